@@ -1,0 +1,170 @@
+//! The command line (clap derive): subcommands and the mapping flags they share.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Journeyscope: a map of how customers move between touchpoints.
+#[derive(Debug, Parser)]
+#[command(name = "journeyscope", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; without one, the start screen.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the journey graph of a file or DuckDB database.
+    Summarize(SummarizeArgs),
+    /// Show the bundled sample data.
+    Demo(DemoArgs),
+    /// Write a realistic e-commerce event file (format by extension).
+    Generate(GenerateArgs),
+    /// Time file → graph against DuckDB SQL on generated Parquet files.
+    Bench(BenchArgs),
+    /// Build the graph of one file and print time and peak memory as JSON
+    /// (used by `bench` in a child process).
+    #[command(hide = true)]
+    BenchEngine {
+        /// The Parquet file.
+        path: PathBuf,
+    },
+}
+
+/// Output formats of `summarize`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// A readable table.
+    Table,
+    /// The summary JSON (a stable contract).
+    Json,
+    /// The edges as CSV.
+    Csv,
+    /// Graphviz DOT.
+    Dot,
+}
+
+/// Where the events come from and how they map to journeys.
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// An event file (JSON lines, CSV/TSV, Parquet, optionally .gz/.zst) or a DuckDB database.
+    pub path: PathBuf,
+    /// DuckDB: the table or view to read.
+    #[arg(long, conflicts_with = "query")]
+    pub table: Option<String>,
+    /// DuckDB: a SQL query whose rows are the events.
+    #[arg(long)]
+    pub query: Option<String>,
+    /// Mapping and journey options.
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+}
+
+/// Mapping flags (override detection) and journey rules.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MappingArgs {
+    /// Column holding the customer id.
+    #[arg(long, value_name = "COLUMN")]
+    pub customer: Option<String>,
+    /// Column holding the event (touchpoint) name.
+    #[arg(long, value_name = "COLUMN")]
+    pub event: Option<String>,
+    /// Column holding the timestamp.
+    #[arg(long, value_name = "COLUMN")]
+    pub time: Option<String>,
+    /// Column holding a unique event id (duplicates are dropped).
+    #[arg(long, value_name = "COLUMN")]
+    pub event_id: Option<String>,
+    /// Column holding an explicit session id.
+    #[arg(long, value_name = "COLUMN")]
+    pub session_id: Option<String>,
+    /// CSV delimiter: , ; | tab (sniffed by default).
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+    /// Time zone of timestamps written without one (default UTC), e.g. Europe/Amsterdam.
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+    /// Idle gap that starts a new session (30m, 1h, 90s), or "none" for one
+    /// session per customer.
+    #[arg(long, value_name = "DURATION", default_value = "30m")]
+    pub session_timeout: String,
+    /// Rename/group events: REGEX=NAME (repeatable, first match wins).
+    #[arg(long, value_name = "REGEX=NAME")]
+    pub rename: Vec<String>,
+    /// Split a touchpoint by a property: EVENT:PROPERTY (repeatable).
+    #[arg(long, value_name = "EVENT:PROPERTY")]
+    pub split_by: Vec<String>,
+    /// Leave an event out entirely (repeatable).
+    #[arg(long, value_name = "EVENT")]
+    pub exclude: Vec<String>,
+    /// Merge consecutive events of the same touchpoint into one step.
+    #[arg(long)]
+    pub collapse_repeats: bool,
+    /// Funnel steps, comma-separated: A,B,C.
+    #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
+    pub funnel: Vec<String>,
+    /// Funnel conversion window from the first step (e.g. 1h, 7d).
+    #[arg(long, value_name = "DURATION", requires = "funnel")]
+    pub within: Option<String>,
+}
+
+/// `summarize`.
+#[derive(Debug, Clone, Args)]
+pub struct SummarizeArgs {
+    /// The source.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+/// `demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Print the summary instead of opening the window.
+    #[arg(long)]
+    pub headless: bool,
+    /// Output format with --headless.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// Mapping and journey options.
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+}
+
+/// `generate`.
+#[derive(Debug, Clone, Args)]
+pub struct GenerateArgs {
+    /// Number of records to write.
+    #[arg(long, default_value_t = 100_000)]
+    pub events: usize,
+    /// Random seed (same seed, same file).
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Output file: .jsonl, .csv, .tsv or .parquet, optionally + .gz or .zst.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Leave out duplicates, late events and malformed records.
+    #[arg(long)]
+    pub clean: bool,
+    /// Compression level for .gz (0–9) or .zst (1–22) output.
+    #[arg(long, value_name = "LEVEL")]
+    pub compression_level: Option<i32>,
+}
+
+/// `bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Data set sizes, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1000000,10000000")]
+    pub events: Vec<usize>,
+    /// Where the generated Parquet files are kept between runs.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Timed runs per measurement (the best is reported).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+}

@@ -1,0 +1,181 @@
+//! `journeyscope bench`: file → graph on generated Parquet files, timed
+//! against DuckDB's own SQL computing the same sessionized transitions in
+//! the same run. The engine runs in a child process so that its peak
+//! memory is its own.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, anyhow, bail};
+use duckdb::Connection;
+use serde::{Deserialize, Serialize};
+
+use super::Failure;
+use crate::cli::BenchArgs;
+use crate::engine::EngineConfig;
+use crate::generate::{GenerateOptions, write_sample};
+use crate::reference::{Columns, transitions_sql};
+use crate::source::duck::sql_string;
+use crate::source::{self, SourceOptions};
+
+/// What the child process measures.
+#[derive(Debug, Serialize, Deserialize)]
+struct EngineRun {
+    seconds: f64,
+    events: u64,
+    edges: usize,
+    transitions: HashMap<String, u64>,
+    peak_rss_bytes: u64,
+    baseline_rss_bytes: u64,
+}
+
+/// The process's peak resident memory so far, from /proc (Linux).
+pub fn peak_rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Child side: build the graph of one file with default settings.
+pub(super) fn engine_child(path: &Path) -> Result<(), Failure> {
+    let baseline_rss_bytes = peak_rss_bytes();
+    let start = Instant::now();
+    let mut source = source::open(path, &SourceOptions::default()).map_err(|e| anyhow!(e))?;
+    let journeys =
+        source::load(source.as_mut(), EngineConfig::default()).map_err(|e| anyhow!(e))?;
+    let seconds = start.elapsed().as_secs_f64();
+    let edges = journeys.graph.edge_reports();
+    let run = EngineRun {
+        seconds,
+        events: journeys.events,
+        edges: edges.len(),
+        transitions: edges
+            .iter()
+            .map(|e| (format!("{} → {}", e.from, e.to), e.transitions))
+            .collect(),
+        peak_rss_bytes: peak_rss_bytes(),
+        baseline_rss_bytes,
+    };
+    println!(
+        "{}",
+        serde_json::to_string(&run).map_err(anyhow::Error::from)?
+    );
+    Ok(())
+}
+
+fn data_dir(args: &BenchArgs) -> PathBuf {
+    if let Some(dir) = &args.data_dir {
+        return dir.clone();
+    }
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(target) => PathBuf::from(target).join("bench-data"),
+        None => std::env::temp_dir().join("journeyscope-bench-data"),
+    }
+}
+
+fn run_engine(path: &Path) -> anyhow::Result<EngineRun> {
+    let exe = std::env::current_exe().context("cannot find the journeyscope executable")?;
+    let output = Command::new(exe)
+        .arg("bench-engine")
+        .arg(path)
+        .output()
+        .context("cannot start the engine child process")?;
+    if !output.status.success() {
+        bail!(
+            "engine run failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(serde_json::from_slice(&output.stdout)?)
+}
+
+fn run_duckdb(path: &Path) -> anyhow::Result<(f64, HashMap<String, u64>)> {
+    let start = Instant::now();
+    let conn = Connection::open_in_memory()?;
+    let relation = format!("read_parquet({})", sql_string(&path.to_string_lossy()));
+    let columns = Columns {
+        customer: "customer_id",
+        event: "event",
+        time: "timestamp",
+        event_id: Some("event_id"),
+    };
+    let sql = transitions_sql(
+        &relation,
+        &columns,
+        Some(EngineConfig::default().session_timeout_us.unwrap_or(0)),
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows: Vec<(String, String, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let seconds = start.elapsed().as_secs_f64();
+    Ok((
+        seconds,
+        rows.into_iter()
+            .map(|(a, b, n)| (format!("{a} → {b}"), n as u64))
+            .collect(),
+    ))
+}
+
+pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
+    let dir = data_dir(args);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let runs = args.runs.max(1);
+    println!("file → graph, Parquet, 30-minute sessions, dedupe by event id; best of {runs} runs");
+    println!(
+        "{:>12} {:>12} {:>12} {:>10} {:>14} {:>16} {:>10}",
+        "events", "engine s", "DuckDB s", "speed-up", "peak RSS MiB", "bytes/event", "agree"
+    );
+    for &n in &args.events {
+        let path = dir.join(format!("events-{n}-seed7.parquet"));
+        if !path.exists() {
+            let started = Instant::now();
+            eprintln!("generating {} …", path.display());
+            write_sample(
+                &path,
+                &GenerateOptions {
+                    events: n,
+                    seed: 7,
+                    messy: true,
+                },
+            )
+            .map_err(|e| anyhow!(e))?;
+            eprintln!("generated in {:.1} s", started.elapsed().as_secs_f64());
+        }
+        let mut engine_best: Option<EngineRun> = None;
+        let mut duck_best = f64::INFINITY;
+        let mut duck_transitions = HashMap::new();
+        for _ in 0..runs {
+            let run = run_engine(&path)?;
+            if engine_best.as_ref().is_none_or(|b| run.seconds < b.seconds) {
+                engine_best = Some(run);
+            }
+            let (seconds, transitions) = run_duckdb(&path)?;
+            duck_best = duck_best.min(seconds);
+            duck_transitions = transitions;
+        }
+        let engine = engine_best.ok_or_else(|| anyhow!("no engine run"))?;
+        let agree = engine.transitions == duck_transitions;
+        let bytes_per_event = engine
+            .peak_rss_bytes
+            .saturating_sub(engine.baseline_rss_bytes) as f64
+            / engine.events.max(1) as f64;
+        println!(
+            "{:>12} {:>12.3} {:>12.3} {:>9.2}× {:>14.1} {:>16.1} {:>10}",
+            n,
+            engine.seconds,
+            duck_best,
+            duck_best / engine.seconds,
+            engine.peak_rss_bytes as f64 / (1 << 20) as f64,
+            bytes_per_event,
+            if agree { "yes" } else { "NO" }
+        );
+    }
+    println!("bytes/event = (peak RSS − RSS at start) / accepted events");
+    Ok(())
+}

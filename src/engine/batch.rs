@@ -1,0 +1,311 @@
+//! The one interface between sources and the engine: batches of mapped
+//! events plus the records that were rejected on the way.
+//!
+//! A batch keeps all of its text in one arena so that a million events cost a
+//! handful of allocations, not millions.
+
+use std::fmt;
+use std::ops::Range;
+
+use serde::Serialize;
+
+/// Why a source record could not become an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    /// The record is not valid JSON / CSV (or has the wrong number of fields).
+    Unparseable,
+    /// The customer field is missing or empty.
+    MissingCustomer,
+    /// The event field is missing or empty.
+    MissingEvent,
+    /// The timestamp field is missing or empty.
+    MissingTime,
+    /// The timestamp is present but cannot be read as a time.
+    BadTimestamp,
+    /// A field holds an object or array where a plain value belongs.
+    WrongType,
+    /// The record is larger than [`MAX_RECORD_BYTES`].
+    Oversized,
+    /// The record's bytes are not valid UTF-8.
+    InvalidUtf8,
+}
+
+impl RejectReason {
+    /// Every reason, in display order.
+    pub const ALL: [RejectReason; 8] = [
+        RejectReason::Unparseable,
+        RejectReason::MissingCustomer,
+        RejectReason::MissingEvent,
+        RejectReason::MissingTime,
+        RejectReason::BadTimestamp,
+        RejectReason::WrongType,
+        RejectReason::Oversized,
+        RejectReason::InvalidUtf8,
+    ];
+
+    /// The snake_case name used in reports and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::Unparseable => "unparseable",
+            RejectReason::MissingCustomer => "missing_customer",
+            RejectReason::MissingEvent => "missing_event",
+            RejectReason::MissingTime => "missing_time",
+            RejectReason::BadTimestamp => "bad_timestamp",
+            RejectReason::WrongType => "wrong_type",
+            RejectReason::Oversized => "oversized",
+            RejectReason::InvalidUtf8 => "invalid_utf8",
+        }
+    }
+}
+
+impl fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Records larger than this are rejected as [`RejectReason::Oversized`].
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// How much of a rejected record's text is kept for the user to inspect.
+pub const REJECTED_TEXT_CHARS: usize = 300;
+
+/// One record a source could not turn into an event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rejected {
+    /// Where it was: "line 7", "row 12", "partition 3 offset 981".
+    pub position: String,
+    /// Why it was rejected.
+    pub reason: RejectReason,
+    /// Human-readable detail ("`not-a-time` is not a timestamp").
+    pub detail: String,
+    /// The start of the record's text.
+    pub record: String,
+}
+
+impl Rejected {
+    /// A rejection whose record text is cut to [`REJECTED_TEXT_CHARS`].
+    pub fn new(
+        position: impl Into<String>,
+        reason: RejectReason,
+        detail: impl Into<String>,
+        record: &str,
+    ) -> Self {
+        let record = match record.char_indices().nth(REJECTED_TEXT_CHARS) {
+            Some((cut, _)) => format!("{}…", &record[..cut]),
+            None => record.to_owned(),
+        };
+        Rejected {
+            position: position.into(),
+            reason,
+            detail: detail.into(),
+            record,
+        }
+    }
+}
+
+/// A byte range into a batch's text arena.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    start: u32,
+    end: u32,
+}
+
+/// One mapped event inside a batch; its strings live in the batch.
+#[derive(Debug, Clone)]
+pub struct BatchEvent {
+    customer: Span,
+    event: Span,
+    event_id: Option<Span>,
+    session_id: Option<Span>,
+    properties: Range<u32>,
+    /// When it happened, in microseconds since the Unix epoch (UTC).
+    pub time_us: i64,
+}
+
+/// A batch of mapped events and rejected records, in source order.
+#[derive(Debug, Clone, Default)]
+pub struct EventBatch {
+    text: String,
+    events: Vec<BatchEvent>,
+    properties: Vec<(Span, Span)>,
+    /// Records the source rejected while producing this batch, in order.
+    pub rejected: Vec<Rejected>,
+}
+
+/// The fields of one event, borrowed from a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct EventRef<'a> {
+    /// Who.
+    pub customer: &'a str,
+    /// What happened (the raw event name, before touchpoint rules).
+    pub event: &'a str,
+    /// When, in microseconds since the Unix epoch.
+    pub time_us: i64,
+    /// Unique id used for de-duplication.
+    pub event_id: Option<&'a str>,
+    /// Explicit session id.
+    pub session_id: Option<&'a str>,
+    batch: &'a EventBatch,
+    properties: &'a Range<u32>,
+}
+
+impl<'a> EventRef<'a> {
+    /// The value of a property the source was asked to keep.
+    pub fn property(&self, name: &str) -> Option<&'a str> {
+        self.properties().find(|(k, _)| *k == name).map(|(_, v)| v)
+    }
+
+    /// All kept properties as (name, value).
+    pub fn properties(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        let batch = self.batch;
+        let range = self.properties.start as usize..self.properties.end as usize;
+        batch.properties[range]
+            .iter()
+            .map(move |(k, v)| (batch.str(*k), batch.str(*v)))
+    }
+}
+
+/// The fields of an event being added to a batch.
+#[derive(Debug, Clone, Copy)]
+pub struct NewEvent<'a> {
+    /// Who.
+    pub customer: &'a str,
+    /// What happened.
+    pub event: &'a str,
+    /// When, in microseconds since the Unix epoch.
+    pub time_us: i64,
+    /// Unique id used for de-duplication.
+    pub event_id: Option<&'a str>,
+    /// Explicit session id.
+    pub session_id: Option<&'a str>,
+}
+
+impl EventBatch {
+    /// An empty batch with room for `events` events.
+    pub fn with_capacity(events: usize) -> Self {
+        EventBatch {
+            text: String::with_capacity(events * 24),
+            events: Vec::with_capacity(events),
+            properties: Vec::new(),
+            rejected: Vec::new(),
+        }
+    }
+
+    fn push_str(&mut self, s: &str) -> Span {
+        let start = self.text.len() as u32;
+        self.text.push_str(s);
+        Span {
+            start,
+            end: self.text.len() as u32,
+        }
+    }
+
+    fn str(&self, span: Span) -> &str {
+        &self.text[span.start as usize..span.end as usize]
+    }
+
+    /// Appends an event with the given properties.
+    pub fn push<'p>(
+        &mut self,
+        event: NewEvent<'_>,
+        properties: impl IntoIterator<Item = (&'p str, &'p str)>,
+    ) {
+        let customer = self.push_str(event.customer);
+        let name = self.push_str(event.event);
+        let event_id = event.event_id.map(|s| self.push_str(s));
+        let session_id = event.session_id.map(|s| self.push_str(s));
+        let first = self.properties.len() as u32;
+        for (k, v) in properties {
+            let k = self.push_str(k);
+            let v = self.push_str(v);
+            self.properties.push((k, v));
+        }
+        self.events.push(BatchEvent {
+            customer,
+            event: name,
+            event_id,
+            session_id,
+            properties: first..self.properties.len() as u32,
+            time_us: event.time_us,
+        });
+    }
+
+    /// Appends a rejected record.
+    pub fn reject(&mut self, rejected: Rejected) {
+        self.rejected.push(rejected);
+    }
+
+    /// Number of events in the batch.
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// True when the batch holds no events.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Bytes of text held; sources use it to decide when a batch is full.
+    pub fn text_bytes(&self) -> usize {
+        self.text.len()
+    }
+
+    /// The events in source order.
+    pub fn iter(&self) -> impl Iterator<Item = EventRef<'_>> {
+        self.events.iter().map(move |e| EventRef {
+            customer: self.str(e.customer),
+            event: self.str(e.event),
+            time_us: e.time_us,
+            event_id: e.event_id.map(|s| self.str(s)),
+            session_id: e.session_id.map(|s| self.str(s)),
+            batch: self,
+            properties: &e.properties,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_round_trips_fields_and_properties() {
+        let mut batch = EventBatch::default();
+        batch.push(
+            NewEvent {
+                customer: "c1",
+                event: "page_view",
+                time_us: 5,
+                event_id: Some("e1"),
+                session_id: None,
+            },
+            [("page_path", "/cart")],
+        );
+        batch.push(
+            NewEvent {
+                customer: "c2",
+                event: "purchase",
+                time_us: 9,
+                event_id: None,
+                session_id: Some("s"),
+            },
+            [],
+        );
+        let events: Vec<_> = batch.iter().collect();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].customer, "c1");
+        assert_eq!(events[0].property("page_path"), Some("/cart"));
+        assert_eq!(events[1].property("page_path"), None);
+        assert_eq!(events[1].session_id, Some("s"));
+        assert_eq!(events[1].time_us, 9);
+    }
+
+    #[test]
+    fn rejected_record_text_is_cut() {
+        let long = "x".repeat(1000);
+        let r = Rejected::new("line 1", RejectReason::Oversized, "", &long);
+        assert_eq!(r.record.chars().count(), REJECTED_TEXT_CHARS + 1);
+    }
+}

@@ -1,0 +1,439 @@
+//! From retained events to sessions and the graph: events are grouped by
+//! customer, ordered by (time, position in the source), cut into sessions and
+//! walked once to count every node and edge.
+
+use rustc_hash::FxHashMap;
+
+use super::graph::JourneyGraph;
+use super::ingest::{END, EngineConfig, Event, START, Staged};
+use super::intern::Interner;
+use super::rejected::RejectedLog;
+use super::stats::DurationStats;
+
+/// Everything computed from a finished set of events.
+#[derive(Debug)]
+pub struct Journeys {
+    /// The configuration the journeys were built with.
+    pub config: EngineConfig,
+    /// The transition graph.
+    pub graph: JourneyGraph,
+    /// Accepted, de-duplicated events that are in the graph.
+    pub events: u64,
+    /// Distinct customers with at least one event.
+    pub customers: u64,
+    /// Sessions.
+    pub sessions: u64,
+    /// Events dropped because their event id had been seen.
+    pub duplicates: u64,
+    /// Events left out by an exclude rule.
+    pub excluded: u64,
+    /// Records the source rejected.
+    pub rejected: RejectedLog,
+    /// Time of the earliest and latest event (µs since the epoch).
+    pub time_range_us: Option<(i64, i64)>,
+    customer_names: Interner,
+    touchpoint_names: Interner,
+    sorted: Vec<Event>,
+    session_keys: Vec<u32>,
+    offsets: Vec<usize>,
+}
+
+impl Journeys {
+    /// The name of touchpoint `id`.
+    pub fn touchpoint_name(&self, id: u32) -> &str {
+        self.touchpoint_names.name(id)
+    }
+
+    /// The id of the touchpoint called `name`.
+    pub fn touchpoint_id(&self, name: &str) -> Option<u32> {
+        self.touchpoint_names.get(name)
+    }
+
+    /// The name of customer `id`.
+    pub fn customer_name(&self, id: u32) -> &str {
+        self.customer_names.name(id)
+    }
+
+    /// Each customer's sessions, in order: (customer id, session events).
+    pub fn sessions(&self) -> impl Iterator<Item = (u32, Vec<&[Event]>)> {
+        self.offsets
+            .windows(2)
+            .enumerate()
+            .filter(|(_, w)| w[1] > w[0])
+            .map(|(c, w)| {
+                let keys: &[u32] = if self.session_keys.is_empty() {
+                    &[]
+                } else {
+                    &self.session_keys[w[0]..w[1]]
+                };
+                let mut sessions = Vec::new();
+                for_each_session(
+                    &self.sorted[w[0]..w[1]],
+                    keys,
+                    self.config.session_timeout_us,
+                    |s| sessions.push(s),
+                );
+                (c as u32, sessions)
+            })
+    }
+
+    /// Each customer's events in order (time, then position in the source).
+    pub fn customer_events(&self) -> impl Iterator<Item = (u32, &[Event])> {
+        self.offsets
+            .windows(2)
+            .enumerate()
+            .filter(|(_, w)| w[1] > w[0])
+            .map(|(c, w)| (c as u32, &self.sorted[w[0]..w[1]]))
+    }
+}
+
+/// Inputs of [`build`], taken apart from the builder.
+pub(super) struct Parts {
+    pub config: EngineConfig,
+    pub customers: Interner,
+    pub touchpoints: Interner,
+    pub grouped: Grouped,
+    pub excluded: u64,
+    pub rejected: RejectedLog,
+}
+
+/// Events grouped by customer, de-duplicated and in order.
+pub(super) struct Grouped {
+    /// Each customer's events in (time, source position) order.
+    pub events: Vec<Event>,
+    /// Session key of each event; empty when no event had a session id.
+    pub session_keys: Vec<u32>,
+    /// Start of each customer's events, plus a final end.
+    pub offsets: Vec<usize>,
+    /// Events dropped because the customer already had their event id.
+    pub duplicates: u64,
+}
+
+/// Groups staged events by customer (keeping source order), drops repeated
+/// event ids per customer (the first in source order stays), then orders
+/// each customer's events by time. Chunks are freed as they are consumed.
+pub(super) fn group_by_customer(
+    chunks: Vec<Vec<Staged>>,
+    total: usize,
+    customer_count: usize,
+) -> Grouped {
+    let mut offsets = vec![0usize; customer_count + 1];
+    let (mut with_ids, mut with_keys) = (false, false);
+    for s in chunks.iter().flatten() {
+        offsets[s.event.customer as usize + 1] += 1;
+        with_ids |= s.id_hash != 0;
+        with_keys |= s.session_key != 0;
+    }
+    for i in 1..offsets.len() {
+        offsets[i] += offsets[i - 1];
+    }
+    let mut cursor = offsets.clone();
+    let mut events = vec![Event::default(); total];
+    let mut ids = vec![0u64; if with_ids { total } else { 0 }];
+    let mut keys = vec![0u32; if with_keys { total } else { 0 }];
+    for chunk in chunks {
+        for s in chunk {
+            let slot = &mut cursor[s.event.customer as usize];
+            events[*slot] = s.event;
+            if with_ids {
+                ids[*slot] = s.id_hash;
+            }
+            if with_keys {
+                keys[*slot] = s.session_key;
+            }
+            *slot += 1;
+        }
+    }
+    drop(cursor);
+
+    let mut duplicates = 0u64;
+    let mut seen = rustc_hash::FxHashSet::default();
+    let mut write = 0usize;
+    for c in 0..customer_count {
+        let (start, end) = (offsets[c], offsets[c + 1]);
+        offsets[c] = write;
+        seen.clear();
+        for read in start..end {
+            let id = if with_ids { ids[read] } else { 0 };
+            if id != 0 && !seen.insert(id) {
+                duplicates += 1;
+                continue;
+            }
+            events[write] = events[read];
+            if with_keys {
+                keys[write] = keys[read];
+            }
+            write += 1;
+        }
+        sort_by_time(
+            &mut events[offsets[c]..write],
+            if with_keys {
+                &mut keys[offsets[c]..write]
+            } else {
+                &mut []
+            },
+        );
+    }
+    offsets[customer_count] = write;
+    events.truncate(write);
+    events.shrink_to_fit();
+    keys.truncate(if with_keys { write } else { 0 });
+    keys.shrink_to_fit();
+    Grouped {
+        events,
+        session_keys: keys,
+        offsets,
+        duplicates,
+    }
+}
+
+/// Stable sort of one customer's events by time (source order breaks ties),
+/// moving session keys along when there are any.
+fn sort_by_time(events: &mut [Event], keys: &mut [u32]) {
+    if events.is_sorted_by_key(|e| e.time_us) {
+        return;
+    }
+    if keys.is_empty() {
+        events.sort_by_key(|e| e.time_us);
+        return;
+    }
+    let mut pairs: Vec<(Event, u32)> = events.iter().copied().zip(keys.iter().copied()).collect();
+    pairs.sort_by_key(|(e, _)| e.time_us);
+    for (i, (e, k)) in pairs.into_iter().enumerate() {
+        events[i] = e;
+        keys[i] = k;
+    }
+}
+
+#[derive(Default, Clone)]
+struct NodeAcc {
+    events: u64,
+    sessions: u64,
+    customers: u64,
+    exits: u64,
+    last_session: u64,
+    last_customer: u32,
+}
+
+#[derive(Default)]
+struct EdgeAcc {
+    from: u32,
+    to: u32,
+    transitions: u64,
+    customers: u64,
+    last_customer: u32,
+    time: DurationStats,
+}
+
+/// Edge accumulators addressed by (from, to): a dense table while the
+/// number of touchpoints is small, a hash map beyond.
+struct EdgeTable {
+    touchpoints: usize,
+    dense: Vec<u32>,
+    sparse: FxHashMap<(u32, u32), u32>,
+    edges: Vec<EdgeAcc>,
+}
+
+const DENSE_LIMIT: usize = 1024;
+
+impl EdgeTable {
+    fn new(touchpoints: usize) -> Self {
+        let dense = if touchpoints <= DENSE_LIMIT {
+            vec![u32::MAX; touchpoints * touchpoints]
+        } else {
+            Vec::new()
+        };
+        EdgeTable {
+            touchpoints,
+            dense,
+            sparse: FxHashMap::default(),
+            edges: Vec::new(),
+        }
+    }
+
+    fn get(&mut self, from: u32, to: u32) -> &mut EdgeAcc {
+        let slot = if self.dense.is_empty() {
+            *self
+                .sparse
+                .entry((from, to))
+                .or_insert(self.edges.len() as u32)
+        } else {
+            let cell = &mut self.dense[from as usize * self.touchpoints + to as usize];
+            if *cell == u32::MAX {
+                *cell = self.edges.len() as u32;
+            }
+            *cell
+        } as usize;
+        if slot == self.edges.len() {
+            self.edges.push(EdgeAcc {
+                from,
+                to,
+                last_customer: u32::MAX,
+                ..EdgeAcc::default()
+            });
+        }
+        &mut self.edges[slot]
+    }
+}
+
+struct Walker {
+    nodes: Vec<NodeAcc>,
+    edges: EdgeTable,
+    sessions: u64,
+    collapse_repeats: bool,
+}
+
+impl Walker {
+    fn visit(&mut self, touchpoint: u32, customer: u32) {
+        let session = self.sessions;
+        let node = &mut self.nodes[touchpoint as usize];
+        node.events += 1;
+        if node.last_session != session {
+            node.last_session = session;
+            node.sessions += 1;
+        }
+        if node.last_customer != customer {
+            node.last_customer = customer;
+            node.customers += 1;
+        }
+    }
+
+    fn transition(&mut self, from: u32, to: u32, customer: u32, duration_us: Option<i64>) {
+        let edge = self.edges.get(from, to);
+        edge.transitions += 1;
+        if edge.last_customer != customer {
+            edge.last_customer = customer;
+            edge.customers += 1;
+        }
+        if let Some(d) = duration_us {
+            edge.time.add_us(d);
+        }
+    }
+
+    /// Walks one session's events: START → e1 → … → en → END.
+    fn session(&mut self, customer: u32, events: &[Event]) {
+        self.sessions += 1;
+        self.visit(START, customer);
+        let mut previous: Option<&Event> = None;
+        for e in events {
+            match previous {
+                Some(p) if self.collapse_repeats && p.touchpoint == e.touchpoint => continue,
+                Some(p) => self.transition(
+                    p.touchpoint,
+                    e.touchpoint,
+                    customer,
+                    Some(e.time_us - p.time_us),
+                ),
+                None => self.transition(START, e.touchpoint, customer, None),
+            }
+            self.visit(e.touchpoint, customer);
+            previous = Some(e);
+        }
+        if let Some(last) = previous {
+            self.nodes[last.touchpoint as usize].exits += 1;
+            self.transition(last.touchpoint, END, customer, None);
+        }
+        self.visit(END, customer);
+    }
+}
+
+/// Splits one customer's ordered events into sessions.
+pub fn for_each_session<'a>(
+    events: &'a [Event],
+    keys: &[u32],
+    timeout_us: Option<i64>,
+    mut f: impl FnMut(&'a [Event]),
+) {
+    let mut start = 0;
+    for i in 1..events.len() {
+        let key_changed = !keys.is_empty() && keys[i] != keys[i - 1];
+        let idle = (keys.is_empty() || keys[i] == 0)
+            && timeout_us.is_some_and(|t| events[i].time_us - events[i - 1].time_us > t);
+        if key_changed || idle {
+            f(&events[start..i]);
+            start = i;
+        }
+    }
+    if start < events.len() {
+        f(&events[start..]);
+    }
+}
+
+pub(super) fn build(parts: Parts) -> Journeys {
+    let touchpoint_count = parts.touchpoints.len();
+    let mut walker = Walker {
+        nodes: vec![
+            NodeAcc {
+                last_customer: u32::MAX,
+                ..NodeAcc::default()
+            };
+            touchpoint_count
+        ],
+        edges: EdgeTable::new(touchpoint_count),
+        sessions: 0,
+        collapse_repeats: parts.config.collapse_repeats,
+    };
+    let mut customers = 0u64;
+    let mut time_range: Option<(i64, i64)> = None;
+    let grouped = &parts.grouped;
+    for (c, w) in grouped.offsets.windows(2).enumerate() {
+        if w[0] == w[1] {
+            continue;
+        }
+        customers += 1;
+        let events = &grouped.events[w[0]..w[1]];
+        let keys: &[u32] = if grouped.session_keys.is_empty() {
+            &[]
+        } else {
+            &grouped.session_keys[w[0]..w[1]]
+        };
+        let (first, last) = (events[0].time_us, events[events.len() - 1].time_us);
+        time_range = Some(time_range.map_or((first, last), |(a, b)| (a.min(first), b.max(last))));
+        for_each_session(events, keys, parts.config.session_timeout_us, |s| {
+            walker.session(c as u32, s)
+        });
+    }
+
+    let mut graph = JourneyGraph::new();
+    for (id, acc) in walker.nodes.iter().enumerate() {
+        if acc.events == 0 && id as u32 != START && id as u32 != END {
+            continue;
+        }
+        let name = parts.touchpoints.name(id as u32);
+        let node = graph.node_mut(name);
+        node.events = acc.events;
+        node.sessions = acc.sessions;
+        node.customers = acc.customers;
+        node.exits = acc.exits;
+    }
+    for acc in walker.edges.edges {
+        let from = parts.touchpoints.name(acc.from);
+        let to = parts.touchpoints.name(acc.to);
+        let edge = graph.edge_mut(from, to);
+        edge.transitions = acc.transitions;
+        edge.customers = acc.customers;
+        edge.time = acc.time;
+    }
+    let Grouped {
+        events,
+        session_keys,
+        offsets,
+        duplicates,
+    } = parts.grouped;
+    Journeys {
+        config: parts.config,
+        graph,
+        events: events.len() as u64,
+        customers,
+        sessions: walker.sessions,
+        duplicates,
+        excluded: parts.excluded,
+        rejected: parts.rejected,
+        time_range_us: time_range,
+        customer_names: parts.customers,
+        touchpoint_names: parts.touchpoints,
+        sorted: events,
+        session_keys,
+        offsets,
+    }
+}

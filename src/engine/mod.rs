@@ -1,0 +1,24 @@
+//! The journey engine: events → sessions → graph → statistics.
+//!
+//! Plain library code with no knowledge of screens, brokers or databases.
+//! Sources hand it [`EventBatch`]es; [`JourneyBuilder::finish`] returns
+//! [`Journeys`], whose [`JourneyGraph`] merges with graphs of other customers.
+
+pub mod batch;
+pub mod funnel;
+pub mod graph;
+pub mod ingest;
+pub mod intern;
+pub mod journeys;
+pub mod rejected;
+pub mod rules;
+pub mod stats;
+
+pub use batch::{EventBatch, MAX_RECORD_BYTES, NewEvent, RejectReason, Rejected};
+pub use funnel::{FunnelReport, FunnelSpec, compute_funnel};
+pub use graph::{EdgeReport, JourneyGraph, NodeReport};
+pub use ingest::{END_NAME, EngineConfig, Event, JourneyBuilder, START_NAME};
+pub use journeys::Journeys;
+pub use rejected::RejectedLog;
+pub use rules::TouchpointRules;
+pub use stats::{DurationStats, DurationSummary};

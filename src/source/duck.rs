@@ -1,0 +1,417 @@
+//! Parquet files and DuckDB databases, read through DuckDB in-process.
+//!
+//! Databases are opened read-only. The reading runs on its own thread and
+//! streams Arrow batches, so a large table is never held whole in memory.
+
+use std::path::Path;
+use std::thread::{self, JoinHandle};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use duckdb::arrow::array::{Array, AsArray, RecordBatch};
+use duckdb::arrow::compute::cast;
+use duckdb::arrow::datatypes::{DataType, Float64Type, Int64Type};
+use duckdb::{AccessMode, Config, Connection};
+
+use crate::engine::EventBatch;
+
+use super::input::Uncompressed;
+use super::record::{Field, Record, RecordPlan, text_field};
+use super::schema::{self, ColumnSample, Mapping};
+use super::{BATCH_EVENTS, DETECTION_SAMPLE, EventSource, SourceError, SourceOptions, TimeParser};
+
+/// Events from a Parquet file or a DuckDB table, view or query.
+pub struct DuckSource {
+    name: String,
+    mapping: Mapping,
+    batches: Receiver<Result<EventBatch, SourceError>>,
+    reader: Option<JoinHandle<()>>,
+}
+
+enum Target {
+    Parquet(Uncompressed),
+    Database(std::path::PathBuf),
+}
+
+fn duck_error(e: duckdb::Error) -> SourceError {
+    SourceError::DuckDb(e.to_string())
+}
+
+/// `'text'` as a SQL string literal.
+pub fn sql_string(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// `"name"` as a SQL identifier.
+pub fn sql_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl DuckSource {
+    /// Reads a Parquet file (decompressed first if gzip/zstd-wrapped).
+    pub fn parquet(path: &Path, options: &SourceOptions) -> Result<Self, SourceError> {
+        let target = Target::Parquet(Uncompressed::of(path)?);
+        Self::start(path, target, options)
+    }
+
+    /// Reads a DuckDB database: `--table`, `--query`, or its only table.
+    pub fn database(path: &Path, options: &SourceOptions) -> Result<Self, SourceError> {
+        Self::start(path, Target::Database(path.to_path_buf()), options)
+    }
+
+    fn start(path: &Path, target: Target, options: &SourceOptions) -> Result<Self, SourceError> {
+        let (mapping_tx, mapping_rx) = bounded(1);
+        let (batch_tx, batches) = bounded(4);
+        let options = options.clone();
+        let reader = thread::Builder::new()
+            .name("duckdb reader".into())
+            .spawn(move || {
+                let mut mapping_sent = false;
+                if let Err(e) = read(&target, &options, &mut mapping_sent, &mapping_tx, &batch_tx) {
+                    // Before the mapping is known the error goes to `start`, after to the stream.
+                    let _ = match mapping_sent {
+                        false => mapping_tx.send(Err(e)).is_ok(),
+                        true => batch_tx.send(Err(e)).is_ok(),
+                    };
+                }
+                drop(target);
+            })
+            .map_err(|e| SourceError::Reader(e.to_string()))?;
+        let mapping = match mapping_rx.recv() {
+            Ok(Ok(mapping)) => mapping,
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                let _ = reader.join();
+                return Err(SourceError::Reader("the DuckDB reader stopped".into()));
+            }
+        };
+        Ok(DuckSource {
+            name: path.display().to_string(),
+            mapping,
+            batches,
+            reader: Some(reader),
+        })
+    }
+}
+
+impl EventSource for DuckSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn mapping(&self) -> &Mapping {
+        &self.mapping
+    }
+
+    fn next_batch(&mut self) -> Result<Option<EventBatch>, SourceError> {
+        match self.batches.recv() {
+            Ok(message) => message.map(Some),
+            Err(_) => match self.reader.take().map(JoinHandle::join) {
+                Some(Err(_)) => Err(SourceError::Reader("the DuckDB reader panicked".into())),
+                _ => Ok(None),
+            },
+        }
+    }
+}
+
+/// The relation (as a parenthesised SQL expression) holding the events.
+fn relation(
+    conn: &Connection,
+    target: &Target,
+    options: &SourceOptions,
+) -> Result<String, SourceError> {
+    if let Target::Parquet(file) = target {
+        let path = file.path().to_string_lossy();
+        return Ok(format!(
+            "(SELECT * FROM read_parquet({}))",
+            sql_string(&path)
+        ));
+    }
+    match (&options.table, &options.query) {
+        (Some(_), Some(_)) => Err(SourceError::Usage(
+            "give --table or --query, not both".into(),
+        )),
+        (_, Some(query)) => Ok(format!("({})", query.trim().trim_end_matches(';'))),
+        (Some(table), None) => Ok(format!("(SELECT * FROM {})", sql_identifier(table))),
+        (None, None) => {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT table_schema, table_name FROM information_schema.tables \
+                     WHERE table_schema NOT IN ('information_schema', 'pg_catalog') \
+                     ORDER BY table_schema, table_name",
+                )
+                .map_err(duck_error)?;
+            let tables: Vec<(String, String)> = stmt
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .map_err(duck_error)?
+                .collect::<Result<_, _>>()
+                .map_err(duck_error)?;
+            match tables.as_slice() {
+                [] => Err(SourceError::Usage(
+                    "the database has no tables or views".into(),
+                )),
+                [(schema, table)] => Ok(format!(
+                    "(SELECT * FROM {}.{})",
+                    sql_identifier(schema),
+                    sql_identifier(table)
+                )),
+                many => {
+                    let names: Vec<String> = many.iter().map(|(_, t)| t.clone()).collect();
+                    Err(SourceError::Usage(format!(
+                        "the database has several tables ({}); pass --table NAME or --query SQL",
+                        names.join(", ")
+                    )))
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TimeKind {
+    /// TIMESTAMP WITH TIME ZONE: an instant.
+    Instant,
+    /// TIMESTAMP / DATE without zone: read in the configured zone.
+    Naive,
+    /// A number: epoch seconds, ms, µs or ns by magnitude.
+    Number,
+    /// Anything else, read as text.
+    Text,
+}
+
+fn time_kind(duck_type: &str) -> TimeKind {
+    let t = duck_type.to_uppercase();
+    if t.starts_with("TIMESTAMP WITH TIME ZONE") || t == "TIMESTAMPTZ" {
+        TimeKind::Instant
+    } else if t.starts_with("TIMESTAMP") || t == "DATE" {
+        TimeKind::Naive
+    } else if [
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+        "FLOAT",
+        "DOUBLE",
+    ]
+    .contains(&t.as_str())
+        || t.starts_with("DECIMAL")
+    {
+        TimeKind::Number
+    } else {
+        TimeKind::Text
+    }
+}
+
+fn read(
+    target: &Target,
+    options: &SourceOptions,
+    mapping_sent: &mut bool,
+    mapping_tx: &Sender<Result<Mapping, SourceError>>,
+    batch_tx: &Sender<Result<EventBatch, SourceError>>,
+) -> Result<(), SourceError> {
+    let conn = match target {
+        Target::Parquet(_) => Connection::open_in_memory(),
+        Target::Database(path) => Config::default()
+            .access_mode(AccessMode::ReadOnly)
+            .and_then(|config| Connection::open_with_flags(path, config)),
+    }
+    .map_err(duck_error)?;
+    let rel = relation(&conn, target, options)?;
+    let mut stmt = conn
+        .prepare(&format!("DESCRIBE SELECT * FROM {rel} AS src"))
+        .map_err(duck_error)?;
+    let described: Vec<(String, String)> = stmt
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .map_err(duck_error)?
+        .collect::<Result<_, _>>()
+        .map_err(duck_error)?;
+
+    let as_text: Vec<String> = described
+        .iter()
+        .map(|(name, _)| format!("CAST({} AS VARCHAR)", sql_identifier(name)))
+        .collect();
+    let mut columns: Vec<ColumnSample> = described
+        .iter()
+        .map(|(name, ty)| ColumnSample {
+            name: name.clone(),
+            values: Vec::new(),
+            is_timestamp_type: matches!(time_kind(ty), TimeKind::Instant | TimeKind::Naive),
+        })
+        .collect();
+    if !as_text.is_empty() {
+        let sql = format!(
+            "SELECT {} FROM {rel} AS src LIMIT {DETECTION_SAMPLE}",
+            as_text.join(", ")
+        );
+        let mut stmt = conn.prepare(&sql).map_err(duck_error)?;
+        let mut rows = stmt.query([]).map_err(duck_error)?;
+        while let Some(row) = rows.next().map_err(duck_error)? {
+            for (i, column) in columns.iter_mut().enumerate() {
+                if let Ok(Some(v)) = row.get::<_, Option<String>>(i) {
+                    if !v.trim().is_empty() {
+                        column.values.push(v);
+                    }
+                }
+            }
+        }
+    }
+    let mapping = schema::detect(&columns, &options.overrides, &options.time_parser())?;
+    let type_of = |name: &str| {
+        described
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("VARCHAR", |(_, t)| t.as_str())
+    };
+
+    let mut select = Vec::new();
+    let mut text_column = |name: &str| {
+        select.push(format!("CAST({} AS VARCHAR)", sql_identifier(name)));
+        select.len() - 1
+    };
+    let customer = text_column(&mapping.customer);
+    let customer_fallback = mapping.customer_fallback.as_deref().map(&mut text_column);
+    let event = text_column(&mapping.event);
+    let event_id = mapping.event_id.as_deref().map(&mut text_column);
+    let session_id = mapping.session_id.as_deref().map(&mut text_column);
+    let properties: Vec<(String, usize)> = options
+        .wanted_properties
+        .iter()
+        .filter(|p| described.iter().any(|(n, _)| n == *p))
+        .map(|p| (p.clone(), text_column(p)))
+        .collect();
+    let time_id = sql_identifier(&mapping.time);
+    let kind = time_kind(type_of(&mapping.time));
+    select.push(match kind {
+        TimeKind::Instant => format!("epoch_us({time_id})"),
+        TimeKind::Naive => format!("epoch_us(CAST({time_id} AS TIMESTAMP))"),
+        TimeKind::Number => format!("CAST({time_id} AS DOUBLE)"),
+        TimeKind::Text => format!("CAST({time_id} AS VARCHAR)"),
+    });
+    let plan = RecordPlan {
+        customer,
+        customer_fallback,
+        event,
+        time: select.len() - 1,
+        event_id,
+        session_id,
+        properties,
+    };
+    if mapping_tx.send(Ok(mapping)).is_err() {
+        return Ok(());
+    }
+    *mapping_sent = true;
+
+    let sql = format!("SELECT {} FROM {rel} AS src", select.join(", "));
+    let mut stmt = conn.prepare(&sql).map_err(duck_error)?;
+    let stream = stmt.stream_arrow([]).map_err(duck_error)?;
+    let parser = TimeParser::new(options.timezone);
+    let mut batch = EventBatch::with_capacity(BATCH_EVENTS);
+    let mut row_number = 0u64;
+    for arrow in stream {
+        let arrow = arrow.map_err(duck_error)?;
+        let columns = ArrowColumns::new(&arrow, kind, plan.time)?;
+        for row in 0..arrow.num_rows() {
+            row_number += 1;
+            let record = ArrowRow {
+                columns: &columns,
+                row,
+            };
+            plan.apply(&record, &parser, || format!("row {row_number}"), &mut batch);
+        }
+        if batch.len() + batch.rejected.len() >= BATCH_EVENTS {
+            let full = std::mem::replace(&mut batch, EventBatch::with_capacity(BATCH_EVENTS));
+            if batch_tx.send(Ok(full)).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    if !batch.is_empty() || !batch.rejected.is_empty() {
+        let _ = batch_tx.send(Ok(batch));
+    }
+    Ok(())
+}
+
+enum Column {
+    Text(duckdb::arrow::array::StringArray),
+    /// Microseconds; `naive` when the type had no zone.
+    Micros {
+        values: duckdb::arrow::array::Int64Array,
+        naive: bool,
+    },
+    Float(duckdb::arrow::array::Float64Array),
+}
+
+struct ArrowColumns {
+    columns: Vec<Column>,
+}
+
+impl ArrowColumns {
+    fn new(
+        batch: &RecordBatch,
+        time_kind: TimeKind,
+        time_index: usize,
+    ) -> Result<Self, SourceError> {
+        let arrow_error = |e: duckdb::arrow::error::ArrowError| SourceError::DuckDb(e.to_string());
+        let columns = batch
+            .columns()
+            .iter()
+            .enumerate()
+            .map(|(i, array)| {
+                Ok(match (i == time_index, time_kind) {
+                    (true, TimeKind::Instant | TimeKind::Naive) => {
+                        let array = cast(array, &DataType::Int64).map_err(arrow_error)?;
+                        Column::Micros {
+                            values: array.as_primitive::<Int64Type>().clone(),
+                            naive: time_kind == TimeKind::Naive,
+                        }
+                    }
+                    (true, TimeKind::Number) => {
+                        let array = cast(array, &DataType::Float64).map_err(arrow_error)?;
+                        Column::Float(array.as_primitive::<Float64Type>().clone())
+                    }
+                    _ => {
+                        let array = cast(array, &DataType::Utf8).map_err(arrow_error)?;
+                        Column::Text(array.as_string::<i32>().clone())
+                    }
+                })
+            })
+            .collect::<Result<_, SourceError>>()?;
+        Ok(ArrowColumns { columns })
+    }
+}
+
+struct ArrowRow<'a> {
+    columns: &'a ArrowColumns,
+    row: usize,
+}
+
+impl Record<usize> for ArrowRow<'_> {
+    fn field(&self, key: &usize) -> Field<'_> {
+        let row = self.row;
+        match &self.columns.columns[*key] {
+            Column::Text(a) if a.is_valid(row) => text_field(a.value(row)),
+            Column::Micros { values, naive } if values.is_valid(row) => match naive {
+                true => Field::LocalTimestampUs(values.value(row)),
+                false => Field::TimestampUs(values.value(row)),
+            },
+            Column::Float(a) if a.is_valid(row) => Field::Number(a.value(row)),
+            _ => Field::Missing,
+        }
+    }
+
+    fn raw_text(&self) -> String {
+        let values: Vec<String> = (0..self.columns.columns.len())
+            .map(|i| match self.field(&i) {
+                Field::Text(t) => t.into_owned(),
+                Field::TimestampUs(us) | Field::LocalTimestampUs(us) => us.to_string(),
+                Field::Number(n) => n.to_string(),
+                _ => "NULL".to_owned(),
+            })
+            .collect();
+        values.join(", ")
+    }
+}

@@ -1,0 +1,422 @@
+//! Schema detection: which column is the customer, the event, the time…
+//!
+//! Known conventions are recognised as families (XES, bupaR, Segment, GA4),
+//! so that a file with `concept:name` and `time:timestamp` takes its customer
+//! from `case:concept:name` even if another column is called `customer`.
+//! Otherwise each role takes a column named by one of its aliases
+//! (case-insensitive); when several could serve, the one with more distinct
+//! values wins. Flags override everything.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use super::timestamp::TimeParser;
+
+/// Which column plays which role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mapping {
+    /// Customer column.
+    pub customer: String,
+    /// Used for the customer when the customer column is empty (Segment's
+    /// `anonymousId` behind `userId`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_fallback: Option<String>,
+    /// Event (touchpoint) column.
+    pub event: String,
+    /// Timestamp column.
+    pub time: String,
+    /// Unique event id column, used to drop duplicates.
+    pub event_id: Option<String>,
+    /// Explicit session id column.
+    pub session_id: Option<String>,
+    /// Channel column.
+    pub channel: Option<String>,
+    /// The convention recognised: "xes", "bupar", "segment", "ga4" or "aliases".
+    pub convention: String,
+}
+
+/// Column names given by the user; they win over detection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MappingOverrides {
+    /// `--customer`.
+    pub customer: Option<String>,
+    /// `--event`.
+    pub event: Option<String>,
+    /// `--time`.
+    pub time: Option<String>,
+    /// `--event-id`.
+    pub event_id: Option<String>,
+    /// `--session-id`.
+    pub session_id: Option<String>,
+}
+
+/// Why no mapping could be made.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum SchemaError {
+    /// A required role has no column.
+    #[error(
+        "no {role} column found; columns are: {}; pass --{flag} COLUMN",
+        columns.join(", ")
+    )]
+    Missing {
+        /// customer, event or time.
+        role: &'static str,
+        /// The flag that names it.
+        flag: &'static str,
+        /// The columns that were found.
+        columns: Vec<String>,
+    },
+    /// A flag names a column that does not exist.
+    #[error("column `{column}` (from --{flag}) not found; columns are: {}", columns.join(", "))]
+    UnknownColumn {
+        /// The name given.
+        column: String,
+        /// The flag that gave it.
+        flag: &'static str,
+        /// The columns that were found.
+        columns: Vec<String>,
+    },
+}
+
+/// A column and a sample of its values, for detection.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnSample {
+    /// The column name as written in the source.
+    pub name: String,
+    /// Non-empty values seen in the first records, as text.
+    pub values: Vec<String>,
+    /// True when the source's type is already a timestamp.
+    pub is_timestamp_type: bool,
+}
+
+const CUSTOMER_ALIASES: &[&str] = &[
+    "customer",
+    "customer_id",
+    "user_id",
+    "userid",
+    "anonymous_id",
+    "anonymousid",
+    "user_pseudo_id",
+    "visitor_id",
+    "case_id",
+    "case:concept:name",
+    "case id",
+    "session",
+];
+const EVENT_ALIASES: &[&str] = &[
+    "event",
+    "event_name",
+    "event_type",
+    "type",
+    "action",
+    "activity",
+    "concept:name",
+    "name",
+];
+const TIME_ALIASES: &[&str] = &[
+    "timestamp",
+    "ts",
+    "time",
+    "event_time",
+    "event_timestamp",
+    "time:timestamp",
+    "complete timestamp",
+    "created_at",
+];
+const EVENT_ID_ALIASES: &[&str] = &["event_id", "messageid", "message_id", "id"];
+const SESSION_ALIASES: &[&str] = &["session_id", "sessionid", "ga_session_id"];
+const CHANNEL_ALIASES: &[&str] = &["channel", "source", "medium", "case:channel"];
+
+/// A convention's choice of columns, by lower-case name.
+struct Family {
+    name: &'static str,
+    signature: &'static [&'static str],
+    customer: &'static [&'static str],
+    event: &'static str,
+    time: &'static str,
+    event_id: Option<&'static str>,
+}
+
+const FAMILIES: &[Family] = &[
+    Family {
+        name: "xes",
+        signature: &["concept:name", "time:timestamp"],
+        customer: &["case:concept:name"],
+        event: "concept:name",
+        time: "time:timestamp",
+        event_id: None,
+    },
+    Family {
+        name: "bupar",
+        signature: &["case id", "activity", "complete timestamp"],
+        customer: &["case id"],
+        event: "activity",
+        time: "complete timestamp",
+        event_id: None,
+    },
+    Family {
+        name: "ga4",
+        signature: &["user_pseudo_id", "event_name", "event_timestamp"],
+        customer: &["user_pseudo_id"],
+        event: "event_name",
+        time: "event_timestamp",
+        event_id: None,
+    },
+    Family {
+        name: "segment",
+        signature: &["event", "timestamp"],
+        customer: &["userid", "anonymousid"],
+        event: "event",
+        time: "timestamp",
+        event_id: Some("messageid"),
+    },
+];
+
+/// Picks the columns of each role.
+pub fn detect(
+    columns: &[ColumnSample],
+    overrides: &MappingOverrides,
+    parser: &TimeParser,
+) -> Result<Mapping, SchemaError> {
+    let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+    let find = |lower: &str| columns.iter().find(|c| c.name.to_lowercase() == lower);
+    let resolve =
+        |given: &Option<String>, flag: &'static str| -> Result<Option<String>, SchemaError> {
+            let Some(given) = given else { return Ok(None) };
+            let found = columns
+                .iter()
+                .find(|c| c.name == *given)
+                .or_else(|| find(&given.to_lowercase()));
+            match found {
+                Some(c) => Ok(Some(c.name.clone())),
+                None => Err(SchemaError::UnknownColumn {
+                    column: given.clone(),
+                    flag,
+                    columns: names.clone(),
+                }),
+            }
+        };
+    let mut customer = resolve(&overrides.customer, "customer")?;
+    let mut event = resolve(&overrides.event, "event")?;
+    let mut time = resolve(&overrides.time, "time")?;
+    let mut event_id = resolve(&overrides.event_id, "event-id")?;
+    let session_id_given = resolve(&overrides.session_id, "session-id")?;
+    let mut customer_fallback = None;
+
+    let family = FAMILIES.iter().find(|f| {
+        f.signature.iter().all(|s| find(s).is_some())
+            && f.customer.iter().any(|c| find(c).is_some())
+    });
+    if let Some(f) = family {
+        let present: Vec<&ColumnSample> = f.customer.iter().filter_map(|c| find(c)).collect();
+        if customer.is_none() {
+            customer = present.first().map(|c| c.name.clone());
+            customer_fallback = present.get(1).map(|c| c.name.clone());
+        }
+        event = event.or_else(|| find(f.event).map(|c| c.name.clone()));
+        time = time.or_else(|| find(f.time).map(|c| c.name.clone()));
+        if event_id.is_none() {
+            event_id = f.event_id.and_then(find).map(|c| c.name.clone());
+        }
+    }
+
+    let mut taken: HashSet<String> = [&customer, &event, &time, &event_id, &session_id_given]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    if let Some(f) = &customer_fallback {
+        taken.insert(f.clone());
+    }
+    let mut pick = |slot: &mut Option<String>, aliases: &[&str], prefer_times: bool| {
+        if slot.is_none() {
+            *slot = best_candidate(columns, aliases, &taken, prefer_times.then_some(parser));
+        }
+        if let Some(name) = slot {
+            taken.insert(name.clone());
+        }
+    };
+    pick(&mut time, TIME_ALIASES, true);
+    pick(&mut customer, CUSTOMER_ALIASES, false);
+    pick(&mut event, EVENT_ALIASES, false);
+    pick(&mut event_id, EVENT_ID_ALIASES, false);
+    let mut session_id = session_id_given;
+    pick(&mut session_id, SESSION_ALIASES, false);
+    let mut channel = None;
+    pick(&mut channel, CHANNEL_ALIASES, false);
+
+    let missing = |role, flag| SchemaError::Missing {
+        role,
+        flag,
+        columns: names.clone(),
+    };
+    Ok(Mapping {
+        customer: customer.ok_or_else(|| missing("customer", "customer"))?,
+        customer_fallback,
+        event: event.ok_or_else(|| missing("event", "event"))?,
+        time: time.ok_or_else(|| missing("time", "time"))?,
+        event_id,
+        session_id,
+        channel,
+        convention: family.map_or("aliases", |f| f.name).to_owned(),
+    })
+}
+
+/// Among untaken columns named by an alias: for times, those whose values
+/// read as timestamps first; then the one with most distinct values; then
+/// alias order.
+fn best_candidate(
+    columns: &[ColumnSample],
+    aliases: &[&str],
+    taken: &HashSet<String>,
+    times: Option<&TimeParser>,
+) -> Option<String> {
+    columns
+        .iter()
+        .filter(|c| !taken.contains(&c.name))
+        .filter_map(|c| {
+            let lower = c.name.to_lowercase();
+            let alias_rank = aliases.iter().position(|a| *a == lower)?;
+            let time_share = times.map_or(0, |p| timestamp_share_percent(c, p));
+            let distinct = c.values.iter().collect::<HashSet<_>>().len();
+            Some((c, time_share, distinct, alias_rank))
+        })
+        .max_by(|a, b| a.1.cmp(&b.1).then(a.2.cmp(&b.2)).then(b.3.cmp(&a.3)))
+        .map(|(c, ..)| c.name.clone())
+}
+
+fn timestamp_share_percent(column: &ColumnSample, parser: &TimeParser) -> usize {
+    if column.is_timestamp_type {
+        return 100;
+    }
+    if column.values.is_empty() {
+        return 0;
+    }
+    let parsed = column
+        .values
+        .iter()
+        .filter(|v| parser.parse_str(v).is_some())
+        .count();
+    parsed * 100 / column.values.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols(spec: &[(&str, &[&str])]) -> Vec<ColumnSample> {
+        spec.iter()
+            .map(|(name, values)| ColumnSample {
+                name: name.to_string(),
+                values: values.iter().map(|v| v.to_string()).collect(),
+                is_timestamp_type: false,
+            })
+            .collect()
+    }
+
+    fn detect_default(columns: &[ColumnSample]) -> Result<Mapping, SchemaError> {
+        detect(
+            columns,
+            &MappingOverrides::default(),
+            &TimeParser::default(),
+        )
+    }
+
+    #[test]
+    fn xes_family_wins_over_a_customer_alias() {
+        let c = cols(&[
+            ("customer", &["x", "y", "z"]),
+            ("case:concept:name", &["1", "1"]),
+            ("concept:name", &["a"]),
+            ("Activity", &["a"]),
+            ("time:timestamp", &["2010-12-30 14:32:00+01:00"]),
+        ]);
+        let m = detect_default(&c).unwrap();
+        assert_eq!(
+            (m.customer.as_str(), m.event.as_str()),
+            ("case:concept:name", "concept:name")
+        );
+        assert_eq!(m.convention, "xes");
+    }
+
+    #[test]
+    fn bupar_and_segment_conventions() {
+        let c = cols(&[
+            ("Case ID", &["A"]),
+            ("Activity", &["x"]),
+            ("Complete Timestamp", &["2014/10/22 11:15:41.000"]),
+        ]);
+        let m = detect_default(&c).unwrap();
+        assert_eq!(
+            (m.customer.as_str(), m.time.as_str()),
+            ("Case ID", "Complete Timestamp")
+        );
+        let c = cols(&[
+            ("anonymousId", &["a"]),
+            ("userId", &["u"]),
+            ("event", &["e"]),
+            ("timestamp", &["2020-01-01T00:00:00Z"]),
+            ("messageId", &["m"]),
+        ]);
+        let m = detect_default(&c).unwrap();
+        assert_eq!(m.customer, "userId");
+        assert_eq!(m.customer_fallback.as_deref(), Some("anonymousId"));
+        assert_eq!(m.event_id.as_deref(), Some("messageId"));
+    }
+
+    #[test]
+    fn more_distinct_values_break_ties() {
+        let c = cols(&[
+            ("user_id", &["1", "1", "1"]),
+            ("customer_id", &["1", "2", "3"]),
+            ("event", &["a"]),
+            ("ts", &["1659304800025"]),
+        ]);
+        assert_eq!(detect_default(&c).unwrap().customer, "customer_id");
+    }
+
+    #[test]
+    fn time_prefers_columns_that_parse() {
+        let c = cols(&[
+            ("user_id", &["1"]),
+            ("event", &["a"]),
+            ("time", &["morning", "noon"]),
+            (
+                "created_at",
+                &["2020-01-01T00:00:00Z", "2020-01-02T00:00:00Z"],
+            ),
+        ]);
+        assert_eq!(detect_default(&c).unwrap().time, "created_at");
+    }
+
+    #[test]
+    fn failure_names_the_columns_found() {
+        let c = cols(&[("who", &["1"]), ("what", &["a"])]);
+        let err = detect_default(&c).unwrap_err().to_string();
+        assert!(err.contains("who, what"), "{err}");
+        assert!(err.contains("--"), "{err}");
+    }
+
+    #[test]
+    fn flags_win_and_unknown_flags_are_explained() {
+        let c = cols(&[
+            ("session", &["1"]),
+            ("type", &["clicks"]),
+            ("ts", &["1659304800025"]),
+        ]);
+        let overrides = MappingOverrides {
+            customer: Some("SESSION".into()),
+            ..Default::default()
+        };
+        let m = detect(&c, &overrides, &TimeParser::default()).unwrap();
+        assert_eq!(m.customer, "session");
+        let overrides = MappingOverrides {
+            event: Some("kind".into()),
+            ..Default::default()
+        };
+        let err = detect(&c, &overrides, &TimeParser::default()).unwrap_err();
+        assert!(err.to_string().contains("`kind`"));
+    }
+}
