@@ -42,7 +42,7 @@ fn mix(
     let mut out = Vec::new();
     let mut expected = BTreeMap::new();
     let mut line = 0u64;
-    let mut push = |out: &mut Vec<u8>, bytes: &[u8]| {
+    let push = |out: &mut Vec<u8>, bytes: &[u8]| {
         out.extend_from_slice(bytes);
         out.push(b'\n');
     };
@@ -54,12 +54,12 @@ fn mix(
         line += 1;
     }
     for (i, l) in body.iter().enumerate() {
-        if i % every == every / 2 {
-            if let Some((g, reason)) = next_garbage.next() {
-                push(&mut out, g);
-                line += 1;
-                expected.insert(line, *reason);
-            }
+        if i % every == every / 2
+            && let Some((g, reason)) = next_garbage.next()
+        {
+            push(&mut out, g);
+            line += 1;
+            expected.insert(line, *reason);
         }
         push(&mut out, l);
         line += 1;

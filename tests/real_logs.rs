@@ -19,7 +19,7 @@ fn expected_dfg() -> BTreeMap<(String, String), u64> {
     let activity_count: usize = next().parse().unwrap();
     let activities: Vec<String> = (0..activity_count).map(|_| next()).collect();
     let mut expected = BTreeMap::new();
-    let mut counted = |line: String| -> (String, u64) {
+    let counted = |line: String| -> (String, u64) {
         let (what, n) = line.split_once('x').unwrap();
         (what.to_owned(), n.parse().unwrap())
     };

@@ -106,10 +106,10 @@ impl DelimitedSource {
             match reader.read_byte_record(&mut record) {
                 Ok(true) => {
                     for (column, value) in columns.iter_mut().zip(record.iter()) {
-                        if let Ok(v) = std::str::from_utf8(value) {
-                            if !v.trim().is_empty() {
-                                column.values.push(v.to_owned());
-                            }
+                        if let Ok(v) = std::str::from_utf8(value)
+                            && !v.trim().is_empty()
+                        {
+                            column.values.push(v.to_owned());
                         }
                     }
                     pending.push_back(Ok(record));

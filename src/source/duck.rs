@@ -251,10 +251,10 @@ fn read(
         let mut rows = stmt.query([]).map_err(duck_error)?;
         while let Some(row) = rows.next().map_err(duck_error)? {
             for (i, column) in columns.iter_mut().enumerate() {
-                if let Ok(Some(v)) = row.get::<_, Option<String>>(i) {
-                    if !v.trim().is_empty() {
-                        column.values.push(v);
-                    }
+                if let Ok(Some(v)) = row.get::<_, Option<String>>(i)
+                    && !v.trim().is_empty()
+                {
+                    column.values.push(v);
                 }
             }
         }

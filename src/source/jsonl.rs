@@ -50,13 +50,13 @@ impl JsonLinesSource {
             let Some(line) = reader.next_line()? else {
                 break;
             };
-            if let Line::Text { bytes, .. } = &line {
-                if let Ok(value) = serde_json::from_slice::<Value>(bytes) {
-                    for_each_event(&value, |parent, item| {
-                        sampled += 1;
-                        sample_columns(&mut columns, parent, item);
-                    });
-                }
+            if let Line::Text { bytes, .. } = &line
+                && let Ok(value) = serde_json::from_slice::<Value>(bytes)
+            {
+                for_each_event(&value, |parent, item| {
+                    sampled += 1;
+                    sample_columns(&mut columns, parent, item);
+                });
             }
             pending.push_back(line);
         }
