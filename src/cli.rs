@@ -16,10 +16,15 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open a file or DuckDB database in the desktop app.
+    Open(SourceArgs),
     /// Print the journey graph of a file or DuckDB database.
     Summarize(SummarizeArgs),
     /// Show the bundled sample data.
     Demo(DemoArgs),
+    /// Export the journey map or graph of a source (format by the file's
+    /// extension: map.svg, edges.csv, graph.json, graph.dot).
+    Export(ExportArgs),
     /// Write a realistic e-commerce event file (format by extension).
     Generate(GenerateArgs),
     /// Time file → graph against DuckDB SQL on generated Parquet files.
@@ -110,6 +115,16 @@ pub struct MappingArgs {
     pub within: Option<String>,
 }
 
+impl MappingArgs {
+    /// The flags' defaults, as when none is given.
+    pub fn defaults() -> Self {
+        MappingArgs {
+            session_timeout: "30m".into(),
+            ..MappingArgs::default()
+        }
+    }
+}
+
 /// `summarize`.
 #[derive(Debug, Clone, Args)]
 pub struct SummarizeArgs {
@@ -119,6 +134,17 @@ pub struct SummarizeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+}
+
+/// `export`.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// The source.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output file: .svg, .csv, .json or .dot.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// `demo`.

@@ -15,6 +15,9 @@ pub struct Columns<'a> {
     pub time: &'a str,
     /// Event id column for de-duplication, if any.
     pub event_id: Option<&'a str>,
+    /// A column holding each row's position in the file (such as Parquet's
+    /// `file_row_number`); None numbers rows as they are read.
+    pub position: Option<&'a str>,
 }
 
 /// SQL returning one row per transition `(src, dst, transitions, customers,
@@ -33,6 +36,9 @@ pub fn transitions_sql(relation: &str, columns: &Columns<'_>, timeout_us: Option
         ),
         None => String::new(),
     };
+    let position = columns
+        .position
+        .map_or("row_number() OVER ()".to_owned(), sql_identifier);
     let id_column = columns
         .event_id
         .map_or(String::new(), |id| format!(", {}", sql_identifier(id)));
@@ -45,7 +51,7 @@ pub fn transitions_sql(relation: &str, columns: &Columns<'_>, timeout_us: Option
     format!(
         "WITH raw AS (
             SELECT CAST({c} AS VARCHAR) AS c, CAST({e} AS VARCHAR) AS e, epoch_us({t}) AS t{id_column},
-                   row_number() OVER () AS pos
+                   {position} AS pos
             FROM {relation}
          ),
          valid AS (

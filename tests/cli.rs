@@ -435,3 +435,46 @@ fn other_output_formats() {
             .contains("case:concept:name")
     );
 }
+
+#[test]
+fn explicit_session_ids_override_the_idle_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(
+        dir.path(),
+        "sessions.csv",
+        "user_id,session_id,event,timestamp\n\
+         u,s1,home,2024-01-01T10:00:00Z\n\
+         u,s1,search,2024-01-01T12:00:00Z\n\
+         u,s2,home,2024-01-01T12:01:00Z\n",
+    );
+    let s = json_summary(&[path_str(&csv)]);
+    assert_eq!(s["mapping"]["session_id"], "session_id");
+    assert_eq!(
+        s["sessions"], 2,
+        "two session ids, although a 2-hour gap lies inside s1"
+    );
+    assert_eq!(edge_count(&s, "home", "search"), 1);
+    assert_eq!(edge_count(&s, "search", "END"), 1);
+}
+
+#[test]
+fn ga4_export_with_epoch_microseconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(
+        dir.path(),
+        "ga4.csv",
+        "event_date,event_timestamp,event_name,user_pseudo_id,platform\n\
+         20240101,1704103200000000,page_view,123.456,WEB\n\
+         20240101,1704103260500000,add_to_cart,123.456,WEB\n",
+    );
+    let s = json_summary(&[path_str(&csv)]);
+    assert_eq!(s["mapping"]["convention"], "ga4");
+    assert_eq!(s["first_event"], "2024-01-01T10:00:00Z");
+    let edge = s["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["from"] == "page_view")
+        .unwrap();
+    assert_eq!(edge["time_s"]["median"], 60.5);
+}

@@ -15,13 +15,14 @@ use journeyscope::source::duck::sql_string;
 
 type Reference = BTreeMap<(String, String), (u64, u64, Option<f64>)>;
 
-fn duckdb_transitions(relation: &str) -> (Reference, u64) {
+fn duckdb_transitions(relation: &str, position: Option<&str>) -> (Reference, u64) {
     let conn = Connection::open_in_memory().unwrap();
     let columns = Columns {
         customer: "customer_id",
         event: "event",
         time: "timestamp",
         event_id: Some("event_id"),
+        position,
     };
     let sql = transitions_sql(relation, &columns, Some(30 * 60 * 1_000_000));
     let mut stmt = conn.prepare(&sql).unwrap();
@@ -44,9 +45,9 @@ fn duckdb_transitions(relation: &str) -> (Reference, u64) {
     (reference, events)
 }
 
-fn check(path: &Path, relation: &str) {
+fn check(path: &Path, relation: &str, position: Option<&str>) {
     let summary = summarize(path, &flags());
-    let (reference, events) = duckdb_transitions(relation);
+    let (reference, events) = duckdb_transitions(relation, position);
     assert!(summary.duplicates > 0, "the file should hold duplicates");
     assert!(
         summary.rejected.total > 0,
@@ -107,8 +108,11 @@ fn csv_jsonl_and_parquet_agree_with_duckdb_sql() {
             sql_string(&jsonl.to_string_lossy())
         ),
     );
-    let parquet_rel = format!("read_parquet({})", sql_string(&parquet.to_string_lossy()));
-    check(&csv, &csv_rel);
-    check(&jsonl, &json_rel);
-    check(&parquet, &parquet_rel);
+    let parquet_rel = format!(
+        "read_parquet({}, file_row_number = true)",
+        sql_string(&parquet.to_string_lossy())
+    );
+    check(&csv, &csv_rel, None);
+    check(&jsonl, &json_rel, None);
+    check(&parquet, &parquet_rel, Some("file_row_number"));
 }

@@ -97,12 +97,16 @@ fn run_engine(path: &Path) -> anyhow::Result<EngineRun> {
 fn run_duckdb(path: &Path) -> anyhow::Result<(f64, HashMap<String, u64>)> {
     let start = Instant::now();
     let conn = Connection::open_in_memory()?;
-    let relation = format!("read_parquet({})", sql_string(&path.to_string_lossy()));
+    let relation = format!(
+        "read_parquet({}, file_row_number = true)",
+        sql_string(&path.to_string_lossy())
+    );
     let columns = Columns {
         customer: "customer_id",
         event: "event",
         time: "timestamp",
         event_id: Some("event_id"),
+        position: Some("file_row_number"),
     };
     let sql = transitions_sql(
         &relation,

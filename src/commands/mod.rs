@@ -7,7 +7,9 @@ use std::path::Path;
 
 use anyhow::{Context, anyhow};
 
-use crate::cli::{Cli, Command, DemoArgs, GenerateArgs, MappingArgs, OutputFormat, SummarizeArgs};
+use crate::cli::{
+    Cli, Command, DemoArgs, ExportArgs, GenerateArgs, MappingArgs, OutputFormat, SummarizeArgs,
+};
 use crate::engine::{EngineConfig, FunnelSpec, TouchpointRules};
 use crate::generate::{GenerateOptions, WriteOptions, write_sample_with};
 use crate::report::{Summary, to_csv, to_dot, to_table};
@@ -33,6 +35,13 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
+fn no_window() -> Failure {
+    usage(anyhow!(
+        "the desktop window is not part of this build yet; try `journeyscope demo --headless` \
+         or `journeyscope summarize FILE`"
+    ))
+}
+
 fn usage(e: impl Into<anyhow::Error>) -> Failure {
     Failure::Usage(e.into())
 }
@@ -40,11 +49,9 @@ fn usage(e: impl Into<anyhow::Error>) -> Failure {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        None => Err(usage(anyhow!(
-            "the desktop window is not part of this build yet; try `journeyscope demo --headless` \
-             or `journeyscope summarize FILE`"
-        ))),
+        None | Some(Command::Open(_)) => Err(no_window()),
         Some(Command::Summarize(args)) => summarize(&args),
+        Some(Command::Export(args)) => export(&args),
         Some(Command::Demo(args)) => demo(&args),
         Some(Command::Generate(args)) => generate(&args),
         Some(Command::Bench(args)) => bench::run(&args),
@@ -53,6 +60,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 /// A journey configuration and source options from the mapping flags.
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// How to read.
     pub source: SourceOptions,
@@ -186,6 +194,20 @@ fn summarize(args: &SummarizeArgs) -> Result<(), Failure> {
     print_summary(&summary, args.format)
 }
 
+fn export(args: &ExportArgs) -> Result<(), Failure> {
+    let settings = settings(
+        &args.source.mapping,
+        args.source.table.clone(),
+        args.source.query.clone(),
+    )?;
+    let label = args.source.path.display().to_string();
+    let summary = summarize_path(&args.source.path, &label, settings)?;
+    crate::export::export(&summary, &args.out).map_err(|e| match e {
+        crate::export::ExportError::UnknownFormat(_) => usage(e),
+        other => Failure::Failed(other.into()),
+    })
+}
+
 /// Writes the bundled sample data to a private temporary file.
 pub fn sample_data_file() -> anyhow::Result<tempfile::TempPath> {
     let mut file = tempfile::Builder::new()
@@ -200,9 +222,7 @@ pub fn sample_data_file() -> anyhow::Result<tempfile::TempPath> {
 
 fn demo(args: &DemoArgs) -> Result<(), Failure> {
     if !args.headless {
-        return Err(usage(anyhow!(
-            "the desktop window is not part of this build yet; use `journeyscope demo --headless`"
-        )));
+        return Err(no_window());
     }
     let settings = settings(&args.mapping, None, None)?;
     let path = sample_data_file()?;

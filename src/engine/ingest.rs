@@ -57,13 +57,12 @@ pub struct Event {
     pub touchpoint: u32,
 }
 
-/// An event as staged during ingestion, with the hash of its event id
-/// (0 = none) and of its session id (0 = none).
+/// An event as staged during ingestion (24 bytes), with the hash of its
+/// event id (0 = none).
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Staged {
     pub event: Event,
     pub id_hash: u64,
-    pub session_key: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +81,9 @@ pub struct JourneyBuilder {
     touchpoints: Interner,
     names: FxHashMap<Box<str>, NameOutcome>,
     chunks: Vec<Vec<Staged>>,
+    /// Session key of every staged event (0 = none); empty until an event
+    /// with a session id arrives.
+    session_keys: Vec<u32>,
     staged: usize,
     excluded: u64,
     rejected: RejectedLog,
@@ -99,6 +101,7 @@ impl JourneyBuilder {
             touchpoints,
             names: FxHashMap::default(),
             chunks: Vec::new(),
+            session_keys: Vec::new(),
             staged: 0,
             excluded: 0,
             rejected: RejectedLog::default(),
@@ -129,6 +132,12 @@ impl JourneyBuilder {
                     id
                 }
             };
+            if let Some(session) = event.session_id {
+                self.session_keys.resize(self.staged, 0);
+                self.session_keys.push(session_key(session));
+            } else if !self.session_keys.is_empty() {
+                self.session_keys.push(0);
+            }
             self.stage(Staged {
                 event: Event {
                     time_us: event.time_us,
@@ -136,7 +145,6 @@ impl JourneyBuilder {
                     touchpoint,
                 },
                 id_hash: event.event_id.map_or(0, event_id_hash),
-                session_key: event.session_id.map_or(0, session_key),
             });
         }
     }
@@ -194,7 +202,12 @@ impl JourneyBuilder {
     /// Drops duplicates, orders each customer's events, cuts sessions and
     /// builds the graph.
     pub fn finish(self) -> Journeys {
-        let grouped = journeys::group_by_customer(self.chunks, self.staged, self.customers.len());
+        let grouped = journeys::group_by_customer(
+            self.chunks,
+            self.session_keys,
+            self.staged,
+            self.customers.len(),
+        );
         journeys::build(journeys::Parts {
             config: self.config,
             customers: self.customers,

@@ -114,16 +114,18 @@ pub(super) struct Grouped {
 /// each customer's events by time. Chunks are freed as they are consumed.
 pub(super) fn group_by_customer(
     chunks: Vec<Vec<Staged>>,
+    mut staged_keys: Vec<u32>,
     total: usize,
     customer_count: usize,
 ) -> Grouped {
     let mut offsets = vec![0usize; customer_count + 1];
-    let (mut with_ids, mut with_keys) = (false, false);
+    let mut with_ids = false;
     for s in chunks.iter().flatten() {
         offsets[s.event.customer as usize + 1] += 1;
         with_ids |= s.id_hash != 0;
-        with_keys |= s.session_key != 0;
     }
+    let with_keys = !staged_keys.is_empty();
+    staged_keys.resize(if with_keys { total } else { 0 }, 0);
     for i in 1..offsets.len() {
         offsets[i] += offsets[i - 1];
     }
@@ -131,6 +133,7 @@ pub(super) fn group_by_customer(
     let mut events = vec![Event::default(); total];
     let mut ids = vec![0u64; if with_ids { total } else { 0 }];
     let mut keys = vec![0u32; if with_keys { total } else { 0 }];
+    let mut index = 0usize;
     for chunk in chunks {
         for s in chunk {
             let slot = &mut cursor[s.event.customer as usize];
@@ -139,12 +142,14 @@ pub(super) fn group_by_customer(
                 ids[*slot] = s.id_hash;
             }
             if with_keys {
-                keys[*slot] = s.session_key;
+                keys[*slot] = staged_keys[index];
             }
             *slot += 1;
+            index += 1;
         }
     }
     drop(cursor);
+    drop(staged_keys);
 
     let mut duplicates = 0u64;
     let mut seen = rustc_hash::FxHashSet::default();
@@ -152,12 +157,25 @@ pub(super) fn group_by_customer(
     for c in 0..customer_count {
         let (start, end) = (offsets[c], offsets[c + 1]);
         offsets[c] = write;
+        // Small customers are checked by a scan of their kept ids, large ones
+        // through a set.
+        let small = end - start <= 32;
         seen.clear();
         for read in start..end {
             let id = if with_ids { ids[read] } else { 0 };
-            if id != 0 && !seen.insert(id) {
-                duplicates += 1;
-                continue;
+            if id != 0 {
+                let repeated = if small {
+                    ids[offsets[c]..write].contains(&id)
+                } else {
+                    !seen.insert(id)
+                };
+                if repeated {
+                    duplicates += 1;
+                    continue;
+                }
+            }
+            if with_ids {
+                ids[write] = id;
             }
             events[write] = events[read];
             if with_keys {

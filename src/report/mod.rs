@@ -83,6 +83,19 @@ impl Summary {
     }
 }
 
+/// A count with thousands separators: 1,234,567.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A duration for people: "45 s", "3 min 20 s", "2 h 5 min", "3 d 4 h".
 pub fn human_duration(seconds: f64) -> String {
     if !seconds.is_finite() {
@@ -114,6 +127,14 @@ pub fn human_duration(seconds: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
 
     #[test]
     fn durations_read_naturally() {

@@ -2,19 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Summary, human_duration};
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+use super::{Summary, human_duration, thousands};
 
 fn percent(share: f64) -> String {
     format!("{:.1} %", share * 100.0)
@@ -243,14 +231,6 @@ pub fn to_dot(s: &Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thousands_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
-        assert_eq!(thousands(1234567), "1,234,567");
-    }
 
     #[test]
     fn csv_quotes_only_when_needed() {

@@ -75,6 +75,9 @@ pub enum SourceError {
     /// The options do not fit this source.
     #[error("{0}")]
     Usage(String),
+    /// Reading was cancelled.
+    #[error("loading was cancelled")]
+    Cancelled,
     /// The reader thread stopped unexpectedly.
     #[error("the reader stopped unexpectedly: {0}")]
     Reader(String),
@@ -113,9 +116,22 @@ pub fn open(path: &Path, options: &SourceOptions) -> Result<Box<dyn EventSource>
 
 /// Reads a whole source into the engine and finishes it.
 pub fn load(source: &mut dyn EventSource, config: EngineConfig) -> Result<Journeys, SourceError> {
+    load_with_progress(source, config, |_, _| true)?.ok_or(SourceError::Cancelled)
+}
+
+/// Like [`load`], calling `progress(events read, records rejected)` after
+/// every batch; returns None when `progress` returns false (cancelled).
+pub fn load_with_progress(
+    source: &mut dyn EventSource,
+    config: EngineConfig,
+    mut progress: impl FnMut(u64, u64) -> bool,
+) -> Result<Option<Journeys>, SourceError> {
     let mut builder = JourneyBuilder::new(config);
     while let Some(batch) = source.next_batch()? {
         builder.ingest(&batch);
+        if !progress(builder.len() as u64, builder.rejected_total()) {
+            return Ok(None);
+        }
     }
-    Ok(builder.finish())
+    Ok(Some(builder.finish()))
 }

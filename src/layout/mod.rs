@@ -1,0 +1,464 @@
+//! Layout of the journey map: a left-to-right flow diagram from START to
+//! END, computed once per graph (never per frame) and drawn by the app or
+//! exported as SVG.
+//!
+//! Touchpoints go into columns by their longest forward path from START
+//! (back edges, found by a depth-first search that follows heavy edges
+//! first, do not count); END takes the last column. Within a column nodes
+//! are ordered by the weighted barycentre of their neighbours, sweeping
+//! left and right a few times to reduce crossings. Edges are bands whose
+//! width is proportional to their transitions.
+
+mod filter;
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::engine::{END_NAME, EdgeReport, NodeReport, START_NAME};
+
+pub use filter::{MapFilter, Visible, visible_part};
+
+/// Sizes of the drawing, in the layout's own units (pixels at zoom 1).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LayoutStyle {
+    /// Horizontal distance between column left edges.
+    pub column_spacing: f32,
+    /// Width of a node box.
+    pub node_width: f32,
+    /// Height of the tallest column's content, excluding gaps.
+    pub max_column_height: f32,
+    /// Vertical gap between nodes of a column.
+    pub node_gap: f32,
+    /// Smallest node height, so that rare touchpoints stay readable.
+    pub min_node_height: f32,
+    /// Smallest band width.
+    pub min_band_width: f32,
+}
+
+impl Default for LayoutStyle {
+    fn default() -> Self {
+        LayoutStyle {
+            column_spacing: 230.0,
+            node_width: 14.0,
+            max_column_height: 520.0,
+            node_gap: 34.0,
+            min_node_height: 6.0,
+            min_band_width: 1.0,
+        }
+    }
+}
+
+/// A placed touchpoint.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlacedNode {
+    /// Touchpoint name.
+    pub name: String,
+    /// Column (0 = START).
+    pub column: usize,
+    /// Left edge.
+    pub x: f32,
+    /// Top edge.
+    pub y: f32,
+    /// Box height (proportional to volume).
+    pub height: f32,
+    /// The touchpoint's statistics.
+    pub stats: NodeReport,
+}
+
+/// How an edge is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum EdgeKind {
+    /// From a column to a later one.
+    Forward,
+    /// Back to the same or an earlier column (drawn as an arc under the nodes).
+    Back,
+    /// From a touchpoint to itself.
+    SelfLoop,
+}
+
+/// A placed transition band.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlacedEdge {
+    /// Index of the source in [`MapLayout::nodes`].
+    pub from: usize,
+    /// Index of the target in [`MapLayout::nodes`].
+    pub to: usize,
+    /// Band width.
+    pub width: f32,
+    /// Centre of the band where it leaves the source (y).
+    pub from_y: f32,
+    /// Centre of the band where it enters the target (y).
+    pub to_y: f32,
+    /// Forward, back or self.
+    pub kind: EdgeKind,
+    /// The transition's statistics.
+    pub stats: EdgeReport,
+}
+
+/// A computed journey map.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MapLayout {
+    /// Placed touchpoints.
+    pub nodes: Vec<PlacedNode>,
+    /// Placed transitions, widest first.
+    pub edges: Vec<PlacedEdge>,
+    /// Total width.
+    pub width: f32,
+    /// Total height.
+    pub height: f32,
+    /// Number of columns.
+    pub columns: usize,
+}
+
+impl MapLayout {
+    /// Index of the node called `name`.
+    pub fn node_index(&self, name: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.name == name)
+    }
+}
+
+/// Lays out the given touchpoints and transitions.
+pub fn layout(nodes: &[NodeReport], edges: &[EdgeReport], style: &LayoutStyle) -> MapLayout {
+    let index: HashMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.name.as_str(), i))
+        .collect();
+    let links: Vec<(usize, usize, u64)> = edges
+        .iter()
+        .filter_map(|e| {
+            Some((
+                *index.get(e.from.as_str())?,
+                *index.get(e.to.as_str())?,
+                e.transitions,
+            ))
+        })
+        .collect();
+    let start = index.get(START_NAME).copied();
+    let end = index.get(END_NAME).copied();
+    let back = back_edges(nodes.len(), &links, start);
+    let columns = columns(nodes.len(), &links, &back, start, end);
+    let column_count = columns.iter().copied().max().map_or(0, |m| m + 1);
+    let order = order_within_columns(&columns, column_count, &links, &back);
+
+    // Node heights: proportional to the larger of inflow and outflow.
+    let mut inflow = vec![0u64; nodes.len()];
+    let mut outflow = vec![0u64; nodes.len()];
+    for &(a, b, n) in &links {
+        outflow[a] += n;
+        inflow[b] += n;
+    }
+    let volume: Vec<u64> = (0..nodes.len())
+        .map(|i| inflow[i].max(outflow[i]).max(1))
+        .collect();
+    let column_volume = |c: usize| -> u64 { order[c].iter().map(|&i| volume[i]).sum() };
+    let busiest = (0..column_count)
+        .map(column_volume)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let scale = style.max_column_height / busiest as f32;
+    let heights: Vec<f32> = volume
+        .iter()
+        .map(|v| (*v as f32 * scale).max(style.min_node_height))
+        .collect();
+
+    let mut ys = vec![0f32; nodes.len()];
+    let mut height = 0f32;
+    let column_heights: Vec<f32> = order
+        .iter()
+        .map(|col| {
+            col.iter().map(|&i| heights[i]).sum::<f32>()
+                + style.node_gap * col.len().saturating_sub(1) as f32
+        })
+        .collect();
+    let tallest = column_heights.iter().copied().fold(0f32, f32::max);
+    for (c, col) in order.iter().enumerate() {
+        // Centre each column vertically.
+        let mut y = (tallest - column_heights[c]) / 2.0 + style.node_gap;
+        for &i in col {
+            ys[i] = y;
+            y += heights[i] + style.node_gap;
+        }
+        height = height.max(y);
+    }
+
+    let placed: Vec<PlacedNode> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| PlacedNode {
+            name: n.name.clone(),
+            column: columns[i],
+            x: columns[i] as f32 * style.column_spacing + style.node_width,
+            y: ys[i],
+            height: heights[i],
+            stats: n.clone(),
+        })
+        .collect();
+
+    // Ports: stack bands along each node's side, ordered by the other end's y.
+    let mut out_cursor: Vec<f32> = ys.clone();
+    let mut in_cursor: Vec<f32> = ys.clone();
+    let mut by_position: Vec<usize> = (0..links.len()).collect();
+    by_position.sort_by(|&a, &b| {
+        let (ea, eb) = (links[a], links[b]);
+        ys[ea.1]
+            .total_cmp(&ys[eb.1])
+            .then(ys[ea.0].total_cmp(&ys[eb.0]))
+    });
+    let mut placed_edges: Vec<Option<PlacedEdge>> = vec![None; links.len()];
+    for &k in &by_position {
+        let (a, b, n) = links[k];
+        let width = (n as f32 * scale).max(style.min_band_width);
+        let kind = if a == b {
+            EdgeKind::SelfLoop
+        } else if back.contains(&(a, b)) || columns[b] <= columns[a] {
+            EdgeKind::Back
+        } else {
+            EdgeKind::Forward
+        };
+        let from_y = out_cursor[a] + width / 2.0;
+        out_cursor[a] += width;
+        let to_y = in_cursor[b] + width / 2.0;
+        in_cursor[b] += width;
+        let stats = edges
+            .iter()
+            .find(|e| e.from == nodes[a].name && e.to == nodes[b].name)
+            .cloned();
+        if let Some(stats) = stats {
+            placed_edges[k] = Some(PlacedEdge {
+                from: a,
+                to: b,
+                width,
+                from_y,
+                to_y,
+                kind,
+                stats,
+            });
+        }
+    }
+    let mut edges_out: Vec<PlacedEdge> = placed_edges.into_iter().flatten().collect();
+    edges_out.sort_by(|a, b| b.width.total_cmp(&a.width));
+    let width = column_count as f32 * style.column_spacing + style.node_width;
+    MapLayout {
+        nodes: placed,
+        edges: edges_out,
+        width,
+        height: height + style.node_gap * 2.0,
+        columns: column_count,
+    }
+}
+
+/// Edges that close a cycle, found by a depth-first search from START that
+/// follows heavier edges first (so the main flow stays forward).
+fn back_edges(
+    n: usize,
+    links: &[(usize, usize, u64)],
+    start: Option<usize>,
+) -> Vec<(usize, usize)> {
+    let mut adjacency: Vec<Vec<(usize, u64)>> = vec![Vec::new(); n];
+    for &(a, b, w) in links {
+        adjacency[a].push((b, w));
+    }
+    for list in &mut adjacency {
+        list.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+    }
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        New,
+        Open,
+        Done,
+    }
+    let mut state = vec![State::New; n];
+    let mut back = Vec::new();
+    let mut roots: Vec<usize> = start.into_iter().collect();
+    roots.extend(0..n);
+    for root in roots {
+        if state[root] != State::New {
+            continue;
+        }
+        // Iterative DFS: (node, next child index).
+        let mut stack = vec![(root, 0usize)];
+        state[root] = State::Open;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            if let Some(&(child, _)) = adjacency[node].get(*next) {
+                *next += 1;
+                match state[child] {
+                    State::New => {
+                        state[child] = State::Open;
+                        stack.push((child, 0));
+                    }
+                    State::Open => back.push((node, child)),
+                    State::Done => {}
+                }
+            } else {
+                state[node] = State::Done;
+                stack.pop();
+            }
+        }
+    }
+    back
+}
+
+/// Column of each node: longest path from START over forward edges; END last.
+fn columns(
+    n: usize,
+    links: &[(usize, usize, u64)],
+    back: &[(usize, usize)],
+    start: Option<usize>,
+    end: Option<usize>,
+) -> Vec<usize> {
+    let forward: Vec<(usize, usize)> = links
+        .iter()
+        .filter(|(a, b, _)| a != b && !back.contains(&(*a, *b)) && Some(*b) != end)
+        .map(|(a, b, _)| (*a, *b))
+        .collect();
+    let mut indegree = vec![0usize; n];
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for &(a, b) in &forward {
+        indegree[b] += 1;
+        children[a].push(b);
+    }
+    let mut column = vec![0usize; n];
+    let mut queue: Vec<usize> = (0..n).filter(|&i| indegree[i] == 0).collect();
+    // START first so that it stays in column 0.
+    queue.sort_by_key(|&i| Some(i) != start);
+    let mut head = 0;
+    while head < queue.len() {
+        let node = queue[head];
+        head += 1;
+        for &child in &children[node] {
+            column[child] = column[child].max(column[node] + 1);
+            indegree[child] -= 1;
+            if indegree[child] == 0 {
+                queue.push(child);
+            }
+        }
+    }
+    if let Some(s) = start {
+        column[s] = 0;
+        for (i, c) in column.iter_mut().enumerate() {
+            if i != s && *c == 0 && Some(i) != end {
+                *c = 1;
+            }
+        }
+    }
+    if let Some(e) = end {
+        column[e] = (0..n)
+            .filter(|&i| i != e)
+            .map(|i| column[i] + 1)
+            .max()
+            .unwrap_or(1);
+    }
+    column
+}
+
+/// Orders each column by the weighted barycentre of neighbours in the
+/// adjacent columns, sweeping a few times in both directions.
+fn order_within_columns(
+    columns: &[usize],
+    column_count: usize,
+    links: &[(usize, usize, u64)],
+    back: &[(usize, usize)],
+) -> Vec<Vec<usize>> {
+    let mut order: Vec<Vec<usize>> = vec![Vec::new(); column_count];
+    for (i, &c) in columns.iter().enumerate() {
+        order[c].push(i);
+    }
+    let forward: Vec<&(usize, usize, u64)> = links
+        .iter()
+        .filter(|(a, b, _)| a != b && !back.contains(&(*a, *b)))
+        .collect();
+    // Start from volume order: busy touchpoints on top.
+    let mut weight = vec![0u64; columns.len()];
+    for &&(a, b, w) in &forward {
+        weight[a] += w;
+        weight[b] += w;
+    }
+    for col in &mut order {
+        col.sort_by(|&x, &y| weight[y].cmp(&weight[x]).then(x.cmp(&y)));
+    }
+    let mut position = vec![0f32; columns.len()];
+    let refresh = |order: &Vec<Vec<usize>>, position: &mut Vec<f32>| {
+        for col in order {
+            for (p, &i) in col.iter().enumerate() {
+                position[i] = p as f32;
+            }
+        }
+    };
+    refresh(&order, &mut position);
+    for sweep in 0..6 {
+        let left_to_right = sweep % 2 == 0;
+        let range: Vec<usize> = if left_to_right {
+            (1..column_count).collect()
+        } else {
+            (0..column_count.saturating_sub(1)).rev().collect()
+        };
+        for c in range {
+            let mut keyed: Vec<(f32, usize)> = order[c]
+                .iter()
+                .map(|&i| {
+                    let (mut sum, mut total) = (0f64, 0f64);
+                    for &&(a, b, w) in &forward {
+                        let other = if left_to_right && b == i {
+                            Some(a)
+                        } else if !left_to_right && a == i {
+                            Some(b)
+                        } else {
+                            None
+                        };
+                        if let Some(o) = other {
+                            sum += position[o] as f64 * w as f64;
+                            total += w as f64;
+                        }
+                    }
+                    (
+                        if total > 0.0 {
+                            (sum / total) as f32
+                        } else {
+                            position[i]
+                        },
+                        i,
+                    )
+                })
+                .collect();
+            keyed.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+            order[c] = keyed.into_iter().map(|(_, i)| i).collect();
+            for (p, &i) in order[c].iter().enumerate() {
+                position[i] = p as f32;
+            }
+        }
+    }
+    order
+}
+
+/// Extra room below the nodes for the arcs of back edges and loops.
+pub const LOOP_ROOM: f32 = 90.0;
+
+/// The band of an edge as consecutive cubic Bézier curves (start, two
+/// control points, end) in layout units: one curve for a forward edge; for a
+/// back edge or loop, three that leave the source to the right, run under
+/// the nodes and come up into the target from the left.
+pub fn edge_curves(map: &MapLayout, e: &PlacedEdge, style: &LayoutStyle) -> Vec<[[f32; 2]; 4]> {
+    let (a, b) = (&map.nodes[e.from], &map.nodes[e.to]);
+    let (x1, x2) = (a.x + style.node_width, b.x);
+    let (y1, y2) = (e.from_y, e.to_y);
+    match e.kind {
+        EdgeKind::Forward => {
+            let mid = (x1 + x2) / 2.0;
+            vec![[[x1, y1], [mid, y1], [mid, y2], [x2, y2]]]
+        }
+        EdgeKind::Back | EdgeKind::SelfLoop => {
+            let depth = map.height + 10.0 + (e.width * 0.5).min(LOOP_ROOM - 30.0);
+            vec![
+                [[x1, y1], [x1 + 40.0, y1], [x1 + 40.0, depth], [x1, depth]],
+                [[x1, depth], [x1, depth], [x2, depth], [x2, depth]],
+                [[x2, depth], [x2 - 40.0, depth], [x2 - 40.0, y2], [x2, y2]],
+            ]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,136 @@
+use super::*;
+use crate::engine::JourneyGraph;
+
+fn graph(edges: &[(&str, &str, u64)]) -> (Vec<NodeReport>, Vec<EdgeReport>) {
+    let mut g = JourneyGraph::new();
+    for &(a, b, n) in edges {
+        g.edge_mut(a, b).transitions = n;
+        g.node_mut(b).events += n;
+    }
+    (g.node_reports(), g.edge_reports())
+}
+
+fn shop() -> (Vec<NodeReport>, Vec<EdgeReport>) {
+    graph(&[
+        ("START", "home", 100),
+        ("home", "search", 60),
+        ("search", "product", 50),
+        ("product", "search", 20),
+        ("product", "product", 10),
+        ("product", "cart", 15),
+        ("cart", "buy", 5),
+        ("home", "END", 40),
+        ("search", "END", 30),
+        ("product", "END", 15),
+        ("cart", "END", 10),
+        ("buy", "END", 5),
+    ])
+}
+
+#[test]
+fn columns_follow_the_longest_forward_path() {
+    let (nodes, edges) = shop();
+    let map = layout(&nodes, &edges, &LayoutStyle::default());
+    let column = |name: &str| map.nodes[map.node_index(name).unwrap()].column;
+    assert_eq!(column("START"), 0);
+    assert_eq!(column("home"), 1);
+    assert_eq!(column("search"), 2);
+    assert_eq!(column("product"), 3);
+    assert_eq!(column("cart"), 4);
+    assert_eq!(column("buy"), 5);
+    assert_eq!(column("END"), 6);
+    assert_eq!(map.columns, 7);
+}
+
+#[test]
+fn loops_and_back_edges_are_marked() {
+    let (nodes, edges) = shop();
+    let map = layout(&nodes, &edges, &LayoutStyle::default());
+    let kind = |a: &str, b: &str| {
+        map.edges
+            .iter()
+            .find(|e| map.nodes[e.from].name == a && map.nodes[e.to].name == b)
+            .unwrap()
+            .kind
+    };
+    assert_eq!(kind("product", "search"), EdgeKind::Back);
+    assert_eq!(kind("product", "product"), EdgeKind::SelfLoop);
+    assert_eq!(kind("search", "product"), EdgeKind::Forward);
+    assert_eq!(map.edges.len(), edges.len());
+}
+
+#[test]
+fn band_widths_are_proportional_and_nodes_do_not_overlap() {
+    let (nodes, edges) = shop();
+    let style = LayoutStyle::default();
+    let map = layout(&nodes, &edges, &style);
+    let wide = map
+        .edges
+        .iter()
+        .find(|e| e.stats.transitions == 100)
+        .unwrap();
+    let narrow = map
+        .edges
+        .iter()
+        .find(|e| e.stats.transitions == 50)
+        .unwrap();
+    assert!((wide.width / narrow.width - 2.0).abs() < 1e-3);
+    for a in &map.nodes {
+        for b in &map.nodes {
+            if a.name != b.name && a.column == b.column {
+                let apart = a.y + a.height + style.node_gap <= b.y + 1e-3
+                    || b.y + b.height + style.node_gap <= a.y + 1e-3;
+                assert!(apart, "{} and {} overlap", a.name, b.name);
+            }
+        }
+    }
+}
+
+#[test]
+fn barycentre_ordering_removes_an_avoidable_crossing() {
+    // a1 feeds b2 and a2 feeds b1 heavily: the second column must flip.
+    let (nodes, edges) = graph(&[
+        ("START", "a1", 10),
+        ("START", "a2", 9),
+        ("a1", "x1", 10),
+        ("a2", "x2", 9),
+        ("x1", "END", 10),
+        ("x2", "END", 9),
+    ]);
+    let map = layout(&nodes, &edges, &LayoutStyle::default());
+    let y = |name: &str| map.nodes[map.node_index(name).unwrap()].y;
+    assert!((y("a1") < y("a2")) == (y("x1") < y("x2")));
+}
+
+#[test]
+fn filter_hides_rare_parts_and_counts_them() {
+    let (nodes, edges) = shop();
+    let all = visible_part(&nodes, &edges, &MapFilter::default());
+    assert_eq!(all.hidden_note(), None);
+    let some = visible_part(
+        &nodes,
+        &edges,
+        &MapFilter {
+            touchpoint_share: 0.8,
+            path_share: 1.0,
+        },
+    );
+    assert_eq!(some.hidden_touchpoints, 2, "cart and buy");
+    assert!(some.nodes.iter().all(|n| n.name != "buy"));
+    assert!(some.edges.iter().all(|e| e.to != "cart"));
+    let note = some.hidden_note().unwrap();
+    assert!(
+        note.starts_with("2 touchpoints, 8 % of events hidden"),
+        "{note}"
+    );
+    let paths = visible_part(
+        &nodes,
+        &edges,
+        &MapFilter {
+            touchpoint_share: 1.0,
+            path_share: 0.5,
+        },
+    );
+    assert!(paths.edges.len() < edges.len());
+    assert!(paths.hidden_transition_share > 0.0 && paths.hidden_transition_share < 0.5);
+}

@@ -1,0 +1,119 @@
+//! Exports: the SVG map parses and names every shown touchpoint, the DOT is
+//! accepted by Graphviz, the CSV's counts equal the engine's, the JSON is
+//! the summary.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{flags, shared_data, summarize};
+use journeyscope::export::export;
+use journeyscope::report::Summary;
+
+fn exported(summary: &Summary, name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    export(summary, &path).unwrap();
+    (dir, path)
+}
+
+fn sample() -> Summary {
+    summarize(&shared_data("receipt.csv"), &flags())
+}
+
+#[test]
+fn svg_map_parses_and_names_every_touchpoint() {
+    let summary = sample();
+    let (_dir, path) = exported(&summary, "map.svg");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let doc = roxmltree::Document::parse(&text).expect("well-formed SVG");
+    assert_eq!(doc.root_element().tag_name().name(), "svg");
+    let labels: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .collect();
+    for node in &summary.nodes {
+        assert!(
+            labels.contains(&node.name.as_str()),
+            "{} is not labelled",
+            node.name
+        );
+    }
+    let width: f32 = doc
+        .root_element()
+        .attribute("width")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(width > 800.0);
+}
+
+#[test]
+fn dot_is_accepted_by_graphviz() {
+    let summary = sample();
+    let (_dir, path) = exported(&summary, "graph.dot");
+    let out = Command::new("dot")
+        .arg("-Tsvg")
+        .arg(&path)
+        .output()
+        .expect("Graphviz `dot` is installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let svg = String::from_utf8(out.stdout).unwrap();
+    assert!(svg.contains("Confirmation of receipt"));
+}
+
+#[test]
+fn csv_counts_equal_the_engine() {
+    let summary = sample();
+    let (_dir, path) = exported(&summary, "edges.csv");
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), summary.edges.len());
+    for (row, edge) in rows.iter().zip(&summary.edges) {
+        assert_eq!((&row[0], &row[1]), (edge.from.as_str(), edge.to.as_str()));
+        assert_eq!(row[2].parse::<u64>().unwrap(), edge.transitions);
+        assert_eq!(row[3].parse::<u64>().unwrap(), edge.customers);
+    }
+}
+
+#[test]
+fn json_export_is_the_summary_and_unknown_formats_are_refused() {
+    let summary = sample();
+    let (_dir, path) = exported(&summary, "graph.json");
+    let value: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(&summary.to_json()).unwrap();
+    assert_eq!(value, expected);
+    assert_eq!(
+        value["edges"].as_array().unwrap().len(),
+        summary.edges.len()
+    );
+    let err = export(&summary, Path::new("/tmp/map.bmp")).unwrap_err();
+    assert!(err.to_string().contains(".svg"));
+}
+
+#[test]
+fn export_command_writes_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("map.svg");
+    let status = Command::new(env!("CARGO_BIN_EXE_journeyscope"))
+        .args([
+            "export",
+            shared_data("running-example.csv").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .contains("register request")
+    );
+}
