@@ -6,7 +6,24 @@ use clap::Parser;
 use journeyscope::cli::Cli;
 use journeyscope::commands::{Failure, run};
 
+/// Large buffers (event chunks, batches) are allocated and freed in turn;
+/// with a fixed mmap threshold glibc hands each freed one back to the
+/// system at once instead of keeping it in the heap, so peak memory follows
+/// what is really alive.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn return_large_buffers_promptly() {
+    // SAFETY: mallopt only tunes the allocator and is called before any
+    // other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn return_large_buffers_promptly() {}
+
 fn main() -> ExitCode {
+    return_large_buffers_promptly();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(e)) => {

@@ -29,6 +29,14 @@ struct EngineRun {
     transitions: HashMap<String, u64>,
     peak_rss_bytes: u64,
     baseline_rss_bytes: u64,
+    /// Seconds to open the source and detect its mapping.
+    open_s: f64,
+    /// Seconds the engine waited for the reader.
+    wait_s: f64,
+    /// Seconds spent ingesting batches.
+    ingest_s: f64,
+    /// Seconds to sort, sessionize and build the graph.
+    finish_s: f64,
 }
 
 /// The process's peak resident memory so far, from /proc (Linux).
@@ -46,8 +54,24 @@ pub(super) fn engine_child(path: &Path) -> Result<(), Failure> {
     let baseline_rss_bytes = peak_rss_bytes();
     let start = Instant::now();
     let mut source = source::open(path, &SourceOptions::default()).map_err(|e| anyhow!(e))?;
-    let journeys =
-        source::load(source.as_mut(), EngineConfig::default()).map_err(|e| anyhow!(e))?;
+    let opened = start.elapsed().as_secs_f64();
+    let mut builder = crate::engine::JourneyBuilder::new(EngineConfig::default());
+    let mut wait = 0.0;
+    let mut ingest = 0.0;
+    loop {
+        let t = Instant::now();
+        let Some(batch) = source.next_batch().map_err(|e| anyhow!(e))? else {
+            break;
+        };
+        wait += t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        builder.ingest(&batch);
+        source.recycle(batch);
+        ingest += t.elapsed().as_secs_f64();
+    }
+    let t = Instant::now();
+    let journeys = builder.finish();
+    let finish = t.elapsed().as_secs_f64();
     let seconds = start.elapsed().as_secs_f64();
     let edges = journeys.graph.edge_reports();
     let run = EngineRun {
@@ -60,6 +84,10 @@ pub(super) fn engine_child(path: &Path) -> Result<(), Failure> {
             .collect(),
         peak_rss_bytes: peak_rss_bytes(),
         baseline_rss_bytes,
+        open_s: opened,
+        wait_s: wait,
+        ingest_s: ingest,
+        finish_s: finish,
     };
     println!(
         "{}",
@@ -178,6 +206,10 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
             engine.peak_rss_bytes as f64 / (1 << 20) as f64,
             bytes_per_event,
             if agree { "yes" } else { "NO" }
+        );
+        println!(
+            "{:>12} engine phases: open {:.3} s, waiting for the reader {:.3} s, ingest {:.3} s, finish {:.3} s",
+            "", engine.open_s, engine.wait_s, engine.ingest_s, engine.finish_s
         );
     }
     println!("bytes/event = (peak RSS − RSS at start) / accepted events");

@@ -232,6 +232,14 @@ impl EventBatch {
         });
     }
 
+    /// Empties the batch, keeping its memory for reuse.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.events.clear();
+        self.properties.clear();
+        self.rejected.clear();
+    }
+
     /// Appends a rejected record.
     pub fn reject(&mut self, rejected: Rejected) {
         self.rejected.push(rejected);

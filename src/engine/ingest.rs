@@ -1,7 +1,7 @@
 //! Ingesting batches: interning names, applying touchpoint rules and
 //! retaining each event compactly until [`JourneyBuilder::finish`].
 
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
 use rustc_hash::FxHashMap;
 
@@ -22,8 +22,20 @@ pub const END_NAME: &str = "END";
 
 /// Events are staged in chunks of this many, so that growing never copies
 /// (or doubles) everything held so far.
-const CHUNK_EVENTS: usize = 1 << 18;
+const CHUNK_EVENTS: usize = 1 << 16;
 
+/// Customers `b << BUCKET_SHIFT ..` are staged together in bucket `b`, so
+/// that grouping by customer at the end is one pass per bucket.
+pub(super) const BUCKET_SHIFT: u32 = 16;
+
+/// The staged events of one bucket of customers, in source order.
+#[derive(Debug, Default)]
+pub(super) struct Bucket {
+    pub chunks: Vec<Vec<Staged>>,
+    /// Session key per staged event; empty while no event had a session id.
+    pub keys: Vec<u32>,
+    pub len: usize,
+}
 /// How events become sessions and touchpoints.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -80,10 +92,9 @@ pub struct JourneyBuilder {
     customers: Interner,
     touchpoints: Interner,
     names: FxHashMap<Box<str>, NameOutcome>,
-    chunks: Vec<Vec<Staged>>,
-    /// Session key of every staged event (0 = none); empty until an event
-    /// with a session id arrives.
-    session_keys: Vec<u32>,
+    buckets: Vec<Bucket>,
+    /// True once an event had a session id.
+    with_keys: bool,
     staged: usize,
     excluded: u64,
     rejected: RejectedLog,
@@ -100,8 +111,8 @@ impl JourneyBuilder {
             customers: Interner::default(),
             touchpoints,
             names: FxHashMap::default(),
-            chunks: Vec::new(),
-            session_keys: Vec::new(),
+            buckets: Vec::new(),
+            with_keys: false,
             staged: 0,
             excluded: 0,
             rejected: RejectedLog::default(),
@@ -132,32 +143,42 @@ impl JourneyBuilder {
                     id
                 }
             };
-            if let Some(session) = event.session_id {
-                self.session_keys.resize(self.staged, 0);
-                self.session_keys.push(session_key(session));
-            } else if !self.session_keys.is_empty() {
-                self.session_keys.push(0);
-            }
-            self.stage(Staged {
+            let staged = Staged {
                 event: Event {
                     time_us: event.time_us,
                     customer,
                     touchpoint,
                 },
                 id_hash: event.event_id.map_or(0, event_id_hash),
-            });
+            };
+            self.stage(staged, event.session_id.map(session_key));
         }
     }
 
-    fn stage(&mut self, staged: Staged) {
-        match self.chunks.last_mut() {
+    fn stage(&mut self, staged: Staged, session_key: Option<u32>) {
+        let b = (staged.event.customer >> BUCKET_SHIFT) as usize;
+        if b >= self.buckets.len() {
+            self.buckets.resize_with(b + 1, Bucket::default);
+        }
+        if session_key.is_some() && !self.with_keys {
+            self.with_keys = true;
+            for bucket in &mut self.buckets {
+                bucket.keys.resize(bucket.len, 0);
+            }
+        }
+        let bucket = &mut self.buckets[b];
+        match bucket.chunks.last_mut() {
             Some(chunk) if chunk.len() < CHUNK_EVENTS => chunk.push(staged),
             _ => {
                 let mut chunk = Vec::with_capacity(CHUNK_EVENTS);
                 chunk.push(staged);
-                self.chunks.push(chunk);
+                bucket.chunks.push(chunk);
             }
         }
+        if self.with_keys {
+            bucket.keys.push(session_key.unwrap_or(0));
+        }
+        bucket.len += 1;
         self.staged += 1;
     }
 
@@ -203,8 +224,8 @@ impl JourneyBuilder {
     /// builds the graph.
     pub fn finish(self) -> Journeys {
         let grouped = journeys::group_by_customer(
-            self.chunks,
-            self.session_keys,
+            self.buckets,
+            self.with_keys,
             self.staged,
             self.customers.len(),
         );
@@ -222,9 +243,7 @@ impl JourneyBuilder {
 /// A well-mixed, non-zero 64-bit hash of an event id; equal ids hash
 /// equally in every run and on every machine.
 pub fn event_id_hash(id: &str) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    id.hash(&mut hasher);
-    hasher.finish() | 1
+    super::intern::name_hash(id) | 1
 }
 
 /// A non-zero 32-bit key of a session id (0 means "no session id"); only

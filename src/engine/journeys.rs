@@ -5,7 +5,7 @@
 use rustc_hash::FxHashMap;
 
 use super::graph::JourneyGraph;
-use super::ingest::{END, EngineConfig, Event, START, Staged};
+use super::ingest::{BUCKET_SHIFT, Bucket, END, EngineConfig, Event, START};
 use super::intern::Interner;
 use super::rejected::RejectedLog;
 use super::stats::DurationStats;
@@ -113,43 +113,54 @@ pub(super) struct Grouped {
 /// event ids per customer (the first in source order stays), then orders
 /// each customer's events by time. Chunks are freed as they are consumed.
 pub(super) fn group_by_customer(
-    chunks: Vec<Vec<Staged>>,
-    mut staged_keys: Vec<u32>,
+    buckets: Vec<Bucket>,
+    with_keys: bool,
     total: usize,
     customer_count: usize,
 ) -> Grouped {
     let mut offsets = vec![0usize; customer_count + 1];
     let mut with_ids = false;
-    for s in chunks.iter().flatten() {
+    for s in buckets.iter().flat_map(|b| b.chunks.iter().flatten()) {
         offsets[s.event.customer as usize + 1] += 1;
         with_ids |= s.id_hash != 0;
     }
-    let with_keys = !staged_keys.is_empty();
-    staged_keys.resize(if with_keys { total } else { 0 }, 0);
     for i in 1..offsets.len() {
         offsets[i] += offsets[i - 1];
     }
-    let mut cursor = offsets.clone();
-    let mut events = vec![Event::default(); total];
-    let mut ids = vec![0u64; if with_ids { total } else { 0 }];
-    let mut keys = vec![0u32; if with_keys { total } else { 0 }];
-    let mut index = 0usize;
-    for chunk in chunks {
-        for s in chunk {
-            let slot = &mut cursor[s.event.customer as usize];
-            events[*slot] = s.event;
-            if with_ids {
-                ids[*slot] = s.id_hash;
+    // One bucket at a time: its customers' slots form one region of the
+    // final arrays, and its chunks are freed as they are consumed, so the
+    // staged events are never held twice.
+    let mut events = Vec::with_capacity(total);
+    let mut ids = Vec::with_capacity(if with_ids { total } else { 0 });
+    let mut keys = Vec::with_capacity(if with_keys { total } else { 0 });
+    for (b, bucket) in buckets.into_iter().enumerate() {
+        let lo = (b << BUCKET_SHIFT).min(customer_count);
+        let hi = ((b + 1) << BUCKET_SHIFT).min(customer_count);
+        let end = offsets[hi];
+        events.resize(end, Event::default());
+        if with_ids {
+            ids.resize(end, 0);
+        }
+        if with_keys {
+            keys.resize(end, 0);
+        }
+        let mut cursor: Vec<usize> = offsets[lo..hi].to_vec();
+        let mut index = 0;
+        for chunk in bucket.chunks {
+            for s in chunk {
+                let slot = &mut cursor[s.event.customer as usize - lo];
+                events[*slot] = s.event;
+                if with_ids {
+                    ids[*slot] = s.id_hash;
+                }
+                if with_keys {
+                    keys[*slot] = bucket.keys[index];
+                }
+                *slot += 1;
+                index += 1;
             }
-            if with_keys {
-                keys[*slot] = staged_keys[index];
-            }
-            *slot += 1;
-            index += 1;
         }
     }
-    drop(cursor);
-    drop(staged_keys);
 
     let mut duplicates = 0u64;
     let mut seen = rustc_hash::FxHashSet::default();

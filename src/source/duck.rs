@@ -24,6 +24,7 @@ pub struct DuckSource {
     name: String,
     mapping: Mapping,
     batches: Receiver<Result<EventBatch, SourceError>>,
+    recycle: Sender<EventBatch>,
     reader: Option<JoinHandle<()>>,
 }
 
@@ -61,12 +62,21 @@ impl DuckSource {
     fn start(path: &Path, target: Target, options: &SourceOptions) -> Result<Self, SourceError> {
         let (mapping_tx, mapping_rx) = bounded(1);
         let (batch_tx, batches) = bounded(4);
+        let (recycle, recycled_rx) = bounded(4);
         let options = options.clone();
         let reader = thread::Builder::new()
             .name("duckdb reader".into())
             .spawn(move || {
                 let mut mapping_sent = false;
-                if let Err(e) = read(&target, &options, &mut mapping_sent, &mapping_tx, &batch_tx) {
+                let outcome = read(
+                    &target,
+                    &options,
+                    &mut mapping_sent,
+                    &mapping_tx,
+                    &batch_tx,
+                    &recycled_rx,
+                );
+                if let Err(e) = outcome {
                     // Before the mapping is known the error goes to `start`, after to the stream.
                     let _ = match mapping_sent {
                         false => mapping_tx.send(Err(e)).is_ok(),
@@ -88,6 +98,7 @@ impl DuckSource {
             name: path.display().to_string(),
             mapping,
             batches,
+            recycle,
             reader: Some(reader),
         })
     }
@@ -110,6 +121,11 @@ impl EventSource for DuckSource {
                 _ => Ok(None),
             },
         }
+    }
+
+    fn recycle(&mut self, mut batch: EventBatch) {
+        batch.clear();
+        let _ = self.recycle.try_send(batch);
     }
 }
 
@@ -212,6 +228,7 @@ fn read(
     mapping_sent: &mut bool,
     mapping_tx: &Sender<Result<Mapping, SourceError>>,
     batch_tx: &Sender<Result<EventBatch, SourceError>>,
+    recycled: &Receiver<EventBatch>,
 ) -> Result<(), SourceError> {
     let conn = match target {
         Target::Parquet(_) => Connection::open_in_memory(),
@@ -220,6 +237,9 @@ fn read(
             .and_then(|config| Connection::open_with_flags(path, config)),
     }
     .map_err(duck_error)?;
+    // The scan is simple; with one DuckDB thread, decoding runs on this
+    // reader thread while the engine ingests on the other core.
+    conn.execute_batch("SET threads = 1").map_err(duck_error)?;
     let rel = relation(&conn, target, options)?;
     let mut stmt = conn
         .prepare(&format!("DESCRIBE SELECT * FROM {rel} AS src"))
@@ -309,7 +329,12 @@ fn read(
     let mut stmt = conn.prepare(&sql).map_err(duck_error)?;
     let stream = stmt.stream_arrow([]).map_err(duck_error)?;
     let parser = TimeParser::new(options.timezone);
-    let mut batch = EventBatch::with_capacity(BATCH_EVENTS);
+    let fresh_batch = || {
+        recycled
+            .try_recv()
+            .unwrap_or_else(|_| EventBatch::with_capacity(BATCH_EVENTS))
+    };
+    let mut batch = fresh_batch();
     let mut row_number = 0u64;
     for arrow in stream {
         let arrow = arrow.map_err(duck_error)?;
@@ -323,7 +348,7 @@ fn read(
             plan.apply(&record, &parser, || format!("row {row_number}"), &mut batch);
         }
         if batch.len() + batch.rejected.len() >= BATCH_EVENTS {
-            let full = std::mem::replace(&mut batch, EventBatch::with_capacity(BATCH_EVENTS));
+            let full = std::mem::replace(&mut batch, fresh_batch());
             if batch_tx.send(Ok(full)).is_err() {
                 return Ok(());
             }

@@ -91,6 +91,8 @@ pub trait EventSource: Send {
     fn mapping(&self) -> &Mapping;
     /// The next batch, or None when the source is exhausted.
     fn next_batch(&mut self) -> Result<Option<EventBatch>, SourceError>;
+    /// Hands a consumed batch back so that its memory can be reused.
+    fn recycle(&mut self, _batch: EventBatch) {}
 }
 
 /// Opens a file or DuckDB database; the format comes from the extension or,
@@ -129,6 +131,7 @@ pub fn load_with_progress(
     let mut builder = JourneyBuilder::new(config);
     while let Some(batch) = source.next_batch()? {
         builder.ingest(&batch);
+        source.recycle(batch);
         if !progress(builder.len() as u64, builder.rejected_total()) {
             return Ok(None);
         }
