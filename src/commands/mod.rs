@@ -8,7 +8,8 @@ use std::path::Path;
 use anyhow::{Context, anyhow};
 
 use crate::cli::{
-    Cli, Command, DemoArgs, ExportArgs, GenerateArgs, MappingArgs, OutputFormat, SummarizeArgs,
+    Cli, Command, DemoArgs, ExportArgs, GenerateArgs, MappingArgs, OutputFormat, SourceArgs,
+    SummarizeArgs,
 };
 use crate::engine::{EngineConfig, FunnelSpec, TouchpointRules};
 use crate::generate::{GenerateOptions, WriteOptions, write_sample_with};
@@ -183,25 +184,18 @@ fn print_summary(summary: &Summary, format: OutputFormat) -> Result<(), Failure>
     }
 }
 
+/// The summary of the source the command line names.
+fn summary_of(source: &SourceArgs) -> Result<Summary, Failure> {
+    let settings = settings(&source.mapping, source.table.clone(), source.query.clone())?;
+    summarize_path(&source.path, &source.path.display().to_string(), settings)
+}
+
 fn summarize(args: &SummarizeArgs) -> Result<(), Failure> {
-    let settings = settings(
-        &args.source.mapping,
-        args.source.table.clone(),
-        args.source.query.clone(),
-    )?;
-    let label = args.source.path.display().to_string();
-    let summary = summarize_path(&args.source.path, &label, settings)?;
-    print_summary(&summary, args.format)
+    print_summary(&summary_of(&args.source)?, args.format)
 }
 
 fn export(args: &ExportArgs) -> Result<(), Failure> {
-    let settings = settings(
-        &args.source.mapping,
-        args.source.table.clone(),
-        args.source.query.clone(),
-    )?;
-    let label = args.source.path.display().to_string();
-    let summary = summarize_path(&args.source.path, &label, settings)?;
+    let summary = summary_of(&args.source)?;
     crate::export::export(&summary, &args.out).map_err(|e| match e {
         crate::export::ExportError::UnknownFormat(_) => usage(e),
         other => Failure::Failed(other.into()),

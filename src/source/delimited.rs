@@ -25,6 +25,8 @@ pub struct DelimitedSource {
     plan: RecordPlan<usize>,
     mapping: Mapping,
     parser: TimeParser,
+    /// Consumed batches kept for reuse.
+    spare: Vec<EventBatch>,
     done: bool,
     path: std::path::PathBuf,
 }
@@ -150,6 +152,7 @@ impl DelimitedSource {
             plan,
             mapping,
             parser: options.time_parser(),
+            spare: Vec::new(),
             done,
             path: path.to_path_buf(),
         })
@@ -194,8 +197,17 @@ impl EventSource for DelimitedSource {
         &self.mapping
     }
 
+    fn recycle(&mut self, batch: EventBatch) {
+        if self.spare.len() < 2 {
+            self.spare.push(batch);
+        }
+    }
+
     fn next_batch(&mut self) -> Result<Option<EventBatch>, SourceError> {
-        let mut batch = EventBatch::with_capacity(BATCH_EVENTS);
+        let mut batch = self
+            .spare
+            .pop()
+            .unwrap_or_else(|| EventBatch::with_capacity(BATCH_EVENTS));
         let mut rows = 0;
         let mut record = ByteRecord::new();
         while rows < BATCH_EVENTS {

@@ -3,29 +3,26 @@
 //! Databases are opened read-only. The reading runs on its own thread and
 //! streams Arrow batches, so a large table is never held whole in memory.
 
-use std::path::Path;
-use std::thread::{self, JoinHandle};
-
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Sender, bounded};
 use duckdb::arrow::array::{Array, AsArray, RecordBatch};
 use duckdb::arrow::compute::cast;
 use duckdb::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use duckdb::{AccessMode, Config, Connection};
+use std::path::Path;
 
 use crate::engine::EventBatch;
 
 use super::input::Uncompressed;
 use super::record::{Field, Record, RecordPlan, text_field};
 use super::schema::{self, ColumnSample, Mapping};
+use super::threaded::{ReaderEnd, ReaderLink};
 use super::{BATCH_EVENTS, DETECTION_SAMPLE, EventSource, SourceError, SourceOptions, TimeParser};
 
 /// Events from a Parquet file or a DuckDB table, view or query.
 pub struct DuckSource {
     name: String,
     mapping: Mapping,
-    batches: Receiver<Result<EventBatch, SourceError>>,
-    recycle: Sender<EventBatch>,
-    reader: Option<JoinHandle<()>>,
+    link: ReaderLink,
 }
 
 enum Target {
@@ -61,45 +58,27 @@ impl DuckSource {
 
     fn start(path: &Path, target: Target, options: &SourceOptions) -> Result<Self, SourceError> {
         let (mapping_tx, mapping_rx) = bounded(1);
-        let (batch_tx, batches) = bounded(4);
-        let (recycle, recycled_rx) = bounded(4);
         let options = options.clone();
-        let reader = thread::Builder::new()
-            .name("duckdb reader".into())
-            .spawn(move || {
-                let mut mapping_sent = false;
-                let outcome = read(
-                    &target,
-                    &options,
-                    &mut mapping_sent,
-                    &mapping_tx,
-                    &batch_tx,
-                    &recycled_rx,
-                );
-                if let Err(e) = outcome {
-                    // Before the mapping is known the error goes to `start`, after to the stream.
-                    let _ = match mapping_sent {
-                        false => mapping_tx.send(Err(e)).is_ok(),
-                        true => batch_tx.send(Err(e)).is_ok(),
-                    };
-                }
-                drop(target);
-            })
-            .map_err(|e| SourceError::Reader(e.to_string()))?;
+        let link = ReaderLink::spawn("duckdb reader", move |end| {
+            let mut mapping_sent = false;
+            if let Err(e) = read(&target, &options, &mut mapping_sent, &mapping_tx, &end) {
+                // Before the mapping is known the error goes to `start`, after to the stream.
+                let _ = match mapping_sent {
+                    false => mapping_tx.send(Err(e)).is_ok(),
+                    true => end.batches.send(Err(e)).is_ok(),
+                };
+            }
+            drop(target);
+        })?;
         let mapping = match mapping_rx.recv() {
             Ok(Ok(mapping)) => mapping,
             Ok(Err(e)) => return Err(e),
-            Err(_) => {
-                let _ = reader.join();
-                return Err(SourceError::Reader("the DuckDB reader stopped".into()));
-            }
+            Err(_) => return Err(SourceError::Reader("the DuckDB reader stopped".into())),
         };
         Ok(DuckSource {
             name: path.display().to_string(),
             mapping,
-            batches,
-            recycle,
-            reader: Some(reader),
+            link,
         })
     }
 }
@@ -114,18 +93,11 @@ impl EventSource for DuckSource {
     }
 
     fn next_batch(&mut self) -> Result<Option<EventBatch>, SourceError> {
-        match self.batches.recv() {
-            Ok(message) => message.map(Some),
-            Err(_) => match self.reader.take().map(JoinHandle::join) {
-                Some(Err(_)) => Err(SourceError::Reader("the DuckDB reader panicked".into())),
-                _ => Ok(None),
-            },
-        }
+        self.link.next_batch()
     }
 
-    fn recycle(&mut self, mut batch: EventBatch) {
-        batch.clear();
-        let _ = self.recycle.try_send(batch);
+    fn recycle(&mut self, batch: EventBatch) {
+        self.link.recycle(batch);
     }
 }
 
@@ -227,8 +199,7 @@ fn read(
     options: &SourceOptions,
     mapping_sent: &mut bool,
     mapping_tx: &Sender<Result<Mapping, SourceError>>,
-    batch_tx: &Sender<Result<EventBatch, SourceError>>,
-    recycled: &Receiver<EventBatch>,
+    end: &ReaderEnd,
 ) -> Result<(), SourceError> {
     let conn = match target {
         Target::Parquet(_) => Connection::open_in_memory(),
@@ -329,12 +300,7 @@ fn read(
     let mut stmt = conn.prepare(&sql).map_err(duck_error)?;
     let stream = stmt.stream_arrow([]).map_err(duck_error)?;
     let parser = TimeParser::new(options.timezone);
-    let fresh_batch = || {
-        recycled
-            .try_recv()
-            .unwrap_or_else(|_| EventBatch::with_capacity(BATCH_EVENTS))
-    };
-    let mut batch = fresh_batch();
+    let mut batch = end.fresh_batch();
     let mut row_number = 0u64;
     for arrow in stream {
         let arrow = arrow.map_err(duck_error)?;
@@ -348,14 +314,14 @@ fn read(
             plan.apply(&record, &parser, || format!("row {row_number}"), &mut batch);
         }
         if batch.len() + batch.rejected.len() >= BATCH_EVENTS {
-            let full = std::mem::replace(&mut batch, fresh_batch());
-            if batch_tx.send(Ok(full)).is_err() {
+            let full = std::mem::replace(&mut batch, end.fresh_batch());
+            if end.batches.send(Ok(full)).is_err() {
                 return Ok(());
             }
         }
     }
     if !batch.is_empty() || !batch.rejected.is_empty() {
-        let _ = batch_tx.send(Ok(batch));
+        let _ = end.batches.send(Ok(batch));
     }
     Ok(())
 }

@@ -26,6 +26,8 @@ pub struct JsonLinesSource {
     plan: RecordPlan<String>,
     mapping: Mapping,
     parser: TimeParser,
+    /// Consumed batches kept for reuse.
+    spare: Vec<EventBatch>,
 }
 
 /// One physical line, or why it could not be read whole.
@@ -81,6 +83,7 @@ impl JsonLinesSource {
             plan,
             mapping,
             parser,
+            spare: Vec::new(),
         })
     }
 
@@ -148,8 +151,17 @@ impl EventSource for JsonLinesSource {
         &self.mapping
     }
 
+    fn recycle(&mut self, batch: EventBatch) {
+        if self.spare.len() < 2 {
+            self.spare.push(batch);
+        }
+    }
+
     fn next_batch(&mut self) -> Result<Option<EventBatch>, SourceError> {
-        let mut batch = EventBatch::with_capacity(BATCH_EVENTS);
+        let mut batch = self
+            .spare
+            .pop()
+            .unwrap_or_else(|| EventBatch::with_capacity(BATCH_EVENTS));
         let mut lines = 0;
         while batch.len() < BATCH_EVENTS && lines < BATCH_EVENTS {
             let line = match self.pending.pop_front() {

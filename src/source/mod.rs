@@ -105,12 +105,8 @@ pub fn open(path: &Path, options: &SourceOptions) -> Result<Box<dyn EventSource>
         ));
     }
     match format {
-        Format::JsonLines => Ok(threaded::spawn(jsonl::JsonLinesSource::open(
-            path, options,
-        )?)),
-        Format::Delimited => Ok(threaded::spawn(delimited::DelimitedSource::open(
-            path, options,
-        )?)),
+        Format::JsonLines => threaded::spawn(jsonl::JsonLinesSource::open(path, options)?),
+        Format::Delimited => threaded::spawn(delimited::DelimitedSource::open(path, options)?),
         Format::Parquet => Ok(Box::new(duck::DuckSource::parquet(path, options)?)),
         Format::DuckDb => Ok(Box::new(duck::DuckSource::database(path, options)?)),
     }

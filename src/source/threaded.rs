@@ -1,61 +1,112 @@
-//! Running a source on its own named thread, so that reading and parsing
-//! overlap with the engine's work. Batches travel through a bounded channel:
-//! when the engine falls behind, the reader waits.
+//! Sources read on their own named thread, so that reading and parsing
+//! overlap with the engine's work. Batches travel through a bounded channel
+//! (when the engine falls behind, the reader waits) and come back through a
+//! second one to be reused.
 
 use std::thread::{self, JoinHandle};
 
-use crossbeam_channel::{Receiver, bounded};
+use crossbeam_channel::{Receiver, Sender, bounded};
 
 use crate::engine::EventBatch;
 
-use super::{EventSource, Mapping, SourceError};
+use super::{BATCH_EVENTS, EventSource, Mapping, SourceError};
 
-/// Batches in flight between the reader thread and the engine.
+/// Batches in flight between a reader thread and the engine.
 const CHANNEL_BATCHES: usize = 4;
+
+/// The engine's end of a reader thread: batches in, used batches back.
+pub struct ReaderLink {
+    batches: Receiver<Result<EventBatch, SourceError>>,
+    recycle: Sender<EventBatch>,
+    reader: Option<JoinHandle<()>>,
+}
+
+/// The reader thread's end: where to send batches and where to find
+/// batches to reuse.
+pub struct ReaderEnd {
+    /// Where batches (or the error that ended reading) go.
+    pub batches: Sender<Result<EventBatch, SourceError>>,
+    recycled: Receiver<EventBatch>,
+}
+
+impl ReaderEnd {
+    /// An empty batch, reusing a consumed one when there is one.
+    pub fn fresh_batch(&self) -> EventBatch {
+        self.recycled
+            .try_recv()
+            .unwrap_or_else(|_| EventBatch::with_capacity(BATCH_EVENTS))
+    }
+}
+
+impl ReaderLink {
+    /// Starts `read` on a thread called `name`.
+    pub fn spawn(
+        name: &str,
+        read: impl FnOnce(ReaderEnd) + Send + 'static,
+    ) -> Result<Self, SourceError> {
+        let (batch_tx, batches) = bounded(CHANNEL_BATCHES);
+        let (recycle, recycled) = bounded(CHANNEL_BATCHES);
+        let end = ReaderEnd {
+            batches: batch_tx,
+            recycled,
+        };
+        let reader = thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || read(end))
+            .map_err(|e| SourceError::Reader(e.to_string()))?;
+        Ok(ReaderLink {
+            batches,
+            recycle,
+            reader: Some(reader),
+        })
+    }
+
+    /// The next batch; None once the reader has finished.
+    pub fn next_batch(&mut self) -> Result<Option<EventBatch>, SourceError> {
+        match self.batches.recv() {
+            Ok(message) => message.map(Some),
+            Err(_) => match self.reader.take().map(JoinHandle::join) {
+                Some(Err(_)) => Err(SourceError::Reader("the reader thread panicked".into())),
+                _ => Ok(None),
+            },
+        }
+    }
+
+    /// Hands a consumed batch back to the reader.
+    pub fn recycle(&self, mut batch: EventBatch) {
+        batch.clear();
+        let _ = self.recycle.try_send(batch);
+    }
+}
 
 /// A source whose reading happens on a background thread.
 pub struct ThreadedSource {
     name: String,
     mapping: Mapping,
-    batches: Receiver<Result<EventBatch, SourceError>>,
-    reader: Option<JoinHandle<()>>,
+    link: ReaderLink,
 }
 
 /// Moves `source` (already past detection) onto a reader thread.
-pub fn spawn<S: EventSource + 'static>(mut source: S) -> Box<dyn EventSource> {
+pub fn spawn<S: EventSource + 'static>(mut source: S) -> Result<Box<dyn EventSource>, SourceError> {
     let name = source.name().to_owned();
     let mapping = source.mapping().clone();
-    let (sender, batches) = bounded(CHANNEL_BATCHES);
-    let reader = thread::Builder::new()
-        .name("source reader".into())
-        .spawn(move || {
-            while let Some(message) = source.next_batch().transpose() {
-                let failed = message.is_err();
-                // A closed channel means the consumer was dropped (cancelled).
-                if sender.send(message).is_err() || failed {
-                    break;
-                }
+    let link = ReaderLink::spawn("source reader", move |end| {
+        while let Some(message) = source.next_batch().transpose() {
+            let failed = message.is_err();
+            // A closed channel means the consumer was dropped (cancelled).
+            if end.batches.send(message).is_err() || failed {
+                break;
             }
-        });
-    let reader = match reader {
-        Ok(handle) => Some(handle),
-        Err(e) => {
-            let (sender, rx) = bounded(1);
-            let _ = sender.send(Err(SourceError::Reader(e.to_string())));
-            return Box::new(ThreadedSource {
-                name,
-                mapping,
-                batches: rx,
-                reader: None,
-            });
+            if let Ok(used) = end.recycled.try_recv() {
+                source.recycle(used);
+            }
         }
-    };
-    Box::new(ThreadedSource {
+    })?;
+    Ok(Box::new(ThreadedSource {
         name,
         mapping,
-        batches,
-        reader,
-    })
+        link,
+    }))
 }
 
 impl EventSource for ThreadedSource {
@@ -68,12 +119,10 @@ impl EventSource for ThreadedSource {
     }
 
     fn next_batch(&mut self) -> Result<Option<EventBatch>, SourceError> {
-        match self.batches.recv() {
-            Ok(message) => message.map(Some),
-            Err(_) => match self.reader.take().map(JoinHandle::join) {
-                Some(Err(_)) => Err(SourceError::Reader("the reader thread panicked".into())),
-                _ => Ok(None),
-            },
-        }
+        self.link.next_batch()
+    }
+
+    fn recycle(&mut self, batch: EventBatch) {
+        self.link.recycle(batch);
     }
 }
