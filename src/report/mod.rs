@@ -83,7 +83,11 @@ impl Summary {
     }
 }
 
-/// A count with thousands separators: 1,234,567.
+/// A count with thousands separators.
+///
+/// ```
+/// assert_eq!(journeyscope::report::thousands(1234567), "1,234,567");
+/// ```
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
@@ -97,6 +101,12 @@ pub fn thousands(n: u64) -> String {
 }
 
 /// A duration for people: "45 s", "3 min 20 s", "2 h 5 min", "3 d 4 h".
+///
+/// ```
+/// use journeyscope::report::human_duration;
+/// assert_eq!(human_duration(200.0), "3 min 20 s");
+/// assert_eq!(human_duration(7500.0), "2 h 5 min");
+/// ```
 pub fn human_duration(seconds: f64) -> String {
     if !seconds.is_finite() {
         return "–".into();
