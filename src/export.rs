@@ -132,10 +132,10 @@ fn render_svg(map: &MapLayout, style: &LayoutStyle, title: &str, note: Option<&s
                 p1.0, p1.1, p2.0, p2.1, p3.0, p3.1
             );
         }
-        let colour = if e.kind == EdgeKind::Forward {
-            p.forward
+        let (colour, opacity) = if e.kind == EdgeKind::Forward {
+            (p.forward, 0.5)
         } else {
-            p.back
+            (p.back, 0.25)
         };
         let mut tip = format!(
             "{} → {}: {} transitions, {} customers, {:.1} % of {}",
@@ -151,7 +151,7 @@ fn render_svg(map: &MapLayout, style: &LayoutStyle, title: &str, note: Option<&s
         }
         let _ = writeln!(
             svg,
-            r#"<path d="{d}" stroke="{colour}" stroke-opacity="0.45" stroke-width="{:.1}"><title>{}</title></path>"#,
+            r#"<path d="{d}" stroke="{colour}" stroke-opacity="{opacity}" stroke-width="{:.1}"><title>{}</title></path>"#,
             e.width.max(1.0),
             escape(&tip)
         );

@@ -23,6 +23,10 @@ pub struct NodeStats {
     pub customers: u64,
     /// Sessions that ended here (drop-offs).
     pub exits: u64,
+    /// Sum over sessions of the step at which the touchpoint first appears
+    /// (START is step 0); divided by `sessions`, its typical step, which
+    /// places it on the map.
+    pub first_step_sum: u64,
 }
 
 /// Statistics of one transition.
@@ -128,6 +132,7 @@ impl JourneyGraph {
             mine.sessions += node.sessions;
             mine.customers += node.customers;
             mine.exits += node.exits;
+            mine.first_step_sum += node.first_step_sum;
         }
         for edge in other.graph.edge_references() {
             let from = &other.graph[edge.source()].name;

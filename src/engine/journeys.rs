@@ -240,6 +240,7 @@ struct NodeAcc {
     sessions: u64,
     customers: u64,
     exits: u64,
+    first_step_sum: u64,
     last_session: u64,
     last_customer: u32,
 }
@@ -313,13 +314,14 @@ struct Walker {
 }
 
 impl Walker {
-    fn visit(&mut self, touchpoint: u32, customer: u32) {
+    fn visit(&mut self, touchpoint: u32, customer: u32, step: u64) {
         let session = self.sessions;
         let node = &mut self.nodes[touchpoint as usize];
         node.events += 1;
         if node.last_session != session {
             node.last_session = session;
             node.sessions += 1;
+            node.first_step_sum += step;
         }
         if node.last_customer != customer {
             node.last_customer = customer;
@@ -342,8 +344,9 @@ impl Walker {
     /// Walks one session's events: START → e1 → … → en → END.
     fn session(&mut self, customer: u32, events: &[Event]) {
         self.sessions += 1;
-        self.visit(START, customer);
+        self.visit(START, customer, 0);
         let mut previous: Option<&Event> = None;
+        let mut step = 0;
         for e in events {
             match previous {
                 Some(p) if self.collapse_repeats && p.touchpoint == e.touchpoint => continue,
@@ -355,14 +358,15 @@ impl Walker {
                 ),
                 None => self.transition(START, e.touchpoint, customer, None),
             }
-            self.visit(e.touchpoint, customer);
+            step += 1;
+            self.visit(e.touchpoint, customer, step);
             previous = Some(e);
         }
         if let Some(last) = previous {
             self.nodes[last.touchpoint as usize].exits += 1;
             self.transition(last.touchpoint, END, customer, None);
         }
-        self.visit(END, customer);
+        self.visit(END, customer, step + 1);
     }
 }
 
@@ -434,6 +438,7 @@ pub(super) fn build(parts: Parts) -> Journeys {
         node.sessions = acc.sessions;
         node.customers = acc.customers;
         node.exits = acc.exits;
+        node.first_step_sum = acc.first_step_sum;
     }
     for acc in walker.edges.edges {
         let from = parts.touchpoints.name(acc.from);

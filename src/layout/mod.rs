@@ -137,7 +137,20 @@ pub fn layout(nodes: &[NodeReport], edges: &[EdgeReport], style: &LayoutStyle) -
         .collect();
     let start = index.get(START_NAME).copied();
     let end = index.get(END_NAME).copied();
-    let back = back_edges(nodes.len(), &links, start);
+    let has_steps = nodes.iter().any(|n| n.first_step_sum > 0);
+    let back = if has_steps {
+        let step = typical_steps(nodes, start, end);
+        let rank = |i: usize| (step[i], i);
+        links
+            .iter()
+            .filter(|(a, b, _)| {
+                rank(*b).partial_cmp(&rank(*a)) != Some(std::cmp::Ordering::Greater)
+            })
+            .map(|(a, b, _)| (*a, *b))
+            .collect()
+    } else {
+        back_edges(nodes.len(), &links, start)
+    };
     let columns = columns(nodes.len(), &links, &back, start, end);
     let column_count = columns.iter().copied().max().map_or(0, |m| m + 1);
     let order = order_within_columns(&columns, column_count, &links, &back);
@@ -210,7 +223,6 @@ pub fn layout(nodes: &[NodeReport], edges: &[EdgeReport], style: &LayoutStyle) -
     let mut placed_edges: Vec<Option<PlacedEdge>> = vec![None; links.len()];
     for &k in &by_position {
         let (a, b, n) = links[k];
-        let width = (n as f32 * scale).max(style.min_band_width);
         let kind = if a == b {
             EdgeKind::SelfLoop
         } else if back.contains(&(a, b)) || columns[b] <= columns[a] {
@@ -218,6 +230,13 @@ pub fn layout(nodes: &[NodeReport], edges: &[EdgeReport], style: &LayoutStyle) -
         } else {
             EdgeKind::Forward
         };
+        // Arcs are drawn thinner so that they never hide the forward flow.
+        let thinning = if kind == EdgeKind::Forward {
+            1.0
+        } else {
+            BACK_EDGE_WIDTH
+        };
+        let width = (n as f32 * scale * thinning).max(style.min_band_width);
         let from_y = out_cursor[a] + width / 2.0;
         out_cursor[a] += width;
         let to_y = in_cursor[b] + width / 2.0;
@@ -239,7 +258,12 @@ pub fn layout(nodes: &[NodeReport], edges: &[EdgeReport], style: &LayoutStyle) -
         }
     }
     let mut edges_out: Vec<PlacedEdge> = placed_edges.into_iter().flatten().collect();
-    edges_out.sort_by(|a, b| b.width.total_cmp(&a.width));
+    // Back edges and loops first, so that forward flow is drawn over them.
+    edges_out.sort_by(|a, b| {
+        (a.kind == EdgeKind::Forward)
+            .cmp(&(b.kind == EdgeKind::Forward))
+            .then(b.width.total_cmp(&a.width))
+    });
     let width = column_count as f32 * style.column_spacing + style.node_width;
     MapLayout {
         nodes: placed,
@@ -248,6 +272,25 @@ pub fn layout(nodes: &[NodeReport], edges: &[EdgeReport], style: &LayoutStyle) -
         height: height + style.node_gap * 2.0,
         columns: column_count,
     }
+}
+
+/// The typical step of each node: the mean step at which it first appears
+/// in the sessions that contain it (START 0, END after everything). An edge
+/// is forward when it leads to a later typical step.
+fn typical_steps(nodes: &[NodeReport], start: Option<usize>, end: Option<usize>) -> Vec<f64> {
+    nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            if Some(i) == start {
+                0.0
+            } else if Some(i) == end {
+                f64::INFINITY
+            } else {
+                n.first_step_sum as f64 / n.sessions.max(1) as f64
+            }
+        })
+        .collect()
 }
 
 /// Edges that close a cycle, found by a depth-first search from START that
@@ -432,6 +475,9 @@ fn order_within_columns(
     }
     order
 }
+
+/// Back edges and loops are drawn at this fraction of their volume's width.
+pub const BACK_EDGE_WIDTH: f32 = 0.35;
 
 /// Extra room below the nodes for the arcs of back edges and loops.
 pub const LOOP_ROOM: f32 = 90.0;

@@ -43,6 +43,52 @@ fn columns_follow_the_longest_forward_path() {
 }
 
 #[test]
+fn typical_steps_decide_what_flows_forward() {
+    // Heavier flow product → search than search → product, but customers
+    // reach search first: search → product must still run forward.
+    let (mut nodes, edges) = graph(&[
+        ("START", "home", 100),
+        ("home", "search", 60),
+        ("search", "product", 20),
+        ("product", "search", 50),
+        ("home", "product", 40),
+        ("product", "END", 60),
+        ("search", "END", 30),
+        ("home", "END", 10),
+    ]);
+    for n in &mut nodes {
+        n.sessions = 10;
+        n.first_step_sum = match n.name.as_str() {
+            "home" => 10,
+            "search" => 20,
+            "product" => 24,
+            "END" => 40,
+            _ => 0,
+        };
+    }
+    let map = layout(&nodes, &edges, &LayoutStyle::default());
+    let column = |name: &str| map.nodes[map.node_index(name).unwrap()].column;
+    assert_eq!(
+        ["START", "home", "search", "product", "END"].map(column),
+        [0, 1, 2, 3, 4]
+    );
+    let kind = |a: &str, b: &str| {
+        map.edges
+            .iter()
+            .find(|e| map.nodes[e.from].name == a && map.nodes[e.to].name == b)
+            .unwrap()
+            .kind
+    };
+    assert_eq!(kind("search", "product"), EdgeKind::Forward);
+    assert_eq!(kind("product", "search"), EdgeKind::Back);
+    assert_eq!(
+        map.edges.last().unwrap().kind,
+        EdgeKind::Forward,
+        "forward bands drawn last"
+    );
+}
+
+#[test]
 fn loops_and_back_edges_are_marked() {
     let (nodes, edges) = shop();
     let map = layout(&nodes, &edges, &LayoutStyle::default());
@@ -75,6 +121,12 @@ fn band_widths_are_proportional_and_nodes_do_not_overlap() {
         .find(|e| e.stats.transitions == 50)
         .unwrap();
     assert!((wide.width / narrow.width - 2.0).abs() < 1e-3);
+    let arc = map.edges.iter().find(|e| e.kind == EdgeKind::Back).unwrap();
+    let forward_width = wide.width / 100.0 * arc.stats.transitions as f32;
+    assert!(
+        (arc.width / forward_width - BACK_EDGE_WIDTH).abs() < 1e-3,
+        "arcs are thinner"
+    );
     for a in &map.nodes {
         for b in &map.nodes {
             if a.name != b.name && a.column == b.column {
