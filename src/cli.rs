@@ -193,4 +193,7 @@ pub struct BenchArgs {
     /// Timed runs per measurement (the best is reported).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// Time drawing a 200-touchpoint, 2,000-transition map instead.
+    #[arg(long)]
+    pub map: bool,
 }

@@ -8,6 +8,7 @@
 //! - [`generate`]: the realistic e-commerce sample data.
 //! - [`cli`] and [`commands`]: the command line.
 
+pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod engine;
@@ -17,3 +18,4 @@ pub mod layout;
 pub mod reference;
 pub mod report;
 pub mod source;
+pub mod ui;

@@ -155,6 +155,16 @@ fn run_duckdb(path: &Path) -> anyhow::Result<(f64, HashMap<String, u64>)> {
 }
 
 pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
+    if args.map {
+        let (map_ms, empty_ms, layout_ms) = super::bench_map::measure(200);
+        println!(
+            "journey map, 200 touchpoints and 2,000 transitions, 1400×860, median of 200 frames"
+        );
+        println!("  frame (egui pass + tessellation): {map_ms:.2} ms");
+        println!("  empty frame, same run:            {empty_ms:.2} ms");
+        println!("  layout (once per change, off the UI thread): {layout_ms:.1} ms");
+        return Ok(());
+    }
     let dir = data_dir(args);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let runs = args.runs.max(1);

@@ -1,12 +1,14 @@
 //! What each subcommand does. `main.rs` only parses and reports errors.
 
 mod bench;
+pub mod bench_map;
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, anyhow};
 
+use crate::app::Command as AppCommand;
 use crate::cli::{
     Cli, Command, DemoArgs, ExportArgs, GenerateArgs, MappingArgs, OutputFormat, SourceArgs,
     SummarizeArgs,
@@ -36,13 +38,6 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
-fn no_window() -> Failure {
-    usage(anyhow!(
-        "the desktop window is not part of this build yet; try `journeyscope demo --headless` \
-         or `journeyscope summarize FILE`"
-    ))
-}
-
 fn usage(e: impl Into<anyhow::Error>) -> Failure {
     Failure::Usage(e.into())
 }
@@ -50,7 +45,17 @@ fn usage(e: impl Into<anyhow::Error>) -> Failure {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        None | Some(Command::Open(_)) => Err(no_window()),
+        None => Ok(crate::app::run(
+            settings(&MappingArgs::defaults(), None, None)?,
+            None,
+        )?),
+        Some(Command::Open(args)) => {
+            let settings = settings(&args.mapping, args.table.clone(), args.query.clone())?;
+            Ok(crate::app::run(
+                settings,
+                Some(AppCommand::OpenPath(args.path.clone())),
+            )?)
+        }
         Some(Command::Summarize(args)) => summarize(&args),
         Some(Command::Export(args)) => export(&args),
         Some(Command::Demo(args)) => demo(&args),
@@ -215,10 +220,10 @@ pub fn sample_data_file() -> anyhow::Result<tempfile::TempPath> {
 }
 
 fn demo(args: &DemoArgs) -> Result<(), Failure> {
-    if !args.headless {
-        return Err(no_window());
-    }
     let settings = settings(&args.mapping, None, None)?;
+    if !args.headless {
+        return Ok(crate::app::run(settings, Some(AppCommand::OpenDemo))?);
+    }
     let path = sample_data_file()?;
     let summary = summarize_path(&path, &format!("sample data ({SAMPLE_NAME})"), settings)?;
     print_summary(&summary, args.format)

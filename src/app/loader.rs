@@ -1,0 +1,149 @@
+//! Loading a source on a named background thread, with progress the UI can
+//! show and a cancel flag it can set. The UI thread only polls.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::Instant;
+
+use crossbeam_channel::{Receiver, bounded};
+
+use crate::commands::Settings;
+use crate::engine::Journeys;
+use crate::report::Summary;
+use crate::source::{self, SourceError};
+
+/// What to open.
+#[derive(Clone)]
+pub struct SourceRequest {
+    /// The file or database.
+    pub path: PathBuf,
+    /// How it is called on screen.
+    pub label: String,
+    /// Mapping flags and journey rules.
+    pub settings: Settings,
+    /// Keeps a temporary file (the bundled demo data) alive while open.
+    pub keep_alive: Option<Arc<tempfile::TempPath>>,
+}
+
+/// A finished load.
+pub struct Loaded {
+    /// The summary shown on screen.
+    pub summary: Arc<Summary>,
+    /// The journeys behind it.
+    pub journeys: Arc<Journeys>,
+    /// Seconds from opening to the finished graph.
+    pub seconds: f64,
+    /// The request that produced it (for re-loading).
+    pub request: SourceRequest,
+}
+
+/// A load in progress.
+pub struct Loading {
+    /// How the source is called on screen.
+    pub label: String,
+    events: Arc<AtomicU64>,
+    rejected: Arc<AtomicU64>,
+    cancel: Arc<AtomicBool>,
+    result: Receiver<Result<Loaded, String>>,
+    started: Instant,
+}
+
+impl Loading {
+    /// Starts loading `request`; `wake` is called whenever there is news.
+    pub fn start(request: SourceRequest, wake: impl Fn() + Send + 'static) -> Self {
+        let events = Arc::new(AtomicU64::new(0));
+        let rejected = Arc::new(AtomicU64::new(0));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let (sender, result) = bounded(1);
+        let label = request.label.clone();
+        let (e, r, c) = (events.clone(), rejected.clone(), cancel.clone());
+        let spawned = thread::Builder::new().name("loader".into()).spawn(move || {
+            let started = Instant::now();
+            let outcome = load(&request, &e, &r, &c).map(|loaded| {
+                loaded.map(|(summary, journeys)| Loaded {
+                    summary: Arc::new(summary),
+                    journeys: Arc::new(journeys),
+                    seconds: started.elapsed().as_secs_f64(),
+                    request: request.clone(),
+                })
+            });
+            let message = match outcome {
+                Ok(Some(loaded)) => Ok(loaded),
+                Ok(None) => Err(SourceError::Cancelled.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = sender.send(message);
+            wake();
+        });
+        let result = match spawned {
+            Ok(_) => result,
+            Err(e) => {
+                let (sender, result) = bounded(1);
+                let _ = sender.send(Err(format!("cannot start loading: {e}")));
+                result
+            }
+        };
+        Loading {
+            label,
+            events,
+            rejected,
+            cancel,
+            result,
+            started: Instant::now(),
+        }
+    }
+
+    /// Events read so far.
+    pub fn events(&self) -> u64 {
+        self.events.load(Ordering::Relaxed)
+    }
+
+    /// Records rejected so far.
+    pub fn rejected(&self) -> u64 {
+        self.rejected.load(Ordering::Relaxed)
+    }
+
+    /// Seconds since the load started.
+    pub fn elapsed_s(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    /// Asks the loader to stop.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// The result, once there is one.
+    pub fn poll(&self) -> Option<Result<Loaded, String>> {
+        self.result.try_recv().ok()
+    }
+}
+
+type LoadOutcome = Result<Option<(Summary, Journeys)>, SourceError>;
+
+fn load(
+    request: &SourceRequest,
+    events: &AtomicU64,
+    rejected: &AtomicU64,
+    cancel: &AtomicBool,
+) -> LoadOutcome {
+    let settings = &request.settings;
+    let mut source = source::open(&request.path, &settings.source)?;
+    let journeys =
+        source::load_with_progress(source.as_mut(), settings.engine.clone(), |n, bad| {
+            events.store(n, Ordering::Relaxed);
+            rejected.store(bad, Ordering::Relaxed);
+            !cancel.load(Ordering::Relaxed)
+        })?;
+    Ok(journeys.map(|journeys| {
+        let summary = Summary::new(
+            &request.label,
+            source.mapping(),
+            &journeys,
+            settings.funnel.as_ref(),
+        );
+        (summary, journeys)
+    }))
+}

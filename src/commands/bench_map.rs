@@ -1,0 +1,126 @@
+//! `journeyscope bench --map`: the CPU time of one frame of a journey map
+//! with 200 touchpoints and 2,000 transitions — egui's pass plus
+//! tessellation into triangles, everything but the GPU upload — compared
+//! with an empty frame measured in the same run.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use egui::{Pos2, RawInput, Rect, Vec2};
+
+use crate::engine::JourneyGraph;
+use crate::layout::{LayoutStyle, layout};
+use crate::report::Summary;
+use crate::source::Mapping;
+use crate::ui::journey_map::JourneyMap;
+
+/// A synthetic summary: `touchpoints` nodes and `edges` transitions with
+/// skewed volumes, and a time sample on every edge between touchpoints.
+pub fn synthetic_summary(touchpoints: usize, edges: usize) -> Summary {
+    let mut graph = JourneyGraph::new();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let name = |i: usize| format!("touchpoint {i:03}");
+    let mut added = 0;
+    while added < edges {
+        let (a, b) = match added {
+            n if n < touchpoints => ("START".to_owned(), name(n)),
+            n if n < 2 * touchpoints => (name(n - touchpoints), "END".to_owned()),
+            _ => (
+                name(next() as usize % touchpoints),
+                name(next() as usize % touchpoints),
+            ),
+        };
+        if graph.edge(&a, &b).is_some() {
+            continue;
+        }
+        let volume = 1 + 100_000 / (1 + next() % 1000);
+        let edge = graph.edge_mut(&a, &b);
+        edge.transitions = volume;
+        edge.customers = volume / 2 + 1;
+        if a != "START" && b != "END" {
+            for k in 0..8 {
+                edge.time.add_us(((next() % 600) as i64 + k) * 1_000_000);
+            }
+        }
+        graph.node_mut(&b).events += volume;
+        added += 1;
+    }
+    Summary {
+        source: format!("synthetic map: {touchpoints} touchpoints, {edges} transitions"),
+        mapping: Mapping {
+            customer: "customer".into(),
+            customer_fallback: None,
+            event: "event".into(),
+            time: "time".into(),
+            event_id: None,
+            session_id: None,
+            channel: None,
+            convention: "aliases".into(),
+        },
+        events: 0,
+        customers: 0,
+        sessions: 0,
+        duplicates: 0,
+        excluded: 0,
+        rejected: Default::default(),
+        session_timeout_s: None,
+        first_event: None,
+        last_event: None,
+        nodes: graph.node_reports(),
+        edges: graph.edge_reports(),
+        funnel: None,
+    }
+}
+
+fn input(size: Vec2, hover: Option<Pos2>) -> RawInput {
+    let mut raw = RawInput {
+        screen_rect: Some(Rect::from_min_size(Pos2::ZERO, size)),
+        ..RawInput::default()
+    };
+    if let Some(p) = hover {
+        raw.events.push(egui::Event::PointerMoved(p));
+    }
+    raw
+}
+
+/// Milliseconds per frame: (median map frame, median empty frame, layout ms).
+pub fn measure(frames: usize) -> (f64, f64, f64) {
+    let summary = Arc::new(synthetic_summary(200, 2000));
+    let started = Instant::now();
+    let _ = layout(&summary.nodes, &summary.edges, &LayoutStyle::default());
+    let layout_ms = started.elapsed().as_secs_f64() * 1e3;
+
+    let ctx = egui::Context::default();
+    let size = Vec2::new(1400.0, 860.0);
+    let mut map = JourneyMap::new(summary);
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    while map.layout().is_none() && Instant::now() < deadline {
+        let _ = ctx.run_ui(input(size, None), |ui| map.map_ui(ui));
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let time_frames = |draw: &mut dyn FnMut(&mut egui::Ui)| -> f64 {
+        let mut samples: Vec<f64> = (0..frames)
+            .map(|i| {
+                // Move the pointer so that hover testing runs too.
+                let hover = Pos2::new(100.0 + (i % 50) as f32 * 20.0, 300.0);
+                let start = Instant::now();
+                let output = ctx.run_ui(input(size, Some(hover)), |ui| draw(ui));
+                let _ = ctx.tessellate(output.shapes, output.pixels_per_point);
+                start.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        samples.sort_by(f64::total_cmp);
+        samples[samples.len() / 2]
+    };
+    let map_ms = time_frames(&mut |ui| map.map_ui(ui));
+    let empty_ms = time_frames(&mut |ui| {
+        ui.label("empty");
+    });
+    (map_ms, empty_ms, layout_ms)
+}

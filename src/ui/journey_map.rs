@@ -1,0 +1,428 @@
+//! The journey map: a left-to-right flow diagram drawn with egui's painter
+//! from a layout computed on a worker thread.
+
+use std::sync::Arc;
+use std::thread;
+
+use crossbeam_channel::{Receiver, bounded};
+use egui::epaint::CubicBezierShape;
+use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
+
+use crate::layout::{
+    EdgeKind, LOOP_ROOM, LayoutStyle, MapFilter, MapLayout, Visible, edge_curves, layout,
+    visible_part,
+};
+use crate::report::{Summary, human_duration, thousands};
+
+use super::theme;
+
+/// A computed layout with the filter it was computed for.
+struct Computed {
+    filter: MapFilter,
+    layout: MapLayout,
+    visible: Visible,
+}
+
+/// What the pointer is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapItem {
+    /// A touchpoint (index into the layout's nodes).
+    Node(usize),
+    /// A transition (index into the layout's edges).
+    Edge(usize),
+}
+
+/// The map view's state.
+pub struct JourneyMap {
+    summary: Arc<Summary>,
+    style: LayoutStyle,
+    /// The sliders as the user set them.
+    pub filter: MapFilter,
+    /// Colour bands by median time instead of volume.
+    pub time_view: bool,
+    current: Option<Computed>,
+    pending: Option<Receiver<Computed>>,
+    pan: Vec2,
+    zoom: f32,
+    fit_requested: bool,
+    /// The item the user clicked.
+    pub selected: Option<MapItem>,
+}
+
+impl JourneyMap {
+    /// A map of `summary`; its first layout is computed right away.
+    pub fn new(summary: Arc<Summary>) -> Self {
+        let mut map = JourneyMap {
+            summary,
+            style: LayoutStyle::default(),
+            filter: MapFilter::default(),
+            time_view: false,
+            current: None,
+            pending: None,
+            pan: Vec2::ZERO,
+            zoom: 1.0,
+            fit_requested: true,
+            selected: None,
+        };
+        map.request_layout();
+        map
+    }
+
+    /// The layout on screen, once computed.
+    pub fn layout(&self) -> Option<&MapLayout> {
+        self.current.as_ref().map(|c| &c.layout)
+    }
+
+    /// The visible part on screen, once computed.
+    pub fn visible(&self) -> Option<&Visible> {
+        self.current.as_ref().map(|c| &c.visible)
+    }
+
+    /// True while a layout is being computed.
+    pub fn is_computing(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    fn request_layout(&mut self) {
+        let (sender, receiver) = bounded(1);
+        let summary = self.summary.clone();
+        let (filter, style) = (self.filter, self.style);
+        let spawned = thread::Builder::new().name("layout".into()).spawn(move || {
+            let visible = visible_part(&summary.nodes, &summary.edges, &filter);
+            let layout = layout(&visible.nodes, &visible.edges, &style);
+            let _ = sender.send(Computed {
+                filter,
+                layout,
+                visible,
+            });
+        });
+        if spawned.is_ok() {
+            self.pending = Some(receiver);
+        }
+    }
+
+    fn receive_layout(&mut self) {
+        let Some(pending) = &self.pending else { return };
+        if let Ok(computed) = pending.try_recv() {
+            let first = self.current.is_none();
+            self.current = Some(computed);
+            self.pending = None;
+            self.selected = None;
+            if first {
+                self.fit_requested = true;
+            }
+        }
+        let stale = self
+            .current
+            .as_ref()
+            .is_some_and(|c| c.filter != self.filter);
+        if stale && self.pending.is_none() {
+            self.request_layout();
+        }
+    }
+
+    /// The controls above the map.
+    pub fn controls_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal_wrapped(|ui| {
+            ui.selectable_value(&mut self.time_view, false, "Frequency");
+            ui.selectable_value(&mut self.time_view, true, "Time");
+            ui.separator();
+            let mut touchpoints = self.filter.touchpoint_share * 100.0;
+            ui.add(
+                egui::Slider::new(&mut touchpoints, 10.0..=100.0)
+                    .suffix(" %")
+                    .integer()
+                    .text("of touchpoints"),
+            );
+            let mut paths = self.filter.path_share * 100.0;
+            ui.add(
+                egui::Slider::new(&mut paths, 10.0..=100.0)
+                    .suffix(" %")
+                    .integer()
+                    .text("of paths"),
+            );
+            self.filter.touchpoint_share = touchpoints / 100.0;
+            self.filter.path_share = paths / 100.0;
+            if ui
+                .button("Fit")
+                .on_hover_text("Show the whole map")
+                .clicked()
+            {
+                self.fit_requested = true;
+            }
+            if let Some(note) = self.visible().and_then(Visible::hidden_note) {
+                ui.separator();
+                ui.label(egui::RichText::new(note).color(ui.visuals().weak_text_color()));
+            }
+        });
+    }
+
+    /// The map canvas.
+    pub fn map_ui(&mut self, ui: &mut egui::Ui) {
+        self.receive_layout();
+        if self.pending.is_some() {
+            ui.ctx().request_repaint();
+        }
+        let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
+        let canvas = response.rect;
+        painter.rect_filled(canvas, 0.0, theme::canvas(ui.visuals()));
+        let Some(computed) = &self.current else {
+            painter.text(
+                canvas.center(),
+                Align2::CENTER_CENTER,
+                "Laying out the map…",
+                FontId::proportional(16.0),
+                ui.visuals().text_color(),
+            );
+            return;
+        };
+        let map = &computed.layout;
+        let margin = Vec2::new(150.0, 40.0);
+        if self.fit_requested {
+            let size = Vec2::new(map.width, map.height + LOOP_ROOM) + margin * 2.0;
+            self.zoom = (canvas.width() / size.x)
+                .min(canvas.height() / size.y)
+                .clamp(0.05, 2.0);
+            let drawn = size * self.zoom;
+            self.pan = (canvas.size() - drawn) / 2.0;
+            self.fit_requested = false;
+        }
+        if response.dragged() {
+            self.pan += response.drag_delta();
+        }
+        if response.hovered() {
+            let (scroll, zoom_delta, pointer) = ui.input(|i| {
+                (
+                    i.smooth_scroll_delta(),
+                    i.zoom_delta(),
+                    i.pointer.hover_pos(),
+                )
+            });
+            if zoom_delta != 1.0 {
+                let anchor = pointer.unwrap_or(canvas.center()) - canvas.min;
+                let new_zoom = (self.zoom * zoom_delta).clamp(0.05, 4.0);
+                self.pan = anchor - (anchor - self.pan) * (new_zoom / self.zoom);
+                self.zoom = new_zoom;
+            } else {
+                self.pan += scroll;
+            }
+        }
+        let zoom = self.zoom;
+        let origin = canvas.min + self.pan + margin * zoom;
+        let to_screen = |x: f32, y: f32| origin + Vec2::new(x, y) * zoom;
+        let painter = painter.with_clip_rect(canvas);
+        let visuals = ui.visuals().clone();
+
+        let medians: Vec<f64> = map
+            .edges
+            .iter()
+            .filter_map(|e| e.stats.time_s.map(|t| t.median))
+            .collect();
+        let (slow_lo, slow_hi) = log_range(&medians);
+        let pointer = ui
+            .input(|i| i.pointer.hover_pos())
+            .filter(|p| canvas.contains(*p));
+        let mut hovered: Option<MapItem> = None;
+
+        for (k, e) in map.edges.iter().enumerate() {
+            let curves: Vec<[Pos2; 4]> = edge_curves(map, e, &self.style)
+                .iter()
+                .map(|c| c.map(|[x, y]| to_screen(x, y)))
+                .collect();
+            let width = (e.width * zoom).max(1.0);
+            let colour = if self.time_view {
+                e.stats.time_s.map_or(theme::neutral_band(&visuals), |t| {
+                    theme::time_colour(t.median, slow_lo, slow_hi)
+                })
+            } else if e.kind == EdgeKind::Forward {
+                theme::forward_band(&visuals)
+            } else {
+                theme::back_band(&visuals)
+            };
+            let highlighted = self.selected == Some(MapItem::Edge(k));
+            let colour = if highlighted {
+                colour.gamma_multiply(1.8)
+            } else {
+                colour
+            };
+            for curve in &curves {
+                painter.add(CubicBezierShape::from_points_stroke(
+                    *curve,
+                    false,
+                    Color32::TRANSPARENT,
+                    Stroke::new(width, colour),
+                ));
+            }
+            if let Some(p) = pointer
+                && hovered.is_none()
+                && near_curve(&curves, p, width / 2.0 + 3.0)
+            {
+                hovered = Some(MapItem::Edge(k));
+            }
+        }
+
+        // Labels on the widest forward bands where there is room.
+        for e in map
+            .edges
+            .iter()
+            .filter(|e| e.kind == EdgeKind::Forward && e.width * zoom >= 12.0)
+            .take(30)
+        {
+            let (a, b) = (&map.nodes[e.from], &map.nodes[e.to]);
+            let mid = to_screen(
+                (a.x + self.style.node_width + b.x) / 2.0,
+                (e.from_y + e.to_y) / 2.0,
+            );
+            let mut label = thousands(e.stats.transitions);
+            if let Some(t) = e.stats.time_s {
+                label.push_str(&format!(" · {}", human_duration(t.median)));
+            }
+            painter.text(
+                mid,
+                Align2::CENTER_CENTER,
+                label,
+                FontId::proportional(11.0),
+                visuals.text_color(),
+            );
+        }
+
+        for (i, n) in map.nodes.iter().enumerate() {
+            let rect = Rect::from_min_size(
+                to_screen(n.x, n.y),
+                Vec2::new(self.style.node_width, n.height) * zoom,
+            );
+            let terminal = n.name == "START" || n.name == "END";
+            let fill = if terminal {
+                theme::terminal_node(&visuals)
+            } else {
+                theme::node(&visuals)
+            };
+            painter.rect_filled(rect, 3.0, fill);
+            if self.selected == Some(MapItem::Node(i)) {
+                painter.rect_stroke(
+                    rect.expand(2.0),
+                    3.0,
+                    Stroke::new(2.0, visuals.selection.stroke.color),
+                    egui::StrokeKind::Outside,
+                );
+            }
+            let (anchor, x) = if n.name == "END" {
+                (Align2::RIGHT_CENTER, rect.left() - 6.0)
+            } else {
+                (Align2::LEFT_CENTER, rect.right() + 6.0)
+            };
+            let count = if terminal {
+                n.stats.sessions
+            } else {
+                n.stats.events
+            };
+            let font = (13.0 * zoom.sqrt()).clamp(9.0, 16.0);
+            painter.text(
+                Pos2::new(x, rect.center().y - font * 0.55),
+                anchor,
+                &n.name,
+                FontId::proportional(font),
+                visuals.strong_text_color(),
+            );
+            painter.text(
+                Pos2::new(x, rect.center().y + font * 0.55),
+                anchor,
+                thousands(count),
+                FontId::proportional(font * 0.85),
+                visuals.weak_text_color(),
+            );
+            if let Some(p) = pointer
+                && rect.expand(3.0).contains(p)
+            {
+                hovered = Some(MapItem::Node(i));
+            }
+        }
+
+        if response.clicked() {
+            self.selected = hovered;
+        }
+        if let Some(item) = hovered {
+            let tip = item_summary(map, item);
+            response.on_hover_ui_at_pointer(|ui| {
+                ui.label(tip);
+            });
+        }
+    }
+}
+
+/// A one-paragraph description of a node or edge for tooltips.
+pub fn item_summary(map: &MapLayout, item: MapItem) -> String {
+    match item {
+        MapItem::Node(i) => {
+            let n = &map.nodes[i].stats;
+            format!(
+                "{}\n{} events · {} sessions · {} customers\n{} sessions ended here",
+                n.name,
+                thousands(n.events),
+                thousands(n.sessions),
+                thousands(n.customers),
+                thousands(n.exits)
+            )
+        }
+        MapItem::Edge(k) => {
+            let e = &map.edges[k].stats;
+            let mut text = format!(
+                "{} » {}\n{} transitions · {} customers\n{:.1} % of everyone leaving {}",
+                e.from,
+                e.to,
+                thousands(e.transitions),
+                thousands(e.customers),
+                e.share * 100.0,
+                e.from
+            );
+            if let Some(t) = e.time_s {
+                text.push_str(&format!(
+                    "\nTime: median {}, mean {}, p90 {}, p99 {} (min {}, max {})",
+                    human_duration(t.median),
+                    human_duration(t.mean),
+                    human_duration(t.p90),
+                    human_duration(t.p99),
+                    human_duration(t.min),
+                    human_duration(t.max)
+                ));
+            }
+            text
+        }
+    }
+}
+
+fn log_range(values: &[f64]) -> (f64, f64) {
+    let logs = values.iter().filter(|v| **v > 0.0).map(|v| v.ln());
+    let (lo, hi) = logs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) }
+}
+
+fn near_curve(curves: &[[Pos2; 4]], p: Pos2, tolerance: f32) -> bool {
+    curves.iter().any(|c| {
+        let mut previous = c[0];
+        (1..=16).any(|step| {
+            let t = step as f32 / 16.0;
+            let u = 1.0 - t;
+            let q = Pos2::ZERO
+                + c[0].to_vec2() * (u * u * u)
+                + c[1].to_vec2() * (3.0 * u * u * t)
+                + c[2].to_vec2() * (3.0 * u * t * t)
+                + c[3].to_vec2() * (t * t * t);
+            let hit = distance_to_segment(p, previous, q) <= tolerance;
+            previous = q;
+            hit
+        })
+    })
+}
+
+fn distance_to_segment(p: Pos2, a: Pos2, b: Pos2) -> f32 {
+    let ab = b - a;
+    let t = if ab.length_sq() == 0.0 {
+        0.0
+    } else {
+        ((p - a).dot(ab) / ab.length_sq()).clamp(0.0, 1.0)
+    };
+    (a + ab * t).distance(p)
+}

@@ -1,0 +1,62 @@
+//! One coherent palette for the map, light by default.
+
+use egui::{Color32, Visuals};
+
+/// Background of the map canvas.
+pub fn canvas(visuals: &Visuals) -> Color32 {
+    if visuals.dark_mode {
+        Color32::from_rgb(24, 27, 31)
+    } else {
+        Color32::from_rgb(250, 251, 252)
+    }
+}
+
+/// Touchpoint boxes.
+pub fn node(visuals: &Visuals) -> Color32 {
+    if visuals.dark_mode {
+        Color32::from_rgb(110, 160, 220)
+    } else {
+        Color32::from_rgb(47, 93, 138)
+    }
+}
+
+/// START and END boxes.
+pub fn terminal_node(visuals: &Visuals) -> Color32 {
+    if visuals.dark_mode {
+        Color32::from_rgb(150, 160, 170)
+    } else {
+        Color32::from_rgb(91, 103, 112)
+    }
+}
+
+/// Forward bands.
+pub fn forward_band(visuals: &Visuals) -> Color32 {
+    let c = if visuals.dark_mode {
+        Color32::from_rgb(90, 150, 220)
+    } else {
+        Color32::from_rgb(111, 168, 220)
+    };
+    c.gamma_multiply(0.55)
+}
+
+/// Back edges and loops.
+pub fn back_band(_visuals: &Visuals) -> Color32 {
+    Color32::from_rgb(230, 145, 56).gamma_multiply(0.5)
+}
+
+/// Bands without a time (from START, to END) in the time view.
+pub fn neutral_band(visuals: &Visuals) -> Color32 {
+    visuals.weak_text_color().gamma_multiply(0.35)
+}
+
+/// Green (fast) to red (slow) by where `median_s` lies between the
+/// logarithms `lo` and `hi`.
+pub fn time_colour(median_s: f64, lo: f64, hi: f64) -> Color32 {
+    let t = if hi > lo && median_s > 0.0 {
+        ((median_s.ln() - lo) / (hi - lo)).clamp(0.0, 1.0)
+    } else {
+        0.0
+    } as f32;
+    let lerp = |a: u8, b: u8| (a as f32 + (b as f32 - a as f32) * t) as u8;
+    Color32::from_rgb(lerp(46, 214), lerp(160, 69), lerp(67, 65)).gamma_multiply(0.6)
+}
