@@ -73,11 +73,6 @@ impl Interner {
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         (0..self.ends.len() as u32).map(|id| self.name(id))
     }
-
-    /// Bytes held (text, offsets and table), for memory reports.
-    pub fn heap_bytes(&self) -> usize {
-        self.text.capacity() + self.ends.capacity() * 8 + self.table.capacity() * 17
-    }
 }
 
 impl<S: AsRef<str>> FromIterator<S> for Interner {

@@ -10,6 +10,14 @@ fn graph(edges: &[(&str, &str, u64)]) -> (Vec<NodeReport>, Vec<EdgeReport>) {
     (g.node_reports(), g.edge_reports())
 }
 
+fn edge_kind(map: &MapLayout, from: &str, to: &str) -> EdgeKind {
+    map.edges
+        .iter()
+        .find(|e| map.nodes[e.from].name == from && map.nodes[e.to].name == to)
+        .unwrap()
+        .kind
+}
+
 fn shop() -> (Vec<NodeReport>, Vec<EdgeReport>) {
     graph(&[
         ("START", "home", 100),
@@ -72,13 +80,7 @@ fn typical_steps_decide_what_flows_forward() {
         ["START", "home", "search", "product", "END"].map(column),
         [0, 1, 2, 3, 4]
     );
-    let kind = |a: &str, b: &str| {
-        map.edges
-            .iter()
-            .find(|e| map.nodes[e.from].name == a && map.nodes[e.to].name == b)
-            .unwrap()
-            .kind
-    };
+    let kind = |a: &str, b: &str| edge_kind(&map, a, b);
     assert_eq!(kind("search", "product"), EdgeKind::Forward);
     assert_eq!(kind("product", "search"), EdgeKind::Back);
     assert_eq!(
@@ -92,13 +94,7 @@ fn typical_steps_decide_what_flows_forward() {
 fn loops_and_back_edges_are_marked() {
     let (nodes, edges) = shop();
     let map = layout(&nodes, &edges, &LayoutStyle::default());
-    let kind = |a: &str, b: &str| {
-        map.edges
-            .iter()
-            .find(|e| map.nodes[e.from].name == a && map.nodes[e.to].name == b)
-            .unwrap()
-            .kind
-    };
+    let kind = |a: &str, b: &str| edge_kind(&map, a, b);
     assert_eq!(kind("product", "search"), EdgeKind::Back);
     assert_eq!(kind("product", "product"), EdgeKind::SelfLoop);
     assert_eq!(kind("search", "product"), EdgeKind::Forward);

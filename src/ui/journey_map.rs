@@ -127,22 +127,8 @@ impl JourneyMap {
             ui.selectable_value(&mut self.time_view, false, "Frequency");
             ui.selectable_value(&mut self.time_view, true, "Time");
             ui.separator();
-            let mut touchpoints = self.filter.touchpoint_share * 100.0;
-            ui.add(
-                egui::Slider::new(&mut touchpoints, 10.0..=100.0)
-                    .suffix(" %")
-                    .integer()
-                    .text("of touchpoints"),
-            );
-            let mut paths = self.filter.path_share * 100.0;
-            ui.add(
-                egui::Slider::new(&mut paths, 10.0..=100.0)
-                    .suffix(" %")
-                    .integer()
-                    .text("of paths"),
-            );
-            self.filter.touchpoint_share = touchpoints / 100.0;
-            self.filter.path_share = paths / 100.0;
+            share_slider(ui, &mut self.filter.touchpoint_share, "of touchpoints");
+            share_slider(ui, &mut self.filter.path_share, "of paths");
             if ui
                 .button("Fit")
                 .on_hover_text("Show the whole map")
@@ -348,6 +334,18 @@ impl JourneyMap {
             });
         }
     }
+}
+
+/// A slider for a share (0..1) shown in percent, from 10 % to 100 %.
+fn share_slider(ui: &mut egui::Ui, share: &mut f64, label: &str) {
+    let mut percent = *share * 100.0;
+    ui.add(
+        egui::Slider::new(&mut percent, 10.0..=100.0)
+            .suffix(" %")
+            .integer()
+            .text(label),
+    );
+    *share = percent / 100.0;
 }
 
 /// A one-paragraph description of a node or edge for tooltips.
