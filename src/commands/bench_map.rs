@@ -62,6 +62,7 @@ pub fn synthetic_summary(touchpoints: usize, edges: usize) -> Summary {
             session_id: None,
             channel: None,
             convention: "aliases".into(),
+            columns: Vec::new(),
         },
         events: 0,
         customers: 0,

@@ -2,6 +2,8 @@
 //! customer, ordered by (time, position in the source), cut into sessions and
 //! walked once to count every node and edge.
 
+use std::sync::Arc;
+
 use rustc_hash::FxHashMap;
 
 use super::graph::JourneyGraph;
@@ -15,13 +17,15 @@ use super::stats::DurationStats;
 pub struct Journeys {
     /// The configuration the journeys were built with.
     pub config: EngineConfig,
+    /// Which part of each session the graph covers.
+    pub anchors: Anchors,
     /// The transition graph.
     pub graph: JourneyGraph,
     /// Accepted, de-duplicated events that are in the graph.
     pub events: u64,
-    /// Distinct customers with at least one event.
+    /// Distinct customers with at least one session in the graph.
     pub customers: u64,
-    /// Sessions.
+    /// Sessions in the graph.
     pub sessions: u64,
     /// Events dropped because their event id had been seen.
     pub duplicates: u64,
@@ -31,59 +35,156 @@ pub struct Journeys {
     pub rejected: RejectedLog,
     /// Time of the earliest and latest event (µs since the epoch).
     pub time_range_us: Option<(i64, i64)>,
+    store: Arc<EventStore>,
+}
+
+/// "Paths from X" / "paths to Y": each session is cut to start at its first
+/// `from` and end at the first `to` after that; sessions without them are
+/// left out. Touchpoint ids as in [`Journeys::touchpoint_id`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Anchors {
+    /// Keep each session from its first event at this touchpoint.
+    pub from: Option<u32>,
+    /// Keep each session up to its first event at this touchpoint.
+    pub to: Option<u32>,
+}
+
+impl Anchors {
+    /// The part of `session` these anchors keep, if any.
+    pub fn cut<'a>(&self, session: &'a [Event]) -> Option<&'a [Event]> {
+        let start = match self.from {
+            Some(t) => session.iter().position(|e| e.touchpoint == t)?,
+            None => 0,
+        };
+        let rest = &session[start..];
+        let end = match self.to {
+            Some(t) => rest.iter().position(|e| e.touchpoint == t)? + 1,
+            None => rest.len(),
+        };
+        Some(&rest[..end])
+    }
+}
+
+/// The retained events, shared by every re-computation of one load.
+#[derive(Debug)]
+struct EventStore {
     customer_names: Interner,
     touchpoint_names: Interner,
+    /// Each customer's events in (time, source position) order.
     sorted: Vec<Event>,
+    /// Session key of each event; empty when no event had a session id.
     session_keys: Vec<u32>,
+    /// Start of each customer's events, plus a final end.
     offsets: Vec<usize>,
+}
+
+impl EventStore {
+    fn customer(&self, c: usize) -> (&[Event], &[u32]) {
+        let (a, b) = (self.offsets[c], self.offsets[c + 1]);
+        let keys: &[u32] = if self.session_keys.is_empty() {
+            &[]
+        } else {
+            &self.session_keys[a..b]
+        };
+        (&self.sorted[a..b], keys)
+    }
 }
 
 impl Journeys {
     /// The name of touchpoint `id`.
     pub fn touchpoint_name(&self, id: u32) -> &str {
-        self.touchpoint_names.name(id)
+        self.store.touchpoint_names.name(id)
     }
 
     /// The id of the touchpoint called `name`.
     pub fn touchpoint_id(&self, name: &str) -> Option<u32> {
-        self.touchpoint_names.get(name)
+        self.store.touchpoint_names.get(name)
+    }
+
+    /// Number of touchpoint ids (START and END included).
+    pub fn touchpoint_count(&self) -> usize {
+        self.store.touchpoint_names.len()
     }
 
     /// The name of customer `id`.
     pub fn customer_name(&self, id: u32) -> &str {
-        self.customer_names.name(id)
+        self.store.customer_names.name(id)
+    }
+
+    /// The id of the customer called `name`.
+    pub fn customer_id(&self, name: &str) -> Option<u32> {
+        self.store.customer_names.get(name)
+    }
+
+    /// Number of customer ids, including any whose events were all dropped.
+    pub fn customer_count(&self) -> usize {
+        self.store.offsets.len() - 1
+    }
+
+    /// One customer's whole sessions in order (anchors not applied).
+    pub fn sessions_of(&self, customer: u32) -> Vec<&[Event]> {
+        let mut sessions = Vec::new();
+        if (customer as usize) < self.customer_count() {
+            let (events, keys) = self.store.customer(customer as usize);
+            for_each_session(events, keys, self.config.session_timeout_us, |s| {
+                sessions.push(s)
+            });
+        }
+        sessions
     }
 
     /// Each customer's sessions, in order: (customer id, session events).
     pub fn sessions(&self) -> impl Iterator<Item = (u32, Vec<&[Event]>)> {
-        self.offsets
-            .windows(2)
-            .enumerate()
-            .filter(|(_, w)| w[1] > w[0])
-            .map(|(c, w)| {
-                let keys: &[u32] = if self.session_keys.is_empty() {
-                    &[]
-                } else {
-                    &self.session_keys[w[0]..w[1]]
-                };
-                let mut sessions = Vec::new();
-                for_each_session(
-                    &self.sorted[w[0]..w[1]],
-                    keys,
-                    self.config.session_timeout_us,
-                    |s| sessions.push(s),
-                );
-                (c as u32, sessions)
-            })
+        (0..self.customer_count() as u32)
+            .map(|c| (c, self.sessions_of(c)))
+            .filter(|(_, s)| !s.is_empty())
+    }
+
+    /// Calls `f(customer, session part)` for every session part in the graph:
+    /// sessions cut by the anchors, in customer order.
+    pub fn for_each_mapped_session<'a>(&'a self, mut f: impl FnMut(u32, &'a [Event])) {
+        for c in 0..self.customer_count() {
+            let (events, keys) = self.store.customer(c);
+            for_each_session(events, keys, self.config.session_timeout_us, |s| {
+                if let Some(part) = self.anchors.cut(s) {
+                    f(c as u32, part)
+                }
+            });
+        }
     }
 
     /// Each customer's events in order (time, then position in the source).
     pub fn customer_events(&self) -> impl Iterator<Item = (u32, &[Event])> {
-        self.offsets
-            .windows(2)
-            .enumerate()
-            .filter(|(_, w)| w[1] > w[0])
-            .map(|(c, w)| (c as u32, &self.sorted[w[0]..w[1]]))
+        (0..self.customer_count())
+            .map(|c| (c as u32, self.store.customer(c).0))
+            .filter(|(_, e)| !e.is_empty())
+    }
+
+    /// The same events walked again with another session timeout, repeat
+    /// collapsing or anchors; the events are shared, not copied.
+    pub fn rewalk(
+        &self,
+        session_timeout_us: Option<i64>,
+        collapse_repeats: bool,
+        anchors: Anchors,
+    ) -> Journeys {
+        let mut config = self.config.clone();
+        config.session_timeout_us = session_timeout_us;
+        config.collapse_repeats = collapse_repeats;
+        let walked = walk(&self.store, &config, anchors);
+        Journeys {
+            config,
+            anchors,
+            graph: walked.graph,
+            events: walked.events,
+            customers: walked.customers,
+            sessions: walked.sessions,
+            duplicates: self.duplicates,
+            excluded: self.excluded,
+            rejected: self.rejected.clone(),
+            time_range_us: walked.time_range_us,
+            store: self.store.clone(),
+        }
     }
 }
 
@@ -392,8 +493,17 @@ pub fn for_each_session<'a>(
     }
 }
 
-pub(super) fn build(parts: Parts) -> Journeys {
-    let touchpoint_count = parts.touchpoints.len();
+/// The graph and counts of one walk over the stored events.
+struct Walked {
+    graph: JourneyGraph,
+    events: u64,
+    customers: u64,
+    sessions: u64,
+    time_range_us: Option<(i64, i64)>,
+}
+
+fn walk(store: &EventStore, config: &EngineConfig, anchors: Anchors) -> Walked {
+    let touchpoint_count = store.touchpoint_names.len();
     let mut walker = Walker {
         nodes: vec![
             NodeAcc {
@@ -404,27 +514,28 @@ pub(super) fn build(parts: Parts) -> Journeys {
         ],
         edges: EdgeTable::new(touchpoint_count),
         sessions: 0,
-        collapse_repeats: parts.config.collapse_repeats,
+        collapse_repeats: config.collapse_repeats,
     };
-    let mut customers = 0u64;
+    let (mut customers, mut events_walked) = (0u64, 0u64);
     let mut time_range: Option<(i64, i64)> = None;
-    let grouped = &parts.grouped;
-    for (c, w) in grouped.offsets.windows(2).enumerate() {
-        if w[0] == w[1] {
+    for c in 0..store.offsets.len() - 1 {
+        let (events, keys) = store.customer(c);
+        if events.is_empty() {
             continue;
         }
-        customers += 1;
-        let events = &grouped.events[w[0]..w[1]];
-        let keys: &[u32] = if grouped.session_keys.is_empty() {
-            &[]
-        } else {
-            &grouped.session_keys[w[0]..w[1]]
-        };
-        let (first, last) = (events[0].time_us, events[events.len() - 1].time_us);
-        time_range = Some(time_range.map_or((first, last), |(a, b)| (a.min(first), b.max(last))));
-        for_each_session(events, keys, parts.config.session_timeout_us, |s| {
-            walker.session(c as u32, s)
+        let sessions_before = walker.sessions;
+        for_each_session(events, keys, config.session_timeout_us, |s| {
+            if let Some(part) = anchors.cut(s) {
+                events_walked += part.len() as u64;
+                let (first, last) = (part[0].time_us, part[part.len() - 1].time_us);
+                time_range =
+                    Some(time_range.map_or((first, last), |(a, b)| (a.min(first), b.max(last))));
+                walker.session(c as u32, part);
+            }
         });
+        if walker.sessions > sessions_before {
+            customers += 1;
+        }
     }
 
     let mut graph = JourneyGraph::new();
@@ -432,7 +543,7 @@ pub(super) fn build(parts: Parts) -> Journeys {
         if acc.events == 0 && id as u32 != START && id as u32 != END {
             continue;
         }
-        let name = parts.touchpoints.name(id as u32);
+        let name = store.touchpoint_names.name(id as u32);
         let node = graph.node_mut(name);
         node.events = acc.events;
         node.sessions = acc.sessions;
@@ -441,33 +552,49 @@ pub(super) fn build(parts: Parts) -> Journeys {
         node.first_step_sum = acc.first_step_sum;
     }
     for acc in walker.edges.edges {
-        let from = parts.touchpoints.name(acc.from);
-        let to = parts.touchpoints.name(acc.to);
+        let from = store.touchpoint_names.name(acc.from);
+        let to = store.touchpoint_names.name(acc.to);
         let edge = graph.edge_mut(from, to);
         edge.transitions = acc.transitions;
         edge.customers = acc.customers;
         edge.time = acc.time;
     }
+    Walked {
+        graph,
+        events: events_walked,
+        customers,
+        sessions: walker.sessions,
+        time_range_us: time_range,
+    }
+}
+
+pub(super) fn build(parts: Parts) -> Journeys {
     let Grouped {
         events,
         session_keys,
         offsets,
         duplicates,
     } = parts.grouped;
-    Journeys {
-        config: parts.config,
-        graph,
-        events: events.len() as u64,
-        customers,
-        sessions: walker.sessions,
-        duplicates,
-        excluded: parts.excluded,
-        rejected: parts.rejected,
-        time_range_us: time_range,
+    let store = EventStore {
         customer_names: parts.customers,
         touchpoint_names: parts.touchpoints,
         sorted: events,
         session_keys,
         offsets,
+    };
+    let anchors = Anchors::default();
+    let walked = walk(&store, &parts.config, anchors);
+    Journeys {
+        config: parts.config,
+        anchors,
+        graph: walked.graph,
+        events: walked.events,
+        customers: walked.customers,
+        sessions: walked.sessions,
+        duplicates,
+        excluded: parts.excluded,
+        rejected: parts.rejected,
+        time_range_us: walked.time_range_us,
+        store: Arc::new(store),
     }
 }

@@ -5,6 +5,7 @@
 //! [`Journeys`], whose [`JourneyGraph`] merges with graphs of other customers.
 
 pub mod batch;
+pub mod explore;
 pub mod funnel;
 pub mod graph;
 pub mod ingest;
@@ -15,10 +16,11 @@ pub mod rules;
 pub mod stats;
 
 pub use batch::{EventBatch, MAX_RECORD_BYTES, NewEvent, RejectReason, Rejected};
+pub use explore::{CustomerRow, Selection, customer_rows, guess_conversion};
 pub use funnel::{FunnelReport, FunnelSpec, compute_funnel};
 pub use graph::{EdgeReport, JourneyGraph, NodeReport};
 pub use ingest::{END_NAME, EngineConfig, Event, JourneyBuilder, START_NAME};
-pub use journeys::Journeys;
+pub use journeys::{Anchors, Journeys};
 pub use rejected::RejectedLog;
 pub use rules::TouchpointRules;
 pub use stats::{DurationStats, DurationSummary};

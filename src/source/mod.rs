@@ -9,6 +9,7 @@ pub mod delimited;
 pub mod duck;
 pub mod input;
 pub mod jsonl;
+pub mod lookup;
 pub mod record;
 pub mod schema;
 pub mod threaded;

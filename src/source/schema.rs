@@ -35,6 +35,9 @@ pub struct Mapping {
     pub channel: Option<String>,
     /// The convention recognised: "xes", "bupar", "segment", "ga4" or "aliases".
     pub convention: String,
+    /// Every column seen while detecting, in source order.
+    #[serde(skip)]
+    pub columns: Vec<String>,
 }
 
 /// Column names given by the user; they win over detection.
@@ -261,6 +264,7 @@ pub fn detect(
         session_id,
         channel,
         convention: family.map_or("aliases", |f| f.name).to_owned(),
+        columns: names.clone(),
     })
 }
 

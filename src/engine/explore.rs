@@ -1,0 +1,245 @@
+//! Questions the user asks of loaded journeys: which customers passed
+//! through a touchpoint or a transition, and how each customer did.
+
+use super::ingest::{END, Event, START};
+use super::journeys::Journeys;
+
+/// A touchpoint or transition picked on the map (touchpoint ids as in
+/// [`Journeys::touchpoint_id`]; [`START`] and [`END`] included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    /// Sessions that visit this touchpoint.
+    Touchpoint(u32),
+    /// Sessions that take this step, START → first and last → END included.
+    Transition(u32, u32),
+}
+
+/// The steps of a session as the graph walks it: START, its events (repeats
+/// merged when `collapse_repeats`), END.
+pub fn session_steps(events: &[Event], collapse_repeats: bool) -> impl Iterator<Item = u32> + '_ {
+    let mut previous = None;
+    let middle = events.iter().filter_map(move |e| {
+        if collapse_repeats && previous == Some(e.touchpoint) {
+            return None;
+        }
+        previous = Some(e.touchpoint);
+        Some(e.touchpoint)
+    });
+    std::iter::once(START)
+        .chain(middle)
+        .chain(std::iter::once(END))
+}
+
+impl Selection {
+    /// True when the session part `events` passes through the selection.
+    pub fn matches(&self, events: &[Event], collapse_repeats: bool) -> bool {
+        match *self {
+            Selection::Touchpoint(t) => session_steps(events, collapse_repeats).any(|s| s == t),
+            Selection::Transition(a, b) => {
+                let mut previous = None;
+                session_steps(events, collapse_repeats).any(|s| {
+                    let hit = previous == Some(a) && s == b;
+                    previous = Some(s);
+                    hit
+                })
+            }
+        }
+    }
+}
+
+/// One row of the customer list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustomerRow {
+    /// Customer id (see [`Journeys::customer_name`]).
+    pub customer: u32,
+    /// Sessions in the graph (or, with a selection, through it).
+    pub sessions: u32,
+    /// Events in those sessions.
+    pub events: u32,
+    /// Touchpoint of the customer's latest event in the graph.
+    pub last_touchpoint: u32,
+    /// Whether any of the customer's events is at the conversion touchpoint.
+    pub converted: bool,
+}
+
+/// Customers with at least one session in the graph that passes through
+/// `selection` (all of them when None); `conversion` is the touchpoint that
+/// counts as converting.
+pub fn customer_rows(
+    journeys: &Journeys,
+    selection: Option<Selection>,
+    conversion: Option<u32>,
+) -> Vec<CustomerRow> {
+    let collapse = journeys.config.collapse_repeats;
+    let mut rows: Vec<CustomerRow> = Vec::new();
+    journeys.for_each_mapped_session(|customer, part| {
+        if selection.is_some_and(|s| !s.matches(part, collapse)) {
+            return;
+        }
+        let converted = conversion.is_some_and(|t| part.iter().any(|e| e.touchpoint == t));
+        let last = part[part.len() - 1].touchpoint;
+        match rows.last_mut() {
+            Some(row) if row.customer == customer => {
+                row.sessions += 1;
+                row.events += part.len() as u32;
+                row.last_touchpoint = last;
+                row.converted |= converted;
+            }
+            _ => rows.push(CustomerRow {
+                customer,
+                sessions: 1,
+                events: part.len() as u32,
+                last_touchpoint: last,
+                converted,
+            }),
+        }
+    });
+    rows
+}
+
+/// Names that usually mean a customer converted, most telling first.
+const CONVERSION_NAMES: &[&str] = &[
+    "purchase",
+    "order_completed",
+    "order completed",
+    "checkout_completed",
+    "checkout completed",
+    "conversion",
+    "converted",
+    "order",
+    "sign_up",
+    "signup",
+];
+
+/// The touchpoint that most likely means "converted" (a purchase, a
+/// completed order…), if the data has one.
+pub fn guess_conversion(journeys: &Journeys) -> Option<u32> {
+    let names: Vec<(u32, String)> = (0..journeys.touchpoint_count() as u32)
+        .filter(|&t| t != START && t != END)
+        .map(|t| (t, journeys.touchpoint_name(t).to_lowercase()))
+        .collect();
+    CONVERSION_NAMES.iter().find_map(|wanted| {
+        names
+            .iter()
+            .find(|(_, n)| n == wanted)
+            .or_else(|| names.iter().find(|(_, n)| n.contains(wanted)))
+            .map(|(t, _)| *t)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Anchors, EngineConfig, EventBatch, JourneyBuilder, NewEvent};
+
+    fn journeys(rows: &[(&str, &str, i64)], collapse: bool) -> Journeys {
+        let mut batch = EventBatch::with_capacity(rows.len());
+        for (customer, event, minute) in rows {
+            batch.push(
+                NewEvent {
+                    customer,
+                    event,
+                    time_us: minute * 60_000_000,
+                    event_id: None,
+                    session_id: None,
+                },
+                Vec::new(),
+            );
+        }
+        let mut builder = JourneyBuilder::new(EngineConfig {
+            collapse_repeats: collapse,
+            ..EngineConfig::default()
+        });
+        builder.ingest(&batch);
+        builder.finish()
+    }
+
+    const ROWS: &[(&str, &str, i64)] = &[
+        ("a", "home", 0),
+        ("a", "cart", 1),
+        ("a", "purchase", 2),
+        ("a", "home", 100),
+        ("b", "home", 0),
+        ("b", "search", 1),
+        ("b", "search", 2),
+        ("c", "search", 0),
+        ("c", "cart", 3),
+    ];
+
+    /// The filtered list must hold exactly the customers the graph counts
+    /// for every node and edge.
+    #[test]
+    fn filtered_customers_match_graph_counts() {
+        for collapse in [false, true] {
+            let j = journeys(ROWS, collapse);
+            let id = |n: &str| j.touchpoint_id(n).unwrap();
+            for node in j.graph.node_reports() {
+                let rows = customer_rows(&j, Some(Selection::Touchpoint(id(&node.name))), None);
+                assert_eq!(rows.len() as u64, node.customers, "{}", node.name);
+                let sessions: u32 = rows.iter().map(|r| r.sessions).sum();
+                assert_eq!(sessions as u64, node.sessions, "{}", node.name);
+            }
+            for edge in j.graph.edge_reports() {
+                let sel = Selection::Transition(id(&edge.from), id(&edge.to));
+                let rows = customer_rows(&j, Some(sel), None);
+                assert_eq!(rows.len() as u64, edge.customers);
+            }
+        }
+    }
+
+    #[test]
+    fn rows_count_sessions_events_and_conversion() {
+        let j = journeys(ROWS, false);
+        let conversion = guess_conversion(&j);
+        assert_eq!(conversion, j.touchpoint_id("purchase"));
+        let rows = customer_rows(&j, None, conversion);
+        let a = rows
+            .iter()
+            .find(|r| j.customer_name(r.customer) == "a")
+            .unwrap();
+        assert_eq!((a.sessions, a.events, a.converted), (2, 4, true));
+        assert_eq!(j.touchpoint_name(a.last_touchpoint), "home");
+        let b = rows
+            .iter()
+            .find(|r| j.customer_name(r.customer) == "b")
+            .unwrap();
+        assert_eq!((b.sessions, b.events, b.converted), (1, 3, false));
+    }
+
+    #[test]
+    fn anchors_cut_sessions_and_rewalk_shares_events() {
+        let j = journeys(ROWS, false);
+        let search = j.touchpoint_id("search");
+        let from = j.rewalk(
+            j.config.session_timeout_us,
+            false,
+            Anchors {
+                from: search,
+                to: None,
+            },
+        );
+        // Sessions with a search: b's and c's; both start at search.
+        assert_eq!(from.sessions, 2);
+        let start_edges: Vec<_> = from
+            .graph
+            .edge_reports()
+            .into_iter()
+            .filter(|e| e.from == "START")
+            .collect();
+        assert_eq!(start_edges.len(), 1);
+        assert_eq!(start_edges[0].to, "search");
+        let to_cart = j.rewalk(
+            None,
+            false,
+            Anchors {
+                from: None,
+                to: j.touchpoint_id("cart"),
+            },
+        );
+        // One session per customer; a and c reach the cart.
+        assert_eq!((to_cart.sessions, to_cart.events), (2, 4));
+        let one_session = j.rewalk(None, false, Anchors::default());
+        assert_eq!(one_session.sessions, 3);
+        assert_eq!(one_session.events, j.events);
+    }
+}
