@@ -23,7 +23,7 @@ pub enum Command {
     /// Show the bundled sample data.
     Demo(DemoArgs),
     /// Export the journey map or graph of a source (format by the file's
-    /// extension: map.svg, edges.csv, graph.json, graph.dot).
+    /// extension: map.svg, map.png, edges.csv, graph.json, graph.dot).
     Export(ExportArgs),
     /// Write a realistic e-commerce event file (format by extension).
     Generate(GenerateArgs),
@@ -142,7 +142,7 @@ pub struct ExportArgs {
     /// The source.
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Output file: .svg, .csv, .json or .dot.
+    /// Output file: .svg, .png (at least 1600 px wide), .csv, .json or .dot.
     #[arg(long)]
     pub out: PathBuf,
 }

@@ -6,8 +6,10 @@ use std::path::Path;
 
 use thiserror::Error;
 
+use crate::engine::RejectedLog;
 use crate::layout::{
-    EdgeKind, LOOP_ROOM, LayoutStyle, MapFilter, MapLayout, edge_curves, layout, visible_part,
+    EdgeKind, LOOP_ROOM, LabelAlign, LabelRequest, LayoutStyle, MapFilter, MapLayout, edge_curves,
+    layout, place_labels, visible_part,
 };
 use crate::report::{Summary, human_duration, thousands, to_csv, to_dot};
 
@@ -15,8 +17,13 @@ use crate::report::{Summary, human_duration, thousands, to_csv, to_dot};
 #[derive(Debug, Error)]
 pub enum ExportError {
     /// The extension names no supported format.
-    #[error("cannot tell the export format of {0}: use a name ending in .svg, .csv, .json or .dot")]
+    #[error(
+        "cannot tell the export format of {0}: use a name ending in .svg, .png, .csv, .json or .dot"
+    )]
     UnknownFormat(String),
+    /// The map could not be drawn as an image.
+    #[error("cannot draw the map as PNG: {0}")]
+    Render(String),
     /// Writing failed.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -29,22 +36,104 @@ pub enum ExportError {
 
 /// Writes `summary` to `out` in the format its extension names.
 pub fn export(summary: &Summary, out: &Path) -> Result<(), ExportError> {
+    export_filtered(summary, &MapFilter::default(), out)
+}
+
+/// Like [`export`], with the map's sliders at `filter`.
+pub fn export_filtered(
+    summary: &Summary,
+    filter: &MapFilter,
+    out: &Path,
+) -> Result<(), ExportError> {
     let name = out.to_string_lossy().to_lowercase();
-    let text = if name.ends_with(".svg") {
-        map_svg(summary, &MapFilter::default())
+    let bytes = if name.ends_with(".svg") {
+        map_svg(summary, filter).into_bytes()
+    } else if name.ends_with(".png") {
+        map_png(summary, filter)?
     } else if name.ends_with(".csv") {
-        to_csv(summary)
+        to_csv(summary).into_bytes()
     } else if name.ends_with(".json") {
-        summary.to_json() + "\n"
+        (summary.to_json() + "\n").into_bytes()
     } else if name.ends_with(".dot") || name.ends_with(".gv") {
-        to_dot(summary)
+        to_dot(summary).into_bytes()
     } else {
         return Err(ExportError::UnknownFormat(out.display().to_string()));
     };
-    std::fs::write(out, text).map_err(|source| ExportError::Io {
+    write(out, &bytes)
+}
+
+fn write(out: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    std::fs::write(out, bytes).map_err(|source| ExportError::Io {
         path: out.display().to_string(),
         source,
     })
+}
+
+/// Estimated width of a character per unit of font size (sans-serif).
+const TEXT_WIDTH_PER_SIZE: f32 = 0.56;
+
+/// Narrowest PNG export, in pixels.
+pub const PNG_MIN_WIDTH: u32 = 1600;
+
+/// The journey map as a PNG at least [`PNG_MIN_WIDTH`] pixels wide, drawn
+/// from the same SVG with the app's own font (nothing from the system).
+pub fn map_png(summary: &Summary, filter: &MapFilter) -> Result<Vec<u8>, ExportError> {
+    let svg = map_svg(summary, filter);
+    let mut options = resvg::usvg::Options::default();
+    let fonts = options.fontdb_mut();
+    fonts.load_font_data(epaint_default_fonts::UBUNTU_LIGHT.to_vec());
+    let family = fonts
+        .faces()
+        .next()
+        .and_then(|f| f.families.first())
+        .map(|(name, _)| name.clone());
+    if let Some(family) = family {
+        fonts.set_sans_serif_family(family);
+    }
+    let tree = resvg::usvg::Tree::from_str(&svg, &options)
+        .map_err(|e| ExportError::Render(e.to_string()))?;
+    let size = tree.size();
+    let scale = (PNG_MIN_WIDTH as f32 / size.width())
+        .max(1.5)
+        .min(8000.0 / size.width());
+    let width = (size.width() * scale).ceil() as u32;
+    let height = (size.height() * scale).ceil() as u32;
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(width.max(PNG_MIN_WIDTH), height.max(1))
+        .ok_or_else(|| ExportError::Render(format!("{width}×{height} is too large")))?;
+    pixmap.fill(resvg::tiny_skia::Color::WHITE);
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    pixmap
+        .encode_png()
+        .map_err(|e| ExportError::Render(e.to_string()))
+}
+
+/// Writes the rejected records: as JSON (counts by reason and the kept
+/// sample) when `out` ends in `.json`, otherwise the sample as CSV.
+pub fn write_rejected(log: &RejectedLog, out: &Path) -> Result<(), ExportError> {
+    let json = out.to_string_lossy().to_lowercase().ends_with(".json");
+    let text = if json {
+        serde_json::to_string_pretty(log).unwrap_or_default() + "\n"
+    } else {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let rows = log.sample.iter().map(|r| {
+            [
+                r.position.clone(),
+                r.reason.to_string(),
+                r.detail.clone(),
+                r.record.clone(),
+            ]
+        });
+        let _ = w.write_record(["position", "reason", "detail", "record"]);
+        for row in rows {
+            let _ = w.write_record(&row);
+        }
+        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    };
+    write(out, text.as_bytes())
 }
 
 fn escape(text: &str) -> String {
@@ -78,7 +167,18 @@ const LIGHT: Palette = Palette {
 /// The journey map as a standalone SVG document.
 pub fn map_svg(summary: &Summary, filter: &MapFilter) -> String {
     let visible = visible_part(&summary.nodes, &summary.edges, filter);
-    let style = LayoutStyle::default();
+    // Columns wide enough for the longest name, so that a file has every
+    // touchpoint labelled.
+    let longest = visible
+        .nodes
+        .iter()
+        .map(|n| n.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut style = LayoutStyle::default();
+    style.column_spacing = style
+        .column_spacing
+        .max(longest as f32 * 13.0 * TEXT_WIDTH_PER_SIZE + 40.0);
     let map = layout(&visible.nodes, &visible.edges, &style);
     let note = visible.hidden_note();
     render_svg(&map, &style, &summary.source, note.as_deref())
@@ -158,33 +258,18 @@ fn render_svg(map: &MapLayout, style: &LayoutStyle, title: &str, note: Option<&s
     }
     let _ = writeln!(svg, "</g>");
 
-    // Labels of the widest forward bands, where there is room.
-    for e in map
-        .edges
-        .iter()
-        .filter(|e| e.kind == EdgeKind::Forward && e.width >= 12.0)
-        .take(24)
-    {
-        let (a, b) = (&map.nodes[e.from], &map.nodes[e.to]);
-        let x = ox + (a.x + style.node_width + b.x) / 2.0;
-        let y = oy + (e.from_y + e.to_y) / 2.0 + 4.0;
-        let mut label = thousands(e.stats.transitions);
-        if let Some(t) = e.stats.time_s {
-            let _ = write!(label, " · {}", human_duration(t.median));
-        }
-        let _ = writeln!(
-            svg,
-            r#"<text x="{x:.1}" y="{y:.1}" font-size="11" text-anchor="middle" fill="{}" stroke="{}" stroke-width="3" paint-order="stroke">{}</text>"#,
-            p.text,
-            p.background,
-            escape(&label)
-        );
-    }
-
+    // Node boxes, then labels placed without overlaps (widths estimated
+    // from the text): touchpoint names by volume, then band counts.
+    let text_width =
+        |text: &str, size: f32| text.chars().count() as f32 * size * TEXT_WIDTH_PER_SIZE;
+    let mut obstacles = Vec::new();
+    let mut requests = Vec::new();
+    let mut labels: Vec<Vec<(String, f32, bool, &str)>> = Vec::new();
     for n in &map.nodes {
         let terminal = n.name == "START" || n.name == "END";
         let colour = if terminal { p.terminal } else { p.node };
         let (x, y) = (ox + n.x, oy + n.y);
+        obstacles.push([x, y, x + style.node_width, y + n.height]);
         let _ = writeln!(
             svg,
             r#"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" rx="3" fill="{colour}"><title>{}: {} events, {} sessions, {} customers, {} exits</title></rect>"#,
@@ -196,34 +281,72 @@ fn render_svg(map: &MapLayout, style: &LayoutStyle, title: &str, note: Option<&s
             thousands(n.stats.customers),
             thousands(n.stats.exits)
         );
-        // Labels to the left of the box for END, to the right otherwise.
-        let (lx, anchor) = if n.name == "END" {
-            (x - 6.0, "end")
-        } else {
-            (x + style.node_width + 6.0, "start")
-        };
-        let count = if n.name == "START" || n.name == "END" {
+        let count = thousands(if terminal {
             n.stats.sessions
         } else {
             n.stats.events
+        });
+        let (anchor, align) = if n.name == "END" {
+            (x - 6.0, LabelAlign::Right)
+        } else {
+            (x + style.node_width + 6.0, LabelAlign::Left)
         };
-        let cy = y + n.height / 2.0;
-        let _ = writeln!(
-            svg,
-            r#"<text x="{lx:.1}" y="{:.1}" font-size="13" font-weight="bold" text-anchor="{anchor}" fill="{}" stroke="{}" stroke-width="3" paint-order="stroke">{}</text>"#,
-            cy - 2.0,
-            p.text,
-            p.background,
-            escape(&n.name)
-        );
-        let _ = writeln!(
-            svg,
-            r#"<text x="{lx:.1}" y="{:.1}" font-size="11" text-anchor="{anchor}" fill="{}" stroke="{}" stroke-width="3" paint-order="stroke">{}</text>"#,
-            cy + 12.0,
-            p.muted,
-            p.background,
-            thousands(count)
-        );
+        requests.push(LabelRequest {
+            anchor: [anchor, y + n.height / 2.0 + 3.0],
+            size: [
+                text_width(&n.name, 13.0).max(text_width(&count, 11.0)),
+                30.0,
+            ],
+            align,
+            priority: u64::MAX / 2 + n.stats.events.max(n.stats.sessions),
+        });
+        labels.push(vec![
+            (n.name.clone(), 13.0, true, p.text),
+            (count, 11.0, false, p.muted),
+        ]);
+    }
+    for e in map
+        .edges
+        .iter()
+        .filter(|e| e.kind == EdgeKind::Forward && e.width >= 10.0)
+    {
+        let (a, b) = (&map.nodes[e.from], &map.nodes[e.to]);
+        let x = ox + (a.x + style.node_width + b.x) / 2.0;
+        let y = oy + (e.from_y + e.to_y) / 2.0;
+        let mut label = thousands(e.stats.transitions);
+        if let Some(t) = e.stats.time_s {
+            let _ = write!(label, " · {}", human_duration(t.median));
+        }
+        requests.push(LabelRequest {
+            anchor: [x, y],
+            size: [text_width(&label, 11.0) + 6.0, 15.0],
+            align: LabelAlign::Center,
+            priority: e.stats.transitions,
+        });
+        labels.push(vec![(label, 11.0, false, p.text)]);
+    }
+    let shown = place_labels(&requests, &obstacles);
+    for ((request, lines), shown) in requests.iter().zip(&labels).zip(shown) {
+        if !shown {
+            continue;
+        }
+        let [left, top, right, _] = request.rect();
+        let (x, anchor) = match request.align {
+            LabelAlign::Left => (left, "start"),
+            LabelAlign::Right => (right, "end"),
+            LabelAlign::Center => ((left + right) / 2.0, "middle"),
+        };
+        let mut baseline = top;
+        for (text, size, bold, colour) in lines {
+            baseline += size + 2.0;
+            let weight = if *bold { r#" font-weight="bold""# } else { "" };
+            let _ = writeln!(
+                svg,
+                r#"<text x="{x:.1}" y="{baseline:.1}" font-size="{size}"{weight} text-anchor="{anchor}" fill="{colour}" stroke="{}" stroke-width="3" paint-order="stroke">{}</text>"#,
+                p.background,
+                escape(text)
+            );
+        }
     }
     svg.push_str("</svg>\n");
     svg

@@ -117,3 +117,68 @@ fn export_command_writes_the_file() {
             .contains("register request")
     );
 }
+
+/// Reads (width, height) from a PNG's IHDR chunk.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "a PNG signature");
+    assert_eq!(&bytes[12..16], b"IHDR");
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    (be(&bytes[16..20]), be(&bytes[20..24]))
+}
+
+#[test]
+fn png_map_is_at_least_1600_pixels_wide_and_in_proportion() {
+    let summary = sample();
+    let (_dir, path) = exported(&summary, "map.png");
+    let (width, height) = png_size(&std::fs::read(&path).unwrap());
+    assert!(
+        width >= journeyscope::export::PNG_MIN_WIDTH,
+        "{width} px wide"
+    );
+    // Same proportions as the SVG it is drawn from.
+    let (_svg_dir, svg_path) = exported(&summary, "map.svg");
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let attr = |name: &str| -> f32 { doc.root_element().attribute(name).unwrap().parse().unwrap() };
+    let (svg_w, svg_h) = (attr("width"), attr("height"));
+    let expected_height = svg_h * width as f32 / svg_w;
+    assert!(
+        (height as f32 - expected_height).abs() <= 2.0,
+        "{width}×{height} for a {svg_w}×{svg_h} map"
+    );
+    // Not blank: the picture has more than the background colour.
+    let raw = std::fs::read(&path).unwrap();
+    assert!(raw.len() > 20_000, "{} bytes", raw.len());
+}
+
+#[test]
+fn rejected_records_export_as_csv_and_json() {
+    let summary = summarize(&shared_data("receipt.csv"), &flags());
+    let mut log = summary.rejected.clone();
+    log.record(&journeyscope::engine::Rejected::new(
+        "line 7",
+        journeyscope::engine::RejectReason::BadTimestamp,
+        "`soon` is not a timestamp",
+        "a,b,soon",
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("rejected.csv");
+    journeyscope::export::write_rejected(&log, &csv_path).unwrap();
+    let mut reader = csv::Reader::from_path(&csv_path).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), log.sample.len());
+    let last = rows.last().unwrap();
+    assert_eq!(
+        (&last[0], &last[1], &last[3]),
+        ("line 7", "bad_timestamp", "a,b,soon")
+    );
+    let json_path = dir.path().join("rejected.json");
+    journeyscope::export::write_rejected(&log, &json_path).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    assert_eq!(json["total"], log.total);
+    assert_eq!(
+        json["by_reason"]["bad_timestamp"],
+        log.count(journeyscope::engine::RejectReason::BadTimestamp)
+    );
+}

@@ -10,6 +10,7 @@
 //! width is proportional to their transitions.
 
 mod filter;
+mod labels;
 
 use std::collections::HashMap;
 
@@ -18,6 +19,7 @@ use serde::Serialize;
 use crate::engine::{END_NAME, EdgeReport, NodeReport, START_NAME};
 
 pub use filter::{MapFilter, Visible, visible_part};
+pub use labels::{LabelAlign, LabelRequest, place_labels};
 
 /// Sizes of the drawing, in the layout's own units (pixels at zoom 1).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -39,9 +41,9 @@ pub struct LayoutStyle {
 impl Default for LayoutStyle {
     fn default() -> Self {
         LayoutStyle {
-            column_spacing: 230.0,
+            column_spacing: 180.0,
             node_width: 14.0,
-            max_column_height: 520.0,
+            max_column_height: 600.0,
             node_gap: 34.0,
             min_node_height: 6.0,
             min_band_width: 1.0,
@@ -236,7 +238,10 @@ pub fn layout(nodes: &[NodeReport], edges: &[EdgeReport], style: &LayoutStyle) -
         } else {
             BACK_EDGE_WIDTH
         };
-        let width = (n as f32 * scale * thinning).max(style.min_band_width);
+        let mut width = (n as f32 * scale * thinning).max(style.min_band_width);
+        if kind != EdgeKind::Forward {
+            width = width.min(MAX_ARC_WIDTH);
+        }
         let from_y = out_cursor[a] + width / 2.0;
         out_cursor[a] += width;
         let to_y = in_cursor[b] + width / 2.0;
@@ -478,6 +483,9 @@ fn order_within_columns(
 
 /// Back edges and loops are drawn at this fraction of their volume's width.
 pub const BACK_EDGE_WIDTH: f32 = 0.35;
+
+/// ...and never wider than this, so that heavy loops stay in the background.
+pub const MAX_ARC_WIDTH: f32 = 10.0;
 
 /// Extra room below the nodes for the arcs of back edges and loops.
 pub const LOOP_ROOM: f32 = 90.0;
