@@ -1,59 +1,110 @@
 //! The real app driven through egui_kittest (rendered with wgpu; lavapipe
-//! on machines without a GPU): start screen → demo → journey map.
+//! on machines without a GPU): start screen → demo → map, customers,
+//! timeline, settings and rejected records, each checked against the
+//! engine or an independent count.
 
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use journeyscope::app::workspace::{Tab, Workspace};
 use journeyscope::app::{JourneyscopeApp, Screen};
 use journeyscope::cli::MappingArgs;
-use journeyscope::commands::{Settings, settings};
+use journeyscope::commands::{Settings, sample_data_file, settings, summarize_path};
+use journeyscope::engine::RejectReason;
+use journeyscope::report::thousands;
 
-fn default_settings() -> Settings {
-    match settings(&MappingArgs::defaults(), None, None) {
+type App = Harness<'static, JourneyscopeApp>;
+
+fn settings_with(timeout: &str) -> Settings {
+    let args = MappingArgs {
+        session_timeout: timeout.into(),
+        ..MappingArgs::defaults()
+    };
+    match settings(&args, None, None) {
         Ok(s) => s,
-        Err(_) => panic!("default settings"),
+        Err(_) => panic!("settings"),
     }
 }
 
-fn harness() -> Harness<'static, JourneyscopeApp> {
+fn harness() -> App {
     Harness::builder()
         .with_size([1400.0, 860.0])
+        .with_theme(egui::Theme::Light)
         .wgpu()
-        .build_eframe(|cc| JourneyscopeApp::new(None, default_settings(), None, &cc.egui_ctx))
+        .build_eframe(|cc| JourneyscopeApp::new(None, settings_with("30m"), None, &cc.egui_ctx))
 }
 
-/// Steps the app until the map is laid out (loading and layout run on
-/// worker threads).
-fn wait_for_map(h: &mut Harness<'static, JourneyscopeApp>) {
+fn workspace(h: &App) -> &Workspace {
+    match &h.state().screen {
+        Screen::Map(ws) => ws,
+        _ => panic!("no source is open"),
+    }
+}
+
+/// Steps the app until `done` holds (work runs on worker threads).
+fn step_until(h: &mut App, what: &str, mut done: impl FnMut(&App) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         h.run_steps(1);
-        if let Screen::Map(screen) = &h.state().screen
-            && screen.map.layout().is_some()
-        {
+        if done(h) {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "the map did not appear within 60 s"
+            "{what} did not happen within 60 s"
         );
-        std::thread::sleep(Duration::from_millis(20));
+        std::thread::sleep(Duration::from_millis(15));
     }
     h.run_steps(3);
 }
 
-#[test]
-fn start_screen_opens_the_demo_map() {
+fn map_shown(h: &App) -> bool {
+    matches!(&h.state().screen, Screen::Map(ws) if ws.map.layout().is_some() && !ws.is_busy())
+}
+
+fn open_demo() -> App {
     let mut h = harness();
     h.run_steps(2);
     h.get_by_label("Journeyscope");
     h.get_by_label("Open the demo").click();
-    wait_for_map(&mut h);
-    let Screen::Map(screen) = &h.state().screen else {
-        unreachable!()
-    };
-    let summary = screen.loaded.summary.clone();
+    step_until(&mut h, "the demo map", map_shown);
+    h
+}
+
+fn customers_ready(h: &App) -> bool {
+    let ws = workspace(h);
+    ws.customers.list().is_some() && !ws.customers.is_stale()
+}
+
+/// Clicks the map at the centre of touchpoint `name`'s box.
+fn click_node(h: &mut App, name: &str) {
+    let rect = workspace(h)
+        .map
+        .node_screen_rect(name)
+        .unwrap_or_else(|| panic!("{name} is not on the map"));
+    let pos = rect.center();
+    h.hover_at(pos);
+    h.run_steps(1);
+    h.drag_at(pos);
+    h.run_steps(1);
+    h.event(egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.run_steps(2);
+}
+
+#[test]
+fn start_screen_opens_the_demo_map() {
+    let mut h = open_demo();
+    let summary = workspace(&h).loaded.summary.clone();
     for touchpoint in [
         "search",
         "product_view",
@@ -69,17 +120,217 @@ fn start_screen_opens_the_demo_map() {
 }
 
 #[test]
+fn clicking_a_node_filters_the_customers_to_those_through_it() {
+    let mut h = open_demo();
+    let journeys = workspace(&h).loaded.journeys.clone();
+    for name in ["checkout", "support_ticket"] {
+        click_node(&mut h, name);
+        assert_eq!(
+            workspace(&h).customers.filter,
+            Some((name.to_owned(), None)),
+            "clicking {name} selects it"
+        );
+        step_until(&mut h, "the filtered list", customers_ready);
+        // Independent count: customers with a session that visits it.
+        let id = journeys.touchpoint_id(name).expect("touchpoint");
+        let expected: HashSet<u32> = journeys
+            .sessions()
+            .filter(|(_, sessions)| {
+                sessions
+                    .iter()
+                    .any(|s| s.iter().any(|e| e.touchpoint == id))
+            })
+            .map(|(c, _)| c)
+            .collect();
+        let list = workspace(&h).customers.list().expect("list");
+        let shown: HashSet<u32> = list.rows.iter().map(|r| r.customer).collect();
+        assert_eq!(shown, expected, "customers through {name}");
+        let node = workspace(&h)
+            .loaded
+            .summary
+            .nodes
+            .iter()
+            .find(|n| n.name == name)
+            .expect("node")
+            .customers;
+        assert_eq!(shown.len() as u64, node);
+        h.get_by_label_contains(&format!("{name}: {} customers", thousands(node)));
+    }
+    h.get_by_label("Show these customers").click();
+    h.run_steps(3);
+    assert_eq!(workspace(&h).tab, Tab::Customers);
+    h.get_by_label_contains(&format!(
+        "Sessions through support_ticket: {} customers",
+        thousands(workspace(&h).customers.list().expect("list").rows.len() as u64)
+    ));
+}
+
+/// Counts the demo's valid records of `customer` by reading the file
+/// directly (zstd + serde_json), duplicates included.
+fn raw_records_of(path: &Path, column: &str, customer: &str) -> usize {
+    let file = std::fs::File::open(path).expect("demo file");
+    let reader = BufReader::new(zstd::Decoder::new(file).expect("zstd"));
+    reader
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
+        .filter(|v| v.get(column).and_then(|c| c.as_str()) == Some(customer))
+        .filter(|v| v.get("event").is_some_and(|e| e.is_string()))
+        .count()
+}
+
+#[test]
+fn opening_a_customer_shows_the_timeline() {
+    let mut h = open_demo();
+    // The tab comes before the overview's "Customers" row.
+    h.get_all_by_label("Customers")
+        .next()
+        .expect("customers tab")
+        .click();
+    step_until(&mut h, "the customer list", customers_ready);
+    let (customer, name) = {
+        let ws = workspace(&h);
+        let first = ws.customers.list().expect("list").rows[0];
+        (
+            first.customer,
+            ws.loaded.journeys.customer_name(first.customer).to_owned(),
+        )
+    };
+    h.get_by_label(&name).click();
+    h.run_steps(2);
+    eprintln!(
+        "selected after click: {:?}",
+        workspace(&h).customers.selected
+    );
+    step_until(&mut h, "the timeline's details", |h| {
+        workspace(h).customers.timeline.records().is_some()
+    });
+    assert_eq!(workspace(&h).customers.selected, Some(customer));
+    let ws = workspace(&h);
+    let sessions = ws.loaded.journeys.sessions_of(customer);
+    h.get_by_label(&format!("Customer {name}"));
+    for i in 1..=sessions.len().min(3) {
+        h.get_by_label(&format!("Session {i}"));
+    }
+    // Every event on the timeline has its record's details, and the
+    // details are the customer's records in the file.
+    let records = ws.customers.timeline.records().expect("records");
+    for e in sessions.iter().flat_map(|s| s.iter()) {
+        assert!(records.iter().any(|r| r.time_us == e.time_us));
+    }
+    let column = ws.loaded.summary.mapping.customer.clone();
+    let path = ws.loaded.request.path.clone();
+    assert_eq!(records.len(), raw_records_of(&path, &column, &name));
+    assert!(records.iter().all(|r| !r.properties.is_empty()));
+    h.snapshot("customer_timeline");
+}
+
+#[test]
+fn changing_the_session_timeout_recomputes_sessions() {
+    let mut h = open_demo();
+    let before = workspace(&h).loaded.summary.sessions;
+    h.get_by_role_and_label(Role::Slider, "session timeout")
+        .set_value_accesskit(5.0);
+    step_until(&mut h, "sessions with a 5 min timeout", |h| {
+        let ws = workspace(h);
+        !ws.is_busy() && ws.loaded.journeys.config.session_timeout_us == Some(5 * 60_000_000)
+    });
+    // The engine reading the same file with --session-timeout 5m.
+    let demo = sample_data_file().expect("demo file");
+    let expected =
+        summarize_path(&demo, "demo", settings_with("5m")).unwrap_or_else(|_| panic!("summarize"));
+    let summary = workspace(&h).loaded.summary.clone();
+    assert!(expected.sessions > before);
+    assert_eq!(summary.sessions, expected.sessions);
+    assert_eq!(summary.edges.len(), expected.edges.len());
+    for (a, b) in summary.edges.iter().zip(&expected.edges) {
+        assert_eq!(
+            (&a.from, &a.to, a.transitions),
+            (&b.from, &b.to, b.transitions)
+        );
+    }
+    let shown = thousands(expected.sessions);
+    assert!(
+        h.query_all_by_label(&shown).next().is_some(),
+        "{shown} shown"
+    );
+}
+
+#[test]
+fn a_file_with_bad_lines_shows_the_rejected_panel() {
+    // A fixed path, so that the snapshot (which shows it) is the same on
+    // every run.
+    let dir = std::env::temp_dir().join("journeyscope-ui-test");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("messy.jsonl");
+    let mut file = std::fs::File::create(&path).expect("file");
+    let injected = [
+        (RejectReason::Unparseable, 7u64, "{not json"),
+        (
+            RejectReason::MissingCustomer,
+            5,
+            r#"{"event":"home","timestamp":"2026-01-01T10:00:00Z"}"#,
+        ),
+        (
+            RejectReason::BadTimestamp,
+            3,
+            r#"{"customer_id":"x","event":"home","timestamp":"yesterday"}"#,
+        ),
+    ];
+    for i in 0..300 {
+        writeln!(
+            file,
+            r#"{{"customer_id":"c{}","event":"{}","timestamp":"2026-01-01T10:{:02}:00Z"}}"#,
+            i % 40,
+            ["home", "search", "cart"][i % 3],
+            i % 60
+        )
+        .expect("write");
+        for (_, count, line) in &injected {
+            if (i as u64) < *count {
+                writeln!(file, "{line}").expect("write");
+            }
+        }
+    }
+    drop(file);
+    let mut h = harness();
+    h.run_steps(2);
+    fn path_field(h: &App) -> egui_kittest::Node<'_> {
+        h.get_all_by_role(Role::TextInput)
+            .next()
+            .expect("path field")
+    }
+    path_field(&h).click();
+    h.run_steps(2);
+    path_field(&h).type_text(&path.display().to_string());
+    h.run_steps(1);
+    h.get_by_label("Open").click();
+    step_until(&mut h, "the messy file", map_shown);
+    h.get_by_label("Rejected (15)").click();
+    h.run_steps(3);
+    h.get_by_label("Rejected records: 15");
+    let rejected = workspace(&h).loaded.summary.rejected.clone();
+    for (reason, count, _) in injected {
+        assert_eq!(rejected.count(reason), count, "{reason}");
+        let label = journeyscope::ui::rejected::describe(reason);
+        assert!(h.query_all_by_label(label).next().is_some(), "{label}");
+    }
+    assert_eq!(rejected.sample.len(), 15);
+    assert!(h.query_all_by_label("line 2").next().is_some());
+    h.snapshot("rejected");
+}
+
+#[test]
 fn a_missing_file_shows_the_error_on_the_start_screen() {
     let mut h = harness();
     h.run_steps(2);
     // The first text field is the path; the Kafka form's come after it.
-    let path_field = || egui::accesskit::Role::TextInput;
-    h.get_all_by_role(path_field())
+    h.get_all_by_role(Role::TextInput)
         .next()
         .expect("a path field")
         .click();
     h.run_steps(2);
-    h.get_all_by_role(path_field())
+    h.get_all_by_role(Role::TextInput)
         .next()
         .expect("a path field")
         .type_text("/nonexistent/events.csv");
@@ -92,4 +343,44 @@ fn a_missing_file_shows_the_error_on_the_start_screen() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(matches!(h.state().screen, Screen::Start));
+}
+
+#[test]
+fn the_funnel_counts_customers_per_step() {
+    let mut h = open_demo();
+    h.get_by_label("Funnel").click();
+    step_until(&mut h, "the funnel", |h| {
+        workspace(h).funnel.report().is_some()
+    });
+    let ws = workspace(&h);
+    let report = ws.funnel.report().expect("report").clone();
+    assert!(
+        report.steps.len() >= 3,
+        "a default funnel along the main path"
+    );
+    assert_eq!(
+        report
+            .steps
+            .iter()
+            .map(|s| s.touchpoint.clone())
+            .collect::<Vec<_>>(),
+        ws.funnel.steps
+    );
+    // Independent count for the first step: customers with any such event;
+    // later steps can only lose customers.
+    let journeys = ws.loaded.journeys.clone();
+    let first = journeys
+        .touchpoint_id(&report.steps[0].touchpoint)
+        .expect("step");
+    let reaching = journeys
+        .customer_events()
+        .filter(|(_, events)| events.iter().any(|e| e.touchpoint == first))
+        .count() as u64;
+    assert_eq!(report.steps[0].customers, reaching);
+    for pair in report.steps.windows(2) {
+        assert!(pair[1].customers <= pair[0].customers);
+        assert_eq!(pair[1].drop_off, pair[0].customers - pair[1].customers);
+    }
+    h.get_by_label("Median time to convert");
+    h.snapshot("funnel");
 }

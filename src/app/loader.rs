@@ -70,7 +70,15 @@ impl Loading {
                 })
             });
             let message = match outcome {
-                Ok(Some(loaded)) => Ok(loaded),
+                Ok(Some(loaded)) => {
+                    eprintln!(
+                        "journeyscope: opened {} ({} events) in {:.2} s",
+                        loaded.request.label,
+                        crate::report::thousands(loaded.summary.events),
+                        loaded.seconds
+                    );
+                    Ok(loaded)
+                }
                 Ok(None) => Err(SourceError::Cancelled.to_string()),
                 Err(e) => Err(e.to_string()),
             };

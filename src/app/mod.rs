@@ -2,7 +2,9 @@
 //! that applies them. Heavy work (loading, layout) runs on worker threads;
 //! the UI thread only polls and draws.
 
+pub mod job;
 pub mod loader;
+pub mod workspace;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,10 +12,10 @@ use std::sync::Arc;
 use anyhow::anyhow;
 
 use crate::commands::{SAMPLE_NAME, Settings, sample_data_file};
-use crate::ui::journey_map::JourneyMap;
-use crate::ui::overview::overview_ui;
 use crate::ui::start_screen::StartScreen;
-use loader::{Loaded, Loading, SourceRequest};
+use crate::ui::workspace_view::workspace_ui;
+use loader::{Loading, SourceRequest};
+use workspace::Workspace;
 
 /// What the user asked for.
 #[derive(Debug, Clone)]
@@ -28,14 +30,6 @@ pub enum Command {
     CloseSource,
 }
 
-/// A loaded source on screen.
-pub struct MapScreen {
-    /// The load result.
-    pub loaded: Loaded,
-    /// The journey map.
-    pub map: JourneyMap,
-}
-
 /// Which screen is shown.
 pub enum Screen {
     /// Choose a source.
@@ -43,7 +37,7 @@ pub enum Screen {
     /// A source is loading.
     Loading(Loading),
     /// A source is loaded.
-    Map(Box<MapScreen>),
+    Map(Box<Workspace>),
 }
 
 /// The window icon.
@@ -73,6 +67,10 @@ impl JourneyscopeApp {
         let recent = storage
             .and_then(|s| eframe::get_value(s, RECENT_KEY))
             .unwrap_or_default();
+        // Light unless the user picked otherwise (remembered by egui).
+        if storage.is_none_or(|s| s.get_string("egui").is_none()) {
+            ctx.options_mut(|o| o.theme_preference = egui::ThemePreference::Light);
+        }
         let mut app = JourneyscopeApp {
             screen: Screen::Start,
             start: StartScreen::default(),
@@ -95,9 +93,6 @@ impl JourneyscopeApp {
         match command {
             Command::OpenPath(path) => {
                 let label = path.display().to_string();
-                self.recent.retain(|p| *p != label);
-                self.recent.insert(0, label.clone());
-                self.recent.truncate(RECENT_LIMIT);
                 self.start.error = None;
                 let request = SourceRequest {
                     path,
@@ -154,32 +149,6 @@ impl JourneyscopeApp {
             .request_repaint_after(std::time::Duration::from_millis(100));
         command
     }
-
-    fn map_screen_ui(screen: &mut MapScreen, ui: &mut egui::Ui) -> Option<Command> {
-        let mut command = None;
-        egui::Panel::top("map top").show(ui, |ui| {
-            ui.horizontal(|ui| {
-                if ui.button("Back to sources").clicked() {
-                    command = Some(Command::CloseSource);
-                }
-                ui.strong(&screen.loaded.summary.source);
-            });
-            screen.map.controls_ui(ui);
-        });
-        egui::Panel::left("overview")
-            .default_size(300.0)
-            .resizable(true)
-            .show(ui, |ui| {
-                overview_ui(
-                    ui,
-                    &screen.loaded.summary,
-                    screen.map.visible(),
-                    screen.loaded.seconds,
-                );
-            });
-        egui::CentralPanel::no_frame().show(ui, |ui| screen.map.map_ui(ui));
-        command
-    }
 }
 
 impl eframe::App for JourneyscopeApp {
@@ -189,8 +158,15 @@ impl eframe::App for JourneyscopeApp {
         {
             match result {
                 Ok(loaded) => {
-                    let map = JourneyMap::new(loaded.summary.clone());
-                    self.screen = Screen::Map(Box::new(MapScreen { loaded, map }));
+                    // Only sources that opened are remembered; the demo's
+                    // temporary file is not.
+                    if loaded.request.keep_alive.is_none() {
+                        let label = loaded.request.path.display().to_string();
+                        self.recent.retain(|p| *p != label);
+                        self.recent.insert(0, label);
+                        self.recent.truncate(RECENT_LIMIT);
+                    }
+                    self.screen = Screen::Map(Box::new(Workspace::new(loaded)));
                 }
                 Err(error) => {
                     self.start.error = Some(error);
@@ -209,7 +185,7 @@ impl eframe::App for JourneyscopeApp {
                     .show(ui, |ui| Self::loading_ui(loading, ui))
                     .inner
             }
-            Screen::Map(screen) => Self::map_screen_ui(screen, ui),
+            Screen::Map(workspace) => workspace_ui(workspace, ui),
         };
         if let Some(command) = command {
             self.apply(command, &ui.ctx().clone());

@@ -9,8 +9,8 @@ use egui::epaint::CubicBezierShape;
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
 use crate::layout::{
-    EdgeKind, LOOP_ROOM, LayoutStyle, MapFilter, MapLayout, Visible, edge_curves, layout,
-    visible_part,
+    EdgeKind, LOOP_ROOM, LabelAlign, LabelRequest, LayoutStyle, MapFilter, MapLayout, Visible,
+    edge_curves, layout, place_labels, visible_part,
 };
 use crate::report::{Summary, human_duration, thousands};
 
@@ -21,6 +21,14 @@ struct Computed {
     filter: MapFilter,
     layout: MapLayout,
     visible: Visible,
+}
+
+/// A label's laid-out text.
+enum MapLabel {
+    /// A touchpoint's name and count.
+    Node(Arc<egui::Galley>, Arc<egui::Galley>),
+    /// A band's count and median time.
+    Edge(Arc<egui::Galley>),
 }
 
 /// What the pointer is over.
@@ -47,6 +55,8 @@ pub struct JourneyMap {
     fit_requested: bool,
     /// The item the user clicked.
     pub selected: Option<MapItem>,
+    /// Screen position of layout (0, 0) and the zoom, as last drawn.
+    drawn_at: Option<(Pos2, f32)>,
 }
 
 impl JourneyMap {
@@ -63,6 +73,7 @@ impl JourneyMap {
             zoom: 1.0,
             fit_requested: true,
             selected: None,
+            drawn_at: None,
         };
         map.request_layout();
         map
@@ -76,6 +87,40 @@ impl JourneyMap {
     /// The visible part on screen, once computed.
     pub fn visible(&self) -> Option<&Visible> {
         self.current.as_ref().map(|c| &c.visible)
+    }
+
+    /// Shows `summary` instead, keeping the view's zoom and sliders.
+    pub fn set_summary(&mut self, summary: Arc<Summary>) {
+        self.summary = summary;
+        self.request_layout();
+    }
+
+    /// The summary drawn.
+    pub fn summary(&self) -> &Arc<Summary> {
+        &self.summary
+    }
+
+    /// The clicked touchpoint (name, None) or transition (from, Some(to)).
+    pub fn selected_names(&self) -> Option<(String, Option<String>)> {
+        let layout = self.layout()?;
+        match self.selected? {
+            MapItem::Node(i) => Some((layout.nodes.get(i)?.name.clone(), None)),
+            MapItem::Edge(k) => {
+                let e = &layout.edges.get(k)?.stats;
+                Some((e.from.clone(), Some(e.to.clone())))
+            }
+        }
+    }
+
+    /// Where the touchpoint `name` was drawn on screen in the last frame.
+    pub fn node_screen_rect(&self, name: &str) -> Option<Rect> {
+        let (origin, zoom) = self.drawn_at?;
+        let layout = self.layout()?;
+        let n = &layout.nodes[layout.node_index(name)?];
+        Some(Rect::from_min_size(
+            origin + Vec2::new(n.x, n.y) * zoom,
+            Vec2::new(self.style.node_width, n.height) * zoom,
+        ))
     }
 
     /// True while a layout is being computed.
@@ -195,6 +240,7 @@ impl JourneyMap {
         }
         let zoom = self.zoom;
         let origin = canvas.min + self.pan + margin * zoom;
+        self.drawn_at = Some((origin, zoom));
         let to_screen = |x: f32, y: f32| origin + Vec2::new(x, y) * zoom;
         let painter = painter.with_clip_rect(canvas);
         let visuals = ui.visuals().clone();
@@ -247,36 +293,18 @@ impl JourneyMap {
             }
         }
 
-        // Labels on the widest forward bands where there is room.
-        for e in map
-            .edges
-            .iter()
-            .filter(|e| e.kind == EdgeKind::Forward && e.width * zoom >= 12.0)
-            .take(30)
-        {
-            let (a, b) = (&map.nodes[e.from], &map.nodes[e.to]);
-            let mid = to_screen(
-                (a.x + self.style.node_width + b.x) / 2.0,
-                (e.from_y + e.to_y) / 2.0,
-            );
-            let mut label = thousands(e.stats.transitions);
-            if let Some(t) = e.stats.time_s {
-                label.push_str(&format!(" · {}", human_duration(t.median)));
-            }
-            painter.text(
-                mid,
-                Align2::CENTER_CENTER,
-                label,
-                FontId::proportional(11.0),
-                visuals.text_color(),
-            );
-        }
-
+        // Node boxes first, then labels placed without overlaps: touchpoint
+        // names by volume, then the counts of the widest forward bands.
+        let font = (13.0 * zoom.sqrt()).clamp(10.0, 16.0);
+        let mut obstacles = Vec::new();
+        let mut requests = Vec::new();
+        let mut texts = Vec::new();
         for (i, n) in map.nodes.iter().enumerate() {
             let rect = Rect::from_min_size(
                 to_screen(n.x, n.y),
                 Vec2::new(self.style.node_width, n.height) * zoom,
             );
+            obstacles.push([rect.left(), rect.top(), rect.right(), rect.bottom()]);
             let terminal = n.name == "START" || n.name == "END";
             let fill = if terminal {
                 theme::terminal_node(&visuals)
@@ -292,35 +320,111 @@ impl JourneyMap {
                     egui::StrokeKind::Outside,
                 );
             }
-            let (anchor, x) = if n.name == "END" {
-                (Align2::RIGHT_CENTER, rect.left() - 6.0)
-            } else {
-                (Align2::LEFT_CENTER, rect.right() + 6.0)
-            };
             let count = if terminal {
                 n.stats.sessions
             } else {
                 n.stats.events
             };
-            let font = (13.0 * zoom.sqrt()).clamp(9.0, 16.0);
-            painter.text(
-                Pos2::new(x, rect.center().y - font * 0.55),
-                anchor,
-                &n.name,
+            let name = painter.layout_no_wrap(
+                n.name.clone(),
                 FontId::proportional(font),
                 visuals.strong_text_color(),
             );
-            painter.text(
-                Pos2::new(x, rect.center().y + font * 0.55),
-                anchor,
+            let number = painter.layout_no_wrap(
                 thousands(count),
                 FontId::proportional(font * 0.85),
                 visuals.weak_text_color(),
             );
+            let size = [
+                name.size().x.max(number.size().x) + 4.0,
+                name.size().y + number.size().y,
+            ];
+            let (align, x) = if n.name == "END" {
+                (LabelAlign::Right, rect.left() - 5.0)
+            } else {
+                (LabelAlign::Left, rect.right() + 5.0)
+            };
+            requests.push(LabelRequest {
+                anchor: [x, rect.center().y],
+                size,
+                align,
+                priority: u64::MAX / 2 + n.stats.events.max(n.stats.sessions),
+            });
+            texts.push(MapLabel::Node(name, number));
             if let Some(p) = pointer
                 && rect.expand(3.0).contains(p)
             {
                 hovered = Some(MapItem::Node(i));
+            }
+        }
+        for e in map
+            .edges
+            .iter()
+            .filter(|e| e.kind == EdgeKind::Forward && e.width * zoom >= 10.0)
+        {
+            let (a, b) = (&map.nodes[e.from], &map.nodes[e.to]);
+            let mid = to_screen(
+                (a.x + self.style.node_width + b.x) / 2.0,
+                (e.from_y + e.to_y) / 2.0,
+            );
+            let mut label = thousands(e.stats.transitions);
+            if let Some(t) = e.stats.time_s {
+                label.push_str(&format!(" · {}", human_duration(t.median)));
+            }
+            let galley =
+                painter.layout_no_wrap(label, FontId::proportional(11.0), visuals.text_color());
+            requests.push(LabelRequest {
+                anchor: [mid.x, mid.y],
+                size: [galley.size().x + 6.0, galley.size().y + 2.0],
+                align: LabelAlign::Center,
+                priority: e.stats.transitions,
+            });
+            texts.push(MapLabel::Edge(galley));
+        }
+        let shown = place_labels(&requests, &obstacles);
+        let halo = theme::canvas(&visuals).gamma_multiply(0.85);
+        for ((request, text), shown) in requests.iter().zip(texts).zip(shown) {
+            if !shown {
+                continue;
+            }
+            let [left, top, right, bottom] = request.rect();
+            match text {
+                MapLabel::Node(name, number) => {
+                    let x = if request.align == LabelAlign::Right {
+                        right - 2.0
+                    } else {
+                        left + 2.0
+                    };
+                    let name_x = if request.align == LabelAlign::Right {
+                        x - name.size().x
+                    } else {
+                        x
+                    };
+                    let number_x = if request.align == LabelAlign::Right {
+                        x - number.size().x
+                    } else {
+                        x
+                    };
+                    let name_height = name.size().y;
+                    painter.galley(Pos2::new(name_x, top), name, visuals.text_color());
+                    painter.galley(
+                        Pos2::new(number_x, top + name_height),
+                        number,
+                        visuals.text_color(),
+                    );
+                }
+                MapLabel::Edge(galley) => {
+                    painter.rect_filled(
+                        Rect::from_min_max(Pos2::new(left, top), Pos2::new(right, bottom)),
+                        3.0,
+                        halo,
+                    );
+                    painter.galley(
+                        Pos2::new(left + 3.0, top + 1.0),
+                        galley,
+                        visuals.text_color(),
+                    );
+                }
             }
         }
 

@@ -41,7 +41,7 @@ pub fn forward_band(visuals: &Visuals) -> Color32 {
 
 /// Back edges and loops.
 pub fn back_band(_visuals: &Visuals) -> Color32 {
-    Color32::from_rgb(230, 145, 56).gamma_multiply(0.5)
+    Color32::from_rgb(230, 145, 56).gamma_multiply(0.32)
 }
 
 /// Bands without a time (from START, to END) in the time view.
@@ -59,4 +59,14 @@ pub fn time_colour(median_s: f64, lo: f64, hi: f64) -> Color32 {
     } as f32;
     let lerp = |a: u8, b: u8| (a as f32 + (b as f32 - a as f32) * t) as u8;
     Color32::from_rgb(lerp(46, 214), lerp(160, 69), lerp(67, 65)).gamma_multiply(0.6)
+}
+
+/// A stable colour per touchpoint name, for timeline marks.
+pub fn touchpoint_colour(name: &str, visuals: &Visuals) -> Color32 {
+    let hash = name
+        .bytes()
+        .fold(2166136261u32, |h, b| (h ^ b as u32).wrapping_mul(16777619));
+    let hue = (hash % 360) as f32 / 360.0;
+    let value = if visuals.dark_mode { 0.9 } else { 0.7 };
+    egui::ecolor::Hsva::new(hue, 0.65, value, 1.0).into()
 }

@@ -1,0 +1,219 @@
+//! Settings that reshape the journeys: the session timeout and repeat
+//! merging (applied live by walking the loaded events again), and the
+//! columns and touchpoint rules (applied by reading the source again).
+
+use crate::app::workspace::Workspace;
+use crate::commands::Settings;
+use crate::engine::TouchpointRules;
+use crate::source::{Mapping, MappingOverrides};
+
+/// The columns and rules as the user is editing them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettingsForm {
+    /// Every column of the source.
+    pub columns: Vec<String>,
+    /// Customer column.
+    pub customer: String,
+    /// Event column.
+    pub event: String,
+    /// Timestamp column.
+    pub time: String,
+    /// Event id column (None = no de-duplication).
+    pub event_id: Option<String>,
+    /// Session id column (None = sessions by idle time).
+    pub session_id: Option<String>,
+    /// Rename rules, one `REGEX=NAME` per line.
+    pub renames: String,
+    /// Split rules, one `EVENT:PROPERTY` per line.
+    pub splits: String,
+    /// Excluded events, one per line.
+    pub excludes: String,
+}
+
+impl SettingsForm {
+    /// The form for data read with `mapping` and `settings`.
+    pub fn new(mapping: &Mapping, settings: &Settings) -> Self {
+        let rules = &settings.engine.rules;
+        SettingsForm {
+            columns: mapping.columns.clone(),
+            customer: mapping.customer.clone(),
+            event: mapping.event.clone(),
+            time: mapping.time.clone(),
+            event_id: mapping.event_id.clone(),
+            session_id: mapping.session_id.clone(),
+            renames: rules
+                .renames
+                .iter()
+                .map(|r| format!("{}={}", r.pattern.as_str(), r.name))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            splits: rules
+                .splits
+                .iter()
+                .map(|s| format!("{}:{}", s.event, s.property))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            excludes: rules.excludes.join("\n"),
+        }
+    }
+
+    /// The chosen columns as overrides of detection.
+    pub fn overrides(&self) -> MappingOverrides {
+        MappingOverrides {
+            customer: Some(self.customer.clone()),
+            event: Some(self.event.clone()),
+            time: Some(self.time.clone()),
+            event_id: self.event_id.clone(),
+            session_id: self.session_id.clone(),
+        }
+    }
+
+    /// The rules written in the form, or what is wrong with them.
+    pub fn rules(&self) -> Result<TouchpointRules, String> {
+        let lines = |text: &str| -> Vec<String> {
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        TouchpointRules::parse(
+            &lines(&self.renames),
+            &lines(&self.splits),
+            &lines(&self.excludes),
+        )
+        .map_err(|e| e.to_string())
+    }
+}
+
+/// Draws the settings; returns true when the user asked to read the source
+/// again with the form's columns and rules.
+pub fn settings_ui(ws: &mut Workspace, ui: &mut egui::Ui) -> bool {
+    let mut reload = false;
+    ui.heading("Sessions");
+    let view = &mut ws.view;
+    let mut by_idle = view.timeout_min.is_some();
+    let has_session_ids = ws.loaded.summary.mapping.session_id.is_some();
+    ui.add_enabled_ui(!has_session_ids, |ui| {
+        ui.checkbox(&mut by_idle, "End a session after idle time")
+            .on_hover_text("Off: each customer's events form one journey");
+        if by_idle {
+            let mut minutes = view.timeout_min.unwrap_or(30.0);
+            ui.add(
+                egui::Slider::new(&mut minutes, 1.0..=1440.0)
+                    .logarithmic(true)
+                    .integer()
+                    .suffix(" min")
+                    .text("session timeout"),
+            );
+            view.timeout_min = Some(minutes);
+        } else {
+            view.timeout_min = None;
+        }
+    });
+    if has_session_ids {
+        ui.label(egui::RichText::new("Sessions come from the session id column.").weak());
+    }
+    ui.checkbox(&mut view.collapse_repeats, "Merge repeated steps")
+        .on_hover_text("Count consecutive events at the same touchpoint as one step");
+
+    ui.add_space(8.0);
+    ui.collapsing("Columns", |ui| {
+        let form = &mut ws.form;
+        egui::Grid::new("columns form")
+            .num_columns(2)
+            .show(ui, |ui| {
+                for (role, slot) in [
+                    ("Customer", &mut form.customer),
+                    ("Event", &mut form.event),
+                    ("Time", &mut form.time),
+                ] {
+                    ui.label(role);
+                    column_choice(ui, role, slot, &form.columns);
+                    ui.end_row();
+                }
+                for (role, slot) in [
+                    ("Event id", &mut form.event_id),
+                    ("Session id", &mut form.session_id),
+                ] {
+                    ui.label(role);
+                    optional_column_choice(ui, role, slot, &form.columns);
+                    ui.end_row();
+                }
+            });
+    });
+    ui.collapsing("Touchpoint rules", |ui| {
+        let form = &mut ws.form;
+        for (label, text, hint) in [
+            (
+                "Rename: REGEX=NAME, one per line",
+                &mut form.renames,
+                "^/product/.*=product page",
+            ),
+            (
+                "Split: EVENT:PROPERTY, one per line",
+                &mut form.splits,
+                "page_view:page_path",
+            ),
+            (
+                "Leave out these events, one per line",
+                &mut form.excludes,
+                "",
+            ),
+        ] {
+            let label = ui.label(label);
+            ui.add(
+                egui::TextEdit::multiline(text)
+                    .hint_text(hint)
+                    .desired_rows(2),
+            )
+            .labelled_by(label.id);
+        }
+    });
+    let reloading = ws.reloading().is_some();
+    ui.add_enabled_ui(!reloading, |ui| {
+        if ui
+            .button("Apply columns and rules")
+            .on_hover_text("Reads the source again")
+            .clicked()
+        {
+            reload = true;
+        }
+    });
+    if let Some(loading) = ws.reloading() {
+        ui.add(egui::ProgressBar::new(0.0).animate(true).text(format!(
+            "Reading again: {} events",
+            crate::report::thousands(loading.events())
+        )));
+    }
+    if let Some(error) = &ws.reload_error {
+        ui.colored_label(ui.visuals().error_fg_color, error);
+    }
+    reload
+}
+
+fn column_choice(ui: &mut egui::Ui, role: &str, slot: &mut String, columns: &[String]) {
+    egui::ComboBox::from_id_salt(role)
+        .selected_text(slot.as_str())
+        .show_ui(ui, |ui| {
+            for c in columns {
+                ui.selectable_value(slot, c.clone(), c);
+            }
+        });
+}
+
+fn optional_column_choice(
+    ui: &mut egui::Ui,
+    role: &str,
+    slot: &mut Option<String>,
+    columns: &[String],
+) {
+    egui::ComboBox::from_id_salt(role)
+        .selected_text(slot.as_deref().unwrap_or("(none)"))
+        .show_ui(ui, |ui| {
+            ui.selectable_value(slot, None, "(none)");
+            for c in columns {
+                ui.selectable_value(slot, Some(c.clone()), c);
+            }
+        });
+}

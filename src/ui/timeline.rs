@@ -1,0 +1,220 @@
+//! One customer's story: each session a row, each event a mark on that
+//! session's time axis, with the record's fields on hover (looked up by
+//! reading the source again on a worker thread).
+
+use egui::{Align2, FontId, Pos2, Rect, Sense, Stroke, Vec2};
+
+use crate::app::job::Job;
+use crate::app::loader::SourceRequest;
+use crate::engine::Journeys;
+use crate::report::{human_duration, thousands};
+use crate::source::Mapping;
+use crate::source::lookup::{CustomerRecord, customer_records};
+
+use super::theme;
+
+type Lookup = Result<Vec<CustomerRecord>, String>;
+
+/// State of the timeline: whose it is and their records' details.
+#[derive(Default)]
+pub struct TimelineView {
+    customer: Option<String>,
+    lookup: Option<Job<Lookup>>,
+    records: Option<Lookup>,
+}
+
+impl TimelineView {
+    /// The customer's records with all fields, once read.
+    pub fn records(&self) -> Option<&[CustomerRecord]> {
+        self.records.as_ref()?.as_ref().ok().map(Vec::as_slice)
+    }
+
+    fn follow(
+        &mut self,
+        customer: &str,
+        request: &SourceRequest,
+        mapping: &Mapping,
+        ctx: &egui::Context,
+    ) {
+        if self.customer.as_deref() == Some(customer) {
+            if let Some(job) = &self.lookup
+                && let Some(result) = job.poll()
+            {
+                self.records = Some(result);
+                self.lookup = None;
+            }
+            return;
+        }
+        self.customer = Some(customer.to_owned());
+        self.records = None;
+        let request = request.clone();
+        let mapping = mapping.clone();
+        let customer = customer.to_owned();
+        self.lookup = Some(Job::spawn("timeline", ctx, move || {
+            let _keep = &request.keep_alive;
+            customer_records(&request.path, &request.settings.source, &mapping, &customer)
+                .map_err(|e| e.to_string())
+        }));
+    }
+}
+
+const ROW_HEIGHT: f32 = 58.0;
+const LABEL_WIDTH: f32 = 250.0;
+
+fn plural(n: usize, what: &str) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("{} {what}{s}", thousands(n as u64))
+}
+
+fn clock(us: i64, format: &str) -> String {
+    chrono::DateTime::from_timestamp_micros(us)
+        .map_or_else(|| us.to_string(), |t| t.format(format).to_string())
+}
+
+/// Draws the timeline of customer `customer`.
+pub fn timeline_ui(
+    view: &mut TimelineView,
+    customer: u32,
+    journeys: &Journeys,
+    request: &SourceRequest,
+    mapping: &Mapping,
+    ui: &mut egui::Ui,
+) {
+    let name = journeys.customer_name(customer);
+    view.follow(name, request, mapping, ui.ctx());
+    let sessions = journeys.sessions_of(customer);
+    let events: usize = sessions.iter().map(|s| s.len()).sum();
+    ui.horizontal(|ui| {
+        ui.heading(format!("Customer {name}"));
+        ui.label(format!(
+            "{} · {} · times in UTC",
+            plural(sessions.len(), "session"),
+            plural(events, "event")
+        ));
+        match &view.records {
+            None => {
+                ui.spinner();
+                ui.label("reading details…");
+            }
+            Some(Err(e)) => {
+                ui.colored_label(ui.visuals().error_fg_color, format!("no details: {e}"));
+            }
+            Some(Ok(_)) => {}
+        }
+    });
+    let visuals = ui.visuals().clone();
+    egui::ScrollArea::vertical()
+        .id_salt("timeline rows")
+        .show_rows(ui, ROW_HEIGHT, sessions.len(), |ui, range| {
+            for i in range {
+                let session = sessions[i];
+                let (first, last) = (session[0].time_us, session[session.len() - 1].time_us);
+                ui.horizontal(|ui| {
+                    ui.allocate_ui(Vec2::new(LABEL_WIDTH, ROW_HEIGHT - 6.0), |ui| {
+                        ui.vertical(|ui| {
+                            ui.strong(format!("Session {}", i + 1));
+                            ui.label(format!(
+                                "{} · {} · {}",
+                                clock(first, "%a %e %b %H:%M"),
+                                human_duration((last - first) as f64 / 1e6),
+                                plural(session.len(), "event")
+                            ));
+                        });
+                    });
+                    let width = ui.available_width().max(100.0);
+                    let (response, painter) =
+                        ui.allocate_painter(Vec2::new(width, ROW_HEIGHT - 6.0), Sense::hover());
+                    let area = response.rect.shrink2(Vec2::new(14.0, 0.0));
+                    let y = area.center().y + 6.0;
+                    painter.line_segment(
+                        [Pos2::new(area.left(), y), Pos2::new(area.right(), y)],
+                        Stroke::new(1.0, visuals.weak_text_color()),
+                    );
+                    let span = (last - first).max(1) as f32;
+                    let x_of = |t: i64| {
+                        if last == first {
+                            area.center().x
+                        } else {
+                            area.left() + area.width() * (t - first) as f32 / span
+                        }
+                    };
+                    let small = FontId::proportional(10.0);
+                    painter.text(
+                        Pos2::new(area.left(), area.bottom()),
+                        Align2::LEFT_BOTTOM,
+                        clock(first, "%H:%M:%S"),
+                        small.clone(),
+                        visuals.weak_text_color(),
+                    );
+                    if last > first {
+                        painter.text(
+                            Pos2::new(area.right(), area.bottom()),
+                            Align2::RIGHT_BOTTOM,
+                            clock(last, "%H:%M:%S"),
+                            small,
+                            visuals.weak_text_color(),
+                        );
+                    }
+                    let mut label_end = f32::NEG_INFINITY;
+                    let pointer = response.hover_pos();
+                    let mut hovered = None;
+                    for (k, e) in session.iter().enumerate() {
+                        let touchpoint = journeys.touchpoint_name(e.touchpoint);
+                        let x = x_of(e.time_us);
+                        let colour = theme::touchpoint_colour(touchpoint, &visuals);
+                        painter.circle_filled(Pos2::new(x, y), 5.0, colour);
+                        let galley = painter.layout_no_wrap(
+                            touchpoint.to_owned(),
+                            FontId::proportional(11.0),
+                            visuals.text_color(),
+                        );
+                        let left = (x - galley.size().x / 2.0).clamp(
+                            response.rect.left(),
+                            response.rect.right() - galley.size().x,
+                        );
+                        if left > label_end + 4.0 {
+                            label_end = left + galley.size().x;
+                            painter.galley(
+                                Pos2::new(left, y - 8.0 - galley.size().y),
+                                galley,
+                                visuals.text_color(),
+                            );
+                        }
+                        if pointer.is_some_and(|p| {
+                            Rect::from_center_size(Pos2::new(x, y), Vec2::splat(14.0)).contains(p)
+                        }) {
+                            hovered = Some(k);
+                        }
+                    }
+                    if let Some(k) = hovered {
+                        let e = session[k];
+                        let touchpoint = journeys.touchpoint_name(e.touchpoint);
+                        let mut text = format!(
+                            "{touchpoint}\n{}",
+                            clock(e.time_us, "%Y-%m-%d %H:%M:%S%.3f UTC")
+                        );
+                        if k > 0 {
+                            let gap = (e.time_us - session[k - 1].time_us) as f64 / 1e6;
+                            text.push_str(&format!(
+                                "\n{} after the previous event",
+                                human_duration(gap)
+                            ));
+                        }
+                        for record in view
+                            .records()
+                            .unwrap_or_default()
+                            .iter()
+                            .filter(|r| r.time_us == e.time_us)
+                        {
+                            text.push_str(&format!("\n\nevent: {}", record.event));
+                            for (key, value) in &record.properties {
+                                text.push_str(&format!("\n{key}: {value}"));
+                            }
+                        }
+                        response.on_hover_text_at_pointer(text);
+                    }
+                });
+                ui.separator();
+            }
+        });
+}
