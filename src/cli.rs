@@ -25,6 +25,10 @@ pub enum Command {
     /// Export the journey map or graph of a source (format by the file's
     /// extension: map.svg, map.png, edges.csv, graph.json, graph.dot).
     Export(ExportArgs),
+    /// Consume a Kafka topic live (headless: print the summary JSON).
+    Live(LiveArgs),
+    /// Replay a file or the sample data into a Kafka topic as JSON events.
+    Produce(ProduceArgs),
     /// Write a realistic e-commerce event file (format by extension).
     Generate(GenerateArgs),
     /// Time file → graph against DuckDB SQL on generated Parquet files.
@@ -157,6 +161,78 @@ pub struct DemoArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
     /// Mapping and journey options.
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+}
+
+/// Broker connection shared by `live` and `produce`.
+#[derive(Debug, Clone, Args)]
+pub struct BrokerArgs {
+    /// Bootstrap servers, HOST:PORT[,HOST:PORT…].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub brokers: String,
+    /// The topic.
+    #[arg(long, value_name = "TOPIC")]
+    pub topic: String,
+    /// A librdkafka property, e.g. -X security.protocol=SASL_SSL (repeatable;
+    /// values are never printed).
+    #[arg(short = 'X', value_name = "KEY=VALUE")]
+    pub property: Vec<String>,
+}
+
+/// `live`.
+#[derive(Debug, Clone, Args)]
+pub struct LiveArgs {
+    /// The broker and topic.
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+    /// Where to start: earliest, latest, a time (2026-11-27T09:00:00Z) or a
+    /// duration back (-15m).
+    #[arg(long, default_value = "latest")]
+    pub from: String,
+    /// Join this consumer group (and commit) instead of reading every
+    /// partition without committing.
+    #[arg(long, value_name = "ID")]
+    pub group: Option<String>,
+    /// Print instead of opening the window.
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless: print once the topic has been quiet this long, then stop.
+    #[arg(long, value_name = "DURATION")]
+    pub until_idle: Option<String>,
+    /// With --headless: print a summary this often, as JSON lines.
+    #[arg(long, value_name = "DURATION")]
+    pub every: Option<String>,
+    /// Output format with --headless.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+    pub format: OutputFormat,
+    /// How long to wait for the first messages to detect the columns from.
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub detect_wait: String,
+    /// Mapping and journey options.
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+}
+
+/// `produce`.
+#[derive(Debug, Clone, Args)]
+pub struct ProduceArgs {
+    /// The broker and topic.
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+    /// The file to replay (JSON lines are sent line by line, as they are).
+    #[arg(long, conflicts_with = "sample", required_unless_present = "sample")]
+    pub input: Option<PathBuf>,
+    /// Replay the bundled sample data.
+    #[arg(long)]
+    pub sample: bool,
+    /// Events per second (as fast as possible when not given).
+    #[arg(long, value_name = "EVENTS_PER_S")]
+    pub rate: Option<f64>,
+    /// Stop after this many events.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Mapping options used to find the customer (the message key).
     #[command(flatten)]
     pub mapping: MappingArgs,
 }

@@ -384,3 +384,41 @@ fn the_funnel_counts_customers_per_step() {
     h.get_by_label("Median time to convert");
     h.snapshot("funnel");
 }
+
+#[test]
+fn picking_another_event_column_reloads_with_it() {
+    let mut h = open_demo();
+    h.get_by_label("Columns").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::ComboBox, "Event").click();
+    h.run_steps(2);
+    h.get_by_label("channel").click();
+    h.run_steps(2);
+    h.get_by_label("Apply columns and rules").click();
+    step_until(&mut h, "the re-load by channel", |h| {
+        let ws = workspace(h);
+        !ws.is_busy() && ws.loaded.summary.mapping.event == "channel" && ws.map.layout().is_some()
+    });
+    // The engine reading the same file with --event channel.
+    let demo = sample_data_file().expect("demo file");
+    let args = MappingArgs {
+        event: Some("channel".into()),
+        ..MappingArgs::defaults()
+    };
+    let Ok(by_channel) = settings(&args, None, None) else {
+        panic!("settings")
+    };
+    let expected =
+        summarize_path(&demo, "demo", by_channel).unwrap_or_else(|_| panic!("summarize"));
+    let summary = workspace(&h).loaded.summary.clone();
+    assert_eq!(summary.events, expected.events);
+    assert_eq!(summary.sessions, expected.sessions);
+    let names = |s: &journeyscope::report::Summary| {
+        s.nodes
+            .iter()
+            .map(|n| (n.name.clone(), n.events))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&summary), names(&expected));
+    assert!(summary.nodes.iter().any(|n| n.name == "ads"));
+}

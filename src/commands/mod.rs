@@ -2,6 +2,8 @@
 
 mod bench;
 pub mod bench_map;
+pub mod live;
+mod produce;
 
 use std::io::Write;
 use std::path::Path;
@@ -59,6 +61,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Summarize(args)) => summarize(&args),
         Some(Command::Export(args)) => export(&args),
         Some(Command::Demo(args)) => demo(&args),
+        Some(Command::Live(args)) => live::live(&args),
+        Some(Command::Produce(args)) => produce::produce(&args),
         Some(Command::Generate(args)) => generate(&args),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::BenchEngine { path }) => bench::engine_child(&path),

@@ -29,7 +29,7 @@ const CHUNK_EVENTS: usize = 1 << 16;
 pub(super) const BUCKET_SHIFT: u32 = 16;
 
 /// The staged events of one bucket of customers, in source order.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct Bucket {
     pub chunks: Vec<Vec<Staged>>,
     /// Session key per staged event; empty while no event had a session id.
@@ -86,7 +86,7 @@ enum NameOutcome {
 
 /// Collects events batch by batch; [`JourneyBuilder::finish`] turns them
 /// into sessions, a graph and statistics.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct JourneyBuilder {
     config: EngineConfig,
     customers: Interner,

@@ -23,9 +23,8 @@ pub struct JsonLinesSource {
     name: String,
     reader: LineReader,
     pending: VecDeque<Line>,
-    plan: RecordPlan<String>,
+    mapper: JsonMapper,
     mapping: Mapping,
-    parser: TimeParser,
     /// Consumed batches kept for reuse.
     spare: Vec<EventBatch>,
 }
@@ -52,37 +51,18 @@ impl JsonLinesSource {
             let Some(line) = reader.next_line()? else {
                 break;
             };
-            if let Line::Text { bytes, .. } = &line
-                && let Ok(value) = serde_json::from_slice::<Value>(bytes)
-            {
-                for_each_event(&value, |parent, item| {
-                    sampled += 1;
-                    sample_columns(&mut columns, parent, item);
-                });
+            if let Line::Text { bytes, .. } = &line {
+                sampled += sample_value(&mut columns, bytes);
             }
             pending.push_back(line);
         }
-        let mapping = schema::detect(&columns, &options.overrides, &parser)?;
-        let plan = RecordPlan {
-            customer: mapping.customer.clone(),
-            customer_fallback: mapping.customer_fallback.clone(),
-            event: mapping.event.clone(),
-            time: mapping.time.clone(),
-            event_id: mapping.event_id.clone(),
-            session_id: mapping.session_id.clone(),
-            properties: options
-                .wanted_properties
-                .iter()
-                .map(|p| (p.clone(), p.clone()))
-                .collect(),
-        };
+        let (mapper, mapping) = JsonMapper::detect(&columns, options, parser)?;
         Ok(JsonLinesSource {
             name: path.display().to_string(),
             reader,
             pending,
-            plan,
+            mapper,
             mapping,
-            parser,
             spare: Vec::new(),
         })
     }
@@ -100,13 +80,53 @@ impl JsonLinesSource {
             }
             Line::Text { number, bytes } => (number, bytes),
         };
-        let position = || format!("line {number}");
-        let Ok(text) = std::str::from_utf8(&bytes) else {
+        self.mapper
+            .map_bytes(&bytes, || format!("line {number}"), batch);
+    }
+}
+
+/// Maps JSON text (one event, an array of events, or a parent object with
+/// an array of child events) into batches, the same way for files and
+/// messages.
+pub struct JsonMapper {
+    plan: RecordPlan<String>,
+    parser: TimeParser,
+}
+
+impl JsonMapper {
+    /// Detects the mapping from the columns sampled in `columns` (see
+    /// [`sample_value`]).
+    pub fn detect(
+        columns: &[ColumnSample],
+        options: &SourceOptions,
+        parser: TimeParser,
+    ) -> Result<(Self, Mapping), SourceError> {
+        let mapping = schema::detect(columns, &options.overrides, &parser)?;
+        let plan = RecordPlan {
+            customer: mapping.customer.clone(),
+            customer_fallback: mapping.customer_fallback.clone(),
+            event: mapping.event.clone(),
+            time: mapping.time.clone(),
+            event_id: mapping.event_id.clone(),
+            session_id: mapping.session_id.clone(),
+            properties: options
+                .wanted_properties
+                .iter()
+                .map(|p| (p.clone(), p.clone()))
+                .collect(),
+        };
+        Ok((JsonMapper { plan, parser }, mapping))
+    }
+
+    /// Maps one record's bytes into `batch` as events or a rejection at
+    /// `position`.
+    pub fn map_bytes(&self, bytes: &[u8], position: impl Fn() -> String, batch: &mut EventBatch) {
+        let Ok(text) = std::str::from_utf8(bytes) else {
             batch.reject(Rejected::new(
                 position(),
                 RejectReason::InvalidUtf8,
-                "the line is not valid UTF-8",
-                &String::from_utf8_lossy(&bytes),
+                "the record is not valid UTF-8",
+                &String::from_utf8_lossy(bytes),
             ));
             return;
         };
@@ -129,17 +149,30 @@ impl JsonLinesSource {
         for_each_event(&value, |parent, item| {
             events += 1;
             let record = JsonRecord { parent, item };
-            self.plan.apply(&record, &self.parser, position, batch);
+            self.plan.apply(&record, &self.parser, &position, batch);
         });
         if events == 0 {
             batch.reject(Rejected::new(
                 position(),
                 RejectReason::WrongType,
-                "the line is not a JSON object or an array of objects",
+                "not a JSON object or an array of objects",
                 text,
             ));
         }
     }
+}
+
+/// Adds the fields of the events in `bytes` (if it is JSON) to `columns`;
+/// returns how many events it held.
+pub fn sample_value(columns: &mut Vec<ColumnSample>, bytes: &[u8]) -> usize {
+    let mut sampled = 0;
+    if let Ok(value) = serde_json::from_slice::<Value>(bytes) {
+        for_each_event(&value, |parent, item| {
+            sampled += 1;
+            sample_columns(columns, parent, item);
+        });
+    }
+    sampled
 }
 
 impl EventSource for JsonLinesSource {

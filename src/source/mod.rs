@@ -9,6 +9,7 @@ pub mod delimited;
 pub mod duck;
 pub mod input;
 pub mod jsonl;
+pub mod kafka;
 pub mod lookup;
 pub mod record;
 pub mod schema;
@@ -76,6 +77,9 @@ pub enum SourceError {
     /// The options do not fit this source.
     #[error("{0}")]
     Usage(String),
+    /// The Kafka client or broker refused.
+    #[error("Kafka: {0}")]
+    Kafka(String),
     /// Reading was cancelled.
     #[error("loading was cancelled")]
     Cancelled,

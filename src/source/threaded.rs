@@ -26,7 +26,8 @@ pub struct ReaderLink {
 pub struct ReaderEnd {
     /// Where batches (or the error that ended reading) go.
     pub batches: Sender<Result<EventBatch, SourceError>>,
-    recycled: Receiver<EventBatch>,
+    /// Consumed batches sent back for reuse.
+    pub recycled: Receiver<EventBatch>,
 }
 
 impl ReaderEnd {
@@ -69,6 +70,21 @@ impl ReaderLink {
                 Some(Err(_)) => Err(SourceError::Reader("the reader thread panicked".into())),
                 _ => Ok(None),
             },
+        }
+    }
+
+    /// The next batch if one arrives within `timeout` (None if not); an
+    /// error once the reader has stopped.
+    pub fn next_batch_within(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> Result<Option<EventBatch>, SourceError> {
+        match self.batches.recv_timeout(timeout) {
+            Ok(message) => message.map(Some),
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => Ok(None),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
+                Err(SourceError::Reader("the reader stopped".into()))
+            }
         }
     }
 

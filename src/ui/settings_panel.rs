@@ -192,14 +192,20 @@ pub fn settings_ui(ws: &mut Workspace, ui: &mut egui::Ui) -> bool {
     reload
 }
 
-fn column_choice(ui: &mut egui::Ui, role: &str, slot: &mut String, columns: &[String]) {
+fn column_choice(
+    ui: &mut egui::Ui,
+    role: &str,
+    slot: &mut String,
+    columns: &[String],
+) -> egui::Response {
     egui::ComboBox::from_id_salt(role)
         .selected_text(slot.as_str())
         .show_ui(ui, |ui| {
             for c in columns {
                 ui.selectable_value(slot, c.clone(), c);
             }
-        });
+        })
+        .response
 }
 
 fn optional_column_choice(
@@ -207,7 +213,7 @@ fn optional_column_choice(
     role: &str,
     slot: &mut Option<String>,
     columns: &[String],
-) {
+) -> egui::Response {
     egui::ComboBox::from_id_salt(role)
         .selected_text(slot.as_deref().unwrap_or("(none)"))
         .show_ui(ui, |ui| {
@@ -215,5 +221,6 @@ fn optional_column_choice(
             for c in columns {
                 ui.selectable_value(slot, Some(c.clone()), c);
             }
-        });
+        })
+        .response
 }

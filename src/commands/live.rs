@@ -1,0 +1,161 @@
+//! `live --headless`: consume a topic and print the same JSON as
+//! `summarize` (plus a `"kafka"` object with what was consumed) once the
+//! topic has been quiet for `--until-idle`, or every `--every` as JSON lines.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use anyhow::anyhow;
+
+use crate::cli::{BrokerArgs, LiveArgs, OutputFormat};
+use crate::engine::JourneyBuilder;
+use crate::report::{Summary, to_csv, to_dot, to_table};
+use crate::source::kafka::{KafkaProgress, KafkaSource, KafkaSpec, StartAt};
+
+use super::{Failure, Settings, settings, source_failure, usage};
+
+/// Splits `-X key=value` flags.
+pub fn client_properties(broker: &BrokerArgs) -> Result<Vec<(String, String)>, Failure> {
+    broker
+        .property
+        .iter()
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+            // Only the key is shown: the value may be a secret.
+            _ => Err(usage(anyhow!(
+                "-X `{}` must look like key=value, e.g. -X security.protocol=SASL_SSL",
+                p.split('=').next().unwrap_or_default()
+            ))),
+        })
+        .collect()
+}
+
+fn duration(text: &str, flag: &str) -> Result<Duration, Failure> {
+    humantime::parse_duration(text.trim()).map_err(|e| {
+        usage(anyhow!(
+            "--{flag} `{text}`: {e} (write it like 3s, 10s or 1m)"
+        ))
+    })
+}
+
+/// The Kafka spec the `live` flags describe.
+pub fn kafka_spec(args: &LiveArgs) -> Result<KafkaSpec, Failure> {
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    Ok(KafkaSpec {
+        brokers: args.broker.brokers.clone(),
+        topic: args.broker.topic.clone(),
+        from: StartAt::parse(&args.from, now_ms).map_err(|e| usage(anyhow!(e)))?,
+        properties: client_properties(&args.broker)?,
+        group: args.group.clone(),
+        detect_wait: duration(&args.detect_wait, "detect-wait")?,
+    })
+}
+
+/// Runs `live`: the window, or with `--headless` the printed summaries.
+pub fn live(args: &LiveArgs) -> Result<(), Failure> {
+    let settings = settings(&args.mapping, None, None)?;
+    let spec = kafka_spec(args)?;
+    if !args.headless {
+        return Err(usage(anyhow!(
+            "the live window is not available yet; add --headless to print the journeys"
+        )));
+    }
+    let until_idle = args
+        .until_idle
+        .as_deref()
+        .map(|t| duration(t, "until-idle"))
+        .transpose()?;
+    let every = match (&args.every, until_idle) {
+        (Some(t), _) => Some(duration(t, "every")?),
+        (None, None) => Some(Duration::from_secs(10)),
+        (None, Some(_)) => None,
+    };
+    headless(&spec, settings, until_idle, every, args.format)
+}
+
+fn headless(
+    spec: &KafkaSpec,
+    settings: Settings,
+    until_idle: Option<Duration>,
+    every: Option<Duration>,
+    format: OutputFormat,
+) -> Result<(), Failure> {
+    let mut source = KafkaSource::open(spec, &settings.source).map_err(source_failure)?;
+    let mut builder = JourneyBuilder::new(settings.engine.clone());
+    let mut last_data = Instant::now();
+    let mut last_print = Instant::now();
+    loop {
+        if let Some(batch) = source
+            .next_batch_within(Duration::from_millis(50))
+            .map_err(source_failure)?
+        {
+            if !batch.is_empty() || !batch.rejected.is_empty() {
+                last_data = Instant::now();
+            }
+            builder.ingest(&batch);
+            source.recycle(batch);
+        }
+        if until_idle.is_some_and(|idle| last_data.elapsed() >= idle) {
+            let summary = summary(&source, &settings, builder);
+            return print(&summary, &source.progress(), format, false);
+        }
+        if let Some(every) = every
+            && last_print.elapsed() >= every
+        {
+            last_print = Instant::now();
+            let summary = summary(&source, &settings, builder.clone());
+            print(&summary, &source.progress(), format, true)?;
+        }
+    }
+}
+
+fn summary(source: &KafkaSource, settings: &Settings, builder: JourneyBuilder) -> Summary {
+    let journeys = builder.finish();
+    Summary::new(
+        source.name(),
+        source.mapping(),
+        &journeys,
+        settings.funnel.as_ref(),
+    )
+}
+
+/// The summary JSON with a `"kafka"` object (consumed count, offsets, lag).
+pub fn live_json(summary: &Summary, progress: &KafkaProgress, one_line: bool) -> String {
+    let mut value = serde_json::to_value(summary).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        object.insert(
+            "kafka".into(),
+            serde_json::to_value(progress).unwrap_or_default(),
+        );
+    }
+    let text = if one_line {
+        serde_json::to_string(&value)
+    } else {
+        serde_json::to_string_pretty(&value)
+    };
+    text.unwrap_or_default() + "\n"
+}
+
+fn print(
+    summary: &Summary,
+    progress: &KafkaProgress,
+    format: OutputFormat,
+    one_line: bool,
+) -> Result<(), Failure> {
+    let text = match format {
+        OutputFormat::Json => live_json(summary, progress, one_line),
+        OutputFormat::Table => format!(
+            "{}consumed {} messages; lag {}\n",
+            to_table(summary),
+            progress.consumed,
+            progress.partitions.iter().map(|p| p.lag).sum::<i64>()
+        ),
+        OutputFormat::Csv => to_csv(summary),
+        OutputFormat::Dot => to_dot(summary),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Failure::Failed(e.into()))
+}

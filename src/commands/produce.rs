@@ -1,0 +1,195 @@
+//! `produce`: replays a file or the sample data into a topic as JSON
+//! events keyed by customer (so that each customer's events stay in order in
+//! one partition), at a steady rate, with a progress line.
+//!
+//! JSON lines are sent as they are, malformed lines included, so that a
+//! topic holds exactly what the file holds; other formats are sent as one
+//! JSON object per mapped event.
+
+use std::io::BufRead;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::anyhow;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use serde_json::{Map, Value};
+
+use crate::cli::ProduceArgs;
+use crate::source::{self, Format, Mapping, input};
+
+use super::live::client_properties;
+use super::{Failure, sample_data_file, settings, source_failure};
+
+/// Sends messages at a steady rate and reports progress once a second.
+struct Sender {
+    producer: BaseProducer,
+    topic: String,
+    rate: Option<f64>,
+    limit: Option<u64>,
+    sent: u64,
+    started: Instant,
+    reported: Instant,
+}
+
+impl Sender {
+    /// True once the limit is reached.
+    fn done(&self) -> bool {
+        self.limit.is_some_and(|n| self.sent >= n)
+    }
+
+    fn send(&mut self, key: Option<&str>, value: &[u8]) -> Result<(), Failure> {
+        if let Some(rate) = self.rate {
+            let due = self.started + Duration::from_secs_f64(self.sent as f64 / rate);
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+        }
+        let mut record = BaseRecord::<str, [u8]>::to(&self.topic).payload(value);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    self.producer.poll(Duration::from_millis(50));
+                }
+                Err((e, _)) => return Err(Failure::Failed(anyhow!("cannot send to Kafka: {e}"))),
+            }
+        }
+        self.producer.poll(Duration::ZERO);
+        self.sent += 1;
+        if self.reported.elapsed() >= Duration::from_secs(1) {
+            self.reported = Instant::now();
+            self.progress();
+        }
+        Ok(())
+    }
+
+    fn progress(&self) {
+        let seconds = self.started.elapsed().as_secs_f64().max(1e-9);
+        eprintln!(
+            "produced {} events to {} ({:.0} per second)",
+            crate::report::thousands(self.sent),
+            self.topic,
+            self.sent as f64 / seconds
+        );
+    }
+}
+
+/// Runs `produce`.
+pub fn produce(args: &ProduceArgs) -> Result<(), Failure> {
+    let settings = settings(&args.mapping, None, None)?;
+    let sample;
+    let path: &Path = match &args.input {
+        Some(path) => path,
+        None => {
+            sample = sample_data_file()?;
+            &sample
+        }
+    };
+    if args.rate.is_some_and(|r| r <= 0.0 || !r.is_finite()) {
+        return Err(super::usage(anyhow!(
+            "--rate must be a positive number of events per second"
+        )));
+    }
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", &args.broker.brokers)
+        .set("linger.ms", "5")
+        .set("queue.buffering.max.messages", "200000");
+    for (key, value) in client_properties(&args.broker)? {
+        config.set(key, value);
+    }
+    let producer: BaseProducer = config
+        .create()
+        .map_err(|e| Failure::Failed(anyhow!("cannot create the Kafka producer: {e}")))?;
+    let mut sender = Sender {
+        producer,
+        topic: args.broker.topic.clone(),
+        rate: args.rate,
+        limit: args.count,
+        sent: 0,
+        started: Instant::now(),
+        reported: Instant::now(),
+    };
+    let mut source = source::open(path, &settings.source).map_err(source_failure)?;
+    let mapping = source.mapping().clone();
+    if matches!(
+        input::detect_format(path).map_err(source_failure)?,
+        Format::JsonLines
+    ) {
+        drop(source);
+        replay_lines(path, &mapping, &mut sender)?;
+    } else {
+        while let Some(batch) = source.next_batch().map_err(source_failure)? {
+            for e in batch.iter() {
+                if sender.done() {
+                    break;
+                }
+                let mut object = Map::new();
+                object.insert(mapping.customer.clone(), e.customer.into());
+                object.insert(mapping.event.clone(), e.event.into());
+                let time = chrono::DateTime::from_timestamp_micros(e.time_us)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+                object.insert(mapping.time.clone(), time.into());
+                if let (Some(column), Some(id)) = (&mapping.event_id, e.event_id) {
+                    object.insert(column.clone(), id.into());
+                }
+                if let (Some(column), Some(id)) = (&mapping.session_id, e.session_id) {
+                    object.insert(column.clone(), id.into());
+                }
+                let value = Value::Object(object).to_string();
+                sender.send(Some(e.customer), value.as_bytes())?;
+            }
+            source.recycle(batch);
+        }
+    }
+    sender
+        .producer
+        .flush(Duration::from_secs(60))
+        .map_err(|e| Failure::Failed(anyhow!("Kafka did not take every event: {e}")))?;
+    sender.progress();
+    Ok(())
+}
+
+/// Sends each line as it is, keyed by its customer when it has one.
+fn replay_lines(path: &Path, mapping: &Mapping, sender: &mut Sender) -> Result<(), Failure> {
+    let reader = input::open_text(path).map_err(source_failure)?;
+    for line in reader.split(b'\n') {
+        if sender.done() {
+            break;
+        }
+        let mut line = line.map_err(|e| Failure::Failed(e.into()))?;
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let key = customer_of(&line, mapping);
+        sender.send(key.as_deref(), &line)?;
+    }
+    Ok(())
+}
+
+/// The customer of a JSON line (top level, then `properties`), if any.
+fn customer_of(line: &[u8], mapping: &Mapping) -> Option<String> {
+    let value: Value = serde_json::from_slice(line).ok()?;
+    let object = value.as_object()?;
+    let find = |column: &str| {
+        object
+            .get(column)
+            .or_else(|| object.get("properties")?.get(column))
+            .and_then(|v| match v {
+                Value::String(s) if !s.is_empty() => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+    };
+    find(&mapping.customer).or_else(|| find(mapping.customer_fallback.as_deref()?))
+}

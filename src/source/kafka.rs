@@ -1,0 +1,444 @@
+//! Kafka: a librdkafka consumer on its own named thread, polling in
+//! batches and handing them to the engine through the bounded channel every
+//! threaded source uses (when the engine falls behind, the consumer waits
+//! and the lag shows it). By default the viewer assigns itself every
+//! partition and commits nothing. Message values are JSON events (or arrays
+//! of them) mapped like JSON lines; anything else is a rejected record at
+//! "partition P offset O".
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use serde::Serialize;
+
+use crate::engine::EventBatch;
+
+use super::jsonl::{JsonMapper, sample_value};
+use super::schema::{ColumnSample, Mapping};
+use super::threaded::{ReaderEnd, ReaderLink};
+use super::{BATCH_EVENTS, DETECTION_SAMPLE, SourceError, SourceOptions};
+
+/// Where in the topic to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    /// The oldest retained message.
+    Earliest,
+    /// Only messages produced from now on.
+    Latest,
+    /// The first message at or after this time (ms since the epoch).
+    Time(i64),
+}
+
+impl StartAt {
+    /// Reads `earliest`, `latest`, an RFC 3339 time or a duration back from
+    /// `now_ms` such as `-15m`.
+    pub fn parse(text: &str, now_ms: i64) -> Result<Self, String> {
+        let text = text.trim();
+        match text {
+            "earliest" | "beginning" => return Ok(StartAt::Earliest),
+            "latest" | "end" => return Ok(StartAt::Latest),
+            _ => {}
+        }
+        if let Some(back) = text.strip_prefix('-') {
+            let d = humantime::parse_duration(back)
+                .map_err(|e| format!("--from `{text}`: {e} (write it like -15m or -2h)"))?;
+            return Ok(StartAt::Time(now_ms - d.as_millis() as i64));
+        }
+        chrono::DateTime::parse_from_rfc3339(text)
+            .map(|t| StartAt::Time(t.timestamp_millis()))
+            .map_err(|_| {
+                format!(
+                    "--from `{text}` is not earliest, latest, a time like 2026-11-27T09:00:00Z or a duration back like -15m"
+                )
+            })
+    }
+}
+
+/// What to consume.
+#[derive(Debug, Clone)]
+pub struct KafkaSpec {
+    /// Bootstrap servers, `HOST:PORT[,HOST:PORT…]`.
+    pub brokers: String,
+    /// The topic.
+    pub topic: String,
+    /// Where to start.
+    pub from: StartAt,
+    /// librdkafka properties passed through (`-X key=value`); values may be
+    /// secrets and are never shown.
+    pub properties: Vec<(String, String)>,
+    /// Join this consumer group instead of assigning every partition.
+    pub group: Option<String>,
+    /// How long to wait for messages to detect the columns from.
+    pub detect_wait: Duration,
+}
+
+impl KafkaSpec {
+    /// How the source is called on screen: brokers and topic, no properties.
+    pub fn label(&self) -> String {
+        format!("kafka://{}/{}", self.brokers, self.topic)
+    }
+}
+
+/// Position and lag of one partition.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PartitionProgress {
+    /// The partition.
+    pub partition: i32,
+    /// The offset of the next message to read (everything before it has
+    /// been handed to the engine).
+    pub next_offset: i64,
+    /// The broker's high watermark when last asked.
+    pub high_watermark: i64,
+    /// Messages not read yet: high watermark − next offset.
+    pub lag: i64,
+}
+
+/// What the consumer has read so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct KafkaProgress {
+    /// Messages read.
+    pub consumed: u64,
+    /// Per partition.
+    pub partitions: Vec<PartitionProgress>,
+}
+
+/// A raw message kept from detection until the reader thread maps it.
+struct Pending {
+    partition: i32,
+    offset: i64,
+    value: Vec<u8>,
+}
+
+/// A live Kafka topic as a source of batches.
+pub struct KafkaSource {
+    name: String,
+    mapping: Mapping,
+    link: ReaderLink,
+    progress: Arc<Mutex<KafkaProgress>>,
+}
+
+fn kafka_error(e: rdkafka::error::KafkaError) -> SourceError {
+    SourceError::Kafka(e.to_string())
+}
+
+/// Properties that must not be overridden by `-X` for the viewer to work.
+fn consumer(spec: &KafkaSpec) -> Result<BaseConsumer, SourceError> {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", &spec.brokers)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "false")
+        .set("auto.offset.reset", "earliest")
+        .set(
+            "group.id",
+            spec.group
+                .clone()
+                .unwrap_or_else(|| format!("journeyscope-viewer-{}", std::process::id())),
+        );
+    for (key, value) in &spec.properties {
+        config.set(key, value);
+    }
+    config.create().map_err(kafka_error)
+}
+
+const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn partitions(consumer: &BaseConsumer, topic: &str) -> Result<Vec<i32>, SourceError> {
+    let metadata = consumer
+        .fetch_metadata(Some(topic), METADATA_TIMEOUT)
+        .map_err(kafka_error)?;
+    let found = metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .filter(|t| t.error().is_none() && !t.partitions().is_empty());
+    match found {
+        Some(t) => Ok(t.partitions().iter().map(|p| p.id()).collect()),
+        None => Err(SourceError::Kafka(format!(
+            "topic `{topic}` was not found on the brokers; topics are: {}",
+            metadata
+                .topics()
+                .iter()
+                .map(|t| t.name())
+                .filter(|n| !n.starts_with("__"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// Assigns every partition of the topic at the starting point.
+fn assign(consumer: &BaseConsumer, spec: &KafkaSpec) -> Result<Vec<i32>, SourceError> {
+    let ids = partitions(consumer, &spec.topic)?;
+    let mut list = TopicPartitionList::new();
+    for &p in &ids {
+        let offset = match spec.from {
+            StartAt::Earliest => Offset::Beginning,
+            StartAt::Latest => Offset::End,
+            StartAt::Time(ms) => Offset::Offset(ms),
+        };
+        list.add_partition_offset(&spec.topic, p, offset)
+            .map_err(kafka_error)?;
+    }
+    if let StartAt::Time(_) = spec.from {
+        list = consumer
+            .offsets_for_times(list, METADATA_TIMEOUT)
+            .map_err(kafka_error)?;
+    }
+    consumer.assign(&list).map_err(kafka_error)?;
+    Ok(ids)
+}
+
+impl KafkaSource {
+    /// Connects, assigns the partitions (or joins the group), reads the
+    /// first messages to detect the mapping, then keeps consuming on a
+    /// reader thread.
+    pub fn open(spec: &KafkaSpec, options: &SourceOptions) -> Result<Self, SourceError> {
+        let consumer = consumer(spec)?;
+        let ids = match &spec.group {
+            None => assign(&consumer, spec)?,
+            Some(_) => {
+                let ids = partitions(&consumer, &spec.topic)?;
+                consumer.subscribe(&[&spec.topic]).map_err(kafka_error)?;
+                ids
+            }
+        };
+        let progress = Arc::new(Mutex::new(KafkaProgress {
+            consumed: 0,
+            partitions: ids
+                .iter()
+                .map(|&partition| PartitionProgress {
+                    partition,
+                    ..PartitionProgress::default()
+                })
+                .collect(),
+        }));
+
+        // Detection: hold the first messages back until the columns are known.
+        let mut pending = Vec::new();
+        let mut columns: Vec<ColumnSample> = Vec::new();
+        let overrides = &options.overrides;
+        let all_given =
+            overrides.customer.is_some() && overrides.event.is_some() && overrides.time.is_some();
+        let deadline = Instant::now() + spec.detect_wait;
+        let mut sampled = 0;
+        while !all_given && sampled < DETECTION_SAMPLE && Instant::now() < deadline {
+            match consumer.poll(Duration::from_millis(100)) {
+                Some(Ok(message)) => {
+                    let value = message.payload().unwrap_or_default().to_vec();
+                    sampled += sample_value(&mut columns, &value);
+                    pending.push(Pending {
+                        partition: message.partition(),
+                        offset: message.offset(),
+                        value,
+                    });
+                }
+                Some(Err(e)) => return Err(kafka_error(e)),
+                None if !pending.is_empty() && sampled > 0 => break,
+                None => {}
+            }
+        }
+        if !all_given && columns.is_empty() {
+            return Err(SourceError::Kafka(format!(
+                "no JSON events arrived on `{}` within {} s to detect the columns from; \
+                 pass --customer, --event and --time, or start --from earlier",
+                spec.topic,
+                spec.detect_wait.as_secs()
+            )));
+        }
+        let (mapper, mut mapping) = JsonMapper::detect(&columns, options, options.time_parser())?;
+        mapping.columns = columns.iter().map(|c| c.name.clone()).collect();
+        let shared = progress.clone();
+        let (stop_lag, stop) = crossbeam_channel::bounded::<()>(0);
+        watch_lag(spec, progress.clone(), stop)?;
+        let link = ReaderLink::spawn("kafka consumer", move |end| {
+            consume(consumer, mapper, pending, &shared, end);
+            drop(stop_lag);
+        })?;
+        Ok(KafkaSource {
+            name: spec.label(),
+            mapping,
+            link,
+            progress,
+        })
+    }
+
+    /// How the source is called.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The columns chosen for each role.
+    pub fn mapping(&self) -> &Mapping {
+        &self.mapping
+    }
+
+    /// The next batch if one arrives within `timeout`.
+    pub fn next_batch_within(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<EventBatch>, SourceError> {
+        self.link.next_batch_within(timeout)
+    }
+
+    /// Hands a consumed batch back for reuse.
+    pub fn recycle(&mut self, batch: EventBatch) {
+        self.link.recycle(batch);
+    }
+
+    /// Offsets handed to the engine so far, and the lag behind the broker.
+    pub fn progress(&self) -> KafkaProgress {
+        self.progress.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+}
+
+/// How often high watermarks (for lag) are asked for.
+const WATERMARK_EVERY: Duration = Duration::from_secs(1);
+
+/// Asks the broker for high watermarks on its own client and thread, so
+/// that slow answers never hold up consuming; stops when `stop` closes.
+fn watch_lag(
+    spec: &KafkaSpec,
+    progress: Arc<Mutex<KafkaProgress>>,
+    stop: crossbeam_channel::Receiver<()>,
+) -> Result<(), SourceError> {
+    let client = consumer(spec)?;
+    let topic = spec.topic.clone();
+    std::thread::Builder::new()
+        .name("kafka lag".into())
+        .spawn(move || {
+            while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
+                stop.recv_timeout(WATERMARK_EVERY)
+            {
+                let ids: Vec<i32> = progress
+                    .lock()
+                    .map(|p| p.partitions.iter().map(|x| x.partition).collect())
+                    .unwrap_or_default();
+                for id in ids {
+                    let Ok((_, high)) = client.fetch_watermarks(&topic, id, Duration::from_secs(2))
+                    else {
+                        continue;
+                    };
+                    if let Ok(mut p) = progress.lock()
+                        && let Some(part) = p.partitions.iter_mut().find(|x| x.partition == id)
+                    {
+                        part.high_watermark = high;
+                        part.lag = (high - part.next_offset).max(0);
+                    }
+                }
+            }
+        })
+        .map_err(|e| SourceError::Reader(e.to_string()))?;
+    Ok(())
+}
+
+/// Messages mapped so far and where each partition continues.
+struct Read {
+    mapper: JsonMapper,
+    next: BTreeMap<i32, i64>,
+    consumed: u64,
+}
+
+impl Read {
+    fn take(&mut self, partition: i32, offset: i64, value: &[u8], batch: &mut EventBatch) {
+        self.mapper.map_bytes(
+            value,
+            || format!("partition {partition} offset {offset}"),
+            batch,
+        );
+        self.next.insert(partition, offset + 1);
+        self.consumed += 1;
+    }
+}
+
+/// The reader thread: maps messages into batches and sends each batch when
+/// it is full or when the topic goes quiet; offsets are recorded once the
+/// batch has been handed over.
+fn consume(
+    consumer: BaseConsumer,
+    mapper: JsonMapper,
+    pending: Vec<Pending>,
+    progress: &Mutex<KafkaProgress>,
+    end: ReaderEnd,
+) {
+    let mut batch = end.fresh_batch();
+    let mut read = Read {
+        mapper,
+        next: BTreeMap::new(),
+        consumed: 0,
+    };
+    for p in &pending {
+        read.take(p.partition, p.offset, &p.value, &mut batch);
+    }
+    drop(pending);
+    let mut quiet_since = Instant::now();
+    loop {
+        // Drain what librdkafka has fetched, waiting briefly only when
+        // nothing is there.
+        let mut messages = 0usize;
+        while messages < BATCH_EVENTS && batch.len() < BATCH_EVENTS {
+            let wait = if messages == 0 {
+                Duration::from_millis(50)
+            } else {
+                Duration::ZERO
+            };
+            match consumer.poll(wait) {
+                Some(Ok(message)) => {
+                    let value = message.payload().unwrap_or_default();
+                    read.take(message.partition(), message.offset(), value, &mut batch);
+                    messages += 1;
+                }
+                // librdkafka retries broker hiccups itself; say what happened.
+                Some(Err(e)) => eprintln!("journeyscope: kafka: {e}"),
+                None => break,
+            }
+        }
+        let has_news = !batch.is_empty() || !batch.rejected.is_empty();
+        // An empty batch now and then tells the reader whether the engine
+        // is still there.
+        let heartbeat = quiet_since.elapsed() >= Duration::from_secs(1);
+        if has_news || heartbeat {
+            quiet_since = Instant::now();
+            let sent = std::mem::replace(&mut batch, end.fresh_batch());
+            if end.batches.send(Ok(sent)).is_err() {
+                return;
+            }
+            if let Ok(mut p) = progress.lock() {
+                p.consumed = read.consumed;
+                for (&partition, &offset) in &read.next {
+                    if let Some(part) = p.partitions.iter_mut().find(|x| x.partition == partition) {
+                        part.next_offset = offset;
+                        part.lag = (part.high_watermark - offset).max(0);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_points_parse() {
+        let now = 1_800_000_000_000;
+        assert_eq!(StartAt::parse("earliest", now), Ok(StartAt::Earliest));
+        assert_eq!(StartAt::parse("latest", now), Ok(StartAt::Latest));
+        assert_eq!(
+            StartAt::parse("-15m", now),
+            Ok(StartAt::Time(now - 15 * 60 * 1000))
+        );
+        assert_eq!(
+            StartAt::parse("2026-11-27T09:00:00Z", now),
+            Ok(StartAt::Time(1_795_770_000_000))
+        );
+        assert!(StartAt::parse("yesterday", now).is_err());
+    }
+}

@@ -1,0 +1,380 @@
+//! Live mode against a real broker process (tansu, Kafka-compatible) over
+//! TCP: each test starts its own broker on a free port, fills a 4-partition
+//! topic with `journeyscope produce` and compares `live --headless` with
+//! `summarize` of the same events.
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_journeyscope");
+
+/// The tansu binary: `$JOURNEYSCOPE_TANSU`, or where `.ci/run` installs it.
+fn tansu() -> PathBuf {
+    if let Some(path) = std::env::var_os("JOURNEYSCOPE_TANSU") {
+        return path.into();
+    }
+    let home = std::env::var_os("HOME").expect("HOME");
+    let path = Path::new(&home).join(".cache/journeyscope/tools/bin/tansu");
+    assert!(
+        path.exists(),
+        "no Kafka broker for the tests at {}: run `bash .ci/run` (it installs tansu) or set JOURNEYSCOPE_TANSU",
+        path.display()
+    );
+    path
+}
+
+/// A broker process, stopped when dropped.
+struct Broker {
+    child: Option<Child>,
+    port: u16,
+    storage: String,
+    dir: tempfile::TempDir,
+}
+
+impl Broker {
+    /// Starts a broker with memory storage.
+    fn start() -> Broker {
+        Broker::start_with(|_| "memory://tansu/".to_owned())
+    }
+
+    /// Starts a broker whose storage survives restarts (SQLite in the
+    /// broker's working directory, the test's own).
+    fn durable() -> Broker {
+        Broker::start_with(|_| "sqlite://broker.db".to_owned())
+    }
+
+    fn start_with(storage: impl FnOnce(&Path) -> String) -> Broker {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut broker = Broker {
+            child: None,
+            port,
+            storage: storage(dir.path()),
+            dir,
+        };
+        broker.run();
+        broker
+    }
+
+    fn url(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.port)
+    }
+
+    fn brokers(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn run(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("broker.log")).expect("log");
+        let child = Command::new(tansu())
+            .current_dir(self.dir.path())
+            .args(["broker", "--listener-url", &self.url()])
+            .args(["--advertised-listener-url", &self.url()])
+            .args(["--storage-engine", &self.storage])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start tansu");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the broker did not listen within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn create_topic(&self, topic: &str) {
+        let out = Command::new(tansu())
+            .args(["topic", "create", "--broker", &self.url()])
+            .args(["--partitions", "4", topic])
+            .output()
+            .expect("tansu topic create");
+        assert!(out.status.success(), "topic create: {}", stderr(&out));
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn run(args: &[&str]) -> Output {
+    let out = Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run journeyscope");
+    assert!(
+        out.status.success(),
+        "journeyscope {}: {}",
+        args.join(" "),
+        stderr(&out)
+    );
+    out
+}
+
+fn produce(broker: &Broker, topic: &str, file: &Path) {
+    run(&[
+        "produce",
+        "--brokers",
+        &broker.brokers(),
+        "--topic",
+        topic,
+        "--input",
+        &file.display().to_string(),
+    ]);
+}
+
+fn live_args(broker: &Broker, topic: &str) -> Vec<String> {
+    [
+        "live",
+        "--brokers",
+        &broker.brokers(),
+        "--topic",
+        topic,
+        "--from",
+        "earliest",
+        "--headless",
+        "--until-idle",
+        "3s",
+        "--format",
+        "json",
+        "-X",
+        "reconnect.backoff.max.ms=500",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+fn live(broker: &Broker, topic: &str) -> Value {
+    let args = live_args(broker, topic);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    json(&run(&args))
+}
+
+fn summarize(file: &Path) -> Value {
+    json(&run(&[
+        "summarize",
+        &file.display().to_string(),
+        "--format",
+        "json",
+    ]))
+}
+
+/// The parts of a summary that describe the events: everything but where
+/// they came from (source name, rejected records' positions, Kafka offsets).
+fn comparable(mut v: Value) -> Value {
+    let o = v.as_object_mut().expect("an object");
+    o.remove("source");
+    o.remove("kafka");
+    if let Some(r) = o.get_mut("rejected").and_then(Value::as_object_mut) {
+        r.remove("sample");
+    }
+    v
+}
+
+fn generated(dir: &Path, name: &str, events: usize, clean: bool) -> PathBuf {
+    let path = dir.join(name);
+    let mut args = vec![
+        "generate".to_owned(),
+        "--events".into(),
+        events.to_string(),
+        "--out".into(),
+        path.display().to_string(),
+    ];
+    if clean {
+        args.push("--clean".into());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(&args);
+    path
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .expect("read")
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn write_lines(path: &Path, lines: &[String]) {
+    let mut f = std::fs::File::create(path).expect("create");
+    for l in lines {
+        writeln!(f, "{l}").expect("write");
+    }
+}
+
+#[test]
+fn a_stream_gives_exactly_the_summary_of_the_same_file() {
+    let broker = Broker::start();
+    broker.create_topic("shop");
+    let dir = tempfile::tempdir().unwrap();
+    // Messy: duplicates, late events and malformed records included.
+    let file = generated(dir.path(), "events.jsonl", 20_000, false);
+    produce(&broker, "shop", &file);
+    let streamed = live(&broker, "shop");
+    let kafka = &streamed["kafka"];
+    let records = lines(&file).iter().filter(|l| !l.trim().is_empty()).count();
+    assert_eq!(kafka["consumed"], records as u64);
+    let partitions = kafka["partitions"].as_array().expect("partitions");
+    assert_eq!(partitions.len(), 4);
+    for p in partitions {
+        assert_eq!(p["lag"], 0, "{p}");
+    }
+    let summary = summarize(&file);
+    assert!(summary["rejected"]["total"].as_u64().unwrap() > 0);
+    assert!(summary["duplicates"].as_u64().unwrap() > 0);
+    assert_eq!(comparable(streamed), comparable(summary));
+}
+
+#[test]
+fn garbage_messages_are_rejected_and_change_nothing_else() {
+    let broker = Broker::start();
+    broker.create_topic("messy");
+    let dir = tempfile::tempdir().unwrap();
+    let clean = generated(dir.path(), "clean.jsonl", 5_000, true);
+    let good = lines(&clean);
+    let garbage = [
+        "{not json",
+        "42",
+        r#"["a","b"]"#,
+        r#"{"event":"home","timestamp":"2026-11-01T00:00:00Z"}"#,
+        r#"{"customer_id":"C1","timestamp":"2026-11-01T00:00:00Z"}"#,
+        r#"{"customer_id":"C1","event":"home","timestamp":"someday"}"#,
+        r#"{"customer_id":"C1","event":{"nested":true},"timestamp":"2026-11-01T00:00:00Z"}"#,
+    ];
+    let mut mixed = Vec::new();
+    let mut injected = 0u64;
+    for (i, line) in good.iter().enumerate() {
+        mixed.push(line.clone());
+        if i % 10 == 9 {
+            mixed.push(garbage[injected as usize % garbage.len()].to_owned());
+            injected += 1;
+        }
+    }
+    let messy = dir.path().join("messy.jsonl");
+    write_lines(&messy, &mixed);
+    produce(&broker, "messy", &messy);
+    let streamed = live(&broker, "messy");
+    assert_eq!(streamed["rejected"]["total"], injected);
+    let sample = streamed["rejected"]["sample"].as_array().expect("sample");
+    assert!(
+        sample[0]["position"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("partition ") && p.contains(" offset ")),
+        "{}",
+        sample[0]
+    );
+    let mut without = comparable(streamed);
+    let mut reference = comparable(summarize(&clean));
+    for v in [&mut without, &mut reference] {
+        v.as_object_mut().unwrap().remove("rejected");
+    }
+    assert_eq!(without, reference);
+}
+
+#[test]
+fn late_and_shuffled_events_give_the_in_order_graph() {
+    let broker = Broker::start();
+    broker.create_topic("late");
+    let dir = tempfile::tempdir().unwrap();
+    let file = generated(dir.path(), "ordered.jsonl", 8_000, true);
+    let ordered = lines(&file);
+    // Swap neighbouring events of the same customer whose times differ by
+    // less than ten seconds, so they arrive out of order but within the
+    // lateness.
+    let parsed: Vec<Value> = ordered
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let time = |v: &Value| {
+        chrono::DateTime::parse_from_rfc3339(v["timestamp"].as_str().unwrap())
+            .unwrap()
+            .timestamp_micros()
+    };
+    let mut shuffled = ordered.clone();
+    let mut last_of: std::collections::HashMap<String, usize> = Default::default();
+    let mut swaps = 0;
+    for i in 0..parsed.len() {
+        let customer = parsed[i]["customer_id"].as_str().unwrap().to_owned();
+        if let Some(&j) = last_of.get(&customer) {
+            let gap = time(&parsed[i]) - time(&parsed[j]);
+            if gap > 0 && gap < 10_000_000 && shuffled[j] == ordered[j] {
+                shuffled.swap(i, j);
+                swaps += 1;
+                last_of.remove(&customer);
+                continue;
+            }
+        }
+        last_of.insert(customer, i);
+    }
+    assert!(swaps > 50, "only {swaps} late events");
+    let late = dir.path().join("late.jsonl");
+    write_lines(&late, &shuffled);
+    produce(&broker, "late", &late);
+    let streamed = live(&broker, "late");
+    assert_eq!(comparable(streamed), comparable(summarize(&file)));
+}
+
+#[test]
+fn a_broker_restart_mid_stream_loses_and_doubles_nothing() {
+    let mut broker = Broker::durable();
+    broker.create_topic("restart");
+    let dir = tempfile::tempdir().unwrap();
+    let file = generated(dir.path(), "events.jsonl", 10_000, false);
+    let all = lines(&file);
+    let (first, second) = all.split_at(all.len() / 2);
+    let first_file = dir.path().join("first.jsonl");
+    let second_file = dir.path().join("second.jsonl");
+    write_lines(&first_file, first);
+    write_lines(&second_file, second);
+    produce(&broker, "restart", &first_file);
+
+    let mut args = live_args(&broker, "restart");
+    let idle = args.iter().position(|a| a == "3s").unwrap();
+    args[idle] = "12s".into();
+    let viewer = Command::new(BIN)
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("live");
+    std::thread::sleep(Duration::from_secs(3));
+    broker.stop();
+    std::thread::sleep(Duration::from_secs(2));
+    broker.run();
+    produce(&broker, "restart", &second_file);
+    let out = viewer.wait_with_output().expect("live output");
+    assert!(out.status.success(), "live: {}", stderr(&out));
+    let streamed = json(&out);
+    assert_eq!(streamed["kafka"]["consumed"], all.len() as u64);
+    assert_eq!(comparable(streamed), comparable(summarize(&file)));
+}
