@@ -378,3 +378,80 @@ fn a_broker_restart_mid_stream_loses_and_doubles_nothing() {
     assert_eq!(streamed["kafka"]["consumed"], all.len() as u64);
     assert_eq!(comparable(streamed), comparable(summarize(&file)));
 }
+
+/// The live screen, driven through egui_kittest: the Kafka form on the
+/// start screen connects, and the counts on screen reach those of the file.
+#[test]
+fn the_live_screen_shows_the_stream_as_it_arrives() {
+    use egui::accesskit::Role;
+    use egui_kittest::kittest::Queryable;
+    use journeyscope::app::{JourneyscopeApp, Screen};
+
+    let broker = Broker::start();
+    broker.create_topic("war-room");
+    let dir = tempfile::tempdir().unwrap();
+    let file = generated(dir.path(), "events.jsonl", 6_000, false);
+    produce(&broker, "war-room", &file);
+    let expected = summarize(&file);
+
+    let args = journeyscope::cli::MappingArgs::defaults();
+    let Ok(settings) = journeyscope::commands::settings(&args, None, None) else {
+        panic!("settings")
+    };
+    let mut h = egui_kittest::Harness::builder()
+        .with_size([1400.0, 860.0])
+        .with_theme(egui::Theme::Light)
+        .wgpu()
+        .build_eframe(|cc| JourneyscopeApp::new(None, settings, None, &cc.egui_ctx));
+    h.run_steps(2);
+    for (label, text) in [
+        ("Bootstrap servers", broker.brokers()),
+        ("Topic", "war-room".into()),
+    ] {
+        h.get_by_role_and_label(Role::TextInput, label).click();
+        h.run_steps(1);
+        h.get_by_role_and_label(Role::TextInput, label)
+            .type_text(&text);
+        h.run_steps(1);
+    }
+    h.get_by_role_and_label(Role::ComboBox, "Start at").click();
+    h.run_steps(2);
+    h.get_by_label("earliest").click();
+    h.run_steps(2);
+    h.get_by_label("Connect").click();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let consumed = lines(&file).iter().filter(|l| !l.trim().is_empty()).count() as u64;
+    loop {
+        h.run_steps(1);
+        let Screen::Live(view) = &h.state().screen else {
+            panic!("not on the live screen")
+        };
+        if view
+            .latest
+            .as_ref()
+            .is_some_and(|s| s.progress.consumed == consumed && view.map.is_some())
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stream did not arrive in 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    // Snapshots come once a second: wait for the one after the last message.
+    std::thread::sleep(Duration::from_millis(1500));
+    h.run_steps(3);
+    let Screen::Live(view) = &h.state().screen else {
+        unreachable!()
+    };
+    let summary = view.latest.as_ref().expect("snapshot").summary.clone();
+    assert_eq!(summary.events, expected["events"].as_u64().unwrap());
+    assert_eq!(summary.sessions, expected["sessions"].as_u64().unwrap());
+    assert_eq!(
+        summary.rejected.total,
+        expected["rejected"]["total"].as_u64().unwrap()
+    );
+    h.get_by_label(&journeyscope::report::thousands(consumed));
+    h.get_by_label("Lag per partition");
+}

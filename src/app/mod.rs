@@ -3,6 +3,7 @@
 //! the UI thread only polls and draws.
 
 pub mod job;
+pub mod live;
 pub mod loader;
 pub mod workspace;
 
@@ -12,6 +13,7 @@ use std::sync::Arc;
 use anyhow::anyhow;
 
 use crate::commands::{SAMPLE_NAME, Settings, sample_data_file};
+use crate::ui::live_view::{LiveView, live_ui};
 use crate::ui::start_screen::StartScreen;
 use crate::ui::workspace_view::workspace_ui;
 use loader::{Loading, SourceRequest};
@@ -24,6 +26,8 @@ pub enum Command {
     OpenPath(PathBuf),
     /// Open the bundled sample data.
     OpenDemo,
+    /// Watch a Kafka topic live.
+    OpenKafka(crate::source::kafka::KafkaSpec),
     /// Stop the load in progress.
     CancelLoad,
     /// Back to the start screen.
@@ -38,6 +42,8 @@ pub enum Screen {
     Loading(Loading),
     /// A source is loaded.
     Map(Box<Workspace>),
+    /// A Kafka topic is watched live.
+    Live(Box<LiveView>),
 }
 
 /// The window icon.
@@ -114,6 +120,14 @@ impl JourneyscopeApp {
                 }
                 Err(e) => self.start.error = Some(format!("{e:#}")),
             },
+            Command::OpenKafka(spec) => {
+                self.start.error = None;
+                let ctx = ctx.clone();
+                let feed = live::LiveFeed::start(spec, self.settings.clone(), move || {
+                    ctx.request_repaint()
+                });
+                self.screen = Screen::Live(Box::new(LiveView::new(feed)));
+            }
             Command::CancelLoad => {
                 if let Screen::Loading(loading) = &self.screen {
                     loading.cancel();
@@ -186,6 +200,7 @@ impl eframe::App for JourneyscopeApp {
                     .inner
             }
             Screen::Map(workspace) => workspace_ui(workspace, ui),
+            Screen::Live(view) => live_ui(view, ui),
         };
         if let Some(command) = command {
             self.apply(command, &ui.ctx().clone());

@@ -56,9 +56,10 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
     let settings = settings(&args.mapping, None, None)?;
     let spec = kafka_spec(args)?;
     if !args.headless {
-        return Err(usage(anyhow!(
-            "the live window is not available yet; add --headless to print the journeys"
-        )));
+        return Ok(crate::app::run(
+            settings,
+            Some(crate::app::Command::OpenKafka(spec)),
+        )?);
     }
     let until_idle = args
         .until_idle

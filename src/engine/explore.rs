@@ -97,6 +97,28 @@ pub fn customer_rows(
     rows
 }
 
+/// Open sessions by their current touchpoint: sessions whose last event is
+/// within the session timeout before `now_us`, counted at that event's
+/// touchpoint, busiest first.
+pub fn active_sessions(journeys: &Journeys, now_us: i64) -> Vec<(u32, u64)> {
+    let timeout = journeys.config.session_timeout_us.unwrap_or(i64::MAX);
+    let mut counts = vec![0u64; journeys.touchpoint_count()];
+    for (_, events) in journeys.customer_events() {
+        let last = events[events.len() - 1];
+        if now_us.saturating_sub(last.time_us) <= timeout {
+            counts[last.touchpoint as usize] += 1;
+        }
+    }
+    let mut active: Vec<(u32, u64)> = counts
+        .into_iter()
+        .enumerate()
+        .filter(|(_, n)| *n > 0)
+        .map(|(t, n)| (t as u32, n))
+        .collect();
+    active.sort_by_key(|(t, n)| (std::cmp::Reverse(*n), *t));
+    active
+}
+
 /// Names that usually mean a customer converted, most telling first.
 const CONVERSION_NAMES: &[&str] = &[
     "purchase",
@@ -204,6 +226,20 @@ mod tests {
             .find(|r| j.customer_name(r.customer) == "b")
             .unwrap();
         assert_eq!((b.sessions, b.events, b.converted), (1, 3, false));
+    }
+
+    #[test]
+    fn active_sessions_are_the_recent_last_events() {
+        let j = journeys(ROWS, false);
+        // At minute 101: a's last event (home, minute 100) is within 30
+        // minutes; b (minute 2) and c (minute 3) are not.
+        let active = active_sessions(&j, 101 * 60_000_000);
+        assert_eq!(active, vec![(j.touchpoint_id("home").unwrap(), 1)]);
+        // At minute 20 b (minute 2) and c (minute 3) are within 30 minutes,
+        // and a's last event (minute 100) is not in the past at all.
+        let early = active_sessions(&j, 20 * 60_000_000);
+        let total: u64 = early.iter().map(|(_, n)| n).sum();
+        assert_eq!(total, 3);
     }
 
     #[test]

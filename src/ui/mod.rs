@@ -4,6 +4,7 @@
 pub mod customers;
 pub mod funnel;
 pub mod journey_map;
+pub mod live_view;
 pub mod overview;
 pub mod rejected;
 pub mod settings_panel;

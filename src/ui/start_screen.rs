@@ -1,9 +1,10 @@
 //! The start screen: open a file or DuckDB database, the demo, recent
-//! sources, and the Kafka form (live mode comes later).
+//! sources, and the Kafka form for live mode.
 
 use std::path::PathBuf;
 
 use crate::app::Command;
+use crate::source::kafka::{KafkaSpec, StartAt};
 
 /// State of the start screen.
 #[derive(Debug, Default)]
@@ -12,8 +13,14 @@ pub struct StartScreen {
     pub path: String,
     /// The last error, shown until the next attempt.
     pub error: Option<String>,
-    kafka_brokers: String,
-    kafka_topic: String,
+    /// Kafka bootstrap servers.
+    pub kafka_brokers: String,
+    /// Kafka topic.
+    pub kafka_topic: String,
+    /// Where to start: earliest, latest, a time or -15m.
+    pub kafka_from: String,
+    /// Extra client properties, `key=value` per line (never stored).
+    pub kafka_properties: String,
 }
 
 impl StartScreen {
@@ -75,18 +82,37 @@ impl StartScreen {
                 ui.add_space(8.0);
                 ui.group(|ui| {
                     ui.strong("Live from Kafka");
-                    ui.add_enabled_ui(false, |ui| {
-                        egui::Grid::new("kafka").num_columns(2).show(ui, |ui| {
-                            let label = ui.label("Bootstrap servers");
-                            ui.text_edit_singleline(&mut self.kafka_brokers).labelled_by(label.id);
-                            ui.end_row();
-                            let label = ui.label("Topic");
-                            ui.text_edit_singleline(&mut self.kafka_topic).labelled_by(label.id);
-                            ui.end_row();
-                        });
-                        let _ = ui.button("Connect");
+                    egui::Grid::new("kafka").num_columns(2).show(ui, |ui| {
+                        let label = ui.label("Bootstrap servers");
+                        ui.add(egui::TextEdit::singleline(&mut self.kafka_brokers).hint_text("localhost:9092")).labelled_by(label.id);
+                        ui.end_row();
+                        let label = ui.label("Topic");
+                        ui.text_edit_singleline(&mut self.kafka_topic).labelled_by(label.id);
+                        ui.end_row();
+                        let label = ui.label("Start at");
+                        if self.kafka_from.is_empty() {
+                            self.kafka_from = "latest".into();
+                        }
+                        egui::ComboBox::from_id_salt("kafka from")
+                            .selected_text(self.kafka_from.clone())
+                            .show_ui(ui, |ui| {
+                                for (value, text) in [("earliest", "earliest"), ("latest", "latest"), ("-15m", "15 minutes ago"), ("-1h", "an hour ago")] {
+                                    ui.selectable_value(&mut self.kafka_from, value.to_owned(), text);
+                                }
+                            })
+                            .response
+                            .labelled_by(label.id);
+                        ui.end_row();
+                        let label = ui.label("Client properties");
+                        ui.add(egui::TextEdit::multiline(&mut self.kafka_properties).hint_text("security.protocol=SASL_SSL").desired_rows(2)).labelled_by(label.id);
+                        ui.end_row();
                     });
-                    ui.label(egui::RichText::new("Live mode is not available in this version.").weak());
+                    if ui.button("Connect").clicked() {
+                        match self.kafka_spec() {
+                            Ok(spec) => command = Some(Command::OpenKafka(spec)),
+                            Err(e) => self.error = Some(e),
+                        }
+                    }
                 });
             });
         });
@@ -96,5 +122,39 @@ impl StartScreen {
             command = Some(Command::OpenPath(path));
         }
         command
+    }
+
+    /// The Kafka form as a spec, or what is missing.
+    fn kafka_spec(&self) -> Result<KafkaSpec, String> {
+        let brokers = self.kafka_brokers.trim();
+        let topic = self.kafka_topic.trim();
+        if brokers.is_empty() || topic.is_empty() {
+            return Err("Kafka needs bootstrap servers and a topic".into());
+        }
+        let properties = self
+            .kafka_properties
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                l.split_once('=')
+                    .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                    .ok_or_else(|| {
+                        // Only the key is shown: the value may be a secret.
+                        format!(
+                            "client property `{}` must look like key=value",
+                            l.split('=').next().unwrap_or_default()
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(KafkaSpec {
+            brokers: brokers.to_owned(),
+            topic: topic.to_owned(),
+            from: StartAt::parse(&self.kafka_from, chrono::Utc::now().timestamp_millis())?,
+            properties,
+            group: None,
+            detect_wait: std::time::Duration::from_secs(10),
+        })
     }
 }

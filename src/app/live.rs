@@ -1,0 +1,174 @@
+//! The live feed: a named engine thread consumes the Kafka source and, once
+//! a second, publishes a snapshot (summary, offsets, open sessions) that
+//! the UI picks up; the UI never waits for the engine.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::commands::Settings;
+use crate::engine::{JourneyBuilder, active_sessions};
+use crate::report::Summary;
+use crate::source::kafka::{KafkaProgress, KafkaSource, KafkaSpec};
+
+/// How often the engine publishes a snapshot.
+pub const SNAPSHOT_EVERY: Duration = Duration::from_secs(1);
+
+/// The state of the journeys at one moment.
+#[derive(Clone)]
+pub struct LiveSnapshot {
+    /// The journeys so far, as `summarize` would print them.
+    pub summary: Arc<Summary>,
+    /// Offsets read and lag per partition.
+    pub progress: KafkaProgress,
+    /// When the snapshot was taken.
+    pub taken: Instant,
+    /// Time of the newest event (µs since the epoch).
+    pub newest_event_us: Option<i64>,
+    /// When the last message arrived.
+    pub last_message: Option<Instant>,
+    /// Open sessions by current touchpoint (name, sessions), busiest first.
+    pub active: Vec<(String, u64)>,
+    /// Seconds the engine needed for this snapshot.
+    pub snapshot_s: f64,
+}
+
+/// A running feed; dropping it stops the engine thread.
+pub struct LiveFeed {
+    /// How the source is called on screen (no client properties).
+    pub label: String,
+    latest: Arc<Mutex<Option<LiveSnapshot>>>,
+    error: Arc<Mutex<Option<String>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl LiveFeed {
+    /// Connects in the background and starts publishing snapshots; `wake`
+    /// is called after each one.
+    pub fn start(spec: KafkaSpec, settings: Settings, wake: impl Fn() + Send + 'static) -> Self {
+        let latest = Arc::new(Mutex::new(None));
+        let error = Arc::new(Mutex::new(None));
+        let stop = Arc::new(AtomicBool::new(false));
+        let label = spec.label();
+        let (l, e, s) = (latest.clone(), error.clone(), stop.clone());
+        let spawned = thread::Builder::new()
+            .name("live engine".into())
+            .spawn(move || {
+                if let Err(message) = run(&spec, &settings, &l, &s, &wake)
+                    && let Ok(mut slot) = e.lock()
+                {
+                    *slot = Some(message);
+                    wake();
+                }
+            });
+        if let Err(e) = spawned
+            && let Ok(mut slot) = error.lock()
+        {
+            *slot = Some(format!("cannot start the live engine: {e}"));
+        }
+        LiveFeed {
+            label,
+            latest,
+            error,
+            stop,
+        }
+    }
+
+    /// The newest snapshot, if one arrived since the last call.
+    pub fn take(&self) -> Option<LiveSnapshot> {
+        self.latest.lock().ok()?.take()
+    }
+
+    /// Why the feed stopped, if it did.
+    pub fn error(&self) -> Option<String> {
+        self.error.lock().ok()?.clone()
+    }
+}
+
+impl Drop for LiveFeed {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn run(
+    spec: &KafkaSpec,
+    settings: &Settings,
+    latest: &Mutex<Option<LiveSnapshot>>,
+    stop: &AtomicBool,
+    wake: &dyn Fn(),
+) -> Result<(), String> {
+    let mut source = KafkaSource::open(spec, &settings.source).map_err(|e| e.to_string())?;
+    let mut builder = JourneyBuilder::new(settings.engine.clone());
+    let mut last_snapshot: Option<Instant> = None;
+    let mut last_message = None;
+    let mut changed = true;
+    let mut published: Option<LiveSnapshot> = None;
+    while !stop.load(Ordering::Relaxed) {
+        if let Some(batch) = source
+            .next_batch_within(Duration::from_millis(50))
+            .map_err(|e| e.to_string())?
+        {
+            if !batch.is_empty() || !batch.rejected.is_empty() {
+                last_message = Some(Instant::now());
+                changed = true;
+            }
+            builder.ingest(&batch);
+            source.recycle(batch);
+        }
+        if last_snapshot.is_none_or(|t| t.elapsed() >= SNAPSHOT_EVERY) {
+            let started = Instant::now();
+            let journeys = if changed {
+                Some(builder.clone().finish())
+            } else {
+                None
+            };
+            changed = false;
+            let snapshot = match journeys {
+                Some(journeys) => {
+                    let newest = journeys.time_range_us.map(|(_, b)| b);
+                    let active = newest.map_or_else(Vec::new, |now| {
+                        active_sessions(&journeys, now)
+                            .into_iter()
+                            .map(|(t, n)| (journeys.touchpoint_name(t).to_owned(), n))
+                            .collect()
+                    });
+                    let summary = Summary::new(
+                        source.name(),
+                        source.mapping(),
+                        &journeys,
+                        settings.funnel.as_ref(),
+                    );
+                    LiveSnapshot {
+                        summary: Arc::new(summary),
+                        progress: source.progress(),
+                        taken: Instant::now(),
+                        newest_event_us: newest,
+                        last_message,
+                        active,
+                        snapshot_s: started.elapsed().as_secs_f64(),
+                    }
+                }
+                None => match published.clone() {
+                    Some(mut s) => {
+                        s.progress = source.progress();
+                        s.taken = Instant::now();
+                        s
+                    }
+                    None => {
+                        last_snapshot = Some(Instant::now());
+                        continue;
+                    }
+                },
+            };
+            if let Ok(mut slot) = latest.lock() {
+                *slot = Some(snapshot.clone());
+            }
+            published = Some(snapshot);
+            last_snapshot = Some(Instant::now());
+            wake();
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,329 @@
+//! The live screen for the war room: the journey map updating in place,
+//! plots over time (events per second, open sessions per touchpoint,
+//! rejected and duplicate records), lag per partition, a freshness
+//! indicator and the UI's own frame time. It only reads snapshots.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use egui::Color32;
+use egui_plot::{Legend, Line, Plot, PlotPoints};
+
+use crate::app::Command;
+use crate::app::live::{LiveFeed, LiveSnapshot};
+use crate::report::{human_duration, thousands};
+
+use super::journey_map::JourneyMap;
+use super::overview::overview_ui;
+
+/// Points kept for the plots (one per snapshot: ten minutes).
+const HISTORY: usize = 600;
+
+/// One point of the plots.
+#[derive(Debug, Clone)]
+struct Point {
+    /// Seconds since the screen opened.
+    t: f64,
+    events_per_s: f64,
+    rejected: u64,
+    duplicates: u64,
+    active: Vec<(String, u64)>,
+}
+
+/// State of the live screen.
+pub struct LiveView {
+    feed: LiveFeed,
+    /// The journey map, once the first snapshot arrived.
+    pub map: Option<JourneyMap>,
+    /// The newest snapshot.
+    pub latest: Option<LiveSnapshot>,
+    history: VecDeque<Point>,
+    opened: Instant,
+    previous_frame: Option<Instant>,
+    frame_ms: f32,
+    frame_interval_ms: f32,
+}
+
+impl LiveView {
+    /// A screen showing `feed`.
+    pub fn new(feed: LiveFeed) -> Self {
+        LiveView {
+            feed,
+            map: None,
+            latest: None,
+            history: VecDeque::new(),
+            opened: Instant::now(),
+            previous_frame: None,
+            frame_ms: 0.0,
+            frame_interval_ms: 0.0,
+        }
+    }
+
+    fn receive(&mut self) {
+        let Some(snapshot) = self.feed.take() else {
+            return;
+        };
+        let t = snapshot.taken.duration_since(self.opened).as_secs_f64();
+        let events = snapshot.summary.events + snapshot.summary.rejected.total;
+        let events_per_s = match (self.history.back(), &self.latest) {
+            (Some(p), Some(previous)) if t > p.t => {
+                let before = previous.summary.events + previous.summary.rejected.total;
+                events.saturating_sub(before) as f64 / (t - p.t)
+            }
+            _ => 0.0,
+        };
+        self.history.push_back(Point {
+            t,
+            events_per_s,
+            rejected: snapshot.summary.rejected.total,
+            duplicates: snapshot.summary.duplicates,
+            active: snapshot.active.clone(),
+        });
+        while self.history.len() > HISTORY {
+            self.history.pop_front();
+        }
+        match &mut self.map {
+            Some(map) => map.set_summary(snapshot.summary.clone()),
+            None => self.map = Some(JourneyMap::new(snapshot.summary.clone())),
+        }
+        self.latest = Some(snapshot);
+    }
+
+    /// The events per second at the newest point.
+    pub fn events_per_s(&self) -> Option<f64> {
+        self.history.back().map(|p| p.events_per_s)
+    }
+}
+
+/// Draws the live screen; returns a command for the app when there is one.
+pub fn live_ui(view: &mut LiveView, ui: &mut egui::Ui) -> Option<Command> {
+    let frame_start = Instant::now();
+    if let Some(previous) = view.previous_frame {
+        let interval = previous.elapsed().as_secs_f32() * 1000.0;
+        view.frame_interval_ms = 0.9 * view.frame_interval_ms + 0.1 * interval;
+    }
+    view.previous_frame = Some(frame_start);
+    view.receive();
+    let mut command = None;
+    egui::Panel::top("live top").show(ui, |ui| {
+        ui.horizontal(|ui| {
+            if ui.button("Back to sources").clicked() {
+                command = Some(Command::CloseSource);
+            }
+            ui.strong(&view.feed.label);
+            ui.separator();
+            freshness_ui(view, ui);
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                ui.label(
+                    egui::RichText::new(format!(
+                        "frame {:.1} ms · {:.0} fps",
+                        view.frame_ms,
+                        1000.0 / view.frame_interval_ms.max(1.0)
+                    ))
+                    .weak(),
+                )
+                .on_hover_text("Time this window spends drawing a frame, and frames per second");
+            });
+        });
+        if let Some(map) = &mut view.map {
+            map.controls_ui(ui);
+        }
+    });
+    if let Some(error) = view.feed.error() {
+        egui::CentralPanel::default().show(ui, |ui| {
+            ui.colored_label(ui.visuals().error_fg_color, error);
+        });
+        return command;
+    }
+    egui::Panel::left("live side")
+        .default_size(340.0)
+        .resizable(true)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| side_ui(view, ui));
+        });
+    egui::CentralPanel::no_frame().show(ui, |ui| match &mut view.map {
+        Some(map) => map.map_ui(ui),
+        None => {
+            ui.centered_and_justified(|ui| {
+                ui.spinner();
+                ui.label(format!(
+                    "Connecting to {} and reading the first events…",
+                    view.feed.label
+                ));
+            });
+        }
+    });
+    view.frame_ms = 0.9 * view.frame_ms + 0.1 * frame_start.elapsed().as_secs_f32() * 1000.0;
+    // A steady 30 frames per second while watching.
+    ui.ctx()
+        .request_repaint_after(std::time::Duration::from_millis(33));
+    command
+}
+
+/// Newest event time against the wall clock: green while the stream is
+/// current, amber after 30 s behind, red after 5 minutes.
+fn freshness_ui(view: &LiveView, ui: &mut egui::Ui) {
+    let Some(snapshot) = &view.latest else {
+        ui.spinner();
+        return;
+    };
+    let Some(newest) = snapshot.newest_event_us else {
+        ui.label("no events yet");
+        return;
+    };
+    let now = chrono::Utc::now().timestamp_micros();
+    let behind_s = ((now - newest) as f64 / 1e6).max(0.0);
+    let (colour, word) = if behind_s < 30.0 {
+        (Color32::from_rgb(46, 160, 67), "live")
+    } else if behind_s < 300.0 {
+        (Color32::from_rgb(214, 150, 30), "behind")
+    } else {
+        (Color32::from_rgb(214, 69, 65), "stale")
+    };
+    let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
+    ui.painter().circle_filled(rect.center(), 6.0, colour);
+    let newest_text = chrono::DateTime::from_timestamp_micros(newest)
+        .map_or_else(String::new, |t| {
+            t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+        });
+    let arrived = snapshot
+        .last_message
+        .map_or("no message yet".to_owned(), |t| {
+            format!(
+                "last message {} ago",
+                human_duration(t.elapsed().as_secs_f64())
+            )
+        });
+    ui.label(format!(
+        "{word}: newest event {newest_text}, {} behind the clock · {arrived}",
+        human_duration(behind_s)
+    ));
+}
+
+fn side_ui(view: &LiveView, ui: &mut egui::Ui) {
+    let Some(snapshot) = &view.latest else {
+        ui.label("Waiting for the first events…");
+        return;
+    };
+    ui.heading("Now");
+    egui::Grid::new("live now")
+        .num_columns(2)
+        .striped(true)
+        .show(ui, |ui| {
+            let mut row = |label: &str, value: String| {
+                ui.label(label);
+                ui.label(value);
+                ui.end_row();
+            };
+            row("Messages read", thousands(snapshot.progress.consumed));
+            row(
+                "Events per second",
+                thousands(view.events_per_s().unwrap_or(0.0).round() as u64),
+            );
+            row(
+                "Open sessions",
+                thousands(snapshot.active.iter().map(|(_, n)| n).sum()),
+            );
+            row(
+                "Lag (messages)",
+                thousands(
+                    snapshot
+                        .progress
+                        .partitions
+                        .iter()
+                        .map(|p| p.lag.max(0) as u64)
+                        .sum(),
+                ),
+            );
+        });
+    ui.add_space(6.0);
+    plot_ui(
+        ui,
+        "Events per second",
+        |p: &Point| p.events_per_s,
+        &view.history,
+    );
+    ui.strong("Open sessions by touchpoint");
+    let top: Vec<String> = snapshot
+        .active
+        .iter()
+        .take(5)
+        .map(|(n, _)| n.clone())
+        .collect();
+    Plot::new("open sessions")
+        .height(150.0)
+        .legend(Legend::default())
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .include_y(0.0)
+        .show(ui, |plot| {
+            for name in &top {
+                let points: PlotPoints = view
+                    .history
+                    .iter()
+                    .map(|p| {
+                        let n = p
+                            .active
+                            .iter()
+                            .find(|(t, _)| t == name)
+                            .map_or(0, |(_, n)| *n);
+                        [p.t, n as f64]
+                    })
+                    .collect();
+                plot.line(Line::new(name.clone(), points));
+            }
+        });
+    plot_ui(
+        ui,
+        "Rejected records",
+        |p: &Point| p.rejected as f64,
+        &view.history,
+    );
+    plot_ui(
+        ui,
+        "Duplicates dropped",
+        |p: &Point| p.duplicates as f64,
+        &view.history,
+    );
+    ui.strong("Lag per partition");
+    egui::Grid::new("lag")
+        .num_columns(3)
+        .striped(true)
+        .show(ui, |ui| {
+            ui.label("Partition");
+            ui.label("Next offset");
+            ui.label("Lag");
+            ui.end_row();
+            for p in &snapshot.progress.partitions {
+                ui.label(p.partition.to_string());
+                ui.label(thousands(p.next_offset.max(0) as u64));
+                ui.label(thousands(p.lag.max(0) as u64));
+                ui.end_row();
+            }
+        });
+    ui.separator();
+    overview_ui(
+        ui,
+        &snapshot.summary,
+        view.map.as_ref().and_then(|m| m.visible()),
+        snapshot.snapshot_s,
+    );
+}
+
+fn plot_ui(
+    ui: &mut egui::Ui,
+    title: &str,
+    value: impl Fn(&Point) -> f64,
+    history: &VecDeque<Point>,
+) {
+    ui.strong(title);
+    let points: PlotPoints = history.iter().map(|p| [p.t, value(p)]).collect();
+    Plot::new(title)
+        .height(90.0)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .include_y(0.0)
+        .show(ui, |plot| plot.line(Line::new(title, points)));
+}
