@@ -209,6 +209,14 @@ pub struct LiveArgs {
     /// How long to wait for the first messages to detect the columns from.
     #[arg(long, value_name = "DURATION", default_value = "10s")]
     pub detect_wait: String,
+    /// How much older than a customer's newest event an arrival may be
+    /// before it counts as late (it is placed in order either way).
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub lateness: String,
+    /// Only the events of this last stretch of event time (5m, 15m, 1h);
+    /// since start when not given.
+    #[arg(long, value_name = "DURATION")]
+    pub window: Option<String>,
     /// Mapping and journey options.
     #[command(flatten)]
     pub mapping: MappingArgs,

@@ -194,6 +194,7 @@ fn comparable(mut v: Value) -> Value {
     let o = v.as_object_mut().expect("an object");
     o.remove("source");
     o.remove("kafka");
+    o.remove("live");
     if let Some(r) = o.get_mut("rejected").and_then(Value::as_object_mut) {
         r.remove("sample");
     }
@@ -341,6 +342,10 @@ fn late_and_shuffled_events_give_the_in_order_graph() {
     write_lines(&late, &shuffled);
     produce(&broker, "late", &late);
     let streamed = live(&broker, "late");
+    // Each swap brings one event after a newer one of the same customer,
+    // within the 10 s lateness.
+    assert_eq!(streamed["live"]["reordered"], swaps);
+    assert_eq!(streamed["live"]["late"], 0);
     assert_eq!(comparable(streamed), comparable(summarize(&file)));
 }
 
@@ -454,4 +459,56 @@ fn the_live_screen_shows_the_stream_as_it_arrives() {
     );
     h.get_by_label(&journeyscope::report::thousands(consumed));
     h.get_by_label("Lag per partition");
+}
+
+/// The events of a generated file that the engine accepts, with their
+/// times (µs): parsed here with serde_json and chrono, apart from the engine.
+fn accepted_events(lines: &[String]) -> Vec<(String, i64)> {
+    lines
+        .iter()
+        .filter_map(|l| {
+            let v: Value = serde_json::from_str(l).ok()?;
+            let customer = v["customer_id"].as_str().filter(|c| !c.is_empty())?;
+            v["event"].as_str().filter(|e| !e.is_empty())?;
+            let _ = customer;
+            let time = chrono::DateTime::parse_from_rfc3339(v["timestamp"].as_str()?).ok()?;
+            Some((l.clone(), time.timestamp_micros()))
+        })
+        .collect()
+}
+
+#[test]
+fn a_time_window_equals_the_summary_of_just_those_events() {
+    let broker = Broker::start();
+    broker.create_topic("window");
+    let dir = tempfile::tempdir().unwrap();
+    let file = generated(dir.path(), "events.jsonl", 30_000, false);
+    produce(&broker, "window", &file);
+    let events = accepted_events(&lines(&file));
+    let newest = events.iter().map(|(_, t)| *t).max().expect("events");
+    for (window, seconds) in [("5m", 300i64), ("6h", 6 * 3600)] {
+        let mut args = live_args(&broker, "window");
+        args.extend(["--window".to_owned(), window.to_owned()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let streamed = json(&run(&args));
+        assert_eq!(streamed["live"]["window_s"], seconds as f64);
+        let inside: Vec<String> = events
+            .iter()
+            .filter(|(_, t)| *t >= newest - seconds * 1_000_000)
+            .map(|(l, _)| l.clone())
+            .collect();
+        assert!(!inside.is_empty());
+        let just_those = dir.path().join(format!("window-{window}.jsonl"));
+        write_lines(&just_those, &inside);
+        let mut reference = comparable(summarize(&just_those));
+        let mut got = comparable(streamed);
+        for v in [&mut got, &mut reference] {
+            v.as_object_mut().unwrap().remove("rejected");
+        }
+        assert_eq!(
+            got["events"],
+            inside.len() as u64 - reference["duplicates"].as_u64().unwrap()
+        );
+        assert_eq!(got, reference, "window {window}");
+    }
 }

@@ -2,7 +2,7 @@
 //! a second, publishes a snapshot (summary, offsets, open sessions) that
 //! the UI picks up; the UI never waits for the engine.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -12,7 +12,8 @@ use crate::engine::{JourneyBuilder, active_sessions};
 use crate::report::Summary;
 use crate::source::kafka::{KafkaProgress, KafkaSource, KafkaSpec};
 
-/// How often the engine publishes a snapshot.
+/// How often the engine publishes a snapshot (less often when a snapshot
+/// takes long, so that ingesting keeps most of the time).
 pub const SNAPSHOT_EVERY: Duration = Duration::from_secs(1);
 
 /// The state of the journeys at one moment.
@@ -32,6 +33,11 @@ pub struct LiveSnapshot {
     pub active: Vec<(String, u64)>,
     /// Seconds the engine needed for this snapshot.
     pub snapshot_s: f64,
+    /// Events that arrived after a newer one of the same customer, and
+    /// those of them beyond the allowed lateness.
+    pub out_of_order: (u64, u64),
+    /// The window shown, in seconds of event time (0 = since start).
+    pub window_s: u64,
 }
 
 /// A running feed; dropping it stops the engine thread.
@@ -41,6 +47,7 @@ pub struct LiveFeed {
     latest: Arc<Mutex<Option<LiveSnapshot>>>,
     error: Arc<Mutex<Option<String>>>,
     stop: Arc<AtomicBool>,
+    window_s: Arc<AtomicU64>,
 }
 
 impl LiveFeed {
@@ -50,12 +57,18 @@ impl LiveFeed {
         let latest = Arc::new(Mutex::new(None));
         let error = Arc::new(Mutex::new(None));
         let stop = Arc::new(AtomicBool::new(false));
+        let window_s = Arc::new(AtomicU64::new(0));
         let label = spec.label();
-        let (l, e, s) = (latest.clone(), error.clone(), stop.clone());
+        let (l, e, s, w) = (
+            latest.clone(),
+            error.clone(),
+            stop.clone(),
+            window_s.clone(),
+        );
         let spawned = thread::Builder::new()
             .name("live engine".into())
             .spawn(move || {
-                if let Err(message) = run(&spec, &settings, &l, &s, &wake)
+                if let Err(message) = run(&spec, &settings, &l, &s, &w, &wake)
                     && let Ok(mut slot) = e.lock()
                 {
                     *slot = Some(message);
@@ -72,7 +85,18 @@ impl LiveFeed {
             latest,
             error,
             stop,
+            window_s,
         }
+    }
+
+    /// Shows only the last `seconds` of event time (0 = since start).
+    pub fn set_window_s(&self, seconds: u64) {
+        self.window_s.store(seconds, Ordering::Relaxed);
+    }
+
+    /// The window asked for.
+    pub fn window_s(&self) -> u64 {
+        self.window_s.load(Ordering::Relaxed)
     }
 
     /// The newest snapshot, if one arrived since the last call.
@@ -97,13 +121,16 @@ fn run(
     settings: &Settings,
     latest: &Mutex<Option<LiveSnapshot>>,
     stop: &AtomicBool,
+    window_s: &AtomicU64,
     wake: &dyn Fn(),
 ) -> Result<(), String> {
     let mut source = KafkaSource::open(spec, &settings.source).map_err(|e| e.to_string())?;
     let mut builder = JourneyBuilder::new(settings.engine.clone());
     let mut last_snapshot: Option<Instant> = None;
+    let mut interval = SNAPSHOT_EVERY;
     let mut last_message = None;
     let mut changed = true;
+    let mut shown_window = 0;
     let mut published: Option<LiveSnapshot> = None;
     while !stop.load(Ordering::Relaxed) {
         if let Some(batch) = source
@@ -117,10 +144,20 @@ fn run(
             builder.ingest(&batch);
             source.recycle(batch);
         }
-        if last_snapshot.is_none_or(|t| t.elapsed() >= SNAPSHOT_EVERY) {
+        let window = window_s.load(Ordering::Relaxed);
+        if window != shown_window {
+            shown_window = window;
+            changed = true;
+            last_snapshot = None;
+        }
+        if last_snapshot.is_none_or(|t| t.elapsed() >= interval) {
             let started = Instant::now();
             let journeys = if changed {
-                Some(builder.clone().finish())
+                let from = (window > 0)
+                    .then(|| builder.watermark_us())
+                    .flatten()
+                    .map(|newest| newest - window as i64 * 1_000_000);
+                Some(builder.snapshot(from))
             } else {
                 None
             };
@@ -148,12 +185,15 @@ fn run(
                         last_message,
                         active,
                         snapshot_s: started.elapsed().as_secs_f64(),
+                        out_of_order: builder.out_of_order(),
+                        window_s: window,
                     }
                 }
                 None => match published.clone() {
                     Some(mut s) => {
                         s.progress = source.progress();
                         s.taken = Instant::now();
+                        s.last_message = last_message;
                         s
                     }
                     None => {
@@ -165,6 +205,7 @@ fn run(
             if let Ok(mut slot) = latest.lock() {
                 *slot = Some(snapshot.clone());
             }
+            interval = SNAPSHOT_EVERY.max(started.elapsed() * 4);
             published = Some(snapshot);
             last_snapshot = Some(Instant::now());
             wake();

@@ -71,18 +71,34 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
         (None, None) => Some(Duration::from_secs(10)),
         (None, Some(_)) => None,
     };
-    headless(&spec, settings, until_idle, every, args.format)
+    let run = Headless {
+        until_idle,
+        every,
+        format: args.format,
+        lateness: duration(&args.lateness, "lateness")?,
+        window: args
+            .window
+            .as_deref()
+            .map(|w| duration(w, "window"))
+            .transpose()?,
+    };
+    headless(&spec, settings, &run)
 }
 
-fn headless(
-    spec: &KafkaSpec,
-    settings: Settings,
+/// What `live --headless` prints, and when.
+struct Headless {
     until_idle: Option<Duration>,
     every: Option<Duration>,
     format: OutputFormat,
-) -> Result<(), Failure> {
+    lateness: Duration,
+    window: Option<Duration>,
+}
+
+fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), Failure> {
+    let (until_idle, every, format) = (run.until_idle, run.every, run.format);
     let mut source = KafkaSource::open(spec, &settings.source).map_err(source_failure)?;
     let mut builder = JourneyBuilder::new(settings.engine.clone());
+    builder.set_lateness_us(run.lateness.as_micros() as i64);
     let mut last_data = Instant::now();
     let mut last_print = Instant::now();
     loop {
@@ -96,37 +112,62 @@ fn headless(
             builder.ingest(&batch);
             source.recycle(batch);
         }
-        if until_idle.is_some_and(|idle| last_data.elapsed() >= idle) {
-            let summary = summary(&source, &settings, builder);
-            return print(&summary, &source.progress(), format, false);
-        }
-        if let Some(every) = every
-            && last_print.elapsed() >= every
-        {
+        let idle = until_idle.is_some_and(|idle| last_data.elapsed() >= idle);
+        let due = every.is_some_and(|every| last_print.elapsed() >= every);
+        if idle || due {
             last_print = Instant::now();
-            let summary = summary(&source, &settings, builder.clone());
-            print(&summary, &source.progress(), format, true)?;
+            let from = run
+                .window
+                .and_then(|w| Some(builder.watermark_us()? - w.as_micros() as i64));
+            let journeys = builder.snapshot(from);
+            let summary = Summary::new(
+                source.name(),
+                source.mapping(),
+                &journeys,
+                settings.funnel.as_ref(),
+            );
+            let (reordered, late) = builder.out_of_order();
+            let live = LiveCounts {
+                reordered,
+                late,
+                window_s: run.window.map(|w| w.as_secs_f64()),
+            };
+            print(&summary, &source.progress(), &live, format, !idle)?;
+            if idle {
+                return Ok(());
+            }
         }
     }
 }
 
-fn summary(source: &KafkaSource, settings: &Settings, builder: JourneyBuilder) -> Summary {
-    let journeys = builder.finish();
-    Summary::new(
-        source.name(),
-        source.mapping(),
-        &journeys,
-        settings.funnel.as_ref(),
-    )
+/// Counts only a stream has, printed beside the summary.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct LiveCounts {
+    /// Events that arrived after a newer event of the same customer.
+    pub reordered: u64,
+    /// Of those, the ones beyond the allowed lateness.
+    pub late: u64,
+    /// The time window in seconds; null for since start.
+    pub window_s: Option<f64>,
 }
 
-/// The summary JSON with a `"kafka"` object (consumed count, offsets, lag).
-pub fn live_json(summary: &Summary, progress: &KafkaProgress, one_line: bool) -> String {
+/// The summary JSON with a `"kafka"` object (consumed count, offsets,
+/// lag) and a `"live"` object (late arrivals, window).
+pub fn live_json(
+    summary: &Summary,
+    progress: &KafkaProgress,
+    live: &LiveCounts,
+    one_line: bool,
+) -> String {
     let mut value = serde_json::to_value(summary).unwrap_or_default();
     if let Some(object) = value.as_object_mut() {
         object.insert(
             "kafka".into(),
             serde_json::to_value(progress).unwrap_or_default(),
+        );
+        object.insert(
+            "live".into(),
+            serde_json::to_value(live).unwrap_or_default(),
         );
     }
     let text = if one_line {
@@ -140,11 +181,12 @@ pub fn live_json(summary: &Summary, progress: &KafkaProgress, one_line: bool) ->
 fn print(
     summary: &Summary,
     progress: &KafkaProgress,
+    live: &LiveCounts,
     format: OutputFormat,
     one_line: bool,
 ) -> Result<(), Failure> {
     let text = match format {
-        OutputFormat::Json => live_json(summary, progress, one_line),
+        OutputFormat::Json => live_json(summary, progress, live, one_line),
         OutputFormat::Table => format!(
             "{}consumed {} messages; lag {}\n",
             to_table(summary),

@@ -228,6 +228,73 @@ mod tests {
         assert_eq!((b.sessions, b.events, b.converted), (1, 3, false));
     }
 
+    fn builder(rows: &[(&str, &str, i64)]) -> JourneyBuilder {
+        builder_with(rows, 10_000_000)
+    }
+
+    fn builder_with(rows: &[(&str, &str, i64)], lateness_us: i64) -> JourneyBuilder {
+        let mut batch = EventBatch::with_capacity(rows.len());
+        for (customer, event, minute) in rows {
+            batch.push(
+                NewEvent {
+                    customer,
+                    event,
+                    time_us: minute * 60_000_000,
+                    event_id: None,
+                    session_id: None,
+                },
+                Vec::new(),
+            );
+        }
+        let mut builder = JourneyBuilder::new(EngineConfig::default());
+        builder.set_lateness_us(lateness_us);
+        builder.ingest(&batch);
+        builder
+    }
+
+    /// A window is exactly the journeys of the events inside it, and a
+    /// snapshot leaves the builder able to go on.
+    #[test]
+    fn window_snapshots_equal_the_events_in_the_window() {
+        let all = builder(ROWS);
+        for from in [0, 1, 2, 3, 50, 200] {
+            let inside: Vec<(&str, &str, i64)> =
+                ROWS.iter().copied().filter(|r| r.2 >= from).collect();
+            let window = all.snapshot(Some(from * 60_000_000));
+            let reference = builder(&inside).finish();
+            assert_eq!(window.graph.node_reports(), reference.graph.node_reports());
+            assert_eq!(window.graph.edge_reports(), reference.graph.edge_reports());
+            assert_eq!(
+                (window.events, window.sessions, window.customers),
+                (reference.events, reference.sessions, reference.customers)
+            );
+        }
+        let whole = all.snapshot(None);
+        assert_eq!(
+            whole.graph.edge_reports(),
+            all.finish().graph.edge_reports()
+        );
+    }
+
+    #[test]
+    fn arrivals_out_of_order_are_counted() {
+        // a's cart (minute 0) arrives after minute 100, b's home (minute 1)
+        // after minute 2; c's events arrive in order.
+        let rows = [
+            ("a", "home", 100),
+            ("a", "cart", 0),
+            ("b", "search", 2),
+            ("b", "home", 1),
+            ("c", "cart", 3),
+        ];
+        // With 10 s of lateness both are late; with 5 minutes only a's is.
+        assert_eq!(builder(&rows).out_of_order(), (2, 2));
+        let tolerant = builder_with(&rows, 5 * 60_000_000);
+        assert_eq!(tolerant.out_of_order(), (2, 1));
+        // Either way every event is placed in order.
+        assert_eq!(tolerant.finish().events, 5);
+    }
+
     #[test]
     fn active_sessions_are_the_recent_last_events() {
         let j = journeys(ROWS, false);

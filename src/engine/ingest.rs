@@ -98,6 +98,17 @@ pub struct JourneyBuilder {
     staged: usize,
     excluded: u64,
     rejected: RejectedLog,
+    /// Newest event time seen per customer, for counting late arrivals.
+    newest: Vec<i64>,
+    /// Arrivals older than their customer's newest event (reordered).
+    reordered: u64,
+    /// Arrivals older than their customer's newest event by more than the
+    /// allowed lateness.
+    late: u64,
+    /// Allowed lateness in µs.
+    lateness_us: i64,
+    /// Newest event time seen at all.
+    watermark_us: Option<i64>,
 }
 
 impl JourneyBuilder {
@@ -116,7 +127,30 @@ impl JourneyBuilder {
             staged: 0,
             excluded: 0,
             rejected: RejectedLog::default(),
+            newest: Vec::new(),
+            reordered: 0,
+            late: 0,
+            lateness_us: 10_000_000,
+            watermark_us: None,
         }
+    }
+
+    /// The newest event time seen so far (µs since the epoch): "now" for
+    /// time windows, whatever the wall clock says.
+    pub fn watermark_us(&self) -> Option<i64> {
+        self.watermark_us
+    }
+
+    /// Sets how much older than a customer's newest event an arrival may be
+    /// before it counts as late (it is still placed in order).
+    pub fn set_lateness_us(&mut self, lateness_us: i64) {
+        self.lateness_us = lateness_us;
+    }
+
+    /// Arrivals that were older than their customer's newest event, and
+    /// those of them beyond the allowed lateness.
+    pub fn out_of_order(&self) -> (u64, u64) {
+        (self.reordered, self.late)
     }
 
     /// The configuration in use.
@@ -143,6 +177,23 @@ impl JourneyBuilder {
                     id
                 }
             };
+            let slot = customer as usize;
+            if slot >= self.newest.len() {
+                self.newest.resize(slot + 1, i64::MIN);
+            }
+            self.watermark_us = Some(
+                self.watermark_us
+                    .map_or(event.time_us, |w| w.max(event.time_us)),
+            );
+            let newest = self.newest[slot];
+            if event.time_us < newest {
+                self.reordered += 1;
+                if newest - event.time_us > self.lateness_us {
+                    self.late += 1;
+                }
+            } else {
+                self.newest[slot] = event.time_us;
+            }
             let staged = Staged {
                 event: Event {
                     time_us: event.time_us,
@@ -218,6 +269,44 @@ impl JourneyBuilder {
     /// Number of records rejected so far.
     pub fn rejected_total(&self) -> u64 {
         self.rejected.total
+    }
+
+    /// The journeys of the events staged so far — all of them, or only
+    /// those at or after `from_us` — leaving the builder as it is, so that
+    /// ingesting can go on (live snapshots and time windows).
+    pub fn snapshot(&self, from_us: Option<i64>) -> Journeys {
+        let mut buckets = Vec::with_capacity(self.buckets.len());
+        let mut total = 0;
+        for bucket in &self.buckets {
+            let mut copy = Bucket::default();
+            let mut index = 0;
+            for chunk in &bucket.chunks {
+                let mut kept = Vec::with_capacity(chunk.len());
+                for s in chunk {
+                    if from_us.is_none_or(|from| s.event.time_us >= from) {
+                        kept.push(*s);
+                        if self.with_keys {
+                            copy.keys.push(bucket.keys[index]);
+                        }
+                    }
+                    index += 1;
+                }
+                copy.len += kept.len();
+                copy.chunks.push(kept);
+            }
+            total += copy.len;
+            buckets.push(copy);
+        }
+        let grouped =
+            journeys::group_by_customer(buckets, self.with_keys, total, self.customers.len());
+        journeys::build(journeys::Parts {
+            config: self.config.clone(),
+            customers: self.customers.clone(),
+            touchpoints: self.touchpoints.clone(),
+            grouped,
+            excluded: self.excluded,
+            rejected: self.rejected.clone(),
+        })
     }
 
     /// Drops duplicates, orders each customer's events, cuts sessions and

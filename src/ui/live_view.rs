@@ -27,6 +27,7 @@ struct Point {
     events_per_s: f64,
     rejected: u64,
     duplicates: u64,
+    late: u64,
     active: Vec<(String, u64)>,
 }
 
@@ -64,11 +65,10 @@ impl LiveView {
             return;
         };
         let t = snapshot.taken.duration_since(self.opened).as_secs_f64();
-        let events = snapshot.summary.events + snapshot.summary.rejected.total;
+        let read = snapshot.progress.consumed;
         let events_per_s = match (self.history.back(), &self.latest) {
             (Some(p), Some(previous)) if t > p.t => {
-                let before = previous.summary.events + previous.summary.rejected.total;
-                events.saturating_sub(before) as f64 / (t - p.t)
+                read.saturating_sub(previous.progress.consumed) as f64 / (t - p.t)
             }
             _ => 0.0,
         };
@@ -77,6 +77,7 @@ impl LiveView {
             events_per_s,
             rejected: snapshot.summary.rejected.total,
             duplicates: snapshot.summary.duplicates,
+            late: snapshot.out_of_order.1,
             active: snapshot.active.clone(),
         });
         while self.history.len() > HISTORY {
@@ -111,6 +112,8 @@ pub fn live_ui(view: &mut LiveView, ui: &mut egui::Ui) -> Option<Command> {
                 command = Some(Command::CloseSource);
             }
             ui.strong(&view.feed.label);
+            ui.separator();
+            window_ui(view, ui);
             ui.separator();
             freshness_ui(view, ui);
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -158,6 +161,35 @@ pub fn live_ui(view: &mut LiveView, ui: &mut egui::Ui) -> Option<Command> {
     ui.ctx()
         .request_repaint_after(std::time::Duration::from_millis(33));
     command
+}
+
+/// Windows offered: (label, seconds of event time; 0 = since start).
+const WINDOWS: &[(&str, u64)] = &[
+    ("since start", 0),
+    ("last 5 minutes", 300),
+    ("last 15 minutes", 900),
+    ("last 60 minutes", 3600),
+];
+
+fn window_ui(view: &LiveView, ui: &mut egui::Ui) {
+    let mut window = view.feed.window_s();
+    let shown = WINDOWS
+        .iter()
+        .find(|(_, s)| *s == window)
+        .map_or("since start", |(l, _)| l);
+    let label = ui.label("Show");
+    egui::ComboBox::from_id_salt("live window")
+        .selected_text(shown)
+        .show_ui(ui, |ui| {
+            for (text, seconds) in WINDOWS {
+                ui.selectable_value(&mut window, *seconds, *text);
+            }
+        })
+        .response
+        .labelled_by(label.id);
+    if window != view.feed.window_s() {
+        view.feed.set_window_s(window);
+    }
 }
 
 /// Newest event time against the wall clock: green while the stream is
@@ -286,6 +318,7 @@ fn side_ui(view: &LiveView, ui: &mut egui::Ui) {
         |p: &Point| p.duplicates as f64,
         &view.history,
     );
+    plot_ui(ui, "Late events", |p: &Point| p.late as f64, &view.history);
     ui.strong("Lag per partition");
     egui::Grid::new("lag")
         .num_columns(3)
