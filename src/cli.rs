@@ -217,6 +217,10 @@ pub struct LiveArgs {
     /// since start when not given.
     #[arg(long, value_name = "DURATION")]
     pub window: Option<String>,
+    /// Keep the live state in this file: resume from it when it exists, and
+    /// save it (atomically) with every summary printed.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
     /// Mapping and journey options.
     #[command(flatten)]
     pub mapping: MappingArgs,

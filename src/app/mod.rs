@@ -27,7 +27,7 @@ pub enum Command {
     /// Open the bundled sample data.
     OpenDemo,
     /// Watch a Kafka topic live.
-    OpenKafka(crate::source::kafka::KafkaSpec),
+    OpenKafka(Box<crate::source::kafka::KafkaSpec>),
     /// Stop the load in progress.
     CancelLoad,
     /// Back to the start screen.
@@ -123,7 +123,7 @@ impl JourneyscopeApp {
             Command::OpenKafka(spec) => {
                 self.start.error = None;
                 let ctx = ctx.clone();
-                let feed = live::LiveFeed::start(spec, self.settings.clone(), move || {
+                let feed = live::LiveFeed::start(*spec, self.settings.clone(), move || {
                     ctx.request_repaint()
                 });
                 self.screen = Screen::Live(Box::new(LiveView::new(feed)));

@@ -11,6 +11,7 @@ use crate::cli::{BrokerArgs, LiveArgs, OutputFormat};
 use crate::engine::JourneyBuilder;
 use crate::report::{Summary, to_csv, to_dot, to_table};
 use crate::source::kafka::{KafkaProgress, KafkaSource, KafkaSpec, StartAt};
+use crate::source::live_state::{load_state, save_state};
 
 use super::{Failure, Settings, settings, source_failure, usage};
 
@@ -48,6 +49,8 @@ pub fn kafka_spec(args: &LiveArgs) -> Result<KafkaSpec, Failure> {
         properties: client_properties(&args.broker)?,
         group: args.group.clone(),
         detect_wait: duration(&args.detect_wait, "detect-wait")?,
+        resume: Vec::new(),
+        mapping: None,
     })
 }
 
@@ -58,7 +61,7 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
     if !args.headless {
         return Ok(crate::app::run(
             settings,
-            Some(crate::app::Command::OpenKafka(spec)),
+            Some(crate::app::Command::OpenKafka(Box::new(spec))),
         )?);
     }
     let until_idle = args
@@ -81,6 +84,7 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
             .as_deref()
             .map(|w| duration(w, "window"))
             .transpose()?,
+        state: args.state.clone(),
     };
     headless(&spec, settings, &run)
 }
@@ -92,12 +96,25 @@ struct Headless {
     format: OutputFormat,
     lateness: Duration,
     window: Option<Duration>,
+    state: Option<std::path::PathBuf>,
 }
 
 fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), Failure> {
     let (until_idle, every, format) = (run.until_idle, run.every, run.format);
-    let mut source = KafkaSource::open(spec, &settings.source).map_err(source_failure)?;
-    let mut builder = JourneyBuilder::new(settings.engine.clone());
+    let mut spec = spec.clone();
+    let (mut builder, mut covered) = match &run.state {
+        Some(path) if path.exists() => {
+            let (builder, resume) = load_state(path, settings.engine.clone()).map_err(|e| {
+                Failure::Failed(anyhow!("cannot resume from {}: {e}", path.display()))
+            })?;
+            // The saved columns: a quiet topic needs no detection.
+            spec.mapping = Some(resume.mapping);
+            (builder, resume.covered)
+        }
+        _ => (JourneyBuilder::new(settings.engine.clone()), Vec::new()),
+    };
+    spec.resume = covered.clone();
+    let mut source = KafkaSource::open(&spec, &settings.source).map_err(source_failure)?;
     builder.set_lateness_us(run.lateness.as_micros() as i64);
     let mut last_data = Instant::now();
     let mut last_print = Instant::now();
@@ -110,6 +127,12 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
                 last_data = Instant::now();
             }
             builder.ingest(&batch);
+            for &(partition, next) in &batch.resume_at {
+                match covered.iter_mut().find(|(p, _)| *p == partition) {
+                    Some(slot) => slot.1 = next,
+                    None => covered.push((partition, next)),
+                }
+            }
             source.recycle(batch);
         }
         let idle = until_idle.is_some_and(|idle| last_data.elapsed() >= idle);
@@ -132,6 +155,11 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
                 late,
                 window_s: run.window.map(|w| w.as_secs_f64()),
             };
+            if let Some(path) = &run.state {
+                save_state(path, &builder, &covered, source.mapping()).map_err(|e| {
+                    Failure::Failed(anyhow!("cannot save the state to {}: {e}", path.display()))
+                })?;
+            }
             print(&summary, &source.progress(), &live, format, !idle)?;
             if idle {
                 return Ok(());

@@ -7,10 +7,10 @@
 use std::fmt;
 use std::ops::Range;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Why a source record could not become an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
     /// The record is not valid JSON / CSV (or has the wrong number of fields).
@@ -72,7 +72,7 @@ pub const MAX_RECORD_BYTES: usize = 1 << 20;
 pub const REJECTED_TEXT_CHARS: usize = 300;
 
 /// One record a source could not turn into an event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rejected {
     /// Where it was: "line 7", "row 12", "partition 3 offset 981".
     pub position: String,
@@ -132,6 +132,9 @@ pub struct EventBatch {
     properties: Vec<(Span, Span)>,
     /// Records the source rejected while producing this batch, in order.
     pub rejected: Vec<Rejected>,
+    /// Where a stream goes on once this batch is taken in: (partition, next
+    /// offset) for every partition it advanced. Empty for files.
+    pub resume_at: Vec<(i32, i64)>,
 }
 
 /// The fields of one event, borrowed from a batch.
@@ -190,6 +193,7 @@ impl EventBatch {
             events: Vec::with_capacity(events),
             properties: Vec::new(),
             rejected: Vec::new(),
+            resume_at: Vec::new(),
         }
     }
 
@@ -238,6 +242,7 @@ impl EventBatch {
         self.events.clear();
         self.properties.clear();
         self.rejected.clear();
+        self.resume_at.clear();
     }
 
     /// Appends a rejected record.

@@ -78,7 +78,7 @@ pub(super) struct Staged {
 }
 
 #[derive(Debug, Clone)]
-enum NameOutcome {
+pub(super) enum NameOutcome {
     Excluded,
     Touchpoint(u32),
     Split { base: String, property: String },
@@ -88,27 +88,27 @@ enum NameOutcome {
 /// into sessions, a graph and statistics.
 #[derive(Debug, Clone)]
 pub struct JourneyBuilder {
-    config: EngineConfig,
-    customers: Interner,
-    touchpoints: Interner,
-    names: FxHashMap<Box<str>, NameOutcome>,
-    buckets: Vec<Bucket>,
+    pub(super) config: EngineConfig,
+    pub(super) customers: Interner,
+    pub(super) touchpoints: Interner,
+    pub(super) names: FxHashMap<Box<str>, NameOutcome>,
+    pub(super) buckets: Vec<Bucket>,
     /// True once an event had a session id.
-    with_keys: bool,
-    staged: usize,
-    excluded: u64,
-    rejected: RejectedLog,
+    pub(super) with_keys: bool,
+    pub(super) staged: usize,
+    pub(super) excluded: u64,
+    pub(super) rejected: RejectedLog,
     /// Newest event time seen per customer, for counting late arrivals.
-    newest: Vec<i64>,
+    pub(super) newest: Vec<i64>,
     /// Arrivals older than their customer's newest event (reordered).
-    reordered: u64,
+    pub(super) reordered: u64,
     /// Arrivals older than their customer's newest event by more than the
     /// allowed lateness.
-    late: u64,
+    pub(super) late: u64,
     /// Allowed lateness in µs.
-    lateness_us: i64,
+    pub(super) lateness_us: i64,
     /// Newest event time seen at all.
-    watermark_us: Option<i64>,
+    pub(super) watermark_us: Option<i64>,
 }
 
 impl JourneyBuilder {

@@ -13,6 +13,7 @@ pub mod intern;
 pub mod journeys;
 pub mod rejected;
 pub mod rules;
+pub mod saved;
 pub mod stats;
 
 pub use batch::{EventBatch, MAX_RECORD_BYTES, NewEvent, RejectReason, Rejected};

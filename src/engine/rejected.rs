@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::batch::{RejectReason, Rejected};
 
@@ -11,7 +11,7 @@ pub const REJECTED_SAMPLE_SIZE: usize = 100;
 
 /// Every rejected record counted by reason; the first
 /// [`REJECTED_SAMPLE_SIZE`] kept with their position.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RejectedLog {
     /// Number of rejected records.
     pub total: u64,

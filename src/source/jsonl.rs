@@ -102,6 +102,11 @@ impl JsonMapper {
         parser: TimeParser,
     ) -> Result<(Self, Mapping), SourceError> {
         let mapping = schema::detect(columns, &options.overrides, &parser)?;
+        Ok((JsonMapper::new(&mapping, options, parser), mapping))
+    }
+
+    /// Maps with a mapping decided elsewhere (a resumed live state).
+    pub fn new(mapping: &Mapping, options: &SourceOptions, parser: TimeParser) -> Self {
         let plan = RecordPlan {
             customer: mapping.customer.clone(),
             customer_fallback: mapping.customer_fallback.clone(),
@@ -115,7 +120,7 @@ impl JsonMapper {
                 .map(|p| (p.clone(), p.clone()))
                 .collect(),
         };
-        Ok((JsonMapper { plan, parser }, mapping))
+        JsonMapper { plan, parser }
     }
 
     /// Maps one record's bytes into `batch` as events or a rejection at

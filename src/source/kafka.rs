@@ -75,6 +75,11 @@ pub struct KafkaSpec {
     pub group: Option<String>,
     /// How long to wait for messages to detect the columns from.
     pub detect_wait: Duration,
+    /// Go on from these offsets (partition, next offset) instead of `from`,
+    /// for the partitions listed (a resumed state).
+    pub resume: Vec<(i32, i64)>,
+    /// The columns of a resumed state: no detection then.
+    pub mapping: Option<Mapping>,
 }
 
 impl KafkaSpec {
@@ -177,19 +182,37 @@ fn partitions(consumer: &BaseConsumer, topic: &str) -> Result<Vec<i32>, SourceEr
 fn assign(consumer: &BaseConsumer, spec: &KafkaSpec) -> Result<Vec<i32>, SourceError> {
     let ids = partitions(consumer, &spec.topic)?;
     let mut list = TopicPartitionList::new();
+    let resumed = |p: i32| spec.resume.iter().find(|(q, _)| *q == p).map(|(_, o)| *o);
     for &p in &ids {
-        let offset = match spec.from {
-            StartAt::Earliest => Offset::Beginning,
-            StartAt::Latest => Offset::End,
-            StartAt::Time(ms) => Offset::Offset(ms),
+        let offset = match (resumed(p), spec.from) {
+            (Some(next), _) => Offset::Offset(next),
+            (None, StartAt::Earliest) => Offset::Beginning,
+            (None, StartAt::Latest) => Offset::End,
+            (None, StartAt::Time(ms)) => Offset::Offset(ms),
         };
         list.add_partition_offset(&spec.topic, p, offset)
             .map_err(kafka_error)?;
     }
-    if let StartAt::Time(_) = spec.from {
-        list = consumer
-            .offsets_for_times(list, METADATA_TIMEOUT)
-            .map_err(kafka_error)?;
+    if let StartAt::Time(ms) = spec.from {
+        // Offsets for the start time, except where a saved state says where
+        // to go on.
+        let mut by_time = TopicPartitionList::new();
+        for &p in ids.iter().filter(|p| resumed(**p).is_none()) {
+            by_time
+                .add_partition_offset(&spec.topic, p, Offset::Offset(ms))
+                .map_err(kafka_error)?;
+        }
+        let found = if by_time.count() == 0 {
+            by_time
+        } else {
+            consumer
+                .offsets_for_times(by_time, METADATA_TIMEOUT)
+                .map_err(kafka_error)?
+        };
+        for element in found.elements() {
+            list.set_partition_offset(&spec.topic, element.partition(), element.offset())
+                .map_err(kafka_error)?;
+        }
     }
     consumer.assign(&list).map_err(kafka_error)?;
     Ok(ids)
@@ -224,8 +247,10 @@ impl KafkaSource {
         let mut pending = Vec::new();
         let mut columns: Vec<ColumnSample> = Vec::new();
         let overrides = &options.overrides;
-        let all_given =
-            overrides.customer.is_some() && overrides.event.is_some() && overrides.time.is_some();
+        let all_given = spec.mapping.is_some()
+            || (overrides.customer.is_some()
+                && overrides.event.is_some()
+                && overrides.time.is_some());
         let deadline = Instant::now() + spec.detect_wait;
         let mut sampled = 0;
         while !all_given && sampled < DETECTION_SAMPLE && Instant::now() < deadline {
@@ -252,8 +277,36 @@ impl KafkaSource {
                 spec.detect_wait.as_secs()
             )));
         }
-        let (mapper, mut mapping) = JsonMapper::detect(&columns, options, options.time_parser())?;
-        mapping.columns = columns.iter().map(|c| c.name.clone()).collect();
+        // Columns given on the command line need not have been seen yet.
+        for name in [
+            &overrides.customer,
+            &overrides.event,
+            &overrides.time,
+            &overrides.event_id,
+            &overrides.session_id,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if !columns.iter().any(|c| c.name == *name) {
+                columns.push(ColumnSample {
+                    name: name.clone(),
+                    ..ColumnSample::default()
+                });
+            }
+        }
+        let (mapper, mapping) = match &spec.mapping {
+            Some(known) => (
+                JsonMapper::new(known, options, options.time_parser()),
+                known.clone(),
+            ),
+            None => {
+                let (mapper, mut mapping) =
+                    JsonMapper::detect(&columns, options, options.time_parser())?;
+                mapping.columns = columns.iter().map(|c| c.name.clone()).collect();
+                (mapper, mapping)
+            }
+        };
         let shared = progress.clone();
         let (stop_lag, stop) = crossbeam_channel::bounded::<()>(0);
         watch_lag(spec, progress.clone(), stop)?;
@@ -405,7 +458,8 @@ fn consume(
         let heartbeat = quiet_since.elapsed() >= Duration::from_secs(1);
         if has_news || heartbeat {
             quiet_since = Instant::now();
-            let sent = std::mem::replace(&mut batch, end.fresh_batch());
+            let mut sent = std::mem::replace(&mut batch, end.fresh_batch());
+            sent.resume_at = read.next.iter().map(|(p, o)| (*p, *o)).collect();
             if end.batches.send(Ok(sent)).is_err() {
                 return;
             }

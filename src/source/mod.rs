@@ -10,6 +10,7 @@ pub mod duck;
 pub mod input;
 pub mod jsonl;
 pub mod kafka;
+pub mod live_state;
 pub mod lookup;
 pub mod record;
 pub mod schema;

@@ -9,19 +9,19 @@
 
 use std::collections::HashSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::timestamp::TimeParser;
 
 /// Which column plays which role.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mapping {
     /// Customer column.
     pub customer: String,
     /// Used for the customer when the customer column is empty (Segment's
     /// `anonymousId` behind `userId`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub customer_fallback: Option<String>,
     /// Event (touchpoint) column.
     pub event: String,

@@ -109,7 +109,7 @@ impl StartScreen {
                     });
                     if ui.button("Connect").clicked() {
                         match self.kafka_spec() {
-                            Ok(spec) => command = Some(Command::OpenKafka(spec)),
+                            Ok(spec) => command = Some(Command::OpenKafka(Box::new(spec))),
                             Err(e) => self.error = Some(e),
                         }
                     }
@@ -155,6 +155,8 @@ impl StartScreen {
             properties,
             group: None,
             detect_wait: std::time::Duration::from_secs(10),
+            resume: Vec::new(),
+            mapping: None,
         })
     }
 }

@@ -1,0 +1,86 @@
+//! A live view's state on disk: the engine's events and the stream offsets
+//! they cover, written atomically (a temporary file renamed over the old
+//! one), so that a view stopped at any moment resumes without losing or
+//! double-counting an event.
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::Path;
+
+use crate::engine::{EngineConfig, JourneyBuilder};
+
+use super::Mapping;
+
+/// What a saved state holds besides the engine's events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resume {
+    /// (partition, next offset) for every partition read.
+    pub covered: Vec<(i32, i64)>,
+    /// The columns the events were mapped with.
+    pub mapping: Mapping,
+}
+
+/// Writes `builder` and the offsets (partition, next offset) its events
+/// cover to `path`, replacing any earlier state only once all is written.
+pub fn save_state(
+    path: &Path,
+    builder: &JourneyBuilder,
+    covered: &[(i32, i64)],
+    mapping: &Mapping,
+) -> io::Result<()> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".partial");
+    let temporary = std::path::PathBuf::from(temporary);
+    {
+        let file = File::create(&temporary)?;
+        let mut w = BufWriter::new(file);
+        builder.save(&mut w)?;
+        w.write_all(&(covered.len() as u64).to_le_bytes())?;
+        for (partition, offset) in covered {
+            w.write_all(&partition.to_le_bytes())?;
+            w.write_all(&offset.to_le_bytes())?;
+        }
+        let mapping = serde_json::to_vec(mapping).map_err(io::Error::other)?;
+        w.write_all(&(mapping.len() as u64).to_le_bytes())?;
+        w.write_all(&mapping)?;
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&temporary, path)
+}
+
+/// Reads a state written by [`save_state`]: the builder (to go on with
+/// `config`) and the offsets to resume from.
+pub fn load_state(path: &Path, config: EngineConfig) -> io::Result<(JourneyBuilder, Resume)> {
+    let mut r = BufReader::new(File::open(path)?);
+    let builder = JourneyBuilder::restore(&mut r, config)?;
+    let mut word = [0u8; 8];
+    r.read_exact(&mut word)?;
+    let count = u64::from_le_bytes(word);
+    if count > 1 << 20 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "saved state is damaged",
+        ));
+    }
+    let mut covered = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let mut p = [0u8; 4];
+        r.read_exact(&mut p)?;
+        r.read_exact(&mut word)?;
+        covered.push((i32::from_le_bytes(p), i64::from_le_bytes(word)));
+    }
+    r.read_exact(&mut word)?;
+    let length = u64::from_le_bytes(word);
+    if length > 1 << 20 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "saved state is damaged",
+        ));
+    }
+    let mut text = vec![0u8; length as usize];
+    r.read_exact(&mut text)?;
+    let mapping =
+        serde_json::from_slice(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    Ok((builder, Resume { covered, mapping }))
+}
