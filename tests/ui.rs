@@ -388,13 +388,16 @@ fn the_funnel_counts_customers_per_step() {
 #[test]
 fn picking_another_event_column_reloads_with_it() {
     let mut h = open_demo();
-    h.get_by_label("Columns").click();
+    // The settings sit below the overview in a scrolled panel: act through
+    // accessibility, which reaches widgets out of view.
+    h.get_by_label("Columns").click_accesskit();
     h.run_steps(2);
-    h.get_by_role_and_label(Role::ComboBox, "Event").click();
+    h.get_by_role_and_label(Role::ComboBox, "Event")
+        .click_accesskit();
     h.run_steps(2);
-    h.get_by_label("channel").click();
+    h.get_by_label("channel").click_accesskit();
     h.run_steps(2);
-    h.get_by_label("Apply columns and rules").click();
+    h.get_by_label("Apply columns and rules").click_accesskit();
     step_until(&mut h, "the re-load by channel", |h| {
         let ws = workspace(h);
         !ws.is_busy() && ws.loaded.summary.mapping.event == "channel" && ws.map.layout().is_some()

@@ -128,16 +128,16 @@ pub fn settings_ui(ws: &mut Workspace, ui: &mut egui::Ui) -> bool {
                     ("Event", &mut form.event),
                     ("Time", &mut form.time),
                 ] {
-                    ui.label(role);
-                    column_choice(ui, role, slot, &form.columns);
+                    let label = ui.label(role);
+                    column_choice(ui, role, slot, &form.columns).labelled_by(label.id);
                     ui.end_row();
                 }
                 for (role, slot) in [
                     ("Event id", &mut form.event_id),
                     ("Session id", &mut form.session_id),
                 ] {
-                    ui.label(role);
-                    optional_column_choice(ui, role, slot, &form.columns);
+                    let label = ui.label(role);
+                    optional_column_choice(ui, role, slot, &form.columns).labelled_by(label.id);
                     ui.end_row();
                 }
             });
