@@ -284,4 +284,11 @@ pub struct BenchArgs {
     /// Time drawing a 200-touchpoint, 2,000-transition map instead.
     #[arg(long)]
     pub map: bool,
+    /// Time live ingest from Kafka against a plain consumer, and measure
+    /// memory per customer, instead (needs --brokers).
+    #[arg(long)]
+    pub kafka: bool,
+    /// With --kafka: the broker to use (a 4-partition topic is created).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub brokers: Option<String>,
 }

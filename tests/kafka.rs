@@ -569,7 +569,13 @@ fn a_saved_state_resumes_without_losing_or_doubling_an_event() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let before = json(&run(&args));
     assert!(state.exists(), "the state was saved");
-    assert_eq!(before["kafka"]["consumed"], first.len() as u64);
+    assert_eq!(
+        before["kafka"]["consumed"],
+        first.len() as u64,
+        "{} events; {}",
+        before["events"],
+        before["kafka"]
+    );
 
     // Stopped; more events arrive; resumed from the saved state.
     produce(&broker, "resume", &second_file);
@@ -589,4 +595,59 @@ fn a_saved_state_resumes_without_losing_or_doubling_an_event() {
         &comparable(summarize(&file)),
         "resumed, quiet",
     );
+}
+
+#[test]
+fn a_consumer_group_commits_only_what_the_saved_state_covers() {
+    let broker = Broker::start();
+    broker.create_topic("group");
+    let dir = tempfile::tempdir().unwrap();
+    let file = generated(dir.path(), "events.jsonl", 6_000, false);
+    let all = lines(&file);
+    let (first, second) = all.split_at(all.len() / 2);
+    let first_file = dir.path().join("first.jsonl");
+    let second_file = dir.path().join("second.jsonl");
+    write_lines(&first_file, first);
+    write_lines(&second_file, second);
+    let state = dir.path().join("group.state");
+    let in_group = |extra: &[&str]| {
+        let mut args = live_args(&broker, "group");
+        args.extend(["--group", "war-room"].map(str::to_owned));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let run_with = |args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        json(&run(&args))
+    };
+    let state_flag = ["--state", state.to_str().unwrap()];
+
+    produce(&broker, "group", &first_file);
+    let before = run_with(in_group(&state_flag));
+    assert_eq!(
+        before["kafka"]["consumed"],
+        first.len() as u64,
+        "{} events; {}",
+        before["events"],
+        before["kafka"]
+    );
+
+    produce(&broker, "group", &second_file);
+    let after = run_with(in_group(&state_flag));
+    assert_eq!(after["kafka"]["consumed"], second.len() as u64);
+    assert_same(&comparable(after), &comparable(summarize(&file)), "group");
+
+    // The group's committed offsets are where the saved state ends: a
+    // member without the state reads nothing more.
+    let columns = [
+        "--customer",
+        "customer_id",
+        "--event",
+        "event",
+        "--time",
+        "timestamp",
+    ];
+    let rest = run_with(in_group(&columns));
+    assert_eq!(rest["kafka"]["consumed"], 0);
+    assert_eq!(rest["events"], 0);
 }

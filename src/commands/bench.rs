@@ -155,6 +155,9 @@ fn run_duckdb(path: &Path) -> anyhow::Result<(f64, HashMap<String, u64>)> {
 }
 
 pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
+    if args.kafka {
+        return super::bench_kafka::run(args);
+    }
     if args.map {
         let (map_ms, empty_ms, layout_ms) = super::bench_map::measure(200);
         println!(

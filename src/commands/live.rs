@@ -159,9 +159,12 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
                 save_state(path, &builder, &covered, source.mapping()).map_err(|e| {
                     Failure::Failed(anyhow!("cannot save the state to {}: {e}", path.display()))
                 })?;
+                // In a group, only offsets whose events are saved are committed.
+                source.commit(&covered).map_err(source_failure)?;
             }
             print(&summary, &source.progress(), &live, format, !idle)?;
             if idle {
+                source.close();
                 return Ok(());
             }
         }

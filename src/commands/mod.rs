@@ -1,6 +1,7 @@
 //! What each subcommand does. `main.rs` only parses and reports errors.
 
 mod bench;
+mod bench_kafka;
 pub mod bench_map;
 pub mod live;
 mod produce;

@@ -97,12 +97,43 @@ pub fn produce(args: &ProduceArgs) -> Result<(), Failure> {
             "--rate must be a positive number of events per second"
         )));
     }
+    let replay = Replay {
+        brokers: &args.broker.brokers,
+        topic: &args.broker.topic,
+        properties: client_properties(&args.broker)?,
+        rate: args.rate,
+        count: args.count,
+    };
+    replay_file(&replay, path, &settings.source)?;
+    Ok(())
+}
+
+/// Where and how fast to replay a file.
+pub(super) struct Replay<'a> {
+    /// Bootstrap servers.
+    pub brokers: &'a str,
+    /// The topic.
+    pub topic: &'a str,
+    /// librdkafka properties.
+    pub properties: Vec<(String, String)>,
+    /// Events per second, or as fast as possible.
+    pub rate: Option<f64>,
+    /// Stop after this many events.
+    pub count: Option<u64>,
+}
+
+/// Sends the records of `path` to the topic; returns how many.
+pub(super) fn replay_file(
+    replay: &Replay<'_>,
+    path: &Path,
+    options: &crate::source::SourceOptions,
+) -> Result<u64, Failure> {
     let mut config = ClientConfig::new();
     config
-        .set("bootstrap.servers", &args.broker.brokers)
+        .set("bootstrap.servers", replay.brokers)
         .set("linger.ms", "5")
         .set("queue.buffering.max.messages", "200000");
-    for (key, value) in client_properties(&args.broker)? {
+    for (key, value) in &replay.properties {
         config.set(key, value);
     }
     let producer: BaseProducer = config
@@ -110,14 +141,14 @@ pub fn produce(args: &ProduceArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::Failed(anyhow!("cannot create the Kafka producer: {e}")))?;
     let mut sender = Sender {
         producer,
-        topic: args.broker.topic.clone(),
-        rate: args.rate,
-        limit: args.count,
+        topic: replay.topic.to_owned(),
+        rate: replay.rate,
+        limit: replay.count,
         sent: 0,
         started: Instant::now(),
         reported: Instant::now(),
     };
-    let mut source = source::open(path, &settings.source).map_err(source_failure)?;
+    let mut source = source::open(path, options).map_err(source_failure)?;
     let mapping = source.mapping().clone();
     if matches!(
         input::detect_format(path).map_err(source_failure)?,
@@ -154,7 +185,7 @@ pub fn produce(args: &ProduceArgs) -> Result<(), Failure> {
         .flush(Duration::from_secs(60))
         .map_err(|e| Failure::Failed(anyhow!("Kafka did not take every event: {e}")))?;
     sender.progress();
-    Ok(())
+    Ok(sender.sent)
 }
 
 /// Sends each line as it is, keyed by its customer when it has one.

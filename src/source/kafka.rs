@@ -125,6 +125,8 @@ pub struct KafkaSource {
     mapping: Mapping,
     link: ReaderLink,
     progress: Arc<Mutex<KafkaProgress>>,
+    /// Offsets to commit for the consumer group (group mode only).
+    commits: Option<crossbeam_channel::Sender<CommitRequest>>,
 }
 
 fn kafka_error(e: rdkafka::error::KafkaError) -> SourceError {
@@ -139,7 +141,14 @@ fn consumer(spec: &KafkaSpec) -> Result<BaseConsumer, SourceError> {
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "false")
-        .set("auto.offset.reset", "earliest")
+        .set(
+            "auto.offset.reset",
+            if spec.from == StartAt::Latest {
+                "latest"
+            } else {
+                "earliest"
+            },
+        )
         .set(
             "group.id",
             spec.group
@@ -245,6 +254,24 @@ impl KafkaSource {
 
         // Detection: hold the first messages back until the columns are known.
         let mut pending = Vec::new();
+        if spec.group.is_some() {
+            // Joining the group takes a few seconds; messages that arrive
+            // meanwhile are kept.
+            let deadline = Instant::now() + spec.detect_wait;
+            while consumer.assignment().map_or(true, |a| a.count() == 0)
+                && Instant::now() < deadline
+            {
+                match consumer.poll(Duration::from_millis(100)) {
+                    Some(Ok(message)) => pending.push(Pending {
+                        partition: message.partition(),
+                        offset: message.offset(),
+                        value: message.payload().unwrap_or_default().to_vec(),
+                    }),
+                    Some(Err(e)) => return Err(kafka_error(e)),
+                    None => {}
+                }
+            }
+        }
         let mut columns: Vec<ColumnSample> = Vec::new();
         let overrides = &options.overrides;
         let all_given = spec.mapping.is_some()
@@ -253,6 +280,9 @@ impl KafkaSource {
                 && overrides.time.is_some());
         let deadline = Instant::now() + spec.detect_wait;
         let mut sampled = 0;
+        for p in &pending {
+            sampled += sample_value(&mut columns, &p.value);
+        }
         while !all_given && sampled < DETECTION_SAMPLE && Instant::now() < deadline {
             match consumer.poll(Duration::from_millis(100)) {
                 Some(Ok(message)) => {
@@ -310,11 +340,19 @@ impl KafkaSource {
         let shared = progress.clone();
         let (stop_lag, stop) = crossbeam_channel::bounded::<()>(0);
         watch_lag(spec, progress.clone(), stop)?;
+        let (commits, to_commit) = crossbeam_channel::bounded::<CommitRequest>(4);
+        let topic = spec.topic.clone();
         let link = ReaderLink::spawn("kafka consumer", move |end| {
-            consume(consumer, mapper, pending, &shared, end);
+            let reader = Reader {
+                consumer,
+                topic,
+                to_commit,
+            };
+            consume(reader, mapper, pending, &shared, end);
             drop(stop_lag);
         })?;
         Ok(KafkaSource {
+            commits: spec.group.is_some().then_some(commits),
             name: spec.label(),
             mapping,
             link,
@@ -343,6 +381,31 @@ impl KafkaSource {
     /// Hands a consumed batch back for reuse.
     pub fn recycle(&mut self, batch: EventBatch) {
         self.link.recycle(batch);
+    }
+
+    /// In a consumer group, commits these offsets (partition, next offset)
+    /// and waits for the broker's answer: call it only once the events
+    /// before them are saved. Does nothing outside a group.
+    pub fn commit(&self, covered: &[(i32, i64)]) -> Result<(), SourceError> {
+        let Some(commits) = &self.commits else {
+            return Ok(());
+        };
+        let (done, answer) = crossbeam_channel::bounded(1);
+        commits
+            .send((covered.to_vec(), done))
+            .map_err(|_| SourceError::Reader("the consumer stopped".into()))?;
+        match answer.recv_timeout(Duration::from_secs(30)) {
+            Ok(result) => result.map_err(SourceError::Kafka),
+            Err(_) => Err(SourceError::Kafka(
+                "the commit was not answered within 30 s".into(),
+            )),
+        }
+    }
+
+    /// Stops consuming; in a group, the consumer leaves it properly so that
+    /// the next member takes over at once.
+    pub fn close(mut self) {
+        self.link.shutdown();
     }
 
     /// Offsets handed to the engine so far, and the lag behind the broker.
@@ -413,8 +476,44 @@ impl Read {
 /// The reader thread: maps messages into batches and sends each batch when
 /// it is full or when the topic goes quiet; offsets are recorded once the
 /// batch has been handed over.
-fn consume(
+/// The consumer with what the reader thread needs beside it.
+struct Reader {
     consumer: BaseConsumer,
+    topic: String,
+    to_commit: crossbeam_channel::Receiver<CommitRequest>,
+}
+
+/// Offsets to commit and where to say how it went.
+type CommitRequest = (
+    Vec<(i32, i64)>,
+    crossbeam_channel::Sender<Result<(), String>>,
+);
+
+impl Reader {
+    /// Commits the offsets asked for since the last poll, answering each
+    /// request.
+    fn commit_asked(&self) {
+        while let Ok((offsets, done)) = self.to_commit.try_recv() {
+            let mut list = TopicPartitionList::new();
+            for (partition, next) in offsets {
+                if list
+                    .add_partition_offset(&self.topic, partition, Offset::Offset(next))
+                    .is_err()
+                {
+                    continue;
+                }
+            }
+            let result = self
+                .consumer
+                .commit(&list, rdkafka::consumer::CommitMode::Sync)
+                .map_err(|e| e.to_string());
+            let _ = done.send(result);
+        }
+    }
+}
+
+fn consume(
+    reader: Reader,
     mapper: JsonMapper,
     pending: Vec<Pending>,
     progress: &Mutex<KafkaProgress>,
@@ -431,7 +530,9 @@ fn consume(
     }
     drop(pending);
     let mut quiet_since = Instant::now();
+    let consumer = &reader.consumer;
     loop {
+        reader.commit_asked();
         // Drain what librdkafka has fetched, waiting briefly only when
         // nothing is there.
         let mut messages = 0usize;
@@ -460,8 +561,18 @@ fn consume(
             quiet_since = Instant::now();
             let mut sent = std::mem::replace(&mut batch, end.fresh_batch());
             sent.resume_at = read.next.iter().map(|(p, o)| (*p, *o)).collect();
-            if end.batches.send(Ok(sent)).is_err() {
-                return;
+            // Wait for the engine to take the batch, answering commit
+            // requests meanwhile (the engine may be waiting for one).
+            let mut message = Ok(sent);
+            loop {
+                match end.batches.send_timeout(message, Duration::from_millis(50)) {
+                    Ok(()) => break,
+                    Err(crossbeam_channel::SendTimeoutError::Timeout(back)) => {
+                        message = back;
+                        reader.commit_asked();
+                    }
+                    Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return,
+                }
             }
             if let Ok(mut p) = progress.lock() {
                 p.consumed = read.consumed;

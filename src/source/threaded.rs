@@ -88,6 +88,17 @@ impl ReaderLink {
         }
     }
 
+    /// Stops the reader: closes its channel and waits for the thread to
+    /// notice (at its next batch) and finish, so that what it holds (a
+    /// consumer in a group, say) is closed properly.
+    pub fn shutdown(&mut self) {
+        let (_, closed) = bounded(1);
+        drop(std::mem::replace(&mut self.batches, closed));
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+
     /// Hands a consumed batch back to the reader.
     pub fn recycle(&self, mut batch: EventBatch) {
         batch.clear();

@@ -249,7 +249,7 @@ fn side_ui(view: &LiveView, ui: &mut egui::Ui) {
             };
             row("Messages read", thousands(snapshot.progress.consumed));
             row(
-                "Events per second",
+                "Messages per second",
                 thousands(view.events_per_s().unwrap_or(0.0).round() as u64),
             );
             row(
@@ -271,7 +271,7 @@ fn side_ui(view: &LiveView, ui: &mut egui::Ui) {
     ui.add_space(6.0);
     plot_ui(
         ui,
-        "Events per second",
+        "Messages per second",
         |p: &Point| p.events_per_s,
         &view.history,
     );

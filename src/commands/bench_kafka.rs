@@ -1,0 +1,215 @@
+//! `journeyscope bench --kafka --brokers HOST:PORT`: live ingest from a
+//! 4-partition topic timed against a plain librdkafka consumer reading the
+//! same topic in the same run, and the engine's memory per customer after a
+//! million customers.
+
+use std::time::{Duration, Instant};
+
+use anyhow::anyhow;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::cli::BenchArgs;
+use crate::engine::{EngineConfig, EventBatch, JourneyBuilder, NewEvent};
+use crate::generate::{GenerateOptions, write_sample};
+use crate::source::SourceOptions;
+use crate::source::kafka::{KafkaSource, KafkaSpec, StartAt};
+
+use super::produce::{Replay, replay_file};
+use super::{Failure, usage};
+
+const PARTITIONS: i32 = 4;
+
+fn failed(e: impl std::fmt::Display) -> Failure {
+    Failure::Failed(anyhow!("{e}"))
+}
+
+fn create_topic(brokers: &str, topic: &str) -> Result<(), Failure> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .map_err(failed)?;
+    let new = NewTopic::new(topic, PARTITIONS, TopicReplication::Fixed(1));
+    let results = futures_executor::block_on(admin.create_topics([&new], &AdminOptions::new()))
+        .map_err(failed)?;
+    for result in results {
+        result.map_err(|(name, code)| failed(format!("cannot create topic {name}: {code}")))?;
+    }
+    Ok(())
+}
+
+/// A plain consumer: every partition from the beginning, payloads touched,
+/// until `total` messages; returns seconds.
+fn plain_consumer(brokers: &str, topic: &str, total: u64) -> Result<f64, Failure> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set(
+            "group.id",
+            format!("journeyscope-bench-plain-{}", std::process::id()),
+        )
+        .set("enable.auto.commit", "false")
+        .create()
+        .map_err(failed)?;
+    let start = Instant::now();
+    let mut list = TopicPartitionList::new();
+    for p in 0..PARTITIONS {
+        list.add_partition_offset(topic, p, Offset::Beginning)
+            .map_err(failed)?;
+    }
+    consumer.assign(&list).map_err(failed)?;
+    let (mut read, mut bytes) = (0u64, 0u64);
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while read < total && Instant::now() < deadline {
+        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) {
+            bytes += message.payload().map_or(0, |p| p.len() as u64);
+            read += 1;
+        }
+    }
+    std::hint::black_box(bytes);
+    Ok(start.elapsed().as_secs_f64())
+}
+
+/// The live path: the Kafka source (detection, mapping, batches) feeding the
+/// engine, until `total` messages; returns seconds.
+fn live_ingest(brokers: &str, topic: &str, total: u64) -> Result<(f64, u64), Failure> {
+    let spec = KafkaSpec {
+        brokers: brokers.to_owned(),
+        topic: topic.to_owned(),
+        from: StartAt::Earliest,
+        properties: Vec::new(),
+        group: None,
+        detect_wait: Duration::from_secs(30),
+        resume: Vec::new(),
+        mapping: None,
+    };
+    let start = Instant::now();
+    let mut source = KafkaSource::open(&spec, &SourceOptions::default()).map_err(failed)?;
+    let mut builder = JourneyBuilder::new(EngineConfig::default());
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while (builder.len() as u64 + builder.rejected_total()) < total && Instant::now() < deadline {
+        if let Some(batch) = source
+            .next_batch_within(Duration::from_millis(100))
+            .map_err(failed)?
+        {
+            builder.ingest(&batch);
+            source.recycle(batch);
+        }
+    }
+    Ok((start.elapsed().as_secs_f64(), builder.len() as u64))
+}
+
+/// Resident memory now (Linux), in bytes.
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+/// Engine memory per customer: a million customers with three events each
+/// (ids included), resident memory before and after.
+fn memory_per_customer(customers: usize) -> (f64, f64) {
+    let before = rss_bytes();
+    let mut builder = JourneyBuilder::new(EngineConfig::default());
+    let events = ["home", "product_view", "add_to_cart"];
+    let mut batch = EventBatch::with_capacity(16 * 1024);
+    for c in 0..customers {
+        let customer = format!("C{c:08}");
+        for (k, event) in events.iter().enumerate() {
+            let id = format!("e{c}-{k}");
+            batch.push(
+                NewEvent {
+                    customer: &customer,
+                    event,
+                    time_us: 1_795_000_000_000_000 + (c as i64 % 86_400) * 1_000_000 + k as i64,
+                    event_id: Some(&id),
+                    session_id: None,
+                },
+                Vec::new(),
+            );
+        }
+        if batch.len() >= 16 * 1024 {
+            builder.ingest(&batch);
+            batch.clear();
+        }
+    }
+    builder.ingest(&batch);
+    drop(batch);
+    let after = rss_bytes();
+    let staged = builder.len() as f64;
+    let per_customer = after.saturating_sub(before) as f64 / customers as f64;
+    std::hint::black_box(&builder);
+    (per_customer, staged / customers as f64)
+}
+
+/// Runs the Kafka benchmark.
+pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
+    let brokers = args
+        .brokers
+        .as_deref()
+        .ok_or_else(|| usage(anyhow!("bench --kafka needs --brokers HOST:PORT")))?;
+    let events = args
+        .events
+        .first()
+        .copied()
+        .unwrap_or(1_000_000)
+        .min(1_000_000);
+    let topic = format!(
+        "journeyscope-bench-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp()
+    );
+    create_topic(brokers, &topic)?;
+    let dir = tempfile::tempdir().map_err(failed)?;
+    let file = dir.path().join("events.jsonl");
+    let options = GenerateOptions {
+        events,
+        seed: 7,
+        messy: false,
+    };
+    write_sample(&file, &options).map_err(failed)?;
+    let replay = Replay {
+        brokers,
+        topic: &topic,
+        properties: Vec::new(),
+        rate: None,
+        count: None,
+    };
+    let produced_at = Instant::now();
+    let total = replay_file(&replay, &file, &SourceOptions::default())?;
+    let produce_s = produced_at.elapsed().as_secs_f64();
+    println!(
+        "topic {topic}: {total} events in {PARTITIONS} partitions (produced in {produce_s:.2} s)"
+    );
+    let (mut best_plain, mut best_live) = (f64::INFINITY, f64::INFINITY);
+    for run in 1..=args.runs.max(1) {
+        let plain = plain_consumer(brokers, &topic, total)?;
+        let (live, staged) = live_ingest(brokers, &topic, total)?;
+        println!(
+            "run {run}: plain consumer {plain:.2} s ({:.0}/s) · live ingest {live:.2} s ({:.0}/s, {staged} events)",
+            total as f64 / plain,
+            total as f64 / live
+        );
+        best_plain = best_plain.min(plain);
+        best_live = best_live.min(live);
+    }
+    println!(
+        "live ingest: {:.0} events/s = {:.0} % of the plain consumer's {:.0}/s (best of {})",
+        total as f64 / best_live,
+        100.0 * best_plain / best_live,
+        total as f64 / best_plain,
+        args.runs.max(1)
+    );
+    let (per_customer, events_each) = memory_per_customer(1_000_000);
+    println!(
+        "memory: {per_customer:.0} bytes per customer after 1,000,000 customers ({events_each:.0} events each, event ids included)"
+    );
+    Ok(())
+}
