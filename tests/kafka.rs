@@ -651,3 +651,96 @@ fn a_consumer_group_commits_only_what_the_saved_state_covers() {
     assert_eq!(rest["kafka"]["consumed"], 0);
     assert_eq!(rest["events"], 0);
 }
+
+/// The app keeps its live state in a file: closed and opened again, it goes
+/// on where it was, reading only newer messages.
+#[test]
+fn the_live_screen_resumes_from_its_saved_state() {
+    use journeyscope::app::live::LiveRequest;
+    use journeyscope::app::{Command, JourneyscopeApp, Screen};
+    use journeyscope::source::kafka::{KafkaSpec, StartAt};
+
+    let broker = Broker::start();
+    broker.create_topic("app-state");
+    let dir = tempfile::tempdir().unwrap();
+    let file = generated(dir.path(), "events.jsonl", 8_000, false);
+    let all = lines(&file);
+    let (first, second) = all.split_at(all.len() / 2);
+    let first_file = dir.path().join("first.jsonl");
+    let second_file = dir.path().join("second.jsonl");
+    write_lines(&first_file, first);
+    write_lines(&second_file, second);
+    let state = dir.path().join("app.state");
+    let request = LiveRequest {
+        spec: KafkaSpec {
+            brokers: broker.brokers(),
+            topic: "app-state".into(),
+            from: StartAt::Earliest,
+            properties: Vec::new(),
+            group: None,
+            detect_wait: Duration::from_secs(20),
+            resume: Vec::new(),
+            mapping: None,
+        },
+        state: Some(state.clone()),
+    };
+    let open = |request: LiveRequest| {
+        let args = journeyscope::cli::MappingArgs::defaults();
+        let Ok(settings) = journeyscope::commands::settings(&args, None, None) else {
+            panic!("settings")
+        };
+        egui_kittest::Harness::builder()
+            .with_size([1400.0, 860.0])
+            .wgpu()
+            .build_eframe(move |cc| {
+                JourneyscopeApp::new(
+                    None,
+                    settings,
+                    Some(Command::OpenKafka(Box::new(request))),
+                    &cc.egui_ctx,
+                )
+            })
+    };
+    // Waits until the screen shows `records` records taken in (events,
+    // duplicates and rejected), after reading `consumed` messages.
+    let wait_for =
+        |h: &mut egui_kittest::Harness<'_, JourneyscopeApp>, consumed: u64, records: u64| {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                h.run_steps(1);
+                let Screen::Live(view) = &h.state().screen else {
+                    panic!("not on the live screen")
+                };
+                if let Some(s) = &view.latest
+                    && s.progress.consumed == consumed
+                    && s.summary.events + s.summary.duplicates + s.summary.rejected.total == records
+                {
+                    return s.summary.clone();
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{consumed} messages did not arrive"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        };
+
+    produce(&broker, "app-state", &first_file);
+    let records = |lines: &[String]| lines.iter().filter(|l| !l.trim().is_empty()).count() as u64;
+    let mut h = open(request.clone());
+    wait_for(&mut h, first.len() as u64, records(first));
+    drop(h); // closing the window saves the state
+    assert!(state.exists());
+
+    produce(&broker, "app-state", &second_file);
+    let mut h = open(request);
+    let summary = wait_for(&mut h, second.len() as u64, records(&all));
+    let expected = summarize(&file);
+    assert_eq!(summary.events, expected["events"].as_u64().unwrap());
+    assert_eq!(summary.sessions, expected["sessions"].as_u64().unwrap());
+    assert_eq!(summary.duplicates, expected["duplicates"].as_u64().unwrap());
+    assert_eq!(
+        summary.rejected.total,
+        expected["rejected"]["total"].as_u64().unwrap()
+    );
+}

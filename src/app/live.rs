@@ -2,6 +2,7 @@
 //! a second, publishes a snapshot (summary, offsets, open sessions) that
 //! the UI picks up; the UI never waits for the engine.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -11,6 +12,7 @@ use crate::commands::Settings;
 use crate::engine::{JourneyBuilder, active_sessions};
 use crate::report::Summary;
 use crate::source::kafka::{KafkaProgress, KafkaSource, KafkaSpec};
+use crate::source::live_state::{advance, load_state, save_state};
 
 /// How often the engine publishes a snapshot (less often when a snapshot
 /// takes long, so that ingesting keeps most of the time).
@@ -40,6 +42,16 @@ pub struct LiveSnapshot {
     pub window_s: u64,
 }
 
+/// What to watch, and where to keep the state between runs.
+#[derive(Debug, Clone)]
+pub struct LiveRequest {
+    /// The topic and how to read it.
+    pub spec: KafkaSpec,
+    /// Resume from this file when it exists, and save to it (atomically)
+    /// with every snapshot.
+    pub state: Option<PathBuf>,
+}
+
 /// A running feed; dropping it stops the engine thread.
 pub struct LiveFeed {
     /// How the source is called on screen (no client properties).
@@ -48,17 +60,22 @@ pub struct LiveFeed {
     error: Arc<Mutex<Option<String>>>,
     stop: Arc<AtomicBool>,
     window_s: Arc<AtomicU64>,
+    engine: Option<thread::JoinHandle<()>>,
 }
 
 impl LiveFeed {
     /// Connects in the background and starts publishing snapshots; `wake`
     /// is called after each one.
-    pub fn start(spec: KafkaSpec, settings: Settings, wake: impl Fn() + Send + 'static) -> Self {
+    pub fn start(
+        request: LiveRequest,
+        settings: Settings,
+        wake: impl Fn() + Send + 'static,
+    ) -> Self {
         let latest = Arc::new(Mutex::new(None));
         let error = Arc::new(Mutex::new(None));
         let stop = Arc::new(AtomicBool::new(false));
         let window_s = Arc::new(AtomicU64::new(0));
-        let label = spec.label();
+        let label = request.spec.label();
         let (l, e, s, w) = (
             latest.clone(),
             error.clone(),
@@ -68,24 +85,29 @@ impl LiveFeed {
         let spawned = thread::Builder::new()
             .name("live engine".into())
             .spawn(move || {
-                if let Err(message) = run(&spec, &settings, &l, &s, &w, &wake)
+                if let Err(message) = run(&request, &settings, &l, &s, &w, &wake)
                     && let Ok(mut slot) = e.lock()
                 {
                     *slot = Some(message);
                     wake();
                 }
             });
-        if let Err(e) = spawned
-            && let Ok(mut slot) = error.lock()
-        {
-            *slot = Some(format!("cannot start the live engine: {e}"));
-        }
+        let engine = match spawned {
+            Ok(handle) => Some(handle),
+            Err(e) => {
+                if let Ok(mut slot) = error.lock() {
+                    *slot = Some(format!("cannot start the live engine: {e}"));
+                }
+                None
+            }
+        };
         LiveFeed {
             label,
             latest,
             error,
             stop,
             window_s,
+            engine,
         }
     }
 
@@ -111,21 +133,45 @@ impl LiveFeed {
 }
 
 impl Drop for LiveFeed {
+    /// Stops the engine and waits for it to save its state (if it keeps
+    /// one) and leave the stream.
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        if let Some(engine) = self.engine.take() {
+            let _ = engine.join();
+        }
     }
 }
 
 fn run(
-    spec: &KafkaSpec,
+    request: &LiveRequest,
     settings: &Settings,
     latest: &Mutex<Option<LiveSnapshot>>,
     stop: &AtomicBool,
     window_s: &AtomicU64,
     wake: &dyn Fn(),
 ) -> Result<(), String> {
-    let mut source = KafkaSource::open(spec, &settings.source).map_err(|e| e.to_string())?;
-    let mut builder = JourneyBuilder::new(settings.engine.clone());
+    let mut spec = request.spec.clone();
+    let (mut builder, mut covered) = match &request.state {
+        Some(path) if path.exists() => {
+            let (builder, resume) = load_state(path, settings.engine.clone())
+                .map_err(|e| format!("cannot resume from {}: {e}", path.display()))?;
+            spec.mapping = Some(resume.mapping);
+            spec.resume = resume.covered.clone();
+            (builder, resume.covered)
+        }
+        _ => (JourneyBuilder::new(settings.engine.clone()), Vec::new()),
+    };
+    let mut source = KafkaSource::open(&spec, &settings.source).map_err(|e| e.to_string())?;
+    let save = |builder: &JourneyBuilder, covered: &[(i32, i64)], source: &KafkaSource| {
+        let Some(path) = &request.state else {
+            return Ok(());
+        };
+        save_state(path, builder, covered, source.mapping())
+            .map_err(|e| format!("cannot save the state to {}: {e}", path.display()))?;
+        // In a group, only offsets whose events are saved are committed.
+        source.commit(covered).map_err(|e| e.to_string())
+    };
     let mut last_snapshot: Option<Instant> = None;
     let mut interval = SNAPSHOT_EVERY;
     let mut last_message = None;
@@ -142,6 +188,7 @@ fn run(
                 changed = true;
             }
             builder.ingest(&batch);
+            advance(&mut covered, &batch.resume_at);
             source.recycle(batch);
         }
         let window = window_s.load(Ordering::Relaxed);
@@ -152,6 +199,9 @@ fn run(
         }
         if last_snapshot.is_none_or(|t| t.elapsed() >= interval) {
             let started = Instant::now();
+            if changed {
+                save(&builder, &covered, &source)?;
+            }
             let journeys = if changed {
                 let from = (window > 0)
                     .then(|| builder.watermark_us())

@@ -27,7 +27,7 @@ pub enum Command {
     /// Open the bundled sample data.
     OpenDemo,
     /// Watch a Kafka topic live.
-    OpenKafka(Box<crate::source::kafka::KafkaSpec>),
+    OpenKafka(Box<live::LiveRequest>),
     /// Stop the load in progress.
     CancelLoad,
     /// Back to the start screen.

@@ -11,7 +11,7 @@ use crate::cli::{BrokerArgs, LiveArgs, OutputFormat};
 use crate::engine::JourneyBuilder;
 use crate::report::{Summary, to_csv, to_dot, to_table};
 use crate::source::kafka::{KafkaProgress, KafkaSource, KafkaSpec, StartAt};
-use crate::source::live_state::{load_state, save_state};
+use crate::source::live_state::{advance, load_state, save_state};
 
 use super::{Failure, Settings, settings, source_failure, usage};
 
@@ -59,9 +59,13 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
     let settings = settings(&args.mapping, None, None)?;
     let spec = kafka_spec(args)?;
     if !args.headless {
+        let request = crate::app::live::LiveRequest {
+            spec,
+            state: args.state.clone(),
+        };
         return Ok(crate::app::run(
             settings,
-            Some(crate::app::Command::OpenKafka(Box::new(spec))),
+            Some(crate::app::Command::OpenKafka(Box::new(request))),
         )?);
     }
     let until_idle = args
@@ -127,12 +131,7 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
                 last_data = Instant::now();
             }
             builder.ingest(&batch);
-            for &(partition, next) in &batch.resume_at {
-                match covered.iter_mut().find(|(p, _)| *p == partition) {
-                    Some(slot) => slot.1 = next,
-                    None => covered.push((partition, next)),
-                }
-            }
+            advance(&mut covered, &batch.resume_at);
             source.recycle(batch);
         }
         let idle = until_idle.is_some_and(|idle| last_data.elapsed() >= idle);

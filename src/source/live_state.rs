@@ -84,3 +84,14 @@ pub fn load_state(path: &Path, config: EngineConfig) -> io::Result<(JourneyBuild
         serde_json::from_slice(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     Ok((builder, Resume { covered, mapping }))
 }
+
+/// Moves `covered` on to where a batch's `resume_at` says the stream goes
+/// on, once the batch's events are in the engine.
+pub fn advance(covered: &mut Vec<(i32, i64)>, resume_at: &[(i32, i64)]) {
+    for &(partition, next) in resume_at {
+        match covered.iter_mut().find(|(p, _)| *p == partition) {
+            Some(slot) => slot.1 = next,
+            None => covered.push((partition, next)),
+        }
+    }
+}

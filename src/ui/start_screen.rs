@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::app::Command;
+use crate::app::live::LiveRequest;
 use crate::source::kafka::{KafkaSpec, StartAt};
 
 /// State of the start screen.
@@ -109,7 +110,12 @@ impl StartScreen {
                     });
                     if ui.button("Connect").clicked() {
                         match self.kafka_spec() {
-                            Ok(spec) => command = Some(Command::OpenKafka(Box::new(spec))),
+                            Ok(spec) => {
+                                command = Some(Command::OpenKafka(Box::new(LiveRequest {
+                                    spec,
+                                    state: None,
+                                })))
+                            }
                             Err(e) => self.error = Some(e),
                         }
                     }
