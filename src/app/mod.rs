@@ -166,7 +166,7 @@ impl JourneyscopeApp {
 }
 
 impl eframe::App for JourneyscopeApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         if let Screen::Loading(loading) = &self.screen
             && let Some(result) = loading.poll()
         {
@@ -200,7 +200,7 @@ impl eframe::App for JourneyscopeApp {
                     .inner
             }
             Screen::Map(workspace) => workspace_ui(workspace, ui),
-            Screen::Live(view) => live_ui(view, ui),
+            Screen::Live(view) => live_ui(view, ui, frame.info().cpu_usage),
         };
         if let Some(command) = command {
             self.apply(command, &ui.ctx().clone());

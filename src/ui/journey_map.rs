@@ -53,6 +53,9 @@ pub struct JourneyMap {
     pan: Vec2,
     zoom: f32,
     fit_requested: bool,
+    /// Fit every new layout until the user pans or zooms (a growing live
+    /// map stays in view).
+    follow_fit: bool,
     /// The item the user clicked.
     pub selected: Option<MapItem>,
     /// Screen position of layout (0, 0) and the zoom, as last drawn.
@@ -72,6 +75,7 @@ impl JourneyMap {
             pan: Vec2::ZERO,
             zoom: 1.0,
             fit_requested: true,
+            follow_fit: true,
             selected: None,
             drawn_at: None,
         };
@@ -149,11 +153,10 @@ impl JourneyMap {
     fn receive_layout(&mut self) {
         let Some(pending) = &self.pending else { return };
         if let Ok(computed) = pending.try_recv() {
-            let first = self.current.is_none();
             self.current = Some(computed);
             self.pending = None;
             self.selected = None;
-            if first {
+            if self.follow_fit {
                 self.fit_requested = true;
             }
         }
@@ -176,10 +179,11 @@ impl JourneyMap {
             share_slider(ui, &mut self.filter.path_share, "of paths");
             if ui
                 .button("Fit")
-                .on_hover_text("Show the whole map")
+                .on_hover_text("Show the whole map, and keep it in view as it changes")
                 .clicked()
             {
                 self.fit_requested = true;
+                self.follow_fit = true;
             }
             if let Some(note) = self.visible().and_then(Visible::hidden_note) {
                 ui.separator();
@@ -220,6 +224,7 @@ impl JourneyMap {
         }
         if response.dragged() {
             self.pan += response.drag_delta();
+            self.follow_fit = false;
         }
         if response.hovered() {
             let (scroll, zoom_delta, pointer) = ui.input(|i| {
@@ -229,6 +234,9 @@ impl JourneyMap {
                     i.pointer.hover_pos(),
                 )
             });
+            if zoom_delta != 1.0 || scroll != Vec2::ZERO {
+                self.follow_fit = false;
+            }
             if zoom_delta != 1.0 {
                 let anchor = pointer.unwrap_or(canvas.center()) - canvas.min;
                 let new_zoom = (self.zoom * zoom_delta).clamp(0.05, 4.0);

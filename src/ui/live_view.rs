@@ -42,6 +42,7 @@ pub struct LiveView {
     opened: Instant,
     previous_frame: Option<Instant>,
     frame_ms: f32,
+    render_ms: f32,
     frame_interval_ms: f32,
 }
 
@@ -56,6 +57,7 @@ impl LiveView {
             opened: Instant::now(),
             previous_frame: None,
             frame_ms: 0.0,
+            render_ms: 0.0,
             frame_interval_ms: 0.0,
         }
     }
@@ -96,9 +98,18 @@ impl LiveView {
     }
 }
 
-/// Draws the live screen; returns a command for the app when there is one.
-pub fn live_ui(view: &mut LiveView, ui: &mut egui::Ui) -> Option<Command> {
+/// Draws the live screen; `last_frame_s` is what the previous frame cost
+/// in all (building it and rendering, from eframe), when known. Returns a
+/// command for the app when there is one.
+pub fn live_ui(
+    view: &mut LiveView,
+    ui: &mut egui::Ui,
+    last_frame_s: Option<f32>,
+) -> Option<Command> {
     let frame_start = Instant::now();
+    if let Some(s) = last_frame_s {
+        view.render_ms = 0.9 * view.render_ms + 0.1 * s * 1000.0;
+    }
     if let Some(previous) = view.previous_frame {
         let interval = previous.elapsed().as_secs_f32() * 1000.0;
         view.frame_interval_ms = 0.9 * view.frame_interval_ms + 0.1 * interval;
@@ -119,13 +130,17 @@ pub fn live_ui(view: &mut LiveView, ui: &mut egui::Ui) -> Option<Command> {
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 ui.label(
                     egui::RichText::new(format!(
-                        "frame {:.1} ms · {:.0} fps",
+                        "frame {:.1} ms ({:.1} ms building) · {:.0} fps",
+                        view.render_ms,
                         view.frame_ms,
                         1000.0 / view.frame_interval_ms.max(1.0)
                     ))
                     .weak(),
                 )
-                .on_hover_text("Time this window spends drawing a frame, and frames per second");
+                .on_hover_text(
+                    "Time this window spends on a frame (building it and drawing it), \
+                     the building part alone, and frames per second",
+                );
             });
         });
         if let Some(map) = &mut view.map {
@@ -255,6 +270,14 @@ fn side_ui(view: &LiveView, ui: &mut egui::Ui) {
             row(
                 "Open sessions",
                 thousands(snapshot.active.iter().map(|(_, n)| n).sum()),
+            );
+            row(
+                "Out of order (late)",
+                format!(
+                    "{} ({})",
+                    thousands(snapshot.out_of_order.0),
+                    thousands(snapshot.out_of_order.1)
+                ),
             );
             row(
                 "Lag (messages)",
