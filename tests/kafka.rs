@@ -491,6 +491,43 @@ fn the_live_screen_shows_the_stream_as_it_arrives() {
     );
     h.get_by_label(&journeyscope::report::thousands(consumed));
     h.get_by_label("Lag per partition");
+
+    // The customers of the stream, and one customer's timeline.
+    // The tab comes before the overview's "Customers" row.
+    h.get_all_by_label("Customers")
+        .next()
+        .expect("customers tab")
+        .click();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let rows = loop {
+        h.run_steps(1);
+        let Screen::Live(view) = &h.state().screen else {
+            unreachable!()
+        };
+        if let Some(list) = view.customers.list()
+            && !view.customers.is_stale()
+        {
+            break list.rows.clone();
+        }
+        assert!(Instant::now() < deadline, "no customer list");
+        std::thread::sleep(Duration::from_millis(30));
+    };
+    assert_eq!(rows.len() as u64, expected["customers"].as_u64().unwrap());
+    let name = {
+        let Screen::Live(view) = &h.state().screen else {
+            unreachable!()
+        };
+        view.latest
+            .as_ref()
+            .unwrap()
+            .journeys
+            .customer_name(rows[0].customer)
+            .to_owned()
+    };
+    h.get_by_label(&name).click();
+    h.run_steps(3);
+    h.get_by_label(&format!("Customer {name}"));
+    h.get_by_label("Session 1");
 }
 
 /// The events of a generated file that the engine accepts, with their

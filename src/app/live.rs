@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::commands::Settings;
-use crate::engine::{JourneyBuilder, active_sessions};
+use crate::engine::{JourneyBuilder, Journeys, active_sessions};
 use crate::report::Summary;
 use crate::source::kafka::{KafkaProgress, KafkaSource, KafkaSpec};
 use crate::source::live_state::{advance, load_state, save_state};
@@ -23,6 +23,8 @@ pub const SNAPSHOT_EVERY: Duration = Duration::from_secs(1);
 pub struct LiveSnapshot {
     /// The journeys so far, as `summarize` would print them.
     pub summary: Arc<Summary>,
+    /// The journeys themselves (customers, timelines).
+    pub journeys: Arc<Journeys>,
     /// Offsets read and lag per partition.
     pub progress: KafkaProgress,
     /// When the snapshot was taken.
@@ -229,6 +231,7 @@ fn run(
                     );
                     LiveSnapshot {
                         summary: Arc::new(summary),
+                        journeys: Arc::new(journeys),
                         progress: source.progress(),
                         taken: Instant::now(),
                         newest_event_us: newest,

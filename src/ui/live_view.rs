@@ -13,8 +13,10 @@ use crate::app::Command;
 use crate::app::live::{LiveFeed, LiveSnapshot};
 use crate::report::{human_duration, thousands};
 
+use super::customers::{CustomersView, customers_ui};
 use super::journey_map::JourneyMap;
 use super::overview::overview_ui;
+use super::timeline::timeline_ui;
 
 /// Points kept for the plots (one per snapshot: ten minutes).
 const HISTORY: usize = 600;
@@ -31,9 +33,22 @@ struct Point {
     active: Vec<(String, u64)>,
 }
 
+/// The views of the live screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveTab {
+    /// The journey map and the plots.
+    Map,
+    /// Customers and their timelines.
+    Customers,
+}
+
 /// State of the live screen.
 pub struct LiveView {
     feed: LiveFeed,
+    /// The view shown.
+    pub tab: LiveTab,
+    /// The customer list and timeline, following the snapshots.
+    pub customers: CustomersView,
     /// The journey map, once the first snapshot arrived.
     pub map: Option<JourneyMap>,
     /// The newest snapshot.
@@ -51,6 +66,8 @@ impl LiveView {
     pub fn new(feed: LiveFeed) -> Self {
         LiveView {
             feed,
+            tab: LiveTab::Map,
+            customers: CustomersView::default(),
             map: None,
             latest: None,
             history: VecDeque::new(),
@@ -89,6 +106,7 @@ impl LiveView {
             Some(map) => map.set_summary(snapshot.summary.clone()),
             None => self.map = Some(JourneyMap::new(snapshot.summary.clone())),
         }
+        self.customers.invalidate();
         self.latest = Some(snapshot);
     }
 
@@ -124,6 +142,9 @@ pub fn live_ui(
             }
             ui.strong(&view.feed.label);
             ui.separator();
+            ui.selectable_value(&mut view.tab, LiveTab::Map, "Journey map");
+            ui.selectable_value(&mut view.tab, LiveTab::Customers, "Customers");
+            ui.separator();
             window_ui(view, ui);
             ui.separator();
             freshness_ui(view, ui);
@@ -143,7 +164,7 @@ pub fn live_ui(
                 );
             });
         });
-        if let Some(map) = &mut view.map {
+        if let (Some(map), LiveTab::Map) = (&mut view.map, view.tab) {
             map.controls_ui(ui);
         }
     });
@@ -159,18 +180,36 @@ pub fn live_ui(
         .show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| side_ui(view, ui));
         });
-    egui::CentralPanel::no_frame().show(ui, |ui| match &mut view.map {
-        Some(map) => map.map_ui(ui),
-        None => {
-            ui.centered_and_justified(|ui| {
-                ui.spinner();
-                ui.label(format!(
-                    "Connecting to {} and reading the first events…",
-                    view.feed.label
-                ));
+    let journeys = view.latest.as_ref().map(|s| s.journeys.clone());
+    match (view.tab, journeys) {
+        (LiveTab::Customers, Some(journeys)) => {
+            view.customers.poll(&journeys, ui.ctx());
+            if let Some(customer) = view.customers.selected {
+                egui::Panel::bottom("live timeline")
+                    .resizable(true)
+                    .default_size(280.0)
+                    .show(ui, |ui| {
+                        timeline_ui(&mut view.customers.timeline, customer, &journeys, None, ui)
+                    });
+            }
+            egui::CentralPanel::default()
+                .show(ui, |ui| customers_ui(&mut view.customers, &journeys, ui));
+        }
+        _ => {
+            egui::CentralPanel::no_frame().show(ui, |ui| match &mut view.map {
+                Some(map) => map.map_ui(ui),
+                None => {
+                    ui.centered_and_justified(|ui| {
+                        ui.spinner();
+                        ui.label(format!(
+                            "Connecting to {} and reading the first events…",
+                            view.feed.label
+                        ));
+                    });
+                }
             });
         }
-    });
+    }
     view.frame_ms = 0.9 * view.frame_ms + 0.1 * frame_start.elapsed().as_secs_f32() * 1000.0;
     // A steady 30 frames per second while watching.
     ui.ctx()

@@ -72,16 +72,20 @@ fn clock(us: i64, format: &str) -> String {
 }
 
 /// Draws the timeline of customer `customer`.
+/// `details` is where each event's fields can be read again (a file and
+/// its mapping); a live stream keeps none.
 pub fn timeline_ui(
     view: &mut TimelineView,
     customer: u32,
     journeys: &Journeys,
-    request: &SourceRequest,
-    mapping: &Mapping,
+    details: Option<(&SourceRequest, &Mapping)>,
     ui: &mut egui::Ui,
 ) {
     let name = journeys.customer_name(customer);
-    view.follow(name, request, mapping, ui.ctx());
+    if let Some((request, mapping)) = details {
+        view.follow(name, request, mapping, ui.ctx());
+    }
+    let live = details.is_none();
     let sessions = journeys.sessions_of(customer);
     let events: usize = sessions.iter().map(|s| s.len()).sum();
     ui.horizontal(|ui| {
@@ -92,6 +96,11 @@ pub fn timeline_ui(
             plural(events, "event")
         ));
         match &view.records {
+            None if live => {
+                ui.label(
+                    egui::RichText::new("(event fields are not kept for live streams)").weak(),
+                );
+            }
             None => {
                 ui.spinner();
                 ui.label("reading details…");

@@ -97,8 +97,7 @@ pub fn workspace_ui(ws: &mut Workspace, ui: &mut egui::Ui) -> Option<Command> {
                             &mut ws.customers.timeline,
                             customer,
                             &journeys,
-                            &ws.loaded.request,
-                            &ws.loaded.summary.mapping,
+                            Some((&ws.loaded.request, &ws.loaded.summary.mapping)),
                             ui,
                         )
                     });
