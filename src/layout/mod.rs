@@ -122,6 +122,19 @@ impl MapLayout {
 
 /// Lays out the given touchpoints and transitions.
 pub fn layout(nodes: &[NodeReport], edges: &[EdgeReport], style: &LayoutStyle) -> MapLayout {
+    layout_following(nodes, edges, style, None)
+}
+
+/// Like [`layout`], keeping the touchpoints that `previous` placed in their
+/// columns and in their order within a column, so that a map updated in
+/// place (live) does not jump; new touchpoints take their computed column
+/// below the others.
+pub fn layout_following(
+    nodes: &[NodeReport],
+    edges: &[EdgeReport],
+    style: &LayoutStyle,
+    previous: Option<&MapLayout>,
+) -> MapLayout {
     let index: HashMap<&str, usize> = nodes
         .iter()
         .enumerate()
@@ -153,9 +166,15 @@ pub fn layout(nodes: &[NodeReport], edges: &[EdgeReport], style: &LayoutStyle) -
     } else {
         back_edges(nodes.len(), &links, start)
     };
-    let columns = columns(nodes.len(), &links, &back, start, end);
+    let mut columns = columns(nodes.len(), &links, &back, start, end);
+    if let Some(previous) = previous {
+        keep_columns(previous, nodes, &mut columns, end);
+    }
     let column_count = columns.iter().copied().max().map_or(0, |m| m + 1);
-    let order = order_within_columns(&columns, column_count, &links, &back);
+    let mut order = order_within_columns(&columns, column_count, &links, &back);
+    if let Some(previous) = previous {
+        keep_order(previous, nodes, &mut order);
+    }
 
     // Node heights: proportional to the larger of inflow and outflow.
     let mut inflow = vec![0u64; nodes.len()];
@@ -276,6 +295,76 @@ pub fn layout(nodes: &[NodeReport], edges: &[EdgeReport], style: &LayoutStyle) -
         width,
         height: height + style.node_gap * 2.0,
         columns: column_count,
+    }
+}
+
+/// A touchpoint keeps its place once this many sessions have passed
+/// through it (earlier, too little is known of where it belongs)...
+const SETTLED_SESSIONS: u64 = 50;
+/// ...and only once the map as a whole has this many sessions.
+const SETTLED_MAP_SESSIONS: u64 = 1000;
+
+/// The previous places worth keeping: (name, column, y) of settled nodes.
+fn settled(previous: &MapLayout) -> Vec<(&str, usize, f32)> {
+    let map_sessions = previous
+        .nodes
+        .iter()
+        .find(|n| n.name == START_NAME)
+        .map_or(0, |n| n.stats.sessions);
+    if map_sessions < SETTLED_MAP_SESSIONS {
+        return Vec::new();
+    }
+    previous
+        .nodes
+        .iter()
+        .filter(|n| n.stats.sessions >= SETTLED_SESSIONS || n.name == END_NAME)
+        .map(|n| (n.name.as_str(), n.column, n.y))
+        .collect()
+}
+
+/// Puts touchpoints where `previous` had them; END stays after everything.
+fn keep_columns(
+    previous: &MapLayout,
+    nodes: &[NodeReport],
+    columns: &mut [usize],
+    end: Option<usize>,
+) {
+    let before: HashMap<&str, usize> = settled(previous)
+        .into_iter()
+        .map(|(name, column, _)| (name, column))
+        .collect();
+    for (i, n) in nodes.iter().enumerate() {
+        if let Some(&c) = before.get(n.name.as_str()) {
+            columns[i] = c;
+        }
+    }
+    if let Some(e) = end {
+        let last = (0..columns.len())
+            .filter(|&i| i != e)
+            .map(|i| columns[i])
+            .max()
+            .unwrap_or(0);
+        columns[e] = columns[e].max(last + 1);
+    }
+}
+
+/// Orders each column as `previous` did; touchpoints new to it follow, in
+/// their computed order (the sort is stable).
+fn keep_order(previous: &MapLayout, nodes: &[NodeReport], order: &mut [Vec<usize>]) {
+    let before: HashMap<&str, f32> = settled(previous)
+        .into_iter()
+        .map(|(name, _, y)| (name, y))
+        .collect();
+    for column in order.iter_mut() {
+        column.sort_by(|&a, &b| {
+            let key = |i: usize| {
+                before
+                    .get(nodes[i].name.as_str())
+                    .copied()
+                    .unwrap_or(f32::INFINITY)
+            };
+            key(a).total_cmp(&key(b))
+        });
     }
 }
 

@@ -182,3 +182,74 @@ fn filter_hides_rare_parts_and_counts_them() {
     assert!(paths.edges.len() < edges.len());
     assert!(paths.hidden_transition_share > 0.0 && paths.hidden_transition_share < 0.5);
 }
+
+/// An update with other volumes and one new touchpoint keeps every known
+/// touchpoint in its column and its order.
+#[test]
+fn a_followed_layout_keeps_columns_and_order() {
+    let mut graph = JourneyGraph::new();
+    let paths: &[(&[&str], u64)] = &[
+        (&["START", "home", "search", "product", "cart", "END"], 50),
+        (&["START", "search", "product", "END"], 30),
+        (&["START", "landing", "product", "search", "END"], 20),
+        (&["START", "home", "cart", "END"], 10),
+    ];
+    let add = |graph: &mut JourneyGraph, paths: &[(&[&str], u64)]| {
+        for (path, n) in paths {
+            for w in path.windows(2) {
+                graph.edge_mut(w[0], w[1]).transitions += n;
+                graph.node_mut(w[1]).events += n;
+            }
+            graph.node_mut("START").events += n;
+        }
+    };
+    add(&mut graph, paths);
+    // Enough sessions everywhere for the places to count as settled.
+    for name in [
+        "START", "home", "search", "product", "cart", "landing", "END",
+    ] {
+        graph.node_mut(name).sessions = 2000;
+    }
+    let style = LayoutStyle::default();
+    let first = layout(&graph.node_reports(), &graph.edge_reports(), &style);
+
+    // Much more traffic through the landing page, and a new touchpoint.
+    let mut later = JourneyGraph::new();
+    add(&mut later, paths);
+    add(
+        &mut later,
+        &[
+            (&["START", "landing", "search", "cart", "END"], 400),
+            (&["START", "support", "END"], 5),
+        ],
+    );
+    let followed = layout_following(
+        &later.node_reports(),
+        &later.edge_reports(),
+        &style,
+        Some(&first),
+    );
+    let place = |map: &MapLayout, name: &str| {
+        let n = &map.nodes[map.node_index(name).unwrap()];
+        (n.column, n.y)
+    };
+    for a in &first.nodes {
+        let (column, _) = place(&followed, &a.name);
+        if a.name != "END" {
+            assert_eq!(column, a.column, "{} moved", a.name);
+        }
+        for b in &first.nodes {
+            if a.column == b.column && a.y < b.y && a.name != "END" {
+                assert!(place(&followed, &a.name).1 < place(&followed, &b.name).1);
+            }
+        }
+    }
+    let end = place(&followed, "END").0;
+    assert!(
+        followed
+            .nodes
+            .iter()
+            .all(|n| n.name == "END" || n.column < end)
+    );
+    assert!(followed.node_index("support").is_some());
+}

@@ -10,7 +10,7 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
 use crate::layout::{
     EdgeKind, LOOP_ROOM, LabelAlign, LabelRequest, LayoutStyle, MapFilter, MapLayout, Visible,
-    edge_curves, layout, place_labels, visible_part,
+    edge_curves, layout_following, place_labels, visible_part,
 };
 use crate::report::{Summary, human_duration, thousands};
 
@@ -56,6 +56,8 @@ pub struct JourneyMap {
     /// Fit every new layout until the user pans or zooms (a growing live
     /// map stays in view).
     follow_fit: bool,
+    /// Keep touchpoints where the previous layout had them (live updates).
+    pub stable: bool,
     /// The item the user clicked.
     pub selected: Option<MapItem>,
     /// Screen position of layout (0, 0) and the zoom, as last drawn.
@@ -76,6 +78,7 @@ impl JourneyMap {
             zoom: 1.0,
             fit_requested: true,
             follow_fit: true,
+            stable: false,
             selected: None,
             drawn_at: None,
         };
@@ -136,9 +139,15 @@ impl JourneyMap {
         let (sender, receiver) = bounded(1);
         let summary = self.summary.clone();
         let (filter, style) = (self.filter, self.style);
+        let previous = self
+            .current
+            .as_ref()
+            .filter(|_| self.stable)
+            .map(|c| c.layout.clone());
         let spawned = thread::Builder::new().name("layout".into()).spawn(move || {
             let visible = visible_part(&summary.nodes, &summary.edges, &filter);
-            let layout = layout(&visible.nodes, &visible.edges, &style);
+            let layout =
+                layout_following(&visible.nodes, &visible.edges, &style, previous.as_ref());
             let _ = sender.send(Computed {
                 filter,
                 layout,

@@ -104,7 +104,11 @@ impl LiveView {
         }
         match &mut self.map {
             Some(map) => map.set_summary(snapshot.summary.clone()),
-            None => self.map = Some(JourneyMap::new(snapshot.summary.clone())),
+            None => {
+                let mut map = JourneyMap::new(snapshot.summary.clone());
+                map.stable = true;
+                self.map = Some(map);
+            }
         }
         self.customers.invalidate();
         self.latest = Some(snapshot);
@@ -269,9 +273,7 @@ fn freshness_ui(view: &LiveView, ui: &mut egui::Ui) {
     let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
     ui.painter().circle_filled(rect.center(), 6.0, colour);
     let newest_text = chrono::DateTime::from_timestamp_micros(newest)
-        .map_or_else(String::new, |t| {
-            t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-        });
+        .map_or_else(String::new, |t| t.format("%e %b %H:%M:%S").to_string());
     let arrived = snapshot
         .last_message
         .map_or("no message yet".to_owned(), |t| {
@@ -281,7 +283,7 @@ fn freshness_ui(view: &LiveView, ui: &mut egui::Ui) {
             )
         });
     ui.label(format!(
-        "{word}: newest event {newest_text}, {} behind the clock · {arrived}",
+        "{word} · newest event {newest_text} UTC ({} behind) · {arrived}",
         human_duration(behind_s)
     ));
 }
