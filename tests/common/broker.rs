@@ -1,0 +1,273 @@
+//! A real Kafka-compatible broker (tansu) for the live tests, and helpers
+//! that drive the `journeyscope` binary against it.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_journeyscope");
+
+/// The tansu binary: `$JOURNEYSCOPE_TANSU`, or where `.ci/run` installs it.
+pub fn tansu() -> PathBuf {
+    if let Some(path) = std::env::var_os("JOURNEYSCOPE_TANSU") {
+        return path.into();
+    }
+    let home = std::env::var_os("HOME").expect("HOME");
+    let path = Path::new(&home).join(".cache/journeyscope/tools/bin/tansu");
+    assert!(
+        path.exists(),
+        "no Kafka broker for the tests at {}: run `bash .ci/run` (it installs tansu) or set JOURNEYSCOPE_TANSU",
+        path.display()
+    );
+    path
+}
+
+/// A broker process, stopped when dropped.
+pub struct Broker {
+    child: Option<Child>,
+    port: u16,
+    storage: String,
+    dir: tempfile::TempDir,
+}
+
+impl Broker {
+    /// Starts a broker with memory storage.
+    pub fn start() -> Broker {
+        Broker::start_with(|_| "memory://tansu/".to_owned())
+    }
+
+    /// Starts a broker whose storage survives restarts (SQLite in the
+    /// broker's working directory, the test's own).
+    pub fn durable() -> Broker {
+        Broker::start_with(|_| "sqlite://broker.db".to_owned())
+    }
+
+    fn start_with(storage: impl FnOnce(&Path) -> String) -> Broker {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut broker = Broker {
+            child: None,
+            port,
+            storage: storage(dir.path()),
+            dir,
+        };
+        broker.run();
+        broker
+    }
+
+    fn url(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.port)
+    }
+
+    pub fn brokers(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn run(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("broker.log")).expect("log");
+        let child = Command::new(tansu())
+            .current_dir(self.dir.path())
+            .args(["broker", "--listener-url", &self.url()])
+            .args(["--advertised-listener-url", &self.url()])
+            .args(["--storage-engine", &self.storage])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start tansu");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the broker did not listen within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn create_topic(&self, topic: &str) {
+        let out = Command::new(tansu())
+            .args(["topic", "create", "--broker", &self.url()])
+            .args(["--partitions", "4", topic])
+            .output()
+            .expect("tansu topic create");
+        assert!(out.status.success(), "topic create: {}", stderr(&out));
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn run(args: &[&str]) -> Output {
+    let out = Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run journeyscope");
+    assert!(
+        out.status.success(),
+        "journeyscope {}: {}",
+        args.join(" "),
+        stderr(&out)
+    );
+    out
+}
+
+pub fn produce(broker: &Broker, topic: &str, file: &Path) {
+    run(&[
+        "produce",
+        "--brokers",
+        &broker.brokers(),
+        "--topic",
+        topic,
+        "--input",
+        &file.display().to_string(),
+    ]);
+}
+
+pub fn live_args(broker: &Broker, topic: &str) -> Vec<String> {
+    [
+        "live",
+        "--brokers",
+        &broker.brokers(),
+        "--topic",
+        topic,
+        "--from",
+        "earliest",
+        "--headless",
+        "--until-idle",
+        "3s",
+        "--format",
+        "json",
+        "-X",
+        "reconnect.backoff.max.ms=500",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+pub fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+pub fn live(broker: &Broker, topic: &str) -> Value {
+    let args = live_args(broker, topic);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    json(&run(&args))
+}
+
+pub fn summarize_json(file: &Path) -> Value {
+    json(&run(&[
+        "summarize",
+        &file.display().to_string(),
+        "--format",
+        "json",
+    ]))
+}
+
+/// Asserts two summaries are equal, naming the fields that differ rather
+/// than printing both whole.
+pub fn assert_same(got: &Value, want: &Value, what: &str) {
+    if got == want {
+        return;
+    }
+    let (Some(g), Some(w)) = (got.as_object(), want.as_object()) else {
+        panic!("{what}: not objects");
+    };
+    let differing: Vec<String> = w
+        .keys()
+        .chain(g.keys())
+        .filter(|k| g.get(*k) != w.get(*k))
+        .map(|k| {
+            let short = |v: Option<&Value>| {
+                let text = v.map_or("(none)".to_owned(), Value::to_string);
+                text.chars().take(300).collect::<String>()
+            };
+            format!("{k}: got {} want {}", short(g.get(k)), short(w.get(k)))
+        })
+        .collect();
+    panic!("{what} differs:\n{}", differing.join("\n"));
+}
+
+/// The parts of a summary that describe the events: everything but where
+/// they came from (source name, rejected records' positions, Kafka offsets).
+pub fn comparable(mut v: Value) -> Value {
+    let o = v.as_object_mut().expect("an object");
+    o.remove("source");
+    o.remove("kafka");
+    o.remove("live");
+    if let Some(r) = o.get_mut("rejected").and_then(Value::as_object_mut) {
+        r.remove("sample");
+    }
+    v
+}
+
+pub fn generated(dir: &Path, name: &str, events: usize, clean: bool) -> PathBuf {
+    let path = dir.join(name);
+    let mut args = vec![
+        "generate".to_owned(),
+        "--events".into(),
+        events.to_string(),
+        "--out".into(),
+        path.display().to_string(),
+    ];
+    if clean {
+        args.push("--clean".into());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(&args);
+    path
+}
+
+pub fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .expect("read")
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+pub fn write_lines(path: &Path, lines: &[String]) {
+    let mut f = std::fs::File::create(path).expect("create");
+    for l in lines {
+        writeln!(f, "{l}").expect("write");
+    }
+}
+
+/// The events of a generated file that the engine accepts, with their
+/// times (µs): parsed here with serde_json and chrono, apart from the engine.
+pub fn accepted_events(lines: &[String]) -> Vec<(String, i64)> {
+    lines
+        .iter()
+        .filter_map(|l| {
+            let v: Value = serde_json::from_str(l).ok()?;
+            let customer = v["customer_id"].as_str().filter(|c| !c.is_empty())?;
+            v["event"].as_str().filter(|e| !e.is_empty())?;
+            let _ = customer;
+            let time = chrono::DateTime::parse_from_rfc3339(v["timestamp"].as_str()?).ok()?;
+            Some((l.clone(), time.timestamp_micros()))
+        })
+        .collect()
+}

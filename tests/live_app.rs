@@ -1,0 +1,216 @@
+//! The live screen driven through egui_kittest against a real broker:
+//! connecting from the start screen, customers and timelines, and resuming
+//! from a saved state.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::broker::*;
+
+/// The live screen, driven through egui_kittest: the Kafka form on the
+/// start screen connects, and the counts on screen reach those of the file.
+#[test]
+fn the_live_screen_shows_the_stream_as_it_arrives() {
+    use egui::accesskit::Role;
+    use egui_kittest::kittest::Queryable;
+    use journeyscope::app::{JourneyscopeApp, Screen};
+
+    let broker = Broker::start();
+    broker.create_topic("war-room");
+    let dir = tempfile::tempdir().unwrap();
+    let file = generated(dir.path(), "events.jsonl", 6_000, false);
+    produce(&broker, "war-room", &file);
+    let expected = summarize_json(&file);
+
+    let args = journeyscope::cli::MappingArgs::defaults();
+    let Ok(settings) = journeyscope::commands::settings(&args, None, None) else {
+        panic!("settings")
+    };
+    let mut h = egui_kittest::Harness::builder()
+        .with_size([1400.0, 860.0])
+        .with_theme(egui::Theme::Light)
+        .wgpu()
+        .build_eframe(|cc| JourneyscopeApp::new(None, settings, None, &cc.egui_ctx));
+    h.run_steps(2);
+    for (label, text) in [
+        ("Bootstrap servers", broker.brokers()),
+        ("Topic", "war-room".into()),
+    ] {
+        h.get_by_role_and_label(Role::TextInput, label).click();
+        h.run_steps(1);
+        h.get_by_role_and_label(Role::TextInput, label)
+            .type_text(&text);
+        h.run_steps(1);
+    }
+    h.get_by_role_and_label(Role::ComboBox, "Start at").click();
+    h.run_steps(2);
+    h.get_by_label("earliest").click();
+    h.run_steps(2);
+    h.get_by_label("Connect").click();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let consumed = lines(&file).iter().filter(|l| !l.trim().is_empty()).count() as u64;
+    loop {
+        h.run_steps(1);
+        let Screen::Live(view) = &h.state().screen else {
+            panic!("not on the live screen")
+        };
+        if view
+            .latest
+            .as_ref()
+            .is_some_and(|s| s.progress.consumed == consumed && view.map.is_some())
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stream did not arrive in 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    // Snapshots come once a second: wait for the one after the last message.
+    std::thread::sleep(Duration::from_millis(1500));
+    h.run_steps(3);
+    let Screen::Live(view) = &h.state().screen else {
+        unreachable!()
+    };
+    let summary = view.latest.as_ref().expect("snapshot").summary.clone();
+    assert_eq!(summary.events, expected["events"].as_u64().unwrap());
+    assert_eq!(summary.sessions, expected["sessions"].as_u64().unwrap());
+    assert_eq!(
+        summary.rejected.total,
+        expected["rejected"]["total"].as_u64().unwrap()
+    );
+    h.get_by_label(&journeyscope::report::thousands(consumed));
+    h.get_by_label("Lag per partition");
+
+    // The customers of the stream, and one customer's timeline.
+    // The tab comes before the overview's "Customers" row.
+    h.get_all_by_label("Customers")
+        .next()
+        .expect("customers tab")
+        .click();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let rows = loop {
+        h.run_steps(1);
+        let Screen::Live(view) = &h.state().screen else {
+            unreachable!()
+        };
+        if let Some(list) = view.customers.list()
+            && !view.customers.is_stale()
+        {
+            break list.rows.clone();
+        }
+        assert!(Instant::now() < deadline, "no customer list");
+        std::thread::sleep(Duration::from_millis(30));
+    };
+    assert_eq!(rows.len() as u64, expected["customers"].as_u64().unwrap());
+    let name = {
+        let Screen::Live(view) = &h.state().screen else {
+            unreachable!()
+        };
+        view.latest
+            .as_ref()
+            .unwrap()
+            .journeys
+            .customer_name(rows[0].customer)
+            .to_owned()
+    };
+    h.get_by_label(&name).click();
+    h.run_steps(3);
+    h.get_by_label(&format!("Customer {name}"));
+    h.get_by_label("Session 1");
+}
+
+/// The app keeps its live state in a file: closed and opened again, it goes
+/// on where it was, reading only newer messages.
+#[test]
+fn the_live_screen_resumes_from_its_saved_state() {
+    use journeyscope::app::live::LiveRequest;
+    use journeyscope::app::{Command, JourneyscopeApp, Screen};
+    use journeyscope::source::kafka::{KafkaSpec, StartAt};
+
+    let broker = Broker::start();
+    broker.create_topic("app-state");
+    let dir = tempfile::tempdir().unwrap();
+    let file = generated(dir.path(), "events.jsonl", 8_000, false);
+    let all = lines(&file);
+    let (first, second) = all.split_at(all.len() / 2);
+    let first_file = dir.path().join("first.jsonl");
+    let second_file = dir.path().join("second.jsonl");
+    write_lines(&first_file, first);
+    write_lines(&second_file, second);
+    let state = dir.path().join("app.state");
+    let request = LiveRequest {
+        spec: KafkaSpec {
+            brokers: broker.brokers(),
+            topic: "app-state".into(),
+            from: StartAt::Earliest,
+            properties: Vec::new(),
+            group: None,
+            detect_wait: Duration::from_secs(20),
+            resume: Vec::new(),
+            mapping: None,
+        },
+        state: Some(state.clone()),
+    };
+    let open = |request: LiveRequest| {
+        let args = journeyscope::cli::MappingArgs::defaults();
+        let Ok(settings) = journeyscope::commands::settings(&args, None, None) else {
+            panic!("settings")
+        };
+        egui_kittest::Harness::builder()
+            .with_size([1400.0, 860.0])
+            .wgpu()
+            .build_eframe(move |cc| {
+                JourneyscopeApp::new(
+                    None,
+                    settings,
+                    Some(Command::OpenKafka(Box::new(request))),
+                    &cc.egui_ctx,
+                )
+            })
+    };
+    // Waits until the screen shows `records` records taken in (events,
+    // duplicates and rejected), after reading `consumed` messages.
+    let wait_for =
+        |h: &mut egui_kittest::Harness<'_, JourneyscopeApp>, consumed: u64, records: u64| {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                h.run_steps(1);
+                let Screen::Live(view) = &h.state().screen else {
+                    panic!("not on the live screen")
+                };
+                if let Some(s) = &view.latest
+                    && s.progress.consumed == consumed
+                    && s.summary.events + s.summary.duplicates + s.summary.rejected.total == records
+                {
+                    return s.summary.clone();
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{consumed} messages did not arrive"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        };
+
+    produce(&broker, "app-state", &first_file);
+    let records = |lines: &[String]| lines.iter().filter(|l| !l.trim().is_empty()).count() as u64;
+    let mut h = open(request.clone());
+    wait_for(&mut h, first.len() as u64, records(first));
+    drop(h); // closing the window saves the state
+    assert!(state.exists());
+
+    produce(&broker, "app-state", &second_file);
+    let mut h = open(request);
+    let summary = wait_for(&mut h, second.len() as u64, records(&all));
+    let expected = summarize_json(&file);
+    assert_eq!(summary.events, expected["events"].as_u64().unwrap());
+    assert_eq!(summary.sessions, expected["sessions"].as_u64().unwrap());
+    assert_eq!(summary.duplicates, expected["duplicates"].as_u64().unwrap());
+    assert_eq!(
+        summary.rejected.total,
+        expected["rejected"]["total"].as_u64().unwrap()
+    );
+}
