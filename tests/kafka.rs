@@ -136,13 +136,9 @@ fn a_broker_restart_mid_stream_loses_and_doubles_nothing() {
     let mut broker = Broker::durable();
     broker.create_topic("restart");
     let dir = tempfile::tempdir().unwrap();
-    let file = generated(dir.path(), "events.jsonl", 10_000, false);
-    let all = lines(&file);
-    let (first, second) = all.split_at(all.len() / 2);
-    let first_file = dir.path().join("first.jsonl");
-    let second_file = dir.path().join("second.jsonl");
-    write_lines(&first_file, first);
-    write_lines(&second_file, second);
+    let parts = two_parts(dir.path(), 10_000, 0.5);
+    let (file, (first_file, first), (second_file, second)) =
+        (parts.file, parts.first, parts.second);
     produce(&broker, "restart", &first_file);
 
     let mut args = live_args(&broker, "restart");
@@ -162,7 +158,7 @@ fn a_broker_restart_mid_stream_loses_and_doubles_nothing() {
     let out = viewer.wait_with_output().expect("live output");
     assert!(out.status.success(), "live: {}", stderr(&out));
     let streamed = json(&out);
-    assert_eq!(streamed["kafka"]["consumed"], all.len() as u64);
+    assert_eq!(streamed["kafka"]["consumed"], first + second);
     assert_same(
         &comparable(streamed),
         &comparable(summarize_json(&file)),
@@ -211,13 +207,9 @@ fn a_saved_state_resumes_without_losing_or_doubling_an_event() {
     let broker = Broker::start();
     broker.create_topic("resume");
     let dir = tempfile::tempdir().unwrap();
-    let file = generated(dir.path(), "events.jsonl", 12_000, false);
-    let all = lines(&file);
-    let (first, second) = all.split_at(all.len() * 2 / 3);
-    let first_file = dir.path().join("first.jsonl");
-    let second_file = dir.path().join("second.jsonl");
-    write_lines(&first_file, first);
-    write_lines(&second_file, second);
+    let parts = two_parts(dir.path(), 12_000, 2.0 / 3.0);
+    let (file, (first_file, first), (second_file, second)) =
+        (parts.file, parts.first, parts.second);
     let state = dir.path().join("live.state");
     let with_state = |broker: &Broker| {
         let mut args = live_args(broker, "resume");
@@ -231,19 +223,16 @@ fn a_saved_state_resumes_without_losing_or_doubling_an_event() {
     let before = json(&run(&args));
     assert!(state.exists(), "the state was saved");
     assert_eq!(
-        before["kafka"]["consumed"],
-        first.len() as u64,
+        before["kafka"]["consumed"], first,
         "{} events; {}",
-        before["events"],
-        before["kafka"]
+        before["events"], before["kafka"]
     );
 
     // Stopped; more events arrive; resumed from the saved state.
     produce(&broker, "resume", &second_file);
     let after = json(&run(&args));
     assert_eq!(
-        after["kafka"]["consumed"],
-        second.len() as u64,
+        after["kafka"]["consumed"], second,
         "only the new messages are read again"
     );
     assert_same(
@@ -267,13 +256,9 @@ fn a_consumer_group_commits_only_what_the_saved_state_covers() {
     let broker = Broker::start();
     broker.create_topic("group");
     let dir = tempfile::tempdir().unwrap();
-    let file = generated(dir.path(), "events.jsonl", 6_000, false);
-    let all = lines(&file);
-    let (first, second) = all.split_at(all.len() / 2);
-    let first_file = dir.path().join("first.jsonl");
-    let second_file = dir.path().join("second.jsonl");
-    write_lines(&first_file, first);
-    write_lines(&second_file, second);
+    let parts = two_parts(dir.path(), 6_000, 0.5);
+    let (file, (first_file, first), (second_file, second)) =
+        (parts.file, parts.first, parts.second);
     let state = dir.path().join("group.state");
     let in_group = |extra: &[&str]| {
         let mut args = live_args(&broker, "group");
@@ -290,16 +275,14 @@ fn a_consumer_group_commits_only_what_the_saved_state_covers() {
     produce(&broker, "group", &first_file);
     let before = run_with(in_group(&state_flag));
     assert_eq!(
-        before["kafka"]["consumed"],
-        first.len() as u64,
+        before["kafka"]["consumed"], first,
         "{} events; {}",
-        before["events"],
-        before["kafka"]
+        before["events"], before["kafka"]
     );
 
     produce(&broker, "group", &second_file);
     let after = run_with(in_group(&state_flag));
-    assert_eq!(after["kafka"]["consumed"], second.len() as u64);
+    assert_eq!(after["kafka"]["consumed"], second);
     assert_same(
         &comparable(after),
         &comparable(summarize_json(&file)),

@@ -133,13 +133,9 @@ fn the_live_screen_resumes_from_its_saved_state() {
     let broker = Broker::start();
     broker.create_topic("app-state");
     let dir = tempfile::tempdir().unwrap();
-    let file = generated(dir.path(), "events.jsonl", 8_000, false);
-    let all = lines(&file);
-    let (first, second) = all.split_at(all.len() / 2);
-    let first_file = dir.path().join("first.jsonl");
-    let second_file = dir.path().join("second.jsonl");
-    write_lines(&first_file, first);
-    write_lines(&second_file, second);
+    let parts = two_parts(dir.path(), 8_000, 0.5);
+    let (file, (first_file, first), (second_file, second)) =
+        (parts.file, parts.first, parts.second);
     let state = dir.path().join("app.state");
     let request = LiveRequest {
         spec: KafkaSpec {
@@ -196,15 +192,14 @@ fn the_live_screen_resumes_from_its_saved_state() {
         };
 
     produce(&broker, "app-state", &first_file);
-    let records = |lines: &[String]| lines.iter().filter(|l| !l.trim().is_empty()).count() as u64;
     let mut h = open(request.clone());
-    wait_for(&mut h, first.len() as u64, records(first));
+    wait_for(&mut h, first, first);
     drop(h); // closing the window saves the state
     assert!(state.exists());
 
     produce(&broker, "app-state", &second_file);
     let mut h = open(request);
-    let summary = wait_for(&mut h, second.len() as u64, records(&all));
+    let summary = wait_for(&mut h, second, first + second);
     let expected = summarize_json(&file);
     assert_eq!(summary.events, expected["events"].as_u64().unwrap());
     assert_eq!(summary.sessions, expected["sessions"].as_u64().unwrap());

@@ -155,25 +155,7 @@ mod tests {
     use crate::engine::{Anchors, EngineConfig, EventBatch, JourneyBuilder, NewEvent};
 
     fn journeys(rows: &[(&str, &str, i64)], collapse: bool) -> Journeys {
-        let mut batch = EventBatch::with_capacity(rows.len());
-        for (customer, event, minute) in rows {
-            batch.push(
-                NewEvent {
-                    customer,
-                    event,
-                    time_us: minute * 60_000_000,
-                    event_id: None,
-                    session_id: None,
-                },
-                Vec::new(),
-            );
-        }
-        let mut builder = JourneyBuilder::new(EngineConfig {
-            collapse_repeats: collapse,
-            ..EngineConfig::default()
-        });
-        builder.ingest(&batch);
-        builder.finish()
+        builder_with(rows, 10_000_000, collapse).finish()
     }
 
     const ROWS: &[(&str, &str, i64)] = &[
@@ -229,10 +211,14 @@ mod tests {
     }
 
     fn builder(rows: &[(&str, &str, i64)]) -> JourneyBuilder {
-        builder_with(rows, 10_000_000)
+        builder_with(rows, 10_000_000, false)
     }
 
-    fn builder_with(rows: &[(&str, &str, i64)], lateness_us: i64) -> JourneyBuilder {
+    fn builder_with(
+        rows: &[(&str, &str, i64)],
+        lateness_us: i64,
+        collapse_repeats: bool,
+    ) -> JourneyBuilder {
         let mut batch = EventBatch::with_capacity(rows.len());
         for (customer, event, minute) in rows {
             batch.push(
@@ -246,7 +232,10 @@ mod tests {
                 Vec::new(),
             );
         }
-        let mut builder = JourneyBuilder::new(EngineConfig::default());
+        let mut builder = JourneyBuilder::new(EngineConfig {
+            collapse_repeats,
+            ..EngineConfig::default()
+        });
         builder.set_lateness_us(lateness_us);
         builder.ingest(&batch);
         builder
@@ -289,7 +278,7 @@ mod tests {
         ];
         // With 10 s of lateness both are late; with 5 minutes only a's is.
         assert_eq!(builder(&rows).out_of_order(), (2, 2));
-        let tolerant = builder_with(&rows, 5 * 60_000_000);
+        let tolerant = builder_with(&rows, 5 * 60_000_000, false);
         assert_eq!(tolerant.out_of_order(), (2, 1));
         // Either way every event is placed in order.
         assert_eq!(tolerant.finish().events, 5);

@@ -15,7 +15,7 @@ use crate::report::{human_duration, thousands};
 
 use super::customers::{CustomersView, customers_ui};
 use super::journey_map::JourneyMap;
-use super::overview::overview_ui;
+use super::overview::{facts_grid, overview_ui};
 use super::timeline::timeline_ui;
 
 /// Points kept for the plots (one per snapshot: ten minutes).
@@ -294,44 +294,36 @@ fn side_ui(view: &LiveView, ui: &mut egui::Ui) {
         return;
     };
     ui.heading("Now");
-    egui::Grid::new("live now")
-        .num_columns(2)
-        .striped(true)
-        .show(ui, |ui| {
-            let mut row = |label: &str, value: String| {
-                ui.label(label);
-                ui.label(value);
-                ui.end_row();
-            };
-            row("Messages read", thousands(snapshot.progress.consumed));
-            row(
+    let lag: u64 = snapshot
+        .progress
+        .partitions
+        .iter()
+        .map(|p| p.lag.max(0) as u64)
+        .sum();
+    facts_grid(
+        ui,
+        "live now",
+        &[
+            ("Messages read", thousands(snapshot.progress.consumed)),
+            (
                 "Messages per second",
                 thousands(view.events_per_s().unwrap_or(0.0).round() as u64),
-            );
-            row(
+            ),
+            (
                 "Open sessions",
                 thousands(snapshot.active.iter().map(|(_, n)| n).sum()),
-            );
-            row(
+            ),
+            (
                 "Out of order (late)",
                 format!(
                     "{} ({})",
                     thousands(snapshot.out_of_order.0),
                     thousands(snapshot.out_of_order.1)
                 ),
-            );
-            row(
-                "Lag (messages)",
-                thousands(
-                    snapshot
-                        .progress
-                        .partitions
-                        .iter()
-                        .map(|p| p.lag.max(0) as u64)
-                        .sum(),
-                ),
-            );
-        });
+            ),
+            ("Lag (messages)", thousands(lag)),
+        ],
+    );
     ui.add_space(6.0);
     plot_ui(
         ui,

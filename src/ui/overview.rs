@@ -9,27 +9,23 @@ pub fn overview_ui(ui: &mut egui::Ui, summary: &Summary, visible: Option<&Visibl
     ui.heading("Overview");
     ui.label(egui::RichText::new(&summary.source).weak())
         .on_hover_text(format!("Loaded in {load_s:.2} s"));
-    egui::Grid::new("totals")
-        .num_columns(2)
-        .striped(true)
-        .show(ui, |ui| {
-            let mut row = |label: &str, value: String| {
-                ui.label(label);
-                ui.label(value);
-                ui.end_row();
-            };
-            row("Events", thousands(summary.events));
-            row("Customers", thousands(summary.customers));
-            row("Sessions", thousands(summary.sessions));
-            row("Duplicates dropped", thousands(summary.duplicates));
-            row("Rejected records", thousands(summary.rejected.total));
-            let timeout = summary
-                .session_timeout_s
-                .map_or("one per customer".to_owned(), |t| {
-                    format!("after {} idle", human_duration(t))
-                });
-            row("Sessions end", timeout);
+    let timeout = summary
+        .session_timeout_s
+        .map_or("one per customer".to_owned(), |t| {
+            format!("after {} idle", human_duration(t))
         });
+    facts_grid(
+        ui,
+        "totals",
+        &[
+            ("Events", thousands(summary.events)),
+            ("Customers", thousands(summary.customers)),
+            ("Sessions", thousands(summary.sessions)),
+            ("Duplicates dropped", thousands(summary.duplicates)),
+            ("Rejected records", thousands(summary.rejected.total)),
+            ("Sessions end", timeout),
+        ],
+    );
 
     ui.add_space(6.0);
     if let Some(visible) = visible {
@@ -55,4 +51,18 @@ pub fn overview_ui(ui: &mut egui::Ui, summary: &Summary, visible: Option<&Visibl
                 }
             });
     }
+}
+
+/// A striped two-column grid of (label, value) rows.
+pub fn facts_grid(ui: &mut egui::Ui, id: &str, rows: &[(&str, String)]) {
+    egui::Grid::new(id)
+        .num_columns(2)
+        .striped(true)
+        .show(ui, |ui| {
+            for (label, value) in rows {
+                ui.label(*label);
+                ui.label(value);
+                ui.end_row();
+            }
+        });
 }

@@ -271,3 +271,31 @@ pub fn accepted_events(lines: &[String]) -> Vec<(String, i64)> {
         })
         .collect()
 }
+
+/// A generated file cut in two at `share` of its lines, for streams that
+/// arrive in two parts.
+pub struct TwoParts {
+    /// The whole file.
+    pub file: PathBuf,
+    /// Its first part, and the number of records in it.
+    pub first: (PathBuf, u64),
+    /// Its second part, and the number of records in it.
+    pub second: (PathBuf, u64),
+}
+
+/// Generates `events` records (messy) in `dir` and cuts them in two.
+pub fn two_parts(dir: &Path, events: usize, share: f64) -> TwoParts {
+    let file = generated(dir, "events.jsonl", events, false);
+    let all = lines(&file);
+    let (first, second) = all.split_at((all.len() as f64 * share) as usize);
+    let part = |name: &str, lines: &[String]| {
+        let path = dir.join(name);
+        write_lines(&path, lines);
+        (path, lines.len() as u64)
+    };
+    TwoParts {
+        first: part("first.jsonl", first),
+        second: part("second.jsonl", second),
+        file,
+    }
+}
