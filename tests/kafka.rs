@@ -303,3 +303,36 @@ fn a_consumer_group_commits_only_what_the_saved_state_covers() {
     assert_eq!(rest["kafka"]["consumed"], 0);
     assert_eq!(rest["events"], 0);
 }
+
+#[test]
+fn unknown_topics_and_unreachable_brokers_are_explained() {
+    let broker = Broker::start();
+    broker.create_topic("known");
+    let live = |brokers: &str, topic: &str| {
+        Command::new(BIN)
+            .args(["live", "--brokers", brokers, "--topic", topic])
+            .args(["--headless", "--until-idle", "1s"])
+            .args(["-X", "sasl.password=hunter2"])
+            .output()
+            .expect("run live")
+    };
+    let out = live(&broker.brokers(), "unknown");
+    assert_eq!(out.status.code(), Some(1));
+    let message = stderr(&out);
+    assert!(
+        message.contains("topic `unknown` was not found"),
+        "{message}"
+    );
+    assert!(message.contains("known"), "{message}");
+    assert!(!message.contains("hunter2"), "a secret was printed");
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a port")
+        .port();
+    let out = live(&format!("127.0.0.1:{closed}"), "known");
+    assert_eq!(out.status.code(), Some(1));
+    let message = stderr(&out);
+    assert!(message.contains("cannot reach the brokers"), "{message}");
+    assert!(!message.contains("hunter2"), "a secret was printed");
+}

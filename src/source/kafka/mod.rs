@@ -166,27 +166,42 @@ fn consumer(spec: &KafkaSpec) -> Result<BaseConsumer, SourceError> {
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn partitions(consumer: &BaseConsumer, topic: &str) -> Result<Vec<i32>, SourceError> {
+    let unreachable = |e: rdkafka::error::KafkaError| {
+        SourceError::Kafka(format!(
+            "cannot reach the brokers within {} s ({e}); check the bootstrap servers and, \
+             for SASL or TLS, the -X client properties",
+            METADATA_TIMEOUT.as_secs()
+        ))
+    };
     let metadata = consumer
         .fetch_metadata(Some(topic), METADATA_TIMEOUT)
-        .map_err(kafka_error)?;
+        .map_err(unreachable)?;
     let found = metadata
         .topics()
         .iter()
         .find(|t| t.name() == topic)
         .filter(|t| t.error().is_none() && !t.partitions().is_empty());
-    match found {
-        Some(t) => Ok(t.partitions().iter().map(|p| p.id()).collect()),
-        None => Err(SourceError::Kafka(format!(
-            "topic `{topic}` was not found on the brokers; topics are: {}",
-            metadata
-                .topics()
-                .iter()
-                .map(|t| t.name())
-                .filter(|n| !n.starts_with("__"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
+    if let Some(t) = found {
+        return Ok(t.partitions().iter().map(|p| p.id()).collect());
     }
+    let all = consumer
+        .fetch_metadata(None, METADATA_TIMEOUT)
+        .map_err(unreachable)?;
+    let mut names: Vec<&str> = all
+        .topics()
+        .iter()
+        .filter(|t| !t.partitions().is_empty() && !t.name().starts_with("__"))
+        .map(|t| t.name())
+        .collect();
+    names.sort_unstable();
+    Err(SourceError::Kafka(format!(
+        "topic `{topic}` was not found on the brokers; topics are: {}",
+        if names.is_empty() {
+            "(none)".to_owned()
+        } else {
+            names.join(", ")
+        }
+    )))
 }
 
 /// Assigns every partition of the topic at the starting point.
