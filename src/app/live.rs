@@ -9,13 +9,16 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::commands::Settings;
-use crate::engine::{JourneyBuilder, Journeys, active_sessions};
+use crossbeam_channel::{Receiver, bounded};
+
+use crate::engine::{FunnelSpec, JourneyBuilder, Journeys, StagedCopy, active_sessions};
 use crate::report::Summary;
+use crate::source::Mapping;
 use crate::source::kafka::{KafkaProgress, KafkaSource, KafkaSpec};
 use crate::source::live_state::{advance, load_state, save_state};
 
-/// How often the engine publishes a snapshot (less often when a snapshot
-/// takes long, so that ingesting keeps most of the time).
+/// How often the engine publishes a snapshot (less often when building one
+/// takes longer: a snapshot is built off the engine thread, one at a time).
 pub const SNAPSHOT_EVERY: Duration = Duration::from_secs(1);
 
 /// The state of the journeys at one moment.
@@ -71,7 +74,7 @@ impl LiveFeed {
     pub fn start(
         request: LiveRequest,
         settings: Settings,
-        wake: impl Fn() + Send + 'static,
+        wake: impl Fn() + Send + Sync + 'static,
     ) -> Self {
         let latest = Arc::new(Mutex::new(None));
         let error = Arc::new(Mutex::new(None));
@@ -84,10 +87,11 @@ impl LiveFeed {
             stop.clone(),
             window_s.clone(),
         );
+        let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(wake);
         let spawned = thread::Builder::new()
             .name("live engine".into())
             .spawn(move || {
-                if let Err(message) = run(&request, &settings, &l, &s, &w, &wake)
+                if let Err(message) = run(&request, &settings, l, &s, &w, wake.clone())
                     && let Ok(mut slot) = e.lock()
                 {
                     *slot = Some(message);
@@ -145,13 +149,97 @@ impl Drop for LiveFeed {
     }
 }
 
+/// How often the live state is saved (and group offsets committed) while
+/// events arrive; it is saved once more when the view closes.
+const SAVE_EVERY: Duration = Duration::from_secs(10);
+
+/// What the engine thread hands to the snapshot thread.
+struct Update {
+    /// The staged events to build journeys from; None when nothing changed.
+    staged: Option<StagedCopy>,
+    progress: KafkaProgress,
+    last_message: Option<Instant>,
+    out_of_order: (u64, u64),
+    window_s: u64,
+    /// Seconds the engine thread spent copying.
+    copy_s: f64,
+}
+
+/// What snapshots are named and summarised with.
+struct Context {
+    name: String,
+    mapping: Mapping,
+    funnel: Option<FunnelSpec>,
+}
+
+/// The snapshot thread: builds journeys from each copy and publishes them;
+/// ends when the engine thread does.
+fn build_snapshots(
+    updates: &Receiver<Update>,
+    context: &Context,
+    latest: &Mutex<Option<LiveSnapshot>>,
+    wake: &(dyn Fn() + Send + Sync),
+) {
+    let mut published: Option<LiveSnapshot> = None;
+    while let Ok(update) = updates.recv() {
+        let started = Instant::now();
+        let snapshot = match update.staged {
+            Some(staged) => {
+                let journeys = staged.build();
+                let newest = journeys.time_range_us.map(|(_, b)| b);
+                let active = newest.map_or_else(Vec::new, |now| {
+                    active_sessions(&journeys, now)
+                        .into_iter()
+                        .map(|(t, n)| (journeys.touchpoint_name(t).to_owned(), n))
+                        .collect()
+                });
+                let summary = Summary::new(
+                    &context.name,
+                    &context.mapping,
+                    &journeys,
+                    context.funnel.as_ref(),
+                );
+                LiveSnapshot {
+                    summary: Arc::new(summary),
+                    journeys: Arc::new(journeys),
+                    progress: update.progress,
+                    taken: Instant::now(),
+                    newest_event_us: newest,
+                    last_message: update.last_message,
+                    active,
+                    snapshot_s: update.copy_s + started.elapsed().as_secs_f64(),
+                    out_of_order: update.out_of_order,
+                    window_s: update.window_s,
+                }
+            }
+            None => match published.clone() {
+                Some(mut s) => {
+                    s.progress = update.progress;
+                    s.taken = Instant::now();
+                    s.last_message = update.last_message;
+                    s
+                }
+                None => continue,
+            },
+        };
+        if let Ok(mut slot) = latest.lock() {
+            *slot = Some(snapshot.clone());
+        }
+        published = Some(snapshot);
+        wake();
+    }
+}
+
+/// The engine thread: consumes, ingests, and hands a copy of the staged
+/// events to the snapshot thread once a second (or as soon as that thread
+/// is free again), so that ingesting never waits for a snapshot to build.
 fn run(
     request: &LiveRequest,
     settings: &Settings,
-    latest: &Mutex<Option<LiveSnapshot>>,
+    latest: Arc<Mutex<Option<LiveSnapshot>>>,
     stop: &AtomicBool,
     window_s: &AtomicU64,
-    wake: &dyn Fn(),
+    wake: Arc<dyn Fn() + Send + Sync>,
 ) -> Result<(), String> {
     let mut spec = request.spec.clone();
     let (mut builder, mut covered) = match &request.state {
@@ -174,12 +262,22 @@ fn run(
         // In a group, only offsets whose events are saved are committed.
         source.commit(covered).map_err(|e| e.to_string())
     };
+    let (updates, received) = bounded::<Update>(1);
+    let context = Context {
+        name: source.name().to_owned(),
+        mapping: source.mapping().clone(),
+        funnel: settings.funnel.clone(),
+    };
+    let snapshots = thread::Builder::new()
+        .name("live snapshots".into())
+        .spawn(move || build_snapshots(&received, &context, &latest, wake.as_ref()))
+        .map_err(|e| format!("cannot start the snapshot thread: {e}"))?;
     let mut last_snapshot: Option<Instant> = None;
-    let mut interval = SNAPSHOT_EVERY;
+    let mut last_save = Instant::now();
     let mut last_message = None;
     let mut changed = true;
+    let mut unsaved = false;
     let mut shown_window = 0;
-    let mut published: Option<LiveSnapshot> = None;
     while !stop.load(Ordering::Relaxed) {
         if let Some(batch) = source
             .next_batch_within(Duration::from_millis(50))
@@ -188,6 +286,7 @@ fn run(
             if !batch.is_empty() || !batch.rejected.is_empty() {
                 last_message = Some(Instant::now());
                 changed = true;
+                unsaved = true;
             }
             builder.ingest(&batch);
             advance(&mut covered, &batch.resume_at);
@@ -199,70 +298,41 @@ fn run(
             changed = true;
             last_snapshot = None;
         }
-        if last_snapshot.is_none_or(|t| t.elapsed() >= interval) {
-            let started = Instant::now();
-            if changed {
-                save(&builder, &covered, &source)?;
-            }
-            let journeys = if changed {
+        if unsaved && last_save.elapsed() >= SAVE_EVERY {
+            save(&builder, &covered, &source)?;
+            last_save = Instant::now();
+            unsaved = false;
+        }
+        if last_snapshot.is_none_or(|t| t.elapsed() >= SNAPSHOT_EVERY) && updates.is_empty() {
+            let copied_at = Instant::now();
+            let staged = changed.then(|| {
                 let from = (window > 0)
                     .then(|| builder.watermark_us())
                     .flatten()
                     .map(|newest| newest - window as i64 * 1_000_000);
-                Some(builder.snapshot(from))
-            } else {
-                None
+                builder.copy_staged(from)
+            });
+            let update = Update {
+                staged,
+                progress: source.progress(),
+                last_message,
+                out_of_order: builder.out_of_order(),
+                window_s: window,
+                copy_s: copied_at.elapsed().as_secs_f64(),
             };
-            changed = false;
-            let snapshot = match journeys {
-                Some(journeys) => {
-                    let newest = journeys.time_range_us.map(|(_, b)| b);
-                    let active = newest.map_or_else(Vec::new, |now| {
-                        active_sessions(&journeys, now)
-                            .into_iter()
-                            .map(|(t, n)| (journeys.touchpoint_name(t).to_owned(), n))
-                            .collect()
-                    });
-                    let summary = Summary::new(
-                        source.name(),
-                        source.mapping(),
-                        &journeys,
-                        settings.funnel.as_ref(),
-                    );
-                    LiveSnapshot {
-                        summary: Arc::new(summary),
-                        journeys: Arc::new(journeys),
-                        progress: source.progress(),
-                        taken: Instant::now(),
-                        newest_event_us: newest,
-                        last_message,
-                        active,
-                        snapshot_s: started.elapsed().as_secs_f64(),
-                        out_of_order: builder.out_of_order(),
-                        window_s: window,
-                    }
-                }
-                None => match published.clone() {
-                    Some(mut s) => {
-                        s.progress = source.progress();
-                        s.taken = Instant::now();
-                        s.last_message = last_message;
-                        s
-                    }
-                    None => {
-                        last_snapshot = Some(Instant::now());
-                        continue;
-                    }
-                },
-            };
-            if let Ok(mut slot) = latest.lock() {
-                *slot = Some(snapshot.clone());
+            // The snapshot thread takes one update at a time; while it is
+            // busy, ingesting goes on and the next copy waits.
+            if updates.try_send(update).is_ok() {
+                changed = false;
+                last_snapshot = Some(Instant::now());
             }
-            interval = SNAPSHOT_EVERY.max(started.elapsed() * 4);
-            published = Some(snapshot);
-            last_snapshot = Some(Instant::now());
-            wake();
         }
     }
+    if unsaved {
+        save(&builder, &covered, &source)?;
+    }
+    source.close();
+    drop(updates);
+    let _ = snapshots.join();
     Ok(())
 }

@@ -275,6 +275,13 @@ impl JourneyBuilder {
     /// those at or after `from_us` — leaving the builder as it is, so that
     /// ingesting can go on (live snapshots and time windows).
     pub fn snapshot(&self, from_us: Option<i64>) -> Journeys {
+        self.copy_staged(from_us).build()
+    }
+
+    /// A copy of the staged events (all, or those at or after `from_us`):
+    /// the quick part of a snapshot, so that [`StagedCopy::build`] can run
+    /// on another thread while ingesting goes on.
+    pub fn copy_staged(&self, from_us: Option<i64>) -> StagedCopy {
         let mut buckets = Vec::with_capacity(self.buckets.len());
         let mut total = 0;
         for bucket in &self.buckets {
@@ -297,16 +304,16 @@ impl JourneyBuilder {
             total += copy.len;
             buckets.push(copy);
         }
-        let grouped =
-            journeys::group_by_customer(buckets, self.with_keys, total, self.customers.len());
-        journeys::build(journeys::Parts {
+        StagedCopy {
+            buckets,
+            with_keys: self.with_keys,
+            total,
             config: self.config.clone(),
             customers: self.customers.clone(),
             touchpoints: self.touchpoints.clone(),
-            grouped,
             excluded: self.excluded,
             rejected: self.rejected.clone(),
-        })
+        }
     }
 
     /// Drops duplicates, orders each customer's events, cuts sessions and
@@ -318,6 +325,38 @@ impl JourneyBuilder {
             self.staged,
             self.customers.len(),
         );
+        journeys::build(journeys::Parts {
+            config: self.config,
+            customers: self.customers,
+            touchpoints: self.touchpoints,
+            grouped,
+            excluded: self.excluded,
+            rejected: self.rejected,
+        })
+    }
+}
+
+/// Staged events copied out of a [`JourneyBuilder`], ready to become
+/// journeys on any thread.
+#[derive(Debug)]
+pub struct StagedCopy {
+    buckets: Vec<Bucket>,
+    with_keys: bool,
+    total: usize,
+    config: EngineConfig,
+    customers: Interner,
+    touchpoints: Interner,
+    excluded: u64,
+    rejected: RejectedLog,
+}
+
+impl StagedCopy {
+    /// Drops duplicates, orders each customer's events, cuts sessions and
+    /// builds the graph.
+    pub fn build(self) -> Journeys {
+        let customer_count = self.customers.len();
+        let grouped =
+            journeys::group_by_customer(self.buckets, self.with_keys, self.total, customer_count);
         journeys::build(journeys::Parts {
             config: self.config,
             customers: self.customers,
