@@ -218,7 +218,8 @@ pub struct LiveArgs {
     #[arg(long, value_name = "DURATION")]
     pub window: Option<String>,
     /// Keep the live state in this file: resume from it when it exists, and
-    /// save it (atomically) with every summary printed.
+    /// save it atomically as events arrive (headless: with every summary
+    /// printed; in the window: every 10 s and on closing).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// Mapping and journey options.
