@@ -39,7 +39,7 @@ impl StartScreen {
             ui.add_space((ui.available_width() - width).max(0.0) / 2.0);
             ui.vertical(|ui| {
                 ui.set_width(width);
-                ui.group(|ui| {
+                card(ui, width, |ui| {
                     ui.strong("Open events");
                     ui.label("A JSON lines, CSV/TSV or Parquet file (gzip/zstd too) or a DuckDB database. You can also drop a file on the window.");
                     ui.horizontal(|ui| {
@@ -62,7 +62,7 @@ impl StartScreen {
                     }
                 });
                 ui.add_space(8.0);
-                ui.group(|ui| {
+                card(ui, width, |ui| {
                     ui.strong("Demo");
                     ui.label("A month of a web shop with its Black Friday peak, bundled with the app.");
                     if ui.button("Open the demo").clicked() {
@@ -71,7 +71,7 @@ impl StartScreen {
                 });
                 if !recent.is_empty() {
                     ui.add_space(8.0);
-                    ui.group(|ui| {
+                    card(ui, width, |ui| {
                         ui.strong("Recent");
                         for path in recent {
                             if ui.link(path).clicked() {
@@ -81,7 +81,7 @@ impl StartScreen {
                     });
                 }
                 ui.add_space(8.0);
-                ui.group(|ui| {
+                card(ui, width, |ui| {
                     ui.strong("Live from Kafka");
                     egui::Grid::new("kafka").num_columns(2).show(ui, |ui| {
                         let label = ui.label("Bootstrap servers");
@@ -165,4 +165,12 @@ impl StartScreen {
             mapping: None,
         })
     }
+}
+
+/// A framed group as wide as the column, so that the cards line up.
+fn card(ui: &mut egui::Ui, width: f32, add: impl FnOnce(&mut egui::Ui)) {
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.set_width(width - 14.0);
+        add(ui);
+    });
 }
