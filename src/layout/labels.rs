@@ -48,23 +48,58 @@ fn overlap(a: &[f32; 4], b: &[f32; 4]) -> bool {
 /// Which of `requests` to draw so that no two drawn boxes overlap and none
 /// overlaps an obstacle ([left, top, right, bottom]).
 pub fn place_labels(requests: &[LabelRequest], obstacles: &[[f32; 4]]) -> Vec<bool> {
-    let mut order: Vec<usize> = (0..requests.len()).collect();
-    order.sort_by(|&a, &b| requests[b].priority.cmp(&requests[a].priority));
+    let choices: Vec<Vec<LabelRequest>> = requests.iter().map(|r| vec![*r]).collect();
+    place_label_choices(&choices, obstacles)
+        .into_iter()
+        .map(|c| c.is_some())
+        .collect()
+}
+
+/// Like [`place_labels`] for labels with several possible places (in order
+/// of preference, e.g. right of a box, then left, above, below): each gets
+/// the first place that is free, or none. Labels go in the order of their
+/// first place's priority.
+pub fn place_label_choices(
+    choices: &[Vec<LabelRequest>],
+    obstacles: &[[f32; 4]],
+) -> Vec<Option<usize>> {
+    let priority = |i: usize| choices[i].first().map_or(0, |r| r.priority);
+    let mut order: Vec<usize> = (0..choices.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(priority(i)));
     let mut taken: Vec<[f32; 4]> = obstacles.to_vec();
-    let mut shown = vec![false; requests.len()];
+    let mut chosen = vec![None; choices.len()];
     for i in order {
-        let rect = requests[i].rect();
-        if !taken.iter().any(|t| overlap(t, &rect)) {
-            taken.push(rect);
-            shown[i] = true;
+        for (k, request) in choices[i].iter().enumerate() {
+            let rect = request.rect();
+            if !taken.iter().any(|t| overlap(t, &rect)) {
+                taken.push(rect);
+                chosen[i] = Some(k);
+                break;
+            }
         }
     }
-    shown
+    chosen
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_label_takes_its_next_place_when_the_first_is_taken() {
+        let at = |x: f32, priority: u64| LabelRequest {
+            anchor: [x, 0.0],
+            size: [50.0, 10.0],
+            align: LabelAlign::Left,
+            priority,
+        };
+        // Both prefer x = 0; the second falls back to x = 100.
+        let choices = vec![vec![at(0.0, 9)], vec![at(0.0, 5), at(100.0, 5)]];
+        assert_eq!(place_label_choices(&choices, &[]), vec![Some(0), Some(1)]);
+        // With its fallback blocked too, it is left out.
+        let blocked = [[90.0, -20.0, 200.0, 20.0]];
+        assert_eq!(place_label_choices(&choices, &blocked), vec![Some(0), None]);
+    }
 
     #[test]
     fn shown_labels_never_overlap_and_important_ones_win() {

@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::engine::{END_NAME, EdgeReport, NodeReport, START_NAME};
 
 pub use filter::{MapFilter, Visible, visible_part};
-pub use labels::{LabelAlign, LabelRequest, place_labels};
+pub use labels::{LabelAlign, LabelRequest, place_label_choices, place_labels};
 
 /// Sizes of the drawing, in the layout's own units (pixels at zoom 1).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

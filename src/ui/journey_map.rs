@@ -10,7 +10,7 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
 use crate::layout::{
     EdgeKind, LOOP_ROOM, LabelAlign, LabelRequest, LayoutStyle, MapFilter, MapLayout, Visible,
-    edge_curves, layout_following, place_labels, visible_part,
+    edge_curves, layout_following, place_label_choices, visible_part,
 };
 use crate::report::{Summary, human_duration, thousands};
 
@@ -356,16 +356,34 @@ impl JourneyMap {
                 name.size().x.max(number.size().x) + 4.0,
                 name.size().y + number.size().y,
             ];
-            let (align, x) = if n.name == "END" {
-                (LabelAlign::Right, rect.left() - 5.0)
-            } else {
-                (LabelAlign::Left, rect.right() + 5.0)
-            };
-            requests.push(LabelRequest {
-                anchor: [x, rect.center().y],
+            // Right of the box, else left of it, above or below.
+            let priority = u64::MAX / 2 + n.stats.events.max(n.stats.sessions);
+            let place = |anchor: Pos2, align| LabelRequest {
+                anchor: [anchor.x, anchor.y],
                 size,
                 align,
-                priority: u64::MAX / 2 + n.stats.events.max(n.stats.sessions),
+                priority,
+            };
+            let right = place(
+                Pos2::new(rect.right() + 5.0, rect.center().y),
+                LabelAlign::Left,
+            );
+            let left = place(
+                Pos2::new(rect.left() - 5.0, rect.center().y),
+                LabelAlign::Right,
+            );
+            let above = place(
+                Pos2::new(rect.center().x, rect.top() - size[1] / 2.0 - 2.0),
+                LabelAlign::Center,
+            );
+            let below = place(
+                Pos2::new(rect.center().x, rect.bottom() + size[1] / 2.0 + 2.0),
+                LabelAlign::Center,
+            );
+            requests.push(match n.name.as_str() {
+                "END" => vec![left, above, below],
+                "START" => vec![right, above, below],
+                _ => vec![right, left, above, below],
             });
             texts.push(MapLabel::Node(name, number));
             if let Some(p) = pointer
@@ -390,38 +408,31 @@ impl JourneyMap {
             }
             let galley =
                 painter.layout_no_wrap(label, FontId::proportional(11.0), visuals.text_color());
-            requests.push(LabelRequest {
+            requests.push(vec![LabelRequest {
                 anchor: [mid.x, mid.y],
                 size: [galley.size().x + 6.0, galley.size().y + 2.0],
                 align: LabelAlign::Center,
                 priority: e.stats.transitions,
-            });
+            }]);
             texts.push(MapLabel::Edge(galley));
         }
-        let shown = place_labels(&requests, &obstacles);
+        let chosen = place_label_choices(&requests, &obstacles);
         let halo = theme::canvas(&visuals).gamma_multiply(0.85);
-        for ((request, text), shown) in requests.iter().zip(texts).zip(shown) {
-            if !shown {
+        for ((choices, text), chosen) in requests.iter().zip(texts).zip(chosen) {
+            let Some(k) = chosen else {
                 continue;
-            }
+            };
+            let request = &choices[k];
             let [left, top, right, bottom] = request.rect();
             match text {
                 MapLabel::Node(name, number) => {
-                    let x = if request.align == LabelAlign::Right {
-                        right - 2.0
-                    } else {
-                        left + 2.0
+                    // Each line left-, right- or centre-aligned in the box.
+                    let line_x = |width: f32| match request.align {
+                        LabelAlign::Left => left + 2.0,
+                        LabelAlign::Right => right - 2.0 - width,
+                        LabelAlign::Center => (left + right - width) / 2.0,
                     };
-                    let name_x = if request.align == LabelAlign::Right {
-                        x - name.size().x
-                    } else {
-                        x
-                    };
-                    let number_x = if request.align == LabelAlign::Right {
-                        x - number.size().x
-                    } else {
-                        x
-                    };
+                    let (name_x, number_x) = (line_x(name.size().x), line_x(number.size().x));
                     let name_height = name.size().y;
                     painter.galley(Pos2::new(name_x, top), name, visuals.text_color());
                     painter.galley(
