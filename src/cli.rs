@@ -188,7 +188,7 @@ pub struct LiveArgs {
     pub broker: BrokerArgs,
     /// Where to start: earliest, latest, a time (2026-11-27T09:00:00Z) or a
     /// duration back (-15m).
-    #[arg(long, default_value = "latest")]
+    #[arg(long, default_value = "latest", allow_hyphen_values = true)]
     pub from: String,
     /// Join this consumer group (and commit) instead of reading every
     /// partition without committing.

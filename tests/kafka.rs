@@ -336,3 +336,26 @@ fn unknown_topics_and_unreachable_brokers_are_explained() {
     assert!(message.contains("cannot reach the brokers"), "{message}");
     assert!(!message.contains("hunter2"), "a secret was printed");
 }
+
+#[test]
+fn starting_from_a_time_reads_only_what_was_produced_since() {
+    let broker = Broker::start();
+    broker.create_topic("since");
+    let dir = tempfile::tempdir().unwrap();
+    let parts = two_parts(dir.path(), 4_000, 0.5);
+    produce(&broker, "since", &parts.first.0);
+    std::thread::sleep(Duration::from_millis(1500));
+    let since = chrono::Utc::now() - chrono::Duration::milliseconds(500);
+    produce(&broker, "since", &parts.second.0);
+    let mut args = live_args(&broker, "since");
+    let from = args.iter().position(|a| a == "earliest").unwrap();
+    args[from] = since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let streamed = json(&run(&args));
+    assert_eq!(streamed["kafka"]["consumed"], parts.second.1);
+    assert_same(
+        &comparable(streamed),
+        &comparable(summarize_json(&parts.second.0)),
+        "since",
+    );
+}

@@ -118,6 +118,7 @@ pub struct KafkaProgress {
 struct Pending {
     partition: i32,
     offset: i64,
+    timestamp_ms: Option<i64>,
     value: Vec<u8>,
 }
 
@@ -282,6 +283,7 @@ impl KafkaSource {
                     Some(Ok(message)) => pending.push(Pending {
                         partition: message.partition(),
                         offset: message.offset(),
+                        timestamp_ms: message.timestamp().to_millis(),
                         value: message.payload().unwrap_or_default().to_vec(),
                     }),
                     Some(Err(e)) => return Err(kafka_error(e)),
@@ -308,6 +310,7 @@ impl KafkaSource {
                     pending.push(Pending {
                         partition: message.partition(),
                         offset: message.offset(),
+                        timestamp_ms: message.timestamp().to_millis(),
                         value,
                     });
                 }
@@ -359,11 +362,18 @@ impl KafkaSource {
         watch_lag(spec, progress.clone(), stop)?;
         let (commits, to_commit) = crossbeam_channel::bounded::<CommitRequest>(4);
         let topic = spec.topic.clone();
+        let start_ms = match spec.from {
+            StartAt::Time(ms) => Some(ms),
+            _ => None,
+        };
+        let resumed: Vec<i32> = spec.resume.iter().map(|(p, _)| *p).collect();
         let link = ReaderLink::spawn("kafka consumer", move |end| {
             let reader = Reader {
                 consumer,
                 topic,
                 to_commit,
+                start_ms,
+                resumed,
             };
             consume(reader, mapper, pending, &shared, end);
             drop(stop_lag);

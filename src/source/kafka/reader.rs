@@ -62,16 +62,36 @@ struct Read {
     mapper: JsonMapper,
     next: BTreeMap<i32, i64>,
     consumed: u64,
+    /// `--from TIME`: messages stamped earlier are passed over (brokers that
+    /// cannot look offsets up by time start such partitions at 0).
+    start_ms: Option<i64>,
+    /// Partitions resumed from a saved state, where `start_ms` does not apply.
+    resumed: Vec<i32>,
 }
 
 impl Read {
-    fn take(&mut self, partition: i32, offset: i64, value: &[u8], batch: &mut EventBatch) {
+    fn take(
+        &mut self,
+        partition: i32,
+        offset: i64,
+        timestamp_ms: Option<i64>,
+        value: &[u8],
+        batch: &mut EventBatch,
+    ) {
+        let before_start = self
+            .start_ms
+            .zip(timestamp_ms)
+            .is_some_and(|(start, t)| t < start)
+            && !self.resumed.contains(&partition);
+        self.next.insert(partition, offset + 1);
+        if before_start {
+            return;
+        }
         self.mapper.map_bytes(
             value,
             || format!("partition {partition} offset {offset}"),
             batch,
         );
-        self.next.insert(partition, offset + 1);
         self.consumed += 1;
     }
 }
@@ -81,6 +101,10 @@ pub(super) struct Reader {
     pub consumer: BaseConsumer,
     pub topic: String,
     pub to_commit: crossbeam_channel::Receiver<CommitRequest>,
+    /// Messages stamped before this are passed over (`--from TIME`).
+    pub start_ms: Option<i64>,
+    /// Partitions resumed from a saved state.
+    pub resumed: Vec<i32>,
 }
 
 /// Offsets to commit and where to say how it went.
@@ -127,9 +151,11 @@ pub(super) fn consume(
         mapper,
         next: BTreeMap::new(),
         consumed: 0,
+        start_ms: reader.start_ms,
+        resumed: reader.resumed.clone(),
     };
     for p in &pending {
-        read.take(p.partition, p.offset, &p.value, &mut batch);
+        read.take(p.partition, p.offset, p.timestamp_ms, &p.value, &mut batch);
     }
     drop(pending);
     let mut quiet_since = Instant::now();
@@ -148,7 +174,13 @@ pub(super) fn consume(
             match consumer.poll(wait) {
                 Some(Ok(message)) => {
                     let value = message.payload().unwrap_or_default();
-                    read.take(message.partition(), message.offset(), value, &mut batch);
+                    read.take(
+                        message.partition(),
+                        message.offset(),
+                        message.timestamp().to_millis(),
+                        value,
+                        &mut batch,
+                    );
                     messages += 1;
                 }
                 // librdkafka retries broker hiccups itself; say what happened.
