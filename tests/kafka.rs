@@ -359,3 +359,35 @@ fn starting_from_a_time_reads_only_what_was_produced_since() {
         "since",
     );
 }
+
+#[test]
+fn every_prints_json_lines_while_consuming() {
+    let broker = Broker::start();
+    broker.create_topic("every");
+    let dir = tempfile::tempdir().unwrap();
+    let file = generated(dir.path(), "events.jsonl", 3_000, false);
+    produce(&broker, "every", &file);
+    let mut args = live_args(&broker, "every");
+    let idle = args.iter().position(|a| a == "3s").unwrap();
+    args[idle] = "4s".into();
+    args.extend(["--every".to_owned(), "1s".to_owned()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&args);
+    let text = String::from_utf8_lossy(&out.stdout);
+    // One compact JSON object per line while consuming, then the final
+    // summary (pretty-printed) once the topic is quiet.
+    let lines: Vec<Value> = text
+        .lines()
+        .filter(|l| l.starts_with("{\"") && l.ends_with('}'))
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert!(lines.len() >= 2, "{} JSON lines", lines.len());
+    let last = lines.last().unwrap();
+    assert_eq!(
+        comparable(last.clone())["events"],
+        summarize_json(&file)["events"]
+    );
+    for line in &lines {
+        assert!(line["kafka"]["consumed"].is_u64());
+    }
+}
