@@ -2,11 +2,16 @@
 //! between touchpoints.
 //!
 //! - [`engine`]: events → sessions → graph → statistics, with no I/O.
-//! - [`source`]: files and DuckDB databases as batches of events.
+//! - [`source`]: files, DuckDB databases and Kafka topics as batches of
+//!   events, and the live state file.
 //! - [`report`]: the summary that the command line prints and tests compare.
 //! - [`layout`] and [`export`]: the journey map's layout, SVG and other exports.
 //! - [`generate`]: the realistic e-commerce sample data.
 //! - [`cli`] and [`commands`]: the command line.
+//! - [`app`] and [`ui`]: the desktop app; it reads snapshots and sends
+//!   commands, and heavy work runs on worker threads.
+
+#![warn(missing_docs)]
 
 pub mod app;
 pub mod cli;
