@@ -103,17 +103,9 @@ impl FunnelView {
 }
 
 /// The busiest way into `target`: from `target`, the heaviest transition
-/// from a touchpoint typically reached earlier, repeated (up to six steps).
+/// into it from a touchpoint not yet on the path, repeated back towards
+/// START (up to six steps).
 fn path_to(summary: &Summary, target: &str) -> Vec<String> {
-    let typical = |name: &str| {
-        summary
-            .nodes
-            .iter()
-            .find(|n| n.name == name)
-            .map_or(f64::INFINITY, |n| {
-                n.first_step_sum as f64 / n.sessions.max(1) as f64
-            })
-    };
     let mut path = vec![target.to_owned()];
     while path.len() < 6 {
         let at = path[0].clone();
@@ -121,7 +113,6 @@ fn path_to(summary: &Summary, target: &str) -> Vec<String> {
             .edges
             .iter()
             .filter(|e| e.to == at && e.from != "START" && !path.contains(&e.from))
-            .filter(|e| typical(&e.from) < typical(&at))
             .max_by_key(|e| e.transitions);
         match previous {
             Some(e) => path.insert(0, e.from.clone()),

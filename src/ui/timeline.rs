@@ -133,7 +133,8 @@ pub fn timeline_ui(
                     let width = ui.available_width().max(100.0);
                     let (response, painter) =
                         ui.allocate_painter(Vec2::new(width, ROW_HEIGHT - 6.0), Sense::hover());
-                    let area = response.rect.shrink2(Vec2::new(14.0, 0.0));
+                    // Room on the right for the scroll bar, and for labels at the ends.
+                    let area = response.rect.shrink2(Vec2::new(24.0, 0.0));
                     let y = area.center().y + 6.0;
                     painter.line_segment(
                         [Pos2::new(area.left(), y), Pos2::new(area.right(), y)],
@@ -177,9 +178,10 @@ pub fn timeline_ui(
                             FontId::proportional(11.0),
                             visuals.text_color(),
                         );
+                        // Labels stay inside the row, clear of the scroll bar.
                         let left = (x - galley.size().x / 2.0).clamp(
-                            response.rect.left(),
-                            response.rect.right() - galley.size().x,
+                            response.rect.left() + 2.0,
+                            (area.right() + 8.0 - galley.size().x).max(response.rect.left() + 2.0),
                         );
                         if left > label_end + 4.0 {
                             label_end = left + galley.size().x;
