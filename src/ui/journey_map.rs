@@ -182,7 +182,11 @@ impl JourneyMap {
     pub fn controls_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal_wrapped(|ui| {
             ui.selectable_value(&mut self.time_view, false, "Frequency");
-            ui.selectable_value(&mut self.time_view, true, "Time");
+            ui.selectable_value(&mut self.time_view, true, "Time")
+                .on_hover_text("Colour each step by its median time, from fast to slow");
+            if self.time_view {
+                self.time_legend_ui(ui);
+            }
             ui.separator();
             share_slider(ui, &mut self.filter.touchpoint_share, "of touchpoints");
             share_slider(ui, &mut self.filter.path_share, "of paths");
@@ -199,6 +203,37 @@ impl JourneyMap {
                 ui.label(egui::RichText::new(note).color(ui.visuals().weak_text_color()));
             }
         });
+    }
+
+    /// The colour scale of the time view: fastest and slowest median.
+    fn time_legend_ui(&self, ui: &mut egui::Ui) {
+        let Some(map) = self.layout() else { return };
+        let medians: Vec<f64> = map
+            .edges
+            .iter()
+            .filter_map(|e| e.stats.time_s.map(|t| t.median))
+            .filter(|m| *m > 0.0)
+            .collect();
+        if medians.is_empty() {
+            return;
+        }
+        let (lo, hi) = log_range(&medians);
+        ui.label(human_duration(lo.exp()));
+        let (rect, _) = ui.allocate_exact_size(Vec2::new(90.0, 10.0), Sense::hover());
+        let steps = 30;
+        for i in 0..steps {
+            let t = i as f64 / (steps - 1) as f64;
+            let median = (lo + (hi - lo) * t).exp();
+            let x0 = rect.left() + rect.width() * i as f32 / steps as f32;
+            let x1 = rect.left() + rect.width() * (i + 1) as f32 / steps as f32;
+            ui.painter().rect_filled(
+                Rect::from_min_max(Pos2::new(x0, rect.top()), Pos2::new(x1, rect.bottom())),
+                0.0,
+                theme::time_colour(median, lo, hi),
+            );
+        }
+        ui.label(human_duration(hi.exp()))
+            .on_hover_text("Median time of a step: fastest to slowest on this map");
     }
 
     /// The map canvas.

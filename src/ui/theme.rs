@@ -14,7 +14,8 @@ pub fn canvas(visuals: &Visuals) -> Color32 {
 /// Touchpoint boxes.
 pub fn node(visuals: &Visuals) -> Color32 {
     if visuals.dark_mode {
-        Color32::from_rgb(110, 160, 220)
+        // Lighter than the bands so that boxes stand out on them.
+        Color32::from_rgb(214, 228, 245)
     } else {
         Color32::from_rgb(47, 93, 138)
     }
