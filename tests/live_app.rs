@@ -149,6 +149,7 @@ fn the_live_screen_resumes_from_its_saved_state() {
             mapping: None,
         },
         state: Some(state.clone()),
+        lateness_us: journeyscope::app::live::DEFAULT_LATENESS_US,
     };
     let open = |request: LiveRequest| {
         let args = journeyscope::cli::MappingArgs::defaults();

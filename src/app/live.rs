@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use crate::commands::Settings;
 use crossbeam_channel::{Receiver, bounded};
 
-use crate::engine::{FunnelSpec, JourneyBuilder, Journeys, StagedCopy, active_sessions};
+use crate::engine::{FunnelSpec, Journeys, StagedCopy, active_sessions};
 use crate::report::Summary;
 use crate::source::Mapping;
-use crate::source::kafka::{KafkaProgress, KafkaSource, KafkaSpec};
-use crate::source::live_state::{advance, load_state, save_state};
+use crate::source::kafka::{KafkaProgress, KafkaSpec};
+use crate::source::live_session::LiveSession;
 
 /// How often the engine publishes a snapshot (less often when building one
 /// takes longer: a snapshot is built off the engine thread, one at a time).
@@ -47,14 +47,20 @@ pub struct LiveSnapshot {
     pub window_s: u64,
 }
 
+/// Lateness allowed when none is given (as `live --lateness`' default).
+pub const DEFAULT_LATENESS_US: i64 = 10_000_000;
+
 /// What to watch, and where to keep the state between runs.
 #[derive(Debug, Clone)]
 pub struct LiveRequest {
     /// The topic and how to read it.
     pub spec: KafkaSpec,
     /// Resume from this file when it exists, and save to it (atomically)
-    /// with every snapshot.
+    /// while events arrive and on closing.
     pub state: Option<PathBuf>,
+    /// How much older than a customer's newest event an arrival may be
+    /// before it counts as late.
+    pub lateness_us: i64,
 }
 
 /// A running feed; dropping it stops the engine thread.
@@ -241,31 +247,18 @@ fn run(
     window_s: &AtomicU64,
     wake: Arc<dyn Fn() + Send + Sync>,
 ) -> Result<(), String> {
-    let mut spec = request.spec.clone();
-    let (mut builder, mut covered) = match &request.state {
-        Some(path) if path.exists() => {
-            let (builder, resume) = load_state(path, settings.engine.clone())
-                .map_err(|e| format!("cannot resume from {}: {e}", path.display()))?;
-            spec.mapping = Some(resume.mapping);
-            spec.resume = resume.covered.clone();
-            (builder, resume.covered)
-        }
-        _ => (JourneyBuilder::new(settings.engine.clone()), Vec::new()),
-    };
-    let mut source = KafkaSource::open(&spec, &settings.source).map_err(|e| e.to_string())?;
-    let save = |builder: &JourneyBuilder, covered: &[(i32, i64)], source: &KafkaSource| {
-        let Some(path) = &request.state else {
-            return Ok(());
-        };
-        save_state(path, builder, covered, source.mapping())
-            .map_err(|e| format!("cannot save the state to {}: {e}", path.display()))?;
-        // In a group, only offsets whose events are saved are committed.
-        source.commit(covered).map_err(|e| e.to_string())
-    };
+    let mut session = LiveSession::open(
+        &request.spec,
+        &settings.source,
+        settings.engine.clone(),
+        request.lateness_us,
+        request.state.clone(),
+    )
+    .map_err(|e| e.to_string())?;
     let (updates, received) = bounded::<Update>(1);
     let context = Context {
-        name: source.name().to_owned(),
-        mapping: source.mapping().clone(),
+        name: session.source.name().to_owned(),
+        mapping: session.source.mapping().clone(),
         funnel: settings.funnel.clone(),
     };
     let snapshots = thread::Builder::new()
@@ -279,18 +272,13 @@ fn run(
     let mut unsaved = false;
     let mut shown_window = 0;
     while !stop.load(Ordering::Relaxed) {
-        if let Some(batch) = source
-            .next_batch_within(Duration::from_millis(50))
+        if session
+            .poll(Duration::from_millis(50))
             .map_err(|e| e.to_string())?
         {
-            if !batch.is_empty() || !batch.rejected.is_empty() {
-                last_message = Some(Instant::now());
-                changed = true;
-                unsaved = true;
-            }
-            builder.ingest(&batch);
-            advance(&mut covered, &batch.resume_at);
-            source.recycle(batch);
+            last_message = Some(Instant::now());
+            changed = true;
+            unsaved = true;
         }
         let window = window_s.load(Ordering::Relaxed);
         if window != shown_window {
@@ -299,24 +287,21 @@ fn run(
             last_snapshot = None;
         }
         if unsaved && last_save.elapsed() >= SAVE_EVERY {
-            save(&builder, &covered, &source)?;
+            session.save().map_err(|e| e.to_string())?;
             last_save = Instant::now();
             unsaved = false;
         }
         if last_snapshot.is_none_or(|t| t.elapsed() >= SNAPSHOT_EVERY) && updates.is_empty() {
             let copied_at = Instant::now();
             let staged = changed.then(|| {
-                let from = (window > 0)
-                    .then(|| builder.watermark_us())
-                    .flatten()
-                    .map(|newest| newest - window as i64 * 1_000_000);
-                builder.copy_staged(from)
+                let window = (window > 0).then(|| Duration::from_secs(window));
+                session.builder.copy_staged(session.window_start_us(window))
             });
             let update = Update {
                 staged,
-                progress: source.progress(),
+                progress: session.source.progress(),
                 last_message,
-                out_of_order: builder.out_of_order(),
+                out_of_order: session.builder.out_of_order(),
                 window_s: window,
                 copy_s: copied_at.elapsed().as_secs_f64(),
             };
@@ -329,9 +314,9 @@ fn run(
         }
     }
     if unsaved {
-        save(&builder, &covered, &source)?;
+        session.save().map_err(|e| e.to_string())?;
     }
-    source.close();
+    session.close();
     drop(updates);
     let _ = snapshots.join();
     Ok(())

@@ -8,10 +8,9 @@ use std::time::{Duration, Instant};
 use anyhow::anyhow;
 
 use crate::cli::{BrokerArgs, LiveArgs, OutputFormat};
-use crate::engine::JourneyBuilder;
 use crate::report::{Summary, to_csv, to_dot, to_table};
-use crate::source::kafka::{KafkaProgress, KafkaSource, KafkaSpec, StartAt};
-use crate::source::live_state::{advance, load_state, save_state};
+use crate::source::kafka::{KafkaProgress, KafkaSpec, StartAt};
+use crate::source::live_session::LiveSession;
 
 use super::{Failure, Settings, settings, source_failure, usage};
 
@@ -62,6 +61,7 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
         let request = crate::app::live::LiveRequest {
             spec,
             state: args.state.clone(),
+            lateness_us: duration(&args.lateness, "lateness")?.as_micros() as i64,
         };
         return Ok(crate::app::run(
             settings,
@@ -104,68 +104,52 @@ struct Headless {
 }
 
 fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), Failure> {
-    let (until_idle, every, format) = (run.until_idle, run.every, run.format);
-    let mut spec = spec.clone();
-    let (mut builder, mut covered) = match &run.state {
-        Some(path) if path.exists() => {
-            let (builder, resume) = load_state(path, settings.engine.clone()).map_err(|e| {
-                Failure::Failed(anyhow!("cannot resume from {}: {e}", path.display()))
-            })?;
-            // The saved columns: a quiet topic needs no detection.
-            spec.mapping = Some(resume.mapping);
-            (builder, resume.covered)
-        }
-        _ => (JourneyBuilder::new(settings.engine.clone()), Vec::new()),
-    };
-    spec.resume = covered.clone();
-    let mut source = KafkaSource::open(&spec, &settings.source).map_err(source_failure)?;
-    builder.set_lateness_us(run.lateness.as_micros() as i64);
+    let mut session = LiveSession::open(
+        spec,
+        &settings.source,
+        settings.engine.clone(),
+        run.lateness.as_micros() as i64,
+        run.state.clone(),
+    )
+    .map_err(source_failure)?;
     let mut last_data = Instant::now();
     let mut last_print = Instant::now();
     loop {
-        if let Some(batch) = source
-            .next_batch_within(Duration::from_millis(50))
+        if session
+            .poll(Duration::from_millis(50))
             .map_err(source_failure)?
         {
-            if !batch.is_empty() || !batch.rejected.is_empty() {
-                last_data = Instant::now();
-            }
-            builder.ingest(&batch);
-            advance(&mut covered, &batch.resume_at);
-            source.recycle(batch);
+            last_data = Instant::now();
         }
-        let idle = until_idle.is_some_and(|idle| last_data.elapsed() >= idle);
-        let due = every.is_some_and(|every| last_print.elapsed() >= every);
-        if idle || due {
-            last_print = Instant::now();
-            let from = run
-                .window
-                .and_then(|w| Some(builder.watermark_us()? - w.as_micros() as i64));
-            let journeys = builder.snapshot(from);
-            let summary = Summary::new(
-                source.name(),
-                source.mapping(),
-                &journeys,
-                settings.funnel.as_ref(),
-            );
-            let (reordered, late) = builder.out_of_order();
-            let live = LiveCounts {
-                reordered,
-                late,
-                window_s: run.window.map(|w| w.as_secs_f64()),
-            };
-            if let Some(path) = &run.state {
-                save_state(path, &builder, &covered, source.mapping()).map_err(|e| {
-                    Failure::Failed(anyhow!("cannot save the state to {}: {e}", path.display()))
-                })?;
-                // In a group, only offsets whose events are saved are committed.
-                source.commit(&covered).map_err(source_failure)?;
-            }
-            print(&summary, &source.progress(), &live, format, !idle)?;
-            if idle {
-                source.close();
-                return Ok(());
-            }
+        let idle = run
+            .until_idle
+            .is_some_and(|idle| last_data.elapsed() >= idle);
+        let due = run.every.is_some_and(|every| last_print.elapsed() >= every);
+        if !(idle || due) {
+            continue;
+        }
+        last_print = Instant::now();
+        let journeys = session
+            .builder
+            .snapshot(session.window_start_us(run.window));
+        let source = &session.source;
+        let summary = Summary::new(
+            source.name(),
+            source.mapping(),
+            &journeys,
+            settings.funnel.as_ref(),
+        );
+        let (reordered, late) = session.builder.out_of_order();
+        let live = LiveCounts {
+            reordered,
+            late,
+            window_s: run.window.map(|w| w.as_secs_f64()),
+        };
+        session.save().map_err(source_failure)?;
+        print(&summary, &source.progress(), &live, run.format, !idle)?;
+        if idle {
+            session.close();
+            return Ok(());
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod duck;
 pub mod input;
 pub mod jsonl;
 pub mod kafka;
+pub mod live_session;
 pub mod live_state;
 pub mod lookup;
 pub mod record;
@@ -65,6 +66,16 @@ pub enum SourceError {
     #[error("cannot read {}: {source}", path.display())]
     Io {
         /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// A live state file cannot be read or written.
+    #[error("cannot {action} {}: {source}", path.display())]
+    LiveState {
+        /// "resume from" or "save the state to".
+        action: &'static str,
+        /// The state file.
         path: PathBuf,
         /// What went wrong.
         source: std::io::Error,

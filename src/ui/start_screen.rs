@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::app::Command;
-use crate::app::live::LiveRequest;
+use crate::app::live::{DEFAULT_LATENESS_US, LiveRequest};
 use crate::source::kafka::{KafkaSpec, StartAt};
 
 /// State of the start screen.
@@ -114,6 +114,7 @@ impl StartScreen {
                                 command = Some(Command::OpenKafka(Box::new(LiveRequest {
                                     spec,
                                     state: None,
+                                    lateness_us: DEFAULT_LATENESS_US,
                                 })))
                             }
                             Err(e) => self.error = Some(e),

@@ -1,0 +1,99 @@
+//! One live session: a Kafka source feeding a journey builder, resumed from
+//! a state file when there is one and saved to it on request. Both the
+//! headless `live` command and the app's engine thread run on it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::engine::{EngineConfig, JourneyBuilder};
+
+use super::kafka::{KafkaSource, KafkaSpec};
+use super::live_state::{advance, load_state, save_state};
+use super::{SourceError, SourceOptions};
+
+/// A consuming source, the builder it feeds and the offsets it covers.
+pub struct LiveSession {
+    /// The topic being read.
+    pub source: KafkaSource,
+    /// Everything taken in so far.
+    pub builder: JourneyBuilder,
+    covered: Vec<(i32, i64)>,
+    state: Option<PathBuf>,
+}
+
+impl LiveSession {
+    /// Resumes from `state` when that file exists (its columns and offsets
+    /// win over detection and `spec.from`), then connects.
+    pub fn open(
+        spec: &KafkaSpec,
+        options: &SourceOptions,
+        config: EngineConfig,
+        lateness_us: i64,
+        state: Option<PathBuf>,
+    ) -> Result<Self, SourceError> {
+        let mut spec = spec.clone();
+        let (mut builder, covered) = match &state {
+            Some(path) if path.exists() => {
+                let (builder, resume) =
+                    load_state(path, config).map_err(|source| SourceError::LiveState {
+                        action: "resume from",
+                        path: path.clone(),
+                        source,
+                    })?;
+                // The saved columns: a quiet topic needs no detection.
+                spec.mapping = Some(resume.mapping);
+                (builder, resume.covered)
+            }
+            _ => (JourneyBuilder::new(config), Vec::new()),
+        };
+        spec.resume = covered.clone();
+        builder.set_lateness_us(lateness_us);
+        let source = KafkaSource::open(&spec, options)?;
+        Ok(LiveSession {
+            source,
+            builder,
+            covered,
+            state,
+        })
+    }
+
+    /// Takes in the next batch if one arrives within `timeout`; true when it
+    /// held events or rejected records.
+    pub fn poll(&mut self, timeout: Duration) -> Result<bool, SourceError> {
+        let Some(batch) = self.source.next_batch_within(timeout)? else {
+            return Ok(false);
+        };
+        let news = !batch.is_empty() || !batch.rejected.is_empty();
+        self.builder.ingest(&batch);
+        advance(&mut self.covered, &batch.resume_at);
+        self.source.recycle(batch);
+        Ok(news)
+    }
+
+    /// Saves the state (when the session keeps one) and then, in a consumer
+    /// group, commits the offsets whose events it holds.
+    pub fn save(&self) -> Result<(), SourceError> {
+        let Some(path) = &self.state else {
+            return Ok(());
+        };
+        save_state(path, &self.builder, &self.covered, self.source.mapping()).map_err(
+            |source| SourceError::LiveState {
+                action: "save the state to",
+                path: path.clone(),
+                source,
+            },
+        )?;
+        self.source.commit(&self.covered)
+    }
+
+    /// Journeys of the last `window` of event time, or since start.
+    pub fn window_start_us(&self, window: Option<Duration>) -> Option<i64> {
+        let window = window?;
+        Some(self.builder.watermark_us()? - window.as_micros() as i64)
+    }
+
+    /// Stops consuming (a group member leaves its group).
+    pub fn close(self) {
+        self.source.close();
+    }
+}
