@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::engine::{Anchors, Journeys, TouchpointRules};
+use crate::engine::{Anchors, Journeys};
 use crate::report::Summary;
 use crate::ui::customers::CustomersView;
 use crate::ui::funnel::FunnelView;
@@ -41,6 +41,11 @@ pub struct ViewSettings {
 }
 
 impl ViewSettings {
+    /// The session timeout in µs.
+    fn timeout_us(&self) -> Option<i64> {
+        self.timeout_min.map(|m| (m * 60e6).round() as i64)
+    }
+
     fn of(journeys: &Journeys) -> Self {
         ViewSettings {
             timeout_min: journeys
@@ -166,8 +171,7 @@ impl Workspace {
                 from: view.from.as_deref().and_then(|n| journeys.touchpoint_id(n)),
                 to: view.to.as_deref().and_then(|n| journeys.touchpoint_id(n)),
             };
-            let timeout_us = view.timeout_min.map(|m| (m * 60e6).round() as i64);
-            let walked = journeys.rewalk(timeout_us, view.collapse_repeats, anchors);
+            let walked = journeys.rewalk(view.timeout_us(), view.collapse_repeats, anchors);
             let summary = Summary::new(&summary.source, &summary.mapping, &walked, funnel.as_ref());
             (Arc::new(summary), Arc::new(walked))
         }));
@@ -194,7 +198,7 @@ impl Workspace {
         settings.source.overrides = self.form.overrides();
         settings.source.wanted_properties = rules.wanted_properties();
         settings.engine.rules = rules;
-        settings.engine.session_timeout_us = self.view.timeout_min.map(|m| (m * 60e6) as i64);
+        settings.engine.session_timeout_us = self.view.timeout_us();
         settings.engine.collapse_repeats = self.view.collapse_repeats;
         let request = SourceRequest {
             settings,
@@ -203,10 +207,5 @@ impl Workspace {
         let ctx = ctx.clone();
         self.reload_error = None;
         self.reloading = Some(Loading::start(request, move || ctx.request_repaint()));
-    }
-
-    /// Rules in effect for the loaded data.
-    pub fn rules(&self) -> &TouchpointRules {
-        &self.loaded.request.settings.engine.rules
     }
 }

@@ -319,20 +319,17 @@ impl JourneyBuilder {
     /// Drops duplicates, orders each customer's events, cuts sessions and
     /// builds the graph.
     pub fn finish(self) -> Journeys {
-        let grouped = journeys::group_by_customer(
-            self.buckets,
-            self.with_keys,
-            self.staged,
-            self.customers.len(),
-        );
-        journeys::build(journeys::Parts {
+        StagedCopy {
+            buckets: self.buckets,
+            with_keys: self.with_keys,
+            total: self.staged,
             config: self.config,
             customers: self.customers,
             touchpoints: self.touchpoints,
-            grouped,
             excluded: self.excluded,
             rejected: self.rejected,
-        })
+        }
+        .build()
     }
 }
 

@@ -130,11 +130,6 @@ impl JourneyMap {
         ))
     }
 
-    /// True while a layout is being computed.
-    pub fn is_computing(&self) -> bool {
-        self.pending.is_some()
-    }
-
     fn request_layout(&mut self) {
         let (sender, receiver) = bounded(1);
         let summary = self.summary.clone();

@@ -26,7 +26,7 @@ const HISTORY: usize = 600;
 struct Point {
     /// Seconds since the screen opened.
     t: f64,
-    events_per_s: f64,
+    messages_per_s: f64,
     rejected: u64,
     duplicates: u64,
     late: u64,
@@ -85,7 +85,7 @@ impl LiveView {
         };
         let t = snapshot.taken.duration_since(self.opened).as_secs_f64();
         let read = snapshot.progress.consumed;
-        let events_per_s = match (self.history.back(), &self.latest) {
+        let messages_per_s = match (self.history.back(), &self.latest) {
             (Some(p), Some(previous)) if t > p.t => {
                 read.saturating_sub(previous.progress.consumed) as f64 / (t - p.t)
             }
@@ -93,7 +93,7 @@ impl LiveView {
         };
         self.history.push_back(Point {
             t,
-            events_per_s,
+            messages_per_s,
             rejected: snapshot.summary.rejected.total,
             duplicates: snapshot.summary.duplicates,
             late: snapshot.out_of_order.1,
@@ -114,9 +114,9 @@ impl LiveView {
         self.latest = Some(snapshot);
     }
 
-    /// The events per second at the newest point.
-    pub fn events_per_s(&self) -> Option<f64> {
-        self.history.back().map(|p| p.events_per_s)
+    /// Messages read per second at the newest point.
+    pub fn messages_per_s(&self) -> Option<f64> {
+        self.history.back().map(|p| p.messages_per_s)
     }
 }
 
@@ -307,7 +307,7 @@ fn side_ui(view: &LiveView, ui: &mut egui::Ui) {
             ("Messages read", thousands(snapshot.progress.consumed)),
             (
                 "Messages per second",
-                thousands(view.events_per_s().unwrap_or(0.0).round() as u64),
+                thousands(view.messages_per_s().unwrap_or(0.0).round() as u64),
             ),
             (
                 "Open sessions",
@@ -328,7 +328,7 @@ fn side_ui(view: &LiveView, ui: &mut egui::Ui) {
     plot_ui(
         ui,
         "Messages per second",
-        |p: &Point| p.events_per_s,
+        |p: &Point| p.messages_per_s,
         &view.history,
     );
     ui.strong("Open sessions by touchpoint");

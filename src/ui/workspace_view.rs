@@ -138,16 +138,15 @@ fn save_dialog(file_name: &str) -> Option<PathBuf> {
 
 /// "Paths from" / "paths to" anchors and the export menu.
 fn anchors_ui(ws: &mut Workspace, ui: &mut egui::Ui) {
-    let mut names: Vec<String> = ws
+    let mut names: Vec<&str> = ws
         .loaded
-        .journeys
-        .graph
-        .node_reports()
-        .into_iter()
-        .map(|n| n.name)
-        .filter(|n| n != "START" && n != "END")
+        .summary
+        .nodes
+        .iter()
+        .map(|n| n.name.as_str())
+        .filter(|n| *n != "START" && *n != "END")
         .collect();
-    names.sort();
+    names.sort_unstable();
     ui.horizontal(|ui| {
         for (label, slot) in [("Paths from", &mut ws.view.from), ("to", &mut ws.view.to)] {
             let label = ui.label(label);
@@ -156,7 +155,7 @@ fn anchors_ui(ws: &mut Workspace, ui: &mut egui::Ui) {
                 .show_ui(ui, |ui| {
                     ui.selectable_value(slot, None, "anywhere");
                     for n in &names {
-                        ui.selectable_value(slot, Some(n.clone()), n);
+                        ui.selectable_value(slot, Some((*n).to_owned()), *n);
                     }
                 })
                 .response
