@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::engine::{Anchors, Journeys};
+use crate::export::ExportError;
 use crate::report::Summary;
 use crate::ui::customers::CustomersView;
 use crate::ui::funnel::FunnelView;
@@ -92,6 +93,8 @@ pub struct Workspace {
     pub notice: Option<String>,
     /// What was selected on the map when last seen.
     pub map_selection: Option<(String, Option<String>)>,
+    /// An export being written.
+    saving: Option<Job<String>>,
 }
 
 impl Workspace {
@@ -114,6 +117,7 @@ impl Workspace {
             form,
             notice: None,
             map_selection: None,
+            saving: None,
             loaded,
         }
     }
@@ -128,8 +132,27 @@ impl Workspace {
         self.reloading.as_ref()
     }
 
+    /// Writes an export on a worker thread (a PNG takes a moment); its
+    /// outcome becomes the notice.
+    pub fn save_in_background(
+        &mut self,
+        ctx: &egui::Context,
+        write: impl FnOnce() -> Result<String, ExportError> + Send + 'static,
+    ) {
+        self.notice = Some("Saving…".into());
+        self.saving = Some(Job::spawn("export", ctx, move || {
+            write().unwrap_or_else(|e| e.to_string())
+        }));
+    }
+
     /// Receives finished background work and starts what the settings need.
     pub fn poll(&mut self, ctx: &egui::Context) {
+        if let Some(job) = &self.saving
+            && let Some(notice) = job.poll()
+        {
+            self.notice = Some(notice);
+            self.saving = None;
+        }
         if let Some(job) = &self.recompute
             && let Some((summary, journeys)) = job.poll()
         {

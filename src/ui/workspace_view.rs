@@ -110,9 +110,10 @@ pub fn workspace_ui(ws: &mut Workspace, ui: &mut egui::Ui) -> Option<Command> {
                 if rejected_ui(&ws.loaded.summary.rejected, ui)
                     && let Some(path) = save_dialog("rejected.csv")
                 {
-                    ws.notice = Some(match write_rejected(&ws.loaded.summary.rejected, &path) {
-                        Ok(()) => format!("Rejected records saved to {}", path.display()),
-                        Err(e) => e.to_string(),
+                    let summary = ws.loaded.summary.clone();
+                    ws.save_in_background(ui.ctx(), move || {
+                        write_rejected(&summary.rejected, &path)
+                            .map(|()| format!("Rejected records saved to {}", path.display()))
                     });
                 }
             });
@@ -138,9 +139,8 @@ fn save_dialog(file_name: &str) -> Option<PathBuf> {
 
 /// "Paths from" / "paths to" anchors and the export menu.
 fn anchors_ui(ws: &mut Workspace, ui: &mut egui::Ui) {
-    let mut names: Vec<&str> = ws
-        .loaded
-        .summary
+    let summary = ws.loaded.summary.clone();
+    let mut names: Vec<&str> = summary
         .nodes
         .iter()
         .map(|n| n.name.as_str())
@@ -173,12 +173,11 @@ fn anchors_ui(ws: &mut Workspace, ui: &mut egui::Ui) {
                 if ui.button(what).clicked() {
                     ui.close();
                     if let Some(path) = save_dialog(file) {
-                        ws.notice = Some(
-                            match export_filtered(&ws.loaded.summary, &ws.map.filter, &path) {
-                                Ok(()) => format!("Saved {}", path.display()),
-                                Err(e) => e.to_string(),
-                            },
-                        );
+                        let (summary, filter) = (ws.loaded.summary.clone(), ws.map.filter);
+                        ws.save_in_background(ui.ctx(), move || {
+                            export_filtered(&summary, &filter, &path)
+                                .map(|()| format!("Saved {}", path.display()))
+                        });
                     }
                 }
             }
