@@ -19,7 +19,7 @@ fn a_stream_gives_exactly_the_summary_of_the_same_file() {
     // Messy: duplicates, late events and malformed records included.
     let file = generated(dir.path(), "events.jsonl", 20_000, false);
     produce(&broker, "shop", &file);
-    let streamed = live(&broker, "shop");
+    let streamed = live_with(&broker, "shop", &[]);
     let kafka = &streamed["kafka"];
     let records = lines(&file).iter().filter(|l| !l.trim().is_empty()).count();
     assert_eq!(kafka["consumed"], records as u64);
@@ -62,7 +62,7 @@ fn garbage_messages_are_rejected_and_change_nothing_else() {
     let messy = dir.path().join("messy.jsonl");
     write_lines(&messy, &mixed);
     produce(&broker, "messy", &messy);
-    let streamed = live(&broker, "messy");
+    let streamed = live_with(&broker, "messy", &[]);
     assert_eq!(streamed["rejected"]["total"], injected);
     let sample = streamed["rejected"]["sample"].as_array().expect("sample");
     assert!(
@@ -119,7 +119,7 @@ fn late_and_shuffled_events_give_the_in_order_graph() {
     let late = dir.path().join("late.jsonl");
     write_lines(&late, &shuffled);
     produce(&broker, "late", &late);
-    let streamed = live(&broker, "late");
+    let streamed = live_with(&broker, "late", &[]);
     // Each swap brings one event after a newer one of the same customer,
     // within the 10 s lateness.
     assert_eq!(streamed["live"]["reordered"], swaps);
@@ -141,9 +141,7 @@ fn a_broker_restart_mid_stream_loses_and_doubles_nothing() {
         (parts.file, parts.first, parts.second);
     produce(&broker, "restart", &first_file);
 
-    let mut args = live_args(&broker, "restart");
-    let idle = args.iter().position(|a| a == "3s").unwrap();
-    args[idle] = "12s".into();
+    let args = live_args(&broker, "restart", &["--until-idle", "12s"]);
     let viewer = Command::new(BIN)
         .args(&args)
         .stdout(Stdio::piped())
@@ -176,10 +174,7 @@ fn a_time_window_equals_the_summary_of_just_those_events() {
     let events = accepted_events(&lines(&file));
     let newest = events.iter().map(|(_, t)| *t).max().expect("events");
     for (window, seconds) in [("5m", 300i64), ("6h", 6 * 3600)] {
-        let mut args = live_args(&broker, "window");
-        args.extend(["--window".to_owned(), window.to_owned()]);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let streamed = json(&run(&args));
+        let streamed = live_with(&broker, "window", &["--window", window]);
         assert_eq!(streamed["live"]["window_s"], seconds as f64);
         let inside: Vec<String> = events
             .iter()
@@ -211,16 +206,10 @@ fn a_saved_state_resumes_without_losing_or_doubling_an_event() {
     let (file, (first_file, first), (second_file, second)) =
         (parts.file, parts.first, parts.second);
     let state = dir.path().join("live.state");
-    let with_state = |broker: &Broker| {
-        let mut args = live_args(broker, "resume");
-        args.extend(["--state".to_owned(), state.display().to_string()]);
-        args
-    };
+    let with_state = ["--state", state.to_str().unwrap()];
 
     produce(&broker, "resume", &first_file);
-    let args = with_state(&broker);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let before = json(&run(&args));
+    let before = live_with(&broker, "resume", &with_state);
     assert!(state.exists(), "the state was saved");
     assert_eq!(
         before["kafka"]["consumed"], first,
@@ -230,7 +219,7 @@ fn a_saved_state_resumes_without_losing_or_doubling_an_event() {
 
     // Stopped; more events arrive; resumed from the saved state.
     produce(&broker, "resume", &second_file);
-    let after = json(&run(&args));
+    let after = live_with(&broker, "resume", &with_state);
     assert_eq!(
         after["kafka"]["consumed"], second,
         "only the new messages are read again"
@@ -242,7 +231,7 @@ fn a_saved_state_resumes_without_losing_or_doubling_an_event() {
     );
 
     // Resumed again with nothing new: the same journeys, no detection needed.
-    let quiet = json(&run(&args));
+    let quiet = live_with(&broker, "resume", &with_state);
     assert_eq!(quiet["kafka"]["consumed"], 0);
     assert_same(
         &comparable(quiet),
@@ -261,19 +250,14 @@ fn a_consumer_group_commits_only_what_the_saved_state_covers() {
         (parts.file, parts.first, parts.second);
     let state = dir.path().join("group.state");
     let in_group = |extra: &[&str]| {
-        let mut args = live_args(&broker, "group");
-        args.extend(["--group", "war-room"].map(str::to_owned));
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args
-    };
-    let run_with = |args: Vec<String>| {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        json(&run(&args))
+        let mut flags = vec!["--group", "war-room"];
+        flags.extend_from_slice(extra);
+        live_with(&broker, "group", &flags)
     };
     let state_flag = ["--state", state.to_str().unwrap()];
 
     produce(&broker, "group", &first_file);
-    let before = run_with(in_group(&state_flag));
+    let before = in_group(&state_flag);
     assert_eq!(
         before["kafka"]["consumed"], first,
         "{} events; {}",
@@ -281,7 +265,7 @@ fn a_consumer_group_commits_only_what_the_saved_state_covers() {
     );
 
     produce(&broker, "group", &second_file);
-    let after = run_with(in_group(&state_flag));
+    let after = in_group(&state_flag);
     assert_eq!(after["kafka"]["consumed"], second);
     assert_same(
         &comparable(after),
@@ -299,7 +283,7 @@ fn a_consumer_group_commits_only_what_the_saved_state_covers() {
         "--time",
         "timestamp",
     ];
-    let rest = run_with(in_group(&columns));
+    let rest = in_group(&columns);
     assert_eq!(rest["kafka"]["consumed"], 0);
     assert_eq!(rest["events"], 0);
 }
@@ -347,11 +331,8 @@ fn starting_from_a_time_reads_only_what_was_produced_since() {
     std::thread::sleep(Duration::from_millis(1500));
     let since = chrono::Utc::now() - chrono::Duration::milliseconds(500);
     produce(&broker, "since", &parts.second.0);
-    let mut args = live_args(&broker, "since");
-    let from = args.iter().position(|a| a == "earliest").unwrap();
-    args[from] = since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let streamed = json(&run(&args));
+    let since = since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let streamed = live_with(&broker, "since", &["--from", &since]);
     assert_eq!(streamed["kafka"]["consumed"], parts.second.1);
     assert_same(
         &comparable(streamed),
@@ -367,10 +348,7 @@ fn every_prints_json_lines_while_consuming() {
     let dir = tempfile::tempdir().unwrap();
     let file = generated(dir.path(), "events.jsonl", 3_000, false);
     produce(&broker, "every", &file);
-    let mut args = live_args(&broker, "every");
-    let idle = args.iter().position(|a| a == "3s").unwrap();
-    args[idle] = "4s".into();
-    args.extend(["--every".to_owned(), "1s".to_owned()]);
+    let args = live_args(&broker, "every", &["--until-idle", "4s", "--every", "1s"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(&args);
     let text = String::from_utf8_lossy(&out.stdout);

@@ -7,6 +7,21 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::broker::*;
+use egui_kittest::Harness;
+use journeyscope::app::{Command, JourneyscopeApp};
+
+/// The real app with default settings, light theme, opening `initial`.
+fn app(initial: Option<Command>) -> Harness<'static, JourneyscopeApp> {
+    let args = journeyscope::cli::MappingArgs::defaults();
+    let Ok(settings) = journeyscope::commands::settings(&args, None, None) else {
+        panic!("settings")
+    };
+    Harness::builder()
+        .with_size([1400.0, 860.0])
+        .with_theme(egui::Theme::Light)
+        .wgpu()
+        .build_eframe(move |cc| JourneyscopeApp::new(None, settings, initial, &cc.egui_ctx))
+}
 
 /// The live screen, driven through egui_kittest: the Kafka form on the
 /// start screen connects, and the counts on screen reach those of the file.
@@ -14,7 +29,7 @@ use common::broker::*;
 fn the_live_screen_shows_the_stream_as_it_arrives() {
     use egui::accesskit::Role;
     use egui_kittest::kittest::Queryable;
-    use journeyscope::app::{JourneyscopeApp, Screen};
+    use journeyscope::app::Screen;
 
     let broker = Broker::start();
     broker.create_topic("war-room");
@@ -23,15 +38,7 @@ fn the_live_screen_shows_the_stream_as_it_arrives() {
     produce(&broker, "war-room", &file);
     let expected = summarize_json(&file);
 
-    let args = journeyscope::cli::MappingArgs::defaults();
-    let Ok(settings) = journeyscope::commands::settings(&args, None, None) else {
-        panic!("settings")
-    };
-    let mut h = egui_kittest::Harness::builder()
-        .with_size([1400.0, 860.0])
-        .with_theme(egui::Theme::Light)
-        .wgpu()
-        .build_eframe(|cc| JourneyscopeApp::new(None, settings, None, &cc.egui_ctx));
+    let mut h = app(None);
     h.run_steps(2);
     for (label, text) in [
         ("Bootstrap servers", broker.brokers()),
@@ -126,8 +133,8 @@ fn the_live_screen_shows_the_stream_as_it_arrives() {
 /// on where it was, reading only newer messages.
 #[test]
 fn the_live_screen_resumes_from_its_saved_state() {
+    use journeyscope::app::Screen;
     use journeyscope::app::live::LiveRequest;
-    use journeyscope::app::{Command, JourneyscopeApp, Screen};
     use journeyscope::source::kafka::{KafkaSpec, StartAt};
 
     let broker = Broker::start();
@@ -151,46 +158,29 @@ fn the_live_screen_resumes_from_its_saved_state() {
         state: Some(state.clone()),
         lateness_us: journeyscope::app::live::DEFAULT_LATENESS_US,
     };
-    let open = |request: LiveRequest| {
-        let args = journeyscope::cli::MappingArgs::defaults();
-        let Ok(settings) = journeyscope::commands::settings(&args, None, None) else {
-            panic!("settings")
-        };
-        egui_kittest::Harness::builder()
-            .with_size([1400.0, 860.0])
-            .wgpu()
-            .build_eframe(move |cc| {
-                JourneyscopeApp::new(
-                    None,
-                    settings,
-                    Some(Command::OpenKafka(Box::new(request))),
-                    &cc.egui_ctx,
-                )
-            })
-    };
+    let open = |request: LiveRequest| app(Some(Command::OpenKafka(Box::new(request))));
     // Waits until the screen shows `records` records taken in (events,
     // duplicates and rejected), after reading `consumed` messages.
-    let wait_for =
-        |h: &mut egui_kittest::Harness<'_, JourneyscopeApp>, consumed: u64, records: u64| {
-            let deadline = Instant::now() + Duration::from_secs(60);
-            loop {
-                h.run_steps(1);
-                let Screen::Live(view) = &h.state().screen else {
-                    panic!("not on the live screen")
-                };
-                if let Some(s) = &view.latest
-                    && s.progress.consumed == consumed
-                    && s.summary.events + s.summary.duplicates + s.summary.rejected.total == records
-                {
-                    return s.summary.clone();
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "{consumed} messages did not arrive"
-                );
-                std::thread::sleep(Duration::from_millis(50));
+    let wait_for = |h: &mut Harness<'_, JourneyscopeApp>, consumed: u64, records: u64| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            h.run_steps(1);
+            let Screen::Live(view) = &h.state().screen else {
+                panic!("not on the live screen")
+            };
+            if let Some(s) = &view.latest
+                && s.progress.consumed == consumed
+                && s.summary.events + s.summary.duplicates + s.summary.rejected.total == records
+            {
+                return s.summary.clone();
             }
-        };
+            assert!(
+                Instant::now() < deadline,
+                "{consumed} messages did not arrive"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
 
     produce(&broker, "app-state", &first_file);
     let mut h = open(request.clone());

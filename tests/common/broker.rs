@@ -146,36 +146,45 @@ pub fn produce(broker: &Broker, topic: &str, file: &Path) {
     ]);
 }
 
-pub fn live_args(broker: &Broker, topic: &str) -> Vec<String> {
-    [
-        "live",
-        "--brokers",
-        &broker.brokers(),
-        "--topic",
-        topic,
-        "--from",
-        "earliest",
-        "--headless",
-        "--until-idle",
-        "3s",
-        "--format",
-        "json",
-        "-X",
-        "reconnect.backoff.max.ms=500",
+/// `live --headless` on `topic`: from the earliest message, printing the
+/// summary JSON once the topic has been quiet for 3 s. `flags` are pairs of
+/// flag and value; one of the defaults given there takes the new value.
+pub fn live_args(broker: &Broker, topic: &str, flags: &[&str]) -> Vec<String> {
+    let mut pairs: Vec<(String, String)> = [
+        ("--brokers", broker.brokers().as_str()),
+        ("--topic", topic),
+        ("--from", "earliest"),
+        ("--until-idle", "3s"),
+        ("--format", "json"),
+        ("-X", "reconnect.backoff.max.ms=500"),
     ]
-    .map(str::to_owned)
-    .to_vec()
+    .iter()
+    .map(|(f, v)| (f.to_string(), v.to_string()))
+    .collect();
+    for pair in flags.chunks(2) {
+        let [flag, value] = pair else {
+            panic!("flags come in pairs: {flags:?}")
+        };
+        match pairs.iter_mut().find(|(f, _)| f == flag) {
+            Some(slot) => slot.1 = value.to_string(),
+            None => pairs.push((flag.to_string(), value.to_string())),
+        }
+    }
+    let mut args = vec!["live".to_owned(), "--headless".to_owned()];
+    args.extend(pairs.into_iter().flat_map(|(f, v)| [f, v]));
+    args
+}
+
+/// Runs `live` (see [`live_args`]) and reads its JSON.
+pub fn live_with(broker: &Broker, topic: &str, flags: &[&str]) -> Value {
+    let args = live_args(broker, topic, flags);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    json(&run(&args))
 }
 
 pub fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
-}
-
-pub fn live(broker: &Broker, topic: &str) -> Value {
-    let args = live_args(broker, topic);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    json(&run(&args))
 }
 
 pub fn summarize_json(file: &Path) -> Value {
