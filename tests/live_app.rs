@@ -40,9 +40,11 @@ fn the_live_screen_shows_the_stream_as_it_arrives() {
 
     let mut h = app(None);
     h.run_steps(2);
+    // The generated events include some up to 5 minutes late.
     for (label, text) in [
         ("Bootstrap servers", broker.brokers()),
         ("Topic", "war-room".into()),
+        ("Allowed lateness", "5m".into()),
     ] {
         h.get_by_role_and_label(Role::TextInput, label).click();
         h.run_steps(1);
@@ -111,7 +113,19 @@ fn the_live_screen_shows_the_stream_as_it_arrives() {
         assert!(Instant::now() < deadline, "no customer list");
         std::thread::sleep(Duration::from_millis(30));
     };
-    assert_eq!(rows.len() as u64, expected["customers"].as_u64().unwrap());
+    // Since start, the list holds the customers of the last hour of events.
+    let events = accepted_events(&lines(&file));
+    let newest = events.iter().map(|(_, t)| *t).max().expect("events");
+    let last_hour: std::collections::HashSet<String> = events
+        .iter()
+        .filter(|(_, t)| *t >= newest - 3_600_000_000)
+        .map(|(line, _)| {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            v["customer_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert!(last_hour.len() > 1);
+    assert_eq!(rows.len(), last_hour.len());
     let name = {
         let Screen::Live(view) = &h.state().screen else {
             unreachable!()
@@ -156,7 +170,8 @@ fn the_live_screen_resumes_from_its_saved_state() {
             mapping: None,
         },
         state: Some(state.clone()),
-        lateness_us: journeyscope::app::live::DEFAULT_LATENESS_US,
+        // The generated events include some up to 5 minutes late.
+        lateness_us: 5 * 60 * 1_000_000,
     };
     let open = |request: LiveRequest| app(Some(Command::OpenKafka(Box::new(request))));
     // Waits until the screen shows `records` records taken in (events,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::commands::Settings;
 use crossbeam_channel::{Receiver, bounded};
 
-use crate::engine::{FunnelSpec, Journeys, StagedCopy, active_sessions};
+use crate::engine::{FunnelSpec, Journeys, RunningTotals, StagedCopy, active_sessions};
 use crate::report::Summary;
 use crate::source::Mapping;
 use crate::source::kafka::{KafkaProgress, KafkaSpec};
@@ -161,8 +161,9 @@ const SAVE_EVERY: Duration = Duration::from_secs(10);
 
 /// What the engine thread hands to the snapshot thread.
 struct Update {
-    /// The staged events to build journeys from; None when nothing changed.
-    staged: Option<StagedCopy>,
+    /// The recent events to build journeys from, and for "since start" the
+    /// running totals to lay over them; None when nothing changed.
+    staged: Option<(StagedCopy, Option<RunningTotals>)>,
     progress: KafkaProgress,
     last_message: Option<Instant>,
     out_of_order: (u64, u64),
@@ -190,15 +191,25 @@ fn build_snapshots(
     while let Ok(update) = updates.recv() {
         let started = Instant::now();
         let snapshot = match update.staged {
-            Some(staged) => {
-                let journeys = staged.build();
+            Some((staged, running)) => {
+                let recent = staged.build();
+                let (journeys, active) = match running {
+                    Some(totals) => {
+                        let since_start = totals.over(recent);
+                        (since_start.journeys, since_start.active)
+                    }
+                    None => {
+                        let newest = recent.time_range_us.map(|(_, b)| b);
+                        let active =
+                            newest.map_or_else(Vec::new, |now| active_sessions(&recent, now));
+                        (recent, active)
+                    }
+                };
                 let newest = journeys.time_range_us.map(|(_, b)| b);
-                let active = newest.map_or_else(Vec::new, |now| {
-                    active_sessions(&journeys, now)
-                        .into_iter()
-                        .map(|(t, n)| (journeys.touchpoint_name(t).to_owned(), n))
-                        .collect()
-                });
+                let active = active
+                    .into_iter()
+                    .map(|(t, n)| (journeys.touchpoint_name(t).to_owned(), n))
+                    .collect();
                 let summary = Summary::new(
                     &context.name,
                     &context.mapping,
@@ -294,14 +305,19 @@ fn run(
         if last_snapshot.is_none_or(|t| t.elapsed() >= SNAPSHOT_EVERY) && updates.is_empty() {
             let copied_at = Instant::now();
             let staged = changed.then(|| {
-                let window = (window > 0).then(|| Duration::from_secs(window));
-                session.builder.copy_staged(session.window_start_us(window))
+                if window > 0 {
+                    let from = session.window_start_us(Some(Duration::from_secs(window)));
+                    (session.engine.recent(from.or(Some(i64::MAX))), None)
+                } else {
+                    let totals = session.engine.running_totals();
+                    (session.engine.recent(None), Some(totals))
+                }
             });
             let update = Update {
                 staged,
                 progress: session.source.progress(),
                 last_message,
-                out_of_order: session.builder.out_of_order(),
+                out_of_order: session.engine.out_of_order(),
                 window_s: window,
                 copy_s: copied_at.elapsed().as_secs_f64(),
             };

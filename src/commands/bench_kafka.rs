@@ -14,7 +14,7 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::cli::BenchArgs;
-use crate::engine::{EngineConfig, EventBatch, JourneyBuilder, NewEvent};
+use crate::engine::{EngineConfig, EventBatch, LiveEngine, NewEvent};
 use crate::generate::{GenerateOptions, write_sample};
 use crate::source::SourceOptions;
 use crate::source::kafka::{KafkaSource, KafkaSpec, StartAt};
@@ -88,18 +88,18 @@ fn live_ingest(brokers: &str, topic: &str, total: u64) -> Result<(f64, u64), Fai
     };
     let start = Instant::now();
     let mut source = KafkaSource::open(&spec, &SourceOptions::default()).map_err(failed)?;
-    let mut builder = JourneyBuilder::new(EngineConfig::default());
+    let mut engine = LiveEngine::new(EngineConfig::default(), 10_000_000);
     let deadline = Instant::now() + Duration::from_secs(600);
-    while (builder.len() as u64 + builder.rejected_total()) < total && Instant::now() < deadline {
+    while engine.taken() + engine.rejected_total() < total && Instant::now() < deadline {
         if let Some(batch) = source
             .next_batch_within(Duration::from_millis(100))
             .map_err(failed)?
         {
-            builder.ingest(&batch);
+            engine.ingest(&batch);
             source.recycle(batch);
         }
     }
-    Ok((start.elapsed().as_secs_f64(), builder.len() as u64))
+    Ok((start.elapsed().as_secs_f64(), engine.taken()))
 }
 
 /// Resident memory now (Linux), in bytes.
@@ -113,11 +113,22 @@ fn rss_bytes() -> u64 {
     pages * 4096
 }
 
+/// What [`memory_per_customer`] found.
+struct MemoryFigures {
+    per_customer: f64,
+    events_each: f64,
+    /// Events of the recent past kept for windows.
+    kept: usize,
+    /// Seconds for the totals since start (every open session ended).
+    totals_s: f64,
+}
+
 /// Engine memory per customer: a million customers with three events each
-/// (ids included), resident memory before and after.
-fn memory_per_customer(customers: usize) -> (f64, f64) {
+/// (ids included) over a day of event time, resident memory before and
+/// after; and the time the totals since start take at that size.
+fn memory_per_customer(customers: usize) -> MemoryFigures {
     let before = rss_bytes();
-    let mut builder = JourneyBuilder::new(EngineConfig::default());
+    let mut builder = LiveEngine::new(EngineConfig::default(), 10_000_000);
     let events = ["home", "product_view", "add_to_cart"];
     let mut batch = EventBatch::with_capacity(16 * 1024);
     for c in 0..customers {
@@ -143,10 +154,18 @@ fn memory_per_customer(customers: usize) -> (f64, f64) {
     builder.ingest(&batch);
     drop(batch);
     let after = rss_bytes();
-    let staged = builder.len() as f64;
+    let taken = builder.taken() as f64;
     let per_customer = after.saturating_sub(before) as f64 / customers as f64;
-    std::hint::black_box(&builder);
-    (per_customer, staged / customers as f64)
+    let started = Instant::now();
+    let totals = builder.running_totals();
+    let totals_s = started.elapsed().as_secs_f64();
+    std::hint::black_box(&totals);
+    MemoryFigures {
+        per_customer,
+        events_each: taken / customers as f64,
+        kept: builder.recent_len(),
+        totals_s,
+    }
 }
 
 /// Runs the Kafka benchmark.
@@ -207,9 +226,14 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
         total as f64 / best_plain,
         args.runs.max(1)
     );
-    let (per_customer, events_each) = memory_per_customer(1_000_000);
+    let m = memory_per_customer(1_000_000);
     println!(
-        "memory: {per_customer:.0} bytes per customer after 1,000,000 customers ({events_each:.0} events each, event ids included)"
+        "memory: {:.0} bytes per customer after 1,000,000 customers ({:.0} events each over a day, event ids included; {} events of the last hour kept for windows)",
+        m.per_customer, m.events_each, m.kept
+    );
+    println!(
+        "totals since start at 1,000,000 customers: {:.0} ms",
+        m.totals_s * 1e3
     );
     Ok(())
 }

@@ -112,6 +112,9 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
         run.state.clone(),
     )
     .map_err(source_failure)?;
+    if let Some(window) = run.window {
+        session.engine.keep_at_least(window.as_micros() as i64);
+    }
     let mut last_data = Instant::now();
     let mut last_print = Instant::now();
     loop {
@@ -129,9 +132,7 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
             continue;
         }
         last_print = Instant::now();
-        let journeys = session
-            .builder
-            .snapshot(session.window_start_us(run.window));
+        let journeys = session.journeys(run.window);
         let source = &session.source;
         let summary = Summary::new(
             source.name(),
@@ -139,7 +140,7 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
             &journeys,
             settings.funnel.as_ref(),
         );
-        let (reordered, late) = session.builder.out_of_order();
+        let (reordered, late) = session.engine.out_of_order();
         let live = LiveCounts {
             reordered,
             late,

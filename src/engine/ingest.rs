@@ -160,6 +160,17 @@ impl JourneyBuilder {
 
     /// Adds a batch: its events in order, and its rejected records.
     pub fn ingest(&mut self, batch: &EventBatch) {
+        self.ingest_each(batch, |_, _, _| {});
+    }
+
+    /// Adds a batch like [`JourneyBuilder::ingest`], calling
+    /// `each(event, session key, customer's newest time)` for every event
+    /// staged, in order (the live engine's running totals follow along).
+    pub(super) fn ingest_each(
+        &mut self,
+        batch: &EventBatch,
+        mut each: impl FnMut(&Staged, u32, i64),
+    ) {
         for rejected in &batch.rejected {
             self.rejected.record(rejected);
         }
@@ -202,8 +213,54 @@ impl JourneyBuilder {
                 },
                 id_hash: event.event_id.map_or(0, event_id_hash),
             };
-            self.stage(staged, event.session_id.map(session_key));
+            let key = event.session_id.map(session_key);
+            self.stage(staged, key);
+            each(&staged, key.unwrap_or(0), self.newest[slot]);
         }
+    }
+
+    /// Forgets staged events older than `cutoff_us` (the live engine keeps
+    /// only the recent past for its windows); names and counts stay.
+    pub(super) fn forget_before(&mut self, cutoff_us: i64) {
+        let mut total = 0;
+        for bucket in &mut self.buckets {
+            let mut index = 0;
+            let mut keys = Vec::new();
+            let mut chunks: Vec<Vec<Staged>> = Vec::new();
+            for chunk in std::mem::take(&mut bucket.chunks) {
+                for s in chunk {
+                    if s.event.time_us >= cutoff_us {
+                        match chunks.last_mut() {
+                            Some(last) if last.len() < CHUNK_EVENTS => last.push(s),
+                            _ => {
+                                let mut fresh = Vec::with_capacity(CHUNK_EVENTS.min(1024));
+                                fresh.push(s);
+                                chunks.push(fresh);
+                            }
+                        }
+                        if self.with_keys {
+                            keys.push(bucket.keys[index]);
+                        }
+                    }
+                    index += 1;
+                }
+            }
+            bucket.len = chunks.iter().map(Vec::len).sum();
+            bucket.chunks = chunks;
+            bucket.keys = keys;
+            total += bucket.len;
+        }
+        self.staged = total;
+    }
+
+    /// The allowed lateness in µs.
+    pub fn lateness_us(&self) -> i64 {
+        self.lateness_us
+    }
+
+    /// Touchpoint names so far, by id.
+    pub(super) fn touchpoint_names(&self) -> &Interner {
+        &self.touchpoints
     }
 
     fn stage(&mut self, staged: Staged, session_key: Option<u32>) {

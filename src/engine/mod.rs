@@ -11,8 +11,10 @@ pub mod graph;
 pub mod ingest;
 pub mod intern;
 pub mod journeys;
+pub mod live;
 pub mod rejected;
 pub mod rules;
+mod running;
 pub mod saved;
 pub mod stats;
 
@@ -22,6 +24,7 @@ pub use funnel::{FunnelReport, FunnelSpec, compute_funnel};
 pub use graph::{EdgeReport, JourneyGraph, NodeReport};
 pub use ingest::{END_NAME, EngineConfig, Event, JourneyBuilder, START_NAME, StagedCopy};
 pub use journeys::{Anchors, Journeys};
+pub use live::{LiveEngine, RunningTotals, SinceStart};
 pub use rejected::RejectedLog;
 pub use rules::TouchpointRules;
 pub use stats::{DurationStats, DurationSummary};

@@ -10,7 +10,10 @@ use super::ingest::{Bucket, EngineConfig, Event, JourneyBuilder, Staged};
 use super::intern::Interner;
 use super::rejected::RejectedLog;
 
-const MAGIC: &[u8; 8] = b"JSCOPE01";
+const MAGIC: &[u8; 8] = b"JSCOPE02";
+
+/// States written before the live engine kept running totals.
+const OLD_MAGIC: &[u8; 8] = b"JSCOPE01";
 
 fn put_u64(w: &mut impl Write, v: u64) -> io::Result<()> {
     w.write_all(&v.to_le_bytes())
@@ -127,6 +130,12 @@ impl JourneyBuilder {
     pub fn restore(r: &mut impl Read, config: EngineConfig) -> io::Result<JourneyBuilder> {
         let mut magic = [0u8; 8];
         r.read_exact(&mut magic)?;
+        if &magic == OLD_MAGIC {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the state was saved by an older version; remove the file to start over",
+            ));
+        }
         if &magic != MAGIC {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,

@@ -8,7 +8,7 @@
 //! [`EXACT_LIMIT`] values they move into a DDSketch whose quantiles are within
 //! 1 % relative error.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sketches_ddsketch::{Config, DDSketch};
 
 /// Up to this many values are kept exactly.
@@ -21,7 +21,7 @@ fn new_sketch() -> DDSketch {
     DDSketch::new(Config::new(SKETCH_RELATIVE_ERROR, 4096, 1e-7))
 }
 
-#[derive(Clone)]
+#[derive(Clone, Serialize, Deserialize)]
 enum Sample {
     Exact(Vec<i64>),
     Sketch(Box<DDSketch>),
@@ -37,7 +37,7 @@ impl std::fmt::Debug for Sample {
 }
 
 /// Count, mean, min, max and quantiles of a set of durations in seconds.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DurationStats {
     count: u64,
     sum_us: i128,

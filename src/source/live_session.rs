@@ -5,18 +5,18 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::engine::{EngineConfig, JourneyBuilder};
+use crate::engine::{EngineConfig, Journeys, LiveEngine};
 
 use super::kafka::{KafkaSource, KafkaSpec};
 use super::live_state::{advance, load_state, save_state};
 use super::{SourceError, SourceOptions};
 
-/// A consuming source, the builder it feeds and the offsets it covers.
+/// A consuming source, the engine it feeds and the offsets it covers.
 pub struct LiveSession {
     /// The topic being read.
     pub source: KafkaSource,
     /// Everything taken in so far.
-    pub builder: JourneyBuilder,
+    pub engine: LiveEngine,
     covered: Vec<(i32, i64)>,
     state: Option<PathBuf>,
 }
@@ -32,9 +32,9 @@ impl LiveSession {
         state: Option<PathBuf>,
     ) -> Result<Self, SourceError> {
         let mut spec = spec.clone();
-        let (mut builder, covered) = match &state {
+        let (mut engine, covered) = match &state {
             Some(path) if path.exists() => {
-                let (builder, resume) =
+                let (engine, resume) =
                     load_state(path, config).map_err(|source| SourceError::LiveState {
                         action: "resume from",
                         path: path.clone(),
@@ -42,16 +42,16 @@ impl LiveSession {
                     })?;
                 // The saved columns: a quiet topic needs no detection.
                 spec.mapping = Some(resume.mapping);
-                (builder, resume.covered)
+                (engine, resume.covered)
             }
-            _ => (JourneyBuilder::new(config), Vec::new()),
+            _ => (LiveEngine::new(config, lateness_us), Vec::new()),
         };
         spec.resume = covered.clone();
-        builder.set_lateness_us(lateness_us);
+        engine.set_lateness_us(lateness_us);
         let source = KafkaSource::open(&spec, options)?;
         Ok(LiveSession {
             source,
-            builder,
+            engine,
             covered,
             state,
         })
@@ -64,7 +64,7 @@ impl LiveSession {
             return Ok(false);
         };
         let news = !batch.is_empty() || !batch.rejected.is_empty();
-        self.builder.ingest(&batch);
+        self.engine.ingest(&batch);
         advance(&mut self.covered, &batch.resume_at);
         self.source.recycle(batch);
         Ok(news)
@@ -76,20 +76,32 @@ impl LiveSession {
         let Some(path) = &self.state else {
             return Ok(());
         };
-        save_state(path, &self.builder, &self.covered, self.source.mapping()).map_err(
-            |source| SourceError::LiveState {
+        save_state(path, &self.engine, &self.covered, self.source.mapping()).map_err(|source| {
+            SourceError::LiveState {
                 action: "save the state to",
                 path: path.clone(),
                 source,
-            },
-        )?;
+            }
+        })?;
         self.source.commit(&self.covered)
     }
 
-    /// Journeys of the last `window` of event time, or since start.
+    /// Where the last `window` of event time starts (None: since start).
     pub fn window_start_us(&self, window: Option<Duration>) -> Option<i64> {
         let window = window?;
-        Some(self.builder.watermark_us()? - window.as_micros() as i64)
+        Some(self.engine.watermark_us()? - window.as_micros() as i64)
+    }
+
+    /// The journeys of the last `window` of event time (exactly those of
+    /// the events inside it), or since start.
+    pub fn journeys(&self, window: Option<Duration>) -> Journeys {
+        match window {
+            Some(_) => self
+                .engine
+                .recent(self.window_start_us(window).or(Some(i64::MAX)))
+                .build(),
+            None => self.engine.since_start().journeys,
+        }
     }
 
     /// Stops consuming (a group member leaves its group).

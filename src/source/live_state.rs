@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
-use crate::engine::{EngineConfig, JourneyBuilder};
+use crate::engine::{EngineConfig, LiveEngine};
 
 use super::Mapping;
 
@@ -20,11 +20,11 @@ pub struct Resume {
     pub mapping: Mapping,
 }
 
-/// Writes `builder` and the offsets (partition, next offset) its events
+/// Writes `engine` and the offsets (partition, next offset) its events
 /// cover to `path`, replacing any earlier state only once all is written.
 pub fn save_state(
     path: &Path,
-    builder: &JourneyBuilder,
+    engine: &LiveEngine,
     covered: &[(i32, i64)],
     mapping: &Mapping,
 ) -> io::Result<()> {
@@ -34,7 +34,7 @@ pub fn save_state(
     {
         let file = File::create(&temporary)?;
         let mut w = BufWriter::new(file);
-        builder.save(&mut w)?;
+        engine.save(&mut w)?;
         w.write_all(&(covered.len() as u64).to_le_bytes())?;
         for (partition, offset) in covered {
             w.write_all(&partition.to_le_bytes())?;
@@ -49,11 +49,11 @@ pub fn save_state(
     std::fs::rename(&temporary, path)
 }
 
-/// Reads a state written by [`save_state`]: the builder (to go on with
+/// Reads a state written by [`save_state`]: the engine (to go on with
 /// `config`) and the offsets to resume from.
-pub fn load_state(path: &Path, config: EngineConfig) -> io::Result<(JourneyBuilder, Resume)> {
+pub fn load_state(path: &Path, config: EngineConfig) -> io::Result<(LiveEngine, Resume)> {
     let mut r = BufReader::new(File::open(path)?);
-    let builder = JourneyBuilder::restore(&mut r, config)?;
+    let engine = LiveEngine::restore(&mut r, config)?;
     let mut word = [0u8; 8];
     r.read_exact(&mut word)?;
     let count = u64::from_le_bytes(word);
@@ -82,7 +82,7 @@ pub fn load_state(path: &Path, config: EngineConfig) -> io::Result<(JourneyBuild
     r.read_exact(&mut text)?;
     let mapping =
         serde_json::from_slice(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-    Ok((builder, Resume { covered, mapping }))
+    Ok((engine, Resume { covered, mapping }))
 }
 
 /// Moves `covered` on to where a batch's `resume_at` says the stream goes

@@ -196,8 +196,11 @@ pub fn live_ui(
                         timeline_ui(&mut view.customers.timeline, customer, &journeys, None, ui)
                     });
             }
-            egui::CentralPanel::default()
-                .show(ui, |ui| customers_ui(&mut view.customers, &journeys, ui));
+            let window_s = view.latest.as_ref().map_or(0, |s| s.window_s);
+            egui::CentralPanel::default().show(ui, |ui| {
+                ui.weak(customers_caption(window_s));
+                customers_ui(&mut view.customers, &journeys, ui)
+            });
         }
         _ => {
             egui::CentralPanel::no_frame().show(ui, |ui| match &mut view.map {
@@ -415,4 +418,15 @@ fn plot_ui(
         .allow_scroll(false)
         .include_y(0.0)
         .show(ui, |plot| plot.line(Line::new(title, points)));
+}
+
+/// What the live customer list holds: the customers of the window, or of
+/// the last hour of events when the map shows everything since start.
+fn customers_caption(window_s: u64) -> String {
+    let span = if window_s == 0 {
+        "the last hour".to_owned()
+    } else {
+        format!("the last {} minutes", window_s / 60)
+    };
+    format!("Customers with events in {span} of event time")
 }

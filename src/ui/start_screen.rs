@@ -22,6 +22,8 @@ pub struct StartScreen {
     pub kafka_from: String,
     /// Extra client properties, `key=value` per line (never stored).
     pub kafka_properties: String,
+    /// How late an event may arrive and still be put in order ("10s").
+    pub kafka_lateness: String,
 }
 
 impl StartScreen {
@@ -104,19 +106,17 @@ impl StartScreen {
                             .response
                             .labelled_by(label.id);
                         ui.end_row();
+                        let label = ui.label("Allowed lateness");
+                        ui.add(egui::TextEdit::singleline(&mut self.kafka_lateness).hint_text("10s")).labelled_by(label.id)
+                            .on_hover_text("Events of a customer that arrive up to this much after a newer one are put in order; later ones are counted as late.");
+                        ui.end_row();
                         let label = ui.label("Client properties");
                         ui.add(egui::TextEdit::multiline(&mut self.kafka_properties).hint_text("security.protocol=SASL_SSL").desired_rows(2)).labelled_by(label.id);
                         ui.end_row();
                     });
                     if ui.button("Connect").clicked() {
-                        match self.kafka_spec() {
-                            Ok(spec) => {
-                                command = Some(Command::OpenKafka(Box::new(LiveRequest {
-                                    spec,
-                                    state: None,
-                                    lateness_us: DEFAULT_LATENESS_US,
-                                })))
-                            }
+                        match self.kafka_request() {
+                            Ok(request) => command = Some(Command::OpenKafka(Box::new(request))),
                             Err(e) => self.error = Some(e),
                         }
                     }
@@ -129,6 +129,23 @@ impl StartScreen {
             command = Some(Command::OpenPath(path));
         }
         command
+    }
+
+    /// The Kafka form as a request, or what is wrong with it.
+    fn kafka_request(&self) -> Result<LiveRequest, String> {
+        let lateness = self.kafka_lateness.trim();
+        let lateness_us = if lateness.is_empty() {
+            DEFAULT_LATENESS_US
+        } else {
+            humantime::parse_duration(lateness)
+                .map_err(|e| format!("allowed lateness `{lateness}`: {e} (try 10s or 5m)"))?
+                .as_micros() as i64
+        };
+        Ok(LiveRequest {
+            spec: self.kafka_spec()?,
+            state: None,
+            lateness_us,
+        })
     }
 
     /// The Kafka form as a spec, or what is missing.

@@ -157,6 +157,9 @@ pub fn live_args(broker: &Broker, topic: &str, flags: &[&str]) -> Vec<String> {
         ("--until-idle", "3s"),
         ("--format", "json"),
         ("-X", "reconnect.backoff.max.ms=500"),
+        // Generated files hold events written up to 5 minutes late; within
+        // this lateness the stream is exactly the file.
+        ("--lateness", "5m"),
     ]
     .iter()
     .map(|(f, v)| (f.to_string(), v.to_string()))

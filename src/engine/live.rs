@@ -1,0 +1,246 @@
+//! The live engine: running totals that make the journeys since start exact
+//! with a fixed amount of memory per customer, plus the recent past of
+//! events (the last hour by default) for time windows, the customer list
+//! and timelines.
+
+use std::io::{self, Read, Write};
+
+use super::ingest::{EngineConfig, JourneyBuilder, StagedCopy};
+use super::journeys::Journeys;
+use super::running::{Running, Step};
+
+/// How much event time is kept for windows when nothing longer is asked.
+pub const KEEP_RECENT_US: i64 = 60 * 60 * 1_000_000;
+
+/// Events, counts and running totals of one stream.
+#[derive(Debug, Clone)]
+pub struct LiveEngine {
+    recent: JourneyBuilder,
+    running: Running,
+    keep_us: i64,
+    /// Events older than this have been forgotten.
+    forgotten_before_us: i64,
+    /// Events taken in (duplicates included).
+    taken: u64,
+}
+
+/// The journeys since start, with open sessions by touchpoint.
+pub struct SinceStart {
+    /// Graph and counts of every event since start; its customers and
+    /// timelines are those of the recent past.
+    pub journeys: Journeys,
+    /// Open sessions (last event within the session timeout of the newest
+    /// event) by touchpoint id, busiest first.
+    pub active: Vec<(u32, u64)>,
+}
+
+impl LiveEngine {
+    /// An engine with nothing taken in; arrivals within `lateness_us` of
+    /// their customer's newest event are put in order.
+    pub fn new(config: EngineConfig, lateness_us: i64) -> Self {
+        let running = Running::new(&config);
+        let mut recent = JourneyBuilder::new(config);
+        recent.set_lateness_us(lateness_us);
+        LiveEngine {
+            recent,
+            running,
+            keep_us: KEEP_RECENT_US,
+            forgotten_before_us: i64::MIN,
+            taken: 0,
+        }
+    }
+
+    /// Keeps at least `keep_us` of event time for windows (one hour at
+    /// least).
+    pub fn keep_at_least(&mut self, keep_us: i64) {
+        self.keep_us = self.keep_us.max(keep_us);
+    }
+
+    /// Sets the allowed lateness.
+    pub fn set_lateness_us(&mut self, lateness_us: i64) {
+        self.recent.set_lateness_us(lateness_us);
+    }
+
+    /// Takes in a batch: its events and its rejected records.
+    pub fn ingest(&mut self, batch: &super::EventBatch) {
+        let lateness = self.recent.lateness_us();
+        let running = &mut self.running;
+        let mut taken = 0;
+        self.recent.ingest_each(batch, |staged, key, newest| {
+            taken += 1;
+            let step = Step {
+                time_us: staged.event.time_us,
+                touchpoint: staged.event.touchpoint,
+                key,
+            };
+            running.add(
+                staged.event.customer,
+                step,
+                staged.id_hash,
+                newest,
+                lateness,
+            );
+        });
+        self.taken += taken;
+        // Forget the distant past a twelfth of the kept time at a time.
+        if let Some(watermark) = self.recent.watermark_us() {
+            let cutoff = watermark.saturating_sub(self.keep_us);
+            if cutoff > self.forgotten_before_us.saturating_add(self.keep_us / 12) {
+                self.recent.forget_before(cutoff);
+                self.forgotten_before_us = cutoff;
+            }
+        }
+    }
+
+    /// Events taken in so far, duplicates included.
+    pub fn taken(&self) -> u64 {
+        self.taken
+    }
+
+    /// Events of the recent past held for windows.
+    pub fn recent_len(&self) -> usize {
+        self.recent.len()
+    }
+
+    /// Records rejected so far.
+    pub fn rejected_total(&self) -> u64 {
+        self.recent.rejected_total()
+    }
+
+    /// The newest event time seen (µs since the epoch).
+    pub fn watermark_us(&self) -> Option<i64> {
+        self.recent.watermark_us()
+    }
+
+    /// Arrivals older than their customer's newest event, and those of them
+    /// beyond the allowed lateness.
+    pub fn out_of_order(&self) -> (u64, u64) {
+        self.recent.out_of_order()
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &EngineConfig {
+        self.recent.config()
+    }
+
+    /// A copy of the recent events at or after `from_us` (when None, those
+    /// of the kept time before the newest event: the last hour), to build on
+    /// another thread: a window is exactly the journeys of the events inside
+    /// it.
+    pub fn recent(&self, from_us: Option<i64>) -> StagedCopy {
+        let kept_from = self
+            .watermark_us()
+            .map_or(i64::MIN, |w| w.saturating_sub(self.keep_us));
+        let from = from_us.unwrap_or(kept_from).max(self.forgotten_before_us);
+        self.recent.copy_staged(Some(from))
+    }
+
+    /// How much event time before the newest event is kept, in µs.
+    pub fn kept_us(&self) -> i64 {
+        self.keep_us
+    }
+
+    /// The running totals as if the stream ended now, to be laid over the
+    /// journeys of the recent past (see [`RunningTotals::over`]).
+    pub fn running_totals(&self) -> RunningTotals {
+        let now = self.watermark_us().unwrap_or(i64::MIN);
+        let snapshot = self.running.snapshot(now);
+        let names = self.recent.touchpoint_names();
+        let mut active: Vec<(u32, u64)> = snapshot
+            .open_at
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(t, n)| (t as u32, *n))
+            .collect();
+        active.sort_by_key(|(t, n)| (std::cmp::Reverse(*n), *t));
+        RunningTotals {
+            graph: snapshot.totals.graph(names),
+            events: snapshot.totals.events,
+            customers: snapshot.totals.customers,
+            sessions: snapshot.totals.sessions,
+            duplicates: self.running.duplicates,
+            time_range_us: snapshot.totals.time_range_us,
+            active,
+        }
+    }
+
+    /// The journeys since start (built here; [`LiveEngine::running_totals`]
+    /// and [`LiveEngine::recent`] split the work between threads).
+    pub fn since_start(&self) -> SinceStart {
+        self.running_totals().over(self.recent(None).build())
+    }
+
+    /// Writes the whole engine (see [`LiveEngine::restore`]).
+    pub fn save(&self, w: &mut impl Write) -> io::Result<()> {
+        self.recent.save(w)?;
+        let running = postcard::to_stdvec(&self.running).map_err(io::Error::other)?;
+        w.write_all(&(running.len() as u64).to_le_bytes())?;
+        w.write_all(&running)?;
+        w.write_all(&self.forgotten_before_us.to_le_bytes())?;
+        w.write_all(&self.taken.to_le_bytes())
+    }
+
+    /// Reads an engine written by [`LiveEngine::save`], to go on with
+    /// `config` (the rules must be those it was saved with).
+    pub fn restore(r: &mut impl Read, config: EngineConfig) -> io::Result<LiveEngine> {
+        let recent = JourneyBuilder::restore(r, config.clone())?;
+        let length = read_u64(r)?;
+        if length > 1 << 40 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "saved state is damaged",
+            ));
+        }
+        let mut bytes = Vec::new();
+        r.take(length).read_to_end(&mut bytes)?;
+        let mut running: Running = postcard::from_bytes(&bytes)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        running.configure(&config);
+        let forgotten_before_us = read_u64(r)? as i64;
+        let taken = read_u64(r)?;
+        Ok(LiveEngine {
+            recent,
+            running,
+            keep_us: KEEP_RECENT_US,
+            forgotten_before_us,
+            taken,
+        })
+    }
+}
+
+fn read_u64(r: &mut impl Read) -> io::Result<u64> {
+    let mut b = [0u8; 8];
+    r.read_exact(&mut b)?;
+    Ok(u64::from_le_bytes(b))
+}
+
+/// The running totals at one moment: the graph and counts since start.
+#[derive(Debug, Clone)]
+pub struct RunningTotals {
+    graph: super::JourneyGraph,
+    events: u64,
+    customers: u64,
+    sessions: u64,
+    duplicates: u64,
+    time_range_us: Option<(i64, i64)>,
+    /// Open sessions by touchpoint id, busiest first.
+    pub active: Vec<(u32, u64)>,
+}
+
+impl RunningTotals {
+    /// `recent` (the journeys of the recent past) with the graph and counts
+    /// since start in place of its own.
+    pub fn over(self, mut recent: Journeys) -> SinceStart {
+        recent.graph = self.graph;
+        recent.events = self.events;
+        recent.customers = self.customers;
+        recent.sessions = self.sessions;
+        recent.duplicates = self.duplicates;
+        recent.time_range_us = self.time_range_us;
+        SinceStart {
+            journeys: recent,
+            active: self.active,
+        }
+    }
+}

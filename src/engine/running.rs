@@ -1,0 +1,459 @@
+//! Running totals for live mode: each event is applied to its customer's
+//! state once it can no longer be overtaken by a later arrival, so the graph
+//! since start is exact while memory stays a small, fixed amount per
+//! customer (no event is kept for it).
+//!
+//! An event waits while it is within the allowed lateness of its customer's
+//! newest event; an arrival older than that still gets placed in time order
+//! among the waiting ones. Only an arrival older than an event already
+//! applied cannot be placed: it is applied at that point of the journey
+//! (no time passes on its way in), and the builder counts it as late.
+//! The END of each customer's open session is added when a snapshot is
+//! taken, as a file's last session ends where the file does.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+
+use super::graph::JourneyGraph;
+use super::ingest::{END, EngineConfig, START};
+use super::intern::Interner;
+use super::stats::DurationStats;
+
+/// Ids of event ids (mixed with their customer) kept per generation; two
+/// generations are kept, so duplicates are caught when they arrive within
+/// the last million events or more.
+pub(super) const IDS_PER_GENERATION: usize = 1 << 20;
+
+/// One event as the running totals need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Step {
+    pub time_us: i64,
+    pub touchpoint: u32,
+    /// Session key (0 = no session id).
+    pub key: u32,
+}
+
+/// "Nothing waiting".
+const NO_STEP: Step = Step {
+    time_us: i64::MIN,
+    touchpoint: 0,
+    key: 0,
+};
+
+/// Which of a customer's visited sets.
+#[derive(Clone, Copy)]
+enum Set {
+    /// Touchpoints of the open session.
+    Session,
+    /// Touchpoints the customer ever reached.
+    Nodes,
+    /// Transitions (edge ids) the customer ever made.
+    Edges,
+}
+
+/// Sets of small ids: ids below 64 in a bitmap each, larger ones in sorted
+/// lists allocated only when needed (32 bytes in the common case).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(super) struct Visited {
+    session: u64,
+    nodes: u64,
+    edges: u64,
+    more: Option<Box<[Vec<u32>; 3]>>,
+}
+
+impl Visited {
+    /// Adds `id`; true when it was not there yet.
+    fn insert(&mut self, set: Set, id: u32) -> bool {
+        if id < 64 {
+            let bits = match set {
+                Set::Session => &mut self.session,
+                Set::Nodes => &mut self.nodes,
+                Set::Edges => &mut self.edges,
+            };
+            let bit = 1u64 << id;
+            let new = *bits & bit == 0;
+            *bits |= bit;
+            return new;
+        }
+        let more = self.more.get_or_insert_with(Default::default);
+        let list = &mut more[set as usize];
+        match list.binary_search(&id) {
+            Ok(_) => false,
+            Err(at) => {
+                list.insert(at, id);
+                true
+            }
+        }
+    }
+
+    fn clear_session(&mut self) {
+        self.session = 0;
+        if let Some(more) = &mut self.more {
+            more[Set::Session as usize].clear();
+        }
+    }
+}
+
+/// What the running totals remember of one customer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct CustomerState {
+    /// Time of the last applied event (where sessions are cut).
+    last_us: i64,
+    /// Time of the last step (where durations start; later than `last_us`
+    /// never, earlier when repeats are merged).
+    step_us: i64,
+    last_touchpoint: u32,
+    /// Steps of the open session; 0 before the customer's first event.
+    step: u32,
+    key: u32,
+    /// More arrivals wait in the overflow map.
+    more_waiting: bool,
+    /// The oldest arrival not applied yet, or [`NO_STEP`].
+    waiting: Step,
+    visited: Visited,
+}
+
+impl Default for CustomerState {
+    fn default() -> Self {
+        CustomerState {
+            last_us: i64::MIN,
+            step_us: i64::MIN,
+            last_touchpoint: 0,
+            step: 0,
+            key: 0,
+            more_waiting: false,
+            waiting: NO_STEP,
+            visited: Visited::default(),
+        }
+    }
+}
+
+/// Counts of one touchpoint, as in [`super::graph::NodeStats`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct NodeTotal {
+    events: u64,
+    sessions: u64,
+    customers: u64,
+    exits: u64,
+    first_step_sum: u64,
+}
+
+/// Counts of one transition, as in [`super::graph::EdgeStats`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct EdgeTotal {
+    from: u32,
+    to: u32,
+    transitions: u64,
+    customers: u64,
+    time: DurationStats,
+}
+
+/// Everything counted so far.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(super) struct Totals {
+    nodes: Vec<NodeTotal>,
+    edges: Vec<EdgeTotal>,
+    #[serde(skip)]
+    edge_ids: FxHashMap<(u32, u32), u32>,
+    pub events: u64,
+    pub sessions: u64,
+    pub customers: u64,
+    pub time_range_us: Option<(i64, i64)>,
+}
+
+/// How sessions are cut and steps merged.
+#[derive(Debug, Clone, Copy)]
+struct Rules {
+    timeout_us: Option<i64>,
+    collapse_repeats: bool,
+}
+
+impl Totals {
+    fn node(&mut self, touchpoint: u32) -> &mut NodeTotal {
+        let i = touchpoint as usize;
+        if i >= self.nodes.len() {
+            self.nodes.resize(i + 1, NodeTotal::default());
+        }
+        &mut self.nodes[i]
+    }
+
+    fn visit(&mut self, state: &mut CustomerState, touchpoint: u32, step: u32) {
+        let first_in_session = state.visited.insert(Set::Session, touchpoint);
+        let first_for_customer = state.visited.insert(Set::Nodes, touchpoint);
+        let node = self.node(touchpoint);
+        node.events += 1;
+        if first_in_session {
+            node.sessions += 1;
+            node.first_step_sum += step as u64;
+        }
+        if first_for_customer {
+            node.customers += 1;
+        }
+    }
+
+    fn transition(
+        &mut self,
+        state: &mut CustomerState,
+        from: u32,
+        to: u32,
+        duration_us: Option<i64>,
+    ) {
+        let next = self.edges.len() as u32;
+        let id = *self.edge_ids.entry((from, to)).or_insert(next);
+        if id == next {
+            self.edges.push(EdgeTotal {
+                from,
+                to,
+                transitions: 0,
+                customers: 0,
+                time: DurationStats::default(),
+            });
+        }
+        let first_for_customer = state.visited.insert(Set::Edges, id);
+        let edge = &mut self.edges[id as usize];
+        edge.transitions += 1;
+        if first_for_customer {
+            edge.customers += 1;
+        }
+        if let Some(d) = duration_us {
+            edge.time.add_us(d);
+        }
+    }
+
+    /// Applies one event to its customer's journey.
+    fn apply(&mut self, state: &mut CustomerState, event: Step, rules: Rules) {
+        self.events += 1;
+        let (t, tp) = (event.time_us, event.touchpoint);
+        self.time_range_us = Some(
+            self.time_range_us
+                .map_or((t, t), |(a, b)| (a.min(t), b.max(t))),
+        );
+        let started = state.step > 0;
+        // An event older than one already applied takes the journey's time.
+        let time = if started { t.max(state.last_us) } else { t };
+        let idle = event.key == 0
+            && rules
+                .timeout_us
+                .is_some_and(|limit| time - state.last_us > limit);
+        if !started || event.key != state.key || idle {
+            if started {
+                self.close(state);
+            } else {
+                self.customers += 1;
+            }
+            self.sessions += 1;
+            state.visited.clear_session();
+            self.visit(state, START, 0);
+            self.transition(state, START, tp, None);
+            state.step = 1;
+            self.visit(state, tp, 1);
+            state.step_us = time;
+        } else if !(rules.collapse_repeats && tp == state.last_touchpoint) {
+            self.transition(state, state.last_touchpoint, tp, Some(time - state.step_us));
+            state.step += 1;
+            self.visit(state, tp, state.step);
+            state.step_us = time;
+        }
+        state.last_touchpoint = tp;
+        state.last_us = time;
+        state.key = event.key;
+    }
+
+    /// Ends the customer's open session: an exit and the step to END.
+    fn close(&mut self, state: &mut CustomerState) {
+        let last = state.last_touchpoint;
+        self.node(last).exits += 1;
+        self.transition(state, last, END, None);
+        self.visit(state, END, state.step + 1);
+    }
+
+    /// The totals as a graph with touchpoint names.
+    pub fn graph(&self, names: &Interner) -> JourneyGraph {
+        let mut graph = JourneyGraph::new();
+        for (id, node) in self.nodes.iter().enumerate() {
+            if node.events == 0 {
+                continue;
+            }
+            let stats = graph.node_mut(names.name(id as u32));
+            stats.events = node.events;
+            stats.sessions = node.sessions;
+            stats.customers = node.customers;
+            stats.exits = node.exits;
+            stats.first_step_sum = node.first_step_sum;
+        }
+        for edge in &self.edges {
+            let stats = graph.edge_mut(names.name(edge.from), names.name(edge.to));
+            stats.transitions = edge.transitions;
+            stats.customers = edge.customers;
+            stats.time = edge.time.clone();
+        }
+        graph
+    }
+
+    /// Rebuilds the edge index after loading.
+    fn index_edges(&mut self) {
+        self.edge_ids = self
+            .edges
+            .iter()
+            .enumerate()
+            .map(|(i, e)| ((e.from, e.to), i as u32))
+            .collect();
+    }
+}
+
+/// Event ids seen recently, in two generations of bounded size.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(super) struct RecentIds {
+    current: FxHashSet<u64>,
+    previous: FxHashSet<u64>,
+}
+
+impl RecentIds {
+    /// Remembers `key`; false when it was already remembered.
+    fn insert(&mut self, key: u64) -> bool {
+        if self.previous.contains(&key) || !self.current.insert(key) {
+            return false;
+        }
+        if self.current.len() >= IDS_PER_GENERATION {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        true
+    }
+}
+
+/// The running totals of a live session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct Running {
+    #[serde(skip, default = "no_rules")]
+    rules: Rules,
+    states: Vec<CustomerState>,
+    /// Arrivals waiting behind each customer's `waiting` one, in order.
+    overflow: FxHashMap<u32, Vec<Step>>,
+    totals: Totals,
+    seen: RecentIds,
+    /// Events dropped because their id had been seen.
+    pub duplicates: u64,
+    #[serde(skip)]
+    queue: Vec<Step>,
+}
+
+fn no_rules() -> Rules {
+    Rules {
+        timeout_us: None,
+        collapse_repeats: false,
+    }
+}
+
+/// The running totals at one moment, open sessions ended.
+pub(super) struct RunningSnapshot {
+    pub totals: Totals,
+    /// Open sessions (last event within the timeout of `now`) by the
+    /// touchpoint they are at.
+    pub open_at: Vec<u64>,
+}
+
+impl Running {
+    /// Empty totals cutting sessions as `config` says.
+    pub fn new(config: &EngineConfig) -> Self {
+        let mut running = Running {
+            rules: no_rules(),
+            states: Vec::new(),
+            overflow: FxHashMap::default(),
+            totals: Totals::default(),
+            seen: RecentIds::default(),
+            duplicates: 0,
+            queue: Vec::new(),
+        };
+        running.configure(config);
+        running
+    }
+
+    /// Takes the session rules from `config` (after loading).
+    pub fn configure(&mut self, config: &EngineConfig) {
+        self.rules = Rules {
+            timeout_us: config.session_timeout_us,
+            collapse_repeats: config.collapse_repeats,
+        };
+        self.totals.index_edges();
+    }
+
+    /// Takes in one staged event of `customer`, whose newest event so far
+    /// is at `newest_us`: applies what can no longer be overtaken.
+    pub fn add(
+        &mut self,
+        customer: u32,
+        event: Step,
+        id_hash: u64,
+        newest_us: i64,
+        lateness_us: i64,
+    ) {
+        if id_hash != 0 {
+            let key = id_hash ^ (customer as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            if !self.seen.insert(key) {
+                self.duplicates += 1;
+                return;
+            }
+        }
+        let c = customer as usize;
+        if c >= self.states.len() {
+            self.states.resize(c + 1, CustomerState::default());
+        }
+        let state = &mut self.states[c];
+        let mut queue = std::mem::take(&mut self.queue);
+        queue.clear();
+        if state.waiting != NO_STEP {
+            queue.push(state.waiting);
+        }
+        if state.more_waiting {
+            queue.extend(self.overflow.remove(&customer).unwrap_or_default());
+        }
+        // After every waiting event of the same time: the source's order.
+        let at = queue.partition_point(|w| w.time_us <= event.time_us);
+        queue.insert(at, event);
+        let cutoff = newest_us.saturating_sub(lateness_us);
+        let ready = queue.partition_point(|w| w.time_us < cutoff);
+        for step in &queue[..ready] {
+            self.totals.apply(state, *step, self.rules);
+        }
+        let rest = &queue[ready..];
+        state.waiting = rest.first().copied().unwrap_or(NO_STEP);
+        state.more_waiting = rest.len() > 1;
+        if rest.len() > 1 {
+            self.overflow.insert(customer, rest[1..].to_vec());
+        }
+        self.queue = queue;
+    }
+
+    /// The totals as if the stream ended now: waiting events applied and
+    /// every open session ended; sessions within the timeout of `now_us`
+    /// are counted by their touchpoint.
+    pub fn snapshot(&self, now_us: i64) -> RunningSnapshot {
+        let mut totals = self.totals.clone();
+        let mut open_at = Vec::new();
+        let timeout = self.rules.timeout_us.unwrap_or(i64::MAX);
+        for (c, state) in self.states.iter().enumerate() {
+            if state.step == 0 && state.waiting == NO_STEP {
+                continue;
+            }
+            let mut state = state.clone();
+            let waiting = state.waiting;
+            if waiting != NO_STEP {
+                totals.apply(&mut state, waiting, self.rules);
+            }
+            if state.more_waiting {
+                for step in self.overflow.get(&(c as u32)).into_iter().flatten() {
+                    totals.apply(&mut state, *step, self.rules);
+                }
+            }
+            if now_us.saturating_sub(state.last_us) <= timeout {
+                let t = state.last_touchpoint as usize;
+                if t >= open_at.len() {
+                    open_at.resize(t + 1, 0);
+                }
+                open_at[t] += 1;
+            }
+            totals.close(&mut state);
+        }
+        RunningSnapshot { totals, open_at }
+    }
+}

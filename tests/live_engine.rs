@@ -1,0 +1,204 @@
+//! The live engine's running totals against the file engine: events that
+//! arrive out of order within the lateness, with re-delivered duplicates,
+//! session ids, merged repeats, batches of any size and a save and restore
+//! in between give exactly the journeys of the same events read as a file.
+
+use journeyscope::engine::{
+    EngineConfig, EventBatch, JourneyBuilder, Journeys, LiveEngine, NewEvent,
+};
+use proptest::prelude::*;
+
+const LATENESS_US: i64 = 10_000_000;
+
+#[derive(Debug, Clone)]
+struct Arrival {
+    customer: String,
+    event: &'static str,
+    time_us: i64,
+    id: Option<String>,
+    session: Option<String>,
+}
+
+/// Events of a few customers, each arriving up to the lateness after its
+/// time (so never later than the lateness behind its customer's newest),
+/// some re-delivered with their id.
+fn arrivals_strategy() -> impl Strategy<Value = Vec<Arrival>> {
+    let raw = (
+        0u8..8,
+        0usize..5,
+        (0i64..6, 0i64..120),
+        0i64..=LATENESS_US / 1_000_000,
+        0u8..10,
+    );
+    prop::collection::vec(raw, 0..150).prop_map(|raw| {
+        let mut timed: Vec<(i64, Arrival)> = Vec::new();
+        for (i, (c, e, (burst, second), delay, kind)) in raw.into_iter().enumerate() {
+            // Bursts of activity an hour apart, so that sessions both
+            // continue and time out, and arrivals overtake each other.
+            let t = burst * 3_600 + second;
+            let time_us = t * 1_000_000;
+            let arrival = Arrival {
+                customer: format!("c{c}"),
+                event: ["home", "search", "product", "cart", "buy"][e],
+                time_us,
+                // One in ten has no id; customer 7 sends session ids.
+                id: (kind != 0).then(|| format!("e{i}")),
+                session: (c == 7).then(|| format!("s{}", t / 1_800)),
+            };
+            let arrives = time_us + delay * 1_000_000;
+            if kind == 9 {
+                // Delivered twice.
+                timed.push((arrives + 1, arrival.clone()));
+            }
+            timed.push((arrives, arrival));
+        }
+        timed.sort_by_key(|(at, _)| *at);
+        timed.into_iter().map(|(_, a)| a).collect()
+    })
+}
+
+fn batch_of(arrivals: &[Arrival]) -> EventBatch {
+    let mut batch = EventBatch::default();
+    for a in arrivals {
+        batch.push(
+            NewEvent {
+                customer: &a.customer,
+                event: a.event,
+                time_us: a.time_us,
+                event_id: a.id.as_deref(),
+                session_id: a.session.as_deref(),
+            },
+            [],
+        );
+    }
+    batch
+}
+
+fn config(timeout_s: Option<i64>, collapse_repeats: bool) -> EngineConfig {
+    EngineConfig {
+        session_timeout_us: timeout_s.map(|s| s * 1_000_000),
+        collapse_repeats,
+        ..EngineConfig::default()
+    }
+}
+
+fn assert_same(live: &Journeys, file: &Journeys) {
+    assert_eq!(live.graph.node_reports(), file.graph.node_reports());
+    assert_eq!(live.graph.edge_reports(), file.graph.edge_reports());
+    assert_eq!(
+        (live.events, live.customers, live.sessions, live.duplicates),
+        (file.events, file.customers, file.sessions, file.duplicates)
+    );
+    assert_eq!(live.time_range_us, file.time_range_us);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn running_totals_equal_the_file_engine(
+        arrivals in arrivals_strategy(),
+        timeout_s in prop::option::of(60i64..4_000),
+        collapse in any::<bool>(),
+        batch_size in 1usize..40,
+        restore_at in 0usize..150,
+    ) {
+        let config = config(timeout_s, collapse);
+        let mut file = JourneyBuilder::new(config.clone());
+        file.ingest(&batch_of(&arrivals));
+        let file = file.finish();
+
+        let mut live = LiveEngine::new(config.clone(), LATENESS_US);
+        for (i, chunk) in arrivals.chunks(batch_size).enumerate() {
+            if i == restore_at / batch_size {
+                let mut saved = Vec::new();
+                live.save(&mut saved).unwrap();
+                live = LiveEngine::restore(&mut saved.as_slice(), config.clone()).unwrap();
+            }
+            live.ingest(&batch_of(chunk));
+            // Snapshots in between change nothing.
+            if i % 3 == 0 {
+                let _ = live.since_start();
+            }
+        }
+        prop_assert_eq!(live.out_of_order().1, 0);
+        assert_same(&live.since_start().journeys, &file);
+    }
+}
+
+/// Events later than the lateness are still counted, once each; the
+/// journeys stay whole (every session starts and ends).
+#[test]
+fn events_beyond_the_lateness_are_applied_and_counted() {
+    let rows = [
+        ("a", "home", 0),
+        ("a", "search", 60),
+        ("a", "cart", 120),
+        // 100 s late: search is applied by then, cart still waits.
+        ("a", "product", 20),
+        ("b", "home", 0),
+    ];
+    let arrivals: Vec<Arrival> = rows
+        .iter()
+        .map(|(c, e, s)| Arrival {
+            customer: c.to_string(),
+            event: e,
+            time_us: s * 1_000_000,
+            id: None,
+            session: None,
+        })
+        .collect();
+    let mut live = LiveEngine::new(config(Some(1800), false), LATENESS_US);
+    live.ingest(&batch_of(&arrivals));
+    assert_eq!(live.out_of_order(), (1, 1));
+    let j = live.since_start().journeys;
+    assert_eq!((j.events, j.customers, j.sessions), (5, 2, 2));
+    let late = j
+        .graph
+        .edge("search", "product")
+        .expect("applied after search");
+    assert_eq!(late.transitions, 1);
+    // No time passes on the way to a late event.
+    assert_eq!(late.time.summary().unwrap().max, 0.0);
+    assert_eq!(j.graph.edge("product", "cart").unwrap().transitions, 1);
+    let start = j.graph.node("START").unwrap();
+    let end = j.graph.node("END").unwrap();
+    assert_eq!((start.events, end.events), (2, 2));
+}
+
+/// A window is the journeys of just the events inside it, and events older
+/// than the kept past are forgotten while the totals since start stay whole.
+#[test]
+fn the_recent_past_is_kept_and_the_rest_forgotten() {
+    let arrivals: Vec<Arrival> = (0..600)
+        .map(|i| Arrival {
+            customer: format!("c{}", i % 13),
+            event: ["home", "search", "cart"][i % 3],
+            // Ten hours, one event a minute.
+            time_us: i as i64 * 60 * 1_000_000,
+            id: Some(format!("e{i}")),
+            session: None,
+        })
+        .collect();
+    let mut live = LiveEngine::new(config(Some(1800), false), LATENESS_US);
+    for chunk in arrivals.chunks(50) {
+        live.ingest(&batch_of(chunk));
+    }
+    // At most the last hour and a twelfth of it is kept: 66 minutes.
+    assert!(live.recent_len() <= 66, "{} kept", live.recent_len());
+    let mut file = JourneyBuilder::new(config(Some(1800), false));
+    file.ingest(&batch_of(&arrivals));
+    assert_same(&live.since_start().journeys, &file.finish());
+
+    let newest = arrivals.last().unwrap().time_us;
+    let from = newest - 15 * 60 * 1_000_000;
+    let window = live.recent(Some(from)).build();
+    let inside: Vec<Arrival> = arrivals
+        .iter()
+        .filter(|a| a.time_us >= from)
+        .cloned()
+        .collect();
+    let mut just_those = JourneyBuilder::new(config(Some(1800), false));
+    just_those.ingest(&batch_of(&inside));
+    assert_same(&window, &just_those.finish());
+}
