@@ -124,7 +124,7 @@ struct MemoryFigures {
 }
 
 /// Engine memory per customer: a million customers with three events each
-/// (ids included) over a day of event time, resident memory before and
+/// 30 s apart (ids included) over a day of event time, resident memory before and
 /// after; and the time the totals since start take at that size.
 fn memory_per_customer(customers: usize) -> MemoryFigures {
     let before = rss_bytes();
@@ -139,7 +139,9 @@ fn memory_per_customer(customers: usize) -> MemoryFigures {
                 NewEvent {
                     customer: &customer,
                     event,
-                    time_us: 1_795_000_000_000_000 + (c as i64 % 86_400) * 1_000_000 + k as i64,
+                    time_us: 1_795_000_000_000_000
+                        + (c as i64 % 86_400) * 1_000_000
+                        + k as i64 * 30_000_000,
                     event_id: Some(&id),
                     session_id: None,
                 },
@@ -228,7 +230,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
     );
     let m = memory_per_customer(1_000_000);
     println!(
-        "memory: {:.0} bytes per customer after 1,000,000 customers ({:.0} events each over a day, event ids included; {} events of the last hour kept for windows)",
+        "memory: {:.0} bytes per customer after 1,000,000 customers ({:.0} events each 30 s apart over a day, event ids included; {} events of the last hour kept for windows)",
         m.per_customer, m.events_each, m.kept
     );
     println!(

@@ -109,6 +109,9 @@ pub struct JourneyBuilder {
     pub(super) lateness_us: i64,
     /// Newest event time seen at all.
     pub(super) watermark_us: Option<i64>,
+    /// Events older than this are counted but not staged (the live engine
+    /// keeps only the recent past).
+    pub(super) stage_from_us: i64,
 }
 
 impl JourneyBuilder {
@@ -132,6 +135,7 @@ impl JourneyBuilder {
             late: 0,
             lateness_us: 10_000_000,
             watermark_us: None,
+            stage_from_us: i64::MIN,
         }
     }
 
@@ -214,7 +218,9 @@ impl JourneyBuilder {
                 id_hash: event.event_id.map_or(0, event_id_hash),
             };
             let key = event.session_id.map(session_key);
-            self.stage(staged, key);
+            if staged.event.time_us >= self.stage_from_us {
+                self.stage(staged, key);
+            }
             each(&staged, key.unwrap_or(0), self.newest[slot]);
         }
     }
@@ -222,6 +228,7 @@ impl JourneyBuilder {
     /// Forgets staged events older than `cutoff_us` (the live engine keeps
     /// only the recent past for its windows); names and counts stay.
     pub(super) fn forget_before(&mut self, cutoff_us: i64) {
+        self.stage_from_us = cutoff_us;
         let mut total = 0;
         for bucket in &mut self.buckets {
             let mut index = 0;

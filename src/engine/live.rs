@@ -184,7 +184,7 @@ impl LiveEngine {
     /// Reads an engine written by [`LiveEngine::save`], to go on with
     /// `config` (the rules must be those it was saved with).
     pub fn restore(r: &mut impl Read, config: EngineConfig) -> io::Result<LiveEngine> {
-        let recent = JourneyBuilder::restore(r, config.clone())?;
+        let mut recent = JourneyBuilder::restore(r, config.clone())?;
         let length = read_u64(r)?;
         if length > 1 << 40 {
             return Err(io::Error::new(
@@ -198,6 +198,7 @@ impl LiveEngine {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         running.configure(&config);
         let forgotten_before_us = read_u64(r)? as i64;
+        recent.stage_from_us = forgotten_before_us;
         let taken = read_u64(r)?;
         Ok(LiveEngine {
             recent,
