@@ -457,3 +457,37 @@ impl Running {
         RunningSnapshot { totals, open_at }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembered_ids_stay_within_two_generations() {
+        let mut ids = RecentIds::default();
+        let total = 3 * IDS_PER_GENERATION as u64 + 17;
+        for key in 0..total {
+            assert!(ids.insert(key));
+        }
+        assert!(ids.current.len() + ids.previous.len() <= 2 * IDS_PER_GENERATION);
+        // The most recent generation's ids are still caught.
+        assert!(!ids.insert(total - 1));
+        assert!(!ids.insert(total - IDS_PER_GENERATION as u64));
+        // The oldest are forgotten.
+        assert!(ids.insert(0));
+    }
+
+    #[test]
+    fn visited_sets_spill_past_64_ids() {
+        let mut v = Visited::default();
+        for id in [3, 70, 3, 200, 70, 63] {
+            v.insert(Set::Nodes, id);
+        }
+        assert!(!v.insert(Set::Nodes, 70));
+        assert!(v.insert(Set::Session, 70));
+        v.clear_session();
+        assert!(v.insert(Set::Session, 70));
+        assert!(!v.insert(Set::Nodes, 200));
+        assert!(v.insert(Set::Edges, 200));
+    }
+}
