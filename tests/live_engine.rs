@@ -202,3 +202,45 @@ fn the_recent_past_is_kept_and_the_rest_forgotten() {
     just_those.ingest(&batch_of(&inside));
     assert_same(&window, &just_those.finish());
 }
+
+/// When the kept hour would not fit in memory, less time is kept: the
+/// totals since start stay exact and a window covers exactly the events of
+/// the time that is kept, which the engine reports.
+#[test]
+fn at_high_rates_less_time_is_kept_and_said() {
+    let arrivals: Vec<Arrival> = (0..20_000)
+        .map(|i| Arrival {
+            customer: format!("c{}", i % 97),
+            event: ["home", "search", "cart", "buy"][i % 4],
+            // Five events a second for a bit more than an hour.
+            time_us: i as i64 * 200_000,
+            id: Some(format!("e{i}")),
+            session: None,
+        })
+        .collect();
+    let mut live = LiveEngine::new(config(Some(1800), false), LATENESS_US);
+    live.keep_at_most_events(5_000);
+    for chunk in arrivals.chunks(500) {
+        live.ingest(&batch_of(chunk));
+    }
+    assert!(live.recent_len() <= 5_000, "{} kept", live.recent_len());
+    let kept_s = live.kept_s();
+    assert!(kept_s > 60.0 && kept_s < 1_000.0, "{kept_s} s kept");
+
+    let mut file = JourneyBuilder::new(config(Some(1800), false));
+    file.ingest(&batch_of(&arrivals));
+    assert_same(&live.since_start().journeys, &file.finish());
+
+    // "The last hour" covers only what is kept.
+    let newest = arrivals.last().unwrap().time_us;
+    let hour = live.recent(Some(newest - 3_600_000_000)).build();
+    let kept_from = newest - (kept_s * 1e6).round() as i64;
+    let inside: Vec<Arrival> = arrivals
+        .iter()
+        .filter(|a| a.time_us >= kept_from)
+        .cloned()
+        .collect();
+    let mut just_those = JourneyBuilder::new(config(Some(1800), false));
+    just_those.ingest(&batch_of(&inside));
+    assert_same(&hour, &just_those.finish());
+}

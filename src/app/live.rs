@@ -45,6 +45,12 @@ pub struct LiveSnapshot {
     pub out_of_order: (u64, u64),
     /// The window shown, in seconds of event time (0 = since start).
     pub window_s: u64,
+    /// Seconds of event time kept for windows (an hour unless memory is
+    /// short at high rates).
+    pub kept_s: f64,
+    /// Whether `journeys` holds the customers and their events (they are
+    /// left out since start while the customer list is not shown).
+    pub with_customers: bool,
 }
 
 /// Lateness allowed when none is given (as `live --lateness`' default).
@@ -71,6 +77,7 @@ pub struct LiveFeed {
     error: Arc<Mutex<Option<String>>>,
     stop: Arc<AtomicBool>,
     window_s: Arc<AtomicU64>,
+    customers_wanted: Arc<AtomicBool>,
     engine: Option<thread::JoinHandle<()>>,
 }
 
@@ -86,18 +93,18 @@ impl LiveFeed {
         let error = Arc::new(Mutex::new(None));
         let stop = Arc::new(AtomicBool::new(false));
         let window_s = Arc::new(AtomicU64::new(0));
+        let customers_wanted = Arc::new(AtomicBool::new(false));
         let label = request.spec.label();
-        let (l, e, s, w) = (
-            latest.clone(),
-            error.clone(),
-            stop.clone(),
-            window_s.clone(),
-        );
+        let (l, e, s) = (latest.clone(), error.clone(), stop.clone());
+        let wanted = Wanted {
+            window_s: window_s.clone(),
+            customers: customers_wanted.clone(),
+        };
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(wake);
         let spawned = thread::Builder::new()
             .name("live engine".into())
             .spawn(move || {
-                if let Err(message) = run(&request, &settings, l, &s, &w, wake.clone())
+                if let Err(message) = run(&request, &settings, l, &s, &wanted, wake.clone())
                     && let Ok(mut slot) = e.lock()
                 {
                     *slot = Some(message);
@@ -119,8 +126,16 @@ impl LiveFeed {
             error,
             stop,
             window_s,
+            customers_wanted,
             engine,
         }
+    }
+
+    /// Whether snapshots should carry the customers of the recent past
+    /// (while the customer list is on screen); without them a snapshot
+    /// since start costs only the running totals.
+    pub fn want_customers(&self, wanted: bool) {
+        self.customers_wanted.store(wanted, Ordering::Relaxed);
     }
 
     /// Shows only the last `seconds` of event time (0 = since start).
@@ -159,6 +174,14 @@ impl Drop for LiveFeed {
 /// events arrive; it is saved once more when the view closes.
 const SAVE_EVERY: Duration = Duration::from_secs(10);
 
+/// What the screen asks of the engine thread.
+struct Wanted {
+    /// The window, in seconds of event time (0 = since start).
+    window_s: Arc<AtomicU64>,
+    /// The customers of the recent past, since start.
+    customers: Arc<AtomicBool>,
+}
+
 /// What the engine thread hands to the snapshot thread.
 struct Update {
     /// The recent events to build journeys from, and for "since start" the
@@ -168,6 +191,8 @@ struct Update {
     last_message: Option<Instant>,
     out_of_order: (u64, u64),
     window_s: u64,
+    kept_s: f64,
+    with_customers: bool,
     /// Seconds the engine thread spent copying.
     copy_s: f64,
 }
@@ -227,6 +252,8 @@ fn build_snapshots(
                     snapshot_s: update.copy_s + started.elapsed().as_secs_f64(),
                     out_of_order: update.out_of_order,
                     window_s: update.window_s,
+                    kept_s: update.kept_s,
+                    with_customers: update.with_customers,
                 }
             }
             None => match published.clone() {
@@ -255,7 +282,7 @@ fn run(
     settings: &Settings,
     latest: Arc<Mutex<Option<LiveSnapshot>>>,
     stop: &AtomicBool,
-    window_s: &AtomicU64,
+    wanted: &Wanted,
     wake: Arc<dyn Fn() + Send + Sync>,
 ) -> Result<(), String> {
     let mut session = LiveSession::open(
@@ -281,7 +308,7 @@ fn run(
     let mut last_message = None;
     let mut changed = true;
     let mut unsaved = false;
-    let mut shown_window = 0;
+    let mut shown = (0, false);
     while !stop.load(Ordering::Relaxed) {
         if session
             .poll(Duration::from_millis(50))
@@ -291,9 +318,10 @@ fn run(
             changed = true;
             unsaved = true;
         }
-        let window = window_s.load(Ordering::Relaxed);
-        if window != shown_window {
-            shown_window = window;
+        let window = wanted.window_s.load(Ordering::Relaxed);
+        let customers = wanted.customers.load(Ordering::Relaxed);
+        if (window, customers) != shown {
+            shown = (window, customers);
             changed = true;
             last_snapshot = None;
         }
@@ -310,7 +338,9 @@ fn run(
                     (session.engine.recent(from.or(Some(i64::MAX))), None)
                 } else {
                     let totals = session.engine.running_totals();
-                    (session.engine.recent(None), Some(totals))
+                    // Nothing from the recent past unless customers are shown.
+                    let from = (!customers).then_some(i64::MAX);
+                    (session.engine.recent(from), Some(totals))
                 }
             });
             let update = Update {
@@ -319,6 +349,8 @@ fn run(
                 last_message,
                 out_of_order: session.engine.out_of_order(),
                 window_s: window,
+                kept_s: session.engine.kept_s(),
+                with_customers: window > 0 || customers,
                 copy_s: copied_at.elapsed().as_secs_f64(),
             };
             // The snapshot thread takes one update at a time; while it is

@@ -145,6 +145,7 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
             reordered,
             late,
             window_s: run.window.map(|w| w.as_secs_f64()),
+            kept_s: session.engine.kept_s(),
         };
         session.save().map_err(source_failure)?;
         print(&summary, &source.progress(), &live, run.format, !idle)?;
@@ -164,6 +165,9 @@ pub struct LiveCounts {
     pub late: u64,
     /// The time window in seconds; null for since start.
     pub window_s: Option<f64>,
+    /// Seconds of event time kept for windows (less than asked for only
+    /// when memory is short at high rates).
+    pub kept_s: f64,
 }
 
 /// The summary JSON with a `"kafka"` object (consumed count, offsets,

@@ -260,6 +260,16 @@ impl JourneyBuilder {
         self.staged = total;
     }
 
+    /// Time of the oldest staged event (i64::MAX when none).
+    pub(super) fn oldest_staged_us(&self) -> i64 {
+        self.buckets
+            .iter()
+            .flat_map(|b| b.chunks.iter().flatten())
+            .map(|s| s.event.time_us)
+            .min()
+            .unwrap_or(i64::MAX)
+    }
+
     /// The allowed lateness in µs.
     pub fn lateness_us(&self) -> i64 {
         self.lateness_us

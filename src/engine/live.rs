@@ -12,12 +12,17 @@ use super::running::{Running, Step};
 /// How much event time is kept for windows when nothing longer is asked.
 pub const KEEP_RECENT_US: i64 = 60 * 60 * 1_000_000;
 
+/// At most this many recent events are kept (24 bytes each, about 1.2 GB):
+/// at rates where the kept time would not fit, less time is kept.
+pub const MAX_KEPT_EVENTS: usize = 50_000_000;
+
 /// Events, counts and running totals of one stream.
 #[derive(Debug, Clone)]
 pub struct LiveEngine {
     recent: JourneyBuilder,
     running: Running,
     keep_us: i64,
+    max_kept: usize,
     /// Events older than this have been forgotten.
     forgotten_before_us: i64,
     /// Events taken in (duplicates included).
@@ -45,6 +50,7 @@ impl LiveEngine {
             recent,
             running,
             keep_us: KEEP_RECENT_US,
+            max_kept: MAX_KEPT_EVENTS,
             forgotten_before_us: i64::MIN,
             taken: 0,
         }
@@ -54,6 +60,12 @@ impl LiveEngine {
     /// least).
     pub fn keep_at_least(&mut self, keep_us: i64) {
         self.keep_us = self.keep_us.max(keep_us);
+    }
+
+    /// Keeps at most `events` recent events (fewer minutes when the rate
+    /// is high).
+    pub fn keep_at_most_events(&mut self, events: usize) {
+        self.max_kept = events.max(1);
     }
 
     /// Sets the allowed lateness.
@@ -82,14 +94,46 @@ impl LiveEngine {
             );
         });
         self.taken += taken;
+        let Some(watermark) = self.recent.watermark_us() else {
+            return;
+        };
         // Forget the distant past a twelfth of the kept time at a time.
-        if let Some(watermark) = self.recent.watermark_us() {
-            let cutoff = watermark.saturating_sub(self.keep_us);
-            if cutoff > self.forgotten_before_us.saturating_add(self.keep_us / 12) {
-                self.recent.forget_before(cutoff);
-                self.forgotten_before_us = cutoff;
-            }
+        let cutoff = watermark.saturating_sub(self.keep_us);
+        if cutoff > self.forgotten_before_us.saturating_add(self.keep_us / 12) {
+            self.forget_before(cutoff);
         }
+        // Too many events for memory: keep the most recent three quarters
+        // of the kept time, as often as needed.
+        while self.recent.len() > self.max_kept {
+            let kept_from = self.kept_from_us().max(self.recent.oldest_staged_us());
+            let span = watermark.saturating_sub(kept_from);
+            if span <= 1 {
+                break;
+            }
+            self.forget_before(watermark - span / 4 * 3);
+        }
+    }
+
+    fn forget_before(&mut self, cutoff_us: i64) {
+        self.recent.forget_before(cutoff_us);
+        self.forgotten_before_us = self.forgotten_before_us.max(cutoff_us);
+    }
+
+    /// Seconds of event time kept before the newest event.
+    pub fn kept_s(&self) -> f64 {
+        match self.watermark_us() {
+            Some(w) => w.saturating_sub(self.kept_from_us()) as f64 / 1e6,
+            None => self.keep_us as f64 / 1e6,
+        }
+    }
+
+    /// Where the kept past starts: an hour (or the longest window asked
+    /// for) before the newest event, later when memory would not hold that.
+    pub fn kept_from_us(&self) -> i64 {
+        let by_time = self
+            .watermark_us()
+            .map_or(i64::MIN, |w| w.saturating_sub(self.keep_us));
+        by_time.max(self.forgotten_before_us)
     }
 
     /// Events taken in so far, duplicates included.
@@ -128,16 +172,9 @@ impl LiveEngine {
     /// another thread: a window is exactly the journeys of the events inside
     /// it.
     pub fn recent(&self, from_us: Option<i64>) -> StagedCopy {
-        let kept_from = self
-            .watermark_us()
-            .map_or(i64::MIN, |w| w.saturating_sub(self.keep_us));
-        let from = from_us.unwrap_or(kept_from).max(self.forgotten_before_us);
-        self.recent.copy_staged(Some(from))
-    }
-
-    /// How much event time before the newest event is kept, in µs.
-    pub fn kept_us(&self) -> i64 {
-        self.keep_us
+        let kept_from = self.kept_from_us();
+        self.recent
+            .copy_staged(Some(from_us.unwrap_or(kept_from).max(kept_from)))
     }
 
     /// The running totals as if the stream ended now, to be laid over the
@@ -204,6 +241,7 @@ impl LiveEngine {
             recent,
             running,
             keep_us: KEEP_RECENT_US,
+            max_kept: MAX_KEPT_EVENTS,
             forgotten_before_us,
             taken,
         })

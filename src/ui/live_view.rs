@@ -136,6 +136,7 @@ pub fn live_ui(
     }
     view.previous_frame = Some(frame_start);
     view.receive();
+    view.feed.want_customers(view.tab == LiveTab::Customers);
     let mut command = None;
     egui::Panel::top("live top").show(ui, |ui| {
         ui.horizontal(|ui| {
@@ -167,8 +168,20 @@ pub fn live_ui(
         .show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| side_ui(view, ui));
         });
-    let journeys = view.latest.as_ref().map(|s| s.journeys.clone());
+    let journeys = view
+        .latest
+        .as_ref()
+        .filter(|s| s.with_customers)
+        .map(|s| s.journeys.clone());
     match (view.tab, journeys) {
+        (LiveTab::Customers, None) => {
+            egui::CentralPanel::default().show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Reading the customers of the last hour…");
+                });
+            });
+        }
         (LiveTab::Customers, Some(journeys)) => {
             view.customers.poll(&journeys, ui.ctx());
             if let Some(customer) = view.customers.selected {
@@ -237,6 +250,20 @@ fn window_ui(view: &LiveView, ui: &mut egui::Ui) {
         .labelled_by(label.id);
     if window != view.feed.window_s() {
         view.feed.set_window_s(window);
+    }
+    // At rates where the window's events would not fit in memory, say
+    // how much of it is shown.
+    if let Some(snapshot) = &view.latest
+        && snapshot.window_s > 0
+        && snapshot.kept_s + 1.0 < snapshot.window_s as f64
+    {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!(
+                "only the last {} fit in memory",
+                crate::report::human_duration(snapshot.kept_s)
+            ),
+        );
     }
 }
 
