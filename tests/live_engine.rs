@@ -82,6 +82,13 @@ fn config(timeout_s: Option<i64>, collapse_repeats: bool) -> EngineConfig {
     }
 }
 
+/// The journeys of `arrivals` read as a file in that order.
+fn as_file(arrivals: &[Arrival], config: EngineConfig) -> Journeys {
+    let mut file = JourneyBuilder::new(config);
+    file.ingest(&batch_of(arrivals));
+    file.finish()
+}
+
 fn assert_same(live: &Journeys, file: &Journeys) {
     assert_eq!(live.graph.node_reports(), file.graph.node_reports());
     assert_eq!(live.graph.edge_reports(), file.graph.edge_reports());
@@ -104,9 +111,7 @@ proptest! {
         restore_at in 0usize..150,
     ) {
         let config = config(timeout_s, collapse);
-        let mut file = JourneyBuilder::new(config.clone());
-        file.ingest(&batch_of(&arrivals));
-        let file = file.finish();
+        let file = as_file(&arrivals, config.clone());
 
         let mut live = LiveEngine::new(config.clone(), LATENESS_US);
         for (i, chunk) in arrivals.chunks(batch_size).enumerate() {
@@ -186,9 +191,10 @@ fn the_recent_past_is_kept_and_the_rest_forgotten() {
     }
     // At most the last hour and a twelfth of it is kept: 66 minutes.
     assert!(live.recent_len() <= 66, "{} kept", live.recent_len());
-    let mut file = JourneyBuilder::new(config(Some(1800), false));
-    file.ingest(&batch_of(&arrivals));
-    assert_same(&live.since_start().journeys, &file.finish());
+    assert_same(
+        &live.since_start().journeys,
+        &as_file(&arrivals, config(Some(1800), false)),
+    );
 
     let newest = arrivals.last().unwrap().time_us;
     let from = newest - 15 * 60 * 1_000_000;
@@ -198,9 +204,7 @@ fn the_recent_past_is_kept_and_the_rest_forgotten() {
         .filter(|a| a.time_us >= from)
         .cloned()
         .collect();
-    let mut just_those = JourneyBuilder::new(config(Some(1800), false));
-    just_those.ingest(&batch_of(&inside));
-    assert_same(&window, &just_those.finish());
+    assert_same(&window, &as_file(&inside, config(Some(1800), false)));
 }
 
 /// When the kept hour would not fit in memory, less time is kept: the
@@ -227,9 +231,10 @@ fn at_high_rates_less_time_is_kept_and_said() {
     let kept_s = live.kept_s();
     assert!(kept_s > 60.0 && kept_s < 1_000.0, "{kept_s} s kept");
 
-    let mut file = JourneyBuilder::new(config(Some(1800), false));
-    file.ingest(&batch_of(&arrivals));
-    assert_same(&live.since_start().journeys, &file.finish());
+    assert_same(
+        &live.since_start().journeys,
+        &as_file(&arrivals, config(Some(1800), false)),
+    );
 
     // "The last hour" covers only what is kept.
     let newest = arrivals.last().unwrap().time_us;
@@ -240,7 +245,5 @@ fn at_high_rates_less_time_is_kept_and_said() {
         .filter(|a| a.time_us >= kept_from)
         .cloned()
         .collect();
-    let mut just_those = JourneyBuilder::new(config(Some(1800), false));
-    just_those.ingest(&batch_of(&inside));
-    assert_same(&hour, &just_those.finish());
+    assert_same(&hour, &as_file(&inside, config(Some(1800), false)));
 }

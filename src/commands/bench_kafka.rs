@@ -14,7 +14,7 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::cli::BenchArgs;
-use crate::engine::{EngineConfig, EventBatch, LiveEngine, NewEvent};
+use crate::engine::{EngineConfig, EventBatch, JourneyBuilder, LiveEngine, NewEvent};
 use crate::generate::{GenerateOptions, write_sample};
 use crate::source::SourceOptions;
 use crate::source::kafka::{KafkaSource, KafkaSpec, StartAt};
@@ -100,6 +100,27 @@ fn live_ingest(brokers: &str, topic: &str, total: u64) -> Result<(f64, u64), Fai
         }
     }
     Ok((start.elapsed().as_secs_f64(), engine.taken()))
+}
+
+/// The live engine alone, without the broker: seconds to take in `batches`
+/// and publish the totals since start, against the file engine taking in
+/// the same batches and finishing (what `summarize` does), best of `runs`.
+fn engine_alone(batches: &[EventBatch], runs: usize) -> (f64, f64) {
+    let (mut live_best, mut file_best) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..runs.max(1) {
+        let started = Instant::now();
+        let mut file = JourneyBuilder::new(EngineConfig::default());
+        batches.iter().for_each(|b| file.ingest(b));
+        std::hint::black_box(file.finish());
+        file_best = file_best.min(started.elapsed().as_secs_f64());
+
+        let started = Instant::now();
+        let mut live = LiveEngine::new(EngineConfig::default(), 10_000_000);
+        batches.iter().for_each(|b| live.ingest(b));
+        std::hint::black_box(live.running_totals());
+        live_best = live_best.min(started.elapsed().as_secs_f64());
+    }
+    (live_best, file_best)
 }
 
 /// Resident memory now (Linux), in bytes.
@@ -228,6 +249,20 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
         total as f64 / best_plain,
         args.runs.max(1)
     );
+    let mut source = crate::source::open(&file, &SourceOptions::default()).map_err(failed)?;
+    let mut batches = Vec::new();
+    while let Some(batch) = source.next_batch().map_err(failed)? {
+        batches.push(batch);
+    }
+    let (live_s, file_s) = engine_alone(&batches, args.runs);
+    println!(
+        "live engine alone: {:.0} events/s ({live_s:.2} s), {:.0} % of the file engine's {:.0}/s on the same batches (best of {})",
+        total as f64 / live_s,
+        100.0 * file_s / live_s,
+        total as f64 / file_s,
+        args.runs.max(1)
+    );
+    drop(batches);
     let m = memory_per_customer(1_000_000);
     println!(
         "memory: {:.0} bytes per customer after 1,000,000 customers ({:.0} events each 30 s apart over a day, event ids included; {} events of the last hour kept for windows)",
