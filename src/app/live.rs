@@ -170,8 +170,9 @@ impl Drop for LiveFeed {
     }
 }
 
-/// How often the live state is saved (and group offsets committed) while
-/// events arrive; it is saved once more when the view closes.
+/// How often at most the live state is saved (and group offsets committed) while
+/// events arrive (less often when saving takes long); it is saved once more
+/// when the view closes.
 const SAVE_EVERY: Duration = Duration::from_secs(10);
 
 /// What the screen asks of the engine thread.
@@ -305,6 +306,7 @@ fn run(
         .map_err(|e| format!("cannot start the snapshot thread: {e}"))?;
     let mut last_snapshot: Option<Instant> = None;
     let mut last_save = Instant::now();
+    let mut save_every = SAVE_EVERY;
     let mut last_message = None;
     let mut changed = true;
     let mut unsaved = false;
@@ -325,8 +327,12 @@ fn run(
             changed = true;
             last_snapshot = None;
         }
-        if unsaved && last_save.elapsed() >= SAVE_EVERY {
+        if unsaved && last_save.elapsed() >= save_every {
+            let started = Instant::now();
             session.save().map_err(|e| e.to_string())?;
+            // A large state is saved less often: at most a tenth of the
+            // engine's time goes to saving.
+            save_every = SAVE_EVERY.max(started.elapsed() * 10);
             last_save = Instant::now();
             unsaved = false;
         }
