@@ -255,6 +255,21 @@ fn a_saved_state_resumes_without_losing_or_doubling_an_event() {
         &comparable(summarize_json(&file)),
         "resumed, quiet",
     );
+
+    // Events already applied were ordered with 5 minutes of lateness: the
+    // state does not go on with another.
+    let mut flags = with_state.to_vec();
+    flags.extend(["--lateness", "10s"]);
+    let out = Command::new(BIN)
+        .args(live_args(&broker, "resume", &flags))
+        .output()
+        .expect("live");
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("allowed lateness of 5m"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -47,8 +47,11 @@ fn arrivals_strategy() -> impl Strategy<Value = Vec<Arrival>> {
             };
             let arrives = time_us + delay * 1_000_000;
             if kind == 9 {
-                // Delivered twice.
-                timed.push((arrives + 1, arrival.clone()));
+                // Delivered again, stamped later: dropped, it must not move
+                // its customer's newest time either.
+                let mut again = arrival.clone();
+                again.time_us += 30_000_000;
+                timed.push((arrives + 1, again));
             }
             timed.push((arrives, arrival));
         }
@@ -246,4 +249,57 @@ fn at_high_rates_less_time_is_kept_and_said() {
         .cloned()
         .collect();
     assert_same(&hour, &as_file(&inside, config(Some(1800), false)));
+}
+
+/// A saved engine goes on only with the session rules it counted with.
+#[test]
+fn a_saved_engine_refuses_other_session_rules() {
+    let mut live = LiveEngine::new(config(Some(1800), false), LATENESS_US);
+    live.ingest(&batch_of(&[Arrival {
+        customer: "a".into(),
+        event: "home",
+        time_us: 0,
+        id: None,
+        session: None,
+    }]));
+    let mut saved = Vec::new();
+    live.save(&mut saved).unwrap();
+    for other in [config(Some(600), false), config(Some(1800), true)] {
+        let refused = LiveEngine::restore(&mut saved.as_slice(), other).unwrap_err();
+        assert!(
+            refused.to_string().contains("session timeout of 30m"),
+            "{refused}"
+        );
+    }
+    assert!(LiveEngine::restore(&mut saved.as_slice(), config(Some(1800), false)).is_ok());
+}
+
+/// One event dated decades ahead does not push every other event out of
+/// the recent past.
+#[test]
+fn a_far_future_event_does_not_empty_the_recent_past() {
+    let mut arrivals: Vec<Arrival> = (0..100)
+        .map(|i| Arrival {
+            customer: format!("c{}", i % 7),
+            event: ["home", "search"][i % 2],
+            time_us: 1_790_000_000_000_000 + i as i64 * 1_000_000,
+            id: None,
+            session: None,
+        })
+        .collect();
+    arrivals.insert(
+        50,
+        Arrival {
+            customer: "typo".into(),
+            event: "home",
+            // 2099.
+            time_us: 4_070_000_000_000_000,
+            id: None,
+            session: None,
+        },
+    );
+    let mut live = LiveEngine::new(config(Some(1800), false), LATENESS_US);
+    live.ingest(&batch_of(&arrivals));
+    assert_eq!(live.watermark_us(), Some(arrivals[100].time_us));
+    assert_eq!(live.recent(None).build().events, 101);
 }

@@ -236,12 +236,9 @@ fn build_snapshots(
                     .into_iter()
                     .map(|(t, n)| (journeys.touchpoint_name(t).to_owned(), n))
                     .collect();
-                let summary = Summary::new(
-                    &context.name,
-                    &context.mapping,
-                    &journeys,
-                    context.funnel.as_ref(),
-                );
+                // A funnel needs each customer's events: only with them.
+                let funnel = context.funnel.as_ref().filter(|_| update.with_customers);
+                let summary = Summary::new(&context.name, &context.mapping, &journeys, funnel);
                 LiveSnapshot {
                     summary: Arc::new(summary),
                     journeys: Arc::new(journeys),

@@ -262,6 +262,16 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
         total as f64 / file_s,
         args.runs.max(1)
     );
+    let before = rss_bytes();
+    let mut shop = LiveEngine::new(EngineConfig::default(), 10_000_000);
+    batches.iter().for_each(|b| shop.ingest(b));
+    let customers = shop.since_start().journeys.customer_count();
+    println!(
+        "memory on the generated shop: {:.0} bytes per customer ({customers} customers, {} events of the last hour kept)",
+        rss_bytes().saturating_sub(before) as f64 / customers.max(1) as f64,
+        shop.recent_len()
+    );
+    drop(shop);
     drop(batches);
     let m = memory_per_customer(1_000_000);
     println!(

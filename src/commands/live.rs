@@ -146,6 +146,10 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
             late,
             window_s: run.window.map(|w| w.as_secs_f64()),
             kept_s: session.engine.kept_s(),
+            funnel_covers_s: settings.funnel.as_ref().map(|_| {
+                run.window
+                    .map_or(session.engine.kept_s(), |w| w.as_secs_f64())
+            }),
         };
         session.save().map_err(source_failure)?;
         print(&summary, &source.progress(), &live, run.format, !idle)?;
@@ -168,6 +172,10 @@ pub struct LiveCounts {
     /// Seconds of event time kept for windows (less than asked for only
     /// when memory is short at high rates).
     pub kept_s: f64,
+    /// Seconds of event time the funnel covers, when there is one: the
+    /// window, or since start the kept past (a funnel needs each
+    /// customer's events).
+    pub funnel_covers_s: Option<f64>,
 }
 
 /// The summary JSON with a `"kafka"` object (consumed count, offsets,

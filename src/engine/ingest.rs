@@ -24,6 +24,9 @@ pub const END_NAME: &str = "END";
 /// (or doubles) everything held so far.
 const CHUNK_EVENTS: usize = 1 << 16;
 
+/// How far after the clock an event may be and still move the watermark.
+const PLAUSIBLE_AHEAD_US: i64 = 366 * 24 * 3600 * 1_000_000;
+
 /// Customers `b << BUCKET_SHIFT ..` are staged together in bucket `b`, so
 /// that grouping by customer at the end is one pass per bucket.
 pub(super) const BUCKET_SHIFT: u32 = 16;
@@ -112,6 +115,10 @@ pub struct JourneyBuilder {
     /// Events older than this are counted but not staged (the live engine
     /// keeps only the recent past).
     pub(super) stage_from_us: i64,
+    /// Events later than this (a year after the clock when the builder was
+    /// made) do not move the watermark: one mistyped year must not make
+    /// every other event look old.
+    pub(super) plausible_until_us: i64,
 }
 
 impl JourneyBuilder {
@@ -136,6 +143,7 @@ impl JourneyBuilder {
             lateness_us: 10_000_000,
             watermark_us: None,
             stage_from_us: i64::MIN,
+            plausible_until_us: chrono::Utc::now().timestamp_micros() + PLAUSIBLE_AHEAD_US,
         }
     }
 
@@ -164,16 +172,18 @@ impl JourneyBuilder {
 
     /// Adds a batch: its events in order, and its rejected records.
     pub fn ingest(&mut self, batch: &EventBatch) {
-        self.ingest_each(batch, |_, _, _| {});
+        self.ingest_each(batch, |_, _, _| true);
     }
 
     /// Adds a batch like [`JourneyBuilder::ingest`], calling
-    /// `each(event, session key, customer's newest time)` for every event
-    /// staged, in order (the live engine's running totals follow along).
+    /// `keep(event, session key, customer's newest time)` for every event
+    /// before staging it, in order (the live engine's running totals follow
+    /// along); an event for which it returns false (a duplicate) is staged
+    /// but neither moves its customer's newest time nor counts as late.
     pub(super) fn ingest_each(
         &mut self,
         batch: &EventBatch,
-        mut each: impl FnMut(&Staged, u32, i64),
+        mut keep: impl FnMut(&Staged, u32, i64) -> bool,
     ) {
         for rejected in &batch.rejected {
             self.rejected.record(rejected);
@@ -196,19 +206,6 @@ impl JourneyBuilder {
             if slot >= self.newest.len() {
                 self.newest.resize(slot + 1, i64::MIN);
             }
-            self.watermark_us = Some(
-                self.watermark_us
-                    .map_or(event.time_us, |w| w.max(event.time_us)),
-            );
-            let newest = self.newest[slot];
-            if event.time_us < newest {
-                self.reordered += 1;
-                if newest - event.time_us > self.lateness_us {
-                    self.late += 1;
-                }
-            } else {
-                self.newest[slot] = event.time_us;
-            }
             let staged = Staged {
                 event: Event {
                     time_us: event.time_us,
@@ -218,10 +215,26 @@ impl JourneyBuilder {
                 id_hash: event.event_id.map_or(0, event_id_hash),
             };
             let key = event.session_id.map(session_key);
-            if staged.event.time_us >= self.stage_from_us {
+            let newest = self.newest[slot];
+            if keep(&staged, key.unwrap_or(0), newest.max(event.time_us)) {
+                if event.time_us < newest {
+                    self.reordered += 1;
+                    if newest - event.time_us > self.lateness_us {
+                        self.late += 1;
+                    }
+                } else {
+                    self.newest[slot] = event.time_us;
+                }
+                if event.time_us <= self.plausible_until_us {
+                    self.watermark_us = Some(
+                        self.watermark_us
+                            .map_or(event.time_us, |w| w.max(event.time_us)),
+                    );
+                }
+            }
+            if event.time_us >= self.stage_from_us {
                 self.stage(staged, key);
             }
-            each(&staged, key.unwrap_or(0), self.newest[slot]);
         }
     }
 

@@ -68,9 +68,9 @@ impl LiveEngine {
         self.max_kept = events.max(1);
     }
 
-    /// Sets the allowed lateness.
-    pub fn set_lateness_us(&mut self, lateness_us: i64) {
-        self.recent.set_lateness_us(lateness_us);
+    /// The allowed lateness, in µs.
+    pub fn lateness_us(&self) -> i64 {
+        self.recent.lateness_us()
     }
 
     /// Takes in a batch: its events and its rejected records.
@@ -91,7 +91,7 @@ impl LiveEngine {
                 staged.id_hash,
                 newest,
                 lateness,
-            );
+            )
         });
         self.taken += taken;
         let Some(watermark) = self.recent.watermark_us() else {
@@ -233,7 +233,9 @@ impl LiveEngine {
         r.take(length).read_to_end(&mut bytes)?;
         let mut running: Running = postcard::from_bytes(&bytes)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        running.configure(&config);
+        running
+            .resume_with(&config)
+            .map_err(|message| io::Error::new(io::ErrorKind::InvalidInput, message))?;
         let forgotten_before_us = read_u64(r)? as i64;
         recent.stage_from_us = forgotten_before_us;
         let taken = read_u64(r)?;

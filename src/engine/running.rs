@@ -11,6 +11,8 @@
 //! The END of each customer's open session is added when a snapshot is
 //! taken, as a file's last session ends where the file does.
 
+use std::collections::VecDeque;
+
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
@@ -106,9 +108,9 @@ pub(super) struct CustomerState {
     /// Steps of the open session; 0 before the customer's first event.
     step: u32,
     key: u32,
-    /// More arrivals wait in the overflow map.
+    /// Two or more arrivals wait, in the overflow map.
     more_waiting: bool,
-    /// The oldest arrival not applied yet, or [`NO_STEP`].
+    /// The arrival not applied yet when there is just one, or [`NO_STEP`].
     waiting: Step,
     visited: Visited,
 }
@@ -162,10 +164,19 @@ pub(super) struct Totals {
 }
 
 /// How sessions are cut and steps merged.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Rules {
     timeout_us: Option<i64>,
     collapse_repeats: bool,
+}
+
+impl Rules {
+    fn of(config: &EngineConfig) -> Self {
+        Rules {
+            timeout_us: config.session_timeout_us,
+            collapse_repeats: config.collapse_repeats,
+        }
+    }
 }
 
 impl Totals {
@@ -231,7 +242,8 @@ impl Totals {
         let started = state.step > 0;
         // An event older than one already applied takes the journey's time.
         let time = if started { t.max(state.last_us) } else { t };
-        let idle = event.key == 0
+        let idle = started
+            && event.key == 0
             && rules
                 .timeout_us
                 .is_some_and(|limit| time - state.last_us > limit);
@@ -324,24 +336,14 @@ impl RecentIds {
 /// The running totals of a live session.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct Running {
-    #[serde(skip, default = "no_rules")]
     rules: Rules,
     states: Vec<CustomerState>,
-    /// Arrivals waiting behind each customer's `waiting` one, in order.
-    overflow: FxHashMap<u32, Vec<Step>>,
+    /// The waiting arrivals of customers with more than one, in order.
+    overflow: FxHashMap<u32, VecDeque<Step>>,
     totals: Totals,
     seen: RecentIds,
     /// Events dropped because their id had been seen.
     pub duplicates: u64,
-    #[serde(skip)]
-    queue: Vec<Step>,
-}
-
-fn no_rules() -> Rules {
-    Rules {
-        timeout_us: None,
-        collapse_repeats: false,
-    }
 }
 
 /// The running totals at one moment, open sessions ended.
@@ -355,30 +357,46 @@ pub(super) struct RunningSnapshot {
 impl Running {
     /// Empty totals cutting sessions as `config` says.
     pub fn new(config: &EngineConfig) -> Self {
-        let mut running = Running {
-            rules: no_rules(),
+        Running {
+            rules: Rules::of(config),
             states: Vec::new(),
             overflow: FxHashMap::default(),
             totals: Totals::default(),
             seen: RecentIds::default(),
             duplicates: 0,
-            queue: Vec::new(),
-        };
-        running.configure(config);
-        running
+        }
     }
 
-    /// Takes the session rules from `config` (after loading).
-    pub fn configure(&mut self, config: &EngineConfig) {
-        self.rules = Rules {
-            timeout_us: config.session_timeout_us,
-            collapse_repeats: config.collapse_repeats,
-        };
+    /// Gets ready to go on after loading, with `config`; refuses other
+    /// session rules than the totals were counted with (the sessions so
+    /// far could not be cut again).
+    pub fn resume_with(&mut self, config: &EngineConfig) -> Result<(), String> {
+        let wanted = Rules::of(config);
+        if wanted != self.rules {
+            let timeout = |rules: Rules| {
+                rules.timeout_us.map_or("none".to_owned(), |t| {
+                    humantime::format_duration(std::time::Duration::from_micros(t.max(0) as u64))
+                        .to_string()
+                })
+            };
+            return Err(format!(
+                "the live state was saved with a session timeout of {} and repeated steps {}; \
+                 start with the same settings, or remove the state file to start over",
+                timeout(self.rules),
+                if self.rules.collapse_repeats {
+                    "merged"
+                } else {
+                    "kept"
+                }
+            ));
+        }
         self.totals.index_edges();
+        Ok(())
     }
 
     /// Takes in one staged event of `customer`, whose newest event so far
-    /// is at `newest_us`: applies what can no longer be overtaken.
+    /// (this one included) is at `newest_us`: applies what can no longer be
+    /// overtaken. False when the event is a duplicate, which is dropped.
     pub fn add(
         &mut self,
         customer: u32,
@@ -386,12 +404,12 @@ impl Running {
         id_hash: u64,
         newest_us: i64,
         lateness_us: i64,
-    ) {
+    ) -> bool {
         if id_hash != 0 {
             let key = id_hash ^ (customer as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             if !self.seen.insert(key) {
                 self.duplicates += 1;
-                return;
+                return false;
             }
         }
         let c = customer as usize;
@@ -399,29 +417,54 @@ impl Running {
             self.states.resize(c + 1, CustomerState::default());
         }
         let state = &mut self.states[c];
-        let mut queue = std::mem::take(&mut self.queue);
-        queue.clear();
-        if state.waiting != NO_STEP {
-            queue.push(state.waiting);
-        }
-        if state.more_waiting {
-            queue.extend(self.overflow.remove(&customer).unwrap_or_default());
-        }
-        // After every waiting event of the same time: the source's order.
-        let at = queue.partition_point(|w| w.time_us <= event.time_us);
-        queue.insert(at, event);
         let cutoff = newest_us.saturating_sub(lateness_us);
-        let ready = queue.partition_point(|w| w.time_us < cutoff);
-        for step in &queue[..ready] {
+        if state.more_waiting {
+            let queue = self
+                .overflow
+                .get_mut(&customer)
+                .expect("a customer with more waiting has a queue");
+            // After every waiting event of the same time: the source's order.
+            let mut at = queue.len();
+            while at > 0 && queue[at - 1].time_us > event.time_us {
+                at -= 1;
+            }
+            queue.insert(at, event);
+            while let Some(&step) = queue.front().filter(|w| w.time_us < cutoff) {
+                queue.pop_front();
+                self.totals.apply(state, step, self.rules);
+            }
+            if queue.len() <= 1 {
+                state.waiting = queue.pop_front().unwrap_or(NO_STEP);
+                state.more_waiting = false;
+                self.overflow.remove(&customer);
+            }
+            return true;
+        }
+        let mut steps = [event, NO_STEP];
+        let mut n = 1;
+        if state.waiting != NO_STEP {
+            steps = if state.waiting.time_us <= event.time_us {
+                [state.waiting, event]
+            } else {
+                [event, state.waiting]
+            };
+            n = 2;
+        }
+        let ready = steps[..n].iter().take_while(|w| w.time_us < cutoff).count();
+        for step in &steps[..ready] {
             self.totals.apply(state, *step, self.rules);
         }
-        let rest = &queue[ready..];
-        state.waiting = rest.first().copied().unwrap_or(NO_STEP);
-        state.more_waiting = rest.len() > 1;
-        if rest.len() > 1 {
-            self.overflow.insert(customer, rest[1..].to_vec());
+        state.waiting = NO_STEP;
+        match &steps[ready..n] {
+            [] => {}
+            [one] => state.waiting = *one,
+            both => {
+                self.overflow
+                    .insert(customer, both.iter().copied().collect());
+                state.more_waiting = true;
+            }
         }
-        self.queue = queue;
+        true
     }
 
     /// The totals as if the stream ended now: waiting events applied and
@@ -432,7 +475,7 @@ impl Running {
         let mut open_at = Vec::new();
         let timeout = self.rules.timeout_us.unwrap_or(i64::MAX);
         for (c, state) in self.states.iter().enumerate() {
-            if state.step == 0 && state.waiting == NO_STEP {
+            if state.step == 0 && state.waiting == NO_STEP && !state.more_waiting {
                 continue;
             }
             let mut state = state.clone();

@@ -32,14 +32,27 @@ impl LiveSession {
         state: Option<PathBuf>,
     ) -> Result<Self, SourceError> {
         let mut spec = spec.clone();
-        let (mut engine, covered) = match &state {
+        let (engine, covered) = match &state {
             Some(path) if path.exists() => {
-                let (engine, resume) =
-                    load_state(path, config).map_err(|source| SourceError::LiveState {
-                        action: "resume from",
-                        path: path.clone(),
-                        source,
-                    })?;
+                let failed = |source| SourceError::LiveState {
+                    action: "resume from",
+                    path: path.clone(),
+                    source,
+                };
+                let (engine, resume) = load_state(path, config).map_err(failed)?;
+                if engine.lateness_us() != lateness_us {
+                    // Events already applied were ordered with the old one.
+                    return Err(failed(std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!(
+                            "the live state was saved with an allowed lateness of {}; \
+                             start with the same lateness, or remove the state file to start over",
+                            humantime::format_duration(std::time::Duration::from_micros(
+                                engine.lateness_us().max(0) as u64
+                            ))
+                        ),
+                    )));
+                }
                 // The saved columns: a quiet topic needs no detection.
                 spec.mapping = Some(resume.mapping);
                 (engine, resume.covered)
@@ -47,7 +60,6 @@ impl LiveSession {
             _ => (LiveEngine::new(config, lateness_us), Vec::new()),
         };
         spec.resume = covered.clone();
-        engine.set_lateness_us(lateness_us);
         let source = KafkaSource::open(&spec, options)?;
         Ok(LiveSession {
             source,
