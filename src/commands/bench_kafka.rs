@@ -267,9 +267,10 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
     batches.iter().for_each(|b| shop.ingest(b));
     let customers = shop.since_start().journeys.customer_count();
     println!(
-        "memory on the generated shop: {:.0} bytes per customer ({customers} customers, {} events of the last hour kept)",
+        "memory on the generated shop: {:.0} bytes per customer ({customers} customers, {} events of the last hour kept; {:.1} MB of it the recent event ids, a bounded amount)",
         rss_bytes().saturating_sub(before) as f64 / customers.max(1) as f64,
-        shop.recent_len()
+        shop.recent_len(),
+        shop.id_bytes() as f64 / 1e6
     );
     drop(shop);
     drop(batches);

@@ -146,6 +146,12 @@ impl LiveEngine {
         self.recent.len()
     }
 
+    /// Bytes held for recognising duplicates (at most two generations of
+    /// recent event ids, whatever the number of customers).
+    pub fn id_bytes(&self) -> usize {
+        self.running.id_bytes()
+    }
+
     /// Records rejected so far.
     pub fn rejected_total(&self) -> u64 {
         self.recent.rejected_total()

@@ -321,6 +321,19 @@ pub(super) struct RecentIds {
 }
 
 impl RecentIds {
+    /// Bytes held by the two generations (8-byte keys and a control byte
+    /// per bucket).
+    fn heap_bytes(&self) -> usize {
+        let buckets = |set: &FxHashSet<u64>| {
+            if set.capacity() == 0 {
+                0
+            } else {
+                (set.capacity() * 8 / 7).next_power_of_two()
+            }
+        };
+        (buckets(&self.current) + buckets(&self.previous)) * 9
+    }
+
     /// Remembers `key`; false when it was already remembered.
     fn insert(&mut self, key: u64) -> bool {
         if self.previous.contains(&key) || !self.current.insert(key) {
@@ -365,6 +378,12 @@ impl Running {
             seen: RecentIds::default(),
             duplicates: 0,
         }
+    }
+
+    /// Bytes held for recognising duplicates: bounded, whatever the number
+    /// of customers.
+    pub fn id_bytes(&self) -> usize {
+        self.seen.heap_bytes()
     }
 
     /// Gets ready to go on after loading, with `config`; refuses other
