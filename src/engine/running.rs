@@ -88,6 +88,21 @@ impl Visited {
         }
     }
 
+    /// True when `id` is in the set.
+    fn contains(&self, set: Set, id: u32) -> bool {
+        if id < 64 {
+            let bits = match set {
+                Set::Session => self.session,
+                Set::Nodes => self.nodes,
+                Set::Edges => self.edges,
+            };
+            return bits & (1u64 << id) != 0;
+        }
+        self.more
+            .as_ref()
+            .is_some_and(|more| more[set as usize].binary_search(&id).is_ok())
+    }
+
     fn clear_session(&mut self) {
         self.session = 0;
         if let Some(more) = &mut self.more {
@@ -202,13 +217,7 @@ impl Totals {
         }
     }
 
-    fn transition(
-        &mut self,
-        state: &mut CustomerState,
-        from: u32,
-        to: u32,
-        duration_us: Option<i64>,
-    ) {
+    fn edge_id(&mut self, from: u32, to: u32) -> u32 {
         let next = self.edges.len() as u32;
         let id = *self.edge_ids.entry((from, to)).or_insert(next);
         if id == next {
@@ -220,6 +229,17 @@ impl Totals {
                 time: DurationStats::default(),
             });
         }
+        id
+    }
+
+    fn transition(
+        &mut self,
+        state: &mut CustomerState,
+        from: u32,
+        to: u32,
+        duration_us: Option<i64>,
+    ) {
+        let id = self.edge_id(from, to);
         let first_for_customer = state.visited.insert(Set::Edges, id);
         let edge = &mut self.edges[id as usize];
         edge.transitions += 1;
@@ -273,10 +293,35 @@ impl Totals {
 
     /// Ends the customer's open session: an exit and the step to END.
     fn close(&mut self, state: &mut CustomerState) {
+        let edge = self.count_close(state);
+        state.visited.insert(Set::Edges, edge);
+        state.visited.insert(Set::Session, END);
+        state.visited.insert(Set::Nodes, END);
+    }
+
+    /// Counts the end of the customer's open session without changing the
+    /// customer (for snapshots); returns the id of the edge to END.
+    fn count_close(&mut self, state: &CustomerState) -> u32 {
         let last = state.last_touchpoint;
         self.node(last).exits += 1;
-        self.transition(state, last, END, None);
-        self.visit(state, END, state.step + 1);
+        let id = self.edge_id(last, END);
+        let edge = &mut self.edges[id as usize];
+        edge.transitions += 1;
+        if !state.visited.contains(Set::Edges, id) {
+            edge.customers += 1;
+        }
+        let first_in_session = !state.visited.contains(Set::Session, END);
+        let first_for_customer = !state.visited.contains(Set::Nodes, END);
+        let end = self.node(END);
+        end.events += 1;
+        if first_in_session {
+            end.sessions += 1;
+            end.first_step_sum += state.step as u64 + 1;
+        }
+        if first_for_customer {
+            end.customers += 1;
+        }
+        id
     }
 
     /// The totals as a graph with touchpoint names.
@@ -494,9 +539,8 @@ impl Running {
         let mut open_at = Vec::new();
         let timeout = self.rules.timeout_us.unwrap_or(i64::MAX);
         for (c, state) in self.states.iter().enumerate() {
-            if state.step == 0 && state.waiting == NO_STEP && !state.more_waiting {
-                continue;
-            }
+            // Every customer's newest event waits (it is within the lateness
+            // of itself), so each one is applied to a copy.
             let mut state = state.clone();
             let waiting = state.waiting;
             if waiting != NO_STEP {
@@ -507,6 +551,9 @@ impl Running {
                     totals.apply(&mut state, *step, self.rules);
                 }
             }
+            if state.step == 0 {
+                continue;
+            }
             if now_us.saturating_sub(state.last_us) <= timeout {
                 let t = state.last_touchpoint as usize;
                 if t >= open_at.len() {
@@ -514,7 +561,7 @@ impl Running {
                 }
                 open_at[t] += 1;
             }
-            totals.close(&mut state);
+            totals.count_close(&state);
         }
         RunningSnapshot { totals, open_at }
     }
