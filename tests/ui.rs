@@ -425,3 +425,24 @@ fn picking_another_event_column_reloads_with_it() {
     assert_eq!(names(&summary), names(&expected));
     assert!(summary.nodes.iter().any(|n| n.name == "ads"));
 }
+
+#[test]
+fn the_kafka_form_explains_a_lateness_it_cannot_read() {
+    let mut h = harness();
+    h.run_steps(2);
+    for (label, text) in [
+        ("Bootstrap servers", "localhost:9092"),
+        ("Topic", "shop"),
+        ("Allowed lateness", "a while"),
+    ] {
+        h.get_by_role_and_label(Role::TextInput, label).click();
+        h.run_steps(1);
+        h.get_by_role_and_label(Role::TextInput, label)
+            .type_text(text);
+        h.run_steps(1);
+    }
+    h.get_by_label("Connect").click();
+    h.run_steps(2);
+    h.get_by_label_contains("allowed lateness `a while`");
+    assert!(matches!(h.state().screen, Screen::Start));
+}
