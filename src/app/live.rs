@@ -43,8 +43,10 @@ pub struct LiveSnapshot {
     /// Seconds the engine needed for this snapshot.
     pub snapshot_s: f64,
     /// Events that arrived after a newer one of the same customer, and
-    /// those of them beyond the allowed lateness.
+    /// those of them beyond the allowed lateness, since start.
     pub out_of_order: (u64, u64),
+    /// Duplicates dropped since start, whatever the window.
+    pub duplicates: u64,
     /// The window shown, in seconds of event time (0 = since start).
     pub window_s: u64,
     /// Seconds of event time kept for windows (an hour unless memory is
@@ -193,6 +195,7 @@ struct Update {
     progress: KafkaProgress,
     last_message: Option<Instant>,
     out_of_order: (u64, u64),
+    duplicates: u64,
     window_s: u64,
     kept_s: f64,
     with_customers: bool,
@@ -251,6 +254,7 @@ fn build_snapshots(
                     active,
                     snapshot_s: update.copy_s + started.elapsed().as_secs_f64(),
                     out_of_order: update.out_of_order,
+                    duplicates: update.duplicates,
                     window_s: update.window_s,
                     kept_s: update.kept_s,
                     with_customers: update.with_customers,
@@ -357,6 +361,7 @@ fn run(
                 progress: session.source.progress(),
                 last_message,
                 out_of_order: session.engine.out_of_order(),
+                duplicates: session.engine.duplicates(),
                 window_s: window,
                 kept_s: session.engine.kept_s(),
                 with_customers: window > 0 || customers,

@@ -146,6 +146,11 @@ impl LiveEngine {
         self.recent.len()
     }
 
+    /// Events dropped since start because their id had been seen.
+    pub fn duplicates(&self) -> u64 {
+        self.running.duplicates
+    }
+
     /// Bytes held for recognising duplicates (at most two generations of
     /// recent event ids, whatever the number of customers).
     pub fn id_bytes(&self) -> usize {
@@ -202,7 +207,7 @@ impl LiveEngine {
             events: snapshot.totals.events,
             customers: snapshot.totals.customers,
             sessions: snapshot.totals.sessions,
-            duplicates: self.running.duplicates,
+            duplicates: self.duplicates(),
             time_range_us: snapshot.totals.time_range_us,
             active,
         }

@@ -100,12 +100,14 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// A duration for people: "45 s", "3 min 20 s", "2 h 5 min", "3 d 4 h".
+/// A duration for people: "45 s", "3 min 20 s", "2 h 5 min", "3 d 4 h";
+/// a smaller unit that is zero is left out ("30 min", not "30 min 0 s").
 ///
 /// ```
 /// use journeyscope::report::human_duration;
 /// assert_eq!(human_duration(200.0), "3 min 20 s");
 /// assert_eq!(human_duration(7500.0), "2 h 5 min");
+/// assert_eq!(human_duration(1800.0), "30 min");
 /// ```
 pub fn human_duration(seconds: f64) -> String {
     if !seconds.is_finite() {
@@ -123,14 +125,18 @@ pub fn human_duration(seconds: f64) -> String {
         total % 60,
     );
     let sign = if seconds < 0.0 { "-" } else { "" };
-    if d > 0 {
-        format!("{sign}{d} d {h} h")
+    let (big, small) = if d > 0 {
+        ((d, "d"), (h, "h"))
     } else if h > 0 {
-        format!("{sign}{h} h {m} min")
+        ((h, "h"), (m, "min"))
     } else if m > 0 {
-        format!("{sign}{m} min {sec} s")
+        ((m, "min"), (sec, "s"))
     } else {
-        format!("{sign}{sec} s")
+        return format!("{sign}{sec} s");
+    };
+    match small {
+        (0, _) => format!("{sign}{} {}", big.0, big.1),
+        (n, unit) => format!("{sign}{} {} {n} {unit}", big.0, big.1),
     }
 }
 

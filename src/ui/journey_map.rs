@@ -213,6 +213,7 @@ impl JourneyMap {
             return;
         }
         let (lo, hi) = log_range(&medians);
+        ui.weak("median step");
         ui.label(human_duration(lo.exp()));
         let (rect, _) = ui.allocate_exact_size(Vec2::new(90.0, 10.0), Sense::hover());
         let steps = 30;

@@ -93,7 +93,7 @@ impl LiveView {
             t,
             messages_per_s,
             rejected: snapshot.summary.rejected.total,
-            duplicates: snapshot.summary.duplicates,
+            duplicates: snapshot.duplicates,
             late: snapshot.out_of_order.1,
             active: snapshot.active.clone(),
         });
@@ -330,14 +330,8 @@ fn side_ui(view: &LiveView, ui: &mut egui::Ui) {
                 "Open sessions",
                 thousands(snapshot.active.iter().map(|(_, n)| n).sum()),
             ),
-            (
-                "Out of order (late)",
-                format!(
-                    "{} ({})",
-                    thousands(snapshot.out_of_order.0),
-                    thousands(snapshot.out_of_order.1)
-                ),
-            ),
+            ("Arrived out of order", thousands(snapshot.out_of_order.0)),
+            ("… too late to reorder", thousands(snapshot.out_of_order.1)),
             ("Lag (messages)", thousands(lag)),
             (
                 "Screen",
