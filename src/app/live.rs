@@ -343,14 +343,20 @@ fn run(
         if last_snapshot.is_none_or(|t| t.elapsed() >= snapshot_every) && updates.is_empty() {
             let copied_at = Instant::now();
             let staged = changed.then(|| {
+                let engine = &session.engine;
                 if window > 0 {
                     let from = session.window_start_us(Some(Duration::from_secs(window)));
-                    (session.engine.recent(from.or(Some(i64::MAX))), None)
+                    let events = from
+                        .map_or_else(|| engine.without_events(), |from| engine.recent(Some(from)));
+                    (events, None)
                 } else {
-                    let totals = session.engine.running_totals();
                     // Nothing from the recent past unless customers are shown.
-                    let from = (!customers).then_some(i64::MAX);
-                    (session.engine.recent(from), Some(totals))
+                    let events = if customers {
+                        engine.recent(None)
+                    } else {
+                        engine.without_events()
+                    };
+                    (events, Some(engine.running_totals()))
                 }
             });
             // Copies are taken on this thread: with millions of customers

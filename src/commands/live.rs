@@ -132,7 +132,7 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
             continue;
         }
         last_print = Instant::now();
-        let journeys = session.journeys(run.window);
+        let journeys = session.journeys(run.window, settings.funnel.is_some());
         let source = &session.source;
         let summary = Summary::new(
             source.name(),

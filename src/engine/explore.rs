@@ -249,7 +249,7 @@ mod tests {
         for from in [0, 1, 2, 3, 50, 200] {
             let inside: Vec<(&str, &str, i64)> =
                 ROWS.iter().copied().filter(|r| r.2 >= from).collect();
-            let window = all.snapshot(Some(from * 60_000_000));
+            let window = all.copy_staged(Some(from * 60_000_000)).build();
             let reference = builder(&inside).finish();
             assert_eq!(window.graph.node_reports(), reference.graph.node_reports());
             assert_eq!(window.graph.edge_reports(), reference.graph.edge_reports());
@@ -258,7 +258,7 @@ mod tests {
                 (reference.events, reference.sessions, reference.customers)
             );
         }
-        let whole = all.snapshot(None);
+        let whole = all.copy_staged(None).build();
         assert_eq!(
             whole.graph.edge_reports(),
             all.finish().graph.edge_reports()

@@ -39,6 +39,32 @@ pub(super) struct Bucket {
     pub keys: Vec<u32>,
     pub len: usize,
 }
+impl Bucket {
+    /// The events at or after `from_us`, with their session keys; only
+    /// what is kept is allocated.
+    fn since(&self, from_us: i64, with_keys: bool) -> Bucket {
+        let mut copy = Bucket::default();
+        let mut index = 0;
+        for chunk in &self.chunks {
+            let mut kept = Vec::new();
+            for s in chunk {
+                if s.event.time_us >= from_us {
+                    kept.push(*s);
+                    if with_keys {
+                        copy.keys.push(self.keys[index]);
+                    }
+                }
+                index += 1;
+            }
+            if !kept.is_empty() {
+                copy.len += kept.len();
+                copy.chunks.push(kept);
+            }
+        }
+        copy
+    }
+}
+
 /// How events become sessions and touchpoints.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -242,35 +268,10 @@ impl JourneyBuilder {
     /// only the recent past for its windows); names and counts stay.
     pub(super) fn forget_before(&mut self, cutoff_us: i64) {
         self.stage_from_us = cutoff_us;
-        let mut total = 0;
         for bucket in &mut self.buckets {
-            let mut index = 0;
-            let mut keys = Vec::new();
-            let mut chunks: Vec<Vec<Staged>> = Vec::new();
-            for chunk in std::mem::take(&mut bucket.chunks) {
-                for s in chunk {
-                    if s.event.time_us >= cutoff_us {
-                        match chunks.last_mut() {
-                            Some(last) if last.len() < CHUNK_EVENTS => last.push(s),
-                            _ => {
-                                let mut fresh = Vec::with_capacity(CHUNK_EVENTS.min(1024));
-                                fresh.push(s);
-                                chunks.push(fresh);
-                            }
-                        }
-                        if self.with_keys {
-                            keys.push(bucket.keys[index]);
-                        }
-                    }
-                    index += 1;
-                }
-            }
-            bucket.len = chunks.iter().map(Vec::len).sum();
-            bucket.chunks = chunks;
-            bucket.keys = keys;
-            total += bucket.len;
+            *bucket = bucket.since(cutoff_us, self.with_keys);
         }
-        self.staged = total;
+        self.staged = self.buckets.iter().map(|b| b.len).sum();
     }
 
     /// Time of the oldest staged event (i64::MAX when none).
@@ -358,43 +359,30 @@ impl JourneyBuilder {
         self.rejected.total
     }
 
-    /// The journeys of the events staged so far — all of them, or only
-    /// those at or after `from_us` — leaving the builder as it is, so that
-    /// ingesting can go on (live snapshots and time windows).
-    pub fn snapshot(&self, from_us: Option<i64>) -> Journeys {
-        self.copy_staged(from_us).build()
-    }
-
     /// A copy of the staged events (all, or those at or after `from_us`):
     /// the quick part of a snapshot, so that [`StagedCopy::build`] can run
     /// on another thread while ingesting goes on.
     pub fn copy_staged(&self, from_us: Option<i64>) -> StagedCopy {
-        let mut buckets = Vec::with_capacity(self.buckets.len());
-        let mut total = 0;
-        for bucket in &self.buckets {
-            let mut copy = Bucket::default();
-            let mut index = 0;
-            for chunk in &bucket.chunks {
-                let mut kept = Vec::with_capacity(chunk.len());
-                for s in chunk {
-                    if from_us.is_none_or(|from| s.event.time_us >= from) {
-                        kept.push(*s);
-                        if self.with_keys {
-                            copy.keys.push(bucket.keys[index]);
-                        }
-                    }
-                    index += 1;
-                }
-                copy.len += kept.len();
-                copy.chunks.push(kept);
-            }
-            total += copy.len;
-            buckets.push(copy);
-        }
+        let from = from_us.unwrap_or(i64::MIN);
+        let buckets: Vec<Bucket> = self
+            .buckets
+            .iter()
+            .map(|b| b.since(from, self.with_keys))
+            .collect();
+        self.copy_with(buckets)
+    }
+
+    /// Names and counts without any event: journeys with an empty graph,
+    /// for totals kept elsewhere to be laid over.
+    pub(super) fn copy_without_events(&self) -> StagedCopy {
+        self.copy_with(Vec::new())
+    }
+
+    fn copy_with(&self, buckets: Vec<Bucket>) -> StagedCopy {
         StagedCopy {
+            total: buckets.iter().map(|b| b.len).sum(),
             buckets,
             with_keys: self.with_keys,
-            total,
             config: self.config.clone(),
             customers: self.customers.clone(),
             touchpoints: self.touchpoints.clone(),

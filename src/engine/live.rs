@@ -188,6 +188,12 @@ impl LiveEngine {
             .copy_staged(Some(from_us.unwrap_or(kept_from).max(kept_from)))
     }
 
+    /// The names and counts without any event (when no customer list or
+    /// funnel needs them): the cheap base for the totals since start.
+    pub fn without_events(&self) -> StagedCopy {
+        self.recent.copy_without_events()
+    }
+
     /// The running totals as if the stream ended now, to be laid over the
     /// journeys of the recent past (see [`RunningTotals::over`]).
     pub fn running_totals(&self) -> RunningTotals {
@@ -213,10 +219,16 @@ impl LiveEngine {
         }
     }
 
-    /// The journeys since start (built here; [`LiveEngine::running_totals`]
+    /// The journeys since start, with the customers and events of the last
+    /// hour when `with_events` (built here; [`LiveEngine::running_totals`]
     /// and [`LiveEngine::recent`] split the work between threads).
-    pub fn since_start(&self) -> SinceStart {
-        self.running_totals().over(self.recent(None).build())
+    pub fn since_start(&self, with_events: bool) -> SinceStart {
+        let base = if with_events {
+            self.recent(None)
+        } else {
+            self.without_events()
+        };
+        self.running_totals().over(base.build())
     }
 
     /// Writes the whole engine (see [`LiveEngine::restore`]).

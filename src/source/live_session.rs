@@ -105,14 +105,13 @@ impl LiveSession {
     }
 
     /// The journeys of the last `window` of event time (exactly those of
-    /// the events inside it), or since start.
-    pub fn journeys(&self, window: Option<Duration>) -> Journeys {
-        match window {
-            Some(_) => self
-                .engine
-                .recent(self.window_start_us(window).or(Some(i64::MAX)))
-                .build(),
-            None => self.engine.since_start().journeys,
+    /// the events inside it), or since start; there, the customers' events
+    /// (the last hour) are read only `with_events`, as a funnel needs.
+    pub fn journeys(&self, window: Option<Duration>, with_events: bool) -> Journeys {
+        match (window, self.window_start_us(window)) {
+            (None, _) => self.engine.since_start(with_events).journeys,
+            (Some(_), Some(from)) => self.engine.recent(Some(from)).build(),
+            (Some(_), None) => self.engine.without_events().build(),
         }
     }
 
