@@ -121,7 +121,7 @@ proptest! {
             if i == restore_at / batch_size {
                 let mut saved = Vec::new();
                 live.save(&mut saved).unwrap();
-                live = LiveEngine::restore(&mut saved.as_slice(), config.clone()).unwrap();
+                live = LiveEngine::restore(&mut saved.as_slice(), config.clone(), LATENESS_US).unwrap();
             }
             live.ingest(&batch_of(chunk));
             // Snapshots in between change nothing.
@@ -251,7 +251,8 @@ fn at_high_rates_less_time_is_kept_and_said() {
     assert_same(&hour, &as_file(&inside, config(Some(1800), false)));
 }
 
-/// A saved engine goes on only with the session rules it counted with.
+/// A saved engine goes on only with the session rules and lateness it
+/// counted with.
 #[test]
 fn a_saved_engine_refuses_other_session_rules() {
     let mut live = LiveEngine::new(config(Some(1800), false), LATENESS_US);
@@ -265,13 +266,27 @@ fn a_saved_engine_refuses_other_session_rules() {
     let mut saved = Vec::new();
     live.save(&mut saved).unwrap();
     for other in [config(Some(600), false), config(Some(1800), true)] {
-        let refused = LiveEngine::restore(&mut saved.as_slice(), other).unwrap_err();
+        let refused = LiveEngine::restore(&mut saved.as_slice(), other, LATENESS_US).unwrap_err();
         assert!(
             refused.to_string().contains("session timeout of 30m"),
             "{refused}"
         );
     }
-    assert!(LiveEngine::restore(&mut saved.as_slice(), config(Some(1800), false)).is_ok());
+    let other_lateness = LiveEngine::restore(&mut saved.as_slice(), config(Some(1800), false), 1);
+    assert!(
+        other_lateness
+            .unwrap_err()
+            .to_string()
+            .contains("allowed lateness of 10s")
+    );
+    assert!(
+        LiveEngine::restore(
+            &mut saved.as_slice(),
+            config(Some(1800), false),
+            LATENESS_US
+        )
+        .is_ok()
+    );
 }
 
 /// One event dated decades ahead does not push every other event out of

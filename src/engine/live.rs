@@ -5,6 +5,7 @@
 
 use std::io::{self, Read, Write};
 
+use super::binary::{get_bytes, get_i64, get_u64, put_bytes, put_i64, put_u64};
 use super::ingest::{EngineConfig, JourneyBuilder, StagedCopy};
 use super::journeys::Journeys;
 use super::running::{Running, Step};
@@ -235,33 +236,37 @@ impl LiveEngine {
     pub fn save(&self, w: &mut impl Write) -> io::Result<()> {
         self.recent.save(w)?;
         let running = postcard::to_stdvec(&self.running).map_err(io::Error::other)?;
-        w.write_all(&(running.len() as u64).to_le_bytes())?;
-        w.write_all(&running)?;
-        w.write_all(&self.forgotten_before_us.to_le_bytes())?;
-        w.write_all(&self.taken.to_le_bytes())
+        put_bytes(w, &running)?;
+        put_i64(w, self.forgotten_before_us)?;
+        put_u64(w, self.taken)
     }
 
     /// Reads an engine written by [`LiveEngine::save`], to go on with
-    /// `config` (the rules must be those it was saved with).
-    pub fn restore(r: &mut impl Read, config: EngineConfig) -> io::Result<LiveEngine> {
+    /// `config` and `lateness_us`; the session rules and lateness must be
+    /// those it was saved with (the events applied so far were cut and
+    /// ordered by them).
+    pub fn restore(
+        r: &mut impl Read,
+        config: EngineConfig,
+        lateness_us: i64,
+    ) -> io::Result<LiveEngine> {
+        let refused = |message| io::Error::new(io::ErrorKind::InvalidInput, message);
         let mut recent = JourneyBuilder::restore(r, config.clone())?;
-        let length = read_u64(r)?;
-        if length > 1 << 40 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "saved state is damaged",
-            ));
+        if recent.lateness_us() != lateness_us {
+            return Err(refused(format!(
+                "the live state was saved with an allowed lateness of {}; \
+                 start with the same lateness, or remove the state file to start over",
+                humantime::format_duration(std::time::Duration::from_micros(
+                    recent.lateness_us().max(0) as u64
+                ))
+            )));
         }
-        let mut bytes = Vec::new();
-        r.take(length).read_to_end(&mut bytes)?;
-        let mut running: Running = postcard::from_bytes(&bytes)
+        let mut running: Running = postcard::from_bytes(&get_bytes(r)?)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        running
-            .resume_with(&config)
-            .map_err(|message| io::Error::new(io::ErrorKind::InvalidInput, message))?;
-        let forgotten_before_us = read_u64(r)? as i64;
+        running.resume_with(&config).map_err(refused)?;
+        let forgotten_before_us = get_i64(r)?;
         recent.stage_from_us = forgotten_before_us;
-        let taken = read_u64(r)?;
+        let taken = get_u64(r)?;
         Ok(LiveEngine {
             recent,
             running,
@@ -271,12 +276,6 @@ impl LiveEngine {
             taken,
         })
     }
-}
-
-fn read_u64(r: &mut impl Read) -> io::Result<u64> {
-    let mut b = [0u8; 8];
-    r.read_exact(&mut b)?;
-    Ok(u64::from_le_bytes(b))
 }
 
 /// The running totals at one moment: the graph and counts since start.

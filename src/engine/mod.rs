@@ -5,6 +5,7 @@
 //! [`Journeys`], whose [`JourneyGraph`] merges with graphs of other customers.
 
 pub mod batch;
+pub(crate) mod binary;
 pub mod explore;
 pub mod funnel;
 pub mod graph;

@@ -6,6 +6,9 @@
 
 use std::io::{self, Read, Write};
 
+use super::binary::{
+    LIMIT, get_bytes, get_i64, get_len, get_u32, get_u64, put_bytes, put_i64, put_u64,
+};
 use super::ingest::{Bucket, EngineConfig, Event, JourneyBuilder, Staged};
 use super::intern::Interner;
 use super::rejected::RejectedLog;
@@ -14,60 +17,6 @@ const MAGIC: &[u8; 8] = b"JSCOPE02";
 
 /// States written before the live engine kept running totals.
 const OLD_MAGIC: &[u8; 8] = b"JSCOPE01";
-
-fn put_u64(w: &mut impl Write, v: u64) -> io::Result<()> {
-    w.write_all(&v.to_le_bytes())
-}
-
-fn put_i64(w: &mut impl Write, v: i64) -> io::Result<()> {
-    w.write_all(&v.to_le_bytes())
-}
-
-fn put_bytes(w: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
-    put_u64(w, bytes.len() as u64)?;
-    w.write_all(bytes)
-}
-
-fn get_u64(r: &mut impl Read) -> io::Result<u64> {
-    let mut b = [0u8; 8];
-    r.read_exact(&mut b)?;
-    Ok(u64::from_le_bytes(b))
-}
-
-fn get_i64(r: &mut impl Read) -> io::Result<i64> {
-    Ok(get_u64(r)? as i64)
-}
-
-fn get_u32(r: &mut impl Read) -> io::Result<u32> {
-    let mut b = [0u8; 4];
-    r.read_exact(&mut b)?;
-    Ok(u32::from_le_bytes(b))
-}
-
-/// A length read from the file, refused when it cannot be real (a damaged
-/// file must not make us allocate without bound).
-fn get_len(r: &mut impl Read, limit: u64) -> io::Result<usize> {
-    let n = get_u64(r)?;
-    if n > limit {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("saved state is damaged (a length of {n})"),
-        ));
-    }
-    Ok(n as usize)
-}
-
-const LIMIT: u64 = 1 << 40;
-
-fn get_bytes(r: &mut impl Read) -> io::Result<Vec<u8>> {
-    let n = get_len(r, LIMIT)?;
-    let mut bytes = Vec::new();
-    r.take(n as u64).read_to_end(&mut bytes)?;
-    if bytes.len() != n {
-        return Err(io::ErrorKind::UnexpectedEof.into());
-    }
-    Ok(bytes)
-}
 
 fn put_names(w: &mut impl Write, names: &Interner) -> io::Result<()> {
     put_u64(w, names.len() as u64)?;

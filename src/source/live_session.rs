@@ -39,20 +39,7 @@ impl LiveSession {
                     path: path.clone(),
                     source,
                 };
-                let (engine, resume) = load_state(path, config).map_err(failed)?;
-                if engine.lateness_us() != lateness_us {
-                    // Events already applied were ordered with the old one.
-                    return Err(failed(std::io::Error::new(
-                        std::io::ErrorKind::InvalidInput,
-                        format!(
-                            "the live state was saved with an allowed lateness of {}; \
-                             start with the same lateness, or remove the state file to start over",
-                            humantime::format_duration(std::time::Duration::from_micros(
-                                engine.lateness_us().max(0) as u64
-                            ))
-                        ),
-                    )));
-                }
+                let (engine, resume) = load_state(path, config, lateness_us).map_err(failed)?;
                 // The saved columns: a quiet topic needs no detection.
                 spec.mapping = Some(resume.mapping);
                 (engine, resume.covered)

@@ -4,9 +4,10 @@
 //! double-counting an event.
 
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter, Write};
 use std::path::Path;
 
+use crate::engine::binary::{get_bytes, get_i64, get_len, get_u32, put_bytes, put_i64, put_u64};
 use crate::engine::{EngineConfig, LiveEngine};
 
 use super::Mapping;
@@ -35,14 +36,15 @@ pub fn save_state(
         let file = File::create(&temporary)?;
         let mut w = BufWriter::new(file);
         engine.save(&mut w)?;
-        w.write_all(&(covered.len() as u64).to_le_bytes())?;
+        put_u64(&mut w, covered.len() as u64)?;
         for (partition, offset) in covered {
             w.write_all(&partition.to_le_bytes())?;
-            w.write_all(&offset.to_le_bytes())?;
+            put_i64(&mut w, *offset)?;
         }
-        let mapping = serde_json::to_vec(mapping).map_err(io::Error::other)?;
-        w.write_all(&(mapping.len() as u64).to_le_bytes())?;
-        w.write_all(&mapping)?;
+        put_bytes(
+            &mut w,
+            &serde_json::to_vec(mapping).map_err(io::Error::other)?,
+        )?;
         let file = w.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
     }
@@ -50,38 +52,23 @@ pub fn save_state(
 }
 
 /// Reads a state written by [`save_state`]: the engine (to go on with
-/// `config`) and the offsets to resume from.
-pub fn load_state(path: &Path, config: EngineConfig) -> io::Result<(LiveEngine, Resume)> {
+/// `config` and `lateness_us`, which must be those it was saved with) and
+/// the offsets to resume from.
+pub fn load_state(
+    path: &Path,
+    config: EngineConfig,
+    lateness_us: i64,
+) -> io::Result<(LiveEngine, Resume)> {
     let mut r = BufReader::new(File::open(path)?);
-    let engine = LiveEngine::restore(&mut r, config)?;
-    let mut word = [0u8; 8];
-    r.read_exact(&mut word)?;
-    let count = u64::from_le_bytes(word);
-    if count > 1 << 20 {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "saved state is damaged",
-        ));
-    }
-    let mut covered = Vec::with_capacity(count as usize);
+    let engine = LiveEngine::restore(&mut r, config, lateness_us)?;
+    let count = get_len(&mut r, 1 << 20)?;
+    let mut covered = Vec::with_capacity(count);
     for _ in 0..count {
-        let mut p = [0u8; 4];
-        r.read_exact(&mut p)?;
-        r.read_exact(&mut word)?;
-        covered.push((i32::from_le_bytes(p), i64::from_le_bytes(word)));
+        let partition = get_u32(&mut r)? as i32;
+        covered.push((partition, get_i64(&mut r)?));
     }
-    r.read_exact(&mut word)?;
-    let length = u64::from_le_bytes(word);
-    if length > 1 << 20 {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "saved state is damaged",
-        ));
-    }
-    let mut text = vec![0u8; length as usize];
-    r.read_exact(&mut text)?;
-    let mapping =
-        serde_json::from_slice(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let mapping = serde_json::from_slice(&get_bytes(&mut r)?)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     Ok((engine, Resume { covered, mapping }))
 }
 
