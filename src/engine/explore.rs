@@ -109,14 +109,20 @@ pub fn active_sessions(journeys: &Journeys, now_us: i64) -> Vec<(u32, u64)> {
             counts[last.touchpoint as usize] += 1;
         }
     }
-    let mut active: Vec<(u32, u64)> = counts
-        .into_iter()
+    busiest_first(&counts)
+}
+
+/// Non-zero counts by touchpoint id as (id, count), largest first, then
+/// by id.
+pub(super) fn busiest_first(counts: &[u64]) -> Vec<(u32, u64)> {
+    let mut busiest: Vec<(u32, u64)> = counts
+        .iter()
         .enumerate()
-        .filter(|(_, n)| *n > 0)
-        .map(|(t, n)| (t as u32, n))
+        .filter(|(_, n)| **n > 0)
+        .map(|(t, n)| (t as u32, *n))
         .collect();
-    active.sort_by_key(|(t, n)| (std::cmp::Reverse(*n), *t));
-    active
+    busiest.sort_by_key(|(t, n)| (std::cmp::Reverse(*n), *t));
+    busiest
 }
 
 /// Names that usually mean a customer converted, most telling first.

@@ -6,6 +6,7 @@
 use std::io::{self, Read, Write};
 
 use super::binary::{get_bytes, get_i64, get_u64, put_bytes, put_i64, put_u64};
+use super::explore::busiest_first;
 use super::ingest::{EngineConfig, JourneyBuilder, StagedCopy};
 use super::journeys::Journeys;
 use super::running::{Running, Step};
@@ -174,11 +175,6 @@ impl LiveEngine {
         self.recent.out_of_order()
     }
 
-    /// The configuration in use.
-    pub fn config(&self) -> &EngineConfig {
-        self.recent.config()
-    }
-
     /// A copy of the recent events at or after `from_us` (when None, those
     /// of the kept time before the newest event: the last hour), to build on
     /// another thread: a window is exactly the journeys of the events inside
@@ -201,14 +197,7 @@ impl LiveEngine {
         let now = self.watermark_us().unwrap_or(i64::MIN);
         let snapshot = self.running.snapshot(now);
         let names = self.recent.touchpoint_names();
-        let mut active: Vec<(u32, u64)> = snapshot
-            .open_at
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| **n > 0)
-            .map(|(t, n)| (t as u32, *n))
-            .collect();
-        active.sort_by_key(|(t, n)| (std::cmp::Reverse(*n), *t));
+        let active = busiest_first(&snapshot.open_at);
         RunningTotals {
             graph: snapshot.totals.graph(names),
             events: snapshot.totals.events,
