@@ -213,7 +213,9 @@ pub fn customers_ui(view: &mut CustomersView, journeys: &Journeys, ui: &mut egui
         ui.spinner();
         return;
     };
-    if view.is_stale() {
+    // The controls changed after this frame's poll: start the list next
+    // frame (a running job wakes the screen itself when it is done).
+    if view.is_stale() && view.pending.is_none() {
         ui.ctx().request_repaint();
     }
     if list.rows.is_empty() {

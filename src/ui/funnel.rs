@@ -230,7 +230,10 @@ pub fn funnel_ui(view: &mut FunnelView, summary: &Summary, ui: &mut egui::Ui) {
         .iter()
         .map(|s| &s.touchpoint)
         .ne(view.steps.iter())
+        && view.pending.is_none()
     {
+        // The steps changed after this frame's poll: start the funnel next
+        // frame (a running job wakes the screen itself when it is done).
         ui.ctx().request_repaint();
     }
     let bars: Vec<Bar> = report

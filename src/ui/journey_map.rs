@@ -50,6 +50,10 @@ pub struct JourneyMap {
     pub time_view: bool,
     current: Option<Computed>,
     pending: Option<Receiver<Computed>>,
+    /// The context to wake when a layout is done, once the map was drawn.
+    repaint: Option<egui::Context>,
+    /// The pending layout will wake the screen when it is done.
+    pending_wakes: bool,
     pan: Vec2,
     zoom: f32,
     fit_requested: bool,
@@ -74,6 +78,8 @@ impl JourneyMap {
             time_view: false,
             current: None,
             pending: None,
+            repaint: None,
+            pending_wakes: false,
             pan: Vec2::ZERO,
             zoom: 1.0,
             fit_requested: true,
@@ -139,6 +145,8 @@ impl JourneyMap {
             .as_ref()
             .filter(|_| self.stable)
             .map(|c| c.layout.clone());
+        let repaint = self.repaint.clone();
+        self.pending_wakes = repaint.is_some();
         let spawned = thread::Builder::new().name("layout".into()).spawn(move || {
             let visible = visible_part(&summary.nodes, &summary.edges, &filter);
             let layout =
@@ -148,6 +156,9 @@ impl JourneyMap {
                 layout,
                 visible,
             });
+            if let Some(ctx) = repaint {
+                ctx.request_repaint();
+            }
         });
         if spawned.is_ok() {
             self.pending = Some(receiver);
@@ -235,7 +246,10 @@ impl JourneyMap {
     /// The map canvas.
     pub fn map_ui(&mut self, ui: &mut egui::Ui) {
         self.receive_layout();
-        if self.pending.is_some() {
+        self.repaint.get_or_insert_with(|| ui.ctx().clone());
+        // A layout asked for before the map was first drawn cannot wake the
+        // screen when it is done: look again next frame.
+        if self.pending.is_some() && !self.pending_wakes {
             ui.ctx().request_repaint();
         }
         let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());

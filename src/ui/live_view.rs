@@ -4,6 +4,7 @@
 //! indicator and the UI's own frame time. It only reads snapshots.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Instant;
 
 use egui::Color32;
@@ -100,7 +101,15 @@ impl LiveView {
         while self.history.len() > HISTORY {
             self.history.pop_front();
         }
+        // A quiet stream republishes the same journeys with new offsets:
+        // the map and the customer list then have nothing to redo (and the
+        // map keeps its selection).
+        let same = self
+            .latest
+            .as_ref()
+            .is_some_and(|l| Arc::ptr_eq(&l.summary, &snapshot.summary));
         match &mut self.map {
+            Some(_) if same => {}
             Some(map) => map.set_summary(snapshot.summary.clone()),
             None => {
                 let mut map = JourneyMap::new(snapshot.summary.clone());
@@ -108,7 +117,9 @@ impl LiveView {
                 self.map = Some(map);
             }
         }
-        self.customers.invalidate();
+        if !same {
+            self.customers.invalidate();
+        }
         self.latest = Some(snapshot);
     }
 
