@@ -12,7 +12,7 @@
 mod filter;
 mod labels;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -140,16 +140,19 @@ pub fn layout_following(
         .enumerate()
         .map(|(i, n)| (n.name.as_str(), i))
         .collect();
-    let links: Vec<(usize, usize, u64)> = edges
+    // Each link remembers which edge it came from.
+    let (links, link_edge): (Vec<(usize, usize, u64)>, Vec<usize>) = edges
         .iter()
-        .filter_map(|e| {
-            Some((
+        .enumerate()
+        .filter_map(|(k, e)| {
+            let link = (
                 *index.get(e.from.as_str())?,
                 *index.get(e.to.as_str())?,
                 e.transitions,
-            ))
+            );
+            Some((link, k))
         })
-        .collect();
+        .unzip();
     let start = index.get(START_NAME).copied();
     let end = index.get(END_NAME).copied();
     let has_steps = nodes.iter().any(|n| n.first_step_sum > 0);
@@ -265,21 +268,15 @@ pub fn layout_following(
         out_cursor[a] += width;
         let to_y = in_cursor[b] + width / 2.0;
         in_cursor[b] += width;
-        let stats = edges
-            .iter()
-            .find(|e| e.from == nodes[a].name && e.to == nodes[b].name)
-            .cloned();
-        if let Some(stats) = stats {
-            placed_edges[k] = Some(PlacedEdge {
-                from: a,
-                to: b,
-                width,
-                from_y,
-                to_y,
-                kind,
-                stats,
-            });
-        }
+        placed_edges[k] = Some(PlacedEdge {
+            from: a,
+            to: b,
+            width,
+            from_y,
+            to_y,
+            kind,
+            stats: edges[link_edge[k]].clone(),
+        });
     }
     let mut edges_out: Vec<PlacedEdge> = placed_edges.into_iter().flatten().collect();
     // Back edges and loops first, so that forward flow is drawn over them.
@@ -393,7 +390,7 @@ fn back_edges(
     n: usize,
     links: &[(usize, usize, u64)],
     start: Option<usize>,
-) -> Vec<(usize, usize)> {
+) -> HashSet<(usize, usize)> {
     let mut adjacency: Vec<Vec<(usize, u64)>> = vec![Vec::new(); n];
     for &(a, b, w) in links {
         adjacency[a].push((b, w));
@@ -408,7 +405,7 @@ fn back_edges(
         Done,
     }
     let mut state = vec![State::New; n];
-    let mut back = Vec::new();
+    let mut back = HashSet::new();
     let mut roots: Vec<usize> = start.into_iter().collect();
     roots.extend(0..n);
     for root in roots {
@@ -426,7 +423,9 @@ fn back_edges(
                         state[child] = State::Open;
                         stack.push((child, 0));
                     }
-                    State::Open => back.push((node, child)),
+                    State::Open => {
+                        back.insert((node, child));
+                    }
                     State::Done => {}
                 }
             } else {
@@ -442,7 +441,7 @@ fn back_edges(
 fn columns(
     n: usize,
     links: &[(usize, usize, u64)],
-    back: &[(usize, usize)],
+    back: &HashSet<(usize, usize)>,
     start: Option<usize>,
     end: Option<usize>,
 ) -> Vec<usize> {
@@ -497,7 +496,7 @@ fn order_within_columns(
     columns: &[usize],
     column_count: usize,
     links: &[(usize, usize, u64)],
-    back: &[(usize, usize)],
+    back: &HashSet<(usize, usize)>,
 ) -> Vec<Vec<usize>> {
     let mut order: Vec<Vec<usize>> = vec![Vec::new(); column_count];
     for (i, &c) in columns.iter().enumerate() {
