@@ -9,7 +9,7 @@ use anyhow::anyhow;
 
 use crate::cli::{BrokerArgs, LiveArgs, OutputFormat};
 use crate::report::{Summary, to_csv, to_dot, to_table};
-use crate::source::kafka::{KafkaProgress, KafkaSpec, StartAt};
+use crate::source::kafka::{KafkaProgress, KafkaSpec, StartAt, client_property};
 use crate::source::live_session::LiveSession;
 
 use super::{Failure, Settings, settings, source_failure, usage};
@@ -19,14 +19,7 @@ pub fn client_properties(broker: &BrokerArgs) -> Result<Vec<(String, String)>, F
     broker
         .property
         .iter()
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
-            // Only the key is shown: the value may be a secret.
-            _ => Err(usage(anyhow!(
-                "-X `{}` must look like key=value, e.g. -X security.protocol=SASL_SSL",
-                p.split('=').next().unwrap_or_default()
-            ))),
-        })
+        .map(|p| client_property(p).map_err(|e| usage(anyhow!("-X {e}"))))
         .collect()
 }
 

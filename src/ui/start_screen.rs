@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::app::Command;
 use crate::app::live::{DEFAULT_LATENESS_US, LiveRequest};
-use crate::source::kafka::{KafkaSpec, StartAt};
+use crate::source::kafka::{KafkaSpec, StartAt, client_property};
 
 /// State of the start screen.
 #[derive(Debug, Default)]
@@ -160,17 +160,7 @@ impl StartScreen {
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty())
-            .map(|l| {
-                l.split_once('=')
-                    .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-                    .ok_or_else(|| {
-                        // Only the key is shown: the value may be a secret.
-                        format!(
-                            "client property `{}` must look like key=value",
-                            l.split('=').next().unwrap_or_default()
-                        )
-                    })
-            })
+            .map(|l| client_property(l).map_err(|e| format!("client property {e}")))
             .collect::<Result<Vec<_>, String>>()?;
         Ok(KafkaSpec {
             brokers: brokers.to_owned(),

@@ -25,6 +25,20 @@ use super::threaded::ReaderLink;
 use super::{DETECTION_SAMPLE, SourceError, SourceOptions};
 use reader::{CommitRequest, Reader, consume, watch_lag};
 
+/// Reads one client property written `key=value` (the key and value are
+/// trimmed); the error names only the key, as the value may be a secret.
+pub fn client_property(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_owned(), value.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "`{}` must look like key=value, e.g. security.protocol=SASL_SSL",
+            text.split('=').next().unwrap_or_default().trim()
+        )),
+    }
+}
+
 /// Where in the topic to start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StartAt {
@@ -459,5 +473,16 @@ mod tests {
             Ok(StartAt::Time(1_795_770_000_000))
         );
         assert!(StartAt::parse("yesterday", now).is_err());
+    }
+
+    #[test]
+    fn client_properties_are_read_and_secrets_never_echoed() {
+        assert_eq!(
+            client_property(" sasl.username = ops "),
+            Ok(("sasl.username".into(), "ops".into()))
+        );
+        let refused = client_property("=hunter2").unwrap_err();
+        assert!(!refused.contains("hunter2"), "{refused}");
+        assert!(client_property("security.protocol").is_err());
     }
 }
