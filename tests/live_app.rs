@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use common::broker::*;
 use egui_kittest::Harness;
-use journeyscope::app::{Command, JourneyscopeApp};
+use journeyscope::app::{Command, JourneyscopeApp, Screen};
+use journeyscope::ui::live_view::LiveView;
 
 /// The real app with default settings, light theme, opening `initial`.
 fn app(initial: Option<Command>) -> Harness<'static, JourneyscopeApp> {
@@ -23,13 +24,39 @@ fn app(initial: Option<Command>) -> Harness<'static, JourneyscopeApp> {
         .build_eframe(move |cc| JourneyscopeApp::new(None, settings, initial, &cc.egui_ctx))
 }
 
+/// The live screen the app shows.
+fn live_view<'h>(h: &'h Harness<'_, JourneyscopeApp>) -> &'h LiveView {
+    let Screen::Live(view) = &h.state().screen else {
+        panic!("not on the live screen")
+    };
+    view
+}
+
+/// Runs frames until `ready` finds what it waits for on the live screen,
+/// failing with `what` after `seconds`.
+fn wait_live<T>(
+    h: &mut Harness<'_, JourneyscopeApp>,
+    seconds: u64,
+    what: &str,
+    mut ready: impl FnMut(&LiveView) -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        h.run_steps(1);
+        if let Some(found) = ready(live_view(h)) {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(30));
+    }
+}
+
 /// The live screen, driven through egui_kittest: the Kafka form on the
 /// start screen connects, and the counts on screen reach those of the file.
 #[test]
 fn the_live_screen_shows_the_stream_as_it_arrives() {
     use egui::accesskit::Role;
     use egui_kittest::kittest::Queryable;
-    use journeyscope::app::Screen;
 
     let broker = Broker::start();
     broker.create_topic("war-room");
@@ -57,33 +84,22 @@ fn the_live_screen_shows_the_stream_as_it_arrives() {
     h.get_by_label("earliest").click();
     h.run_steps(2);
     h.get_by_label("Connect").click();
-    let deadline = Instant::now() + Duration::from_secs(60);
     let consumed = lines(&file).iter().filter(|l| !l.trim().is_empty()).count() as u64;
-    loop {
-        h.run_steps(1);
-        let Screen::Live(view) = &h.state().screen else {
-            panic!("not on the live screen")
-        };
-        if view
-            .latest
+    wait_live(&mut h, 60, "the stream did not arrive in 60 s", |view| {
+        view.latest
             .as_ref()
             .is_some_and(|s| s.progress.consumed == consumed && view.map.is_some())
-        {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the stream did not arrive in 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(30));
-    }
+            .then_some(())
+    });
     // Snapshots come once a second: wait for the one after the last message.
     std::thread::sleep(Duration::from_millis(1500));
     h.run_steps(3);
-    let Screen::Live(view) = &h.state().screen else {
-        unreachable!()
-    };
-    let summary = view.latest.as_ref().expect("snapshot").summary.clone();
+    let summary = live_view(&h)
+        .latest
+        .as_ref()
+        .expect("snapshot")
+        .summary
+        .clone();
     assert_eq!(summary.events, expected["events"].as_u64().unwrap());
     assert_eq!(summary.sessions, expected["sessions"].as_u64().unwrap());
     assert_eq!(
@@ -99,20 +115,12 @@ fn the_live_screen_shows_the_stream_as_it_arrives() {
         .next()
         .expect("customers tab")
         .click();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let rows = loop {
-        h.run_steps(1);
-        let Screen::Live(view) = &h.state().screen else {
-            unreachable!()
-        };
-        if let Some(list) = view.customers.list()
-            && !view.customers.is_stale()
-        {
-            break list.rows.clone();
-        }
-        assert!(Instant::now() < deadline, "no customer list");
-        std::thread::sleep(Duration::from_millis(30));
-    };
+    let rows = wait_live(&mut h, 30, "no customer list", |view| {
+        view.customers
+            .list()
+            .filter(|_| !view.customers.is_stale())
+            .map(|list| list.rows.clone())
+    });
     // Since start, the list holds the customers of the last hour of events.
     let events = accepted_events(&lines(&file));
     let newest = events.iter().map(|(_, t)| *t).max().expect("events");
@@ -126,17 +134,13 @@ fn the_live_screen_shows_the_stream_as_it_arrives() {
         .collect();
     assert!(last_hour.len() > 1);
     assert_eq!(rows.len(), last_hour.len());
-    let name = {
-        let Screen::Live(view) = &h.state().screen else {
-            unreachable!()
-        };
-        view.latest
-            .as_ref()
-            .unwrap()
-            .journeys
-            .customer_name(rows[0].customer)
-            .to_owned()
-    };
+    let name = live_view(&h)
+        .latest
+        .as_ref()
+        .unwrap()
+        .journeys
+        .customer_name(rows[0].customer)
+        .to_owned();
     h.get_by_label(&name).click();
     h.run_steps(3);
     h.get_by_label(&format!("Customer {name}"));
@@ -147,7 +151,6 @@ fn the_live_screen_shows_the_stream_as_it_arrives() {
 /// on where it was, reading only newer messages.
 #[test]
 fn the_live_screen_resumes_from_its_saved_state() {
-    use journeyscope::app::Screen;
     use journeyscope::app::live::LiveRequest;
     use journeyscope::source::kafka::{KafkaSpec, StartAt};
 
@@ -177,24 +180,17 @@ fn the_live_screen_resumes_from_its_saved_state() {
     // Waits until the screen shows `records` records taken in (events,
     // duplicates and rejected), after reading `consumed` messages.
     let wait_for = |h: &mut Harness<'_, JourneyscopeApp>, consumed: u64, records: u64| {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            h.run_steps(1);
-            let Screen::Live(view) = &h.state().screen else {
-                panic!("not on the live screen")
-            };
-            if let Some(s) = &view.latest
-                && s.progress.consumed == consumed
-                && s.summary.events + s.summary.duplicates + s.summary.rejected.total == records
-            {
-                return s.summary.clone();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{consumed} messages did not arrive"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let what = format!("{consumed} messages did not arrive");
+        wait_live(h, 60, &what, |view| {
+            view.latest
+                .as_ref()
+                .filter(|s| {
+                    s.progress.consumed == consumed
+                        && s.summary.events + s.summary.duplicates + s.summary.rejected.total
+                            == records
+                })
+                .map(|s| s.summary.clone())
+        })
     };
 
     produce(&broker, "app-state", &first_file);
