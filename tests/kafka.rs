@@ -13,9 +13,7 @@ use serde_json::Value;
 
 #[test]
 fn a_stream_gives_exactly_the_summary_of_the_same_file() {
-    let broker = Broker::start();
-    broker.create_topic("shop");
-    let dir = tempfile::tempdir().unwrap();
+    let (broker, dir) = with_topic("shop");
     // Messy: duplicates, late events and malformed records included.
     let file = generated(dir.path(), "events.jsonl", 20_000, false);
     produce(&broker, "shop", &file);
@@ -31,11 +29,7 @@ fn a_stream_gives_exactly_the_summary_of_the_same_file() {
     let summary = summarize_json(&file);
     assert!(summary["rejected"]["total"].as_u64().unwrap() > 0);
     assert!(summary["duplicates"].as_u64().unwrap() > 0);
-    assert_same(
-        &comparable(streamed),
-        &comparable(summary.clone()),
-        "stream",
-    );
+    assert_same_summary(streamed, summary.clone(), "stream");
 
     // With the default 10 s lateness the events written minutes late can
     // no longer be put in order: they are counted as late, and still once.
@@ -53,9 +47,7 @@ fn a_stream_gives_exactly_the_summary_of_the_same_file() {
 
 #[test]
 fn garbage_messages_are_rejected_and_change_nothing_else() {
-    let broker = Broker::start();
-    broker.create_topic("messy");
-    let dir = tempfile::tempdir().unwrap();
+    let (broker, dir) = with_topic("messy");
     let clean = generated(dir.path(), "clean.jsonl", 5_000, true);
     let good = lines(&clean);
     let garbage = [
@@ -99,9 +91,7 @@ fn garbage_messages_are_rejected_and_change_nothing_else() {
 
 #[test]
 fn late_and_shuffled_events_give_the_in_order_graph() {
-    let broker = Broker::start();
-    broker.create_topic("late");
-    let dir = tempfile::tempdir().unwrap();
+    let (broker, dir) = with_topic("late");
     let file = generated(dir.path(), "ordered.jsonl", 8_000, true);
     let ordered = lines(&file);
     // Swap neighbouring events of the same customer whose times differ by
@@ -141,11 +131,7 @@ fn late_and_shuffled_events_give_the_in_order_graph() {
     // within the 10 s lateness.
     assert_eq!(streamed["live"]["reordered"], swaps);
     assert_eq!(streamed["live"]["late"], 0);
-    assert_same(
-        &comparable(streamed),
-        &comparable(summarize_json(&file)),
-        "stream",
-    );
+    assert_same_summary(streamed, summarize_json(&file), "stream");
 }
 
 #[test]
@@ -174,18 +160,12 @@ fn a_broker_restart_mid_stream_loses_and_doubles_nothing() {
     assert!(out.status.success(), "live: {}", stderr(&out));
     let streamed = json(&out);
     assert_eq!(streamed["kafka"]["consumed"], first + second);
-    assert_same(
-        &comparable(streamed),
-        &comparable(summarize_json(&file)),
-        "stream",
-    );
+    assert_same_summary(streamed, summarize_json(&file), "stream");
 }
 
 #[test]
 fn a_time_window_equals_the_summary_of_just_those_events() {
-    let broker = Broker::start();
-    broker.create_topic("window");
-    let dir = tempfile::tempdir().unwrap();
+    let (broker, dir) = with_topic("window");
     let file = generated(dir.path(), "events.jsonl", 30_000, false);
     produce(&broker, "window", &file);
     let events = accepted_events(&lines(&file));
@@ -216,9 +196,7 @@ fn a_time_window_equals_the_summary_of_just_those_events() {
 
 #[test]
 fn a_saved_state_resumes_without_losing_or_doubling_an_event() {
-    let broker = Broker::start();
-    broker.create_topic("resume");
-    let dir = tempfile::tempdir().unwrap();
+    let (broker, dir) = with_topic("resume");
     let parts = two_parts(dir.path(), 12_000, 2.0 / 3.0);
     let (file, (first_file, first), (second_file, second)) =
         (parts.file, parts.first, parts.second);
@@ -241,20 +219,12 @@ fn a_saved_state_resumes_without_losing_or_doubling_an_event() {
         after["kafka"]["consumed"], second,
         "only the new messages are read again"
     );
-    assert_same(
-        &comparable(after),
-        &comparable(summarize_json(&file)),
-        "resumed",
-    );
+    assert_same_summary(after, summarize_json(&file), "resumed");
 
     // Resumed again with nothing new: the same journeys, no detection needed.
     let quiet = live_with(&broker, "resume", &with_state);
     assert_eq!(quiet["kafka"]["consumed"], 0);
-    assert_same(
-        &comparable(quiet),
-        &comparable(summarize_json(&file)),
-        "resumed, quiet",
-    );
+    assert_same_summary(quiet, summarize_json(&file), "resumed, quiet");
 
     // Events already applied were ordered with 5 minutes of lateness: the
     // state does not go on with another.
@@ -274,9 +244,7 @@ fn a_saved_state_resumes_without_losing_or_doubling_an_event() {
 
 #[test]
 fn a_consumer_group_commits_only_what_the_saved_state_covers() {
-    let broker = Broker::start();
-    broker.create_topic("group");
-    let dir = tempfile::tempdir().unwrap();
+    let (broker, dir) = with_topic("group");
     let parts = two_parts(dir.path(), 6_000, 0.5);
     let (file, (first_file, first), (second_file, second)) =
         (parts.file, parts.first, parts.second);
@@ -299,11 +267,7 @@ fn a_consumer_group_commits_only_what_the_saved_state_covers() {
     produce(&broker, "group", &second_file);
     let after = in_group(&state_flag);
     assert_eq!(after["kafka"]["consumed"], second);
-    assert_same(
-        &comparable(after),
-        &comparable(summarize_json(&file)),
-        "group",
-    );
+    assert_same_summary(after, summarize_json(&file), "group");
 
     // The group's committed offsets are where the saved state ends: a
     // member without the state reads nothing more.
@@ -355,9 +319,7 @@ fn unknown_topics_and_unreachable_brokers_are_explained() {
 
 #[test]
 fn starting_from_a_time_reads_only_what_was_produced_since() {
-    let broker = Broker::start();
-    broker.create_topic("since");
-    let dir = tempfile::tempdir().unwrap();
+    let (broker, dir) = with_topic("since");
     let parts = two_parts(dir.path(), 4_000, 0.5);
     produce(&broker, "since", &parts.first.0);
     std::thread::sleep(Duration::from_millis(1500));
@@ -366,18 +328,12 @@ fn starting_from_a_time_reads_only_what_was_produced_since() {
     let since = since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let streamed = live_with(&broker, "since", &["--from", &since]);
     assert_eq!(streamed["kafka"]["consumed"], parts.second.1);
-    assert_same(
-        &comparable(streamed),
-        &comparable(summarize_json(&parts.second.0)),
-        "since",
-    );
+    assert_same_summary(streamed, summarize_json(&parts.second.0), "since");
 }
 
 #[test]
 fn every_prints_json_lines_while_consuming() {
-    let broker = Broker::start();
-    broker.create_topic("every");
-    let dir = tempfile::tempdir().unwrap();
+    let (broker, dir) = with_topic("every");
     let file = generated(dir.path(), "events.jsonl", 3_000, false);
     produce(&broker, "every", &file);
     let args = live_args(&broker, "every", &["--until-idle", "4s", "--every", "1s"]);

@@ -58,9 +58,7 @@ fn the_live_screen_shows_the_stream_as_it_arrives() {
     use egui::accesskit::Role;
     use egui_kittest::kittest::Queryable;
 
-    let broker = Broker::start();
-    broker.create_topic("war-room");
-    let dir = tempfile::tempdir().unwrap();
+    let (broker, dir) = with_topic("war-room");
     let file = generated(dir.path(), "events.jsonl", 6_000, false);
     produce(&broker, "war-room", &file);
     let expected = summarize_json(&file);
@@ -154,9 +152,7 @@ fn the_live_screen_resumes_from_its_saved_state() {
     use journeyscope::app::live::LiveRequest;
     use journeyscope::source::kafka::{KafkaSpec, StartAt};
 
-    let broker = Broker::start();
-    broker.create_topic("app-state");
-    let dir = tempfile::tempdir().unwrap();
+    let (broker, dir) = with_topic("app-state");
     let parts = two_parts(dir.path(), 8_000, 0.5);
     let (file, (first_file, first), (second_file, second)) =
         (parts.file, parts.first, parts.second);

@@ -223,6 +223,19 @@ pub fn assert_same(got: &Value, want: &Value, what: &str) {
     panic!("{what} differs:\n{}", differing.join("\n"));
 }
 
+/// Asserts that two summaries describe the same events (see
+/// [`comparable`]).
+pub fn assert_same_summary(got: Value, want: Value, what: &str) {
+    assert_same(&comparable(got), &comparable(want), what);
+}
+
+/// A broker with `topic` created, and a temporary directory for files.
+pub fn with_topic(topic: &str) -> (Broker, tempfile::TempDir) {
+    let broker = Broker::start();
+    broker.create_topic(topic);
+    (broker, tempfile::tempdir().expect("a temporary directory"))
+}
+
 /// The parts of a summary that describe the events: everything but where
 /// they came from (source name, rejected records' positions, Kafka offsets).
 pub fn comparable(mut v: Value) -> Value {
