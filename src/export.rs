@@ -8,8 +8,8 @@ use thiserror::Error;
 
 use crate::engine::RejectedLog;
 use crate::layout::{
-    EdgeKind, LOOP_ROOM, LabelAlign, LabelRequest, LayoutStyle, MapFilter, MapLayout, edge_curves,
-    layout, place_labels, visible_part,
+    BAND_LABEL_MIN_WIDTH, EdgeKind, LOOP_ROOM, LabelAlign, LabelRequest, LayoutStyle, MapFilter,
+    MapLayout, edge_curves, layout, place_labels, visible_part,
 };
 use crate::report::{Summary, human_duration, thousands, to_csv, to_dot};
 
@@ -266,8 +266,7 @@ fn render_svg(map: &MapLayout, style: &LayoutStyle, title: &str, note: Option<&s
     let mut requests = Vec::new();
     let mut labels: Vec<Vec<(String, f32, bool, &str)>> = Vec::new();
     for n in &map.nodes {
-        let terminal = n.name == "START" || n.name == "END";
-        let colour = if terminal { p.terminal } else { p.node };
+        let colour = if n.is_terminal() { p.terminal } else { p.node };
         let (x, y) = (ox + n.x, oy + n.y);
         obstacles.push([x, y, x + style.node_width, y + n.height]);
         let _ = writeln!(
@@ -281,11 +280,7 @@ fn render_svg(map: &MapLayout, style: &LayoutStyle, title: &str, note: Option<&s
             thousands(n.stats.customers),
             thousands(n.stats.exits)
         );
-        let count = thousands(if terminal {
-            n.stats.sessions
-        } else {
-            n.stats.events
-        });
+        let count = thousands(n.shown_count());
         let (anchor, align) = if n.name == "END" {
             (x - 6.0, LabelAlign::Right)
         } else {
@@ -298,7 +293,7 @@ fn render_svg(map: &MapLayout, style: &LayoutStyle, title: &str, note: Option<&s
                 30.0,
             ],
             align,
-            priority: u64::MAX / 2 + n.stats.events.max(n.stats.sessions),
+            priority: n.label_priority(),
         });
         labels.push(vec![
             (n.name.clone(), 13.0, true, p.text),
@@ -308,15 +303,12 @@ fn render_svg(map: &MapLayout, style: &LayoutStyle, title: &str, note: Option<&s
     for e in map
         .edges
         .iter()
-        .filter(|e| e.kind == EdgeKind::Forward && e.width >= 10.0)
+        .filter(|e| e.kind == EdgeKind::Forward && e.width >= BAND_LABEL_MIN_WIDTH)
     {
         let (a, b) = (&map.nodes[e.from], &map.nodes[e.to]);
         let x = ox + (a.x + style.node_width + b.x) / 2.0;
         let y = oy + (e.from_y + e.to_y) / 2.0;
-        let mut label = thousands(e.stats.transitions);
-        if let Some(t) = e.stats.time_s {
-            let _ = write!(label, " · {}", human_duration(t.median));
-        }
+        let label = e.band_label();
         requests.push(LabelRequest {
             anchor: [x, y],
             size: [text_width(&label, 11.0) + 6.0, 15.0],

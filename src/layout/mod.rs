@@ -17,6 +17,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use crate::engine::{END_NAME, EdgeReport, NodeReport, START_NAME};
+use crate::report::{human_duration, thousands};
 
 pub use filter::{MapFilter, Visible, visible_part};
 pub use labels::{LabelAlign, LabelRequest, place_label_choices, place_labels};
@@ -111,6 +112,45 @@ pub struct MapLayout {
     pub height: f32,
     /// Number of columns.
     pub columns: usize,
+}
+
+impl PlacedNode {
+    /// START or END.
+    pub fn is_terminal(&self) -> bool {
+        self.name == START_NAME || self.name == END_NAME
+    }
+
+    /// The number shown under the name: sessions for START and END,
+    /// events for touchpoints.
+    pub fn shown_count(&self) -> u64 {
+        if self.is_terminal() {
+            self.stats.sessions
+        } else {
+            self.stats.events
+        }
+    }
+
+    /// How much the name's label matters: above every band label, then by
+    /// volume.
+    pub fn label_priority(&self) -> u64 {
+        u64::MAX / 2 + self.stats.events.max(self.stats.sessions)
+    }
+}
+
+/// Forward bands at least this wide (in layout units at zoom 1) carry a
+/// label.
+pub const BAND_LABEL_MIN_WIDTH: f32 = 10.0;
+
+impl PlacedEdge {
+    /// The band's label: transitions, and the median time when known
+    /// ("16,497 · 20 s").
+    pub fn band_label(&self) -> String {
+        let count = thousands(self.stats.transitions);
+        match self.stats.time_s {
+            Some(t) => format!("{count} · {}", human_duration(t.median)),
+            None => count,
+        }
+    }
 }
 
 impl MapLayout {

@@ -9,8 +9,8 @@ use egui::epaint::CubicBezierShape;
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
 use crate::layout::{
-    EdgeKind, LOOP_ROOM, LabelAlign, LabelRequest, LayoutStyle, MapFilter, MapLayout, Visible,
-    edge_curves, layout_following, place_label_choices, visible_part,
+    BAND_LABEL_MIN_WIDTH, EdgeKind, LOOP_ROOM, LabelAlign, LabelRequest, LayoutStyle, MapFilter,
+    MapLayout, Visible, edge_curves, layout_following, place_label_choices, visible_part,
 };
 use crate::report::{Summary, human_duration, thousands};
 
@@ -367,8 +367,7 @@ impl JourneyMap {
                 Vec2::new(self.style.node_width, n.height) * zoom,
             );
             obstacles.push([rect.left(), rect.top(), rect.right(), rect.bottom()]);
-            let terminal = n.name == "START" || n.name == "END";
-            let fill = if terminal {
+            let fill = if n.is_terminal() {
                 theme::terminal_node(&visuals)
             } else {
                 theme::node(&visuals)
@@ -382,18 +381,13 @@ impl JourneyMap {
                     egui::StrokeKind::Outside,
                 );
             }
-            let count = if terminal {
-                n.stats.sessions
-            } else {
-                n.stats.events
-            };
             let name = painter.layout_no_wrap(
                 n.name.clone(),
                 FontId::proportional(font),
                 visuals.strong_text_color(),
             );
             let number = painter.layout_no_wrap(
-                thousands(count),
+                thousands(n.shown_count()),
                 FontId::proportional(font * 0.85),
                 visuals.weak_text_color(),
             );
@@ -402,7 +396,7 @@ impl JourneyMap {
                 name.size().y + number.size().y,
             ];
             // Right of the box, else left of it, above or below.
-            let priority = u64::MAX / 2 + n.stats.events.max(n.stats.sessions);
+            let priority = n.label_priority();
             let place = |anchor: Pos2, align| LabelRequest {
                 anchor: [anchor.x, anchor.y],
                 size,
@@ -440,19 +434,18 @@ impl JourneyMap {
         for e in map
             .edges
             .iter()
-            .filter(|e| e.kind == EdgeKind::Forward && e.width * zoom >= 10.0)
+            .filter(|e| e.kind == EdgeKind::Forward && e.width * zoom >= BAND_LABEL_MIN_WIDTH)
         {
             let (a, b) = (&map.nodes[e.from], &map.nodes[e.to]);
             let mid = to_screen(
                 (a.x + self.style.node_width + b.x) / 2.0,
                 (e.from_y + e.to_y) / 2.0,
             );
-            let mut label = thousands(e.stats.transitions);
-            if let Some(t) = e.stats.time_s {
-                label.push_str(&format!(" · {}", human_duration(t.median)));
-            }
-            let galley =
-                painter.layout_no_wrap(label, FontId::proportional(11.0), visuals.text_color());
+            let galley = painter.layout_no_wrap(
+                e.band_label(),
+                FontId::proportional(11.0),
+                visuals.text_color(),
+            );
             requests.push(vec![LabelRequest {
                 anchor: [mid.x, mid.y],
                 size: [galley.size().x + 6.0, galley.size().y + 2.0],
