@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use egui::Color32;
-use egui_plot::{Legend, Line, Plot, PlotPoints};
+use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints};
 
 use crate::app::Command;
 use crate::app::live::{LiveFeed, LiveSnapshot};
@@ -34,6 +34,50 @@ struct Point {
     active: Vec<(String, u64)>,
 }
 
+/// The plotted series, rebuilt when a snapshot arrives rather than in
+/// every frame.
+#[derive(Debug, Default)]
+struct Series {
+    messages_per_s: Vec<PlotPoint>,
+    rejected: Vec<PlotPoint>,
+    duplicates: Vec<PlotPoint>,
+    late: Vec<PlotPoint>,
+    /// The five touchpoints with the most open sessions now, and their
+    /// open sessions over time.
+    open: Vec<(String, Vec<PlotPoint>)>,
+}
+
+impl Series {
+    fn of(history: &VecDeque<Point>, active_now: &[(String, u64)]) -> Self {
+        let series = |value: &dyn Fn(&Point) -> f64| -> Vec<PlotPoint> {
+            history
+                .iter()
+                .map(|p| PlotPoint::new(p.t, value(p)))
+                .collect()
+        };
+        let open = active_now
+            .iter()
+            .take(5)
+            .map(|(name, _)| {
+                let sessions = |p: &Point| {
+                    p.active
+                        .iter()
+                        .find(|(t, _)| t == name)
+                        .map_or(0.0, |(_, n)| *n as f64)
+                };
+                (name.clone(), series(&sessions))
+            })
+            .collect();
+        Series {
+            messages_per_s: series(&|p| p.messages_per_s),
+            rejected: series(&|p| p.rejected as f64),
+            duplicates: series(&|p| p.duplicates as f64),
+            late: series(&|p| p.late as f64),
+            open,
+        }
+    }
+}
+
 /// The views of the live screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LiveTab {
@@ -55,6 +99,7 @@ pub struct LiveView {
     /// The newest snapshot.
     pub latest: Option<LiveSnapshot>,
     history: VecDeque<Point>,
+    series: Series,
     opened: Instant,
     previous_frame: Option<Instant>,
     render_ms: f32,
@@ -71,6 +116,7 @@ impl LiveView {
             map: None,
             latest: None,
             history: VecDeque::new(),
+            series: Series::default(),
             opened: Instant::now(),
             previous_frame: None,
             render_ms: 0.0,
@@ -101,6 +147,7 @@ impl LiveView {
         while self.history.len() > HISTORY {
             self.history.pop_front();
         }
+        self.series = Series::of(&self.history, &snapshot.active);
         // A quiet stream republishes the same journeys with new offsets:
         // the map and the customer list then have nothing to redo (and the
         // map keeps its selection).
@@ -355,19 +402,8 @@ fn side_ui(view: &LiveView, ui: &mut egui::Ui) {
         ],
     );
     ui.add_space(6.0);
-    plot_ui(
-        ui,
-        "Messages per second",
-        |p: &Point| p.messages_per_s,
-        &view.history,
-    );
+    plot_ui(ui, "Messages per second", &view.series.messages_per_s);
     ui.strong("Open sessions by touchpoint");
-    let top: Vec<String> = snapshot
-        .active
-        .iter()
-        .take(5)
-        .map(|(n, _)| n.clone())
-        .collect();
     Plot::new("open sessions")
         .height(150.0)
         .legend(Legend::default())
@@ -376,35 +412,13 @@ fn side_ui(view: &LiveView, ui: &mut egui::Ui) {
         .allow_scroll(false)
         .include_y(0.0)
         .show(ui, |plot| {
-            for name in &top {
-                let points: PlotPoints = view
-                    .history
-                    .iter()
-                    .map(|p| {
-                        let n = p
-                            .active
-                            .iter()
-                            .find(|(t, _)| t == name)
-                            .map_or(0, |(_, n)| *n);
-                        [p.t, n as f64]
-                    })
-                    .collect();
-                plot.line(Line::new(name.clone(), points));
+            for (name, points) in &view.series.open {
+                plot.line(Line::new(name.clone(), PlotPoints::Borrowed(points)));
             }
         });
-    plot_ui(
-        ui,
-        "Rejected records",
-        |p: &Point| p.rejected as f64,
-        &view.history,
-    );
-    plot_ui(
-        ui,
-        "Duplicates dropped",
-        |p: &Point| p.duplicates as f64,
-        &view.history,
-    );
-    plot_ui(ui, "Late events", |p: &Point| p.late as f64, &view.history);
+    plot_ui(ui, "Rejected records", &view.series.rejected);
+    plot_ui(ui, "Duplicates dropped", &view.series.duplicates);
+    plot_ui(ui, "Late events", &view.series.late);
     ui.strong("Lag per partition");
     egui::Grid::new("lag")
         .num_columns(3)
@@ -430,21 +444,17 @@ fn side_ui(view: &LiveView, ui: &mut egui::Ui) {
     );
 }
 
-fn plot_ui(
-    ui: &mut egui::Ui,
-    title: &str,
-    value: impl Fn(&Point) -> f64,
-    history: &VecDeque<Point>,
-) {
+fn plot_ui(ui: &mut egui::Ui, title: &str, points: &[PlotPoint]) {
     ui.strong(title);
-    let points: PlotPoints = history.iter().map(|p| [p.t, value(p)]).collect();
     Plot::new(title)
         .height(90.0)
         .allow_drag(false)
         .allow_zoom(false)
         .allow_scroll(false)
         .include_y(0.0)
-        .show(ui, |plot| plot.line(Line::new(title, points)));
+        .show(ui, |plot| {
+            plot.line(Line::new(title, PlotPoints::Borrowed(points)))
+        });
 }
 
 /// What the live customer list holds: the customers of the window, or of
