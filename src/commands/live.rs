@@ -12,7 +12,7 @@ use crate::report::{Summary, to_csv, to_dot, to_table};
 use crate::source::kafka::{KafkaProgress, KafkaSpec, StartAt, client_property};
 use crate::source::live_session::LiveSession;
 
-use super::{Failure, Settings, settings, source_failure, usage};
+use super::{Failure, Settings, parse_duration, settings, source_failure, usage};
 
 /// Splits `-X key=value` flags.
 pub fn client_properties(broker: &BrokerArgs) -> Result<Vec<(String, String)>, Failure> {
@@ -24,11 +24,7 @@ pub fn client_properties(broker: &BrokerArgs) -> Result<Vec<(String, String)>, F
 }
 
 fn duration(text: &str, flag: &str) -> Result<Duration, Failure> {
-    humantime::parse_duration(text.trim()).map_err(|e| {
-        usage(anyhow!(
-            "--{flag} `{text}`: {e} (write it like 3s, 10s or 1m)"
-        ))
-    })
+    parse_duration(text, flag, "3s, 10s or 1m")
 }
 
 /// The Kafka spec the `live` flags describe.

@@ -81,12 +81,15 @@ pub struct Settings {
     pub funnel: Option<FunnelSpec>,
 }
 
+/// Reads the duration given to `--flag`; a mistake is explained with
+/// `examples` ("30m, 1h or 90s").
+fn parse_duration(text: &str, flag: &str, examples: &str) -> Result<std::time::Duration, Failure> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| usage(anyhow!("--{flag} `{text}`: {e} (write it like {examples})")))
+}
+
 fn parse_duration_us(text: &str, flag: &str) -> Result<i64, Failure> {
-    let d = humantime::parse_duration(text.trim()).map_err(|e| {
-        usage(anyhow!(
-            "--{flag} `{text}`: {e} (write it like 30m, 1h or 90s)"
-        ))
-    })?;
+    let d = parse_duration(text, flag, "30m, 1h or 90s")?;
     Ok(d.as_micros().min(i64::MAX as u128) as i64)
 }
 
