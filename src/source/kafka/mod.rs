@@ -136,6 +136,17 @@ struct Pending {
     value: Vec<u8>,
 }
 
+impl Pending {
+    fn of(message: &impl Message) -> Self {
+        Pending {
+            partition: message.partition(),
+            offset: message.offset(),
+            timestamp_ms: message.timestamp().to_millis(),
+            value: message.payload().unwrap_or_default().to_vec(),
+        }
+    }
+}
+
 /// A live Kafka topic as a source of batches.
 pub struct KafkaSource {
     name: String,
@@ -294,12 +305,7 @@ impl KafkaSource {
                 && Instant::now() < deadline
             {
                 match consumer.poll(Duration::from_millis(100)) {
-                    Some(Ok(message)) => pending.push(Pending {
-                        partition: message.partition(),
-                        offset: message.offset(),
-                        timestamp_ms: message.timestamp().to_millis(),
-                        value: message.payload().unwrap_or_default().to_vec(),
-                    }),
+                    Some(Ok(message)) => pending.push(Pending::of(&message)),
                     Some(Err(e)) => return Err(kafka_error(e)),
                     None => {}
                 }
@@ -319,14 +325,9 @@ impl KafkaSource {
         while !all_given && sampled < DETECTION_SAMPLE && Instant::now() < deadline {
             match consumer.poll(Duration::from_millis(100)) {
                 Some(Ok(message)) => {
-                    let value = message.payload().unwrap_or_default().to_vec();
-                    sampled += sample_value(&mut columns, &value);
-                    pending.push(Pending {
-                        partition: message.partition(),
-                        offset: message.offset(),
-                        timestamp_ms: message.timestamp().to_millis(),
-                        value,
-                    });
+                    let message = Pending::of(&message);
+                    sampled += sample_value(&mut columns, &message.value);
+                    pending.push(message);
                 }
                 Some(Err(e)) => return Err(kafka_error(e)),
                 None if !pending.is_empty() && sampled > 0 => break,
@@ -364,12 +365,7 @@ impl KafkaSource {
                 JsonMapper::new(known, options, options.time_parser()),
                 known.clone(),
             ),
-            None => {
-                let (mapper, mut mapping) =
-                    JsonMapper::detect(&columns, options, options.time_parser())?;
-                mapping.columns = columns.iter().map(|c| c.name.clone()).collect();
-                (mapper, mapping)
-            }
+            None => JsonMapper::detect(&columns, options, options.time_parser())?,
         };
         let shared = progress.clone();
         let (stop_lag, stop) = crossbeam_channel::bounded::<()>(0);
