@@ -6,7 +6,7 @@ use std::path::Path;
 
 use thiserror::Error;
 
-use crate::engine::RejectedLog;
+use crate::engine::{END_NAME, RejectedLog};
 use crate::layout::{
     BAND_LABEL_MIN_WIDTH, EdgeKind, LOOP_ROOM, LabelAlign, LabelRequest, LayoutStyle, MapFilter,
     MapLayout, edge_curves, layout, place_labels, visible_part,
@@ -281,7 +281,7 @@ fn render_svg(map: &MapLayout, style: &LayoutStyle, title: &str, note: Option<&s
             thousands(n.stats.exits)
         );
         let count = thousands(n.shown_count());
-        let (anchor, align) = if n.name == "END" {
+        let (anchor, align) = if n.name == END_NAME {
             (x - 6.0, LabelAlign::Right)
         } else {
             (x + style.node_width + 6.0, LabelAlign::Left)

@@ -20,6 +20,11 @@ pub const START_NAME: &str = "START";
 /// Name of [`END`].
 pub const END_NAME: &str = "END";
 
+/// True for the names of the synthetic START and END.
+pub fn is_terminal_name(name: &str) -> bool {
+    name == START_NAME || name == END_NAME
+}
+
 /// Events are staged in chunks of this many, so that growing never copies
 /// (or doubles) everything held so far.
 const CHUNK_EVENTS: usize = 1 << 16;

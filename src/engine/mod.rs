@@ -23,7 +23,9 @@ pub use batch::{EventBatch, MAX_RECORD_BYTES, NewEvent, RejectReason, Rejected};
 pub use explore::{CustomerRow, Selection, active_sessions, customer_rows, guess_conversion};
 pub use funnel::{FunnelReport, FunnelSpec, compute_funnel};
 pub use graph::{EdgeReport, JourneyGraph, NodeReport};
-pub use ingest::{END_NAME, EngineConfig, Event, JourneyBuilder, START_NAME, StagedCopy};
+pub use ingest::{
+    END_NAME, EngineConfig, Event, JourneyBuilder, START_NAME, StagedCopy, is_terminal_name,
+};
 pub use journeys::{Anchors, Journeys};
 pub use live::{LiveEngine, RunningTotals, SinceStart};
 pub use rejected::RejectedLog;

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::engine::{END_NAME, EdgeReport, NodeReport, START_NAME};
+use crate::engine::{EdgeReport, NodeReport, is_terminal_name};
 
 /// The sliders of the map.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -86,13 +86,12 @@ fn percent(share: f64) -> String {
     }
 }
 
-fn is_end(name: &str) -> bool {
-    name == START_NAME || name == END_NAME
-}
-
 /// Applies the sliders to a graph's nodes and edges.
 pub fn visible_part(nodes: &[NodeReport], edges: &[EdgeReport], filter: &MapFilter) -> Visible {
-    let mut touchpoints: Vec<&NodeReport> = nodes.iter().filter(|n| !is_end(&n.name)).collect();
+    let mut touchpoints: Vec<&NodeReport> = nodes
+        .iter()
+        .filter(|n| !is_terminal_name(&n.name))
+        .collect();
     touchpoints.sort_by(|a, b| b.events.cmp(&a.events).then(a.name.cmp(&b.name)));
     let total_events: u64 = touchpoints.iter().map(|n| n.events).sum();
     let mut kept_names = std::collections::HashSet::new();
@@ -109,15 +108,15 @@ pub fn visible_part(nodes: &[NodeReport], edges: &[EdgeReport], filter: &MapFilt
     }
     let shown_nodes: Vec<NodeReport> = nodes
         .iter()
-        .filter(|n| is_end(&n.name) || kept_names.contains(n.name.as_str()))
+        .filter(|n| is_terminal_name(&n.name) || kept_names.contains(n.name.as_str()))
         .cloned()
         .collect();
     let total_transitions: u64 = edges.iter().map(|e| e.transitions).sum();
     let mut candidates: Vec<&EdgeReport> = edges
         .iter()
         .filter(|e| {
-            (is_end(&e.from) || kept_names.contains(e.from.as_str()))
-                && (is_end(&e.to) || kept_names.contains(e.to.as_str()))
+            (is_terminal_name(&e.from) || kept_names.contains(e.from.as_str()))
+                && (is_terminal_name(&e.to) || kept_names.contains(e.to.as_str()))
         })
         .collect();
     candidates.sort_by(|a, b| {

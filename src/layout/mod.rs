@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::engine::{END_NAME, EdgeReport, NodeReport, START_NAME};
+use crate::engine::{END_NAME, EdgeReport, NodeReport, START_NAME, is_terminal_name};
 use crate::report::{human_duration, thousands};
 
 pub use filter::{MapFilter, Visible, visible_part};
@@ -117,7 +117,7 @@ pub struct MapLayout {
 impl PlacedNode {
     /// START or END.
     pub fn is_terminal(&self) -> bool {
-        self.name == START_NAME || self.name == END_NAME
+        is_terminal_name(&self.name)
     }
 
     /// The number shown under the name: sessions for START and END,

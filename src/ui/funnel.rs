@@ -9,7 +9,10 @@ use egui_plot::{Bar, BarChart, Plot};
 
 use crate::app::job::Job;
 use crate::app::loader::Loaded;
-use crate::engine::{FunnelReport, FunnelSpec, Journeys, compute_funnel, guess_conversion};
+use crate::engine::{
+    FunnelReport, FunnelSpec, Journeys, START_NAME, compute_funnel, guess_conversion,
+    is_terminal_name,
+};
 use crate::report::{Summary, human_duration, thousands};
 
 /// Conversion windows offered: (label, seconds).
@@ -112,7 +115,7 @@ fn path_to(summary: &Summary, target: &str) -> Vec<String> {
         let previous = summary
             .edges
             .iter()
-            .filter(|e| e.to == at && e.from != "START" && !path.contains(&e.from))
+            .filter(|e| e.to == at && e.from != START_NAME && !path.contains(&e.from))
             .max_by_key(|e| e.transitions);
         match previous {
             Some(e) => path.insert(0, e.from.clone()),
@@ -126,12 +129,12 @@ fn path_to(summary: &Summary, target: &str) -> Vec<String> {
 /// transition to a touchpoint not yet on it (up to five steps).
 fn main_path(summary: &Summary) -> Vec<String> {
     let mut path: Vec<String> = Vec::new();
-    let mut at = "START".to_owned();
+    let mut at = START_NAME.to_owned();
     while path.len() < 5 {
         let next = summary
             .edges
             .iter()
-            .filter(|e| e.from == at && e.to != "END" && e.to != "START" && !path.contains(&e.to))
+            .filter(|e| e.from == at && !is_terminal_name(&e.to) && !path.contains(&e.to))
             .max_by_key(|e| e.transitions);
         match next {
             Some(e) => {
@@ -178,7 +181,7 @@ pub fn funnel_ui(view: &mut FunnelView, summary: &Summary, ui: &mut egui::Ui) {
             let mut names: Vec<&crate::engine::NodeReport> = summary
                 .nodes
                 .iter()
-                .filter(|n| n.name != "START" && n.name != "END")
+                .filter(|n| !is_terminal_name(&n.name))
                 .collect();
             names.sort_by_key(|n| std::cmp::Reverse(n.events));
             let label = ui.label("Add a step");

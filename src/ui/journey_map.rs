@@ -8,6 +8,7 @@ use crossbeam_channel::{Receiver, bounded};
 use egui::epaint::CubicBezierShape;
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
+use crate::engine::{END_NAME, START_NAME};
 use crate::layout::{
     BAND_LABEL_MIN_WIDTH, EdgeKind, LOOP_ROOM, LabelAlign, LabelRequest, LayoutStyle, MapFilter,
     MapLayout, Visible, edge_curves, layout_following, place_label_choices, visible_part,
@@ -420,8 +421,8 @@ impl JourneyMap {
                 LabelAlign::Center,
             );
             requests.push(match n.name.as_str() {
-                "END" => vec![left, above, below],
-                "START" => vec![right, above, below],
+                END_NAME => vec![left, above, below],
+                START_NAME => vec![right, above, below],
                 _ => vec![right, left, above, below],
             });
             texts.push(MapLabel::Node(name, number));

@@ -1,6 +1,7 @@
 //! The side panel's overview: what was loaded, and the touchpoints on the
 //! map.
 
+use crate::engine::is_terminal_name;
 use crate::layout::Visible;
 use crate::report::{Summary, human_duration, thousands};
 
@@ -36,11 +37,7 @@ pub fn overview_ui(ui: &mut egui::Ui, summary: &Summary, visible: Option<&Visibl
                     .num_columns(2)
                     .striped(true)
                     .show(ui, |ui| {
-                        for n in visible
-                            .nodes
-                            .iter()
-                            .filter(|n| n.name != "START" && n.name != "END")
-                        {
+                        for n in visible.nodes.iter().filter(|n| !is_terminal_name(&n.name)) {
                             ui.label(&n.name);
                             ui.label(thousands(n.events));
                             ui.end_row();

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use crate::app::Command;
 use crate::app::workspace::{Tab, Workspace};
+use crate::engine::is_terminal_name;
 use crate::export::{export_filtered, write_rejected};
 use crate::report::thousands;
 
@@ -144,7 +145,7 @@ fn anchors_ui(ws: &mut Workspace, ui: &mut egui::Ui) {
         .nodes
         .iter()
         .map(|n| n.name.as_str())
-        .filter(|n| *n != "START" && *n != "END")
+        .filter(|n| !is_terminal_name(n))
         .collect();
     names.sort_unstable();
     ui.horizontal(|ui| {
@@ -215,7 +216,7 @@ fn selection_ui(ws: &mut Workspace, ui: &mut egui::Ui) {
             ws.customers.selected = None;
             ws.tab = Tab::Customers;
         }
-        if b.is_none() && a != "START" && a != "END" {
+        if b.is_none() && !is_terminal_name(&a) {
             if ui.button("Add to funnel").clicked() {
                 ws.funnel.steps.push(a.clone());
                 ws.tab = Tab::Funnel;
