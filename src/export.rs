@@ -7,6 +7,7 @@ use std::path::Path;
 use thiserror::Error;
 
 use crate::engine::{END_NAME, RejectedLog};
+use crate::layout::palette::{self, hex};
 use crate::layout::{
     BAND_LABEL_MIN_WIDTH, EdgeKind, LOOP_ROOM, LabelAlign, LabelRequest, LayoutStyle, MapFilter,
     MapLayout, edge_curves, layout, place_labels, visible_part,
@@ -146,23 +147,25 @@ fn escape(text: &str) -> String {
 /// Colours of the map (light theme).
 struct Palette {
     background: &'static str,
-    node: &'static str,
-    terminal: &'static str,
-    forward: &'static str,
-    back: &'static str,
+    node: String,
+    terminal: String,
+    forward: String,
+    back: String,
     text: &'static str,
     muted: &'static str,
 }
 
-const LIGHT: Palette = Palette {
-    background: "#ffffff",
-    node: "#2f5d8a",
-    terminal: "#5b6770",
-    forward: "#6fa8dc",
-    back: "#e69138",
-    text: "#1f2933",
-    muted: "#52606d",
-};
+fn light() -> Palette {
+    Palette {
+        background: "#ffffff",
+        node: hex(palette::NODE),
+        terminal: hex(palette::TERMINAL),
+        forward: hex(palette::FORWARD),
+        back: hex(palette::BACK),
+        text: "#1f2933",
+        muted: "#52606d",
+    }
+}
 
 /// The journey map as a standalone SVG document.
 pub fn map_svg(summary: &Summary, filter: &MapFilter) -> String {
@@ -185,7 +188,7 @@ pub fn map_svg(summary: &Summary, filter: &MapFilter) -> String {
 }
 
 fn render_svg(map: &MapLayout, style: &LayoutStyle, title: &str, note: Option<&str>) -> String {
-    let p = &LIGHT;
+    let p = &light();
     let margin_x = 150.0;
     let top = 56.0;
     let width = map.width + 2.0 * margin_x;
@@ -233,9 +236,9 @@ fn render_svg(map: &MapLayout, style: &LayoutStyle, title: &str, note: Option<&s
             );
         }
         let (colour, opacity) = if e.kind == EdgeKind::Forward {
-            (p.forward, 0.5)
+            (p.forward.as_str(), 0.5)
         } else {
-            (p.back, 0.25)
+            (p.back.as_str(), 0.25)
         };
         let mut tip = format!(
             "{} → {}: {} transitions, {} customers, {:.1} % of {}",
@@ -266,7 +269,11 @@ fn render_svg(map: &MapLayout, style: &LayoutStyle, title: &str, note: Option<&s
     let mut requests = Vec::new();
     let mut labels: Vec<Vec<(String, f32, bool, &str)>> = Vec::new();
     for n in &map.nodes {
-        let colour = if n.is_terminal() { p.terminal } else { p.node };
+        let colour = if n.is_terminal() {
+            &p.terminal
+        } else {
+            &p.node
+        };
         let (x, y) = (ox + n.x, oy + n.y);
         obstacles.push([x, y, x + style.node_width, y + n.height]);
         let _ = writeln!(

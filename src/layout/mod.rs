@@ -11,6 +11,7 @@
 
 mod filter;
 mod labels;
+pub mod palette;
 
 use std::collections::{HashMap, HashSet};
 

@@ -13,7 +13,10 @@ use crate::engine::{
     FunnelReport, FunnelSpec, Journeys, START_NAME, compute_funnel, guess_conversion,
     is_terminal_name,
 };
+use crate::layout::palette;
 use crate::report::{Summary, human_duration, thousands};
+
+use super::theme;
 
 /// Conversion windows offered: (label, seconds).
 const WINDOWS: &[(&str, Option<i64>)] = &[
@@ -247,7 +250,7 @@ pub fn funnel_ui(view: &mut FunnelView, summary: &Summary, ui: &mut egui::Ui) {
             Bar::new(i as f64, s.customers as f64)
                 .name(&s.touchpoint)
                 .width(0.6)
-                .fill(egui::Color32::from_rgb(111, 168, 220))
+                .fill(theme::rgb(palette::FORWARD))
         })
         .collect();
     let names: Vec<String> = report.steps.iter().map(|s| s.touchpoint.clone()).collect();
@@ -272,7 +275,7 @@ pub fn funnel_ui(view: &mut FunnelView, summary: &Summary, ui: &mut egui::Ui) {
         .show(ui, |plot| {
             plot.bar_chart(
                 BarChart::new("customers", bars)
-                    .color(egui::Color32::from_rgb(47, 93, 138))
+                    .color(theme::rgb(palette::NODE))
                     .element_formatter(Box::new(|bar, _| {
                         format!("{}: {} customers", bar.name, thousands(bar.value as u64))
                     })),

@@ -7,16 +7,17 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
-use egui::Color32;
 use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints};
 
 use crate::app::Command;
 use crate::app::live::{LiveFeed, LiveSnapshot};
+use crate::layout::palette;
 use crate::report::{human_duration, thousands};
 
 use super::customers::{CustomersView, customers_ui};
 use super::journey_map::JourneyMap;
 use super::overview::{facts_grid, overview_ui};
+use super::theme::rgb;
 use super::timeline::timeline_ui;
 
 /// Points kept for the plots (one per snapshot: ten minutes).
@@ -339,11 +340,11 @@ fn freshness_ui(view: &LiveView, ui: &mut egui::Ui) {
     let now = chrono::Utc::now().timestamp_micros();
     let behind_s = ((now - newest) as f64 / 1e6).max(0.0);
     let (colour, word) = if behind_s < 30.0 {
-        (Color32::from_rgb(46, 160, 67), "live")
+        (rgb(palette::FAST), "live")
     } else if behind_s < 300.0 {
-        (Color32::from_rgb(214, 150, 30), "behind")
+        (rgb(palette::AMBER), "behind")
     } else {
-        (Color32::from_rgb(214, 69, 65), "stale")
+        (rgb(palette::SLOW), "stale")
     };
     let (rect, _) = ui.allocate_exact_size(egui::vec2(12.0, 12.0), egui::Sense::hover());
     ui.painter().circle_filled(rect.center(), 6.0, colour);

@@ -2,6 +2,13 @@
 
 use egui::{Color32, Visuals};
 
+use crate::layout::palette;
+
+/// An egui colour of the shared palette.
+pub fn rgb([r, g, b]: [u8; 3]) -> Color32 {
+    Color32::from_rgb(r, g, b)
+}
+
 /// Background of the map canvas.
 pub fn canvas(visuals: &Visuals) -> Color32 {
     if visuals.dark_mode {
@@ -17,7 +24,7 @@ pub fn node(visuals: &Visuals) -> Color32 {
         // Lighter than the bands so that boxes stand out on them.
         Color32::from_rgb(214, 228, 245)
     } else {
-        Color32::from_rgb(47, 93, 138)
+        rgb(palette::NODE)
     }
 }
 
@@ -26,7 +33,7 @@ pub fn terminal_node(visuals: &Visuals) -> Color32 {
     if visuals.dark_mode {
         Color32::from_rgb(150, 160, 170)
     } else {
-        Color32::from_rgb(91, 103, 112)
+        rgb(palette::TERMINAL)
     }
 }
 
@@ -35,14 +42,14 @@ pub fn forward_band(visuals: &Visuals) -> Color32 {
     let c = if visuals.dark_mode {
         Color32::from_rgb(90, 150, 220)
     } else {
-        Color32::from_rgb(111, 168, 220)
+        rgb(palette::FORWARD)
     };
     c.gamma_multiply(0.55)
 }
 
 /// Back edges and loops.
 pub fn back_band(_visuals: &Visuals) -> Color32 {
-    Color32::from_rgb(230, 145, 56).gamma_multiply(0.32)
+    rgb(palette::BACK).gamma_multiply(0.32)
 }
 
 /// Bands without a time (from START, to END) in the time view.
@@ -58,8 +65,11 @@ pub fn time_colour(median_s: f64, lo: f64, hi: f64) -> Color32 {
     } else {
         0.0
     } as f32;
-    let lerp = |a: u8, b: u8| (a as f32 + (b as f32 - a as f32) * t) as u8;
-    Color32::from_rgb(lerp(46, 214), lerp(160, 69), lerp(67, 65)).gamma_multiply(0.6)
+    let lerp = |i: usize| {
+        let (a, b) = (palette::FAST[i] as f32, palette::SLOW[i] as f32);
+        (a + (b - a) * t) as u8
+    };
+    rgb([lerp(0), lerp(1), lerp(2)]).gamma_multiply(0.6)
 }
 
 /// A stable colour per touchpoint name, for timeline marks.
