@@ -17,7 +17,8 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use serde_json::{Map, Value};
 
 use crate::cli::ProduceArgs;
-use crate::source::{self, Format, Mapping, input};
+use crate::source::jsonl::{JsonLinesSource, customer_of};
+use crate::source::{self, EventSource, Format, Mapping, input};
 
 use super::live::client_properties;
 use super::{Failure, sample_data_file, settings, source_failure};
@@ -148,15 +149,16 @@ pub(super) fn replay_file(
         started: Instant::now(),
         reported: Instant::now(),
     };
-    let mut source = source::open(path, options).map_err(source_failure)?;
-    let mapping = source.mapping().clone();
     if matches!(
         input::detect_format(path).map_err(source_failure)?,
         Format::JsonLines
     ) {
-        drop(source);
-        replay_lines(path, &mapping, &mut sender)?;
+        // Only the columns are needed: no reader thread runs ahead.
+        let detected = JsonLinesSource::open(path, options).map_err(source_failure)?;
+        replay_lines(path, detected.mapping(), &mut sender)?;
     } else {
+        let mut source = source::open(path, options).map_err(source_failure)?;
+        let mapping = source.mapping().clone();
         while let Some(batch) = source.next_batch().map_err(source_failure)? {
             for e in batch.iter() {
                 if sender.done() {
@@ -206,21 +208,4 @@ fn replay_lines(path: &Path, mapping: &Mapping, sender: &mut Sender) -> Result<(
         sender.send(key.as_deref(), &line)?;
     }
     Ok(())
-}
-
-/// The customer of a JSON line (top level, then `properties`), if any.
-fn customer_of(line: &[u8], mapping: &Mapping) -> Option<String> {
-    let value: Value = serde_json::from_slice(line).ok()?;
-    let object = value.as_object()?;
-    let find = |column: &str| {
-        object
-            .get(column)
-            .or_else(|| object.get("properties")?.get(column))
-            .and_then(|v| match v {
-                Value::String(s) if !s.is_empty() => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
-    };
-    find(&mapping.customer).or_else(|| find(mapping.customer_fallback.as_deref()?))
 }

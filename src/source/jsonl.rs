@@ -216,6 +216,27 @@ impl EventSource for JsonLinesSource {
     }
 }
 
+/// The customer of the first event a JSON line holds, found as mapping
+/// finds it (the event, its parent, then their `properties`; the fallback
+/// column when the first is empty): what a Kafka message is keyed by.
+pub fn customer_of(line: &[u8], mapping: &Mapping) -> Option<String> {
+    let value: Value = serde_json::from_slice(line).ok()?;
+    let mut customer = None;
+    for_each_event(&value, |parent, item| {
+        if customer.is_some() {
+            return;
+        }
+        let record = JsonRecord { parent, item };
+        let text = |column: &str| match record.lookup(column)? {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
+        customer = text(&mapping.customer).or_else(|| text(mapping.customer_fallback.as_deref()?));
+    });
+    customer
+}
+
 /// Calls `f(parent, event)` for each event a JSON line holds.
 fn for_each_event<'v>(
     value: &'v Value,
@@ -381,5 +402,35 @@ impl LineReader {
             }));
         }
         Ok(Some(Line::Text { number, bytes }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_is_keyed_by_its_first_events_customer() {
+        let mapping = Mapping {
+            customer: "user".into(),
+            customer_fallback: Some("anon".into()),
+            event: "event".into(),
+            time: "ts".into(),
+            event_id: None,
+            session_id: None,
+            channel: None,
+            convention: "aliases".into(),
+            columns: Vec::new(),
+        };
+        let key = |line: &str| customer_of(line.as_bytes(), &mapping);
+        assert_eq!(key(r#"{"user":"u1","event":"home"}"#), Some("u1".into()));
+        assert_eq!(key(r#"{"properties":{"user":7}}"#), Some("7".into()));
+        assert_eq!(key(r#"{"user":"","anon":"a9"}"#), Some("a9".into()));
+        assert_eq!(
+            key(r#"{"user":"p","events":[{"event":"home"},{"event":"cart"}]}"#),
+            Some("p".into())
+        );
+        assert_eq!(key(r#"[{"user":"x1"},{"user":"x2"}]"#), Some("x1".into()));
+        assert_eq!(key("not json"), None);
     }
 }
