@@ -13,7 +13,8 @@ use crate::engine::{EventBatch, MAX_RECORD_BYTES, RejectReason, Rejected};
 use super::record::{Field, Record, RecordPlan, text_field};
 use super::schema::{self, ColumnSample, Mapping};
 use super::{
-    BATCH_EVENTS, DETECTION_SAMPLE, EventSource, SourceError, SourceOptions, TimeParser, input,
+    BATCH_EVENTS, DETECTION_SAMPLE, EventSource, SourceError, SourceOptions, SpareBatches,
+    TimeParser, input,
 };
 
 /// Reads a delimited text file.
@@ -26,7 +27,7 @@ pub struct DelimitedSource {
     mapping: Mapping,
     parser: TimeParser,
     /// Consumed batches kept for reuse.
-    spare: Vec<EventBatch>,
+    spare: SpareBatches,
     done: bool,
     path: std::path::PathBuf,
 }
@@ -152,7 +153,7 @@ impl DelimitedSource {
             plan,
             mapping,
             parser: options.time_parser(),
-            spare: Vec::new(),
+            spare: SpareBatches::default(),
             done,
             path: path.to_path_buf(),
         })
@@ -198,16 +199,11 @@ impl EventSource for DelimitedSource {
     }
 
     fn recycle(&mut self, batch: EventBatch) {
-        if self.spare.len() < 2 {
-            self.spare.push(batch);
-        }
+        self.spare.put(batch);
     }
 
     fn next_batch(&mut self) -> Result<Option<EventBatch>, SourceError> {
-        let mut batch = self
-            .spare
-            .pop()
-            .unwrap_or_else(|| EventBatch::with_capacity(BATCH_EVENTS));
+        let mut batch = self.spare.take();
         let mut rows = 0;
         let mut record = ByteRecord::new();
         while rows < BATCH_EVENTS {

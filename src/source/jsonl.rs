@@ -15,7 +15,8 @@ use crate::engine::{EventBatch, MAX_RECORD_BYTES, RejectReason, Rejected};
 use super::record::{Field, Record, RecordPlan, text_field};
 use super::schema::{self, ColumnSample, Mapping};
 use super::{
-    BATCH_EVENTS, DETECTION_SAMPLE, EventSource, SourceError, SourceOptions, TimeParser, input,
+    BATCH_EVENTS, DETECTION_SAMPLE, EventSource, SourceError, SourceOptions, SpareBatches,
+    TimeParser, input,
 };
 
 /// Reads JSON lines from a (possibly compressed) file.
@@ -26,7 +27,7 @@ pub struct JsonLinesSource {
     mapper: JsonMapper,
     mapping: Mapping,
     /// Consumed batches kept for reuse.
-    spare: Vec<EventBatch>,
+    spare: SpareBatches,
 }
 
 /// One physical line, or why it could not be read whole.
@@ -63,7 +64,7 @@ impl JsonLinesSource {
             pending,
             mapper,
             mapping,
-            spare: Vec::new(),
+            spare: SpareBatches::default(),
         })
     }
 
@@ -190,16 +191,11 @@ impl EventSource for JsonLinesSource {
     }
 
     fn recycle(&mut self, batch: EventBatch) {
-        if self.spare.len() < 2 {
-            self.spare.push(batch);
-        }
+        self.spare.put(batch);
     }
 
     fn next_batch(&mut self) -> Result<Option<EventBatch>, SourceError> {
-        let mut batch = self
-            .spare
-            .pop()
-            .unwrap_or_else(|| EventBatch::with_capacity(BATCH_EVENTS));
+        let mut batch = self.spare.take();
         let mut lines = 0;
         while batch.len() < BATCH_EVENTS && lines < BATCH_EVENTS {
             let line = match self.pending.pop_front() {

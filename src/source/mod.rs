@@ -31,6 +31,28 @@ pub use timestamp::TimeParser;
 /// Events per batch handed to the engine.
 pub const BATCH_EVENTS: usize = 16 * 1024;
 
+/// Consumed batches kept for reuse by a source (at most two), cleared as
+/// they come back.
+#[derive(Debug, Default)]
+pub(crate) struct SpareBatches(Vec<EventBatch>);
+
+impl SpareBatches {
+    /// An empty batch, reusing a returned one when there is one.
+    pub fn take(&mut self) -> EventBatch {
+        self.0
+            .pop()
+            .unwrap_or_else(|| EventBatch::with_capacity(BATCH_EVENTS))
+    }
+
+    /// Keeps `batch` for reuse.
+    pub fn put(&mut self, mut batch: EventBatch) {
+        if self.0.len() < 2 {
+            batch.clear();
+            self.0.push(batch);
+        }
+    }
+}
+
 /// Records read before the mapping is decided.
 pub const DETECTION_SAMPLE: usize = 1000;
 
