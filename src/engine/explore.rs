@@ -243,7 +243,7 @@ mod tests {
             ..EngineConfig::default()
         });
         builder.set_lateness_us(lateness_us);
-        builder.ingest(&batch);
+        builder.ingest_each(&batch, |_, _, _| true);
         builder
     }
 

@@ -180,19 +180,19 @@ impl JourneyBuilder {
 
     /// The newest event time seen so far (µs since the epoch): "now" for
     /// time windows, whatever the wall clock says.
-    pub fn watermark_us(&self) -> Option<i64> {
+    pub(super) fn watermark_us(&self) -> Option<i64> {
         self.watermark_us
     }
 
     /// Sets how much older than a customer's newest event an arrival may be
     /// before it counts as late (it is still placed in order).
-    pub fn set_lateness_us(&mut self, lateness_us: i64) {
+    pub(super) fn set_lateness_us(&mut self, lateness_us: i64) {
         self.lateness_us = lateness_us;
     }
 
     /// Arrivals that were older than their customer's newest event, and
     /// those of them beyond the allowed lateness.
-    pub fn out_of_order(&self) -> (u64, u64) {
+    pub(super) fn out_of_order(&self) -> (u64, u64) {
         (self.reordered, self.late)
     }
 
@@ -203,70 +203,92 @@ impl JourneyBuilder {
 
     /// Adds a batch: its events in order, and its rejected records.
     pub fn ingest(&mut self, batch: &EventBatch) {
-        self.ingest_each(batch, |_, _, _| true);
+        self.record_rejected(batch);
+        let mut last_customer = None;
+        for event in batch.iter() {
+            if let Some((staged, key)) = self.accept(&event, &mut last_customer) {
+                self.stage(staged, key);
+            }
+        }
     }
 
-    /// Adds a batch like [`JourneyBuilder::ingest`], calling
-    /// `keep(event, session key, customer's newest time)` for every event
-    /// before staging it, in order (the live engine's running totals follow
-    /// along); an event for which it returns false (a duplicate) is staged
-    /// but neither moves its customer's newest time nor counts as late.
+    /// Adds a batch like [`JourneyBuilder::ingest`] while following each
+    /// customer's arrivals (late and reordered counts, the watermark),
+    /// calling `keep(event, session key, customer's newest time)` for every
+    /// event before staging it, in order (the live engine's running totals
+    /// follow along); an event for which it returns false (a duplicate) is
+    /// staged but neither moves its customer's newest time nor counts as
+    /// late.
     pub(super) fn ingest_each(
         &mut self,
         batch: &EventBatch,
         mut keep: impl FnMut(&Staged, u32, i64) -> bool,
     ) {
-        for rejected in &batch.rejected {
-            self.rejected.record(rejected);
-        }
-        let mut last_customer: Option<(&str, u32)> = None;
+        self.record_rejected(batch);
+        let mut last_customer = None;
         for event in batch.iter() {
-            let Some(touchpoint) = self.touchpoint_of(&event) else {
-                self.excluded += 1;
+            let Some((staged, key)) = self.accept(&event, &mut last_customer) else {
                 continue;
             };
-            let customer = match last_customer {
-                Some((name, id)) if name == event.customer => id,
-                _ => {
-                    let id = self.customers.intern(event.customer);
-                    last_customer = Some((event.customer, id));
-                    id
-                }
-            };
-            let slot = customer as usize;
+            let (time, slot) = (staged.event.time_us, staged.event.customer as usize);
             if slot >= self.newest.len() {
                 self.newest.resize(slot + 1, i64::MIN);
             }
-            let staged = Staged {
-                event: Event {
-                    time_us: event.time_us,
-                    customer,
-                    touchpoint,
-                },
-                id_hash: event.event_id.map_or(0, event_id_hash),
-            };
-            let key = event.session_id.map(session_key);
             let newest = self.newest[slot];
-            if keep(&staged, key.unwrap_or(0), newest.max(event.time_us)) {
-                if event.time_us < newest {
+            if keep(&staged, key.unwrap_or(0), newest.max(time)) {
+                if time < newest {
                     self.reordered += 1;
-                    if newest - event.time_us > self.lateness_us {
+                    if newest - time > self.lateness_us {
                         self.late += 1;
                     }
                 } else {
-                    self.newest[slot] = event.time_us;
+                    self.newest[slot] = time;
                 }
-                if event.time_us <= self.plausible_until_us {
-                    self.watermark_us = Some(
-                        self.watermark_us
-                            .map_or(event.time_us, |w| w.max(event.time_us)),
-                    );
+                if time <= self.plausible_until_us {
+                    self.watermark_us = Some(self.watermark_us.map_or(time, |w| w.max(time)));
                 }
             }
-            if event.time_us >= self.stage_from_us {
+            if time >= self.stage_from_us {
                 self.stage(staged, key);
             }
         }
+    }
+
+    fn record_rejected(&mut self, batch: &EventBatch) {
+        for rejected in &batch.rejected {
+            self.rejected.record(rejected);
+        }
+    }
+
+    /// The event as staged with its session key, or None when an exclude
+    /// rule leaves it out (counted). `last_customer` caches the previous
+    /// event's customer: a source's events often come in runs.
+    fn accept<'b>(
+        &mut self,
+        event: &EventRef<'b>,
+        last_customer: &mut Option<(&'b str, u32)>,
+    ) -> Option<(Staged, Option<u32>)> {
+        let Some(touchpoint) = self.touchpoint_of(event) else {
+            self.excluded += 1;
+            return None;
+        };
+        let customer = match *last_customer {
+            Some((name, id)) if name == event.customer => id,
+            _ => {
+                let id = self.customers.intern(event.customer);
+                *last_customer = Some((event.customer, id));
+                id
+            }
+        };
+        let staged = Staged {
+            event: Event {
+                time_us: event.time_us,
+                customer,
+                touchpoint,
+            },
+            id_hash: event.event_id.map_or(0, event_id_hash),
+        };
+        Some((staged, event.session_id.map(session_key)))
     }
 
     /// Forgets staged events older than `cutoff_us` (the live engine keeps
@@ -290,7 +312,7 @@ impl JourneyBuilder {
     }
 
     /// The allowed lateness in µs.
-    pub fn lateness_us(&self) -> i64 {
+    pub(super) fn lateness_us(&self) -> i64 {
         self.lateness_us
     }
 

@@ -184,16 +184,16 @@ mod tests {
         };
         let (first, second) = rows.split_at(250);
         let mut whole = JourneyBuilder::new(EngineConfig::default());
-        whole.ingest(&batch(first));
-        whole.ingest(&batch(second));
+        whole.ingest_each(&batch(first), |_, _, _| true);
+        whole.ingest_each(&batch(second), |_, _, _| true);
 
         let mut stopped = JourneyBuilder::new(EngineConfig::default());
-        stopped.ingest(&batch(first));
+        stopped.ingest_each(&batch(first), |_, _, _| true);
         let mut saved = Vec::new();
         stopped.save(&mut saved).unwrap();
         let mut resumed =
             JourneyBuilder::restore(&mut saved.as_slice(), EngineConfig::default()).unwrap();
-        resumed.ingest(&batch(second));
+        resumed.ingest_each(&batch(second), |_, _, _| true);
 
         assert_eq!(resumed.out_of_order(), whole.out_of_order());
         assert_eq!(resumed.watermark_us(), whole.watermark_us());
