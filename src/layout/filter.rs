@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::engine::{EdgeReport, NodeReport, is_terminal_name};
+use crate::report::plural;
 
 /// The sliders of the map.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -51,25 +52,15 @@ impl Visible {
         let mut parts = Vec::new();
         if self.hidden_touchpoints > 0 {
             parts.push(format!(
-                "{} touchpoint{}, {} of events hidden",
-                self.hidden_touchpoints,
-                if self.hidden_touchpoints == 1 {
-                    ""
-                } else {
-                    "s"
-                },
+                "{}, {} of events hidden",
+                plural(self.hidden_touchpoints, "touchpoint"),
                 percent(self.hidden_event_share)
             ));
         }
         if self.hidden_transitions > 0 {
             parts.push(format!(
-                "{} transition{} ({} of moves) hidden",
-                self.hidden_transitions,
-                if self.hidden_transitions == 1 {
-                    ""
-                } else {
-                    "s"
-                },
+                "{} ({} of moves) hidden",
+                plural(self.hidden_transitions, "transition"),
                 percent(self.hidden_transition_share)
             ));
         }

@@ -100,6 +100,17 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// A count and its noun, plural unless the count is one ("1 event",
+/// "1,204 events").
+///
+/// ```
+/// assert_eq!(journeyscope::report::plural(1204, "event"), "1,204 events");
+/// ```
+pub fn plural(n: usize, what: &str) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("{} {what}{s}", thousands(n as u64))
+}
+
 /// A duration for people: "45 s", "3 min 20 s", "2 h 5 min", "3 d 4 h";
 /// a smaller unit that is zero is left out ("30 min", not "30 min 0 s").
 ///

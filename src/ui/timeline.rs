@@ -7,7 +7,7 @@ use egui::{Align2, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 use crate::app::job::Job;
 use crate::app::loader::SourceRequest;
 use crate::engine::Journeys;
-use crate::report::{human_duration, thousands};
+use crate::report::{human_duration, plural};
 use crate::source::Mapping;
 use crate::source::lookup::{CustomerRecord, customer_records};
 
@@ -60,11 +60,6 @@ impl TimelineView {
 
 const ROW_HEIGHT: f32 = 58.0;
 const LABEL_WIDTH: f32 = 250.0;
-
-fn plural(n: usize, what: &str) -> String {
-    let s = if n == 1 { "" } else { "s" };
-    format!("{} {what}{s}", thousands(n as u64))
-}
 
 fn clock(us: i64, format: &str) -> String {
     chrono::DateTime::from_timestamp_micros(us)
