@@ -92,6 +92,17 @@ fn as_file(arrivals: &[Arrival], config: EngineConfig) -> Journeys {
     file.finish()
 }
 
+/// The journeys of just the arrivals at or after `from_us`, read as a file
+/// with a 30-minute session timeout.
+fn file_since(arrivals: &[Arrival], from_us: i64) -> Journeys {
+    let inside: Vec<Arrival> = arrivals
+        .iter()
+        .filter(|a| a.time_us >= from_us)
+        .cloned()
+        .collect();
+    as_file(&inside, config(Some(1800), false))
+}
+
 fn assert_same(live: &Journeys, file: &Journeys) {
     assert_eq!(live.graph.node_reports(), file.graph.node_reports());
     assert_eq!(live.graph.edge_reports(), file.graph.edge_reports());
@@ -202,12 +213,7 @@ fn the_recent_past_is_kept_and_the_rest_forgotten() {
     let newest = arrivals.last().unwrap().time_us;
     let from = newest - 15 * 60 * 1_000_000;
     let window = live.recent(Some(from)).build();
-    let inside: Vec<Arrival> = arrivals
-        .iter()
-        .filter(|a| a.time_us >= from)
-        .cloned()
-        .collect();
-    assert_same(&window, &as_file(&inside, config(Some(1800), false)));
+    assert_same(&window, &file_since(&arrivals, from));
 }
 
 /// When the kept hour would not fit in memory, less time is kept: the
@@ -243,12 +249,7 @@ fn at_high_rates_less_time_is_kept_and_said() {
     let newest = arrivals.last().unwrap().time_us;
     let hour = live.recent(Some(newest - 3_600_000_000)).build();
     let kept_from = newest - (kept_s * 1e6).round() as i64;
-    let inside: Vec<Arrival> = arrivals
-        .iter()
-        .filter(|a| a.time_us >= kept_from)
-        .cloned()
-        .collect();
-    assert_same(&hour, &as_file(&inside, config(Some(1800), false)));
+    assert_same(&hour, &file_since(&arrivals, kept_from));
 }
 
 /// A saved engine goes on only with the session rules and lateness it
