@@ -25,8 +25,13 @@ pub enum ExportError {
     /// The map could not be drawn as an image.
     #[error("cannot draw the map as PNG: {0}")]
     Render(String),
+    /// The output would replace the events it was made from.
+    #[error(
+        "{0} is the source being read; choose another output file (the source is never overwritten)"
+    )]
+    IsTheSource(String),
     /// Writing failed.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Io {
         /// The output file.
         path: String,
@@ -35,9 +40,10 @@ pub enum ExportError {
     },
 }
 
-/// Writes `summary` to `out` in the format its extension names.
-pub fn export(summary: &Summary, out: &Path) -> Result<(), ExportError> {
-    export_filtered(summary, &MapFilter::default(), out)
+/// Writes `summary` to `out` in the format its extension names, refusing
+/// to write over any of `sources` (the files it was read from).
+pub fn export(summary: &Summary, out: &Path, sources: &[&Path]) -> Result<(), ExportError> {
+    export_filtered(summary, &MapFilter::default(), out, sources)
 }
 
 /// Like [`export`], with the map's sliders at `filter`.
@@ -45,7 +51,9 @@ pub fn export_filtered(
     summary: &Summary,
     filter: &MapFilter,
     out: &Path,
+    sources: &[&Path],
 ) -> Result<(), ExportError> {
+    refuse_sources(out, sources)?;
     let name = out.to_string_lossy().to_lowercase();
     let bytes = if name.ends_with(".svg") {
         map_svg(summary, filter).into_bytes()
@@ -63,11 +71,56 @@ pub fn export_filtered(
     write(out, &bytes)
 }
 
+/// True when `a` and `b` are the same file (also through symbolic or hard
+/// links); false when either does not exist.
+#[cfg(unix)]
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// True when `a` and `b` are the same file (through links too); false when
+/// either does not exist.
+#[cfg(not(unix))]
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+}
+
+/// Refuses an output that is one of `sources`.
+fn refuse_sources(out: &Path, sources: &[&Path]) -> Result<(), ExportError> {
+    match sources.iter().any(|s| same_file(out, s)) {
+        true => Err(ExportError::IsTheSource(
+            crate::format::printable(&out.display().to_string()).into_owned(),
+        )),
+        false => Ok(()),
+    }
+}
+
+/// Writes `bytes` to `out` through a temporary file beside it, renamed over
+/// `out` once all is written and synced: a failed export leaves any earlier
+/// file as it was, and never a half-written one.
 fn write(out: &Path, bytes: &[u8]) -> Result<(), ExportError> {
-    std::fs::write(out, bytes).map_err(|source| ExportError::Io {
-        path: out.display().to_string(),
+    let failed = |source| ExportError::Io {
+        path: crate::format::printable(&out.display().to_string()).into_owned(),
         source,
-    })
+    };
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".journeyscope-export-")
+        .tempfile_in(dir)
+        .map_err(failed)?;
+    use std::io::Write as _;
+    temp.write_all(bytes)
+        .and_then(|()| temp.as_file().sync_all())
+        .map_err(failed)?;
+    temp.persist(out).map_err(|e| failed(e.error))?;
+    Ok(())
 }
 
 /// Estimated width of a character per unit of font size (sans-serif).
@@ -113,32 +166,35 @@ pub fn map_png(summary: &Summary, filter: &MapFilter) -> Result<Vec<u8>, ExportE
 }
 
 /// Writes the rejected records: as JSON (counts by reason and the kept
-/// sample) when `out` ends in `.json`, otherwise the sample as CSV.
-pub fn write_rejected(log: &RejectedLog, out: &Path) -> Result<(), ExportError> {
+/// sample) when `out` ends in `.json`, otherwise the sample as CSV; never
+/// over one of `sources`.
+pub fn write_rejected(log: &RejectedLog, out: &Path, sources: &[&Path]) -> Result<(), ExportError> {
+    refuse_sources(out, sources)?;
     let json = out.to_string_lossy().to_lowercase().ends_with(".json");
     let text = if json {
         serde_json::to_string_pretty(log).unwrap_or_default() + "\n"
     } else {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let rows = log.sample.iter().map(|r| {
-            [
-                r.position.clone(),
-                r.reason.to_string(),
-                r.detail.clone(),
-                r.record.clone(),
-            ]
-        });
-        let _ = w.write_record(["position", "reason", "detail", "record"]);
-        for row in rows {
-            let _ = w.write_record(&row);
-        }
-        String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+        let rows: Vec<[String; 4]> = log
+            .sample
+            .iter()
+            .map(|r| {
+                [
+                    r.position.clone(),
+                    r.reason.to_string(),
+                    r.detail.clone(),
+                    r.record.clone(),
+                ]
+            })
+            .collect();
+        crate::report::csv_text(&["position", "reason", "detail", "record"], &rows)
     };
     write(out, text.as_bytes())
 }
 
+/// Text for SVG: what XML cannot carry made visible first, then escaped.
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
+    crate::format::printable(text)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")

@@ -6,21 +6,36 @@
 //!   events, and the live state file.
 //! - [`report`]: the summary that the command line prints and tests compare.
 //! - [`layout`] and [`export`]: the journey map's layout, SVG and other exports.
+//! - [`format`]: text made safe for terminals, XML, DOT and spreadsheets.
 //! - [`generate`]: the realistic e-commerce sample data.
 //! - [`cli`] and [`commands`]: the command line.
 //! - [`app`] and [`ui`]: the desktop app; it reads snapshots and sends
 //!   commands, and heavy work runs on worker threads.
 
+//!
+//! Without the default `full` feature the crate is the engine and the file
+//! parsers alone (no DuckDB, Kafka or window), which is what the fuzz
+//! targets in `fuzz/` build.
+
 #![warn(missing_docs)]
 
+#[cfg(feature = "full")]
 pub mod app;
+#[cfg(feature = "full")]
 pub mod cli;
+#[cfg(feature = "full")]
 pub mod commands;
 pub mod engine;
+#[cfg(feature = "full")]
 pub mod export;
+pub mod format;
+pub mod fuzzing;
+#[cfg(feature = "full")]
 pub mod generate;
 pub mod layout;
+#[cfg(feature = "full")]
 pub mod reference;
 pub mod report;
 pub mod source;
+#[cfg(feature = "full")]
 pub mod ui;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use journeyscope::cli::Cli;
 use journeyscope::commands::{Failure, run};
+use journeyscope::format::printable_lines;
 
 /// Large buffers (event chunks, batches) are allocated and freed in turn;
 /// with a fixed mmap threshold glibc hands each freed one back to the
@@ -27,11 +28,11 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(e)) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", printable_lines(&format!("{e:#}")));
             ExitCode::from(2)
         }
         Err(Failure::Failed(e)) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", printable_lines(&format!("{e:#}")));
             ExitCode::from(1)
         }
     }

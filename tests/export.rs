@@ -14,7 +14,7 @@ use journeyscope::report::Summary;
 fn exported(summary: &Summary, name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
-    export(summary, &path).unwrap();
+    export(summary, &path, &[]).unwrap();
     (dir, path)
 }
 
@@ -93,7 +93,7 @@ fn json_export_is_the_summary_and_unknown_formats_are_refused() {
         value["edges"].as_array().unwrap().len(),
         summary.edges.len()
     );
-    let err = export(&summary, Path::new("/tmp/map.bmp")).unwrap_err();
+    let err = export(&summary, Path::new("/tmp/map.bmp"), &[]).unwrap_err();
     assert!(err.to_string().contains(".svg"));
 }
 
@@ -163,7 +163,7 @@ fn rejected_records_export_as_csv_and_json() {
     ));
     let dir = tempfile::tempdir().unwrap();
     let csv_path = dir.path().join("rejected.csv");
-    journeyscope::export::write_rejected(&log, &csv_path).unwrap();
+    journeyscope::export::write_rejected(&log, &csv_path, &[]).unwrap();
     let mut reader = csv::Reader::from_path(&csv_path).unwrap();
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), log.sample.len());
@@ -173,7 +173,7 @@ fn rejected_records_export_as_csv_and_json() {
         ("line 7", "bad_timestamp", "a,b,soon")
     );
     let json_path = dir.path().join("rejected.json");
-    journeyscope::export::write_rejected(&log, &json_path).unwrap();
+    journeyscope::export::write_rejected(&log, &json_path, &[]).unwrap();
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
     assert_eq!(json["total"], log.total);

@@ -296,7 +296,7 @@ fn run(
         request.lateness_us,
         request.state.clone(),
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| crate::format::error_chain(&e))?;
     let (updates, received) = bounded::<Update>(1);
     let context = Context {
         name: session.source.name().to_owned(),
@@ -318,7 +318,7 @@ fn run(
     while !stop.load(Ordering::Relaxed) {
         if session
             .poll(Duration::from_millis(50))
-            .map_err(|e| e.to_string())?
+            .map_err(|e| crate::format::error_chain(&e))?
         {
             last_message = Some(Instant::now());
             changed = true;
@@ -333,7 +333,7 @@ fn run(
         }
         if unsaved && last_save.elapsed() >= save_every {
             let started = Instant::now();
-            session.save().map_err(|e| e.to_string())?;
+            session.save().map_err(|e| crate::format::error_chain(&e))?;
             // A large state is saved less often: at most a tenth of the
             // engine's time goes to saving.
             save_every = SAVE_EVERY.max(started.elapsed() * 10);
@@ -382,7 +382,7 @@ fn run(
         }
     }
     if unsaved {
-        session.save().map_err(|e| e.to_string())?;
+        session.save().map_err(|e| crate::format::error_chain(&e))?;
     }
     session.close();
     drop(updates);

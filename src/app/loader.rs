@@ -80,7 +80,7 @@ impl Loading {
                     Ok(loaded)
                 }
                 Ok(None) => Err(SourceError::Cancelled.to_string()),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(crate::format::error_chain(&e)),
             };
             let _ = sender.send(message);
             wake();

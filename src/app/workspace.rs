@@ -141,7 +141,7 @@ impl Workspace {
     ) {
         self.notice = Some("Saving…".into());
         self.saving = Some(Job::spawn("export", ctx, move || {
-            write().unwrap_or_else(|e| e.to_string())
+            write().unwrap_or_else(|e| crate::format::error_chain(&e))
         }));
     }
 

@@ -10,7 +10,7 @@ use crate::engine::{
 };
 use crate::source::Mapping;
 
-pub use text::{to_csv, to_dot, to_table};
+pub use text::{csv_text, to_csv, to_dot, to_table};
 
 /// Everything `summarize` reports about a source.
 #[derive(Debug, Clone, PartialEq, Serialize)]

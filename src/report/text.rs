@@ -2,6 +2,8 @@
 
 use std::fmt::Write;
 
+use crate::format::{printable, spreadsheet_safe};
+
 use super::{Summary, human_duration, thousands};
 
 fn percent(share: f64) -> String {
@@ -12,17 +14,22 @@ fn percent(share: f64) -> String {
 pub fn to_table(s: &Summary) -> String {
     let mut out = String::new();
     let m = &s.mapping;
-    let mut mapping = format!("customer={}", m.customer);
+    let mut mapping = format!("customer={}", printable(&m.customer));
     if let Some(f) = &m.customer_fallback {
-        let _ = write!(mapping, " (else {f})");
+        let _ = write!(mapping, " (else {})", printable(f));
     }
-    let _ = write!(mapping, "  event={}  time={}", m.event, m.time);
+    let _ = write!(
+        mapping,
+        "  event={}  time={}",
+        printable(&m.event),
+        printable(&m.time)
+    );
     for (label, column) in [("event id", &m.event_id), ("session id", &m.session_id)] {
         if let Some(c) = column {
-            let _ = write!(mapping, "  {label}={c}");
+            let _ = write!(mapping, "  {label}={}", printable(c));
         }
     }
-    let _ = writeln!(out, "Source      {}", s.source);
+    let _ = writeln!(out, "Source      {}", printable(&s.source));
     let _ = writeln!(out, "Mapping     {mapping}   [{} convention]", m.convention);
     let _ = writeln!(
         out,
@@ -61,7 +68,9 @@ pub fn to_table(s: &Summary) -> String {
         let _ = writeln!(
             out,
             "            {}: {} — {}",
-            r.position, r.reason, r.detail
+            printable(&r.position),
+            r.reason,
+            printable(&r.detail)
         );
     }
 
@@ -69,7 +78,7 @@ pub fn to_table(s: &Summary) -> String {
     let width = s
         .nodes
         .iter()
-        .map(|n| n.name.chars().count())
+        .map(|n| printable(&n.name).chars().count())
         .max()
         .unwrap_or(4)
         .max(10);
@@ -82,7 +91,7 @@ pub fn to_table(s: &Summary) -> String {
         let _ = writeln!(
             out,
             "  {:<width$} {:>10} {:>10} {:>10} {:>10}",
-            n.name,
+            printable(&n.name),
             thousands(n.events),
             thousands(n.sessions),
             thousands(n.customers),
@@ -91,7 +100,8 @@ pub fn to_table(s: &Summary) -> String {
     }
 
     let _ = writeln!(out, "\nTransitions (most frequent first)");
-    let pair = |e: &crate::engine::EdgeReport| format!("{} → {}", e.from, e.to);
+    let pair =
+        |e: &crate::engine::EdgeReport| format!("{} → {}", printable(&e.from), printable(&e.to));
     let pw = s
         .edges
         .iter()
@@ -133,7 +143,7 @@ pub fn to_table(s: &Summary) -> String {
                 out,
                 "  {}. {:<24} {:>10} customers  {:>7} of previous  {:>7} of first  (-{}{time})",
                 i + 1,
-                step.touchpoint,
+                printable(&step.touchpoint),
                 thousands(step.customers),
                 percent(step.conversion_from_previous),
                 percent(step.conversion_from_first),
@@ -144,45 +154,80 @@ pub fn to_table(s: &Summary) -> String {
     out
 }
 
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
+/// Rows as CSV text (the `csv` crate's quoting), every text cell made
+/// safe to open in a spreadsheet (see [`spreadsheet_safe`]).
+pub fn csv_text<R: AsRef<[String]>>(header: &[&str], rows: &[R]) -> String {
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    // Writing to memory cannot fail; a failure would show as missing rows.
+    let _ = w.write_record(header);
+    for row in rows {
+        let _ = w.write_record(
+            row.as_ref()
+                .iter()
+                .map(|c| spreadsheet_safe(c).into_owned()),
+        );
     }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
 /// The edges as CSV, one row per transition.
 pub fn to_csv(s: &Summary) -> String {
-    let mut out = String::from(
-        "from,to,transitions,customers,share,time_count,time_mean_s,time_min_s,time_max_s,time_median_s,time_p90_s,time_p99_s\n",
-    );
-    for e in &s.edges {
-        let _ = write!(
-            out,
-            "{},{},{},{},{}",
-            csv_field(&e.from),
-            csv_field(&e.to),
-            e.transitions,
-            e.customers,
-            e.share
-        );
-        match &e.time_s {
-            Some(t) => {
-                let _ = writeln!(
-                    out,
-                    ",{},{},{},{},{},{},{}",
-                    t.count, t.mean, t.min, t.max, t.median, t.p90, t.p99
-                );
+    let header = [
+        "from",
+        "to",
+        "transitions",
+        "customers",
+        "share",
+        "time_count",
+        "time_mean_s",
+        "time_min_s",
+        "time_max_s",
+        "time_median_s",
+        "time_p90_s",
+        "time_p99_s",
+    ];
+    let rows: Vec<Vec<String>> = s
+        .edges
+        .iter()
+        .map(|e| {
+            let mut row = vec![
+                e.from.clone(),
+                e.to.clone(),
+                e.transitions.to_string(),
+                e.customers.to_string(),
+                e.share.to_string(),
+            ];
+            match &e.time_s {
+                Some(t) => row.extend([
+                    t.count.to_string(),
+                    t.mean.to_string(),
+                    t.min.to_string(),
+                    t.max.to_string(),
+                    t.median.to_string(),
+                    t.p90.to_string(),
+                    t.p99.to_string(),
+                ]),
+                None => row.extend(["0", "", "", "", "", "", ""].map(String::from)),
             }
-            None => out.push_str(",0,,,,,,\n"),
-        }
-    }
-    out
+            row
+        })
+        .collect();
+    csv_text(&header, &rows)
 }
 
+/// A DOT string: what DOT cannot carry (NUL and other controls) made
+/// visible, then backslashes and quotes escaped; line breaks become DOT's
+/// centred line break.
 fn dot_string(text: &str) -> String {
-    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+    let lines: Vec<String> = text
+        .split('\n')
+        .map(|l| printable(l).into_owned())
+        .collect();
+    let escaped: Vec<String> = lines
+        .iter()
+        .map(|l| l.replace('\\', "\\\\").replace('"', "\\\""))
+        .collect();
+    format!("\"{}\"", escaped.join("\\n"))
 }
 
 /// The graph in Graphviz DOT, edge width by volume.
@@ -233,9 +278,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn csv_quotes_only_when_needed() {
-        assert_eq!(csv_field("a"), "a");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    fn csv_cells_are_quoted_and_safe_for_spreadsheets() {
+        let rows = vec![vec![
+            "a,b".to_owned(),
+            "=1+1".to_owned(),
+            "say \"hi\"".to_owned(),
+        ]];
+        assert_eq!(
+            csv_text(&["x", "y", "z"], &rows),
+            "x,y,z\n\"a,b\",'=1+1,\"say \"\"hi\"\"\"\n"
+        );
+    }
+
+    #[test]
+    fn dot_strings_carry_no_control_characters() {
+        assert_eq!(dot_string("a\0b\"c\\"), "\"a\\\\u{0}b\\\"c\\\\\"");
+        assert_eq!(dot_string("x\ny"), "\"x\\ny\"");
     }
 }

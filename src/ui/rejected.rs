@@ -86,5 +86,7 @@ pub fn describe(reason: RejectReason) -> &'static str {
         RejectReason::WrongType => "Nested value",
         RejectReason::Oversized => "Record too large",
         RejectReason::InvalidUtf8 => "Not UTF-8 text",
+        RejectReason::Tombstone => "Deletion marker (no value)",
+        RejectReason::EmptyValue => "Empty message",
     }
 }

@@ -82,7 +82,7 @@ impl SettingsForm {
             &lines(&self.splits),
             &lines(&self.excludes),
         )
-        .map_err(|e| e.to_string())
+        .map_err(|e| crate::format::error_chain(&e))
     }
 }
 

@@ -53,7 +53,7 @@ impl TimelineView {
         self.lookup = Some(Job::spawn("timeline", ctx, move || {
             let _keep = &request.keep_alive;
             customer_records(&request.path, &request.settings.source, &mapping, &customer)
-                .map_err(|e| e.to_string())
+                .map_err(|e| crate::format::error_chain(&e))
         }));
     }
 }

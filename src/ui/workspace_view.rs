@@ -112,8 +112,9 @@ pub fn workspace_ui(ws: &mut Workspace, ui: &mut egui::Ui) -> Option<Command> {
                     && let Some(path) = save_dialog("rejected.csv")
                 {
                     let summary = ws.loaded.summary.clone();
+                    let source = ws.loaded.request.path.clone();
                     ws.save_in_background(ui.ctx(), move || {
-                        write_rejected(&summary.rejected, &path)
+                        write_rejected(&summary.rejected, &path, &[&source])
                             .map(|()| format!("Rejected records saved to {}", path.display()))
                     });
                 }
@@ -175,8 +176,9 @@ fn anchors_ui(ws: &mut Workspace, ui: &mut egui::Ui) {
                     ui.close();
                     if let Some(path) = save_dialog(file) {
                         let (summary, filter) = (ws.loaded.summary.clone(), ws.map.filter);
+                        let source = ws.loaded.request.path.clone();
                         ws.save_in_background(ui.ctx(), move || {
-                            export_filtered(&summary, &filter, &path)
+                            export_filtered(&summary, &filter, &path, &[&source])
                                 .map(|()| format!("Saved {}", path.display()))
                         });
                     }

@@ -1,0 +1,169 @@
+//! Text as it is shown and written: names and values from a user's data
+//! made safe for terminals, XML, DOT and spreadsheets.
+//!
+//! Touchpoint names, column names and rejected values come from whatever
+//! file or topic a user opens. Every writer that cannot carry any character
+//! passes them through here first: control characters (which clear a
+//! terminal or make XML invalid), Unicode noncharacters and bidirectional
+//! overrides are shown as visible escapes (`\u{1b}`), and a cell a
+//! spreadsheet would run as a formula starts with `'`.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+/// True for characters that a terminal, XML 1.0 or DOT cannot show as
+/// themselves: C0 and C1 controls, DEL, noncharacters (U+FFFE…), and the
+/// bidirectional controls that reorder what follows them.
+pub fn is_unprintable(c: char) -> bool {
+    let n = c as u32;
+    c.is_control()
+        || (0xFDD0..=0xFDEF).contains(&n)
+        || (n & 0xFFFE) == 0xFFFE
+        || (0x202A..=0x202E).contains(&n)
+        || (0x2066..=0x2069).contains(&n)
+}
+
+/// `text` with every unprintable character (see [`is_unprintable`])
+/// written as `\u{…}`; borrowed when there is none.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    escape_where(text, is_unprintable)
+}
+
+/// Like [`printable`], but line breaks and tabs stay (for messages of
+/// several lines).
+pub fn printable_lines(text: &str) -> Cow<'_, str> {
+    escape_where(text, |c| c != '\n' && c != '\t' && is_unprintable(c))
+}
+
+fn escape_where(text: &str, escape: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(&escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if escape(c) {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// At most `max_chars` characters of `text`, printable, with `…` where it
+/// was cut: how a value from the data is quoted in a message.
+pub fn excerpt(text: &str, max_chars: usize) -> String {
+    let cut = text.char_indices().nth(max_chars).map(|(i, _)| i);
+    let shown = printable(&text[..cut.unwrap_or(text.len())]).into_owned();
+    match cut {
+        Some(_) => shown + "…",
+        None => shown,
+    }
+}
+
+/// Like [`excerpt`] for bytes that may not be UTF-8.
+pub fn excerpt_bytes(bytes: &[u8], max_chars: usize) -> String {
+    let head = &bytes[..bytes.len().min(max_chars * 4)];
+    let text = String::from_utf8_lossy(head);
+    let mut shown = excerpt(&text, max_chars);
+    if head.len() < bytes.len() && !shown.ends_with('…') {
+        shown.push('…');
+    }
+    shown
+}
+
+/// Names joined with ", ", each as an [`excerpt`], listing at most `max`
+/// of them and counting the rest ("a, b, … and 9,998 more").
+pub fn name_list(names: &[String], max: usize) -> String {
+    let mut shown: Vec<String> = names.iter().take(max).map(|n| excerpt(n, 60)).collect();
+    if names.len() > max {
+        shown.push(format!("… and {} more", names.len() - max));
+    }
+    shown.join(", ")
+}
+
+/// An error with the causes behind it, joined by ": " (a cause already
+/// quoted by the message before it is not repeated), printable.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    printable_lines(&text).into_owned()
+}
+
+/// A CSV cell that a spreadsheet will not run as a formula: text starting
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`
+/// (the OWASP rule). Numbers written by Journeyscope itself never need it.
+pub fn spreadsheet_safe(cell: &str) -> Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{cell}")),
+        _ => Cow::Borrowed(cell),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_and_noncharacters_become_visible_escapes() {
+        assert_eq!(printable("home"), "home");
+        assert_eq!(printable("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(printable("nul\0"), "nul\\u{0}");
+        assert_eq!(printable("x\u{fffe}\u{ffff}"), "x\\u{fffe}\\u{ffff}");
+        assert_eq!(printable("\u{202e}evil"), "\\u{202e}evil");
+        assert_eq!(printable("two\nlines"), "two\\u{a}lines");
+        assert_eq!(printable_lines("two\nlines\u{7}"), "two\nlines\\u{7}");
+        assert_eq!(printable("café 東京"), "café 東京");
+    }
+
+    #[test]
+    fn excerpts_are_short_and_marked_when_cut() {
+        assert_eq!(excerpt("abcdef", 3), "abc…");
+        assert_eq!(excerpt("abc", 3), "abc");
+        assert_eq!(excerpt_bytes(&[0u8; 5000], 4), "\\u{0}\\u{0}\\u{0}\\u{0}…");
+        let names: Vec<String> = (0..5).map(|i| format!("c{i}")).collect();
+        assert_eq!(name_list(&names, 2), "c0, c1, … and 3 more");
+    }
+
+    #[test]
+    fn error_chains_name_each_cause_once() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("cannot read x")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let e = Outer(std::io::Error::other("Is a directory"));
+        assert_eq!(error_chain(&e), "cannot read x: Is a directory");
+    }
+
+    #[test]
+    fn formulas_are_neutralised() {
+        for cell in [
+            "=1+1",
+            "+cmd|' /C calc'!A0",
+            "-2+3",
+            "@SUM(1+1)",
+            "\tx",
+            "\rx",
+        ] {
+            assert_eq!(spreadsheet_safe(cell), format!("'{cell}"));
+        }
+        assert_eq!(spreadsheet_safe("home"), "home");
+        assert_eq!(spreadsheet_safe(""), "");
+    }
+}
