@@ -174,6 +174,12 @@ fn source_failure(e: SourceError) -> Failure {
 pub fn summarize_path(path: &Path, label: &str, settings: Settings) -> Result<Summary, Failure> {
     let mut source = source::open(path, &settings.source).map_err(source_failure)?;
     let journeys = source::load(source.as_mut(), settings.engine).map_err(source_failure)?;
+    if source.is_empty_input() {
+        eprintln!(
+            "note: {} is empty: 0 events",
+            crate::format::printable(label)
+        );
+    }
     Ok(Summary::new(
         label,
         source.mapping(),
@@ -209,8 +215,10 @@ fn summarize(args: &SummarizeArgs) -> Result<(), Failure> {
 
 fn export(args: &ExportArgs) -> Result<(), Failure> {
     let summary = summary_of(&args.source)?;
-    crate::export::export(&summary, &args.out).map_err(|e| match e {
-        crate::export::ExportError::UnknownFormat(_) => usage(e),
+    let source = args.source.path.as_path();
+    crate::export::export(&summary, &args.out, &[source]).map_err(|e| match e {
+        crate::export::ExportError::UnknownFormat(_)
+        | crate::export::ExportError::IsTheSource(_) => usage(e),
         other => Failure::Failed(other.into()),
     })
 }

@@ -6,7 +6,6 @@
 //! topic holds exactly what the file holds; other formats are sent as one
 //! JSON object per mapped event.
 
-use std::io::BufRead;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -18,7 +17,9 @@ use serde_json::{Map, Value};
 
 use crate::cli::ProduceArgs;
 use crate::source::jsonl::{JsonLinesSource, customer_of};
-use crate::source::{self, EventSource, Format, Mapping, input};
+use crate::source::{self, EventSource, Format, Opened, input};
+
+use crate::source::kafka::Redactor;
 
 use super::live::client_properties;
 use super::{Failure, sample_data_file, settings, source_failure};
@@ -32,6 +33,8 @@ struct Sender {
     sent: u64,
     started: Instant,
     reported: Instant,
+    /// Removes client property values from the client's messages.
+    redactor: Redactor,
 }
 
 impl Sender {
@@ -59,7 +62,12 @@ impl Sender {
                     record = back;
                     self.producer.poll(Duration::from_millis(50));
                 }
-                Err((e, _)) => return Err(Failure::Failed(anyhow!("cannot send to Kafka: {e}"))),
+                Err((e, _)) => {
+                    return Err(Failure::Failed(anyhow!(
+                        "cannot send to Kafka: {}",
+                        self.redactor.clean(&e.to_string())
+                    )));
+                }
             }
         }
         self.producer.poll(Duration::ZERO);
@@ -137,27 +145,33 @@ pub(super) fn replay_file(
     for (key, value) in &replay.properties {
         config.set(key, value);
     }
+    let redactor = Redactor::new(&replay.properties);
+    let clean = |e: &dyn std::fmt::Display| redactor.clean(&e.to_string());
     let producer: BaseProducer = config
         .create()
-        .map_err(|e| Failure::Failed(anyhow!("cannot create the Kafka producer: {e}")))?;
+        .map_err(|e| Failure::Usage(anyhow!("cannot create the Kafka producer: {}", clean(&e))))?;
+    reach_brokers(&producer, replay, &clean)?;
     let mut sender = Sender {
         producer,
         topic: replay.topic.to_owned(),
         rate: replay.rate,
         limit: replay.count,
+        redactor: redactor.clone(),
         sent: 0,
         started: Instant::now(),
         reported: Instant::now(),
     };
-    if matches!(
-        input::detect_format(path).map_err(source_failure)?,
-        Format::JsonLines
-    ) {
-        // Only the columns are needed: no reader thread runs ahead.
-        let detected = JsonLinesSource::open(path, options).map_err(source_failure)?;
-        replay_lines(path, detected.mapping(), &mut sender)?;
+    let opened = input::open(path).map_err(source_failure)?;
+    if let Opened::Text {
+        format: Format::JsonLines,
+        reader,
+    } = opened
+    {
+        // Read here, on this thread: no reader thread runs ahead.
+        let mut records = JsonLinesSource::open(path, reader, options).map_err(source_failure)?;
+        replay_records(&mut records, &mut sender)?;
     } else {
-        let mut source = source::open(path, options).map_err(source_failure)?;
+        let mut source = source::from_opened(path, opened, options).map_err(source_failure)?;
         let mapping = source.mapping().clone();
         while let Some(batch) = source.next_batch().map_err(source_failure)? {
             for e in batch.iter() {
@@ -182,30 +196,96 @@ pub(super) fn replay_file(
             source.recycle(batch);
         }
     }
-    sender
-        .producer
-        .flush(Duration::from_secs(60))
-        .map_err(|e| Failure::Failed(anyhow!("Kafka did not take every event: {e}")))?;
+    flush(&sender, &clean)?;
     sender.progress();
     Ok(sender.sent)
 }
 
-/// Sends each line as it is, keyed by its customer when it has one.
-fn replay_lines(path: &Path, mapping: &Mapping, sender: &mut Sender) -> Result<(), Failure> {
-    let reader = input::open_text(path).map_err(source_failure)?;
-    for line in reader.split(b'\n') {
-        if sender.done() {
-            break;
+/// How long the brokers have to answer before `produce` gives up.
+const REACH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Asks the brokers for the topic's metadata, so that an unreachable
+/// broker or a missing topic is said at once instead of after a silent wait.
+fn reach_brokers(
+    producer: &BaseProducer,
+    replay: &Replay<'_>,
+    clean: &dyn Fn(&dyn std::fmt::Display) -> String,
+) -> Result<(), Failure> {
+    let metadata = producer
+        .client()
+        .fetch_metadata(Some(replay.topic), REACH_TIMEOUT)
+        .map_err(|e| {
+            Failure::Failed(anyhow!(
+                "cannot reach the brokers at {} within {} s ({}); check --brokers and, \
+                 for SASL or TLS, the -X client properties",
+                replay.brokers,
+                REACH_TIMEOUT.as_secs(),
+                clean(&e)
+            ))
+        })?;
+    let topic = metadata.topics().iter().find(|t| t.name() == replay.topic);
+    if let Some(error) = topic.and_then(|t| t.error()) {
+        let code = rdkafka::error::RDKafkaErrorCode::from(error);
+        if code != RDKafkaErrorCode::UnknownTopicOrPartition {
+            return Err(Failure::Failed(anyhow!(
+                "the brokers refuse topic `{}`: {}",
+                replay.topic,
+                clean(&code)
+            )));
         }
-        let mut line = line.map_err(|e| Failure::Failed(e.into()))?;
-        if line.last() == Some(&b'\r') {
-            line.pop();
+    }
+    Ok(())
+}
+
+/// Waits for the brokers to confirm every message, saying how many are
+/// still on their way while it waits.
+fn flush(sender: &Sender, clean: &dyn Fn(&dyn std::fmt::Display) -> String) -> Result<(), Failure> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match sender.producer.flush(Duration::from_secs(5)) {
+            Ok(()) => return Ok(()),
+            Err(e) if Instant::now() >= deadline => {
+                return Err(Failure::Failed(anyhow!(
+                    "Kafka did not confirm {} events within 60 s: {}",
+                    sender.producer.in_flight_count(),
+                    clean(&e)
+                )));
+            }
+            Err(_) => eprintln!(
+                "waiting for the brokers to confirm {} events…",
+                sender.producer.in_flight_count()
+            ),
         }
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
+    }
+}
+
+/// Sends each JSON record as it is, keyed by its customer when it has one;
+/// lines too long to send are counted and named.
+fn replay_records(records: &mut JsonLinesSource, sender: &mut Sender) -> Result<(), Failure> {
+    let mapping = records.mapping().clone();
+    let mut skipped = Vec::new();
+    let mut skipped_count = 0u64;
+    while !sender.done() {
+        match records.next_raw().map_err(source_failure)? {
+            None => break,
+            Some(Ok(record)) => {
+                let key = customer_of(&record, &mapping);
+                sender.send(key.as_deref(), &record)?;
+            }
+            Some(Err(rejected)) => {
+                skipped_count += 1;
+                if skipped.len() < 5 {
+                    skipped.push(format!("{} ({})", rejected.position, rejected.detail));
+                }
+            }
         }
-        let key = customer_of(&line, mapping);
-        sender.send(key.as_deref(), &line)?;
+    }
+    if skipped_count > 0 {
+        eprintln!(
+            "not sent: {} records that hold no JSON event, e.g. {}",
+            crate::report::thousands(skipped_count),
+            skipped.join("; ")
+        );
     }
     Ok(())
 }

@@ -29,11 +29,16 @@ pub enum RejectReason {
     Oversized,
     /// The record's bytes are not valid UTF-8.
     InvalidUtf8,
+    /// A Kafka message without a value (a tombstone, which deletes a key in
+    /// a compacted topic).
+    Tombstone,
+    /// A Kafka message whose value is empty or only white space.
+    EmptyValue,
 }
 
 impl RejectReason {
     /// Every reason, in display order.
-    pub const ALL: [RejectReason; 8] = [
+    pub const ALL: [RejectReason; 10] = [
         RejectReason::Unparseable,
         RejectReason::MissingCustomer,
         RejectReason::MissingEvent,
@@ -42,6 +47,8 @@ impl RejectReason {
         RejectReason::WrongType,
         RejectReason::Oversized,
         RejectReason::InvalidUtf8,
+        RejectReason::Tombstone,
+        RejectReason::EmptyValue,
     ];
 
     /// The snake_case name used in reports and JSON.
@@ -55,6 +62,8 @@ impl RejectReason {
             RejectReason::WrongType => "wrong_type",
             RejectReason::Oversized => "oversized",
             RejectReason::InvalidUtf8 => "invalid_utf8",
+            RejectReason::Tombstone => "tombstone",
+            RejectReason::EmptyValue => "empty_value",
         }
     }
 }
@@ -85,23 +94,28 @@ pub struct Rejected {
 }
 
 impl Rejected {
-    /// A rejection whose record text is cut to [`REJECTED_TEXT_CHARS`].
+    /// A rejection whose record text and detail (which may quote a value)
+    /// are cut to [`REJECTED_TEXT_CHARS`].
     pub fn new(
         position: impl Into<String>,
         reason: RejectReason,
         detail: impl Into<String>,
         record: &str,
     ) -> Self {
-        let record = match record.char_indices().nth(REJECTED_TEXT_CHARS) {
-            Some((cut, _)) => format!("{}…", &record[..cut]),
-            None => record.to_owned(),
-        };
         Rejected {
             position: position.into(),
             reason,
-            detail: detail.into(),
-            record,
+            detail: cut(detail.into(), REJECTED_TEXT_CHARS),
+            record: cut(record, REJECTED_TEXT_CHARS),
         }
+    }
+}
+
+/// `text` cut to `chars` characters, with `…` where it was cut.
+fn cut(text: impl AsRef<str> + Into<String>, chars: usize) -> String {
+    match text.as_ref().char_indices().nth(chars) {
+        Some((at, _)) => format!("{}…", &text.as_ref()[..at]),
+        None => text.into(),
     }
 }
 
@@ -132,9 +146,21 @@ pub struct EventBatch {
     properties: Vec<(Span, Span)>,
     /// Records the source rejected while producing this batch, in order.
     pub rejected: Vec<Rejected>,
-    /// Where a stream goes on once this batch is taken in: (partition, next
-    /// offset) for every partition it advanced. Empty for files.
-    pub resume_at: Vec<(i32, i64)>,
+    /// Where a stream goes on once this batch is taken in, for every
+    /// partition it advanced. Empty for files.
+    pub resume_at: Vec<StreamMark>,
+}
+
+/// Where a stream's partition goes on, and what its last message read was
+/// like (so that a resumed view can tell its topic was recreated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamMark {
+    /// The partition.
+    pub partition: i32,
+    /// The offset of the next message to read.
+    pub next_offset: i64,
+    /// The broker's timestamp of the message just before `next_offset`.
+    pub last_timestamp_ms: Option<i64>,
 }
 
 /// The fields of one event, borrowed from a batch.

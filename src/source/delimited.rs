@@ -1,35 +1,35 @@
 //! CSV, TSV and other delimited text: header row, quoted fields, the
 //! delimiter sniffed from the header (`,` `;` tab `|`) unless given.
 
-use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::io::BufRead;
 use std::path::Path;
 
-use csv::{ByteRecord, ReaderBuilder};
+use crate::engine::{EventBatch, RejectReason, Rejected};
 
-use crate::engine::{EventBatch, MAX_RECORD_BYTES, RejectReason, Rejected};
-
+use super::csv_records::{CsvRecords, CsvRow, Outcome};
+use super::input::TextReader;
+use super::lines::LineReader;
 use super::record::{Field, Record, RecordPlan, text_field};
-use super::schema::{self, ColumnSample, Mapping};
-use super::{
-    BATCH_EVENTS, DETECTION_SAMPLE, EventSource, SourceError, SourceOptions, SpareBatches,
-    TimeParser, input,
-};
+use super::schema::{self, ColumnSample, DetectionBudget, Mapping};
+use super::{BATCH_EVENTS, EventSource, SourceError, SourceOptions, SpareBatches, TimeParser};
 
 /// Reads a delimited text file.
 pub struct DelimitedSource {
     name: String,
-    reader: csv::Reader<Box<dyn BufRead + Send>>,
+    records: CsvRecords,
     headers: usize,
-    pending: VecDeque<Result<ByteRecord, Rejected>>,
+    pending: VecDeque<Result<CsvRow, Rejected>>,
     plan: RecordPlan<usize>,
     mapping: Mapping,
     parser: TimeParser,
     /// Consumed batches kept for reuse.
     spare: SpareBatches,
+    /// The row read into, reused.
+    row: CsvRow,
     done: bool,
-    path: std::path::PathBuf,
+    /// True when the input held no record at all.
+    empty: bool,
 }
 
 const CANDIDATE_DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
@@ -58,36 +58,29 @@ pub fn sniff_delimiter(first_line: &[u8]) -> u8 {
 }
 
 impl DelimitedSource {
-    /// Opens the file, finds the delimiter and header, and detects the
-    /// mapping from the first rows.
-    pub fn open(path: &Path, options: &SourceOptions) -> Result<Self, SourceError> {
-        let io = |source| SourceError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut text = input::open_text(path)?;
+    /// Reads the header of `text` (the input `path`), finds the delimiter,
+    /// and detects the mapping from the first rows.
+    pub fn open(
+        path: &Path,
+        mut text: TextReader,
+        options: &SourceOptions,
+    ) -> Result<Self, SourceError> {
         let delimiter = match options.delimiter {
             Some(d) => d,
-            None => sniff_delimiter(text.fill_buf().map_err(io)?),
-        };
-        let mut reader = ReaderBuilder::new()
-            .delimiter(delimiter)
-            .flexible(true)
-            .has_headers(true)
-            .from_reader(text);
-        let headers = reader
-            .byte_headers()
-            .map_err(|e| SourceError::Io {
+            None => sniff_delimiter(text.fill_buf().map_err(|source| SourceError::Io {
                 path: path.to_path_buf(),
-                source: std::io::Error::other(e),
-            })?
-            .clone();
-        let names: Vec<String> = headers
+                source,
+            })?),
+        };
+        let lines = LineReader::new(text, path.to_path_buf()).split_on_cr();
+        let mut records = CsvRecords::new(lines, delimiter);
+        let header = records.header()?;
+        let names: Vec<String> = header
             .iter()
+            .flat_map(|h| h.fields())
             .enumerate()
             .map(|(i, h)| {
                 let name = String::from_utf8_lossy(h).trim().to_owned();
-                let name = name.trim_start_matches('\u{feff}').to_owned();
                 if name.is_empty() {
                     format!("column{}", i + 1)
                 } else {
@@ -95,6 +88,7 @@ impl DelimitedSource {
                 }
             })
             .collect();
+        records.expect_fields(names.len());
         let mut columns: Vec<ColumnSample> = names
             .iter()
             .map(|n| ColumnSample {
@@ -103,34 +97,33 @@ impl DelimitedSource {
             })
             .collect();
         let mut pending = VecDeque::new();
-        let mut done = false;
-        while pending.len() < DETECTION_SAMPLE {
-            let mut record = ByteRecord::new();
-            match reader.read_byte_record(&mut record) {
-                Ok(true) => {
-                    for (column, value) in columns.iter_mut().zip(record.iter()) {
-                        if let Ok(v) = std::str::from_utf8(value)
-                            && !v.trim().is_empty()
-                        {
-                            column.values.push(v.to_owned());
+        let mut done = header.is_none();
+        let mut budget = DetectionBudget::default();
+        while !done && budget.wants_more() {
+            let mut row = CsvRow::default();
+            match records.next(&mut row)? {
+                Some(Outcome::Row) => {
+                    budget.count(row.raw().len());
+                    for (column, value) in columns.iter_mut().zip(row.fields()) {
+                        if let Ok(v) = std::str::from_utf8(value) {
+                            column.sample(v);
                         }
                     }
-                    pending.push_back(Ok(record));
+                    pending.push_back(Ok(row));
                 }
-                Ok(false) => {
-                    done = true;
-                    break;
+                Some(Outcome::Rejected(rejected)) => {
+                    budget.count(rejected.record.len());
+                    pending.push_back(Err(rejected));
                 }
-                Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
-                    return Err(SourceError::Io {
-                        path: path.to_path_buf(),
-                        source: std::io::Error::other(e.to_string()),
-                    });
-                }
-                Err(e) => pending.push_back(Err(unreadable(&e))),
+                None => done = true,
             }
         }
-        let mapping = schema::detect(&columns, &options.overrides, &options.time_parser())?;
+        let empty = done && pending.is_empty();
+        let mapping = if empty {
+            Mapping::of_empty(&columns, &options.overrides, &options.time_parser())?
+        } else {
+            schema::detect(&columns, &options.overrides, &options.time_parser())?
+        };
         let index = |name: &String| names.iter().position(|n| n == name).unwrap_or(usize::MAX);
         let plan = RecordPlan {
             customer: index(&mapping.customer),
@@ -147,44 +140,38 @@ impl DelimitedSource {
         };
         Ok(DelimitedSource {
             name: path.display().to_string(),
-            reader,
+            records,
             headers: names.len(),
             pending,
             plan,
             mapping,
             parser: options.time_parser(),
             spare: SpareBatches::default(),
+            row: CsvRow::default(),
             done,
-            path: path.to_path_buf(),
+            empty,
         })
     }
 
-    fn process(&self, record: &ByteRecord, batch: &mut EventBatch) {
-        let line = record.position().map_or(0, |p| p.line());
+    fn process(
+        plan: &RecordPlan<usize>,
+        parser: &TimeParser,
+        headers: usize,
+        row: &CsvRow,
+        batch: &mut EventBatch,
+    ) {
+        let line = row.line;
         let position = || format!("line {line}");
-        let raw = || {
-            let fields: Vec<Cow<str>> = record.iter().map(String::from_utf8_lossy).collect();
-            fields.join(",")
-        };
-        if record.as_slice().len() > MAX_RECORD_BYTES {
-            let detail = format!("the row is longer than {MAX_RECORD_BYTES} bytes");
-            batch.reject(Rejected::new(
-                position(),
-                RejectReason::Oversized,
-                detail,
-                &raw(),
-            ));
-        } else if record.len() != self.headers {
-            let detail = format!("expected {} fields, found {}", self.headers, record.len());
+        if row.len() != headers {
+            let detail = format!("expected {headers} fields, found {}", row.len());
             batch.reject(Rejected::new(
                 position(),
                 RejectReason::Unparseable,
                 detail,
-                &raw(),
+                &String::from_utf8_lossy(row.raw()),
             ));
         } else {
-            self.plan
-                .apply(&CsvRecord(record), &self.parser, position, batch);
+            plan.apply(&CsvRecord(row), parser, position, batch);
         }
     }
 }
@@ -198,6 +185,10 @@ impl EventSource for DelimitedSource {
         &self.mapping
     }
 
+    fn is_empty_input(&self) -> bool {
+        self.empty
+    }
+
     fn recycle(&mut self, batch: EventBatch) {
         self.spare.put(batch);
     }
@@ -205,11 +196,12 @@ impl EventSource for DelimitedSource {
     fn next_batch(&mut self) -> Result<Option<EventBatch>, SourceError> {
         let mut batch = self.spare.take();
         let mut rows = 0;
-        let mut record = ByteRecord::new();
         while rows < BATCH_EVENTS {
             if let Some(pending) = self.pending.pop_front() {
                 match pending {
-                    Ok(record) => self.process(&record, &mut batch),
+                    Ok(row) => {
+                        Self::process(&self.plan, &self.parser, self.headers, &row, &mut batch)
+                    }
                     Err(rejected) => batch.reject(rejected),
                 }
                 rows += 1;
@@ -218,41 +210,29 @@ impl EventSource for DelimitedSource {
             if self.done {
                 break;
             }
-            match self.reader.read_byte_record(&mut record) {
-                Ok(true) => {
-                    self.process(&record, &mut batch);
+            match self.records.next(&mut self.row)? {
+                Some(Outcome::Row) => {
+                    Self::process(
+                        &self.plan,
+                        &self.parser,
+                        self.headers,
+                        &self.row,
+                        &mut batch,
+                    );
                     rows += 1;
                 }
-                Ok(false) => self.done = true,
-                Err(e) => match e.kind() {
-                    csv::ErrorKind::Io(_) => {
-                        return Err(SourceError::Io {
-                            path: self.path.clone(),
-                            source: std::io::Error::other(e.to_string()),
-                        });
-                    }
-                    _ => {
-                        batch.reject(unreadable(&e));
-                        rows += 1;
-                    }
-                },
+                Some(Outcome::Rejected(rejected)) => {
+                    batch.reject(rejected);
+                    rows += 1;
+                }
+                None => self.done = true,
             }
         }
         Ok((rows > 0).then_some(batch))
     }
 }
 
-fn unreadable(e: &csv::Error) -> Rejected {
-    let line = e.position().map_or(0, |p| p.line());
-    Rejected::new(
-        format!("line {line}"),
-        RejectReason::Unparseable,
-        e.to_string(),
-        "",
-    )
-}
-
-struct CsvRecord<'a>(&'a ByteRecord);
+struct CsvRecord<'a>(&'a CsvRow);
 
 impl Record<usize> for CsvRecord<'_> {
     fn field(&self, key: &usize) -> Field<'_> {
@@ -266,8 +246,7 @@ impl Record<usize> for CsvRecord<'_> {
     }
 
     fn raw_text(&self) -> String {
-        let fields: Vec<Cow<str>> = self.0.iter().map(String::from_utf8_lossy).collect();
-        fields.join(",")
+        String::from_utf8_lossy(self.0.raw()).into_owned()
     }
 }
 

@@ -1,7 +1,14 @@
-//! Opening files: format by extension or content, transparent gzip/zstd.
+//! Opening an input once: a file, a pipe, a FIFO or standard input (`-`).
+//!
+//! The first bytes are read into a buffer and looked at (compression,
+//! format, a UTF-8 byte order mark) and then read again from that buffer,
+//! so that a source that cannot be rewound is still read exactly once.
+//! Formats that need random access (Parquet, DuckDB) use the file where it
+//! is, or a private decompressed copy when it is compressed or not a
+//! regular file.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use super::SourceError;
@@ -9,7 +16,8 @@ use super::SourceError;
 /// The kinds of file Journeyscope reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
-    /// One JSON object (or array of objects) per line.
+    /// JSON: one event (or array of events) per line, or one document
+    /// holding an array of events.
     JsonLines,
     /// CSV, TSV or another delimiter.
     Delimited,
@@ -32,6 +40,21 @@ pub enum Compression {
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+const UTF8_BOM: &[u8] = &[0xef, 0xbb, 0xbf];
+
+/// Bytes looked at before deciding how to read an input.
+const SNIFF_BYTES: usize = 64 * 1024;
+
+/// Buffer of the readers handed to the text sources.
+const READ_BUFFER: usize = 256 * 1024;
+
+/// The path that means standard input.
+pub const STDIN: &str = "-";
+
+/// True when `path` names standard input (`-`).
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == STDIN
+}
 
 fn io_error(path: &Path, source: io::Error) -> SourceError {
     SourceError::Io {
@@ -40,29 +63,53 @@ fn io_error(path: &Path, source: io::Error) -> SourceError {
     }
 }
 
-fn head(path: &Path, n: usize) -> Result<Vec<u8>, SourceError> {
-    let mut bytes = Vec::with_capacity(n);
-    File::open(path)
-        .and_then(|f| f.take(n as u64).read_to_end(&mut bytes))
-        .map_err(|e| io_error(path, e))?;
-    Ok(bytes)
+/// The decompressed bytes of a text input, read once.
+pub type TextReader = Box<dyn BufRead + Send>;
+
+/// An input, opened and sniffed.
+pub enum Opened {
+    /// An input of no bytes at all (whatever its name says).
+    Empty {
+        /// The format its name gives, if any.
+        format: Option<Format>,
+    },
+    /// A text format, read as a stream.
+    Text {
+        /// JSON or delimited text.
+        format: Format,
+        /// The decompressed bytes, a byte order mark left out.
+        reader: TextReader,
+    },
+    /// A format that needs random access, as a plain file on disk.
+    File {
+        /// Parquet or DuckDB.
+        format: Format,
+        /// The file, or a private decompressed copy of it.
+        file: Uncompressed,
+    },
 }
 
-/// The compression of a file, from its first bytes.
-pub fn detect_compression(path: &Path) -> Result<Compression, SourceError> {
-    let bytes = head(path, 4)?;
-    Ok(if bytes.starts_with(GZIP_MAGIC) {
-        Compression::Gzip
-    } else if bytes.starts_with(ZSTD_MAGIC) {
-        Compression::Zstd
-    } else {
-        Compression::None
-    })
+impl Opened {
+    /// The format found.
+    pub fn format(&self) -> Format {
+        match self {
+            Opened::Text { format, .. } | Opened::File { format, .. } => *format,
+            Opened::Empty { format } => format.unwrap_or(Format::Delimited),
+        }
+    }
 }
 
-/// The format of a file, from its extension (under any .gz/.zst) or its
-/// first bytes.
-pub fn detect_format(path: &Path) -> Result<Format, SourceError> {
+/// Reads up to `n` bytes (fewer only at the end of the input) without
+/// losing them: the returned reader yields them again, then the rest.
+fn peek(mut reader: Box<dyn Read + Send>, n: usize) -> io::Result<(Vec<u8>, Box<dyn Read + Send>)> {
+    let mut head = Vec::with_capacity(n.min(SNIFF_BYTES));
+    (&mut reader).take(n as u64).read_to_end(&mut head)?;
+    let again = Box::new(Cursor::new(head.clone()).chain(reader));
+    Ok((head, again))
+}
+
+/// The format a file name names, under any `.gz`/`.zst` suffix.
+pub fn format_by_name(path: &Path) -> Option<Format> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())
@@ -72,56 +119,113 @@ pub fn detect_format(path: &Path) -> Result<Format, SourceError> {
         .or_else(|| name.strip_suffix(".zst"))
         .or_else(|| name.strip_suffix(".zstd"))
         .unwrap_or(&name);
-    let by_extension = match inner.rsplit_once('.').map(|(_, ext)| ext) {
+    match inner.rsplit_once('.').map(|(_, ext)| ext) {
         Some("jsonl" | "ndjson" | "json") => Some(Format::JsonLines),
         Some("csv" | "tsv" | "tab" | "txt" | "psv") => Some(Format::Delimited),
         Some("parquet" | "pq") => Some(Format::Parquet),
         Some("duckdb" | "ddb" | "db") => Some(Format::DuckDb),
         _ => None,
-    };
-    if let Some(format) = by_extension {
-        head(path, 1)?;
-        return Ok(format);
     }
-    let raw = head(path, 16)?;
-    if raw.starts_with(b"PAR1") {
-        return Ok(Format::Parquet);
+}
+
+/// The format the first (decompressed) bytes show.
+fn format_by_content(head: &[u8]) -> Option<Format> {
+    if head.starts_with(b"PAR1") {
+        return Some(Format::Parquet);
     }
-    if raw.len() >= 12 && &raw[8..12] == b"DUCK" {
-        return Ok(Format::DuckDb);
+    if head.len() >= 12 && &head[8..12] == b"DUCK" {
+        return Some(Format::DuckDb);
     }
-    let mut reader = open_text(path)?;
-    let start = reader.fill_buf().map_err(|e| io_error(path, e))?;
-    if start.starts_with(b"PAR1") {
-        return Ok(Format::Parquet);
+    let text = head.strip_prefix(UTF8_BOM).unwrap_or(head);
+    if text.contains(&0) {
+        return None;
     }
-    let first = start.iter().find(|b| !b.is_ascii_whitespace());
-    Ok(match first {
+    Some(match text.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{' | b'[') => Format::JsonLines,
         _ => Format::Delimited,
     })
 }
 
-/// A buffered reader of the file's (decompressed) bytes.
-pub fn open_text(path: &Path) -> Result<Box<dyn BufRead + Send>, SourceError> {
-    let file = File::open(path).map_err(|e| io_error(path, e))?;
-    let capacity = 256 * 1024;
-    Ok(match detect_compression(path)? {
-        Compression::None => Box::new(BufReader::with_capacity(capacity, file)),
-        Compression::Gzip => Box::new(BufReader::with_capacity(
-            capacity,
-            flate2::read::MultiGzDecoder::new(file),
-        )),
-        Compression::Zstd => Box::new(BufReader::with_capacity(
-            capacity,
-            zstd::stream::read::Decoder::new(file).map_err(|e| io_error(path, e))?,
-        )),
-    })
+fn compression_of(head: &[u8]) -> Compression {
+    if head.starts_with(GZIP_MAGIC) {
+        Compression::Gzip
+    } else if head.starts_with(ZSTD_MAGIC) {
+        Compression::Zstd
+    } else {
+        Compression::None
+    }
 }
 
-/// A compressed file decompressed into a private temporary file (for
-/// formats that need random access, such as Parquet); the temporary file is
-/// removed when dropped. Plain files are used where they are.
+/// Opens `path` (or standard input for `-`) once: decompresses it, finds
+/// its format by extension or, failing that, by content, and hands back a
+/// stream of text or a file for DuckDB to open.
+pub fn open(path: &Path) -> Result<Opened, SourceError> {
+    let failed = |e| io_error(path, e);
+    let (raw, regular): (Box<dyn Read + Send>, bool) = if is_stdin(path) {
+        (Box::new(io::stdin()), false)
+    } else {
+        let file = File::open(path).map_err(failed)?;
+        let meta = file.metadata().map_err(failed)?;
+        if meta.is_dir() {
+            return Err(SourceError::NotEvents(format!(
+                "{} is a folder; give an event file or a DuckDB database",
+                crate::format::printable(&path.display().to_string())
+            )));
+        }
+        (Box::new(file), meta.is_file())
+    };
+    let (head, raw) = peek(raw, SNIFF_BYTES).map_err(failed)?;
+    let compression = compression_of(&head);
+    let decompressed: Box<dyn Read + Send> = match compression {
+        Compression::None => raw,
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(raw)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(raw).map_err(failed)?),
+    };
+    let (head, decompressed) = match compression {
+        Compression::None => (head, decompressed),
+        _ => peek(decompressed, SNIFF_BYTES).map_err(failed)?,
+    };
+    if head.is_empty() {
+        return Ok(Opened::Empty {
+            format: format_by_name(path),
+        });
+    }
+    let format = match format_by_name(path).or_else(|| format_by_content(&head)) {
+        Some(format) => format,
+        None => {
+            return Err(SourceError::NotEvents(format!(
+                "{} holds binary data, not events: Journeyscope reads JSON lines, CSV/TSV, \
+                 Parquet and DuckDB files (optionally .gz or .zst)",
+                crate::format::printable(&path.display().to_string())
+            )));
+        }
+    };
+    match format {
+        Format::JsonLines | Format::Delimited => {
+            let mut reader = BufReader::with_capacity(READ_BUFFER, decompressed);
+            if head.starts_with(UTF8_BOM) {
+                // The BOM is in the buffer once filled (the head is read first).
+                reader.fill_buf().map_err(failed)?;
+                reader.consume(UTF8_BOM.len());
+            }
+            Ok(Opened::Text {
+                format,
+                reader: Box::new(reader),
+            })
+        }
+        Format::Parquet | Format::DuckDb => {
+            let file = if regular && compression == Compression::None {
+                Uncompressed::Original(path.to_path_buf())
+            } else {
+                Uncompressed::copy(path, decompressed)?
+            };
+            Ok(Opened::File { format, file })
+        }
+    }
+}
+
+/// A file in a format that needs random access: the original, or a
+/// private decompressed copy (removed when dropped).
 pub enum Uncompressed {
     /// The original file.
     Original(PathBuf),
@@ -130,12 +234,9 @@ pub enum Uncompressed {
 }
 
 impl Uncompressed {
-    /// Decompresses `path` if it is compressed.
-    pub fn of(path: &Path) -> Result<Self, SourceError> {
-        if detect_compression(path)? == Compression::None {
-            return Ok(Uncompressed::Original(path.to_path_buf()));
-        }
-        let mut reader = open_text(path)?;
+    /// Copies `reader` (the input `path`, decompressed) into a private
+    /// temporary file.
+    fn copy(path: &Path, mut reader: Box<dyn Read + Send>) -> Result<Self, SourceError> {
         let mut temp = tempfile::NamedTempFile::new().map_err(|e| io_error(path, e))?;
         io::copy(&mut reader, temp.as_file_mut()).map_err(|e| io_error(path, e))?;
         Ok(Uncompressed::Temporary(temp))
@@ -147,5 +248,38 @@ impl Uncompressed {
             Uncompressed::Original(p) => p,
             Uncompressed::Temporary(t) => t.path(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_by_name_and_by_content() {
+        assert_eq!(
+            format_by_name(Path::new("a/Events.CSV.gz")),
+            Some(Format::Delimited)
+        );
+        assert_eq!(format_by_name(Path::new("x.json")), Some(Format::JsonLines));
+        assert_eq!(format_by_name(Path::new("-")), None);
+        assert_eq!(format_by_content(b"  [{\"a\":1}]"), Some(Format::JsonLines));
+        assert_eq!(
+            format_by_content(b"\xef\xbb\xbf{}"),
+            Some(Format::JsonLines)
+        );
+        assert_eq!(format_by_content(b"a,b\n1,2"), Some(Format::Delimited));
+        assert_eq!(format_by_content(b"PAR1...."), Some(Format::Parquet));
+        assert_eq!(format_by_content(&[0u8; 64]), None);
+    }
+
+    #[test]
+    fn peeked_bytes_are_read_again() {
+        let data: Box<dyn Read + Send> = Box::new(Cursor::new(b"hello world".to_vec()));
+        let (head, mut again) = peek(data, 5).unwrap();
+        assert_eq!(head, b"hello");
+        let mut all = String::new();
+        again.read_to_string(&mut all).unwrap();
+        assert_eq!(all, "hello world");
     }
 }

@@ -12,52 +12,114 @@ use serde_json::{Map, Value};
 
 use crate::engine::{EventBatch, MAX_RECORD_BYTES, RejectReason, Rejected};
 
+use super::input::TextReader;
+use super::json_document::{self, Item, JsonDocument};
+use super::lines::{Line, LineReader};
 use super::record::{Field, Record, RecordPlan, text_field};
-use super::schema::{self, ColumnSample, Mapping};
-use super::{
-    BATCH_EVENTS, DETECTION_SAMPLE, EventSource, SourceError, SourceOptions, SpareBatches,
-    TimeParser, input,
-};
+use super::schema::{self, ColumnSample, DetectionBudget, Mapping};
+use super::{BATCH_EVENTS, EventSource, SourceError, SourceOptions, SpareBatches, TimeParser};
 
-/// Reads JSON lines from a (possibly compressed) file.
+/// Reads JSON from a (possibly compressed) file: JSON lines, or one
+/// document holding an array of events.
 pub struct JsonLinesSource {
     name: String,
-    reader: LineReader,
-    pending: VecDeque<Line>,
+    reader: JsonReader,
+    pending: VecDeque<Piece>,
     mapper: JsonMapper,
     mapping: Mapping,
     /// Consumed batches kept for reuse.
     spare: SpareBatches,
+    /// True when the input held no record at all.
+    empty: bool,
 }
 
-/// One physical line, or why it could not be read whole.
-enum Line {
-    Text { number: u64, bytes: Vec<u8> },
-    Oversized { number: u64, start: Vec<u8> },
+/// How the input is cut into records.
+enum JsonReader {
+    /// One record per line.
+    Lines(LineReader),
+    /// Records cut out of one document.
+    Document(JsonDocument),
+}
+
+/// One record's text, as either reader gives it.
+enum Piece {
+    Line(Line),
+    Item(Item),
+}
+
+impl JsonReader {
+    fn next(&mut self) -> Result<Option<Piece>, SourceError> {
+        Ok(match self {
+            JsonReader::Lines(lines) => lines.next_line()?.map(Piece::Line),
+            JsonReader::Document(document) => document.next_item()?.map(Piece::Item),
+        })
+    }
+}
+
+impl Piece {
+    /// Adds the fields of the events it holds to `columns`; returns how
+    /// many events and bytes it held.
+    fn sample(&self, columns: &mut Vec<ColumnSample>) -> (usize, usize) {
+        match self {
+            Piece::Line(Line::Text { bytes, .. }) => (sample_value(columns, bytes), bytes.len()),
+            Piece::Item(Item::Value { bytes, parent, .. }) => {
+                let events = match parent {
+                    Some(parent) => sample_child(columns, parent, bytes),
+                    None => sample_value(columns, bytes),
+                };
+                (events, bytes.len())
+            }
+            _ => (0, 0),
+        }
+    }
+
+    /// True when it holds any text (blank lines do not count).
+    fn holds_something(&self) -> bool {
+        match self {
+            Piece::Line(Line::Text { bytes, .. }) => !bytes.trim_ascii().is_empty(),
+            _ => true,
+        }
+    }
 }
 
 impl JsonLinesSource {
-    /// Opens the file and detects the mapping from its first records.
-    pub fn open(path: &Path, options: &SourceOptions) -> Result<Self, SourceError> {
-        let mut reader = LineReader {
-            inner: input::open_text(path)?,
-            number: 0,
+    /// Reads `text` (the input `path`) and detects the mapping from its
+    /// first records.
+    pub fn open(
+        path: &Path,
+        mut text: TextReader,
+        options: &SourceOptions,
+    ) -> Result<Self, SourceError> {
+        let start = text.fill_buf().map_err(|source| SourceError::Io {
             path: path.to_path_buf(),
+            source,
+        })?;
+        let mut reader = if json_document::looks_like_document(start) {
+            JsonReader::Document(JsonDocument::new(text, path.to_path_buf()))
+        } else {
+            JsonReader::Lines(LineReader::new(text, path.to_path_buf()))
         };
         let parser = options.time_parser();
         let mut pending = VecDeque::new();
         let mut columns: Vec<ColumnSample> = Vec::new();
-        let mut sampled = 0;
-        while sampled < DETECTION_SAMPLE {
-            let Some(line) = reader.next_line()? else {
+        let mut budget = DetectionBudget::default();
+        let mut anything = false;
+        while budget.wants_more() {
+            let Some(piece) = reader.next()? else {
                 break;
             };
-            if let Line::Text { bytes, .. } = &line {
-                sampled += sample_value(&mut columns, bytes);
-            }
-            pending.push_back(line);
+            let (events, bytes) = piece.sample(&mut columns);
+            budget.count_many(events.max(1), bytes);
+            anything |= piece.holds_something();
+            pending.push_back(piece);
         }
-        let (mapper, mapping) = JsonMapper::detect(&columns, options, parser)?;
+        let empty = !anything && columns.is_empty();
+        let mapping = if empty {
+            Mapping::of_empty(&columns, &options.overrides, &parser)?
+        } else {
+            schema::detect(&columns, &options.overrides, &parser)?
+        };
+        let mapper = JsonMapper::new(&mapping, options, parser);
         Ok(JsonLinesSource {
             name: path.display().to_string(),
             reader,
@@ -65,24 +127,82 @@ impl JsonLinesSource {
             mapper,
             mapping,
             spare: SpareBatches::default(),
+            empty,
         })
     }
 
-    fn process(&self, line: Line, batch: &mut EventBatch) {
-        let (number, bytes) = match line {
-            Line::Oversized { number, start } => {
-                batch.reject(Rejected::new(
+    /// The next record's JSON text as the input holds it (an event inside a
+    /// big object gets its parent's fields), for replaying to a topic; None
+    /// at the end. Parts that hold no JSON record (an oversized line, a stray
+    /// value in a document) come back as Err with why.
+    pub fn next_raw(&mut self) -> Result<Option<Result<Vec<u8>, Rejected>>, SourceError> {
+        loop {
+            let piece = match self.pending.pop_front() {
+                Some(piece) => piece,
+                None => match self.reader.next()? {
+                    Some(piece) => piece,
+                    None => return Ok(None),
+                },
+            };
+            return Ok(Some(match piece {
+                Piece::Line(Line::Text { bytes, .. }) if bytes.trim_ascii().is_empty() => continue,
+                Piece::Line(Line::Text { bytes, .. }) => Ok(bytes),
+                Piece::Item(Item::Value {
+                    bytes,
+                    parent: None,
+                    ..
+                }) => Ok(bytes),
+                Piece::Item(Item::Value {
+                    bytes,
+                    parent: Some(parent),
+                    ..
+                }) => match serde_json::from_slice::<Value>(&bytes) {
+                    Ok(Value::Object(item)) => {
+                        let mut merged = parent;
+                        merged.extend(item);
+                        Ok(Value::Object(merged).to_string().into_bytes())
+                    }
+                    _ => Ok(bytes),
+                },
+                Piece::Line(Line::Oversized { number, start }) => Err(Rejected::new(
                     format!("line {number}"),
                     RejectReason::Oversized,
-                    format!("the line is longer than {} bytes", MAX_RECORD_BYTES),
+                    format!("the line is longer than {MAX_RECORD_BYTES} bytes"),
                     &String::from_utf8_lossy(&start),
-                ));
-                return;
+                )),
+                Piece::Item(Item::Rejected(rejected)) => Err(rejected),
+            }));
+        }
+    }
+
+    fn process(&self, piece: Piece, batch: &mut EventBatch) {
+        match piece {
+            Piece::Line(Line::Oversized { number, start }) => batch.reject(Rejected::new(
+                format!("line {number}"),
+                RejectReason::Oversized,
+                format!("the line is longer than {MAX_RECORD_BYTES} bytes"),
+                &String::from_utf8_lossy(&start),
+            )),
+            Piece::Line(Line::Text { number, bytes, .. }) => {
+                self.mapper
+                    .map_bytes(&bytes, || format!("line {number}"), batch)
             }
-            Line::Text { number, bytes } => (number, bytes),
-        };
-        self.mapper
-            .map_bytes(&bytes, || format!("line {number}"), batch);
+            Piece::Item(Item::Rejected(rejected)) => batch.reject(rejected),
+            Piece::Item(Item::Value {
+                line,
+                bytes,
+                parent: None,
+            }) => self
+                .mapper
+                .map_bytes(&bytes, || format!("line {line}"), batch),
+            Piece::Item(Item::Value {
+                line,
+                bytes,
+                parent: Some(parent),
+            }) => self
+                .mapper
+                .map_child(&parent, &bytes, || format!("line {line}"), batch),
+        }
     }
 }
 
@@ -122,6 +242,32 @@ impl JsonMapper {
                 .collect(),
         };
         JsonMapper { plan, parser }
+    }
+
+    /// Maps a Kafka message's value: no value (a tombstone) and an empty
+    /// value are rejected under their own reasons, anything else as
+    /// [`JsonMapper::map_bytes`] does.
+    pub fn map_message(
+        &self,
+        value: Option<&[u8]>,
+        position: impl Fn() -> String,
+        batch: &mut EventBatch,
+    ) {
+        match value {
+            None => batch.reject(Rejected::new(
+                position(),
+                RejectReason::Tombstone,
+                "the message has no value (a tombstone)",
+                "",
+            )),
+            Some(bytes) if bytes.trim_ascii().is_empty() => batch.reject(Rejected::new(
+                position(),
+                RejectReason::EmptyValue,
+                "the message's value is empty",
+                &String::from_utf8_lossy(bytes),
+            )),
+            Some(bytes) => self.map_bytes(bytes, position, batch),
+        }
     }
 
     /// Maps one record's bytes into `batch` as events or a rejection at
@@ -168,6 +314,56 @@ impl JsonMapper {
     }
 }
 
+impl JsonMapper {
+    /// Maps one event's bytes that sits in a `parent` object whose plain
+    /// fields it inherits.
+    pub fn map_child(
+        &self,
+        parent: &Map<String, Value>,
+        bytes: &[u8],
+        position: impl Fn() -> String,
+        batch: &mut EventBatch,
+    ) {
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(Value::Object(item)) => {
+                let record = JsonRecord {
+                    parent: Some(parent),
+                    item: &item,
+                };
+                self.plan.apply(&record, &self.parser, &position, batch);
+            }
+            Ok(_) => batch.reject(Rejected::new(
+                position(),
+                RejectReason::WrongType,
+                "not a JSON object",
+                &String::from_utf8_lossy(bytes),
+            )),
+            Err(e) => batch.reject(Rejected::new(
+                position(),
+                RejectReason::Unparseable,
+                e.to_string(),
+                &String::from_utf8_lossy(bytes),
+            )),
+        }
+    }
+}
+
+/// Adds the fields of an event inside `parent` to `columns`; 1 when it is
+/// an object.
+fn sample_child(
+    columns: &mut Vec<ColumnSample>,
+    parent: &Map<String, Value>,
+    bytes: &[u8],
+) -> usize {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(item)) => {
+            sample_columns(columns, Some(parent), &item);
+            1
+        }
+        _ => 0,
+    }
+}
+
 /// Adds the fields of the events in `bytes` (if it is JSON) to `columns`;
 /// returns how many events it held.
 pub fn sample_value(columns: &mut Vec<ColumnSample>, bytes: &[u8]) -> usize {
@@ -194,21 +390,25 @@ impl EventSource for JsonLinesSource {
         self.spare.put(batch);
     }
 
+    fn is_empty_input(&self) -> bool {
+        self.empty
+    }
+
     fn next_batch(&mut self) -> Result<Option<EventBatch>, SourceError> {
         let mut batch = self.spare.take();
-        let mut lines = 0;
-        while batch.len() < BATCH_EVENTS && lines < BATCH_EVENTS {
-            let line = match self.pending.pop_front() {
-                Some(line) => line,
-                None => match self.reader.next_line()? {
-                    Some(line) => line,
+        let mut pieces = 0;
+        while batch.len() < BATCH_EVENTS && pieces < BATCH_EVENTS {
+            let piece = match self.pending.pop_front() {
+                Some(piece) => piece,
+                None => match self.reader.next()? {
+                    Some(piece) => piece,
                     None => break,
                 },
             };
-            lines += 1;
-            self.process(line, &mut batch);
+            pieces += 1;
+            self.process(piece, &mut batch);
         }
-        Ok((lines > 0).then_some(batch))
+        Ok((pieces > 0).then_some(batch))
     }
 }
 
@@ -295,8 +495,8 @@ fn sample_columns(
             }
         };
         match value {
-            Value::String(s) if !s.is_empty() => columns[index].values.push(s.clone()),
-            Value::Number(n) => columns[index].values.push(n.to_string()),
+            Value::String(s) => columns[index].sample(s),
+            Value::Number(n) => columns[index].sample(&n.to_string()),
             _ => {}
         }
     }
@@ -335,69 +535,6 @@ impl Record<String> for JsonRecord<'_> {
 
     fn raw_text(&self) -> String {
         Value::Object(self.item.clone()).to_string()
-    }
-}
-
-/// Reads lines of at most [`MAX_RECORD_BYTES`] bytes, skipping over longer
-/// ones without holding them in memory.
-struct LineReader {
-    inner: Box<dyn BufRead + Send>,
-    number: u64,
-    path: std::path::PathBuf,
-}
-
-impl LineReader {
-    fn next_line(&mut self) -> Result<Option<Line>, SourceError> {
-        let mut bytes = Vec::new();
-        let mut oversized = false;
-        let mut read_any = false;
-        loop {
-            let available = self.inner.fill_buf().map_err(|source| SourceError::Io {
-                path: self.path.clone(),
-                source,
-            })?;
-            if available.is_empty() {
-                break;
-            }
-            read_any = true;
-            let (chunk, done) = match available.iter().position(|b| *b == b'\n') {
-                Some(i) => (&available[..=i], true),
-                None => (available, false),
-            };
-            let used = chunk.len();
-            if !oversized {
-                bytes.extend_from_slice(chunk);
-                if bytes.len() > MAX_RECORD_BYTES + 2 {
-                    oversized = true;
-                    bytes.truncate(1024);
-                }
-            }
-            self.inner.consume(used);
-            if done {
-                break;
-            }
-        }
-        if !read_any {
-            return Ok(None);
-        }
-        self.number += 1;
-        let number = self.number;
-        if oversized {
-            return Ok(Some(Line::Oversized {
-                number,
-                start: bytes,
-            }));
-        }
-        while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-            bytes.pop();
-        }
-        if bytes.len() > MAX_RECORD_BYTES {
-            return Ok(Some(Line::Oversized {
-                number,
-                start: bytes,
-            }));
-        }
-        Ok(Some(Line::Text { number, bytes }))
     }
 }
 

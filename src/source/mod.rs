@@ -5,11 +5,17 @@
 //! [`EventBatch`]es of mapped events and rejected records until it is
 //! exhausted. Sources only read: a user's file or database is never written.
 
+pub mod csv_records;
 pub mod delimited;
+#[cfg(feature = "full")]
 pub mod duck;
 pub mod input;
+pub mod json_document;
 pub mod jsonl;
+#[cfg(feature = "full")]
 pub mod kafka;
+pub mod lines;
+#[cfg(feature = "full")]
 pub mod live_session;
 pub mod live_state;
 pub mod lookup;
@@ -24,8 +30,8 @@ use chrono_tz::Tz;
 use thiserror::Error;
 
 use crate::engine::{EngineConfig, EventBatch, JourneyBuilder, Journeys};
-pub use input::Format;
-pub use schema::{Mapping, MappingOverrides, SchemaError};
+pub use input::{Format, Opened};
+pub use schema::{DETECTION_SAMPLE, Mapping, MappingOverrides, SchemaError};
 pub use timestamp::TimeParser;
 
 /// Events per batch handed to the engine.
@@ -52,9 +58,6 @@ impl SpareBatches {
         }
     }
 }
-
-/// Records read before the mapping is decided.
-pub const DETECTION_SAMPLE: usize = 1000;
 
 /// How to read a source.
 #[derive(Debug, Clone, Default)]
@@ -85,7 +88,7 @@ impl SourceOptions {
 #[derive(Debug, Error)]
 pub enum SourceError {
     /// The file cannot be opened or read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", crate::format::printable(&path.display().to_string()))]
     Io {
         /// The file.
         path: PathBuf,
@@ -93,7 +96,7 @@ pub enum SourceError {
         source: std::io::Error,
     },
     /// A live state file cannot be read or written.
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}", crate::format::printable(&path.display().to_string()))]
     LiveState {
         /// "resume from" or "save the state to".
         action: &'static str,
@@ -102,6 +105,10 @@ pub enum SourceError {
         /// What went wrong.
         source: std::io::Error,
     },
+    /// The input is not an event file a source can read (binary data, a
+    /// folder, a header longer than any record may be).
+    #[error("{0}")]
+    NotEvents(String),
     /// No usable mapping.
     #[error(transparent)]
     Schema(#[from] SchemaError),
@@ -114,6 +121,12 @@ pub enum SourceError {
     /// The Kafka client or broker refused.
     #[error("Kafka: {0}")]
     Kafka(String),
+    /// The topic being read was deleted.
+    #[error("{0}")]
+    TopicGone(String),
+    /// A stream is not the one a saved state was reading.
+    #[error("{0}")]
+    TopicChanged(String),
     /// Reading was cancelled.
     #[error("loading was cancelled")]
     Cancelled,
@@ -132,22 +145,80 @@ pub trait EventSource: Send {
     fn next_batch(&mut self) -> Result<Option<EventBatch>, SourceError>;
     /// Hands a consumed batch back so that its memory can be reused.
     fn recycle(&mut self, _batch: EventBatch) {}
+    /// True when the input holds no records at all (an empty file, or a
+    /// header alone): a summary then says "the file is empty".
+    fn is_empty_input(&self) -> bool {
+        false
+    }
 }
 
-/// Opens a file or DuckDB database; the format comes from the extension or,
-/// failing that, the first bytes.
+/// A source with nothing in it: an empty file of any format.
+struct EmptySource {
+    name: String,
+    mapping: Mapping,
+}
+
+impl EventSource for EmptySource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn mapping(&self) -> &Mapping {
+        &self.mapping
+    }
+
+    fn next_batch(&mut self) -> Result<Option<EventBatch>, SourceError> {
+        Ok(None)
+    }
+
+    fn is_empty_input(&self) -> bool {
+        true
+    }
+}
+
+/// Opens a file, a DuckDB database, or standard input (`-`), reading it
+/// once; the format comes from the extension or, failing that, the first
+/// bytes.
 pub fn open(path: &Path, options: &SourceOptions) -> Result<Box<dyn EventSource>, SourceError> {
-    let format = input::detect_format(path)?;
-    if !matches!(format, Format::DuckDb) && (options.table.is_some() || options.query.is_some()) {
+    from_opened(path, input::open(path)?, options)
+}
+
+/// The source of an input already opened (see [`input::open`]).
+pub fn from_opened(
+    path: &Path,
+    opened: Opened,
+    options: &SourceOptions,
+) -> Result<Box<dyn EventSource>, SourceError> {
+    if !matches!(opened.format(), Format::DuckDb)
+        && (options.table.is_some() || options.query.is_some())
+    {
         return Err(SourceError::Usage(
             "--table and --query apply to DuckDB database files only".into(),
         ));
     }
-    match format {
-        Format::JsonLines => threaded::spawn(jsonl::JsonLinesSource::open(path, options)?),
-        Format::Delimited => threaded::spawn(delimited::DelimitedSource::open(path, options)?),
-        Format::Parquet => Ok(Box::new(duck::DuckSource::parquet(path, options)?)),
-        Format::DuckDb => Ok(Box::new(duck::DuckSource::database(path, options)?)),
+    match opened {
+        Opened::Empty { format: _ } => Ok(Box::new(EmptySource {
+            name: path.display().to_string(),
+            mapping: Mapping::of_empty(&[], &options.overrides, &options.time_parser())?,
+        })),
+        Opened::Text {
+            format: Format::Delimited,
+            reader,
+        } => threaded::spawn(delimited::DelimitedSource::open(path, reader, options)?),
+        Opened::Text { reader, .. } => {
+            threaded::spawn(jsonl::JsonLinesSource::open(path, reader, options)?)
+        }
+        #[cfg(feature = "full")]
+        Opened::File {
+            format: Format::DuckDb,
+            file,
+        } => Ok(Box::new(duck::DuckSource::database(path, file, options)?)),
+        #[cfg(feature = "full")]
+        Opened::File { file, .. } => Ok(Box::new(duck::DuckSource::parquet(path, file, options)?)),
+        #[cfg(not(feature = "full"))]
+        Opened::File { .. } => Err(SourceError::Usage(
+            "this build reads no Parquet or DuckDB files".into(),
+        )),
     }
 }
 

@@ -7,6 +7,12 @@ use crate::engine::{EventBatch, NewEvent, RejectReason, Rejected};
 
 use super::timestamp::TimeParser;
 
+/// The earliest time an event may have: 0001-01-01T00:00:00Z, in µs.
+pub const EARLIEST_US: i64 = -62_135_596_800_000_000;
+
+/// The latest time an event may have: 9999-12-31T23:59:59.999999Z, in µs.
+pub const LATEST_US: i64 = 253_402_300_799_999_999;
+
 /// A field's value as a source sees it.
 #[derive(Debug, Clone)]
 pub enum Field<'a> {
@@ -132,10 +138,16 @@ impl<K> RecordPlan<K> {
             Field::Text(text) => parser.parse_str(&text).ok_or_else(|| {
                 (
                     RejectReason::BadTimestamp,
-                    format!("`{text}` is not a timestamp"),
+                    format!("`{}` is not a timestamp", crate::format::excerpt(&text, 80)),
                 )
             })?,
         };
+        if !(EARLIEST_US..=LATEST_US).contains(&time_us) {
+            return Err((
+                RejectReason::BadTimestamp,
+                "the time is outside the years 1 to 9999".into(),
+            ));
+        }
         let optional =
             |key: &Option<K>, what: &str| -> Result<Option<Cow<'r, str>>, (RejectReason, String)> {
                 match key {

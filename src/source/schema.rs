@@ -61,7 +61,7 @@ pub enum SchemaError {
     /// A required role has no column.
     #[error(
         "no {role} column found; columns are: {}; pass --{flag} COLUMN",
-        columns.join(", ")
+        column_list(columns)
     )]
     Missing {
         /// customer, event or time.
@@ -72,7 +72,11 @@ pub enum SchemaError {
         columns: Vec<String>,
     },
     /// A flag names a column that does not exist.
-    #[error("column `{column}` (from --{flag}) not found; columns are: {}", columns.join(", "))]
+    #[error(
+        "column `{}` (from --{flag}) not found; columns are: {}",
+        crate::format::excerpt(column, 60),
+        column_list(columns)
+    )]
     UnknownColumn {
         /// The name given.
         column: String,
@@ -81,6 +85,52 @@ pub enum SchemaError {
         /// The columns that were found.
         columns: Vec<String>,
     },
+}
+
+/// The columns an error names: at most 40, each printable and short.
+fn column_list(columns: &[String]) -> String {
+    if columns.is_empty() {
+        return "(none)".to_owned();
+    }
+    crate::format::name_list(columns, 40)
+}
+
+/// Records read before the mapping is decided, at most.
+pub const DETECTION_SAMPLE: usize = 1000;
+
+/// Bytes of records read before the mapping is decided, at most: a few
+/// huge records cannot hold much memory back.
+pub const DETECTION_BYTES: usize = 8 << 20;
+
+/// Values longer than this are not kept for detection (no id, name or time
+/// is that long).
+const SAMPLE_VALUE_BYTES: usize = 256;
+
+/// How much a source reads ahead to detect its mapping.
+#[derive(Debug, Default)]
+pub struct DetectionBudget {
+    records: usize,
+    bytes: usize,
+}
+
+impl DetectionBudget {
+    /// True while fewer than [`DETECTION_SAMPLE`] records and
+    /// [`DETECTION_BYTES`] bytes have been read.
+    pub fn wants_more(&self) -> bool {
+        self.records < DETECTION_SAMPLE && self.bytes < DETECTION_BYTES
+    }
+
+    /// Counts one record of `bytes` bytes.
+    pub fn count(&mut self, bytes: usize) {
+        self.records += 1;
+        self.bytes += bytes;
+    }
+
+    /// Counts `records` records that came in `bytes` bytes.
+    pub fn count_many(&mut self, records: usize, bytes: usize) {
+        self.records += records;
+        self.bytes += bytes;
+    }
 }
 
 /// A column and a sample of its values, for detection.
@@ -176,6 +226,42 @@ const FAMILIES: &[Family] = &[
         event_id: Some("messageid"),
     },
 ];
+
+impl ColumnSample {
+    /// Keeps `value` for detection unless it is blank or too long to be an
+    /// id, a name or a time.
+    pub fn sample(&mut self, value: &str) {
+        if value.len() <= SAMPLE_VALUE_BYTES && !value.trim().is_empty() {
+            self.values.push(value.to_owned());
+        }
+    }
+}
+
+impl Mapping {
+    /// The mapping of a source that holds no records: what detection finds
+    /// in the column names, the rest left empty.
+    pub fn of_empty(
+        columns: &[ColumnSample],
+        overrides: &MappingOverrides,
+        parser: &TimeParser,
+    ) -> Result<Mapping, SchemaError> {
+        match detect(columns, overrides, parser) {
+            Ok(mapping) => Ok(mapping),
+            Err(e @ SchemaError::UnknownColumn { .. }) if !columns.is_empty() => Err(e),
+            Err(_) => Ok(Mapping {
+                customer: overrides.customer.clone().unwrap_or_default(),
+                customer_fallback: None,
+                event: overrides.event.clone().unwrap_or_default(),
+                time: overrides.time.clone().unwrap_or_default(),
+                event_id: None,
+                session_id: None,
+                channel: None,
+                convention: "empty".to_owned(),
+                columns: columns.iter().map(|c| c.name.clone()).collect(),
+            }),
+        }
+    }
+}
 
 /// Picks the columns of each role.
 pub fn detect(

@@ -111,12 +111,14 @@ pub struct ThreadedSource {
     name: String,
     mapping: Mapping,
     link: ReaderLink,
+    empty: bool,
 }
 
 /// Moves `source` (already past detection) onto a reader thread.
 pub fn spawn<S: EventSource + 'static>(mut source: S) -> Result<Box<dyn EventSource>, SourceError> {
     let name = source.name().to_owned();
     let mapping = source.mapping().clone();
+    let empty = source.is_empty_input();
     let link = ReaderLink::spawn("source reader", move |end| {
         while let Some(message) = source.next_batch().transpose() {
             let failed = message.is_err();
@@ -133,6 +135,7 @@ pub fn spawn<S: EventSource + 'static>(mut source: S) -> Result<Box<dyn EventSou
         name,
         mapping,
         link,
+        empty,
     }))
 }
 
@@ -151,5 +154,9 @@ impl EventSource for ThreadedSource {
 
     fn recycle(&mut self, batch: EventBatch) {
         self.link.recycle(batch);
+    }
+
+    fn is_empty_input(&self) -> bool {
+        self.empty
     }
 }
