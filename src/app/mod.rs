@@ -24,6 +24,14 @@ use workspace::Workspace;
 pub enum Command {
     /// Open a file or DuckDB database with the current settings.
     OpenPath(PathBuf),
+    /// Open a private copy of an input that cannot be read twice (standard
+    /// input, a pipe), kept while it is open.
+    OpenCopy {
+        /// The copy.
+        copy: Arc<tempfile::TempPath>,
+        /// What the user named ("-", a FIFO's path).
+        label: String,
+    },
     /// Open the bundled sample data.
     OpenDemo,
     /// Watch a Kafka topic live.
@@ -105,6 +113,16 @@ impl JourneyscopeApp {
                     label,
                     settings: self.settings.clone(),
                     keep_alive: None,
+                };
+                self.open(request, ctx);
+            }
+            Command::OpenCopy { copy, label } => {
+                self.start.error = None;
+                let request = SourceRequest {
+                    path: copy.to_path_buf(),
+                    label,
+                    settings: self.settings.clone(),
+                    keep_alive: Some(copy),
                 };
                 self.open(request, ctx);
             }

@@ -19,7 +19,7 @@ pub fn client_properties(broker: &BrokerArgs) -> Result<Vec<(String, String)>, F
     broker
         .property
         .iter()
-        .map(|p| client_property(p).map_err(|e| usage(anyhow!("-X {e}"))))
+        .map(|p| client_property(p).map_err(|e| usage(anyhow!("-X: {e}"))))
         .collect()
 }
 
@@ -115,7 +115,8 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
         }
         let idle = run
             .until_idle
-            .is_some_and(|idle| last_data.elapsed() >= idle);
+            .is_some_and(|idle| last_data.elapsed() >= idle)
+            && !session.source.is_verifying();
         let due = run.every.is_some_and(|every| last_print.elapsed() >= every);
         if !(idle || due) {
             continue;

@@ -54,10 +54,17 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         )?),
         Some(Command::Open(args)) => {
             let settings = settings(&args.mapping, args.table.clone(), args.query.clone())?;
-            Ok(crate::app::run(
-                settings,
-                Some(AppCommand::OpenPath(args.path.clone())),
-            )?)
+            // The app reads a source again (timelines, new rules): what
+            // cannot be read twice is copied first.
+            let open =
+                match source::input::copy_if_not_a_file(&args.path).map_err(source_failure)? {
+                    Some(copy) => AppCommand::OpenCopy {
+                        copy: std::sync::Arc::new(copy),
+                        label: args.path.display().to_string(),
+                    },
+                    None => AppCommand::OpenPath(args.path.clone()),
+                };
+            Ok(crate::app::run(settings, Some(open))?)
         }
         Some(Command::Summarize(args)) => summarize(&args),
         Some(Command::Export(args)) => export(&args),

@@ -161,6 +161,8 @@ pub struct StreamMark {
     pub next_offset: i64,
     /// The broker's timestamp of the message just before `next_offset`.
     pub last_timestamp_ms: Option<i64>,
+    /// The partition's end offset (high watermark) last seen.
+    pub high_watermark: Option<i64>,
 }
 
 /// The fields of one event, borrowed from a batch.

@@ -27,7 +27,7 @@ pub struct DuckSource {
 
 enum Target {
     Parquet(Uncompressed),
-    Database(std::path::PathBuf),
+    Database(Uncompressed),
 }
 
 fn duck_error(e: duckdb::Error) -> SourceError {
@@ -45,15 +45,22 @@ pub fn sql_identifier(name: &str) -> String {
 }
 
 impl DuckSource {
-    /// Reads a Parquet file (decompressed first if gzip/zstd-wrapped).
-    pub fn parquet(path: &Path, options: &SourceOptions) -> Result<Self, SourceError> {
-        let target = Target::Parquet(Uncompressed::of(path)?);
-        Self::start(path, target, options)
+    /// Reads a Parquet file (`file`, the input `path` or its decompressed copy).
+    pub fn parquet(
+        path: &Path,
+        file: Uncompressed,
+        options: &SourceOptions,
+    ) -> Result<Self, SourceError> {
+        Self::start(path, Target::Parquet(file), options)
     }
 
     /// Reads a DuckDB database: `--table`, `--query`, or its only table.
-    pub fn database(path: &Path, options: &SourceOptions) -> Result<Self, SourceError> {
-        Self::start(path, Target::Database(path.to_path_buf()), options)
+    pub fn database(
+        path: &Path,
+        file: Uncompressed,
+        options: &SourceOptions,
+    ) -> Result<Self, SourceError> {
+        Self::start(path, Target::Database(file), options)
     }
 
     fn start(path: &Path, target: Target, options: &SourceOptions) -> Result<Self, SourceError> {
@@ -118,7 +125,7 @@ fn relation(
         (Some(_), Some(_)) => Err(SourceError::Usage(
             "give --table or --query, not both".into(),
         )),
-        (_, Some(query)) => Ok(format!("({})", query.trim().trim_end_matches(';'))),
+        (_, Some(query)) => Ok(format!("({})", one_select(conn, query)?)),
         (Some(table), None) => Ok(format!("(SELECT * FROM {})", sql_identifier(table))),
         (None, None) => {
             let mut stmt = conn
@@ -151,6 +158,35 @@ fn relation(
                 }
             }
         }
+    }
+}
+
+/// The user's `--query` as one read-only statement: DuckDB parses it, and
+/// it must be exactly one SELECT (no `; COPY …`, no INSERT, no PRAGMA).
+fn one_select(conn: &Connection, query: &str) -> Result<String, SourceError> {
+    let query = query.trim().trim_end_matches(';').trim();
+    let refused = |why: &str| {
+        SourceError::Usage(format!(
+            "--query must be one SELECT statement ({why}); Journeyscope only reads the database"
+        ))
+    };
+    let parsed: String = conn
+        .query_row("SELECT json_serialize_sql(?::VARCHAR)", [query], |row| {
+            row.get(0)
+        })
+        .map_err(duck_error)?;
+    let parsed: serde_json::Value = serde_json::from_str(&parsed)
+        .map_err(|e| SourceError::DuckDb(format!("cannot read the parsed query: {e}")))?;
+    if parsed["error"].as_bool() == Some(true) {
+        let message = parsed["error_message"]
+            .as_str()
+            .unwrap_or("it does not parse");
+        return Err(refused(&crate::format::excerpt(message, 200)));
+    }
+    match parsed["statements"].as_array().map(Vec::len) {
+        Some(1) => Ok(query.to_owned()),
+        Some(n) => Err(refused(&format!("it holds {n} statements"))),
+        None => Err(refused("it does not parse")),
     }
 }
 
@@ -203,14 +239,24 @@ fn read(
 ) -> Result<(), SourceError> {
     let conn = match target {
         Target::Parquet(_) => Connection::open_in_memory(),
-        Target::Database(path) => Config::default()
+        // A query of the user's may read the database only: nothing outside
+        // it (COPY … TO, read_csv, ATTACH), and no setting can turn that back.
+        Target::Database(file) => Config::default()
             .access_mode(AccessMode::ReadOnly)
-            .and_then(|config| Connection::open_with_flags(path, config)),
+            .and_then(|config| match options.query {
+                Some(_) => config.enable_external_access(false),
+                None => Ok(config),
+            })
+            .and_then(|config| Connection::open_with_flags(file.path(), config)),
     }
     .map_err(duck_error)?;
     // The scan is simple; with one DuckDB thread, decoding runs on this
     // reader thread while the engine ingests on the other core.
     conn.execute_batch("SET threads = 1").map_err(duck_error)?;
+    if options.query.is_some() {
+        conn.execute_batch("SET lock_configuration = true")
+            .map_err(duck_error)?;
+    }
     let rel = relation(&conn, target, options)?;
     let mut stmt = conn
         .prepare(&format!("DESCRIBE SELECT * FROM {rel} AS src"))

@@ -224,6 +224,31 @@ pub fn open(path: &Path) -> Result<Opened, SourceError> {
     }
 }
 
+/// For an input that cannot be read twice (standard input, a pipe, a
+/// FIFO): a private temporary copy of its bytes, as they are. None for a
+/// regular file.
+pub fn copy_if_not_a_file(path: &Path) -> Result<Option<tempfile::TempPath>, SourceError> {
+    let failed = |e| io_error(path, e);
+    if !is_stdin(path) {
+        let meta = std::fs::metadata(path).map_err(failed)?;
+        // A folder is refused where it is opened, with the reason.
+        if meta.is_file() || meta.is_dir() {
+            return Ok(None);
+        }
+    }
+    let mut reader: Box<dyn Read + Send> = if is_stdin(path) {
+        Box::new(io::stdin())
+    } else {
+        Box::new(File::open(path).map_err(failed)?)
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix("journeyscope-input-")
+        .tempfile()
+        .map_err(failed)?;
+    io::copy(&mut reader, temp.as_file_mut()).map_err(failed)?;
+    Ok(Some(temp.into_temp_path()))
+}
+
 /// A file in a format that needs random access: the original, or a
 /// private decompressed copy (removed when dropped).
 pub enum Uncompressed {

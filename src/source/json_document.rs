@@ -430,3 +430,109 @@ impl JsonDocument {
 pub fn replay(prefix: Vec<u8>, rest: TextReader) -> TextReader {
     Box::new(std::io::BufReader::new(Cursor::new(prefix).chain(rest)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(text: &str) -> Vec<Item> {
+        let mut document = JsonDocument::new(
+            Box::new(Cursor::new(text.as_bytes().to_vec())),
+            PathBuf::from("t.json"),
+        );
+        let mut out = Vec::new();
+        while let Some(item) = document.next_item().unwrap() {
+            out.push(item);
+        }
+        out
+    }
+
+    fn values(text: &str) -> Vec<(u64, String)> {
+        items(text)
+            .into_iter()
+            .map(|i| match i {
+                Item::Value { line, bytes, .. } => (line, String::from_utf8(bytes).unwrap()),
+                Item::Rejected(r) => (0, format!("rejected {}: {}", r.position, r.reason)),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn documents_are_told_from_json_lines() {
+        assert!(looks_like_document(b"[\n  {\"a\": 1}\n]"));
+        assert!(looks_like_document(b"{\n  \"events\": [\n"));
+        assert!(looks_like_document(b"[{\"a\":1},{\"a\""));
+        assert!(!looks_like_document(b"{\"a\":1}\n{\"a\":2}\n"));
+        assert!(!looks_like_document(b"[{\"a\":1}]\n[{\"a\":2}]\n"));
+        assert!(!looks_like_document(b"not json\n{\"a\":1}"));
+        assert!(!looks_like_document(b"{\"a\": 1,\n}\n"));
+        assert!(!looks_like_document(b"a,b\n1,2"));
+    }
+
+    #[test]
+    fn an_array_gives_its_elements_with_their_lines() {
+        assert_eq!(
+            values("[\n  {\"a\": \"]\"},\n  {\"b\": [1, {\"c\": 2}]}\n]\n"),
+            vec![
+                (2, "{\"a\": \"]\"}".to_owned()),
+                (3, "{\"b\": [1, {\"c\": 2}]}".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn pretty_objects_one_after_another() {
+        assert_eq!(
+            values("{\n \"a\": 1\n}\n{\n \"a\": 2\n}\n"),
+            vec![
+                (1, "{\n \"a\": 1\n}".to_owned()),
+                (4, "{\n \"a\": 2\n}".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_big_object_streams_its_events_with_its_plain_fields() {
+        let pad = "x".repeat(MAX_RECORD_BYTES);
+        let text = format!(
+            "{{\n \"source\": \"shop\",\n \"events\": [\n  {{\"e\": 1}},\n  {{\"e\": 2, \"pad\": \"{pad}\"}},\n  {{\"e\": 3}}\n ]\n}}\n"
+        );
+        let got = items(&text);
+        assert_eq!(
+            got.len(),
+            3,
+            "{:?}",
+            got.iter()
+                .map(|i| matches!(i, Item::Value { .. }))
+                .collect::<Vec<_>>()
+        );
+        match &got[0] {
+            Item::Value {
+                line,
+                bytes,
+                parent,
+            } => {
+                assert_eq!(*line, 4);
+                assert_eq!(bytes, b"{\"e\": 1}");
+                assert_eq!(parent.as_ref().unwrap()["source"], "shop");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(&got[1], Item::Rejected(r) if r.reason == RejectReason::Oversized));
+        assert!(matches!(&got[2], Item::Value { line: 6, .. }));
+    }
+
+    #[test]
+    fn broken_documents_end_and_say_where() {
+        let got = values("[\n {\"a\": 1},\n {\"a\": ");
+        assert_eq!(got[0], (2, "{\"a\": 1}".to_owned()));
+        assert!(
+            got[1].1.starts_with("rejected line 3: unparseable"),
+            "{got:?}"
+        );
+        let got = values("[1, \"two\", {\"a\": 3}]");
+        assert_eq!(got.len(), 3);
+        let got = values("\"just a string\"\n");
+        assert!(got[0].1.contains("wrong_type"), "{got:?}");
+    }
+}

@@ -5,11 +5,30 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::engine::{EngineConfig, Journeys, LiveEngine};
+use std::path::Path;
+
+use crate::engine::{EngineConfig, Journeys, LiveEngine, StreamMark};
 
 use super::kafka::{KafkaSource, KafkaSpec};
 use super::live_state::{advance, load_state, save_state};
 use super::{SourceError, SourceOptions};
+
+/// A saved state that belongs to another stream: why, and what to do.
+fn stale(path: &Path, why: String) -> SourceError {
+    SourceError::TopicChanged(format!(
+        "cannot resume from {}: {why}; nothing was read into it. Remove the file, or \
+         give another --state, to start over",
+        crate::format::printable(&path.display().to_string())
+    ))
+}
+
+/// Names the state file in an error that says the topic changed under it.
+fn on_state(state: &Option<PathBuf>, e: SourceError) -> SourceError {
+    match (e, state) {
+        (SourceError::TopicChanged(why), Some(path)) => stale(path, why),
+        (e, _) => e,
+    }
+}
 
 /// A consuming source, the engine it feeds and the offsets it covers.
 pub struct LiveSession {
@@ -17,7 +36,7 @@ pub struct LiveSession {
     pub source: KafkaSource,
     /// Everything taken in so far.
     pub engine: LiveEngine,
-    covered: Vec<(i32, i64)>,
+    covered: Vec<StreamMark>,
     state: Option<PathBuf>,
 }
 
@@ -40,6 +59,15 @@ impl LiveSession {
                     source,
                 };
                 let (engine, resume) = load_state(path, config, lateness_us).map_err(failed)?;
+                if let Some(topic) = resume.topic.as_ref().filter(|t| **t != spec.topic) {
+                    return Err(stale(
+                        path,
+                        format!(
+                            "it holds the journeys of topic `{topic}`, not `{}`",
+                            spec.topic
+                        ),
+                    ));
+                }
                 // The saved columns: a quiet topic needs no detection.
                 spec.mapping = Some(resume.mapping);
                 (engine, resume.covered)
@@ -47,7 +75,7 @@ impl LiveSession {
             _ => (LiveEngine::new(config, lateness_us), Vec::new()),
         };
         spec.resume = covered.clone();
-        let source = KafkaSource::open(&spec, options)?;
+        let source = KafkaSource::open(&spec, options).map_err(|e| on_state(&state, e))?;
         Ok(LiveSession {
             source,
             engine,
@@ -59,7 +87,8 @@ impl LiveSession {
     /// Takes in the next batch if one arrives within `timeout`; true when it
     /// held events or rejected records.
     pub fn poll(&mut self, timeout: Duration) -> Result<bool, SourceError> {
-        let Some(batch) = self.source.next_batch_within(timeout)? else {
+        let next = self.source.next_batch_within(timeout);
+        let Some(batch) = next.map_err(|e| on_state(&self.state, e))? else {
             return Ok(false);
         };
         let news = !batch.is_empty() || !batch.rejected.is_empty();
@@ -75,14 +104,25 @@ impl LiveSession {
         let Some(path) = &self.state else {
             return Ok(());
         };
-        save_state(path, &self.engine, &self.covered, self.source.mapping()).map_err(|source| {
-            SourceError::LiveState {
-                action: "save the state to",
-                path: path.clone(),
-                source,
-            }
+        let topic = self.source.topic();
+        save_state(
+            path,
+            &self.engine,
+            &self.covered,
+            self.source.mapping(),
+            topic,
+        )
+        .map_err(|source| SourceError::LiveState {
+            action: "save the state to",
+            path: path.clone(),
+            source,
         })?;
-        self.source.commit(&self.covered)
+        let offsets: Vec<(i32, i64)> = self
+            .covered
+            .iter()
+            .map(|m| (m.partition, m.next_offset))
+            .collect();
+        self.source.commit(&offsets)
     }
 
     /// Where the last `window` of event time starts (None: since start).

@@ -63,7 +63,7 @@ impl Broker {
         broker
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("tcp://127.0.0.1:{}", self.port)
     }
 

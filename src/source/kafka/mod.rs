@@ -15,29 +15,17 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::Serialize;
 
-use crate::engine::EventBatch;
+use crate::engine::{EventBatch, StreamMark};
 
 mod reader;
+pub mod secrets;
 
 use super::jsonl::{JsonMapper, sample_value};
-use super::schema::{ColumnSample, Mapping};
+use super::schema::{ColumnSample, DetectionBudget, Mapping};
 use super::threaded::ReaderLink;
 use super::{DETECTION_SAMPLE, SourceError, SourceOptions};
 use reader::{CommitRequest, Reader, consume, watch_lag};
-
-/// Reads one client property written `key=value` (the key and value are
-/// trimmed); the error names only the key, as the value may be a secret.
-pub fn client_property(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((key, value)) if !key.trim().is_empty() => {
-            Ok((key.trim().to_owned(), value.trim().to_owned()))
-        }
-        _ => Err(format!(
-            "`{}` must look like key=value, e.g. security.protocol=SASL_SSL",
-            text.split('=').next().unwrap_or_default().trim()
-        )),
-    }
-}
+pub use secrets::{Redactor, client_property};
 
 /// Where in the topic to start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,9 +79,9 @@ pub struct KafkaSpec {
     pub group: Option<String>,
     /// How long to wait for messages to detect the columns from.
     pub detect_wait: Duration,
-    /// Go on from these offsets (partition, next offset) instead of `from`,
-    /// for the partitions listed (a resumed state).
-    pub resume: Vec<(i32, i64)>,
+    /// Go on from these offsets instead of `from`, for the partitions
+    /// listed (a resumed state).
+    pub resume: Vec<StreamMark>,
     /// The columns of a resumed state: no detection then.
     pub mapping: Option<Mapping>,
 }
@@ -102,6 +90,16 @@ impl KafkaSpec {
     /// How the source is called on screen: brokers and topic, no properties.
     pub fn label(&self) -> String {
         format!("kafka://{}/{}", self.brokers, self.topic)
+    }
+
+    /// What removes the client property values from messages.
+    pub fn redactor(&self) -> Redactor {
+        Redactor::new(&self.properties)
+    }
+
+    /// A client error as a source error, with no property value in it.
+    pub fn error(&self, e: impl std::fmt::Display) -> SourceError {
+        SourceError::Kafka(self.redactor().clean(&e.to_string()))
     }
 }
 
@@ -133,7 +131,8 @@ struct Pending {
     partition: i32,
     offset: i64,
     timestamp_ms: Option<i64>,
-    value: Vec<u8>,
+    /// None for a tombstone.
+    value: Option<Vec<u8>>,
 }
 
 impl Pending {
@@ -142,7 +141,7 @@ impl Pending {
             partition: message.partition(),
             offset: message.offset(),
             timestamp_ms: message.timestamp().to_millis(),
-            value: message.payload().unwrap_or_default().to_vec(),
+            value: message.payload().map(<[u8]>::to_vec),
         }
     }
 }
@@ -150,6 +149,10 @@ impl Pending {
 /// A live Kafka topic as a source of batches.
 pub struct KafkaSource {
     name: String,
+    topic: String,
+    /// True until the messages a resumed state read last have been read
+    /// again and found as they were.
+    verifying: Arc<std::sync::atomic::AtomicBool>,
     mapping: Mapping,
     link: ReaderLink,
     progress: Arc<Mutex<KafkaProgress>>,
@@ -157,13 +160,31 @@ pub struct KafkaSource {
     commits: Option<crossbeam_channel::Sender<CommitRequest>>,
 }
 
-fn kafka_error(e: rdkafka::error::KafkaError) -> SourceError {
-    SourceError::Kafka(e.to_string())
+/// What a client is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// Fetches the topic's messages.
+    Reader,
+    /// Only asks for metadata and watermarks (lag, whether the topic
+    /// still exists): it never fetches messages.
+    Watcher,
 }
 
-/// Properties that must not be overridden by `-X` for the viewer to work.
-fn consumer(spec: &KafkaSpec) -> Result<BaseConsumer, SourceError> {
+/// A client for `spec`; the properties set here (but for the metadata
+/// cache) must not be overridden by `-X` for the viewer to work.
+fn consumer(spec: &KafkaSpec, role: Role) -> Result<BaseConsumer, SourceError> {
     let mut config = ClientConfig::new();
+    if role == Role::Reader && spec.group.is_none() {
+        // librdkafka (2.12 and upstream alike) crashes when a fetch answer
+        // about a topic without a topic id carries a new leader (KIP-951)
+        // while its metadata cache holds any topic: the update looks the
+        // topic up by a null name. Brokers without topic ids (tansu, for
+        // one) send that answer for a topic just deleted. A reader that
+        // assigns its partitions itself needs no cached metadata, so
+        // entries expire at once and the lookup finds an empty cache.
+        // Consumer groups need the cache and keep the default.
+        config.set("metadata.max.age.ms", "1");
+    }
     config
         .set("bootstrap.servers", &spec.brokers)
         .set("enable.auto.commit", "false")
@@ -171,10 +192,12 @@ fn consumer(spec: &KafkaSpec) -> Result<BaseConsumer, SourceError> {
         .set("enable.partition.eof", "false")
         .set(
             "auto.offset.reset",
-            if spec.from == StartAt::Latest {
-                "latest"
-            } else {
-                "earliest"
+            // Where a saved state goes on, an offset the topic no longer
+            // holds is an error, not a silent jump.
+            match (spec.resume.is_empty(), spec.from) {
+                (false, _) => "error",
+                (true, StartAt::Latest) => "latest",
+                (true, _) => "earliest",
             },
         )
         .set(
@@ -186,14 +209,18 @@ fn consumer(spec: &KafkaSpec) -> Result<BaseConsumer, SourceError> {
     for (key, value) in &spec.properties {
         config.set(key, value);
     }
-    config.create().map_err(kafka_error)
+    config.create().map_err(|e| spec.error(e))
 }
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 
-fn partitions(consumer: &BaseConsumer, topic: &str) -> Result<Vec<i32>, SourceError> {
+fn partitions(
+    consumer: &BaseConsumer,
+    spec: &KafkaSpec,
+    topic: &str,
+) -> Result<Vec<i32>, SourceError> {
     let unreachable = |e: rdkafka::error::KafkaError| {
-        SourceError::Kafka(format!(
+        spec.error(format!(
             "cannot reach the brokers within {} s ({e}); check the bootstrap servers and, \
              for SASL or TLS, the -X client properties",
             METADATA_TIMEOUT.as_secs()
@@ -230,11 +257,124 @@ fn partitions(consumer: &BaseConsumer, topic: &str) -> Result<Vec<i32>, SourceEr
     )))
 }
 
+/// Refuses to go on where a saved state left off when a partition's end
+/// offset is now below the one seen when the state was saved: the topic
+/// was deleted and created again (or emptied), since a topic's end only
+/// ever moves on.
+fn check_resumed(spec: &KafkaSpec) -> Result<(), SourceError> {
+    if spec.resume.iter().all(|m| m.high_watermark.is_none()) {
+        return Ok(());
+    }
+    let client = consumer(spec, Role::Watcher)?;
+    for mark in &spec.resume {
+        let Some(saved) = mark.high_watermark else {
+            continue;
+        };
+        let (_, high) = client
+            .fetch_watermarks(&spec.topic, mark.partition, METADATA_TIMEOUT)
+            .map_err(|e| spec.error(e))?;
+        if high < saved {
+            return Err(SourceError::TopicChanged(format!(
+                "partition {} of `{}` now ends at offset {high}, before offset {saved} where \
+                 it ended when the state was saved: the topic was deleted and created again \
+                 (or emptied)",
+                mark.partition, spec.topic
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// How long the first message of each resumed partition may take.
+const PROBE_WAIT: Duration = Duration::from_secs(5);
+
+/// Reads the first message of every partition a saved state has read and
+/// refuses to go on when one shows another topic: messages before where the
+/// state goes on that are newer than the last one it read (the topic was
+/// created again and refilled), a first message past where it goes on (the
+/// messages in between are gone), or none at all.
+fn probe_earliest(spec: &KafkaSpec) -> Result<(), SourceError> {
+    let marks: Vec<&StreamMark> = spec.resume.iter().filter(|m| m.next_offset > 0).collect();
+    if marks.is_empty() {
+        return Ok(());
+    }
+    let client = consumer(spec, Role::Reader)?;
+    let mut list = TopicPartitionList::new();
+    for mark in &marks {
+        list.add_partition_offset(&spec.topic, mark.partition, Offset::Beginning)
+            .map_err(|e| spec.error(e))?;
+    }
+    client.assign(&list).map_err(|e| spec.error(e))?;
+    let mut first: std::collections::BTreeMap<i32, (i64, Option<i64>)> = Default::default();
+    let deadline = Instant::now() + PROBE_WAIT;
+    while first.len() < marks.len() && Instant::now() < deadline {
+        if let Some(Ok(message)) = client.poll(Duration::from_millis(100)) {
+            first
+                .entry(message.partition())
+                .or_insert((message.offset(), message.timestamp().to_millis()));
+        }
+    }
+    let _ = client.unassign();
+    let changed = |why: String| {
+        SourceError::TopicChanged(format!(
+            "{why}: the topic was deleted and created again (or the messages expired)"
+        ))
+    };
+    for mark in marks {
+        let (p, topic) = (mark.partition, &spec.topic);
+        match first.get(&p) {
+            None => {
+                return Err(changed(format!(
+                    "partition {p} of `{topic}` gives no message, but the saved state has read \
+                     it up to offset {}",
+                    mark.next_offset
+                )));
+            }
+            Some(&(offset, _)) if offset >= mark.next_offset => {
+                return Err(changed(format!(
+                    "partition {p} of `{topic}` now starts at offset {offset}, after offset {} \
+                     where the saved state goes on",
+                    mark.next_offset
+                )));
+            }
+            Some(&(offset, Some(ms))) if mark.last_timestamp_ms.is_some_and(|last| ms > last) => {
+                return Err(changed(format!(
+                    "partition {p} of `{topic}` starts at offset {offset} with a message newer \
+                     than the last one the saved state read there"
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The messages a resumed state read last, to be read again and compared:
+/// (partition, offset, timestamp).
+fn to_verify(spec: &KafkaSpec) -> Vec<(i32, i64, Option<i64>)> {
+    spec.resume
+        .iter()
+        .filter(|m| m.next_offset > 0 && m.last_timestamp_ms.is_some())
+        .map(|m| (m.partition, m.next_offset - 1, m.last_timestamp_ms))
+        .collect()
+}
+
 /// Assigns every partition of the topic at the starting point.
 fn assign(consumer: &BaseConsumer, spec: &KafkaSpec) -> Result<Vec<i32>, SourceError> {
-    let ids = partitions(consumer, &spec.topic)?;
+    let ids = partitions(consumer, spec, &spec.topic)?;
+    check_resumed(spec)?;
+    probe_earliest(spec)?;
     let mut list = TopicPartitionList::new();
-    let resumed = |p: i32| spec.resume.iter().find(|(q, _)| *q == p).map(|(_, o)| *o);
+    let verify = to_verify(spec);
+    let resumed = |p: i32| {
+        let again = verify.iter().find(|(q, ..)| *q == p).map(|(_, o, _)| *o);
+        let next = spec
+            .resume
+            .iter()
+            .find(|m| m.partition == p)
+            .map(|m| m.next_offset);
+        again.or(next)
+    };
     for &p in &ids {
         let offset = match (resumed(p), spec.from) {
             (Some(next), _) => Offset::Offset(next),
@@ -243,7 +383,7 @@ fn assign(consumer: &BaseConsumer, spec: &KafkaSpec) -> Result<Vec<i32>, SourceE
             (None, StartAt::Time(ms)) => Offset::Offset(ms),
         };
         list.add_partition_offset(&spec.topic, p, offset)
-            .map_err(kafka_error)?;
+            .map_err(|e| spec.error(e))?;
     }
     if let StartAt::Time(ms) = spec.from {
         // Offsets for the start time, except where a saved state says where
@@ -252,21 +392,21 @@ fn assign(consumer: &BaseConsumer, spec: &KafkaSpec) -> Result<Vec<i32>, SourceE
         for &p in ids.iter().filter(|p| resumed(**p).is_none()) {
             by_time
                 .add_partition_offset(&spec.topic, p, Offset::Offset(ms))
-                .map_err(kafka_error)?;
+                .map_err(|e| spec.error(e))?;
         }
         let found = if by_time.count() == 0 {
             by_time
         } else {
             consumer
                 .offsets_for_times(by_time, METADATA_TIMEOUT)
-                .map_err(kafka_error)?
+                .map_err(|e| spec.error(e))?
         };
         for element in found.elements() {
             list.set_partition_offset(&spec.topic, element.partition(), element.offset())
-                .map_err(kafka_error)?;
+                .map_err(|e| spec.error(e))?;
         }
     }
-    consumer.assign(&list).map_err(kafka_error)?;
+    consumer.assign(&list).map_err(|e| spec.error(e))?;
     Ok(ids)
 }
 
@@ -275,12 +415,14 @@ impl KafkaSource {
     /// first messages to detect the mapping, then keeps consuming on a
     /// reader thread.
     pub fn open(spec: &KafkaSpec, options: &SourceOptions) -> Result<Self, SourceError> {
-        let consumer = consumer(spec)?;
+        let consumer = consumer(spec, Role::Reader)?;
         let ids = match &spec.group {
             None => assign(&consumer, spec)?,
             Some(_) => {
-                let ids = partitions(&consumer, &spec.topic)?;
-                consumer.subscribe(&[&spec.topic]).map_err(kafka_error)?;
+                let ids = partitions(&consumer, spec, &spec.topic)?;
+                consumer
+                    .subscribe(&[&spec.topic])
+                    .map_err(|e| spec.error(e))?;
                 ids
             }
         };
@@ -306,7 +448,7 @@ impl KafkaSource {
             {
                 match consumer.poll(Duration::from_millis(100)) {
                     Some(Ok(message)) => pending.push(Pending::of(&message)),
-                    Some(Err(e)) => return Err(kafka_error(e)),
+                    Some(Err(e)) => return Err(spec.error(e)),
                     None => {}
                 }
             }
@@ -319,17 +461,28 @@ impl KafkaSource {
                 && overrides.time.is_some());
         let deadline = Instant::now() + spec.detect_wait;
         let mut sampled = 0;
+        let mut budget = DetectionBudget::default();
+        let sample =
+            |columns: &mut Vec<ColumnSample>, budget: &mut DetectionBudget, message: &Pending| {
+                let value = message.value.as_deref().unwrap_or_default();
+                let events = sample_value(columns, value);
+                budget.count_many(events.max(1), value.len());
+                events
+            };
         for p in &pending {
-            sampled += sample_value(&mut columns, &p.value);
+            sampled += sample(&mut columns, &mut budget, p);
         }
         while !all_given && sampled < DETECTION_SAMPLE && Instant::now() < deadline {
             match consumer.poll(Duration::from_millis(100)) {
                 Some(Ok(message)) => {
                     let message = Pending::of(&message);
-                    sampled += sample_value(&mut columns, &message.value);
+                    sampled += sample(&mut columns, &mut budget, &message);
                     pending.push(message);
+                    if !budget.wants_more() {
+                        break;
+                    }
                 }
-                Some(Err(e)) => return Err(kafka_error(e)),
+                Some(Err(e)) => return Err(spec.error(e)),
                 None if !pending.is_empty() && sampled > 0 => break,
                 None => {}
             }
@@ -376,14 +529,26 @@ impl KafkaSource {
             StartAt::Time(ms) => Some(ms),
             _ => None,
         };
-        let resumed: Vec<i32> = spec.resume.iter().map(|(p, _)| *p).collect();
+        let resumed: Vec<i32> = spec.resume.iter().map(|m| m.partition).collect();
+        let verify = match spec.group {
+            None => to_verify(spec),
+            Some(_) => Vec::new(),
+        };
+        let verifying = Arc::new(std::sync::atomic::AtomicBool::new(!verify.is_empty()));
+        let still_verifying = verifying.clone();
+        let redactor = spec.redactor();
+        let checker_spec = spec.clone();
         let link = ReaderLink::spawn("kafka consumer", move |end| {
             let reader = Reader {
                 consumer,
+                spec: checker_spec,
+                redactor,
                 topic,
                 to_commit,
                 start_ms,
                 resumed,
+                verify,
+                verifying: still_verifying,
             };
             consume(reader, mapper, pending, &shared, end);
             drop(stop_lag);
@@ -391,6 +556,8 @@ impl KafkaSource {
         Ok(KafkaSource {
             commits: spec.group.is_some().then_some(commits),
             name: spec.label(),
+            topic: spec.topic.clone(),
+            verifying,
             mapping,
             link,
             progress,
@@ -400,6 +567,17 @@ impl KafkaSource {
     /// How the source is called.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The topic read.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// True while a resumed state's last messages are still to be checked
+    /// (a quiet topic is not done before that).
+    pub fn is_verifying(&self) -> bool {
+        self.verifying.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The columns chosen for each role.
@@ -469,16 +647,5 @@ mod tests {
             Ok(StartAt::Time(1_795_770_000_000))
         );
         assert!(StartAt::parse("yesterday", now).is_err());
-    }
-
-    #[test]
-    fn client_properties_are_read_and_secrets_never_echoed() {
-        assert_eq!(
-            client_property(" sasl.username = ops "),
-            Ok(("sasl.username".into(), "ops".into()))
-        );
-        let refused = client_property("=hunter2").unwrap_err();
-        assert!(!refused.contains("hunter2"), "{refused}");
-        assert!(client_property("security.protocol").is_err());
     }
 }

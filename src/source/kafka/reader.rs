@@ -7,15 +7,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::engine::EventBatch;
+use crate::engine::{EventBatch, StreamMark};
 use crate::source::jsonl::JsonMapper;
 use crate::source::threaded::ReaderEnd;
 use crate::source::{BATCH_EVENTS, SourceError};
 
-use super::{KafkaProgress, KafkaSpec, Pending, consumer};
+use super::{KafkaProgress, KafkaSpec, Pending, Role, consumer};
 
 /// How often high watermarks (for lag) are asked for.
 const WATERMARK_EVERY: Duration = Duration::from_secs(1);
@@ -27,7 +28,7 @@ pub(super) fn watch_lag(
     progress: Arc<Mutex<KafkaProgress>>,
     stop: crossbeam_channel::Receiver<()>,
 ) -> Result<(), SourceError> {
-    let client = consumer(spec)?;
+    let client = consumer(spec, Role::Watcher)?;
     let topic = spec.topic.clone();
     std::thread::Builder::new()
         .name("kafka lag".into())
@@ -57,10 +58,56 @@ pub(super) fn watch_lag(
     Ok(())
 }
 
+/// True when the brokers answer that `topic` does not exist (false when
+/// they do not answer: a broker away is waited for, not taken as deletion).
+pub(super) fn topic_missing<C: rdkafka::consumer::ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    topic: &str,
+) -> bool {
+    topic_exists(consumer, topic) == Some(false)
+}
+
+/// Whether the brokers know `topic`; None when they do not answer.
+fn topic_exists<C: rdkafka::consumer::ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    topic: &str,
+) -> Option<bool> {
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(5))
+        .ok()?;
+    Some(match metadata.topics().iter().find(|t| t.name() == topic) {
+        None => false,
+        Some(t) => {
+            !t.partitions().is_empty()
+                && !t.error().is_some_and(|e| {
+                    matches!(
+                        RDKafkaErrorCode::from(e),
+                        RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic
+                    )
+                })
+        }
+    })
+}
+
+/// A client that only asks for metadata, beside the reader.
+fn consumer_for_checks(spec: &KafkaSpec) -> Option<BaseConsumer> {
+    consumer(spec, Role::Watcher).ok()
+}
+
+/// How long the messages a resumed state read last may take to arrive
+/// again, while the brokers answer, before going on without comparing them.
+const VERIFY_WAIT: Duration = Duration::from_secs(3);
+
 /// Messages mapped so far and where each partition continues.
 struct Read {
     mapper: JsonMapper,
-    next: BTreeMap<i32, i64>,
+    /// Per partition: the next offset and the timestamp of the message
+    /// before it.
+    next: BTreeMap<i32, (i64, Option<i64>)>,
+    /// Per resumed partition: the message a saved state read last, to be
+    /// read again and compared before going on (offset, timestamp).
+    verify: BTreeMap<i32, (i64, Option<i64>)>,
+    topic: String,
     consumed: u64,
     /// `--from TIME`: messages stamped earlier are passed over (brokers that
     /// cannot look offsets up by time start such partitions at 0).
@@ -70,41 +117,120 @@ struct Read {
 }
 
 impl Read {
+    /// Maps one message into `batch`; an error when it shows that the topic
+    /// is not the one a resumed state was reading.
     fn take(
         &mut self,
         partition: i32,
         offset: i64,
         timestamp_ms: Option<i64>,
-        value: &[u8],
+        value: Option<&[u8]>,
         batch: &mut EventBatch,
-    ) {
+    ) -> Result<(), SourceError> {
+        if let Some(&(check_offset, check_ms)) = self.verify.get(&partition) {
+            self.verify.remove(&partition);
+            let same = offset == check_offset && timestamp_ms == check_ms;
+            // Some brokers (tansu) answer a fetch from the middle of a batch
+            // with the next batch: the message after is where the state
+            // goes on anyway, and is read as new.
+            let next_one = offset == check_offset + 1;
+            if !same && !next_one {
+                let found = match offset == check_offset {
+                    true => format!(
+                        "it is stamped {} instead of {}",
+                        stamp(timestamp_ms),
+                        stamp(check_ms)
+                    ),
+                    false => format!("the first message there now is at offset {offset}"),
+                };
+                return Err(SourceError::TopicChanged(format!(
+                    "the message the saved state read last, at partition {partition} offset \
+                     {check_offset} of `{}`, is not there any more ({found}): the topic was \
+                     deleted and created again (or compacted, or the message expired)",
+                    self.topic,
+                )));
+            }
+            if same {
+                // Read again only to compare: already in the saved state.
+                self.next.insert(partition, (offset + 1, timestamp_ms));
+                return Ok(());
+            }
+        }
         let before_start = self
             .start_ms
             .zip(timestamp_ms)
             .is_some_and(|(start, t)| t < start)
             && !self.resumed.contains(&partition);
-        self.next.insert(partition, offset + 1);
+        self.next.insert(partition, (offset + 1, timestamp_ms));
         if before_start {
-            return;
+            return Ok(());
         }
-        self.mapper.map_bytes(
+        self.mapper.map_message(
             value,
             || format!("partition {partition} offset {offset}"),
             batch,
         );
         self.consumed += 1;
+        Ok(())
     }
+
+    /// Where each partition goes on, with the end offsets last seen.
+    fn marks(&self, progress: &Mutex<KafkaProgress>) -> Vec<StreamMark> {
+        let ends: Vec<(i32, i64)> = progress
+            .lock()
+            .map(|p| {
+                p.partitions
+                    .iter()
+                    .map(|x| (x.partition, x.high_watermark))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let end_of = |partition: i32| {
+            ends.iter()
+                .find(|(p, _)| *p == partition)
+                .map(|(_, h)| *h)
+                .filter(|h| *h > 0)
+        };
+        self.next
+            .iter()
+            .map(
+                |(&partition, &(next_offset, last_timestamp_ms))| StreamMark {
+                    partition,
+                    next_offset,
+                    last_timestamp_ms,
+                    high_watermark: end_of(partition),
+                },
+            )
+            .collect()
+    }
+}
+
+/// A broker timestamp for a message.
+fn stamp(ms: Option<i64>) -> String {
+    ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map_or("without a time".to_owned(), |t| {
+            t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        })
 }
 
 /// The consumer with what the reader thread needs beside it.
 pub(super) struct Reader {
     pub consumer: BaseConsumer,
+    /// What is read, for a second client that checks on the topic.
+    pub spec: KafkaSpec,
+    /// Removes client property values from the client's messages.
+    pub redactor: super::Redactor,
     pub topic: String,
     pub to_commit: crossbeam_channel::Receiver<CommitRequest>,
     /// Messages stamped before this are passed over (`--from TIME`).
     pub start_ms: Option<i64>,
     /// Partitions resumed from a saved state.
     pub resumed: Vec<i32>,
+    /// Messages to read again and compare with a saved state's (partition,
+    /// offset, timestamp).
+    pub verify: Vec<(i32, i64, Option<i64>)>,
+    /// Cleared once every message in `verify` has been checked.
+    pub verifying: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Offsets to commit and where to say how it went.
@@ -114,6 +240,21 @@ pub(super) type CommitRequest = (
 );
 
 impl Reader {
+    /// True when `error` says the topic is unknown and the brokers confirm
+    /// that it no longer exists.
+    fn topic_is_gone(&self, error: &rdkafka::error::KafkaError) -> bool {
+        use rdkafka::error::RDKafkaErrorCode as Code;
+        let unknown = matches!(
+            error.rdkafka_error_code(),
+            Some(Code::UnknownTopicOrPartition | Code::UnknownTopic | Code::UnknownPartition)
+        );
+        // Asked on a client of its own: the reader's metadata cache stays
+        // empty (see `consumer`).
+        unknown
+            && consumer_for_checks(&self.spec)
+                .is_some_and(|checker| topic_missing(&checker, &self.topic))
+    }
+
     /// Commits the offsets asked for since the last poll, answering each
     /// request.
     fn commit_asked(&self) {
@@ -130,7 +271,7 @@ impl Reader {
             let result = self
                 .consumer
                 .commit(&list, rdkafka::consumer::CommitMode::Sync)
-                .map_err(|e| e.to_string());
+                .map_err(|e| self.redactor.clean(&e.to_string()));
             let _ = done.send(result);
         }
     }
@@ -150,18 +291,57 @@ pub(super) fn consume(
     let mut read = Read {
         mapper,
         next: BTreeMap::new(),
+        verify: reader
+            .verify
+            .iter()
+            .map(|&(p, offset, ms)| (p, (offset, ms)))
+            .collect(),
+        topic: reader.topic.clone(),
         consumed: 0,
         start_ms: reader.start_ms,
         resumed: reader.resumed.clone(),
     };
     for p in &pending {
-        read.take(p.partition, p.offset, p.timestamp_ms, &p.value, &mut batch);
+        let taken = read.take(
+            p.partition,
+            p.offset,
+            p.timestamp_ms,
+            p.value.as_deref(),
+            &mut batch,
+        );
+        if let Err(e) = taken {
+            let _ = end.batches.send(Err(e));
+            return;
+        }
     }
     drop(pending);
     let mut quiet_since = Instant::now();
+    let mut verify_since = Instant::now();
     let consumer = &reader.consumer;
     loop {
         reader.commit_asked();
+        if !read.verify.is_empty() && verify_since.elapsed() >= VERIFY_WAIT {
+            let checker = consumer_for_checks(&reader.spec);
+            match checker
+                .as_ref()
+                .and_then(|c| topic_exists(c, &reader.topic))
+            {
+                // The brokers answer but do not give that message again
+                // (some serve no fetch from inside a batch): it cannot be
+                // compared, and the end offsets were compared at the start.
+                Some(true) => read.verify.clear(),
+                Some(false) => {
+                    let _ = consumer.unassign();
+                    let _ = end.batches.send(Err(SourceError::TopicGone(format!(
+                        "topic `{}` was deleted",
+                        reader.topic
+                    ))));
+                    return;
+                }
+                // The brokers are away: wait for them, then again for the messages.
+                None => verify_since = Instant::now(),
+            }
+        }
         // Drain what librdkafka has fetched, waiting briefly only when
         // nothing is there.
         let mut messages = 0usize;
@@ -173,20 +353,55 @@ pub(super) fn consume(
             };
             match consumer.poll(wait) {
                 Some(Ok(message)) => {
-                    let value = message.payload().unwrap_or_default();
-                    read.take(
+                    let taken = read.take(
                         message.partition(),
                         message.offset(),
                         message.timestamp().to_millis(),
-                        value,
+                        message.payload(),
                         &mut batch,
                     );
+                    if let Err(e) = taken {
+                        // The engine stops at this error: nothing of another
+                        // topic is mixed into the state.
+                        let _ = end.batches.send(Err(e));
+                        return;
+                    }
                     messages += 1;
                 }
-                // librdkafka retries broker hiccups itself; say what happened.
-                Some(Err(e)) => eprintln!("journeyscope: kafka: {e}"),
+                Some(Err(e)) => {
+                    if e.rdkafka_error_code() == Some(RDKafkaErrorCode::AutoOffsetReset) {
+                        let _ = consumer.unassign();
+                        let _ = end.batches.send(Err(SourceError::TopicChanged(format!(
+                            "`{}` no longer holds the offsets where the saved state goes on: \
+                             the topic was deleted and created again (or the messages after \
+                             the saved ones expired before they were read)",
+                            reader.topic
+                        ))));
+                        return;
+                    }
+                    if reader.topic_is_gone(&e) {
+                        // Stop before the client works on a topic that is
+                        // not there; the saved state stays as it was.
+                        let _ = consumer.unassign();
+                        let _ = end.batches.send(Err(SourceError::TopicGone(format!(
+                            "topic `{}` was deleted while it was read",
+                            reader.topic
+                        ))));
+                        return;
+                    }
+                    // librdkafka retries broker hiccups itself; say what happened.
+                    eprintln!(
+                        "journeyscope: kafka: {}",
+                        crate::format::printable(&reader.redactor.clean(&e.to_string()))
+                    );
+                }
                 None => break,
             }
+        }
+        if read.verify.is_empty() {
+            reader
+                .verifying
+                .store(false, std::sync::atomic::Ordering::Relaxed);
         }
         let has_news = !batch.is_empty() || !batch.rejected.is_empty();
         // An empty batch now and then tells the reader whether the engine
@@ -195,7 +410,7 @@ pub(super) fn consume(
         if has_news || heartbeat {
             quiet_since = Instant::now();
             let mut sent = std::mem::replace(&mut batch, end.fresh_batch());
-            sent.resume_at = read.next.iter().map(|(p, o)| (*p, *o)).collect();
+            sent.resume_at = read.marks(progress);
             // Wait for the engine to take the batch, answering commit
             // requests meanwhile (the engine may be waiting for one).
             let mut message = Ok(sent);
@@ -211,7 +426,7 @@ pub(super) fn consume(
             }
             if let Ok(mut p) = progress.lock() {
                 p.consumed = read.consumed;
-                for (&partition, &offset) in &read.next {
+                for (&partition, &(offset, _)) in &read.next {
                     if let Some(part) = p.partitions.iter_mut().find(|x| x.partition == partition) {
                         part.next_offset = offset;
                         part.lag = (part.high_watermark - offset).max(0);
