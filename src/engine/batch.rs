@@ -74,6 +74,19 @@ impl fmt::Display for RejectReason {
     }
 }
 
+/// The earliest time an event may have: 0001-01-01T00:00:00Z, in µs.
+/// Sources reject times outside [`EARLIEST_US`, `LATEST_US`], so the
+/// engine's differences of times never overflow.
+pub const EARLIEST_US: i64 = -62_135_596_800_000_000;
+
+/// The latest time an event may have: 9999-12-31T23:59:59.999999Z, in µs.
+pub const LATEST_US: i64 = 253_402_300_799_999_999;
+
+/// True when `time_us` is a time an event may have.
+pub fn is_event_time(time_us: i64) -> bool {
+    (EARLIEST_US..=LATEST_US).contains(&time_us)
+}
+
 /// Records larger than this are rejected as [`RejectReason::Oversized`].
 pub const MAX_RECORD_BYTES: usize = 1 << 20;
 

@@ -253,6 +253,9 @@ impl LiveEngine {
         let mut running: Running = postcard::from_bytes(&get_bytes(r)?)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         running.resume_with(&config).map_err(refused)?;
+        running
+            .check_ids(recent.touchpoints.len(), recent.customers.len())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         let forgotten_before_us = get_i64(r)?;
         recent.stage_from_us = forgotten_before_us;
         let taken = get_u64(r)?;

@@ -19,7 +19,10 @@ mod running;
 pub mod saved;
 pub mod stats;
 
-pub use batch::{EventBatch, MAX_RECORD_BYTES, NewEvent, RejectReason, Rejected, StreamMark};
+pub use batch::{
+    EARLIEST_US, EventBatch, LATEST_US, MAX_RECORD_BYTES, NewEvent, RejectReason, Rejected,
+    StreamMark, is_event_time,
+};
 pub use explore::{CustomerRow, Selection, active_sessions, customer_rows, guess_conversion};
 pub use funnel::{FunnelReport, FunnelSpec, compute_funnel};
 pub use graph::{EdgeReport, JourneyGraph, NodeReport};

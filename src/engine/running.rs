@@ -16,6 +16,7 @@ use std::collections::VecDeque;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
+use super::batch::is_event_time;
 use super::graph::JourneyGraph;
 use super::ingest::{END, EngineConfig, START};
 use super::intern::Interner;
@@ -429,6 +430,64 @@ impl Running {
     /// of customers.
     pub fn id_bytes(&self) -> usize {
         self.seen.heap_bytes()
+    }
+
+    /// Checks that every id in loaded totals names a touchpoint (of
+    /// `touchpoints`), a customer (of `customers`) or a transition counted:
+    /// a damaged file must not make the engine index past its tables.
+    pub fn check_ids(&self, touchpoints: usize, customers: usize) -> Result<(), String> {
+        let damaged = |what: &str| {
+            Err(format!(
+                "the live state file is damaged ({what}); remove it to start over"
+            ))
+        };
+        let tp = |id: u32| (id as usize) < touchpoints;
+        let edges = self.totals.edges.len();
+        if self.totals.nodes.len() > touchpoints
+            || self.totals.edges.iter().any(|e| !tp(e.from) || !tp(e.to))
+        {
+            return damaged("a touchpoint without a name");
+        }
+        if self.states.len() > customers {
+            return damaged("a customer without a name");
+        }
+        let visited_ok = |v: &Visited| {
+            let bits_ok = |bits: u64, limit: usize| limit >= 64 || bits >> limit == 0;
+            bits_ok(v.session, touchpoints)
+                && bits_ok(v.nodes, touchpoints)
+                && bits_ok(v.edges, edges)
+                && v.more.as_ref().is_none_or(|more| {
+                    more[Set::Session as usize].iter().all(|id| tp(*id))
+                        && more[Set::Nodes as usize].iter().all(|id| tp(*id))
+                        && more[Set::Edges as usize]
+                            .iter()
+                            .all(|id| (*id as usize) < edges)
+                })
+        };
+        let step_ok = |s: &Step| *s == NO_STEP || (tp(s.touchpoint) && is_event_time(s.time_us));
+        for state in &self.states {
+            let started = state.step > 0;
+            let times_ok =
+                !started || (is_event_time(state.last_us) && is_event_time(state.step_us));
+            if !(tp(state.last_touchpoint) || !started)
+                || !step_ok(&state.waiting)
+                || !visited_ok(&state.visited)
+                || !times_ok
+            {
+                return damaged("a customer at a touchpoint without a name, or at no time");
+            }
+        }
+        if let Some((a, b)) = self.totals.time_range_us
+            && !(is_event_time(a) && is_event_time(b))
+        {
+            return damaged("a time outside the years 1 to 9999");
+        }
+        for (customer, waiting) in &self.overflow {
+            if *customer as usize >= self.states.len() || !waiting.iter().all(step_ok) {
+                return damaged("a waiting event of an unknown customer or touchpoint");
+            }
+        }
+        Ok(())
     }
 
     /// Gets ready to go on after loading, with `config`; refuses other

@@ -6,6 +6,7 @@
 
 use std::io::{self, Read, Write};
 
+use super::batch::{EARLIEST_US, LATEST_US, is_event_time};
 use super::binary::{
     LIMIT, get_bytes, get_i64, get_len, get_u32, get_u64, put_bytes, put_i64, put_u64,
 };
@@ -107,6 +108,16 @@ impl JourneyBuilder {
                 let customer = get_u32(r)?;
                 let touchpoint = get_u32(r)?;
                 let id_hash = get_u64(r)?;
+                if customer as usize >= builder.customers.len()
+                    || touchpoint as usize >= builder.touchpoints.len()
+                    || !is_event_time(time_us)
+                {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "the state file is damaged (an event of an unknown customer or \
+                         touchpoint); remove it to start over",
+                    ));
+                }
                 chunk.push(Staged {
                     event: Event {
                         time_us,
@@ -139,6 +150,19 @@ impl JourneyBuilder {
         builder.lateness_us = get_i64(r)?;
         let watermark = get_i64(r)?;
         builder.watermark_us = (watermark != i64::MIN).then_some(watermark);
+        let times_ok = builder
+            .newest
+            .iter()
+            .chain(builder.watermark_us.iter())
+            .all(|t| *t == i64::MIN || is_event_time(*t));
+        let lateness_ok = (0..=LATEST_US - EARLIEST_US).contains(&builder.lateness_us);
+        if !times_ok || !lateness_ok || builder.newest.len() > builder.customers.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the state file is damaged (a time outside the years 1 to 9999); remove it \
+                 to start over",
+            ));
+        }
         Ok(builder)
     }
 }

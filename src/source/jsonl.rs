@@ -76,7 +76,7 @@ impl Piece {
     /// True when it holds any text (blank lines do not count).
     fn holds_something(&self) -> bool {
         match self {
-            Piece::Line(Line::Text { bytes, .. }) => !bytes.trim_ascii().is_empty(),
+            Piece::Line(Line::Text { bytes, .. }) => !is_blank(bytes),
             _ => true,
         }
     }
@@ -145,7 +145,7 @@ impl JsonLinesSource {
                 },
             };
             return Ok(Some(match piece {
-                Piece::Line(Line::Text { bytes, .. }) if bytes.trim_ascii().is_empty() => continue,
+                Piece::Line(Line::Text { bytes, .. }) if is_blank(&bytes) => continue,
                 Piece::Line(Line::Text { bytes, .. }) => Ok(bytes),
                 Piece::Item(Item::Value {
                     bytes,
@@ -260,7 +260,7 @@ impl JsonMapper {
                 "the message has no value (a tombstone)",
                 "",
             )),
-            Some(bytes) if bytes.trim_ascii().is_empty() => batch.reject(Rejected::new(
+            Some(bytes) if is_blank(bytes) => batch.reject(Rejected::new(
                 position(),
                 RejectReason::EmptyValue,
                 "the message's value is empty",
@@ -362,6 +362,12 @@ fn sample_child(
         }
         _ => 0,
     }
+}
+
+/// True for text that holds nothing but white space (as `str::trim` counts
+/// it): a blank line, which is no record.
+pub fn is_blank(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok_and(|t| t.trim().is_empty())
 }
 
 /// Adds the fields of the events in `bytes` (if it is JSON) to `columns`;

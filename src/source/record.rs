@@ -3,15 +3,9 @@
 
 use std::borrow::Cow;
 
-use crate::engine::{EventBatch, NewEvent, RejectReason, Rejected};
+use crate::engine::{EARLIEST_US, EventBatch, LATEST_US, NewEvent, RejectReason, Rejected};
 
 use super::timestamp::TimeParser;
-
-/// The earliest time an event may have: 0001-01-01T00:00:00Z, in µs.
-pub const EARLIEST_US: i64 = -62_135_596_800_000_000;
-
-/// The latest time an event may have: 9999-12-31T23:59:59.999999Z, in µs.
-pub const LATEST_US: i64 = 253_402_300_799_999_999;
 
 /// A field's value as a source sees it.
 #[derive(Debug, Clone)]
