@@ -7,12 +7,13 @@ use std::path::Path;
 use thiserror::Error;
 
 use crate::engine::{END_NAME, RejectedLog};
+use crate::format::{human_duration, thousands};
 use crate::layout::palette::{self, hex};
 use crate::layout::{
     BAND_LABEL_MIN_WIDTH, EdgeKind, LOOP_ROOM, LabelAlign, LabelRequest, LayoutStyle, MapFilter,
     MapLayout, edge_curves, layout, place_labels, visible_part,
 };
-use crate::report::{Summary, human_duration, thousands, to_csv, to_dot};
+use crate::report::{Summary, to_csv, to_dot};
 
 /// Why an export failed.
 #[derive(Debug, Error)]

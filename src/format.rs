@@ -1,5 +1,6 @@
-//! Text as it is shown and written: names and values from a user's data
-//! made safe for terminals, XML, DOT and spreadsheets.
+//! Text as it is shown and written: counts and durations for people, and
+//! names and values from a user's data made safe for terminals, XML, DOT
+//! and spreadsheets. A leaf: every part may use it, it uses none.
 //!
 //! Touchpoint names, column names and rejected values come from whatever
 //! file or topic a user opens. Every writer that cannot carry any character
@@ -10,6 +11,74 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+
+/// A count with thousands separators.
+///
+/// ```
+/// assert_eq!(journeyscope::format::thousands(1234567), "1,234,567");
+/// ```
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A count and its noun, plural unless the count is one ("1 event",
+/// "1,204 events").
+///
+/// ```
+/// assert_eq!(journeyscope::format::plural(1204, "event"), "1,204 events");
+/// ```
+pub fn plural(n: usize, what: &str) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("{} {what}{s}", thousands(n as u64))
+}
+
+/// A duration for people: "45 s", "3 min 20 s", "2 h 5 min", "3 d 4 h";
+/// a smaller unit that is zero is left out ("30 min", not "30 min 0 s").
+///
+/// ```
+/// use journeyscope::format::human_duration;
+/// assert_eq!(human_duration(200.0), "3 min 20 s");
+/// assert_eq!(human_duration(7500.0), "2 h 5 min");
+/// assert_eq!(human_duration(1800.0), "30 min");
+/// ```
+pub fn human_duration(seconds: f64) -> String {
+    if !seconds.is_finite() {
+        return "–".into();
+    }
+    let s = seconds.abs();
+    if s < 10.0 {
+        return format!("{seconds:.1} s");
+    }
+    let total = s.round() as u64;
+    let (d, h, m, sec) = (
+        total / 86_400,
+        total / 3600 % 24,
+        total / 60 % 60,
+        total % 60,
+    );
+    let sign = if seconds < 0.0 { "-" } else { "" };
+    let (big, small) = if d > 0 {
+        ((d, "d"), (h, "h"))
+    } else if h > 0 {
+        ((h, "h"), (m, "min"))
+    } else if m > 0 {
+        ((m, "min"), (sec, "s"))
+    } else {
+        return format!("{sign}{sec} s");
+    };
+    match small {
+        (0, _) => format!("{sign}{} {}", big.0, big.1),
+        (n, unit) => format!("{sign}{} {} {n} {unit}", big.0, big.1),
+    }
+}
 
 /// True for characters that a terminal, XML 1.0 or DOT cannot show as
 /// themselves: C0 and C1 controls, DEL, noncharacters (U+FFFE…), and the
@@ -111,6 +180,23 @@ pub fn spreadsheet_safe(cell: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(4.25), "4.2 s");
+        assert_eq!(human_duration(45.0), "45 s");
+        assert_eq!(human_duration(200.0), "3 min 20 s");
+        assert_eq!(human_duration(7500.0), "2 h 5 min");
+        assert_eq!(human_duration(3.0 * 86_400.0 + 4.0 * 3600.0), "3 d 4 h");
+    }
 
     #[test]
     fn controls_and_noncharacters_become_visible_escapes() {

@@ -104,7 +104,7 @@ fn the_live_screen_shows_the_stream_as_it_arrives() {
         summary.rejected.total,
         expected["rejected"]["total"].as_u64().unwrap()
     );
-    h.get_by_label(&journeyscope::report::thousands(consumed));
+    h.get_by_label(&journeyscope::format::thousands(consumed));
     h.get_by_label("Lag per partition");
 
     // The customers of the stream, and one customer's timeline.

@@ -16,7 +16,7 @@ use journeyscope::app::{JourneyscopeApp, Screen};
 use journeyscope::cli::MappingArgs;
 use journeyscope::commands::{Settings, sample_data_file, settings, summarize_path};
 use journeyscope::engine::RejectReason;
-use journeyscope::report::thousands;
+use journeyscope::format::thousands;
 
 type App = Harness<'static, JourneyscopeApp>;
 

@@ -74,7 +74,7 @@ impl Loading {
                     eprintln!(
                         "journeyscope: opened {} ({} events) in {:.2} s",
                         loaded.request.label,
-                        crate::report::thousands(loaded.summary.events),
+                        crate::format::thousands(loaded.summary.events),
                         loaded.seconds
                     );
                     Ok(loaded)

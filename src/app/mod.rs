@@ -167,8 +167,8 @@ impl JourneyscopeApp {
                     .desired_width(420.0)
                     .text(format!(
                         "{} events read · {} rejected · {:.1} s",
-                        crate::report::thousands(loading.events()),
-                        crate::report::thousands(loading.rejected()),
+                        crate::format::thousands(loading.events()),
+                        crate::format::thousands(loading.rejected()),
                         loading.elapsed_s()
                     )),
             );

@@ -83,7 +83,7 @@ impl Sender {
         let seconds = self.started.elapsed().as_secs_f64().max(1e-9);
         eprintln!(
             "produced {} events to {} ({:.0} per second)",
-            crate::report::thousands(self.sent),
+            crate::format::thousands(self.sent),
             self.topic,
             self.sent as f64 / seconds
         );
@@ -283,7 +283,7 @@ fn replay_records(records: &mut JsonLinesSource, sender: &mut Sender) -> Result<
     if skipped_count > 0 {
         eprintln!(
             "not sent: {} records that hold no JSON event, e.g. {}",
-            crate::report::thousands(skipped_count),
+            crate::format::thousands(skipped_count),
             skipped.join("; ")
         );
     }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::engine::{EdgeReport, NodeReport, is_terminal_name};
-use crate::report::plural;
+use crate::format::plural;
 
 /// The sliders of the map.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

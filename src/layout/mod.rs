@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use crate::engine::{END_NAME, EdgeReport, NodeReport, START_NAME, is_terminal_name};
-use crate::report::{human_duration, thousands};
+use crate::format::{human_duration, thousands};
 
 pub use filter::{MapFilter, Visible, visible_part};
 pub use labels::{LabelAlign, LabelRequest, place_label_choices, place_labels};

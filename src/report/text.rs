@@ -4,7 +4,9 @@ use std::fmt::Write;
 
 use crate::format::{printable, spreadsheet_safe};
 
-use super::{Summary, human_duration, thousands};
+use crate::format::{human_duration, thousands};
+
+use super::Summary;
 
 fn percent(share: f64) -> String {
     format!("{:.1} %", share * 100.0)

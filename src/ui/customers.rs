@@ -8,7 +8,7 @@ use egui_extras::{Column, TableBuilder};
 
 use crate::app::job::Job;
 use crate::engine::{CustomerRow, Journeys, Selection, customer_rows, guess_conversion};
-use crate::report::thousands;
+use crate::format::thousands;
 
 /// A column the list can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -13,8 +13,9 @@ use crate::engine::{
     FunnelReport, FunnelSpec, Journeys, START_NAME, compute_funnel, guess_conversion,
     is_terminal_name,
 };
+use crate::format::{human_duration, thousands};
 use crate::layout::palette;
-use crate::report::{Summary, human_duration, thousands};
+use crate::report::Summary;
 
 use super::theme;
 

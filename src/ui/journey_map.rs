@@ -9,11 +9,12 @@ use egui::epaint::CubicBezierShape;
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
 use crate::engine::{END_NAME, START_NAME};
+use crate::format::{human_duration, thousands};
 use crate::layout::{
     BAND_LABEL_MIN_WIDTH, EdgeKind, LOOP_ROOM, LabelAlign, LabelRequest, LayoutStyle, MapFilter,
     MapLayout, Visible, edge_curves, layout_following, place_label_choices, visible_part,
 };
-use crate::report::{Summary, human_duration, thousands};
+use crate::report::Summary;
 
 use super::theme;
 

@@ -11,8 +11,8 @@ use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints};
 
 use crate::app::Command;
 use crate::app::live::{LiveFeed, LiveSnapshot};
+use crate::format::{human_duration, thousands};
 use crate::layout::palette;
-use crate::report::{human_duration, thousands};
 
 use super::customers::{CustomersView, customers_ui};
 use super::journey_map::JourneyMap;
@@ -320,7 +320,7 @@ fn window_ui(view: &LiveView, ui: &mut egui::Ui) {
             ui.visuals().warn_fg_color,
             format!(
                 "only the last {} fit in memory",
-                crate::report::human_duration(snapshot.kept_s)
+                crate::format::human_duration(snapshot.kept_s)
             ),
         );
     }

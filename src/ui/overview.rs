@@ -2,8 +2,9 @@
 //! map.
 
 use crate::engine::is_terminal_name;
+use crate::format::{human_duration, thousands};
 use crate::layout::Visible;
-use crate::report::{Summary, human_duration, thousands};
+use crate::report::Summary;
 
 /// Draws the overview of `summary`; `visible` is the part on the map.
 pub fn overview_ui(ui: &mut egui::Ui, summary: &Summary, visible: Option<&Visible>, load_s: f64) {

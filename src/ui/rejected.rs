@@ -4,7 +4,7 @@
 use egui_extras::{Column, TableBuilder};
 
 use crate::engine::{RejectReason, RejectedLog};
-use crate::report::thousands;
+use crate::format::thousands;
 
 /// Draws the rejected records; returns true when the user asked to export.
 pub fn rejected_ui(log: &RejectedLog, ui: &mut egui::Ui) -> bool {

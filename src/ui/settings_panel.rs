@@ -183,7 +183,7 @@ pub fn settings_ui(ws: &mut Workspace, ui: &mut egui::Ui) -> bool {
     if let Some(loading) = ws.reloading() {
         ui.add(egui::ProgressBar::new(0.0).animate(true).text(format!(
             "Reading again: {} events",
-            crate::report::thousands(loading.events())
+            crate::format::thousands(loading.events())
         )));
     }
     if let Some(error) = &ws.reload_error {

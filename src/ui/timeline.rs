@@ -7,7 +7,7 @@ use egui::{Align2, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 use crate::app::job::Job;
 use crate::app::loader::SourceRequest;
 use crate::engine::Journeys;
-use crate::report::{human_duration, plural};
+use crate::format::{human_duration, plural};
 use crate::source::Mapping;
 use crate::source::lookup::{CustomerRecord, customer_records};
 

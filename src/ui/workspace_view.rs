@@ -7,7 +7,7 @@ use crate::app::Command;
 use crate::app::workspace::{Tab, Workspace};
 use crate::engine::is_terminal_name;
 use crate::export::{export_filtered, write_rejected};
-use crate::report::thousands;
+use crate::format::thousands;
 
 use super::customers::customers_ui;
 use super::funnel::funnel_ui;
