@@ -8,6 +8,8 @@
 //! - [`layout`] and [`export`]: the journey map's layout, SVG and other exports.
 //! - [`format`]: text made safe for terminals, XML, DOT and spreadsheets.
 //! - [`generate`]: the realistic e-commerce sample data.
+//! - [`settings`]: the journey and mapping settings both the app and the
+//!   commands start from, and the bundled sample data.
 //! - [`cli`] and [`commands`]: the command line.
 //! - [`app`] and [`ui`]: the desktop app; it reads snapshots and sends
 //!   commands, and heavy work runs on worker threads.
@@ -36,6 +38,8 @@ pub mod layout;
 #[cfg(feature = "full")]
 pub mod reference;
 pub mod report;
+#[cfg(feature = "full")]
+pub mod settings;
 pub mod source;
 #[cfg(feature = "full")]
 pub mod ui;

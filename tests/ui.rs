@@ -14,9 +14,10 @@ use egui_kittest::kittest::Queryable;
 use journeyscope::app::workspace::{Tab, Workspace};
 use journeyscope::app::{JourneyscopeApp, Screen};
 use journeyscope::cli::MappingArgs;
-use journeyscope::commands::{Settings, sample_data_file, settings, summarize_path};
+use journeyscope::commands::{settings, summarize_path};
 use journeyscope::engine::RejectReason;
 use journeyscope::format::thousands;
+use journeyscope::settings::{Settings, sample_data_file};
 
 type App = Harness<'static, JourneyscopeApp>;
 

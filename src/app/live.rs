@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::commands::Settings;
+use crate::settings::Settings;
 use crossbeam_channel::{Receiver, bounded};
 
 use crate::engine::{FunnelSpec, Journeys, RunningTotals, StagedCopy, active_sessions};

@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, bounded};
 
-use crate::commands::Settings;
 use crate::engine::Journeys;
 use crate::report::Summary;
+use crate::settings::Settings;
 use crate::source::{self, SourceError};
 
 /// What to open.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use anyhow::anyhow;
 
-use crate::commands::{SAMPLE_NAME, Settings, sample_data_file};
+use crate::settings::{SAMPLE_NAME, Settings, sample_data_file};
 use crate::ui::live_view::{LiveView, live_ui};
 use crate::ui::start_screen::StartScreen;
 use crate::ui::workspace_view::workspace_ui;

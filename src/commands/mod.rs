@@ -9,22 +9,18 @@ mod produce;
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context, anyhow};
+use anyhow::Context;
 
 use crate::app::Command as AppCommand;
 use crate::cli::{
     Cli, Command, DemoArgs, ExportArgs, GenerateArgs, MappingArgs, OutputFormat, SourceArgs,
     SummarizeArgs,
 };
-use crate::engine::{EngineConfig, FunnelSpec, TouchpointRules};
+
 use crate::generate::{GenerateOptions, WriteOptions, write_sample_with};
 use crate::report::{Summary, to_csv, to_dot, to_table};
-use crate::source::{self, MappingOverrides, SourceError, SourceOptions};
-
-/// The bundled sample data (see `sample_data/README.md`).
-pub const SAMPLE_DATA: &[u8] = include_bytes!("../../sample_data/ecommerce.jsonl.zst");
-/// File name of the bundled sample data.
-pub const SAMPLE_NAME: &str = "ecommerce.jsonl.zst";
+use crate::settings::{SAMPLE_NAME, Settings, SettingsError, sample_data_file};
+use crate::source::{self, SourceError};
 
 /// How a command failed, which decides the exit status.
 #[derive(Debug)]
@@ -77,95 +73,25 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-/// A journey configuration and source options from the mapping flags.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// How to read.
-    pub source: SourceOptions,
-    /// How to build journeys.
-    pub engine: EngineConfig,
-    /// The funnel asked for.
-    pub funnel: Option<FunnelSpec>,
+impl From<SettingsError> for Failure {
+    fn from(e: SettingsError) -> Self {
+        Failure::Usage(e.into())
+    }
 }
 
-/// Reads the duration given to `--flag`; a mistake is explained with
-/// `examples` ("30m, 1h or 90s").
-fn parse_duration(text: &str, flag: &str, examples: &str) -> Result<std::time::Duration, Failure> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| usage(anyhow!("--{flag} `{text}`: {e} (write it like {examples})")))
-}
-
-fn parse_duration_us(text: &str, flag: &str) -> Result<i64, Failure> {
-    let d = parse_duration(text, flag, "30m, 1h or 90s")?;
-    Ok(d.as_micros().min(i64::MAX as u128) as i64)
-}
-
-/// Interprets the mapping flags.
+/// Interprets the mapping flags (see [`crate::settings::settings`]); a
+/// mistake is a usage error.
 pub fn settings(
     args: &MappingArgs,
     table: Option<String>,
     query: Option<String>,
 ) -> Result<Settings, Failure> {
-    let rules =
-        TouchpointRules::parse(&args.rename, &args.split_by, &args.exclude).map_err(usage)?;
-    let session_timeout_us = match args.session_timeout.trim() {
-        "none" | "off" | "never" => None,
-        text => Some(parse_duration_us(text, "session-timeout")?),
-    };
-    let delimiter = match args.delimiter.as_deref() {
-        None => None,
-        Some("tab" | "\\t" | "\t") => Some(b'\t'),
-        Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
-        Some(d) => {
-            return Err(usage(anyhow!(
-                "--delimiter `{d}` must be one character or `tab`"
-            )));
-        }
-    };
-    let timezone = match &args.timezone {
-        None => None,
-        Some(zone) => Some(zone.parse::<chrono_tz::Tz>().map_err(|_| {
-            usage(anyhow!(
-                "--timezone `{zone}` is not a time zone; use a name like Europe/Amsterdam or UTC"
-            ))
-        })?),
-    };
-    let funnel = if args.funnel.is_empty() {
-        None
-    } else {
-        let within_us = args
-            .within
-            .as_deref()
-            .map(|w| parse_duration_us(w, "within"))
-            .transpose()?;
-        Some(FunnelSpec {
-            steps: args.funnel.iter().map(|s| s.trim().to_owned()).collect(),
-            within_us,
-        })
-    };
-    let wanted_properties = rules.wanted_properties();
-    Ok(Settings {
-        source: SourceOptions {
-            overrides: MappingOverrides {
-                customer: args.customer.clone(),
-                event: args.event.clone(),
-                time: args.time.clone(),
-                event_id: args.event_id.clone(),
-                session_id: args.session_id.clone(),
-            },
-            delimiter,
-            timezone,
-            table,
-            query,
-            wanted_properties,
-        },
-        engine: EngineConfig {
-            session_timeout_us,
-            rules,
-            collapse_repeats: args.collapse_repeats,
-        },
-        funnel,
-    })
+    Ok(crate::settings::settings(args, table, query)?)
+}
+
+/// Reads the duration given to `--flag`, as a usage error when it is not one.
+fn parse_duration(text: &str, flag: &str, examples: &str) -> Result<std::time::Duration, Failure> {
+    Ok(crate::settings::parse_duration(text, flag, examples)?)
 }
 
 fn source_failure(e: SourceError) -> Failure {
@@ -230,24 +156,12 @@ fn export(args: &ExportArgs) -> Result<(), Failure> {
     })
 }
 
-/// Writes the bundled sample data to a private temporary file.
-pub fn sample_data_file() -> anyhow::Result<tempfile::TempPath> {
-    let mut file = tempfile::Builder::new()
-        .prefix("journeyscope-sample-")
-        .suffix(".jsonl.zst")
-        .tempfile()
-        .context("cannot create a temporary file for the sample data")?;
-    file.write_all(SAMPLE_DATA)
-        .context("cannot write the sample data to a temporary file")?;
-    Ok(file.into_temp_path())
-}
-
 fn demo(args: &DemoArgs) -> Result<(), Failure> {
     let settings = settings(&args.mapping, None, None)?;
     if !args.headless {
         return Ok(crate::app::run(settings, Some(AppCommand::OpenDemo))?);
     }
-    let path = sample_data_file()?;
+    let path = sample_data_file().context("cannot write the sample data to a temporary file")?;
     let summary = summarize_path(&path, &format!("sample data ({SAMPLE_NAME})"), settings)?;
     print_summary(&summary, args.format)
 }

@@ -97,7 +97,11 @@ pub fn produce(args: &ProduceArgs) -> Result<(), Failure> {
     let path: &Path = match &args.input {
         Some(path) => path,
         None => {
-            sample = sample_data_file()?;
+            sample = sample_data_file().map_err(|e| {
+                Failure::Failed(anyhow!(
+                    "cannot write the sample data to a temporary file: {e}"
+                ))
+            })?;
             &sample
         }
     };

@@ -1,7 +1,7 @@
 //! Questions the user asks of loaded journeys: which customers passed
 //! through a touchpoint or a transition, and how each customer did.
 
-use super::ingest::{END, Event, START};
+use super::event::{END, Event, START};
 use super::journeys::Journeys;
 
 /// A touchpoint or transition picked on the map (touchpoint ids as in

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::ingest::Event;
+use super::event::Event;
 use super::journeys::Journeys;
 use super::stats::DurationStats;
 

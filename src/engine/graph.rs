@@ -7,7 +7,7 @@ use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
 use petgraph::visit::EdgeRef;
 use serde::Serialize;
 
-use super::ingest::{END_NAME, START_NAME};
+use super::event::{END_NAME, START_NAME};
 use super::stats::{DurationStats, DurationSummary};
 
 /// Statistics of one touchpoint.

@@ -6,24 +6,12 @@ use std::hash::{Hash, Hasher};
 use rustc_hash::FxHashMap;
 
 use super::batch::{EventBatch, EventRef};
+use super::event::{END_NAME, EngineConfig, Event, START_NAME};
 use super::intern::Interner;
 use super::journeys::{self, Journeys};
 use super::rejected::RejectedLog;
-use super::rules::{Resolution, TouchpointRules, split_name};
-
-/// Touchpoint id of the synthetic start of every session.
-pub const START: u32 = 0;
-/// Touchpoint id of the synthetic end (exit) of every session.
-pub const END: u32 = 1;
-/// Name of [`START`].
-pub const START_NAME: &str = "START";
-/// Name of [`END`].
-pub const END_NAME: &str = "END";
-
-/// True for the names of the synthetic START and END.
-pub fn is_terminal_name(name: &str) -> bool {
-    name == START_NAME || name == END_NAME
-}
+use super::rules::{Resolution, split_name};
+use super::staging::{BUCKET_SHIFT, Bucket, Staged};
 
 /// Events are staged in chunks of this many, so that growing never copies
 /// (or doubles) everything held so far.
@@ -31,85 +19,6 @@ const CHUNK_EVENTS: usize = 1 << 16;
 
 /// How far after the clock an event may be and still move the watermark.
 const PLAUSIBLE_AHEAD_US: i64 = 366 * 24 * 3600 * 1_000_000;
-
-/// Customers `b << BUCKET_SHIFT ..` are staged together in bucket `b`, so
-/// that grouping by customer at the end is one pass per bucket.
-pub(super) const BUCKET_SHIFT: u32 = 16;
-
-/// The staged events of one bucket of customers, in source order.
-#[derive(Debug, Clone, Default)]
-pub(super) struct Bucket {
-    pub chunks: Vec<Vec<Staged>>,
-    /// Session key per staged event; empty while no event had a session id.
-    pub keys: Vec<u32>,
-    pub len: usize,
-}
-impl Bucket {
-    /// The events at or after `from_us`, with their session keys; only
-    /// what is kept is allocated.
-    fn since(&self, from_us: i64, with_keys: bool) -> Bucket {
-        let mut copy = Bucket::default();
-        let mut index = 0;
-        for chunk in &self.chunks {
-            let mut kept = Vec::new();
-            for s in chunk {
-                if s.event.time_us >= from_us {
-                    kept.push(*s);
-                    if with_keys {
-                        copy.keys.push(self.keys[index]);
-                    }
-                }
-                index += 1;
-            }
-            if !kept.is_empty() {
-                copy.len += kept.len();
-                copy.chunks.push(kept);
-            }
-        }
-        copy
-    }
-}
-
-/// How events become sessions and touchpoints.
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    /// Idle gap after which a new session starts; None = one session per
-    /// customer. Ignored when events carry a session id.
-    pub session_timeout_us: Option<i64>,
-    /// Rename, split and exclude rules.
-    pub rules: TouchpointRules,
-    /// Merge consecutive events of the same touchpoint into one step.
-    pub collapse_repeats: bool,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            session_timeout_us: Some(30 * 60 * 1_000_000),
-            rules: TouchpointRules::default(),
-            collapse_repeats: false,
-        }
-    }
-}
-
-/// One retained event: 16 bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Event {
-    /// When, in microseconds since the Unix epoch.
-    pub time_us: i64,
-    /// Customer id (see [`Journeys::customer_name`]).
-    pub customer: u32,
-    /// Touchpoint id (see [`Journeys::touchpoint_name`]).
-    pub touchpoint: u32,
-}
-
-/// An event as staged during ingestion (24 bytes), with the hash of its
-/// event id (0 = none).
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct Staged {
-    pub event: Event,
-    pub id_hash: u64,
-}
 
 #[derive(Debug, Clone)]
 pub(super) enum NameOutcome {

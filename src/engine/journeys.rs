@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
+use super::event::{END, EngineConfig, Event, START};
 use super::graph::JourneyGraph;
-use super::ingest::{BUCKET_SHIFT, Bucket, END, EngineConfig, Event, START};
 use super::intern::Interner;
 use super::rejected::RejectedLog;
+use super::staging::{BUCKET_SHIFT, Bucket};
 use super::stats::DurationStats;
 
 /// Everything computed from a finished set of events.

@@ -6,8 +6,9 @@
 use std::io::{self, Read, Write};
 
 use super::binary::{get_bytes, get_i64, get_u64, put_bytes, put_i64, put_u64};
+use super::event::EngineConfig;
 use super::explore::busiest_first;
-use super::ingest::{EngineConfig, JourneyBuilder, StagedCopy};
+use super::ingest::{JourneyBuilder, StagedCopy};
 use super::journeys::Journeys;
 use super::running::{Running, Step};
 

@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub(crate) mod binary;
+pub mod event;
 pub mod explore;
 pub mod funnel;
 pub mod graph;
@@ -17,18 +18,18 @@ pub mod rejected;
 pub mod rules;
 mod running;
 pub mod saved;
+mod staging;
 pub mod stats;
 
 pub use batch::{
     EARLIEST_US, EventBatch, LATEST_US, MAX_RECORD_BYTES, NewEvent, RejectReason, Rejected,
     StreamMark, is_event_time,
 };
+pub use event::{END_NAME, EngineConfig, Event, START_NAME, is_terminal_name};
 pub use explore::{CustomerRow, Selection, active_sessions, customer_rows, guess_conversion};
 pub use funnel::{FunnelReport, FunnelSpec, compute_funnel};
 pub use graph::{EdgeReport, JourneyGraph, NodeReport};
-pub use ingest::{
-    END_NAME, EngineConfig, Event, JourneyBuilder, START_NAME, StagedCopy, is_terminal_name,
-};
+pub use ingest::{JourneyBuilder, StagedCopy};
 pub use journeys::{Anchors, Journeys};
 pub use live::{LiveEngine, RunningTotals, SinceStart};
 pub use rejected::RejectedLog;

@@ -17,8 +17,8 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 use super::batch::is_event_time;
+use super::event::{END, EngineConfig, START};
 use super::graph::JourneyGraph;
-use super::ingest::{END, EngineConfig, START};
 use super::intern::Interner;
 use super::stats::DurationStats;
 
@@ -35,6 +35,10 @@ pub(super) struct Step {
     /// Session key (0 = no session id).
     pub key: u32,
 }
+
+/// More than any stream counts (about 2.8 × 10^14): a saved count above it
+/// is damage, and counting on from it could overflow.
+const MAX_PLAUSIBLE_COUNT: u64 = 1 << 48;
 
 /// "Nothing waiting".
 const NO_STEP: Step = Step {
@@ -481,6 +485,27 @@ impl Running {
             && !(is_event_time(a) && is_event_time(b))
         {
             return damaged("a time outside the years 1 to 9999");
+        }
+        // Counts go on from where they were: none may be near overflowing.
+        let plausible = |n: u64| n <= MAX_PLAUSIBLE_COUNT;
+        let t = &self.totals;
+        let counts_ok = [t.events, t.sessions, t.customers, self.duplicates]
+            .into_iter()
+            .all(plausible)
+            && t.nodes.iter().all(|n| {
+                [n.events, n.sessions, n.customers, n.exits]
+                    .into_iter()
+                    .all(plausible)
+                    && n.first_step_sum <= MAX_PLAUSIBLE_COUNT << 16
+            })
+            && t.edges.iter().all(|e| {
+                [e.transitions, e.customers, e.time.count()]
+                    .into_iter()
+                    .all(plausible)
+            })
+            && self.states.iter().all(|s| s.step < u32::MAX / 2);
+        if !counts_ok {
+            return damaged("a count no stream could reach");
         }
         for (customer, waiting) in &self.overflow {
             if *customer as usize >= self.states.len() || !waiting.iter().all(step_ok) {

@@ -10,9 +10,11 @@ use super::batch::{EARLIEST_US, LATEST_US, is_event_time};
 use super::binary::{
     LIMIT, get_bytes, get_i64, get_len, get_u32, get_u64, put_bytes, put_i64, put_u64,
 };
-use super::ingest::{Bucket, EngineConfig, Event, JourneyBuilder, Staged};
+use super::event::{EngineConfig, Event};
+use super::ingest::JourneyBuilder;
 use super::intern::Interner;
 use super::rejected::RejectedLog;
+use super::staging::{Bucket, Staged};
 
 const MAGIC: &[u8; 8] = b"JSCOPE02";
 
@@ -156,7 +158,18 @@ impl JourneyBuilder {
             .chain(builder.watermark_us.iter())
             .all(|t| *t == i64::MIN || is_event_time(*t));
         let lateness_ok = (0..=LATEST_US - EARLIEST_US).contains(&builder.lateness_us);
-        if !times_ok || !lateness_ok || builder.newest.len() > builder.customers.len() {
+        let plausible = |n: u64| n <= 1 << 48;
+        let counts_ok = [
+            builder.excluded,
+            builder.reordered,
+            builder.late,
+            builder.rejected.total,
+        ]
+        .into_iter()
+        .chain(builder.rejected.by_reason.values().copied())
+        .all(plausible);
+        if !times_ok || !lateness_ok || !counts_ok || builder.newest.len() > builder.customers.len()
+        {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "the state file is damaged (a time outside the years 1 to 9999); remove it \

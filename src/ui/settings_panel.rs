@@ -3,8 +3,8 @@
 //! columns and touchpoint rules (applied by reading the source again).
 
 use crate::app::workspace::Workspace;
-use crate::commands::Settings;
 use crate::engine::TouchpointRules;
+use crate::settings::Settings;
 use crate::source::{Mapping, MappingOverrides};
 
 /// The columns and rules as the user is editing them.

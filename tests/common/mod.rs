@@ -6,8 +6,9 @@ pub mod broker;
 use std::path::{Path, PathBuf};
 
 use journeyscope::cli::MappingArgs;
-use journeyscope::commands::{Failure, Settings, settings, summarize_path};
+use journeyscope::commands::{Failure, settings, summarize_path};
 use journeyscope::report::Summary;
+use journeyscope::settings::Settings;
 
 /// The public event logs beside the project (`../shared/data`).
 pub fn shared_data(name: &str) -> PathBuf {

@@ -1,0 +1,53 @@
+//! What every part of the engine shares: an event as it is kept, the
+//! synthetic START and END of every session, and how events become
+//! sessions and touchpoints. A leaf of the engine: it imports only the
+//! touchpoint rules.
+
+use super::rules::TouchpointRules;
+
+/// Touchpoint id of the synthetic start of every session.
+pub const START: u32 = 0;
+/// Touchpoint id of the synthetic end (exit) of every session.
+pub const END: u32 = 1;
+/// Name of [`START`].
+pub const START_NAME: &str = "START";
+/// Name of [`END`].
+pub const END_NAME: &str = "END";
+
+/// True for the names of the synthetic START and END.
+pub fn is_terminal_name(name: &str) -> bool {
+    name == START_NAME || name == END_NAME
+}
+
+/// How events become sessions and touchpoints.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Idle gap after which a new session starts; None = one session per
+    /// customer. Ignored when events carry a session id.
+    pub session_timeout_us: Option<i64>,
+    /// Rename, split and exclude rules.
+    pub rules: TouchpointRules,
+    /// Merge consecutive events of the same touchpoint into one step.
+    pub collapse_repeats: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            session_timeout_us: Some(30 * 60 * 1_000_000),
+            rules: TouchpointRules::default(),
+            collapse_repeats: false,
+        }
+    }
+}
+
+/// One retained event: 16 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Event {
+    /// When, in microseconds since the Unix epoch.
+    pub time_us: i64,
+    /// Customer id (see [`super::Journeys::customer_name`]).
+    pub customer: u32,
+    /// Touchpoint id (see [`super::Journeys::touchpoint_name`]).
+    pub touchpoint: u32,
+}
