@@ -496,7 +496,7 @@ impl Running {
                 [n.events, n.sessions, n.customers, n.exits]
                     .into_iter()
                     .all(plausible)
-                    && n.first_step_sum <= MAX_PLAUSIBLE_COUNT << 16
+                    && n.first_step_sum <= MAX_PLAUSIBLE_COUNT << 14
             })
             && t.edges.iter().all(|e| {
                 [e.transitions, e.customers, e.time.count()]
