@@ -471,13 +471,11 @@ impl Running {
         let step_ok = |s: &Step| *s == NO_STEP || (tp(s.touchpoint) && is_event_time(s.time_us));
         for state in &self.states {
             let started = state.step > 0;
-            let times_ok =
-                !started || (is_event_time(state.last_us) && is_event_time(state.step_us));
-            if !(tp(state.last_touchpoint) || !started)
-                || !step_ok(&state.waiting)
-                || !visited_ok(&state.visited)
-                || !times_ok
-            {
+            let at_known_place = !started
+                || (tp(state.last_touchpoint)
+                    && is_event_time(state.last_us)
+                    && is_event_time(state.step_us));
+            if !(at_known_place && step_ok(&state.waiting) && visited_ok(&state.visited)) {
                 return damaged("a customer at a touchpoint without a name, or at no time");
             }
         }
@@ -506,6 +504,15 @@ impl Running {
             && self.states.iter().all(|s| s.step < u32::MAX / 2);
         if !counts_ok {
             return damaged("a count no stream could reach");
+        }
+        let queued = |c: usize| self.overflow.contains_key(&(c as u32));
+        if self
+            .states
+            .iter()
+            .enumerate()
+            .any(|(c, s)| s.more_waiting && !queued(c))
+        {
+            return damaged("waiting events without their queue");
         }
         for (customer, waiting) in &self.overflow {
             if *customer as usize >= self.states.len() || !waiting.iter().all(step_ok) {
@@ -567,10 +574,8 @@ impl Running {
         let state = &mut self.states[c];
         let cutoff = newest_us.saturating_sub(lateness_us);
         if state.more_waiting {
-            let queue = self
-                .overflow
-                .get_mut(&customer)
-                .expect("a customer with more waiting has a queue");
+            // A customer with more waiting has a queue (checked on restore).
+            let queue = self.overflow.entry(customer).or_default();
             // After every waiting event of the same time: the source's order.
             let mut at = queue.len();
             while at > 0 && queue[at - 1].time_us > event.time_us {
