@@ -1,0 +1,4 @@
+//! Fuzz target: see `journeyscope::fuzzing::json_lines`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| journeyscope::fuzzing::json_lines(data));
