@@ -6,13 +6,11 @@ use std::path::Path;
 
 use thiserror::Error;
 
-use crate::engine::{END_NAME, RejectedLog};
+use crate::engine::RejectedLog;
 use crate::format::{human_duration, thousands};
 use crate::layout::palette::{self, hex};
-use crate::layout::{
-    BAND_LABEL_MIN_WIDTH, EdgeKind, LOOP_ROOM, LabelAlign, LabelRequest, LayoutStyle, MapFilter,
-    MapLayout, edge_curves, layout, place_labels, visible_part,
-};
+use crate::layout::scene::{Ink, Role, Scene, View, scene};
+use crate::layout::{LOOP_ROOM, LayoutStyle, MapFilter, MapLayout, layout, visible_part};
 use crate::report::{Summary, to_csv, to_dot};
 
 /// Why an export failed.
@@ -274,136 +272,118 @@ fn render_svg(map: &MapLayout, style: &LayoutStyle, title: &str, note: Option<&s
             escape(note)
         );
     }
-    let ox = margin_x;
-    let oy = top;
+    let view = View {
+        origin: [margin_x, top],
+        zoom: 1.0,
+        time_view: false,
+    };
+    let picture = scene(map, style, &view, &estimate_text);
+    write_bands(&mut svg, map, &picture, p);
+    write_boxes(&mut svg, map, &picture, p);
+    write_labels(&mut svg, &picture, p);
+    svg.push_str("</svg>\n");
+    svg
+}
 
-    // Bands first, widest at the back so thin ones stay visible.
+/// A text's [width, height] at `size`, estimated (the SVG reader's font
+/// decides the real width).
+fn estimate_text(text: &str, size: f32) -> [f32; 2] {
+    [
+        text.chars().count() as f32 * size * TEXT_WIDTH_PER_SIZE,
+        size * 1.2,
+    ]
+}
+
+// Writing to a String cannot fail: the `let _ =` below drop an Ok(()).
+fn write_bands(svg: &mut String, map: &MapLayout, picture: &Scene, p: &Palette) {
     let _ = writeln!(svg, r#"<g fill="none" stroke-linecap="butt">"#);
-    for e in &map.edges {
+    for band in &picture.bands {
         let mut d = String::new();
-        for (i, c) in edge_curves(map, e, style).iter().enumerate() {
-            let [p0, p1, p2, p3] = c.map(|[x, y]| (ox + x, oy + y));
+        for (i, [p0, p1, p2, p3]) in band.curves.iter().enumerate() {
             if i == 0 {
-                let _ = write!(d, "M{:.1},{:.1} ", p0.0, p0.1);
+                let _ = write!(d, "M{:.1},{:.1} ", p0[0], p0[1]);
             }
             let _ = write!(
                 d,
                 "C{:.1},{:.1} {:.1},{:.1} {:.1},{:.1} ",
-                p1.0, p1.1, p2.0, p2.1, p3.0, p3.1
+                p1[0], p1[1], p2[0], p2[1], p3[0], p3[1]
             );
         }
-        let (colour, opacity) = if e.kind == EdgeKind::Forward {
-            (p.forward.as_str(), 0.5)
-        } else {
-            (p.back.as_str(), 0.25)
+        let (colour, opacity) = match band.role {
+            Role::Forward => (p.forward.as_str(), 0.5),
+            _ => (p.back.as_str(), 0.25),
         };
+        let e = &map.edges[band.edge].stats;
         let mut tip = format!(
             "{} → {}: {} transitions, {} customers, {:.1} % of {}",
-            e.stats.from,
-            e.stats.to,
-            thousands(e.stats.transitions),
-            thousands(e.stats.customers),
-            e.stats.share * 100.0,
-            e.stats.from
+            e.from,
+            e.to,
+            thousands(e.transitions),
+            thousands(e.customers),
+            e.share * 100.0,
+            e.from
         );
-        if let Some(t) = e.stats.time_s {
+        if let Some(t) = e.time_s {
             let _ = write!(tip, ", median {}", human_duration(t.median));
         }
         let _ = writeln!(
             svg,
             r#"<path d="{d}" stroke="{colour}" stroke-opacity="{opacity}" stroke-width="{:.1}"><title>{}</title></path>"#,
-            e.width.max(1.0),
+            band.width,
             escape(&tip)
         );
     }
     let _ = writeln!(svg, "</g>");
+}
 
-    // Node boxes, then labels placed without overlaps (widths estimated
-    // from the text): touchpoint names by volume, then band counts.
-    let text_width =
-        |text: &str, size: f32| text.chars().count() as f32 * size * TEXT_WIDTH_PER_SIZE;
-    let mut obstacles = Vec::new();
-    let mut requests = Vec::new();
-    let mut labels: Vec<Vec<(String, f32, bool, &str)>> = Vec::new();
-    for n in &map.nodes {
-        let colour = if n.is_terminal() {
-            &p.terminal
-        } else {
-            &p.node
+fn write_boxes(svg: &mut String, map: &MapLayout, picture: &Scene, p: &Palette) {
+    for b in &picture.boxes {
+        let n = &map.nodes[b.node];
+        let colour = match b.role {
+            Role::Terminal => &p.terminal,
+            _ => &p.node,
         };
-        let (x, y) = (ox + n.x, oy + n.y);
-        obstacles.push([x, y, x + style.node_width, y + n.height]);
+        let [left, top, right, bottom] = b.rect;
         let _ = writeln!(
             svg,
-            r#"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" rx="3" fill="{colour}"><title>{}: {} events, {} sessions, {} customers, {} exits</title></rect>"#,
-            style.node_width,
-            n.height,
+            r#"<rect x="{left:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" rx="3" fill="{colour}"><title>{}: {} events, {} sessions, {} customers, {} exits</title></rect>"#,
+            right - left,
+            bottom - top,
             escape(&n.name),
             thousands(n.stats.events),
             thousands(n.stats.sessions),
             thousands(n.stats.customers),
             thousands(n.stats.exits)
         );
-        let count = thousands(n.shown_count());
-        let (anchor, align) = if n.name == END_NAME {
-            (x - 6.0, LabelAlign::Right)
-        } else {
-            (x + style.node_width + 6.0, LabelAlign::Left)
-        };
-        requests.push(LabelRequest {
-            anchor: [anchor, y + n.height / 2.0 + 3.0],
-            size: [
-                text_width(&n.name, 13.0).max(text_width(&count, 11.0)),
-                30.0,
-            ],
-            align,
-            priority: n.label_priority(),
-        });
-        labels.push(vec![
-            (n.name.clone(), 13.0, true, p.text),
-            (count, 11.0, false, p.muted),
-        ]);
     }
-    for e in map
-        .edges
-        .iter()
-        .filter(|e| e.kind == EdgeKind::Forward && e.width >= BAND_LABEL_MIN_WIDTH)
-    {
-        let (a, b) = (&map.nodes[e.from], &map.nodes[e.to]);
-        let x = ox + (a.x + style.node_width + b.x) / 2.0;
-        let y = oy + (e.from_y + e.to_y) / 2.0;
-        let label = e.band_label();
-        requests.push(LabelRequest {
-            anchor: [x, y],
-            size: [text_width(&label, 11.0) + 6.0, 15.0],
-            align: LabelAlign::Center,
-            priority: e.stats.transitions,
-        });
-        labels.push(vec![(label, 11.0, false, p.text)]);
-    }
-    let shown = place_labels(&requests, &obstacles);
-    for ((request, lines), shown) in requests.iter().zip(&labels).zip(shown) {
-        if !shown {
-            continue;
-        }
-        let [left, top, right, _] = request.rect();
-        let (x, anchor) = match request.align {
-            LabelAlign::Left => (left, "start"),
-            LabelAlign::Right => (right, "end"),
-            LabelAlign::Center => ((left + right) / 2.0, "middle"),
-        };
-        let mut baseline = top;
-        for (text, size, bold, colour) in lines {
-            baseline += size + 2.0;
-            let weight = if *bold { r#" font-weight="bold""# } else { "" };
+}
+
+fn write_labels(svg: &mut String, picture: &Scene, p: &Palette) {
+    for label in &picture.labels {
+        if let Some([left, top, right, bottom]) = label.backdrop {
             let _ = writeln!(
                 svg,
-                r#"<text x="{x:.1}" y="{baseline:.1}" font-size="{size}"{weight} text-anchor="{anchor}" fill="{colour}" stroke="{}" stroke-width="3" paint-order="stroke">{}</text>"#,
+                r#"<rect x="{left:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" rx="3" fill="{}" fill-opacity="0.85"/>"#,
+                right - left,
+                bottom - top,
+                p.background
+            );
+        }
+        for line in &label.lines {
+            let (weight, colour) = match line.ink {
+                Ink::Strong => (r#" font-weight="bold""#, p.text),
+                Ink::Weak => ("", p.muted),
+                Ink::Normal => ("", p.text),
+            };
+            let _ = writeln!(
+                svg,
+                r#"<text x="{:.1}" y="{:.1}" font-size="{:.1}"{weight} fill="{colour}" stroke="{}" stroke-width="3" paint-order="stroke">{}</text>"#,
+                line.at[0],
+                line.at[1] + line.size,
+                line.size,
                 p.background,
-                escape(text)
+                escape(&line.text)
             );
         }
     }
-    svg.push_str("</svg>\n");
-    svg
 }

@@ -1,6 +1,9 @@
 //! The command line as users and scripts run it: the summary JSON contract,
 //! exit statuses, compressed files, DuckDB databases, rules and funnels.
 
+// Tests state what they expect by unwrapping it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::Path;

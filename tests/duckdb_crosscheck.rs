@@ -2,6 +2,9 @@
 //! CSV, JSON lines and Parquet gives the transition counts, customers and
 //! medians that DuckDB SQL computes on it.
 
+// Tests state what they expect by unwrapping it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -2,6 +2,9 @@
 //! accepted by Graphviz, the CSV's counts equal the engine's, the JSON is
 //! the summary.
 
+// Tests state what they expect by unwrapping it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::Path;

@@ -3,6 +3,9 @@
 //! through the same entry points the fuzz targets use, and each
 //! libFuzzer target built by `.ci/run` runs for a few seconds more.
 
+// Tests state what they expect by unwrapping it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

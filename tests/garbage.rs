@@ -2,6 +2,9 @@
 //! number computed from the good records, every one is counted by reason
 //! with its line number, and the source's bytes stay as they were.
 
+// Tests state what they expect by unwrapping it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -4,6 +4,9 @@
 //! the real binary and compares with an independent reference (the same
 //! events written cleanly) where there is one.
 
+// Tests state what they expect by unwrapping it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::io::Write;
@@ -399,7 +402,10 @@ fn standard_input_and_fifos_are_read_once() {
         .unwrap();
     let bytes = std::fs::read(&file).unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(&bytes));
+    let writer = std::thread::Builder::new()
+        .name("stdin writer".into())
+        .spawn(move || stdin.write_all(&bytes))
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap().unwrap();
     assert!(out.status.success());
@@ -410,13 +416,16 @@ fn standard_input_and_fifos_are_read_once() {
     let status = Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(status.success());
     let (fifo_path, source) = (fifo.clone(), file.clone());
-    let writer = std::thread::spawn(move || {
-        let bytes = std::fs::read(source).unwrap();
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(fifo_path)
-            .and_then(|mut f| f.write_all(&bytes))
-    });
+    let writer = std::thread::Builder::new()
+        .name("fifo writer".into())
+        .spawn(move || {
+            let bytes = std::fs::read(source).unwrap();
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(fifo_path)
+                .and_then(|mut f| f.write_all(&bytes))
+        })
+        .unwrap();
     let from_fifo = summary_json(&fifo, &[]);
     writer.join().unwrap().unwrap();
     assert_eq!(graph(&from_fifo), graph(&reference));

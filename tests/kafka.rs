@@ -3,6 +3,9 @@
 //! topic with `journeyscope produce` and compares `live --headless` with
 //! `summarize` of the same events.
 
+// Tests state what they expect by unwrapping it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::process::{Command, Stdio};

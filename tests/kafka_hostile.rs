@@ -3,6 +3,9 @@
 //! read, a saved state resumed on a recreated topic, and a broker that is
 //! not there.
 
+// Tests state what they expect by unwrapping it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::Path;

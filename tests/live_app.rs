@@ -2,6 +2,9 @@
 //! connecting from the start screen, customers and timelines, and resuming
 //! from a saved state.
 
+// Tests state what they expect by unwrapping it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};

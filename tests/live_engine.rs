@@ -3,6 +3,9 @@
 //! session ids, merged repeats, batches of any size and a save and restore
 //! in between give exactly the journeys of the same events read as a file.
 
+// Tests state what they expect by unwrapping it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use journeyscope::engine::{
     EngineConfig, EventBatch, JourneyBuilder, Journeys, LiveEngine, NewEvent,
 };

@@ -2,6 +2,9 @@
 //! recomputation; input order, splitting by customer and merging, and
 //! duplicated deliveries change nothing.
 
+// Tests state what they expect by unwrapping it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::{Ev, brute_force};

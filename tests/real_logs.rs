@@ -2,6 +2,9 @@
 //! mapping flags and give exactly the transitions of a brute-force
 //! recomputation written here, with its own parsing.
 
+// Tests state what they expect by unwrapping it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -3,6 +3,9 @@
 //! timeline, settings and rejected records, each checked against the
 //! engine or an independent count.
 
+// Tests state what they expect by unwrapping it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;

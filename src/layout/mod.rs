@@ -12,6 +12,7 @@
 mod filter;
 mod labels;
 pub mod palette;
+pub mod scene;
 
 use std::collections::{HashMap, HashSet};
 

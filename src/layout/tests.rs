@@ -18,7 +18,8 @@ fn edge_kind(map: &MapLayout, from: &str, to: &str) -> EdgeKind {
         .kind
 }
 
-fn shop() -> (Vec<NodeReport>, Vec<EdgeReport>) {
+/// A small shop's graph: forward steps, a step back, a loop, exits.
+pub(super) fn shop() -> (Vec<NodeReport>, Vec<EdgeReport>) {
     graph(&[
         ("START", "home", 100),
         ("home", "search", 60),

@@ -153,6 +153,34 @@ fn main_path(summary: &Summary) -> Vec<String> {
 
 /// Draws the funnel controls, chart and table.
 pub fn funnel_ui(view: &mut FunnelView, summary: &Summary, ui: &mut egui::Ui) {
+    steps_ui(view, summary, ui);
+    if view.steps.is_empty() {
+        ui.centered_and_justified(|ui| {
+            ui.label("Pick the steps of a funnel on the left, or select a touchpoint on the map and choose Add to funnel.");
+        });
+        return;
+    }
+    let Some(report) = view.report().cloned() else {
+        ui.spinner();
+        return;
+    };
+    if report
+        .steps
+        .iter()
+        .map(|s| &s.touchpoint)
+        .ne(view.steps.iter())
+        && view.pending.is_none()
+    {
+        // The steps changed after this frame's poll: start the funnel next
+        // frame (a running job wakes the screen itself when it is done).
+        ui.ctx().request_repaint();
+    }
+    chart_ui(&report, ui);
+    table_ui(&report, ui);
+}
+
+/// The steps panel: the list, adding and reordering steps, the window.
+fn steps_ui(view: &mut FunnelView, summary: &Summary, ui: &mut egui::Ui) {
     egui::Panel::left("funnel steps")
         .default_size(260.0)
         .resizable(true)
@@ -222,27 +250,10 @@ pub fn funnel_ui(view: &mut FunnelView, summary: &Summary, ui: &mut egui::Ui) {
                 view.steps.clear();
             }
         });
-    if view.steps.is_empty() {
-        ui.centered_and_justified(|ui| {
-            ui.label("Pick the steps of a funnel on the left, or select a touchpoint on the map and choose Add to funnel.");
-        });
-        return;
-    }
-    let Some(report) = view.report().cloned() else {
-        ui.spinner();
-        return;
-    };
-    if report
-        .steps
-        .iter()
-        .map(|s| &s.touchpoint)
-        .ne(view.steps.iter())
-        && view.pending.is_none()
-    {
-        // The steps changed after this frame's poll: start the funnel next
-        // frame (a running job wakes the screen itself when it is done).
-        ui.ctx().request_repaint();
-    }
+}
+
+/// Bars of customers per step.
+fn chart_ui(report: &FunnelReport, ui: &mut egui::Ui) {
     let bars: Vec<Bar> = report
         .steps
         .iter()
@@ -282,6 +293,10 @@ pub fn funnel_ui(view: &mut FunnelView, summary: &Summary, ui: &mut egui::Ui) {
                     })),
             );
         });
+}
+
+/// The numbers of each step.
+fn table_ui(report: &FunnelReport, ui: &mut egui::Ui) {
     ui.add_space(8.0);
     TableBuilder::new(ui)
         .striped(true)

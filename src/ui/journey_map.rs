@@ -8,11 +8,10 @@ use crossbeam_channel::{Receiver, bounded};
 use egui::epaint::CubicBezierShape;
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
-use crate::engine::{END_NAME, START_NAME};
 use crate::format::{human_duration, thousands};
+use crate::layout::scene::{Ink, Role, Scene, View, scene, time_scale};
 use crate::layout::{
-    BAND_LABEL_MIN_WIDTH, EdgeKind, LOOP_ROOM, LabelAlign, LabelRequest, LayoutStyle, MapFilter,
-    MapLayout, Visible, edge_curves, layout_following, place_label_choices, visible_part,
+    LOOP_ROOM, LayoutStyle, MapFilter, MapLayout, Visible, layout_following, visible_part,
 };
 use crate::report::Summary;
 
@@ -23,14 +22,6 @@ struct Computed {
     filter: MapFilter,
     layout: MapLayout,
     visible: Visible,
-}
-
-/// A label's laid-out text.
-enum MapLabel {
-    /// A touchpoint's name and count.
-    Node(Arc<egui::Galley>, Arc<egui::Galley>),
-    /// A band's count and median time.
-    Edge(Arc<egui::Galley>),
 }
 
 /// What the pointer is over.
@@ -215,33 +206,24 @@ impl JourneyMap {
 
     /// The colour scale of the time view: fastest and slowest median.
     fn time_legend_ui(&self, ui: &mut egui::Ui) {
-        let Some(map) = self.layout() else { return };
-        let medians: Vec<f64> = map
-            .edges
-            .iter()
-            .filter_map(|e| e.stats.time_s.map(|t| t.median))
-            .filter(|m| *m > 0.0)
-            .collect();
-        if medians.is_empty() {
+        let Some((fastest, slowest)) = self.layout().and_then(time_scale) else {
             return;
-        }
-        let (lo, hi) = log_range(&medians);
+        };
         ui.weak("median step");
-        ui.label(human_duration(lo.exp()));
+        ui.label(human_duration(fastest));
         let (rect, _) = ui.allocate_exact_size(Vec2::new(90.0, 10.0), Sense::hover());
         let steps = 30;
         for i in 0..steps {
-            let t = i as f64 / (steps - 1) as f64;
-            let median = (lo + (hi - lo) * t).exp();
+            let t = i as f32 / (steps - 1) as f32;
             let x0 = rect.left() + rect.width() * i as f32 / steps as f32;
             let x1 = rect.left() + rect.width() * (i + 1) as f32 / steps as f32;
             ui.painter().rect_filled(
                 Rect::from_min_max(Pos2::new(x0, rect.top()), Pos2::new(x1, rect.bottom())),
                 0.0,
-                theme::time_colour(median, lo, hi),
+                theme::time_colour_at(t),
             );
         }
-        ui.label(human_duration(hi.exp()))
+        ui.label(human_duration(slowest))
             .on_hover_text("Median time of a step: fastest to slowest on this map");
     }
 
@@ -257,7 +239,11 @@ impl JourneyMap {
         let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
         let canvas = response.rect;
         painter.rect_filled(canvas, 0.0, theme::canvas(ui.visuals()));
-        let Some(computed) = &self.current else {
+        let Some((width, height)) = self
+            .current
+            .as_ref()
+            .map(|c| (c.layout.width, c.layout.height))
+        else {
             painter.text(
                 canvas.center(),
                 Align2::CENTER_CENTER,
@@ -267,10 +253,49 @@ impl JourneyMap {
             );
             return;
         };
-        let map = &computed.layout;
         let margin = Vec2::new(150.0, 40.0);
+        self.navigate(ui, &response, Vec2::new(width, height), margin);
+        let origin = canvas.min + self.pan + margin * self.zoom;
+        self.drawn_at = Some((origin, self.zoom));
+        let view = View {
+            origin: [origin.x, origin.y],
+            zoom: self.zoom,
+            time_view: self.time_view,
+        };
+        let Some(computed) = &self.current else {
+            return;
+        };
+        let map = &computed.layout;
+        let painter = painter.with_clip_rect(canvas);
+        let measure = |text: &str, size: f32| {
+            let size = painter
+                .layout_no_wrap(text.to_owned(), FontId::proportional(size), Color32::WHITE)
+                .size();
+            [size.x, size.y]
+        };
+        let picture = scene(map, &self.style, &view, &measure);
+        let pointer = ui
+            .input(|i| i.pointer.hover_pos())
+            .filter(|p| canvas.contains(*p));
+        let hovered = pointer.and_then(|p| hit(&picture, p));
+        paint(&painter, &picture, ui.visuals(), self.selected);
+        if response.clicked() {
+            self.selected = hovered;
+        }
+        if let Some(item) = hovered {
+            let tip = item_summary(map, item);
+            response.on_hover_ui_at_pointer(|ui| {
+                ui.label(tip);
+            });
+        }
+    }
+
+    /// Fitting on request, dragging to pan, pinching or Ctrl+scrolling to
+    /// zoom (about the pointer) and scrolling to pan.
+    fn navigate(&mut self, ui: &egui::Ui, response: &egui::Response, map: Vec2, margin: Vec2) {
+        let canvas = response.rect;
         if self.fit_requested {
-            let size = Vec2::new(map.width, map.height + LOOP_ROOM) + margin * 2.0;
+            let size = Vec2::new(map.x, map.y + LOOP_ROOM) + margin * 2.0;
             self.zoom = (canvas.width() / size.x)
                 .min(canvas.height() / size.y)
                 .clamp(0.05, 2.0);
@@ -302,210 +327,97 @@ impl JourneyMap {
                 self.pan += scroll;
             }
         }
-        let zoom = self.zoom;
-        let origin = canvas.min + self.pan + margin * zoom;
-        self.drawn_at = Some((origin, zoom));
-        let to_screen = |x: f32, y: f32| origin + Vec2::new(x, y) * zoom;
-        let painter = painter.with_clip_rect(canvas);
-        let visuals = ui.visuals().clone();
+    }
+}
 
-        let medians: Vec<f64> = map
-            .edges
-            .iter()
-            .filter_map(|e| e.stats.time_s.map(|t| t.median))
-            .collect();
-        let (slow_lo, slow_hi) = log_range(&medians);
-        let pointer = ui
-            .input(|i| i.pointer.hover_pos())
-            .filter(|p| canvas.contains(*p));
-        let mut hovered: Option<MapItem> = None;
+fn pos([x, y]: [f32; 2]) -> Pos2 {
+    Pos2::new(x, y)
+}
 
-        for (k, e) in map.edges.iter().enumerate() {
-            let curves: Vec<[Pos2; 4]> = edge_curves(map, e, &self.style)
-                .iter()
-                .map(|c| c.map(|[x, y]| to_screen(x, y)))
-                .collect();
-            let width = (e.width * zoom).max(1.0);
-            let colour = if self.time_view {
-                e.stats.time_s.map_or(theme::neutral_band(&visuals), |t| {
-                    theme::time_colour(t.median, slow_lo, slow_hi)
-                })
-            } else if e.kind == EdgeKind::Forward {
-                theme::forward_band(&visuals)
-            } else {
-                theme::back_band(&visuals)
-            };
-            let highlighted = self.selected == Some(MapItem::Edge(k));
-            let colour = if highlighted {
-                colour.gamma_multiply(1.8)
-            } else {
-                colour
-            };
-            for curve in &curves {
-                painter.add(CubicBezierShape::from_points_stroke(
-                    *curve,
-                    false,
-                    Color32::TRANSPARENT,
-                    Stroke::new(width, colour),
-                ));
-            }
-            if let Some(p) = pointer
-                && hovered.is_none()
-                && near_curve(&curves, p, width / 2.0 + 3.0)
-            {
-                hovered = Some(MapItem::Edge(k));
-            }
-        }
+fn rect([left, top, right, bottom]: [f32; 4]) -> Rect {
+    Rect::from_min_max(Pos2::new(left, top), Pos2::new(right, bottom))
+}
 
-        // Node boxes first, then labels placed without overlaps: touchpoint
-        // names by volume, then the counts of the widest forward bands.
-        let font = (13.0 * zoom.sqrt()).clamp(10.0, 16.0);
-        let mut obstacles = Vec::new();
-        let mut requests = Vec::new();
-        let mut texts = Vec::new();
-        for (i, n) in map.nodes.iter().enumerate() {
-            let rect = Rect::from_min_size(
-                to_screen(n.x, n.y),
-                Vec2::new(self.style.node_width, n.height) * zoom,
-            );
-            obstacles.push([rect.left(), rect.top(), rect.right(), rect.bottom()]);
-            let fill = if n.is_terminal() {
-                theme::terminal_node(&visuals)
-            } else {
-                theme::node(&visuals)
-            };
-            painter.rect_filled(rect, 3.0, fill);
-            if self.selected == Some(MapItem::Node(i)) {
-                painter.rect_stroke(
-                    rect.expand(2.0),
-                    3.0,
-                    Stroke::new(2.0, visuals.selection.stroke.color),
-                    egui::StrokeKind::Outside,
-                );
-            }
-            let name = painter.layout_no_wrap(
-                n.name.clone(),
-                FontId::proportional(font),
-                visuals.strong_text_color(),
-            );
-            let number = painter.layout_no_wrap(
-                thousands(n.shown_count()),
-                FontId::proportional(font * 0.85),
-                visuals.weak_text_color(),
-            );
-            let size = [
-                name.size().x.max(number.size().x) + 4.0,
-                name.size().y + number.size().y,
-            ];
-            // Right of the box, else left of it, above or below.
-            let priority = n.label_priority();
-            let place = |anchor: Pos2, align| LabelRequest {
-                anchor: [anchor.x, anchor.y],
-                size,
-                align,
-                priority,
-            };
-            let right = place(
-                Pos2::new(rect.right() + 5.0, rect.center().y),
-                LabelAlign::Left,
-            );
-            let left = place(
-                Pos2::new(rect.left() - 5.0, rect.center().y),
-                LabelAlign::Right,
-            );
-            let above = place(
-                Pos2::new(rect.center().x, rect.top() - size[1] / 2.0 - 2.0),
-                LabelAlign::Center,
-            );
-            let below = place(
-                Pos2::new(rect.center().x, rect.bottom() + size[1] / 2.0 + 2.0),
-                LabelAlign::Center,
-            );
-            requests.push(match n.name.as_str() {
-                END_NAME => vec![left, above, below],
-                START_NAME => vec![right, above, below],
-                _ => vec![right, left, above, below],
-            });
-            texts.push(MapLabel::Node(name, number));
-            if let Some(p) = pointer
-                && rect.expand(3.0).contains(p)
-            {
-                hovered = Some(MapItem::Node(i));
-            }
-        }
-        for e in map
-            .edges
-            .iter()
-            .filter(|e| e.kind == EdgeKind::Forward && e.width * zoom >= BAND_LABEL_MIN_WIDTH)
-        {
-            let (a, b) = (&map.nodes[e.from], &map.nodes[e.to]);
-            let mid = to_screen(
-                (a.x + self.style.node_width + b.x) / 2.0,
-                (e.from_y + e.to_y) / 2.0,
-            );
-            let galley = painter.layout_no_wrap(
-                e.band_label(),
-                FontId::proportional(11.0),
-                visuals.text_color(),
-            );
-            requests.push(vec![LabelRequest {
-                anchor: [mid.x, mid.y],
-                size: [galley.size().x + 6.0, galley.size().y + 2.0],
-                align: LabelAlign::Center,
-                priority: e.stats.transitions,
-            }]);
-            texts.push(MapLabel::Edge(galley));
-        }
-        let chosen = place_label_choices(&requests, &obstacles);
-        let halo = theme::canvas(&visuals).gamma_multiply(0.85);
-        for ((choices, text), chosen) in requests.iter().zip(texts).zip(chosen) {
-            let Some(k) = chosen else {
-                continue;
-            };
-            let request = &choices[k];
-            let [left, top, right, bottom] = request.rect();
-            match text {
-                MapLabel::Node(name, number) => {
-                    // Each line left-, right- or centre-aligned in the box.
-                    let line_x = |width: f32| match request.align {
-                        LabelAlign::Left => left + 2.0,
-                        LabelAlign::Right => right - 2.0 - width,
-                        LabelAlign::Center => (left + right - width) / 2.0,
-                    };
-                    let (name_x, number_x) = (line_x(name.size().x), line_x(number.size().x));
-                    let name_height = name.size().y;
-                    painter.galley(Pos2::new(name_x, top), name, visuals.text_color());
-                    painter.galley(
-                        Pos2::new(number_x, top + name_height),
-                        number,
-                        visuals.text_color(),
-                    );
-                }
-                MapLabel::Edge(galley) => {
-                    painter.rect_filled(
-                        Rect::from_min_max(Pos2::new(left, top), Pos2::new(right, bottom)),
-                        3.0,
-                        halo,
-                    );
-                    painter.galley(
-                        Pos2::new(left + 3.0, top + 1.0),
-                        galley,
-                        visuals.text_color(),
-                    );
-                }
-            }
-        }
+/// The colour of a role on this screen.
+fn colour(role: Role, visuals: &egui::Visuals) -> Color32 {
+    match role {
+        Role::Node => theme::node(visuals),
+        Role::Terminal => theme::terminal_node(visuals),
+        Role::Forward => theme::forward_band(visuals),
+        Role::Back => theme::back_band(visuals),
+        Role::Time(t) => theme::time_colour_at(t),
+        Role::Untimed => theme::neutral_band(visuals),
+    }
+}
 
-        if response.clicked() {
-            self.selected = hovered;
+/// Paints the scene: bands, then boxes (the selection outlined), then labels.
+fn paint(
+    painter: &egui::Painter,
+    picture: &Scene,
+    visuals: &egui::Visuals,
+    selected: Option<MapItem>,
+) {
+    for band in &picture.bands {
+        let mut stroke = colour(band.role, visuals);
+        if selected == Some(MapItem::Edge(band.edge)) {
+            stroke = stroke.gamma_multiply(1.8);
         }
-        if let Some(item) = hovered {
-            let tip = item_summary(map, item);
-            response.on_hover_ui_at_pointer(|ui| {
-                ui.label(tip);
-            });
+        for curve in &band.curves {
+            painter.add(CubicBezierShape::from_points_stroke(
+                curve.map(pos),
+                false,
+                Color32::TRANSPARENT,
+                Stroke::new(band.width, stroke),
+            ));
         }
     }
+    for b in &picture.boxes {
+        painter.rect_filled(rect(b.rect), 3.0, colour(b.role, visuals));
+        if selected == Some(MapItem::Node(b.node)) {
+            painter.rect_stroke(
+                rect(b.rect).expand(2.0),
+                3.0,
+                Stroke::new(2.0, visuals.selection.stroke.color),
+                egui::StrokeKind::Outside,
+            );
+        }
+    }
+    let halo = theme::canvas(visuals).gamma_multiply(0.85);
+    for label in &picture.labels {
+        if let Some(backdrop) = label.backdrop {
+            painter.rect_filled(rect(backdrop), 3.0, halo);
+        }
+        for line in &label.lines {
+            let ink = match line.ink {
+                Ink::Strong => visuals.strong_text_color(),
+                Ink::Weak => visuals.weak_text_color(),
+                Ink::Normal => visuals.text_color(),
+            };
+            painter.text(
+                pos(line.at),
+                Align2::LEFT_TOP,
+                &line.text,
+                FontId::proportional(line.size),
+                ink,
+            );
+        }
+    }
+}
+
+/// What is under `p`: a box before a band, the first band drawn otherwise.
+fn hit(picture: &Scene, p: Pos2) -> Option<MapItem> {
+    if let Some(b) = picture
+        .boxes
+        .iter()
+        .find(|b| rect(b.rect).expand(3.0).contains(p))
+    {
+        return Some(MapItem::Node(b.node));
+    }
+    picture
+        .bands
+        .iter()
+        .find(|band| near_curve(&band.curves, p, band.width / 2.0 + 3.0))
+        .map(|band| MapItem::Edge(band.edge))
 }
 
 /// A slider for a share (0..1) shown in percent, from 10 % to 100 %.
@@ -561,16 +473,9 @@ pub fn item_summary(map: &MapLayout, item: MapItem) -> String {
     }
 }
 
-fn log_range(values: &[f64]) -> (f64, f64) {
-    let logs = values.iter().filter(|v| **v > 0.0).map(|v| v.ln());
-    let (lo, hi) = logs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
-    if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) }
-}
-
-fn near_curve(curves: &[[Pos2; 4]], p: Pos2, tolerance: f32) -> bool {
+fn near_curve(curves: &[[[f32; 2]; 4]], p: Pos2, tolerance: f32) -> bool {
     curves.iter().any(|c| {
+        let c = c.map(pos);
         let mut previous = c[0];
         (1..=16).any(|step| {
             let t = step as f32 / 16.0;

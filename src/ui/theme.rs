@@ -57,14 +57,9 @@ pub fn neutral_band(visuals: &Visuals) -> Color32 {
     visuals.weak_text_color().gamma_multiply(0.35)
 }
 
-/// Green (fast) to red (slow) by where `median_s` lies between the
-/// logarithms `lo` and `hi`.
-pub fn time_colour(median_s: f64, lo: f64, hi: f64) -> Color32 {
-    let t = if hi > lo && median_s > 0.0 {
-        ((median_s.ln() - lo) / (hi - lo)).clamp(0.0, 1.0)
-    } else {
-        0.0
-    } as f32;
+/// Green (fast, 0) to red (slow, 1).
+pub fn time_colour_at(t: f32) -> Color32 {
+    let t = t.clamp(0.0, 1.0);
     let lerp = |i: usize| {
         let (a, b) = (palette::FAST[i] as f32, palette::SLOW[i] as f32);
         (a + (b - a) * t) as u8

@@ -1,4 +1,7 @@
 //! Helpers shared by the integration tests.
+
+// Tests state what they expect by unwrapping it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(dead_code)]
 
 pub mod broker;
