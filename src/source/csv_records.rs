@@ -96,6 +96,8 @@ pub struct CsvRecords {
     delimiter: u8,
     /// The header's number of fields, once known.
     expected_fields: Option<usize>,
+    /// A line's buffer to read the next line into.
+    spare: Vec<u8>,
 }
 
 impl CsvRecords {
@@ -107,6 +109,7 @@ impl CsvRecords {
             core: csv_core::ReaderBuilder::new().delimiter(delimiter).build(),
             delimiter,
             expected_fields: None,
+            spare: Vec::new(),
         }
     }
 
@@ -118,7 +121,9 @@ impl CsvRecords {
     fn next_line(&mut self) -> Result<Option<Line>, SourceError> {
         match self.replay.pop_front() {
             Some(line) => Ok(Some(line)),
-            None => self.lines.next_line(),
+            None => self
+                .lines
+                .next_line_in(std::mem::take(&mut self.spare), false),
         }
     }
 
@@ -185,6 +190,13 @@ impl CsvRecords {
             }
         };
         row.clear(number);
+        if memchr::memchr(QUOTE, &bytes).is_none() {
+            // No quote: the fields are what the delimiters separate.
+            split_plain(&bytes, self.delimiter, row);
+            // The line becomes the row's text; its old buffer is read into next.
+            self.spare = std::mem::replace(&mut row.raw, bytes);
+            return Ok(Some(Outcome::Row));
+        }
         self.core.reset();
         row.raw.extend_from_slice(&bytes);
         let mut complete = matches!(self.feed_line(&bytes, ending, row), Fed::Complete);
@@ -222,6 +234,7 @@ impl CsvRecords {
             && !quoting.open_at_end
             && (single_line || (quoting.well_formed && fields_fit));
         if keep {
+            self.spare = bytes;
             return Ok(Some(Outcome::Row));
         }
         for line in taken.into_iter().rev() {
@@ -281,6 +294,18 @@ impl CsvRecords {
             }
         }
     }
+}
+
+/// Fields of a line without quotes, into `row` (its text is set apart).
+fn split_plain(line: &[u8], delimiter: u8, row: &mut CsvRow) {
+    let mut start = 0;
+    for at in memchr::memchr_iter(delimiter, line) {
+        row.data.extend_from_slice(&line[start..at]);
+        row.ends.push(row.data.len());
+        start = at + 1;
+    }
+    row.data.extend_from_slice(&line[start..]);
+    row.ends.push(row.data.len());
 }
 
 /// How the quotes of a record's text stand.

@@ -108,7 +108,17 @@ impl LineReader {
     /// reading stops at the limit (for a header, where nothing after it
     /// could be used).
     pub fn next_line_with(&mut self, stop_at_limit: bool) -> Result<Option<Line>, SourceError> {
-        let mut bytes = Vec::new();
+        self.next_line_in(Vec::new(), stop_at_limit)
+    }
+
+    /// Like [`LineReader::next_line_with`], reading into `bytes` (cleared
+    /// first), so that a caller can reuse one allocation line after line.
+    pub fn next_line_in(
+        &mut self,
+        mut bytes: Vec<u8>,
+        stop_at_limit: bool,
+    ) -> Result<Option<Line>, SourceError> {
+        bytes.clear();
         let mut oversized = false;
         let mut read_any = false;
         let mut ending = Ending::None;
