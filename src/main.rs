@@ -23,8 +23,22 @@ fn return_large_buffers_promptly() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn return_large_buffers_promptly() {}
 
+/// Messages of the library's threads go to standard error: Journeyscope's
+/// own from `info`, librdkafka's only when they are errors (its warnings
+/// include expected ones, such as a topic missing from an empty metadata
+/// cache). `RUST_LOG` changes this.
+fn start_logging() {
+    env_logger::Builder::from_env(
+        env_logger::Env::default()
+            .default_filter_or("warn,journeyscope=info,librdkafka=error,rdkafka=error"),
+    )
+    .format_timestamp(None)
+    .init();
+}
+
 fn main() -> ExitCode {
     return_large_buffers_promptly();
+    start_logging();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(e)) => {

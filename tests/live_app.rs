@@ -11,8 +11,18 @@ use std::time::{Duration, Instant};
 
 use common::broker::*;
 use egui_kittest::Harness;
-use journeyscope::app::{Command, JourneyscopeApp, Screen};
-use journeyscope::ui::live_view::LiveView;
+use journeyscope::app::customers::Customers;
+use journeyscope::app::live::LiveSnapshot;
+use journeyscope::app::{Command, Screen};
+use journeyscope::ui::journey_map::JourneyMap;
+use journeyscope::ui::window::Window as JourneyscopeApp;
+
+/// What the tests read of the live screen: the app's state and the map.
+struct LiveView<'a> {
+    latest: &'a Option<LiveSnapshot>,
+    customers: &'a Customers,
+    map: Option<&'a JourneyMap>,
+}
 
 /// The real app with default settings, light theme, opening `initial`.
 fn app(initial: Option<Command>) -> Harness<'static, JourneyscopeApp> {
@@ -28,11 +38,15 @@ fn app(initial: Option<Command>) -> Harness<'static, JourneyscopeApp> {
 }
 
 /// The live screen the app shows.
-fn live_view<'h>(h: &'h Harness<'_, JourneyscopeApp>) -> &'h LiveView {
-    let Screen::Live(view) = &h.state().screen else {
+fn live_view<'h>(h: &'h Harness<'_, JourneyscopeApp>) -> LiveView<'h> {
+    let Screen::Live(live) = &h.state().app.screen else {
         panic!("not on the live screen")
     };
-    view
+    LiveView {
+        latest: &live.latest,
+        customers: &live.customers,
+        map: h.state().live_widgets().and_then(|w| w.map.as_ref()),
+    }
 }
 
 /// Runs frames until `ready` finds what it waits for on the live screen,
@@ -41,12 +55,12 @@ fn wait_live<T>(
     h: &mut Harness<'_, JourneyscopeApp>,
     seconds: u64,
     what: &str,
-    mut ready: impl FnMut(&LiveView) -> Option<T>,
+    mut ready: impl FnMut(&LiveView<'_>) -> Option<T>,
 ) -> T {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     loop {
         h.run_steps(1);
-        if let Some(found) = ready(live_view(h)) {
+        if let Some(found) = ready(&live_view(h)) {
             return found;
         }
         assert!(Instant::now() < deadline, "{what}");
@@ -195,7 +209,16 @@ fn the_live_screen_resumes_from_its_saved_state() {
     produce(&broker, "app-state", &first_file);
     let mut h = open(request.clone());
     wait_for(&mut h, first, first);
-    drop(h); // closing the window saves the state
+    // Closing the window returns at once; the state is saved in the
+    // background, and the program waits for that before it ends.
+    let closing = Instant::now();
+    drop(h);
+    assert!(
+        closing.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        closing.elapsed()
+    );
+    assert!(journeyscope::app::live::finish_closing());
     assert!(state.exists());
 
     produce(&broker, "app-state", &second_file);

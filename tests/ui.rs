@@ -14,13 +14,15 @@ use std::time::{Duration, Instant};
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use journeyscope::app::Screen;
 use journeyscope::app::workspace::{Tab, Workspace};
-use journeyscope::app::{JourneyscopeApp, Screen};
 use journeyscope::cli::MappingArgs;
 use journeyscope::commands::{settings, summarize_path};
 use journeyscope::engine::RejectReason;
 use journeyscope::format::thousands;
 use journeyscope::settings::{Settings, sample_data_file};
+use journeyscope::ui::journey_map::JourneyMap;
+use journeyscope::ui::window::Window as JourneyscopeApp;
 
 type App = Harness<'static, JourneyscopeApp>;
 
@@ -44,10 +46,18 @@ fn harness() -> App {
 }
 
 fn workspace(h: &App) -> &Workspace {
-    match &h.state().screen {
+    match &h.state().app.screen {
         Screen::Map(ws) => ws,
         _ => panic!("no source is open"),
     }
+}
+
+/// The journey map of the open source.
+fn map(h: &App) -> &JourneyMap {
+    &h.state()
+        .workspace_widgets()
+        .expect("the map's widgets")
+        .map
 }
 
 /// Steps the app until `done` holds (work runs on worker threads).
@@ -68,7 +78,9 @@ fn step_until(h: &mut App, what: &str, mut done: impl FnMut(&App) -> bool) {
 }
 
 fn map_shown(h: &App) -> bool {
-    matches!(&h.state().screen, Screen::Map(ws) if ws.map.layout().is_some() && !ws.is_busy())
+    let widgets = h.state().workspace_widgets();
+    matches!(&h.state().app.screen, Screen::Map(ws)
+        if widgets.is_some_and(|w| w.map.layout().is_some()) && !ws.is_busy())
 }
 
 fn open_demo() -> App {
@@ -87,8 +99,7 @@ fn customers_ready(h: &App) -> bool {
 
 /// Clicks the map at the centre of touchpoint `name`'s box.
 fn click_node(h: &mut App, name: &str) {
-    let rect = workspace(h)
-        .map
+    let rect = map(h)
         .node_screen_rect(name)
         .unwrap_or_else(|| panic!("{name} is not on the map"));
     let pos = rect.center();
@@ -130,7 +141,7 @@ fn clicking_a_node_filters_the_customers_to_those_through_it() {
     for name in ["checkout", "support_ticket"] {
         click_node(&mut h, name);
         assert_eq!(
-            workspace(&h).customers.filter,
+            workspace(&h).customers.query.filter,
             Some((name.to_owned(), None)),
             "clicking {name} selects it"
         );
@@ -207,7 +218,7 @@ fn opening_a_customer_shows_the_timeline() {
         workspace(&h).customers.selected
     );
     step_until(&mut h, "the timeline's details", |h| {
-        workspace(h).customers.timeline.records().is_some()
+        workspace(h).details().is_some_and(|d| d.is_ok())
     });
     assert_eq!(workspace(&h).customers.selected, Some(customer));
     let ws = workspace(&h);
@@ -218,7 +229,7 @@ fn opening_a_customer_shows_the_timeline() {
     }
     // Every event on the timeline has its record's details, and the
     // details are the customer's records in the file.
-    let records = ws.customers.timeline.records().expect("records");
+    let records = ws.details().expect("records").expect("records read");
     for e in sessions.iter().flat_map(|s| s.iter()) {
         assert!(records.iter().any(|r| r.time_us == e.time_us));
     }
@@ -346,7 +357,7 @@ fn a_missing_file_shows_the_error_on_the_start_screen() {
         h.run_steps(1);
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(matches!(h.state().screen, Screen::Start));
+    assert!(matches!(h.state().app.screen, Screen::Start));
 }
 
 #[test]
@@ -404,7 +415,7 @@ fn picking_another_event_column_reloads_with_it() {
     h.get_by_label("Apply columns and rules").click_accesskit();
     step_until(&mut h, "the re-load by channel", |h| {
         let ws = workspace(h);
-        !ws.is_busy() && ws.loaded.summary.mapping.event == "channel" && ws.map.layout().is_some()
+        !ws.is_busy() && ws.loaded.summary.mapping.event == "channel" && map(h).layout().is_some()
     });
     // The engine reading the same file with --event channel.
     let demo = sample_data_file().expect("demo file");
@@ -448,5 +459,5 @@ fn the_kafka_form_explains_a_lateness_it_cannot_read() {
     h.get_by_label("Connect").click();
     h.run_steps(2);
     h.get_by_label_contains("allowed lateness `a while`");
-    assert!(matches!(h.state().screen, Screen::Start));
+    assert!(matches!(h.state().app.screen, Screen::Start));
 }

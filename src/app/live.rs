@@ -2,6 +2,7 @@
 //! a second, publishes a snapshot (summary, offsets, open sessions) that
 //! the UI picks up; the UI never waits for the engine.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -55,6 +56,165 @@ pub struct LiveSnapshot {
     /// Whether `journeys` holds the customers and their events (they are
     /// left out since start while the customer list is not shown).
     pub with_customers: bool,
+}
+
+/// The views of the live screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveTab {
+    /// The journey map and the plots.
+    Map,
+    /// Customers and their timelines.
+    Customers,
+}
+
+/// Points kept for the plots (one per snapshot: ten minutes).
+const HISTORY: usize = 600;
+
+/// One point of the live plots.
+#[derive(Debug, Clone)]
+pub struct Point {
+    /// Seconds since the screen opened.
+    pub t: f64,
+    /// Messages read per second since the point before.
+    pub messages_per_s: f64,
+    /// Rejected records since start.
+    pub rejected: u64,
+    /// Duplicates dropped since start.
+    pub duplicates: u64,
+    /// Events beyond the allowed lateness since start.
+    pub late: u64,
+    /// Open sessions by touchpoint (name, sessions).
+    pub active: Vec<(String, u64)>,
+}
+
+/// What the live screen's views ask for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiveCommand {
+    /// Show a view.
+    ShowTab(LiveTab),
+    /// Show the last `seconds` of event time (0 = since start).
+    SetWindow(u64),
+    /// The customer list's search, sort, filter and conversion.
+    SetCustomers(super::customers::ListQuery),
+    /// Show this customer's timeline (None: none).
+    SelectCustomer(Option<u32>),
+}
+
+/// The live screen as data: the feed, the newest snapshot, the history the
+/// plots draw and the customer list.
+pub struct LiveScreen {
+    feed: LiveFeed,
+    /// The view shown.
+    pub tab: LiveTab,
+    /// The newest snapshot.
+    pub latest: Option<LiveSnapshot>,
+    /// One point per snapshot, oldest first.
+    pub history: VecDeque<Point>,
+    /// Bumped with every snapshot.
+    pub snapshots: u64,
+    /// Bumped when a snapshot brought other journeys (not just offsets).
+    pub journey_changes: u64,
+    /// The customer list and the customer picked.
+    pub customers: super::customers::Customers,
+    opened: Instant,
+    wake: super::task::Waker,
+}
+
+impl LiveScreen {
+    /// Starts watching `request`; `wake` asks for a repaint.
+    pub fn start(request: LiveRequest, settings: Settings, wake: super::task::Waker) -> Self {
+        let waker = wake.clone();
+        LiveScreen {
+            feed: LiveFeed::start(request, settings, move || waker()),
+            tab: LiveTab::Map,
+            latest: None,
+            history: VecDeque::new(),
+            snapshots: 0,
+            journey_changes: 0,
+            customers: super::customers::Customers::default(),
+            opened: Instant::now(),
+            wake,
+        }
+    }
+
+    /// How the source is called on screen.
+    pub fn label(&self) -> &str {
+        &self.feed.label
+    }
+
+    /// Why the feed stopped, if it did.
+    pub fn error(&self) -> Option<String> {
+        self.feed.error()
+    }
+
+    /// The window shown, in seconds of event time (0 = since start).
+    pub fn window_s(&self) -> u64 {
+        self.feed.window_s()
+    }
+
+    /// Messages read per second at the newest point.
+    pub fn messages_per_s(&self) -> Option<f64> {
+        self.history.back().map(|p| p.messages_per_s)
+    }
+
+    /// Applies what a view asked for.
+    pub fn apply(&mut self, command: LiveCommand) {
+        match command {
+            LiveCommand::ShowTab(tab) => self.tab = tab,
+            LiveCommand::SetWindow(seconds) => self.feed.set_window_s(seconds),
+            LiveCommand::SetCustomers(query) => self.customers.query = query,
+            LiveCommand::SelectCustomer(customer) => self.customers.selected = customer,
+        }
+    }
+
+    /// Takes the newest snapshot in and keeps the customer list current.
+    pub fn poll(&mut self) {
+        self.feed.want_customers(self.tab == LiveTab::Customers);
+        self.receive();
+        if let Some(snapshot) = &self.latest
+            && snapshot.with_customers
+        {
+            let journeys = snapshot.journeys.clone();
+            self.customers.poll(&journeys, &self.wake);
+        }
+    }
+
+    fn receive(&mut self) {
+        let Some(snapshot) = self.feed.take() else {
+            return;
+        };
+        let t = snapshot.taken.duration_since(self.opened).as_secs_f64();
+        let read = snapshot.progress.consumed;
+        let messages_per_s = match (self.history.back(), &self.latest) {
+            (Some(p), Some(previous)) if t > p.t => {
+                read.saturating_sub(previous.progress.consumed) as f64 / (t - p.t)
+            }
+            _ => 0.0,
+        };
+        self.history.push_back(Point {
+            t,
+            messages_per_s,
+            rejected: snapshot.summary.rejected.total,
+            duplicates: snapshot.duplicates,
+            late: snapshot.out_of_order.1,
+            active: snapshot.active.clone(),
+        });
+        while self.history.len() > HISTORY {
+            self.history.pop_front();
+        }
+        // A quiet stream republishes the same journeys with new offsets:
+        // the map and the customer list then have nothing to redo.
+        let same = self
+            .latest
+            .as_ref()
+            .is_some_and(|l| Arc::ptr_eq(&l.summary, &snapshot.summary));
+        if !same {
+            self.journey_changes += 1;
+            self.customers.invalidate();
+        }
+        self.snapshots += 1;
+        self.latest = Some(snapshot);
+    }
 }
 
 /// Lateness allowed when none is given (as `live --lateness`' default).
@@ -163,15 +323,47 @@ impl LiveFeed {
     }
 }
 
+/// Engines told to stop that may still be saving their state.
+static CLOSING: Mutex<Vec<thread::JoinHandle<()>>> = Mutex::new(Vec::new());
+
 impl Drop for LiveFeed {
-    /// Stops the engine and waits for it to save its state (if it keeps
-    /// one) and leave the stream.
+    /// Tells the engine to stop; it saves its state (if it keeps one) and
+    /// leaves the stream on its own thread, so closing the screen returns
+    /// at once. [`finish_closing`] waits for it before the program ends.
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        if let Some(engine) = self.engine.take() {
-            let _ = engine.join();
+        if let Some(engine) = self.engine.take()
+            && let Ok(mut closing) = CLOSING.lock()
+        {
+            closing.retain(|h| !h.is_finished());
+            closing.push(engine);
         }
     }
+}
+
+/// Waits for every stopped engine to finish saving its state (call before
+/// the program ends); true when none is left running.
+pub fn finish_closing() -> bool {
+    let handles = match CLOSING.lock() {
+        Ok(mut closing) => std::mem::take(&mut *closing),
+        Err(_) => return false,
+    };
+    let mut all_done = true;
+    for handle in handles {
+        if handle.join().is_err() {
+            log::error!("a live engine panicked while it was closing");
+            all_done = false;
+        }
+    }
+    all_done
+}
+
+/// True while a stopped engine is still saving its state.
+pub fn is_closing() -> bool {
+    CLOSING
+        .lock()
+        .map(|c| c.iter().any(|h| !h.is_finished()))
+        .unwrap_or(false)
 }
 
 /// How often at most the live state is saved (and group offsets committed) while
@@ -386,6 +578,8 @@ fn run(
     }
     session.close();
     drop(updates);
-    let _ = snapshots.join();
+    if snapshots.join().is_err() {
+        log::error!("the live snapshot thread panicked");
+    }
     Ok(())
 }

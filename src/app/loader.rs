@@ -1,18 +1,17 @@
-//! Loading a source on a named background thread, with progress the UI can
+//! Loading a source on a named background task, with progress the UI can
 //! show and a cancel flag it can set. The UI thread only polls.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread;
 use std::time::Instant;
-
-use crossbeam_channel::{Receiver, bounded};
 
 use crate::engine::Journeys;
 use crate::report::Summary;
 use crate::settings::Settings;
 use crate::source::{self, SourceError};
+
+use super::task::{Progress, Task};
 
 /// What to open.
 #[derive(Clone)]
@@ -46,20 +45,19 @@ pub struct Loading {
     events: Arc<AtomicU64>,
     rejected: Arc<AtomicU64>,
     cancel: Arc<AtomicBool>,
-    result: Receiver<Result<Loaded, String>>,
+    task: Task<Result<Loaded, String>>,
     started: Instant,
 }
 
 impl Loading {
-    /// Starts loading `request`; `wake` is called whenever there is news.
-    pub fn start(request: SourceRequest, wake: impl Fn() + Send + 'static) -> Self {
+    /// Starts loading `request`; `wake` is called when it is done.
+    pub fn start(request: SourceRequest, wake: impl Fn() + Send + Sync + 'static) -> Self {
         let events = Arc::new(AtomicU64::new(0));
         let rejected = Arc::new(AtomicU64::new(0));
         let cancel = Arc::new(AtomicBool::new(false));
-        let (sender, result) = bounded(1);
         let label = request.label.clone();
         let (e, r, c) = (events.clone(), rejected.clone(), cancel.clone());
-        let spawned = thread::Builder::new().name("loader".into()).spawn(move || {
+        let task = Task::spawn("loader", Arc::new(wake), move |_| {
             let started = Instant::now();
             let outcome = load(&request, &e, &r, &c).map(|loaded| {
                 loaded.map(|(summary, journeys)| Loaded {
@@ -69,10 +67,10 @@ impl Loading {
                     request: request.clone(),
                 })
             });
-            let message = match outcome {
+            match outcome {
                 Ok(Some(loaded)) => {
-                    eprintln!(
-                        "journeyscope: opened {} ({} events) in {:.2} s",
+                    log::info!(
+                        "opened {} ({} events) in {:.2} s",
                         loaded.request.label,
                         crate::format::thousands(loaded.summary.events),
                         loaded.seconds
@@ -81,24 +79,14 @@ impl Loading {
                 }
                 Ok(None) => Err(SourceError::Cancelled.to_string()),
                 Err(e) => Err(crate::format::error_chain(&e)),
-            };
-            let _ = sender.send(message);
-            wake();
-        });
-        let result = match spawned {
-            Ok(_) => result,
-            Err(e) => {
-                let (sender, result) = bounded(1);
-                let _ = sender.send(Err(format!("cannot start loading: {e}")));
-                result
             }
-        };
+        });
         Loading {
             label,
             events,
             rejected,
             cancel,
-            result,
+            task,
             started: Instant::now(),
         }
     }
@@ -123,9 +111,13 @@ impl Loading {
         self.cancel.store(true, Ordering::Relaxed);
     }
 
-    /// The result, once there is one.
-    pub fn poll(&self) -> Option<Result<Loaded, String>> {
-        self.result.try_recv().ok()
+    /// The result, once there is one (a loader that failed is an error).
+    pub fn poll(&mut self) -> Option<Result<Loaded, String>> {
+        match self.task.poll() {
+            Progress::Pending => None,
+            Progress::Done(result) => Some(result),
+            Progress::Failed(why) => Some(Err(why)),
+        }
     }
 }
 

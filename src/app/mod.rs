@@ -1,23 +1,24 @@
-//! The desktop app: screens, the commands the UI records, and the one place
-//! that applies them. Heavy work (loading, layout) runs on worker threads;
-//! the UI thread only polls and draws.
+//! The desktop app's state, as data: the screen shown and what is open on
+//! it, the commands the views record, and the one place that applies them.
+//! Heavy work (loading, walking sessions, lists, details, the live engine)
+//! runs on background tasks; the UI thread only polls and draws. The
+//! window and the views that draw this state are in [`crate::ui`].
 
-pub mod job;
+pub mod customers;
+pub mod funnel;
 pub mod live;
 pub mod loader;
+pub mod task;
 pub mod workspace;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::anyhow;
-
 use crate::settings::{SAMPLE_NAME, Settings, sample_data_file};
-use crate::ui::live_view::{LiveView, live_ui};
-use crate::ui::start_screen::StartScreen;
-use crate::ui::workspace_view::workspace_ui;
+use live::{LiveCommand, LiveScreen};
 use loader::{Loading, SourceRequest};
-use workspace::Workspace;
+use task::Waker;
+use workspace::{Workspace, WorkspaceCommand};
 
 /// What the user asked for.
 #[derive(Debug, Clone)]
@@ -40,6 +41,10 @@ pub enum Command {
     CancelLoad,
     /// Back to the start screen.
     CloseSource,
+    /// Something for the loaded source's screen.
+    Workspace(WorkspaceCommand),
+    /// Something for the live screen.
+    Live(LiveCommand),
 }
 
 /// Which screen is shown.
@@ -51,80 +56,72 @@ pub enum Screen {
     /// A source is loaded.
     Map(Box<Workspace>),
     /// A Kafka topic is watched live.
-    Live(Box<LiveView>),
+    Live(Box<LiveScreen>),
 }
 
-/// The window icon.
-const ICON_PNG: &[u8] = include_bytes!("../../assets/icon.png");
-
-const RECENT_KEY: &str = "journeyscope.recent";
+/// How many recent sources are remembered.
 const RECENT_LIMIT: usize = 8;
 
-/// The eframe application.
-pub struct JourneyscopeApp {
+/// The whole state of the app.
+pub struct App {
     /// The screen shown.
     pub screen: Screen,
-    start: StartScreen,
-    recent: Vec<String>,
+    /// Recent sources, newest first.
+    pub recent: Vec<String>,
+    /// Why the last source could not be opened.
+    pub start_error: Option<String>,
     settings: Settings,
+    /// Bumped whenever a new screen opens.
+    pub opened: u64,
+    wake: Waker,
 }
 
-impl JourneyscopeApp {
-    /// A new app with mapping `settings` from the command line; `initial`
-    /// is applied right away (for `demo` and `open PATH`).
-    pub fn new(
-        storage: Option<&dyn eframe::Storage>,
-        settings: Settings,
-        initial: Option<Command>,
-        ctx: &egui::Context,
-    ) -> Self {
-        let recent = storage
-            .and_then(|s| eframe::get_value(s, RECENT_KEY))
-            .unwrap_or_default();
-        // Light unless the user picked otherwise (remembered by egui).
-        if storage.is_none_or(|s| s.get_string("egui").is_none()) {
-            ctx.options_mut(|o| o.theme_preference = egui::ThemePreference::Light);
-        }
-        let mut app = JourneyscopeApp {
+impl App {
+    /// The app at its start screen with mapping `settings` from the command
+    /// line and the `recent` sources remembered; `wake` asks for a repaint.
+    pub fn new(settings: Settings, recent: Vec<String>, wake: Waker) -> Self {
+        App {
             screen: Screen::Start,
-            start: StartScreen::default(),
             recent,
+            start_error: None,
             settings,
-        };
-        if let Some(command) = initial {
-            app.apply(command, ctx);
+            opened: 0,
+            wake,
         }
-        app
     }
 
-    fn open(&mut self, request: SourceRequest, ctx: &egui::Context) {
-        let ctx = ctx.clone();
-        self.screen = Screen::Loading(Loading::start(request, move || ctx.request_repaint()));
+    fn open(&mut self, request: SourceRequest) {
+        let wake = self.wake.clone();
+        self.start_error = None;
+        self.set_screen(Screen::Loading(Loading::start(request, move || wake())));
+    }
+
+    fn set_screen(&mut self, screen: Screen) {
+        self.screen = screen;
+        self.opened += 1;
     }
 
     /// Applies one command.
-    pub fn apply(&mut self, command: Command, ctx: &egui::Context) {
+    pub fn apply(&mut self, command: Command) {
         match command {
             Command::OpenPath(path) => {
                 let label = path.display().to_string();
-                self.start.error = None;
                 let request = SourceRequest {
                     path,
                     label,
                     settings: self.settings.clone(),
                     keep_alive: None,
                 };
-                self.open(request, ctx);
+                self.open(request);
             }
             Command::OpenCopy { copy, label } => {
-                self.start.error = None;
                 let request = SourceRequest {
                     path: copy.to_path_buf(),
                     label,
                     settings: self.settings.clone(),
                     keep_alive: Some(copy),
                 };
-                self.open(request, ctx);
+                self.open(request);
             }
             Command::OpenDemo => match sample_data_file() {
                 Ok(temp) => {
@@ -134,142 +131,63 @@ impl JourneyscopeApp {
                         settings: self.settings.clone(),
                         keep_alive: Some(Arc::new(temp)),
                     };
-                    self.open(request, ctx);
+                    self.open(request);
                 }
-                Err(e) => self.start.error = Some(format!("{e:#}")),
+                Err(e) => {
+                    self.start_error = Some(format!(
+                        "cannot write the sample data to a temporary file: {e}"
+                    ))
+                }
             },
-            Command::OpenKafka(spec) => {
-                self.start.error = None;
-                let ctx = ctx.clone();
-                let feed = live::LiveFeed::start(*spec, self.settings.clone(), move || {
-                    ctx.request_repaint()
-                });
-                self.screen = Screen::Live(Box::new(LiveView::new(feed)));
+            Command::OpenKafka(request) => {
+                self.start_error = None;
+                let screen = LiveScreen::start(*request, self.settings.clone(), self.wake.clone());
+                self.set_screen(Screen::Live(Box::new(screen)));
             }
             Command::CancelLoad => {
                 if let Screen::Loading(loading) = &self.screen {
                     loading.cancel();
                 }
             }
-            Command::CloseSource => self.screen = Screen::Start,
+            Command::CloseSource => self.set_screen(Screen::Start),
+            Command::Workspace(command) => {
+                if let Screen::Map(workspace) = &mut self.screen {
+                    workspace.apply(command);
+                }
+            }
+            Command::Live(command) => {
+                if let Screen::Live(live) = &mut self.screen {
+                    live.apply(command);
+                }
+            }
         }
     }
 
-    fn loading_ui(loading: &Loading, ui: &mut egui::Ui) -> Option<Command> {
-        let mut command = None;
-        ui.vertical_centered(|ui| {
-            ui.add_space(120.0);
-            ui.heading(format!("Opening {}", loading.label));
-            ui.add_space(12.0);
-            ui.add(
-                egui::ProgressBar::new(0.0)
-                    .animate(true)
-                    .desired_width(420.0)
-                    .text(format!(
-                        "{} events read · {} rejected · {:.1} s",
-                        crate::format::thousands(loading.events()),
-                        crate::format::thousands(loading.rejected()),
-                        loading.elapsed_s()
-                    )),
-            );
-            ui.add_space(12.0);
-            if ui.button("Cancel").clicked() {
-                command = Some(Command::CancelLoad);
-            }
-        });
-        ui.ctx()
-            .request_repaint_after(std::time::Duration::from_millis(100));
-        command
-    }
-}
-
-impl eframe::App for JourneyscopeApp {
-    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
-        if let Screen::Loading(loading) = &self.screen
-            && let Some(result) = loading.poll()
-        {
-            match result {
-                Ok(loaded) => {
-                    // Only sources that opened are remembered; the demo's
-                    // temporary file is not.
+    /// Receives finished background work.
+    pub fn poll(&mut self) {
+        match &mut self.screen {
+            Screen::Loading(loading) => match loading.poll() {
+                None => {}
+                Some(Ok(loaded)) => {
+                    // Only sources that opened are remembered; temporary
+                    // files (the demo, a copy of standard input) are not.
                     if loaded.request.keep_alive.is_none() {
                         let label = loaded.request.path.display().to_string();
                         self.recent.retain(|p| *p != label);
                         self.recent.insert(0, label);
                         self.recent.truncate(RECENT_LIMIT);
                     }
-                    self.screen = Screen::Map(Box::new(Workspace::new(loaded)));
+                    let workspace = Workspace::new(loaded, self.wake.clone());
+                    self.set_screen(Screen::Map(Box::new(workspace)));
                 }
-                Err(error) => {
-                    self.start.error = Some(error);
-                    self.screen = Screen::Start;
+                Some(Err(error)) => {
+                    self.start_error = Some(error);
+                    self.set_screen(Screen::Start);
                 }
-            }
-        }
-        let command = match &mut self.screen {
-            Screen::Start => {
-                egui::CentralPanel::default()
-                    .show(ui, |ui| self.start.start_ui(ui, &self.recent))
-                    .inner
-            }
-            Screen::Loading(loading) => {
-                egui::CentralPanel::default()
-                    .show(ui, |ui| Self::loading_ui(loading, ui))
-                    .inner
-            }
-            Screen::Map(workspace) => workspace_ui(workspace, ui),
-            Screen::Live(view) => live_ui(view, ui, frame.info().cpu_usage),
-        };
-        if let Some(command) = command {
-            self.apply(command, &ui.ctx().clone());
+            },
+            Screen::Map(workspace) => workspace.poll(),
+            Screen::Live(live) => live.poll(),
+            Screen::Start => {}
         }
     }
-
-    fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, RECENT_KEY, &self.recent);
-    }
-}
-
-/// Opens the desktop window and runs until it is closed. It draws with
-/// OpenGL (about three times faster than wgpu where there is no GPU, as
-/// under Xvfb), and falls back to wgpu when OpenGL cannot start;
-/// `JOURNEYSCOPE_RENDERER=wgpu` asks for wgpu.
-pub fn run(settings: Settings, initial: Option<Command>) -> anyhow::Result<()> {
-    let wanted = std::env::var("JOURNEYSCOPE_RENDERER").unwrap_or_default();
-    if wanted != "wgpu" {
-        match run_with(eframe::Renderer::Glow, settings.clone(), initial.clone()) {
-            Ok(()) => return Ok(()),
-            Err(e) => eprintln!("OpenGL is not available ({e}); drawing with wgpu"),
-        }
-    }
-    run_with(eframe::Renderer::Wgpu, settings, initial)
-        .map_err(|e| anyhow!("cannot open the window: {e}"))
-}
-
-fn run_with(
-    renderer: eframe::Renderer,
-    settings: Settings,
-    initial: Option<Command>,
-) -> Result<(), eframe::Error> {
-    let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("Journeyscope")
-            .with_inner_size([1400.0, 860.0])
-            .with_drag_and_drop(true)
-            .with_icon(eframe::icon_data::from_png_bytes(ICON_PNG).unwrap_or_default()),
-        renderer,
-        ..Default::default()
-    };
-    eframe::run_native(
-        "Journeyscope",
-        options,
-        Box::new(move |cc| {
-            Ok(Box::new(JourneyscopeApp::new(
-                cc.storage,
-                settings,
-                initial,
-                &cc.egui_ctx,
-            )))
-        }),
-    )
 }

@@ -1,19 +1,23 @@
-//! A loaded source on screen: its views, the settings that shape it, and
-//! the background work (re-walking sessions, re-loading) those settings
-//! start. The UI thread only polls.
+//! A loaded source on screen, as data: what is shown, the settings that
+//! shape it, and the background work (walking sessions again, reading the
+//! source again, the customer list, the funnel, one customer's details,
+//! exports) those settings start. Views read it and send
+//! [`WorkspaceCommand`]s; the UI thread only polls.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::engine::{Anchors, Journeys};
-use crate::export::ExportError;
+use crate::engine::{Anchors, Journeys, TouchpointRules};
+use crate::export::{export_filtered, write_rejected};
+use crate::layout::MapFilter;
 use crate::report::Summary;
-use crate::ui::customers::CustomersView;
-use crate::ui::funnel::FunnelView;
-use crate::ui::journey_map::JourneyMap;
-use crate::ui::settings_panel::SettingsForm;
+use crate::source::MappingOverrides;
+use crate::source::lookup::{CustomerRecord, customer_records};
 
-use super::job::Job;
+use super::customers::{Customers, ListQuery};
+use super::funnel::Funnel;
 use super::loader::{Loaded, Loading, SourceRequest};
+use super::task::{Memo, Progress, Task, Waker};
 
 /// The views of a loaded source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,59 +70,140 @@ impl ViewSettings {
     }
 }
 
+/// The columns and rules as typed in the settings panel.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FormValues {
+    /// The chosen columns.
+    pub overrides: MappingOverrides,
+    /// Rename rules, one `REGEX=NAME` per line.
+    pub renames: String,
+    /// Split rules, one `EVENT:PROPERTY` per line.
+    pub splits: String,
+    /// Excluded events, one per line.
+    pub excludes: String,
+}
+
+impl FormValues {
+    /// The rules written, or what is wrong with them.
+    pub fn rules(&self) -> Result<TouchpointRules, String> {
+        let lines = |text: &str| -> Vec<String> {
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        TouchpointRules::parse(
+            &lines(&self.renames),
+            &lines(&self.splits),
+            &lines(&self.excludes),
+        )
+        .map_err(|e| crate::format::error_chain(&e))
+    }
+}
+
+/// What an export writes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExportWhat {
+    /// The map, edges, summary or graph, by the file's extension, with the
+    /// map's sliders.
+    Summary(MapFilter),
+    /// The rejected records.
+    Rejected,
+}
+
+/// What a view asks of the workspace.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorkspaceCommand {
+    /// Show a view.
+    ShowTab(Tab),
+    /// Walk the loaded events again with these settings.
+    SetView(ViewSettings),
+    /// Read the source again with these columns and rules.
+    Reload(FormValues),
+    /// The customer list's search, sort, filter and conversion.
+    SetCustomers(ListQuery),
+    /// Show this customer's timeline (None: none).
+    SelectCustomer(Option<u32>),
+    /// The funnel's steps and window.
+    SetFunnel {
+        /// Touchpoint names, in order.
+        steps: Vec<String>,
+        /// Conversion window in seconds; None = no limit.
+        within_s: Option<i64>,
+    },
+    /// What is selected on the map: a touchpoint (name, None) or a
+    /// transition (from, Some(to)); the customer list follows it.
+    SelectOnMap(Option<(String, Option<String>)>),
+    /// The customers through a touchpoint or transition, on their tab.
+    ShowCustomersOf(String, Option<String>),
+    /// A step at the end of the funnel, on its tab.
+    AddToFunnel(String),
+    /// Paths from this touchpoint only.
+    PathsFrom(String),
+    /// Paths up to this touchpoint only.
+    PathsTo(String),
+    /// Write a file in the background.
+    Export(ExportWhat, PathBuf),
+}
+
 type Recomputed = (Arc<Summary>, Arc<Journeys>);
+
+/// One customer's records with all their fields, read from the source.
+pub type Details = Vec<CustomerRecord>;
 
 /// A loaded source and everything shown about it.
 pub struct Workspace {
     /// What is on screen now.
     pub loaded: Loaded,
-    /// The journey map.
-    pub map: JourneyMap,
+    /// Bumped whenever `loaded` changes (walked again or read again).
+    pub generation: u64,
+    /// Bumped when the source was read again (the columns may differ).
+    pub reloads: u64,
     /// The view shown.
     pub tab: Tab,
     /// Session and anchor settings as the user set them.
     pub view: ViewSettings,
     applied: ViewSettings,
-    recompute: Option<Job<Recomputed>>,
+    recompute: Option<Task<Recomputed>>,
     reloading: Option<Loading>,
-    /// Why the last re-load failed.
+    /// Why the last re-load (or walk) failed.
     pub reload_error: Option<String>,
-    /// The customer list and timeline.
-    pub customers: CustomersView,
+    /// The customer list and the customer picked.
+    pub customers: Customers,
     /// The funnel.
-    pub funnel: FunnelView,
-    /// Columns and touchpoint rules being edited.
-    pub form: SettingsForm,
+    pub funnel: Funnel,
+    details: Memo<String, Result<Details, String>>,
+    /// What is selected on the map.
+    pub map_selection: Option<(String, Option<String>)>,
     /// The outcome of the last export, for the status line.
     pub notice: Option<String>,
-    /// What was selected on the map when last seen.
-    pub map_selection: Option<(String, Option<String>)>,
-    /// An export being written.
-    saving: Option<Job<String>>,
+    saving: Option<Task<String>>,
+    wake: Waker,
 }
 
 impl Workspace {
-    /// A workspace showing `loaded`.
-    pub fn new(loaded: Loaded) -> Self {
-        let map = JourneyMap::new(loaded.summary.clone());
+    /// A workspace showing `loaded`; `wake` is called when background work
+    /// has news.
+    pub fn new(loaded: Loaded, wake: Waker) -> Self {
         let view = ViewSettings::of(&loaded.journeys);
-        let form = SettingsForm::new(&loaded.summary.mapping, &loaded.request.settings);
-        let funnel = FunnelView::new(&loaded);
         Workspace {
-            map,
+            funnel: Funnel::new(&loaded),
             tab: Tab::Map,
+            generation: 0,
+            reloads: 0,
             applied: view.clone(),
             view,
             recompute: None,
             reloading: None,
             reload_error: None,
-            customers: CustomersView::default(),
-            funnel,
-            form,
-            notice: None,
+            customers: Customers::default(),
+            details: Memo::restarting(),
             map_selection: None,
+            notice: None,
             saving: None,
             loaded,
+            wake,
         }
     }
 
@@ -132,34 +217,108 @@ impl Workspace {
         self.reloading.as_ref()
     }
 
-    /// Writes an export on a worker thread (a PNG takes a moment); its
-    /// outcome becomes the notice.
-    pub fn save_in_background(
-        &mut self,
-        ctx: &egui::Context,
-        write: impl FnOnce() -> Result<String, ExportError> + Send + 'static,
-    ) {
+    /// The selected customer's records with all their fields: None while
+    /// they are read, Err when they cannot be.
+    pub fn details(&self) -> Option<Result<&Details, &str>> {
+        let customer = self.customers.selected?;
+        let name = self.loaded.journeys.customer_name(customer).to_owned();
+        match (self.details.value_for(&name), self.details.failure()) {
+            (Some(read), _) => Some(match read.as_ref() {
+                Ok(records) => Ok(records),
+                Err(why) => Err(why.as_str()),
+            }),
+            (None, Some(why)) if !self.details.is_running() => Some(Err(why)),
+            _ => None,
+        }
+    }
+
+    /// Applies what a view asked for.
+    pub fn apply(&mut self, command: WorkspaceCommand) {
+        match command {
+            WorkspaceCommand::ShowTab(tab) => self.tab = tab,
+            WorkspaceCommand::SetView(view) => self.view = view,
+            WorkspaceCommand::Reload(form) => self.reload(&form),
+            WorkspaceCommand::SetCustomers(query) => {
+                if query.filter != self.customers.query.filter {
+                    self.customers.selected = None;
+                }
+                self.customers.query = query;
+            }
+            WorkspaceCommand::SelectCustomer(customer) => self.customers.selected = customer,
+            WorkspaceCommand::SetFunnel { steps, within_s } => {
+                self.funnel.steps = steps;
+                self.funnel.within_s = within_s;
+            }
+            WorkspaceCommand::SelectOnMap(selection) => {
+                if selection != self.map_selection {
+                    // The customer list follows what is clicked on the map.
+                    self.customers.query.filter = selection.clone();
+                    self.customers.selected = None;
+                    self.map_selection = selection;
+                }
+            }
+            WorkspaceCommand::ShowCustomersOf(a, b) => {
+                self.customers.query.filter = Some((a, b));
+                self.customers.selected = None;
+                self.tab = Tab::Customers;
+            }
+            WorkspaceCommand::AddToFunnel(step) => {
+                self.funnel.steps.push(step);
+                self.tab = Tab::Funnel;
+            }
+            WorkspaceCommand::PathsFrom(name) => self.view.from = Some(name),
+            WorkspaceCommand::PathsTo(name) => self.view.to = Some(name),
+            WorkspaceCommand::Export(what, path) => self.export(what, path),
+        }
+    }
+
+    /// Writes an export on a worker (a PNG takes a moment); its outcome
+    /// becomes the notice.
+    fn export(&mut self, what: ExportWhat, path: PathBuf) {
+        let summary = self.loaded.summary.clone();
+        let source = self.loaded.request.path.clone();
         self.notice = Some("Saving…".into());
-        self.saving = Some(Job::spawn("export", ctx, move || {
-            write().unwrap_or_else(|e| crate::format::error_chain(&e))
+        self.saving = Some(Task::spawn("export", self.wake.clone(), move |_| {
+            let written = match &what {
+                ExportWhat::Summary(filter) => export_filtered(&summary, filter, &path, &[&source]),
+                ExportWhat::Rejected => write_rejected(&summary.rejected, &path, &[&source]),
+            };
+            match (written, what) {
+                (Ok(()), ExportWhat::Rejected) => {
+                    format!("Rejected records saved to {}", path.display())
+                }
+                (Ok(()), _) => format!("Saved {}", path.display()),
+                (Err(e), _) => crate::format::error_chain(&e),
+            }
         }));
     }
 
-    /// Receives finished background work and starts what the settings need.
-    pub fn poll(&mut self, ctx: &egui::Context) {
-        if let Some(job) = &self.saving
-            && let Some(notice) = job.poll()
-        {
-            self.notice = Some(notice);
-            self.saving = None;
+    /// Receives finished background work and starts what the settings and
+    /// views need.
+    pub fn poll(&mut self) {
+        if let Some(task) = &mut self.saving {
+            match task.poll() {
+                Progress::Pending => {}
+                Progress::Done(notice) | Progress::Failed(notice) => {
+                    self.notice = Some(notice);
+                    self.saving = None;
+                }
+            }
         }
-        if let Some(job) = &self.recompute
-            && let Some((summary, journeys)) = job.poll()
-        {
-            self.recompute = None;
-            self.show(summary, journeys);
+        if let Some(task) = &mut self.recompute {
+            match task.poll() {
+                Progress::Pending => {}
+                Progress::Done((summary, journeys)) => {
+                    self.recompute = None;
+                    self.show(summary, journeys);
+                }
+                Progress::Failed(why) => {
+                    self.recompute = None;
+                    self.reload_error = Some(why);
+                }
+            }
         }
-        if let Some(loading) = &self.reloading
+        if let Some(loading) = &mut self.reloading
             && let Some(result) = loading.poll()
         {
             self.reloading = None;
@@ -168,28 +327,58 @@ impl Workspace {
                     self.reload_error = None;
                     self.view = ViewSettings::of(&loaded.journeys);
                     self.applied = self.view.clone();
-                    self.form =
-                        SettingsForm::new(&loaded.summary.mapping, &loaded.request.settings);
                     self.funnel.retain_known(&loaded.journeys);
-                    self.map.set_summary(loaded.summary.clone());
                     self.loaded = loaded;
+                    self.generation += 1;
+                    self.reloads += 1;
                     self.customers.invalidate();
                 }
                 Err(error) => self.reload_error = Some(error),
             }
         }
         if self.recompute.is_none() && self.reloading.is_none() && self.view != self.applied {
-            self.start_recompute(ctx);
+            self.start_recompute();
         }
+        let journeys = self.loaded.journeys.clone();
+        self.customers.poll(&journeys, &self.wake);
+        self.funnel.poll(&journeys, &self.wake);
+        self.poll_details();
     }
 
-    fn start_recompute(&mut self, ctx: &egui::Context) {
+    /// Reads the selected customer's records again, on one worker: picking
+    /// another customer drops (cancels) the read in progress.
+    fn poll_details(&mut self) {
+        let Some(customer) = self.customers.selected else {
+            return;
+        };
+        let name = self.loaded.journeys.customer_name(customer).to_owned();
+        let request = self.loaded.request.clone();
+        let mapping = self.loaded.summary.mapping.clone();
+        let wake = self.wake.clone();
+        self.details.want(&name, |name| {
+            let name = name.clone();
+            Task::spawn("details", wake, move |cancel| {
+                let _keep = &request.keep_alive;
+                let stop = || cancel.is_cancelled();
+                customer_records(
+                    &request.path,
+                    &request.settings.source,
+                    &mapping,
+                    &name,
+                    &stop,
+                )
+                .map_err(|e| crate::format::error_chain(&e))
+            })
+        });
+    }
+
+    fn start_recompute(&mut self) {
         let view = self.view.clone();
         self.applied = view.clone();
         let journeys = self.loaded.journeys.clone();
         let summary = self.loaded.summary.clone();
         let funnel = self.loaded.request.settings.funnel.clone();
-        self.recompute = Some(Job::spawn("sessions", ctx, move || {
+        self.recompute = Some(Task::spawn("sessions", self.wake.clone(), move |_| {
             let anchors = Anchors {
                 from: view.from.as_deref().and_then(|n| journeys.touchpoint_id(n)),
                 to: view.to.as_deref().and_then(|n| journeys.touchpoint_id(n)),
@@ -201,24 +390,24 @@ impl Workspace {
     }
 
     fn show(&mut self, summary: Arc<Summary>, journeys: Arc<Journeys>) {
-        self.map.set_summary(summary.clone());
         self.loaded.summary = summary;
         self.loaded.journeys = journeys;
+        self.generation += 1;
         self.customers.invalidate();
         self.funnel.invalidate();
     }
 
-    /// Reads the source again with the columns and rules of the form.
-    pub fn reload(&mut self, ctx: &egui::Context) {
+    /// Reads the source again with the columns and rules of `form`.
+    fn reload(&mut self, form: &FormValues) {
         let mut settings = self.loaded.request.settings.clone();
-        let rules = match self.form.rules() {
+        let rules = match form.rules() {
             Ok(rules) => rules,
             Err(e) => {
                 self.reload_error = Some(e);
                 return;
             }
         };
-        settings.source.overrides = self.form.overrides();
+        settings.source.overrides = form.overrides.clone();
         settings.source.wanted_properties = rules.wanted_properties();
         settings.engine.rules = rules;
         settings.engine.session_timeout_us = self.view.timeout_us();
@@ -227,8 +416,8 @@ impl Workspace {
             settings,
             ..self.loaded.request.clone()
         };
-        let ctx = ctx.clone();
+        let wake = self.wake.clone();
         self.reload_error = None;
-        self.reloading = Some(Loading::start(request, move || ctx.request_repaint()));
+        self.reloading = Some(Loading::start(request, move || wake()));
     }
 }

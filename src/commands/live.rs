@@ -52,7 +52,7 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
             state: args.state.clone(),
             lateness_us: duration(&args.lateness, "lateness")?.as_micros() as i64,
         };
-        return Ok(crate::app::run(
+        return Ok(crate::ui::window::run(
             settings,
             Some(crate::app::Command::OpenKafka(Box::new(request))),
         )?);

@@ -44,7 +44,7 @@ fn usage(e: impl Into<anyhow::Error>) -> Failure {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        None => Ok(crate::app::run(
+        None => Ok(crate::ui::window::run(
             settings(&MappingArgs::defaults(), None, None)?,
             None,
         )?),
@@ -60,7 +60,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                     },
                     None => AppCommand::OpenPath(args.path.clone()),
                 };
-            Ok(crate::app::run(settings, Some(open))?)
+            Ok(crate::ui::window::run(settings, Some(open))?)
         }
         Some(Command::Summarize(args)) => summarize(&args),
         Some(Command::Export(args)) => export(&args),
@@ -159,7 +159,10 @@ fn export(args: &ExportArgs) -> Result<(), Failure> {
 fn demo(args: &DemoArgs) -> Result<(), Failure> {
     let settings = settings(&args.mapping, None, None)?;
     if !args.headless {
-        return Ok(crate::app::run(settings, Some(AppCommand::OpenDemo))?);
+        return Ok(crate::ui::window::run(
+            settings,
+            Some(AppCommand::OpenDemo),
+        )?);
     }
     let path = sample_data_file().context("cannot write the sample data to a temporary file")?;
     let summary = summarize_path(&path, &format!("sample data ({SAMPLE_NAME})"), settings)?;

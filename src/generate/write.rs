@@ -431,6 +431,7 @@ impl TempFile {
 impl Drop for TempFile {
     fn drop(&mut self) {
         if !self.keep {
+            // A temporary file that is already gone needs no removing.
             let _ = fs::remove_file(&self.path);
         }
     }

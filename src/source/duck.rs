@@ -367,6 +367,7 @@ fn read(
         }
     }
     if !batch.is_empty() || !batch.rejected.is_empty() {
+        // A closed channel: the reading was cancelled, nobody waits.
         let _ = end.batches.send(Ok(batch));
     }
     Ok(())

@@ -18,12 +18,14 @@ pub struct CustomerRecord {
 }
 
 /// Reads `path` again and returns the records of `customer`, in source
-/// order, with every column that `mapping` does not use as a property.
+/// order, with every column that `mapping` does not use as a property;
+/// stops (cancelled) as soon as `stop` says so.
 pub fn customer_records(
     path: &Path,
     options: &SourceOptions,
     mapping: &Mapping,
     customer: &str,
+    stop: &dyn Fn() -> bool,
 ) -> Result<Vec<CustomerRecord>, SourceError> {
     let roles = [
         Some(&mapping.customer),
@@ -41,6 +43,9 @@ pub fn customer_records(
     let mut source = open(path, &options)?;
     let mut records = Vec::new();
     while let Some(batch) = source.next_batch()? {
+        if stop() {
+            return Err(SourceError::Cancelled);
+        }
         records.extend(batch.iter().filter(|e| e.customer == customer).map(|e| {
             CustomerRecord {
                 time_us: e.time_us,

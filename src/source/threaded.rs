@@ -95,6 +95,8 @@ impl ReaderLink {
         let (_, closed) = bounded(1);
         drop(std::mem::replace(&mut self.batches, closed));
         if let Some(reader) = self.reader.take() {
+            // A reader that panicked has already ended its stream; nothing
+            // is left to report here.
             let _ = reader.join();
         }
     }
@@ -102,6 +104,7 @@ impl ReaderLink {
     /// Hands a consumed batch back to the reader.
     pub fn recycle(&self, mut batch: EventBatch) {
         batch.clear();
+        // A reader with spare batches enough drops this one.
         let _ = self.recycle.try_send(batch);
     }
 }

@@ -1,174 +1,33 @@
 //! The customer list: searchable, sortable, filtered by what is selected on
 //! the map, with virtual scrolling so a million rows stay smooth. The list
-//! is computed on a worker thread; the UI only draws the visible rows.
-
-use std::sync::Arc;
+//! is computed by the app (see [`crate::app::customers`]); this view draws
+//! the visible rows and says what the user changed.
 
 use egui_extras::{Column, TableBuilder};
 
-use crate::app::job::Job;
-use crate::engine::{CustomerRow, Journeys, Selection, customer_rows, guess_conversion};
+use crate::app::customers::{Customers, ListQuery, SortKey};
+use crate::engine::Journeys;
 use crate::format::thousands;
 
-/// A column the list can be sorted by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SortKey {
-    /// Customer id, alphabetically.
-    Customer,
-    /// Number of sessions.
-    #[default]
-    Sessions,
-    /// Number of events.
-    Events,
-    /// Last touchpoint, alphabetically.
-    LastTouchpoint,
-    /// Converted first.
-    Converted,
+/// What the user changed in the list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CustomersChange {
+    /// Search, sort, filter or conversion.
+    Query(ListQuery),
+    /// The customer whose timeline to show (None: none).
+    Select(Option<u32>),
 }
 
-/// Everything the list depends on.
-#[derive(Debug, Clone, PartialEq, Default)]
-struct ListQuery {
-    search: String,
-    sort: SortKey,
-    ascending: bool,
-    filter: Option<(String, Option<String>)>,
-    conversion: Option<String>,
-    generation: u64,
-}
-
-/// A computed list.
-pub struct CustomerList {
-    query: ListQuery,
-    /// The rows, filtered and sorted.
-    pub rows: Vec<CustomerRow>,
-    /// The touchpoint that counts as converting.
-    pub conversion: Option<String>,
-}
-
-/// State of the customers view.
-#[derive(Default)]
-pub struct CustomersView {
-    /// Text the customer id must contain (case-insensitive).
-    pub search: String,
-    /// Sort column.
-    pub sort: SortKey,
-    /// Sort direction (largest first unless set).
-    pub ascending: bool,
-    /// Only customers whose sessions pass this touchpoint (name, None) or
-    /// transition (from, Some(to)).
-    pub filter: Option<(String, Option<String>)>,
-    /// The touchpoint that counts as converting; guessed when None.
-    pub conversion: Option<String>,
-    /// The customer whose timeline is shown.
-    pub selected: Option<u32>,
-    /// The selected customer's timeline.
-    pub timeline: super::timeline::TimelineView,
-    generation: u64,
-    list: Option<Arc<CustomerList>>,
-    pending: Option<(ListQuery, Job<CustomerList>)>,
-}
-
-impl CustomersView {
-    /// The loaded journeys changed: the list must be computed again.
-    pub fn invalidate(&mut self) {
-        self.generation += 1;
-    }
-
-    /// The list on screen, once computed.
-    pub fn list(&self) -> Option<&CustomerList> {
-        self.list.as_deref()
-    }
-
-    /// True while the list on screen is not the one the controls ask for.
-    pub fn is_stale(&self) -> bool {
-        self.list.as_ref().is_none_or(|l| l.query != self.query())
-    }
-
-    fn query(&self) -> ListQuery {
-        ListQuery {
-            search: self.search.trim().to_lowercase(),
-            sort: self.sort,
-            ascending: self.ascending,
-            filter: self.filter.clone(),
-            conversion: self.conversion.clone(),
-            generation: self.generation,
-        }
-    }
-
-    /// Receives a finished list and starts the next one if the controls changed.
-    pub fn poll(&mut self, journeys: &Arc<Journeys>, ctx: &egui::Context) {
-        if let Some((_, job)) = &self.pending
-            && let Some(list) = job.poll()
-        {
-            self.pending = None;
-            self.list = Some(Arc::new(list));
-        }
-        let wanted = self.query();
-        let in_flight = self.pending.as_ref().map(|(q, _)| q);
-        let shown = self.list.as_ref().map(|l| &l.query);
-        if in_flight.is_none() && shown != Some(&wanted) {
-            let journeys = journeys.clone();
-            let query = wanted.clone();
-            let job = Job::spawn("customers", ctx, move || compute_list(&journeys, query));
-            self.pending = Some((wanted, job));
-        }
-    }
-}
-
-fn compute_list(journeys: &Journeys, query: ListQuery) -> CustomerList {
-    let selection = query.filter.as_ref().and_then(|(a, b)| {
-        let a = journeys.touchpoint_id(a)?;
-        match b {
-            None => Some(Selection::Touchpoint(a)),
-            Some(b) => Some(Selection::Transition(a, journeys.touchpoint_id(b)?)),
-        }
-    });
-    let conversion = match &query.conversion {
-        Some(name) => journeys.touchpoint_id(name),
-        None => guess_conversion(journeys),
-    };
-    let mut rows = if query.filter.is_some() && selection.is_none() {
-        Vec::new()
-    } else {
-        customer_rows(journeys, selection, conversion)
-    };
-    if !query.search.is_empty() {
-        rows.retain(|r| {
-            journeys
-                .customer_name(r.customer)
-                .to_lowercase()
-                .contains(&query.search)
-        });
-    }
-    match query.sort {
-        SortKey::Customer => rows.sort_by(|a, b| {
-            journeys
-                .customer_name(a.customer)
-                .cmp(journeys.customer_name(b.customer))
-        }),
-        SortKey::Sessions => rows.sort_by_key(|r| (r.sessions, r.events)),
-        SortKey::Events => rows.sort_by_key(|r| (r.events, r.sessions)),
-        SortKey::LastTouchpoint => rows.sort_by(|a, b| {
-            journeys
-                .touchpoint_name(a.last_touchpoint)
-                .cmp(journeys.touchpoint_name(b.last_touchpoint))
-        }),
-        SortKey::Converted => rows.sort_by_key(|r| r.converted),
-    }
-    if !query.ascending {
-        rows.reverse();
-    }
-    CustomerList {
-        conversion: conversion.map(|t| journeys.touchpoint_name(t).to_owned()),
-        query,
-        rows,
-    }
-}
-
-/// Draws the search box, filter note and table; a clicked row becomes the
-/// selected customer.
-pub fn customers_ui(view: &mut CustomersView, journeys: &Journeys, ui: &mut egui::Ui) {
+/// Draws the search box, filter note and table of `customers`; returns
+/// what the user changed (a clicked row selects that customer).
+pub fn customers_ui(
+    customers: &Customers,
+    journeys: &Journeys,
+    ui: &mut egui::Ui,
+) -> Vec<CustomersChange> {
+    let mut changes = Vec::new();
+    let mut query = customers.query.clone();
+    let view = &mut query;
     ui.horizontal(|ui| {
         let label = ui.label("Search customers");
         ui.add(egui::TextEdit::singleline(&mut view.search).desired_width(220.0))
@@ -178,7 +37,7 @@ pub fn customers_ui(view: &mut CustomersView, journeys: &Journeys, ui: &mut egui
         let shown = view
             .conversion
             .clone()
-            .or_else(|| view.list().and_then(|l| l.conversion.clone()))
+            .or_else(|| customers.list().and_then(|l| l.conversion.clone()))
             .unwrap_or_else(|| "(none)".into());
         let combo = egui::ComboBox::from_id_salt("conversion")
             .selected_text(shown)
@@ -199,9 +58,9 @@ pub fn customers_ui(view: &mut CustomersView, journeys: &Journeys, ui: &mut egui
                 None => format!("Sessions through {a}"),
                 Some(b) => format!("Sessions going {a} » {b}"),
             };
-            let count = view
+            let count = customers
                 .list()
-                .filter(|_| !view.is_stale())
+                .filter(|_| !customers.is_stale())
                 .map_or("…".to_owned(), |l| thousands(l.rows.len() as u64));
             ui.strong(format!("{what}: {count} customers"));
             if ui.button("Show all customers").clicked() {
@@ -209,18 +68,20 @@ pub fn customers_ui(view: &mut CustomersView, journeys: &Journeys, ui: &mut egui
             }
         });
     }
-    let Some(list) = view.list.clone() else {
-        ui.spinner();
-        return;
-    };
-    // The controls changed after this frame's poll: start the list next
-    // frame (a running job wakes the screen itself when it is done).
-    if view.is_stale() && view.pending.is_none() {
-        ui.ctx().request_repaint();
+    if query != customers.query {
+        changes.push(CustomersChange::Query(query.clone()));
     }
+    let view = &mut query;
+    if let Some(why) = customers.failure() {
+        ui.colored_label(ui.visuals().error_fg_color, why);
+    }
+    let Some(list) = customers.list().cloned() else {
+        ui.spinner();
+        return changes;
+    };
     if list.rows.is_empty() {
         ui.label("No customers match.");
-        return;
+        return changes;
     }
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
     let mut clicked = None;
@@ -263,7 +124,7 @@ pub fn customers_ui(view: &mut CustomersView, journeys: &Journeys, ui: &mut egui
         .body(|body| {
             body.rows(row_height, list.rows.len(), |mut row| {
                 let r = list.rows[row.index()];
-                row.set_selected(view.selected == Some(r.customer));
+                row.set_selected(customers.selected == Some(r.customer));
                 row.col(|ui| {
                     ui.label(journeys.customer_name(r.customer));
                 });
@@ -284,9 +145,18 @@ pub fn customers_ui(view: &mut CustomersView, journeys: &Journeys, ui: &mut egui
                 }
             });
         });
-    if clicked.is_some() {
-        view.selected = clicked;
+    // Sorting by a header: applied after the controls above.
+    let asked = changes.iter().rev().find_map(|c| match c {
+        CustomersChange::Query(q) => Some(q),
+        CustomersChange::Select(_) => None,
+    });
+    if query != *asked.unwrap_or(&customers.query) {
+        changes.push(CustomersChange::Query(query));
     }
+    if clicked.is_some() {
+        changes.push(CustomersChange::Select(clicked));
+    }
+    changes
 }
 
 /// A small triangle right of a sorted column's header: up for ascending.

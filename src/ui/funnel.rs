@@ -1,18 +1,14 @@
 //! The funnel: steps picked from a list or the map, bars of customers per
-//! step (egui_plot), conversion, drop-off and time to convert. Computed on
-//! a worker thread.
-
-use std::sync::Arc;
+//! step (egui_plot), conversion, drop-off and time to convert. The app
+//! computes it (see [`crate::app::funnel`]); this view draws it and says
+//! what the user changed.
 
 use egui_extras::{Column, TableBuilder};
 use egui_plot::{Bar, BarChart, Plot};
 
-use crate::app::job::Job;
-use crate::app::loader::Loaded;
-use crate::engine::{
-    FunnelReport, FunnelSpec, Journeys, START_NAME, compute_funnel, guess_conversion,
-    is_terminal_name,
-};
+use crate::app::funnel::Funnel;
+use crate::app::workspace::WorkspaceCommand;
+use crate::engine::{FunnelReport, is_terminal_name};
 use crate::format::{human_duration, thousands};
 use crate::layout::palette;
 use crate::report::Summary;
@@ -29,158 +25,47 @@ const WINDOWS: &[(&str, Option<i64>)] = &[
     ("30 days", Some(30 * 86_400)),
 ];
 
-/// State of the funnel view.
-pub struct FunnelView {
-    /// Touchpoint names, in order.
-    pub steps: Vec<String>,
-    /// Conversion window in seconds from the first step; None = no limit.
-    pub within_s: Option<i64>,
-    generation: u64,
-    report: Option<(FunnelSpec, u64, FunnelReport)>,
-    pending: Option<(FunnelSpec, u64, Job<FunnelReport>)>,
-}
-
-impl FunnelView {
-    /// The funnel given on the command line, or the busiest path from START.
-    pub fn new(loaded: &Loaded) -> Self {
-        let (steps, within_s) = match &loaded.request.settings.funnel {
-            Some(spec) => (spec.steps.clone(), spec.within_us.map(|us| us / 1_000_000)),
-            None => {
-                let conversion = guess_conversion(&loaded.journeys)
-                    .map(|t| loaded.journeys.touchpoint_name(t).to_owned());
-                let path = conversion
-                    .map(|c| path_to(&loaded.summary, &c))
-                    .filter(|p| p.len() >= 3)
-                    .unwrap_or_else(|| main_path(&loaded.summary));
-                (path, None)
-            }
-        };
-        FunnelView {
-            steps,
-            within_s,
-            generation: 0,
-            report: None,
-            pending: None,
-        }
+/// Draws the funnel controls, chart and table; returns what the user
+/// changed.
+pub fn funnel_ui(funnel: &Funnel, summary: &Summary, ui: &mut egui::Ui) -> Vec<WorkspaceCommand> {
+    let mut steps = Steps {
+        steps: funnel.steps.clone(),
+        within_s: funnel.within_s,
+    };
+    steps_ui(&mut steps, summary, ui);
+    let mut commands = Vec::new();
+    if steps.steps != funnel.steps || steps.within_s != funnel.within_s {
+        commands.push(WorkspaceCommand::SetFunnel {
+            steps: steps.steps.clone(),
+            within_s: steps.within_s,
+        });
     }
-
-    /// The journeys changed: compute again.
-    pub fn invalidate(&mut self) {
-        self.generation += 1;
-    }
-
-    /// Drops steps that no longer exist and computes again.
-    pub fn retain_known(&mut self, journeys: &Journeys) {
-        self.steps.retain(|s| journeys.touchpoint_id(s).is_some());
-        self.invalidate();
-    }
-
-    fn spec(&self) -> FunnelSpec {
-        FunnelSpec {
-            steps: self.steps.clone(),
-            within_us: self.within_s.map(|s| s * 1_000_000),
-        }
-    }
-
-    /// The computed funnel on screen, if it matches the steps.
-    pub fn report(&self) -> Option<&FunnelReport> {
-        self.report.as_ref().map(|(_, _, r)| r)
-    }
-
-    /// Receives a finished funnel and starts the next one if the steps changed.
-    pub fn poll(&mut self, journeys: &Arc<Journeys>, ctx: &egui::Context) {
-        if let Some((spec, generation, job)) = &self.pending
-            && let Some(report) = job.poll()
-        {
-            self.report = Some((spec.clone(), *generation, report));
-            self.pending = None;
-        }
-        let spec = self.spec();
-        let current = self
-            .report
-            .as_ref()
-            .is_some_and(|(s, g, _)| *s == spec && *g == self.generation);
-        if !current && self.pending.is_none() && !spec.steps.is_empty() {
-            let journeys = journeys.clone();
-            let job_spec = spec.clone();
-            let job = Job::spawn("funnel", ctx, move || compute_funnel(&journeys, &job_spec));
-            self.pending = Some((spec, self.generation, job));
-        }
-    }
-}
-
-/// The busiest way into `target`: from `target`, the heaviest transition
-/// into it from a touchpoint not yet on the path, repeated back towards
-/// START (up to six steps).
-fn path_to(summary: &Summary, target: &str) -> Vec<String> {
-    let mut path = vec![target.to_owned()];
-    while path.len() < 6 {
-        let at = path[0].clone();
-        let previous = summary
-            .edges
-            .iter()
-            .filter(|e| e.to == at && e.from != START_NAME && !path.contains(&e.from))
-            .max_by_key(|e| e.transitions);
-        match previous {
-            Some(e) => path.insert(0, e.from.clone()),
-            None => break,
-        }
-    }
-    path
-}
-
-/// The touchpoints of the busiest path from START, following the widest
-/// transition to a touchpoint not yet on it (up to five steps).
-fn main_path(summary: &Summary) -> Vec<String> {
-    let mut path: Vec<String> = Vec::new();
-    let mut at = START_NAME.to_owned();
-    while path.len() < 5 {
-        let next = summary
-            .edges
-            .iter()
-            .filter(|e| e.from == at && !is_terminal_name(&e.to) && !path.contains(&e.to))
-            .max_by_key(|e| e.transitions);
-        match next {
-            Some(e) => {
-                path.push(e.to.clone());
-                at = e.to.clone();
-            }
-            None => break,
-        }
-    }
-    path
-}
-
-/// Draws the funnel controls, chart and table.
-pub fn funnel_ui(view: &mut FunnelView, summary: &Summary, ui: &mut egui::Ui) {
-    steps_ui(view, summary, ui);
-    if view.steps.is_empty() {
+    if steps.steps.is_empty() {
         ui.centered_and_justified(|ui| {
             ui.label("Pick the steps of a funnel on the left, or select a touchpoint on the map and choose Add to funnel.");
         });
-        return;
+        return commands;
     }
-    let Some(report) = view.report().cloned() else {
+    if let Some(why) = funnel.failure() {
+        ui.colored_label(ui.visuals().error_fg_color, why);
+    }
+    let Some(report) = funnel.report().cloned() else {
         ui.spinner();
-        return;
+        return commands;
     };
-    if report
-        .steps
-        .iter()
-        .map(|s| &s.touchpoint)
-        .ne(view.steps.iter())
-        && view.pending.is_none()
-    {
-        // The steps changed after this frame's poll: start the funnel next
-        // frame (a running job wakes the screen itself when it is done).
-        ui.ctx().request_repaint();
-    }
     chart_ui(&report, ui);
     table_ui(&report, ui);
+    commands
+}
+
+/// The funnel's steps and window as the panel edits them.
+struct Steps {
+    steps: Vec<String>,
+    within_s: Option<i64>,
 }
 
 /// The steps panel: the list, adding and reordering steps, the window.
-fn steps_ui(view: &mut FunnelView, summary: &Summary, ui: &mut egui::Ui) {
+fn steps_ui(view: &mut Steps, summary: &Summary, ui: &mut egui::Ui) {
     egui::Panel::left("funnel steps")
         .default_size(260.0)
         .resizable(true)

@@ -2,12 +2,11 @@
 //! from a layout computed on a worker thread.
 
 use std::sync::Arc;
-use std::thread;
 
-use crossbeam_channel::{Receiver, bounded};
 use egui::epaint::CubicBezierShape;
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
+use crate::app::task::{Memo, Task};
 use crate::format::{human_duration, thousands};
 use crate::layout::scene::{Ink, Role, Scene, View, scene, time_scale};
 use crate::layout::{
@@ -17,9 +16,8 @@ use crate::report::Summary;
 
 use super::theme;
 
-/// A computed layout with the filter it was computed for.
+/// A computed layout and what of the graph it shows.
 struct Computed {
-    filter: MapFilter,
     layout: MapLayout,
     visible: Visible,
 }
@@ -36,17 +34,16 @@ pub enum MapItem {
 /// The map view's state.
 pub struct JourneyMap {
     summary: Arc<Summary>,
+    /// Bumped whenever `summary` is replaced.
+    summary_generation: u64,
     style: LayoutStyle,
     /// The sliders as the user set them.
     pub filter: MapFilter,
     /// Colour bands by median time instead of volume.
     pub time_view: bool,
-    current: Option<Computed>,
-    pending: Option<Receiver<Computed>>,
-    /// The context to wake when a layout is done, once the map was drawn.
-    repaint: Option<egui::Context>,
-    /// The pending layout will wake the screen when it is done.
-    pending_wakes: bool,
+    layouts: Memo<(u64, MapFilter), Computed>,
+    /// The inputs of the layout drawn last, to notice a new one.
+    drawn_key: Option<(u64, MapFilter)>,
     pan: Vec2,
     zoom: f32,
     fit_requested: bool,
@@ -62,17 +59,17 @@ pub struct JourneyMap {
 }
 
 impl JourneyMap {
-    /// A map of `summary`; its first layout is computed right away.
+    /// A map of `summary`; its layout is computed once the map is kept up
+    /// to date ([`JourneyMap::update`]).
     pub fn new(summary: Arc<Summary>) -> Self {
-        let mut map = JourneyMap {
+        JourneyMap {
             summary,
+            summary_generation: 0,
             style: LayoutStyle::default(),
             filter: MapFilter::default(),
             time_view: false,
-            current: None,
-            pending: None,
-            repaint: None,
-            pending_wakes: false,
+            layouts: Memo::default(),
+            drawn_key: None,
             pan: Vec2::ZERO,
             zoom: 1.0,
             fit_requested: true,
@@ -80,30 +77,73 @@ impl JourneyMap {
             stable: false,
             selected: None,
             drawn_at: None,
-        };
-        map.request_layout();
-        map
+        }
+    }
+
+    fn current(&self) -> Option<&Computed> {
+        self.layouts.value().map(|c| c.as_ref())
     }
 
     /// The layout on screen, once computed.
     pub fn layout(&self) -> Option<&MapLayout> {
-        self.current.as_ref().map(|c| &c.layout)
+        self.current().map(|c| &c.layout)
     }
 
     /// The visible part on screen, once computed.
     pub fn visible(&self) -> Option<&Visible> {
-        self.current.as_ref().map(|c| &c.visible)
+        self.current().map(|c| &c.visible)
     }
 
     /// Shows `summary` instead, keeping the view's zoom and sliders.
     pub fn set_summary(&mut self, summary: Arc<Summary>) {
         self.summary = summary;
-        self.request_layout();
+        self.summary_generation += 1;
     }
 
     /// The summary drawn.
     pub fn summary(&self) -> &Arc<Summary> {
         &self.summary
+    }
+
+    /// True while the layout on screen is not the one for the summary and
+    /// sliders.
+    pub fn is_laying_out(&self) -> bool {
+        self.layouts
+            .value_for(&(self.summary_generation, self.filter))
+            .is_none()
+    }
+
+    /// Takes a finished layout and starts the one the summary and sliders
+    /// ask for (on a worker; `ctx` is woken when it is done).
+    pub fn update(&mut self, ctx: &egui::Context) {
+        let key = (self.summary_generation, self.filter);
+        let summary = self.summary.clone();
+        let style = self.style;
+        let previous = self
+            .current()
+            .filter(|_| self.stable)
+            .map(|c| c.layout.clone());
+        let repaint = ctx.clone();
+        self.layouts.want(&key, |&(_, filter)| {
+            Task::spawn(
+                "layout",
+                Arc::new(move || repaint.request_repaint()),
+                move |_| {
+                    let visible = visible_part(&summary.nodes, &summary.edges, &filter);
+                    let layout =
+                        layout_following(&visible.nodes, &visible.edges, &style, previous.as_ref());
+                    Computed { layout, visible }
+                },
+            )
+        });
+        let shown = self.layouts.shown_key().copied();
+        if shown.is_some() && shown != self.drawn_key {
+            self.drawn_key = shown;
+            self.selected = None;
+            if self.follow_fit {
+                self.fit_requested = true;
+            }
+        }
     }
 
     /// The clicked touchpoint (name, None) or transition (from, Some(to)).
@@ -127,54 +167,6 @@ impl JourneyMap {
             origin + Vec2::new(n.x, n.y) * zoom,
             Vec2::new(self.style.node_width, n.height) * zoom,
         ))
-    }
-
-    fn request_layout(&mut self) {
-        let (sender, receiver) = bounded(1);
-        let summary = self.summary.clone();
-        let (filter, style) = (self.filter, self.style);
-        let previous = self
-            .current
-            .as_ref()
-            .filter(|_| self.stable)
-            .map(|c| c.layout.clone());
-        let repaint = self.repaint.clone();
-        self.pending_wakes = repaint.is_some();
-        let spawned = thread::Builder::new().name("layout".into()).spawn(move || {
-            let visible = visible_part(&summary.nodes, &summary.edges, &filter);
-            let layout =
-                layout_following(&visible.nodes, &visible.edges, &style, previous.as_ref());
-            let _ = sender.send(Computed {
-                filter,
-                layout,
-                visible,
-            });
-            if let Some(ctx) = repaint {
-                ctx.request_repaint();
-            }
-        });
-        if spawned.is_ok() {
-            self.pending = Some(receiver);
-        }
-    }
-
-    fn receive_layout(&mut self) {
-        let Some(pending) = &self.pending else { return };
-        if let Ok(computed) = pending.try_recv() {
-            self.current = Some(computed);
-            self.pending = None;
-            self.selected = None;
-            if self.follow_fit {
-                self.fit_requested = true;
-            }
-        }
-        let stale = self
-            .current
-            .as_ref()
-            .is_some_and(|c| c.filter != self.filter);
-        if stale && self.pending.is_none() {
-            self.request_layout();
-        }
     }
 
     /// The controls above the map.
@@ -229,21 +221,11 @@ impl JourneyMap {
 
     /// The map canvas.
     pub fn map_ui(&mut self, ui: &mut egui::Ui) {
-        self.receive_layout();
-        self.repaint.get_or_insert_with(|| ui.ctx().clone());
-        // A layout asked for before the map was first drawn cannot wake the
-        // screen when it is done: look again next frame.
-        if self.pending.is_some() && !self.pending_wakes {
-            ui.ctx().request_repaint();
-        }
+        self.update(ui.ctx());
         let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
         let canvas = response.rect;
         painter.rect_filled(canvas, 0.0, theme::canvas(ui.visuals()));
-        let Some((width, height)) = self
-            .current
-            .as_ref()
-            .map(|c| (c.layout.width, c.layout.height))
-        else {
+        let Some((width, height)) = self.layout().map(|l| (l.width, l.height)) else {
             painter.text(
                 canvas.center(),
                 Align2::CENTER_CENTER,
@@ -262,7 +244,7 @@ impl JourneyMap {
             zoom: self.zoom,
             time_view: self.time_view,
         };
-        let Some(computed) = &self.current else {
+        let Some(computed) = self.layouts.value().cloned() else {
             return;
         };
         let map = &computed.layout;

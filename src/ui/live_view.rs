@@ -4,36 +4,20 @@
 //! indicator and the UI's own frame time. It only reads snapshots.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::Instant;
 
 use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints};
 
 use crate::app::Command;
-use crate::app::live::{LiveFeed, LiveSnapshot};
+use crate::app::live::{LiveCommand, LiveScreen, LiveTab, Point};
 use crate::format::{human_duration, thousands};
 use crate::layout::palette;
 
-use super::customers::{CustomersView, customers_ui};
+use super::customers::{CustomersChange, customers_ui};
 use super::journey_map::JourneyMap;
 use super::overview::{facts_grid, overview_ui};
 use super::theme::rgb;
-use super::timeline::timeline_ui;
-
-/// Points kept for the plots (one per snapshot: ten minutes).
-const HISTORY: usize = 600;
-
-/// One point of the plots.
-#[derive(Debug, Clone)]
-struct Point {
-    /// Seconds since the screen opened.
-    t: f64,
-    messages_per_s: f64,
-    rejected: u64,
-    duplicates: u64,
-    late: u64,
-    active: Vec<(String, u64)>,
-}
+use super::timeline::{Details, timeline_ui};
 
 /// The plotted series, rebuilt when a snapshot arrives rather than in
 /// every frame.
@@ -79,101 +63,60 @@ impl Series {
     }
 }
 
-/// The views of the live screen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LiveTab {
-    /// The journey map and the plots.
-    Map,
-    /// Customers and their timelines.
-    Customers,
-}
-
-/// State of the live screen.
-pub struct LiveView {
-    feed: LiveFeed,
-    /// The view shown.
-    pub tab: LiveTab,
-    /// The customer list and timeline, following the snapshots.
-    pub customers: CustomersView,
+/// The live screen's own widget state: the map (once the first snapshot
+/// arrived), the plotted series and the screen's frame times.
+#[derive(Default)]
+pub struct LiveWidgets {
     /// The journey map, once the first snapshot arrived.
     pub map: Option<JourneyMap>,
-    /// The newest snapshot.
-    pub latest: Option<LiveSnapshot>,
-    history: VecDeque<Point>,
     series: Series,
-    opened: Instant,
+    /// The snapshot the series were built from.
+    series_for: u64,
+    /// The journeys the map shows.
+    map_for: u64,
     previous_frame: Option<Instant>,
     render_ms: f32,
     frame_interval_ms: f32,
 }
 
-impl LiveView {
-    /// A screen showing `feed`.
-    pub fn new(feed: LiveFeed) -> Self {
-        LiveView {
-            feed,
-            tab: LiveTab::Map,
-            customers: CustomersView::default(),
-            map: None,
-            latest: None,
-            history: VecDeque::new(),
-            series: Series::default(),
-            opened: Instant::now(),
-            previous_frame: None,
-            render_ms: 0.0,
-            frame_interval_ms: 0.0,
-        }
-    }
-
-    fn receive(&mut self) {
-        let Some(snapshot) = self.feed.take() else {
+impl LiveWidgets {
+    /// Follows the newest snapshot: the series, and the map when the
+    /// journeys changed (a quiet stream keeps the map and its selection).
+    fn follow(&mut self, live: &LiveScreen, ctx: &egui::Context) {
+        let Some(snapshot) = &live.latest else {
             return;
         };
-        let t = snapshot.taken.duration_since(self.opened).as_secs_f64();
-        let read = snapshot.progress.consumed;
-        let messages_per_s = match (self.history.back(), &self.latest) {
-            (Some(p), Some(previous)) if t > p.t => {
-                read.saturating_sub(previous.progress.consumed) as f64 / (t - p.t)
-            }
-            _ => 0.0,
-        };
-        self.history.push_back(Point {
-            t,
-            messages_per_s,
-            rejected: snapshot.summary.rejected.total,
-            duplicates: snapshot.duplicates,
-            late: snapshot.out_of_order.1,
-            active: snapshot.active.clone(),
-        });
-        while self.history.len() > HISTORY {
-            self.history.pop_front();
+        if self.series_for != live.snapshots {
+            self.series_for = live.snapshots;
+            self.series = Series::of(&live.history, &snapshot.active);
         }
-        self.series = Series::of(&self.history, &snapshot.active);
-        // A quiet stream republishes the same journeys with new offsets:
-        // the map and the customer list then have nothing to redo (and the
-        // map keeps its selection).
-        let same = self
-            .latest
-            .as_ref()
-            .is_some_and(|l| Arc::ptr_eq(&l.summary, &snapshot.summary));
         match &mut self.map {
-            Some(_) if same => {}
-            Some(map) => map.set_summary(snapshot.summary.clone()),
+            Some(map) if self.map_for != live.journey_changes => {
+                map.set_summary(snapshot.summary.clone())
+            }
+            Some(_) => {}
             None => {
                 let mut map = JourneyMap::new(snapshot.summary.clone());
                 map.stable = true;
                 self.map = Some(map);
             }
         }
-        if !same {
-            self.customers.invalidate();
+        self.map_for = live.journey_changes;
+        if let Some(map) = &mut self.map {
+            map.update(ctx);
         }
-        self.latest = Some(snapshot);
     }
 
-    /// Messages read per second at the newest point.
-    pub fn messages_per_s(&self) -> Option<f64> {
-        self.history.back().map(|p| p.messages_per_s)
+    fn time_frame(&mut self, last_frame_s: Option<f32>) {
+        let frame_start = Instant::now();
+        if let Some(s) = last_frame_s {
+            self.render_ms = 0.9 * self.render_ms + 0.1 * s * 1000.0;
+        }
+        if let Some(previous) = self.previous_frame {
+            let interval = previous.elapsed().as_secs_f32() * 1000.0;
+            self.frame_interval_ms = 0.9 * self.frame_interval_ms + 0.1 * interval;
+        }
+        self.previous_frame = Some(frame_start);
     }
 }
 
@@ -181,58 +124,54 @@ impl LiveView {
 /// in all (building it and rendering, from eframe), when known. Returns a
 /// command for the app when there is one.
 pub fn live_ui(
-    view: &mut LiveView,
+    live: &LiveScreen,
+    w: &mut LiveWidgets,
     ui: &mut egui::Ui,
     last_frame_s: Option<f32>,
-) -> Option<Command> {
-    let frame_start = Instant::now();
-    if let Some(s) = last_frame_s {
-        view.render_ms = 0.9 * view.render_ms + 0.1 * s * 1000.0;
-    }
-    if let Some(previous) = view.previous_frame {
-        let interval = previous.elapsed().as_secs_f32() * 1000.0;
-        view.frame_interval_ms = 0.9 * view.frame_interval_ms + 0.1 * interval;
-    }
-    view.previous_frame = Some(frame_start);
-    view.receive();
-    view.feed.want_customers(view.tab == LiveTab::Customers);
-    let mut command = None;
+) -> Vec<Command> {
+    w.time_frame(last_frame_s);
+    w.follow(live, ui.ctx());
+    let mut commands = Vec::new();
     egui::Panel::top("live top").show(ui, |ui| {
         ui.horizontal(|ui| {
             if ui.button("Back to sources").clicked() {
-                command = Some(Command::CloseSource);
+                commands.push(Command::CloseSource);
             }
-            ui.strong(&view.feed.label);
+            ui.strong(live.label());
             ui.separator();
-            ui.selectable_value(&mut view.tab, LiveTab::Map, "Journey map");
-            ui.selectable_value(&mut view.tab, LiveTab::Customers, "Customers");
+            let mut tab = live.tab;
+            ui.selectable_value(&mut tab, LiveTab::Map, "Journey map");
+            ui.selectable_value(&mut tab, LiveTab::Customers, "Customers");
+            if tab != live.tab {
+                commands.push(Command::Live(LiveCommand::ShowTab(tab)));
+            }
             ui.separator();
-            window_ui(view, ui);
+            commands.extend(window_ui(live, ui));
             ui.separator();
-            freshness_ui(view, ui);
+            freshness_ui(live, ui);
         });
-        if let (Some(map), LiveTab::Map) = (&mut view.map, view.tab) {
+        if let (Some(map), LiveTab::Map) = (&mut w.map, live.tab) {
             map.controls_ui(ui);
         }
     });
-    if let Some(error) = view.feed.error() {
+    if let Some(error) = live.error() {
         egui::CentralPanel::default().show(ui, |ui| {
             ui.colored_label(ui.visuals().error_fg_color, error);
         });
-        return command;
+        return commands;
     }
     egui::Panel::left("live side")
         .default_size(340.0)
         .resizable(true)
         .show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| side_ui(view, ui));
+            egui::ScrollArea::vertical().show(ui, |ui| side_ui(live, w, ui));
         });
-    let journeys = view
+    let journeys = live
         .latest
         .as_ref()
         .filter(|s| s.with_customers)
         .map(|s| s.journeys.clone());
-    match (view.tab, journeys) {
+    match (live.tab, journeys) {
         (LiveTab::Customers, None) => {
             egui::CentralPanel::default().show(ui, |ui| {
                 ui.horizontal(|ui| {
@@ -242,30 +181,34 @@ pub fn live_ui(
             });
         }
         (LiveTab::Customers, Some(journeys)) => {
-            view.customers.poll(&journeys, ui.ctx());
-            if let Some(customer) = view.customers.selected {
+            if let Some(customer) = live.customers.selected {
                 egui::Panel::bottom("live timeline")
                     .resizable(true)
                     .default_size(280.0)
                     .show(ui, |ui| {
-                        timeline_ui(&mut view.customers.timeline, customer, &journeys, None, ui)
+                        timeline_ui(customer, &journeys, Details::NotKept, ui)
                     });
             }
-            let window_s = view.latest.as_ref().map_or(0, |s| s.window_s);
+            let window_s = live.latest.as_ref().map_or(0, |s| s.window_s);
             egui::CentralPanel::default().show(ui, |ui| {
                 ui.weak(customers_caption(window_s));
-                customers_ui(&mut view.customers, &journeys, ui)
+                for change in customers_ui(&live.customers, &journeys, ui) {
+                    commands.push(Command::Live(match change {
+                        CustomersChange::Query(query) => LiveCommand::SetCustomers(query),
+                        CustomersChange::Select(c) => LiveCommand::SelectCustomer(c),
+                    }));
+                }
             });
         }
         _ => {
-            egui::CentralPanel::no_frame().show(ui, |ui| match &mut view.map {
+            egui::CentralPanel::no_frame().show(ui, |ui| match &mut w.map {
                 Some(map) => map.map_ui(ui),
                 None => {
                     ui.centered_and_justified(|ui| {
                         ui.spinner();
                         ui.label(format!(
                             "Connecting to {} and reading the first events…",
-                            view.feed.label
+                            live.label()
                         ));
                     });
                 }
@@ -274,10 +217,10 @@ pub fn live_ui(
     }
     // A frame every 20 ms (50 per second) while watching: the wait is what
     // is left of 20 ms once the last frame's building and drawing are paid.
-    let wait_ms = (FRAME_PERIOD_MS - view.render_ms).max(0.0);
+    let wait_ms = (FRAME_PERIOD_MS - w.render_ms).max(0.0);
     ui.ctx()
         .request_repaint_after(std::time::Duration::from_secs_f32(wait_ms / 1000.0));
-    command
+    commands
 }
 
 /// Time between the starts of two frames while watching, in ms.
@@ -291,8 +234,8 @@ const WINDOWS: &[(&str, u64)] = &[
     ("last 60 minutes", 3600),
 ];
 
-fn window_ui(view: &LiveView, ui: &mut egui::Ui) {
-    let mut window = view.feed.window_s();
+fn window_ui(live: &LiveScreen, ui: &mut egui::Ui) -> Option<Command> {
+    let mut window = live.window_s();
     let shown = WINDOWS
         .iter()
         .find(|(_, s)| *s == window)
@@ -307,12 +250,11 @@ fn window_ui(view: &LiveView, ui: &mut egui::Ui) {
         })
         .response
         .labelled_by(label.id);
-    if window != view.feed.window_s() {
-        view.feed.set_window_s(window);
-    }
+    let command =
+        (window != live.window_s()).then_some(Command::Live(LiveCommand::SetWindow(window)));
     // At rates where the window's events would not fit in memory, say
     // how much of it is shown.
-    if let Some(snapshot) = &view.latest
+    if let Some(snapshot) = &live.latest
         && snapshot.window_s > 0
         && snapshot.kept_s + 1.0 < snapshot.window_s as f64
     {
@@ -324,12 +266,13 @@ fn window_ui(view: &LiveView, ui: &mut egui::Ui) {
             ),
         );
     }
+    command
 }
 
 /// Newest event time against the wall clock: green while the stream is
 /// current, amber after 30 s behind, red after 5 minutes.
-fn freshness_ui(view: &LiveView, ui: &mut egui::Ui) {
-    let Some(snapshot) = &view.latest else {
+fn freshness_ui(live: &LiveScreen, ui: &mut egui::Ui) {
+    let Some(snapshot) = &live.latest else {
         ui.spinner();
         return;
     };
@@ -364,8 +307,8 @@ fn freshness_ui(view: &LiveView, ui: &mut egui::Ui) {
     ));
 }
 
-fn side_ui(view: &LiveView, ui: &mut egui::Ui) {
-    let Some(snapshot) = &view.latest else {
+fn side_ui(live: &LiveScreen, view: &LiveWidgets, ui: &mut egui::Ui) {
+    let Some(snapshot) = &live.latest else {
         ui.label("Waiting for the first events…");
         return;
     };
@@ -383,7 +326,7 @@ fn side_ui(view: &LiveView, ui: &mut egui::Ui) {
             ("Messages read", thousands(snapshot.progress.consumed)),
             (
                 "Messages per second",
-                thousands(view.messages_per_s().unwrap_or(0.0).round() as u64),
+                thousands(live.messages_per_s().unwrap_or(0.0).round() as u64),
             ),
             (
                 "Open sessions",

@@ -1,5 +1,7 @@
-//! Views of the desktop app; each draws from app state and records what
-//! the user asked for as [`crate::app::Command`]s.
+//! The desktop window and its views. Each view draws from the app's state
+//! ([`crate::app`]), keeps only its own widget state (pan, zoom, what is
+//! being typed), and records what the user asked for as
+//! [`crate::app::Command`]s, which the window applies once per frame.
 
 pub mod customers;
 pub mod funnel;
@@ -11,4 +13,5 @@ pub mod settings_panel;
 pub mod start_screen;
 pub mod theme;
 pub mod timeline;
+pub mod window;
 pub mod workspace_view;

@@ -2,8 +2,7 @@
 //! merging (applied live by walking the loaded events again), and the
 //! columns and touchpoint rules (applied by reading the source again).
 
-use crate::app::workspace::Workspace;
-use crate::engine::TouchpointRules;
+use crate::app::workspace::{FormValues, Workspace, WorkspaceCommand};
 use crate::settings::Settings;
 use crate::source::{Mapping, MappingOverrides};
 
@@ -57,41 +56,34 @@ impl SettingsForm {
         }
     }
 
-    /// The chosen columns as overrides of detection.
-    pub fn overrides(&self) -> MappingOverrides {
-        MappingOverrides {
-            customer: Some(self.customer.clone()),
-            event: Some(self.event.clone()),
-            time: Some(self.time.clone()),
-            event_id: self.event_id.clone(),
-            session_id: self.session_id.clone(),
+    /// The form as typed, for the app to check and apply.
+    pub fn values(&self) -> FormValues {
+        FormValues {
+            overrides: MappingOverrides {
+                customer: Some(self.customer.clone()),
+                event: Some(self.event.clone()),
+                time: Some(self.time.clone()),
+                event_id: self.event_id.clone(),
+                session_id: self.session_id.clone(),
+            },
+            renames: self.renames.clone(),
+            splits: self.splits.clone(),
+            excludes: self.excludes.clone(),
         }
-    }
-
-    /// The rules written in the form, or what is wrong with them.
-    pub fn rules(&self) -> Result<TouchpointRules, String> {
-        let lines = |text: &str| -> Vec<String> {
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned)
-                .collect()
-        };
-        TouchpointRules::parse(
-            &lines(&self.renames),
-            &lines(&self.splits),
-            &lines(&self.excludes),
-        )
-        .map_err(|e| crate::format::error_chain(&e))
     }
 }
 
-/// Draws the settings; returns true when the user asked to read the source
-/// again with the form's columns and rules.
-pub fn settings_ui(ws: &mut Workspace, ui: &mut egui::Ui) -> bool {
-    let mut reload = false;
+/// Draws the settings: the session settings as `ws` has them, the columns
+/// and rules as `form` holds them; returns what the user asked for.
+pub fn settings_ui(
+    ws: &Workspace,
+    form: &mut SettingsForm,
+    ui: &mut egui::Ui,
+) -> Vec<WorkspaceCommand> {
+    let mut commands = Vec::new();
     ui.heading("Sessions");
-    let view = &mut ws.view;
+    let mut edited = ws.view.clone();
+    let view = &mut edited;
     let mut by_idle = view.timeout_min.is_some();
     let has_session_ids = ws.loaded.summary.mapping.session_id.is_some();
     ui.add_enabled_ui(!has_session_ids, |ui| {
@@ -116,10 +108,12 @@ pub fn settings_ui(ws: &mut Workspace, ui: &mut egui::Ui) -> bool {
     }
     ui.checkbox(&mut view.collapse_repeats, "Merge repeated steps")
         .on_hover_text("Count consecutive events at the same touchpoint as one step");
+    if edited != ws.view {
+        commands.push(WorkspaceCommand::SetView(edited));
+    }
 
     ui.add_space(8.0);
     ui.collapsing("Columns", |ui| {
-        let form = &mut ws.form;
         egui::Grid::new("columns form")
             .num_columns(2)
             .show(ui, |ui| {
@@ -143,7 +137,6 @@ pub fn settings_ui(ws: &mut Workspace, ui: &mut egui::Ui) -> bool {
             });
     });
     ui.collapsing("Touchpoint rules", |ui| {
-        let form = &mut ws.form;
         for (label, text, hint) in [
             (
                 "Rename: REGEX=NAME, one per line",
@@ -177,7 +170,7 @@ pub fn settings_ui(ws: &mut Workspace, ui: &mut egui::Ui) -> bool {
             .on_hover_text("Reads the source again")
             .clicked()
         {
-            reload = true;
+            commands.push(WorkspaceCommand::Reload(form.values()));
         }
     });
     if let Some(loading) = ws.reloading() {
@@ -189,7 +182,7 @@ pub fn settings_ui(ws: &mut Workspace, ui: &mut egui::Ui) -> bool {
     if let Some(error) = &ws.reload_error {
         ui.colored_label(ui.visuals().error_fg_color, error);
     }
-    reload
+    commands
 }
 
 fn column_choice(

@@ -12,8 +12,8 @@ use crate::source::kafka::{KafkaSpec, StartAt, client_property};
 pub struct StartScreen {
     /// The path typed by the user.
     pub path: String,
-    /// The last error, shown until the next attempt.
-    pub error: Option<String>,
+    /// What is wrong with the Kafka form, shown until the next attempt.
+    pub form_error: Option<String>,
     /// Kafka bootstrap servers.
     pub kafka_brokers: String,
     /// Kafka topic.
@@ -27,9 +27,16 @@ pub struct StartScreen {
 }
 
 impl StartScreen {
-    /// Draws the screen; returns what the user asked for.
-    pub fn start_ui(&mut self, ui: &mut egui::Ui, recent: &[String]) -> Option<Command> {
+    /// Draws the screen with the `recent` sources and why the last one
+    /// could not be opened; returns what the user asked for.
+    pub fn start_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        recent: &[String],
+        error: Option<&str>,
+    ) -> Option<Command> {
         let mut command = None;
+        let error = self.form_error.as_deref().or(error).map(str::to_owned);
         ui.vertical_centered(|ui| {
             ui.add_space(40.0);
             ui.heading(egui::RichText::new("Journeyscope").size(32.0));
@@ -48,6 +55,7 @@ impl StartScreen {
                         let edit = ui.add(egui::TextEdit::singleline(&mut self.path).hint_text("/path/to/events.csv").desired_width(width - 170.0));
                         let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                         if (ui.button("Open").clicked() || enter) && !self.path.trim().is_empty() {
+                            self.form_error = None;
                             command = Some(Command::OpenPath(PathBuf::from(self.path.trim())));
                         }
                         if ui.button("Browse…").clicked()
@@ -59,7 +67,7 @@ impl StartScreen {
                             command = Some(Command::OpenPath(path));
                         }
                     });
-                    if let Some(error) = &self.error {
+                    if let Some(error) = &error {
                         ui.colored_label(ui.visuals().error_fg_color, error);
                     }
                 });
@@ -116,8 +124,11 @@ impl StartScreen {
                     });
                     if ui.button("Connect").clicked() {
                         match self.kafka_request() {
-                            Ok(request) => command = Some(Command::OpenKafka(Box::new(request))),
-                            Err(e) => self.error = Some(e),
+                            Ok(request) => {
+                                self.form_error = None;
+                                command = Some(Command::OpenKafka(Box::new(request)));
+                            }
+                            Err(e) => self.form_error = Some(e),
                         }
                     }
                 });

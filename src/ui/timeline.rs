@@ -1,61 +1,26 @@
 //! One customer's story: each session a row, each event a mark on that
-//! session's time axis, with the record's fields on hover (looked up by
-//! reading the source again on a worker thread).
+//! session's time axis, with the record's fields on hover (the app reads
+//! them from the source again on a worker).
 
 use egui::{Align2, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
-use crate::app::job::Job;
-use crate::app::loader::SourceRequest;
 use crate::engine::Journeys;
 use crate::format::{human_duration, plural};
-use crate::source::Mapping;
-use crate::source::lookup::{CustomerRecord, customer_records};
+use crate::source::lookup::CustomerRecord;
 
 use super::theme;
 
-type Lookup = Result<Vec<CustomerRecord>, String>;
-
-/// State of the timeline: whose it is and their records' details.
-#[derive(Default)]
-pub struct TimelineView {
-    customer: Option<String>,
-    lookup: Option<Job<Lookup>>,
-    records: Option<Lookup>,
-}
-
-impl TimelineView {
-    /// The customer's records with all fields, once read.
-    pub fn records(&self) -> Option<&[CustomerRecord]> {
-        self.records.as_ref()?.as_ref().ok().map(Vec::as_slice)
-    }
-
-    fn follow(
-        &mut self,
-        customer: &str,
-        request: &SourceRequest,
-        mapping: &Mapping,
-        ctx: &egui::Context,
-    ) {
-        if self.customer.as_deref() == Some(customer) {
-            if let Some(job) = &self.lookup
-                && let Some(result) = job.poll()
-            {
-                self.records = Some(result);
-                self.lookup = None;
-            }
-            return;
-        }
-        self.customer = Some(customer.to_owned());
-        self.records = None;
-        let request = request.clone();
-        let mapping = mapping.clone();
-        let customer = customer.to_owned();
-        self.lookup = Some(Job::spawn("timeline", ctx, move || {
-            let _keep = &request.keep_alive;
-            customer_records(&request.path, &request.settings.source, &mapping, &customer)
-                .map_err(|e| crate::format::error_chain(&e))
-        }));
-    }
+/// What is known of a customer's records beyond the journey.
+#[derive(Debug, Clone, Copy)]
+pub enum Details<'a> {
+    /// A live stream keeps no fields of its events.
+    NotKept,
+    /// Being read from the source.
+    Reading,
+    /// Every record with all its fields.
+    Read(&'a [CustomerRecord]),
+    /// They could not be read.
+    Failed(&'a str),
 }
 
 const ROW_HEIGHT: f32 = 58.0;
@@ -66,21 +31,10 @@ fn clock(us: i64, format: &str) -> String {
         .map_or_else(|| us.to_string(), |t| t.format(format).to_string())
 }
 
-/// Draws the timeline of customer `customer`.
-/// `details` is where each event's fields can be read again (a file and
-/// its mapping); a live stream keeps none.
-pub fn timeline_ui(
-    view: &mut TimelineView,
-    customer: u32,
-    journeys: &Journeys,
-    details: Option<(&SourceRequest, &Mapping)>,
-    ui: &mut egui::Ui,
-) {
+/// Draws the timeline of customer `customer`, each event's fields from
+/// `details` on hover.
+pub fn timeline_ui(customer: u32, journeys: &Journeys, details: Details<'_>, ui: &mut egui::Ui) {
     let name = journeys.customer_name(customer);
-    if let Some((request, mapping)) = details {
-        view.follow(name, request, mapping, ui.ctx());
-    }
-    let live = details.is_none();
     let sessions = journeys.sessions_of(customer);
     let events: usize = sessions.iter().map(|s| s.len()).sum();
     ui.horizontal(|ui| {
@@ -90,20 +44,20 @@ pub fn timeline_ui(
             plural(sessions.len(), "session"),
             plural(events, "event")
         ));
-        match &view.records {
-            None if live => {
+        match details {
+            Details::NotKept => {
                 ui.label(
                     egui::RichText::new("(event fields are not kept for live streams)").weak(),
                 );
             }
-            None => {
+            Details::Reading => {
                 ui.spinner();
                 ui.label("reading details…");
             }
-            Some(Err(e)) => {
+            Details::Failed(e) => {
                 ui.colored_label(ui.visuals().error_fg_color, format!("no details: {e}"));
             }
-            Some(Ok(_)) => {}
+            Details::Read(_) => {}
         }
     });
     let visuals = ui.visuals().clone();
@@ -206,12 +160,11 @@ pub fn timeline_ui(
                                 human_duration(gap)
                             ));
                         }
-                        for record in view
-                            .records()
-                            .unwrap_or_default()
-                            .iter()
-                            .filter(|r| r.time_us == e.time_us)
-                        {
+                        let records = match details {
+                            Details::Read(records) => records,
+                            _ => &[],
+                        };
+                        for record in records.iter().filter(|r| r.time_us == e.time_us) {
                             text.push_str(&format!("\n\nevent: {}", record.event));
                             for (key, value) in &record.properties {
                                 text.push_str(&format!("\n{key}: {value}"));

@@ -1,44 +1,86 @@
 //! The screen of a loaded source: tabs for the map, funnel, customers and
-//! rejected records, with the overview and settings on the left.
+//! rejected records, with the overview and settings on the left. It draws
+//! the app's [`Workspace`] and the views' own widget state, and records
+//! what the user asked for as commands.
 
 use std::path::PathBuf;
 
 use crate::app::Command;
-use crate::app::workspace::{Tab, Workspace};
+use crate::app::workspace::{ExportWhat, Tab, Workspace, WorkspaceCommand};
 use crate::engine::is_terminal_name;
-use crate::export::{export_filtered, write_rejected};
 use crate::format::thousands;
 
-use super::customers::customers_ui;
+use super::customers::{CustomersChange, customers_ui};
 use super::funnel::funnel_ui;
+use super::journey_map::JourneyMap;
 use super::overview::overview_ui;
 use super::rejected::rejected_ui;
-use super::settings_panel::settings_ui;
-use super::timeline::timeline_ui;
+use super::settings_panel::{SettingsForm, settings_ui};
+use super::timeline::{Details, timeline_ui};
 
-/// Draws the workspace; returns a command for the app when there is one.
-pub fn workspace_ui(ws: &mut Workspace, ui: &mut egui::Ui) -> Option<Command> {
-    let ctx = ui.ctx().clone();
-    ws.poll(&ctx);
-    let journeys = ws.loaded.journeys.clone();
-    ws.customers.poll(&journeys, &ctx);
-    ws.funnel.poll(&journeys, &ctx);
-    let mut command = None;
+/// The views' own state on this screen: the map (pan, zoom, sliders,
+/// selection, its layout) and the settings form being edited.
+pub struct WorkspaceWidgets {
+    /// The journey map.
+    pub map: JourneyMap,
+    /// The columns and rules being edited.
+    pub form: SettingsForm,
+    /// The workspace generation the map shows.
+    map_for: u64,
+    /// The re-load the form was filled from.
+    form_for: u64,
+}
+
+impl WorkspaceWidgets {
+    /// The widgets of a freshly opened `ws`.
+    pub fn new(ws: &Workspace) -> Self {
+        WorkspaceWidgets {
+            map: JourneyMap::new(ws.loaded.summary.clone()),
+            form: SettingsForm::new(&ws.loaded.summary.mapping, &ws.loaded.request.settings),
+            map_for: ws.generation,
+            form_for: ws.reloads,
+        }
+    }
+
+    /// Follows what changed in the workspace since the last frame.
+    fn follow(&mut self, ws: &Workspace, ctx: &egui::Context) {
+        if self.map_for != ws.generation {
+            self.map_for = ws.generation;
+            self.map.set_summary(ws.loaded.summary.clone());
+        }
+        if self.form_for != ws.reloads {
+            self.form_for = ws.reloads;
+            self.form = SettingsForm::new(&ws.loaded.summary.mapping, &ws.loaded.request.settings);
+        }
+        // Kept current on every tab: the overview shows what the map hides.
+        self.map.update(ctx);
+    }
+}
+
+/// Draws the workspace; returns the commands for the app.
+pub fn workspace_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui) -> Vec<Command> {
+    w.follow(ws, ui.ctx());
+    let mut commands: Vec<WorkspaceCommand> = Vec::new();
+    let mut close = false;
     egui::Panel::top("workspace top").show(ui, |ui| {
         ui.horizontal(|ui| {
             if ui.button("Back to sources").clicked() {
-                command = Some(Command::CloseSource);
+                close = true;
             }
             ui.strong(&ws.loaded.summary.source);
             ui.separator();
             let rejected = ws.loaded.summary.rejected.total;
-            for (tab, title) in [
+            let mut tab = ws.tab;
+            for (value, title) in [
                 (Tab::Map, "Journey map".to_owned()),
                 (Tab::Funnel, "Funnel".to_owned()),
                 (Tab::Customers, "Customers".to_owned()),
                 (Tab::Rejected, format!("Rejected ({})", thousands(rejected))),
             ] {
-                ui.selectable_value(&mut ws.tab, tab, title);
+                ui.selectable_value(&mut tab, value, title);
+            }
+            if tab != ws.tab {
+                commands.push(WorkspaceCommand::ShowTab(tab));
             }
             if ws.is_busy() {
                 ui.separator();
@@ -53,8 +95,8 @@ pub fn workspace_ui(ws: &mut Workspace, ui: &mut egui::Ui) -> Option<Command> {
             ui.label(egui::RichText::new(notice).weak());
         }
         if ws.tab == Tab::Map {
-            ws.map.controls_ui(ui);
-            anchors_ui(ws, ui);
+            w.map.controls_ui(ui);
+            commands.extend(anchors_ui(ws, &w.map, ui));
         }
     });
     egui::Panel::left("overview")
@@ -62,66 +104,74 @@ pub fn workspace_ui(ws: &mut Workspace, ui: &mut egui::Ui) -> Option<Command> {
         .resizable(true)
         .show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
-                overview_ui(ui, &ws.loaded.summary, ws.map.visible(), ws.loaded.seconds);
+                overview_ui(ui, &ws.loaded.summary, w.map.visible(), ws.loaded.seconds);
                 ui.separator();
-                if settings_ui(ws, ui) {
-                    ws.reload(&ctx);
-                }
+                commands.extend(settings_ui(ws, &mut w.form, ui));
             });
         });
+    commands.extend(tab_ui(ws, w, ui));
+    let mut out: Vec<Command> = commands.into_iter().map(Command::Workspace).collect();
+    if close {
+        out.push(Command::CloseSource);
+    }
+    out
+}
+
+/// The central view of the tab shown.
+fn tab_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui) -> Vec<WorkspaceCommand> {
+    let mut commands = Vec::new();
+    let journeys = ws.loaded.journeys.clone();
     match ws.tab {
         Tab::Map => {
-            if ws.map.selected_names().is_some() {
-                egui::Panel::bottom("selection").show(ui, |ui| selection_ui(ws, ui));
+            if w.map.selected_names().is_some() {
+                egui::Panel::bottom("selection")
+                    .show(ui, |ui| commands.extend(selection_ui(&w.map, ui)));
             }
-            egui::CentralPanel::no_frame().show(ui, |ui| ws.map.map_ui(ui));
+            egui::CentralPanel::no_frame().show(ui, |ui| w.map.map_ui(ui));
             // Clicking on the map filters the customer list to the sessions
             // through what was clicked.
-            let selected = ws.map.selected_names();
+            let selected = w.map.selected_names();
             if selected != ws.map_selection {
-                ws.map_selection = selected.clone();
-                ws.customers.filter = selected;
-                ws.customers.selected = None;
+                commands.push(WorkspaceCommand::SelectOnMap(selected));
             }
         }
         Tab::Funnel => {
-            egui::CentralPanel::default()
-                .show(ui, |ui| funnel_ui(&mut ws.funnel, &ws.loaded.summary, ui));
+            egui::CentralPanel::default().show(ui, |ui| {
+                commands.extend(funnel_ui(&ws.funnel, &ws.loaded.summary, ui))
+            });
         }
         Tab::Customers => {
             if let Some(customer) = ws.customers.selected {
+                let details = match ws.details() {
+                    None => Details::Reading,
+                    Some(Ok(records)) => Details::Read(records),
+                    Some(Err(why)) => Details::Failed(why),
+                };
                 egui::Panel::bottom("timeline")
                     .resizable(true)
                     .default_size(300.0)
-                    .show(ui, |ui| {
-                        timeline_ui(
-                            &mut ws.customers.timeline,
-                            customer,
-                            &journeys,
-                            Some((&ws.loaded.request, &ws.loaded.summary.mapping)),
-                            ui,
-                        )
-                    });
+                    .show(ui, |ui| timeline_ui(customer, &journeys, details, ui));
             }
-            egui::CentralPanel::default()
-                .show(ui, |ui| customers_ui(&mut ws.customers, &journeys, ui));
+            egui::CentralPanel::default().show(ui, |ui| {
+                for change in customers_ui(&ws.customers, &journeys, ui) {
+                    commands.push(match change {
+                        CustomersChange::Query(query) => WorkspaceCommand::SetCustomers(query),
+                        CustomersChange::Select(c) => WorkspaceCommand::SelectCustomer(c),
+                    });
+                }
+            });
         }
         Tab::Rejected => {
             egui::CentralPanel::default().show(ui, |ui| {
                 if rejected_ui(&ws.loaded.summary.rejected, ui)
                     && let Some(path) = save_dialog("rejected.csv")
                 {
-                    let summary = ws.loaded.summary.clone();
-                    let source = ws.loaded.request.path.clone();
-                    ws.save_in_background(ui.ctx(), move || {
-                        write_rejected(&summary.rejected, &path, &[&source])
-                            .map(|()| format!("Rejected records saved to {}", path.display()))
-                    });
+                    commands.push(WorkspaceCommand::Export(ExportWhat::Rejected, path));
                 }
             });
         }
     }
-    command
+    commands
 }
 
 /// Light or dark, remembered by egui with the rest of its options.
@@ -140,8 +190,9 @@ fn save_dialog(file_name: &str) -> Option<PathBuf> {
 }
 
 /// "Paths from" / "paths to" anchors and the export menu.
-fn anchors_ui(ws: &mut Workspace, ui: &mut egui::Ui) {
-    let summary = ws.loaded.summary.clone();
+fn anchors_ui(ws: &Workspace, map: &JourneyMap, ui: &mut egui::Ui) -> Vec<WorkspaceCommand> {
+    let mut commands = Vec::new();
+    let summary = &ws.loaded.summary;
     let mut names: Vec<&str> = summary
         .nodes
         .iter()
@@ -149,8 +200,9 @@ fn anchors_ui(ws: &mut Workspace, ui: &mut egui::Ui) {
         .filter(|n| !is_terminal_name(n))
         .collect();
     names.sort_unstable();
+    let mut view = ws.view.clone();
     ui.horizontal(|ui| {
-        for (label, slot) in [("Paths from", &mut ws.view.from), ("to", &mut ws.view.to)] {
+        for (label, slot) in [("Paths from", &mut view.from), ("to", &mut view.to)] {
             let label = ui.label(label);
             egui::ComboBox::from_id_salt(label.id)
                 .selected_text(slot.as_deref().unwrap_or("anywhere"))
@@ -175,25 +227,28 @@ fn anchors_ui(ws: &mut Workspace, ui: &mut egui::Ui) {
                 if ui.button(what).clicked() {
                     ui.close();
                     if let Some(path) = save_dialog(file) {
-                        let (summary, filter) = (ws.loaded.summary.clone(), ws.map.filter);
-                        let source = ws.loaded.request.path.clone();
-                        ws.save_in_background(ui.ctx(), move || {
-                            export_filtered(&summary, &filter, &path, &[&source])
-                                .map(|()| format!("Saved {}", path.display()))
-                        });
+                        commands.push(WorkspaceCommand::Export(
+                            ExportWhat::Summary(map.filter),
+                            path,
+                        ));
                     }
                 }
             }
         });
     });
+    if view != ws.view {
+        commands.push(WorkspaceCommand::SetView(view));
+    }
+    commands
 }
 
 /// What is selected on the map, with what can be done with it.
-fn selection_ui(ws: &mut Workspace, ui: &mut egui::Ui) {
-    let Some((a, b)) = ws.map.selected_names() else {
-        return;
+fn selection_ui(map: &JourneyMap, ui: &mut egui::Ui) -> Vec<WorkspaceCommand> {
+    let mut commands = Vec::new();
+    let Some((a, b)) = map.selected_names() else {
+        return commands;
     };
-    let summary = ws.map.summary().clone();
+    let summary = map.summary();
     ui.horizontal(|ui| {
         let customers = match &b {
             None => summary
@@ -214,21 +269,19 @@ fn selection_ui(ws: &mut Workspace, ui: &mut egui::Ui) {
         };
         ui.strong(format!("{what}: {} customers", thousands(customers)));
         if ui.button("Show these customers").clicked() {
-            ws.customers.filter = Some((a.clone(), b.clone()));
-            ws.customers.selected = None;
-            ws.tab = Tab::Customers;
+            commands.push(WorkspaceCommand::ShowCustomersOf(a.clone(), b.clone()));
         }
         if b.is_none() && !is_terminal_name(&a) {
             if ui.button("Add to funnel").clicked() {
-                ws.funnel.steps.push(a.clone());
-                ws.tab = Tab::Funnel;
+                commands.push(WorkspaceCommand::AddToFunnel(a.clone()));
             }
             if ui.button("Paths from here").clicked() {
-                ws.view.from = Some(a.clone());
+                commands.push(WorkspaceCommand::PathsFrom(a.clone()));
             }
             if ui.button("Paths to here").clicked() {
-                ws.view.to = Some(a.clone());
+                commands.push(WorkspaceCommand::PathsTo(a.clone()));
             }
         }
     });
+    commands
 }

@@ -314,6 +314,7 @@ fn probe_earliest(spec: &KafkaSpec) -> Result<(), SourceError> {
                 .or_insert((message.offset(), message.timestamp().to_millis()));
         }
     }
+    // The probe's client is dropped next: its assignment goes with it.
     let _ = client.unassign();
     let changed = |why: String| {
         SourceError::TopicChanged(format!(

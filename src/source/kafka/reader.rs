@@ -89,6 +89,15 @@ fn topic_exists<C: rdkafka::consumer::ConsumerContext>(
     })
 }
 
+/// Stops reading: leaves the partitions and hands the engine `error`.
+fn stop_with(consumer: &BaseConsumer, end: &ReaderEnd, error: SourceError) {
+    if let Err(e) = consumer.unassign() {
+        log::debug!("leaving the partitions: {e}");
+    }
+    // A closed channel: the engine is gone and needs no reason.
+    let _ = end.batches.send(Err(error));
+}
+
 /// A client that only asks for metadata, beside the reader.
 fn consumer_for_checks(spec: &KafkaSpec) -> Option<BaseConsumer> {
     consumer(spec, Role::Watcher).ok()
@@ -272,6 +281,7 @@ impl Reader {
                 .consumer
                 .commit(&list, rdkafka::consumer::CommitMode::Sync)
                 .map_err(|e| self.redactor.clean(&e.to_string()));
+            // The engine waits for this answer; gone, it needs none.
             let _ = done.send(result);
         }
     }
@@ -310,7 +320,7 @@ pub(super) fn consume(
             &mut batch,
         );
         if let Err(e) = taken {
-            let _ = end.batches.send(Err(e));
+            stop_with(&reader.consumer, &end, e);
             return;
         }
     }
@@ -331,11 +341,9 @@ pub(super) fn consume(
                 // compared, and the end offsets were compared at the start.
                 Some(true) => read.verify.clear(),
                 Some(false) => {
-                    let _ = consumer.unassign();
-                    let _ = end.batches.send(Err(SourceError::TopicGone(format!(
-                        "topic `{}` was deleted",
-                        reader.topic
-                    ))));
+                    let gone =
+                        SourceError::TopicGone(format!("topic `{}` was deleted", reader.topic));
+                    stop_with(consumer, &end, gone);
                     return;
                 }
                 // The brokers are away: wait for them, then again for the messages.
@@ -363,35 +371,41 @@ pub(super) fn consume(
                     if let Err(e) = taken {
                         // The engine stops at this error: nothing of another
                         // topic is mixed into the state.
-                        let _ = end.batches.send(Err(e));
+                        stop_with(consumer, &end, e);
                         return;
                     }
                     messages += 1;
                 }
                 Some(Err(e)) => {
                     if e.rdkafka_error_code() == Some(RDKafkaErrorCode::AutoOffsetReset) {
-                        let _ = consumer.unassign();
-                        let _ = end.batches.send(Err(SourceError::TopicChanged(format!(
-                            "`{}` no longer holds the offsets where the saved state goes on: \
+                        stop_with(
+                            consumer,
+                            &end,
+                            SourceError::TopicChanged(format!(
+                                "`{}` no longer holds the offsets where the saved state goes on: \
                              the topic was deleted and created again (or the messages after \
                              the saved ones expired before they were read)",
-                            reader.topic
-                        ))));
+                                reader.topic
+                            )),
+                        );
                         return;
                     }
                     if reader.topic_is_gone(&e) {
                         // Stop before the client works on a topic that is
                         // not there; the saved state stays as it was.
-                        let _ = consumer.unassign();
-                        let _ = end.batches.send(Err(SourceError::TopicGone(format!(
-                            "topic `{}` was deleted while it was read",
-                            reader.topic
-                        ))));
+                        stop_with(
+                            consumer,
+                            &end,
+                            SourceError::TopicGone(format!(
+                                "topic `{}` was deleted while it was read",
+                                reader.topic
+                            )),
+                        );
                         return;
                     }
                     // librdkafka retries broker hiccups itself; say what happened.
-                    eprintln!(
-                        "journeyscope: kafka: {}",
+                    log::warn!(
+                        "kafka: {}",
                         crate::format::printable(&reader.redactor.clean(&e.to_string()))
                     );
                 }

@@ -1,0 +1,151 @@
+//! The customer list of a loaded source or a live stream: what the user
+//! asked for (search, sort, the selection on the map, what counts as
+//! converting), computed on a worker when that changes.
+
+use std::sync::Arc;
+
+use crate::engine::{CustomerRow, Journeys, Selection, customer_rows, guess_conversion};
+
+use super::task::{Memo, Task, Waker};
+
+/// A column the list can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    /// Customer id, alphabetically.
+    Customer,
+    /// Number of sessions.
+    #[default]
+    Sessions,
+    /// Number of events.
+    Events,
+    /// Last touchpoint, alphabetically.
+    LastTouchpoint,
+    /// Converted first.
+    Converted,
+}
+
+/// What the list shows: everything it depends on but the journeys.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListQuery {
+    /// Text the customer id must contain (case-insensitive).
+    pub search: String,
+    /// Sort column.
+    pub sort: SortKey,
+    /// Sort direction (largest first unless set).
+    pub ascending: bool,
+    /// Only customers whose sessions pass this touchpoint (name, None) or
+    /// transition (from, Some(to)).
+    pub filter: Option<(String, Option<String>)>,
+    /// The touchpoint that counts as converting; guessed when None.
+    pub conversion: Option<String>,
+}
+
+/// A computed list.
+#[derive(Debug)]
+pub struct CustomerList {
+    /// The rows, filtered and sorted.
+    pub rows: Vec<CustomerRow>,
+    /// The touchpoint that counts as converting.
+    pub conversion: Option<String>,
+}
+
+/// The list's inputs, the customer picked, and the list computed for them.
+#[derive(Default)]
+pub struct Customers {
+    /// What the list shows.
+    pub query: ListQuery,
+    /// The customer whose timeline is shown.
+    pub selected: Option<u32>,
+    /// Bumped when the journeys change.
+    generation: u64,
+    list: Memo<(ListQuery, u64), CustomerList>,
+}
+
+impl Customers {
+    /// The journeys changed: the list must be computed again.
+    pub fn invalidate(&mut self) {
+        self.generation += 1;
+    }
+
+    /// The list on screen, once computed (perhaps for earlier inputs).
+    pub fn list(&self) -> Option<&Arc<CustomerList>> {
+        self.list.value()
+    }
+
+    /// True while the list on screen is not the one the inputs ask for.
+    pub fn is_stale(&self) -> bool {
+        self.list.value_for(&self.key()).is_none()
+    }
+
+    /// Why the list could not be computed, if it could not.
+    pub fn failure(&self) -> Option<&str> {
+        self.list.failure()
+    }
+
+    fn key(&self) -> (ListQuery, u64) {
+        let mut query = self.query.clone();
+        query.search = query.search.trim().to_lowercase();
+        (query, self.generation)
+    }
+
+    /// Takes a finished list and starts the one the inputs ask for.
+    pub fn poll(&mut self, journeys: &Arc<Journeys>, wake: &Waker) {
+        let key = self.key();
+        self.list.want(&key, |(query, _)| {
+            let (journeys, query) = (journeys.clone(), query.clone());
+            Task::spawn("customers", wake.clone(), move |_| {
+                compute_list(&journeys, &query)
+            })
+        });
+    }
+}
+
+/// The customers `query` asks for, from `journeys`.
+pub fn compute_list(journeys: &Journeys, query: &ListQuery) -> CustomerList {
+    let selection = query.filter.as_ref().and_then(|(a, b)| {
+        let a = journeys.touchpoint_id(a)?;
+        match b {
+            None => Some(Selection::Touchpoint(a)),
+            Some(b) => Some(Selection::Transition(a, journeys.touchpoint_id(b)?)),
+        }
+    });
+    let conversion = match &query.conversion {
+        Some(name) => journeys.touchpoint_id(name),
+        None => guess_conversion(journeys),
+    };
+    let mut rows = if query.filter.is_some() && selection.is_none() {
+        Vec::new()
+    } else {
+        customer_rows(journeys, selection, conversion)
+    };
+    if !query.search.is_empty() {
+        rows.retain(|r| {
+            journeys
+                .customer_name(r.customer)
+                .to_lowercase()
+                .contains(&query.search)
+        });
+    }
+    match query.sort {
+        SortKey::Customer => rows.sort_by(|a, b| {
+            journeys
+                .customer_name(a.customer)
+                .cmp(journeys.customer_name(b.customer))
+        }),
+        SortKey::Sessions => rows.sort_by_key(|r| (r.sessions, r.events)),
+        SortKey::Events => rows.sort_by_key(|r| (r.events, r.sessions)),
+        SortKey::LastTouchpoint => rows.sort_by(|a, b| {
+            journeys
+                .touchpoint_name(a.last_touchpoint)
+                .cmp(journeys.touchpoint_name(b.last_touchpoint))
+        }),
+        SortKey::Converted => rows.sort_by_key(|r| r.converted),
+    }
+    if !query.ascending {
+        rows.reverse();
+    }
+    CustomerList {
+        conversion: conversion.map(|t| journeys.touchpoint_name(t).to_owned()),
+        rows,
+    }
+}
