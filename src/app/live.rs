@@ -481,6 +481,11 @@ fn run(
     wanted: &Wanted,
     wake: Arc<dyn Fn() + Send + Sync>,
 ) -> Result<(), String> {
+    // An engine closed a moment ago may still be saving the state this one
+    // resumes from: wait for it here, off the UI thread.
+    if request.state.is_some() {
+        finish_closing();
+    }
     let mut session = LiveSession::open(
         &request.spec,
         &settings.source,
