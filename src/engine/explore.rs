@@ -3,6 +3,7 @@
 
 use super::event::{END, Event, START};
 use super::journeys::Journeys;
+use super::walk::is_step;
 
 /// A touchpoint or transition picked on the map (touchpoint ids as in
 /// [`Journeys::touchpoint_id`]; [`START`] and [`END`] included).
@@ -19,7 +20,7 @@ pub enum Selection {
 pub fn session_steps(events: &[Event], collapse_repeats: bool) -> impl Iterator<Item = u32> + '_ {
     let mut previous = None;
     let middle = events.iter().filter_map(move |e| {
-        if collapse_repeats && previous == Some(e.touchpoint) {
+        if previous.is_some_and(|p| !is_step(p, e.touchpoint, collapse_repeats)) {
             return None;
         }
         previous = Some(e.touchpoint);

@@ -4,14 +4,12 @@
 
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
-
-use super::event::{END, EngineConfig, Event, START};
+use super::event::{EngineConfig, Event};
 use super::graph::JourneyGraph;
 use super::intern::Interner;
 use super::rejected::RejectedLog;
 use super::staging::{BUCKET_SHIFT, Bucket};
-use super::stats::DurationStats;
+use super::walk::{Markers, Tally, starts_session};
 
 /// Everything computed from a finished set of events.
 #[derive(Debug)]
@@ -331,155 +329,20 @@ fn sort_by_time(events: &mut [Event], keys: &mut [u32]) {
     }
 }
 
-#[derive(Default, Clone)]
-struct NodeAcc {
-    events: u64,
-    sessions: u64,
-    customers: u64,
-    exits: u64,
-    first_step_sum: u64,
-    last_session: u64,
-    last_customer: u32,
-}
-
-#[derive(Default)]
-struct EdgeAcc {
-    from: u32,
-    to: u32,
-    transitions: u64,
-    customers: u64,
-    last_customer: u32,
-    time: DurationStats,
-}
-
-/// Edge accumulators addressed by (from, to): a dense table while the
-/// number of touchpoints is small, a hash map beyond.
-struct EdgeTable {
-    touchpoints: usize,
-    dense: Vec<u32>,
-    sparse: FxHashMap<(u32, u32), u32>,
-    edges: Vec<EdgeAcc>,
-}
-
-const DENSE_LIMIT: usize = 1024;
-
-impl EdgeTable {
-    fn new(touchpoints: usize) -> Self {
-        let dense = if touchpoints <= DENSE_LIMIT {
-            vec![u32::MAX; touchpoints * touchpoints]
-        } else {
-            Vec::new()
-        };
-        EdgeTable {
-            touchpoints,
-            dense,
-            sparse: FxHashMap::default(),
-            edges: Vec::new(),
-        }
-    }
-
-    fn get(&mut self, from: u32, to: u32) -> &mut EdgeAcc {
-        let slot = if self.dense.is_empty() {
-            *self
-                .sparse
-                .entry((from, to))
-                .or_insert(self.edges.len() as u32)
-        } else {
-            let cell = &mut self.dense[from as usize * self.touchpoints + to as usize];
-            if *cell == u32::MAX {
-                *cell = self.edges.len() as u32;
-            }
-            *cell
-        } as usize;
-        if slot == self.edges.len() {
-            self.edges.push(EdgeAcc {
-                from,
-                to,
-                last_customer: u32::MAX,
-                ..EdgeAcc::default()
-            });
-        }
-        &mut self.edges[slot]
-    }
-}
-
-struct Walker {
-    nodes: Vec<NodeAcc>,
-    edges: EdgeTable,
-    sessions: u64,
-    collapse_repeats: bool,
-}
-
-impl Walker {
-    fn visit(&mut self, touchpoint: u32, customer: u32, step: u64) {
-        let session = self.sessions;
-        let node = &mut self.nodes[touchpoint as usize];
-        node.events += 1;
-        if node.last_session != session {
-            node.last_session = session;
-            node.sessions += 1;
-            node.first_step_sum += step;
-        }
-        if node.last_customer != customer {
-            node.last_customer = customer;
-            node.customers += 1;
-        }
-    }
-
-    fn transition(&mut self, from: u32, to: u32, customer: u32, duration_us: Option<i64>) {
-        let edge = self.edges.get(from, to);
-        edge.transitions += 1;
-        if edge.last_customer != customer {
-            edge.last_customer = customer;
-            edge.customers += 1;
-        }
-        if let Some(d) = duration_us {
-            edge.time.add_us(d);
-        }
-    }
-
-    /// Walks one session's events: START → e1 → … → en → END.
-    fn session(&mut self, customer: u32, events: &[Event]) {
-        self.sessions += 1;
-        self.visit(START, customer, 0);
-        let mut previous: Option<&Event> = None;
-        let mut step = 0;
-        for e in events {
-            match previous {
-                Some(p) if self.collapse_repeats && p.touchpoint == e.touchpoint => continue,
-                Some(p) => self.transition(
-                    p.touchpoint,
-                    e.touchpoint,
-                    customer,
-                    Some(e.time_us - p.time_us),
-                ),
-                None => self.transition(START, e.touchpoint, customer, None),
-            }
-            step += 1;
-            self.visit(e.touchpoint, customer, step);
-            previous = Some(e);
-        }
-        if let Some(last) = previous {
-            self.nodes[last.touchpoint as usize].exits += 1;
-            self.transition(last.touchpoint, END, customer, None);
-        }
-        self.visit(END, customer, step + 1);
-    }
-}
-
-/// Splits one customer's ordered events into sessions.
+/// Splits one customer's ordered events into sessions (see
+/// [`starts_session`]); `keys` holds each event's session key, or is empty
+/// when no event has one.
 pub fn for_each_session<'a>(
     events: &'a [Event],
     keys: &[u32],
     timeout_us: Option<i64>,
     mut f: impl FnMut(&'a [Event]),
 ) {
+    let key = |i: usize| keys.get(i).copied().unwrap_or(0);
     let mut start = 0;
     for i in 1..events.len() {
-        let key_changed = !keys.is_empty() && keys[i] != keys[i - 1];
-        let idle = (keys.is_empty() || keys[i] == 0)
-            && timeout_us.is_some_and(|t| events[i].time_us - events[i - 1].time_us > t);
-        if key_changed || idle {
+        let previous = Some((events[i - 1].time_us, key(i - 1)));
+        if starts_session(previous, events[i].time_us, key(i), timeout_us) {
             f(&events[start..i]);
             start = i;
         }
@@ -500,18 +363,8 @@ struct Walked {
 
 fn walk(store: &EventStore, config: &EngineConfig, anchors: Anchors) -> Walked {
     let touchpoint_count = store.touchpoint_names.len();
-    let mut walker = Walker {
-        nodes: vec![
-            NodeAcc {
-                last_customer: u32::MAX,
-                ..NodeAcc::default()
-            };
-            touchpoint_count
-        ],
-        edges: EdgeTable::new(touchpoint_count),
-        sessions: 0,
-        collapse_repeats: config.collapse_repeats,
-    };
+    let mut tally = Tally::new(touchpoint_count);
+    let mut markers = Markers::new(touchpoint_count);
     let (mut customers, mut events_walked) = (0u64, 0u64);
     let mut time_range: Option<(i64, i64)> = None;
     for c in 0..store.offsets.len() - 1 {
@@ -519,47 +372,27 @@ fn walk(store: &EventStore, config: &EngineConfig, anchors: Anchors) -> Walked {
         if events.is_empty() {
             continue;
         }
-        let sessions_before = walker.sessions;
+        let sessions_before = tally.sessions;
         for_each_session(events, keys, config.session_timeout_us, |s| {
             if let Some(part) = anchors.cut(s) {
                 events_walked += part.len() as u64;
                 let (first, last) = (part[0].time_us, part[part.len() - 1].time_us);
                 time_range =
                     Some(time_range.map_or((first, last), |(a, b)| (a.min(first), b.max(last))));
-                walker.session(c as u32, part);
+                markers.next_session(c as u32);
+                let steps = part.iter().map(|e| (e.touchpoint, e.time_us));
+                tally.session(&mut markers, steps, config.collapse_repeats);
             }
         });
-        if walker.sessions > sessions_before {
+        if tally.sessions > sessions_before {
             customers += 1;
         }
     }
-
-    let mut graph = JourneyGraph::new();
-    for (id, acc) in walker.nodes.iter().enumerate() {
-        if acc.events == 0 && id as u32 != START && id as u32 != END {
-            continue;
-        }
-        let name = store.touchpoint_names.name(id as u32);
-        let node = graph.node_mut(name);
-        node.events = acc.events;
-        node.sessions = acc.sessions;
-        node.customers = acc.customers;
-        node.exits = acc.exits;
-        node.first_step_sum = acc.first_step_sum;
-    }
-    for acc in walker.edges.edges {
-        let from = store.touchpoint_names.name(acc.from);
-        let to = store.touchpoint_names.name(acc.to);
-        let edge = graph.edge_mut(from, to);
-        edge.transitions = acc.transitions;
-        edge.customers = acc.customers;
-        edge.time = acc.time;
-    }
     Walked {
-        graph,
+        graph: tally.graph(&store.touchpoint_names),
         events: events_walked,
         customers,
-        sessions: walker.sessions,
+        sessions: tally.sessions,
         time_range_us: time_range,
     }
 }

@@ -203,7 +203,7 @@ impl LiveEngine {
             graph: snapshot.totals.graph(names),
             events: snapshot.totals.events,
             customers: snapshot.totals.customers,
-            sessions: snapshot.totals.sessions,
+            sessions: snapshot.totals.sessions(),
             duplicates: self.duplicates(),
             time_range_us: snapshot.totals.time_range_us,
             active,

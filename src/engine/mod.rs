@@ -20,6 +20,7 @@ mod running;
 pub mod saved;
 mod staging;
 pub mod stats;
+pub mod walk;
 
 pub use batch::{
     EARLIEST_US, EventBatch, LATEST_US, MAX_RECORD_BYTES, NewEvent, RejectReason, Rejected,

@@ -17,10 +17,10 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 use super::batch::is_event_time;
-use super::event::{END, EngineConfig, START};
+use super::event::EngineConfig;
 use super::graph::JourneyGraph;
 use super::intern::Interner;
-use super::stats::DurationStats;
+use super::walk::{Firsts, Open, Tally, starts_session};
 
 /// Ids of event ids (mixed with their customer) kept per generation; two
 /// generations are kept, so duplicates are caught when they arrive within
@@ -93,21 +93,6 @@ impl Visited {
         }
     }
 
-    /// True when `id` is in the set.
-    fn contains(&self, set: Set, id: u32) -> bool {
-        if id < 64 {
-            let bits = match set {
-                Set::Session => self.session,
-                Set::Nodes => self.nodes,
-                Set::Edges => self.edges,
-            };
-            return bits & (1u64 << id) != 0;
-        }
-        self.more
-            .as_ref()
-            .is_some_and(|more| more[set as usize].binary_search(&id).is_ok())
-    }
-
     fn clear_session(&mut self) {
         self.session = 0;
         if let Some(more) = &mut self.more {
@@ -121,12 +106,9 @@ impl Visited {
 pub(super) struct CustomerState {
     /// Time of the last applied event (where sessions are cut).
     last_us: i64,
-    /// Time of the last step (where durations start; later than `last_us`
-    /// never, earlier when repeats are merged).
-    step_us: i64,
-    last_touchpoint: u32,
-    /// Steps of the open session; 0 before the customer's first event.
-    step: u32,
+    /// The open session: its last step, their number (0 before the
+    /// customer's first event) and the step's time (where durations start).
+    open: Open,
     key: u32,
     /// Two or more arrivals wait, in the overflow map.
     more_waiting: bool,
@@ -139,9 +121,11 @@ impl Default for CustomerState {
     fn default() -> Self {
         CustomerState {
             last_us: i64::MIN,
-            step_us: i64::MIN,
-            last_touchpoint: 0,
-            step: 0,
+            open: Open {
+                last: 0,
+                step: 0,
+                step_us: i64::MIN,
+            },
             key: 0,
             more_waiting: false,
             waiting: NO_STEP,
@@ -150,35 +134,26 @@ impl Default for CustomerState {
     }
 }
 
-/// Counts of one touchpoint, as in [`super::graph::NodeStats`].
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct NodeTotal {
-    events: u64,
-    sessions: u64,
-    customers: u64,
-    exits: u64,
-    first_step_sum: u64,
-}
+impl Firsts for Visited {
+    fn node_in_session(&mut self, node: u32) -> bool {
+        self.insert(Set::Session, node)
+    }
 
-/// Counts of one transition, as in [`super::graph::EdgeStats`].
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct EdgeTotal {
-    from: u32,
-    to: u32,
-    transitions: u64,
-    customers: u64,
-    time: DurationStats,
+    fn node_for_customer(&mut self, node: u32) -> bool {
+        self.insert(Set::Nodes, node)
+    }
+
+    fn edge_for_customer(&mut self, edge: u32) -> bool {
+        self.insert(Set::Edges, edge)
+    }
 }
 
 /// Everything counted so far.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(super) struct Totals {
-    nodes: Vec<NodeTotal>,
-    edges: Vec<EdgeTotal>,
-    #[serde(skip)]
-    edge_ids: FxHashMap<(u32, u32), u32>,
+    /// Sessions, touchpoints and transitions, counted by the one walk.
+    tally: Tally,
     pub events: u64,
-    pub sessions: u64,
     pub customers: u64,
     pub time_range_us: Option<(i64, i64)>,
 }
@@ -200,60 +175,9 @@ impl Rules {
 }
 
 impl Totals {
-    fn node(&mut self, touchpoint: u32) -> &mut NodeTotal {
-        let i = touchpoint as usize;
-        if i >= self.nodes.len() {
-            self.nodes.resize(i + 1, NodeTotal::default());
-        }
-        &mut self.nodes[i]
-    }
-
-    fn visit(&mut self, state: &mut CustomerState, touchpoint: u32, step: u32) {
-        let first_in_session = state.visited.insert(Set::Session, touchpoint);
-        let first_for_customer = state.visited.insert(Set::Nodes, touchpoint);
-        let node = self.node(touchpoint);
-        node.events += 1;
-        if first_in_session {
-            node.sessions += 1;
-            node.first_step_sum += step as u64;
-        }
-        if first_for_customer {
-            node.customers += 1;
-        }
-    }
-
-    fn edge_id(&mut self, from: u32, to: u32) -> u32 {
-        let next = self.edges.len() as u32;
-        let id = *self.edge_ids.entry((from, to)).or_insert(next);
-        if id == next {
-            self.edges.push(EdgeTotal {
-                from,
-                to,
-                transitions: 0,
-                customers: 0,
-                time: DurationStats::default(),
-            });
-        }
-        id
-    }
-
-    fn transition(
-        &mut self,
-        state: &mut CustomerState,
-        from: u32,
-        to: u32,
-        duration_us: Option<i64>,
-    ) {
-        let id = self.edge_id(from, to);
-        let first_for_customer = state.visited.insert(Set::Edges, id);
-        let edge = &mut self.edges[id as usize];
-        edge.transitions += 1;
-        if first_for_customer {
-            edge.customers += 1;
-        }
-        if let Some(d) = duration_us {
-            edge.time.add_us(d);
-        }
+    /// Sessions so far.
+    pub fn sessions(&self) -> u64 {
+        self.tally.sessions
     }
 
     /// Applies one event to its customer's journey.
@@ -264,102 +188,40 @@ impl Totals {
             self.time_range_us
                 .map_or((t, t), |(a, b)| (a.min(t), b.max(t))),
         );
-        let started = state.step > 0;
+        let started = state.open.step > 0;
         // An event older than one already applied takes the journey's time.
         let time = if started { t.max(state.last_us) } else { t };
-        let idle = started
-            && event.key == 0
-            && rules
-                .timeout_us
-                .is_some_and(|limit| time - state.last_us > limit);
-        if !started || event.key != state.key || idle {
+        let previous = started.then_some((state.last_us, state.key));
+        if starts_session(previous, time, event.key, rules.timeout_us) {
             if started {
                 self.close(state);
             } else {
                 self.customers += 1;
             }
-            self.sessions += 1;
             state.visited.clear_session();
-            self.visit(state, START, 0);
-            self.transition(state, START, tp, None);
-            state.step = 1;
-            self.visit(state, tp, 1);
-            state.step_us = time;
-        } else if !(rules.collapse_repeats && tp == state.last_touchpoint) {
-            self.transition(state, state.last_touchpoint, tp, Some(time - state.step_us));
-            state.step += 1;
-            self.visit(state, tp, state.step);
-            state.step_us = time;
+            state.open = self.tally.begin(&mut state.visited, tp, time);
+        } else {
+            self.tally.step(
+                &mut state.visited,
+                &mut state.open,
+                tp,
+                time,
+                rules.collapse_repeats,
+            );
         }
-        state.last_touchpoint = tp;
         state.last_us = time;
         state.key = event.key;
     }
 
     /// Ends the customer's open session: an exit and the step to END.
     fn close(&mut self, state: &mut CustomerState) {
-        let edge = self.count_close(state);
-        state.visited.insert(Set::Edges, edge);
-        state.visited.insert(Set::Session, END);
-        state.visited.insert(Set::Nodes, END);
-    }
-
-    /// Counts the end of the customer's open session without changing the
-    /// customer (for snapshots); returns the id of the edge to END.
-    fn count_close(&mut self, state: &CustomerState) -> u32 {
-        let last = state.last_touchpoint;
-        self.node(last).exits += 1;
-        let id = self.edge_id(last, END);
-        let edge = &mut self.edges[id as usize];
-        edge.transitions += 1;
-        if !state.visited.contains(Set::Edges, id) {
-            edge.customers += 1;
-        }
-        let first_in_session = !state.visited.contains(Set::Session, END);
-        let first_for_customer = !state.visited.contains(Set::Nodes, END);
-        let end = self.node(END);
-        end.events += 1;
-        if first_in_session {
-            end.sessions += 1;
-            end.first_step_sum += state.step as u64 + 1;
-        }
-        if first_for_customer {
-            end.customers += 1;
-        }
-        id
+        let open = state.open;
+        self.tally.end(&mut state.visited, &open);
     }
 
     /// The totals as a graph with touchpoint names.
     pub fn graph(&self, names: &Interner) -> JourneyGraph {
-        let mut graph = JourneyGraph::new();
-        for (id, node) in self.nodes.iter().enumerate() {
-            if node.events == 0 {
-                continue;
-            }
-            let stats = graph.node_mut(names.name(id as u32));
-            stats.events = node.events;
-            stats.sessions = node.sessions;
-            stats.customers = node.customers;
-            stats.exits = node.exits;
-            stats.first_step_sum = node.first_step_sum;
-        }
-        for edge in &self.edges {
-            let stats = graph.edge_mut(names.name(edge.from), names.name(edge.to));
-            stats.transitions = edge.transitions;
-            stats.customers = edge.customers;
-            stats.time = edge.time.clone();
-        }
-        graph
-    }
-
-    /// Rebuilds the edge index after loading.
-    fn index_edges(&mut self) {
-        self.edge_ids = self
-            .edges
-            .iter()
-            .enumerate()
-            .map(|(i, e)| ((e.from, e.to), i as u32))
-            .collect();
+        self.tally.graph(names)
     }
 }
 
@@ -446,9 +308,10 @@ impl Running {
             ))
         };
         let tp = |id: u32| (id as usize) < touchpoints;
-        let edges = self.totals.edges.len();
-        if self.totals.nodes.len() > touchpoints
-            || self.totals.edges.iter().any(|e| !tp(e.from) || !tp(e.to))
+        let tally = &self.totals.tally;
+        let edges = tally.edges.edges.len();
+        if tally.nodes.len() > touchpoints.max(2)
+            || tally.edges.edges.iter().any(|e| !tp(e.from) || !tp(e.to))
         {
             return damaged("a touchpoint without a name");
         }
@@ -470,11 +333,11 @@ impl Running {
         };
         let step_ok = |s: &Step| *s == NO_STEP || (tp(s.touchpoint) && is_event_time(s.time_us));
         for state in &self.states {
-            let started = state.step > 0;
+            let started = state.open.step > 0;
             let at_known_place = !started
-                || (tp(state.last_touchpoint)
+                || (tp(state.open.last)
                     && is_event_time(state.last_us)
-                    && is_event_time(state.step_us));
+                    && is_event_time(state.open.step_us));
             if !(at_known_place && step_ok(&state.waiting) && visited_ok(&state.visited)) {
                 return damaged("a customer at a touchpoint without a name, or at no time");
             }
@@ -487,21 +350,21 @@ impl Running {
         // Counts go on from where they were: none may be near overflowing.
         let plausible = |n: u64| n <= MAX_PLAUSIBLE_COUNT;
         let t = &self.totals;
-        let counts_ok = [t.events, t.sessions, t.customers, self.duplicates]
+        let counts_ok = [t.events, t.tally.sessions, t.customers, self.duplicates]
             .into_iter()
             .all(plausible)
-            && t.nodes.iter().all(|n| {
+            && t.tally.nodes.iter().all(|n| {
                 [n.events, n.sessions, n.customers, n.exits]
                     .into_iter()
                     .all(plausible)
                     && n.first_step_sum <= MAX_PLAUSIBLE_COUNT << 14
             })
-            && t.edges.iter().all(|e| {
+            && t.tally.edges.edges.iter().all(|e| {
                 [e.transitions, e.customers, e.time.count()]
                     .into_iter()
                     .all(plausible)
             })
-            && self.states.iter().all(|s| s.step < u32::MAX / 2);
+            && self.states.iter().all(|s| s.open.step < u32::MAX / 2);
         if !counts_ok {
             return damaged("a count no stream could reach");
         }
@@ -545,7 +408,6 @@ impl Running {
                 }
             ));
         }
-        self.totals.index_edges();
         Ok(())
     }
 
@@ -640,17 +502,19 @@ impl Running {
                     totals.apply(&mut state, *step, self.rules);
                 }
             }
-            if state.step == 0 {
+            if state.open.step == 0 {
                 continue;
             }
             if now_us.saturating_sub(state.last_us) <= timeout {
-                let t = state.last_touchpoint as usize;
+                let t = state.open.last as usize;
                 if t >= open_at.len() {
                     open_at.resize(t + 1, 0);
                 }
                 open_at[t] += 1;
             }
-            totals.count_close(&state);
+            // The copy ends its open session, as a file's last session ends
+            // where the file does.
+            totals.close(&mut state);
         }
         RunningSnapshot { totals, open_at }
     }
