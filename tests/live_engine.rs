@@ -116,6 +116,16 @@ fn assert_same(live: &Journeys, file: &Journeys) {
     assert_eq!(live.time_range_us, file.time_range_us);
 }
 
+/// The engine as a state file holds it.
+fn save(live: &LiveEngine) -> Vec<u8> {
+    postcard::to_stdvec(&live.saved()).unwrap()
+}
+
+/// The engine read back from [`save`]'s bytes.
+fn restore(bytes: &[u8], config: EngineConfig, lateness_us: i64) -> std::io::Result<LiveEngine> {
+    LiveEngine::restore(postcard::from_bytes(bytes).unwrap(), config, lateness_us)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
@@ -133,9 +143,8 @@ proptest! {
         let mut live = LiveEngine::new(config.clone(), LATENESS_US);
         for (i, chunk) in arrivals.chunks(batch_size).enumerate() {
             if i == restore_at / batch_size {
-                let mut saved = Vec::new();
-                live.save(&mut saved).unwrap();
-                live = LiveEngine::restore(&mut saved.as_slice(), config.clone(), LATENESS_US).unwrap();
+                let saved = save(&live);
+                live = restore(&saved, config.clone(), LATENESS_US).unwrap();
             }
             live.ingest(&batch_of(chunk));
             // Snapshots in between change nothing.
@@ -267,30 +276,22 @@ fn a_saved_engine_refuses_other_session_rules() {
         id: None,
         session: None,
     }]));
-    let mut saved = Vec::new();
-    live.save(&mut saved).unwrap();
+    let saved = save(&live);
     for other in [config(Some(600), false), config(Some(1800), true)] {
-        let refused = LiveEngine::restore(&mut saved.as_slice(), other, LATENESS_US).unwrap_err();
+        let refused = restore(&saved, other, LATENESS_US).unwrap_err();
         assert!(
             refused.to_string().contains("session timeout of 30m"),
             "{refused}"
         );
     }
-    let other_lateness = LiveEngine::restore(&mut saved.as_slice(), config(Some(1800), false), 1);
+    let other_lateness = restore(&saved, config(Some(1800), false), 1);
     assert!(
         other_lateness
             .unwrap_err()
             .to_string()
             .contains("allowed lateness of 10s")
     );
-    assert!(
-        LiveEngine::restore(
-            &mut saved.as_slice(),
-            config(Some(1800), false),
-            LATENESS_US
-        )
-        .is_ok()
-    );
+    assert!(restore(&saved, config(Some(1800), false), LATENESS_US).is_ok());
 }
 
 /// One event dated decades ahead does not push every other event out of

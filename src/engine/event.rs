@@ -42,7 +42,7 @@ impl Default for EngineConfig {
 }
 
 /// One retained event: 16 bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Event {
     /// When, in microseconds since the Unix epoch.
     pub time_us: i64,

@@ -22,6 +22,25 @@ pub struct Interner {
     table: HashTable<(u64, u32)>,
 }
 
+/// Saved as the list of names in id order.
+impl serde::Serialize for Interner {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+/// Read back from the list of names, each given its id again.
+impl<'de> serde::Deserialize<'de> for Interner {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let names = Vec::<String>::deserialize(deserializer)?;
+        let mut interner = Interner::default();
+        for name in &names {
+            interner.intern(name);
+        }
+        Ok(interner)
+    }
+}
+
 /// The 64-bit hash that identifies a name.
 pub fn name_hash(name: &str) -> u64 {
     FixedState::with_seed(0x6a6f_7572_6e65_7973).hash_one(name)

@@ -3,14 +3,17 @@
 //! events (the last hour by default) for time windows, the customer list
 //! and timelines.
 
-use std::io::{self, Read, Write};
+use std::borrow::Cow;
+use std::io;
 
-use super::binary::{get_bytes, get_i64, get_u64, put_bytes, put_i64, put_u64};
+use serde::{Deserialize, Serialize};
+
 use super::event::EngineConfig;
 use super::explore::busiest_first;
 use super::ingest::{JourneyBuilder, StagedCopy};
 use super::journeys::Journeys;
 use super::running::{Running, Step};
+use super::saved::SavedBuilder;
 
 /// How much event time is kept for windows when nothing longer is asked.
 pub const KEEP_RECENT_US: i64 = 60 * 60 * 1_000_000;
@@ -222,26 +225,27 @@ impl LiveEngine {
         self.running_totals().over(base.build())
     }
 
-    /// Writes the whole engine (see [`LiveEngine::restore`]).
-    pub fn save(&self, w: &mut impl Write) -> io::Result<()> {
-        self.recent.save(w)?;
-        let running = postcard::to_stdvec(&self.running).map_err(io::Error::other)?;
-        put_bytes(w, &running)?;
-        put_i64(w, self.forgotten_before_us)?;
-        put_u64(w, self.taken)
+    /// The whole engine, to save (borrowed, not copied).
+    pub fn saved(&self) -> SavedEngine<'_> {
+        SavedEngine {
+            recent: self.recent.saved(),
+            running: Cow::Borrowed(&self.running),
+            forgotten_before_us: self.forgotten_before_us,
+            taken: self.taken,
+        }
     }
 
-    /// Reads an engine written by [`LiveEngine::save`], to go on with
+    /// An engine from what [`LiveEngine::saved`] saved, to go on with
     /// `config` and `lateness_us`; the session rules and lateness must be
     /// those it was saved with (the events applied so far were cut and
     /// ordered by them).
     pub fn restore(
-        r: &mut impl Read,
+        saved: SavedEngine<'_>,
         config: EngineConfig,
         lateness_us: i64,
     ) -> io::Result<LiveEngine> {
         let refused = |message| io::Error::new(io::ErrorKind::InvalidInput, message);
-        let mut recent = JourneyBuilder::restore(r, config.clone())?;
+        let mut recent = JourneyBuilder::restore(saved.recent, config.clone())?;
         if recent.lateness_us() != lateness_us {
             return Err(refused(format!(
                 "the live state was saved with an allowed lateness of {}; \
@@ -251,24 +255,31 @@ impl LiveEngine {
                 ))
             )));
         }
-        let mut running: Running = postcard::from_bytes(&get_bytes(r)?)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        let mut running = saved.running.into_owned();
         running.resume_with(&config).map_err(refused)?;
         running
             .check_ids(recent.touchpoints.len(), recent.customers.len())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        let forgotten_before_us = get_i64(r)?;
-        recent.stage_from_us = forgotten_before_us;
-        let taken = get_u64(r)?;
+        recent.stage_from_us = saved.forgotten_before_us;
         Ok(LiveEngine {
             recent,
             running,
             keep_us: KEEP_RECENT_US,
             max_kept: MAX_KEPT_EVENTS,
-            forgotten_before_us,
-            taken,
+            forgotten_before_us: saved.forgotten_before_us,
+            taken: saved.taken,
         })
     }
+}
+
+/// What of a live engine is saved: the recent events and the running
+/// totals, borrowed to save and owned when read back.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SavedEngine<'a> {
+    recent: SavedBuilder<'a>,
+    running: Cow<'a, Running>,
+    forgotten_before_us: i64,
+    taken: u64,
 }
 
 /// The running totals at one moment: the graph and counts since start.

@@ -5,7 +5,6 @@
 //! [`Journeys`], whose [`JourneyGraph`] merges with graphs of other customers.
 
 pub mod batch;
-pub(crate) mod binary;
 pub mod event;
 pub mod explore;
 pub mod funnel;
@@ -32,7 +31,7 @@ pub use funnel::{FunnelReport, FunnelSpec, compute_funnel};
 pub use graph::{EdgeReport, JourneyGraph, NodeReport};
 pub use ingest::{JourneyBuilder, StagedCopy};
 pub use journeys::{Anchors, Journeys};
-pub use live::{LiveEngine, RunningTotals, SinceStart};
+pub use live::{LiveEngine, RunningTotals, SavedEngine, SinceStart};
 pub use rejected::RejectedLog;
 pub use rules::TouchpointRules;
 pub use stats::{DurationStats, DurationSummary};

@@ -1,182 +1,123 @@
 //! Saving and restoring a [`JourneyBuilder`], so that a live view can stop
-//! and resume without reading its stream again. The format is a compact
-//! little-endian binary: names, staged events, counts and the rejected
-//! records (as JSON). Touchpoint rules and the session timeout are not
-//! saved: they come from the settings the builder is restored with.
+//! and resume without reading its stream again: one derived struct
+//! ([`SavedBuilder`]) that borrows the builder to save it and owns what it
+//! reads back, checked before it is used (a damaged file must not make the
+//! engine index past its tables). Touchpoint rules and the session timeout
+//! are not saved: they come from the settings the builder is restored with.
 
-use std::io::{self, Read, Write};
+use std::borrow::Cow;
+use std::io;
+
+use serde::{Deserialize, Serialize};
 
 use super::batch::{EARLIEST_US, LATEST_US, is_event_time};
-use super::binary::{
-    LIMIT, get_bytes, get_i64, get_len, get_u32, get_u64, put_bytes, put_i64, put_u64,
-};
-use super::event::{EngineConfig, Event};
+use super::event::EngineConfig;
 use super::ingest::JourneyBuilder;
 use super::intern::Interner;
 use super::rejected::RejectedLog;
-use super::staging::{Bucket, Staged};
+use super::staging::Bucket;
 
-const MAGIC: &[u8; 8] = b"JSCOPE02";
-
-/// States written before the live engine kept running totals.
-const OLD_MAGIC: &[u8; 8] = b"JSCOPE01";
-
-fn put_names(w: &mut impl Write, names: &Interner) -> io::Result<()> {
-    put_u64(w, names.len() as u64)?;
-    for name in names.iter() {
-        put_bytes(w, name.as_bytes())?;
-    }
-    Ok(())
+/// What of a builder is saved.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SavedBuilder<'a> {
+    customers: Cow<'a, Interner>,
+    touchpoints: Cow<'a, Interner>,
+    with_keys: bool,
+    buckets: Cow<'a, [Bucket]>,
+    excluded: u64,
+    rejected: Cow<'a, RejectedLog>,
+    newest: Cow<'a, [i64]>,
+    reordered: u64,
+    late: u64,
+    lateness_us: i64,
+    watermark_us: Option<i64>,
 }
 
-fn get_names(r: &mut impl Read) -> io::Result<Interner> {
-    let n = get_len(r, LIMIT)?;
-    let mut names = Interner::default();
-    for _ in 0..n {
-        let bytes = get_bytes(r)?;
-        let name =
-            String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        names.intern(&name);
-    }
-    Ok(names)
+fn damaged(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("the state file is damaged ({what}); remove it to start over"),
+    )
 }
 
 impl JourneyBuilder {
-    /// Writes everything ingested so far.
-    pub fn save(&self, w: &mut impl Write) -> io::Result<()> {
-        w.write_all(MAGIC)?;
-        put_names(w, &self.customers)?;
-        put_names(w, &self.touchpoints)?;
-        w.write_all(&[self.with_keys as u8])?;
-        put_u64(w, self.buckets.len() as u64)?;
-        for bucket in &self.buckets {
-            put_u64(w, bucket.len as u64)?;
-            for s in bucket.chunks.iter().flatten() {
-                put_i64(w, s.event.time_us)?;
-                w.write_all(&s.event.customer.to_le_bytes())?;
-                w.write_all(&s.event.touchpoint.to_le_bytes())?;
-                put_u64(w, s.id_hash)?;
-            }
-            if self.with_keys {
-                for key in &bucket.keys {
-                    w.write_all(&key.to_le_bytes())?;
-                }
-            }
+    /// Everything ingested so far, to save (borrowed, not copied).
+    pub fn saved(&self) -> SavedBuilder<'_> {
+        SavedBuilder {
+            customers: Cow::Borrowed(&self.customers),
+            touchpoints: Cow::Borrowed(&self.touchpoints),
+            with_keys: self.with_keys,
+            buckets: Cow::Borrowed(&self.buckets),
+            excluded: self.excluded,
+            rejected: Cow::Borrowed(&self.rejected),
+            newest: Cow::Borrowed(&self.newest),
+            reordered: self.reordered,
+            late: self.late,
+            lateness_us: self.lateness_us,
+            watermark_us: self.watermark_us,
         }
-        put_u64(w, self.excluded)?;
-        let rejected = serde_json::to_vec(&self.rejected).map_err(io::Error::other)?;
-        put_bytes(w, &rejected)?;
-        put_u64(w, self.newest.len() as u64)?;
-        for t in &self.newest {
-            put_i64(w, *t)?;
-        }
-        put_u64(w, self.reordered)?;
-        put_u64(w, self.late)?;
-        put_i64(w, self.lateness_us)?;
-        put_i64(w, self.watermark_us.unwrap_or(i64::MIN))?;
-        Ok(())
     }
 
-    /// Reads a builder written by [`JourneyBuilder::save`], to go on with
+    /// A builder from what [`JourneyBuilder::saved`] saved, to go on with
     /// `config` (the touchpoint rules must be those it was saved with).
-    pub fn restore(r: &mut impl Read, config: EngineConfig) -> io::Result<JourneyBuilder> {
-        let mut magic = [0u8; 8];
-        r.read_exact(&mut magic)?;
-        if &magic == OLD_MAGIC {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "the state was saved by an older version; remove the file to start over",
-            ));
-        }
-        if &magic != MAGIC {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "not a saved Journeyscope state",
-            ));
-        }
+    pub fn restore(saved: SavedBuilder<'_>, config: EngineConfig) -> io::Result<JourneyBuilder> {
         let mut builder = JourneyBuilder::new(config);
-        builder.customers = get_names(r)?;
-        builder.touchpoints = get_names(r)?;
-        let mut flag = [0u8; 1];
-        r.read_exact(&mut flag)?;
-        builder.with_keys = flag[0] != 0;
-        let buckets = get_len(r, LIMIT)?;
-        for _ in 0..buckets {
-            let len = get_len(r, LIMIT)?;
-            let mut bucket = Bucket::default();
-            let mut chunk = Vec::new();
-            for _ in 0..len {
-                let time_us = get_i64(r)?;
-                let customer = get_u32(r)?;
-                let touchpoint = get_u32(r)?;
-                let id_hash = get_u64(r)?;
-                if customer as usize >= builder.customers.len()
-                    || touchpoint as usize >= builder.touchpoints.len()
-                    || !is_event_time(time_us)
-                {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "the state file is damaged (an event of an unknown customer or \
-                         touchpoint); remove it to start over",
-                    ));
-                }
-                chunk.push(Staged {
-                    event: Event {
-                        time_us,
-                        customer,
-                        touchpoint,
-                    },
-                    id_hash,
-                });
+        builder.customers = saved.customers.into_owned();
+        builder.touchpoints = saved.touchpoints.into_owned();
+        builder.with_keys = saved.with_keys;
+        builder.buckets = saved.buckets.into_owned();
+        builder.excluded = saved.excluded;
+        builder.rejected = saved.rejected.into_owned();
+        builder.newest = saved.newest.into_owned();
+        builder.reordered = saved.reordered;
+        builder.late = saved.late;
+        builder.lateness_us = saved.lateness_us;
+        builder.watermark_us = saved.watermark_us;
+        builder.staged = builder.buckets.iter().map(|b| b.len).sum();
+        builder.check()?;
+        Ok(builder)
+    }
+
+    /// Refuses a builder read from a damaged file.
+    fn check(&self) -> io::Result<()> {
+        let (customers, touchpoints) = (self.customers.len(), self.touchpoints.len());
+        for bucket in &self.buckets {
+            let held: usize = bucket.chunks.iter().map(Vec::len).sum();
+            let keys_fit = !self.with_keys || bucket.keys.len() == held;
+            if held != bucket.len || !keys_fit {
+                return Err(damaged("a bucket of another size than it says"));
             }
-            if builder.with_keys {
-                for _ in 0..len {
-                    bucket.keys.push(get_u32(r)?);
-                }
+            let events_fit = bucket.chunks.iter().flatten().all(|s| {
+                (s.event.customer as usize) < customers
+                    && (s.event.touchpoint as usize) < touchpoints
+                    && is_event_time(s.event.time_us)
+            });
+            if !events_fit {
+                return Err(damaged("an event of an unknown customer or touchpoint"));
             }
-            bucket.len = len;
-            builder.staged += len;
-            bucket.chunks.push(chunk);
-            builder.buckets.push(bucket);
         }
-        builder.excluded = get_u64(r)?;
-        let rejected: RejectedLog = serde_json::from_slice(&get_bytes(r)?)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        builder.rejected = rejected;
-        let newest = get_len(r, LIMIT)?;
-        for _ in 0..newest {
-            builder.newest.push(get_i64(r)?);
-        }
-        builder.reordered = get_u64(r)?;
-        builder.late = get_u64(r)?;
-        builder.lateness_us = get_i64(r)?;
-        let watermark = get_i64(r)?;
-        builder.watermark_us = (watermark != i64::MIN).then_some(watermark);
-        let times_ok = builder
+        let times_ok = self
             .newest
             .iter()
-            .chain(builder.watermark_us.iter())
+            .chain(self.watermark_us.iter())
             .all(|t| *t == i64::MIN || is_event_time(*t));
-        let lateness_ok = (0..=LATEST_US - EARLIEST_US).contains(&builder.lateness_us);
+        let lateness_ok = (0..=LATEST_US - EARLIEST_US).contains(&self.lateness_us);
         let plausible = |n: u64| n <= 1 << 48;
         let counts_ok = [
-            builder.excluded,
-            builder.reordered,
-            builder.late,
-            builder.rejected.total,
+            self.excluded,
+            self.reordered,
+            self.late,
+            self.rejected.total,
         ]
         .into_iter()
-        .chain(builder.rejected.by_reason.values().copied())
+        .chain(self.rejected.by_reason.values().copied())
         .all(plausible);
-        if !times_ok || !lateness_ok || !counts_ok || builder.newest.len() > builder.customers.len()
-        {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "the state file is damaged (a time outside the years 1 to 9999); remove it \
-                 to start over",
+        if !times_ok || !lateness_ok || !counts_ok || self.newest.len() > customers {
+            return Err(damaged(
+                "a time outside the years 1 to 9999, or a count no stream could reach",
             ));
         }
-        Ok(builder)
+        Ok(())
     }
 }
 
@@ -226,10 +167,9 @@ mod tests {
 
         let mut stopped = JourneyBuilder::new(EngineConfig::default());
         stopped.ingest_each(&batch(first), |_, _, _| true);
-        let mut saved = Vec::new();
-        stopped.save(&mut saved).unwrap();
-        let mut resumed =
-            JourneyBuilder::restore(&mut saved.as_slice(), EngineConfig::default()).unwrap();
+        let saved = postcard::to_stdvec(&stopped.saved()).unwrap();
+        let read: SavedBuilder = postcard::from_bytes(&saved).unwrap();
+        let mut resumed = JourneyBuilder::restore(read, EngineConfig::default()).unwrap();
         resumed.ingest_each(&batch(second), |_, _, _| true);
 
         assert_eq!(resumed.out_of_order(), whole.out_of_order());
@@ -243,9 +183,9 @@ mod tests {
         );
         assert!(b.duplicates > 0);
 
-        assert!(JourneyBuilder::restore(&mut &saved[..40], EngineConfig::default()).is_err());
-        assert!(
-            JourneyBuilder::restore(&mut &b"not a state"[..], EngineConfig::default()).is_err()
-        );
+        assert!(postcard::from_bytes::<SavedBuilder>(&saved[..40]).is_err());
+        let mut damaged: SavedBuilder = postcard::from_bytes(&saved).unwrap();
+        damaged.touchpoints = Cow::Owned(Interner::default());
+        assert!(JourneyBuilder::restore(damaged, EngineConfig::default()).is_err());
     }
 }

@@ -8,7 +8,7 @@ use super::event::Event;
 pub(super) const BUCKET_SHIFT: u32 = 16;
 
 /// The staged events of one bucket of customers, in source order.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Bucket {
     pub chunks: Vec<Vec<Staged>>,
     /// Session key per staged event; empty while no event had a session id.
@@ -43,7 +43,7 @@ impl Bucket {
 
 /// An event as staged during ingestion (24 bytes), with the hash of its
 /// event id (0 = none).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Staged {
     pub event: Event,
     pub id_hash: u64,
