@@ -31,7 +31,7 @@ enum Target {
 }
 
 fn duck_error(e: duckdb::Error) -> SourceError {
-    SourceError::DuckDb(e.to_string())
+    SourceError::DuckDb(e)
 }
 
 /// `'text'` as a SQL string literal.
@@ -80,7 +80,7 @@ impl DuckSource {
         let mapping = match mapping_rx.recv() {
             Ok(Ok(mapping)) => mapping,
             Ok(Err(e)) => return Err(e),
-            Err(_) => return Err(SourceError::Reader("the DuckDB reader stopped".into())),
+            Err(_) => return Err(SourceError::ReaderStopped("DuckDB reader")),
         };
         Ok(DuckSource {
             name: path.display().to_string(),
@@ -175,8 +175,11 @@ fn one_select(conn: &Connection, query: &str) -> Result<String, SourceError> {
             row.get(0)
         })
         .map_err(duck_error)?;
-    let parsed: serde_json::Value = serde_json::from_str(&parsed)
-        .map_err(|e| SourceError::DuckDb(format!("cannot read the parsed query: {e}")))?;
+    let parsed: serde_json::Value = serde_json::from_str(&parsed).map_err(|e| {
+        SourceError::Usage(format!(
+            "--query: DuckDB's reading of it cannot be read ({e})"
+        ))
+    })?;
     if parsed["error"].as_bool() == Some(true) {
         let message = parsed["error_message"]
             .as_str()
@@ -393,7 +396,7 @@ impl ArrowColumns {
         time_kind: TimeKind,
         time_index: usize,
     ) -> Result<Self, SourceError> {
-        let arrow_error = |e: duckdb::arrow::error::ArrowError| SourceError::DuckDb(e.to_string());
+        let arrow_error = SourceError::Arrow;
         let columns = batch
             .columns()
             .iter()

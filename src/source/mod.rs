@@ -113,12 +113,18 @@ pub enum SourceError {
     #[error(transparent)]
     Schema(#[from] SchemaError),
     /// DuckDB refused the file, table or query.
-    #[error("DuckDB: {0}")]
-    DuckDb(String),
+    #[cfg(feature = "full")]
+    #[error("DuckDB cannot read it")]
+    DuckDb(#[source] duckdb::Error),
+    /// DuckDB's columns could not be read as the mapping needs them.
+    #[cfg(feature = "full")]
+    #[error("DuckDB's answer cannot be read")]
+    Arrow(#[source] duckdb::arrow::error::ArrowError),
     /// The options do not fit this source.
     #[error("{0}")]
     Usage(String),
-    /// The Kafka client or broker refused.
+    /// The Kafka client or broker refused. Kept as text, the client
+    /// property values removed: the client's own error quotes them.
     #[error("Kafka: {0}")]
     Kafka(String),
     /// The topic being read was deleted.
@@ -130,9 +136,12 @@ pub enum SourceError {
     /// Reading was cancelled.
     #[error("loading was cancelled")]
     Cancelled,
-    /// The reader thread stopped unexpectedly.
-    #[error("the reader stopped unexpectedly: {0}")]
-    Reader(String),
+    /// The system refused a reader thread.
+    #[error("cannot start the reader thread")]
+    Thread(#[source] std::io::Error),
+    /// A reader thread stopped without saying why (it panicked).
+    #[error("the {0} stopped unexpectedly")]
+    ReaderStopped(&'static str),
 }
 
 /// A source of events: mapping first, then batches until exhausted.

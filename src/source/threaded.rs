@@ -54,7 +54,7 @@ impl ReaderLink {
         let reader = thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || read(end))
-            .map_err(|e| SourceError::Reader(e.to_string()))?;
+            .map_err(SourceError::Thread)?;
         Ok(ReaderLink {
             batches,
             recycle,
@@ -67,7 +67,7 @@ impl ReaderLink {
         match self.batches.recv() {
             Ok(message) => message.map(Some),
             Err(_) => match self.reader.take().map(JoinHandle::join) {
-                Some(Err(_)) => Err(SourceError::Reader("the reader thread panicked".into())),
+                Some(Err(_)) => Err(SourceError::ReaderStopped("reader thread")),
                 _ => Ok(None),
             },
         }
@@ -83,7 +83,7 @@ impl ReaderLink {
             Ok(message) => message.map(Some),
             Err(crossbeam_channel::RecvTimeoutError::Timeout) => Ok(None),
             Err(crossbeam_channel::RecvTimeoutError::Disconnected) => {
-                Err(SourceError::Reader("the reader stopped".into()))
+                Err(SourceError::ReaderStopped("reader"))
             }
         }
     }

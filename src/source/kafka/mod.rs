@@ -609,7 +609,7 @@ impl KafkaSource {
         let (done, answer) = crossbeam_channel::bounded(1);
         commits
             .send((covered.to_vec(), done))
-            .map_err(|_| SourceError::Reader("the consumer stopped".into()))?;
+            .map_err(|_| SourceError::ReaderStopped("Kafka consumer"))?;
         match answer.recv_timeout(Duration::from_secs(30)) {
             Ok(result) => result.map_err(SourceError::Kafka),
             Err(_) => Err(SourceError::Kafka(

@@ -54,7 +54,7 @@ pub(super) fn watch_lag(
                 }
             }
         })
-        .map_err(|e| SourceError::Reader(e.to_string()))?;
+        .map_err(SourceError::Thread)?;
     Ok(())
 }
 
