@@ -158,34 +158,31 @@ fn a_resumed_state_refuses_a_recreated_topic() {
             .output()
             .unwrap()
     };
-    // Recreated with fewer messages: the offsets went back.
-    tansu_topic(&broker, "delete", "orders");
-    tansu_topic(&broker, "create", "orders");
-    let fewer = generated(dir.path(), "fewer.jsonl", 200, true);
-    produce(&broker, "orders", &fewer);
-    let out = resume();
-    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
-    assert!(stderr(&out).contains("created again"), "{}", stderr(&out));
-    assert_eq!(
-        std::fs::read(&state).unwrap(),
-        saved,
-        "the state was changed"
-    );
-
-    // Recreated and refilled past the saved offsets: the message the state
-    // read last is not there any more.
-    tansu_topic(&broker, "delete", "orders");
-    tansu_topic(&broker, "create", "orders");
-    let more = generated(dir.path(), "more.jsonl", 8_000, true);
-    produce(&broker, "orders", &more);
-    let out = resume();
-    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
-    assert!(stderr(&out).contains("created again"), "{}", stderr(&out));
-    assert_eq!(
-        std::fs::read(&state).unwrap(),
-        saved,
-        "the state was changed"
-    );
+    // The topic deleted, created again and refilled with `events` events:
+    // resuming is refused, and the state stays as it was.
+    let refused_after_recreating = |name: &str, events: usize| {
+        tansu_topic(&broker, "delete", "orders");
+        tansu_topic(&broker, "create", "orders");
+        let refill = generated(dir.path(), name, events, true);
+        produce(&broker, "orders", &refill);
+        let out = resume();
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", all_output(&out));
+        assert!(
+            stderr(&out).contains("created again"),
+            "{name}: {}",
+            stderr(&out)
+        );
+        assert_eq!(
+            std::fs::read(&state).unwrap(),
+            saved,
+            "{name}: the state changed"
+        );
+    };
+    // With fewer messages: the offsets went back.
+    refused_after_recreating("fewer.jsonl", 200);
+    // Refilled past the saved offsets: the message the state read last is
+    // not there any more.
+    refused_after_recreating("more.jsonl", 8_000);
 
     // Another topic is refused too.
     broker.create_topic("returns");

@@ -1,4 +1,7 @@
 //! The summary as a readable table, as CSV of edges and as Graphviz DOT.
+//!
+//! Everything is written into a `String`, which cannot fail: the
+//! `let _ = write!(…)` below drop an `Ok(())`.
 
 use std::fmt::Write;
 
