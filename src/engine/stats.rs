@@ -24,7 +24,79 @@ fn new_sketch() -> DDSketch {
 #[derive(Clone, Serialize, Deserialize)]
 enum Sample {
     Exact(Vec<i64>),
-    Sketch(Box<DDSketch>),
+    Sketch(#[serde(deserialize_with = "checked_sketch")] Box<DDSketch>),
+}
+
+/// A DDSketch's fields, as its serde derive lays them out (sketches-ddsketch
+/// 0.4), to check a sketch read from a saved state before it is used: the
+/// crate trusts its fields, and a damaged one allocates or overflows.
+#[derive(Serialize, Deserialize, PartialEq)]
+struct SketchFields {
+    config: (u32, f64, f64, f64, i32),
+    store: StoreFields,
+    negative_store: StoreFields,
+    min: f64,
+    max: f64,
+    sum: f64,
+    zero_count: u64,
+}
+
+/// A sketch store's fields.
+#[derive(Serialize, Deserialize, PartialEq)]
+struct StoreFields {
+    bins: Vec<u64>,
+    count: u64,
+    min_key: i32,
+    max_key: i32,
+    offset: i32,
+    bin_limit: usize,
+    is_collapsed: bool,
+}
+
+impl StoreFields {
+    /// The store's bins lie within its limit, its keys within its bins, and
+    /// its count is theirs.
+    fn is_sound(&self, bin_limit: usize) -> bool {
+        let total = self
+            .bins
+            .iter()
+            .try_fold(0u64, |sum, n| sum.checked_add(*n));
+        let keys_in_bins = self.count == 0
+            || (self.offset <= self.min_key
+                && self.min_key <= self.max_key
+                && (self.max_key as i64) < self.offset as i64 + self.bins.len() as i64);
+        self.bin_limit == bin_limit
+            && self.bins.len() <= bin_limit
+            && total == Some(self.count)
+            && keys_in_bins
+    }
+}
+
+/// Reads a sketch, refusing one that is not a sound sketch of the
+/// configuration Journeyscope uses.
+fn checked_sketch<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Box<DDSketch>, D::Error> {
+    use serde::de::Error;
+    let fields = SketchFields::deserialize(deserializer)?;
+    let expected = sketch_fields(&new_sketch()).map_err(D::Error::custom)?;
+    let bin_limit = expected.store.bin_limit;
+    let sound = fields.config == expected.config
+        && fields.store.is_sound(bin_limit)
+        && fields.negative_store.is_sound(bin_limit)
+        && fields.zero_count <= 1 << 48;
+    if !sound {
+        return Err(D::Error::custom("a damaged duration sketch"));
+    }
+    let bytes = postcard::to_stdvec(&fields).map_err(D::Error::custom)?;
+    postcard::from_bytes(&bytes)
+        .map(Box::new)
+        .map_err(D::Error::custom)
+}
+
+/// A sketch's fields, read through its own serde form.
+fn sketch_fields(sketch: &DDSketch) -> Result<SketchFields, postcard::Error> {
+    postcard::from_bytes(&postcard::to_stdvec(sketch)?)
 }
 
 impl std::fmt::Debug for Sample {
@@ -197,6 +269,32 @@ pub fn interpolated_quantile(sorted: &[f64], q: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_saved_sketch_reads_back_and_a_damaged_one_is_refused() {
+        let mut stats = DurationStats::default();
+        for us in 0..5_000 {
+            stats.add_us(us * 997 % 100_000);
+        }
+        let bytes = postcard::to_stdvec(&stats).unwrap();
+        let back: DurationStats = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back.summary(), stats.summary());
+        // The fields as read are the sketch's own (the layout is the crate's).
+        let Sample::Sketch(sketch) = &stats.sample else {
+            panic!("a sketch past the exact limit")
+        };
+        let fields = sketch_fields(sketch).unwrap();
+        assert_eq!(
+            postcard::to_stdvec(&fields).unwrap(),
+            postcard::to_stdvec(&**sketch).unwrap()
+        );
+        let mut damaged = fields;
+        damaged.store.bin_limit = 1 << 40;
+        let mut wrong =
+            bytes[..bytes.len() - postcard::to_stdvec(&**sketch).unwrap().len()].to_vec();
+        wrong.extend(postcard::to_stdvec(&damaged).unwrap());
+        assert!(postcard::from_bytes::<DurationStats>(&wrong).is_err());
+    }
 
     #[test]
     fn small_samples_are_exact() {
