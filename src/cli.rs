@@ -117,6 +117,34 @@ pub struct MappingArgs {
     /// Funnel conversion window from the first step (e.g. 1h, 7d).
     #[arg(long, value_name = "DURATION", requires = "funnel")]
     pub within: Option<String>,
+    /// Keep this property's value at each session's first event, for
+    /// segments (repeatable; the channel column is always kept).
+    #[arg(long, value_name = "NAME")]
+    pub keep_property: Vec<String>,
+    /// Only these sessions: channel=app,web / plan!=free / did:purchase /
+    /// !did:purchase / time:2026-11-20..2026-11-27, joined by &.
+    #[arg(long, value_name = "EXPR")]
+    pub segment: Option<String>,
+    /// Compare two segments (given twice), a segment with all other sessions
+    /// (given once), or `previous-period` (second half of the data vs first).
+    #[arg(long, value_name = "EXPR")]
+    pub compare: Vec<String>,
+    /// Add paths by step: each step's busiest touchpoints, "other", exits.
+    #[arg(long)]
+    pub paths: bool,
+    /// Steps of --paths.
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    pub depth: usize,
+    /// Paths start at each session's first event at this touchpoint.
+    #[arg(long, value_name = "TOUCHPOINT", conflicts_with = "paths_to")]
+    pub paths_from: Option<String>,
+    /// Paths end at each session's first event at this touchpoint (steps
+    /// count backwards from it).
+    #[arg(long, value_name = "TOUCHPOINT")]
+    pub paths_to: Option<String>,
+    /// Touchpoints shown per step of --paths; the rest are "other".
+    #[arg(long, value_name = "K", default_value_t = 8)]
+    pub paths_top: usize,
 }
 
 impl MappingArgs {
@@ -124,6 +152,8 @@ impl MappingArgs {
     pub fn defaults() -> Self {
         MappingArgs {
             session_timeout: "30m".into(),
+            depth: 6,
+            paths_top: 8,
             ..MappingArgs::default()
         }
     }

@@ -9,8 +9,11 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::cli::MappingArgs;
-use crate::engine::{EngineConfig, FunnelSpec, TouchpointRules};
-use crate::source::{MappingOverrides, SourceOptions};
+use crate::engine::{
+    CompareSpec, EngineConfig, FunnelSpec, PathsAnchor, PathsSpec, Segment, TouchpointRules,
+};
+use crate::report::Questions;
+use crate::source::{CHANNEL, MappingOverrides, SourceOptions, TimeParser};
 
 /// The bundled sample data (see `sample_data/README.md`).
 pub const SAMPLE_DATA: &[u8] = include_bytes!("../sample_data/ecommerce.jsonl.zst");
@@ -38,6 +41,96 @@ pub struct Settings {
     pub engine: EngineConfig,
     /// The funnel asked for.
     pub funnel: Option<FunnelSpec>,
+    /// The segment, comparison and paths asked for (the funnel is above).
+    pub questions: Questions,
+}
+
+impl Settings {
+    /// Everything a summary is asked: the funnel, segment, comparison and
+    /// paths.
+    pub fn questions(&self) -> Questions {
+        Questions {
+            funnel: self.funnel.clone(),
+            ..self.questions.clone()
+        }
+    }
+}
+
+/// The properties kept per session: `channel` and the `--keep-property`
+/// names, each once.
+pub fn kept_properties(keep: &[String]) -> Vec<String> {
+    let mut kept = vec![CHANNEL.to_owned()];
+    for name in keep.iter().map(|k| k.trim()) {
+        if !name.is_empty() && !kept.iter().any(|k| k == name) {
+            kept.push(name.to_owned());
+        }
+    }
+    kept
+}
+
+/// Reads a segment expression, its times in `timezone`'s zone.
+pub fn parse_segment(text: &str, parser: TimeParser) -> Result<Segment, SettingsError> {
+    Segment::parse(text, &|t| parser.parse_str(t)).map_err(|e| SettingsError(e.to_string()))
+}
+
+fn questions(args: &MappingArgs, parser: TimeParser) -> Result<Questions, SettingsError> {
+    let segment = args
+        .segment
+        .as_deref()
+        .map(|s| parse_segment(s, parser))
+        .transpose()?;
+    let compare = match args.compare.as_slice() {
+        [] => None,
+        [one] if one.trim() == "previous-period" => Some(CompareSpec::PreviousPeriod),
+        [a] => Some(CompareSpec::Segments {
+            a: parse_segment(a, parser)?,
+            b: None,
+        }),
+        [a, b] if a.trim() != "previous-period" && b.trim() != "previous-period" => {
+            Some(CompareSpec::Segments {
+                a: parse_segment(a, parser)?,
+                b: Some(parse_segment(b, parser)?),
+            })
+        }
+        [_, _] => {
+            return Err(SettingsError(
+                "--compare previous-period compares the data's two halves and takes no \
+                 second --compare"
+                    .into(),
+            ));
+        }
+        _ => {
+            return Err(SettingsError(
+                "--compare is given at most twice: A and B, or A against everyone else".into(),
+            ));
+        }
+    };
+    let paths_asked = args.paths || args.paths_from.is_some() || args.paths_to.is_some();
+    let paths = if paths_asked {
+        if args.depth == 0 || args.paths_top == 0 {
+            return Err(SettingsError(
+                "--depth and --paths-top must be at least 1".into(),
+            ));
+        }
+        let anchor = match (&args.paths_from, &args.paths_to) {
+            (Some(x), _) => PathsAnchor::From(x.trim().to_owned()),
+            (None, Some(y)) => PathsAnchor::To(y.trim().to_owned()),
+            (None, None) => PathsAnchor::Start,
+        };
+        Some(PathsSpec {
+            anchor,
+            depth: args.depth,
+            top: args.paths_top,
+        })
+    } else {
+        None
+    };
+    Ok(Questions {
+        funnel: None,
+        segment,
+        compare,
+        paths,
+    })
 }
 
 /// Reads the duration given to `--flag`; a mistake is explained with
@@ -95,7 +188,14 @@ pub fn settings(
             within_us,
         })
     };
-    let wanted_properties = rules.wanted_properties();
+    let mut wanted_properties = rules.wanted_properties();
+    let kept_properties = kept_properties(&args.keep_property);
+    for name in kept_properties.iter().skip(1) {
+        if !wanted_properties.contains(name) {
+            wanted_properties.push(name.clone());
+        }
+    }
+    let questions = questions(args, TimeParser::new(timezone))?;
     Ok(Settings {
         source: SourceOptions {
             overrides: MappingOverrides {
@@ -115,8 +215,10 @@ pub fn settings(
             session_timeout_us,
             rules,
             collapse_repeats: args.collapse_repeats,
+            kept_properties,
         },
         funnel,
+        questions,
     })
 }
 

@@ -76,6 +76,9 @@ pub fn synthetic_summary(touchpoints: usize, edges: usize) -> Summary {
         nodes: graph.node_reports(),
         edges: graph.edge_reports(),
         funnel: None,
+        segment: None,
+        compare: None,
+        paths: None,
     }
 }
 

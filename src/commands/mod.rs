@@ -105,20 +105,22 @@ fn source_failure(e: SourceError) -> Failure {
 
 /// Reads a source and summarises it.
 pub fn summarize_path(path: &Path, label: &str, settings: Settings) -> Result<Summary, Failure> {
+    let questions = settings.questions();
     let mut source = source::open(path, &settings.source).map_err(source_failure)?;
     let journeys = source::load(source.as_mut(), settings.engine).map_err(source_failure)?;
+    log::debug!(
+        "kept properties {:?}: {} bytes for {} sessions",
+        journeys.kept_properties(),
+        journeys.kept_property_bytes(),
+        journeys.sessions
+    );
     if source.is_empty_input() {
         eprintln!(
             "note: {} is empty: 0 events",
             crate::format::printable(label)
         );
     }
-    Ok(Summary::new(
-        label,
-        source.mapping(),
-        &journeys,
-        settings.funnel.as_ref(),
-    ))
+    Summary::answer(label, source.mapping(), &journeys, &questions).map_err(usage)
 }
 
 fn print_summary(summary: &Summary, format: OutputFormat) -> Result<(), Failure> {

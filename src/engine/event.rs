@@ -29,6 +29,9 @@ pub struct EngineConfig {
     pub rules: TouchpointRules,
     /// Merge consecutive events of the same touchpoint into one step.
     pub collapse_repeats: bool,
+    /// Properties whose value at each session's first event is kept, for
+    /// segments (`channel` and every `--keep-property`).
+    pub kept_properties: Vec<String>,
 }
 
 impl Default for EngineConfig {
@@ -37,6 +40,7 @@ impl Default for EngineConfig {
             session_timeout_us: Some(30 * 60 * 1_000_000),
             rules: TouchpointRules::default(),
             collapse_repeats: false,
+            kept_properties: Vec::new(),
         }
     }
 }

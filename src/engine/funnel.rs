@@ -42,7 +42,8 @@ pub struct FunnelReport {
     pub steps: Vec<FunnelStep>,
 }
 
-/// Computes `spec` over every customer's ordered events.
+/// Computes `spec` over every customer's ordered events (those of the
+/// segment's sessions when there is one).
 pub fn compute_funnel(journeys: &Journeys, spec: &FunnelSpec) -> FunnelReport {
     let ids: Vec<Option<u32>> = spec
         .steps
@@ -52,7 +53,7 @@ pub fn compute_funnel(journeys: &Journeys, spec: &FunnelSpec) -> FunnelReport {
     let mut reached = vec![0u64; ids.len()];
     let mut times: Vec<DurationStats> = vec![DurationStats::default(); ids.len()];
     let mut step_times = Vec::with_capacity(ids.len());
-    for (_, events) in journeys.customer_events() {
+    journeys.for_each_selected_customer(|_, events| {
         best_attempt(events, &ids, spec.within_us, &mut step_times);
         for (level, time) in step_times.iter().enumerate() {
             reached[level] += 1;
@@ -60,7 +61,7 @@ pub fn compute_funnel(journeys: &Journeys, spec: &FunnelSpec) -> FunnelReport {
                 times[level].add_us(time - step_times[level - 1]);
             }
         }
-    }
+    });
     let first = reached.first().copied().unwrap_or(0);
     let steps = spec
         .steps

@@ -34,6 +34,8 @@ pub struct JourneyBuilder {
     pub(super) config: EngineConfig,
     pub(super) customers: Interner,
     pub(super) touchpoints: Interner,
+    /// The values of each kept property ([`EngineConfig::kept_properties`]).
+    pub(super) values: Vec<Interner>,
     pub(super) names: FxHashMap<Box<str>, NameOutcome>,
     pub(super) buckets: Vec<Bucket>,
     /// True once an event had a session id.
@@ -68,6 +70,7 @@ impl JourneyBuilder {
         touchpoints.intern(START_NAME);
         touchpoints.intern(END_NAME);
         JourneyBuilder {
+            values: vec![Interner::default(); config.kept_properties.len()],
             config,
             customers: Interner::default(),
             touchpoints,
@@ -116,7 +119,7 @@ impl JourneyBuilder {
         let mut last_customer = None;
         for event in batch.iter() {
             if let Some((staged, key)) = self.accept(&event, &mut last_customer) {
-                self.stage(staged, key);
+                self.stage(staged, key, &event);
             }
         }
     }
@@ -158,7 +161,7 @@ impl JourneyBuilder {
                 }
             }
             if time >= self.stage_from_us {
-                self.stage(staged, key);
+                self.stage(staged, key, &event);
             }
         }
     }
@@ -204,8 +207,9 @@ impl JourneyBuilder {
     /// only the recent past for its windows); names and counts stay.
     pub(super) fn forget_before(&mut self, cutoff_us: i64) {
         self.stage_from_us = cutoff_us;
+        let kept = self.config.kept_properties.len();
         for bucket in &mut self.buckets {
-            *bucket = bucket.since(cutoff_us, self.with_keys);
+            *bucket = bucket.since(cutoff_us, self.with_keys, kept);
         }
         self.staged = self.buckets.iter().map(|b| b.len).sum();
     }
@@ -230,7 +234,7 @@ impl JourneyBuilder {
         &self.touchpoints
     }
 
-    fn stage(&mut self, staged: Staged, session_key: Option<u32>) {
+    fn stage(&mut self, staged: Staged, session_key: Option<u32>, event: &EventRef<'_>) {
         let b = (staged.event.customer >> BUCKET_SHIFT) as usize;
         if b >= self.buckets.len() {
             self.buckets.resize_with(b + 1, Bucket::default);
@@ -252,6 +256,13 @@ impl JourneyBuilder {
         }
         if self.with_keys {
             bucket.keys.push(session_key.unwrap_or(0));
+        }
+        for (name, values) in self.config.kept_properties.iter().zip(&mut self.values) {
+            let id = match event.property(name) {
+                Some(value) if !value.is_empty() => values.intern(value) + 1,
+                _ => 0,
+            };
+            bucket.properties.push(id);
         }
         bucket.len += 1;
         self.staged += 1;
@@ -303,7 +314,7 @@ impl JourneyBuilder {
         let buckets: Vec<Bucket> = self
             .buckets
             .iter()
-            .map(|b| b.since(from, self.with_keys))
+            .map(|b| b.since(from, self.with_keys, self.config.kept_properties.len()))
             .collect();
         self.copy_with(buckets)
     }
@@ -322,6 +333,7 @@ impl JourneyBuilder {
             config: self.config.clone(),
             customers: self.customers.clone(),
             touchpoints: self.touchpoints.clone(),
+            values: self.values.clone(),
             excluded: self.excluded,
             rejected: self.rejected.clone(),
         }
@@ -337,6 +349,7 @@ impl JourneyBuilder {
             config: self.config,
             customers: self.customers,
             touchpoints: self.touchpoints,
+            values: self.values,
             excluded: self.excluded,
             rejected: self.rejected,
         }
@@ -354,6 +367,7 @@ pub struct StagedCopy {
     config: EngineConfig,
     customers: Interner,
     touchpoints: Interner,
+    values: Vec<Interner>,
     excluded: u64,
     rejected: RejectedLog,
 }
@@ -363,12 +377,18 @@ impl StagedCopy {
     /// builds the graph.
     pub fn build(self) -> Journeys {
         let customer_count = self.customers.len();
-        let grouped =
-            journeys::group_by_customer(self.buckets, self.with_keys, self.total, customer_count);
+        let grouped = journeys::group_by_customer(
+            self.buckets,
+            self.with_keys,
+            self.config.kept_properties.len(),
+            self.total,
+            customer_count,
+        );
         journeys::build(journeys::Parts {
             config: self.config,
             customers: self.customers,
             touchpoints: self.touchpoints,
+            values: self.values,
             grouped,
             excluded: self.excluded,
             rejected: self.rejected,

@@ -8,6 +8,7 @@ use super::event::{EngineConfig, Event};
 use super::graph::JourneyGraph;
 use super::intern::Interner;
 use super::rejected::RejectedLog;
+use super::segment::{Segment, SegmentError, SessionFilter};
 use super::staging::{BUCKET_SHIFT, Bucket};
 use super::walk::{Markers, Tally, starts_session};
 
@@ -18,6 +19,9 @@ pub struct Journeys {
     pub config: EngineConfig,
     /// Which part of each session the graph covers.
     pub anchors: Anchors,
+    /// Which sessions the graph counts (None: all).
+    pub segment: Option<Segment>,
+    filter: Option<Arc<SessionFilter>>,
     /// The transition graph.
     pub graph: JourneyGraph,
     /// Accepted, de-duplicated events that are in the graph.
@@ -75,9 +79,46 @@ struct EventStore {
     session_keys: Vec<u32>,
     /// Start of each customer's events, plus a final end.
     offsets: Vec<usize>,
+    /// The kept properties' names, their values, and their values along
+    /// `sorted`.
+    kept: Vec<String>,
+    values: Vec<Interner>,
+    properties: Vec<PropertyColumn>,
 }
 
 impl EventStore {
+    /// True when the session of customer `c` starting at `start` (within
+    /// the customer's events) is selected by `filter`.
+    fn selects(
+        &self,
+        filter: Option<&SessionFilter>,
+        c: usize,
+        start: usize,
+        session: &[Event],
+    ) -> bool {
+        filter.is_none_or(|f| {
+            let at = self.offsets[c] + start;
+            f.selects(session, |p| self.properties[p].at(at))
+        })
+    }
+
+    /// Calls `f(start, session)` for each of customer `c`'s sessions that
+    /// `filter` selects.
+    fn each_selected<'a>(
+        &'a self,
+        c: usize,
+        timeout_us: Option<i64>,
+        filter: Option<&SessionFilter>,
+        mut f: impl FnMut(&'a [Event]),
+    ) {
+        let (events, keys) = self.customer(c);
+        for_each_session(events, keys, timeout_us, |start, s| {
+            if self.selects(filter, c, start, s) {
+                f(s)
+            }
+        });
+    }
+
     fn customer(&self, c: usize) -> (&[Event], &[u32]) {
         let (a, b) = (self.offsets[c], self.offsets[c + 1]);
         let keys: &[u32] = if self.session_keys.is_empty() {
@@ -100,6 +141,11 @@ impl Journeys {
         self.store.touchpoint_names.get(name)
     }
 
+    /// Every touchpoint's name, by id.
+    pub fn touchpoint_names(&self) -> &Interner {
+        &self.store.touchpoint_names
+    }
+
     /// Number of touchpoint ids (START and END included).
     pub fn touchpoint_count(&self) -> usize {
         self.store.touchpoint_names.len()
@@ -115,16 +161,99 @@ impl Journeys {
         self.store.offsets.len() - 1
     }
 
-    /// One customer's whole sessions in order (anchors not applied).
+    /// One customer's whole sessions in order (anchors and segment not
+    /// applied).
     pub fn sessions_of(&self, customer: u32) -> Vec<&[Event]> {
         let mut sessions = Vec::new();
         if (customer as usize) < self.customer_count() {
             let (events, keys) = self.store.customer(customer as usize);
-            for_each_session(events, keys, self.config.session_timeout_us, |s| {
+            for_each_session(events, keys, self.config.session_timeout_us, |_, s| {
                 sessions.push(s)
             });
         }
         sessions
+    }
+
+    /// Calls `f(customer, session)` for every whole session the segment
+    /// selects (anchors not applied), in customer order.
+    pub fn for_each_selected_session<'a>(&'a self, mut f: impl FnMut(u32, &'a [Event])) {
+        let filter = self.filter.as_deref();
+        for c in 0..self.customer_count() {
+            self.store
+                .each_selected(c, self.config.session_timeout_us, filter, |s| {
+                    f(c as u32, s)
+                });
+        }
+    }
+
+    /// Calls `f(customer, events)` for every customer with a selected
+    /// session: the events of the selected sessions, in order (all the
+    /// customer's events when there is no segment).
+    pub fn for_each_selected_customer(&self, mut f: impl FnMut(u32, &[Event])) {
+        let Some(filter) = self.filter.as_deref() else {
+            for (c, events) in self.customer_events() {
+                f(c, events);
+            }
+            return;
+        };
+        let mut kept = Vec::new();
+        for c in 0..self.customer_count() {
+            kept.clear();
+            self.store
+                .each_selected(c, self.config.session_timeout_us, Some(filter), |s| {
+                    kept.extend_from_slice(s)
+                });
+            if !kept.is_empty() {
+                f(c as u32, &kept);
+            }
+        }
+    }
+
+    /// The properties kept per session, by name.
+    pub fn kept_properties(&self) -> &[String] {
+        &self.store.kept
+    }
+
+    /// The values kept property `index` takes, in order first seen.
+    pub fn property_values(&self, index: usize) -> impl Iterator<Item = &str> {
+        self.store
+            .values
+            .get(index)
+            .into_iter()
+            .flat_map(Interner::iter)
+    }
+
+    /// Bytes the kept properties' values along the sessions take.
+    pub fn kept_property_bytes(&self) -> usize {
+        self.store
+            .properties
+            .iter()
+            .map(PropertyColumn::bytes)
+            .sum()
+    }
+
+    /// The same events with only the sessions of `segment` counted (None:
+    /// all); anchors and session rules stay.
+    pub fn with_segment(&self, segment: Option<Segment>) -> Result<Journeys, SegmentError> {
+        let filter = self.filter_of(segment.as_ref())?;
+        Ok(self.walked(self.config.clone(), self.anchors, segment, filter))
+    }
+
+    fn filter_of(
+        &self,
+        segment: Option<&Segment>,
+    ) -> Result<Option<Arc<SessionFilter>>, SegmentError> {
+        segment
+            .map(|s| {
+                SessionFilter::new(
+                    s,
+                    &self.store.kept,
+                    &self.store.values,
+                    &self.store.touchpoint_names,
+                )
+                .map(Arc::new)
+            })
+            .transpose()
     }
 
     /// Each customer's sessions, in order: (customer id, session events).
@@ -135,16 +264,13 @@ impl Journeys {
     }
 
     /// Calls `f(customer, session part)` for every session part in the graph:
-    /// sessions cut by the anchors, in customer order.
+    /// sessions of the segment cut by the anchors, in customer order.
     pub fn for_each_mapped_session<'a>(&'a self, mut f: impl FnMut(u32, &'a [Event])) {
-        for c in 0..self.customer_count() {
-            let (events, keys) = self.store.customer(c);
-            for_each_session(events, keys, self.config.session_timeout_us, |s| {
-                if let Some(part) = self.anchors.cut(s) {
-                    f(c as u32, part)
-                }
-            });
-        }
+        self.for_each_selected_session(|c, s| {
+            if let Some(part) = self.anchors.cut(s) {
+                f(c, part)
+            }
+        });
     }
 
     /// Each customer's events in order (time, then position in the source).
@@ -155,7 +281,8 @@ impl Journeys {
     }
 
     /// The same events walked again with another session timeout, repeat
-    /// collapsing or anchors; the events are shared, not copied.
+    /// collapsing or anchors (the segment stays); the events are shared,
+    /// not copied.
     pub fn rewalk(
         &self,
         session_timeout_us: Option<i64>,
@@ -165,10 +292,22 @@ impl Journeys {
         let mut config = self.config.clone();
         config.session_timeout_us = session_timeout_us;
         config.collapse_repeats = collapse_repeats;
-        let walked = walk(&self.store, &config, anchors);
+        self.walked(config, anchors, self.segment.clone(), self.filter.clone())
+    }
+
+    fn walked(
+        &self,
+        config: EngineConfig,
+        anchors: Anchors,
+        segment: Option<Segment>,
+        filter: Option<Arc<SessionFilter>>,
+    ) -> Journeys {
+        let walked = walk(&self.store, &config, anchors, filter.as_deref());
         Journeys {
             config,
             anchors,
+            segment,
+            filter,
             graph: walked.graph,
             events: walked.events,
             customers: walked.customers,
@@ -187,6 +326,7 @@ pub(super) struct Parts {
     pub config: EngineConfig,
     pub customers: Interner,
     pub touchpoints: Interner,
+    pub values: Vec<Interner>,
     pub grouped: Grouped,
     pub excluded: u64,
     pub rejected: RejectedLog,
@@ -202,6 +342,8 @@ pub(super) struct Grouped {
     pub offsets: Vec<usize>,
     /// Events dropped because the customer already had their event id.
     pub duplicates: u64,
+    /// Each kept property along `events`.
+    pub properties: Vec<PropertyColumn>,
 }
 
 /// Groups staged events by customer (keeping source order), drops repeated
@@ -210,6 +352,7 @@ pub(super) struct Grouped {
 pub(super) fn group_by_customer(
     buckets: Vec<Bucket>,
     with_keys: bool,
+    kept: usize,
     total: usize,
     customer_count: usize,
 ) -> Grouped {
@@ -228,6 +371,7 @@ pub(super) fn group_by_customer(
     let mut events = Vec::with_capacity(total);
     let mut ids = Vec::with_capacity(if with_ids { total } else { 0 });
     let mut keys = Vec::with_capacity(if with_keys { total } else { 0 });
+    let mut values = Vec::with_capacity(total * kept);
     for (b, bucket) in buckets.into_iter().enumerate() {
         let lo = (b << BUCKET_SHIFT).min(customer_count);
         let hi = ((b + 1) << BUCKET_SHIFT).min(customer_count);
@@ -239,6 +383,7 @@ pub(super) fn group_by_customer(
         if with_keys {
             keys.resize(end, 0);
         }
+        values.resize(end * kept, 0);
         let mut cursor: Vec<usize> = offsets[lo..hi].to_vec();
         let mut index = 0;
         for chunk in bucket.chunks {
@@ -250,6 +395,10 @@ pub(super) fn group_by_customer(
                 }
                 if with_keys {
                     keys[*slot] = bucket.keys[index];
+                }
+                if kept > 0 {
+                    values[*slot * kept..(*slot + 1) * kept]
+                        .copy_from_slice(&bucket.properties[index * kept..(index + 1) * kept]);
                 }
                 *slot += 1;
                 index += 1;
@@ -287,15 +436,21 @@ pub(super) fn group_by_customer(
             if with_keys {
                 keys[write] = keys[read];
             }
+            if kept > 0 {
+                values.copy_within(read * kept..(read + 1) * kept, write * kept);
+            }
             write += 1;
         }
+        let range = offsets[c]..write;
         sort_by_time(
-            &mut events[offsets[c]..write],
+            &mut events[range.clone()],
             if with_keys {
-                &mut keys[offsets[c]..write]
+                &mut keys[range.clone()]
             } else {
                 &mut []
             },
+            &mut values[range.start * kept..range.end * kept],
+            kept,
         );
     }
     offsets[customer_count] = write;
@@ -303,52 +458,101 @@ pub(super) fn group_by_customer(
     events.shrink_to_fit();
     keys.truncate(if with_keys { write } else { 0 });
     keys.shrink_to_fit();
+    values.truncate(write * kept);
+    let properties = (0..kept)
+        .map(|p| PropertyColumn::from_runs(&values, kept, p))
+        .collect();
     Grouped {
         events,
         session_keys: keys,
         offsets,
         duplicates,
+        properties,
+    }
+}
+
+/// The values one kept property has along the ordered events, as the
+/// points where it changes: a few bytes per session, not per event.
+#[derive(Debug, Clone, Default)]
+pub struct PropertyColumn {
+    /// (index of the first event with the value, value id + 1 or 0: none).
+    changes: Vec<(u32, u32)>,
+}
+
+impl PropertyColumn {
+    /// The column of property `p` from values laid out `kept` per event.
+    fn from_runs(values: &[u32], kept: usize, p: usize) -> PropertyColumn {
+        let mut changes: Vec<(u32, u32)> = Vec::new();
+        for (i, v) in values.iter().skip(p).step_by(kept).enumerate() {
+            if changes.last().is_none_or(|(_, last)| last != v) {
+                changes.push((i as u32, *v));
+            }
+        }
+        changes.shrink_to_fit();
+        PropertyColumn { changes }
+    }
+
+    /// The value id + 1 (0: none) at event `index`.
+    pub fn at(&self, index: usize) -> u32 {
+        let after = self.changes.partition_point(|(i, _)| *i as usize <= index);
+        after.checked_sub(1).map_or(0, |k| self.changes[k].1)
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.changes.len() * std::mem::size_of::<(u32, u32)>()
     }
 }
 
 /// Stable sort of one customer's events by time (source order breaks ties),
-/// moving session keys along when there are any.
-fn sort_by_time(events: &mut [Event], keys: &mut [u32]) {
+/// moving session keys and `kept` property values per event along when
+/// there are any.
+fn sort_by_time(events: &mut [Event], keys: &mut [u32], values: &mut [u32], kept: usize) {
     if events.is_sorted_by_key(|e| e.time_us) {
         return;
     }
-    if keys.is_empty() {
+    if keys.is_empty() && kept == 0 {
         events.sort_by_key(|e| e.time_us);
         return;
     }
-    let mut pairs: Vec<(Event, u32)> = events.iter().copied().zip(keys.iter().copied()).collect();
-    pairs.sort_by_key(|(e, _)| e.time_us);
-    for (i, (e, k)) in pairs.into_iter().enumerate() {
-        events[i] = e;
-        keys[i] = k;
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    order.sort_by_key(|&i| events[i].time_us);
+    let sorted: Vec<Event> = order.iter().map(|&i| events[i]).collect();
+    events.copy_from_slice(&sorted);
+    if !keys.is_empty() {
+        let sorted: Vec<u32> = order.iter().map(|&i| keys[i]).collect();
+        keys.copy_from_slice(&sorted);
+    }
+    if kept > 0 {
+        let sorted: Vec<u32> = order
+            .iter()
+            .flat_map(|&i| values[i * kept..(i + 1) * kept].iter().copied())
+            .collect();
+        values.copy_from_slice(&sorted);
     }
 }
 
 /// Splits one customer's ordered events into sessions (see
-/// [`starts_session`]); `keys` holds each event's session key, or is empty
-/// when no event has one.
+/// [`starts_session`]), calling `f(start, session)` with each session's
+/// first index in `events`; `keys` holds each event's session key, or is
+/// empty when no event has one.
 pub fn for_each_session<'a>(
     events: &'a [Event],
     keys: &[u32],
     timeout_us: Option<i64>,
-    mut f: impl FnMut(&'a [Event]),
+    mut f: impl FnMut(usize, &'a [Event]),
 ) {
     let key = |i: usize| keys.get(i).copied().unwrap_or(0);
     let mut start = 0;
     for i in 1..events.len() {
         let previous = Some((events[i - 1].time_us, key(i - 1)));
         if starts_session(previous, events[i].time_us, key(i), timeout_us) {
-            f(&events[start..i]);
+            f(start, &events[start..i]);
             start = i;
         }
     }
     if start < events.len() {
-        f(&events[start..]);
+        f(start, &events[start..]);
     }
 }
 
@@ -361,19 +565,23 @@ struct Walked {
     time_range_us: Option<(i64, i64)>,
 }
 
-fn walk(store: &EventStore, config: &EngineConfig, anchors: Anchors) -> Walked {
+fn walk(
+    store: &EventStore,
+    config: &EngineConfig,
+    anchors: Anchors,
+    filter: Option<&SessionFilter>,
+) -> Walked {
     let touchpoint_count = store.touchpoint_names.len();
     let mut tally = Tally::new(touchpoint_count);
     let mut markers = Markers::new(touchpoint_count);
     let (mut customers, mut events_walked) = (0u64, 0u64);
     let mut time_range: Option<(i64, i64)> = None;
     for c in 0..store.offsets.len() - 1 {
-        let (events, keys) = store.customer(c);
-        if events.is_empty() {
+        if store.offsets[c] == store.offsets[c + 1] {
             continue;
         }
         let sessions_before = tally.sessions;
-        for_each_session(events, keys, config.session_timeout_us, |s| {
+        store.each_selected(c, config.session_timeout_us, filter, |s| {
             if let Some(part) = anchors.cut(s) {
                 events_walked += part.len() as u64;
                 let (first, last) = (part[0].time_us, part[part.len() - 1].time_us);
@@ -403,6 +611,7 @@ pub(super) fn build(parts: Parts) -> Journeys {
         session_keys,
         offsets,
         duplicates,
+        properties,
     } = parts.grouped;
     let store = EventStore {
         customer_names: parts.customers,
@@ -410,12 +619,17 @@ pub(super) fn build(parts: Parts) -> Journeys {
         sorted: events,
         session_keys,
         offsets,
+        kept: parts.config.kept_properties.clone(),
+        values: parts.values,
+        properties,
     };
     let anchors = Anchors::default();
-    let walked = walk(&store, &parts.config, anchors);
+    let walked = walk(&store, &parts.config, anchors, None);
     Journeys {
         config: parts.config,
         anchors,
+        segment: None,
+        filter: None,
         graph: walked.graph,
         events: walked.events,
         customers: walked.customers,

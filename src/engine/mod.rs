@@ -5,6 +5,7 @@
 //! [`Journeys`], whose [`JourneyGraph`] merges with graphs of other customers.
 
 pub mod batch;
+pub mod compare;
 pub mod event;
 pub mod explore;
 pub mod funnel;
@@ -13,10 +14,12 @@ pub mod ingest;
 pub mod intern;
 pub mod journeys;
 pub mod live;
+pub mod paths;
 pub mod rejected;
 pub mod rules;
 mod running;
 pub mod saved;
+pub mod segment;
 mod staging;
 pub mod stats;
 pub mod walk;
@@ -25,6 +28,7 @@ pub use batch::{
     EARLIEST_US, EventBatch, LATEST_US, MAX_RECORD_BYTES, NewEvent, RejectReason, Rejected,
     StreamMark, is_event_time,
 };
+pub use compare::{CompareReport, CompareSpec, compare};
 pub use event::{END_NAME, EngineConfig, Event, START_NAME, is_terminal_name};
 pub use explore::{CustomerRow, Selection, active_sessions, customer_rows, guess_conversion};
 pub use funnel::{FunnelReport, FunnelSpec, compute_funnel};
@@ -32,6 +36,8 @@ pub use graph::{EdgeReport, JourneyGraph, NodeReport};
 pub use ingest::{JourneyBuilder, StagedCopy};
 pub use journeys::{Anchors, Journeys};
 pub use live::{LiveEngine, RunningTotals, SavedEngine, SinceStart};
+pub use paths::{PathsAnchor, PathsReport, PathsSpec, compute_paths};
 pub use rejected::RejectedLog;
 pub use rules::TouchpointRules;
+pub use segment::{Segment, SegmentError};
 pub use stats::{DurationStats, DurationSummary};

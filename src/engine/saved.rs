@@ -22,6 +22,8 @@ use super::staging::Bucket;
 pub struct SavedBuilder<'a> {
     customers: Cow<'a, Interner>,
     touchpoints: Cow<'a, Interner>,
+    kept: Cow<'a, [String]>,
+    values: Cow<'a, [Interner]>,
     with_keys: bool,
     buckets: Cow<'a, [Bucket]>,
     excluded: u64,
@@ -46,6 +48,8 @@ impl JourneyBuilder {
         SavedBuilder {
             customers: Cow::Borrowed(&self.customers),
             touchpoints: Cow::Borrowed(&self.touchpoints),
+            kept: Cow::Borrowed(&self.config.kept_properties),
+            values: Cow::Borrowed(&self.values),
             with_keys: self.with_keys,
             buckets: Cow::Borrowed(&self.buckets),
             excluded: self.excluded,
@@ -59,8 +63,14 @@ impl JourneyBuilder {
     }
 
     /// A builder from what [`JourneyBuilder::saved`] saved, to go on with
-    /// `config` (the touchpoint rules must be those it was saved with).
+    /// `config` (the touchpoint rules must be those it was saved with; the
+    /// kept properties may differ).
     pub fn restore(saved: SavedBuilder<'_>, config: EngineConfig) -> io::Result<JourneyBuilder> {
+        let kept_before: Vec<String> = saved.kept.to_vec();
+        let values_before = saved.values.into_owned();
+        if values_before.len() != kept_before.len() {
+            return Err(damaged("values of other properties than it keeps"));
+        }
         let mut builder = JourneyBuilder::new(config);
         builder.customers = saved.customers.into_owned();
         builder.touchpoints = saved.touchpoints.into_owned();
@@ -74,17 +84,61 @@ impl JourneyBuilder {
         builder.lateness_us = saved.lateness_us;
         builder.watermark_us = saved.watermark_us;
         builder.staged = builder.buckets.iter().map(|b| b.len).sum();
+        builder.keep_properties_of(&kept_before, values_before)?;
         builder.check()?;
         Ok(builder)
+    }
+
+    /// Takes over the values of the properties kept before (`kept`, with
+    /// their `values`) for the properties kept now: a property kept now but
+    /// not before has no value on the events read before.
+    fn keep_properties_of(&mut self, kept: &[String], values: Vec<Interner>) -> io::Result<()> {
+        let now = self.config.kept_properties.clone();
+        let from: Vec<Option<usize>> = now
+            .iter()
+            .map(|name| kept.iter().position(|k| k == name))
+            .collect();
+        let mut values: Vec<Option<Interner>> = values.into_iter().map(Some).collect();
+        self.values = from
+            .iter()
+            .map(|f| f.and_then(|i| values[i].take()).unwrap_or_default())
+            .collect();
+        if from.iter().enumerate().all(|(i, f)| *f == Some(i)) && now.len() == kept.len() {
+            return Ok(());
+        }
+        let (before, after) = (kept.len(), now.len());
+        for bucket in &mut self.buckets {
+            let held: usize = bucket.chunks.iter().map(Vec::len).sum();
+            if bucket.properties.len() != held * before {
+                return Err(damaged("a bucket of another size than it says"));
+            }
+            let mut remapped = Vec::with_capacity(held * after);
+            for e in 0..held {
+                let run = &bucket.properties[e * before..(e + 1) * before];
+                remapped.extend(from.iter().map(|f| f.map_or(0, |i| run[i])));
+            }
+            bucket.properties = remapped;
+        }
+        Ok(())
     }
 
     /// Refuses a builder read from a damaged file.
     fn check(&self) -> io::Result<()> {
         let (customers, touchpoints) = (self.customers.len(), self.touchpoints.len());
+        let kept = self.config.kept_properties.len();
+        if self.values.len() != kept {
+            return Err(damaged("values of other properties than it keeps"));
+        }
         for bucket in &self.buckets {
             let held: usize = bucket.chunks.iter().map(Vec::len).sum();
             let keys_fit = !self.with_keys || bucket.keys.len() == held;
-            if held != bucket.len || !keys_fit {
+            let values_fit = bucket.properties.len() == held * kept
+                && bucket.properties.chunks(kept.max(1)).all(|run| {
+                    run.iter()
+                        .zip(&self.values)
+                        .all(|(v, values)| (*v as usize) <= values.len())
+                });
+            if held != bucket.len || !keys_fit || !values_fit {
                 return Err(damaged("a bucket of another size than it says"));
             }
             let events_fit = bucket.chunks.iter().flatten().all(|s| {

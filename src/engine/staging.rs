@@ -13,28 +13,36 @@ pub(super) struct Bucket {
     pub chunks: Vec<Vec<Staged>>,
     /// Session key per staged event; empty while no event had a session id.
     pub keys: Vec<u32>,
+    /// Value ids (0: none) of the kept properties, a run of
+    /// `kept_properties` per staged event; empty when none is kept.
+    pub properties: Vec<u32>,
     pub len: usize,
 }
 impl Bucket {
-    /// The events at or after `from_us`, with their session keys; only
-    /// what is kept is allocated.
-    pub fn since(&self, from_us: i64, with_keys: bool) -> Bucket {
+    /// The events at or after `from_us`, with their session keys and
+    /// `kept` property values each; only what is kept is allocated.
+    pub fn since(&self, from_us: i64, with_keys: bool, kept: usize) -> Bucket {
         let mut copy = Bucket::default();
         let mut index = 0;
         for chunk in &self.chunks {
-            let mut kept = Vec::new();
+            let mut kept_events = Vec::new();
             for s in chunk {
                 if s.event.time_us >= from_us {
-                    kept.push(*s);
+                    kept_events.push(*s);
                     if with_keys {
                         copy.keys.push(self.keys[index]);
+                    }
+                    if kept > 0 {
+                        let at = index * kept;
+                        copy.properties
+                            .extend_from_slice(&self.properties[at..at + kept]);
                     }
                 }
                 index += 1;
             }
-            if !kept.is_empty() {
-                copy.len += kept.len();
-                copy.chunks.push(kept);
+            if !kept_events.is_empty() {
+                copy.len += kept_events.len();
+                copy.chunks.push(kept_events);
             }
         }
         copy

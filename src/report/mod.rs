@@ -6,7 +6,9 @@ mod text;
 use serde::Serialize;
 
 use crate::engine::{
-    EdgeReport, FunnelReport, FunnelSpec, Journeys, NodeReport, RejectedLog, compute_funnel,
+    CompareReport, CompareSpec, EdgeReport, FunnelReport, FunnelSpec, Journeys, NodeReport,
+    PathsReport, PathsSpec, RejectedLog, Segment, SegmentError, compare, compute_funnel,
+    compute_paths,
 };
 use crate::source::Mapping;
 
@@ -44,6 +46,49 @@ pub struct Summary {
     pub edges: Vec<EdgeReport>,
     /// The funnel, when one was asked for.
     pub funnel: Option<FunnelReport>,
+    /// The segment the summary is restricted to, when one was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment: Option<String>,
+    /// The comparison, when one was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compare: Option<CompareReport>,
+    /// Paths by step, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paths: Option<PathsReport>,
+}
+
+/// What a summary answers besides the graph.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Questions {
+    /// The funnel to compute.
+    pub funnel: Option<FunnelSpec>,
+    /// Only these sessions (`--segment`).
+    pub segment: Option<Segment>,
+    /// Two groups to compare (`--compare`).
+    pub compare: Option<CompareSpec>,
+    /// Paths by step (`--paths`).
+    pub paths: Option<PathsSpec>,
+}
+
+/// `spec` within `segment`: each group's sessions must also be in it.
+fn restricted(journeys: &Journeys, spec: &CompareSpec, segment: Option<&Segment>) -> CompareSpec {
+    let Some(within) = segment else {
+        return spec.clone();
+    };
+    let and = |s: Segment| Segment {
+        text: format!("{} & {}", within.text, s.text),
+        conditions: within
+            .conditions
+            .iter()
+            .chain(&s.conditions)
+            .cloned()
+            .collect(),
+    };
+    let (a, b) = crate::engine::compare::sides(journeys, spec);
+    CompareSpec::Segments {
+        a: and(a),
+        b: Some(and(b)),
+    }
 }
 
 fn rfc3339(us: i64) -> Option<String> {
@@ -74,7 +119,43 @@ impl Summary {
             nodes: journeys.graph.node_reports(),
             edges: journeys.graph.edge_reports(),
             funnel: funnel.map(|spec| compute_funnel(journeys, spec)),
+            segment: journeys.segment.as_ref().map(|s| s.text.clone()),
+            compare: None,
+            paths: None,
         }
+    }
+
+    /// Summarises the sessions of `questions.segment` (all without one),
+    /// with the funnel, comparison and paths asked for; a segment naming a
+    /// property that is not kept is an error.
+    pub fn answer(
+        source: &str,
+        mapping: &Mapping,
+        journeys: &Journeys,
+        questions: &Questions,
+    ) -> Result<Self, SegmentError> {
+        let segmented;
+        let journeys = match &questions.segment {
+            Some(segment) => {
+                segmented = journeys.with_segment(Some(segment.clone()))?;
+                &segmented
+            }
+            None => journeys,
+        };
+        let mut summary = Summary::new(source, mapping, journeys, questions.funnel.as_ref());
+        summary.compare = questions
+            .compare
+            .as_ref()
+            .map(|spec| {
+                let spec = restricted(journeys, spec, questions.segment.as_ref());
+                compare(journeys, &spec, questions.funnel.as_ref())
+            })
+            .transpose()?;
+        summary.paths = questions
+            .paths
+            .as_ref()
+            .map(|spec| compute_paths(journeys, spec));
+        Ok(summary)
     }
 
     /// The summary as pretty-printed JSON.

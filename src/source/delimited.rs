@@ -133,9 +133,9 @@ impl DelimitedSource {
             event_id: mapping.event_id.as_ref().map(index),
             session_id: mapping.session_id.as_ref().map(index),
             properties: options
-                .wanted_properties
-                .iter()
-                .filter_map(|p| Some((p.clone(), names.iter().position(|n| n == p)?)))
+                .property_columns(&mapping)
+                .into_iter()
+                .filter_map(|(p, column)| Some((p, names.iter().position(|n| *n == column)?)))
                 .collect(),
         };
         Ok(DelimitedSource {

@@ -318,10 +318,13 @@ fn read(
     let event_id = mapping.event_id.as_deref().map(&mut text_column);
     let session_id = mapping.session_id.as_deref().map(&mut text_column);
     let properties: Vec<(String, usize)> = options
-        .wanted_properties
-        .iter()
-        .filter(|p| described.iter().any(|(n, _)| n == *p))
-        .map(|p| (p.clone(), text_column(p)))
+        .property_columns(&mapping)
+        .into_iter()
+        .filter(|(_, column)| described.iter().any(|(n, _)| n == column))
+        .map(|(p, column)| {
+            let at = text_column(&column);
+            (p, at)
+        })
         .collect();
     let time_id = sql_identifier(&mapping.time);
     let kind = time_kind(type_of(&mapping.time));

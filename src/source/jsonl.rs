@@ -235,11 +235,7 @@ impl JsonMapper {
             time: mapping.time.clone(),
             event_id: mapping.event_id.clone(),
             session_id: mapping.session_id.clone(),
-            properties: options
-                .wanted_properties
-                .iter()
-                .map(|p| (p.clone(), p.clone()))
-                .collect(),
+            properties: options.property_columns(mapping),
         };
         JsonMapper { plan, parser }
     }

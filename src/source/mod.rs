@@ -81,7 +81,28 @@ impl SourceOptions {
     pub fn time_parser(&self) -> TimeParser {
         TimeParser::new(self.timezone)
     }
+
+    /// The properties each event carries into the engine, as (property
+    /// name, column): the wanted properties under their own names, and the
+    /// mapped channel column as `channel` (kept per session for segments).
+    pub fn property_columns(&self, mapping: &Mapping) -> Vec<(String, String)> {
+        let mut columns: Vec<(String, String)> = self
+            .wanted_properties
+            .iter()
+            .map(|p| (p.clone(), p.clone()))
+            .collect();
+        if let Some(channel) = &mapping.channel
+            && !columns.iter().any(|(name, _)| name == CHANNEL)
+        {
+            columns.push((CHANNEL.to_owned(), channel.clone()));
+        }
+        columns
+    }
 }
+
+/// The property name under which the mapped channel column reaches the
+/// engine.
+pub const CHANNEL: &str = "channel";
 
 /// Why a source cannot be read (bad records are not errors: they are
 /// rejected and counted).
