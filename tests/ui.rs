@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use journeyscope::app::Screen;
 use journeyscope::app::workspace::{Tab, Workspace};
 use journeyscope::cli::MappingArgs;
@@ -128,7 +128,8 @@ fn start_screen_opens_the_demo_map() {
         "purchase",
     ] {
         assert!(summary.nodes.iter().any(|n| n.name == touchpoint));
-        h.get_by_label(touchpoint);
+        // On the map and, for those that lose sessions, in the leave panel.
+        assert!(h.query_all_by_label(touchpoint).next().is_some());
     }
     h.get_by_label("Back to sources");
     h.snapshot("demo_map");
@@ -460,4 +461,87 @@ fn the_kafka_form_explains_a_lateness_it_cannot_read() {
     h.run_steps(2);
     h.get_by_label_contains("allowed lateness `a while`");
     assert!(matches!(h.state().app.screen, Screen::Start));
+}
+
+#[test]
+fn picking_a_compare_preset_colours_the_map_and_lists_differences() {
+    let mut h = open_demo();
+    h.get_by_label("Compare").click();
+    h.run_steps(2);
+    h.get_by_label_contains("Converted (").click();
+    step_until(&mut h, "the comparison", |h| {
+        let ws = workspace(h);
+        ws.loaded.summary.compare.is_some() && !ws.is_busy()
+    });
+    step_until(&mut h, "the compared map", map_shown);
+    let compare = workspace(&h).loaded.summary.compare.clone().unwrap();
+    assert!(compare.a.segment.starts_with("did:"));
+    // The legend says what is compared.
+    h.get_by_label_contains("Share of each step:");
+    h.get_by_label("Biggest differences");
+    let (from, to, _) = compare
+        .biggest()
+        .into_iter()
+        .find(|(_, to, _)| to.is_some())
+        .map(|(a, b, d)| (a.to_owned(), b.map(str::to_owned), *d))
+        .expect("a significant band");
+    let to = to.unwrap();
+    h.get_by_label(&format!("{from} » {to}")).click();
+    h.run_steps(3);
+    assert_eq!(map(&h).selected_names(), Some((from, Some(to))));
+    h.snapshot("compare_map");
+}
+
+#[test]
+fn the_paths_tab_shows_steps_with_other() {
+    let mut h = open_demo();
+    h.get_by_label("Paths").click();
+    step_until(&mut h, "the paths", |h| {
+        workspace(h).loaded.summary.paths.is_some()
+    });
+    let paths = workspace(&h).loaded.summary.paths.clone().unwrap();
+    assert_eq!(paths.steps.len(), 6);
+    let first = &paths.steps[0];
+    assert_eq!(first.sessions, workspace(&h).loaded.summary.sessions);
+    assert!(
+        first.other.touchpoints > 0,
+        "the demo has more than 8 first touchpoints"
+    );
+    h.get_by_label("Step 1");
+    h.get_by_label(&format!(
+        "other ({} touchpoints): {}",
+        first.other.touchpoints,
+        thousands(first.other.sessions)
+    ));
+    h.snapshot("paths");
+}
+
+#[test]
+fn where_customers_leave_lists_the_busiest_exit_first() {
+    let mut h = open_demo();
+    let summary = workspace(&h).loaded.summary.clone();
+    let busiest = summary
+        .nodes
+        .iter()
+        .filter(|n| n.name != "START" && n.name != "END")
+        .max_by_key(|n| n.exits)
+        .unwrap()
+        .clone();
+    h.get_by_label("Where customers leave");
+    // The first row of the panel is the busiest exit: its count follows
+    // the touchpoint's name.
+    let exits = thousands(busiest.exits);
+    h.get_by_label(&exits);
+    let names: Vec<String> = h
+        .query_all_by_role(Role::Link)
+        .filter_map(|n| n.accesskit_node().label())
+        .collect();
+    assert_eq!(names.first(), Some(&busiest.name), "{names:?}");
+    h.query_all_by_label(&busiest.name)
+        .find(|n| n.accesskit_node().role() == Role::Link)
+        .unwrap()
+        .click();
+    h.run_steps(3);
+    assert_eq!(map(&h).selected_names(), Some((busiest.name.clone(), None)));
+    h.snapshot("where_customers_leave");
 }

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::engine::Journeys;
-use crate::report::Summary;
+use crate::engine::PathsSpec;
+use crate::report::{Questions, Summary};
 use crate::settings::Settings;
 use crate::source::{self, SourceError};
 
@@ -138,12 +139,15 @@ fn load(
             !cancel.load(Ordering::Relaxed)
         })?;
     Ok(journeys.map(|journeys| {
-        let summary = Summary::new(
-            &request.label,
-            source.mapping(),
-            &journeys,
-            settings.funnel.as_ref(),
-        );
+        // The paths view is ready with the map; segments and comparisons
+        // are picked in the app.
+        let questions = Questions {
+            funnel: settings.funnel.clone(),
+            paths: Some(PathsSpec::default()),
+            ..Questions::default()
+        };
+        let summary = Summary::answer(&request.label, source.mapping(), &journeys, &questions)
+            .unwrap_or_else(|_| Summary::new(&request.label, source.mapping(), &journeys, None));
         (summary, journeys)
     }))
 }

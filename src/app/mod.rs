@@ -6,6 +6,7 @@
 
 pub mod customers;
 pub mod funnel;
+pub mod insight;
 pub mod live;
 pub mod loader;
 pub mod task;

@@ -7,15 +7,16 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::engine::{Anchors, Journeys, TouchpointRules};
+use crate::engine::{Anchors, Journeys, PathsSpec, TouchpointRules};
 use crate::export::{export_filtered, write_rejected};
 use crate::layout::MapFilter;
-use crate::report::Summary;
+use crate::report::{Questions, Summary};
 use crate::source::MappingOverrides;
 use crate::source::lookup::{CustomerRecord, customer_records};
 
 use super::customers::{Customers, ListQuery};
 use super::funnel::Funnel;
+use super::insight::Comparison;
 use super::loader::{Loaded, Loading, SourceRequest};
 use super::task::{Memo, Progress, Task, Waker};
 
@@ -26,6 +27,8 @@ pub enum Tab {
     Map,
     /// The funnel.
     Funnel,
+    /// Paths by step.
+    Paths,
     /// Customers and their timelines.
     Customers,
     /// Rejected records.
@@ -43,6 +46,11 @@ pub struct ViewSettings {
     pub from: Option<String>,
     /// "Paths to" anchor (touchpoint name).
     pub to: Option<String>,
+    /// What the map, funnel and paths compare (None: nothing).
+    pub compare: Option<Comparison>,
+    /// The paths view's anchor, depth and touchpoints per step (None: not
+    /// computed yet).
+    pub paths: Option<PathsSpec>,
 }
 
 impl ViewSettings {
@@ -66,6 +74,9 @@ impl ViewSettings {
                 .anchors
                 .to
                 .map(|t| journeys.touchpoint_name(t).to_owned()),
+            compare: None,
+            // The loader computes the default paths with the map.
+            paths: Some(PathsSpec::default()),
         }
     }
 }
@@ -147,7 +158,7 @@ pub enum WorkspaceCommand {
     Export(ExportWhat, PathBuf),
 }
 
-type Recomputed = (Arc<Summary>, Arc<Journeys>);
+type Recomputed = Result<(Arc<Summary>, Arc<Journeys>), String>;
 
 /// One customer's records with all their fields, read from the source.
 pub type Details = Vec<CustomerRecord>;
@@ -308,11 +319,12 @@ impl Workspace {
         if let Some(task) = &mut self.recompute {
             match task.poll() {
                 Progress::Pending => {}
-                Progress::Done((summary, journeys)) => {
+                Progress::Done(Ok((summary, journeys))) => {
                     self.recompute = None;
+                    self.reload_error = None;
                     self.show(summary, journeys);
                 }
-                Progress::Failed(why) => {
+                Progress::Done(Err(why)) | Progress::Failed(why) => {
                     self.recompute = None;
                     self.reload_error = Some(why);
                 }
@@ -325,8 +337,14 @@ impl Workspace {
             match result {
                 Ok(loaded) => {
                     self.reload_error = None;
-                    self.view = ViewSettings::of(&loaded.journeys);
-                    self.applied = self.view.clone();
+                    self.applied = ViewSettings::of(&loaded.journeys);
+                    // What is compared, and the paths asked for, stay: they
+                    // are computed again if they differ from the load's.
+                    self.view = ViewSettings {
+                        compare: self.view.compare.clone(),
+                        paths: self.view.paths.clone(),
+                        ..self.applied.clone()
+                    };
                     self.funnel.retain_known(&loaded.journeys);
                     self.loaded = loaded;
                     self.generation += 1;
@@ -377,15 +395,29 @@ impl Workspace {
         self.applied = view.clone();
         let journeys = self.loaded.journeys.clone();
         let summary = self.loaded.summary.clone();
-        let funnel = self.loaded.request.settings.funnel.clone();
+        let funnel = Some(self.funnel.spec()).filter(|f| f.steps.len() > 1);
+        let parser = self.loaded.request.settings.source.time_parser();
         self.recompute = Some(Task::spawn("sessions", self.wake.clone(), move |_| {
             let anchors = Anchors {
                 from: view.from.as_deref().and_then(|n| journeys.touchpoint_id(n)),
                 to: view.to.as_deref().and_then(|n| journeys.touchpoint_id(n)),
             };
             let walked = journeys.rewalk(view.timeout_us(), view.collapse_repeats, anchors);
-            let summary = Summary::new(&summary.source, &summary.mapping, &walked, funnel.as_ref());
-            (Arc::new(summary), Arc::new(walked))
+            let compare = view
+                .compare
+                .as_ref()
+                .map(|c| c.spec(parser))
+                .transpose()
+                .map_err(|e| e.to_string())?;
+            let questions = Questions {
+                funnel,
+                segment: None,
+                compare,
+                paths: view.paths.clone(),
+            };
+            let summary = Summary::answer(&summary.source, &summary.mapping, &walked, &questions)
+                .map_err(|e| e.to_string())?;
+            Ok((Arc::new(summary), Arc::new(walked)))
         }));
     }
 

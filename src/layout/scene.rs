@@ -26,6 +26,11 @@ pub enum Role {
     Time(f32),
     /// A band without a time (from START, to END) in the time view.
     Untimed,
+    /// A compared band whose share changed significantly: −1 (lower in A,
+    /// by the most on the map) to +1 (higher).
+    Change(f32),
+    /// A compared band whose change is not significant.
+    Unchanged,
 }
 
 /// How strongly a text is drawn.

@@ -56,6 +56,8 @@ pub struct JourneyMap {
     pub selected: Option<MapItem>,
     /// Screen position of layout (0, 0) and the zoom, as last drawn.
     drawn_at: Option<(Pos2, f32)>,
+    /// The canvas size the map was last fitted to.
+    fitted_to: Vec2,
 }
 
 impl JourneyMap {
@@ -77,6 +79,7 @@ impl JourneyMap {
             stable: false,
             selected: None,
             drawn_at: None,
+            fitted_to: Vec2::ZERO,
         }
     }
 
@@ -177,6 +180,8 @@ impl JourneyMap {
                 .on_hover_text("Colour each step by its median time, from fast to slow");
             if self.time_view {
                 self.time_legend_ui(ui);
+            } else {
+                self.compare_legend_ui(ui);
             }
             ui.separator();
             share_slider(ui, &mut self.filter.touchpoint_share, "of touchpoints");
@@ -194,6 +199,90 @@ impl JourneyMap {
                 ui.label(egui::RichText::new(note).color(ui.visuals().weak_text_color()));
             }
         });
+    }
+
+    /// The largest significant change of a share on the map, in points
+    /// (None: nothing is compared).
+    fn change_scale(&self) -> Option<f64> {
+        let compare = self.summary.compare.as_ref()?;
+        let most = compare
+            .edges
+            .iter()
+            .filter(|e| e.difference.significant)
+            .map(|e| e.difference.diff_pp.abs())
+            .fold(1.0, f64::max);
+        Some(most)
+    }
+
+    /// Colours every band by the change of its share in the comparison;
+    /// what is not significant goes grey.
+    fn colour_by_change(&self, picture: &mut Scene, map: &MapLayout, scale: f64) {
+        let Some(compare) = &self.summary.compare else {
+            return;
+        };
+        let rows: std::collections::HashMap<(&str, &str), (f64, bool)> = compare
+            .edges
+            .iter()
+            .map(|e| {
+                let d = &e.difference;
+                ((e.from.as_str(), e.to.as_str()), (d.diff_pp, d.significant))
+            })
+            .collect();
+        for band in &mut picture.bands {
+            let e = &map.edges[band.edge].stats;
+            band.role = match rows.get(&(e.from.as_str(), e.to.as_str())) {
+                Some((diff, true)) => Role::Change((diff / scale) as f32),
+                _ => Role::Unchanged,
+            };
+        }
+    }
+
+    /// What is compared and how the colours read.
+    fn compare_legend_ui(&self, ui: &mut egui::Ui) {
+        let (Some(compare), Some(scale)) = (&self.summary.compare, self.change_scale()) else {
+            return;
+        };
+        ui.label(format!(
+            "Share of each step: {} vs {}",
+            compare.a.segment, compare.b.segment
+        ));
+        ui.label(format!("−{scale:.1} pp"));
+        let (rect, _) = ui.allocate_exact_size(Vec2::new(90.0, 10.0), Sense::hover());
+        let steps = 30;
+        for i in 0..steps {
+            let t = -1.0 + 2.0 * i as f32 / (steps - 1) as f32;
+            let x0 = rect.left() + rect.width() * i as f32 / steps as f32;
+            let x1 = rect.left() + rect.width() * (i + 1) as f32 / steps as f32;
+            ui.painter().rect_filled(
+                Rect::from_min_max(Pos2::new(x0, rect.top()), Pos2::new(x1, rect.bottom())),
+                0.0,
+                theme::change_colour_at(t),
+            );
+        }
+        ui.label(format!("+{scale:.1} pp")).on_hover_text(
+            "Blue: a smaller share of sessions take this step in A than in B; orange: a larger \
+             one. Grey: no significant difference (q ≥ 0.01, or fewer than 30 sessions). \
+             Widths are those of A and B together.",
+        );
+    }
+
+    /// Selects the transition `from → to` (or the touchpoint `from` when
+    /// `to` is None), if the map shows it.
+    pub fn select(&mut self, from: &str, to: Option<&str>) {
+        let Some(layout) = self.layout() else {
+            return;
+        };
+        let item = match to {
+            None => layout.node_index(from).map(MapItem::Node),
+            Some(to) => layout
+                .edges
+                .iter()
+                .position(|e| e.stats.from == from && e.stats.to == to)
+                .map(MapItem::Edge),
+        };
+        if item.is_some() {
+            self.selected = item;
+        }
     }
 
     /// The colour scale of the time view: fastest and slowest median.
@@ -255,7 +344,10 @@ impl JourneyMap {
                 .size();
             [size.x, size.y]
         };
-        let picture = scene(map, &self.style, &view, &measure);
+        let mut picture = scene(map, &self.style, &view, &measure);
+        if let Some(scale) = self.change_scale() {
+            self.colour_by_change(&mut picture, map, scale);
+        }
         let pointer = ui
             .input(|i| i.pointer.hover_pos())
             .filter(|p| canvas.contains(*p));
@@ -272,11 +364,17 @@ impl JourneyMap {
         }
     }
 
-    /// Fitting on request, dragging to pan, pinching or Ctrl+scrolling to
-    /// zoom (about the pointer) and scrolling to pan.
+    /// Fitting on request, dragging to pan, pinching or the wheel to zoom
+    /// (about the pointer), sideways scrolling to pan.
     fn navigate(&mut self, ui: &egui::Ui, response: &egui::Response, map: Vec2, margin: Vec2) {
         let canvas = response.rect;
+        // A canvas that changes size (a panel beside it settling, the window
+        // resized) is fitted again while the map follows the fit.
+        if self.follow_fit && canvas.size() != self.fitted_to {
+            self.fit_requested = true;
+        }
         if self.fit_requested {
+            self.fitted_to = canvas.size();
             let size = Vec2::new(map.x, map.y + LOOP_ROOM) + margin * 2.0;
             self.zoom = (canvas.width() / size.x)
                 .min(canvas.height() / size.y)
@@ -300,13 +398,19 @@ impl JourneyMap {
             if zoom_delta != 1.0 || scroll != Vec2::ZERO {
                 self.follow_fit = false;
             }
+            // The wheel zooms, as in other map tools; dragging pans.
+            let zoom_delta = if zoom_delta == 1.0 && scroll.y != 0.0 {
+                (scroll.y * 0.002).exp()
+            } else {
+                zoom_delta
+            };
             if zoom_delta != 1.0 {
                 let anchor = pointer.unwrap_or(canvas.center()) - canvas.min;
                 let new_zoom = (self.zoom * zoom_delta).clamp(0.05, 4.0);
                 self.pan = anchor - (anchor - self.pan) * (new_zoom / self.zoom);
                 self.zoom = new_zoom;
             } else {
-                self.pan += scroll;
+                self.pan.x += scroll.x;
             }
         }
     }
@@ -329,6 +433,8 @@ fn colour(role: Role, visuals: &egui::Visuals) -> Color32 {
         Role::Back => theme::back_band(visuals),
         Role::Time(t) => theme::time_colour_at(t),
         Role::Untimed => theme::neutral_band(visuals),
+        Role::Change(t) => theme::change_colour_at(t),
+        Role::Unchanged => theme::unchanged_band(visuals),
     }
 }
 
@@ -395,11 +501,17 @@ fn hit(picture: &Scene, p: Pos2) -> Option<MapItem> {
     {
         return Some(MapItem::Node(b.node));
     }
+    // The band whose centre line is nearest (thinner first on a tie), so
+    // that a thin band under a wide one can be reached.
     picture
         .bands
         .iter()
-        .find(|band| near_curve(&band.curves, p, band.width / 2.0 + 3.0))
-        .map(|band| MapItem::Edge(band.edge))
+        .filter_map(|band| {
+            let d = curve_distance(&band.curves, p);
+            (d <= band.width / 2.0 + 3.0).then_some((d, band.width, band.edge))
+        })
+        .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)))
+        .map(|(_, _, edge)| MapItem::Edge(edge))
 }
 
 /// A slider for a share (0..1) shown in percent, from 10 % to 100 %.
@@ -420,18 +532,25 @@ pub fn item_summary(map: &MapLayout, item: MapItem) -> String {
         MapItem::Node(i) => {
             let n = &map.nodes[i].stats;
             format!(
-                "{}\n{} events · {} sessions · {} customers\n{} sessions ended here",
+                "{}\n{} events · {} sessions · {} customers\n{}",
                 n.name,
                 thousands(n.events),
                 thousands(n.sessions),
                 thousands(n.customers),
-                thousands(n.exits)
+                if n.name == crate::engine::END_NAME {
+                    format!(
+                        "{} sessions ended (by touchpoint: Where customers leave)",
+                        thousands(n.sessions)
+                    )
+                } else {
+                    format!("{} sessions ended here", thousands(n.exits))
+                }
             )
         }
         MapItem::Edge(k) => {
             let e = &map.edges[k].stats;
             let mut text = format!(
-                "{} » {}\n{} transitions · {} customers\n{:.1} % of everyone leaving {}",
+                "{} » {}\n{} transitions · {} customers\n{:.1} % of the steps moving on from {}",
                 e.from,
                 e.to,
                 thousands(e.transitions),
@@ -455,11 +574,13 @@ pub fn item_summary(map: &MapLayout, item: MapItem) -> String {
     }
 }
 
-fn near_curve(curves: &[[[f32; 2]; 4]], p: Pos2, tolerance: f32) -> bool {
-    curves.iter().any(|c| {
+/// The distance from `p` to the nearest point of the curves.
+fn curve_distance(curves: &[[[f32; 2]; 4]], p: Pos2) -> f32 {
+    let mut nearest = f32::INFINITY;
+    for c in curves {
         let c = c.map(pos);
         let mut previous = c[0];
-        (1..=16).any(|step| {
+        for step in 1..=16 {
             let t = step as f32 / 16.0;
             let u = 1.0 - t;
             let q = Pos2::ZERO
@@ -467,11 +588,11 @@ fn near_curve(curves: &[[[f32; 2]; 4]], p: Pos2, tolerance: f32) -> bool {
                 + c[1].to_vec2() * (3.0 * u * u * t)
                 + c[2].to_vec2() * (3.0 * u * t * t)
                 + c[3].to_vec2() * (t * t * t);
-            let hit = distance_to_segment(p, previous, q) <= tolerance;
+            nearest = nearest.min(distance_to_segment(p, previous, q));
             previous = q;
-            hit
-        })
-    })
+        }
+    }
+    nearest
 }
 
 fn distance_to_segment(p: Pos2, a: Pos2, b: Pos2) -> f32 {

@@ -5,9 +5,11 @@
 
 pub mod customers;
 pub mod funnel;
+pub mod insight_panel;
 pub mod journey_map;
 pub mod live_view;
 pub mod overview;
+pub mod paths;
 pub mod rejected;
 pub mod settings_panel;
 pub mod start_screen;

@@ -76,3 +76,27 @@ pub fn touchpoint_colour(name: &str, visuals: &Visuals) -> Color32 {
     let value = if visuals.dark_mode { 0.9 } else { 0.7 };
     egui::ecolor::Hsva::new(hue, 0.65, value, 1.0).into()
 }
+
+/// Drop-offs: the sessions that leave at a touchpoint.
+pub fn exit(_visuals: &Visuals) -> Color32 {
+    Color32::from_rgb(214, 69, 65).gamma_multiply(0.8)
+}
+
+/// A compared band: blue where A's share is lower (−1), orange where it is
+/// higher (+1), faint near 0.
+pub fn change_colour_at(t: f32) -> Color32 {
+    let t = t.clamp(-1.0, 1.0);
+    let (end, strength) = if t < 0.0 {
+        ([33u8, 102, 172], -t)
+    } else {
+        ([230u8, 97, 1], t)
+    };
+    let base = [200u8, 200, 200];
+    let mix = |i: usize| (base[i] as f32 + (end[i] as f32 - base[i] as f32) * strength) as u8;
+    rgb([mix(0), mix(1), mix(2)]).gamma_multiply(0.4 + 0.5 * strength)
+}
+
+/// A compared band whose change is not significant.
+pub fn unchanged_band(visuals: &Visuals) -> Color32 {
+    visuals.weak_text_color().gamma_multiply(0.2)
+}

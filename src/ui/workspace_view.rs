@@ -12,8 +12,10 @@ use crate::format::thousands;
 
 use super::customers::{CustomersChange, customers_ui};
 use super::funnel::funnel_ui;
+use super::insight_panel::{PanelPick, compare_ui, insight_panel_ui};
 use super::journey_map::JourneyMap;
 use super::overview::overview_ui;
+use super::paths::paths_ui;
 use super::rejected::rejected_ui;
 use super::settings_panel::{SettingsForm, settings_ui};
 use super::timeline::{Details, timeline_ui};
@@ -29,6 +31,8 @@ pub struct WorkspaceWidgets {
     map_for: u64,
     /// The re-load the form was filled from.
     form_for: u64,
+    /// The comparison being typed.
+    pub compare_typed: String,
 }
 
 impl WorkspaceWidgets {
@@ -39,6 +43,7 @@ impl WorkspaceWidgets {
             form: SettingsForm::new(&ws.loaded.summary.mapping, &ws.loaded.request.settings),
             map_for: ws.generation,
             form_for: ws.reloads,
+            compare_typed: String::new(),
         }
     }
 
@@ -74,6 +79,7 @@ pub fn workspace_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui)
             for (value, title) in [
                 (Tab::Map, "Journey map".to_owned()),
                 (Tab::Funnel, "Funnel".to_owned()),
+                (Tab::Paths, "Paths".to_owned()),
                 (Tab::Customers, "Customers".to_owned()),
                 (Tab::Rejected, format!("Rejected ({})", thousands(rejected))),
             ] {
@@ -94,9 +100,17 @@ pub fn workspace_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui)
         if let Some(notice) = &ws.notice {
             ui.label(egui::RichText::new(notice).weak());
         }
+        if let Some(error) = &ws.reload_error {
+            ui.colored_label(ui.visuals().error_fg_color, error);
+        }
         if ws.tab == Tab::Map {
             w.map.controls_ui(ui);
             commands.extend(anchors_ui(ws, &w.map, ui));
+        }
+        if matches!(ws.tab, Tab::Map | Tab::Paths)
+            && let Some(PanelPick::Compare(view)) = compare_ui(ws, &mut w.compare_typed, ui)
+        {
+            commands.push(WorkspaceCommand::SetView(view));
         }
     });
     egui::Panel::left("overview")
@@ -127,6 +141,18 @@ fn tab_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui) -> Vec<Wo
                 egui::Panel::bottom("selection")
                     .show(ui, |ui| commands.extend(selection_ui(&w.map, ui)));
             }
+            egui::Panel::right("insight")
+                .default_size(320.0)
+                .resizable(true)
+                .show(ui, |ui| {
+                    egui::ScrollArea::vertical().show(ui, |ui| {
+                        if let Some(PanelPick::Select(a, b)) =
+                            insight_panel_ui(&ws.loaded.summary, ui)
+                        {
+                            w.map.select(&a, b.as_deref());
+                        }
+                    });
+                });
             egui::CentralPanel::no_frame().show(ui, |ui| w.map.map_ui(ui));
             // Clicking on the map filters the customer list to the sessions
             // through what was clicked.
@@ -138,6 +164,11 @@ fn tab_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui) -> Vec<Wo
         Tab::Funnel => {
             egui::CentralPanel::default().show(ui, |ui| {
                 commands.extend(funnel_ui(&ws.funnel, &ws.loaded.summary, ui))
+            });
+        }
+        Tab::Paths => {
+            egui::CentralPanel::default().show(ui, |ui| {
+                commands.extend(paths_ui(&ws.view, &ws.loaded.summary, ui))
             });
         }
         Tab::Customers => {

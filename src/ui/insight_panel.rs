@@ -1,0 +1,132 @@
+//! Beside the map: where customers leave (touchpoints ranked by exits) and,
+//! when two groups are compared, the biggest significant differences. Each
+//! row selects its touchpoint or band on the map.
+
+use crate::app::insight::{Comparison, presets};
+use crate::app::workspace::{ViewSettings, Workspace};
+use crate::engine::is_terminal_name;
+use crate::format::thousands;
+use crate::report::Summary;
+
+/// Rows of the Biggest differences list.
+const DIFFERENCES_SHOWN: usize = 12;
+
+/// What the user picked in the panel.
+pub enum PanelPick {
+    /// Select this touchpoint (name, None) or band (from, Some(to)).
+    Select(String, Option<String>),
+    /// Compare this way instead (None: stop comparing).
+    Compare(ViewSettings),
+}
+
+/// The compare control: presets from the data and a typed expression.
+pub fn compare_ui(ws: &Workspace, typed: &mut String, ui: &mut egui::Ui) -> Option<PanelPick> {
+    let mut pick = None;
+    let current = ws.view.compare.as_ref();
+    ui.horizontal(|ui| {
+        let label = ui.label("Compare");
+        egui::ComboBox::from_id_salt("compare")
+            .selected_text(current.map_or("nothing", |c| c.label.as_str()))
+            .width(260.0)
+            .show_ui(ui, |ui| {
+                if ui.selectable_label(current.is_none(), "nothing").clicked() {
+                    pick = Some(None);
+                }
+                for preset in presets(&ws.loaded.journeys) {
+                    let on = current == Some(&preset);
+                    if ui.selectable_label(on, &preset.label).clicked() {
+                        pick = Some(Some(preset));
+                    }
+                }
+            })
+            .response
+            .labelled_by(label.id);
+        let field = ui.add(
+            egui::TextEdit::singleline(typed)
+                .hint_text("or type: channel=app vs channel=web")
+                .desired_width(240.0),
+        );
+        let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if (ui.button("Apply").clicked() || entered) && !typed.trim().is_empty() {
+            let (a, b) = match typed.split_once(" vs ") {
+                Some((a, b)) => (a.trim(), Some(b.trim())),
+                None => (typed.trim(), None),
+            };
+            pick = Some(Some(Comparison::custom(a, b)));
+        }
+    });
+    pick.map(|compare| {
+        PanelPick::Compare(ViewSettings {
+            compare,
+            ..ws.view.clone()
+        })
+    })
+}
+
+/// The panel beside the map.
+pub fn insight_panel_ui(summary: &Summary, ui: &mut egui::Ui) -> Option<PanelPick> {
+    let mut pick = None;
+    if let Some(compare) = &summary.compare {
+        ui.heading("Biggest differences");
+        ui.label(
+            egui::RichText::new(format!(
+                "{} ({} sessions) vs {} ({} sessions); significant at q < 0.01",
+                compare.a.segment,
+                thousands(compare.a.sessions),
+                compare.b.segment,
+                thousands(compare.b.sessions)
+            ))
+            .weak(),
+        );
+        let rows = compare.biggest();
+        if rows.is_empty() {
+            ui.label("No significant difference.");
+        }
+        egui::Grid::new("differences").striped(true).show(ui, |ui| {
+            for (from, to, d) in rows.into_iter().take(DIFFERENCES_SHOWN) {
+                let what = match to {
+                    Some(to) => format!("{from} » {to}"),
+                    None => format!("leave at {from}"),
+                };
+                if ui.link(what).clicked() {
+                    pick = Some(PanelPick::Select(from.to_owned(), to.map(str::to_owned)));
+                }
+                ui.label(format!("{:+.1} pp", d.diff_pp));
+                ui.label(match d.q_value.unwrap_or(1.0) {
+                    q if q > 0.0 => format!("q {q:.1e}"),
+                    _ => "q < 1e-300".to_owned(),
+                });
+                ui.end_row();
+            }
+        });
+        ui.separator();
+    }
+    ui.heading("Where customers leave");
+    let sessions = summary.sessions.max(1) as f64;
+    let mut nodes: Vec<_> = summary
+        .nodes
+        .iter()
+        .filter(|n| !is_terminal_name(&n.name) && n.exits > 0)
+        .collect();
+    nodes.sort_by(|a, b| b.exits.cmp(&a.exits).then(a.name.cmp(&b.name)));
+    egui::Grid::new("leave").striped(true).show(ui, |ui| {
+        ui.strong("Touchpoint");
+        ui.strong("Sessions ending");
+        ui.strong("of all");
+        ui.strong("of visits");
+        ui.end_row();
+        for n in nodes {
+            if ui.link(&n.name).clicked() {
+                pick = Some(PanelPick::Select(n.name.clone(), None));
+            }
+            ui.label(thousands(n.exits));
+            ui.label(format!("{:.1} %", 100.0 * n.exits as f64 / sessions));
+            ui.label(format!(
+                "{:.1} %",
+                100.0 * n.exits as f64 / n.sessions.max(1) as f64
+            ));
+            ui.end_row();
+        }
+    });
+    pick
+}
