@@ -39,21 +39,8 @@ pub struct Settings {
     pub source: SourceOptions,
     /// How to build journeys.
     pub engine: EngineConfig,
-    /// The funnel asked for.
-    pub funnel: Option<FunnelSpec>,
-    /// The segment, comparison and paths asked for (the funnel is above).
+    /// The funnel, segment, comparison and paths asked for.
     pub questions: Questions,
-}
-
-impl Settings {
-    /// Everything a summary is asked: the funnel, segment, comparison and
-    /// paths.
-    pub fn questions(&self) -> Questions {
-        Questions {
-            funnel: self.funnel.clone(),
-            ..self.questions.clone()
-        }
-    }
 }
 
 /// The properties kept per session: `channel` and the `--keep-property`
@@ -73,7 +60,33 @@ pub fn parse_segment(text: &str, parser: TimeParser) -> Result<Segment, Settings
     Segment::parse(text, &|t| parser.parse_str(t)).map_err(|e| SettingsError(e.to_string()))
 }
 
-fn questions(args: &MappingArgs, parser: TimeParser) -> Result<Questions, SettingsError> {
+/// What `--compare A [--compare B]` (or the app's A vs B) asks: two
+/// segments, A against every other session, or `previous-period`.
+pub fn compare_spec(
+    a: &str,
+    b: Option<&str>,
+    parser: TimeParser,
+) -> Result<CompareSpec, SettingsError> {
+    const PREVIOUS: &str = "previous-period";
+    match (a.trim(), b.map(str::trim)) {
+        (PREVIOUS, None) => Ok(CompareSpec::PreviousPeriod),
+        (PREVIOUS, Some(_)) | (_, Some(PREVIOUS)) => Err(SettingsError(
+            "--compare previous-period compares the data's two halves and takes no second \
+             --compare"
+                .into(),
+        )),
+        (a, b) => Ok(CompareSpec::Segments {
+            a: parse_segment(a, parser)?,
+            b: b.map(|b| parse_segment(b, parser)).transpose()?,
+        }),
+    }
+}
+
+fn questions(
+    args: &MappingArgs,
+    funnel: Option<FunnelSpec>,
+    parser: TimeParser,
+) -> Result<Questions, SettingsError> {
     let segment = args
         .segment
         .as_deref()
@@ -81,24 +94,8 @@ fn questions(args: &MappingArgs, parser: TimeParser) -> Result<Questions, Settin
         .transpose()?;
     let compare = match args.compare.as_slice() {
         [] => None,
-        [one] if one.trim() == "previous-period" => Some(CompareSpec::PreviousPeriod),
-        [a] => Some(CompareSpec::Segments {
-            a: parse_segment(a, parser)?,
-            b: None,
-        }),
-        [a, b] if a.trim() != "previous-period" && b.trim() != "previous-period" => {
-            Some(CompareSpec::Segments {
-                a: parse_segment(a, parser)?,
-                b: Some(parse_segment(b, parser)?),
-            })
-        }
-        [_, _] => {
-            return Err(SettingsError(
-                "--compare previous-period compares the data's two halves and takes no \
-                 second --compare"
-                    .into(),
-            ));
-        }
+        [a] => Some(compare_spec(a, None, parser)?),
+        [a, b] => Some(compare_spec(a, Some(b), parser)?),
         _ => {
             return Err(SettingsError(
                 "--compare is given at most twice: A and B, or A against everyone else".into(),
@@ -126,7 +123,7 @@ fn questions(args: &MappingArgs, parser: TimeParser) -> Result<Questions, Settin
         None
     };
     Ok(Questions {
-        funnel: None,
+        funnel,
         segment,
         compare,
         paths,
@@ -195,7 +192,7 @@ pub fn settings(
             wanted_properties.push(name.clone());
         }
     }
-    let questions = questions(args, TimeParser::new(timezone))?;
+    let questions = questions(args, funnel, TimeParser::new(timezone))?;
     Ok(Settings {
         source: SourceOptions {
             overrides: MappingOverrides {
@@ -217,7 +214,6 @@ pub fn settings(
             collapse_repeats: args.collapse_repeats,
             kept_properties,
         },
-        funnel,
         questions,
     })
 }

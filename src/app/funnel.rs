@@ -27,7 +27,7 @@ impl Funnel {
     /// The funnel given on the command line, or the busiest path into the
     /// guessed conversion (else from START).
     pub fn new(loaded: &Loaded) -> Self {
-        let (steps, within_s) = match &loaded.request.settings.funnel {
+        let (steps, within_s) = match &loaded.request.settings.questions.funnel {
             Some(spec) => (spec.steps.clone(), spec.within_us.map(|us| us / 1_000_000)),
             None => (default_steps(&loaded.journeys, &loaded.summary), None),
         };

@@ -3,7 +3,7 @@
 //! this week against last) and expressions the user types.
 
 use crate::engine::{CompareSpec, Journeys, guess_conversion};
-use crate::settings::{SettingsError, parse_segment};
+use crate::settings::{SettingsError, compare_spec};
 use crate::source::TimeParser;
 
 /// Values of one property offered as presets, busiest first.
@@ -35,17 +35,7 @@ impl Comparison {
 
     /// The comparison as the engine takes it.
     pub fn spec(&self, parser: TimeParser) -> Result<CompareSpec, SettingsError> {
-        if self.a == "previous-period" {
-            return Ok(CompareSpec::PreviousPeriod);
-        }
-        Ok(CompareSpec::Segments {
-            a: parse_segment(&self.a, parser)?,
-            b: self
-                .b
-                .as_deref()
-                .map(|b| parse_segment(b, parser))
-                .transpose()?,
-        })
+        compare_spec(&self.a, self.b.as_deref(), parser)
     }
 }
 

@@ -498,7 +498,7 @@ fn run(
     let context = Context {
         name: session.source.name().to_owned(),
         mapping: session.source.mapping().clone(),
-        funnel: settings.funnel.clone(),
+        funnel: settings.questions.funnel.clone(),
     };
     let snapshots = thread::Builder::new()
         .name("live snapshots".into())

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::engine::Journeys;
-use crate::engine::PathsSpec;
-use crate::report::{Questions, Summary};
+use crate::engine::{PathsSpec, compute_paths};
+use crate::report::Summary;
 use crate::settings::Settings;
 use crate::source::{self, SourceError};
 
@@ -141,13 +141,9 @@ fn load(
     Ok(journeys.map(|journeys| {
         // The paths view is ready with the map; segments and comparisons
         // are picked in the app.
-        let questions = Questions {
-            funnel: settings.funnel.clone(),
-            paths: Some(PathsSpec::default()),
-            ..Questions::default()
-        };
-        let summary = Summary::answer(&request.label, source.mapping(), &journeys, &questions)
-            .unwrap_or_else(|_| Summary::new(&request.label, source.mapping(), &journeys, None));
+        let funnel = settings.questions.funnel.as_ref();
+        let mut summary = Summary::new(&request.label, source.mapping(), &journeys, funnel);
+        summary.paths = Some(compute_paths(&journeys, &PathsSpec::default()));
         (summary, journeys)
     }))
 }

@@ -122,13 +122,13 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
             continue;
         }
         last_print = Instant::now();
-        let journeys = session.journeys(run.window, settings.funnel.is_some());
+        let journeys = session.journeys(run.window, settings.questions.funnel.is_some());
         let source = &session.source;
         let summary = Summary::new(
             source.name(),
             source.mapping(),
             &journeys,
-            settings.funnel.as_ref(),
+            settings.questions.funnel.as_ref(),
         );
         let (reordered, late) = session.engine.out_of_order();
         let live = LiveCounts {
@@ -136,7 +136,7 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
             late,
             window_s: run.window.map(|w| w.as_secs_f64()),
             kept_s: session.engine.kept_s(),
-            funnel_covers_s: settings.funnel.as_ref().map(|_| {
+            funnel_covers_s: settings.questions.funnel.as_ref().map(|_| {
                 run.window
                     .map_or(session.engine.kept_s(), |w| w.as_secs_f64())
             }),

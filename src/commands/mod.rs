@@ -105,7 +105,7 @@ fn source_failure(e: SourceError) -> Failure {
 
 /// Reads a source and summarises it.
 pub fn summarize_path(path: &Path, label: &str, settings: Settings) -> Result<Summary, Failure> {
-    let questions = settings.questions();
+    let questions = settings.questions.clone();
     let mut source = source::open(path, &settings.source).map_err(source_failure)?;
     let journeys = source::load(source.as_mut(), settings.engine).map_err(source_failure)?;
     log::debug!(

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::event::is_terminal_name;
-use super::funnel::{FunnelSpec, compute_funnel};
+use super::funnel::{FunnelSpec, compute_funnel, ratio};
 use super::journeys::Journeys;
 use super::segment::{Condition, Segment, SegmentError};
 
@@ -368,14 +368,6 @@ fn step_rows(a: &Journeys, b: &Journeys, spec: &FunnelSpec) -> Vec<StepRow> {
             }
         })
         .collect()
-}
-
-fn ratio(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 / whole as f64
-    }
 }
 
 /// The difference of `x1 / n1` and `x2 / n2` with its p-value (no q yet).

@@ -85,7 +85,8 @@ pub fn compute_funnel(journeys: &Journeys, spec: &FunnelSpec) -> FunnelReport {
     }
 }
 
-fn ratio(part: u64, whole: u64) -> f64 {
+/// `part / whole`, 0 when `whole` is 0.
+pub(super) fn ratio(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         0.0
     } else {

@@ -121,22 +121,6 @@ impl Segment {
             conditions: vec![Condition::Time { from_us, to_us }],
         }
     }
-
-    /// The property names the segment reads.
-    pub fn properties(&self) -> Vec<&str> {
-        fn walk<'a>(conditions: &'a [Condition], out: &mut Vec<&'a str>) {
-            for c in conditions {
-                match c {
-                    Condition::Property { property, .. } => out.push(property),
-                    Condition::Not(inner) => walk(inner, out),
-                    _ => {}
-                }
-            }
-        }
-        let mut out = Vec::new();
-        walk(&self.conditions, &mut out);
-        out
-    }
 }
 
 fn parse_condition(
@@ -277,55 +261,51 @@ fn compile(
     values: &[Interner],
     touchpoints: &Interner,
 ) -> Result<Vec<Test>, SegmentError> {
-    {
-        let mut tests = Vec::new();
-        for condition in conditions {
-            tests.push(match condition {
-                Condition::Property {
-                    property,
-                    values: wanted,
-                    negated,
-                } => {
-                    let Some(index) = kept.iter().position(|k| k == property) else {
-                        return Err(SegmentError::NotKept {
-                            text: segment.text.clone(),
-                            property: property.clone(),
-                            kept: if kept.is_empty() {
-                                "none".into()
-                            } else {
-                                kept.join(", ")
-                            },
-                        });
-                    };
-                    let mut ids: Vec<u32> = wanted
-                        .iter()
-                        .filter_map(|v| values.get(index)?.get(v).map(|id| id + 1))
-                        .collect();
-                    ids.sort_unstable();
-                    Test::Property {
-                        index,
-                        values: ids,
-                        negated: *negated,
-                    }
-                }
-                Condition::Did {
-                    touchpoint,
-                    negated,
-                } => Test::Did {
-                    touchpoint: touchpoints.get(touchpoint),
+    let mut tests = Vec::new();
+    for condition in conditions {
+        tests.push(match condition {
+            Condition::Property {
+                property,
+                values: wanted,
+                negated,
+            } => {
+                let Some(index) = kept.iter().position(|k| k == property) else {
+                    return Err(SegmentError::NotKept {
+                        text: segment.text.clone(),
+                        property: property.clone(),
+                        kept: if kept.is_empty() {
+                            "none".into()
+                        } else {
+                            kept.join(", ")
+                        },
+                    });
+                };
+                let mut ids: Vec<u32> = wanted
+                    .iter()
+                    .filter_map(|v| values.get(index)?.get(v).map(|id| id + 1))
+                    .collect();
+                ids.sort_unstable();
+                Test::Property {
+                    index,
+                    values: ids,
                     negated: *negated,
-                },
-                Condition::Time { from_us, to_us } => Test::Time {
-                    from_us: from_us.unwrap_or(i64::MIN),
-                    to_us: to_us.unwrap_or(i64::MAX),
-                },
-                Condition::Not(inner) => {
-                    Test::Not(compile(inner, segment, kept, values, touchpoints)?)
                 }
-            });
-        }
-        Ok(tests)
+            }
+            Condition::Did {
+                touchpoint,
+                negated,
+            } => Test::Did {
+                touchpoint: touchpoints.get(touchpoint),
+                negated: *negated,
+            },
+            Condition::Time { from_us, to_us } => Test::Time {
+                from_us: from_us.unwrap_or(i64::MIN),
+                to_us: to_us.unwrap_or(i64::MAX),
+            },
+            Condition::Not(inner) => Test::Not(compile(inner, segment, kept, values, touchpoints)?),
+        });
     }
+    Ok(tests)
 }
 
 #[cfg(test)]
