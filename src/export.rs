@@ -7,9 +7,8 @@ use std::path::Path;
 use thiserror::Error;
 
 use crate::engine::RejectedLog;
-use crate::format::{human_duration, thousands};
 use crate::layout::palette::{self, hex};
-use crate::layout::scene::{Ink, Role, Scene, View, scene};
+use crate::layout::scene::{Ink, Role, Scene, View, describe_edge, describe_node, scene};
 use crate::layout::{LOOP_ROOM, LayoutStyle, MapFilter, MapLayout, layout, visible_part};
 use crate::report::{Summary, to_csv, to_dot};
 
@@ -313,19 +312,7 @@ fn write_bands(svg: &mut String, map: &MapLayout, picture: &Scene, p: &Palette) 
             Role::Forward => (p.forward.as_str(), 0.5),
             _ => (p.back.as_str(), 0.25),
         };
-        let e = &map.edges[band.edge].stats;
-        let mut tip = format!(
-            "{} → {}: {} transitions, {} customers, {:.1} % of {}",
-            e.from,
-            e.to,
-            thousands(e.transitions),
-            thousands(e.customers),
-            e.share * 100.0,
-            e.from
-        );
-        if let Some(t) = e.time_s {
-            let _ = write!(tip, ", median {}", human_duration(t.median));
-        }
+        let tip = describe_edge(&map.edges[band.edge].stats);
         let _ = writeln!(
             svg,
             r#"<path d="{d}" stroke="{colour}" stroke-opacity="{opacity}" stroke-width="{:.1}"><title>{}</title></path>"#,
@@ -346,14 +333,10 @@ fn write_boxes(svg: &mut String, map: &MapLayout, picture: &Scene, p: &Palette) 
         let [left, top, right, bottom] = b.rect;
         let _ = writeln!(
             svg,
-            r#"<rect x="{left:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" rx="3" fill="{colour}"><title>{}: {} events, {} sessions, {} customers, {} exits</title></rect>"#,
+            r#"<rect x="{left:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" rx="3" fill="{colour}"><title>{}</title></rect>"#,
             right - left,
             bottom - top,
-            escape(&n.name),
-            thousands(n.stats.events),
-            thousands(n.stats.sessions),
-            thousands(n.stats.customers),
-            thousands(n.stats.exits)
+            escape(&describe_node(&n.stats)),
         );
     }
 }

@@ -3,8 +3,8 @@
 //! named by role. The app paints it with egui and the export writes it as
 //! SVG, so both place every label the same way.
 
-use crate::engine::{END_NAME, START_NAME};
-use crate::format::thousands;
+use crate::engine::{END_NAME, EdgeReport, NodeReport, START_NAME};
+use crate::format::{human_duration, thousands};
 
 use super::{
     BAND_LABEL_MIN_WIDTH, EdgeKind, LabelAlign, LabelRequest, LayoutStyle, MapLayout, edge_curves,
@@ -182,6 +182,50 @@ pub fn scene(
         boxes,
         labels,
     }
+}
+
+/// What hovering a touchpoint says, in the app and in the SVG's tooltips.
+pub fn describe_node(n: &NodeReport) -> String {
+    let ended = if n.name == END_NAME {
+        format!(
+            "{} sessions ended (by touchpoint: Where customers leave)",
+            thousands(n.sessions)
+        )
+    } else {
+        format!("{} sessions ended here", thousands(n.exits))
+    };
+    format!(
+        "{}\n{} events · {} sessions · {} customers\n{ended}",
+        n.name,
+        thousands(n.events),
+        thousands(n.sessions),
+        thousands(n.customers),
+    )
+}
+
+/// What hovering a transition says, in the app and in the SVG's tooltips.
+pub fn describe_edge(e: &EdgeReport) -> String {
+    let mut text = format!(
+        "{} » {}\n{} transitions · {} customers\n{:.1} % of the steps moving on from {}",
+        e.from,
+        e.to,
+        thousands(e.transitions),
+        thousands(e.customers),
+        e.share * 100.0,
+        e.from
+    );
+    if let Some(t) = e.time_s {
+        text.push_str(&format!(
+            "\nTime: median {}, mean {}, p90 {}, p99 {} (min {}, max {})",
+            human_duration(t.median),
+            human_duration(t.mean),
+            human_duration(t.p90),
+            human_duration(t.p99),
+            human_duration(t.min),
+            human_duration(t.max)
+        ));
+    }
+    text
 }
 
 /// A label's text before it has a place.

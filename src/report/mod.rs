@@ -158,6 +158,19 @@ impl Summary {
         Ok(summary)
     }
 
+    /// The touchpoints' names without START and END, sorted: what anchor
+    /// pickers offer.
+    pub fn touchpoint_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .nodes
+            .iter()
+            .map(|n| n.name.as_str())
+            .filter(|n| !crate::engine::is_terminal_name(n))
+            .collect();
+        names.sort_unstable();
+        names
+    }
+
     /// The summary as pretty-printed JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))

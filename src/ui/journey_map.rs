@@ -1,14 +1,17 @@
 //! The journey map: a left-to-right flow diagram drawn with egui's painter
 //! from a layout computed on a worker thread.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use egui::epaint::CubicBezierShape;
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
 use crate::app::task::{Memo, Task};
-use crate::format::{human_duration, thousands};
-use crate::layout::scene::{Ink, Role, Scene, View, scene, time_scale};
+use crate::format::human_duration;
+use crate::layout::scene::{
+    Ink, Role, Scene, View, describe_edge, describe_node, scene, time_scale,
+};
 use crate::layout::{
     LOOP_ROOM, LayoutStyle, MapFilter, MapLayout, Visible, layout_following, visible_part,
 };
@@ -58,6 +61,52 @@ pub struct JourneyMap {
     drawn_at: Option<(Pos2, f32)>,
     /// The canvas size the map was last fitted to.
     fitted_to: Vec2,
+    /// How each transition's share changed, when the summary compares.
+    changes: Option<Changes>,
+}
+
+/// The compared transitions, by (from, to): the change of the share in
+/// points and whether it is significant; made once per summary, not per
+/// frame.
+struct Changes {
+    /// from → to → (change in points, significant).
+    rows: HashMap<String, HashMap<String, (f64, bool)>>,
+    /// The largest significant change (at least 1 point): the ends of the
+    /// colour scale.
+    scale: f64,
+}
+
+impl Changes {
+    fn of(summary: &Summary) -> Option<Changes> {
+        let compare = summary.compare.as_ref()?;
+        let mut rows: HashMap<String, HashMap<String, (f64, bool)>> = HashMap::new();
+        for e in &compare.edges {
+            let d = &e.difference;
+            rows.entry(e.from.clone())
+                .or_default()
+                .insert(e.to.clone(), (d.diff_pp, d.significant));
+        }
+        let scale = compare
+            .edges
+            .iter()
+            .filter(|e| e.difference.significant)
+            .map(|e| e.difference.diff_pp.abs())
+            .fold(1.0, f64::max);
+        Some(Changes { rows, scale })
+    }
+
+    /// Colours every band by the change of its share; what is not
+    /// significant goes grey.
+    fn colour(&self, picture: &mut Scene, map: &MapLayout) {
+        for band in &mut picture.bands {
+            let e = &map.edges[band.edge].stats;
+            let row = self.rows.get(&e.from).and_then(|to| to.get(&e.to));
+            band.role = match row {
+                Some((diff, true)) => Role::Change((diff / self.scale) as f32),
+                _ => Role::Unchanged,
+            };
+        }
+    }
 }
 
 impl JourneyMap {
@@ -65,6 +114,7 @@ impl JourneyMap {
     /// to date ([`JourneyMap::update`]).
     pub fn new(summary: Arc<Summary>) -> Self {
         JourneyMap {
+            changes: Changes::of(&summary),
             summary,
             summary_generation: 0,
             style: LayoutStyle::default(),
@@ -99,6 +149,7 @@ impl JourneyMap {
 
     /// Shows `summary` instead, keeping the view's zoom and sliders.
     pub fn set_summary(&mut self, summary: Arc<Summary>) {
+        self.changes = Changes::of(&summary);
         self.summary = summary;
         self.summary_generation += 1;
     }
@@ -201,47 +252,12 @@ impl JourneyMap {
         });
     }
 
-    /// The largest significant change of a share on the map, in points
-    /// (None: nothing is compared).
-    fn change_scale(&self) -> Option<f64> {
-        let compare = self.summary.compare.as_ref()?;
-        let most = compare
-            .edges
-            .iter()
-            .filter(|e| e.difference.significant)
-            .map(|e| e.difference.diff_pp.abs())
-            .fold(1.0, f64::max);
-        Some(most)
-    }
-
-    /// Colours every band by the change of its share in the comparison;
-    /// what is not significant goes grey.
-    fn colour_by_change(&self, picture: &mut Scene, map: &MapLayout, scale: f64) {
-        let Some(compare) = &self.summary.compare else {
-            return;
-        };
-        let rows: std::collections::HashMap<(&str, &str), (f64, bool)> = compare
-            .edges
-            .iter()
-            .map(|e| {
-                let d = &e.difference;
-                ((e.from.as_str(), e.to.as_str()), (d.diff_pp, d.significant))
-            })
-            .collect();
-        for band in &mut picture.bands {
-            let e = &map.edges[band.edge].stats;
-            band.role = match rows.get(&(e.from.as_str(), e.to.as_str())) {
-                Some((diff, true)) => Role::Change((diff / scale) as f32),
-                _ => Role::Unchanged,
-            };
-        }
-    }
-
     /// What is compared and how the colours read.
     fn compare_legend_ui(&self, ui: &mut egui::Ui) {
-        let (Some(compare), Some(scale)) = (&self.summary.compare, self.change_scale()) else {
+        let (Some(compare), Some(changes)) = (&self.summary.compare, &self.changes) else {
             return;
         };
+        let scale = changes.scale;
         ui.label(format!(
             "Share of each step: {} vs {}",
             compare.a.segment, compare.b.segment
@@ -345,8 +361,8 @@ impl JourneyMap {
             [size.x, size.y]
         };
         let mut picture = scene(map, &self.style, &view, &measure);
-        if let Some(scale) = self.change_scale() {
-            self.colour_by_change(&mut picture, map, scale);
+        if let Some(changes) = &self.changes {
+            changes.colour(&mut picture, map);
         }
         let pointer = ui
             .input(|i| i.pointer.hover_pos())
@@ -529,48 +545,8 @@ fn share_slider(ui: &mut egui::Ui, share: &mut f64, label: &str) {
 /// A one-paragraph description of a node or edge for tooltips.
 pub fn item_summary(map: &MapLayout, item: MapItem) -> String {
     match item {
-        MapItem::Node(i) => {
-            let n = &map.nodes[i].stats;
-            format!(
-                "{}\n{} events · {} sessions · {} customers\n{}",
-                n.name,
-                thousands(n.events),
-                thousands(n.sessions),
-                thousands(n.customers),
-                if n.name == crate::engine::END_NAME {
-                    format!(
-                        "{} sessions ended (by touchpoint: Where customers leave)",
-                        thousands(n.sessions)
-                    )
-                } else {
-                    format!("{} sessions ended here", thousands(n.exits))
-                }
-            )
-        }
-        MapItem::Edge(k) => {
-            let e = &map.edges[k].stats;
-            let mut text = format!(
-                "{} » {}\n{} transitions · {} customers\n{:.1} % of the steps moving on from {}",
-                e.from,
-                e.to,
-                thousands(e.transitions),
-                thousands(e.customers),
-                e.share * 100.0,
-                e.from
-            );
-            if let Some(t) = e.time_s {
-                text.push_str(&format!(
-                    "\nTime: median {}, mean {}, p90 {}, p99 {} (min {}, max {})",
-                    human_duration(t.median),
-                    human_duration(t.mean),
-                    human_duration(t.p90),
-                    human_duration(t.p99),
-                    human_duration(t.min),
-                    human_duration(t.max)
-                ));
-            }
-            text
-        }
+        MapItem::Node(i) => describe_node(&map.nodes[i].stats),
+        MapItem::Edge(k) => describe_edge(&map.edges[k].stats),
     }
 }
 

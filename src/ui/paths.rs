@@ -8,7 +8,7 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
 use crate::app::workspace::{ViewSettings, WorkspaceCommand};
 use crate::engine::paths::OTHER;
-use crate::engine::{PathsAnchor, PathsReport, is_terminal_name};
+use crate::engine::{PathsAnchor, PathsReport};
 use crate::format::{human_duration, thousands};
 use crate::report::Summary;
 
@@ -27,13 +27,7 @@ pub fn paths_ui(
 ) -> Vec<WorkspaceCommand> {
     let mut commands = Vec::new();
     let mut spec = view.paths.clone().unwrap_or_default();
-    let mut names: Vec<&str> = summary
-        .nodes
-        .iter()
-        .map(|n| n.name.as_str())
-        .filter(|n| !is_terminal_name(n))
-        .collect();
-    names.sort_unstable();
+    let names = summary.touchpoint_names();
     ui.horizontal_wrapped(|ui| {
         ui.add(egui::Slider::new(&mut spec.depth, 1..=12).text("steps"));
         ui.add(egui::Slider::new(&mut spec.top, 1..=15).text("touchpoints per step"));
@@ -173,23 +167,28 @@ fn columns_ui(report: &PathsReport, ui: &mut egui::Ui) -> Option<WorkspaceComman
     let visuals = ui.visuals().clone();
     let placed = place_boxes(report, origin, scale, &painter, &visuals);
     // Bands first, boxes over them.
-    let find = |step: usize, name: &str| {
-        placed
-            .iter()
-            .find(|p| p.step == step && (p.name == name || (name == OTHER && p.other > 0)))
-    };
+    // Each box by (step, touchpoint), "other" under its link name.
+    let at: std::collections::HashMap<(usize, &str), usize> = placed
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let name = if p.other > 0 { OTHER } else { p.name.as_str() };
+            ((p.step, name), i)
+        })
+        .collect();
     let mut out_used: Vec<f32> = vec![0.0; placed.len()];
     let mut in_used: Vec<f32> = vec![0.0; placed.len()];
-    let index = |p: &Placed| placed.iter().position(|q| std::ptr::eq(q, p)).unwrap_or(0);
     let pointer = response.hover_pos();
     let mut hovered_tip: Option<String> = None;
     for link in &report.links {
-        let (Some(a), Some(b)) = (find(link.step, &link.from), find(link.step + 1, &link.to))
-        else {
+        let (Some(&ia), Some(&ib)) = (
+            at.get(&(link.step, link.from.as_str())),
+            at.get(&(link.step + 1, link.to.as_str())),
+        ) else {
             continue;
         };
+        let (a, b) = (&placed[ia], &placed[ib]);
         let w = (link.sessions as f32 * scale).max(1.0);
-        let (ia, ib) = (index(a), index(b));
         let y0 = a.rect.top() + out_used[ia] + w / 2.0;
         let y1 = b.rect.top() + in_used[ib] + w / 2.0;
         out_used[ia] += w;

@@ -224,13 +224,7 @@ fn save_dialog(file_name: &str) -> Option<PathBuf> {
 fn anchors_ui(ws: &Workspace, map: &JourneyMap, ui: &mut egui::Ui) -> Vec<WorkspaceCommand> {
     let mut commands = Vec::new();
     let summary = &ws.loaded.summary;
-    let mut names: Vec<&str> = summary
-        .nodes
-        .iter()
-        .map(|n| n.name.as_str())
-        .filter(|n| !is_terminal_name(n))
-        .collect();
-    names.sort_unstable();
+    let names = summary.touchpoint_names();
     let mut view = ws.view.clone();
     ui.horizontal(|ui| {
         for (label, slot) in [("Paths from", &mut view.from), ("to", &mut view.to)] {
