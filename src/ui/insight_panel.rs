@@ -4,7 +4,7 @@
 
 use crate::app::insight::{Comparison, presets};
 use crate::app::workspace::{ViewSettings, Workspace};
-use crate::engine::is_terminal_name;
+use crate::engine::{END_NAME, START_NAME, is_terminal_name};
 use crate::format::thousands;
 use crate::report::Summary;
 
@@ -85,6 +85,8 @@ pub fn insight_panel_ui(summary: &Summary, ui: &mut egui::Ui) -> Option<PanelPic
         egui::Grid::new("differences").striped(true).show(ui, |ui| {
             for (from, to, d) in rows.into_iter().take(DIFFERENCES_SHOWN) {
                 let what = match to {
+                    Some(to) if from == START_NAME => format!("begin at {to}"),
+                    Some(END_NAME) => format!("end after {from}"),
                     Some(to) => format!("{from} » {to}"),
                     None => format!("leave at {from}"),
                 };
@@ -95,7 +97,11 @@ pub fn insight_panel_ui(summary: &Summary, ui: &mut egui::Ui) -> Option<PanelPic
                 ui.label(match d.q_value.unwrap_or(1.0) {
                     q if q > 0.0 => format!("q {q:.1e}"),
                     _ => "q < 1e-300".to_owned(),
-                });
+                })
+                .on_hover_text(
+                    "How likely a difference this large is by chance alone, corrected for \
+                     testing every row (Benjamini–Hochberg q-value); below 0.01 it is listed",
+                );
                 ui.end_row();
             }
         });

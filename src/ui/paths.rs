@@ -9,7 +9,7 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 use crate::app::workspace::{ViewSettings, WorkspaceCommand};
 use crate::engine::paths::OTHER;
 use crate::engine::{PathsAnchor, PathsReport};
-use crate::format::{human_duration, thousands};
+use crate::format::{human_duration, plural, thousands};
 use crate::report::Summary;
 
 use super::theme;
@@ -98,8 +98,8 @@ fn steps_table_ui(report: &PathsReport, ui: &mut egui::Ui) {
                 format!("{} ({})", n.name, thousands(n.sessions))
             }));
             ui.label(format!(
-                "{OTHER} ({} touchpoints): {}",
-                step.other.touchpoints,
+                "{OTHER} ({}): {}",
+                plural(step.other.touchpoints as usize, "touchpoint"),
                 thousands(step.other.sessions)
             ));
             ui.label(format!(
@@ -293,7 +293,10 @@ fn place_boxes(
         let mut y = origin.y;
         let others = (step.other.sessions > 0).then(|| {
             (
-                format!("{OTHER} ({} touchpoints)", step.other.touchpoints),
+                format!(
+                    "{OTHER} ({})",
+                    plural(step.other.touchpoints as usize, "touchpoint")
+                ),
                 step.other.sessions,
                 step.other.exits,
                 step.other.touchpoints,

@@ -107,7 +107,8 @@ pub fn workspace_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui)
             w.map.controls_ui(ui);
             commands.extend(anchors_ui(ws, &w.map, ui));
         }
-        if matches!(ws.tab, Tab::Map | Tab::Paths)
+        // Only the map shows a comparison (the paths are of every session).
+        if ws.tab == Tab::Map
             && let Some(PanelPick::Compare(view)) = compare_ui(ws, &mut w.compare_typed, ui)
         {
             commands.push(WorkspaceCommand::SetView(view));
