@@ -8,7 +8,9 @@ use thiserror::Error;
 
 use crate::engine::RejectedLog;
 use crate::layout::palette::{self, hex};
-use crate::layout::scene::{Ink, Role, Scene, View, describe_edge, describe_node, scene};
+use crate::layout::scene::{
+    Changes, Ink, Role, Scene, View, describe_edge, describe_node, exit_label, name_size, scene,
+};
 use crate::layout::{LOOP_ROOM, LayoutStyle, MapFilter, MapLayout, layout, visible_part};
 use crate::report::{Summary, to_csv, to_dot};
 
@@ -41,7 +43,7 @@ pub enum ExportError {
 /// Writes `summary` to `out` in the format its extension names, refusing
 /// to write over any of `sources` (the files it was read from).
 pub fn export(summary: &Summary, out: &Path, sources: &[&Path]) -> Result<(), ExportError> {
-    export_filtered(summary, &MapFilter::default(), out, sources)
+    export_filtered(summary, &MapFilter::EVERYTHING, out, sources)
 }
 
 /// Like [`export`], with the map's sliders at `filter`.
@@ -198,6 +200,9 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Labels of drop-off stubs.
+const EXIT_TEXT: &str = "#aa2d28";
+
 /// Colours of the map (light theme).
 struct Palette {
     background: &'static str,
@@ -229,22 +234,44 @@ pub fn map_svg(summary: &Summary, filter: &MapFilter) -> String {
     let longest = visible
         .nodes
         .iter()
-        .map(|n| n.name.chars().count())
+        .map(|n| {
+            let exits = exit_label(n.exits, n.sessions).chars().count();
+            n.name.chars().count().max(exits)
+        })
         .max()
         .unwrap_or(0);
     let mut style = LayoutStyle::default();
     style.column_spacing = style
         .column_spacing
-        .max(longest as f32 * 13.0 * TEXT_WIDTH_PER_SIZE + 40.0);
+        .max(longest as f32 * name_size(1.0) * TEXT_WIDTH_PER_SIZE + 40.0);
     let map = layout(&visible.nodes, &visible.edges, &style);
-    let note = visible.hidden_note();
-    render_svg(&map, &style, &summary.source, note.as_deref())
+    let mut note = visible.hidden_note().unwrap_or_default();
+    let changes = summary.compare.as_ref().map(|c| {
+        if !note.is_empty() {
+            note.push_str("; ");
+        }
+        note.push_str(&format!(
+            "coloured by the change of each step's share, {} vs {}: blue lower, orange higher, grey not significant",
+            c.a.segment, c.b.segment
+        ));
+        Changes::of(c)
+    });
+    render_svg(&map, &style, &summary.source, &note, changes.as_ref())
 }
 
-fn render_svg(map: &MapLayout, style: &LayoutStyle, title: &str, note: Option<&str>) -> String {
+/// What the map's shapes mean, under its title.
+const SVG_KEY: &str = "Band width: sessions moving on · red stub: sessions ending there (share of visits) · badge: repeats of a step in a row · thin arcs below: back to an earlier step";
+
+fn render_svg(
+    map: &MapLayout,
+    style: &LayoutStyle,
+    title: &str,
+    note: &str,
+    changes: Option<&Changes>,
+) -> String {
     let p = &light();
     let margin_x = 150.0;
-    let top = 56.0;
+    let top = 76.0;
     let width = map.width + 2.0 * margin_x;
     let height = map.height + top + LOOP_ROOM;
     let mut svg = String::new();
@@ -263,10 +290,16 @@ fn render_svg(map: &MapLayout, style: &LayoutStyle, title: &str, note: Option<&s
         p.text,
         escape(title)
     );
-    if let Some(note) = note {
+    let _ = writeln!(
+        svg,
+        r#"<text x="24" y="48" font-size="12" fill="{}">{}</text>"#,
+        p.muted,
+        escape(SVG_KEY)
+    );
+    if !note.is_empty() {
         let _ = writeln!(
             svg,
-            r#"<text x="24" y="48" font-size="12" fill="{}">{}</text>"#,
+            r#"<text x="24" y="64" font-size="12" fill="{}">{}</text>"#,
             p.muted,
             escape(note)
         );
@@ -276,7 +309,10 @@ fn render_svg(map: &MapLayout, style: &LayoutStyle, title: &str, note: Option<&s
         zoom: 1.0,
         time_view: false,
     };
-    let picture = scene(map, style, &view, &estimate_text);
+    let mut picture = scene(map, style, &view, &estimate_text);
+    if let Some(changes) = changes {
+        changes.colour(&mut picture, map);
+    }
     write_bands(&mut svg, map, &picture, p);
     write_boxes(&mut svg, map, &picture, p);
     write_labels(&mut svg, &picture, p);
@@ -309,10 +345,16 @@ fn write_bands(svg: &mut String, map: &MapLayout, picture: &Scene, p: &Palette) 
             );
         }
         let (colour, opacity) = match band.role {
-            Role::Forward => (p.forward.as_str(), 0.5),
-            _ => (p.back.as_str(), 0.25),
+            Role::Forward => (p.forward.clone(), 0.5),
+            Role::Exit => (hex(palette::EXIT), 0.6),
+            Role::Change(t) => {
+                let (colour, opacity) = palette::change(t);
+                (hex(colour), opacity)
+            }
+            Role::Unchanged => (p.muted.to_owned(), 0.15),
+            _ => (p.back.clone(), 0.3),
         };
-        let tip = describe_edge(&map.edges[band.edge].stats);
+        let tip = describe_edge(map, band.edge);
         let _ = writeln!(
             svg,
             r#"<path d="{d}" stroke="{colour}" stroke-opacity="{opacity}" stroke-width="{:.1}"><title>{}</title></path>"#,
@@ -325,7 +367,6 @@ fn write_bands(svg: &mut String, map: &MapLayout, picture: &Scene, p: &Palette) 
 
 fn write_boxes(svg: &mut String, map: &MapLayout, picture: &Scene, p: &Palette) {
     for b in &picture.boxes {
-        let n = &map.nodes[b.node];
         let colour = match b.role {
             Role::Terminal => &p.terminal,
             _ => &p.node,
@@ -336,7 +377,28 @@ fn write_boxes(svg: &mut String, map: &MapLayout, picture: &Scene, p: &Palette) 
             r#"<rect x="{left:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" rx="3" fill="{colour}"><title>{}</title></rect>"#,
             right - left,
             bottom - top,
-            escape(&describe_node(&n.stats)),
+            escape(&describe_node(map, b.node)),
+        );
+    }
+    for badge in &picture.badges {
+        let [left, top, right, bottom] = badge.rect;
+        let _ = writeln!(
+            svg,
+            r#"<rect x="{left:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" rx="6" fill="{}" fill-opacity="0.25"><title>{}</title></rect>"#,
+            right - left,
+            bottom - top,
+            p.back,
+            escape(&describe_edge(map, badge.edge)),
+        );
+        let text = &badge.text;
+        let _ = writeln!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" font-size="{:.1}" fill="{}">{}</text>"#,
+            text.at[0],
+            text.at[1] + text.size,
+            text.size,
+            p.text,
+            escape(&text.text)
         );
     }
 }
@@ -355,8 +417,8 @@ fn write_labels(svg: &mut String, picture: &Scene, p: &Palette) {
         for line in &label.lines {
             let (weight, colour) = match line.ink {
                 Ink::Strong => (r#" font-weight="bold""#, p.text),
-                Ink::Weak => ("", p.muted),
-                Ink::Normal => ("", p.text),
+                Ink::Count | Ink::Normal => ("", p.text),
+                Ink::Exit => ("", EXIT_TEXT),
             };
             let _ = writeln!(
                 svg,

@@ -359,6 +359,9 @@ fn funnel_counts_customers_in_order_within_the_window() {
     assert_eq!(steps[1]["drop_off"], 2);
     assert_eq!(steps[1]["median_time_s"], 180.0);
     assert_eq!(steps[2]["median_time_s"], 120.0);
+    // a took 1 min and b 5: 60 + 0.9 × 240 s.
+    assert_eq!(steps[1]["p90_time_s"], 276.0);
+    assert!(steps[0]["p90_time_s"].is_null());
 }
 
 #[test]

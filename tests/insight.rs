@@ -475,3 +475,27 @@ fn a_property_that_is_not_kept_is_a_usage_error_that_says_how() {
     let err = common::broker::stderr(&out);
     assert!(err.contains("--keep-property plan"), "{err}");
 }
+
+#[test]
+fn splitting_a_funnel_step_by_a_property_keeps_the_funnel() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generated(dir.path(), "shop.jsonl", 20_000, true);
+    let whole = summarize(&file, &with(None, &[], &[]));
+    let split = summarize(
+        &file,
+        &MappingArgs {
+            split_by: vec!["product_view:category".into()],
+            ..with(None, &[], &[])
+        },
+    );
+    assert!(
+        split
+            .nodes
+            .iter()
+            .any(|n| n.name.starts_with("product_view: ")),
+        "the split made touchpoints per category"
+    );
+    let (whole, split) = (whole.funnel.unwrap(), split.funnel.unwrap());
+    assert!(whole.steps[0].customers > 100);
+    assert_eq!(split, whole, "the split step is reached as a whole");
+}

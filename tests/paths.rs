@@ -7,12 +7,13 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use common::{Ev, close, median};
+use journeyscope::engine::paths::AnchorKind;
 use journeyscope::engine::{
-    EngineConfig, EventBatch, JourneyBuilder, NewEvent, PathsAnchor, PathsReport, PathsSpec,
-    compute_paths,
+    EngineConfig, EventBatch, JourneyBuilder, Journeys, NewEvent, PathsAnchor, PathsReport,
+    PathsSpec, Selection, compute_paths, customer_rows,
 };
 use proptest::prelude::*;
 
@@ -31,7 +32,7 @@ fn events_strategy() -> impl Strategy<Value = Vec<Ev>> {
     })
 }
 
-fn paths_of(events: &[Ev], collapse: bool, spec: &PathsSpec) -> PathsReport {
+fn journeys_of(events: &[Ev], collapse: bool) -> Journeys {
     let mut batch = EventBatch::default();
     for e in events {
         batch.push(
@@ -51,24 +52,36 @@ fn paths_of(events: &[Ev], collapse: bool, spec: &PathsSpec) -> PathsReport {
         ..EngineConfig::default()
     });
     builder.ingest(&batch);
-    compute_paths(&builder.finish(), spec)
+    builder.finish()
+}
+
+fn paths_of(events: &[Ev], collapse: bool, spec: &PathsSpec) -> PathsReport {
+    compute_paths(&journeys_of(events, collapse), spec)
 }
 
 /// Each session's steps (touchpoint, time in s), brute force: by customer,
 /// stable by time, cut at gaps over the timeout, repeats merged (keeping
 /// the first time) when asked.
 fn sessions(events: &[Ev], collapse: bool) -> Vec<Vec<(String, f64)>> {
+    customer_sessions(events, collapse)
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect()
+}
+
+/// Like [`sessions`], each with its customer.
+fn customer_sessions(events: &[Ev], collapse: bool) -> Vec<(String, Vec<(String, f64)>)> {
     let mut by_customer: BTreeMap<&str, Vec<&Ev>> = BTreeMap::new();
     for e in events {
         by_customer.entry(&e.customer).or_default().push(e);
     }
     let mut out = Vec::new();
-    for (_, mut list) in by_customer {
+    for (customer, mut list) in by_customer {
         list.sort_by_key(|e| e.time_us);
         let mut current: Vec<(String, f64)> = Vec::new();
         for (i, e) in list.iter().enumerate() {
             if i > 0 && e.time_us - list[i - 1].time_us > TIMEOUT_US {
-                out.push(std::mem::take(&mut current));
+                out.push((customer.to_owned(), std::mem::take(&mut current)));
             }
             if collapse && current.last().is_some_and(|(t, _)| *t == e.event) {
                 continue;
@@ -76,7 +89,7 @@ fn sessions(events: &[Ev], collapse: bool) -> Vec<Vec<(String, f64)>> {
             current.push((e.event.clone(), e.time_us as f64 / 1e6));
         }
         if !current.is_empty() {
-            out.push(current);
+            out.push((customer.to_owned(), current));
         }
     }
     out
@@ -223,4 +236,72 @@ fn an_anchor_the_data_does_not_have_gives_no_steps() {
     assert!(paths_of(&events, false, &spec).steps.is_empty());
     let spec = PathsSpec::default();
     assert_eq!(paths_of(&events, false, &spec).steps[0].nodes[0].exits, 1);
+}
+
+/// The customers a click on a step's box (or link) lists: every customer
+/// with a session at that touchpoint at that step (then at the next one),
+/// against the brute-force views.
+fn check_step_customers(
+    events: &[Ev],
+    collapse: bool,
+    anchor: &PathsAnchor,
+) -> Result<(), TestCaseError> {
+    let journeys = journeys_of(events, collapse);
+    let id = |name: &str| journeys.touchpoint_id(name);
+    let anchor_id = match anchor {
+        PathsAnchor::Start => None,
+        PathsAnchor::From(x) | PathsAnchor::To(x) => match id(x) {
+            Some(t) => Some(t),
+            None => return Ok(()),
+        },
+    };
+    let mut want: BTreeMap<(usize, String, Option<String>), BTreeSet<String>> = BTreeMap::new();
+    for (customer, session) in customer_sessions(events, collapse) {
+        for view in views(std::slice::from_ref(&session), anchor) {
+            for s in 0..view.len() {
+                let t = view[s].0.clone();
+                let next = view.get(s + 1).map(|v| v.0.clone());
+                for n in [None, next] {
+                    want.entry((s + 1, t.clone(), n))
+                        .or_default()
+                        .insert(customer.clone());
+                }
+            }
+        }
+    }
+    for ((step, touchpoint, next), customers) in &want {
+        let selection = Selection::PathStep {
+            kind: AnchorKind::of(anchor),
+            anchor: anchor_id,
+            step: *step,
+            touchpoint: id(touchpoint).unwrap(),
+            next: next.as_deref().map(|n| id(n).unwrap()),
+        };
+        let got: BTreeSet<String> = customer_rows(&journeys, Some(selection), None)
+            .iter()
+            .map(|r| journeys.customer_name(r.customer).to_owned())
+            .collect();
+        prop_assert_eq!(
+            &got,
+            customers,
+            "step {} at {} then {:?}",
+            step,
+            touchpoint,
+            next
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(150))]
+
+    #[test]
+    fn a_step_lists_the_customers_of_its_sessions(
+        events in events_strategy(),
+        collapse in any::<bool>(),
+        anchor in anchor_strategy(),
+    ) {
+        check_step_customers(&events, collapse, &anchor)?;
+    }
 }

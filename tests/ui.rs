@@ -15,11 +15,13 @@ use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use journeyscope::app::Screen;
+use journeyscope::app::customers::ListFilter;
 use journeyscope::app::workspace::{Tab, Workspace};
 use journeyscope::cli::MappingArgs;
 use journeyscope::commands::{settings, summarize_path};
 use journeyscope::engine::RejectReason;
 use journeyscope::format::{plural, thousands};
+use journeyscope::layout::EdgeKind;
 use journeyscope::settings::{Settings, sample_data_file};
 use journeyscope::ui::journey_map::JourneyMap;
 use journeyscope::ui::window::Window as JourneyscopeApp;
@@ -80,7 +82,8 @@ fn step_until(h: &mut App, what: &str, mut done: impl FnMut(&App) -> bool) {
 fn map_shown(h: &App) -> bool {
     let widgets = h.state().workspace_widgets();
     matches!(&h.state().app.screen, Screen::Map(ws)
-        if widgets.is_some_and(|w| w.map.layout().is_some()) && !ws.is_busy())
+        if widgets.is_some_and(|w| w.map.layout().is_some() && !w.map.is_laying_out())
+            && !ws.is_busy())
 }
 
 fn open_demo() -> App {
@@ -102,7 +105,11 @@ fn click_node(h: &mut App, name: &str) {
     let rect = map(h)
         .node_screen_rect(name)
         .unwrap_or_else(|| panic!("{name} is not on the map"));
-    let pos = rect.center();
+    click_at(h, rect.center());
+}
+
+/// Presses and releases the pointer at `pos`.
+fn click_at(h: &mut App, pos: egui::Pos2) {
     h.hover_at(pos);
     h.run_steps(1);
     h.drag_at(pos);
@@ -143,7 +150,7 @@ fn clicking_a_node_filters_the_customers_to_those_through_it() {
         click_node(&mut h, name);
         assert_eq!(
             workspace(&h).customers.query.filter,
-            Some((name.to_owned(), None)),
+            Some(ListFilter::Map(name.to_owned(), None)),
             "clicking {name} selects it"
         );
         step_until(&mut h, "the filtered list", customers_ready);
@@ -238,7 +245,21 @@ fn opening_a_customer_shows_the_timeline() {
     let path = ws.loaded.request.path.clone();
     assert_eq!(records.len(), raw_records_of(&path, &column, &name));
     assert!(records.iter().all(|r| !r.properties.is_empty()));
+    let first = sessions[0][0].time_us;
     h.snapshot("customer_timeline");
+
+    // Times in the shop's zone: the first session's start, as chrono-tz
+    // gives it in New York.
+    let new_york = chrono::DateTime::from_timestamp_micros(first)
+        .unwrap()
+        .with_timezone(&chrono_tz::America::New_York)
+        .format("%a %e %b %Y %H:%M")
+        .to_string();
+    h.get_by_label("times in").click();
+    h.run_steps(2);
+    h.get_by_label("America/New_York").click();
+    h.run_steps(3);
+    h.get_by_label_contains(&new_york);
 }
 
 #[test]
@@ -369,7 +390,7 @@ fn the_funnel_counts_customers_per_step() {
         workspace(h).funnel.report().is_some()
     });
     let ws = workspace(&h);
-    let report = ws.funnel.report().expect("report").clone();
+    let report = ws.funnel.report().expect("report").report.clone();
     assert!(
         report.steps.len() >= 3,
         "a default funnel along the main path"
@@ -397,7 +418,7 @@ fn the_funnel_counts_customers_per_step() {
         assert!(pair[1].customers <= pair[0].customers);
         assert_eq!(pair[1].drop_off, pair[0].customers - pair[1].customers);
     }
-    h.get_by_label("Median time to convert");
+    h.get_by_label("Median time from previous");
     h.snapshot("funnel");
 }
 
@@ -544,4 +565,131 @@ fn where_customers_leave_lists_the_busiest_exit_first() {
     h.run_steps(3);
     assert_eq!(map(&h).selected_names(), Some((busiest.name.clone(), None)));
     h.snapshot("where_customers_leave");
+}
+
+#[test]
+fn the_map_opens_on_its_main_flow_with_exits_beside_boxes_and_repeats_as_badges() {
+    let mut h = open_demo();
+    let summary = workspace(&h).loaded.summary.clone();
+    let layout = map(&h).layout().unwrap().clone();
+    let visible = map(&h).visible().unwrap().clone();
+    // Every touchpoint stays; some transitions are hidden, and counted on
+    // screen.
+    assert_eq!(layout.nodes.len(), summary.nodes.len());
+    let shown: HashSet<(String, String)> = layout
+        .edges
+        .iter()
+        .map(|e| (e.stats.from.clone(), e.stats.to.clone()))
+        .collect();
+    let hidden: Vec<_> = summary
+        .edges
+        .iter()
+        .filter(|e| !shown.contains(&(e.from.clone(), e.to.clone())))
+        .collect();
+    assert!(!hidden.is_empty(), "the main flow hides the rarest moves");
+    assert_eq!(hidden.len(), visible.hidden_transitions);
+    let total: u64 = summary.edges.iter().map(|e| e.transitions).sum();
+    let hidden_total: u64 = hidden.iter().map(|e| e.transitions).sum();
+    assert!((visible.hidden_transition_share - hidden_total as f64 / total as f64).abs() < 1e-9);
+    h.get_all_by_label(&visible.hidden_note().unwrap())
+        .next()
+        .expect("the hidden share on screen");
+    // Every exit is a stub, every repeat a badge, every touchpoint has a
+    // way in.
+    for e in &summary.edges {
+        let placed = layout
+            .edges
+            .iter()
+            .find(|p| p.stats.from == e.from && p.stats.to == e.to);
+        if e.to == "END" {
+            assert_eq!(placed.map(|p| p.kind), Some(EdgeKind::Exit), "{e:?}");
+        } else if e.from == e.to {
+            assert_eq!(placed.map(|p| p.kind), Some(EdgeKind::SelfLoop), "{e:?}");
+        }
+    }
+    for n in summary
+        .nodes
+        .iter()
+        .filter(|n| n.name != "START" && n.name != "END")
+    {
+        assert!(
+            layout
+                .edges
+                .iter()
+                .any(|e| e.stats.to == n.name && e.stats.from != n.name),
+            "a way into {}",
+            n.name
+        );
+    }
+    // Clicking a repeat badge selects the repeats.
+    let repeating = summary
+        .edges
+        .iter()
+        .filter(|e| e.from == e.to)
+        .max_by_key(|e| e.transitions)
+        .unwrap()
+        .from
+        .clone();
+    let badge = map(&h).badge_screen_rect(&repeating).expect("a badge");
+    click_at(&mut h, badge.center());
+    assert_eq!(
+        map(&h).selected_names(),
+        Some((repeating.clone(), Some(repeating)))
+    );
+    h.snapshot("map_at_a_glance");
+    // The slider still reaches every transition.
+    h.query_all_by_label("of paths")
+        .find(|n| n.accesskit_node().role() == Role::Slider)
+        .expect("the paths slider")
+        .set_value_accesskit(100.0);
+    step_until(&mut h, "the whole map", |h| {
+        map_shown(h) && map(h).visible().is_some_and(|v| v.hidden_transitions == 0)
+    });
+    assert_eq!(map(&h).layout().unwrap().edges.len(), summary.edges.len());
+}
+
+#[test]
+fn the_funnel_compares_two_groups_side_by_side() {
+    let mut h = open_demo();
+    h.get_by_label("Funnel").click();
+    h.run_steps(2);
+    h.get_by_label("Compare").click();
+    h.run_steps(2);
+    h.get_by_label_contains("Converted (").click();
+    step_until(&mut h, "the compared funnel", |h| {
+        let ws = workspace(h);
+        let f = &ws.funnel;
+        !ws.is_busy() && !f.is_stale() && f.report().is_some_and(|r| r.compared.is_some())
+    });
+    let ws = workspace(&h);
+    let answer = ws.funnel.report().unwrap().clone();
+    let compared = answer.compared.clone().unwrap().expect("a compared funnel");
+    assert!(compared.a.segment.starts_with("did:"));
+    assert_eq!(compared.rows.len() + 1, ws.funnel.steps.len());
+    // Independently: A's first step counts the customers who reached it in
+    // sessions of A, by a walk over every customer's sessions here.
+    let journeys = ws.loaded.journeys.clone();
+    let first = journeys.touchpoint_id(&ws.funnel.steps[0]).unwrap();
+    let conversion = journeys
+        .touchpoint_id(compared.a.segment.trim_start_matches("did:"))
+        .unwrap();
+    let reached: u64 = journeys
+        .customer_events()
+        .filter(|(c, _)| {
+            journeys.sessions_of(*c).iter().any(|s| {
+                s.iter().any(|e| e.touchpoint == conversion)
+                    && s.iter().any(|e| e.touchpoint == first)
+            })
+        })
+        .count() as u64;
+    assert_eq!(compared.funnel_a.steps[0].customers, reached);
+    // Each row's conversion is its customers over the previous step's.
+    for (i, row) in compared.rows.iter().enumerate() {
+        assert_eq!(row.a.customers, compared.funnel_a.steps[i + 1].customers);
+        assert_eq!(row.a.previous, compared.funnel_a.steps[i].customers);
+        assert_eq!(row.b.customers, compared.funnel_b.steps[i + 1].customers);
+    }
+    h.get_by_label("A: from previous");
+    h.get_by_label("B: from previous");
+    h.snapshot("compared_funnel");
 }

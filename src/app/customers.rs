@@ -4,7 +4,10 @@
 
 use std::sync::Arc;
 
-use crate::engine::{CustomerRow, Journeys, Selection, customer_rows, guess_conversion};
+use crate::engine::paths::AnchorKind;
+use crate::engine::{
+    CustomerRow, Journeys, PathsAnchor, Selection, customer_rows, guess_conversion,
+};
 
 use super::task::{Memo, Task, Waker};
 
@@ -33,11 +36,84 @@ pub struct ListQuery {
     pub sort: SortKey,
     /// Sort direction (largest first unless set).
     pub ascending: bool,
-    /// Only customers whose sessions pass this touchpoint (name, None) or
-    /// transition (from, Some(to)).
-    pub filter: Option<(String, Option<String>)>,
+    /// Only customers with a session selected so.
+    pub filter: Option<ListFilter>,
     /// The touchpoint that counts as converting; guessed when None.
     pub conversion: Option<String>,
+}
+
+/// Which sessions' customers the list shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ListFilter {
+    /// Sessions through a touchpoint (name, None) or a transition (from,
+    /// Some(to)) of the map.
+    Map(String, Option<String>),
+    /// Sessions at a touchpoint at a step of the paths view (and then at
+    /// `next`, for a link).
+    Path {
+        /// Where the view's step 1 is.
+        anchor: PathsAnchor,
+        /// The step, from 1.
+        step: usize,
+        /// The touchpoint at that step.
+        touchpoint: String,
+        /// The touchpoint at the next step, for a link.
+        next: Option<String>,
+    },
+}
+
+impl ListFilter {
+    /// The filter in words: "Sessions through checkout".
+    pub fn describe(&self) -> String {
+        match self {
+            ListFilter::Map(a, None) => format!("Sessions through {a}"),
+            ListFilter::Map(a, Some(b)) => format!("Sessions going {a} » {b}"),
+            ListFilter::Path {
+                anchor,
+                step,
+                touchpoint,
+                next,
+            } => {
+                let from = match anchor {
+                    PathsAnchor::Start => String::new(),
+                    PathsAnchor::From(x) => format!(" after {x}"),
+                    PathsAnchor::To(y) => format!(" before {y}"),
+                };
+                match next {
+                    None => format!("Sessions at {touchpoint} at step {step}{from}"),
+                    Some(n) => format!("Sessions going {touchpoint} » {n} at step {step}{from}"),
+                }
+            }
+        }
+    }
+
+    /// The selection of `journeys` it means; None when a touchpoint it
+    /// names is not there.
+    fn selection(&self, journeys: &Journeys) -> Option<Selection> {
+        let id = |name: &str| journeys.touchpoint_id(name);
+        Some(match self {
+            ListFilter::Map(a, None) => Selection::Touchpoint(id(a)?),
+            ListFilter::Map(a, Some(b)) => Selection::Transition(id(a)?, id(b)?),
+            ListFilter::Path {
+                anchor,
+                step,
+                touchpoint,
+                next,
+            } => Selection::PathStep {
+                kind: AnchorKind::of(anchor),
+                anchor: match anchor {
+                    PathsAnchor::Start => None,
+                    PathsAnchor::From(x) | PathsAnchor::To(x) => Some(id(x)?),
+                },
+                step: *step,
+                touchpoint: id(touchpoint)?,
+                next: match next {
+                    Some(n) => Some(id(n)?),
+                    None => None,
+                },
+            },
+        })
+    }
 }
 
 /// A computed list.
@@ -102,13 +178,7 @@ impl Customers {
 
 /// The customers `query` asks for, from `journeys`.
 pub fn compute_list(journeys: &Journeys, query: &ListQuery) -> CustomerList {
-    let selection = query.filter.as_ref().and_then(|(a, b)| {
-        let a = journeys.touchpoint_id(a)?;
-        match b {
-            None => Some(Selection::Touchpoint(a)),
-            Some(b) => Some(Selection::Transition(a, journeys.touchpoint_id(b)?)),
-        }
-    });
+    let selection = query.filter.as_ref().and_then(|f| f.selection(journeys));
     let conversion = match &query.conversion {
         Some(name) => journeys.touchpoint_id(name),
         None => guess_conversion(journeys),

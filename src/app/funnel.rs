@@ -5,13 +5,26 @@
 use std::sync::Arc;
 
 use crate::engine::{
-    FunnelReport, FunnelSpec, Journeys, START_NAME, compute_funnel, guess_conversion,
-    is_terminal_name,
+    CompareSpec, ComparedFunnel, FunnelReport, FunnelSpec, Journeys, START_NAME, compare_funnel,
+    compute_funnel, guess_conversion, is_terminal_name,
 };
 use crate::report::Summary;
 
 use super::loader::Loaded;
 use super::task::{Memo, Task, Waker};
+
+/// A computed funnel: of every session, and in each compared group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunnelAnswer {
+    /// The funnel of every session.
+    pub report: FunnelReport,
+    /// In groups A and B, when the view compares; else why it cannot.
+    pub compared: Option<Result<ComparedFunnel, String>>,
+}
+
+/// What a funnel is computed from: its steps, the journeys' generation and
+/// what is compared.
+type FunnelKey = (FunnelSpec, u64, Option<CompareSpec>);
 
 /// The funnel asked for and its report.
 pub struct Funnel {
@@ -20,7 +33,9 @@ pub struct Funnel {
     /// Conversion window in seconds from the first step; None = no limit.
     pub within_s: Option<i64>,
     generation: u64,
-    report: Memo<(FunnelSpec, u64), FunnelReport>,
+    /// What is compared (set by the workspace from its view).
+    pub compare: Option<CompareSpec>,
+    report: Memo<FunnelKey, FunnelAnswer>,
 }
 
 impl Funnel {
@@ -35,6 +50,7 @@ impl Funnel {
             steps,
             within_s,
             generation: 0,
+            compare: None,
             report: Memo::default(),
         }
     }
@@ -46,7 +62,8 @@ impl Funnel {
 
     /// Drops steps that no longer exist and computes again.
     pub fn retain_known(&mut self, journeys: &Journeys) {
-        self.steps.retain(|s| journeys.touchpoint_id(s).is_some());
+        self.steps
+            .retain(|s| !journeys.touchpoints_matching(s).is_empty());
         self.invalidate();
     }
 
@@ -58,16 +75,18 @@ impl Funnel {
         }
     }
 
-    /// The last report computed (perhaps for other steps).
-    pub fn report(&self) -> Option<&Arc<FunnelReport>> {
+    /// The last funnel computed (perhaps for other steps).
+    pub fn report(&self) -> Option<&Arc<FunnelAnswer>> {
         self.report.value()
+    }
+
+    fn key(&self) -> FunnelKey {
+        (self.spec(), self.generation, self.compare.clone())
     }
 
     /// True while the report shown is not the one for the steps.
     pub fn is_stale(&self) -> bool {
-        self.report
-            .value_for(&(self.spec(), self.generation))
-            .is_none()
+        self.report.value_for(&self.key()).is_none()
     }
 
     /// Why the funnel could not be computed, if it could not.
@@ -80,11 +99,13 @@ impl Funnel {
         if self.steps.is_empty() {
             return;
         }
-        let key = (self.spec(), self.generation);
-        self.report.want(&key, |(spec, _)| {
-            let (journeys, spec) = (journeys.clone(), spec.clone());
-            Task::spawn("funnel", wake.clone(), move |_| {
-                compute_funnel(&journeys, &spec)
+        let key = self.key();
+        self.report.want(&key, |(spec, _, compare)| {
+            let (journeys, spec, compare) = (journeys.clone(), spec.clone(), compare.clone());
+            Task::spawn("funnel", wake.clone(), move |_| FunnelAnswer {
+                report: compute_funnel(&journeys, &spec),
+                compared: compare
+                    .map(|c| compare_funnel(&journeys, &c, &spec).map_err(|e| e.to_string())),
             })
         });
     }

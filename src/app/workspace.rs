@@ -14,7 +14,7 @@ use crate::report::{Questions, Summary};
 use crate::source::MappingOverrides;
 use crate::source::lookup::{CustomerRecord, customer_records};
 
-use super::customers::{Customers, ListQuery};
+use super::customers::{Customers, ListFilter, ListQuery};
 use super::funnel::Funnel;
 use super::insight::Comparison;
 use super::loader::{Loaded, Loading, SourceRequest};
@@ -146,8 +146,8 @@ pub enum WorkspaceCommand {
     /// What is selected on the map: a touchpoint (name, None) or a
     /// transition (from, Some(to)); the customer list follows it.
     SelectOnMap(Option<(String, Option<String>)>),
-    /// The customers through a touchpoint or transition, on their tab.
-    ShowCustomersOf(String, Option<String>),
+    /// The customers of these sessions, on their tab.
+    ShowCustomersOf(ListFilter),
     /// A step at the end of the funnel, on its tab.
     AddToFunnel(String),
     /// Paths from this touchpoint only.
@@ -263,13 +263,14 @@ impl Workspace {
             WorkspaceCommand::SelectOnMap(selection) => {
                 if selection != self.map_selection {
                     // The customer list follows what is clicked on the map.
-                    self.customers.query.filter = selection.clone();
+                    self.customers.query.filter =
+                        selection.clone().map(|(a, b)| ListFilter::Map(a, b));
                     self.customers.selected = None;
                     self.map_selection = selection;
                 }
             }
-            WorkspaceCommand::ShowCustomersOf(a, b) => {
-                self.customers.query.filter = Some((a, b));
+            WorkspaceCommand::ShowCustomersOf(filter) => {
+                self.customers.query.filter = Some(filter);
                 self.customers.selected = None;
                 self.tab = Tab::Customers;
             }
@@ -359,6 +360,8 @@ impl Workspace {
         }
         let journeys = self.loaded.journeys.clone();
         self.customers.poll(&journeys, &self.wake);
+        let parser = self.loaded.request.settings.source.time_parser();
+        self.funnel.compare = self.view.compare.as_ref().and_then(|c| c.spec(parser).ok());
         self.funnel.poll(&journeys, &self.wake);
         self.poll_details();
     }

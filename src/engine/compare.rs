@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::event::is_terminal_name;
-use super::funnel::{FunnelSpec, compute_funnel, ratio};
+use super::funnel::{FunnelReport, FunnelSpec, compute_funnel, ratio};
 use super::journeys::Journeys;
 use super::segment::{Condition, Segment, SegmentError};
 
@@ -231,12 +231,8 @@ pub fn compare(
     benjamini_hochberg(&mut tests);
     edges.sort_by(|x, y| order(&x.difference, &y.difference));
     nodes.sort_by(|x, y| order(&x.difference, &y.difference));
-    let funnel = funnel.map(|spec| {
-        let mut rows = step_rows(&ja, &jb, spec);
-        let mut tests: Vec<&mut Difference> = rows.iter_mut().map(|r| &mut r.difference).collect();
-        benjamini_hochberg(&mut tests);
-        rows
-    });
+    let funnel =
+        funnel.map(|spec| tested_steps(&compute_funnel(&ja, spec), &compute_funnel(&jb, spec)));
     Ok(CompareReport {
         a: Side {
             segment: a.text,
@@ -252,6 +248,52 @@ pub fn compare(
         edges,
         nodes,
         funnel,
+    })
+}
+
+/// A funnel in both groups of a comparison, step by step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComparedFunnel {
+    /// Group A.
+    pub a: Side,
+    /// Group B.
+    pub b: Side,
+    /// The funnel of A's sessions.
+    pub funnel_a: FunnelReport,
+    /// The funnel of B's sessions.
+    pub funnel_b: FunnelReport,
+    /// The steps after the first, tested (q over the funnel's steps).
+    pub rows: Vec<StepRow>,
+}
+
+/// The funnel `funnel` in each group of `spec`, with each step's
+/// conversion tested as `--compare --funnel` tests it.
+pub fn compare_funnel(
+    journeys: &Journeys,
+    spec: &CompareSpec,
+    funnel: &FunnelSpec,
+) -> Result<ComparedFunnel, SegmentError> {
+    let (a, b) = sides(journeys, spec);
+    let (ja, jb) = (
+        journeys.with_segment(Some(a.clone()))?,
+        journeys.with_segment(Some(b.clone()))?,
+    );
+    let (funnel_a, funnel_b) = (compute_funnel(&ja, funnel), compute_funnel(&jb, funnel));
+    let rows = tested_steps(&funnel_a, &funnel_b);
+    Ok(ComparedFunnel {
+        a: Side {
+            segment: a.text,
+            sessions: ja.sessions,
+            customers: ja.customers,
+        },
+        b: Side {
+            segment: b.text,
+            sessions: jb.sessions,
+            customers: jb.customers,
+        },
+        funnel_a,
+        funnel_b,
+        rows,
     })
 }
 
@@ -346,8 +388,15 @@ fn node_rows(a: &Journeys, b: &Journeys) -> Vec<NodeRow> {
         .collect()
 }
 
-fn step_rows(a: &Journeys, b: &Journeys, spec: &FunnelSpec) -> Vec<StepRow> {
-    let (fa, fb) = (compute_funnel(a, spec), compute_funnel(b, spec));
+/// The funnel's steps after the first in A and B, with q-values over them.
+fn tested_steps(fa: &FunnelReport, fb: &FunnelReport) -> Vec<StepRow> {
+    let mut rows = step_rows(fa, fb);
+    let mut tests: Vec<&mut Difference> = rows.iter_mut().map(|r| &mut r.difference).collect();
+    benjamini_hochberg(&mut tests);
+    rows
+}
+
+fn step_rows(fa: &FunnelReport, fb: &FunnelReport) -> Vec<StepRow> {
     let side = |steps: &[super::funnel::FunnelStep], i: usize| {
         let previous = steps[i.saturating_sub(1)].customers;
         StepSide {

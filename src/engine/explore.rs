@@ -3,6 +3,7 @@
 
 use super::event::{END, Event, START};
 use super::journeys::Journeys;
+use super::paths::{AnchorKind, path_view};
 use super::walk::is_step;
 
 /// A touchpoint or transition picked on the map (touchpoint ids as in
@@ -13,6 +14,20 @@ pub enum Selection {
     Touchpoint(u32),
     /// Sessions that take this step, START → first and last → END included.
     Transition(u32, u32),
+    /// Sessions at `touchpoint` at `step` (1 = the first) of the paths
+    /// view read from `anchor`, and then at `next` when it is given.
+    PathStep {
+        /// How the view reads a session.
+        kind: AnchorKind,
+        /// The anchor's touchpoint (for `From` and `To`).
+        anchor: Option<u32>,
+        /// The step, from 1.
+        step: usize,
+        /// The touchpoint at that step.
+        touchpoint: u32,
+        /// The touchpoint at the next step, for a link.
+        next: Option<u32>,
+    },
 }
 
 /// The steps of a session as the graph walks it: START, its events (repeats
@@ -44,6 +59,16 @@ impl Selection {
                     hit
                 })
             }
+            Selection::PathStep {
+                kind,
+                anchor,
+                step,
+                touchpoint,
+                next,
+            } => path_view(events, kind, anchor, collapse_repeats).is_some_and(|view| {
+                let at = |s: usize| s.checked_sub(1).and_then(|i| view.get(i)).map(|(t, _)| *t);
+                at(step) == Some(touchpoint) && next.is_none_or(|n| at(step + 1) == Some(n))
+            }),
         }
     }
 }

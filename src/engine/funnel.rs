@@ -10,7 +10,9 @@ use super::stats::DurationStats;
 /// The steps of a funnel and its conversion window.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunnelSpec {
-    /// Touchpoint names, in order.
+    /// Touchpoint names, in order. A touchpoint split by a property
+    /// (`purchase: app`, `purchase: web`) is still reached as a whole by
+    /// its name before the split (`purchase`).
     pub steps: Vec<String>,
     /// All steps must happen within this long after the first; None = no limit.
     pub within_us: Option<i64>,
@@ -31,6 +33,8 @@ pub struct FunnelStep {
     pub drop_off: u64,
     /// Median time from the previous step, in seconds (null for the first step).
     pub median_time_s: Option<f64>,
+    /// 90th percentile of the time from the previous step, in seconds.
+    pub p90_time_s: Option<f64>,
 }
 
 /// A computed funnel.
@@ -45,10 +49,10 @@ pub struct FunnelReport {
 /// Computes `spec` over every customer's ordered events (those of the
 /// segment's sessions when there is one).
 pub fn compute_funnel(journeys: &Journeys, spec: &FunnelSpec) -> FunnelReport {
-    let ids: Vec<Option<u32>> = spec
+    let ids: Vec<Vec<u32>> = spec
         .steps
         .iter()
-        .map(|s| journeys.touchpoint_id(s))
+        .map(|s| journeys.touchpoints_matching(s))
         .collect();
     let mut reached = vec![0u64; ids.len()];
     let mut times: Vec<DurationStats> = vec![DurationStats::default(); ids.len()];
@@ -76,6 +80,7 @@ pub fn compute_funnel(journeys: &Journeys, spec: &FunnelSpec) -> FunnelReport {
                 conversion_from_first: ratio(reached[i], first),
                 drop_off: previous - reached[i],
                 median_time_s: times[i].quantiles([0.5]).map(|[m]| m),
+                p90_time_s: times[i].quantiles([0.9]).map(|[p]| p),
             }
         })
         .collect();
@@ -97,19 +102,14 @@ pub(super) fn ratio(part: u64, whole: u64) -> f64 {
 /// Finds the attempt (starting at some occurrence of the first step) that
 /// reaches the most steps, the earliest such attempt on ties; fills `out`
 /// with the time of each step it reached.
-fn best_attempt(
-    events: &[Event],
-    steps: &[Option<u32>],
-    within_us: Option<i64>,
-    out: &mut Vec<i64>,
-) {
+fn best_attempt(events: &[Event], steps: &[Vec<u32>], within_us: Option<i64>, out: &mut Vec<i64>) {
     out.clear();
-    let Some(Some(first)) = steps.first() else {
+    let Some(first) = steps.first() else {
         return;
     };
     let mut attempt = Vec::with_capacity(steps.len());
     for (start, e) in events.iter().enumerate() {
-        if e.touchpoint != *first {
+        if !first.contains(&e.touchpoint) {
             continue;
         }
         attempt.clear();
@@ -121,7 +121,7 @@ fn best_attempt(
             if within_us.is_some_and(|w| later.time_us - e.time_us > w) {
                 break;
             }
-            if Some(later.touchpoint) == steps[attempt.len()] {
+            if steps[attempt.len()].contains(&later.touchpoint) {
                 attempt.push(later.time_us);
             }
         }

@@ -8,6 +8,7 @@ use super::event::{EngineConfig, Event};
 use super::graph::JourneyGraph;
 use super::intern::Interner;
 use super::rejected::RejectedLog;
+use super::rules::split_name;
 use super::segment::{Segment, SegmentError, SessionFilter};
 use super::staging::{BUCKET_SHIFT, Bucket};
 use super::walk::{Markers, Tally, starts_session};
@@ -139,6 +140,21 @@ impl Journeys {
     /// The id of the touchpoint called `name`.
     pub fn touchpoint_id(&self, name: &str) -> Option<u32> {
         self.store.touchpoint_names.get(name)
+    }
+
+    /// The touchpoints a funnel step or a name typed by the user means:
+    /// the one called `name`, else every touchpoint split from it
+    /// (`name: value`); empty when there is none.
+    pub fn touchpoints_matching(&self, name: &str) -> Vec<u32> {
+        if let Some(id) = self.touchpoint_id(name) {
+            return vec![id];
+        }
+        let prefix = split_name(name, "");
+        (0u32..)
+            .zip(self.store.touchpoint_names.iter())
+            .filter(|(_, n)| n.starts_with(&prefix))
+            .map(|(id, _)| id)
+            .collect()
     }
 
     /// Every touchpoint's name, by id.

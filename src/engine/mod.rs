@@ -28,7 +28,7 @@ pub use batch::{
     EARLIEST_US, EventBatch, LATEST_US, MAX_RECORD_BYTES, NewEvent, RejectReason, Rejected,
     StreamMark, is_event_time,
 };
-pub use compare::{CompareReport, CompareSpec, compare};
+pub use compare::{CompareReport, CompareSpec, ComparedFunnel, compare, compare_funnel};
 pub use event::{END_NAME, EngineConfig, Event, START_NAME, is_terminal_name};
 pub use explore::{CustomerRow, Selection, active_sessions, customer_rows, guess_conversion};
 pub use funnel::{FunnelReport, FunnelSpec, compute_funnel};

@@ -58,6 +58,52 @@ struct AtStep {
     exits: u64,
 }
 
+/// Which way a path is read, with the anchor's touchpoint resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnchorKind {
+    /// From the session's first event.
+    Start,
+    /// From the session's first event at the anchor, forward.
+    From,
+    /// From the session's first event at the anchor, backward.
+    To,
+}
+
+impl AnchorKind {
+    /// The kind of `anchor`.
+    pub fn of(anchor: &PathsAnchor) -> AnchorKind {
+        match anchor {
+            PathsAnchor::Start => AnchorKind::Start,
+            PathsAnchor::From(_) => AnchorKind::From,
+            PathsAnchor::To(_) => AnchorKind::To,
+        }
+    }
+}
+
+/// A session's steps (touchpoint, time) in the order the paths view reads
+/// them, step 1 first: from its start, or from its first event at `anchor`
+/// forward or backward; None when an anchored session never reaches it.
+pub fn path_view(
+    events: &[Event],
+    kind: AnchorKind,
+    anchor: Option<u32>,
+    collapse_repeats: bool,
+) -> Option<Vec<(u32, i64)>> {
+    let mut steps: Vec<(u32, i64)> = Vec::with_capacity(events.len());
+    for e in events {
+        match steps.last() {
+            Some((last, _)) if !is_step(*last, e.touchpoint, collapse_repeats) => {}
+            _ => steps.push((e.touchpoint, e.time_us)),
+        }
+    }
+    let at = || anchor.and_then(|t| steps.iter().position(|(s, _)| *s == t));
+    match kind {
+        AnchorKind::Start => Some(steps),
+        AnchorKind::From => at().map(|k| steps[k..].to_vec()),
+        AnchorKind::To => at().map(|k| steps[..=k].iter().rev().copied().collect()),
+    }
+}
+
 /// One link between consecutive steps.
 #[derive(Debug, Clone, Default)]
 struct Link {
@@ -86,25 +132,9 @@ impl PathCounts {
         anchor: Option<u32>,
         collapse_repeats: bool,
     ) {
-        let mut steps: Vec<(u32, i64)> = Vec::with_capacity(events.len());
-        for e in events {
-            match steps.last() {
-                Some((last, _)) if !is_step(*last, e.touchpoint, collapse_repeats) => {}
-                _ => steps.push((e.touchpoint, e.time_us)),
-            }
-        }
-        let at = |t: Option<u32>| t.and_then(|t| steps.iter().position(|(s, _)| *s == t));
-        // The steps in view order (step 1 first).
-        let view: Vec<(u32, i64)> = match &spec.anchor {
-            PathsAnchor::Start => steps,
-            PathsAnchor::From(_) => match at(anchor) {
-                Some(k) => steps[k..].to_vec(),
-                None => return,
-            },
-            PathsAnchor::To(_) => match at(anchor) {
-                Some(k) => steps[..=k].iter().rev().copied().collect(),
-                None => return,
-            },
+        let kind = AnchorKind::of(&spec.anchor);
+        let Some(view) = path_view(events, kind, anchor, collapse_repeats) else {
+            return;
         };
         let shown = view.len().min(spec.depth);
         if self.steps.len() < shown {

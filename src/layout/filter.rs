@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use crate::engine::{EdgeReport, NodeReport, is_terminal_name};
+use std::collections::HashSet;
+
+use crate::engine::{END_NAME, EdgeReport, NodeReport, is_terminal_name};
 use crate::format::plural;
 
 /// The sliders of the map.
@@ -12,17 +14,31 @@ pub struct MapFilter {
     /// Show the most frequent touchpoints that together hold at least this
     /// share (0..=1) of all events.
     pub touchpoint_share: f64,
-    /// Among the remaining transitions, show the most frequent ones that
-    /// together hold at least this share (0..=1) of them.
+    /// Show the busiest moves between the shown touchpoints that together
+    /// carry at least this share (0..=1) of those moves, plus each
+    /// touchpoint's busiest way in and out. Exits and repeats are always
+    /// shown (as stubs and badges).
     pub path_share: f64,
+}
+
+impl MapFilter {
+    /// Everything: every touchpoint and transition.
+    pub const EVERYTHING: MapFilter = MapFilter {
+        touchpoint_share: 1.0,
+        path_share: 1.0,
+    };
+
+    /// The main flow, as the map opens: every touchpoint, and the moves
+    /// that carry most of the traffic.
+    pub const MAIN_FLOW: MapFilter = MapFilter {
+        touchpoint_share: 1.0,
+        path_share: 0.8,
+    };
 }
 
 impl Default for MapFilter {
     fn default() -> Self {
-        MapFilter {
-            touchpoint_share: 1.0,
-            path_share: 1.0,
-        }
+        MapFilter::MAIN_FLOW
     }
 }
 
@@ -59,7 +75,7 @@ impl Visible {
         }
         if self.hidden_transitions > 0 {
             parts.push(format!(
-                "{} ({} of moves) hidden",
+                "{} hidden ({} of steps)",
                 plural(self.hidden_transitions, "transition"),
                 percent(self.hidden_transition_share)
             ));
@@ -103,28 +119,15 @@ pub fn visible_part(nodes: &[NodeReport], edges: &[EdgeReport], filter: &MapFilt
         .cloned()
         .collect();
     let total_transitions: u64 = edges.iter().map(|e| e.transitions).sum();
-    let mut candidates: Vec<&EdgeReport> = edges
+    let candidates: Vec<&EdgeReport> = edges
         .iter()
         .filter(|e| {
             (is_terminal_name(&e.from) || kept_names.contains(e.from.as_str()))
                 && (is_terminal_name(&e.to) || kept_names.contains(e.to.as_str()))
         })
         .collect();
-    candidates.sort_by(|a, b| {
-        b.transitions
-            .cmp(&a.transitions)
-            .then(a.from.cmp(&b.from))
-            .then(a.to.cmp(&b.to))
-    });
-    let candidate_total: u64 = candidates.iter().map(|e| e.transitions).sum();
-    let mut shown_edges = Vec::new();
-    let mut kept = 0u64;
-    for e in candidates {
-        if shown_edges.is_empty() || (kept as f64) < filter.path_share * candidate_total as f64 {
-            kept += e.transitions;
-            shown_edges.push(e.clone());
-        }
-    }
+    let shown_edges = main_flow(&candidates, filter.path_share);
+    let kept: u64 = shown_edges.iter().map(|e| e.transitions).sum();
     let hidden_transitions = edges.len() - shown_edges.len();
     Visible {
         hidden_touchpoints: touchpoints.len() - kept_names.len(),
@@ -142,4 +145,60 @@ pub fn visible_part(nodes: &[NodeReport], edges: &[EdgeReport], filter: &MapFilt
         nodes: shown_nodes,
         edges: shown_edges,
     }
+}
+
+/// Is `e` a move between two steps (not an exit to END, not a repeat)?
+fn is_move(e: &EdgeReport) -> bool {
+    e.to != END_NAME && e.from != e.to
+}
+
+/// The transitions shown of `candidates`: every exit and repeat; the
+/// busiest way into and out of every touchpoint; then the busiest other
+/// moves until the moves shown carry `share` of all moves.
+fn main_flow(candidates: &[&EdgeReport], share: f64) -> Vec<EdgeReport> {
+    let mut busiest: Vec<&EdgeReport> = candidates.to_vec();
+    busiest.sort_by(|a, b| {
+        b.transitions
+            .cmp(&a.transitions)
+            .then(a.from.cmp(&b.from))
+            .then(a.to.cmp(&b.to))
+    });
+    let mut shown = vec![false; busiest.len()];
+    let (mut way_in, mut way_out) = (HashSet::new(), HashSet::new());
+    for (i, e) in busiest.iter().enumerate() {
+        if !is_move(e) {
+            shown[i] = true;
+            continue;
+        }
+        // The busiest first: inserting tells whether this is the first.
+        let first_in = way_in.insert(e.to.as_str());
+        let first_out = way_out.insert(e.from.as_str());
+        shown[i] = first_in || first_out;
+    }
+    let total: u64 = busiest
+        .iter()
+        .filter(|e| is_move(e))
+        .map(|e| e.transitions)
+        .sum();
+    let mut carried: u64 = busiest
+        .iter()
+        .zip(&shown)
+        .filter(|(e, s)| **s && is_move(e))
+        .map(|(e, _)| e.transitions)
+        .sum();
+    for (i, e) in busiest.iter().enumerate() {
+        if (carried as f64) >= share * total as f64 {
+            break;
+        }
+        if !shown[i] {
+            shown[i] = true;
+            carried += e.transitions;
+        }
+    }
+    busiest
+        .into_iter()
+        .zip(shown)
+        .filter(|(_, s)| *s)
+        .map(|(e, _)| e.clone())
+        .collect()
 }

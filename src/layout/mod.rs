@@ -78,8 +78,11 @@ pub enum EdgeKind {
     Forward,
     /// Back to the same or an earlier column (drawn as an arc under the nodes).
     Back,
-    /// From a touchpoint to itself.
+    /// From a touchpoint to itself (drawn as a badge on its box).
     SelfLoop,
+    /// To END: the sessions ending at a touchpoint, drawn as a short
+    /// drop-off stub beside its box.
+    Exit,
 }
 
 /// A placed transition band.
@@ -280,36 +283,35 @@ pub fn layout_following(
     let mut out_cursor: Vec<f32> = ys.clone();
     let mut in_cursor: Vec<f32> = ys.clone();
     let mut by_position: Vec<usize> = (0..links.len()).collect();
+    // Exits leave from the bottom of a box's right side.
+    let key = |k: usize| {
+        let (a, b, _) = links[k];
+        let exit = Some(b) == end;
+        (exit, if exit { 0.0 } else { ys[b] }, ys[a])
+    };
     by_position.sort_by(|&a, &b| {
-        let (ea, eb) = (links[a], links[b]);
-        ys[ea.1]
-            .total_cmp(&ys[eb.1])
-            .then(ys[ea.0].total_cmp(&ys[eb.0]))
+        let ((xa, ya, fa), (xb, yb, fb)) = (key(a), key(b));
+        xa.cmp(&xb).then(ya.total_cmp(&yb)).then(fa.total_cmp(&fb))
     });
     let mut placed_edges: Vec<Option<PlacedEdge>> = vec![None; links.len()];
     for &k in &by_position {
         let (a, b, n) = links[k];
         let kind = if a == b {
             EdgeKind::SelfLoop
+        } else if Some(b) == end {
+            EdgeKind::Exit
         } else if back.contains(&(a, b)) || columns[b] <= columns[a] {
             EdgeKind::Back
         } else {
             EdgeKind::Forward
         };
-        // Arcs are drawn thinner so that they never hide the forward flow.
-        let thinning = if kind == EdgeKind::Forward {
-            1.0
-        } else {
-            BACK_EDGE_WIDTH
-        };
-        let mut width = (n as f32 * scale * thinning).max(style.min_band_width);
-        if kind != EdgeKind::Forward {
-            width = width.min(MAX_ARC_WIDTH);
+        let width = band_width(kind, n as f32 * scale, style);
+        let (from_y, to_y) = (out_cursor[a] + width / 2.0, in_cursor[b] + width / 2.0);
+        // A repeat is a badge and takes no room on the box's sides.
+        if kind != EdgeKind::SelfLoop {
+            out_cursor[a] += width;
+            in_cursor[b] += width;
         }
-        let from_y = out_cursor[a] + width / 2.0;
-        out_cursor[a] += width;
-        let to_y = in_cursor[b] + width / 2.0;
-        in_cursor[b] += width;
         placed_edges[k] = Some(PlacedEdge {
             from: a,
             to: b,
@@ -334,6 +336,20 @@ pub fn layout_following(
         width,
         height: height + style.node_gap * 2.0,
         columns: column_count,
+    }
+}
+
+/// How wide a band of `kind` is drawn for a volume `wide` units wide.
+fn band_width(kind: EdgeKind, wide: f32, style: &LayoutStyle) -> f32 {
+    let width = wide.max(style.min_band_width);
+    match kind {
+        // Arcs back are thin and quiet, so that they never hide the
+        // forward flow.
+        EdgeKind::Back => (width * BACK_EDGE_WIDTH).clamp(style.min_band_width, MAX_ARC_WIDTH),
+        // A stub says its count in words; a wide one would only cover the
+        // flow beside it.
+        EdgeKind::Exit => width.min(MAX_STUB_WIDTH),
+        EdgeKind::Forward | EdgeKind::SelfLoop => width,
     }
 }
 
@@ -611,19 +627,26 @@ fn order_within_columns(
     order
 }
 
-/// Back edges and loops are drawn at this fraction of their volume's width.
+/// Back edges are drawn at this fraction of their volume's width...
 pub const BACK_EDGE_WIDTH: f32 = 0.35;
 
-/// ...and never wider than this, so that heavy loops stay in the background.
-pub const MAX_ARC_WIDTH: f32 = 10.0;
+/// ...and never wider than this, so that they stay in the background.
+pub const MAX_ARC_WIDTH: f32 = 4.0;
+
+/// The widest a drop-off stub is drawn.
+pub const MAX_STUB_WIDTH: f32 = 12.0;
+
+/// How far a drop-off stub reaches right of its box.
+pub const EXIT_STUB_LENGTH: f32 = 30.0;
 
 /// Extra room below the nodes for the arcs of back edges and loops.
 pub const LOOP_ROOM: f32 = 90.0;
 
 /// The band of an edge as consecutive cubic Bézier curves (start, two
-/// control points, end) in layout units: one curve for a forward edge; for a
-/// back edge or loop, three that leave the source to the right, run under
-/// the nodes and come up into the target from the left.
+/// control points, end) in layout units: one curve for a forward edge; a
+/// short one bending down for an exit; for a back edge or loop, three that
+/// leave the source to the right, run under the nodes and come up into the
+/// target from the left.
 pub fn edge_curves(map: &MapLayout, e: &PlacedEdge, style: &LayoutStyle) -> Vec<[[f32; 2]; 4]> {
     let (a, b) = (&map.nodes[e.from], &map.nodes[e.to]);
     let (x1, x2) = (a.x + style.node_width, b.x);
@@ -632,6 +655,15 @@ pub fn edge_curves(map: &MapLayout, e: &PlacedEdge, style: &LayoutStyle) -> Vec<
         EdgeKind::Forward => {
             let mid = (x1 + x2) / 2.0;
             vec![[[x1, y1], [mid, y1], [mid, y2], [x2, y2]]]
+        }
+        EdgeKind::Exit => {
+            let l = EXIT_STUB_LENGTH;
+            vec![[
+                [x1, y1],
+                [x1 + l * 0.5, y1],
+                [x1 + l * 0.8, y1 + l * 0.1],
+                [x1 + l, y1 + l * 0.35],
+            ]]
         }
         EdgeKind::Back | EdgeKind::SelfLoop => {
             let depth = map.height + 10.0 + (e.width * 0.5).min(LOOP_ROOM - 30.0);

@@ -3,7 +3,10 @@
 //! named by role. The app paints it with egui and the export writes it as
 //! SVG, so both place every label the same way.
 
-use crate::engine::{END_NAME, EdgeReport, NodeReport, START_NAME};
+use std::collections::HashMap;
+
+use crate::engine::compare::CompareReport;
+use crate::engine::{END_NAME, NodeReport, START_NAME};
 use crate::format::{human_duration, thousands};
 
 use super::{
@@ -20,8 +23,10 @@ pub enum Role {
     Terminal,
     /// A band to a later column.
     Forward,
-    /// A band back to the same or an earlier column, or a loop.
+    /// A thin arc back to the same or an earlier column.
     Back,
+    /// A drop-off stub: the sessions that end at a touchpoint.
+    Exit,
     /// A band in the time view: 0 for the fastest median, 1 the slowest.
     Time(f32),
     /// A band without a time (from START, to END) in the time view.
@@ -39,9 +44,11 @@ pub enum Ink {
     /// A touchpoint's name.
     Strong,
     /// A count under a name.
-    Weak,
+    Count,
     /// A band's label.
     Normal,
+    /// A drop-off stub's label.
+    Exit,
 }
 
 /// A transition band: cubic Bézier pieces ([start, control, control, end]).
@@ -55,6 +62,17 @@ pub struct Band {
     pub width: f32,
     /// Its colour's role.
     pub role: Role,
+}
+
+/// The count badge of a touchpoint's repeats (its self-loop).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Badge {
+    /// Index in [`MapLayout::edges`] of the self-loop.
+    pub edge: usize,
+    /// [left, top, right, bottom].
+    pub rect: [f32; 4],
+    /// Its text ("4,120 repeats").
+    pub text: Line,
 }
 
 /// A touchpoint box.
@@ -97,8 +115,70 @@ pub struct Scene {
     pub bands: Vec<Band>,
     /// Touchpoint boxes.
     pub boxes: Vec<NodeBox>,
+    /// Repeat badges, one per touchpoint that repeats.
+    pub badges: Vec<Badge>,
     /// Labels that found a free place; the others are left out.
     pub labels: Vec<Label>,
+}
+
+/// The compared transitions and exits, by (from, to): the change of the share in
+/// points and whether it is significant; made once per summary, not per
+/// frame.
+pub struct Changes {
+    /// from → to → (change in points, significant).
+    rows: HashMap<String, HashMap<String, (f64, bool)>>,
+    /// touchpoint → (change of its exit share in points, significant).
+    exits: HashMap<String, (f64, bool)>,
+    /// The largest significant change (at least 1 point): the ends of the
+    /// colour scale.
+    pub scale: f64,
+}
+
+impl Changes {
+    /// The changes of `compare`.
+    pub fn of(compare: &CompareReport) -> Changes {
+        let mut rows: HashMap<String, HashMap<String, (f64, bool)>> = HashMap::new();
+        for e in &compare.edges {
+            let d = &e.difference;
+            rows.entry(e.from.clone())
+                .or_default()
+                .insert(e.to.clone(), (d.diff_pp, d.significant));
+        }
+        let exits = compare
+            .nodes
+            .iter()
+            .map(|n| {
+                let d = &n.difference;
+                (n.name.clone(), (d.diff_pp, d.significant))
+            })
+            .collect();
+        let differences = compare.edges.iter().map(|e| &e.difference);
+        let scale = differences
+            .chain(compare.nodes.iter().map(|n| &n.difference))
+            .filter(|d| d.significant)
+            .map(|d| d.diff_pp.abs())
+            .fold(1.0, f64::max);
+        Changes { rows, exits, scale }
+    }
+
+    /// Colours every band by the change of its share (a drop-off stub by
+    /// the change of its touchpoint's exit share); what is not significant
+    /// goes grey.
+    pub fn colour(&self, picture: &mut Scene, map: &MapLayout) {
+        for band in &mut picture.bands {
+            let placed = &map.edges[band.edge];
+            let e = &placed.stats;
+            let row = if placed.kind == EdgeKind::Exit {
+                self.exits.get(&e.from)
+            } else {
+                self.rows.get(&e.from).and_then(|to| to.get(&e.to))
+            };
+            band.role = match row {
+                Some((diff, true)) => Role::Change((diff / self.scale) as f32),
+                _ => Role::Unchanged,
+            };
+        }
+    }
 }
 
 /// Where and how the map is drawn.
@@ -112,9 +192,14 @@ pub struct View {
     pub time_view: bool,
 }
 
-/// Font size of touchpoint names at `zoom` (13 at zoom 1).
+/// Font size of touchpoint names at `zoom` (14 at zoom 1, never under 12).
 pub fn name_size(zoom: f32) -> f32 {
-    (13.0 * zoom.sqrt()).clamp(10.0, 16.0)
+    (14.0 * zoom.sqrt()).clamp(12.0, 17.0)
+}
+
+/// The text of a repeat badge.
+pub fn repeat_badge(repeats: u64) -> String {
+    format!("{} repeats", thousands(repeats))
 }
 
 /// Font size of band labels.
@@ -139,6 +224,7 @@ pub fn scene(
         .edges
         .iter()
         .enumerate()
+        .filter(|(_, e)| e.kind != EdgeKind::SelfLoop)
         .map(|(k, e)| Band {
             edge: k,
             curves: edge_curves(map, e, style)
@@ -147,6 +233,7 @@ pub fn scene(
                 .collect(),
             width: (e.width * view.zoom).max(1.0),
             role: match (view.time_view, e.stats.time_s, e.kind) {
+                (_, _, EdgeKind::Exit) => Role::Exit,
                 (true, Some(t), _) => Role::Time(position(t.median, lo, hi)),
                 (true, None, _) => Role::Untimed,
                 (false, _, EdgeKind::Forward) => Role::Forward,
@@ -176,35 +263,104 @@ pub fn scene(
             }
         })
         .collect();
-    let labels = place(map, style, view, &boxes, measure, &at);
+    let badges = badges(map, &boxes, measure);
+    let labels = place(map, style, view, &boxes, &badges, measure, &at);
     Scene {
         bands,
         boxes,
+        badges,
         labels,
     }
 }
 
-/// What hovering a touchpoint says, in the app and in the SVG's tooltips.
-pub fn describe_node(n: &NodeReport) -> String {
-    let ended = if n.name == END_NAME {
-        format!(
-            "{} sessions ended (by touchpoint: Where customers leave)",
-            thousands(n.sessions)
-        )
-    } else {
-        format!("{} sessions ended here", thousands(n.exits))
-    };
+/// A badge centred above each box whose touchpoint repeats.
+fn badges(
+    map: &MapLayout,
+    boxes: &[NodeBox],
+    measure: &dyn Fn(&str, f32) -> [f32; 2],
+) -> Vec<Badge> {
+    map.edges
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.kind == EdgeKind::SelfLoop)
+        .map(|(k, e)| {
+            let [left, top, right, _] = boxes[e.from].rect;
+            let text = repeat_badge(e.stats.transitions);
+            let [w, h] = measure(&text, BAND_LABEL_SIZE);
+            let (w, h) = (w + 8.0, h + 2.0);
+            let x = (left + right - w) / 2.0;
+            let y = top - h - 3.0;
+            Badge {
+                edge: k,
+                rect: [x, y, x + w, y + h],
+                text: Line {
+                    text,
+                    at: [x + 4.0, y + 1.0],
+                    size: BAND_LABEL_SIZE,
+                    ink: Ink::Normal,
+                },
+            }
+        })
+        .collect()
+}
+
+/// What hovering touchpoint `i` of `map` says, in the app and in the
+/// SVG's tooltips.
+pub fn describe_node(map: &MapLayout, i: usize) -> String {
+    let n = &map.nodes[i].stats;
+    if n.name == END_NAME {
+        let mut by: Vec<&NodeReport> = map
+            .nodes
+            .iter()
+            .map(|p| &p.stats)
+            .filter(|p| p.exits > 0)
+            .collect();
+        by.sort_by(|a, b| b.exits.cmp(&a.exits).then(a.name.cmp(&b.name)));
+        let mut text = format!("{} sessions ended", thousands(n.sessions));
+        for p in by.iter().take(5) {
+            text.push_str(&format!(
+                "\n{} after {} ({})",
+                thousands(p.exits),
+                p.name,
+                percent_of(p.exits, n.sessions)
+            ));
+        }
+        return text;
+    }
     format!(
-        "{}\n{} events · {} sessions · {} customers\n{ended}",
+        "{}\n{} events · {} sessions · {} customers\n{} sessions ended here ({} of its sessions)",
         n.name,
         thousands(n.events),
         thousands(n.sessions),
         thousands(n.customers),
+        thousands(n.exits),
+        percent_of(n.exits, n.sessions)
     )
 }
 
-/// What hovering a transition says, in the app and in the SVG's tooltips.
-pub fn describe_edge(e: &EdgeReport) -> String {
+/// What hovering transition `k` of `map` says, in the app and in the SVG's
+/// tooltips.
+pub fn describe_edge(map: &MapLayout, k: usize) -> String {
+    let placed = &map.edges[k];
+    let (e, from) = (&placed.stats, &map.nodes[placed.from].stats);
+    if e.to == END_NAME {
+        return format!(
+            "{} sessions ended after {}\n{} of the sessions that visited it · {:.1} % of the steps from it",
+            thousands(e.transitions),
+            e.from,
+            percent_of(e.transitions, from.sessions),
+            e.share * 100.0
+        );
+    }
+    if e.from == e.to {
+        return format!(
+            "{} repeated {} times in a row\n{} customers · {:.1} % of the steps from it",
+            e.from,
+            thousands(e.transitions),
+            thousands(e.customers),
+            e.share * 100.0
+        );
+    }
     let mut text = format!(
         "{} » {}\n{} transitions · {} customers\n{:.1} % of the steps moving on from {}",
         e.from,
@@ -216,7 +372,7 @@ pub fn describe_edge(e: &EdgeReport) -> String {
     );
     if let Some(t) = e.time_s {
         text.push_str(&format!(
-            "\nTime: median {}, mean {}, p90 {}, p99 {} (min {}, max {})",
+            "\nTime per step: median {}, mean {}, p90 {}, p99 {} (min {}, max {})",
             human_duration(t.median),
             human_duration(t.mean),
             human_duration(t.p90),
@@ -228,9 +384,33 @@ pub fn describe_edge(e: &EdgeReport) -> String {
     text
 }
 
+/// `part` as a percentage of `whole` ("69.5 %").
+fn percent_of(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "0 %".to_owned()
+    } else {
+        format!("{:.1} %", part as f64 * 100.0 / whole as f64)
+    }
+}
+
+/// The label of a drop-off stub: sessions ending and their share of the
+/// sessions that visited ("16,875 leave · 70 %").
+pub fn exit_label(exits: u64, visiting: u64) -> String {
+    let share = if visiting == 0 {
+        0.0
+    } else {
+        exits as f64 * 100.0 / visiting as f64
+    };
+    format!("{} leave · {share:.0} %", thousands(exits))
+}
+
 /// A label's text before it has a place.
 enum Wanted {
-    Node { name: Line, count: Line },
+    Node {
+        name: Line,
+        count: Line,
+        exits: Option<Line>,
+    },
     Band(Line),
 }
 
@@ -242,11 +422,12 @@ fn place(
     style: &LayoutStyle,
     view: &View,
     boxes: &[NodeBox],
+    badges: &[Badge],
     measure: &dyn Fn(&str, f32) -> [f32; 2],
     at: &dyn Fn(f32, f32) -> [f32; 2],
 ) -> Vec<Label> {
     let name_font = name_size(view.zoom);
-    let count_font = name_font * 0.85;
+    let count_font = name_font * 0.9;
     let line = |text: String, size: f32, ink: Ink| Line {
         text,
         at: [0.0, 0.0],
@@ -257,31 +438,66 @@ fn place(
     let mut wanted = Vec::new();
     for (n, b) in map.nodes.iter().zip(boxes) {
         let name = line(n.name.clone(), name_font, Ink::Strong);
-        let count = line(thousands(n.shown_count()), count_font, Ink::Weak);
+        let count = line(thousands(n.shown_count()), count_font, Ink::Count);
+        // The sessions ending here, in the colour of the drop-off stub.
+        let exits = (!n.is_terminal() && n.stats.exits > 0).then(|| {
+            line(
+                exit_label(n.stats.exits, n.stats.sessions),
+                count_font,
+                Ink::Exit,
+            )
+        });
         let ([nw, nh], [cw, ch]) = (
             measure(&name.text, name.size),
             measure(&count.text, count.size),
         );
-        let size = [nw.max(cw) + 4.0, nh + ch];
+        let [xw, xh] = exits
+            .as_ref()
+            .map_or([0.0, 0.0], |l| measure(&l.text, l.size));
         let [left, top, right, bottom] = b.rect;
         let middle = (top + bottom) / 2.0;
         let centre = (left + right) / 2.0;
-        let choice = |anchor: [f32; 2], align| LabelRequest {
+        let choice = |size: [f32; 2], anchor: [f32; 2], align| LabelRequest {
             anchor,
             size,
             align,
             priority: n.label_priority(),
         };
-        let right_of = choice([right + 5.0, middle], LabelAlign::Left);
-        let left_of = choice([left - 5.0, middle], LabelAlign::Right);
-        let above = choice([centre, top - size[1] / 2.0 - 2.0], LabelAlign::Center);
-        let below = choice([centre, bottom + size[1] / 2.0 + 2.0], LabelAlign::Center);
+        // Name and count beside, above or below the box; else the name
+        // alone beside it (the count stays in the tooltip).
+        let both = [nw.max(cw).max(xw) + 4.0, nh + ch + xh];
+        let alone = [nw + 4.0, nh];
+        let right_of =
+            |size: [f32; 2], dy: f32| choice(size, [right + 5.0, middle + dy], LabelAlign::Left);
+        let left_of = |size: [f32; 2]| choice(size, [left - 5.0, middle], LabelAlign::Right);
+        let above = choice(
+            both,
+            [centre, top - both[1] / 2.0 - 2.0],
+            LabelAlign::Center,
+        );
+        let below = choice(
+            both,
+            [centre, bottom + both[1] / 2.0 + 2.0],
+            LabelAlign::Center,
+        );
+        // Right, wholly above or below the box's middle third.
+        let high = -(bottom - top) / 6.0 - both[1] / 2.0;
+        let low = (bottom - top) / 6.0 + both[1] / 2.0;
         requests.push(match n.name.as_str() {
-            END_NAME => vec![left_of, above, below],
-            START_NAME => vec![right_of, above, below],
-            _ => vec![right_of, left_of, above, below],
+            END_NAME => vec![left_of(both), above, below, left_of(alone)],
+            START_NAME => vec![right_of(both, 0.0), above, below, right_of(alone, 0.0)],
+            _ => vec![
+                right_of(both, 0.0),
+                left_of(both),
+                above,
+                below,
+                right_of(both, high),
+                right_of(both, low),
+                right_of(alone, 0.0),
+                left_of(alone),
+            ],
         });
-        wanted.push(Wanted::Node { name, count });
+        wanted.push(Wanted::Node { name, count, exits });
     }
     for e in map
         .edges
@@ -303,7 +519,8 @@ fn place(
         }]);
         wanted.push(Wanted::Band(text));
     }
-    let obstacles: Vec<[f32; 4]> = boxes.iter().map(|b| b.rect).collect();
+    let mut obstacles: Vec<[f32; 4]> = boxes.iter().map(|b| b.rect).collect();
+    obstacles.extend(badges.iter().map(|b| b.rect));
     let chosen = place_label_choices(&requests, &obstacles);
     let mut labels = Vec::new();
     for ((choices, text), chosen) in requests.iter().zip(wanted).zip(chosen) {
@@ -316,6 +533,7 @@ fn place(
             Wanted::Node {
                 mut name,
                 mut count,
+                exits,
             } => {
                 // Each line left-, right- or centre-aligned in the box.
                 let x = |width: f32| match request.align {
@@ -324,11 +542,23 @@ fn place(
                     LabelAlign::Center => (left + right - width) / 2.0,
                 };
                 let [nw, nh] = measure(&name.text, name.size);
-                let [cw, _] = measure(&count.text, count.size);
+                let [cw, ch] = measure(&count.text, count.size);
                 name.at = [x(nw), top];
                 count.at = [x(cw), top + nh];
+                // A place too low for every line holds the name alone.
+                let lines = if bottom - top >= nh * 1.5 {
+                    let mut lines = vec![name, count];
+                    lines.extend(exits.map(|mut l| {
+                        let [xw, _] = measure(&l.text, l.size);
+                        l.at = [x(xw), top + nh + ch];
+                        l
+                    }));
+                    lines
+                } else {
+                    vec![name]
+                };
                 Label {
-                    lines: vec![name, count],
+                    lines,
                     backdrop: None,
                 }
             }
@@ -399,7 +629,14 @@ mod tests {
         };
         let scene = scene(&map, &style, &view, &measure);
         assert_eq!(scene.boxes.len(), map.nodes.len());
-        assert_eq!(scene.bands.len(), map.edges.len());
+        let repeats = map
+            .edges
+            .iter()
+            .filter(|e| e.kind == EdgeKind::SelfLoop)
+            .count();
+        assert!(repeats > 0, "the shop repeats product");
+        assert_eq!(scene.bands.len() + repeats, map.edges.len());
+        assert_eq!(scene.badges.len(), repeats);
         assert!(!scene.labels.is_empty());
         let rects: Vec<[f32; 4]> = scene
             .labels

@@ -154,7 +154,7 @@ fn barycentre_ordering_removes_an_avoidable_crossing() {
 #[test]
 fn filter_hides_rare_parts_and_counts_them() {
     let (nodes, edges) = shop();
-    let all = visible_part(&nodes, &edges, &MapFilter::default());
+    let all = visible_part(&nodes, &edges, &MapFilter::EVERYTHING);
     assert_eq!(all.hidden_note(), None);
     let some = visible_part(
         &nodes,
@@ -172,16 +172,71 @@ fn filter_hides_rare_parts_and_counts_them() {
         note.starts_with("2 touchpoints, 8 % of events hidden"),
         "{note}"
     );
-    let paths = visible_part(
+}
+
+/// The main flow keeps every exit and repeat and each touchpoint's busiest
+/// way in and out, then the busiest moves up to the share asked for.
+#[test]
+fn the_main_flow_keeps_a_way_in_and_out_of_every_touchpoint() {
+    let (nodes, mut edges) = shop();
+    let (_, extra) = graph(&[("home", "product", 8), ("search", "cart", 3)]);
+    edges.extend(extra);
+    let moves = |v: &Visible| -> Vec<(String, String)> {
+        v.edges
+            .iter()
+            .filter(|e| e.to != "END" && e.from != e.to)
+            .map(|e| (e.from.clone(), e.to.clone()))
+            .collect()
+    };
+    let least = visible_part(
         &nodes,
         &edges,
         &MapFilter {
             touchpoint_share: 1.0,
-            path_share: 0.5,
+            path_share: 0.0,
         },
     );
-    assert!(paths.edges.len() < edges.len());
-    assert!(paths.hidden_transition_share > 0.0 && paths.hidden_transition_share < 0.5);
+    let kept = moves(&least);
+    assert!(!kept.contains(&("home".into(), "product".into())));
+    assert!(!kept.contains(&("search".into(), "cart".into())));
+    assert_eq!(kept.len(), 6, "{kept:?}");
+    for n in nodes
+        .iter()
+        .filter(|n| n.name != "END" && n.name != "START")
+    {
+        assert!(
+            kept.iter().any(|(_, to)| *to == n.name),
+            "a way into {}",
+            n.name
+        );
+    }
+    let exits_and_repeats = edges
+        .iter()
+        .filter(|e| e.to == "END" || e.from == e.to)
+        .count();
+    assert_eq!(least.edges.len(), 6 + exits_and_repeats);
+    assert_eq!(least.hidden_transitions, 2);
+    let moved: u64 = edges
+        .iter()
+        .filter(|e| e.to != "END" && e.from != e.to)
+        .map(|e| e.transitions)
+        .sum();
+    let hidden = 8 + 3;
+    let all: u64 = edges.iter().map(|e| e.transitions).sum();
+    assert!((least.hidden_transition_share - hidden as f64 / all as f64).abs() < 1e-12);
+    // 98 % of the moves needs the busier of the two (8 of 261).
+    let most = visible_part(
+        &nodes,
+        &edges,
+        &MapFilter {
+            touchpoint_share: 1.0,
+            path_share: 1.0 - 4.0 / moved as f64,
+        },
+    );
+    assert_eq!(most.hidden_transitions, 1);
+    assert!(moves(&most).contains(&("home".into(), "product".into())));
+    let everything = visible_part(&nodes, &edges, &MapFilter::EVERYTHING);
+    assert_eq!(everything.edges.len(), edges.len());
 }
 
 /// An update with other volumes and one new touchpoint keeps every known

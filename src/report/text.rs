@@ -141,9 +141,14 @@ pub fn to_table(s: &Summary) -> String {
         });
         let _ = writeln!(out, "\nFunnel ({within})");
         for (i, step) in funnel.steps.iter().enumerate() {
-            let time = step.median_time_s.map_or(String::new(), |t| {
-                format!(", median {} from previous", human_duration(t))
-            });
+            let time = match (step.median_time_s, step.p90_time_s) {
+                (Some(m), Some(p)) => format!(
+                    ", median {} (p90 {}) from previous",
+                    human_duration(m),
+                    human_duration(p)
+                ),
+                _ => String::new(),
+            };
             let _ = writeln!(
                 out,
                 "  {}. {:<24} {:>10} customers  {:>7} of previous  {:>7} of first  (-{}{time})",

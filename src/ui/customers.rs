@@ -52,12 +52,9 @@ pub fn customers_ui(
             });
         combo.response.labelled_by(label.id);
     });
-    if let Some((a, b)) = view.filter.clone() {
+    if let Some(filter) = view.filter.clone() {
         ui.horizontal(|ui| {
-            let what = match &b {
-                None => format!("Sessions through {a}"),
-                Some(b) => format!("Sessions going {a} » {b}"),
-            };
+            let what = filter.describe();
             let count = customers
                 .list()
                 .filter(|_| !customers.is_stale())

@@ -8,11 +8,13 @@ use egui_plot::{Bar, BarChart, Plot};
 
 use crate::app::funnel::Funnel;
 use crate::app::workspace::WorkspaceCommand;
-use crate::engine::{FunnelReport, is_terminal_name};
+use crate::engine::compare::StepSide;
+use crate::engine::{ComparedFunnel, FunnelReport, is_terminal_name};
 use crate::format::{human_duration, thousands};
 use crate::layout::palette;
 use crate::report::Summary;
 
+use super::insight_panel::format_q;
 use super::theme;
 
 /// Conversion windows offered: (label, seconds).
@@ -49,12 +51,23 @@ pub fn funnel_ui(funnel: &Funnel, summary: &Summary, ui: &mut egui::Ui) -> Vec<W
     if let Some(why) = funnel.failure() {
         ui.colored_label(ui.visuals().error_fg_color, why);
     }
-    let Some(report) = funnel.report().cloned() else {
+    let Some(answer) = funnel.report().cloned() else {
         ui.spinner();
         return commands;
     };
-    chart_ui(&report, ui);
-    table_ui(&report, ui);
+    match &answer.compared {
+        Some(Ok(compared)) => {
+            compared_chart_ui(compared, ui);
+            compared_table_ui(compared, ui);
+        }
+        Some(Err(why)) => {
+            ui.colored_label(ui.visuals().error_fg_color, why);
+        }
+        None => {
+            chart_ui(&answer.report, ui);
+            table_ui(&answer.report, ui);
+        }
+    }
     commands
 }
 
@@ -151,10 +164,8 @@ fn chart_ui(report: &FunnelReport, ui: &mut egui::Ui) {
         })
         .collect();
     let names: Vec<String> = report.steps.iter().map(|s| s.touchpoint.clone()).collect();
-    let table_height = 34.0 + 26.0 * report.steps.len() as f32;
-    let plot_height = (ui.available_height() - table_height - 20.0).max(160.0);
     Plot::new("funnel chart")
-        .height(plot_height)
+        .height(chart_height(ui, names.len()))
         .allow_zoom(false)
         .allow_drag(false)
         .allow_scroll(false)
@@ -180,13 +191,165 @@ fn chart_ui(report: &FunnelReport, ui: &mut egui::Ui) {
         });
 }
 
+/// The height left for a chart above a table of `rows`.
+fn chart_height(ui: &egui::Ui, rows: usize) -> f32 {
+    let table_height = 34.0 + 26.0 * rows as f32;
+    (ui.available_height() - table_height - 20.0).max(160.0)
+}
+
+/// Bars of A and B side by side per step: the share of each group's
+/// first-step customers who reached it.
+fn compared_chart_ui(compared: &ComparedFunnel, ui: &mut egui::Ui) {
+    let bars = |report: &FunnelReport, offset: f64, colour: egui::Color32| -> Vec<Bar> {
+        report
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                Bar::new(i as f64 + offset, s.conversion_from_first * 100.0)
+                    .name(&s.touchpoint)
+                    .width(0.36)
+                    .fill(colour)
+            })
+            .collect()
+    };
+    let (a, b) = (&compared.a.segment, &compared.b.segment);
+    let colour_a = theme::change_colour_at(1.0);
+    let colour_b = theme::change_colour_at(-1.0);
+    let names: Vec<String> = compared
+        .funnel_a
+        .steps
+        .iter()
+        .map(|s| s.touchpoint.clone())
+        .collect();
+    Plot::new("compared funnel chart")
+        .height(chart_height(ui, names.len() + 1))
+        .allow_zoom(false)
+        .allow_drag(false)
+        .allow_scroll(false)
+        .include_y(0.0)
+        .include_y(100.0)
+        .show_grid([false, true])
+        .y_axis_label("% of the first step's customers")
+        .legend(egui_plot::Legend::default())
+        .x_axis_formatter(move |mark, _| {
+            let i = mark.value.round();
+            if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
+                names.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .show(ui, |plot| {
+            let formatter = |group: String| {
+                Box::new(move |bar: &Bar, _: &BarChart| {
+                    format!(
+                        "{group}\n{}: {:.1} % of the first step",
+                        bar.name, bar.value
+                    )
+                })
+            };
+            plot.bar_chart(
+                BarChart::new(format!("A: {a}"), bars(&compared.funnel_a, -0.19, colour_a))
+                    .color(colour_a)
+                    .element_formatter(formatter(format!("A: {a}"))),
+            );
+            plot.bar_chart(
+                BarChart::new(format!("B: {b}"), bars(&compared.funnel_b, 0.19, colour_b))
+                    .color(colour_b)
+                    .element_formatter(formatter(format!("B: {b}"))),
+            );
+        });
+}
+
+/// Each step's conversion from the previous one in A and B, with the
+/// difference and its test.
+fn compared_table_ui(compared: &ComparedFunnel, ui: &mut egui::Ui) {
+    ui.add_space(8.0);
+    ui.label(format!(
+        "A: {} ({} customers) · B: {} ({} customers) · two-proportion z-test, q over the steps",
+        compared.a.segment,
+        thousands(compared.a.customers),
+        compared.b.segment,
+        thousands(compared.b.customers)
+    ));
+    TableBuilder::new(ui)
+        .striped(true)
+        .column(Column::initial(180.0).clip(true))
+        .columns(Column::initial(190.0).clip(true), 2)
+        .columns(Column::initial(100.0), 2)
+        .column(Column::remainder())
+        .header(22.0, |mut header| {
+            for title in [
+                "Step",
+                "A: from previous",
+                "B: from previous",
+                "Difference",
+                "q-value",
+                "Significant",
+            ] {
+                header.col(|ui| {
+                    ui.strong(title);
+                });
+            }
+        })
+        .body(|mut body| {
+            let first = compared.funnel_a.steps.first();
+            let first_b = compared.funnel_b.steps.first();
+            if let (Some(a), Some(b)) = (first, first_b) {
+                body.row(24.0, |mut row| {
+                    let cells = [
+                        a.touchpoint.clone(),
+                        format!("{} customers", thousands(a.customers)),
+                        format!("{} customers", thousands(b.customers)),
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                    ];
+                    for cell in cells {
+                        row.col(|ui| {
+                            ui.label(cell);
+                        });
+                    }
+                });
+            }
+            for r in &compared.rows {
+                body.row(24.0, |mut row| {
+                    let side = |s: &StepSide| {
+                        format!(
+                            "{:.1} % ({} of {})",
+                            s.conversion * 100.0,
+                            thousands(s.customers),
+                            thousands(s.previous)
+                        )
+                    };
+                    let d = &r.difference;
+                    let cells = [
+                        r.touchpoint.clone(),
+                        side(&r.a),
+                        side(&r.b),
+                        format!("{:+.1} pp", d.diff_pp),
+                        d.q_value.map_or("—".into(), format_q),
+                        if d.significant { "yes" } else { "no" }.to_owned(),
+                    ];
+                    for cell in cells {
+                        row.col(|ui| {
+                            ui.label(cell);
+                        });
+                    }
+                });
+            }
+        });
+}
+
 /// The numbers of each step.
 fn table_ui(report: &FunnelReport, ui: &mut egui::Ui) {
     ui.add_space(8.0);
     TableBuilder::new(ui)
         .striped(true)
         .column(Column::initial(200.0).clip(true))
-        .columns(Column::initial(120.0), 4)
+        .columns(Column::initial(110.0), 4)
+        .column(Column::initial(190.0))
         .column(Column::remainder())
         .header(22.0, |mut header| {
             for title in [
@@ -195,10 +358,18 @@ fn table_ui(report: &FunnelReport, ui: &mut egui::Ui) {
                 "From previous",
                 "From first",
                 "Dropped off",
-                "Median time to convert",
+                "Median time from previous",
+                "p90",
             ] {
                 header.col(|ui| {
-                    ui.strong(title);
+                    let heading = ui.strong(title);
+                    if title.starts_with("Median") || title == "p90" {
+                        heading.on_hover_text(
+                            "Per customer: from first reaching the previous step to this one. \
+                             The map's bands time every transition instead, so their medians \
+                             differ.",
+                        );
+                    }
                 });
             }
         })
@@ -212,6 +383,7 @@ fn table_ui(report: &FunnelReport, ui: &mut egui::Ui) {
                         format!("{:.1} %", s.conversion_from_first * 100.0),
                         thousands(s.drop_off),
                         s.median_time_s.map_or("—".into(), human_duration),
+                        s.p90_time_s.map_or("—".into(), human_duration),
                     ];
                     for cell in cells {
                         row.col(|ui| {

@@ -8,6 +8,17 @@ use crate::engine::{END_NAME, START_NAME, is_terminal_name};
 use crate::format::thousands;
 use crate::report::Summary;
 
+/// A q-value as a marketer can read it: "0.032", "1.2e-61", "< 1e-300".
+pub fn format_q(q: f64) -> String {
+    if q <= 0.0 {
+        "< 1e-300".to_owned()
+    } else if q >= 0.001 {
+        format!("{q:.3}")
+    } else {
+        format!("{q:.1e}")
+    }
+}
+
 /// Rows of the Biggest differences list.
 const DIFFERENCES_SHOWN: usize = 12;
 
@@ -94,14 +105,11 @@ pub fn insight_panel_ui(summary: &Summary, ui: &mut egui::Ui) -> Option<PanelPic
                     pick = Some(PanelPick::Select(from.to_owned(), to.map(str::to_owned)));
                 }
                 ui.label(format!("{:+.1} pp", d.diff_pp));
-                ui.label(match d.q_value.unwrap_or(1.0) {
-                    q if q > 0.0 => format!("q {q:.1e}"),
-                    _ => "q < 1e-300".to_owned(),
-                })
-                .on_hover_text(
-                    "How likely a difference this large is by chance alone, corrected for \
+                ui.label(format!("q {}", format_q(d.q_value.unwrap_or(1.0))))
+                    .on_hover_text(
+                        "How likely a difference this large is by chance alone, corrected for \
                      testing every row (Benjamini–Hochberg q-value); below 0.01 it is listed",
-                );
+                    );
                 ui.end_row();
             }
         });

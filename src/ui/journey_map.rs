@@ -1,7 +1,6 @@
 //! The journey map: a left-to-right flow diagram drawn with egui's painter
 //! from a layout computed on a worker thread.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use egui::epaint::CubicBezierShape;
@@ -10,20 +9,29 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 use crate::app::task::{Memo, Task};
 use crate::format::human_duration;
 use crate::layout::scene::{
-    Ink, Role, Scene, View, describe_edge, describe_node, scene, time_scale,
+    Changes, Ink, Role, Scene, View, describe_edge, describe_node, scene, time_scale,
 };
 use crate::layout::{
     LOOP_ROOM, LayoutStyle, MapFilter, MapLayout, Visible, layout_following, visible_part,
 };
 use crate::report::Summary;
 
-use super::theme;
+use super::theme::{self, rgb};
+use crate::layout::palette;
 
 /// A computed layout and what of the graph it shows.
 struct Computed {
     layout: MapLayout,
     visible: Visible,
 }
+
+/// What a layout is computed from: the summary's generation, the sliders
+/// and the column spacing (whole layout units).
+type LayoutKey = (u64, MapFilter, u32);
+
+/// The map's margins around the layout, in layout units: room for the
+/// labels of START and END.
+const MARGIN: Vec2 = Vec2::new(70.0, 40.0);
 
 /// What the pointer is over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,9 +52,9 @@ pub struct JourneyMap {
     pub filter: MapFilter,
     /// Colour bands by median time instead of volume.
     pub time_view: bool,
-    layouts: Memo<(u64, MapFilter), Computed>,
+    layouts: Memo<LayoutKey, Computed>,
     /// The inputs of the layout drawn last, to notice a new one.
-    drawn_key: Option<(u64, MapFilter)>,
+    drawn_key: Option<LayoutKey>,
     pan: Vec2,
     zoom: f32,
     fit_requested: bool,
@@ -59,54 +67,14 @@ pub struct JourneyMap {
     pub selected: Option<MapItem>,
     /// Screen position of layout (0, 0) and the zoom, as last drawn.
     drawn_at: Option<(Pos2, f32)>,
+    /// The picture drawn last, for what is where on screen.
+    drawn: Option<Scene>,
+    /// The layout the selection indexes (the one shown before a new one).
+    previous: Option<Arc<Computed>>,
     /// The canvas size the map was last fitted to.
     fitted_to: Vec2,
     /// How each transition's share changed, when the summary compares.
     changes: Option<Changes>,
-}
-
-/// The compared transitions, by (from, to): the change of the share in
-/// points and whether it is significant; made once per summary, not per
-/// frame.
-struct Changes {
-    /// from → to → (change in points, significant).
-    rows: HashMap<String, HashMap<String, (f64, bool)>>,
-    /// The largest significant change (at least 1 point): the ends of the
-    /// colour scale.
-    scale: f64,
-}
-
-impl Changes {
-    fn of(summary: &Summary) -> Option<Changes> {
-        let compare = summary.compare.as_ref()?;
-        let mut rows: HashMap<String, HashMap<String, (f64, bool)>> = HashMap::new();
-        for e in &compare.edges {
-            let d = &e.difference;
-            rows.entry(e.from.clone())
-                .or_default()
-                .insert(e.to.clone(), (d.diff_pp, d.significant));
-        }
-        let scale = compare
-            .edges
-            .iter()
-            .filter(|e| e.difference.significant)
-            .map(|e| e.difference.diff_pp.abs())
-            .fold(1.0, f64::max);
-        Some(Changes { rows, scale })
-    }
-
-    /// Colours every band by the change of its share; what is not
-    /// significant goes grey.
-    fn colour(&self, picture: &mut Scene, map: &MapLayout) {
-        for band in &mut picture.bands {
-            let e = &map.edges[band.edge].stats;
-            let row = self.rows.get(&e.from).and_then(|to| to.get(&e.to));
-            band.role = match row {
-                Some((diff, true)) => Role::Change((diff / self.scale) as f32),
-                _ => Role::Unchanged,
-            };
-        }
-    }
 }
 
 impl JourneyMap {
@@ -114,7 +82,7 @@ impl JourneyMap {
     /// to date ([`JourneyMap::update`]).
     pub fn new(summary: Arc<Summary>) -> Self {
         JourneyMap {
-            changes: Changes::of(&summary),
+            changes: summary.compare.as_ref().map(Changes::of),
             summary,
             summary_generation: 0,
             style: LayoutStyle::default(),
@@ -129,6 +97,8 @@ impl JourneyMap {
             stable: false,
             selected: None,
             drawn_at: None,
+            drawn: None,
+            previous: None,
             fitted_to: Vec2::ZERO,
         }
     }
@@ -149,7 +119,7 @@ impl JourneyMap {
 
     /// Shows `summary` instead, keeping the view's zoom and sliders.
     pub fn set_summary(&mut self, summary: Arc<Summary>) {
-        self.changes = Changes::of(&summary);
+        self.changes = summary.compare.as_ref().map(Changes::of);
         self.summary = summary;
         self.summary_generation += 1;
     }
@@ -162,15 +132,21 @@ impl JourneyMap {
     /// True while the layout on screen is not the one for the summary and
     /// sliders.
     pub fn is_laying_out(&self) -> bool {
-        self.layouts
-            .value_for(&(self.summary_generation, self.filter))
-            .is_none()
+        self.layouts.value_for(&self.key()).is_none()
+    }
+
+    fn key(&self) -> LayoutKey {
+        (
+            self.summary_generation,
+            self.filter,
+            self.style.column_spacing as u32,
+        )
     }
 
     /// Takes a finished layout and starts the one the summary and sliders
     /// ask for (on a worker; `ctx` is woken when it is done).
     pub fn update(&mut self, ctx: &egui::Context) {
-        let key = (self.summary_generation, self.filter);
+        let key = self.key();
         let summary = self.summary.clone();
         let style = self.style;
         let previous = self
@@ -178,7 +154,7 @@ impl JourneyMap {
             .filter(|_| self.stable)
             .map(|c| c.layout.clone());
         let repaint = ctx.clone();
-        self.layouts.want(&key, |&(_, filter)| {
+        self.layouts.want(&key, |&(_, filter, _)| {
             Task::spawn(
                 "layout",
                 Arc::new(move || repaint.request_repaint()),
@@ -193,7 +169,15 @@ impl JourneyMap {
         let shown = self.layouts.shown_key().copied();
         if shown.is_some() && shown != self.drawn_key {
             self.drawn_key = shown;
+            // The selection stays on what it names, if the new layout
+            // still shows it.
+            let before = self.previous.as_ref().map(|c| &c.layout);
+            let selected = self.selected_names_in(before);
             self.selected = None;
+            if let Some((from, to)) = selected {
+                self.select(&from, to.as_deref());
+            }
+            self.previous = self.layouts.value().cloned();
             if self.follow_fit {
                 self.fit_requested = true;
             }
@@ -202,7 +186,11 @@ impl JourneyMap {
 
     /// The clicked touchpoint (name, None) or transition (from, Some(to)).
     pub fn selected_names(&self) -> Option<(String, Option<String>)> {
-        let layout = self.layout()?;
+        self.selected_names_in(self.layout())
+    }
+
+    fn selected_names_in(&self, layout: Option<&MapLayout>) -> Option<(String, Option<String>)> {
+        let layout = layout?;
         match self.selected? {
             MapItem::Node(i) => Some((layout.nodes.get(i)?.name.clone(), None)),
             MapItem::Edge(k) => {
@@ -235,8 +223,18 @@ impl JourneyMap {
                 self.compare_legend_ui(ui);
             }
             ui.separator();
-            share_slider(ui, &mut self.filter.touchpoint_share, "of touchpoints");
-            share_slider(ui, &mut self.filter.path_share, "of paths");
+            share_slider(
+                ui,
+                &mut self.filter.touchpoint_share,
+                10.0,
+                "of touchpoints",
+            )
+            .on_hover_text("Show the busiest touchpoints that hold this share of all events");
+            share_slider(ui, &mut self.filter.path_share, 0.0, "of paths").on_hover_text(
+                "Show the busiest moves between touchpoints that carry this share of all \
+                 moves; each touchpoint keeps its busiest way in and out. At 100 % every \
+                 transition is drawn. Exits (red stubs) and repeats (badges) always show.",
+            );
             if ui
                 .button("Fit")
                 .on_hover_text("Show the whole map, and keep it in view as it changes")
@@ -247,7 +245,8 @@ impl JourneyMap {
             }
             if let Some(note) = self.visible().and_then(Visible::hidden_note) {
                 ui.separator();
-                ui.label(egui::RichText::new(note).color(ui.visuals().weak_text_color()));
+                ui.label(egui::RichText::new(note).color(ui.visuals().weak_text_color()))
+                    .on_hover_text("The sliders show them; at 100 % and 100 % the map is whole");
             }
         });
     }
@@ -326,9 +325,12 @@ impl JourneyMap {
 
     /// The map canvas.
     pub fn map_ui(&mut self, ui: &mut egui::Ui) {
-        self.update(ui.ctx());
         let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click_and_drag());
         let canvas = response.rect;
+        if let Some(layout) = self.layout() {
+            self.style.column_spacing = fitting_spacing(canvas.size(), layout);
+        }
+        self.update(ui.ctx());
         painter.rect_filled(canvas, 0.0, theme::canvas(ui.visuals()));
         let Some((width, height)) = self.layout().map(|l| (l.width, l.height)) else {
             painter.text(
@@ -340,7 +342,7 @@ impl JourneyMap {
             );
             return;
         };
-        let margin = Vec2::new(150.0, 40.0);
+        let margin = MARGIN;
         self.navigate(ui, &response, Vec2::new(width, height), margin);
         let origin = canvas.min + self.pan + margin * self.zoom;
         self.drawn_at = Some((origin, self.zoom));
@@ -368,16 +370,35 @@ impl JourneyMap {
             .input(|i| i.pointer.hover_pos())
             .filter(|p| canvas.contains(*p));
         let hovered = pointer.and_then(|p| hit(&picture, p));
-        paint(&painter, &picture, ui.visuals(), self.selected);
+        let lit = Lit {
+            hovered,
+            selected: self.selected,
+        };
+        paint(&painter, &picture, map, ui.visuals(), lit);
+        legend(&painter, canvas, ui.visuals());
         if response.clicked() {
             self.selected = hovered;
         }
         if let Some(item) = hovered {
-            let tip = item_summary(map, item);
+            let tip = describe(map, item);
             response.on_hover_ui_at_pointer(|ui| {
                 ui.label(tip);
             });
         }
+        self.drawn = Some(picture);
+    }
+
+    /// Where the repeat badge of touchpoint `name` was drawn in the last
+    /// frame.
+    pub fn badge_screen_rect(&self, name: &str) -> Option<Rect> {
+        let layout = self.layout()?;
+        let node = layout.node_index(name)?;
+        self.drawn
+            .as_ref()?
+            .badges
+            .iter()
+            .find(|b| layout.edges.get(b.edge).is_some_and(|e| e.from == node))
+            .map(|b| rect(b.rect))
     }
 
     /// Fitting on request, dragging to pan, pinching or the wheel to zoom
@@ -447,6 +468,7 @@ fn colour(role: Role, visuals: &egui::Visuals) -> Color32 {
         Role::Terminal => theme::terminal_node(visuals),
         Role::Forward => theme::forward_band(visuals),
         Role::Back => theme::back_band(visuals),
+        Role::Exit => theme::exit(visuals).gamma_multiply(0.75),
         Role::Time(t) => theme::time_colour_at(t),
         Role::Untimed => theme::neutral_band(visuals),
         Role::Change(t) => theme::change_colour_at(t),
@@ -454,30 +476,73 @@ fn colour(role: Role, visuals: &egui::Visuals) -> Color32 {
     }
 }
 
-/// Paints the scene: bands, then boxes (the selection outlined), then labels.
+/// What is hovered and what is selected, drawn forward.
+#[derive(Debug, Clone, Copy)]
+struct Lit {
+    hovered: Option<MapItem>,
+    selected: Option<MapItem>,
+}
+
+impl Lit {
+    fn has(&self, item: MapItem) -> bool {
+        self.hovered == Some(item) || self.selected == Some(item)
+    }
+
+    /// Is the band of edge `k` lit, itself or by a lit end?
+    fn lights_edge(&self, map: &MapLayout, k: usize) -> bool {
+        let e = &map.edges[k];
+        self.has(MapItem::Edge(k))
+            || self.has(MapItem::Node(e.from))
+            || self.has(MapItem::Node(e.to))
+    }
+}
+
+/// Paints the scene: bands (arcs back quiet unless lit), boxes (the
+/// selection outlined), badges, then labels.
 fn paint(
     painter: &egui::Painter,
     picture: &Scene,
+    map: &MapLayout,
     visuals: &egui::Visuals,
-    selected: Option<MapItem>,
+    lit: Lit,
 ) {
-    for band in &picture.bands {
-        let mut stroke = colour(band.role, visuals);
-        if selected == Some(MapItem::Edge(band.edge)) {
-            stroke = stroke.gamma_multiply(1.8);
+    let stroke_of = |band: &crate::layout::scene::Band, forward: bool| {
+        let mut colour = colour(band.role, visuals);
+        let mut width = band.width;
+        if forward {
+            colour = if band.role == Role::Back {
+                rgb(palette::BACK).gamma_multiply(0.9)
+            } else {
+                colour.gamma_multiply(1.8)
+            };
+            width = width.max(2.5);
         }
+        Stroke::new(width, colour)
+    };
+    let draw = |band: &crate::layout::scene::Band, stroke: Stroke| {
         for curve in &band.curves {
             painter.add(CubicBezierShape::from_points_stroke(
                 curve.map(pos),
                 false,
                 Color32::TRANSPARENT,
-                Stroke::new(band.width, stroke),
+                stroke,
             ));
         }
+    };
+    let mut forward = Vec::new();
+    for band in &picture.bands {
+        if lit.lights_edge(map, band.edge) {
+            forward.push(band);
+        } else {
+            draw(band, stroke_of(band, false));
+        }
+    }
+    for band in forward {
+        draw(band, stroke_of(band, true));
     }
     for b in &picture.boxes {
         painter.rect_filled(rect(b.rect), 3.0, colour(b.role, visuals));
-        if selected == Some(MapItem::Node(b.node)) {
+        if lit.selected == Some(MapItem::Node(b.node)) {
             painter.rect_stroke(
                 rect(b.rect).expand(2.0),
                 3.0,
@@ -485,6 +550,26 @@ fn paint(
                 egui::StrokeKind::Outside,
             );
         }
+    }
+    for badge in &picture.badges {
+        let strong = lit.has(MapItem::Edge(badge.edge));
+        let fill = rgb(palette::BACK).gamma_multiply(if strong { 0.45 } else { 0.2 });
+        painter.rect_filled(rect(badge.rect), 6.0, fill);
+        if lit.selected == Some(MapItem::Edge(badge.edge)) {
+            painter.rect_stroke(
+                rect(badge.rect),
+                6.0,
+                Stroke::new(1.5, visuals.selection.stroke.color),
+                egui::StrokeKind::Outside,
+            );
+        }
+        painter.text(
+            pos(badge.text.at),
+            Align2::LEFT_TOP,
+            &badge.text.text,
+            FontId::proportional(badge.text.size),
+            visuals.text_color(),
+        );
     }
     let halo = theme::canvas(visuals).gamma_multiply(0.85);
     for label in &picture.labels {
@@ -494,8 +579,8 @@ fn paint(
         for line in &label.lines {
             let ink = match line.ink {
                 Ink::Strong => visuals.strong_text_color(),
-                Ink::Weak => visuals.weak_text_color(),
-                Ink::Normal => visuals.text_color(),
+                Ink::Count | Ink::Normal => visuals.text_color(),
+                Ink::Exit => theme::exit_text(visuals),
             };
             painter.text(
                 pos(line.at),
@@ -508,6 +593,67 @@ fn paint(
     }
 }
 
+/// The key to the map, in the canvas's lower left corner: what widths,
+/// stubs, badges and arcs mean.
+fn legend(painter: &egui::Painter, canvas: Rect, visuals: &egui::Visuals) {
+    let font = FontId::proportional(11.0);
+    let rows: [(&str, Color32, f32); 4] = [
+        (
+            "band width: sessions moving on",
+            theme::forward_band(visuals),
+            7.0,
+        ),
+        (
+            "red stub: sessions ending there (share of visits)",
+            theme::exit(visuals),
+            5.0,
+        ),
+        (
+            "badge: repeats of a step in a row",
+            rgb(palette::BACK).gamma_multiply(0.5),
+            0.0,
+        ),
+        (
+            "thin arc below: back to an earlier step",
+            theme::back_band(visuals),
+            1.5,
+        ),
+    ];
+    let line_height = 16.0;
+    let size = Vec2::new(290.0, rows.len() as f32 * line_height + 8.0);
+    let frame = Rect::from_min_size(canvas.left_bottom() + Vec2::new(8.0, -size.y - 8.0), size);
+    painter.rect_filled(frame, 4.0, theme::canvas(visuals).gamma_multiply(0.92));
+    painter.rect_stroke(
+        frame,
+        4.0,
+        Stroke::new(1.0, visuals.widgets.noninteractive.bg_stroke.color),
+        egui::StrokeKind::Inside,
+    );
+    for (i, (text, colour, width)) in rows.into_iter().enumerate() {
+        let y = frame.top() + 4.0 + line_height * (i as f32 + 0.5);
+        let x = frame.left() + 8.0;
+        if width > 0.0 {
+            painter.line_segment(
+                [Pos2::new(x, y), Pos2::new(x + 22.0, y)],
+                Stroke::new(width, colour),
+            );
+        } else {
+            painter.rect_filled(
+                Rect::from_center_size(Pos2::new(x + 11.0, y), Vec2::new(22.0, 10.0)),
+                5.0,
+                colour,
+            );
+        }
+        painter.text(
+            Pos2::new(x + 30.0, y),
+            Align2::LEFT_CENTER,
+            text,
+            font.clone(),
+            visuals.text_color(),
+        );
+    }
+}
+
 /// What is under `p`: a box before a band, the first band drawn otherwise.
 fn hit(picture: &Scene, p: Pos2) -> Option<MapItem> {
     if let Some(b) = picture
@@ -516,6 +662,13 @@ fn hit(picture: &Scene, p: Pos2) -> Option<MapItem> {
         .find(|b| rect(b.rect).expand(3.0).contains(p))
     {
         return Some(MapItem::Node(b.node));
+    }
+    if let Some(b) = picture
+        .badges
+        .iter()
+        .find(|b| rect(b.rect).expand(2.0).contains(p))
+    {
+        return Some(MapItem::Edge(b.edge));
     }
     // The band whose centre line is nearest (thinner first on a tie), so
     // that a thin band under a wide one can be reached.
@@ -530,24 +683,35 @@ fn hit(picture: &Scene, p: Pos2) -> Option<MapItem> {
         .map(|(_, _, edge)| MapItem::Edge(edge))
 }
 
-/// A slider for a share (0..1) shown in percent, from 10 % to 100 %.
-fn share_slider(ui: &mut egui::Ui, share: &mut f64, label: &str) {
+/// A slider for a share (0..1) shown in percent, from `least` % to 100 %.
+fn share_slider(ui: &mut egui::Ui, share: &mut f64, least: f64, label: &str) -> egui::Response {
     let mut percent = *share * 100.0;
-    ui.add(
-        egui::Slider::new(&mut percent, 10.0..=100.0)
+    let response = ui.add(
+        egui::Slider::new(&mut percent, least..=100.0)
             .suffix(" %")
             .integer()
             .text(label),
     );
     *share = percent / 100.0;
+    response
 }
 
 /// A one-paragraph description of a node or edge for tooltips.
-pub fn item_summary(map: &MapLayout, item: MapItem) -> String {
+pub fn describe(map: &MapLayout, item: MapItem) -> String {
     match item {
-        MapItem::Node(i) => describe_node(&map.nodes[i].stats),
-        MapItem::Edge(k) => describe_edge(&map.edges[k].stats),
+        MapItem::Node(i) => describe_node(map, i),
+        MapItem::Edge(k) => describe_edge(map, k),
     }
+}
+
+/// The column spacing (whole tens, 120 to 260) that gives the map about
+/// the canvas's proportions, so that a fitted map fills it.
+fn fitting_spacing(canvas: Vec2, layout: &MapLayout) -> f32 {
+    let style = LayoutStyle::default();
+    let columns = layout.columns.max(1) as f32;
+    let tall = layout.height + LOOP_ROOM + 2.0 * MARGIN.y;
+    let wide = canvas.x / canvas.y.max(1.0) * tall - 2.0 * MARGIN.x - style.node_width;
+    ((wide / columns / 10.0).round() * 10.0).clamp(120.0, 260.0)
 }
 
 /// The distance from `p` to the nearest point of the curves.

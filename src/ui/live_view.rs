@@ -186,7 +186,7 @@ pub fn live_ui(
                     .resizable(true)
                     .default_size(280.0)
                     .show(ui, |ui| {
-                        timeline_ui(customer, &journeys, Details::NotKept, ui)
+                        timeline_ui(customer, &journeys, Details::NotKept, None, ui)
                     });
             }
             let window_s = live.latest.as_ref().map_or(0, |s| s.window_s);

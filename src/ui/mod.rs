@@ -17,3 +17,4 @@ pub mod theme;
 pub mod timeline;
 pub mod window;
 pub mod workspace_view;
+pub mod zone;

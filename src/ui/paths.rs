@@ -6,9 +6,10 @@
 use egui::epaint::CubicBezierShape;
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
+use crate::app::customers::ListFilter;
 use crate::app::workspace::{ViewSettings, WorkspaceCommand};
 use crate::engine::paths::OTHER;
-use crate::engine::{PathsAnchor, PathsReport};
+use crate::engine::{PathsAnchor, PathsReport, START_NAME};
 use crate::format::{human_duration, plural, thousands};
 use crate::report::Summary;
 
@@ -180,6 +181,7 @@ fn columns_ui(report: &PathsReport, ui: &mut egui::Ui) -> Option<WorkspaceComman
     let mut in_used: Vec<f32> = vec![0.0; placed.len()];
     let pointer = response.hover_pos();
     let mut hovered_tip: Option<String> = None;
+    let mut clicked = None;
     for link in &report.links {
         let (Some(&ia), Some(&ib)) = (
             at.get(&(link.step, link.from.as_str())),
@@ -211,14 +213,22 @@ fn columns_ui(report: &PathsReport, ui: &mut egui::Ui) -> Option<WorkspaceComman
         let mut colour = theme::forward_band(&visuals);
         if near {
             colour = colour.gamma_multiply(1.8);
+            if response.clicked() && link.from != OTHER && link.to != OTHER {
+                clicked = Some(customers_at(report, link.step, &link.from, Some(&link.to)));
+            }
             hovered_tip = Some(format!(
-                "{} » {}: {} sessions{}",
+                "{} » {}: {} sessions{}{}",
                 link.from,
                 link.to,
                 thousands(link.sessions),
                 link.median_s
                     .map(|m| format!(", median {}", human_duration(m)))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                if link.from != OTHER && link.to != OTHER {
+                    "\nClick to list their customers"
+                } else {
+                    ""
+                }
             ));
         }
         painter.add(CubicBezierShape::from_points_stroke(
@@ -228,7 +238,6 @@ fn columns_ui(report: &PathsReport, ui: &mut egui::Ui) -> Option<WorkspaceComman
             Stroke::new(w, colour),
         ));
     }
-    let mut clicked = None;
     // Labels only where they fit: each below the previous one of its step.
     let mut free_from: Vec<f32> = vec![f32::MIN; report.steps.len() + 1];
     for p in &placed {
@@ -253,15 +262,20 @@ fn columns_ui(report: &PathsReport, ui: &mut egui::Ui) -> Option<WorkspaceComman
         }
         if pointer.is_some_and(|q| p.rect.expand(3.0).contains(q)) {
             hovered_tip = Some(format!(
-                "Step {}: {} — {} sessions, {} left here ({:.0} %)",
+                "Step {}: {} — {} sessions, {} left here ({:.0} %){}",
                 p.step,
                 p.name,
                 thousands(p.sessions),
                 thousands(p.exits),
-                100.0 * p.exits as f64 / p.sessions.max(1) as f64
+                100.0 * p.exits as f64 / p.sessions.max(1) as f64,
+                if p.other == 0 {
+                    "\nClick to list their customers"
+                } else {
+                    ""
+                }
             ));
             if response.clicked() && p.other == 0 {
-                clicked = Some(WorkspaceCommand::ShowCustomersOf(p.name.clone(), None));
+                clicked = Some(customers_at(report, p.step, &p.name, None));
             }
         }
     }
@@ -269,6 +283,27 @@ fn columns_ui(report: &PathsReport, ui: &mut egui::Ui) -> Option<WorkspaceComman
         response.on_hover_text_at_pointer(tip);
     }
     clicked
+}
+
+/// Shows the customers of the sessions at `touchpoint` at `step` (then at
+/// `next`).
+fn customers_at(
+    report: &PathsReport,
+    step: usize,
+    touchpoint: &str,
+    next: Option<&str>,
+) -> WorkspaceCommand {
+    let anchor = match report.direction {
+        _ if report.anchor == START_NAME => PathsAnchor::Start,
+        "backward" => PathsAnchor::To(report.anchor.clone()),
+        _ => PathsAnchor::From(report.anchor.clone()),
+    };
+    WorkspaceCommand::ShowCustomersOf(ListFilter::Path {
+        anchor,
+        step,
+        touchpoint: touchpoint.to_owned(),
+        next: next.map(str::to_owned),
+    })
 }
 
 /// Places each step's boxes (busiest first, "other" last) and writes the

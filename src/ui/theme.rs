@@ -49,7 +49,7 @@ pub fn forward_band(visuals: &Visuals) -> Color32 {
 
 /// Back edges and loops.
 pub fn back_band(_visuals: &Visuals) -> Color32 {
-    rgb(palette::BACK).gamma_multiply(0.32)
+    rgb(palette::BACK).gamma_multiply(0.22)
 }
 
 /// Bands without a time (from START, to END) in the time view.
@@ -79,24 +79,26 @@ pub fn touchpoint_colour(name: &str, visuals: &Visuals) -> Color32 {
 
 /// Drop-offs: the sessions that leave at a touchpoint.
 pub fn exit(_visuals: &Visuals) -> Color32 {
-    Color32::from_rgb(214, 69, 65).gamma_multiply(0.8)
+    rgb(palette::EXIT).gamma_multiply(0.8)
 }
 
 /// A compared band: blue where A's share is lower (−1), orange where it is
 /// higher (+1), faint near 0.
 pub fn change_colour_at(t: f32) -> Color32 {
-    let t = t.clamp(-1.0, 1.0);
-    let (end, strength) = if t < 0.0 {
-        ([33u8, 102, 172], -t)
-    } else {
-        ([230u8, 97, 1], t)
-    };
-    let base = [200u8, 200, 200];
-    let mix = |i: usize| (base[i] as f32 + (end[i] as f32 - base[i] as f32) * strength) as u8;
-    rgb([mix(0), mix(1), mix(2)]).gamma_multiply(0.4 + 0.5 * strength)
+    let (colour, opacity) = palette::change(t);
+    rgb(colour).gamma_multiply(opacity)
 }
 
 /// A compared band whose change is not significant.
 pub fn unchanged_band(visuals: &Visuals) -> Color32 {
     visuals.weak_text_color().gamma_multiply(0.2)
+}
+
+/// The labels of drop-off stubs: the exit colour, dark enough to read.
+pub fn exit_text(visuals: &Visuals) -> Color32 {
+    if visuals.dark_mode {
+        Color32::from_rgb(240, 130, 120)
+    } else {
+        Color32::from_rgb(170, 45, 40)
+    }
 }

@@ -2,6 +2,7 @@
 //! session's time axis, with the record's fields on hover (the app reads
 //! them from the source again on a worker).
 
+use chrono_tz::Tz;
 use egui::{Align2, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
 use crate::engine::Journeys;
@@ -9,6 +10,7 @@ use crate::format::{human_duration, plural};
 use crate::source::lookup::CustomerRecord;
 
 use super::theme;
+use super::zone::{display_zone, zone_picker_ui};
 
 /// What is known of a customer's records beyond the journey.
 #[derive(Debug, Clone, Copy)]
@@ -23,27 +25,39 @@ pub enum Details<'a> {
     Failed(&'a str),
 }
 
-const ROW_HEIGHT: f32 = 58.0;
+const ROW_HEIGHT: f32 = 76.0;
 const LABEL_WIDTH: f32 = 250.0;
 
-fn clock(us: i64, format: &str) -> String {
-    chrono::DateTime::from_timestamp_micros(us)
-        .map_or_else(|| us.to_string(), |t| t.format(format).to_string())
+/// `us` in `zone`, formatted.
+fn clock(us: i64, zone: Tz, format: &str) -> String {
+    chrono::DateTime::from_timestamp_micros(us).map_or_else(
+        || us.to_string(),
+        |t| t.with_timezone(&zone).format(format).to_string(),
+    )
 }
 
 /// Draws the timeline of customer `customer`, each event's fields from
-/// `details` on hover.
-pub fn timeline_ui(customer: u32, journeys: &Journeys, details: Details<'_>, ui: &mut egui::Ui) {
+/// `details` on hover, times in the display zone (`zone` until the user
+/// picks one).
+pub fn timeline_ui(
+    customer: u32,
+    journeys: &Journeys,
+    details: Details<'_>,
+    zone: Option<Tz>,
+    ui: &mut egui::Ui,
+) {
+    let zone = display_zone(ui.ctx(), zone);
     let name = journeys.customer_name(customer);
     let sessions = journeys.sessions_of(customer);
     let events: usize = sessions.iter().map(|s| s.len()).sum();
     ui.horizontal(|ui| {
         ui.heading(format!("Customer {name}"));
         ui.label(format!(
-            "{} · {} · times in UTC",
+            "{} · {} ·",
             plural(sessions.len(), "session"),
             plural(events, "event")
         ));
+        zone_picker_ui(ui, zone);
         match details {
             Details::NotKept => {
                 ui.label(
@@ -73,7 +87,7 @@ pub fn timeline_ui(customer: u32, journeys: &Journeys, details: Details<'_>, ui:
                             ui.strong(format!("Session {}", i + 1));
                             ui.label(format!(
                                 "{} · {} · {}",
-                                clock(first, "%a %e %b %H:%M"),
+                                clock(first, zone, "%a %e %b %Y %H:%M"),
                                 human_duration((last - first) as f64 / 1e6),
                                 plural(session.len(), "event")
                             ));
@@ -84,7 +98,7 @@ pub fn timeline_ui(customer: u32, journeys: &Journeys, details: Details<'_>, ui:
                         ui.allocate_painter(Vec2::new(width, ROW_HEIGHT - 6.0), Sense::hover());
                     // Room on the right for the scroll bar, and for labels at the ends.
                     let area = response.rect.shrink2(Vec2::new(24.0, 0.0));
-                    let y = area.center().y + 6.0;
+                    let y = area.top() + 30.0;
                     painter.line_segment(
                         [Pos2::new(area.left(), y), Pos2::new(area.right(), y)],
                         Stroke::new(1.0, visuals.weak_text_color()),
@@ -101,7 +115,7 @@ pub fn timeline_ui(customer: u32, journeys: &Journeys, details: Details<'_>, ui:
                     painter.text(
                         Pos2::new(area.left(), area.bottom()),
                         Align2::LEFT_BOTTOM,
-                        clock(first, "%H:%M:%S"),
+                        clock(first, zone, "%H:%M:%S"),
                         small.clone(),
                         visuals.weak_text_color(),
                     );
@@ -109,12 +123,14 @@ pub fn timeline_ui(customer: u32, journeys: &Journeys, details: Details<'_>, ui:
                         painter.text(
                             Pos2::new(area.right(), area.bottom()),
                             Align2::RIGHT_BOTTOM,
-                            clock(last, "%H:%M:%S"),
+                            clock(last, zone, "%H:%M:%S"),
                             small,
                             visuals.weak_text_color(),
                         );
                     }
-                    let mut label_end = f32::NEG_INFINITY;
+                    // Labels alternate above and below the axis where they
+                    // would touch; one that fits neither shows on hover.
+                    let mut label_end = [f32::NEG_INFINITY; 2];
                     let pointer = response.hover_pos();
                     let mut hovered = None;
                     for (k, e) in session.iter().enumerate() {
@@ -132,13 +148,12 @@ pub fn timeline_ui(customer: u32, journeys: &Journeys, details: Details<'_>, ui:
                             response.rect.left() + 2.0,
                             (area.right() + 8.0 - galley.size().x).max(response.rect.left() + 2.0),
                         );
-                        if left > label_end + 4.0 {
-                            label_end = left + galley.size().x;
-                            painter.galley(
-                                Pos2::new(left, y - 8.0 - galley.size().y),
-                                galley,
-                                visuals.text_color(),
-                            );
+                        let size = galley.size();
+                        let row = (0..2).find(|&r| left > label_end[r] + 4.0);
+                        if let Some(r) = row {
+                            label_end[r] = left + size.x;
+                            let top = if r == 0 { y - 8.0 - size.y } else { y + 7.0 };
+                            painter.galley(Pos2::new(left, top), galley, visuals.text_color());
                         }
                         if pointer.is_some_and(|p| {
                             Rect::from_center_size(Pos2::new(x, y), Vec2::splat(14.0)).contains(p)
@@ -151,7 +166,7 @@ pub fn timeline_ui(customer: u32, journeys: &Journeys, details: Details<'_>, ui:
                         let touchpoint = journeys.touchpoint_name(e.touchpoint);
                         let mut text = format!(
                             "{touchpoint}\n{}",
-                            clock(e.time_us, "%Y-%m-%d %H:%M:%S%.3f UTC")
+                            clock(e.time_us, zone, "%a %Y-%m-%d %H:%M:%S%.3f %Z")
                         );
                         if k > 0 {
                             let gap = (e.time_us - session[k - 1].time_us) as f64 / 1e6;

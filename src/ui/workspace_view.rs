@@ -19,6 +19,7 @@ use super::paths::paths_ui;
 use super::rejected::rejected_ui;
 use super::settings_panel::{SettingsForm, settings_ui};
 use super::timeline::{Details, timeline_ui};
+use crate::app::customers::ListFilter;
 
 /// The views' own state on this screen: the map (pan, zoom, sliders,
 /// selection, its layout) and the settings form being edited.
@@ -107,8 +108,9 @@ pub fn workspace_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui)
             w.map.controls_ui(ui);
             commands.extend(anchors_ui(ws, &w.map, ui));
         }
-        // Only the map shows a comparison (the paths are of every session).
-        if ws.tab == Tab::Map
+        // The map and the funnel show a comparison (the paths are of
+        // every session).
+        if matches!(ws.tab, Tab::Map | Tab::Funnel)
             && let Some(PanelPick::Compare(view)) = compare_ui(ws, &mut w.compare_typed, ui)
         {
             commands.push(WorkspaceCommand::SetView(view));
@@ -174,6 +176,7 @@ fn tab_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui) -> Vec<Wo
         }
         Tab::Customers => {
             if let Some(customer) = ws.customers.selected {
+                let zone = ws.loaded.request.settings.source.timezone;
                 let details = match ws.details() {
                     None => Details::Reading,
                     Some(Ok(records)) => Details::Read(records),
@@ -182,7 +185,7 @@ fn tab_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui) -> Vec<Wo
                 egui::Panel::bottom("timeline")
                     .resizable(true)
                     .default_size(300.0)
-                    .show(ui, |ui| timeline_ui(customer, &journeys, details, ui));
+                    .show(ui, |ui| timeline_ui(customer, &journeys, details, zone, ui));
             }
             egui::CentralPanel::default().show(ui, |ui| {
                 for change in customers_ui(&ws.customers, &journeys, ui) {
@@ -291,11 +294,15 @@ fn selection_ui(map: &JourneyMap, ui: &mut egui::Ui) -> Vec<WorkspaceCommand> {
         .unwrap_or(0);
         let what = match &b {
             None => a.clone(),
+            Some(b) if *b == a => format!("{a} repeated in a row"),
             Some(b) => format!("{a} » {b}"),
         };
         ui.strong(format!("{what}: {} customers", thousands(customers)));
         if ui.button("Show these customers").clicked() {
-            commands.push(WorkspaceCommand::ShowCustomersOf(a.clone(), b.clone()));
+            commands.push(WorkspaceCommand::ShowCustomersOf(ListFilter::Map(
+                a.clone(),
+                b.clone(),
+            )));
         }
         if b.is_none() && !is_terminal_name(&a) {
             if ui.button("Add to funnel").clicked() {
