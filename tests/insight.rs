@@ -499,3 +499,37 @@ fn splitting_a_funnel_step_by_a_property_keeps_the_funnel() {
     assert!(whole.steps[0].customers > 100);
     assert_eq!(split, whole, "the split step is reached as a whole");
 }
+
+/// With `--paths`, a comparison carries each group's paths: those of a
+/// file cut down to the group's sessions (cut here).
+#[test]
+fn a_comparison_carries_each_groups_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generated(dir.path(), "shop.jsonl", 20_000, true);
+    let all = lines(&file);
+    let rows = json_rows(&all);
+    let sessions = sessions(&rows);
+    let paths = |args: MappingArgs| MappingArgs {
+        paths: true,
+        depth: 6,
+        paths_top: 8,
+        ..args
+    };
+    let got = summarize(&file, &paths(with(None, &["did:purchase"], &[])));
+    let compare = got.compare.unwrap();
+    let compared = compare.paths.expect("each group's paths");
+    for (bought, want_paths) in [(true, &compared.a), (false, &compared.b)] {
+        let kept: BTreeSet<usize> = sessions
+            .iter()
+            .filter(|s| s.iter().any(|r| r.event == "purchase") == bought)
+            .flat_map(|s| s.iter().map(|r| r.line))
+            .collect();
+        let cut = dir.path().join("cut.jsonl");
+        write_lines(
+            &cut,
+            &kept.iter().map(|&i| all[i].clone()).collect::<Vec<_>>(),
+        );
+        let want = summarize(&cut, &paths(with(None, &[], &[]))).paths.unwrap();
+        assert_eq!(*want_paths, want, "purchased: {bought}");
+    }
+}

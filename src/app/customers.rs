@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::engine::paths::AnchorKind;
 use crate::engine::{
-    CustomerRow, Journeys, PathsAnchor, Selection, customer_rows, guess_conversion,
+    CustomerRow, Journeys, PathsAnchor, Segment, Selection, customer_rows, guess_conversion,
 };
 
 use super::task::{Memo, Task, Waker};
@@ -59,6 +59,8 @@ pub enum ListFilter {
         touchpoint: String,
         /// The touchpoint at the next step, for a link.
         next: Option<String>,
+        /// Only the sessions of this group of a comparison.
+        group: Option<Segment>,
     },
 }
 
@@ -73,15 +75,21 @@ impl ListFilter {
                 step,
                 touchpoint,
                 next,
+                group,
             } => {
                 let from = match anchor {
                     PathsAnchor::Start => String::new(),
                     PathsAnchor::From(x) => format!(" after {x}"),
                     PathsAnchor::To(y) => format!(" before {y}"),
                 };
+                let of = group
+                    .as_ref()
+                    .map_or(String::new(), |g| format!(" ({})", g.text));
                 match next {
-                    None => format!("Sessions at {touchpoint} at step {step}{from}"),
-                    Some(n) => format!("Sessions going {touchpoint} » {n} at step {step}{from}"),
+                    None => format!("Sessions{of} at {touchpoint} at step {step}{from}"),
+                    Some(n) => {
+                        format!("Sessions{of} going {touchpoint} » {n} at step {step}{from}")
+                    }
                 }
             }
         }
@@ -99,6 +107,7 @@ impl ListFilter {
                 step,
                 touchpoint,
                 next,
+                ..
             } => Selection::PathStep {
                 kind: AnchorKind::of(anchor),
                 anchor: match anchor {
@@ -183,10 +192,16 @@ pub fn compute_list(journeys: &Journeys, query: &ListQuery) -> CustomerList {
         Some(name) => journeys.touchpoint_id(name),
         None => guess_conversion(journeys),
     };
-    let mut rows = if query.filter.is_some() && selection.is_none() {
-        Vec::new()
-    } else {
-        customer_rows(journeys, selection, conversion)
+    let group = match &query.filter {
+        Some(ListFilter::Path { group, .. }) => group.clone(),
+        _ => None,
+    };
+    let grouped = group.map(|g| journeys.with_segment(Some(g)));
+    let mut rows = match (&grouped, selection) {
+        (Some(Err(_)), _) => Vec::new(),
+        (_, None) if query.filter.is_some() => Vec::new(),
+        (Some(Ok(within)), selection) => customer_rows(within, selection, conversion),
+        (None, selection) => customer_rows(journeys, selection, conversion),
     };
     if !query.search.is_empty() {
         rows.retain(|r| {

@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::event::is_terminal_name;
 use super::funnel::{FunnelReport, FunnelSpec, compute_funnel, ratio};
 use super::journeys::Journeys;
+use super::paths::{PathsReport, PathsSpec, compute_paths};
 use super::segment::{Condition, Segment, SegmentError};
 
 /// What the test column of a comparison says.
@@ -155,6 +156,21 @@ pub struct CompareReport {
     pub nodes: Vec<NodeRow>,
     /// The funnel's steps after the first, when a funnel was asked for.
     pub funnel: Option<Vec<StepRow>>,
+    /// Each group's paths by step, when paths were asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paths: Option<ComparedPaths>,
+    /// The segments of A and B, to select their sessions again.
+    #[serde(skip)]
+    pub groups: (Segment, Segment),
+}
+
+/// The paths by step of each group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ComparedPaths {
+    /// Group A's.
+    pub a: PathsReport,
+    /// Group B's.
+    pub b: PathsReport,
 }
 
 impl CompareReport {
@@ -210,17 +226,19 @@ pub fn rest_of(a: &Segment) -> Segment {
 
 /// Compares the two groups of `spec` in `journeys` (its anchors and
 /// session rules apply to both), with the funnel's steps when `funnel` is
-/// given.
+/// given and each group's paths when `paths` is.
 pub fn compare(
     journeys: &Journeys,
     spec: &CompareSpec,
     funnel: Option<&FunnelSpec>,
+    paths: Option<&PathsSpec>,
 ) -> Result<CompareReport, SegmentError> {
     let (a, b) = sides(journeys, spec);
     let (ja, jb) = (
         journeys.with_segment(Some(a.clone()))?,
         journeys.with_segment(Some(b.clone()))?,
     );
+    let groups = (a.clone(), b.clone());
     let mut edges = edge_rows(&ja, &jb);
     let mut nodes = node_rows(&ja, &jb);
     let mut tests: Vec<&mut Difference> = edges
@@ -233,6 +251,10 @@ pub fn compare(
     nodes.sort_by(|x, y| order(&x.difference, &y.difference));
     let funnel =
         funnel.map(|spec| tested_steps(&compute_funnel(&ja, spec), &compute_funnel(&jb, spec)));
+    let paths = paths.map(|spec| ComparedPaths {
+        a: compute_paths(&ja, spec),
+        b: compute_paths(&jb, spec),
+    });
     Ok(CompareReport {
         a: Side {
             segment: a.text,
@@ -248,6 +270,8 @@ pub fn compare(
         edges,
         nodes,
         funnel,
+        paths,
+        groups,
     })
 }
 

@@ -98,7 +98,17 @@ pub fn customer_rows(
 ) -> Vec<CustomerRow> {
     let collapse = journeys.config.collapse_repeats;
     let mut rows: Vec<CustomerRow> = Vec::new();
-    journeys.for_each_mapped_session(|customer, part| {
+    // The paths view reads whole sessions (it has its own anchors); the
+    // map reads them cut at its anchors.
+    let whole = matches!(selection, Some(Selection::PathStep { .. }));
+    let each = |f: &mut dyn FnMut(u32, &[Event])| {
+        if whole {
+            journeys.for_each_selected_session(f);
+        } else {
+            journeys.for_each_mapped_session(f);
+        }
+    };
+    each(&mut |customer, part| {
         if selection.is_some_and(|s| !s.matches(part, collapse)) {
             return;
         }

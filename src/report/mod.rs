@@ -148,7 +148,12 @@ impl Summary {
             .as_ref()
             .map(|spec| {
                 let spec = restricted(journeys, spec, questions.segment.as_ref());
-                compare(journeys, &spec, questions.funnel.as_ref())
+                compare(
+                    journeys,
+                    &spec,
+                    questions.funnel.as_ref(),
+                    questions.paths.as_ref(),
+                )
             })
             .transpose()?;
         summary.paths = questions

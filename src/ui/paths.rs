@@ -9,7 +9,7 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 use crate::app::customers::ListFilter;
 use crate::app::workspace::{ViewSettings, WorkspaceCommand};
 use crate::engine::paths::OTHER;
-use crate::engine::{PathsAnchor, PathsReport, START_NAME};
+use crate::engine::{PathsAnchor, PathsReport, START_NAME, Segment};
 use crate::format::{human_duration, plural, thousands};
 use crate::report::Summary;
 
@@ -66,22 +66,52 @@ pub fn paths_ui(
         }));
     }
     ui.separator();
-    let Some(report) = &summary.paths else {
+    let Some(everyone) = &summary.paths else {
         ui.spinner();
         return commands;
     };
+    let (report, group) = group_ui(summary, everyone, ui);
     if report.steps.is_empty() {
         ui.label("No session reaches this anchor.");
         return commands;
     }
     explain(report, ui);
     egui::ScrollArea::both().show(ui, |ui| {
-        if let Some(clicked) = columns_ui(report, ui) {
+        if let Some(clicked) = columns_ui(report, group, ui) {
             commands.push(clicked);
         }
         steps_table_ui(report, ui);
     });
     commands
+}
+
+/// Whose paths are drawn, when two groups are compared: everyone, A or B
+/// (remembered by egui); returns the report and the group's segment.
+fn group_ui<'a>(
+    summary: &'a Summary,
+    everyone: &'a PathsReport,
+    ui: &mut egui::Ui,
+) -> (&'a PathsReport, Option<&'a Segment>) {
+    let Some(compare) = summary.compare.as_ref() else {
+        return (everyone, None);
+    };
+    let Some(paths) = compare.paths.as_ref() else {
+        return (everyone, None);
+    };
+    let id = egui::Id::unique("paths group");
+    let mut group: u8 = ui.data_mut(|d| d.get_temp(id).unwrap_or(1));
+    ui.horizontal(|ui| {
+        ui.label("Paths of");
+        ui.selectable_value(&mut group, 0, "every session");
+        ui.selectable_value(&mut group, 1, format!("A: {}", compare.a.segment));
+        ui.selectable_value(&mut group, 2, format!("B: {}", compare.b.segment));
+    });
+    ui.data_mut(|d| d.insert_temp(id, group));
+    match group {
+        1 => (&paths.a, Some(&compare.groups.0)),
+        2 => (&paths.b, Some(&compare.groups.1)),
+        _ => (everyone, None),
+    }
 }
 
 /// The steps in words: sessions, the busiest touchpoint, "other", exits.
@@ -148,7 +178,11 @@ struct Placed {
     other: u64,
 }
 
-fn columns_ui(report: &PathsReport, ui: &mut egui::Ui) -> Option<WorkspaceCommand> {
+fn columns_ui(
+    report: &PathsReport,
+    group: Option<&Segment>,
+    ui: &mut egui::Ui,
+) -> Option<WorkspaceCommand> {
     let height = 460.0f32;
     let most = report.steps[0].sessions.max(1) as f32;
     let gaps = report
@@ -214,7 +248,13 @@ fn columns_ui(report: &PathsReport, ui: &mut egui::Ui) -> Option<WorkspaceComman
         if near {
             colour = colour.gamma_multiply(1.8);
             if response.clicked() && link.from != OTHER && link.to != OTHER {
-                clicked = Some(customers_at(report, link.step, &link.from, Some(&link.to)));
+                clicked = Some(customers_at(
+                    report,
+                    group,
+                    link.step,
+                    &link.from,
+                    Some(&link.to),
+                ));
             }
             hovered_tip = Some(format!(
                 "{} » {}: {} sessions{}{}",
@@ -275,7 +315,7 @@ fn columns_ui(report: &PathsReport, ui: &mut egui::Ui) -> Option<WorkspaceComman
                 }
             ));
             if response.clicked() && p.other == 0 {
-                clicked = Some(customers_at(report, p.step, &p.name, None));
+                clicked = Some(customers_at(report, group, p.step, &p.name, None));
             }
         }
     }
@@ -289,6 +329,7 @@ fn columns_ui(report: &PathsReport, ui: &mut egui::Ui) -> Option<WorkspaceComman
 /// `next`).
 fn customers_at(
     report: &PathsReport,
+    group: Option<&Segment>,
     step: usize,
     touchpoint: &str,
     next: Option<&str>,
@@ -303,6 +344,7 @@ fn customers_at(
         step,
         touchpoint: touchpoint.to_owned(),
         next: next.map(str::to_owned),
+        group: group.cloned(),
     })
 }
 

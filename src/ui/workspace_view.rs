@@ -108,9 +108,8 @@ pub fn workspace_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui)
             w.map.controls_ui(ui);
             commands.extend(anchors_ui(ws, &w.map, ui));
         }
-        // The map and the funnel show a comparison (the paths are of
-        // every session).
-        if matches!(ws.tab, Tab::Map | Tab::Funnel)
+        // The map, the funnel and the paths show a comparison.
+        if matches!(ws.tab, Tab::Map | Tab::Funnel | Tab::Paths)
             && let Some(PanelPick::Compare(view)) = compare_ui(ws, &mut w.compare_typed, ui)
         {
             commands.push(WorkspaceCommand::SetView(view));
