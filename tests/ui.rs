@@ -498,7 +498,7 @@ fn picking_a_compare_preset_colours_the_map_and_lists_differences() {
     let compare = workspace(&h).loaded.summary.compare.clone().unwrap();
     assert!(compare.a.segment.starts_with("did:"));
     // The legend says what is compared.
-    h.get_by_label_contains("Share of each step:");
+    h.get_by_label_contains("Each step's share:");
     h.get_by_label("Biggest differences");
     let (from, to, _) = compare
         .biggest()

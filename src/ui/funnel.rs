@@ -347,10 +347,10 @@ fn table_ui(report: &FunnelReport, ui: &mut egui::Ui) {
     ui.add_space(8.0);
     TableBuilder::new(ui)
         .striped(true)
-        .column(Column::initial(200.0).clip(true))
-        .columns(Column::initial(110.0), 4)
-        .column(Column::initial(190.0))
-        .column(Column::remainder())
+        .column(Column::initial(170.0).clip(true))
+        .columns(Column::initial(100.0), 4)
+        .column(Column::initial(170.0))
+        .column(Column::remainder().at_least(90.0))
         .header(22.0, |mut header| {
             for title in [
                 "Step",

@@ -245,7 +245,9 @@ impl JourneyMap {
             }
             if let Some(note) = self.visible().and_then(Visible::hidden_note) {
                 ui.separator();
-                ui.label(egui::RichText::new(note).color(ui.visuals().weak_text_color()))
+                let note = egui::RichText::new(note).color(ui.visuals().weak_text_color());
+                // Whole on one line (the row wraps before it, not inside).
+                ui.add(egui::Label::new(note).extend())
                     .on_hover_text("The sliders show them; at 100 % and 100 % the map is whole");
             }
         });
@@ -258,7 +260,7 @@ impl JourneyMap {
         };
         let scale = changes.scale;
         ui.label(format!(
-            "Share of each step: {} vs {}",
+            "Each step's share: {} vs {}",
             compare.a.segment, compare.b.segment
         ));
         ui.label(format!("−{scale:.1} pp"));
