@@ -14,8 +14,9 @@ use crate::engine::{EventBatch, MAX_RECORD_BYTES, RejectReason, Rejected};
 
 use super::input::TextReader;
 use super::json_document::{self, Item, JsonDocument};
+use super::json_tree::Json;
 use super::lines::{Line, LineReader};
-use super::record::{Field, Record, RecordPlan, text_field};
+use super::record::{Field, Record, RecordPlan, number_text, text_field};
 use super::schema::{self, ColumnSample, DetectionBudget, Mapping};
 use super::{BATCH_EVENTS, EventSource, SourceError, SourceOptions, SpareBatches, TimeParser};
 
@@ -281,7 +282,7 @@ impl JsonMapper {
         if text.trim().is_empty() {
             return;
         }
-        let value: Value = match serde_json::from_str(text) {
+        let value: Json = match serde_json::from_str(text) {
             Ok(v) => v,
             Err(e) => {
                 batch.reject(Rejected::new(
@@ -320,10 +321,11 @@ impl JsonMapper {
         position: impl Fn() -> String,
         batch: &mut EventBatch,
     ) {
-        match serde_json::from_slice::<Value>(bytes) {
-            Ok(Value::Object(item)) => {
+        match serde_json::from_slice::<Json>(bytes) {
+            Ok(item @ Json::Object(_)) => {
+                let parent = Json::from_value_object(parent);
                 let record = JsonRecord {
-                    parent: Some(parent),
+                    parent: Some(&parent),
                     item: &item,
                 };
                 self.plan.apply(&record, &self.parser, &position, batch);
@@ -371,7 +373,7 @@ pub fn is_blank(bytes: &[u8]) -> bool {
 pub fn sample_value(columns: &mut Vec<ColumnSample>, bytes: &[u8]) -> usize {
     let mut sampled = 0;
     if let Ok(value) = serde_json::from_slice::<Value>(bytes) {
-        for_each_event(&value, |parent, item| {
+        for_each_value_event(&value, |parent, item| {
             sampled += 1;
             sample_columns(columns, parent, item);
         });
@@ -418,7 +420,7 @@ impl EventSource for JsonLinesSource {
 /// finds it (the event, its parent, then their `properties`; the fallback
 /// column when the first is empty): what a Kafka message is keyed by.
 pub fn customer_of(line: &[u8], mapping: &Mapping) -> Option<String> {
-    let value: Value = serde_json::from_slice(line).ok()?;
+    let value: Json = serde_json::from_slice(line).ok()?;
     let mut customer = None;
     for_each_event(&value, |parent, item| {
         if customer.is_some() {
@@ -426,8 +428,8 @@ pub fn customer_of(line: &[u8], mapping: &Mapping) -> Option<String> {
         }
         let record = JsonRecord { parent, item };
         let text = |column: &str| match record.lookup(column)? {
-            Value::String(s) if !s.is_empty() => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
+            Json::Str(s) if !s.is_empty() => Some(s.to_string()),
+            Json::Number(n) => Some(number_text(*n)),
             _ => None,
         };
         customer = text(&mapping.customer).or_else(|| text(mapping.customer_fallback.as_deref()?));
@@ -436,7 +438,49 @@ pub fn customer_of(line: &[u8], mapping: &Mapping) -> Option<String> {
 }
 
 /// Calls `f(parent, event)` for each event a JSON line holds.
-fn for_each_event<'v>(
+fn for_each_event<'v, 'a>(
+    value: &'v Json<'a>,
+    mut f: impl FnMut(Option<&'v Json<'a>>, &'v Json<'a>),
+) {
+    match value {
+        Json::Array(items) => items
+            .iter()
+            .filter(|o| o.is_object())
+            .for_each(|o| f(None, o)),
+        Json::Object(_) => match nested_events(value) {
+            Some(items) => items
+                .iter()
+                .filter(|o| o.is_object())
+                .for_each(|o| f(Some(value), o)),
+            None => f(None, value),
+        },
+        _ => {}
+    }
+}
+
+/// The array of child events inside a parent object, if it has one: a
+/// non-empty array of objects under any key but `properties` (`events`
+/// preferred, else the first such key in sorted order, as detection reads
+/// them).
+fn nested_events<'v, 'a>(object: &'v Json<'a>) -> Option<&'v [Json<'a>]> {
+    let events_in = |v: &'v Json<'a>| {
+        v.as_array()
+            .filter(|a| !a.is_empty() && a.iter().all(Json::is_object))
+    };
+    if let Some(items) = object.get("events").and_then(events_in) {
+        return Some(items);
+    }
+    object
+        .as_object()?
+        .iter()
+        .filter(|(k, _)| k != "properties")
+        .filter_map(|(k, v)| Some((k, events_in(v)?)))
+        .min_by(|a, b| a.0.cmp(b.0))
+        .map(|(_, items)| items)
+}
+
+/// [`for_each_event`] on `serde_json` values (detection samples them).
+fn for_each_value_event<'v>(
     value: &'v Value,
     mut f: impl FnMut(Option<&'v Map<String, Value>>, &'v Map<String, Value>),
 ) {
@@ -445,7 +489,7 @@ fn for_each_event<'v>(
             .iter()
             .filter_map(Value::as_object)
             .for_each(|o| f(None, o)),
-        Value::Object(object) => match nested_events(object) {
+        Value::Object(object) => match nested_value_events(object) {
             Some(items) => items
                 .iter()
                 .filter_map(Value::as_object)
@@ -456,10 +500,8 @@ fn for_each_event<'v>(
     }
 }
 
-/// The array of child events inside a parent object, if it has one: a
-/// non-empty array of objects under any key but `properties` (`events`
-/// preferred).
-fn nested_events(object: &Map<String, Value>) -> Option<&Vec<Value>> {
+/// [`nested_events`] on `serde_json` values.
+fn nested_value_events(object: &Map<String, Value>) -> Option<&Vec<Value>> {
     let is_events = |v: &Value| {
         v.as_array()
             .is_some_and(|a| !a.is_empty() && a.iter().all(Value::is_object))
@@ -504,17 +546,15 @@ fn sample_columns(
     }
 }
 
-struct JsonRecord<'v> {
-    parent: Option<&'v Map<String, Value>>,
-    item: &'v Map<String, Value>,
+struct JsonRecord<'v, 'a> {
+    parent: Option<&'v Json<'a>>,
+    item: &'v Json<'a>,
 }
 
-impl<'v> JsonRecord<'v> {
-    fn lookup(&self, key: &str) -> Option<&'v Value> {
-        fn in_properties<'m>(o: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
-            o.get("properties")
-                .and_then(Value::as_object)
-                .and_then(|p| p.get(key))
+impl<'v, 'a> JsonRecord<'v, 'a> {
+    fn lookup(&self, key: &str) -> Option<&'v Json<'a>> {
+        fn in_properties<'m, 'a>(o: &'m Json<'a>, key: &str) -> Option<&'m Json<'a>> {
+            o.get("properties").and_then(|p| p.get(key))
         }
         self.item
             .get(key)
@@ -524,19 +564,19 @@ impl<'v> JsonRecord<'v> {
     }
 }
 
-impl Record<String> for JsonRecord<'_> {
+impl Record<String> for JsonRecord<'_, '_> {
     fn field(&self, key: &String) -> Field<'_> {
         match self.lookup(key) {
-            None | Some(Value::Null) => Field::Missing,
-            Some(Value::String(s)) => text_field(s),
-            Some(Value::Number(n)) => n.as_f64().map_or(Field::Missing, Field::Number),
-            Some(Value::Bool(b)) => Field::Text(Cow::Borrowed(if *b { "true" } else { "false" })),
-            Some(Value::Object(_) | Value::Array(_)) => Field::Nested,
+            None | Some(Json::Null) => Field::Missing,
+            Some(Json::Str(s)) => text_field(s),
+            Some(Json::Number(n)) => Field::Number(*n),
+            Some(Json::Bool(b)) => Field::Text(Cow::Borrowed(if *b { "true" } else { "false" })),
+            Some(Json::Object(_) | Json::Array(_)) => Field::Nested,
         }
     }
 
     fn raw_text(&self) -> String {
-        Value::Object(self.item.clone()).to_string()
+        self.item.to_string()
     }
 }
 

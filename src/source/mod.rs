@@ -11,6 +11,7 @@ pub mod delimited;
 pub mod duck;
 pub mod input;
 pub mod json_document;
+pub mod json_tree;
 pub mod jsonl;
 #[cfg(feature = "full")]
 pub mod kafka;

@@ -212,7 +212,7 @@ fn text_of<'r>(field: Field<'r>, what: &str) -> Result<Cow<'r, str>, (RejectReas
 }
 
 /// Integral numbers print without a fraction, so `42` and `42.0` are one id.
-fn number_text(n: f64) -> String {
+pub(super) fn number_text(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {
         format!("{}", n as i64)
     } else {
