@@ -360,3 +360,32 @@ fn every_prints_json_lines_while_consuming() {
         assert!(line["kafka"]["consumed"].is_u64());
     }
 }
+
+/// `bench --kafka` gives a ratio only when its plain consumer is fast
+/// enough to measure Journeyscope rather than the broker (300k messages/s).
+#[test]
+fn the_kafka_bench_gives_no_ratio_against_a_slow_broker() {
+    let broker = Broker::start();
+    let out = run(&[
+        "bench",
+        "--kafka",
+        "--brokers",
+        &broker.brokers(),
+        "--runs",
+        "1",
+        "--events",
+        "20000",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let plain: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("run 1: plain consumer "))
+        .and_then(|rest| rest.split_once('(')?.1.split_once("/s)"))
+        .and_then(|(rate, _)| rate.parse().ok())
+        .unwrap_or_else(|| panic!("no plain consumer rate in:\n{text}"));
+    let refused = text.contains("no ratio: the plain consumer read only");
+    let ratio = text.contains("% of the plain consumer's");
+    assert_eq!(refused, plain < 300_000.0, "{plain}/s:\n{text}");
+    assert_eq!(ratio, !refused, "{text}");
+}

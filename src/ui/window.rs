@@ -201,6 +201,9 @@ fn run_with(
             .with_drag_and_drop(true)
             .with_icon(eframe::icon_data::from_png_bytes(ICON_PNG).unwrap_or_default()),
         renderer,
+        // Dithering costs every pixel a noise sum; under software GL that
+        // is a good part of a frame, and the palette shows no banding.
+        dithering: false,
         ..Default::default()
     };
     eframe::run_native(
