@@ -127,6 +127,9 @@ pub struct MappingArgs {
     pub segment: Option<String>,
     /// Compare two segments (given twice), a segment with all other sessions
     /// (given once), or `previous-period` (second half of the data vs first).
+    /// With `live`: `previous` (the --window against the one before it) or a
+    /// duration (1h, 1d: the window, as long as that without --window,
+    /// against the same stretch that long earlier, in event time).
     #[arg(long, value_name = "EXPR")]
     pub compare: Vec<String>,
     /// Add paths by step: each step's busiest touchpoints, "other", exits.

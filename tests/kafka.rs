@@ -389,3 +389,51 @@ fn the_kafka_bench_gives_no_ratio_against_a_slow_broker() {
     assert_eq!(refused, plain < 300_000.0, "{plain}/s:\n{text}");
     assert_eq!(ratio, !refused, "{text}");
 }
+
+/// `live --headless --compare 6h` compares the last six hours of event time
+/// with the six before: its rows equal `summarize --compare` of the two
+/// windows' events, cut out here, with the same time segments.
+#[test]
+fn now_against_before_equals_a_comparison_of_the_two_windows_events() {
+    let (broker, dir) = with_topic("before");
+    let file = generated(dir.path(), "events.jsonl", 30_000, true);
+    produce(&broker, "before", &file);
+    let events = accepted_events(&lines(&file));
+    let newest = events.iter().map(|(_, t)| *t).max().expect("events");
+    let streamed = live_with(&broker, "before", &["--compare", "6h"]);
+    let got = &streamed["compare"];
+    let (a, b) = (
+        got["a"]["segment"].as_str().unwrap(),
+        got["b"]["segment"].as_str().unwrap(),
+    );
+    assert!(a.starts_with("time:") && a.ends_with(".."), "{a}");
+    let inside: Vec<String> = events
+        .iter()
+        .filter(|(_, t)| *t >= newest - 12 * 3600 * 1_000_000)
+        .map(|(l, _)| l.clone())
+        .collect();
+    let both = dir.path().join("both-windows.jsonl");
+    write_lines(&both, &inside);
+    let out = run(&[
+        "summarize",
+        both.to_str().unwrap(),
+        "--format",
+        "json",
+        "--compare",
+        a,
+        "--compare",
+        b,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let want = &json(&out)["compare"];
+    for side in ["a", "b"] {
+        assert_eq!(got[side], want[side], "{side}");
+        assert!(
+            got[side]["sessions"].as_u64().unwrap() > 50,
+            "{side}: {}",
+            got[side]
+        );
+    }
+    assert_eq!(got["edges"], want["edges"]);
+    assert_eq!(got["nodes"], want["nodes"]);
+}

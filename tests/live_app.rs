@@ -233,3 +233,62 @@ fn the_live_screen_resumes_from_its_saved_state() {
         expected["rejected"]["total"].as_u64().unwrap()
     );
 }
+
+/// Now against before on the live screen: the last 15 minutes against the
+/// 15 before, picked with "Compare with"; both groups hold sessions, the
+/// earlier one ends where the window starts, and What changed is shown.
+#[test]
+fn the_live_screen_compares_the_window_with_the_one_before() {
+    use egui::accesskit::Role;
+    use egui_kittest::kittest::Queryable;
+    use journeyscope::app::live::LiveRequest;
+    use journeyscope::source::kafka::{KafkaSpec, StartAt};
+
+    let (broker, dir) = with_topic("before");
+    let file = generated(dir.path(), "events.jsonl", 30_000, true);
+    produce(&broker, "before", &file);
+    let request = LiveRequest {
+        spec: KafkaSpec {
+            brokers: broker.brokers(),
+            topic: "before".into(),
+            from: StartAt::Earliest,
+            properties: Vec::new(),
+            group: None,
+            detect_wait: Duration::from_secs(20),
+            resume: Vec::new(),
+            mapping: None,
+        },
+        state: None,
+        lateness_us: 5 * 60 * 1_000_000,
+    };
+    let mut h = app(Some(Command::OpenKafka(Box::new(request))));
+    wait_live(&mut h, 60, "no map", |view| view.map.map(|_| ()));
+    h.get_by_role_and_label(Role::ComboBox, "Show").click();
+    h.run_steps(2);
+    h.get_by_label("last 15 minutes").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::ComboBox, "Compare with")
+        .click();
+    h.run_steps(2);
+    h.get_by_label("the previous window").click();
+    let compare = wait_live(&mut h, 60, "no comparison", |view| {
+        view.latest
+            .as_ref()
+            .and_then(|s| s.summary.compare.clone())
+            .filter(|c| c.b.sessions > 0)
+    });
+    assert!(compare.a.sessions > 0);
+    let start = compare
+        .a
+        .segment
+        .trim_start_matches("time:")
+        .trim_end_matches("..");
+    assert!(
+        compare.b.segment.ends_with(&format!("..{start}")),
+        "{} then {}",
+        compare.b.segment,
+        compare.a.segment
+    );
+    h.run_steps(3);
+    h.get_by_label("What changed");
+}

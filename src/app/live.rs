@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::settings::Settings;
 use crossbeam_channel::{Receiver, bounded};
 
+use crate::engine::live_compare::{LiveComparison, compare_journeys};
 use crate::engine::{FunnelSpec, Journeys, RunningTotals, StagedCopy, active_sessions};
 use crate::report::Summary;
 use crate::source::Mapping;
@@ -94,10 +95,58 @@ pub enum LiveCommand {
     ShowTab(LiveTab),
     /// Show the last `seconds` of event time (0 = since start).
     SetWindow(u64),
+    /// Compare the window with the one before it, or with the same stretch
+    /// that many seconds earlier (None: compare nothing).
+    CompareWith(Option<Before>),
     /// The customer list's search, sort, filter and conversion.
     SetCustomers(super::customers::ListQuery),
     /// Show this customer's timeline (None: none).
     SelectCustomer(Option<u32>),
+}
+
+/// What the live window is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Before {
+    /// The window just before it.
+    PreviousWindow,
+    /// The same stretch this many seconds earlier.
+    Earlier(u64),
+}
+
+impl Before {
+    /// As the feed's atomic holds it: 0 nothing, `u64::MAX` the previous
+    /// window, else the seconds back.
+    fn code(choice: Option<Before>) -> u64 {
+        match choice {
+            None => 0,
+            Some(Before::PreviousWindow) => u64::MAX,
+            Some(Before::Earlier(s)) => s.max(1),
+        }
+    }
+
+    fn of(code: u64) -> Option<Before> {
+        match code {
+            0 => None,
+            u64::MAX => Some(Before::PreviousWindow),
+            s => Some(Before::Earlier(s)),
+        }
+    }
+
+    /// The stretches compared when the window shown is `window_s` seconds
+    /// (0: since start, when the window is as long as the step back, and an
+    /// hour for "the previous window").
+    pub fn comparison(self, window_s: u64) -> LiveComparison {
+        let back_s = match self {
+            Before::PreviousWindow if window_s > 0 => window_s,
+            Before::PreviousWindow => 3600,
+            Before::Earlier(s) => s,
+        };
+        let window = if window_s > 0 { window_s } else { back_s };
+        LiveComparison {
+            window_us: window as i64 * 1_000_000,
+            back_us: back_s as i64 * 1_000_000,
+        }
+    }
 }
 
 /// The live screen as data: the feed, the newest snapshot, the history the
@@ -152,6 +201,11 @@ impl LiveScreen {
         self.feed.window_s()
     }
 
+    /// What the window is compared with.
+    pub fn compared_with(&self) -> Option<Before> {
+        Before::of(self.feed.compare.load(Ordering::Relaxed))
+    }
+
     /// Messages read per second at the newest point.
     pub fn messages_per_s(&self) -> Option<f64> {
         self.history.back().map(|p| p.messages_per_s)
@@ -162,6 +216,11 @@ impl LiveScreen {
         match command {
             LiveCommand::ShowTab(tab) => self.tab = tab,
             LiveCommand::SetWindow(seconds) => self.feed.set_window_s(seconds),
+            LiveCommand::CompareWith(choice) => {
+                self.feed
+                    .compare
+                    .store(Before::code(choice), Ordering::Relaxed);
+            }
             LiveCommand::SetCustomers(query) => self.customers.query = query,
             LiveCommand::SelectCustomer(customer) => self.customers.selected = customer,
         }
@@ -241,6 +300,8 @@ pub struct LiveFeed {
     error: Arc<Mutex<Option<String>>>,
     stop: Arc<AtomicBool>,
     window_s: Arc<AtomicU64>,
+    /// What the window is compared with ([`Before::code`]).
+    compare: Arc<AtomicU64>,
     customers_wanted: Arc<AtomicBool>,
     engine: Option<thread::JoinHandle<()>>,
 }
@@ -258,10 +319,12 @@ impl LiveFeed {
         let stop = Arc::new(AtomicBool::new(false));
         let window_s = Arc::new(AtomicU64::new(0));
         let customers_wanted = Arc::new(AtomicBool::new(false));
+        let compare = Arc::new(AtomicU64::new(0));
         let label = request.spec.label();
         let (l, e, s) = (latest.clone(), error.clone(), stop.clone());
         let wanted = Wanted {
             window_s: window_s.clone(),
+            compare: compare.clone(),
             customers: customers_wanted.clone(),
         };
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(wake);
@@ -293,6 +356,7 @@ impl LiveFeed {
             error,
             stop,
             window_s,
+            compare,
             customers_wanted,
             engine,
         }
@@ -378,6 +442,8 @@ const SAVE_EVERY: Duration = Duration::from_secs(10);
 struct Wanted {
     /// The window, in seconds of event time (0 = since start).
     window_s: Arc<AtomicU64>,
+    /// What it is compared with ([`Before::code`]).
+    compare: Arc<AtomicU64>,
     /// The customers of the recent past, since start.
     customers: Arc<AtomicBool>,
 }
@@ -396,6 +462,9 @@ struct Update {
     with_customers: bool,
     /// Seconds the engine thread spent copying.
     copy_s: f64,
+    /// The events of both stretches compared, what they are and the newest
+    /// event's time.
+    compare: Option<(StagedCopy, LiveComparison, i64)>,
 }
 
 /// What snapshots are named and summarised with.
@@ -438,7 +507,10 @@ fn build_snapshots(
                     .collect();
                 // A funnel needs each customer's events: only with them.
                 let funnel = context.funnel.as_ref().filter(|_| update.with_customers);
-                let summary = Summary::new(&context.name, &context.mapping, &journeys, funnel);
+                let mut summary = Summary::new(&context.name, &context.mapping, &journeys, funnel);
+                summary.compare = update.compare.and_then(|(events, spec, now)| {
+                    compare_journeys(&events.build(), &spec, now).ok()
+                });
                 LiveSnapshot {
                     summary: Arc::new(summary),
                     journeys: Arc::new(journeys),
@@ -514,7 +586,7 @@ fn run(
     let mut last_message = None;
     let mut changed = true;
     let mut unsaved = false;
-    let mut shown = (0, false);
+    let mut shown: (u64, bool, Option<LiveComparison>) = (0, false, None);
     while !stop.load(Ordering::Relaxed) {
         if session
             .poll(Duration::from_millis(50))
@@ -526,8 +598,13 @@ fn run(
         }
         let window = wanted.window_s.load(Ordering::Relaxed);
         let customers = wanted.customers.load(Ordering::Relaxed);
-        if (window, customers) != shown {
-            shown = (window, customers);
+        let compared = Before::of(wanted.compare.load(Ordering::Relaxed))
+            .map(|before| before.comparison(window));
+        if (window, customers, compared) != shown {
+            shown = (window, customers, compared);
+            if let Some(c) = &compared {
+                session.engine.keep_at_least(c.keeps_us());
+            }
             changed = true;
             last_snapshot = None;
         }
@@ -572,6 +649,10 @@ fn run(
                 kept_s: session.engine.kept_s(),
                 with_customers: window > 0 || customers,
                 copy_s: copied_at.elapsed().as_secs_f64(),
+                compare: compared.filter(|_| changed).and_then(|c| {
+                    let now = session.engine.watermark_us()?;
+                    Some((session.engine.recent(Some(now - c.keeps_us())), c, now))
+                }),
             };
             // The snapshot thread takes one update at a time; while it is
             // busy, ingesting goes on and the next copy waits.

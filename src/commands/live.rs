@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::anyhow;
 
 use crate::cli::{BrokerArgs, LiveArgs, OutputFormat};
+use crate::engine::live_compare::{LiveComparison, compare_windows};
 use crate::report::{Summary, to_csv, to_dot, to_table};
 use crate::source::kafka::{KafkaProgress, KafkaSpec, StartAt, client_property};
 use crate::source::live_session::LiveSession;
@@ -42,9 +43,50 @@ pub fn kafka_spec(args: &LiveArgs) -> Result<KafkaSpec, Failure> {
     })
 }
 
+/// `live --compare previous|DURATION`: the window against the one before
+/// it, or against the same stretch that long earlier (the window is as
+/// long as DURATION when no `--window` is given). None when `--compare`
+/// names segments instead (or nothing).
+fn live_comparison(
+    compare: &[String],
+    window: Option<Duration>,
+) -> Result<Option<LiveComparison>, Failure> {
+    let [only] = compare else {
+        return Ok(None);
+    };
+    let us = |d: Duration| d.as_micros() as i64;
+    let back = match only.trim() {
+        "previous" => match window {
+            Some(w) => w,
+            None => {
+                return Err(usage(anyhow!(
+                    "--compare previous compares the window with the one before it: give \
+                     --window too (5m, 15m, 1h)"
+                )));
+            }
+        },
+        text if text.starts_with(|c: char| c.is_ascii_digit()) => duration(text, "compare")?,
+        _ => return Ok(None),
+    };
+    Ok(Some(LiveComparison {
+        window_us: us(window.unwrap_or(back)),
+        back_us: us(back),
+    }))
+}
+
 /// Runs `live`: the window, or with `--headless` the printed summaries.
 pub fn live(args: &LiveArgs) -> Result<(), Failure> {
-    let settings = settings(&args.mapping, None, None)?;
+    let window = args
+        .window
+        .as_deref()
+        .map(|w| duration(w, "window"))
+        .transpose()?;
+    let compared = live_comparison(&args.mapping.compare, window)?;
+    let mut mapping = args.mapping.clone();
+    if compared.is_some() {
+        mapping.compare.clear();
+    }
+    let settings = settings(&mapping, None, None)?;
     let spec = kafka_spec(args)?;
     if !args.headless {
         let request = crate::app::live::LiveRequest {
@@ -72,12 +114,9 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
         every,
         format: args.format,
         lateness: duration(&args.lateness, "lateness")?,
-        window: args
-            .window
-            .as_deref()
-            .map(|w| duration(w, "window"))
-            .transpose()?,
+        window,
         state: args.state.clone(),
+        compared,
     };
     headless(&spec, settings, &run)
 }
@@ -90,6 +129,7 @@ struct Headless {
     lateness: Duration,
     window: Option<Duration>,
     state: Option<std::path::PathBuf>,
+    compared: Option<LiveComparison>,
 }
 
 fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), Failure> {
@@ -103,6 +143,9 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
     .map_err(source_failure)?;
     if let Some(window) = run.window {
         session.engine.keep_at_least(window.as_micros() as i64);
+    }
+    if let Some(compared) = &run.compared {
+        session.engine.keep_at_least(compared.keeps_us());
     }
     let mut last_data = Instant::now();
     let mut last_print = Instant::now();
@@ -124,12 +167,18 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
         last_print = Instant::now();
         let journeys = session.journeys(run.window, settings.questions.funnel.is_some());
         let source = &session.source;
-        let summary = Summary::new(
+        let mut summary = Summary::new(
             source.name(),
             source.mapping(),
             &journeys,
             settings.questions.funnel.as_ref(),
         );
+        summary.compare = run
+            .compared
+            .as_ref()
+            .and_then(|c| compare_windows(&session.engine, c))
+            .transpose()
+            .map_err(|e| usage(anyhow!(e)))?;
         let (reordered, late) = session.engine.out_of_order();
         let live = LiveCounts {
             reordered,

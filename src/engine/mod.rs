@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod intern;
 pub mod journeys;
 pub mod live;
+pub mod live_compare;
 pub mod paths;
 pub mod rejected;
 pub mod rules;

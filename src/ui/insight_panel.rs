@@ -4,6 +4,7 @@
 
 use crate::app::insight::{Comparison, presets};
 use crate::app::workspace::{ViewSettings, Workspace};
+use crate::engine::compare::CompareReport;
 use crate::engine::{END_NAME, START_NAME, is_terminal_name};
 use crate::format::thousands;
 use crate::report::Summary;
@@ -74,45 +75,59 @@ pub fn compare_ui(ws: &Workspace, typed: &mut String, ui: &mut egui::Ui) -> Opti
     })
 }
 
+/// The significant rows of `compare` under `heading`, each a link; returns
+/// the touchpoint (name, None) or band (from, Some(to)) clicked.
+pub fn differences_ui(
+    heading: &str,
+    compare: &CompareReport,
+    ui: &mut egui::Ui,
+) -> Option<(String, Option<String>)> {
+    let mut pick = None;
+    ui.heading(heading);
+    ui.label(
+        egui::RichText::new(format!(
+            "{} ({} sessions) vs {} ({} sessions); significant at q < 0.01",
+            compare.a.segment,
+            thousands(compare.a.sessions),
+            compare.b.segment,
+            thousands(compare.b.sessions)
+        ))
+        .weak(),
+    );
+    let rows = compare.biggest();
+    if rows.is_empty() {
+        ui.label("No significant difference.");
+    }
+    egui::Grid::new(heading).striped(true).show(ui, |ui| {
+        for (from, to, d) in rows.into_iter().take(DIFFERENCES_SHOWN) {
+            let what = match to {
+                Some(to) if from == START_NAME => format!("begin at {to}"),
+                Some(END_NAME) => format!("end after {from}"),
+                Some(to) if to == from => format!("repeat {from}"),
+                Some(to) => format!("{from} » {to}"),
+                None => format!("leave at {from}"),
+            };
+            if ui.link(what).clicked() {
+                pick = Some((from.to_owned(), to.map(str::to_owned)));
+            }
+            ui.label(format!("{:+.1} pp", d.diff_pp));
+            ui.label(format!("q {}", format_q(d.q_value.unwrap_or(1.0))))
+                .on_hover_text(
+                    "How likely a difference this large is by chance alone, corrected for \
+                     testing every row (Benjamini–Hochberg q-value); below 0.01 it is listed",
+                );
+            ui.end_row();
+        }
+    });
+    pick
+}
+
 /// The panel beside the map.
 pub fn insight_panel_ui(summary: &Summary, ui: &mut egui::Ui) -> Option<PanelPick> {
     let mut pick = None;
     if let Some(compare) = &summary.compare {
-        ui.heading("Biggest differences");
-        ui.label(
-            egui::RichText::new(format!(
-                "{} ({} sessions) vs {} ({} sessions); significant at q < 0.01",
-                compare.a.segment,
-                thousands(compare.a.sessions),
-                compare.b.segment,
-                thousands(compare.b.sessions)
-            ))
-            .weak(),
-        );
-        let rows = compare.biggest();
-        if rows.is_empty() {
-            ui.label("No significant difference.");
-        }
-        egui::Grid::new("differences").striped(true).show(ui, |ui| {
-            for (from, to, d) in rows.into_iter().take(DIFFERENCES_SHOWN) {
-                let what = match to {
-                    Some(to) if from == START_NAME => format!("begin at {to}"),
-                    Some(END_NAME) => format!("end after {from}"),
-                    Some(to) => format!("{from} » {to}"),
-                    None => format!("leave at {from}"),
-                };
-                if ui.link(what).clicked() {
-                    pick = Some(PanelPick::Select(from.to_owned(), to.map(str::to_owned)));
-                }
-                ui.label(format!("{:+.1} pp", d.diff_pp));
-                ui.label(format!("q {}", format_q(d.q_value.unwrap_or(1.0))))
-                    .on_hover_text(
-                        "How likely a difference this large is by chance alone, corrected for \
-                     testing every row (Benjamini–Hochberg q-value); below 0.01 it is listed",
-                    );
-                ui.end_row();
-            }
-        });
+        pick = differences_ui("Biggest differences", compare, ui)
+            .map(|(from, to)| PanelPick::Select(from, to));
         ui.separator();
     }
     ui.heading("Where customers leave");

@@ -9,11 +9,12 @@ use std::time::Instant;
 use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints};
 
 use crate::app::Command;
-use crate::app::live::{LiveCommand, LiveScreen, LiveTab, Point};
+use crate::app::live::{Before, LiveCommand, LiveScreen, LiveTab, Point};
 use crate::format::{human_duration, thousands};
 use crate::layout::palette;
 
 use super::customers::{CustomersChange, customers_ui};
+use super::insight_panel::differences_ui;
 use super::journey_map::JourneyMap;
 use super::overview::{facts_grid, overview_ui};
 use super::theme::rgb;
@@ -147,6 +148,7 @@ pub fn live_ui(
             }
             ui.separator();
             commands.extend(window_ui(live, ui));
+            commands.extend(compare_with_ui(live, ui));
             ui.separator();
             freshness_ui(live, ui);
         });
@@ -159,6 +161,31 @@ pub fn live_ui(
             ui.colored_label(ui.visuals().error_fg_color, error);
         });
         return commands;
+    }
+    let compared = live
+        .latest
+        .as_ref()
+        .and_then(|s| Some((s.summary.compare.clone()?, s.kept_s)));
+    if let (Some((compare, kept_s)), LiveTab::Map) = (compared, live.tab) {
+        egui::Panel::right("what changed")
+            .default_size(330.0)
+            .resizable(true)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    if compare.b.sessions == 0 {
+                        ui.label(format!(
+                            "Nothing of the earlier stretch is kept yet: the screen keeps the \
+                             last {} of event time, and more from now on, as events arrive. \
+                             Start from an earlier time to compare at once.",
+                            human_duration(kept_s)
+                        ));
+                    }
+                    let picked = differences_ui("What changed", &compare, ui);
+                    if let (Some((from, to)), Some(map)) = (picked, &mut w.map) {
+                        map.select(&from, to.as_deref());
+                    }
+                });
+            });
     }
     egui::Panel::left("live side")
         .default_size(340.0)
@@ -235,6 +262,41 @@ const WINDOWS: &[(&str, u64)] = &[
     ("last 15 minutes", 900),
     ("last 60 minutes", 3600),
 ];
+
+/// Comparisons offered: (label, what).
+const BEFORE: &[(&str, Option<Before>)] = &[
+    ("nothing", None),
+    ("the previous window", Some(Before::PreviousWindow)),
+    ("1 hour earlier", Some(Before::Earlier(3600))),
+    ("1 day earlier", Some(Before::Earlier(86_400))),
+];
+
+/// "Compare with": the window against the one before it, or the same
+/// stretch an hour or a day earlier (in event time).
+fn compare_with_ui(live: &LiveScreen, ui: &mut egui::Ui) -> Option<Command> {
+    let current = live.compared_with();
+    let mut picked = current;
+    let shown = BEFORE
+        .iter()
+        .find(|(_, b)| *b == current)
+        .map_or("nothing", |(l, _)| l);
+    let label = ui.label("Compare with");
+    egui::ComboBox::from_id_salt("compare with")
+        .selected_text(shown)
+        .show_ui(ui, |ui| {
+            for (text, before) in BEFORE {
+                ui.selectable_value(&mut picked, *before, *text);
+            }
+        })
+        .response
+        .labelled_by(label.id)
+        .on_hover_text(
+            "In event time: the window shown (the same length back, since start) against \
+             the one before it, or the same stretch an hour or a day earlier. The map \
+             colours each step by its change; What changed lists the significant ones.",
+        );
+    (picked != current).then_some(Command::Live(LiveCommand::CompareWith(picked)))
+}
 
 fn window_ui(live: &LiveScreen, ui: &mut egui::Ui) -> Option<Command> {
     let mut window = live.window_s();
