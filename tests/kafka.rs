@@ -437,3 +437,44 @@ fn now_against_before_equals_a_comparison_of_the_two_windows_events() {
     assert_eq!(got["edges"], want["edges"]);
     assert_eq!(got["nodes"], want["nodes"]);
 }
+
+/// Who is here now: the open sessions per touchpoint at the end of the
+/// stream equal a recomputation here (each customer's last event, open when
+/// it is within the 30-minute timeout of the newest event).
+#[test]
+fn open_sessions_per_touchpoint_equal_a_recomputation() {
+    let (broker, dir) = with_topic("here-now");
+    let file = generated(dir.path(), "events.jsonl", 20_000, true);
+    produce(&broker, "here-now", &file);
+    let streamed = live_with(&broker, "here-now", &[]);
+    let mut last: std::collections::BTreeMap<String, (i64, String)> = Default::default();
+    for (line, time) in accepted_events(&lines(&file)) {
+        let v: Value = serde_json::from_str(&line).unwrap();
+        let customer = v["customer_id"].as_str().unwrap().to_owned();
+        let event = v["event"].as_str().unwrap().to_owned();
+        let entry = last.entry(customer).or_insert((time, event.clone()));
+        if time >= entry.0 {
+            *entry = (time, event);
+        }
+    }
+    let newest = last.values().map(|(t, _)| *t).max().unwrap();
+    let mut want: std::collections::BTreeMap<String, u64> = Default::default();
+    for (time, event) in last.values() {
+        if newest - time <= 30 * 60 * 1_000_000 {
+            *want.entry(event.clone()).or_default() += 1;
+        }
+    }
+    let got: std::collections::BTreeMap<String, u64> = streamed["open_sessions"]
+        .as_array()
+        .expect("open_sessions")
+        .iter()
+        .map(|o| {
+            (
+                o["touchpoint"].as_str().unwrap().to_owned(),
+                o["sessions"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(want.values().sum::<u64>() >= 3, "{want:?}");
+    assert_eq!(got, want);
+}

@@ -291,4 +291,35 @@ fn the_live_screen_compares_the_window_with_the_one_before() {
     );
     h.run_steps(3);
     h.get_by_label("What changed");
+
+    // Who is here now: click the touchpoint with the most open sessions,
+    // then list them; the list holds as many customers as the engine
+    // counts open sessions there (one open session per customer).
+    let (busiest, open) = live_view(&h).latest.as_ref().unwrap().active[0].clone();
+    let rect = live_view(&h)
+        .map
+        .and_then(|m| m.node_screen_rect(&busiest))
+        .expect("the busiest touchpoint on the map");
+    let pos = rect.center();
+    h.hover_at(pos);
+    h.run_steps(1);
+    h.drag_at(pos);
+    h.run_steps(1);
+    h.event(egui::Event::PointerButton {
+        pos,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.run_steps(2);
+    h.get_by_label_contains(&format!("{busiest}: "));
+    h.get_by_label("Who is here now").click();
+    let rows = wait_live(&mut h, 30, "no list of who is here", |view| {
+        view.customers
+            .list()
+            .filter(|_| !view.customers.is_stale() && view.customers.query.filter.is_some())
+            .map(|list| list.rows.clone())
+    });
+    assert_eq!(rows.len() as u64, open, "{busiest}");
+    assert!(rows.windows(2).all(|w| w[0].last_us >= w[1].last_us), "newest first");
 }

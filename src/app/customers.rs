@@ -48,6 +48,9 @@ pub enum ListFilter {
     /// Sessions through a touchpoint (name, None) or a transition (from,
     /// Some(to)) of the map.
     Map(String, Option<String>),
+    /// Customers here now: their latest event is at this touchpoint,
+    /// within the session timeout of the newest event; newest first.
+    HereNow(String),
     /// Sessions at a touchpoint at a step of the paths view (and then at
     /// `next`, for a link).
     Path {
@@ -70,6 +73,7 @@ impl ListFilter {
         match self {
             ListFilter::Map(a, None) => format!("Sessions through {a}"),
             ListFilter::Map(a, Some(b)) => format!("Sessions going {a} » {b}"),
+            ListFilter::HereNow(a) => format!("Here now at {a}"),
             ListFilter::Path {
                 anchor,
                 step,
@@ -102,6 +106,7 @@ impl ListFilter {
         Some(match self {
             ListFilter::Map(a, None) => Selection::Touchpoint(id(a)?),
             ListFilter::Map(a, Some(b)) => Selection::Transition(id(a)?, id(b)?),
+            ListFilter::HereNow(_) => return None,
             ListFilter::Path {
                 anchor,
                 step,
@@ -185,6 +190,27 @@ impl Customers {
     }
 }
 
+/// The customers whose latest event is at `at` and within the session
+/// timeout of the newest event: who is there now, newest first.
+fn here_now(journeys: &Journeys, at: &str, conversion: Option<u32>) -> CustomerList {
+    let (Some(at), Some((_, now))) = (journeys.touchpoint_id(at), journeys.time_range_us) else {
+        return CustomerList {
+            rows: Vec::new(),
+            conversion: None,
+        };
+    };
+    let timeout = journeys.config.session_timeout_us.unwrap_or(i64::MAX);
+    let mut rows: Vec<CustomerRow> = customer_rows(journeys, None, conversion)
+        .into_iter()
+        .filter(|r| r.last_touchpoint == at && now.saturating_sub(r.last_us) <= timeout)
+        .collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.last_us));
+    CustomerList {
+        conversion: conversion.map(|t| journeys.touchpoint_name(t).to_owned()),
+        rows,
+    }
+}
+
 /// The customers `query` asks for, from `journeys`.
 pub fn compute_list(journeys: &Journeys, query: &ListQuery) -> CustomerList {
     let selection = query.filter.as_ref().and_then(|f| f.selection(journeys));
@@ -197,6 +223,18 @@ pub fn compute_list(journeys: &Journeys, query: &ListQuery) -> CustomerList {
         _ => None,
     };
     let grouped = group.map(|g| journeys.with_segment(Some(g)));
+    if let Some(ListFilter::HereNow(at)) = &query.filter {
+        let mut here = here_now(journeys, at, conversion);
+        if !query.search.is_empty() {
+            here.rows.retain(|r| {
+                journeys
+                    .customer_name(r.customer)
+                    .to_lowercase()
+                    .contains(&query.search)
+            });
+        }
+        return here;
+    }
     let mut rows = match (&grouped, selection) {
         (Some(Err(_)), _) => Vec::new(),
         (_, None) if query.filter.is_some() => Vec::new(),

@@ -98,6 +98,9 @@ pub enum LiveCommand {
     /// Compare the window with the one before it, or with the same stretch
     /// that many seconds earlier (None: compare nothing).
     CompareWith(Option<Before>),
+    /// The customers whose open session's latest step is at this
+    /// touchpoint, on the customers tab.
+    HereNow(String),
     /// The customer list's search, sort, filter and conversion.
     SetCustomers(super::customers::ListQuery),
     /// Show this customer's timeline (None: none).
@@ -216,6 +219,12 @@ impl LiveScreen {
         match command {
             LiveCommand::ShowTab(tab) => self.tab = tab,
             LiveCommand::SetWindow(seconds) => self.feed.set_window_s(seconds),
+            LiveCommand::HereNow(touchpoint) => {
+                self.customers.query.filter =
+                    Some(super::customers::ListFilter::HereNow(touchpoint));
+                self.customers.selected = None;
+                self.tab = LiveTab::Customers;
+            }
             LiveCommand::CompareWith(choice) => {
                 self.feed
                     .compare

@@ -165,7 +165,15 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
             continue;
         }
         last_print = Instant::now();
-        let journeys = session.journeys(run.window, settings.questions.funnel.is_some());
+        let (journeys, open) =
+            session.journeys_and_open(run.window, settings.questions.funnel.is_some());
+        let open_sessions = open
+            .into_iter()
+            .map(|(t, sessions)| OpenSessions {
+                touchpoint: journeys.touchpoint_name(t).to_owned(),
+                sessions,
+            })
+            .collect();
         let source = &session.source;
         let mut summary = Summary::new(
             source.name(),
@@ -189,6 +197,7 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
                 run.window
                     .map_or(session.engine.kept_s(), |w| w.as_secs_f64())
             }),
+            open_sessions,
         };
         session.save().map_err(source_failure)?;
         print(&summary, &source.progress(), &live, run.format, !idle)?;
@@ -199,8 +208,18 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
     }
 }
 
+/// Sessions open at one touchpoint: their last event is there, within the
+/// session timeout of the newest event.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OpenSessions {
+    /// The touchpoint.
+    pub touchpoint: String,
+    /// Sessions whose latest step it is.
+    pub sessions: u64,
+}
+
 /// Counts only a stream has, printed beside the summary.
-#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct LiveCounts {
     /// Events that arrived after a newer event of the same customer.
     pub reordered: u64,
@@ -215,6 +234,10 @@ pub struct LiveCounts {
     /// window, or since start the kept past (a funnel needs each
     /// customer's events).
     pub funnel_covers_s: Option<f64>,
+    /// Who is here now: open sessions by the touchpoint of their latest
+    /// step, busiest first (printed at the top level as `open_sessions`).
+    #[serde(skip)]
+    pub open_sessions: Vec<OpenSessions>,
 }
 
 /// The summary JSON with a `"kafka"` object (consumed count, offsets,
@@ -234,6 +257,10 @@ pub fn live_json(
         object.insert(
             "live".into(),
             serde_json::to_value(live).unwrap_or_default(),
+        );
+        object.insert(
+            "open_sessions".into(),
+            serde_json::to_value(&live.open_sessions).unwrap_or_default(),
         );
     }
     let text = if one_line {

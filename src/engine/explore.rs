@@ -84,6 +84,8 @@ pub struct CustomerRow {
     pub events: u32,
     /// Touchpoint of the customer's latest event in the graph.
     pub last_touchpoint: u32,
+    /// Time of that event (µs since the epoch).
+    pub last_us: i64,
     /// Whether any of the customer's events is at the conversion touchpoint.
     pub converted: bool,
 }
@@ -113,12 +115,16 @@ pub fn customer_rows(
             return;
         }
         let converted = conversion.is_some_and(|t| part.iter().any(|e| e.touchpoint == t));
-        let last = part[part.len() - 1].touchpoint;
+        let (last, last_us) = (
+            part[part.len() - 1].touchpoint,
+            part[part.len() - 1].time_us,
+        );
         match rows.last_mut() {
             Some(row) if row.customer == customer => {
                 row.sessions += 1;
                 row.events += part.len() as u32;
                 row.last_touchpoint = last;
+                row.last_us = last_us;
                 row.converted |= converted;
             }
             _ => rows.push(CustomerRow {
@@ -126,6 +132,7 @@ pub fn customer_rows(
                 sessions: 1,
                 events: part.len() as u32,
                 last_touchpoint: last,
+                last_us,
                 converted,
             }),
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use std::path::Path;
 
-use crate::engine::{EngineConfig, Journeys, LiveEngine, StreamMark};
+use crate::engine::{EngineConfig, Journeys, LiveEngine, StreamMark, active_sessions};
 
 use super::kafka::{KafkaSource, KafkaSpec};
 use super::live_state::{advance, load_state, save_state};
@@ -135,11 +135,29 @@ impl LiveSession {
     /// the events inside it), or since start; there, the customers' events
     /// (the last hour) are read only `with_events`, as a funnel needs.
     pub fn journeys(&self, window: Option<Duration>, with_events: bool) -> Journeys {
-        match (window, self.window_start_us(window)) {
-            (None, _) => self.engine.since_start(with_events).journeys,
+        self.journeys_and_open(window, with_events).0
+    }
+
+    /// [`LiveSession::journeys`], with the open sessions by touchpoint id
+    /// (last event within the session timeout of the newest), busiest first.
+    pub fn journeys_and_open(
+        &self,
+        window: Option<Duration>,
+        with_events: bool,
+    ) -> (Journeys, Vec<(u32, u64)>) {
+        let journeys = match (window, self.window_start_us(window)) {
+            (None, _) => {
+                let since_start = self.engine.since_start(with_events);
+                return (since_start.journeys, since_start.active);
+            }
             (Some(_), Some(from)) => self.engine.recent(Some(from)).build(),
             (Some(_), None) => self.engine.without_events().build(),
-        }
+        };
+        let open = self
+            .engine
+            .watermark_us()
+            .map_or_else(Vec::new, |now| active_sessions(&journeys, now));
+        (journeys, open)
     }
 
     /// Stops consuming (a group member leaves its group).

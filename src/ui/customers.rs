@@ -5,9 +5,9 @@
 
 use egui_extras::{Column, TableBuilder};
 
-use crate::app::customers::{Customers, ListQuery, SortKey};
+use crate::app::customers::{Customers, ListFilter, ListQuery, SortKey};
 use crate::engine::Journeys;
-use crate::format::thousands;
+use crate::format::{human_duration, thousands};
 
 /// What the user changed in the list.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +82,9 @@ pub fn customers_ui(
     }
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
     let mut clicked = None;
+    let here_since = matches!(view.filter, Some(ListFilter::HereNow(_)))
+        .then(|| journeys.time_range_us.map(|(_, newest)| newest))
+        .flatten();
     // Rows are clicked as a whole; labels must not take the click for
     // text selection.
     ui.style_mut().interaction.selectable_labels = false;
@@ -91,7 +94,7 @@ pub fn customers_ui(
         .column(Column::initial(240.0).at_least(120.0).clip(true))
         .column(Column::initial(80.0))
         .column(Column::initial(80.0))
-        .column(Column::initial(170.0).clip(true))
+        .column(Column::initial(250.0).clip(true))
         .column(Column::remainder())
         .header(row_height + 4.0, |mut header| {
             for (key, title) in [
@@ -132,7 +135,16 @@ pub fn customers_ui(
                     ui.label(thousands(r.events as u64));
                 });
                 row.col(|ui| {
-                    ui.label(journeys.touchpoint_name(r.last_touchpoint));
+                    let at = journeys.touchpoint_name(r.last_touchpoint);
+                    match here_since {
+                        // Who is here now: how long since that step, in
+                        // event time.
+                        Some(now) => ui.label(format!(
+                            "{at} · for {}",
+                            human_duration(now.saturating_sub(r.last_us) as f64 / 1e6)
+                        )),
+                        None => ui.label(at),
+                    };
                 });
                 row.col(|ui| {
                     ui.label(if r.converted { "yes" } else { "no" });

@@ -228,6 +228,9 @@ pub fn live_ui(
             });
         }
         _ => {
+            if let Some(command) = here_now_ui(live, w, ui) {
+                commands.push(command);
+            }
             egui::CentralPanel::no_frame().show(ui, |ui| match &mut w.map {
                 Some(map) => map.map_ui(ui),
                 None => {
@@ -250,6 +253,44 @@ pub fn live_ui(
     ui.ctx()
         .request_repaint_after(std::time::Duration::from_secs_f32(wait_ms / 1000.0));
     commands
+}
+
+/// Under the map, for a selected touchpoint: how many sessions are open
+/// there now, and the way to who they are.
+fn here_now_ui(live: &LiveScreen, w: &LiveWidgets, ui: &mut egui::Ui) -> Option<Command> {
+    let (name, None) = w.map.as_ref()?.selected_names()? else {
+        return None;
+    };
+    if crate::engine::is_terminal_name(&name) {
+        return None;
+    }
+    let open = live
+        .latest
+        .as_ref()?
+        .active
+        .iter()
+        .find(|(t, _)| *t == name)
+        .map_or(0, |(_, n)| *n);
+    let mut command = None;
+    egui::Panel::bottom("here now").show(ui, |ui| {
+        ui.horizontal(|ui| {
+            ui.strong(format!(
+                "{name}: {} sessions open here now",
+                thousands(open)
+            ));
+            if ui
+                .button("Who is here now")
+                .on_hover_text(
+                    "The customers whose open session's latest step is here, newest first, \
+                     with how long ago they arrived (in event time)",
+                )
+                .clicked()
+            {
+                command = Some(Command::Live(LiveCommand::HereNow(name.clone())));
+            }
+        });
+    });
+    command
 }
 
 /// Time between the starts of two frames while watching, in ms.
