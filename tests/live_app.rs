@@ -321,5 +321,8 @@ fn the_live_screen_compares_the_window_with_the_one_before() {
             .map(|list| list.rows.clone())
     });
     assert_eq!(rows.len() as u64, open, "{busiest}");
-    assert!(rows.windows(2).all(|w| w[0].last_us >= w[1].last_us), "newest first");
+    assert!(
+        rows.windows(2).all(|w| w[0].last_us >= w[1].last_us),
+        "newest first"
+    );
 }

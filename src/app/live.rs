@@ -16,7 +16,7 @@ use crate::engine::live_compare::{LiveComparison, compare_journeys};
 use crate::engine::{FunnelSpec, Journeys, RunningTotals, StagedCopy, active_sessions};
 use crate::report::Summary;
 use crate::source::Mapping;
-use crate::source::kafka::{KafkaProgress, KafkaSpec};
+use crate::source::kafka::{KafkaProgress, KafkaSpec, StartAt};
 use crate::source::live_session::LiveSession;
 
 /// How often the engine publishes a snapshot (less often when building one
@@ -156,6 +156,9 @@ impl Before {
 /// plots draw and the customer list.
 pub struct LiveScreen {
     feed: LiveFeed,
+    /// When it started at the latest offset: the same request from the
+    /// earliest, offered when nothing new arrives.
+    from_latest: Option<LiveRequest>,
     /// The view shown.
     pub tab: LiveTab,
     /// The newest snapshot.
@@ -177,6 +180,11 @@ impl LiveScreen {
     pub fn start(request: LiveRequest, settings: Settings, wake: super::task::Waker) -> Self {
         let waker = wake.clone();
         LiveScreen {
+            from_latest: (request.spec.from == StartAt::Latest).then(|| {
+                let mut again = request.clone();
+                again.spec.from = StartAt::Earliest;
+                again
+            }),
             feed: LiveFeed::start(request, settings, move || waker()),
             tab: LiveTab::Map,
             latest: None,
@@ -202,6 +210,12 @@ impl LiveScreen {
     /// The window shown, in seconds of event time (0 = since start).
     pub fn window_s(&self) -> u64 {
         self.feed.window_s()
+    }
+
+    /// The same topic read from the earliest offset, when this screen
+    /// started at the latest.
+    pub fn from_the_earliest(&self) -> Option<LiveRequest> {
+        self.from_latest.clone()
     }
 
     /// What the window is compared with.

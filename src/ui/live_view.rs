@@ -159,6 +159,22 @@ pub fn live_ui(
     if let Some(error) = live.error() {
         egui::CentralPanel::default().show(ui, |ui| {
             ui.colored_label(ui.visuals().error_fg_color, error);
+            ui.add_space(6.0);
+            ui.label(
+                "Reading stopped and does not retry. Back to sources returns to the form, to \
+                 change it and connect again.",
+            );
+            if let Some(again) = live.from_the_earliest() {
+                ui.add_space(6.0);
+                ui.label(
+                    "It started at the latest offset, so only events produced after connecting \
+                     are read; a topic that already holds events shows nothing until new ones \
+                     arrive.",
+                );
+                if ui.button("Read from the earliest").clicked() {
+                    commands.push(Command::OpenKafka(Box::new(again)));
+                }
+            }
         });
         return commands;
     }
@@ -237,7 +253,10 @@ pub fn live_ui(
                     ui.centered_and_justified(|ui| {
                         ui.spinner();
                         ui.label(format!(
-                            "Connecting to {} and reading the first events…",
+                            "Connecting to {} and reading the first events to detect the \
+                             columns from… It waits up to 10 s for the brokers to answer and \
+                             for events to arrive, then says what went wrong; Back to sources \
+                             stops it.",
                             live.label()
                         ));
                     });

@@ -36,7 +36,9 @@ impl StartScreen {
         error: Option<&str>,
     ) -> Option<Command> {
         let mut command = None;
-        let error = self.form_error.as_deref().or(error).map(str::to_owned);
+        // What went wrong opening a file shows in its card, the Kafka
+        // form's own mistakes in the Kafka card.
+        let error = error.map(str::to_owned);
         ui.vertical_centered(|ui| {
             ui.add_space(40.0);
             ui.heading(egui::RichText::new("Journeyscope").size(32.0));
@@ -52,7 +54,7 @@ impl StartScreen {
                     ui.strong("Open events");
                     ui.label("A JSON lines, CSV/TSV or Parquet file (gzip/zstd too) or a DuckDB database. You can also drop a file on the window.");
                     ui.horizontal(|ui| {
-                        let edit = ui.add(egui::TextEdit::singleline(&mut self.path).hint_text("/path/to/events.csv").desired_width(width - 170.0));
+                        let edit = ui.add(egui::TextEdit::singleline(&mut self.path).hint_text(hint(ui, "/path/to/events.csv")).desired_width(width - 170.0));
                         let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                         if (ui.button("Open").clicked() || enter) && !self.path.trim().is_empty() {
                             self.form_error = None;
@@ -95,7 +97,7 @@ impl StartScreen {
                     ui.strong("Live from Kafka");
                     egui::Grid::new("kafka").num_columns(2).show(ui, |ui| {
                         let label = ui.label("Bootstrap servers");
-                        ui.add(egui::TextEdit::singleline(&mut self.kafka_brokers).hint_text("localhost:9092")).labelled_by(label.id);
+                        ui.add(egui::TextEdit::singleline(&mut self.kafka_brokers).hint_text(hint(ui, "e.g. localhost:9092"))).labelled_by(label.id);
                         ui.end_row();
                         let label = ui.label("Topic");
                         ui.text_edit_singleline(&mut self.kafka_topic).labelled_by(label.id);
@@ -115,13 +117,17 @@ impl StartScreen {
                             .labelled_by(label.id);
                         ui.end_row();
                         let label = ui.label("Allowed lateness");
-                        ui.add(egui::TextEdit::singleline(&mut self.kafka_lateness).hint_text("10s")).labelled_by(label.id)
-                            .on_hover_text("Events of a customer that arrive up to this much after a newer one are put in order; later ones are counted as late.");
+                        ui.add(egui::TextEdit::singleline(&mut self.kafka_lateness).hint_text(hint(ui, "10s when empty"))).labelled_by(label.id)
+                            .on_hover_text(LATENESS_HELP);
                         ui.end_row();
                         let label = ui.label("Client properties");
-                        ui.add(egui::TextEdit::multiline(&mut self.kafka_properties).hint_text("security.protocol=SASL_SSL").desired_rows(2)).labelled_by(label.id);
+                        ui.add(egui::TextEdit::multiline(&mut self.kafka_properties).hint_text(hint(ui, "one per line, e.g. security.protocol=SASL_SSL")).desired_rows(2)).labelled_by(label.id);
                         ui.end_row();
                     });
+                    ui.label(egui::RichText::new(LATENESS_HELP).weak());
+                    if let Some(error) = &self.form_error {
+                        ui.colored_label(ui.visuals().error_fg_color, error);
+                    }
                     if ui.button("Connect").clicked() {
                         match self.kafka_request() {
                             Ok(request) => {
@@ -164,7 +170,12 @@ impl StartScreen {
         let brokers = self.kafka_brokers.trim();
         let topic = self.kafka_topic.trim();
         if brokers.is_empty() || topic.is_empty() {
-            return Err("Kafka needs bootstrap servers and a topic".into());
+            return Err(match (brokers.is_empty(), topic.is_empty()) {
+                (true, true) => "Fill in the bootstrap servers and the topic",
+                (true, false) => "Fill in the bootstrap servers (host:port, comma-separated)",
+                _ => "Fill in the topic",
+            }
+            .into());
         }
         let properties = self
             .kafka_properties
@@ -184,6 +195,18 @@ impl StartScreen {
             mapping: None,
         })
     }
+}
+
+/// What "Allowed lateness" means.
+const LATENESS_HELP: &str = "Allowed lateness: a customer's event that arrives up to this much \
+     after a newer one of theirs is put in order; a later one is still counted, once, and \
+     shown as late.";
+
+/// A hint that cannot pass for a value typed in: italic and faint.
+fn hint(ui: &egui::Ui, text: &str) -> egui::RichText {
+    egui::RichText::new(text)
+        .italics()
+        .color(ui.visuals().weak_text_color().gamma_multiply(0.7))
 }
 
 /// A framed group as wide as the column, so that the cards line up.

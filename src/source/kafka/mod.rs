@@ -231,7 +231,7 @@ fn partitions(
     let unreachable = |e: rdkafka::error::KafkaError| {
         spec.error(format!(
             "cannot reach the brokers within {} s ({e}); check the bootstrap servers and, \
-             for SASL or TLS, the -X client properties",
+             for SASL or TLS, the client properties (-X on the command line)",
             METADATA_TIMEOUT.as_secs()
         ))
     };
@@ -498,8 +498,15 @@ impl KafkaSource {
             }
         }
         if !all_given && columns.is_empty() {
+            let latest = match spec.from {
+                StartAt::Latest => {
+                    " (reading started at the latest offset: only events produced after \
+                     connecting count)"
+                }
+                _ => "",
+            };
             return Err(SourceError::Kafka(format!(
-                "no JSON events arrived on `{}` within {} s to detect the columns from; \
+                "no JSON events arrived on `{}` within {} s to detect the columns from{latest}; \
                  pass --customer, --event and --time, or start --from earlier",
                 spec.topic,
                 spec.detect_wait.as_secs()
