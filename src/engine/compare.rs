@@ -48,6 +48,17 @@ pub struct Side {
     pub customers: u64,
 }
 
+impl Side {
+    /// The group `segment` whose sessions `journeys` walked.
+    fn of(segment: String, journeys: &Journeys) -> Side {
+        Side {
+            segment,
+            sessions: journeys.sessions,
+            customers: journeys.customers,
+        }
+    }
+}
+
 /// A transition in one group.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EdgeSide {
@@ -256,16 +267,8 @@ pub fn compare(
         b: compute_paths(&jb, spec),
     });
     Ok(CompareReport {
-        a: Side {
-            segment: a.text,
-            sessions: ja.sessions,
-            customers: ja.customers,
-        },
-        b: Side {
-            segment: b.text,
-            sessions: jb.sessions,
-            customers: jb.customers,
-        },
+        a: Side::of(a.text, &ja),
+        b: Side::of(b.text, &jb),
         test: TEST_NAME,
         edges,
         nodes,
@@ -305,16 +308,8 @@ pub fn compare_funnel(
     let (funnel_a, funnel_b) = (compute_funnel(&ja, funnel), compute_funnel(&jb, funnel));
     let rows = tested_steps(&funnel_a, &funnel_b);
     Ok(ComparedFunnel {
-        a: Side {
-            segment: a.text,
-            sessions: ja.sessions,
-            customers: ja.customers,
-        },
-        b: Side {
-            segment: b.text,
-            sessions: jb.sessions,
-            customers: jb.customers,
-        },
+        a: Side::of(a.text, &ja),
+        b: Side::of(b.text, &jb),
         funnel_a,
         funnel_b,
         rows,

@@ -172,14 +172,7 @@ fn chart_ui(report: &FunnelReport, ui: &mut egui::Ui) {
         .include_y(0.0)
         .show_grid([false, true])
         .y_axis_label("customers")
-        .x_axis_formatter(move |mark, _| {
-            let i = mark.value.round();
-            if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
-                names.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
+        .x_axis_formatter(step_names(names))
         .show(ui, |plot| {
             plot.bar_chart(
                 BarChart::new("customers", bars)
@@ -189,6 +182,20 @@ fn chart_ui(report: &FunnelReport, ui: &mut egui::Ui) {
                     })),
             );
         });
+}
+
+/// The x axis of a funnel chart: each step's name under its bars.
+fn step_names(
+    names: Vec<String>,
+) -> impl Fn(egui_plot::GridMark, &std::ops::RangeInclusive<f64>) -> String {
+    move |mark, _| {
+        let i = mark.value.round();
+        if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
+            names.get(i as usize).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    }
 }
 
 /// The height left for a chart above a table of `rows`.
@@ -232,14 +239,7 @@ fn compared_chart_ui(compared: &ComparedFunnel, ui: &mut egui::Ui) {
         .show_grid([false, true])
         .y_axis_label("% of the first step's customers")
         .legend(egui_plot::Legend::default())
-        .x_axis_formatter(move |mark, _| {
-            let i = mark.value.round();
-            if (mark.value - i).abs() < 1e-6 && i >= 0.0 {
-                names.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
+        .x_axis_formatter(step_names(names))
         .show(ui, |plot| {
             let formatter = |group: String| {
                 Box::new(move |bar: &Bar, _: &BarChart| {
