@@ -250,6 +250,11 @@ pub struct LiveArgs {
     /// since start when not given.
     #[arg(long, value_name = "DURATION")]
     pub window: Option<String>,
+    /// Alert rules (TOML `[[rule]]` tables), checked in event time; with
+    /// --headless each alert is printed as a JSON line with --every and
+    /// listed under "alerts" in the final JSON.
+    #[arg(long, value_name = "FILE")]
+    pub alerts: Option<PathBuf>,
     /// Keep the live state in this file: resume from it when it exists, and
     /// save it atomically as events arrive (headless: with every summary
     /// printed; in the window: every 10 s and on closing).

@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 use anyhow::anyhow;
 
 use crate::cli::{BrokerArgs, LiveArgs, OutputFormat};
+use crate::engine::alerts::{Alert, AlertRule, Alerts};
 use crate::engine::live_compare::{LiveComparison, compare_windows};
 use crate::report::{Summary, to_csv, to_dot, to_table};
+use crate::settings::alert_rules;
 use crate::source::kafka::{KafkaProgress, KafkaSpec, StartAt, client_property};
 use crate::source::live_session::LiveSession;
 
@@ -117,9 +119,24 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
         window,
         state: args.state.clone(),
         compared,
+        alerts: match &args.alerts {
+            None => Vec::new(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    usage(anyhow!(
+                        "cannot read the alert rules {}: {e}",
+                        crate::format::printable(&path.display().to_string())
+                    ))
+                })?;
+                alert_rules(&text, settings.source.time_parser()).map_err(|e| usage(anyhow!(e)))?
+            }
+        },
     };
     headless(&spec, settings, &run)
 }
+
+/// Event time kept beyond what alert rules need (see [`headless`]).
+const REPLAY_SLACK_US: i64 = 24 * 3600 * 1_000_000;
 
 /// What `live --headless` prints, and when.
 struct Headless {
@@ -130,6 +147,7 @@ struct Headless {
     window: Option<Duration>,
     state: Option<std::path::PathBuf>,
     compared: Option<LiveComparison>,
+    alerts: Vec<AlertRule>,
 }
 
 fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), Failure> {
@@ -147,6 +165,16 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
     if let Some(compared) = &run.compared {
         session.engine.keep_at_least(compared.keeps_us());
     }
+    let mut alerts = Alerts::new(run.alerts.clone(), session.source.name());
+    if !run.alerts.is_empty() {
+        // Rules are checked at every minute of event time the stream
+        // passes; a replayed topic arrives in batches that span hours, so
+        // a day more is kept for the checks behind the newest event.
+        session
+            .engine
+            .keep_at_least(alerts.keeps_us() + REPLAY_SLACK_US);
+    }
+    let mut raised: Vec<Alert> = Vec::new();
     let mut last_data = Instant::now();
     let mut last_print = Instant::now();
     loop {
@@ -155,6 +183,20 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
             .map_err(source_failure)?
         {
             last_data = Instant::now();
+        }
+        // While a replay catches up, its partitions stand hours apart in
+        // event time: rules are checked once they are read to their ends
+        // (which, live, they always nearly are).
+        if !run.alerts.is_empty() && session.source.caught_up() {
+            let new = alerts
+                .check(&session.engine)
+                .map_err(|e| usage(anyhow!(e)))?;
+            if run.every.is_some() {
+                for alert in &new {
+                    print_line(&serde_json::to_string(alert).unwrap_or_default())?;
+                }
+            }
+            raised.extend(new);
         }
         let idle = run
             .until_idle
@@ -200,7 +242,15 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
             open_sessions,
         };
         session.save().map_err(source_failure)?;
-        print(&summary, &source.progress(), &live, run.format, !idle)?;
+        let alerts_so_far = (!run.alerts.is_empty()).then_some(raised.as_slice());
+        print(
+            &summary,
+            &source.progress(),
+            &live,
+            alerts_so_far,
+            run.format,
+            !idle,
+        )?;
         if idle {
             session.close();
             return Ok(());
@@ -246,6 +296,7 @@ pub fn live_json(
     summary: &Summary,
     progress: &KafkaProgress,
     live: &LiveCounts,
+    alerts: Option<&[Alert]>,
     one_line: bool,
 ) -> String {
     let mut value = serde_json::to_value(summary).unwrap_or_default();
@@ -262,6 +313,12 @@ pub fn live_json(
             "open_sessions".into(),
             serde_json::to_value(&live.open_sessions).unwrap_or_default(),
         );
+        if let Some(alerts) = alerts {
+            object.insert(
+                "alerts".into(),
+                serde_json::to_value(alerts).unwrap_or_default(),
+            );
+        }
     }
     let text = if one_line {
         serde_json::to_string(&value)
@@ -271,15 +328,24 @@ pub fn live_json(
     text.unwrap_or_default() + "\n"
 }
 
+/// Prints one line to standard output at once.
+fn print_line(line: &str) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}")
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Failure::Failed(e.into()))
+}
+
 fn print(
     summary: &Summary,
     progress: &KafkaProgress,
     live: &LiveCounts,
+    alerts: Option<&[Alert]>,
     format: OutputFormat,
     one_line: bool,
 ) -> Result<(), Failure> {
     let text = match format {
-        OutputFormat::Json => live_json(summary, progress, live, one_line),
+        OutputFormat::Json => live_json(summary, progress, live, alerts, one_line),
         OutputFormat::Table => format!(
             "{}consumed {} messages; lag {}\n",
             to_table(summary),

@@ -310,11 +310,16 @@ impl JourneyBuilder {
     /// the quick part of a snapshot, so that [`StagedCopy::build`] can run
     /// on another thread while ingesting goes on.
     pub fn copy_staged(&self, from_us: Option<i64>) -> StagedCopy {
-        let from = from_us.unwrap_or(i64::MIN);
+        self.copy_between(from_us.unwrap_or(i64::MIN), i64::MAX)
+    }
+
+    /// A copy of the staged events in `[from_us, to_us)`.
+    pub fn copy_between(&self, from_us: i64, to_us: i64) -> StagedCopy {
+        let kept = self.config.kept_properties.len();
         let buckets: Vec<Bucket> = self
             .buckets
             .iter()
-            .map(|b| b.since(from, self.with_keys, self.config.kept_properties.len()))
+            .map(|b| b.between(from_us, to_us, self.with_keys, kept))
             .collect();
         self.copy_with(buckets)
     }

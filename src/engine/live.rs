@@ -189,6 +189,17 @@ impl LiveEngine {
             .copy_staged(Some(from_us.unwrap_or(kept_from).max(kept_from)))
     }
 
+    /// The time of the oldest event kept (None when none is).
+    pub fn oldest_kept_us(&self) -> Option<i64> {
+        Some(self.recent.oldest_staged_us()).filter(|t| *t != i64::MAX)
+    }
+
+    /// A copy of the kept events in `[from_us, to_us)` of event time.
+    pub fn recent_between(&self, from_us: i64, to_us: i64) -> StagedCopy {
+        self.recent
+            .copy_between(from_us.max(self.kept_from_us()), to_us)
+    }
+
     /// The names and counts without any event (when no customer list or
     /// funnel needs them): the cheap base for the totals since start.
     pub fn without_events(&self) -> StagedCopy {

@@ -4,6 +4,7 @@
 //! Sources hand it [`EventBatch`]es; [`JourneyBuilder::finish`] returns
 //! [`Journeys`], whose [`JourneyGraph`] merges with graphs of other customers.
 
+pub mod alerts;
 pub mod batch;
 pub mod compare;
 pub mod event;

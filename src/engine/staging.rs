@@ -22,12 +22,17 @@ impl Bucket {
     /// The events at or after `from_us`, with their session keys and
     /// `kept` property values each; only what is kept is allocated.
     pub fn since(&self, from_us: i64, with_keys: bool, kept: usize) -> Bucket {
+        self.between(from_us, i64::MAX, with_keys, kept)
+    }
+
+    /// Like [`Bucket::since`], only the events before `to_us`.
+    pub fn between(&self, from_us: i64, to_us: i64, with_keys: bool, kept: usize) -> Bucket {
         let mut copy = Bucket::default();
         let mut index = 0;
         for chunk in &self.chunks {
             let mut kept_events = Vec::new();
             for s in chunk {
-                if s.event.time_us >= from_us {
+                if (from_us..to_us).contains(&s.event.time_us) {
                     kept_events.push(*s);
                     if with_keys {
                         copy.keys.push(self.keys[index]);

@@ -644,6 +644,18 @@ impl KafkaSource {
     pub fn progress(&self) -> KafkaProgress {
         self.progress.lock().map(|p| p.clone()).unwrap_or_default()
     }
+
+    /// True once every partition has been read up to the end the brokers
+    /// last gave (and they have given one): the stream is no longer
+    /// catching up, so its partitions stand at about the same event time.
+    pub fn caught_up(&self) -> bool {
+        let progress = self.progress();
+        progress.partitions.iter().any(|p| p.high_watermark > 0)
+            && progress
+                .partitions
+                .iter()
+                .all(|p| p.next_offset >= p.high_watermark)
+    }
 }
 
 #[cfg(test)]
