@@ -255,6 +255,14 @@ pub struct LiveArgs {
     /// listed under "alerts" in the final JSON.
     #[arg(long, value_name = "FILE")]
     pub alerts: Option<PathBuf>,
+    /// Also produce each alert (its JSON, keyed by the rule's name) to this
+    /// topic on the same brokers, with the same client properties.
+    #[arg(long, value_name = "TOPIC")]
+    pub alerts_topic: Option<String>,
+    /// Also POST each alert's JSON to this URL (retried with backoff, never
+    /// holding up the stream; failures are counted).
+    #[arg(long, value_name = "URL")]
+    pub alerts_webhook: Option<String>,
     /// Keep the live state in this file: resume from it when it exists, and
     /// save it atomically as events arrive (headless: with every summary
     /// printed; in the window: every 10 s and on closing).

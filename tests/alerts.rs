@@ -61,16 +61,63 @@ min_sessions = 30
 for = "2m"
 "#;
 
-fn alerts_of(broken: bool) -> Vec<Value> {
-    let topic = if broken { "broken" } else { "clean" };
-    let (broker, dir) = with_topic(topic);
-    let file = dir.path().join("stream.jsonl");
+/// A webhook on loopback: every request's body, answered 200.
+fn webhook() -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/alerts", listener.local_addr().unwrap());
+    let (bodies, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let _ = bodies.send(String::from_utf8(body).unwrap());
+            let mut stream = reader.into_inner();
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, received)
+}
+
+/// The alerts of the stream, and the whole JSON, with `flags` added.
+fn streamed(
+    broken: bool,
+    topic: &str,
+    broker: &Broker,
+    dir: &std::path::Path,
+    flags: &[&str],
+) -> Value {
+    broker.create_topic(topic);
+    let file = dir.join(format!("{topic}.jsonl"));
     write_lines(&file, &stream(broken));
-    produce(&broker, topic, &file);
-    let rules = dir.path().join("rules.toml");
+    produce(broker, topic, &file);
+    let rules = dir.join("rules.toml");
     std::fs::write(&rules, RULES).unwrap();
-    let streamed = live_with(&broker, topic, &["--alerts", rules.to_str().unwrap()]);
-    streamed["alerts"].as_array().expect("alerts").clone()
+    let mut all = vec!["--alerts", rules.to_str().unwrap()];
+    all.extend_from_slice(flags);
+    live_with(broker, topic, &all)
+}
+
+fn alerts_of(broken: bool) -> Vec<Value> {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let topic = if broken { "broken" } else { "clean" };
+    let json = streamed(broken, topic, &broker, dir.path(), &[]);
+    json["alerts"].as_array().expect("alerts").clone()
 }
 
 fn time_us(alert: &Value) -> i64 {
@@ -152,4 +199,102 @@ fn a_wrong_rule_is_explained() {
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
         assert!(stderr(&out).contains(says), "{}", stderr(&out));
     }
+}
+
+/// Alerts go to a topic (read back here, keyed by the rule) and to a
+/// webhook (served here) as the same JSON; a webhook that refuses
+/// connections loses no event of the stream and is counted as failing.
+#[test]
+fn alerts_reach_the_topic_and_the_webhook() {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Message;
+    use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+    let broker = Broker::start();
+    broker.create_topic("alerts");
+    let dir = tempfile::tempdir().unwrap();
+    let (url, bodies) = webhook();
+    let json = streamed(
+        true,
+        "broken",
+        &broker,
+        dir.path(),
+        &["--alerts-topic", "alerts", "--alerts-webhook", &url],
+    );
+    let alerts = json["alerts"].as_array().unwrap().clone();
+    assert_eq!(alerts.len(), 3, "pending, firing, resolved: {alerts:#?}");
+    assert_eq!(
+        json["alert_delivery"]["topic_sent"], 3,
+        "{}",
+        json["alert_delivery"]
+    );
+    assert_eq!(
+        json["alert_delivery"]["webhook_sent"], 3,
+        "{}",
+        json["alert_delivery"]
+    );
+    let posted: Vec<Value> = (0..3)
+        .map(|_| {
+            serde_json::from_str(
+                &bodies
+                    .recv_timeout(std::time::Duration::from_secs(10))
+                    .unwrap(),
+            )
+            .unwrap()
+        })
+        .collect();
+    assert_eq!(posted, alerts);
+
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", broker.brokers())
+        .set("group.id", "alerts-test")
+        .create()
+        .unwrap();
+    let mut list = TopicPartitionList::new();
+    for p in 0..4 {
+        list.add_partition_offset("alerts", p, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&list).unwrap();
+    let mut read = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while read.len() < 3 && std::time::Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(std::time::Duration::from_millis(100)) {
+            let key = String::from_utf8_lossy(m.key().unwrap()).to_string();
+            let value: Value = serde_json::from_slice(m.payload().unwrap()).unwrap();
+            read.push((key, value));
+        }
+    }
+    assert_eq!(read.len(), 3, "{read:?}");
+    for (key, value) in &read {
+        assert_eq!(key, "app checkout conversion");
+        assert!(alerts.contains(value), "{value}");
+    }
+
+    // A webhook that refuses: the same stream, every event taken in, each
+    // alert counted as failing after its attempts.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/", l.local_addr().unwrap())
+    };
+    let refused = streamed(
+        true,
+        "refused",
+        &broker,
+        dir.path(),
+        &["--alerts-webhook", &closed],
+    );
+    let file = summarize_json(&dir.path().join("refused.jsonl"));
+    assert_eq!(refused["events"], file["events"]);
+    let when = |v: &Value| -> Vec<(Value, Value)> {
+        v["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["state"].clone(), a["event_time"].clone()))
+            .collect()
+    };
+    assert_eq!(when(&refused), when(&json), "the same alerts, undelivered");
+    assert_eq!(refused["alert_delivery"]["webhook_failures"], 3);
+    assert_eq!(refused["alert_delivery"]["webhook_sent"], 0);
 }

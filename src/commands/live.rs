@@ -12,6 +12,8 @@ use crate::engine::alerts::{Alert, AlertRule, Alerts};
 use crate::engine::live_compare::{LiveComparison, compare_windows};
 use crate::report::{Summary, to_csv, to_dot, to_table};
 use crate::settings::alert_rules;
+
+use super::alert_out::{AlertOutputs, AlertSender, DeliveryCounts};
 use crate::source::kafka::{KafkaProgress, KafkaSpec, StartAt, client_property};
 use crate::source::live_session::LiveSession;
 
@@ -131,6 +133,13 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
                 alert_rules(&text, settings.source.time_parser()).map_err(|e| usage(anyhow!(e)))?
             }
         },
+        outputs: AlertOutputs {
+            topic: args
+                .alerts_topic
+                .clone()
+                .map(|topic| (spec.brokers.clone(), topic, spec.properties.clone())),
+            webhook: args.alerts_webhook.clone(),
+        },
     };
     headless(&spec, settings, &run)
 }
@@ -148,6 +157,7 @@ struct Headless {
     state: Option<std::path::PathBuf>,
     compared: Option<LiveComparison>,
     alerts: Vec<AlertRule>,
+    outputs: AlertOutputs,
 }
 
 fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), Failure> {
@@ -175,6 +185,8 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
             .keep_at_least(alerts.keeps_us() + REPLAY_SLACK_US);
     }
     let mut raised: Vec<Alert> = Vec::new();
+    let mut sender =
+        Some(AlertSender::start(&run.outputs).map_err(|e| Failure::Failed(anyhow!(e)))?);
     let mut last_data = Instant::now();
     let mut last_print = Instant::now();
     loop {
@@ -191,9 +203,12 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
             let new = alerts
                 .check(&session.engine)
                 .map_err(|e| usage(anyhow!(e)))?;
-            if run.every.is_some() {
-                for alert in &new {
+            for alert in &new {
+                if run.every.is_some() {
                     print_line(&serde_json::to_string(alert).unwrap_or_default())?;
+                }
+                if let Some(sender) = &sender {
+                    sender.send(alert);
                 }
             }
             raised.extend(new);
@@ -242,12 +257,26 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
             open_sessions,
         };
         session.save().map_err(source_failure)?;
-        let alerts_so_far = (!run.alerts.is_empty()).then_some(raised.as_slice());
+        // Before the last summary, every queued alert is delivered (or
+        // counted as not).
+        let delivery = match (idle, sender.take()) {
+            (true, Some(done)) => Some(done.finish()),
+            (false, Some(running)) => {
+                let counts = running.counts();
+                sender = Some(running);
+                Some(counts)
+            }
+            (_, None) => None,
+        };
+        let alerts_so_far = (!run.alerts.is_empty()).then_some(AlertsOut {
+            alerts: &raised,
+            delivery: delivery.unwrap_or_default(),
+        });
         print(
             &summary,
             &source.progress(),
             &live,
-            alerts_so_far,
+            alerts_so_far.as_ref(),
             run.format,
             !idle,
         )?;
@@ -296,7 +325,7 @@ pub fn live_json(
     summary: &Summary,
     progress: &KafkaProgress,
     live: &LiveCounts,
-    alerts: Option<&[Alert]>,
+    alerts: Option<&AlertsOut<'_>>,
     one_line: bool,
 ) -> String {
     let mut value = serde_json::to_value(summary).unwrap_or_default();
@@ -313,10 +342,14 @@ pub fn live_json(
             "open_sessions".into(),
             serde_json::to_value(&live.open_sessions).unwrap_or_default(),
         );
-        if let Some(alerts) = alerts {
+        if let Some(out) = alerts {
             object.insert(
                 "alerts".into(),
-                serde_json::to_value(alerts).unwrap_or_default(),
+                serde_json::to_value(out.alerts).unwrap_or_default(),
+            );
+            object.insert(
+                "alert_delivery".into(),
+                serde_json::to_value(out.delivery).unwrap_or_default(),
             );
         }
     }
@@ -326,6 +359,14 @@ pub fn live_json(
         serde_json::to_string_pretty(&value)
     };
     text.unwrap_or_default() + "\n"
+}
+
+/// The alerts raised so far and how their delivery went, for the JSON.
+pub struct AlertsOut<'a> {
+    /// Every alert, oldest first.
+    pub alerts: &'a [Alert],
+    /// Delivered to the topic and the webhook, or not.
+    pub delivery: DeliveryCounts,
 }
 
 /// Prints one line to standard output at once.
@@ -340,7 +381,7 @@ fn print(
     summary: &Summary,
     progress: &KafkaProgress,
     live: &LiveCounts,
-    alerts: Option<&[Alert]>,
+    alerts: Option<&AlertsOut<'_>>,
     format: OutputFormat,
     one_line: bool,
 ) -> Result<(), Failure> {

@@ -1,5 +1,6 @@
 //! What each subcommand does. `main.rs` only parses and reports errors.
 
+mod alert_out;
 mod bench;
 mod bench_kafka;
 pub mod bench_map;
