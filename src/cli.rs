@@ -26,7 +26,7 @@ pub enum Command {
     /// extension: map.svg, map.png, edges.csv, graph.json, graph.dot).
     Export(ExportArgs),
     /// Consume a Kafka topic live (headless: print the summary JSON).
-    Live(LiveArgs),
+    Live(Box<LiveArgs>),
     /// Replay a file or the sample data into a Kafka topic as JSON events.
     Produce(ProduceArgs),
     /// Write a realistic e-commerce event file (format by extension).

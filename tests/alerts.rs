@@ -62,12 +62,12 @@ for = "2m"
 "#;
 
 /// A webhook on loopback: every request's body, answered 200.
-fn webhook() -> (String, std::sync::mpsc::Receiver<String>) {
+fn webhook() -> (String, crossbeam_channel::Receiver<String>) {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/alerts", listener.local_addr().unwrap());
-    let (bodies, received) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
+    let (bodies, received) = crossbeam_channel::bounded(64);
+    let serve = move || {
         for stream in listener.incoming().flatten() {
             let mut reader = BufReader::new(stream);
             let mut length = 0usize;
@@ -89,7 +89,11 @@ fn webhook() -> (String, std::sync::mpsc::Receiver<String>) {
             let _ = stream
                 .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         }
-    });
+    };
+    std::thread::Builder::new()
+        .name("webhook".into())
+        .spawn(serve)
+        .unwrap();
     (url, received)
 }
 

@@ -25,12 +25,22 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 /// How long one delivery may take.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A topic to produce alerts to.
+#[derive(Debug, Clone)]
+pub struct AlertTopic {
+    /// Bootstrap servers.
+    pub brokers: String,
+    /// The topic.
+    pub topic: String,
+    /// Client properties (`-X`).
+    pub properties: Vec<(String, String)>,
+}
+
 /// Where to send alerts.
 #[derive(Debug, Clone, Default)]
 pub struct AlertOutputs {
-    /// Produce to this topic, on these brokers with these client
-    /// properties.
-    pub topic: Option<(String, String, Vec<(String, String)>)>,
+    /// Produce to this topic.
+    pub topic: Option<AlertTopic>,
     /// POST to this URL.
     pub webhook: Option<String>,
 }
@@ -91,16 +101,16 @@ impl AlertSender {
             });
         }
         let producer = match &outputs.topic {
-            Some((brokers, topic, properties)) => {
+            Some(to) => {
                 let mut config = ClientConfig::new();
-                config.set("bootstrap.servers", brokers);
-                for (key, value) in properties {
+                config.set("bootstrap.servers", &to.brokers);
+                for (key, value) in &to.properties {
                     config.set(key, value);
                 }
                 let producer: FutureProducer = config
                     .create()
                     .map_err(|e| format!("cannot start the alerts producer: {e}"))?;
-                Some((producer, topic.clone()))
+                Some((producer, to.topic.clone()))
             }
             None => None,
         };

@@ -13,7 +13,7 @@ use crate::engine::live_compare::{LiveComparison, compare_windows};
 use crate::report::{Summary, to_csv, to_dot, to_table};
 use crate::settings::alert_rules;
 
-use super::alert_out::{AlertOutputs, AlertSender, DeliveryCounts};
+use super::alert_out::{AlertOutputs, AlertSender, AlertTopic, DeliveryCounts};
 use crate::source::kafka::{KafkaProgress, KafkaSpec, StartAt, client_property};
 use crate::source::live_session::LiveSession;
 
@@ -134,10 +134,11 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
             }
         },
         outputs: AlertOutputs {
-            topic: args
-                .alerts_topic
-                .clone()
-                .map(|topic| (spec.brokers.clone(), topic, spec.properties.clone())),
+            topic: args.alerts_topic.clone().map(|topic| AlertTopic {
+                brokers: spec.brokers.clone(),
+                topic,
+                properties: spec.properties.clone(),
+            }),
             webhook: args.alerts_webhook.clone(),
         },
     };
