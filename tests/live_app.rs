@@ -188,6 +188,7 @@ fn the_live_screen_resumes_from_its_saved_state() {
         state: Some(state.clone()),
         // The generated events include some up to 5 minutes late.
         lateness_us: 5 * 60 * 1_000_000,
+        alerts: Vec::new(),
     };
     let open = |request: LiveRequest| app(Some(Command::OpenKafka(Box::new(request))));
     // Waits until the screen shows `records` records taken in (events,
@@ -260,6 +261,7 @@ fn the_live_screen_compares_the_window_with_the_one_before() {
         },
         state: None,
         lateness_us: 5 * 60 * 1_000_000,
+        alerts: Vec::new(),
     };
     let mut h = app(Some(Command::OpenKafka(Box::new(request))));
     wait_live(&mut h, 60, "no map", |view| view.map.map(|_| ()));
@@ -324,5 +326,91 @@ fn the_live_screen_compares_the_window_with_the_one_before() {
     assert!(
         rows.windows(2).all(|w| w[0].last_us >= w[1].last_us),
         "newest first"
+    );
+}
+
+/// Alert rules on the live screen: a stream whose app checkout conversion
+/// collapses fires the rule; while it fires, a banner names it and its
+/// history lists it.
+#[test]
+fn a_firing_rule_shows_a_banner() {
+    use egui_kittest::kittest::Queryable;
+    use journeyscope::app::live::LiveRequest;
+    use journeyscope::engine::alerts::{AlertKind, AlertRule, AlertState, Baseline};
+    use journeyscope::source::kafka::{KafkaSpec, StartAt};
+
+    let (broker, dir) = with_topic("alerting");
+    // Sessions every 10 s for three hours; from 01:30 the purchase share
+    // after begin_checkout falls from 7 in 10 to 1 in 10 and stays there.
+    let start = 1_795_737_600i64;
+    let mut lines = Vec::new();
+    for n in 0..1080i64 {
+        let t = start + n * 10;
+        let buys = n % 10 < if t >= start + 5400 { 1 } else { 7 };
+        let steps: &[&str] = if buys {
+            &["home", "begin_checkout", "purchase"]
+        } else {
+            &["home", "begin_checkout"]
+        };
+        for (k, event) in steps.iter().enumerate() {
+            let at = chrono::DateTime::from_timestamp(t + k as i64 * 20, 0)
+                .unwrap()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            lines.push(format!(
+                r#"{{"customer_id":"c{n}","event":"{event}","timestamp":"{at}"}}"#
+            ));
+        }
+    }
+    let file = dir.path().join("events.jsonl");
+    write_lines(&file, &lines);
+    produce(&broker, "alerting", &file);
+    let rule = AlertRule {
+        name: "checkout conversion".into(),
+        kind: AlertKind::TransitionShare {
+            from: "begin_checkout".into(),
+            to: "purchase".into(),
+        },
+        segment: None,
+        window_us: 15 * 60 * 1_000_000,
+        baseline: Baseline::Fixed {
+            below: Some(0.5),
+            above: None,
+        },
+        min_sessions: 30,
+        for_us: 0,
+    };
+    let request = LiveRequest {
+        spec: KafkaSpec {
+            brokers: broker.brokers(),
+            topic: "alerting".into(),
+            from: StartAt::Earliest,
+            properties: Vec::new(),
+            group: None,
+            detect_wait: Duration::from_secs(20),
+            resume: Vec::new(),
+            mapping: None,
+        },
+        state: None,
+        lateness_us: 10 * 1_000_000,
+        alerts: vec![rule],
+    };
+    let mut h = app(Some(Command::OpenKafka(Box::new(request))));
+    let alerts = wait_live(&mut h, 60, "the rule did not fire", |view| {
+        view.latest
+            .as_ref()
+            .filter(|s| s.alerts.iter().any(|a| a.state == AlertState::Firing))
+            .map(|s| s.alerts.clone())
+    });
+    let fired = alerts
+        .iter()
+        .find(|a| a.state == AlertState::Firing)
+        .unwrap();
+    assert_eq!(fired.rule, "checkout conversion");
+    assert!(fired.value < 0.5, "{fired:?}");
+    h.run_steps(3);
+    h.get_by_label_contains("Firing: checkout conversion");
+    assert_eq!(
+        live_view(&h).map.unwrap().alerted,
+        vec![("begin_checkout".to_owned(), Some("purchase".to_owned()))]
     );
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::settings::Settings;
 use crossbeam_channel::{Receiver, bounded};
 
+use crate::engine::alerts::{Alert, AlertRule, AlertState, Alerts};
 use crate::engine::live_compare::{LiveComparison, compare_journeys};
 use crate::engine::{FunnelSpec, Journeys, RunningTotals, StagedCopy, active_sessions};
 use crate::report::Summary;
@@ -30,6 +31,8 @@ pub const SNAPSHOT_EVERY: Duration = Duration::from_secs(1);
 pub struct LiveSnapshot {
     /// The journeys so far, as `summarize` would print them.
     pub summary: Arc<Summary>,
+    /// Every alert raised so far (the last [`ALERTS_KEPT`]), oldest first.
+    pub alerts: Arc<Vec<Alert>>,
     /// The journeys themselves (customers, timelines).
     pub journeys: Arc<Journeys>,
     /// Offsets read and lag per partition.
@@ -212,6 +215,23 @@ impl LiveScreen {
         self.feed.window_s()
     }
 
+    /// The alerts whose rule is firing now (the latest alert of each rule,
+    /// when it is a firing one).
+    pub fn firing(&self) -> Vec<Alert> {
+        let Some(snapshot) = &self.latest else {
+            return Vec::new();
+        };
+        let mut last: Vec<&Alert> = Vec::new();
+        for alert in snapshot.alerts.iter() {
+            last.retain(|a| a.rule != alert.rule);
+            last.push(alert);
+        }
+        last.into_iter()
+            .filter(|a| a.state == AlertState::Firing)
+            .cloned()
+            .collect()
+    }
+
     /// The same topic read from the earliest offset, when this screen
     /// started at the latest.
     pub fn from_the_earliest(&self) -> Option<LiveRequest> {
@@ -299,6 +319,9 @@ impl LiveScreen {
     }
 }
 
+/// Alerts a live screen keeps to show.
+pub const ALERTS_KEPT: usize = 200;
+
 /// Lateness allowed when none is given (as `live --lateness`' default).
 pub const DEFAULT_LATENESS_US: i64 = 10_000_000;
 
@@ -313,6 +336,8 @@ pub struct LiveRequest {
     /// How much older than a customer's newest event an arrival may be
     /// before it counts as late.
     pub lateness_us: i64,
+    /// Alert rules checked as events arrive.
+    pub alerts: Vec<AlertRule>,
 }
 
 /// A running feed; dropping it stops the engine thread.
@@ -485,6 +510,8 @@ struct Update {
     with_customers: bool,
     /// Seconds the engine thread spent copying.
     copy_s: f64,
+    /// Every alert raised so far.
+    alerts: Arc<Vec<Alert>>,
     /// The events of both stretches compared, what they are and the newest
     /// event's time.
     compare: Option<(StagedCopy, LiveComparison, i64)>,
@@ -548,10 +575,12 @@ fn build_snapshots(
                     window_s: update.window_s,
                     kept_s: update.kept_s,
                     with_customers: update.with_customers,
+                    alerts: update.alerts.clone(),
                 }
             }
             None => match published.clone() {
                 Some(mut s) => {
+                    s.alerts = update.alerts.clone();
                     s.progress = update.progress;
                     s.taken = Instant::now();
                     s.last_message = update.last_message;
@@ -610,6 +639,11 @@ fn run(
     let mut changed = true;
     let mut unsaved = false;
     let mut shown: (u64, bool, Option<LiveComparison>) = (0, false, None);
+    let mut alerts = Alerts::new(request.alerts.clone(), session.source.name());
+    if !request.alerts.is_empty() {
+        session.engine.keep_at_least(alerts.keeps_us());
+    }
+    let mut raised: Arc<Vec<Alert>> = Arc::default();
     while !stop.load(Ordering::Relaxed) {
         if session
             .poll(Duration::from_millis(50))
@@ -618,6 +652,18 @@ fn run(
             last_message = Some(Instant::now());
             changed = true;
             unsaved = true;
+        }
+        // Rules are checked in event time once every partition is read to
+        // its end (see `Alerts::check`).
+        if !request.alerts.is_empty() && session.source.caught_up() {
+            let new = alerts.check(&session.engine).map_err(|e| e.to_string())?;
+            if !new.is_empty() {
+                let all = Arc::make_mut(&mut raised);
+                all.extend(new);
+                let over = all.len().saturating_sub(ALERTS_KEPT);
+                all.drain(..over);
+                changed = true;
+            }
         }
         let window = wanted.window_s.load(Ordering::Relaxed);
         let customers = wanted.customers.load(Ordering::Relaxed);
@@ -671,6 +717,7 @@ fn run(
                 window_s: window,
                 kept_s: session.engine.kept_s(),
                 with_customers: window > 0 || customers,
+                alerts: raised.clone(),
                 copy_s: copied_at.elapsed().as_secs_f64(),
                 compare: compared.filter(|_| changed).and_then(|c| {
                     let now = session.engine.watermark_us()?;

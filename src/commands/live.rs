@@ -78,6 +78,23 @@ fn live_comparison(
     }))
 }
 
+/// The alert rules of `--alerts FILE` (none without it).
+fn read_rules(
+    path: Option<&std::path::Path>,
+    settings: &Settings,
+) -> Result<Vec<AlertRule>, Failure> {
+    let Some(path) = path else {
+        return Ok(Vec::new());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        usage(anyhow!(
+            "cannot read the alert rules {}: {e}",
+            crate::format::printable(&path.display().to_string())
+        ))
+    })?;
+    alert_rules(&text, settings.source.time_parser()).map_err(|e| usage(anyhow!(e)))
+}
+
 /// Runs `live`: the window, or with `--headless` the printed summaries.
 pub fn live(args: &LiveArgs) -> Result<(), Failure> {
     let window = args
@@ -97,6 +114,7 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
             spec,
             state: args.state.clone(),
             lateness_us: duration(&args.lateness, "lateness")?.as_micros() as i64,
+            alerts: read_rules(args.alerts.as_deref(), &settings)?,
         };
         return Ok(crate::ui::window::run(
             settings,
@@ -121,18 +139,7 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
         window,
         state: args.state.clone(),
         compared,
-        alerts: match &args.alerts {
-            None => Vec::new(),
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    usage(anyhow!(
-                        "cannot read the alert rules {}: {e}",
-                        crate::format::printable(&path.display().to_string())
-                    ))
-                })?;
-                alert_rules(&text, settings.source.time_parser()).map_err(|e| usage(anyhow!(e)))?
-            }
-        },
+        alerts: read_rules(args.alerts.as_deref(), &settings)?,
         outputs: AlertOutputs {
             topic: args.alerts_topic.clone().map(|topic| AlertTopic {
                 brokers: spec.brokers.clone(),
@@ -144,9 +151,6 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
     };
     headless(&spec, settings, &run)
 }
-
-/// Event time kept beyond what alert rules need (see [`headless`]).
-const REPLAY_SLACK_US: i64 = 24 * 3600 * 1_000_000;
 
 /// What `live --headless` prints, and when.
 struct Headless {
@@ -178,12 +182,7 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
     }
     let mut alerts = Alerts::new(run.alerts.clone(), session.source.name());
     if !run.alerts.is_empty() {
-        // Rules are checked at every minute of event time the stream
-        // passes; a replayed topic arrives in batches that span hours, so
-        // a day more is kept for the checks behind the newest event.
-        session
-            .engine
-            .keep_at_least(alerts.keeps_us() + REPLAY_SLACK_US);
+        session.engine.keep_at_least(alerts.keeps_us());
     }
     let mut raised: Vec<Alert> = Vec::new();
     let mut sender =

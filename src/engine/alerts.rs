@@ -11,6 +11,9 @@ use super::journeys::Journeys;
 use super::live::LiveEngine;
 use super::segment::{Segment, SegmentError};
 
+/// Event time kept beyond the rules' windows (see [`Alerts::keeps_us`]).
+const REPLAY_SLACK_US: i64 = 24 * 3600 * 1_000_000;
+
 /// How often (in event time) rules are checked.
 pub const CHECK_EVERY_US: i64 = 60 * 1_000_000;
 
@@ -174,8 +177,14 @@ impl Alerts {
         }
     }
 
-    /// The event time the engine must keep for the rules.
+    /// The event time the engine must keep for the rules: their windows,
+    /// and a day more, since rules are checked behind the newest event
+    /// once a replay has caught up (its batches can span hours).
     pub fn keeps_us(&self) -> i64 {
+        self.rules_keep_us() + REPLAY_SLACK_US
+    }
+
+    fn rules_keep_us(&self) -> i64 {
         self.rules
             .iter()
             .map(|r| match r.baseline {
@@ -198,7 +207,7 @@ impl Alerts {
         // events.
         let Some(mut at) = self.next_check_us.or_else(|| {
             let oldest = engine.oldest_kept_us()?.max(engine.kept_from_us());
-            let first = oldest + self.keeps_us();
+            let first = oldest + self.rules_keep_us();
             Some(first + (CHECK_EVERY_US - first.rem_euclid(CHECK_EVERY_US)) % CHECK_EVERY_US)
         }) else {
             return Ok(Vec::new());

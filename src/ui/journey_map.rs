@@ -71,6 +71,9 @@ pub struct JourneyMap {
     drawn: Option<Scene>,
     /// The layout the selection indexes (the one shown before a new one).
     previous: Option<Arc<Computed>>,
+    /// What firing alerts point at: transitions (from, Some(to)) and
+    /// touchpoints (name, None), drawn red.
+    pub alerted: Vec<(String, Option<String>)>,
     /// The canvas size the map was last fitted to.
     fitted_to: Vec2,
     /// How each transition's share changed, when the summary compares.
@@ -99,6 +102,7 @@ impl JourneyMap {
             drawn_at: None,
             drawn: None,
             previous: None,
+            alerted: Vec::new(),
             fitted_to: Vec2::ZERO,
         }
     }
@@ -377,6 +381,7 @@ impl JourneyMap {
             selected: self.selected,
         };
         paint(&painter, &picture, map, ui.visuals(), lit);
+        paint_alerted(&painter, &picture, map, &self.alerted);
         legend(&painter, canvas, ui.visuals());
         if response.clicked() {
             self.selected = hovered;
@@ -590,6 +595,46 @@ fn paint(
                 &line.text,
                 FontId::proportional(line.size),
                 ink,
+            );
+        }
+    }
+}
+
+/// Draws what firing alerts point at in red over the map: their bands
+/// wide enough to see, their boxes outlined.
+fn paint_alerted(
+    painter: &egui::Painter,
+    picture: &Scene,
+    map: &MapLayout,
+    alerted: &[(String, Option<String>)],
+) {
+    if alerted.is_empty() {
+        return;
+    }
+    let red = rgb(palette::EXIT);
+    for band in &picture.bands {
+        let e = &map.edges[band.edge].stats;
+        if alerted.contains(&(e.from.clone(), Some(e.to.clone()))) {
+            for curve in &band.curves {
+                painter.add(CubicBezierShape::from_points_stroke(
+                    curve.map(pos),
+                    false,
+                    Color32::TRANSPARENT,
+                    // A red core along the band: a wide curved stroke would
+                    // show its folds.
+                    Stroke::new(band.width.clamp(4.0, 10.0), red.gamma_multiply(0.9)),
+                ));
+            }
+        }
+    }
+    for b in &picture.boxes {
+        let name = &map.nodes[b.node].name;
+        if alerted.contains(&(name.clone(), None)) {
+            painter.rect_stroke(
+                rect(b.rect).expand(3.0),
+                3.0,
+                Stroke::new(3.0, red),
+                egui::StrokeKind::Outside,
             );
         }
     }

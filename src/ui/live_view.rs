@@ -10,6 +10,8 @@ use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints};
 
 use crate::app::Command;
 use crate::app::live::{Before, LiveCommand, LiveScreen, LiveTab, Point};
+use crate::engine::END_NAME;
+use crate::engine::alerts::{Alert, AlertState};
 use crate::format::{human_duration, thousands};
 use crate::layout::palette;
 
@@ -156,6 +158,13 @@ pub fn live_ui(
             map.controls_ui(ui);
         }
     });
+    let firing = live.firing();
+    if !firing.is_empty() {
+        alert_banner(&firing, ui);
+    }
+    if let Some(map) = &mut w.map {
+        map.alerted = firing.iter().map(alerted_subject).collect();
+    }
     if let Some(error) = live.error() {
         egui::CentralPanel::default().show(ui, |ui| {
             ui.colored_label(ui.visuals().error_fg_color, error);
@@ -272,6 +281,68 @@ pub fn live_ui(
     ui.ctx()
         .request_repaint_after(std::time::Duration::from_secs_f32(wait_ms / 1000.0));
     commands
+}
+
+/// What a firing alert points at on the map: its transition, or its
+/// touchpoint (an exit share's stub is its touchpoint's exit).
+fn alerted_subject(alert: &Alert) -> (String, Option<String>) {
+    let text = |key: &str| alert.subject[key].as_str().unwrap_or_default().to_owned();
+    match alert.kind {
+        "transition_share" => (text("from"), Some(text("to"))),
+        "exit_share" => (text("touchpoint"), Some(END_NAME.to_owned())),
+        _ => (text("touchpoint"), None),
+    }
+}
+
+/// A red banner naming every rule firing now.
+fn alert_banner(firing: &[Alert], ui: &mut egui::Ui) {
+    let red = rgb(palette::EXIT);
+    egui::Panel::top("alert banner")
+        .frame(egui::Frame::new().fill(red).inner_margin(6.0))
+        .show(ui, |ui| {
+            for alert in firing {
+                let what = match alerted_subject(alert) {
+                    (from, Some(to)) => format!("{from} » {to}"),
+                    (at, None) => at,
+                };
+                let within = alert
+                    .segment
+                    .as_ref()
+                    .map_or(String::new(), |s| format!(" ({s})"));
+                ui.label(
+                    egui::RichText::new(format!(
+                        "Firing: {} · {what}{within}: {:.3} against {:.3} since {}",
+                        alert.rule, alert.value, alert.baseline, alert.event_time
+                    ))
+                    .color(egui::Color32::WHITE)
+                    .strong(),
+                );
+            }
+        });
+}
+
+/// The alerts raised so far, newest first, in the side panel.
+fn alert_history_ui(alerts: &[Alert], ui: &mut egui::Ui) {
+    if alerts.is_empty() {
+        return;
+    }
+    ui.strong("Alerts");
+    egui::Grid::new("alert history")
+        .striped(true)
+        .show(ui, |ui| {
+            for alert in alerts.iter().rev().take(12) {
+                let state = match alert.state {
+                    AlertState::Pending => "pending",
+                    AlertState::Firing => "firing",
+                    AlertState::Resolved => "resolved",
+                };
+                ui.label(state);
+                ui.label(&alert.rule);
+                ui.label(&alert.event_time);
+                ui.end_row();
+            }
+        });
+    ui.add_space(6.0);
 }
 
 /// Under the map, for a selected touchpoint: how many sessions are open
@@ -436,6 +507,7 @@ fn side_ui(live: &LiveScreen, view: &LiveWidgets, ui: &mut egui::Ui) {
         ui.label("Waiting for the first events…");
         return;
     };
+    alert_history_ui(&snapshot.alerts, ui);
     ui.heading("Now");
     let lag: u64 = snapshot
         .progress

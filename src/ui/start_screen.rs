@@ -162,6 +162,7 @@ impl StartScreen {
             spec: self.kafka_spec()?,
             state: None,
             lateness_us,
+            alerts: Vec::new(),
         })
     }
 
