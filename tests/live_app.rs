@@ -37,6 +37,20 @@ fn app(initial: Option<Command>) -> Harness<'static, JourneyscopeApp> {
         .build_eframe(move |cc| JourneyscopeApp::new(None, settings, initial, &cc.egui_ctx))
 }
 
+/// Reading `topic` from the earliest offset, columns detected.
+fn earliest(broker: &Broker, topic: &str) -> journeyscope::source::kafka::KafkaSpec {
+    journeyscope::source::kafka::KafkaSpec {
+        brokers: broker.brokers(),
+        topic: topic.into(),
+        from: journeyscope::source::kafka::StartAt::Earliest,
+        properties: Vec::new(),
+        group: None,
+        detect_wait: Duration::from_secs(20),
+        resume: Vec::new(),
+        mapping: None,
+    }
+}
+
 /// The live screen the app shows.
 fn live_view<'h>(h: &'h Harness<'_, JourneyscopeApp>) -> LiveView<'h> {
     let Screen::Live(live) = &h.state().app.screen else {
@@ -167,7 +181,6 @@ fn the_live_screen_shows_the_stream_as_it_arrives() {
 #[test]
 fn the_live_screen_resumes_from_its_saved_state() {
     use journeyscope::app::live::LiveRequest;
-    use journeyscope::source::kafka::{KafkaSpec, StartAt};
 
     let (broker, dir) = with_topic("app-state");
     let parts = two_parts(dir.path(), 8_000, 0.5);
@@ -175,16 +188,7 @@ fn the_live_screen_resumes_from_its_saved_state() {
         (parts.file, parts.first, parts.second);
     let state = dir.path().join("app.state");
     let request = LiveRequest {
-        spec: KafkaSpec {
-            brokers: broker.brokers(),
-            topic: "app-state".into(),
-            from: StartAt::Earliest,
-            properties: Vec::new(),
-            group: None,
-            detect_wait: Duration::from_secs(20),
-            resume: Vec::new(),
-            mapping: None,
-        },
+        spec: earliest(&broker, "app-state"),
         state: Some(state.clone()),
         // The generated events include some up to 5 minutes late.
         lateness_us: 5 * 60 * 1_000_000,
@@ -243,22 +247,12 @@ fn the_live_screen_compares_the_window_with_the_one_before() {
     use egui::accesskit::Role;
     use egui_kittest::kittest::Queryable;
     use journeyscope::app::live::LiveRequest;
-    use journeyscope::source::kafka::{KafkaSpec, StartAt};
 
     let (broker, dir) = with_topic("before");
     let file = generated(dir.path(), "events.jsonl", 30_000, true);
     produce(&broker, "before", &file);
     let request = LiveRequest {
-        spec: KafkaSpec {
-            brokers: broker.brokers(),
-            topic: "before".into(),
-            from: StartAt::Earliest,
-            properties: Vec::new(),
-            group: None,
-            detect_wait: Duration::from_secs(20),
-            resume: Vec::new(),
-            mapping: None,
-        },
+        spec: earliest(&broker, "before"),
         state: None,
         lateness_us: 5 * 60 * 1_000_000,
         alerts: Vec::new(),
@@ -337,7 +331,6 @@ fn a_firing_rule_shows_a_banner() {
     use egui_kittest::kittest::Queryable;
     use journeyscope::app::live::LiveRequest;
     use journeyscope::engine::alerts::{AlertKind, AlertRule, AlertState, Baseline};
-    use journeyscope::source::kafka::{KafkaSpec, StartAt};
 
     let (broker, dir) = with_topic("alerting");
     // Sessions every 10 s for three hours; from 01:30 the purchase share
@@ -380,16 +373,7 @@ fn a_firing_rule_shows_a_banner() {
         for_us: 0,
     };
     let request = LiveRequest {
-        spec: KafkaSpec {
-            brokers: broker.brokers(),
-            topic: "alerting".into(),
-            from: StartAt::Earliest,
-            properties: Vec::new(),
-            group: None,
-            detect_wait: Duration::from_secs(20),
-            resume: Vec::new(),
-            mapping: None,
-        },
+        spec: earliest(&broker, "alerting"),
         state: None,
         lateness_us: 10 * 1_000_000,
         alerts: vec![rule],

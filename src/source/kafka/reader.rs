@@ -116,6 +116,10 @@ struct Read {
     /// Per resumed partition: the message a saved state read last, to be
     /// read again and compared before going on (offset, timestamp).
     verify: BTreeMap<i32, (i64, Option<i64>)>,
+    /// Per resumed partition: the first offset the saved state does not
+    /// hold. A message before it is never taken in again, even when it
+    /// arrives after comparing it was given up on.
+    covered: BTreeMap<i32, i64>,
     topic: String,
     consumed: u64,
     /// `--from TIME`: messages stamped earlier are passed over (brokers that
@@ -164,6 +168,14 @@ impl Read {
                 self.next.insert(partition, (offset + 1, timestamp_ms));
                 return Ok(());
             }
+        }
+        if self
+            .covered
+            .get(&partition)
+            .is_some_and(|&next| offset < next)
+        {
+            self.next.insert(partition, (offset + 1, timestamp_ms));
+            return Ok(());
         }
         let before_start = self
             .start_ms
@@ -305,6 +317,11 @@ pub(super) fn consume(
             .verify
             .iter()
             .map(|&(p, offset, ms)| (p, (offset, ms)))
+            .collect(),
+        covered: reader
+            .verify
+            .iter()
+            .map(|&(p, offset, _)| (p, offset + 1))
             .collect(),
         topic: reader.topic.clone(),
         consumed: 0,
