@@ -296,18 +296,7 @@ fn the_live_screen_compares_the_window_with_the_one_before() {
         .map
         .and_then(|m| m.node_screen_rect(&busiest))
         .expect("the busiest touchpoint on the map");
-    let pos = rect.center();
-    h.hover_at(pos);
-    h.run_steps(1);
-    h.drag_at(pos);
-    h.run_steps(1);
-    h.event(egui::Event::PointerButton {
-        pos,
-        button: egui::PointerButton::Primary,
-        pressed: false,
-        modifiers: egui::Modifiers::NONE,
-    });
-    h.run_steps(2);
+    common::pointer::click_at(&mut h, rect.center());
     h.get_by_label_contains(&format!("{busiest}: "));
     h.get_by_label("Who is here now").click();
     let rows = wait_live(&mut h, 30, "no list of who is here", |view| {

@@ -6,6 +6,8 @@
 // Tests state what they expect by unwrapping it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -105,22 +107,7 @@ fn click_node(h: &mut App, name: &str) {
     let rect = map(h)
         .node_screen_rect(name)
         .unwrap_or_else(|| panic!("{name} is not on the map"));
-    click_at(h, rect.center());
-}
-
-/// Presses and releases the pointer at `pos`.
-fn click_at(h: &mut App, pos: egui::Pos2) {
-    h.hover_at(pos);
-    h.run_steps(1);
-    h.drag_at(pos);
-    h.run_steps(1);
-    h.event(egui::Event::PointerButton {
-        pos,
-        button: egui::PointerButton::Primary,
-        pressed: false,
-        modifiers: egui::Modifiers::NONE,
-    });
-    h.run_steps(2);
+    common::pointer::click_at(h, rect.center());
 }
 
 #[test]
@@ -631,7 +618,7 @@ fn the_map_opens_on_its_main_flow_with_exits_beside_boxes_and_repeats_as_badges(
         .from
         .clone();
     let badge = map(&h).badge_screen_rect(&repeating).expect("a badge");
-    click_at(&mut h, badge.center());
+    common::pointer::click_at(&mut h, badge.center());
     assert_eq!(
         map(&h).selected_names(),
         Some((repeating.clone(), Some(repeating)))
