@@ -406,45 +406,44 @@ const BEFORE: &[(&str, Option<Before>)] = &[
 /// stretch an hour or a day earlier (in event time).
 fn compare_with_ui(live: &LiveScreen, ui: &mut egui::Ui) -> Option<Command> {
     let current = live.compared_with();
-    let mut picked = current;
-    let shown = BEFORE
-        .iter()
-        .find(|(_, b)| *b == current)
-        .map_or("nothing", |(l, _)| l);
-    let label = ui.label("Compare with");
-    egui::ComboBox::from_id_salt("compare with")
-        .selected_text(shown)
-        .show_ui(ui, |ui| {
-            for (text, before) in BEFORE {
-                ui.selectable_value(&mut picked, *before, *text);
-            }
-        })
-        .response
-        .labelled_by(label.id)
-        .on_hover_text(
-            "In event time: the window shown (the same length back, since start) against \
-             the one before it, or the same stretch an hour or a day earlier. The map \
-             colours each step by its change; What changed lists the significant ones.",
-        );
+    let (picked, response) = pick(ui, "Compare with", BEFORE, current);
+    response.on_hover_text(
+        "In event time: the window shown (the same length back, since start) against \
+         the one before it, or the same stretch an hour or a day earlier. The map \
+         colours each step by its change; What changed lists the significant ones.",
+    );
     (picked != current).then_some(Command::Live(LiveCommand::CompareWith(picked)))
 }
 
-fn window_ui(live: &LiveScreen, ui: &mut egui::Ui) -> Option<Command> {
-    let mut window = live.window_s();
-    let shown = WINDOWS
+/// A labelled drop-down of `options` (text, value) showing `current`;
+/// returns the value picked and the drop-down's response.
+fn pick<T: PartialEq + Copy>(
+    ui: &mut egui::Ui,
+    label: &str,
+    options: &[(&str, T)],
+    current: T,
+) -> (T, egui::Response) {
+    let mut picked = current;
+    let shown = options
         .iter()
-        .find(|(_, s)| *s == window)
-        .map_or("since start", |(l, _)| l);
-    let label = ui.label("Show");
-    egui::ComboBox::from_id_salt("live window")
+        .find(|(_, v)| *v == current)
+        .map_or(options[0].0, |(text, _)| text);
+    let salt = label;
+    let label = ui.label(label);
+    let response = egui::ComboBox::from_id_salt(salt)
         .selected_text(shown)
         .show_ui(ui, |ui| {
-            for (text, seconds) in WINDOWS {
-                ui.selectable_value(&mut window, *seconds, *text);
+            for (text, value) in options {
+                ui.selectable_value(&mut picked, *value, *text);
             }
         })
         .response
         .labelled_by(label.id);
+    (picked, response)
+}
+
+fn window_ui(live: &LiveScreen, ui: &mut egui::Ui) -> Option<Command> {
+    let (window, _) = pick(ui, "Show", WINDOWS, live.window_s());
     let command =
         (window != live.window_s()).then_some(Command::Live(LiveCommand::SetWindow(window)));
     // At rates where the window's events would not fit in memory, say
