@@ -218,9 +218,29 @@ fn a_saved_state_resumes_without_losing_or_doubling_an_event() {
     // Stopped; more events arrive; resumed from the saved state.
     produce(&broker, "resume", &second_file);
     let after = live_with(&broker, "resume", &with_state);
+    // The topic's own offsets: no message was produced twice, and the
+    // resumed run read each offset past the saved state's once.
+    let offsets = |v: &Value, field: &str| -> i64 {
+        v["kafka"]["partitions"]
+            .as_array()
+            .expect("partitions")
+            .iter()
+            .map(|p| p[field].as_i64().expect("offset"))
+            .sum()
+    };
+    let seen = format!("before: {}; after: {}", before["kafka"], after["kafka"]);
+    assert!(
+        offsets(&after, "high_watermark") <= (first + second) as i64,
+        "no message was produced twice; {seen}"
+    );
+    assert_eq!(
+        offsets(&after, "next_offset") - offsets(&before, "next_offset"),
+        second as i64,
+        "{seen}"
+    );
     assert_eq!(
         after["kafka"]["consumed"], second,
-        "only the new messages are read again"
+        "only the new messages are read again; {seen}"
     );
     assert_same_summary(after, summarize_json(&file), "resumed");
 

@@ -116,10 +116,8 @@ struct Read {
     /// Per resumed partition: the message a saved state read last, to be
     /// read again and compared before going on (offset, timestamp).
     verify: BTreeMap<i32, (i64, Option<i64>)>,
-    /// Per resumed partition: the first offset the saved state does not
-    /// hold. A message before it is never taken in again, even when it
-    /// arrives after comparing it was given up on.
-    covered: BTreeMap<i32, i64>,
+    /// Per partition: the event time of the last event mapped.
+    last_event_us: BTreeMap<i32, Option<i64>>,
     topic: String,
     consumed: u64,
     /// `--from TIME`: messages stamped earlier are passed over (brokers that
@@ -169,12 +167,14 @@ impl Read {
                 return Ok(());
             }
         }
+        // A message before where the partition goes on is held already
+        // (by the saved state, or read earlier in this run): never taken in
+        // twice, whatever the client delivers again.
         if self
-            .covered
+            .next
             .get(&partition)
-            .is_some_and(|&next| offset < next)
+            .is_some_and(|&(next, _)| offset < next)
         {
-            self.next.insert(partition, (offset + 1, timestamp_ms));
             return Ok(());
         }
         let before_start = self
@@ -186,11 +186,21 @@ impl Read {
         if before_start {
             return Ok(());
         }
+        let (events, rejected) = (batch.len(), batch.rejected.len());
         self.mapper.map_message(
             value,
             || format!("partition {partition} offset {offset}"),
             batch,
         );
+        // A rejected record is placed in event time after the event before
+        // it on its partition: the same in a replay, whatever its batches.
+        if batch.len() > events {
+            self.last_event_us.insert(partition, batch.last_time_us());
+        }
+        if batch.rejected.len() > rejected {
+            let at = self.last_event_us.get(&partition).copied().flatten();
+            batch.place_rejected_from(rejected, at);
+        }
         self.consumed += 1;
         Ok(())
     }
@@ -247,6 +257,9 @@ pub(super) struct Reader {
     pub start_ms: Option<i64>,
     /// Partitions resumed from a saved state.
     pub resumed: Vec<i32>,
+    /// Per resumed partition: where the saved state goes on (next offset,
+    /// timestamp of the message before it).
+    pub resume_at: BTreeMap<i32, (i64, Option<i64>)>,
     /// Messages to read again and compare with a saved state's (partition,
     /// offset, timestamp).
     pub verify: Vec<(i32, i64, Option<i64>)>,
@@ -312,17 +325,14 @@ pub(super) fn consume(
     let mut batch = end.fresh_batch();
     let mut read = Read {
         mapper,
-        next: BTreeMap::new(),
+        // A resumed partition goes on where the saved state stopped.
+        next: reader.resume_at.clone(),
         verify: reader
             .verify
             .iter()
             .map(|&(p, offset, ms)| (p, (offset, ms)))
             .collect(),
-        covered: reader
-            .verify
-            .iter()
-            .map(|&(p, offset, _)| (p, offset + 1))
-            .collect(),
+        last_event_us: BTreeMap::new(),
         topic: reader.topic.clone(),
         consumed: 0,
         start_ms: reader.start_ms,
@@ -457,9 +467,10 @@ pub(super) fn consume(
             }
             if let Ok(mut p) = progress.lock() {
                 p.consumed = read.consumed;
-                for (&partition, &(offset, _)) in &read.next {
+                for (&partition, &(offset, stamped)) in &read.next {
                     if let Some(part) = p.partitions.iter_mut().find(|x| x.partition == partition) {
                         part.next_offset = offset;
+                        part.last_timestamp_ms = stamped;
                         part.lag = (part.high_watermark - offset).max(0);
                     }
                 }
