@@ -103,24 +103,12 @@ fn refuse_sources(out: &Path, sources: &[&Path]) -> Result<(), ExportError> {
 /// `out` once all is written and synced: a failed export leaves any earlier
 /// file as it was, and never a half-written one.
 fn write(out: &Path, bytes: &[u8]) -> Result<(), ExportError> {
-    let failed = |source| ExportError::Io {
-        path: crate::format::printable(&out.display().to_string()).into_owned(),
-        source,
-    };
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut temp = tempfile::Builder::new()
-        .prefix(".journeyscope-export-")
-        .tempfile_in(dir)
-        .map_err(failed)?;
-    use std::io::Write as _;
-    temp.write_all(bytes)
-        .and_then(|()| temp.as_file().sync_all())
-        .map_err(failed)?;
-    temp.persist(out).map_err(|e| failed(e.error))?;
-    Ok(())
+    crate::format::write_whole(out, ".journeyscope-export-", bytes).map_err(|source| {
+        ExportError::Io {
+            path: crate::format::printable(&out.display().to_string()).into_owned(),
+            source,
+        }
+    })
 }
 
 /// Estimated width of a character per unit of font size (sans-serif).

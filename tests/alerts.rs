@@ -1,7 +1,8 @@
 //! Alert rules against a real broker: a stream whose app checkout
 //! conversion collapses for 45 minutes fires the rule once, within the
-//! window and hold after the break, and resolves after it recovers; the
-//! same stream without the break fires nothing.
+//! window and hold after the break, and resolves after it recovers (as a
+//! transition share and as a funnel step); half an hour of garbage fires the
+//! rejected-records rule; the same stream without the breaks fires nothing.
 
 // Tests state what they expect by unwrapping it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -17,14 +18,19 @@ const START_US: i64 = 1_795_737_600 * 1_000_000;
 
 /// Six hours of sessions, one every 10 s per channel (app, web): home,
 /// begin_checkout, then purchase for 7 in 10 of them; with `broken`, for 3
-/// in 10 of the app's from hour 3 to 3¾.
+/// in 10 of the app's from hour 3 to 3¾, and a record that is not JSON
+/// every 10 s from hour 4 to 4½.
 fn stream(broken: bool) -> Vec<String> {
     let mut lines = Vec::new();
     let (break_at, recover_at) = (
         START_US + 3 * HOUR_US,
         START_US + 3 * HOUR_US + HOUR_US * 3 / 4,
     );
+    let garbage = START_US + 4 * HOUR_US..START_US + 4 * HOUR_US + HOUR_US / 2;
     for n in 0..2160i64 {
+        if broken && garbage.contains(&(START_US + n * 10_000_000)) {
+            lines.push(format!("not an event {n}"));
+        }
         for (c, channel) in ["app", "web"].iter().enumerate() {
             let t = START_US + n * 10_000_000 + c as i64 * 3_000_000;
             let customer = format!("{channel}-{n}");
@@ -47,7 +53,8 @@ fn stream(broken: bool) -> Vec<String> {
     lines
 }
 
-const RULES: &str = r#"
+/// The app's checkout conversion against an hour earlier.
+const CONVERSION: &str = r#"
 [[rule]]
 name = "app checkout conversion"
 kind = "transition_share"
@@ -59,6 +66,28 @@ baseline = "1h"
 drop = 0.2
 min_sessions = 30
 for = "2m"
+"#;
+
+/// The same as a funnel step, and the share of records rejected.
+const MORE: &str = r#"
+[[rule]]
+name = "app paying"
+kind = "funnel_step"
+steps = ["home", "begin_checkout", "purchase"]
+step = "purchase"
+segment = "channel=app"
+window = "15m"
+baseline = "1h"
+drop = 0.2
+min_sessions = 30
+for = "2m"
+
+[[rule]]
+name = "garbage"
+kind = "rejected_rate"
+window = "10m"
+above = 0.1
+for = "1m"
 "#;
 
 /// A webhook on loopback: every request's body, answered 200.
@@ -103,14 +132,16 @@ fn streamed(
     topic: &str,
     broker: &Broker,
     dir: &std::path::Path,
+    rules: &str,
     flags: &[&str],
 ) -> Value {
     broker.create_topic(topic);
     let file = dir.join(format!("{topic}.jsonl"));
     write_lines(&file, &stream(broken));
     produce(broker, topic, &file);
+    let rules_text = rules;
     let rules = dir.join("rules.toml");
-    std::fs::write(&rules, RULES).unwrap();
+    std::fs::write(&rules, rules_text).unwrap();
     let mut all = vec!["--alerts", rules.to_str().unwrap()];
     all.extend_from_slice(flags);
     live_with(broker, topic, &all)
@@ -120,8 +151,23 @@ fn alerts_of(broken: bool) -> Vec<Value> {
     let broker = Broker::start();
     let dir = tempfile::tempdir().unwrap();
     let topic = if broken { "broken" } else { "clean" };
-    let json = streamed(broken, topic, &broker, dir.path(), &[]);
+    let rules = format!("{CONVERSION}{MORE}");
+    let json = streamed(broken, topic, &broker, dir.path(), &rules, &[]);
     json["alerts"].as_array().expect("alerts").clone()
+}
+
+/// The alerts of the broken stream (read once for the tests that use it).
+fn broken_alerts() -> &'static [Value] {
+    static ALERTS: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
+    ALERTS.get_or_init(|| alerts_of(true))
+}
+
+/// The alerts of `rule` in `state`.
+fn of<'a>(alerts: &'a [Value], rule: &str, state: &str) -> Vec<&'a Value> {
+    alerts
+        .iter()
+        .filter(|a| a["rule"] == rule && a["state"] == state)
+        .collect()
 }
 
 fn time_us(alert: &Value) -> i64 {
@@ -132,15 +178,30 @@ fn time_us(alert: &Value) -> i64 {
 
 #[test]
 fn a_collapsing_conversion_fires_once_and_resolves_after_it_recovers() {
-    let alerts = alerts_of(true);
-    let firing: Vec<&Value> = alerts.iter().filter(|a| a["state"] == "firing").collect();
-    assert_eq!(firing.len(), 1, "{alerts:#?}");
-    let alert = firing[0];
-    assert_eq!(alert["rule"], "app checkout conversion");
-    assert_eq!(alert["kind"], "transition_share");
-    assert_eq!(alert["subject"]["from"], "begin_checkout");
-    assert_eq!(alert["subject"]["to"], "purchase");
-    assert_eq!(alert["segment"], "channel=app");
+    let alerts = broken_alerts();
+    for (rule, kind) in [
+        ("app checkout conversion", "transition_share"),
+        ("app paying", "funnel_step"),
+    ] {
+        let firing = of(alerts, rule, "firing");
+        assert_eq!(firing.len(), 1, "{alerts:#?}");
+        let alert = firing[0];
+        assert_eq!(alert["kind"], kind);
+        assert_eq!(alert["segment"], "channel=app");
+        match kind {
+            "funnel_step" => assert_eq!(alert["subject"]["step"], "purchase"),
+            _ => {
+                assert_eq!(alert["subject"]["from"], "begin_checkout");
+                assert_eq!(alert["subject"]["to"], "purchase");
+            }
+        }
+        fired_within_and_resolved(alert, &of(alerts, rule, "resolved"));
+    }
+}
+
+/// Fired within the window and the hold after the break (plus a check
+/// step); resolved once, after the conversion recovered.
+fn fired_within_and_resolved(alert: &Value, resolved: &[&Value]) {
     let break_at = START_US + 3 * HOUR_US;
     let fired = time_us(alert);
     // Within the window and the hold after the break (plus a check step).
@@ -150,14 +211,34 @@ fn a_collapsing_conversion_fires_once_and_resolves_after_it_recovers() {
         alert["event_time"]
     );
     assert!(alert["value"].as_f64().unwrap() < alert["baseline"].as_f64().unwrap() * 0.8);
-    let resolved: Vec<&Value> = alerts.iter().filter(|a| a["state"] == "resolved").collect();
-    assert_eq!(resolved.len(), 1, "{alerts:#?}");
+    assert_eq!(resolved.len(), 1, "{resolved:#?}");
     let recovered_at = break_at + HOUR_US * 3 / 4;
     assert!(
         time_us(resolved[0]) > recovered_at,
         "{}",
         resolved[0]["event_time"]
     );
+}
+
+/// Half an hour of garbage (one record in six) fires the rejected-records
+/// rule once, after it starts, and resolves after it ends.
+#[test]
+fn garbage_fires_the_rejected_records_rule() {
+    let alerts = broken_alerts();
+    let firing = of(alerts, "garbage", "firing");
+    assert_eq!(firing.len(), 1, "{alerts:#?}");
+    let (from, to) = (START_US + 4 * HOUR_US, START_US + 4 * HOUR_US + HOUR_US / 2);
+    let fired = time_us(firing[0]);
+    assert!(
+        fired > from && fired <= from + 12 * 60 * 1_000_000,
+        "{}",
+        firing[0]
+    );
+    let share = firing[0]["value"].as_f64().unwrap();
+    assert!((0.1..0.25).contains(&share), "{}", firing[0]);
+    let resolved = of(alerts, "garbage", "resolved");
+    assert_eq!(resolved.len(), 1, "{alerts:#?}");
+    assert!(time_us(resolved[0]) > to, "{}", resolved[0]);
 }
 
 #[test]
@@ -173,8 +254,9 @@ fn a_wrong_rule_is_explained() {
     let dir = tempfile::tempdir().unwrap();
     for (text, says) in [
         (
-            "[[rule]]\nname = \"lag\"\nkind = \"lag\"\nwindow = \"5m\"\nabove = 10.0\n",
-            "kinds are transition_share, exit_share and volume",
+            "[[rule]]\nname = \"l\"\nkind = \"latency\"\nwindow = \"5m\"\nabove = 10.0\n",
+            "kind `latency` is not one this version checks; kinds are transition_share, \
+             exit_share, funnel_step, volume, lag, rejected_rate",
         ),
         (
             "[[rule]]\nname = \"c\"\nkind = \"transition_share\"\nfrom = \"a\"\nwindow = \"5m\"\ndrop = 0.2\n",
@@ -223,6 +305,7 @@ fn alerts_reach_the_topic_and_the_webhook() {
         "broken",
         &broker,
         dir.path(),
+        CONVERSION,
         &["--alerts-topic", "alerts", "--alerts-webhook", &url],
     );
     let alerts = json["alerts"].as_array().unwrap().clone();
@@ -286,6 +369,7 @@ fn alerts_reach_the_topic_and_the_webhook() {
         "refused",
         &broker,
         dir.path(),
+        CONVERSION,
         &["--alerts-webhook", &closed],
     );
     let file = summarize_json(&dir.path().join("refused.jsonl"));

@@ -11,7 +11,7 @@ use crate::cli::{BrokerArgs, LiveArgs, OutputFormat};
 use crate::engine::alerts::{Alert, AlertRule, Alerts};
 use crate::engine::live_compare::{LiveComparison, compare_windows};
 use crate::report::{Summary, to_csv, to_dot, to_table};
-use crate::settings::alert_rules;
+use crate::settings::{default_alert_rules, read_alert_rules};
 
 use super::alert_out::{AlertOutputs, AlertSender, AlertTopic, DeliveryCounts};
 use crate::source::kafka::{KafkaProgress, KafkaSpec, StartAt, client_property};
@@ -83,16 +83,9 @@ fn read_rules(
     path: Option<&std::path::Path>,
     settings: &Settings,
 ) -> Result<Vec<AlertRule>, Failure> {
-    let Some(path) = path else {
-        return Ok(Vec::new());
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        usage(anyhow!(
-            "cannot read the alert rules {}: {e}",
-            crate::format::printable(&path.display().to_string())
-        ))
-    })?;
-    alert_rules(&text, settings.source.time_parser()).map_err(|e| usage(anyhow!(e)))
+    path.map_or(Ok(Vec::new()), |path| {
+        read_alert_rules(path, settings.source.time_parser()).map_err(|e| usage(anyhow!(e)))
+    })
 }
 
 /// Runs `live`: the window, or with `--headless` the printed summaries.
@@ -110,11 +103,20 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
     let settings = settings(&mapping, None, None)?;
     let spec = kafka_spec(args)?;
     if !args.headless {
+        // The window's Alerts panel saves to the file given, or to the
+        // user's own rules file.
+        let (alerts, alerts_file) = match &args.alerts {
+            Some(path) => (read_rules(Some(path), &settings)?, Some(path.clone())),
+            None => {
+                default_alert_rules(settings.source.time_parser()).map_err(|e| usage(anyhow!(e)))?
+            }
+        };
         let request = crate::app::live::LiveRequest {
             spec,
             state: args.state.clone(),
             lateness_us: duration(&args.lateness, "lateness")?.as_micros() as i64,
-            alerts: read_rules(args.alerts.as_deref(), &settings)?,
+            alerts,
+            alerts_file,
         };
         return Ok(crate::ui::window::run(
             settings,
@@ -197,11 +199,11 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
             last_data = Instant::now();
         }
         // While a replay catches up, its partitions stand hours apart in
-        // event time: rules are checked once they are read to their ends
-        // (which, live, they always nearly are).
-        if !run.alerts.is_empty() && session.source.caught_up() {
+        // event time: event-time rules are checked once they are read to
+        // their ends (which, live, they always nearly are); lag rules always.
+        if !run.alerts.is_empty() {
             let new = alerts
-                .check(&session.engine)
+                .check(&session.engine, &session.source.stream_state())
                 .map_err(|e| usage(anyhow!(e)))?;
             for alert in &new {
                 if run.every.is_some() {

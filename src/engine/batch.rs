@@ -159,6 +159,9 @@ pub struct EventBatch {
     properties: Vec<(Span, Span)>,
     /// Records the source rejected while producing this batch, in order.
     pub rejected: Vec<Rejected>,
+    /// Per rejected record, when a stream can say it: the event time of the
+    /// last event before it on its partition (missing or None: unknown).
+    pub rejected_at_us: Vec<Option<i64>>,
     /// Where a stream goes on once this batch is taken in, for every
     /// partition it advanced. Empty for files.
     pub resume_at: Vec<StreamMark>,
@@ -234,6 +237,7 @@ impl EventBatch {
             events: Vec::with_capacity(events),
             properties: Vec::new(),
             rejected: Vec::new(),
+            rejected_at_us: Vec::new(),
             resume_at: Vec::new(),
         }
     }
@@ -283,12 +287,24 @@ impl EventBatch {
         self.events.clear();
         self.properties.clear();
         self.rejected.clear();
+        self.rejected_at_us.clear();
         self.resume_at.clear();
     }
 
     /// Appends a rejected record.
     pub fn reject(&mut self, rejected: Rejected) {
         self.rejected.push(rejected);
+    }
+
+    /// The time of the last event appended.
+    pub fn last_time_us(&self) -> Option<i64> {
+        self.events.last().map(|e| e.time_us)
+    }
+
+    /// Places the rejected records from `from` on at event time `at_us`.
+    pub fn place_rejected_from(&mut self, from: usize, at_us: Option<i64>) {
+        self.rejected_at_us.resize(from, None);
+        self.rejected_at_us.resize(self.rejected.len(), at_us);
     }
 
     /// Number of events in the batch.

@@ -378,6 +378,11 @@ pub struct StagedCopy {
 }
 
 impl StagedCopy {
+    /// The events copied (duplicates not dropped yet).
+    pub fn events(&self) -> usize {
+        self.total
+    }
+
     /// Drops duplicates, orders each customer's events, cuts sessions and
     /// builds the graph.
     pub fn build(self) -> Journeys {

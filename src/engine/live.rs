@@ -4,6 +4,7 @@
 //! and timelines.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::io;
 
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,8 @@ use super::ingest::{JourneyBuilder, StagedCopy};
 use super::journeys::Journeys;
 use super::running::{Running, Step};
 use super::saved::SavedBuilder;
+
+const MINUTE_US: i64 = 60 * 1_000_000;
 
 /// How much event time is kept for windows when nothing longer is asked.
 pub const KEEP_RECENT_US: i64 = 60 * 60 * 1_000_000;
@@ -33,6 +36,11 @@ pub struct LiveEngine {
     forgotten_before_us: i64,
     /// Events taken in (duplicates included).
     taken: u64,
+    /// Records rejected by minute of event time: the time of the event
+    /// before them on their partition, or the newest event's when the
+    /// source cannot say (those before any event wait in minute `i64::MIN`
+    /// for the first). Not saved: a resumed stream counts anew.
+    rejected_minutes: BTreeMap<i64, u64>,
 }
 
 /// The journeys since start, with open sessions by touchpoint.
@@ -59,6 +67,7 @@ impl LiveEngine {
             max_kept: MAX_KEPT_EVENTS,
             forgotten_before_us: i64::MIN,
             taken: 0,
+            rejected_minutes: BTreeMap::new(),
         }
     }
 
@@ -100,7 +109,9 @@ impl LiveEngine {
             )
         });
         self.taken += taken;
-        let Some(watermark) = self.recent.watermark_us() else {
+        let watermark = self.recent.watermark_us();
+        self.place_rejected(batch, watermark);
+        let Some(watermark) = watermark else {
             return;
         };
         // Forget the distant past a twelfth of the kept time at a time.
@@ -120,7 +131,44 @@ impl LiveEngine {
         }
     }
 
+    /// Counts the batch's rejected records at the minute of their event
+    /// time, or of the newest event's when the source cannot say.
+    fn place_rejected(&mut self, batch: &super::EventBatch, watermark_us: Option<i64>) {
+        if watermark_us.is_some()
+            && let Some(unplaced) = self.rejected_minutes.remove(&i64::MIN)
+        {
+            let minute = watermark_us.map_or(i64::MIN, |t| t.div_euclid(MINUTE_US));
+            *self.rejected_minutes.entry(minute).or_default() += unplaced;
+        }
+        for k in 0..batch.rejected.len() {
+            let at = batch
+                .rejected_at_us
+                .get(k)
+                .copied()
+                .flatten()
+                .or(watermark_us);
+            let minute = at.map_or(i64::MIN, |t| t.div_euclid(MINUTE_US));
+            *self.rejected_minutes.entry(minute).or_default() += 1;
+        }
+    }
+
+    /// Records rejected at event times in `[from_us, to_us)` (by whole
+    /// minutes).
+    pub fn rejected_between(&self, from_us: i64, to_us: i64) -> u64 {
+        let (from, to) = (from_us.div_euclid(MINUTE_US), to_us.div_euclid(MINUTE_US));
+        if from >= to {
+            return 0;
+        }
+        self.rejected_minutes
+            .range(from.max(i64::MIN + 1)..to)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
     fn forget_before(&mut self, cutoff_us: i64) {
+        self.rejected_minutes = self
+            .rejected_minutes
+            .split_off(&cutoff_us.div_euclid(MINUTE_US));
         self.recent.forget_before(cutoff_us);
         self.forgotten_before_us = self.forgotten_before_us.max(cutoff_us);
     }
@@ -279,6 +327,7 @@ impl LiveEngine {
             max_kept: MAX_KEPT_EVENTS,
             forgotten_before_us: saved.forgotten_before_us,
             taken: saved.taken,
+            rejected_minutes: BTreeMap::new(),
         })
     }
 }

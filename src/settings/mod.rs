@@ -9,15 +9,20 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::cli::MappingArgs;
-use crate::engine::alerts::{AlertKind, AlertRule, Baseline};
 use crate::engine::{
     CompareSpec, EngineConfig, FunnelSpec, PathsAnchor, PathsSpec, Segment, TouchpointRules,
 };
 use crate::report::Questions;
 use crate::source::{CHANNEL, MappingOverrides, SourceOptions, TimeParser};
 
+mod alert_file;
+pub use alert_file::{
+    RuleDraft, alert_rules, alert_rules_text, default_alert_rules, default_alerts_file,
+    read_alert_rules,
+};
+
 /// The bundled sample data (see `sample_data/README.md`).
-pub const SAMPLE_DATA: &[u8] = include_bytes!("../sample_data/ecommerce.jsonl.zst");
+pub const SAMPLE_DATA: &[u8] = include_bytes!("../../sample_data/ecommerce.jsonl.zst");
 /// File name of the bundled sample data.
 pub const SAMPLE_NAME: &str = "ecommerce.jsonl.zst";
 
@@ -227,116 +232,4 @@ pub fn sample_data_file() -> std::io::Result<tempfile::TempPath> {
         .tempfile()?;
     file.write_all(SAMPLE_DATA)?;
     Ok(file.into_temp_path())
-}
-
-/// A `[[rule]]` of an alert rules file, as written.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RuleText {
-    name: String,
-    kind: String,
-    from: Option<String>,
-    to: Option<String>,
-    touchpoint: Option<String>,
-    segment: Option<String>,
-    window: String,
-    baseline: Option<String>,
-    drop: Option<f64>,
-    rise: Option<f64>,
-    below: Option<f64>,
-    above: Option<f64>,
-    min_sessions: Option<u64>,
-    #[serde(rename = "for")]
-    hold: Option<String>,
-}
-
-/// An alert rules file: `[[rule]]` tables.
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RulesText {
-    rule: Vec<RuleText>,
-}
-
-/// Reads the alert rules in `text` (TOML), their segments' times in
-/// `parser`'s zone.
-pub fn alert_rules(text: &str, parser: TimeParser) -> Result<Vec<AlertRule>, SettingsError> {
-    let file: RulesText =
-        toml::from_str(text).map_err(|e| SettingsError(format!("alert rules: {e}")))?;
-    file.rule
-        .into_iter()
-        .map(|r| {
-            let named = |what: &str| SettingsError(format!("alert rule `{}`: {what}", r.name));
-            let time = |text: &str, field: &str| {
-                humantime::parse_duration(text)
-                    .map(|d| d.as_micros() as i64)
-                    .map_err(|e| named(&format!("{field} `{text}`: {e} (try 15m, 1h or 1d)")))
-            };
-            let needs = |v: &Option<String>, field: &str| {
-                v.clone()
-                    .ok_or_else(|| named(&format!("a {} rule needs `{field}`", r.kind)))
-            };
-            let kind = match r.kind.as_str() {
-                "transition_share" => AlertKind::TransitionShare {
-                    from: needs(&r.from, "from")?,
-                    to: needs(&r.to, "to")?,
-                },
-                "exit_share" => AlertKind::ExitShare {
-                    touchpoint: needs(&r.touchpoint, "touchpoint")?,
-                },
-                "volume" => AlertKind::Volume {
-                    touchpoint: needs(&r.touchpoint, "touchpoint")?,
-                },
-                other => {
-                    return Err(named(&format!(
-                        "kind `{other}` is not one this version checks; kinds are \
-                         transition_share, exit_share and volume"
-                    )));
-                }
-            };
-            let window_us = time(&r.window, "window")?;
-            let fixed = r.below.is_some() || r.above.is_some();
-            let baseline = match (r.baseline.as_deref(), fixed) {
-                (_, true) => Baseline::Fixed {
-                    below: r.below,
-                    above: r.above,
-                },
-                (Some("previous") | None, false) => Baseline::Back {
-                    back_us: window_us,
-                    drop: r.drop,
-                    rise: r.rise,
-                },
-                (Some(back), false) => Baseline::Back {
-                    back_us: time(back, "baseline")?,
-                    drop: r.drop,
-                    rise: r.rise,
-                },
-            };
-            if let Baseline::Back {
-                drop: None,
-                rise: None,
-                ..
-            } = baseline
-            {
-                return Err(named("give `drop` or `rise` (or fixed `below`/`above`)"));
-            }
-            if matches!(kind, AlertKind::Volume { .. }) && !fixed {
-                return Err(named(
-                    "a volume rule takes `below` or `above` events per minute",
-                ));
-            }
-            Ok(AlertRule {
-                segment: r
-                    .segment
-                    .as_deref()
-                    .map(|s| parse_segment(s, parser))
-                    .transpose()?,
-                kind,
-                window_us,
-                baseline,
-                min_sessions: r.min_sessions.unwrap_or(0),
-                for_us: r.hold.as_deref().map_or(Ok(0), |f| time(f, "for"))?,
-                name: r.name,
-            })
-        })
-        .collect()
 }

@@ -1,21 +1,36 @@
 //! Alert rules, evaluated in event time: each rule is checked at every
 //! step of event time once the stream has passed it by the allowed
 //! lateness, on exactly the kept events up to that point, so a replayed
-//! topic fires as it did live whatever its batches. A rule goes OK →
-//! pending → firing → resolved (then OK); every change is one alert.
+//! topic fires as it did live whatever its batches. Lag rules, which watch
+//! the reader rather than the events, are checked every second of wall
+//! time. A rule goes OK → pending → firing → resolved (then OK); every
+//! change is one alert.
+
+mod reading;
 
 use serde::Serialize;
 
-use super::compare::{CompareReport, CompareSpec, compare};
-use super::journeys::Journeys;
 use super::live::LiveEngine;
 use super::segment::{Segment, SegmentError};
+use reading::{Reading, read, read_lag};
 
 /// Event time kept beyond the rules' windows (see [`Alerts::keeps_us`]).
 const REPLAY_SLACK_US: i64 = 24 * 3600 * 1_000_000;
 
 /// How often (in event time) rules are checked.
 pub const CHECK_EVERY_US: i64 = 60 * 1_000_000;
+
+/// How often (in wall time) lag rules are checked.
+pub const LAG_CHECK_EVERY_US: i64 = 1_000_000;
+
+/// What a lag rule counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LagUnit {
+    /// Messages on the brokers not read yet.
+    Messages,
+    /// Seconds the oldest unread message has waited.
+    Seconds,
+}
 
 /// What a rule watches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +52,22 @@ pub enum AlertKind {
         /// The touchpoint.
         touchpoint: String,
     },
+    /// The share of the customers reaching funnel step `step - 1` who go
+    /// on to step `step` (in order, as the funnel counts them).
+    FunnelStep {
+        /// The funnel's touchpoints, in order.
+        steps: Vec<String>,
+        /// The step watched: an index into `steps`, at least 1.
+        step: usize,
+    },
+    /// How far the reader is behind the brokers (fixed `above`).
+    Lag {
+        /// Messages or seconds.
+        unit: LagUnit,
+    },
+    /// The share of the records in the window that were rejected (fixed
+    /// `above`).
+    RejectedRate,
 }
 
 impl AlertKind {
@@ -46,8 +77,65 @@ impl AlertKind {
             AlertKind::TransitionShare { .. } => "transition_share",
             AlertKind::ExitShare { .. } => "exit_share",
             AlertKind::Volume { .. } => "volume",
+            AlertKind::FunnelStep { .. } => "funnel_step",
+            AlertKind::Lag { .. } => "lag",
+            AlertKind::RejectedRate => "rejected_rate",
         }
     }
+
+    /// Every kind's name, as the rule file spells it.
+    pub const NAMES: [&'static str; 6] = [
+        "transition_share",
+        "exit_share",
+        "funnel_step",
+        "volume",
+        "lag",
+        "rejected_rate",
+    ];
+
+    /// What it watches, as an alert names it.
+    pub fn subject(&self) -> serde_json::Value {
+        match self {
+            AlertKind::TransitionShare { from, to } => serde_json::json!({"from": from, "to": to}),
+            AlertKind::ExitShare { touchpoint } | AlertKind::Volume { touchpoint } => {
+                serde_json::json!({"touchpoint": touchpoint})
+            }
+            AlertKind::FunnelStep { steps, step } => {
+                serde_json::json!({"steps": steps, "step": steps.get(*step)})
+            }
+            AlertKind::Lag { unit } => serde_json::json!({"unit": match unit {
+                LagUnit::Messages => "messages",
+                LagUnit::Seconds => "seconds",
+            }}),
+            AlertKind::RejectedRate => serde_json::json!({}),
+        }
+    }
+
+    /// True for the rules checked in wall time, on the reader.
+    fn is_lag(&self) -> bool {
+        matches!(self, AlertKind::Lag { .. })
+    }
+}
+
+/// How far the reader is behind the brokers.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Lag {
+    /// Messages not read yet, every partition together.
+    pub messages: u64,
+    /// How long the oldest unread message has waited, seconds (0 when
+    /// nothing is unread).
+    pub seconds: f64,
+}
+
+/// What the stream says besides its events, at one check.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StreamState {
+    /// Every partition is read to its end (event-time rules wait for it).
+    pub caught_up: bool,
+    /// How far behind the reader is.
+    pub lag: Lag,
+    /// Now, µs since the epoch (wall clock).
+    pub wall_us: i64,
 }
 
 /// What a value is held against.
@@ -81,7 +169,7 @@ pub struct AlertRule {
     pub kind: AlertKind,
     /// Only these sessions.
     pub segment: Option<Segment>,
-    /// The window, µs of event time.
+    /// The window, µs of event time (0 for lag rules).
     pub window_us: i64,
     /// What the value is held against.
     pub baseline: Baseline,
@@ -116,7 +204,7 @@ pub struct Alert {
     pub subject: serde_json::Value,
     /// The rule's segment expression, when it has one.
     pub segment: Option<String>,
-    /// The value in the window.
+    /// The value in the window (for lag: messages or seconds behind).
     pub value: f64,
     /// What it was held against (the earlier window's value, or the bound).
     pub baseline: f64,
@@ -138,16 +226,6 @@ pub struct Alert {
     pub source: String,
 }
 
-/// What one check of a rule found.
-struct Reading {
-    value: f64,
-    baseline: f64,
-    sessions: u64,
-    baseline_sessions: u64,
-    p_value: Option<f64>,
-    holds: bool,
-}
-
 /// The rules and where each stands.
 #[derive(Debug)]
 pub struct Alerts {
@@ -156,6 +234,8 @@ pub struct Alerts {
     phase: Vec<Phase>,
     /// The next event time to check.
     next_check_us: Option<i64>,
+    /// The next wall time to check lag rules.
+    next_lag_check_us: i64,
     source: String,
 }
 
@@ -173,6 +253,7 @@ impl Alerts {
             phase: vec![Phase::Ok; rules.len()],
             rules,
             next_check_us: None,
+            next_lag_check_us: i64::MIN,
             source: source.to_owned(),
         }
     }
@@ -187,6 +268,7 @@ impl Alerts {
     fn rules_keep_us(&self) -> i64 {
         self.rules
             .iter()
+            .filter(|r| !r.kind.is_lag())
             .map(|r| match r.baseline {
                 Baseline::Back { back_us, .. } => r.window_us + back_us,
                 Baseline::Fixed { .. } => r.window_us,
@@ -196,9 +278,63 @@ impl Alerts {
             + CHECK_EVERY_US
     }
 
-    /// Checks every step of event time the stream has passed (by the
-    /// allowed lateness) since the last call; returns the changes.
-    pub fn check(&mut self, engine: &LiveEngine) -> Result<Vec<Alert>, SegmentError> {
+    /// The rules watched.
+    pub fn rules(&self) -> &[AlertRule] {
+        &self.rules
+    }
+
+    /// Watches `rules` from now on. A rule of a name watched before keeps
+    /// its state (edited while firing, it resolves at the next check its
+    /// new condition does not hold); a new one starts at OK.
+    pub fn set_rules(&mut self, rules: Vec<AlertRule>) {
+        self.phase = rules
+            .iter()
+            .map(|r| {
+                self.rules
+                    .iter()
+                    .position(|old| old.name == r.name)
+                    .map_or(Phase::Ok, |k| self.phase[k])
+            })
+            .collect();
+        self.rules = rules;
+    }
+
+    /// Checks lag rules when a second of wall time has passed, and, once
+    /// the stream has caught up, every step of event time it has passed (by
+    /// the allowed lateness) since the last call; returns the changes.
+    pub fn check(
+        &mut self,
+        engine: &LiveEngine,
+        stream: &StreamState,
+    ) -> Result<Vec<Alert>, SegmentError> {
+        let mut alerts = self.check_lag(engine, stream);
+        if stream.caught_up {
+            alerts.extend(self.check_events(engine)?);
+        }
+        Ok(alerts)
+    }
+
+    fn check_lag(&mut self, engine: &LiveEngine, stream: &StreamState) -> Vec<Alert> {
+        if stream.wall_us < self.next_lag_check_us {
+            return Vec::new();
+        }
+        self.next_lag_check_us = stream.wall_us + LAG_CHECK_EVERY_US;
+        let at = engine.watermark_us().unwrap_or(0);
+        let mut alerts = Vec::new();
+        for k in 0..self.rules.len() {
+            if !self.rules[k].kind.is_lag() {
+                continue;
+            }
+            let reading = read_lag(&self.rules[k], &stream.lag);
+            alerts.extend(self.step(k, stream.wall_us, at, reading));
+        }
+        alerts
+    }
+
+    fn check_events(&mut self, engine: &LiveEngine) -> Result<Vec<Alert>, SegmentError> {
+        if self.rules.iter().all(|r| r.kind.is_lag()) {
+            return Ok(Vec::new());
+        }
         let Some(newest) = engine.watermark_us() else {
             return Ok(Vec::new());
         };
@@ -215,8 +351,11 @@ impl Alerts {
         let mut alerts = Vec::new();
         while at <= settled {
             for k in 0..self.rules.len() {
+                if self.rules[k].kind.is_lag() {
+                    continue;
+                }
                 let reading = read(&self.rules[k], engine, at)?;
-                if let Some(alert) = self.step(k, at, reading) {
+                if let Some(alert) = self.step(k, at, at, reading) {
                     alerts.push(alert);
                 }
             }
@@ -226,8 +365,15 @@ impl Alerts {
         Ok(alerts)
     }
 
-    /// Moves rule `k` on with what was read at `at_us`.
-    fn step(&mut self, k: usize, at_us: i64, reading: Option<Reading>) -> Option<Alert> {
+    /// Moves rule `k` on with what was read at `at_us` (event time, or
+    /// wall time for lag rules), when the stream stood at `event_us`.
+    fn step(
+        &mut self,
+        k: usize,
+        at_us: i64,
+        event_us: i64,
+        reading: Option<Reading>,
+    ) -> Option<Alert> {
         let rule = &self.rules[k];
         let holds = reading.as_ref().is_some_and(|r| r.holds);
         let (phase, state) = match (self.phase[k], holds) {
@@ -249,14 +395,7 @@ impl Alerts {
             rule: rule.name.clone(),
             state,
             kind: rule.kind.name(),
-            subject: match &rule.kind {
-                AlertKind::TransitionShare { from, to } => {
-                    serde_json::json!({"from": from, "to": to})
-                }
-                AlertKind::ExitShare { touchpoint } | AlertKind::Volume { touchpoint } => {
-                    serde_json::json!({"touchpoint": touchpoint})
-                }
-            },
+            subject: rule.kind.subject(),
             segment: rule.segment.as_ref().map(|s| s.text.clone()),
             value: r.value,
             baseline: r.baseline,
@@ -265,7 +404,7 @@ impl Alerts {
             baseline_sessions: r.baseline_sessions,
             p_value: r.p_value,
             window_s: rule.window_us as f64 / 1e6,
-            event_time: rfc3339(at_us),
+            event_time: rfc3339(event_us),
             wall_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             source: self.source.clone(),
         })
@@ -278,150 +417,94 @@ fn rfc3339(us: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Reads `rule` at event time `at_us` from the kept events before it; None
-/// when too few sessions (or no such touchpoint) to say anything.
-fn read(
-    rule: &AlertRule,
-    engine: &LiveEngine,
-    at_us: i64,
-) -> Result<Option<Reading>, SegmentError> {
-    let start = at_us - rule.window_us;
-    match rule.baseline {
-        Baseline::Back {
-            back_us,
-            drop,
-            rise,
-        } => {
-            let journeys = engine.recent_between(start - back_us, at_us).build();
-            let a = within(rule, Segment::time(Some(start), None, String::new()));
-            let b = within(
-                rule,
-                Segment::time(Some(start - back_us), Some(at_us - back_us), String::new()),
-            );
-            let report = compare(
-                &journeys,
-                &CompareSpec::Segments { a, b: Some(b) },
-                None,
-                None,
-            )?;
-            Ok(compared(rule, &report, drop, rise))
-        }
-        Baseline::Fixed { below, above } => {
-            let journeys = engine.recent_between(start, at_us).build();
-            let journeys = journeys.with_segment(rule.segment.clone())?;
-            Ok(fixed(rule, &journeys, below, above))
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::EngineConfig;
+
+    fn lag_rule(unit: LagUnit, above: f64, for_us: i64) -> AlertRule {
+        AlertRule {
+            name: "behind".into(),
+            kind: AlertKind::Lag { unit },
+            segment: None,
+            window_us: 0,
+            baseline: Baseline::Fixed {
+                below: None,
+                above: Some(above),
+            },
+            min_sessions: 0,
+            for_us,
         }
     }
-}
 
-/// `time` within the rule's segment: both must hold.
-fn within(rule: &AlertRule, mut time: Segment) -> Segment {
-    if let Some(segment) = &rule.segment {
-        time.conditions.extend(segment.conditions.iter().cloned());
+    fn at(seconds: i64, messages: u64, behind_s: f64) -> StreamState {
+        StreamState {
+            caught_up: false,
+            lag: Lag {
+                messages,
+                seconds: behind_s,
+            },
+            wall_us: 1_800_000_000_000_000 + seconds * 1_000_000,
+        }
     }
-    time
-}
 
-/// A reading against the earlier window: the row of the rule's subject.
-fn compared(
-    rule: &AlertRule,
-    report: &CompareReport,
-    drop: Option<f64>,
-    rise: Option<f64>,
-) -> Option<Reading> {
-    let (value, baseline, sessions, baseline_sessions, difference) = match &rule.kind {
-        AlertKind::TransitionShare { from, to } => {
-            let row = report
-                .edges
-                .iter()
-                .find(|e| e.from == *from && e.to == *to)?;
-            (
-                row.a.share,
-                row.b.share,
-                row.a.outflow,
-                row.b.outflow,
-                &row.difference,
-            )
+    /// Lag rules go pending, firing and resolved in wall time, checked once
+    /// a second, while the stream is still catching up.
+    #[test]
+    fn lag_fires_after_its_hold_and_resolves() {
+        let engine = LiveEngine::new(EngineConfig::default(), 0);
+        let mut alerts = Alerts::new(
+            vec![lag_rule(LagUnit::Messages, 1000.0, 3_000_000)],
+            "kafka://t",
+        );
+        let mut states = Vec::new();
+        for (s, behind) in [
+            (0, 10),
+            (1, 5000),
+            (1, 9000),
+            (2, 5000),
+            (4, 5000),
+            (5, 20),
+            (6, 20),
+        ] {
+            for alert in alerts.check(&engine, &at(s, behind, 0.0)).unwrap() {
+                states.push((s, alert.state, alert.value));
+            }
         }
-        AlertKind::ExitShare { touchpoint } => {
-            let row = report.nodes.iter().find(|n| n.name == *touchpoint)?;
-            (
-                row.a.exit_share,
-                row.b.exit_share,
-                row.a.sessions,
-                row.b.sessions,
-                &row.difference,
-            )
-        }
-        AlertKind::Volume { .. } => return None,
-    };
-    let enough = sessions >= rule.min_sessions && baseline_sessions >= rule.min_sessions;
-    let significant = difference
-        .q_value
-        .is_some_and(|q| q < super::compare::SIGNIFICANCE);
-    let fell = drop.is_some_and(|d| value < baseline * (1.0 - d));
-    let rose = rise.is_some_and(|r| value > baseline * (1.0 + r));
-    Some(Reading {
-        value,
-        baseline,
-        sessions,
-        baseline_sessions,
-        p_value: difference.p_value,
-        holds: enough && significant && (fell || rose),
-    })
-}
+        assert_eq!(
+            states,
+            vec![
+                (1, AlertState::Pending, 5000.0),
+                (4, AlertState::Firing, 5000.0),
+                (5, AlertState::Resolved, 20.0)
+            ]
+        );
+        // Seconds behind, on the rule that counts them.
+        alerts.set_rules(vec![lag_rule(LagUnit::Seconds, 30.0, 0)]);
+        let fired = alerts.check(&engine, &at(10, 5, 45.0)).unwrap();
+        assert_eq!(fired.len(), 1);
+        assert_eq!((fired[0].state, fired[0].value), (AlertState::Firing, 45.0));
+        assert_eq!(fired[0].subject, serde_json::json!({"unit": "seconds"}));
+    }
 
-/// A reading against fixed bounds, in the window alone.
-fn fixed(
-    rule: &AlertRule,
-    journeys: &Journeys,
-    below: Option<f64>,
-    above: Option<f64>,
-) -> Option<Reading> {
-    let graph = &journeys.graph;
-    let (value, sessions) = match &rule.kind {
-        AlertKind::TransitionShare { from, to } => {
-            let edges = graph.edge_reports();
-            let edge = edges.iter().find(|e| e.from == *from && e.to == *to);
-            let outflow: u64 = edges
-                .iter()
-                .filter(|e| e.from == *from)
-                .map(|e| e.transitions)
-                .sum();
-            let taken = edge.map_or(0, |e| e.transitions);
-            (taken as f64 / outflow.max(1) as f64, outflow)
-        }
-        AlertKind::ExitShare { touchpoint } => {
-            let node = graph
-                .node_reports()
-                .into_iter()
-                .find(|n| n.name == *touchpoint)?;
-            (
-                node.exits as f64 / node.sessions.max(1) as f64,
-                node.sessions,
-            )
-        }
-        AlertKind::Volume { touchpoint } => {
-            let events = graph
-                .node_reports()
-                .into_iter()
-                .find(|n| n.name == *touchpoint)
-                .map_or(0, |n| n.events);
-            (
-                events as f64 / (rule.window_us as f64 / 60e6),
-                journeys.sessions,
-            )
-        }
-    };
-    let bound = below.or(above).unwrap_or(0.0);
-    let holds = sessions >= rule.min_sessions
-        && (below.is_some_and(|b| value < b) || above.is_some_and(|a| value > a));
-    Some(Reading {
-        value,
-        baseline: bound,
-        sessions,
-        baseline_sessions: 0,
-        p_value: None,
-        holds,
-    })
+    /// A rule kept by name keeps its state; a new name starts at OK.
+    #[test]
+    fn new_rules_keep_the_state_of_their_names() {
+        let engine = LiveEngine::new(EngineConfig::default(), 0);
+        let mut alerts = Alerts::new(vec![lag_rule(LagUnit::Messages, 10.0, 0)], "t");
+        assert_eq!(alerts.check(&engine, &at(0, 50, 0.0)).unwrap().len(), 1);
+        let mut renamed = lag_rule(LagUnit::Messages, 10.0, 0);
+        renamed.name = "other".into();
+        alerts.set_rules(vec![lag_rule(LagUnit::Messages, 100.0, 0), renamed]);
+        let changes = alerts.check(&engine, &at(1, 50, 0.0)).unwrap();
+        let named: Vec<(&str, AlertState)> =
+            changes.iter().map(|a| (a.rule.as_str(), a.state)).collect();
+        assert_eq!(
+            named,
+            vec![
+                ("behind", AlertState::Resolved),
+                ("other", AlertState::Firing)
+            ]
+        );
+    }
 }

@@ -115,6 +115,8 @@ pub struct PartitionProgress {
     pub high_watermark: i64,
     /// Messages not read yet: high watermark − next offset.
     pub lag: i64,
+    /// The broker timestamp of the last message read (ms since the epoch).
+    pub last_timestamp_ms: Option<i64>,
 }
 
 /// What the consumer has read so far.
@@ -124,6 +126,23 @@ pub struct KafkaProgress {
     pub consumed: u64,
     /// Per partition.
     pub partitions: Vec<PartitionProgress>,
+}
+
+impl KafkaProgress {
+    /// How far behind the brokers the reader is at `now_ms` (wall clock):
+    /// the messages not read yet, and, on partitions with some, how long
+    /// ago the last message read was stamped (the next one waits at most
+    /// that long).
+    pub fn lag(&self, now_ms: i64) -> crate::engine::alerts::Lag {
+        let behind = self.partitions.iter().filter(|p| p.lag > 0);
+        crate::engine::alerts::Lag {
+            messages: behind.clone().map(|p| p.lag as u64).sum(),
+            seconds: behind
+                .filter_map(|p| p.last_timestamp_ms)
+                .map(|t| (now_ms - t).max(0) as f64 / 1e3)
+                .fold(0.0, f64::max),
+        }
+    }
 }
 
 /// A raw message kept from detection until the reader thread maps it.
@@ -369,6 +388,16 @@ fn to_verify(spec: &KafkaSpec) -> Vec<(i32, i64, Option<i64>)> {
         .collect()
 }
 
+/// Where each partition a saved state has read goes on: (next offset,
+/// timestamp of the message before it).
+fn resume_marks(spec: &KafkaSpec) -> std::collections::BTreeMap<i32, (i64, Option<i64>)> {
+    spec.resume
+        .iter()
+        .filter(|m| m.next_offset > 0)
+        .map(|m| (m.partition, (m.next_offset, m.last_timestamp_ms)))
+        .collect()
+}
+
 /// Assigns every partition of the topic at the starting point.
 fn assign(consumer: &BaseConsumer, spec: &KafkaSpec) -> Result<Vec<i32>, SourceError> {
     let ids = partitions(consumer, spec, &spec.topic)?;
@@ -558,6 +587,7 @@ impl KafkaSource {
         let link = ReaderLink::spawn("kafka consumer", move |end| {
             let reader = Reader {
                 consumer,
+                resume_at: resume_marks(&checker_spec),
                 spec: checker_spec,
                 redactor,
                 topic,
@@ -656,11 +686,45 @@ impl KafkaSource {
                 .iter()
                 .all(|p| p.next_offset >= p.high_watermark)
     }
+
+    /// Where the stream stands now, for alert rules.
+    pub fn stream_state(&self) -> crate::engine::alerts::StreamState {
+        let now = chrono::Utc::now();
+        crate::engine::alerts::StreamState {
+            caught_up: self.caught_up(),
+            lag: self.progress().lag(now.timestamp_millis()),
+            wall_us: now.timestamp_micros(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lag_counts_what_is_unread_and_how_long_it_waited() {
+        let part = |partition, lag, last_timestamp_ms| PartitionProgress {
+            partition,
+            next_offset: 10,
+            high_watermark: 10 + lag,
+            lag,
+            last_timestamp_ms,
+        };
+        let progress = KafkaProgress {
+            consumed: 0,
+            partitions: vec![
+                part(0, 0, Some(1_000)),
+                part(1, 40, Some(50_000)),
+                part(2, 2, Some(20_000)),
+            ],
+        };
+        let lag = progress.lag(60_000);
+        assert_eq!(lag.messages, 42);
+        // The oldest waiting: partition 2, read up to 20 s, 40 s ago.
+        assert_eq!(lag.seconds, 40.0);
+        assert_eq!(KafkaProgress::default().lag(60_000).seconds, 0.0);
+    }
 
     #[test]
     fn start_points_parse() {

@@ -1,0 +1,637 @@
+//! Alert rule files: `[[rule]]` tables in TOML, read into rules and written
+//! back (the app's Alerts panel saves through here).
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::alerts::{AlertKind, AlertRule, Baseline, LagUnit};
+use crate::source::TimeParser;
+
+use super::{SettingsError, parse_segment};
+
+/// A funnel step named by its touchpoint or by its place (1 = the first).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+enum StepText {
+    Place(usize),
+    Name(String),
+}
+
+/// A `[[rule]]` of an alert rules file, as written.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RuleText {
+    name: String,
+    kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    touchpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    steps: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step: Option<StepText>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    segment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    window: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    drop: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rise: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    below: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    above: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min_sessions: Option<u64>,
+    #[serde(rename = "for", skip_serializing_if = "Option::is_none")]
+    hold: Option<String>,
+}
+
+/// An alert rules file: `[[rule]]` tables.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RulesText {
+    #[serde(default)]
+    rule: Vec<RuleText>,
+}
+
+/// Reads the alert rules in `text` (TOML), their segments' times in
+/// `parser`'s zone.
+pub fn alert_rules(text: &str, parser: TimeParser) -> Result<Vec<AlertRule>, SettingsError> {
+    let file: RulesText =
+        toml::from_str(text).map_err(|e| SettingsError(format!("alert rules: {e}")))?;
+    let rules: Vec<AlertRule> = file
+        .rule
+        .into_iter()
+        .map(|r| rule_of(r, parser))
+        .collect::<Result<_, _>>()?;
+    for (k, rule) in rules.iter().enumerate() {
+        if rules[..k].iter().any(|r| r.name == rule.name) {
+            return Err(SettingsError(format!(
+                "two alert rules are called `{}`: alerts are keyed by the rule's name, give \
+                 each its own",
+                rule.name
+            )));
+        }
+    }
+    Ok(rules)
+}
+
+fn rule_of(r: RuleText, parser: TimeParser) -> Result<AlertRule, SettingsError> {
+    let named = |what: &str| SettingsError(format!("alert rule `{}`: {what}", r.name));
+    let time = |text: &str, field: &str| {
+        humantime::parse_duration(text)
+            .map(|d| d.as_micros() as i64)
+            .map_err(|e| named(&format!("{field} `{text}`: {e} (try 15m, 1h or 1d)")))
+    };
+    let needs = |v: &Option<String>, field: &str| {
+        v.clone()
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| named(&format!("a {} rule needs `{field}`", r.kind)))
+    };
+    let kind = match r.kind.as_str() {
+        "transition_share" => AlertKind::TransitionShare {
+            from: needs(&r.from, "from")?,
+            to: needs(&r.to, "to")?,
+        },
+        "exit_share" => AlertKind::ExitShare {
+            touchpoint: needs(&r.touchpoint, "touchpoint")?,
+        },
+        "volume" => AlertKind::Volume {
+            touchpoint: needs(&r.touchpoint, "touchpoint")?,
+        },
+        "funnel_step" => funnel_step(&r).map_err(|e| named(&e))?,
+        "lag" => AlertKind::Lag {
+            unit: match r.unit.as_deref() {
+                None | Some("messages") => LagUnit::Messages,
+                Some("seconds") => LagUnit::Seconds,
+                Some(other) => {
+                    return Err(named(&format!(
+                        "unit `{other}`: a lag rule counts `messages` or `seconds`"
+                    )));
+                }
+            },
+        },
+        "rejected_rate" => AlertKind::RejectedRate,
+        other => {
+            return Err(named(&format!(
+                "kind `{other}` is not one this version checks; kinds are {}",
+                AlertKind::NAMES.join(", ")
+            )));
+        }
+    };
+    let fixed_only = matches!(
+        kind,
+        AlertKind::Volume { .. } | AlertKind::Lag { .. } | AlertKind::RejectedRate
+    );
+    let window_us = match (&r.window, &kind) {
+        (_, AlertKind::Lag { .. }) => 0,
+        (Some(window), _) => time(window, "window")?,
+        (None, _) => return Err(named("give its `window` (15m, 1h …)")),
+    };
+    let fixed = r.below.is_some() || r.above.is_some();
+    let baseline = match (r.baseline.as_deref(), fixed) {
+        (_, true) => Baseline::Fixed {
+            below: r.below,
+            above: r.above,
+        },
+        (Some("previous") | None, false) => Baseline::Back {
+            back_us: window_us,
+            drop: r.drop,
+            rise: r.rise,
+        },
+        (Some(back), false) => Baseline::Back {
+            back_us: time(back, "baseline")?,
+            drop: r.drop,
+            rise: r.rise,
+        },
+    };
+    if fixed_only && !fixed {
+        return Err(named(match kind {
+            AlertKind::Volume { .. } => "a volume rule takes `below` or `above` events per minute",
+            AlertKind::Lag { .. } => "a lag rule takes `above` (messages or seconds behind)",
+            _ => "a rejected_rate rule takes `above` (a share, 0.05 for 5 %)",
+        }));
+    }
+    if let Baseline::Back {
+        drop: None,
+        rise: None,
+        ..
+    } = baseline
+    {
+        return Err(named("give `drop` or `rise` (or fixed `below`/`above`)"));
+    }
+    if r.segment.is_some() && matches!(kind, AlertKind::Lag { .. } | AlertKind::RejectedRate) {
+        return Err(named(
+            "a lag or rejected_rate rule watches the whole stream: it takes no segment",
+        ));
+    }
+    Ok(AlertRule {
+        segment: r
+            .segment
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| parse_segment(s, parser))
+            .transpose()?,
+        kind,
+        window_us,
+        baseline,
+        min_sessions: r.min_sessions.unwrap_or(0),
+        for_us: r.hold.as_deref().map_or(Ok(0), |f| time(f, "for"))?,
+        name: r.name,
+    })
+}
+
+/// A funnel-step rule's funnel and step (`steps` and `step`, or `from`
+/// and `to` for a two-step funnel).
+fn funnel_step(r: &RuleText) -> Result<AlertKind, String> {
+    let steps = match (&r.steps, &r.from, &r.to) {
+        (Some(steps), ..) => steps.clone(),
+        (None, Some(from), Some(to)) => vec![from.clone(), to.clone()],
+        _ => return Err("a funnel_step rule needs `steps` (and `step`)".to_owned()),
+    };
+    if steps.len() < 2 {
+        return Err("a funnel needs at least two `steps`".to_owned());
+    }
+    let step = match &r.step {
+        None => steps.len() - 1,
+        Some(StepText::Place(place)) if (2..=steps.len()).contains(place) => place - 1,
+        Some(StepText::Place(place)) => {
+            return Err(format!(
+                "step {place}: the step watched is one of 2 to {} (the first has no \
+                 conversion)",
+                steps.len()
+            ));
+        }
+        Some(StepText::Name(name)) => match steps.iter().skip(1).position(|s| s == name) {
+            Some(k) => k + 1,
+            None => {
+                return Err(format!(
+                    "step `{name}` is not one of the steps after the first: {}",
+                    steps[1..].join(", ")
+                ));
+            }
+        },
+    };
+    Ok(AlertKind::FunnelStep { steps, step })
+}
+
+/// The alert rules in the file at `path`.
+pub fn read_alert_rules(
+    path: &std::path::Path,
+    parser: TimeParser,
+) -> Result<Vec<AlertRule>, SettingsError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        SettingsError(format!(
+            "cannot read the alert rules {}: {e}",
+            crate::format::printable(&path.display().to_string())
+        ))
+    })?;
+    alert_rules(&text, parser)
+}
+
+/// The rules file the app uses when none is given, with its rules (none
+/// when it does not exist yet).
+pub fn default_alert_rules(
+    parser: TimeParser,
+) -> Result<(Vec<AlertRule>, Option<std::path::PathBuf>), SettingsError> {
+    let Some(path) = default_alerts_file() else {
+        return Ok((Vec::new(), None));
+    };
+    let rules = match path.exists() {
+        true => read_alert_rules(&path, parser)?,
+        false => Vec::new(),
+    };
+    Ok((rules, Some(path)))
+}
+
+/// Where the app keeps alert rules when no `--alerts FILE` is given:
+/// `$XDG_CONFIG_HOME/journeyscope/alerts.toml` (`~/.config/…` by default).
+pub fn default_alerts_file() -> Option<std::path::PathBuf> {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .map(std::path::PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".config")))?;
+    Some(config.join("journeyscope").join("alerts.toml"))
+}
+
+/// A duration as a rule file writes it (`15m`, `1h 30m`).
+fn duration_text(us: i64) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(
+        (us.max(0) / 1_000_000) as u64,
+    ))
+    .to_string()
+}
+
+/// `rules` as a rule file (TOML) that [`alert_rules`] reads back as them.
+pub fn alert_rules_text(rules: &[AlertRule]) -> String {
+    let file = RulesText {
+        rule: rules.iter().map(text_of).collect(),
+    };
+    toml::to_string_pretty(&file).unwrap_or_default()
+}
+
+fn text_of(rule: &AlertRule) -> RuleText {
+    let mut text = RuleText {
+        name: rule.name.clone(),
+        kind: rule.kind.name().to_owned(),
+        segment: rule.segment.as_ref().map(|s| s.text.clone()),
+        window: (!matches!(rule.kind, AlertKind::Lag { .. }))
+            .then(|| duration_text(rule.window_us)),
+        min_sessions: Some(rule.min_sessions).filter(|n| *n > 0),
+        hold: Some(rule.for_us).filter(|us| *us > 0).map(duration_text),
+        ..RuleText::default()
+    };
+    match &rule.kind {
+        AlertKind::TransitionShare { from, to } => {
+            text.from = Some(from.clone());
+            text.to = Some(to.clone());
+        }
+        AlertKind::ExitShare { touchpoint } | AlertKind::Volume { touchpoint } => {
+            text.touchpoint = Some(touchpoint.clone());
+        }
+        AlertKind::FunnelStep { steps, step } => {
+            text.steps = Some(steps.clone());
+            text.step = Some(StepText::Place(step + 1));
+        }
+        AlertKind::Lag { unit } => {
+            text.unit = Some(
+                match unit {
+                    LagUnit::Messages => "messages",
+                    LagUnit::Seconds => "seconds",
+                }
+                .to_owned(),
+            );
+        }
+        AlertKind::RejectedRate => {}
+    }
+    match rule.baseline {
+        Baseline::Back {
+            back_us,
+            drop,
+            rise,
+        } => {
+            text.baseline = Some(match back_us == rule.window_us {
+                true => "previous".to_owned(),
+                false => duration_text(back_us),
+            });
+            (text.drop, text.rise) = (drop, rise);
+        }
+        Baseline::Fixed { below, above } => (text.below, text.above) = (below, above),
+    }
+    text
+}
+
+/// A rule as a form edits it: every field as typed (empty = not given).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuleDraft {
+    /// The rule's name.
+    pub name: String,
+    /// One of [`AlertKind::NAMES`].
+    pub kind: String,
+    /// The touchpoint left (transition_share).
+    pub from: String,
+    /// The touchpoint reached (transition_share).
+    pub to: String,
+    /// The touchpoint (exit_share, volume).
+    pub touchpoint: String,
+    /// The funnel's touchpoints, comma-separated (funnel_step).
+    pub steps: String,
+    /// The step watched: its touchpoint or its place (funnel_step).
+    pub step: String,
+    /// `messages` or `seconds` (lag).
+    pub unit: String,
+    /// A segment expression.
+    pub segment: String,
+    /// The window (`15m`).
+    pub window: String,
+    /// `previous`, a duration back (`1h`, `1d`), or `fixed`.
+    pub baseline: String,
+    /// Relative fall that fires (against an earlier window).
+    pub drop: String,
+    /// Relative rise that fires (against an earlier window).
+    pub rise: String,
+    /// Fixed lower bound.
+    pub below: String,
+    /// Fixed upper bound.
+    pub above: String,
+    /// Sessions needed.
+    pub min_sessions: String,
+    /// How long the condition must hold (`2m`).
+    pub hold: String,
+}
+
+impl RuleDraft {
+    /// A new rule's form: a checkout-conversion drop against the previous
+    /// window, the commonest rule.
+    pub fn new_rule() -> RuleDraft {
+        RuleDraft {
+            kind: "transition_share".into(),
+            window: "15m".into(),
+            baseline: "previous".into(),
+            drop: "0.2".into(),
+            min_sessions: "100".into(),
+            hold: "2m".into(),
+            ..RuleDraft::default()
+        }
+    }
+
+    /// The form of an existing rule.
+    pub fn of(rule: &AlertRule) -> RuleDraft {
+        let t = text_of(rule);
+        let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+        RuleDraft {
+            name: t.name,
+            kind: t.kind,
+            from: t.from.unwrap_or_default(),
+            to: t.to.unwrap_or_default(),
+            touchpoint: t.touchpoint.unwrap_or_default(),
+            steps: t.steps.map(|s| s.join(", ")).unwrap_or_default(),
+            step: match t.step {
+                Some(StepText::Place(p)) => p.to_string(),
+                Some(StepText::Name(n)) => n,
+                None => String::new(),
+            },
+            unit: t.unit.unwrap_or_default(),
+            segment: t.segment.unwrap_or_default(),
+            window: t.window.unwrap_or_default(),
+            baseline: match (&t.below, &t.above) {
+                (None, None) => t.baseline.unwrap_or_default(),
+                _ => "fixed".into(),
+            },
+            drop: number(t.drop),
+            rise: number(t.rise),
+            below: number(t.below),
+            above: number(t.above),
+            min_sessions: t.min_sessions.map(|n| n.to_string()).unwrap_or_default(),
+            hold: t.hold.unwrap_or_default(),
+        }
+    }
+
+    /// The rule, checked as a rule file's is; the error names the field.
+    pub fn rule(&self, parser: TimeParser) -> Result<AlertRule, SettingsError> {
+        let name = self.name.trim();
+        if name.is_empty() {
+            return Err(SettingsError::new("give the rule a name"));
+        }
+        let given = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+        let number = |v: &str, field: &str| -> Result<Option<f64>, SettingsError> {
+            given(v)
+                .map(|v| {
+                    v.parse::<f64>().map_err(|_| {
+                        SettingsError(format!(
+                            "alert rule `{name}`: {field} `{v}` is not a number (0.2 for 20 %)"
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        let fixed = self.baseline.trim() == "fixed";
+        let text = RuleText {
+            name: name.to_owned(),
+            kind: self.kind.trim().to_owned(),
+            from: given(&self.from),
+            to: given(&self.to),
+            touchpoint: given(&self.touchpoint),
+            steps: given(&self.steps).map(|s| {
+                s.split(',')
+                    .map(|x| x.trim().to_owned())
+                    .filter(|x| !x.is_empty())
+                    .collect()
+            }),
+            step: given(&self.step).map(|s| match s.parse::<usize>() {
+                Ok(place) => StepText::Place(place),
+                Err(_) => StepText::Name(s),
+            }),
+            unit: given(&self.unit),
+            segment: given(&self.segment),
+            window: given(&self.window),
+            baseline: given(&self.baseline).filter(|_| !fixed),
+            drop: number(&self.drop, "drop")?.filter(|_| !fixed),
+            rise: number(&self.rise, "rise")?.filter(|_| !fixed),
+            below: number(&self.below, "below")?.filter(|_| fixed),
+            above: number(&self.above, "above")?.filter(|_| fixed),
+            min_sessions: given(&self.min_sessions)
+                .map(|v| {
+                    v.parse::<u64>().map_err(|_| {
+                        SettingsError(format!(
+                            "alert rule `{name}`: min sessions `{v}` is not a whole number"
+                        ))
+                    })
+                })
+                .transpose()?,
+            hold: given(&self.hold),
+        };
+        if fixed && text.below.is_none() && text.above.is_none() {
+            return Err(SettingsError(format!(
+                "alert rule `{name}`: a fixed rule takes `below` or `above`"
+            )));
+        }
+        rule_of(text, parser)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVERY_KIND: &str = r#"
+[[rule]]
+name = "checkout conversion"
+kind = "transition_share"
+from = "begin_checkout"
+to = "purchase"
+segment = "channel=app"
+window = "15m"
+baseline = "previous"
+drop = 0.2
+min_sessions = 200
+for = "2m"
+
+[[rule]]
+name = "cart exits"
+kind = "exit_share"
+touchpoint = "view_cart"
+window = "30m"
+baseline = "1d"
+rise = 0.5
+
+[[rule]]
+name = "paying"
+kind = "funnel_step"
+steps = ["view_item", "add_to_cart", "purchase"]
+step = "purchase"
+window = "1h"
+below = 0.1
+
+[[rule]]
+name = "quiet shop"
+kind = "volume"
+touchpoint = "page_view"
+window = "5m"
+below = 10.0
+
+[[rule]]
+name = "behind"
+kind = "lag"
+unit = "seconds"
+above = 30.0
+for = "1m"
+
+[[rule]]
+name = "garbage"
+kind = "rejected_rate"
+window = "10m"
+above = 0.05
+"#;
+
+    #[test]
+    fn every_kind_reads_and_writes_back_as_itself() {
+        let rules = alert_rules(EVERY_KIND, TimeParser::default()).expect("rules");
+        assert_eq!(rules.len(), 6);
+        assert_eq!(
+            rules[2].kind,
+            AlertKind::FunnelStep {
+                steps: vec!["view_item".into(), "add_to_cart".into(), "purchase".into()],
+                step: 2
+            }
+        );
+        assert_eq!(
+            rules[4].kind,
+            AlertKind::Lag {
+                unit: LagUnit::Seconds
+            }
+        );
+        assert_eq!(
+            rules[1].baseline,
+            Baseline::Back {
+                back_us: 86_400_000_000,
+                drop: None,
+                rise: Some(0.5)
+            }
+        );
+        let written = alert_rules_text(&rules);
+        let again = alert_rules(&written, TimeParser::default()).expect("written rules");
+        assert_eq!(again, rules, "{written}");
+    }
+
+    #[test]
+    fn the_packaged_example_reads() {
+        let example = include_str!("../../packaging/alerts.example.toml");
+        let rules = alert_rules(example, TimeParser::default()).expect("the example");
+        let kinds: Vec<&str> = rules.iter().map(|r| r.kind.name()).collect();
+        for kind in AlertKind::NAMES {
+            assert!(kinds.contains(&kind), "{kind} is not in the example");
+        }
+    }
+
+    #[test]
+    fn mistakes_are_named_with_the_rule() {
+        let cases = [
+            ("kind = \"lag\"", "takes `above`"),
+            (
+                "kind = \"funnel_step\"\nwindow = \"1h\"\nbelow = 0.1",
+                "needs `steps`",
+            ),
+            (
+                "kind = \"funnel_step\"\nsteps = [\"a\", \"b\"]\nstep = 3\nwindow = \"1h\"\nbelow = 0.1",
+                "one of 2 to 2",
+            ),
+            (
+                "kind = \"rejected_rate\"\nwindow = \"1h\"\nabove = 0.1\nsegment = \"channel=app\"",
+                "no segment",
+            ),
+            (
+                "kind = \"volume\"\ntouchpoint = \"x\"\nbelow = 1.0",
+                "`window`",
+            ),
+            (
+                "kind = \"lag\"\nunit = \"bytes\"\nabove = 1.0",
+                "unit `bytes`",
+            ),
+        ];
+        for (body, said) in cases {
+            let text = format!("[[rule]]\nname = \"r\"\n{body}\n");
+            let error = alert_rules(&text, TimeParser::default())
+                .expect_err(body)
+                .to_string();
+            assert!(
+                error.contains("alert rule `r`") && error.contains(said),
+                "{error}"
+            );
+        }
+        let twice = "[[rule]]\nname = \"r\"\nkind = \"lag\"\nabove = 1.0\n".repeat(2);
+        let error = alert_rules(&twice, TimeParser::default()).expect_err("twice");
+        assert!(error.to_string().contains("two alert rules"), "{error}");
+    }
+
+    #[test]
+    fn a_form_gives_back_each_rule_it_shows() {
+        let rules = alert_rules(EVERY_KIND, TimeParser::default()).expect("rules");
+        for rule in &rules {
+            let draft = RuleDraft::of(rule);
+            assert_eq!(&draft.rule(TimeParser::default()).expect("draft"), rule);
+        }
+        let mut draft = RuleDraft::new_rule();
+        draft.name = "c".into();
+        draft.from = "begin_checkout".into();
+        assert!(
+            draft
+                .rule(TimeParser::default())
+                .unwrap_err()
+                .to_string()
+                .contains("`to`")
+        );
+        draft.to = "purchase".into();
+        draft.drop = "a fifth".into();
+        let error = draft.rule(TimeParser::default()).unwrap_err().to_string();
+        assert!(error.contains("drop `a fifth` is not a number"), "{error}");
+    }
+}
