@@ -193,6 +193,7 @@ fn the_live_screen_resumes_from_its_saved_state() {
         // The generated events include some up to 5 minutes late.
         lateness_us: 5 * 60 * 1_000_000,
         alerts: Vec::new(),
+        alerts_file: None,
     };
     let open = |request: LiveRequest| app(Some(Command::OpenKafka(Box::new(request))));
     // Waits until the screen shows `records` records taken in (events,
@@ -256,6 +257,7 @@ fn the_live_screen_compares_the_window_with_the_one_before() {
         state: None,
         lateness_us: 5 * 60 * 1_000_000,
         alerts: Vec::new(),
+        alerts_file: None,
     };
     let mut h = app(Some(Command::OpenKafka(Box::new(request))));
     wait_live(&mut h, 60, "no map", |view| view.map.map(|_| ()));
@@ -322,29 +324,7 @@ fn a_firing_rule_shows_a_banner() {
     use journeyscope::engine::alerts::{AlertKind, AlertRule, AlertState, Baseline};
 
     let (broker, dir) = with_topic("alerting");
-    // Sessions every 10 s for three hours; from 01:30 the purchase share
-    // after begin_checkout falls from 7 in 10 to 1 in 10 and stays there.
-    let start = 1_795_737_600i64;
-    let mut lines = Vec::new();
-    for n in 0..1080i64 {
-        let t = start + n * 10;
-        let buys = n % 10 < if t >= start + 5400 { 1 } else { 7 };
-        let steps: &[&str] = if buys {
-            &["home", "begin_checkout", "purchase"]
-        } else {
-            &["home", "begin_checkout"]
-        };
-        for (k, event) in steps.iter().enumerate() {
-            let at = chrono::DateTime::from_timestamp(t + k as i64 * 20, 0)
-                .unwrap()
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            lines.push(format!(
-                r#"{{"customer_id":"c{n}","event":"{event}","timestamp":"{at}"}}"#
-            ));
-        }
-    }
-    let file = dir.path().join("events.jsonl");
-    write_lines(&file, &lines);
+    let file = collapsing_checkout(dir.path());
     produce(&broker, "alerting", &file);
     let rule = AlertRule {
         name: "checkout conversion".into(),
@@ -366,6 +346,7 @@ fn a_firing_rule_shows_a_banner() {
         state: None,
         lateness_us: 10 * 1_000_000,
         alerts: vec![rule],
+        alerts_file: None,
     };
     let mut h = app(Some(Command::OpenKafka(Box::new(request))));
     let alerts = wait_live(&mut h, 60, "the rule did not fire", |view| {
@@ -380,6 +361,129 @@ fn a_firing_rule_shows_a_banner() {
         .unwrap();
     assert_eq!(fired.rule, "checkout conversion");
     assert!(fired.value < 0.5, "{fired:?}");
+    h.run_steps(3);
+    h.get_by_label_contains("Firing: checkout conversion");
+    assert_eq!(
+        live_view(&h).map.unwrap().alerted,
+        vec![("begin_checkout".to_owned(), Some("purchase".to_owned()))]
+    );
+}
+
+/// Sessions every 10 s for three hours; from 01:30 the purchase share
+/// after begin_checkout falls from 7 in 10 to 1 in 10 and stays there.
+fn collapsing_checkout(dir: &std::path::Path) -> std::path::PathBuf {
+    let start = 1_795_737_600i64;
+    let mut lines = Vec::new();
+    for n in 0..1080i64 {
+        let t = start + n * 10;
+        let buys = n % 10 < if t >= start + 5400 { 1 } else { 7 };
+        let steps: &[&str] = if buys {
+            &["home", "begin_checkout", "purchase"]
+        } else {
+            &["home", "begin_checkout"]
+        };
+        for (k, event) in steps.iter().enumerate() {
+            let at = chrono::DateTime::from_timestamp(t + k as i64 * 20, 0)
+                .unwrap()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            lines.push(format!(
+                r#"{{"customer_id":"c{n}","event":"{event}","timestamp":"{at}"}}"#
+            ));
+        }
+    }
+    let file = dir.join("events.jsonl");
+    write_lines(&file, &lines);
+    file
+}
+
+/// A rule added in the Alerts tab is saved to the rules file and watched:
+/// the breaking stream produced afterwards fires it, the banner names it
+/// and its band turns red.
+#[test]
+fn a_rule_added_in_the_alerts_tab_fires() {
+    use egui::accesskit::Role;
+    use egui_kittest::kittest::Queryable;
+    use journeyscope::app::live::LiveRequest;
+    use journeyscope::engine::alerts::{AlertKind, AlertState, Baseline};
+
+    let (broker, dir) = with_topic("ruled");
+    let rules_file = dir.path().join("rules").join("alerts.toml");
+    let request = LiveRequest {
+        spec: earliest(&broker, "ruled"),
+        state: None,
+        lateness_us: 10 * 1_000_000,
+        alerts: Vec::new(),
+        alerts_file: Some(rules_file.clone()),
+    };
+    let mut h = app(Some(Command::OpenKafka(Box::new(request))));
+    h.run_steps(2);
+    h.get_by_label("Alerts").click();
+    h.run_steps(2);
+    h.get_by_label("Add a rule").click();
+    h.run_steps(2);
+    // Typed over what the field holds (a new rule's defaults).
+    let type_in = |h: &mut Harness<'_, JourneyscopeApp>, label: &str, text: &str| {
+        h.get_by_role_and_label(Role::TextInput, label).click();
+        h.run_steps(1);
+        h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+        h.run_steps(1);
+        h.get_by_role_and_label(Role::TextInput, label)
+            .type_text(text);
+        h.run_steps(1);
+    };
+    type_in(&mut h, "Name", "checkout conversion");
+    type_in(&mut h, "From", "begin_checkout");
+    type_in(&mut h, "To", "purchase");
+    h.get_by_role_and_label(Role::ComboBox, "Compared with")
+        .click();
+    h.run_steps(2);
+    h.get_by_label("fixed bounds").click();
+    h.run_steps(2);
+    type_in(&mut h, "Below", "0.5");
+    type_in(&mut h, "Min sessions", "30");
+    h.get_by_label("Save rule").click();
+    h.run_steps(3);
+
+    // Saved as a rule file reads it back.
+    let text = std::fs::read_to_string(&rules_file).expect("the rules were saved");
+    let saved = journeyscope::settings::alert_rules(&text, Default::default()).unwrap();
+    assert_eq!(saved.len(), 1, "{text}");
+    assert_eq!(
+        saved[0].kind,
+        AlertKind::TransitionShare {
+            from: "begin_checkout".into(),
+            to: "purchase".into()
+        }
+    );
+    assert_eq!(
+        saved[0].baseline,
+        Baseline::Fixed {
+            below: Some(0.5),
+            above: None
+        }
+    );
+    assert_eq!(
+        (saved[0].min_sessions, saved[0].window_us),
+        (30, 15 * 60 * 1_000_000)
+    );
+    h.get_by_label_contains("Saved to");
+
+    // Now the stream breaks.
+    produce(&broker, "ruled", &collapsing_checkout(dir.path()));
+    let alerts = wait_live(&mut h, 60, "the rule did not fire", |view| {
+        view.latest
+            .as_ref()
+            .filter(|s| s.alerts.iter().any(|a| a.state == AlertState::Firing))
+            .map(|s| s.alerts.clone())
+    });
+    assert!(alerts.iter().all(|a| a.rule == "checkout conversion"));
+    h.run_steps(3);
+    h.get_by_label("Alerts: 1 firing").click();
+    h.run_steps(2);
+    // The rule's state in the list, the alert in the tab's history and in
+    // the side panel's.
+    assert_eq!(h.get_all_by_label("firing").count(), 3);
+    h.get_by_label("Journey map").click();
     h.run_steps(3);
     h.get_by_label_contains("Firing: checkout conversion");
     assert_eq!(

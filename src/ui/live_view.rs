@@ -15,6 +15,7 @@ use crate::engine::alerts::{Alert, AlertState};
 use crate::format::{human_duration, thousands};
 use crate::layout::palette;
 
+use super::controls::pick;
 use super::customers::{CustomersChange, customers_ui};
 use super::insight_panel::differences_ui;
 use super::journey_map::JourneyMap;
@@ -77,6 +78,8 @@ pub struct LiveWidgets {
     series_for: u64,
     /// The journeys the map shows.
     map_for: u64,
+    /// The alert rule being added or edited.
+    pub rule_form: Option<super::alerts_panel::RuleForm>,
     previous_frame: Option<Instant>,
     render_ms: f32,
     frame_interval_ms: f32,
@@ -134,36 +137,18 @@ pub fn live_ui(
 ) -> Vec<Command> {
     w.time_frame(last_frame_s);
     w.follow(live, ui.ctx());
-    let mut commands = Vec::new();
-    egui::Panel::top("live top").show(ui, |ui| {
-        ui.horizontal(|ui| {
-            if ui.button("Back to sources").clicked() {
-                commands.push(Command::CloseSource);
-            }
-            ui.strong(live.label());
-            ui.separator();
-            let mut tab = live.tab;
-            ui.selectable_value(&mut tab, LiveTab::Map, "Journey map");
-            ui.selectable_value(&mut tab, LiveTab::Customers, "Customers");
-            if tab != live.tab {
-                commands.push(Command::Live(LiveCommand::ShowTab(tab)));
-            }
-            ui.separator();
-            commands.extend(window_ui(live, ui));
-            commands.extend(compare_with_ui(live, ui));
-            ui.separator();
-            freshness_ui(live, ui);
-        });
-        if let (Some(map), LiveTab::Map) = (&mut w.map, live.tab) {
-            map.controls_ui(ui);
-        }
-    });
+    let mut commands = top_bar_ui(live, w, ui);
     let firing = live.firing();
     if !firing.is_empty() {
         alert_banner(&firing, ui);
     }
     if let Some(map) = &mut w.map {
-        map.alerted = firing.iter().map(alerted_subject).collect();
+        // Lag and rejected records point at no step of the map.
+        map.alerted = firing
+            .iter()
+            .map(alerted_subject)
+            .filter(|(at, _)| !at.is_empty())
+            .collect();
     }
     if let Some(error) = live.error() {
         egui::CentralPanel::default().show(ui, |ui| {
@@ -187,31 +172,7 @@ pub fn live_ui(
         });
         return commands;
     }
-    let compared = live
-        .latest
-        .as_ref()
-        .and_then(|s| Some((s.summary.compare.clone()?, s.kept_s)));
-    if let (Some((compare, kept_s)), LiveTab::Map) = (compared, live.tab) {
-        egui::Panel::right("what changed")
-            .default_size(330.0)
-            .resizable(true)
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| {
-                    if compare.b.sessions == 0 {
-                        ui.label(format!(
-                            "Nothing of the earlier stretch is kept yet: the screen keeps the \
-                             last {} of event time, and more from now on, as events arrive. \
-                             Start from an earlier time to compare at once.",
-                            human_duration(kept_s)
-                        ));
-                    }
-                    let picked = differences_ui("What changed", &compare, ui);
-                    if let (Some((from, to)), Some(map)) = (picked, &mut w.map) {
-                        map.select(&from, to.as_deref());
-                    }
-                });
-            });
-    }
+    what_changed_ui(live, w, ui);
     egui::Panel::left("live side")
         .default_size(340.0)
         .resizable(true)
@@ -224,6 +185,17 @@ pub fn live_ui(
         .filter(|s| s.with_customers)
         .map(|s| s.journeys.clone());
     match (live.tab, journeys) {
+        (LiveTab::Alerts, _) => {
+            egui::CentralPanel::default().show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    commands.extend(super::alerts_panel::alerts_tab_ui(
+                        live,
+                        &mut w.rule_form,
+                        ui,
+                    ));
+                });
+            });
+        }
         (LiveTab::Customers, None) => {
             egui::CentralPanel::default().show(ui, |ui| {
                 ui.horizontal(|ui| {
@@ -283,6 +255,76 @@ pub fn live_ui(
     commands
 }
 
+/// The bar above the live screen: back, the source, the tabs, the window
+/// and comparison, freshness, and the map's controls.
+fn top_bar_ui(live: &LiveScreen, w: &mut LiveWidgets, ui: &mut egui::Ui) -> Vec<Command> {
+    let mut commands = Vec::new();
+    egui::Panel::top("live top").show(ui, |ui| {
+        ui.horizontal(|ui| {
+            if ui.button("Back to sources").clicked() {
+                commands.push(Command::CloseSource);
+            }
+            ui.strong(live.label());
+            ui.separator();
+            let mut tab = live.tab;
+            ui.selectable_value(&mut tab, LiveTab::Map, "Journey map");
+            ui.selectable_value(&mut tab, LiveTab::Customers, "Customers");
+            let firing = live.firing().len();
+            let alerts = match firing {
+                0 => "Alerts".to_owned(),
+                n => format!("Alerts: {n} firing"),
+            };
+            ui.selectable_value(&mut tab, LiveTab::Alerts, alerts);
+            if tab != live.tab {
+                commands.push(Command::Live(LiveCommand::ShowTab(tab)));
+            }
+            ui.separator();
+            commands.extend(window_ui(live, ui));
+            commands.extend(compare_with_ui(live, ui));
+            ui.separator();
+            freshness_ui(live, ui);
+        });
+        if let (Some(map), LiveTab::Map) = (&mut w.map, live.tab) {
+            map.controls_ui(ui);
+        }
+    });
+    commands
+}
+
+/// The What changed panel beside the map, while the window is compared.
+fn what_changed_ui(live: &LiveScreen, w: &mut LiveWidgets, ui: &mut egui::Ui) {
+    let compared = live
+        .latest
+        .as_ref()
+        .and_then(|s| Some((s.summary.compare.clone()?, s.kept_s)));
+    if let (Some((compare, kept_s)), LiveTab::Map) = (compared, live.tab) {
+        egui::Panel::right("what changed")
+            .default_size(330.0)
+            .resizable(true)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    if compare.a.sessions == 0 {
+                        ui.label(
+                            "No session starts in the window shown yet: the comparison fills \
+                             in as events of it arrive.",
+                        );
+                    } else if compare.b.sessions == 0 {
+                        ui.label(format!(
+                            "Nothing of the earlier stretch is kept yet: the screen keeps the \
+                             last {} of event time, and more from now on, as events arrive. \
+                             Start from an earlier time to compare at once.",
+                            human_duration(kept_s)
+                        ));
+                    }
+                    let picked = differences_ui("What changed", &compare, ui);
+                    if let (Some((from, to)), Some(map)) = (picked, &mut w.map) {
+                        map.select(&from, to.as_deref());
+                    }
+                });
+            });
+    }
+}
+
 /// What a firing alert points at on the map: its transition, or its
 /// touchpoint (an exit share's stub is its touchpoint's exit).
 fn alerted_subject(alert: &Alert) -> (String, Option<String>) {
@@ -290,6 +332,7 @@ fn alerted_subject(alert: &Alert) -> (String, Option<String>) {
     match alert.kind {
         "transition_share" => (text("from"), Some(text("to"))),
         "exit_share" => (text("touchpoint"), Some(END_NAME.to_owned())),
+        "funnel_step" => (text("step"), None),
         _ => (text("touchpoint"), None),
     }
 }
@@ -301,9 +344,14 @@ fn alert_banner(firing: &[Alert], ui: &mut egui::Ui) {
         .frame(egui::Frame::new().fill(red).inner_margin(6.0))
         .show(ui, |ui| {
             for alert in firing {
-                let what = match alerted_subject(alert) {
-                    (from, Some(to)) => format!("{from} » {to}"),
-                    (at, None) => at,
+                let what = match (alert.kind, alerted_subject(alert)) {
+                    ("lag", _) => format!(
+                        "{} behind",
+                        alert.subject["unit"].as_str().unwrap_or("messages")
+                    ),
+                    ("rejected_rate", _) => "records rejected".to_owned(),
+                    (_, (from, Some(to))) => format!("{from} » {to}"),
+                    (_, (at, None)) => at,
                 };
                 let within = alert
                     .segment
@@ -413,33 +461,6 @@ fn compare_with_ui(live: &LiveScreen, ui: &mut egui::Ui) -> Option<Command> {
          colours each step by its change; What changed lists the significant ones.",
     );
     (picked != current).then_some(Command::Live(LiveCommand::CompareWith(picked)))
-}
-
-/// A labelled drop-down of `options` (text, value) showing `current`;
-/// returns the value picked and the drop-down's response.
-fn pick<T: PartialEq + Copy>(
-    ui: &mut egui::Ui,
-    label: &str,
-    options: &[(&str, T)],
-    current: T,
-) -> (T, egui::Response) {
-    let mut picked = current;
-    let shown = options
-        .iter()
-        .find(|(_, v)| *v == current)
-        .map_or(options[0].0, |(text, _)| text);
-    let salt = label;
-    let label = ui.label(label);
-    let response = egui::ComboBox::from_id_salt(salt)
-        .selected_text(shown)
-        .show_ui(ui, |ui| {
-            for (text, value) in options {
-                ui.selectable_value(&mut picked, *value, *text);
-            }
-        })
-        .response
-        .labelled_by(label.id);
-    (picked, response)
 }
 
 fn window_ui(live: &LiveScreen, ui: &mut egui::Ui) -> Option<Command> {

@@ -3,6 +3,8 @@
 //! being typed), and records what the user asked for as
 //! [`crate::app::Command`]s, which the window applies once per frame.
 
+pub mod alerts_panel;
+pub mod controls;
 pub mod customers;
 pub mod funnel;
 pub mod insight_panel;

@@ -158,11 +158,16 @@ impl StartScreen {
                 .map_err(|e| format!("allowed lateness `{lateness}`: {e} (try 10s or 5m)"))?
                 .as_micros() as i64
         };
+        let spec = self.kafka_spec()?;
+        // The user's own alert rules, edited in the live screen's Alerts tab.
+        let (alerts, alerts_file) =
+            crate::settings::default_alert_rules(Default::default()).map_err(|e| e.to_string())?;
         Ok(LiveRequest {
-            spec: self.kafka_spec()?,
+            spec,
             state: None,
             lateness_us,
-            alerts: Vec::new(),
+            alerts,
+            alerts_file,
         })
     }
 

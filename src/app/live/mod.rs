@@ -2,6 +2,8 @@
 //! a second, publishes a snapshot (summary, offsets, open sessions) that
 //! the UI picks up; the UI never waits for the engine.
 
+mod engine_thread;
+
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -10,15 +12,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::settings::Settings;
-use crossbeam_channel::{Receiver, bounded};
 
-use crate::engine::alerts::{Alert, AlertRule, AlertState, Alerts};
-use crate::engine::live_compare::{LiveComparison, compare_journeys};
-use crate::engine::{FunnelSpec, Journeys, RunningTotals, StagedCopy, active_sessions};
+use crate::engine::Journeys;
+use crate::engine::alerts::{Alert, AlertRule, AlertState};
+use crate::engine::live_compare::LiveComparison;
 use crate::report::Summary;
-use crate::source::Mapping;
 use crate::source::kafka::{KafkaProgress, KafkaSpec, StartAt};
-use crate::source::live_session::LiveSession;
+use engine_thread::{Wanted, run, yield_to_the_window};
 
 /// How often the engine publishes a snapshot (less often when building one
 /// takes longer: a snapshot is built off the engine thread, one at a time,
@@ -69,6 +69,8 @@ pub enum LiveTab {
     Map,
     /// Customers and their timelines.
     Customers,
+    /// The alert rules and the alerts raised.
+    Alerts,
 }
 
 /// Points kept for the plots (one per snapshot: ten minutes).
@@ -108,6 +110,8 @@ pub enum LiveCommand {
     SetCustomers(super::customers::ListQuery),
     /// Show this customer's timeline (None: none).
     SelectCustomer(Option<u32>),
+    /// Watch these alert rules from now on, and save them.
+    SetAlertRules(Vec<AlertRule>),
 }
 
 /// What the live window is compared with.
@@ -174,6 +178,8 @@ pub struct LiveScreen {
     pub journey_changes: u64,
     /// The customer list and the customer picked.
     pub customers: super::customers::Customers,
+    /// The alert rules watched and their file.
+    pub rules: super::alert_rules::AlertRules,
     opened: Instant,
     wake: super::task::Waker,
 }
@@ -182,7 +188,13 @@ impl LiveScreen {
     /// Starts watching `request`; `wake` asks for a repaint.
     pub fn start(request: LiveRequest, settings: Settings, wake: super::task::Waker) -> Self {
         let waker = wake.clone();
+        let rules = super::alert_rules::AlertRules::new(
+            request.alerts.clone(),
+            request.alerts_file.clone(),
+            settings.source.time_parser(),
+        );
         LiveScreen {
+            rules,
             from_latest: (request.spec.from == StartAt::Latest).then(|| {
                 let mut again = request.clone();
                 again.spec.from = StartAt::Earliest;
@@ -222,7 +234,8 @@ impl LiveScreen {
             return Vec::new();
         };
         let mut last: Vec<&Alert> = Vec::new();
-        for alert in snapshot.alerts.iter() {
+        let watched = |alert: &&Alert| self.rules.rules.iter().any(|r| r.name == alert.rule);
+        for alert in snapshot.alerts.iter().filter(watched) {
             last.retain(|a| a.rule != alert.rule);
             last.push(alert);
         }
@@ -266,6 +279,10 @@ impl LiveScreen {
             }
             LiveCommand::SetCustomers(query) => self.customers.query = query,
             LiveCommand::SelectCustomer(customer) => self.customers.selected = customer,
+            LiveCommand::SetAlertRules(rules) => {
+                self.feed.set_rules(rules.clone());
+                self.rules.replace(rules);
+            }
         }
     }
 
@@ -338,6 +355,8 @@ pub struct LiveRequest {
     pub lateness_us: i64,
     /// Alert rules checked as events arrive.
     pub alerts: Vec<AlertRule>,
+    /// Where the Alerts panel saves the rules (None: not saved).
+    pub alerts_file: Option<PathBuf>,
 }
 
 /// A running feed; dropping it stops the engine thread.
@@ -351,6 +370,8 @@ pub struct LiveFeed {
     /// What the window is compared with ([`Before::code`]).
     compare: Arc<AtomicU64>,
     customers_wanted: Arc<AtomicBool>,
+    /// Rules to watch from the engine's next turn on.
+    rules: Arc<Mutex<Option<Vec<AlertRule>>>>,
     engine: Option<thread::JoinHandle<()>>,
 }
 
@@ -368,12 +389,14 @@ impl LiveFeed {
         let window_s = Arc::new(AtomicU64::new(0));
         let customers_wanted = Arc::new(AtomicBool::new(false));
         let compare = Arc::new(AtomicU64::new(0));
+        let rules = Arc::new(Mutex::new(None));
         let label = request.spec.label();
         let (l, e, s) = (latest.clone(), error.clone(), stop.clone());
         let wanted = Wanted {
             window_s: window_s.clone(),
             compare: compare.clone(),
             customers: customers_wanted.clone(),
+            rules: rules.clone(),
         };
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(wake);
         let spawned = thread::Builder::new()
@@ -406,7 +429,15 @@ impl LiveFeed {
             window_s,
             compare,
             customers_wanted,
+            rules,
             engine,
+        }
+    }
+
+    /// Watches `rules` instead of the rules so far.
+    pub fn set_rules(&self, rules: Vec<AlertRule>) {
+        if let Ok(mut slot) = self.rules.lock() {
+            *slot = Some(rules);
         }
     }
 
@@ -480,290 +511,3 @@ pub fn is_closing() -> bool {
         .map(|c| c.iter().any(|h| !h.is_finished()))
         .unwrap_or(false)
 }
-
-/// How often at most the live state is saved (and group offsets committed) while
-/// events arrive (less often when saving takes long); it is saved once more
-/// when the view closes.
-const SAVE_EVERY: Duration = Duration::from_secs(10);
-
-/// What the screen asks of the engine thread.
-struct Wanted {
-    /// The window, in seconds of event time (0 = since start).
-    window_s: Arc<AtomicU64>,
-    /// What it is compared with ([`Before::code`]).
-    compare: Arc<AtomicU64>,
-    /// The customers of the recent past, since start.
-    customers: Arc<AtomicBool>,
-}
-
-/// What the engine thread hands to the snapshot thread.
-struct Update {
-    /// The recent events to build journeys from, and for "since start" the
-    /// running totals to lay over them; None when nothing changed.
-    staged: Option<(StagedCopy, Option<RunningTotals>)>,
-    progress: KafkaProgress,
-    last_message: Option<Instant>,
-    out_of_order: (u64, u64),
-    duplicates: u64,
-    window_s: u64,
-    kept_s: f64,
-    with_customers: bool,
-    /// Seconds the engine thread spent copying.
-    copy_s: f64,
-    /// Every alert raised so far.
-    alerts: Arc<Vec<Alert>>,
-    /// The events of both stretches compared, what they are and the newest
-    /// event's time.
-    compare: Option<(StagedCopy, LiveComparison, i64)>,
-}
-
-/// What snapshots are named and summarised with.
-struct Context {
-    name: String,
-    mapping: Mapping,
-    funnel: Option<FunnelSpec>,
-}
-
-/// The snapshot thread: builds journeys from each copy and publishes them;
-/// ends when the engine thread does.
-fn build_snapshots(
-    updates: &Receiver<Update>,
-    context: &Context,
-    latest: &Mutex<Option<LiveSnapshot>>,
-    wake: &(dyn Fn() + Send + Sync),
-) {
-    let mut published: Option<LiveSnapshot> = None;
-    while let Ok(update) = updates.recv() {
-        let started = Instant::now();
-        let snapshot = match update.staged {
-            Some((staged, running)) => {
-                let recent = staged.build();
-                let (journeys, active) = match running {
-                    Some(totals) => {
-                        let since_start = totals.over(recent);
-                        (since_start.journeys, since_start.active)
-                    }
-                    None => {
-                        let newest = recent.time_range_us.map(|(_, b)| b);
-                        let active =
-                            newest.map_or_else(Vec::new, |now| active_sessions(&recent, now));
-                        (recent, active)
-                    }
-                };
-                let newest = journeys.time_range_us.map(|(_, b)| b);
-                let active = active
-                    .into_iter()
-                    .map(|(t, n)| (journeys.touchpoint_name(t).to_owned(), n))
-                    .collect();
-                // A funnel needs each customer's events: only with them.
-                let funnel = context.funnel.as_ref().filter(|_| update.with_customers);
-                let mut summary = Summary::new(&context.name, &context.mapping, &journeys, funnel);
-                summary.compare = update.compare.and_then(|(events, spec, now)| {
-                    compare_journeys(&events.build(), &spec, now).ok()
-                });
-                LiveSnapshot {
-                    summary: Arc::new(summary),
-                    journeys: Arc::new(journeys),
-                    progress: update.progress,
-                    taken: Instant::now(),
-                    newest_event_us: newest,
-                    last_message: update.last_message,
-                    active,
-                    snapshot_s: update.copy_s + started.elapsed().as_secs_f64(),
-                    out_of_order: update.out_of_order,
-                    duplicates: update.duplicates,
-                    window_s: update.window_s,
-                    kept_s: update.kept_s,
-                    with_customers: update.with_customers,
-                    alerts: update.alerts.clone(),
-                }
-            }
-            None => match published.clone() {
-                Some(mut s) => {
-                    s.alerts = update.alerts.clone();
-                    s.progress = update.progress;
-                    s.taken = Instant::now();
-                    s.last_message = update.last_message;
-                    s
-                }
-                None => continue,
-            },
-        };
-        if let Ok(mut slot) = latest.lock() {
-            *slot = Some(snapshot.clone());
-        }
-        published = Some(snapshot);
-        wake();
-    }
-}
-
-/// The engine thread: consumes, ingests, and hands a copy of the staged
-/// events to the snapshot thread once a second (or as soon as that thread
-/// is free again), so that ingesting never waits for a snapshot to build.
-fn run(
-    request: &LiveRequest,
-    settings: &Settings,
-    latest: Arc<Mutex<Option<LiveSnapshot>>>,
-    stop: &AtomicBool,
-    wanted: &Wanted,
-    wake: Arc<dyn Fn() + Send + Sync>,
-) -> Result<(), String> {
-    // An engine closed a moment ago may still be saving the state this one
-    // resumes from: wait for it here, off the UI thread.
-    if request.state.is_some() {
-        finish_closing();
-    }
-    let mut session = LiveSession::open(
-        &request.spec,
-        &settings.source,
-        settings.engine.clone(),
-        request.lateness_us,
-        request.state.clone(),
-    )
-    .map_err(|e| crate::format::error_chain(&e))?;
-    let (updates, received) = bounded::<Update>(1);
-    let context = Context {
-        name: session.source.name().to_owned(),
-        mapping: session.source.mapping().clone(),
-        funnel: settings.questions.funnel.clone(),
-    };
-    let snapshots = thread::Builder::new()
-        .name("live snapshots".into())
-        .spawn(move || build_snapshots(&received, &context, &latest, wake.as_ref()))
-        .map_err(|e| format!("cannot start the snapshot thread: {e}"))?;
-    let mut last_snapshot: Option<Instant> = None;
-    let mut snapshot_every = SNAPSHOT_EVERY;
-    let mut last_save = Instant::now();
-    let mut save_every = SAVE_EVERY;
-    let mut last_message = None;
-    let mut changed = true;
-    let mut unsaved = false;
-    let mut shown: (u64, bool, Option<LiveComparison>) = (0, false, None);
-    let mut alerts = Alerts::new(request.alerts.clone(), session.source.name());
-    if !request.alerts.is_empty() {
-        session.engine.keep_at_least(alerts.keeps_us());
-    }
-    let mut raised: Arc<Vec<Alert>> = Arc::default();
-    while !stop.load(Ordering::Relaxed) {
-        if session
-            .poll(Duration::from_millis(50))
-            .map_err(|e| crate::format::error_chain(&e))?
-        {
-            last_message = Some(Instant::now());
-            changed = true;
-            unsaved = true;
-        }
-        // Rules are checked in event time once every partition is read to
-        // its end (see `Alerts::check`).
-        if !request.alerts.is_empty() && session.source.caught_up() {
-            let new = alerts.check(&session.engine).map_err(|e| e.to_string())?;
-            if !new.is_empty() {
-                let all = Arc::make_mut(&mut raised);
-                all.extend(new);
-                let over = all.len().saturating_sub(ALERTS_KEPT);
-                all.drain(..over);
-                changed = true;
-            }
-        }
-        let window = wanted.window_s.load(Ordering::Relaxed);
-        let customers = wanted.customers.load(Ordering::Relaxed);
-        let compared = Before::of(wanted.compare.load(Ordering::Relaxed))
-            .map(|before| before.comparison(window));
-        if (window, customers, compared) != shown {
-            shown = (window, customers, compared);
-            if let Some(c) = &compared {
-                session.engine.keep_at_least(c.keeps_us());
-            }
-            changed = true;
-            last_snapshot = None;
-        }
-        if unsaved && last_save.elapsed() >= save_every {
-            let started = Instant::now();
-            session.save().map_err(|e| crate::format::error_chain(&e))?;
-            // A large state is saved less often: at most a tenth of the
-            // engine's time goes to saving.
-            save_every = SAVE_EVERY.max(started.elapsed() * 10);
-            last_save = Instant::now();
-            unsaved = false;
-        }
-        if last_snapshot.is_none_or(|t| t.elapsed() >= snapshot_every) && updates.is_empty() {
-            let copied_at = Instant::now();
-            let staged = changed.then(|| {
-                let engine = &session.engine;
-                if window > 0 {
-                    let from = session.window_start_us(Some(Duration::from_secs(window)));
-                    let events = from
-                        .map_or_else(|| engine.without_events(), |from| engine.recent(Some(from)));
-                    (events, None)
-                } else {
-                    // Nothing from the recent past unless customers are shown.
-                    let events = if customers {
-                        engine.recent(None)
-                    } else {
-                        engine.without_events()
-                    };
-                    (events, Some(engine.running_totals()))
-                }
-            });
-            // Copies are taken on this thread: with millions of customers
-            // they come less often, so that ingesting keeps 80 % of it.
-            snapshot_every = SNAPSHOT_EVERY.max(copied_at.elapsed() * 4);
-            let update = Update {
-                staged,
-                progress: session.source.progress(),
-                last_message,
-                out_of_order: session.engine.out_of_order(),
-                duplicates: session.engine.duplicates(),
-                window_s: window,
-                kept_s: session.engine.kept_s(),
-                with_customers: window > 0 || customers,
-                alerts: raised.clone(),
-                copy_s: copied_at.elapsed().as_secs_f64(),
-                compare: compared.filter(|_| changed).and_then(|c| {
-                    let now = session.engine.watermark_us()?;
-                    Some((session.engine.recent(Some(now - c.keeps_us())), c, now))
-                }),
-            };
-            // The snapshot thread takes one update at a time; while it is
-            // busy, ingesting goes on and the next copy waits.
-            if updates.try_send(update).is_ok() {
-                changed = false;
-                last_snapshot = Some(Instant::now());
-            }
-        }
-    }
-    if unsaved {
-        session.save().map_err(|e| crate::format::error_chain(&e))?;
-    }
-    session.close();
-    drop(updates);
-    if snapshots.join().is_err() {
-        log::error!("the live snapshot thread panicked");
-    }
-    Ok(())
-}
-
-/// How much lower than the window's the live threads run (Linux nice
-/// steps): drawing under software GL takes most of a core at 30 frames a
-/// second, and at an equal priority a full-speed ingest cut that to about
-/// 22; five steps lower the window keeps 30 and the ingest the rest.
-const BELOW_THE_WINDOW: i32 = 5;
-
-/// Lowers the calling thread's priority by [`BELOW_THE_WINDOW`] (threads it
-/// starts inherit it); a no-op where threads have no nice value of their
-/// own.
-#[cfg(target_os = "linux")]
-fn yield_to_the_window() {
-    // SAFETY: gettid and getpriority/setpriority on the calling thread's
-    // own id only read and set its scheduling priority.
-    unsafe {
-        let tid = libc::gettid() as libc::id_t;
-        let now = libc::getpriority(libc::PRIO_PROCESS, tid);
-        if libc::setpriority(libc::PRIO_PROCESS, tid, now + BELOW_THE_WINDOW) != 0 {
-            log::debug!("the live threads keep the window's priority");
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn yield_to_the_window() {}

@@ -1,0 +1,68 @@
+//! The live screen's alert rules: the rules watched, the file they are
+//! saved in, and what became of the last change.
+
+use std::path::PathBuf;
+
+use crate::engine::alerts::{Alert, AlertRule, AlertState};
+use crate::settings::alert_rules_text;
+use crate::source::TimeParser;
+
+/// The rules a live screen watches and where they are kept.
+#[derive(Debug, Clone)]
+pub struct AlertRules {
+    /// The rules, in the file's order.
+    pub rules: Vec<AlertRule>,
+    /// Where they are saved (None: kept for this run only).
+    pub file: Option<PathBuf>,
+    /// How the last change went: where it was saved, or why it was not.
+    pub note: Option<Result<String, String>>,
+    /// How segment times in rules are read.
+    pub parser: TimeParser,
+}
+
+impl AlertRules {
+    /// `rules`, read from (and saved to) `file`.
+    pub fn new(rules: Vec<AlertRule>, file: Option<PathBuf>, parser: TimeParser) -> Self {
+        AlertRules {
+            rules,
+            file,
+            note: None,
+            parser,
+        }
+    }
+
+    /// Replaces the rules and saves them to the file (created with its
+    /// folder when missing); on a failure the rules still apply for this
+    /// run and the note says why they were not saved.
+    pub fn replace(&mut self, rules: Vec<AlertRule>) {
+        self.rules = rules;
+        let Some(file) = &self.file else {
+            self.note = Some(Ok(
+                "Rules apply until the screen closes (no rules file).".into()
+            ));
+            return;
+        };
+        let text = alert_rules_text(&self.rules);
+        let saved = file
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| {
+                crate::format::write_whole(file, ".journeyscope-alerts-", text.as_bytes())
+            });
+        let shown = crate::format::printable(&file.display().to_string()).into_owned();
+        self.note = Some(match saved {
+            Ok(()) => Ok(format!("Saved to {shown}")),
+            Err(e) => Err(format!("Not saved to {shown}: {e}")),
+        });
+    }
+}
+
+/// Where a rule stands, by its latest alert among `alerts` (oldest first).
+pub fn rule_state(rule: &AlertRule, alerts: &[Alert]) -> Option<AlertState> {
+    alerts
+        .iter()
+        .rev()
+        .find(|a| a.rule == rule.name)
+        .map(|a| a.state)
+}

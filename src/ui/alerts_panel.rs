@@ -1,0 +1,418 @@
+//! The live screen's Alerts tab: the rules watched (with where each
+//! stands), a form to add or edit one, and the alerts raised so far.
+
+use crate::app::Command;
+use crate::app::alert_rules::{AlertRules, rule_state};
+use crate::app::live::{LiveCommand, LiveScreen};
+use crate::engine::alerts::{Alert, AlertKind, AlertRule, AlertState, Baseline, LagUnit};
+use crate::settings::RuleDraft;
+
+use super::controls::pick;
+
+/// A rule being added (`index` None) or edited, as typed so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleForm {
+    /// The rule edited, by its place in the list.
+    pub index: Option<usize>,
+    /// The fields.
+    pub draft: RuleDraft,
+    /// Why the last Save was refused.
+    pub error: Option<String>,
+}
+
+/// What each kind is called on screen.
+const KINDS: &[(&str, &str)] = &[
+    ("Share going from one step to another", "transition_share"),
+    ("Share leaving at a touchpoint", "exit_share"),
+    ("Funnel step conversion", "funnel_step"),
+    ("Events per minute at a touchpoint", "volume"),
+    ("Reading falls behind the topic", "lag"),
+    ("Share of records rejected", "rejected_rate"),
+];
+
+/// What a value can be held against.
+const BASELINES: &[(&str, &str)] = &[
+    ("the previous window", "previous"),
+    ("1 hour earlier", "1h"),
+    ("1 day earlier", "1d"),
+    ("fixed bounds", "fixed"),
+];
+
+const UNITS: &[(&str, &str)] = &[
+    ("messages behind", "messages"),
+    ("seconds behind", "seconds"),
+];
+
+/// Draws the tab; `form` is the rule being edited, if any.
+pub fn alerts_tab_ui(
+    live: &LiveScreen,
+    form: &mut Option<RuleForm>,
+    ui: &mut egui::Ui,
+) -> Option<Command> {
+    let rules = &live.rules;
+    let alerts: &[Alert] = live.latest.as_ref().map_or(&[], |s| s.alerts.as_slice());
+    let mut command = None;
+    ui.horizontal(|ui| {
+        ui.heading("Alert rules");
+        if form.is_none() && ui.button("Add a rule").clicked() {
+            *form = Some(RuleForm {
+                index: None,
+                draft: RuleDraft::new_rule(),
+                error: None,
+            });
+        }
+    });
+    ui.weak(
+        "Each rule is checked every minute of event time once the topic is read to its end \
+         (lag: every second). A rule fires once its condition has held for its hold time, and \
+         resolves when it no longer holds.",
+    );
+    where_saved_ui(rules, ui);
+    ui.add_space(6.0);
+    if rules.rules.is_empty() {
+        ui.label("No rules yet. Add one to be told when a step gets worse.");
+    }
+    egui::Grid::new("alert rules")
+        .striped(true)
+        .spacing([14.0, 6.0])
+        .show(ui, |ui| {
+            if rules.rules.is_empty() {
+                return;
+            }
+            for title in ["Rule", "Watches", "Fires when", "Now", ""] {
+                ui.strong(title);
+            }
+            ui.end_row();
+            for (k, rule) in rules.rules.iter().enumerate() {
+                ui.label(&rule.name);
+                ui.label(watches(rule));
+                ui.label(fires_when(rule));
+                state_label(rule_state(rule, alerts), ui);
+                ui.horizontal(|ui| {
+                    if ui.button(format!("Edit {}", rule.name)).clicked() {
+                        *form = Some(RuleForm {
+                            index: Some(k),
+                            draft: RuleDraft::of(rule),
+                            error: None,
+                        });
+                    }
+                    if ui.button(format!("Delete {}", rule.name)).clicked() {
+                        let mut kept = rules.rules.clone();
+                        kept.remove(k);
+                        command = Some(Command::Live(LiveCommand::SetAlertRules(kept)));
+                        *form = None;
+                    }
+                });
+                ui.end_row();
+            }
+        });
+    if let Some(open) = form {
+        ui.add_space(10.0);
+        ui.separator();
+        match form_ui(open, ui) {
+            FormAction::Keep => {}
+            FormAction::Cancel => *form = None,
+            FormAction::Save => match open.draft.rule(rules.parser) {
+                Ok(rule) => match with_rule(&rules.rules, open.index, rule) {
+                    Ok(all) => {
+                        command = Some(Command::Live(LiveCommand::SetAlertRules(all)));
+                        *form = None;
+                    }
+                    Err(e) => open.error = Some(e),
+                },
+                Err(e) => open.error = Some(e.to_string()),
+            },
+        }
+    }
+    ui.add_space(10.0);
+    ui.separator();
+    history_ui(alerts, ui);
+    command
+}
+
+/// Where the rules are saved, and how the last save went.
+fn where_saved_ui(rules: &AlertRules, ui: &mut egui::Ui) {
+    match &rules.note {
+        Some(Ok(note)) => {
+            ui.label(note);
+        }
+        Some(Err(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        None => {
+            if let Some(file) = &rules.file {
+                ui.weak(format!(
+                    "Rules are saved in {}",
+                    crate::format::printable(&file.display().to_string())
+                ));
+            }
+        }
+    }
+}
+
+/// `rules` with `rule` added (`index` None) or put in place of the one at
+/// `index`; refused when another rule has its name.
+fn with_rule(
+    rules: &[AlertRule],
+    index: Option<usize>,
+    rule: AlertRule,
+) -> Result<Vec<AlertRule>, String> {
+    let taken = rules
+        .iter()
+        .enumerate()
+        .any(|(k, r)| r.name == rule.name && Some(k) != index);
+    if taken {
+        return Err(format!(
+            "another rule is called `{}`: alerts are named by their rule, give this one its own \
+             name",
+            rule.name
+        ));
+    }
+    let mut all = rules.to_vec();
+    match index.filter(|k| *k < all.len()) {
+        Some(k) => all[k] = rule,
+        None => all.push(rule),
+    }
+    Ok(all)
+}
+
+enum FormAction {
+    Keep,
+    Save,
+    Cancel,
+}
+
+/// The form's fields for the kind picked; Save or Cancel.
+fn form_ui(form: &mut RuleForm, ui: &mut egui::Ui) -> FormAction {
+    let mut action = FormAction::Keep;
+    ui.strong(match form.index {
+        None => "New rule",
+        Some(_) => "Edit rule",
+    });
+    let d = &mut form.draft;
+    egui::Grid::new("alert rule form")
+        .num_columns(2)
+        .spacing([10.0, 6.0])
+        .show(ui, |ui| {
+            field(ui, "Name", &mut d.name, "checkout conversion");
+            let (kind, _) = pick(ui, "Kind", KINDS, kind_key(&d.kind));
+            d.kind = kind.to_owned();
+            ui.end_row();
+            match kind {
+                "transition_share" => {
+                    field(ui, "From", &mut d.from, "begin_checkout");
+                    field(ui, "To", &mut d.to, "purchase");
+                }
+                "exit_share" | "volume" => field(ui, "Touchpoint", &mut d.touchpoint, "view_cart"),
+                "funnel_step" => {
+                    field(
+                        ui,
+                        "Steps",
+                        &mut d.steps,
+                        "view_item, add_to_cart, purchase",
+                    );
+                    field(ui, "Step", &mut d.step, "purchase (the last when empty)");
+                }
+                "lag" => {
+                    let current = if d.unit == "seconds" {
+                        "seconds"
+                    } else {
+                        "messages"
+                    };
+                    let (unit, _) = pick(ui, "Counts", UNITS, current);
+                    d.unit = unit.to_owned();
+                    ui.end_row();
+                }
+                _ => {}
+            }
+            let whole_stream = matches!(kind, "lag" | "rejected_rate");
+            if !whole_stream {
+                field(
+                    ui,
+                    "Segment",
+                    &mut d.segment,
+                    "channel=app (all sessions when empty)",
+                );
+            }
+            if kind != "lag" {
+                field(ui, "Window", &mut d.window, "15m");
+            }
+            let fixed_only = matches!(kind, "volume" | "lag" | "rejected_rate");
+            if fixed_only {
+                d.baseline = "fixed".into();
+            } else {
+                let current = BASELINES
+                    .iter()
+                    .find(|(_, v)| *v == d.baseline)
+                    .map_or("previous", |(_, v)| v);
+                let (baseline, _) = pick(ui, "Compared with", BASELINES, current);
+                d.baseline = baseline.to_owned();
+                ui.end_row();
+            }
+            if d.baseline == "fixed" {
+                field(ui, "Below", &mut d.below, "fires under this");
+                field(ui, "Above", &mut d.above, "fires over this");
+            } else {
+                field(ui, "Drop", &mut d.drop, "0.2: fires 20 % under");
+                field(ui, "Rise", &mut d.rise, "0.5: fires 50 % over");
+            }
+            if !whole_stream {
+                field(
+                    ui,
+                    "Min sessions",
+                    &mut d.min_sessions,
+                    "0 when empty; 100 is safer",
+                );
+            }
+            field(ui, "Hold for", &mut d.hold, "2m (fires at once when empty)");
+        });
+    if let Some(error) = &form.error {
+        ui.colored_label(ui.visuals().error_fg_color, error);
+    }
+    ui.horizontal(|ui| {
+        if ui.button("Save rule").clicked() {
+            action = FormAction::Save;
+        }
+        if ui.button("Cancel").clicked() {
+            action = FormAction::Cancel;
+        }
+    });
+    action
+}
+
+/// The kind's key in [`KINDS`] (the first for an unknown one).
+fn kind_key(kind: &str) -> &'static str {
+    KINDS
+        .iter()
+        .find(|(_, k)| *k == kind)
+        .map_or(KINDS[0].1, |(_, k)| k)
+}
+
+/// A labelled text field with a faint hint, on its own row.
+fn field(ui: &mut egui::Ui, label: &str, value: &mut String, hint: &str) {
+    let label = ui.label(label);
+    let hint = egui::RichText::new(hint).italics().weak();
+    ui.add(
+        egui::TextEdit::singleline(value)
+            .hint_text(hint)
+            .desired_width(320.0),
+    )
+    .labelled_by(label.id);
+    ui.end_row();
+}
+
+/// What a rule watches, in words.
+fn watches(rule: &AlertRule) -> String {
+    let what = match &rule.kind {
+        AlertKind::TransitionShare { from, to } => format!("{from} » {to}"),
+        AlertKind::ExitShare { touchpoint } => format!("exits at {touchpoint}"),
+        AlertKind::Volume { touchpoint } => format!("events per minute at {touchpoint}"),
+        AlertKind::FunnelStep { steps, step } => format!(
+            "funnel step {} of {} ({})",
+            step + 1,
+            steps.len(),
+            steps.get(*step).map_or("", String::as_str)
+        ),
+        AlertKind::Lag { .. } => "how far reading is behind".into(),
+        AlertKind::RejectedRate => "records rejected".into(),
+    };
+    match &rule.segment {
+        Some(segment) => format!("{what}, {}", segment.text),
+        None => what,
+    }
+}
+
+/// When a rule fires, in words.
+fn fires_when(rule: &AlertRule) -> String {
+    let window = match rule.window_us {
+        0 => String::new(),
+        us => format!(" over {}", crate::format::human_duration(us as f64 / 1e6)),
+    };
+    let unit = match rule.kind {
+        AlertKind::Lag {
+            unit: LagUnit::Seconds,
+        } => " s",
+        AlertKind::Lag {
+            unit: LagUnit::Messages,
+        } => " messages",
+        _ => "",
+    };
+    let condition = match rule.baseline {
+        Baseline::Fixed { below, above } => {
+            let bound = |word: &str, v: Option<f64>| v.map(|v| format!("{word} {v}{unit}"));
+            [bound("below", below), bound("above", above)]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" or ")
+        }
+        Baseline::Back {
+            back_us,
+            drop,
+            rise,
+        } => {
+            let before = match back_us == rule.window_us {
+                true => "the previous window".to_owned(),
+                false => format!(
+                    "{} earlier",
+                    crate::format::human_duration(back_us as f64 / 1e6)
+                ),
+            };
+            let change =
+                |word: &str, v: Option<f64>| v.map(|v| format!("{word} {:.0} %", v * 100.0));
+            let moves = [change("falls", drop), change("rises", rise)]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" or ");
+            format!("{moves} against {before}, significantly")
+        }
+    };
+    let hold = match rule.for_us {
+        0 => String::new(),
+        us => format!(", for {}", crate::format::human_duration(us as f64 / 1e6)),
+    };
+    format!("{condition}{window}{hold}")
+}
+
+/// A rule's state now, red while firing.
+fn state_label(state: Option<AlertState>, ui: &mut egui::Ui) -> egui::Response {
+    match state {
+        None | Some(AlertState::Resolved) => ui.label("OK"),
+        Some(AlertState::Pending) => ui.colored_label(ui.visuals().warn_fg_color, "pending"),
+        Some(AlertState::Firing) => ui.colored_label(ui.visuals().error_fg_color, "firing"),
+    }
+}
+
+/// The alerts raised so far, newest first.
+fn history_ui(alerts: &[Alert], ui: &mut egui::Ui) {
+    ui.strong("Alerts so far");
+    if alerts.is_empty() {
+        ui.weak("None yet.");
+        return;
+    }
+    egui::ScrollArea::vertical()
+        .id_salt("alert history tab")
+        .show(ui, |ui| {
+            egui::Grid::new("alert history tab")
+                .striped(true)
+                .spacing([14.0, 4.0])
+                .show(ui, |ui| {
+                    for title in ["Event time", "Rule", "State", "Value", "Against"] {
+                        ui.strong(title);
+                    }
+                    ui.end_row();
+                    for alert in alerts.iter().rev() {
+                        ui.label(&alert.event_time);
+                        ui.label(&alert.rule);
+                        match alert.state {
+                            AlertState::Resolved => ui.label("resolved"),
+                            state => state_label(Some(state), ui),
+                        };
+                        ui.label(format!("{:.3}", alert.value));
+                        ui.label(format!("{:.3}", alert.baseline));
+                        ui.end_row();
+                    }
+                });
+        });
+}
