@@ -192,10 +192,13 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
     let mut last_data = Instant::now();
     let mut last_print = Instant::now();
     loop {
-        if session
-            .poll(Duration::from_millis(50))
-            .map_err(source_failure)?
-        {
+        // While rules catch up on event time, waiting for messages would
+        // slow them down.
+        let wait = match alerts.is_behind(&session.engine) && session.source.caught_up() {
+            true => Duration::from_millis(1),
+            false => Duration::from_millis(50),
+        };
+        if session.poll(wait).map_err(source_failure)? {
             last_data = Instant::now();
         }
         // While a replay catches up, its partitions stand hours apart in
@@ -218,7 +221,8 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
         let idle = run
             .until_idle
             .is_some_and(|idle| last_data.elapsed() >= idle)
-            && !session.source.is_verifying();
+            && !session.source.is_verifying()
+            && !(session.source.caught_up() && alerts.is_behind(&session.engine));
         let due = run.every.is_some_and(|every| last_print.elapsed() >= every);
         if !(idle || due) {
             continue;

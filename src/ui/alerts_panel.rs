@@ -266,6 +266,10 @@ fn form_ui(form: &mut RuleForm, ui: &mut egui::Ui) -> FormAction {
             }
             field(ui, "Hold for", &mut d.hold, "2m (fires at once when empty)");
         });
+    ui.weak(
+        "Drop and rise are shares of the earlier value (0.2: fires when the value falls 20 % \
+         below it); shares themselves are from 0 to 1.",
+    );
     if let Some(error) = &form.error {
         ui.colored_label(ui.visuals().error_fg_color, error);
     }
@@ -365,12 +369,16 @@ fn fires_when(rule: &AlertRule) -> String {
                 .flatten()
                 .collect::<Vec<_>>()
                 .join(" or ");
-            format!("{moves} against {before}, significantly")
+            format!("{moves}{window} against {before} (significant)")
         }
     };
     let hold = match rule.for_us {
         0 => String::new(),
         us => format!(", for {}", crate::format::human_duration(us as f64 / 1e6)),
+    };
+    let window = match rule.baseline {
+        Baseline::Fixed { .. } => window,
+        Baseline::Back { .. } => String::new(),
     };
     format!("{condition}{window}{hold}")
 }

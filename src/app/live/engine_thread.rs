@@ -186,8 +186,14 @@ pub(super) fn run(
     }
     let mut raised: Arc<Vec<Alert>> = Arc::default();
     while !stop.load(Ordering::Relaxed) {
+        // While rules catch up on event time, waiting for messages would
+        // slow them down.
+        let wait = match alerts.is_behind(&session.engine) && session.source.caught_up() {
+            true => Duration::from_millis(1),
+            false => Duration::from_millis(50),
+        };
         if session
-            .poll(Duration::from_millis(50))
+            .poll(wait)
             .map_err(|e| crate::format::error_chain(&e))?
         {
             last_message = Some(Instant::now());

@@ -20,6 +20,11 @@ const REPLAY_SLACK_US: i64 = 24 * 3600 * 1_000_000;
 /// How often (in event time) rules are checked.
 pub const CHECK_EVERY_US: i64 = 60 * 1_000_000;
 
+/// The work one check does at most before it hands back (the steps left
+/// are checked at the next call), so that catching up on hours of event
+/// time never holds ingesting up for long.
+pub const CHECK_BUDGET: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// How often (in wall time) lag rules are checked.
 pub const LAG_CHECK_EVERY_US: i64 = 1_000_000;
 
@@ -349,7 +354,8 @@ impl Alerts {
             return Ok(Vec::new());
         };
         let mut alerts = Vec::new();
-        while at <= settled {
+        let started = std::time::Instant::now();
+        while at <= settled && started.elapsed() < CHECK_BUDGET {
             for k in 0..self.rules.len() {
                 if self.rules[k].kind.is_lag() {
                     continue;
@@ -360,9 +366,24 @@ impl Alerts {
                 }
             }
             at += CHECK_EVERY_US;
+            self.next_check_us = Some(at);
         }
         self.next_check_us = Some(at);
         Ok(alerts)
+    }
+
+    /// True while steps of event time the stream has passed are still to
+    /// be checked (a check does at most [`CHECK_BUDGET`] of work).
+    pub fn is_behind(&self, engine: &LiveEngine) -> bool {
+        let Some(newest) = engine.watermark_us() else {
+            return false;
+        };
+        let has_event_rules = self.rules.iter().any(|r| !r.kind.is_lag());
+        has_event_rules
+            && match self.next_check_us {
+                Some(at) => at <= newest - engine.lateness_us(),
+                None => engine.oldest_kept_us().is_some(),
+            }
     }
 
     /// Moves rule `k` on with what was read at `at_us` (event time, or
