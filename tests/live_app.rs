@@ -365,7 +365,11 @@ fn a_firing_rule_shows_a_banner() {
     h.get_by_label_contains("Firing: checkout conversion");
     assert_eq!(
         live_view(&h).map.unwrap().alerted,
-        vec![("begin_checkout".to_owned(), Some("purchase".to_owned()))]
+        vec![journeyscope::ui::journey_map::Alerted {
+            from: "begin_checkout".into(),
+            to: Some("purchase".into()),
+            rule: "checkout conversion".into()
+        }]
     );
 }
 
@@ -488,6 +492,10 @@ fn a_rule_added_in_the_alerts_tab_fires() {
     h.get_by_label_contains("Firing: checkout conversion");
     assert_eq!(
         live_view(&h).map.unwrap().alerted,
-        vec![("begin_checkout".to_owned(), Some("purchase".to_owned()))]
+        vec![journeyscope::ui::journey_map::Alerted {
+            from: "begin_checkout".into(),
+            to: Some("purchase".into()),
+            rule: "checkout conversion".into()
+        }]
     );
 }

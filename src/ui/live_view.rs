@@ -146,8 +146,15 @@ pub fn live_ui(
         // Lag and rejected records point at no step of the map.
         map.alerted = firing
             .iter()
-            .map(alerted_subject)
-            .filter(|(at, _)| !at.is_empty())
+            .map(|alert| {
+                let (from, to) = alerted_subject(alert);
+                super::journey_map::Alerted {
+                    from,
+                    to,
+                    rule: alert.rule.clone(),
+                }
+            })
+            .filter(|a| !a.from.is_empty())
             .collect();
     }
     if let Some(error) = live.error() {
