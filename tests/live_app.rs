@@ -319,7 +319,6 @@ fn the_live_screen_compares_the_window_with_the_one_before() {
 /// history lists it.
 #[test]
 fn a_firing_rule_shows_a_banner() {
-    use egui_kittest::kittest::Queryable;
     use journeyscope::app::live::LiveRequest;
     use journeyscope::engine::alerts::{AlertKind, AlertRule, AlertState, Baseline};
 
@@ -362,15 +361,7 @@ fn a_firing_rule_shows_a_banner() {
     assert_eq!(fired.rule, "checkout conversion");
     assert!(fired.value < 0.5, "{fired:?}");
     h.run_steps(3);
-    h.get_by_label_contains("Firing: checkout conversion");
-    assert_eq!(
-        live_view(&h).map.unwrap().alerted,
-        vec![journeyscope::ui::journey_map::Alerted {
-            from: "begin_checkout".into(),
-            to: Some("purchase".into()),
-            rule: "checkout conversion".into()
-        }]
-    );
+    the_checkout_alert_shows(&h);
 }
 
 /// Sessions every 10 s for three hours; from 01:30 the purchase share
@@ -489,9 +480,15 @@ fn a_rule_added_in_the_alerts_tab_fires() {
     assert_eq!(h.get_all_by_label("firing").count(), 3);
     h.get_by_label("Journey map").click();
     h.run_steps(3);
+    the_checkout_alert_shows(&h);
+}
+
+/// The banner names the checkout rule firing and the map draws its band red.
+fn the_checkout_alert_shows(h: &Harness<'_, JourneyscopeApp>) {
+    use egui_kittest::kittest::Queryable;
     h.get_by_label_contains("Firing: checkout conversion");
     assert_eq!(
-        live_view(&h).map.unwrap().alerted,
+        live_view(h).map.unwrap().alerted,
         vec![journeyscope::ui::journey_map::Alerted {
             from: "begin_checkout".into(),
             to: Some("purchase".into()),
