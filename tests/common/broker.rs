@@ -31,6 +31,8 @@ pub fn tansu() -> PathBuf {
 pub struct Broker {
     child: Option<Child>,
     port: u16,
+    /// The port clients are told to connect to (a proxy's, in front).
+    advertised: u16,
     storage: String,
     dir: tempfile::TempDir,
 }
@@ -49,18 +51,36 @@ impl Broker {
 
     fn start_with(storage: impl FnOnce(&Path) -> String) -> Broker {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = free_port();
         let mut broker = Broker {
             child: None,
             port,
+            advertised: port,
             storage: storage(dir.path()),
             dir,
         };
         broker.run();
         broker
+    }
+
+    /// Starts a broker with memory storage that tells clients to connect
+    /// to `advertised` (where a TLS terminator in front of it listens).
+    pub fn behind(advertised: u16) -> Broker {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut broker = Broker {
+            child: None,
+            port: free_port(),
+            advertised,
+            storage: "memory://tansu/".to_owned(),
+            dir,
+        };
+        broker.run();
+        broker
+    }
+
+    /// The port the broker itself listens on.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     pub fn url(&self) -> String {
@@ -76,7 +96,10 @@ impl Broker {
         let child = Command::new(tansu())
             .current_dir(self.dir.path())
             .args(["broker", "--listener-url", &self.url()])
-            .args(["--advertised-listener-url", &self.url()])
+            .args([
+                "--advertised-listener-url",
+                &format!("tcp://127.0.0.1:{}", self.advertised),
+            ])
             .args(["--storage-engine", &self.storage])
             .stdout(Stdio::null())
             .stderr(log)
@@ -114,6 +137,14 @@ impl Drop for Broker {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 pub fn stderr(out: &Output) -> String {
