@@ -27,6 +27,12 @@ pub enum Command {
     Export(ExportArgs),
     /// Consume a Kafka topic live (headless: print the summary JSON).
     Live(Box<LiveArgs>),
+    /// List the customers of a file or DuckDB database, as the app's
+    /// Customers tab does (JSON or CSV).
+    Customers(CustomersArgs),
+    /// Print one customer's sessions: every event's time, touchpoint and
+    /// properties (JSON or a table).
+    Timeline(TimelineArgs),
     /// Replay a file or the sample data into a Kafka topic as JSON events.
     Produce(ProduceArgs),
     /// Write a realistic e-commerce event file (format by extension).
@@ -171,6 +177,54 @@ pub struct SummarizeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+}
+
+/// Output formats of `customers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    /// `{"customers": [...]}`.
+    Json,
+    /// One row per customer.
+    Csv,
+}
+
+/// Output formats of `timeline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimelineFormat {
+    /// `{"customer": ..., "sessions": [...]}`.
+    Json,
+    /// A readable table, a block per session.
+    Table,
+}
+
+/// `customers`.
+#[derive(Debug, Clone, Args)]
+pub struct CustomersArgs {
+    /// The source (`--segment` lists only the customers of its sessions).
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The touchpoint that counts as converting (guessed from names such as
+    /// purchase or order when not given).
+    #[arg(long, value_name = "TOUCHPOINT")]
+    pub converted_at: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Json)]
+    pub format: ListFormat,
+}
+
+/// `timeline`.
+#[derive(Debug, Clone, Args)]
+pub struct TimelineArgs {
+    /// The source.
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The customer's id, as `customers` prints it (`--customer` names
+    /// the customer column, as everywhere the mapping flags are).
+    #[arg(long = "id", visible_alias = "customer-id", value_name = "ID")]
+    pub customer_id: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TimelineFormat::Table)]
+    pub format: TimelineFormat,
 }
 
 /// `export`.

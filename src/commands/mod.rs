@@ -4,6 +4,7 @@ mod alert_out;
 mod bench;
 mod bench_kafka;
 pub mod bench_map;
+mod customers;
 pub mod live;
 mod produce;
 
@@ -65,6 +66,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Some(Command::Summarize(args)) => summarize(&args),
         Some(Command::Export(args)) => export(&args),
+        Some(Command::Customers(args)) => customers::customers(&args),
+        Some(Command::Timeline(args)) => customers::timeline(&args),
         Some(Command::Demo(args)) => demo(&args),
         Some(Command::Live(args)) => live::live(&args),
         Some(Command::Produce(args)) => produce::produce(&args),
@@ -131,6 +134,11 @@ fn print_summary(summary: &Summary, format: OutputFormat) -> Result<(), Failure>
         OutputFormat::Csv => to_csv(summary),
         OutputFormat::Dot => to_dot(summary),
     };
+    print_text(&text)
+}
+
+/// Writes `text` to standard output; a closed pipe is no error.
+fn print_text(text: &str) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(text.as_bytes()) {
         // A closed pipe (`| head`) is not an error worth reporting.

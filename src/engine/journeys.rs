@@ -172,6 +172,11 @@ impl Journeys {
         self.store.customer_names.name(id)
     }
 
+    /// The id of the customer called `name`, when there is one.
+    pub fn customer_id(&self, name: &str) -> Option<u32> {
+        self.store.customer_names.get(name)
+    }
+
     /// Number of customer ids, including any whose events were all dropped.
     pub fn customer_count(&self) -> usize {
         self.store.offsets.len() - 1
