@@ -127,6 +127,16 @@ pub struct MappingArgs {
     /// segments (repeatable; the channel column is always kept).
     #[arg(long, value_name = "NAME")]
     pub keep_property: Vec<String>,
+    /// Replace every customer id, as it is read, by `p` and the first 16
+    /// hex digits of HMAC-SHA256(key, id): raw ids then appear nowhere. The
+    /// key comes from --pseudonymize-key-file or the
+    /// JOURNEYSCOPE_PSEUDONYMIZE_KEY environment variable.
+    #[arg(long)]
+    pub pseudonymize: bool,
+    /// The file holding the pseudonymization key (its bytes, a final line
+    /// break left out).
+    #[arg(long, value_name = "FILE", requires = "pseudonymize")]
+    pub pseudonymize_key_file: Option<std::path::PathBuf>,
     /// Only these sessions: channel=app,web / plan!=free / did:purchase /
     /// !did:purchase / time:2026-11-20..2026-11-27, joined by &.
     #[arg(long, value_name = "EXPR")]

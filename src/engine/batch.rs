@@ -104,6 +104,10 @@ pub struct Rejected {
     pub detail: String,
     /// The start of the record's text.
     pub record: String,
+    /// Its customer id, if it had one, is already a pseudonym in `record`
+    /// (see [`super::EngineConfig::withhold_unmasked_records`]).
+    #[serde(skip)]
+    pub masked: bool,
 }
 
 impl Rejected {
@@ -120,6 +124,7 @@ impl Rejected {
             reason,
             detail: cut(detail.into(), REJECTED_TEXT_CHARS),
             record: cut(record, REJECTED_TEXT_CHARS),
+            masked: false,
         }
     }
 }

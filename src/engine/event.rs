@@ -32,6 +32,10 @@ pub struct EngineConfig {
     /// Properties whose value at each session's first event is kept, for
     /// segments (`channel` and every `--keep-property`).
     pub kept_properties: Vec<String>,
+    /// Rejected records whose customer id could not be replaced by its
+    /// pseudonym (a line that is not JSON, a row of the wrong width) keep
+    /// no text in the sample (`--pseudonymize`).
+    pub withhold_unmasked_records: bool,
 }
 
 impl Default for EngineConfig {
@@ -41,6 +45,7 @@ impl Default for EngineConfig {
             rules: TouchpointRules::default(),
             collapse_repeats: false,
             kept_properties: Vec::new(),
+            withhold_unmasked_records: false,
         }
     }
 }

@@ -63,6 +63,10 @@ pub struct JourneyBuilder {
     pub(super) plausible_until_us: i64,
 }
 
+/// A rejected record's text under `--pseudonymize` when its customer id
+/// could not be found to be replaced.
+const WITHHELD: &str = "(withheld under --pseudonymize: the customer id in it could not be masked)";
+
 impl JourneyBuilder {
     /// A builder with no events.
     pub fn new(config: EngineConfig) -> Self {
@@ -168,7 +172,13 @@ impl JourneyBuilder {
 
     fn record_rejected(&mut self, batch: &EventBatch) {
         for rejected in &batch.rejected {
-            self.rejected.record(rejected);
+            if self.config.withhold_unmasked_records && !rejected.masked {
+                let mut withheld = rejected.clone();
+                withheld.record = WITHHELD.to_owned();
+                self.rejected.record(&withheld);
+            } else {
+                self.rejected.record(rejected);
+            }
         }
     }
 

@@ -61,6 +61,44 @@ pub fn kept_properties(keep: &[String]) -> Vec<String> {
     kept
 }
 
+/// The environment variable holding the pseudonymization key.
+pub const PSEUDONYMIZE_KEY_VARIABLE: &str = "JOURNEYSCOPE_PSEUDONYMIZE_KEY";
+
+/// With `--pseudonymize`, the pseudonyms of the key given; refused without
+/// one, saying how to make one.
+fn pseudonymizer(
+    args: &MappingArgs,
+) -> Result<Option<crate::source::pseudonym::Pseudonymizer>, SettingsError> {
+    if !args.pseudonymize {
+        return Ok(None);
+    }
+    let key = match &args.pseudonymize_key_file {
+        Some(path) => {
+            let mut key = std::fs::read(path).map_err(|e| {
+                SettingsError(format!(
+                    "cannot read the pseudonymization key {}: {e}",
+                    crate::format::printable(&path.display().to_string())
+                ))
+            })?;
+            while key.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                key.pop();
+            }
+            key
+        }
+        None => std::env::var_os(PSEUDONYMIZE_KEY_VARIABLE)
+            .map(|v| v.into_encoded_bytes())
+            .unwrap_or_default(),
+    };
+    if key.is_empty() {
+        return Err(SettingsError(format!(
+            "--pseudonymize needs a secret key: make one with `head -c 32 /dev/urandom | base64 > \
+             pseudonym.key` and pass --pseudonymize-key-file pseudonym.key, or set \
+             {PSEUDONYMIZE_KEY_VARIABLE}; keep it, or the same customers get other pseudonyms"
+        )));
+    }
+    Ok(Some(crate::source::pseudonym::Pseudonymizer::new(&key)))
+}
+
 /// Reads a segment expression, its times in `timezone`'s zone.
 pub fn parse_segment(text: &str, parser: TimeParser) -> Result<Segment, SettingsError> {
     Segment::parse(text, &|t| parser.parse_str(t)).map_err(|e| SettingsError(e.to_string()))
@@ -213,12 +251,14 @@ pub fn settings(
             table,
             query,
             wanted_properties,
+            pseudonymize: pseudonymizer(args)?,
         },
         engine: EngineConfig {
             session_timeout_us,
             rules,
             collapse_repeats: args.collapse_repeats,
             kept_properties,
+            withhold_unmasked_records: args.pseudonymize,
         },
         questions,
     })

@@ -137,6 +137,7 @@ impl DelimitedSource {
                 .into_iter()
                 .filter_map(|(p, column)| Some((p, names.iter().position(|n| *n == column)?)))
                 .collect(),
+            pseudonyms: options.pseudonymize.clone(),
         };
         Ok(DelimitedSource {
             name: path.display().to_string(),

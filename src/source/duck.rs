@@ -342,6 +342,7 @@ fn read(
         event_id,
         session_id,
         properties,
+        pseudonyms: options.pseudonymize.clone(),
     };
     if mapping_tx.send(Ok(mapping)).is_err() {
         return Ok(());

@@ -237,6 +237,7 @@ impl JsonMapper {
             event_id: mapping.event_id.clone(),
             session_id: mapping.session_id.clone(),
             properties: options.property_columns(mapping),
+            pseudonyms: options.pseudonymize.clone(),
         };
         JsonMapper { plan, parser }
     }

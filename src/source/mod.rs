@@ -20,6 +20,7 @@ pub mod lines;
 pub mod live_session;
 pub mod live_state;
 pub mod lookup;
+pub mod pseudonym;
 pub mod record;
 pub mod schema;
 pub mod threaded;
@@ -75,6 +76,8 @@ pub struct SourceOptions {
     pub query: Option<String>,
     /// Properties the touchpoint rules need.
     pub wanted_properties: Vec<String>,
+    /// Customer ids are replaced by their pseudonyms as they are read.
+    pub pseudonymize: Option<pseudonym::Pseudonymizer>,
 }
 
 impl SourceOptions {

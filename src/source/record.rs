@@ -52,6 +52,8 @@ pub struct RecordPlan<K> {
     pub session_id: Option<K>,
     /// Properties kept for touchpoint rules: (name, field).
     pub properties: Vec<(String, K)>,
+    /// Replaces each customer id by its pseudonym (`--pseudonymize`).
+    pub pseudonyms: Option<super::pseudonym::Pseudonymizer>,
 }
 
 impl<K> RecordPlan<K> {
@@ -71,9 +73,13 @@ impl<K> RecordPlan<K> {
                     .zip(&mapped.properties)
                     .filter_map(|((name, _), value)| Some((name.as_str(), value.as_deref()?)))
                     .collect();
+                let pseudonym = self
+                    .pseudonyms
+                    .as_ref()
+                    .map(|p| p.pseudonym(&mapped.customer));
                 batch.push(
                     NewEvent {
-                        customer: &mapped.customer,
+                        customer: pseudonym.as_deref().unwrap_or(&mapped.customer),
                         event: &mapped.event,
                         time_us: mapped.time_us,
                         event_id: mapped.event_id.as_deref(),
@@ -82,13 +88,35 @@ impl<K> RecordPlan<K> {
                     properties,
                 );
             }
-            Err((reason, detail)) => batch.reject(Rejected::new(
-                position(),
-                reason,
-                detail,
-                &record.raw_text(),
-            )),
+            Err((reason, detail)) => {
+                let text = record.raw_text();
+                let mut rejected =
+                    Rejected::new(position(), reason, detail, &self.masked(record, text));
+                rejected.masked = self.pseudonyms.is_some();
+                batch.reject(rejected);
+            }
         }
+    }
+
+    /// A rejected record's text with its customer id (when it has one)
+    /// replaced by the pseudonym, under `--pseudonymize`.
+    fn masked(&self, record: &impl Record<K>, text: String) -> String {
+        let Some(pseudonyms) = &self.pseudonyms else {
+            return text;
+        };
+        let ids = [Some(&self.customer), self.customer_fallback.as_ref()];
+        ids.into_iter()
+            .flatten()
+            .fold(text, |text, key| match record.field(key) {
+                Field::Text(id) if !id.is_empty() => {
+                    text.replace(id.as_ref(), &pseudonyms.pseudonym(&id))
+                }
+                Field::Number(n) => {
+                    let id = number_text(n);
+                    text.replace(&id, &pseudonyms.pseudonym(&id))
+                }
+                _ => text,
+            })
     }
 
     fn map<'r>(
