@@ -221,10 +221,11 @@ fn reach_brokers(
         .map_err(|e| {
             Failure::Failed(anyhow!(
                 "cannot reach the brokers at {} within {} s ({}); check --brokers and, \
-                 for SASL or TLS, the -X client properties",
+                 for SASL or TLS, the -X client properties{}",
                 replay.brokers,
                 REACH_TIMEOUT.as_secs(),
-                clean(&e)
+                clean(&e),
+                crate::source::kafka::tls_hint(&replay.properties)
             ))
         })?;
     let topic = metadata.topics().iter().find(|t| t.name() == replay.topic);

@@ -242,6 +242,21 @@ fn consumer(spec: &KafkaSpec, role: Role) -> Result<BaseConsumer, SourceError> {
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What to check when brokers read over TLS cannot be reached (empty
+/// without TLS): most often, a certificate the trusted CA did not sign.
+pub fn tls_hint(properties: &[(String, String)]) -> &'static str {
+    let tls = properties.iter().any(|(key, value)| {
+        key == "security.protocol" && value.to_ascii_uppercase().ends_with("SSL")
+    });
+    match tls {
+        true => {
+            "; over TLS, ssl.ca.location must name the CA that signed the brokers' certificate \
+             (a certificate it did not sign is refused: the client's messages above say so)"
+        }
+        false => "",
+    }
+}
+
 fn partitions(
     consumer: &BaseConsumer,
     spec: &KafkaSpec,
@@ -250,8 +265,9 @@ fn partitions(
     let unreachable = |e: rdkafka::error::KafkaError| {
         spec.error(format!(
             "cannot reach the brokers within {} s ({e}); check the bootstrap servers and, \
-             for SASL or TLS, the client properties (-X on the command line)",
-            METADATA_TIMEOUT.as_secs()
+             for SASL or TLS, the client properties (-X on the command line){}",
+            METADATA_TIMEOUT.as_secs(),
+            tls_hint(&spec.properties)
         ))
     };
     let metadata = consumer
