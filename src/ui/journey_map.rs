@@ -16,6 +16,9 @@ use crate::layout::{
 };
 use crate::report::Summary;
 
+use super::geometry::{pos, rect};
+pub use super::map_alerts::Alerted;
+use super::map_alerts::paint_alerted;
 use super::theme::{self, rgb};
 use crate::layout::palette;
 
@@ -459,14 +462,6 @@ impl JourneyMap {
     }
 }
 
-fn pos([x, y]: [f32; 2]) -> Pos2 {
-    Pos2::new(x, y)
-}
-
-fn rect([left, top, right, bottom]: [f32; 4]) -> Rect {
-    Rect::from_min_max(Pos2::new(left, top), Pos2::new(right, bottom))
-}
-
 /// The colour of a role on this screen.
 fn colour(role: Role, visuals: &egui::Visuals) -> Color32 {
     match role {
@@ -594,83 +589,6 @@ fn paint(
                 &line.text,
                 FontId::proportional(line.size),
                 ink,
-            );
-        }
-    }
-}
-
-/// A step of the map a firing alert points at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Alerted {
-    /// The touchpoint (the one left, for a transition).
-    pub from: String,
-    /// The touchpoint reached, for a transition.
-    pub to: Option<String>,
-    /// The rule firing.
-    pub rule: String,
-}
-
-/// A red badge with white `text` centred at `at`.
-fn alert_badge(painter: &egui::Painter, at: Pos2, text: &str) {
-    let red = rgb(palette::EXIT);
-    let galley =
-        painter.layout_no_wrap(text.to_owned(), FontId::proportional(11.0), Color32::WHITE);
-    let badge = Rect::from_center_size(at, galley.size() + Vec2::new(10.0, 4.0));
-    painter.rect_filled(badge, 4.0, red);
-    painter.galley(badge.min + Vec2::new(5.0, 2.0), galley, Color32::WHITE);
-}
-
-/// Draws what firing alerts point at in red over the map: their bands
-/// wide enough to see, their boxes outlined, each with its rule's name.
-fn paint_alerted(painter: &egui::Painter, picture: &Scene, map: &MapLayout, alerted: &[Alerted]) {
-    if alerted.is_empty() {
-        return;
-    }
-    let red = rgb(palette::EXIT);
-    for band in &picture.bands {
-        let e = &map.edges[band.edge].stats;
-        let Some(alert) = alerted
-            .iter()
-            .find(|a| a.from == e.from && a.to.as_deref() == Some(e.to.as_str()))
-        else {
-            continue;
-        };
-        for curve in &band.curves {
-            painter.add(CubicBezierShape::from_points_stroke(
-                curve.map(pos),
-                false,
-                Color32::TRANSPARENT,
-                // A red core along the band: a wide curved stroke would
-                // show its folds.
-                Stroke::new(band.width.clamp(4.0, 10.0), red.gamma_multiply(0.9)),
-            ));
-        }
-        if let Some(middle) = band.curves.get(band.curves.len() / 2) {
-            let middle = CubicBezierShape::from_points_stroke(
-                middle.map(pos),
-                false,
-                Color32::TRANSPARENT,
-                Stroke::NONE,
-            );
-            // Above the band, clear of the labels on it.
-            let at = middle.sample(0.5) - Vec2::new(0.0, band.width / 2.0 + 10.0);
-            alert_badge(painter, at, &alert.rule);
-        }
-    }
-    for b in &picture.boxes {
-        let name = &map.nodes[b.node].name;
-        if let Some(alert) = alerted.iter().find(|a| a.from == *name && a.to.is_none()) {
-            let outline = rect(b.rect).expand(3.0);
-            painter.rect_stroke(
-                outline,
-                3.0,
-                Stroke::new(3.0, red),
-                egui::StrokeKind::Outside,
-            );
-            alert_badge(
-                painter,
-                outline.center_top() - Vec2::new(0.0, 10.0),
-                &alert.rule,
             );
         }
     }

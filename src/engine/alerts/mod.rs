@@ -366,7 +366,6 @@ impl Alerts {
                 }
             }
             at += CHECK_EVERY_US;
-            self.next_check_us = Some(at);
         }
         self.next_check_us = Some(at);
         Ok(alerts)
