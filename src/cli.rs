@@ -277,12 +277,48 @@ pub struct BrokerArgs {
     pub property: Vec<String>,
 }
 
+/// How message values are read (`--value-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ValueFormatArg {
+    /// Registry-framed values by their schema (Avro, Protobuf, JSON Schema); anything else as JSON.
+    Auto,
+    /// JSON text.
+    Json,
+    /// Avro (registry-framed, or with --schema FILE.avsc).
+    Avro,
+    /// Protobuf (registry-framed, or with --schema FILE.proto --message NAME).
+    Protobuf,
+}
+
+/// The value format and where its schemas come from.
+#[derive(Debug, Clone, Args)]
+pub struct ValueArgs {
+    /// How message values are read.
+    #[arg(long, value_enum, default_value_t = ValueFormatArg::Auto)]
+    pub value_format: ValueFormatArg,
+    /// A Confluent Schema Registry (its REST API); credentials with
+    /// -X schema.registry.basic.auth.user.info=USER:PASS, a CA with
+    /// -X schema.registry.ssl.ca.location=FILE.
+    #[arg(long, value_name = "URL")]
+    pub schema_registry: Option<String>,
+    /// The values' schema, for values without registry framing (or to decode
+    /// framed ones without a registry): an Avro schema (.avsc) or a .proto file.
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+    /// With a .proto --schema: the message the values hold.
+    #[arg(long, value_name = "NAME")]
+    pub message: Option<String>,
+}
+
 /// `live`.
 #[derive(Debug, Clone, Args)]
 pub struct LiveArgs {
     /// The broker and topic.
     #[command(flatten)]
     pub broker: BrokerArgs,
+    /// How message values are read.
+    #[command(flatten)]
+    pub values: ValueArgs,
     /// Where to start: earliest, latest, a time (2026-11-27T09:00:00Z) or a
     /// duration back (-15m).
     #[arg(long, default_value = "latest", allow_hyphen_values = true)]
@@ -337,6 +373,17 @@ pub struct LiveArgs {
     pub mapping: MappingArgs,
 }
 
+/// How `produce` writes values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProducedFormat {
+    /// JSON text.
+    Json,
+    /// Registry-framed Avro.
+    Avro,
+    /// Registry-framed Protobuf.
+    Protobuf,
+}
+
 /// `produce`.
 #[derive(Debug, Clone, Args)]
 pub struct ProduceArgs {
@@ -355,6 +402,15 @@ pub struct ProduceArgs {
     /// Stop after this many events.
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
+    /// How the values are written: JSON (JSON lines as they are), or
+    /// registry-framed Avro or Protobuf with a schema made from the mapping
+    /// and registered under TOPIC-value (needs --schema-registry).
+    #[arg(long, value_enum, default_value_t = ProducedFormat::Json)]
+    pub value_format: ProducedFormat,
+    /// The Confluent Schema Registry to register the schema with
+    /// (credentials with -X schema.registry.basic.auth.user.info=USER:PASS).
+    #[arg(long, value_name = "URL")]
+    pub schema_registry: Option<String>,
     /// Mapping options used to find the customer (the message key).
     #[command(flatten)]
     pub mapping: MappingArgs,

@@ -194,6 +194,20 @@ pub fn spreadsheet_safe(cell: &str) -> Cow<'_, str> {
     }
 }
 
+/// A record's bytes as rejected-record text: the text itself when it is
+/// UTF-8 without NUL bytes, else its size and first 64 bytes in hex (a
+/// binary Kafka value).
+pub fn value_text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) if !text.contains('\0') => text.to_owned(),
+        _ => {
+            let shown: String = bytes.iter().take(64).map(|b| format!("{b:02x}")).collect();
+            let more = if bytes.len() > 64 { "…" } else { "" };
+            format!("{} bytes: {shown}{more}", bytes.len())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

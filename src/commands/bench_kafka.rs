@@ -192,6 +192,7 @@ fn live_ingest_watching(
         detect_wait: Duration::from_secs(30),
         resume: Vec::new(),
         mapping: None,
+        values: Default::default(),
     };
     let start = Instant::now();
     // As `live` reads it by default: the channel kept for segments.
@@ -387,6 +388,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
         properties: Vec::new(),
         rate: None,
         count: None,
+        values: super::produce::Values::Json,
     };
     let produced_at = Instant::now();
     let total = replay_file(&replay, &file, &SourceOptions::default())?;

@@ -7,11 +7,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 
-use crate::cli::{BrokerArgs, LiveArgs, OutputFormat};
+use crate::cli::{BrokerArgs, LiveArgs, OutputFormat, ValueArgs, ValueFormatArg};
 use crate::engine::alerts::{Alert, AlertRule, Alerts};
 use crate::engine::live_compare::{LiveComparison, compare_windows};
 use crate::report::{Summary, to_csv, to_dot, to_table};
 use crate::settings::{default_alert_rules, read_alert_rules};
+use crate::source::values::{RegistrySpec, ValueFormat, ValuesSpec};
 
 use super::alert_out::{AlertOutputs, AlertSender, AlertTopic, DeliveryCounts};
 use crate::source::kafka::{KafkaProgress, KafkaSpec, StartAt, client_property};
@@ -44,7 +45,27 @@ pub fn kafka_spec(args: &LiveArgs) -> Result<KafkaSpec, Failure> {
         detect_wait: duration(&args.detect_wait, "detect-wait")?,
         resume: Vec::new(),
         mapping: None,
+        values: values_spec(&args.values, &client_properties(&args.broker)?),
     })
+}
+
+/// What the value flags ask for (the registry's credentials and CA are
+/// among the client properties).
+pub fn values_spec(args: &ValueArgs, properties: &[(String, String)]) -> ValuesSpec {
+    ValuesSpec {
+        format: match args.value_format {
+            ValueFormatArg::Auto => ValueFormat::Auto,
+            ValueFormatArg::Json => ValueFormat::Json,
+            ValueFormatArg::Avro => ValueFormat::Avro,
+            ValueFormatArg::Protobuf => ValueFormat::Protobuf,
+        },
+        registry: args
+            .schema_registry
+            .as_deref()
+            .map(|url| RegistrySpec::from_properties(url, properties)),
+        schema: args.schema.clone(),
+        message: args.message.clone(),
+    }
 }
 
 /// `live --compare previous|DURATION`: the window against the one before

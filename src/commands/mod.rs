@@ -7,6 +7,7 @@ pub mod bench_map;
 mod customers;
 pub mod live;
 mod produce;
+mod produce_values;
 
 use std::io::Write;
 use std::path::Path;

@@ -15,13 +15,15 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use serde_json::{Map, Value};
 
-use crate::cli::ProduceArgs;
+use crate::cli::{ProduceArgs, ProducedFormat};
 use crate::source::jsonl::{JsonLinesSource, customer_of};
+use crate::source::values::{REGISTRY_PROPERTY_PREFIX, Registry, RegistrySpec, SchemaKind};
 use crate::source::{self, EventSource, Format, Opened, input};
 
 use crate::source::kafka::Redactor;
 
 use super::live::client_properties;
+use super::produce_values::Encoder;
 use super::{Failure, sample_data_file, settings, source_failure};
 
 /// Sends messages at a steady rate and reports progress once a second.
@@ -110,12 +112,28 @@ pub fn produce(args: &ProduceArgs) -> Result<(), Failure> {
             "--rate must be a positive number of events per second"
         )));
     }
+    let properties = client_properties(&args.broker)?;
+    let framed = |kind| match &args.schema_registry {
+        Some(url) => Ok(Values::Framed {
+            kind,
+            registry: RegistrySpec::from_properties(url, &properties),
+        }),
+        None => Err(super::usage(anyhow!(
+            "--value-format avro and protobuf register their schema: give --schema-registry URL"
+        ))),
+    };
+    let values = match args.value_format {
+        ProducedFormat::Json => Values::Json,
+        ProducedFormat::Avro => framed(SchemaKind::Avro)?,
+        ProducedFormat::Protobuf => framed(SchemaKind::Protobuf)?,
+    };
     let replay = Replay {
         brokers: &args.broker.brokers,
         topic: &args.broker.topic,
-        properties: client_properties(&args.broker)?,
+        properties,
         rate: args.rate,
         count: args.count,
+        values,
     };
     replay_file(&replay, path, &settings.source)?;
     Ok(())
@@ -133,6 +151,21 @@ pub(super) struct Replay<'a> {
     pub rate: Option<f64>,
     /// Stop after this many events.
     pub count: Option<u64>,
+    /// How values are written.
+    pub values: Values,
+}
+
+/// How `produce` writes values.
+pub(super) enum Values {
+    /// JSON: JSON lines as they are, other files' events as JSON objects.
+    Json,
+    /// Registry-framed, with a schema registered for the events.
+    Framed {
+        /// Avro or Protobuf.
+        kind: SchemaKind,
+        /// Where to register it.
+        registry: RegistrySpec,
+    },
 }
 
 /// Sends the records of `path` to the topic; returns how many.
@@ -147,7 +180,9 @@ pub(super) fn replay_file(
         .set("linger.ms", "5")
         .set("queue.buffering.max.messages", "200000");
     for (key, value) in &replay.properties {
-        config.set(key, value);
+        if !key.starts_with(REGISTRY_PROPERTY_PREFIX) {
+            config.set(key, value);
+        }
     }
     let redactor = Redactor::new(&replay.properties);
     let clean = |e: &dyn std::fmt::Display| redactor.clean(&e.to_string());
@@ -166,38 +201,43 @@ pub(super) fn replay_file(
         reported: Instant::now(),
     };
     let opened = input::open(path).map_err(source_failure)?;
-    if let Opened::Text {
-        format: Format::JsonLines,
-        reader,
-    } = opened
-    {
-        // Read here, on this thread: no reader thread runs ahead.
-        let mut records = JsonLinesSource::open(path, reader, options).map_err(source_failure)?;
-        replay_records(&mut records, &mut sender)?;
-    } else {
-        let mut source = source::from_opened(path, opened, options).map_err(source_failure)?;
-        let mapping = source.mapping().clone();
-        while let Some(batch) = source.next_batch().map_err(source_failure)? {
-            for e in batch.iter() {
-                if sender.done() {
-                    break;
+    match (opened, &replay.values) {
+        (
+            Opened::Text {
+                format: Format::JsonLines,
+                reader,
+            },
+            Values::Json,
+        ) => {
+            // Read here, on this thread: no reader thread runs ahead.
+            let mut records =
+                JsonLinesSource::open(path, reader, options).map_err(source_failure)?;
+            replay_records(&mut records, &mut sender)?;
+        }
+        (opened, values) => {
+            let source = source::from_opened(path, opened, options).map_err(source_failure)?;
+            let encoder = match values {
+                Values::Json => None,
+                Values::Framed { kind, registry } => {
+                    let properties: Vec<String> = options
+                        .property_columns(source.mapping())
+                        .into_iter()
+                        .map(|(name, _)| name)
+                        .collect();
+                    let registry = Registry::new(registry.clone());
+                    let subject = format!("{}-value", replay.topic);
+                    let encoder = Encoder::register(
+                        *kind,
+                        &registry,
+                        &subject,
+                        source.mapping(),
+                        &properties,
+                    )
+                    .map_err(|e| Failure::Failed(anyhow!("{e}")))?;
+                    Some(encoder)
                 }
-                let mut object = Map::new();
-                object.insert(mapping.customer.clone(), e.customer.into());
-                object.insert(mapping.event.clone(), e.event.into());
-                let time = chrono::DateTime::from_timestamp_micros(e.time_us)
-                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
-                object.insert(mapping.time.clone(), time.into());
-                if let (Some(column), Some(id)) = (&mapping.event_id, e.event_id) {
-                    object.insert(column.clone(), id.into());
-                }
-                if let (Some(column), Some(id)) = (&mapping.session_id, e.session_id) {
-                    object.insert(column.clone(), id.into());
-                }
-                let value = Value::Object(object).to_string();
-                sender.send(Some(e.customer), value.as_bytes())?;
-            }
-            source.recycle(batch);
+            };
+            replay_events(source, encoder.as_ref(), &mut sender)?;
         }
     }
     flush(&sender, &clean)?;
@@ -262,6 +302,56 @@ fn flush(sender: &Sender, clean: &dyn Fn(&dyn std::fmt::Display) -> String) -> R
             ),
         }
     }
+}
+
+/// Sends each mapped event, as a JSON object or framed by `encoder`.
+fn replay_events(
+    mut source: Box<dyn EventSource>,
+    encoder: Option<&Encoder>,
+    sender: &mut Sender,
+) -> Result<(), Failure> {
+    let mapping = source.mapping().clone();
+    let mut rejected = 0u64;
+    while let Some(batch) = source.next_batch().map_err(source_failure)? {
+        rejected += batch.rejected.len() as u64;
+        for e in batch.iter() {
+            if sender.done() {
+                break;
+            }
+            let value = match encoder {
+                Some(encoder) => encoder
+                    .encode(&e)
+                    .map_err(|err| Failure::Failed(anyhow!("cannot encode an event: {err}")))?,
+                None => json_object(&mapping, &e).into_bytes(),
+            };
+            sender.send(Some(e.customer), &value)?;
+        }
+        source.recycle(batch);
+    }
+    if rejected > 0 {
+        eprintln!(
+            "not sent: {} records that are no event (`summarize` lists why)",
+            crate::format::thousands(rejected)
+        );
+    }
+    Ok(())
+}
+
+/// One mapped event as a JSON object under the source's column names.
+fn json_object(mapping: &crate::source::Mapping, e: &crate::engine::batch::EventRef<'_>) -> String {
+    let mut object = Map::new();
+    object.insert(mapping.customer.clone(), e.customer.into());
+    object.insert(mapping.event.clone(), e.event.into());
+    let time = chrono::DateTime::from_timestamp_micros(e.time_us)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+    object.insert(mapping.time.clone(), time.into());
+    if let (Some(column), Some(id)) = (&mapping.event_id, e.event_id) {
+        object.insert(column.clone(), id.into());
+    }
+    if let (Some(column), Some(id)) = (&mapping.session_id, e.session_id) {
+        object.insert(column.clone(), id.into());
+    }
+    Value::Object(object).to_string()
 }
 
 /// Sends each JSON record as it is, keyed by its customer when it has one;

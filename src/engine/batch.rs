@@ -34,11 +34,18 @@ pub enum RejectReason {
     Tombstone,
     /// A Kafka message whose value is empty or only white space.
     EmptyValue,
+    /// A value no decoder could read (not registry-framed and not JSON,
+    /// or framed without a registry to decode it).
+    Undecodable,
+    /// A registry-framed value whose schema id the registry does not know.
+    UnknownSchemaId,
+    /// A registry-framed value that its schema cannot decode.
+    SchemaMismatch,
 }
 
 impl RejectReason {
     /// Every reason, in display order.
-    pub const ALL: [RejectReason; 10] = [
+    pub const ALL: [RejectReason; 13] = [
         RejectReason::Unparseable,
         RejectReason::MissingCustomer,
         RejectReason::MissingEvent,
@@ -49,6 +56,9 @@ impl RejectReason {
         RejectReason::InvalidUtf8,
         RejectReason::Tombstone,
         RejectReason::EmptyValue,
+        RejectReason::Undecodable,
+        RejectReason::UnknownSchemaId,
+        RejectReason::SchemaMismatch,
     ];
 
     /// The snake_case name used in reports and JSON.
@@ -64,6 +74,9 @@ impl RejectReason {
             RejectReason::InvalidUtf8 => "invalid_utf8",
             RejectReason::Tombstone => "tombstone",
             RejectReason::EmptyValue => "empty_value",
+            RejectReason::Undecodable => "undecodable",
+            RejectReason::UnknownSchemaId => "unknown_schema_id",
+            RejectReason::SchemaMismatch => "schema_mismatch",
         }
     }
 }

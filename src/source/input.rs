@@ -25,6 +25,8 @@ pub enum Format {
     Parquet,
     /// A DuckDB database file.
     DuckDb,
+    /// An Avro object container file.
+    Avro,
 }
 
 /// Compression wrapped around a file.
@@ -124,6 +126,7 @@ pub fn format_by_name(path: &Path) -> Option<Format> {
         Some("csv" | "tsv" | "tab" | "txt" | "psv") => Some(Format::Delimited),
         Some("parquet" | "pq") => Some(Format::Parquet),
         Some("duckdb" | "ddb" | "db") => Some(Format::DuckDb),
+        Some("avro") => Some(Format::Avro),
         _ => None,
     }
 }
@@ -132,6 +135,9 @@ pub fn format_by_name(path: &Path) -> Option<Format> {
 fn format_by_content(head: &[u8]) -> Option<Format> {
     if head.starts_with(b"PAR1") {
         return Some(Format::Parquet);
+    }
+    if head.starts_with(b"Obj\x01") {
+        return Some(Format::Avro);
     }
     if head.len() >= 12 && &head[8..12] == b"DUCK" {
         return Some(Format::DuckDb);
@@ -195,13 +201,13 @@ pub fn open(path: &Path) -> Result<Opened, SourceError> {
         None => {
             return Err(SourceError::NotEvents(format!(
                 "{} holds binary data, not events: Journeyscope reads JSON lines, CSV/TSV, \
-                 Parquet and DuckDB files (optionally .gz or .zst)",
+                 Parquet, Avro and DuckDB files (optionally .gz or .zst)",
                 crate::format::printable(&path.display().to_string())
             )));
         }
     };
     match format {
-        Format::JsonLines | Format::Delimited => {
+        Format::JsonLines | Format::Delimited | Format::Avro => {
             let mut reader = BufReader::with_capacity(READ_BUFFER, decompressed);
             if head.starts_with(UTF8_BOM) {
                 // The BOM is in the buffer once filled (the head is read first).

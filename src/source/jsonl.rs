@@ -271,12 +271,34 @@ impl JsonMapper {
     /// Maps one record's bytes into `batch` as events or a rejection at
     /// `position`.
     pub fn map_bytes(&self, bytes: &[u8], position: impl Fn() -> String, batch: &mut EventBatch) {
-        let Ok(text) = std::str::from_utf8(bytes) else {
-            batch.reject(Rejected::new(
+        self.map_bytes_after(bytes, None, position, batch);
+    }
+
+    /// [`JsonMapper::map_bytes`] on a value other decoders passed over:
+    /// when it is not JSON either, it is rejected as `undecodable`, with
+    /// why each decoder (`tried`, then JSON) did not read it.
+    pub fn map_bytes_after(
+        &self,
+        bytes: &[u8],
+        tried: Option<&str>,
+        position: impl Fn() -> String,
+        batch: &mut EventBatch,
+    ) {
+        let not_json = |reason: RejectReason, detail: String, text: &str| match tried {
+            None => Rejected::new(position(), reason, detail, text),
+            Some(tried) => Rejected::new(
                 position(),
+                RejectReason::Undecodable,
+                format!("{tried}; as JSON: {detail}"),
+                &crate::format::value_text(bytes),
+            ),
+        };
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            let lossy = String::from_utf8_lossy(bytes);
+            batch.reject(not_json(
                 RejectReason::InvalidUtf8,
-                "the record is not valid UTF-8",
-                &String::from_utf8_lossy(bytes),
+                "the record is not valid UTF-8".into(),
+                &lossy,
             ));
             return;
         };
@@ -286,17 +308,30 @@ impl JsonMapper {
         let value: Json = match serde_json::from_str(text) {
             Ok(v) => v,
             Err(e) => {
-                batch.reject(Rejected::new(
-                    position(),
-                    RejectReason::Unparseable,
-                    e.to_string(),
-                    text,
-                ));
+                batch.reject(not_json(RejectReason::Unparseable, e.to_string(), text));
                 return;
             }
         };
+        self.map_tree(&value, Some(text), position, batch);
+    }
+
+    /// Maps a record decoded with a schema (Avro, Protobuf) as the same
+    /// JSON would be.
+    pub fn map_value(&self, value: &Value, position: impl Fn() -> String, batch: &mut EventBatch) {
+        self.map_tree(&Json::from_value(value), None, position, batch);
+    }
+
+    /// Maps the events `value` holds; `text` is how the record was
+    /// written, when it was text.
+    fn map_tree(
+        &self,
+        value: &Json,
+        text: Option<&str>,
+        position: impl Fn() -> String,
+        batch: &mut EventBatch,
+    ) {
         let mut events = 0;
-        for_each_event(&value, |parent, item| {
+        for_each_event(value, |parent, item| {
             events += 1;
             let record = JsonRecord { parent, item };
             self.plan.apply(&record, &self.parser, &position, batch);
@@ -306,7 +341,7 @@ impl JsonMapper {
                 position(),
                 RejectReason::WrongType,
                 "not a JSON object or an array of objects",
-                text,
+                &text.map_or_else(|| value.to_string(), str::to_owned),
             ));
         }
     }
@@ -372,13 +407,19 @@ pub fn is_blank(bytes: &[u8]) -> bool {
 /// Adds the fields of the events in `bytes` (if it is JSON) to `columns`;
 /// returns how many events it held.
 pub fn sample_value(columns: &mut Vec<ColumnSample>, bytes: &[u8]) -> usize {
-    let mut sampled = 0;
-    if let Ok(value) = serde_json::from_slice::<Value>(bytes) {
-        for_each_value_event(&value, |parent, item| {
-            sampled += 1;
-            sample_columns(columns, parent, item);
-        });
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(value) => sample_parsed(columns, &value),
+        Err(_) => 0,
     }
+}
+
+/// [`sample_value`] on a value already parsed (or decoded with a schema).
+pub fn sample_parsed(columns: &mut Vec<ColumnSample>, value: &Value) -> usize {
+    let mut sampled = 0;
+    for_each_value_event(value, |parent, item| {
+        sampled += 1;
+        sample_columns(columns, parent, item);
+    });
     sampled
 }
 

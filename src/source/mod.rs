@@ -5,6 +5,7 @@
 //! [`EventBatch`]es of mapped events and rejected records until it is
 //! exhausted. Sources only read: a user's file or database is never written.
 
+pub mod avro_file;
 pub mod csv_records;
 pub mod delimited;
 #[cfg(feature = "full")]
@@ -25,6 +26,7 @@ pub mod record;
 pub mod schema;
 pub mod threaded;
 pub mod timestamp;
+pub mod values;
 
 use std::path::{Path, PathBuf};
 
@@ -239,6 +241,10 @@ pub fn from_opened(
             format: Format::Delimited,
             reader,
         } => threaded::spawn(delimited::DelimitedSource::open(path, reader, options)?),
+        Opened::Text {
+            format: Format::Avro,
+            reader,
+        } => threaded::spawn(avro_file::AvroFileSource::open(path, reader, options)?),
         Opened::Text { reader, .. } => {
             threaded::spawn(jsonl::JsonLinesSource::open(path, reader, options)?)
         }

@@ -88,5 +88,8 @@ pub fn describe(reason: RejectReason) -> &'static str {
         RejectReason::InvalidUtf8 => "Not UTF-8 text",
         RejectReason::Tombstone => "Deletion marker (no value)",
         RejectReason::EmptyValue => "Empty message",
+        RejectReason::Undecodable => "Not decodable",
+        RejectReason::UnknownSchemaId => "Unknown schema id",
+        RejectReason::SchemaMismatch => "Does not match its schema",
     }
 }

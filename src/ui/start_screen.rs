@@ -199,6 +199,7 @@ impl StartScreen {
             detect_wait: std::time::Duration::from_secs(10),
             resume: Vec::new(),
             mapping: None,
+            values: Default::default(),
         })
     }
 }

@@ -20,9 +20,12 @@ use crate::engine::{EventBatch, StreamMark};
 mod reader;
 pub mod secrets;
 
-use super::jsonl::{JsonMapper, sample_value};
+use super::jsonl::JsonMapper;
 use super::schema::{ColumnSample, DetectionBudget, Mapping};
 use super::threaded::ReaderLink;
+use super::values::{
+    MessageMapper, REGISTRY_PROPERTY_PREFIX, ValueDecoder, ValuesSpec, sample_message,
+};
 use super::{DETECTION_SAMPLE, SourceError, SourceOptions};
 use reader::{CommitRequest, Reader, consume, watch_lag};
 pub use secrets::{Redactor, client_property};
@@ -84,6 +87,8 @@ pub struct KafkaSpec {
     pub resume: Vec<StreamMark>,
     /// The columns of a resumed state: no detection then.
     pub mapping: Option<Mapping>,
+    /// How message values are decoded (`--value-format`, the registry).
+    pub values: ValuesSpec,
 }
 
 impl KafkaSpec {
@@ -234,8 +239,11 @@ fn consumer(spec: &KafkaSpec, role: Role) -> Result<BaseConsumer, SourceError> {
                 .clone()
                 .unwrap_or_else(|| format!("journeyscope-viewer-{}", std::process::id())),
         );
+    // The registry's properties are the registry client's, not librdkafka's.
     for (key, value) in &spec.properties {
-        config.set(key, value);
+        if !key.starts_with(REGISTRY_PROPERTY_PREFIX) {
+            config.set(key, value);
+        }
     }
     config.create().map_err(|e| spec.error(e))
 }
@@ -470,6 +478,7 @@ impl KafkaSource {
     /// first messages to detect the mapping, then keeps consuming on a
     /// reader thread.
     pub fn open(spec: &KafkaSpec, options: &SourceOptions) -> Result<Self, SourceError> {
+        let decoder = std::sync::Arc::new(ValueDecoder::new(&spec.values)?);
         let consumer = consumer(spec, Role::Reader)?;
         let ids = match &spec.group {
             None => assign(&consumer, spec)?,
@@ -520,7 +529,7 @@ impl KafkaSource {
         let sample =
             |columns: &mut Vec<ColumnSample>, budget: &mut DetectionBudget, message: &Pending| {
                 let value = message.value.as_deref().unwrap_or_default();
-                let events = sample_value(columns, value);
+                let events = sample_message(&decoder, columns, value);
                 budget.count_many(events.max(1), value.len());
                 events
             };
@@ -551,8 +560,12 @@ impl KafkaSource {
                 _ => "",
             };
             return Err(SourceError::Kafka(format!(
-                "no JSON events arrived on `{}` within {} s to detect the columns from{latest}; \
+                "no {} events arrived on `{}` within {} s to detect the columns from{latest}; \
                  pass --customer, --event and --time, or start --from earlier",
+                match spec.values.format {
+                    super::values::ValueFormat::Auto => "readable",
+                    format => format.as_str(),
+                },
                 spec.topic,
                 spec.detect_wait.as_secs()
             )));
@@ -582,6 +595,7 @@ impl KafkaSource {
             ),
             None => JsonMapper::detect(&columns, options, options.time_parser())?,
         };
+        let mapper = MessageMapper::new(mapper, decoder);
         let shared = progress.clone();
         let (stop_lag, stop) = crossbeam_channel::bounded::<()>(0);
         watch_lag(spec, progress.clone(), stop)?;

@@ -12,8 +12,8 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::engine::{EventBatch, StreamMark};
-use crate::source::jsonl::JsonMapper;
 use crate::source::threaded::ReaderEnd;
+use crate::source::values::MessageMapper;
 use crate::source::{BATCH_EVENTS, SourceError};
 
 use super::{KafkaProgress, KafkaSpec, Pending, Role, consumer};
@@ -109,7 +109,7 @@ const VERIFY_WAIT: Duration = Duration::from_secs(3);
 
 /// Messages mapped so far and where each partition continues.
 struct Read {
-    mapper: JsonMapper,
+    mapper: MessageMapper,
     /// Per partition: the next offset and the timestamp of the message
     /// before it.
     next: BTreeMap<i32, (i64, Option<i64>)>,
@@ -317,7 +317,7 @@ impl Reader {
 /// batch has been handed over.
 pub(super) fn consume(
     reader: Reader,
-    mapper: JsonMapper,
+    mapper: MessageMapper,
     pending: Vec<Pending>,
     progress: &Mutex<KafkaProgress>,
     end: ReaderEnd,

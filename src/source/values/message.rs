@@ -1,0 +1,66 @@
+//! Kafka message values mapped as events: decoded as the value format
+//! says, then mapped as JSON objects are.
+
+use std::sync::Arc;
+
+use crate::engine::{EventBatch, Rejected};
+use crate::source::jsonl::{JsonMapper, is_blank, sample_parsed, sample_value};
+use crate::source::schema::ColumnSample;
+
+use super::{Decoded, ValueDecoder};
+use crate::format::value_text;
+
+/// Maps message values into batches.
+pub struct MessageMapper {
+    mapper: JsonMapper,
+    decoder: Arc<ValueDecoder>,
+}
+
+impl MessageMapper {
+    /// Maps with `mapper` what `decoder` reads.
+    pub fn new(mapper: JsonMapper, decoder: Arc<ValueDecoder>) -> Self {
+        MessageMapper { mapper, decoder }
+    }
+
+    /// Maps one message's value: no value (a tombstone) and an empty value
+    /// are rejected under their own reasons; a value no decoder reads, with
+    /// why each failed.
+    pub fn map_message(
+        &self,
+        value: Option<&[u8]>,
+        position: impl Fn() -> String,
+        batch: &mut EventBatch,
+    ) {
+        let bytes = match value {
+            Some(bytes) if !is_blank(bytes) => bytes,
+            other => return self.mapper.map_message(other, position, batch),
+        };
+        match self.decoder.decode(bytes) {
+            Ok(Decoded::Json { bytes, tried }) => {
+                self.mapper
+                    .map_bytes_after(bytes, tried.as_deref(), position, batch)
+            }
+            Ok(Decoded::Record(record)) => self.mapper.map_value(&record, position, batch),
+            Err(failure) => batch.reject(Rejected::new(
+                position(),
+                failure.reason,
+                failure.detail,
+                &value_text(bytes),
+            )),
+        }
+    }
+}
+
+/// Adds the fields of the events in a message's value (decoded as
+/// `decoder` reads it) to `columns`; returns how many events it held.
+pub fn sample_message(
+    decoder: &ValueDecoder,
+    columns: &mut Vec<ColumnSample>,
+    value: &[u8],
+) -> usize {
+    match decoder.decode(value) {
+        Ok(Decoded::Json { bytes, .. }) => sample_value(columns, bytes),
+        Ok(Decoded::Record(record)) => sample_parsed(columns, &record),
+        Err(_) => 0,
+    }
+}

@@ -1,0 +1,356 @@
+//! Message values that are not plain JSON: Avro and Protobuf in the
+//! Confluent wire format (byte 0, a four-byte big-endian schema id, for
+//! Protobuf the message indexes, then the payload) with their schemas from
+//! a Schema Registry, or without framing with a schema file (`--schema`).
+//! A decoded value becomes the JSON object the JSON mapping reads, so
+//! detection, aliases and flags work on it as on JSON text.
+
+mod avro;
+mod message;
+mod protobuf;
+mod registry;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::engine::RejectReason;
+
+pub use avro::{avro_to_json, read_avro_schema};
+pub use message::{MessageMapper, sample_message};
+pub use registry::{REGISTRY_PROPERTY_PREFIX, Registered, Registry, RegistrySpec, SchemaKind};
+
+use super::SourceError;
+
+/// How message values are read (`--value-format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueFormat {
+    /// Registry-framed values by their schema; anything else as JSON.
+    #[default]
+    Auto,
+    /// JSON text only.
+    Json,
+    /// Avro only (framed, or with `--schema FILE.avsc`).
+    Avro,
+    /// Protobuf only (framed, or with `--schema FILE.proto --message NAME`).
+    Protobuf,
+}
+
+impl ValueFormat {
+    /// The flag's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueFormat::Auto => "auto",
+            ValueFormat::Json => "json",
+            ValueFormat::Avro => "avro",
+            ValueFormat::Protobuf => "protobuf",
+        }
+    }
+}
+
+/// What the value flags ask for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValuesSpec {
+    /// `--value-format`.
+    pub format: ValueFormat,
+    /// `--schema-registry URL`, with its credentials and CA.
+    pub registry: Option<RegistrySpec>,
+    /// `--schema FILE`: an Avro schema (`.avsc`) or a `.proto` file.
+    pub schema: Option<PathBuf>,
+    /// `--message NAME`: the message of a `.proto` schema.
+    pub message: Option<String>,
+}
+
+/// A schema given as a file, for values without framing.
+enum FixedSchema {
+    Avro(avro::AvroSchema),
+    Protobuf(prost_reflect::MessageDescriptor),
+}
+
+impl FixedSchema {
+    fn kind(&self) -> SchemaKind {
+        match self {
+            FixedSchema::Avro(_) => SchemaKind::Avro,
+            FixedSchema::Protobuf(_) => SchemaKind::Protobuf,
+        }
+    }
+}
+
+/// A value as the decoders leave it for mapping.
+#[derive(Debug)]
+pub enum Decoded<'b> {
+    /// JSON text, mapped as JSON lines are. `tried` says which other
+    /// decoders passed it over, for the rejection when it is not JSON
+    /// either (None when JSON is the only decoder).
+    Json {
+        /// The text.
+        bytes: &'b [u8],
+        /// Why the other decoders did not take it.
+        tried: Option<String>,
+    },
+    /// A record decoded with a schema.
+    Record(Value),
+}
+
+/// A value no decoder could read: the rejection's reason and detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undecoded {
+    /// `undecodable`, `unknown_schema_id` or `schema_mismatch`.
+    pub reason: RejectReason,
+    /// Which decoders were tried and why each failed.
+    pub detail: String,
+}
+
+impl Undecoded {
+    fn new(reason: RejectReason, detail: impl Into<String>) -> Self {
+        Undecoded {
+            reason,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Reads message values as `--value-format` says.
+pub struct ValueDecoder {
+    format: ValueFormat,
+    registry: Option<Registry>,
+    fixed: Option<FixedSchema>,
+}
+
+impl std::fmt::Debug for ValueDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValueDecoder")
+            .field("format", &self.format)
+            .field("registry", &self.registry.is_some())
+            .field("fixed", &self.fixed.as_ref().map(FixedSchema::kind))
+            .finish()
+    }
+}
+
+/// The schema id of a registry-framed value, and what follows it.
+fn framing(bytes: &[u8]) -> Option<(u32, &[u8])> {
+    match bytes {
+        [0, a, b, c, d, rest @ ..] => Some((u32::from_be_bytes([*a, *b, *c, *d]), rest)),
+        _ => None,
+    }
+}
+
+impl ValueDecoder {
+    /// The decoder `spec` asks for; the schema file is read now, and a
+    /// format that cannot be decoded with what was given is refused.
+    pub fn new(spec: &ValuesSpec) -> Result<Self, SourceError> {
+        let fixed = match &spec.schema {
+            None => None,
+            Some(path) => Some(read_schema_file(path, spec.message.as_deref())?),
+        };
+        if spec.message.is_some() && !matches!(fixed, Some(FixedSchema::Protobuf(_))) {
+            return Err(SourceError::Usage(
+                "--message names the message of a .proto file given with --schema".into(),
+            ));
+        }
+        if let Some(kind) = fixed.as_ref().map(FixedSchema::kind) {
+            let clash = matches!(
+                (spec.format, kind),
+                (ValueFormat::Avro, SchemaKind::Protobuf)
+                    | (ValueFormat::Protobuf, SchemaKind::Avro)
+                    | (ValueFormat::Json, _)
+            );
+            if clash {
+                return Err(SourceError::Usage(format!(
+                    "--value-format {} does not go with a {} --schema",
+                    spec.format.as_str(),
+                    kind.as_str()
+                )));
+            }
+        }
+        let forced = matches!(spec.format, ValueFormat::Avro | ValueFormat::Protobuf);
+        if forced && spec.registry.is_none() && fixed.is_none() {
+            return Err(SourceError::Usage(format!(
+                "--value-format {} needs the schemas: give --schema-registry URL, or --schema FILE",
+                spec.format.as_str()
+            )));
+        }
+        Ok(ValueDecoder {
+            format: spec.format,
+            registry: spec.registry.clone().map(Registry::new),
+            fixed,
+        })
+    }
+
+    /// Plain JSON, as every value was read before value formats.
+    pub fn json() -> Self {
+        ValueDecoder {
+            format: ValueFormat::Json,
+            registry: None,
+            fixed: None,
+        }
+    }
+
+    /// Decodes one value (not empty: tombstones and empty values are
+    /// rejected before).
+    pub fn decode<'b>(&self, bytes: &'b [u8]) -> Result<Decoded<'b>, Undecoded> {
+        if self.format == ValueFormat::Json {
+            return Ok(Decoded::Json { bytes, tried: None });
+        }
+        let framed = framing(bytes);
+        if let (Some((id, payload)), Some(registry)) = (framed, &self.registry) {
+            return self.decode_registered(registry, id, payload);
+        }
+        if let Some(fixed) = &self.fixed {
+            // Framed values with a schema file and no registry: offline,
+            // the header is passed over and the file's schema decodes.
+            let payload = match (framed, fixed) {
+                (Some((_, rest)), FixedSchema::Protobuf(_)) => {
+                    protobuf::skip_indexes(rest)
+                        .map_err(|e| Undecoded::new(RejectReason::SchemaMismatch, e))?
+                        .1
+                }
+                (Some((_, rest)), FixedSchema::Avro(_)) => rest,
+                (None, _) => bytes,
+            };
+            let decoded = match fixed {
+                FixedSchema::Avro(schema) => avro::decode(schema, payload),
+                FixedSchema::Protobuf(message) => protobuf::decode(message, payload),
+            };
+            return match decoded {
+                Ok(value) => Ok(Decoded::Record(value)),
+                Err(e) if self.format == ValueFormat::Auto && framed.is_none() => {
+                    Ok(Decoded::Json {
+                        bytes,
+                        tried: Some(format!("as {} with --schema: {e}", fixed.kind().as_str())),
+                    })
+                }
+                Err(e) => Err(Undecoded::new(
+                    RejectReason::SchemaMismatch,
+                    format!(
+                        "the value does not match --schema ({}): {e}",
+                        fixed.kind().as_str()
+                    ),
+                )),
+            };
+        }
+        match (framed, self.format) {
+            (Some((id, _)), _) => Err(Undecoded::new(
+                RejectReason::Undecodable,
+                format!(
+                    "the value is registry-framed (schema id {id}), but no --schema-registry \
+                     (or --schema) was given to decode it"
+                ),
+            )),
+            (None, ValueFormat::Auto) => Ok(Decoded::Json {
+                bytes,
+                tried: self.registry.as_ref().map(|_| {
+                    format!(
+                        "not registry-framed (the first byte is {}, not 0)",
+                        first_byte(bytes)
+                    )
+                }),
+            }),
+            (None, format) => Err(Undecoded::new(
+                RejectReason::Undecodable,
+                format!(
+                    "--value-format {}: the value is not registry-framed (the first byte is {}, \
+                     not 0)",
+                    format.as_str(),
+                    first_byte(bytes)
+                ),
+            )),
+        }
+    }
+
+    fn decode_registered<'b>(
+        &self,
+        registry: &Registry,
+        id: u32,
+        payload: &'b [u8],
+    ) -> Result<Decoded<'b>, Undecoded> {
+        let schema = registry.schema(id)?;
+        let wanted = match self.format {
+            ValueFormat::Avro => Some(SchemaKind::Avro),
+            ValueFormat::Protobuf => Some(SchemaKind::Protobuf),
+            _ => None,
+        };
+        if let Some(wanted) = wanted
+            && wanted != schema.kind()
+        {
+            return Err(Undecoded::new(
+                RejectReason::SchemaMismatch,
+                format!(
+                    "schema id {id} is {}, but --value-format is {}",
+                    schema.kind().as_str(),
+                    wanted.as_str()
+                ),
+            ));
+        }
+        let mismatch = |e: String| {
+            Undecoded::new(
+                RejectReason::SchemaMismatch,
+                format!(
+                    "the value does not match schema id {id} ({}): {e}",
+                    schema.kind().as_str()
+                ),
+            )
+        };
+        match schema.as_ref() {
+            Registered::Avro(avro_schema) => avro::decode(avro_schema, payload)
+                .map(Decoded::Record)
+                .map_err(mismatch),
+            Registered::Protobuf(file) => {
+                let (indexes, message_bytes) = protobuf::skip_indexes(payload).map_err(mismatch)?;
+                let message = protobuf::message_at(file, &indexes).map_err(mismatch)?;
+                protobuf::decode(&message, message_bytes)
+                    .map(Decoded::Record)
+                    .map_err(mismatch)
+            }
+            Registered::Json => match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
+                Ok(_) => Ok(Decoded::Json {
+                    bytes: payload,
+                    tried: None,
+                }),
+                Err(e) => Err(mismatch(format!("not JSON: {e}"))),
+            },
+        }
+    }
+}
+
+fn first_byte(bytes: &[u8]) -> String {
+    bytes
+        .first()
+        .map_or_else(|| "missing".into(), |b| format!("0x{b:02x}"))
+}
+
+fn read_schema_file(
+    path: &std::path::Path,
+    message: Option<&str>,
+) -> Result<FixedSchema, SourceError> {
+    let shown = crate::format::printable(&path.display().to_string()).into_owned();
+    let is_proto = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("proto"));
+    if is_proto {
+        let Some(message) = message else {
+            return Err(SourceError::Usage(format!(
+                "--schema {shown} is a .proto file: name the message the values hold with \
+                 --message NAME"
+            )));
+        };
+        return protobuf::message_from_file(path, message)
+            .map(FixedSchema::Protobuf)
+            .map_err(|e| SourceError::Usage(format!("--schema {shown}: {e}")));
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| SourceError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    read_avro_schema(&text)
+        .map(|schema| FixedSchema::Avro(avro::AvroSchema::plain(schema)))
+        .map_err(|e| SourceError::Usage(format!("--schema {shown} is not an Avro schema: {e}")))
+}
+
+/// Shared by the reader thread and detection.
+pub type SharedDecoder = Arc<ValueDecoder>;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,183 @@
+use apache_avro::types::Value as Avro;
+use prost::Message;
+use prost_reflect::{DynamicMessage, Value as Proto};
+use serde_json::json;
+
+use super::*;
+
+const AVRO_SCHEMA: &str = r#"{
+  "type": "record", "name": "Event", "namespace": "test",
+  "fields": [
+    {"name": "customer_id", "type": "string"},
+    {"name": "event", "type": {"type": "enum", "name": "Kind", "symbols": ["view", "buy"]}},
+    {"name": "ts", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+    {"name": "local", "type": {"type": "long", "logicalType": "local-timestamp-micros"}},
+    {"name": "channel", "type": ["null", "string"], "default": null},
+    {"name": "properties", "type": {"type": "record", "name": "Props",
+      "fields": [{"name": "price", "type": ["null", "double"], "default": null}]}}
+  ]
+}"#;
+
+const PROTO: &str = r#"
+syntax = "proto3";
+package test;
+import "google/protobuf/timestamp.proto";
+message Event {
+  string customer_id = 1;
+  Kind event = 2;
+  google.protobuf.Timestamp ts = 3;
+  optional string channel = 4;
+  message Nested { string x = 1; }
+}
+enum Kind { KIND_UNSPECIFIED = 0; view = 1; buy = 2; }
+"#;
+
+#[test]
+fn avro_records_read_as_json_with_native_times_enums_and_unions() {
+    let schema = read_avro_schema(AVRO_SCHEMA).unwrap();
+    let datum = Avro::Record(vec![
+        ("customer_id".into(), Avro::String("c1".into())),
+        ("event".into(), Avro::Enum(1, "buy".into())),
+        ("ts".into(), Avro::TimestampMillis(1_764_201_600_123)),
+        (
+            "local".into(),
+            Avro::LocalTimestampMicros(1_764_201_600_000_001),
+        ),
+        (
+            "channel".into(),
+            Avro::Union(1, Box::new(Avro::String("app".into()))),
+        ),
+        (
+            "properties".into(),
+            Avro::Record(vec![(
+                "price".into(),
+                Avro::Union(1, Box::new(Avro::Double(9.5))),
+            )]),
+        ),
+    ]);
+    let bytes = apache_avro::to_avro_datum(&schema, datum).unwrap();
+    let value = avro::decode(&avro::AvroSchema::plain(schema), &bytes).unwrap();
+    assert_eq!(
+        value,
+        json!({
+            "customer_id": "c1",
+            "event": "buy",
+            "ts": "2025-11-27T00:00:00.123Z",
+            "local": "2025-11-27T00:00:00.000001",
+            "channel": "app",
+            "properties": {"price": 9.5}
+        })
+    );
+    // Cut short, the same bytes do not match.
+    let short = avro::decode(
+        &avro::AvroSchema::plain(read_avro_schema(AVRO_SCHEMA).unwrap()),
+        &bytes[..3],
+    );
+    assert!(short.is_err());
+}
+
+#[test]
+fn message_indexes_are_zigzag_varints_with_zero_for_the_first_message() {
+    assert_eq!(
+        protobuf::skip_indexes(&[0, 9]).unwrap(),
+        (vec![0], &[9u8][..])
+    );
+    // Count 2 (zigzag 4), then 1 (2) and 3 (6).
+    assert_eq!(
+        protobuf::skip_indexes(&[4, 2, 6, 7]).unwrap(),
+        (vec![1, 3], &[7u8][..])
+    );
+    assert!(protobuf::skip_indexes(&[4, 2]).is_err());
+}
+
+#[test]
+fn protobuf_messages_read_as_json_from_source_or_a_base64_descriptor() {
+    let file = protobuf::read_registered(PROTO, &[]).unwrap();
+    let event = protobuf::message_at(&file, &[0]).unwrap();
+    assert_eq!(event.full_name(), "test.Event");
+    assert_eq!(
+        protobuf::message_at(&file, &[0, 0]).unwrap().full_name(),
+        "test.Event.Nested"
+    );
+    assert!(protobuf::message_at(&file, &[3]).is_err());
+
+    let mut message = DynamicMessage::new(event.clone());
+    message.set_field_by_name("customer_id", Proto::String("c1".into()));
+    message.set_field_by_name("event", Proto::EnumNumber(2));
+    let ts_field = event.get_field_by_name("ts").unwrap();
+    let ts_kind = ts_field.kind();
+    let mut ts = DynamicMessage::new(ts_kind.as_message().unwrap().clone());
+    ts.set_field_by_name("seconds", Proto::I64(1_764_201_600));
+    ts.set_field_by_name("nanos", Proto::I32(5_000_000));
+    message.set_field_by_name("ts", Proto::Message(ts));
+    let bytes = message.encode_to_vec();
+    let want = json!({"customer_id": "c1", "event": "buy", "ts": "2025-11-27T00:00:00.005Z"});
+    assert_eq!(protobuf::decode(&event, &bytes).unwrap(), want);
+
+    // As a registry that was given a serialized descriptor holds it.
+    use base64::Engine;
+    let descriptor = file.file_descriptor_proto().encode_to_vec();
+    let text = base64::engine::general_purpose::STANDARD.encode(descriptor);
+    let again = protobuf::read_registered(&text, &[]).unwrap();
+    let event = protobuf::message_at(&again, &[0]).unwrap();
+    assert_eq!(protobuf::decode(&event, &bytes).unwrap(), want);
+    assert!(protobuf::decode(&event, b"\x0f\x0f\x0f").is_err());
+}
+
+#[test]
+fn without_a_registry_framed_values_are_undecodable_and_text_is_json() {
+    let decoder = ValueDecoder::new(&ValuesSpec::default()).unwrap();
+    let Ok(Decoded::Json { tried: None, .. }) = decoder.decode(br#"{"a":1}"#) else {
+        panic!("JSON text is JSON");
+    };
+    let failure = decoder.decode(&[0, 0, 0, 0, 7, 1, 2]).unwrap_err();
+    assert_eq!(failure.reason, RejectReason::Undecodable);
+    assert!(failure.detail.contains("schema id 7"), "{}", failure.detail);
+
+    let forced = ValuesSpec {
+        format: ValueFormat::Avro,
+        ..ValuesSpec::default()
+    };
+    assert!(ValueDecoder::new(&forced).is_err());
+}
+
+#[test]
+fn a_schema_file_decodes_values_without_framing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("event.avsc");
+    std::fs::write(&path, AVRO_SCHEMA).unwrap();
+    let decoder = ValueDecoder::new(&ValuesSpec {
+        format: ValueFormat::Avro,
+        schema: Some(path),
+        ..ValuesSpec::default()
+    })
+    .unwrap();
+    let schema = read_avro_schema(AVRO_SCHEMA).unwrap();
+    let datum = Avro::Record(vec![
+        ("customer_id".into(), Avro::String("c9".into())),
+        ("event".into(), Avro::Enum(0, "view".into())),
+        ("ts".into(), Avro::TimestampMillis(0)),
+        ("local".into(), Avro::LocalTimestampMicros(0)),
+        ("channel".into(), Avro::Union(0, Box::new(Avro::Null))),
+        (
+            "properties".into(),
+            Avro::Record(vec![("price".into(), Avro::Union(0, Box::new(Avro::Null)))]),
+        ),
+    ]);
+    let bytes = apache_avro::to_avro_datum(&schema, datum).unwrap();
+    let Ok(Decoded::Record(record)) = decoder.decode(&bytes) else {
+        panic!("decoded with the file's schema");
+    };
+    assert_eq!(record["customer_id"], "c9");
+    assert_eq!(record["channel"], serde_json::Value::Null);
+
+    let proto = dir.path().join("event.proto");
+    std::fs::write(&proto, PROTO).unwrap();
+    let missing = ValueDecoder::new(&ValuesSpec {
+        schema: Some(proto.clone()),
+        message: Some("Nope".into()),
+        ..ValuesSpec::default()
+    })
+    .unwrap_err();
+    assert!(missing.to_string().contains("test.Event"), "{missing}");
+}
