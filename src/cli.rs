@@ -137,6 +137,10 @@ pub struct MappingArgs {
     /// break left out).
     #[arg(long, value_name = "FILE", requires = "pseudonymize")]
     pub pseudonymize_key_file: Option<std::path::PathBuf>,
+    /// Show this property's values as `hidden` everywhere: timelines,
+    /// tooltips, segments, rejected samples and exports (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub hide_property: Vec<String>,
     /// Only these sessions: channel=app,web / plan!=free / did:purchase /
     /// !did:purchase / time:2026-11-20..2026-11-27, joined by &.
     #[arg(long, value_name = "EXPR")]

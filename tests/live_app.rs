@@ -48,6 +48,7 @@ fn earliest(broker: &Broker, topic: &str) -> journeyscope::source::kafka::KafkaS
         detect_wait: Duration::from_secs(20),
         resume: Vec::new(),
         mapping: None,
+        values: Default::default(),
     }
 }
 

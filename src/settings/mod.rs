@@ -252,13 +252,14 @@ pub fn settings(
             query,
             wanted_properties,
             pseudonymize: pseudonymizer(args)?,
+            hidden_properties: args.hide_property.clone(),
         },
         engine: EngineConfig {
             session_timeout_us,
             rules,
             collapse_repeats: args.collapse_repeats,
             kept_properties,
-            withhold_unmasked_records: args.pseudonymize,
+            withhold_unmasked_records: args.pseudonymize || !args.hide_property.is_empty(),
         },
         questions,
     })

@@ -138,6 +138,9 @@ impl DelimitedSource {
                 .filter_map(|(p, column)| Some((p, names.iter().position(|n| *n == column)?)))
                 .collect(),
             pseudonyms: options.pseudonymize.clone(),
+            hidden: super::record::Hidden::new(&options.hidden_properties, |name| {
+                names.iter().position(|n| n == name)
+            }),
         };
         Ok(DelimitedSource {
             name: path.display().to_string(),

@@ -341,6 +341,12 @@ fn read(
         time: select.len() - 1,
         event_id,
         session_id,
+        hidden: super::record::Hidden::new(&options.hidden_properties, |name| {
+            properties
+                .iter()
+                .find(|(p, _)| p == name)
+                .map(|(_, at)| *at)
+        }),
         properties,
         pseudonyms: options.pseudonymize.clone(),
     };

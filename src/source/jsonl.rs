@@ -16,7 +16,7 @@ use super::input::TextReader;
 use super::json_document::{self, Item, JsonDocument};
 use super::json_tree::Json;
 use super::lines::{Line, LineReader};
-use super::record::{Field, Record, RecordPlan, number_text, text_field};
+use super::record::{Field, Hidden, Record, RecordPlan, number_text, text_field};
 use super::schema::{self, ColumnSample, DetectionBudget, Mapping};
 use super::{BATCH_EVENTS, EventSource, SourceError, SourceOptions, SpareBatches, TimeParser};
 
@@ -238,6 +238,7 @@ impl JsonMapper {
             session_id: mapping.session_id.clone(),
             properties: options.property_columns(mapping),
             pseudonyms: options.pseudonymize.clone(),
+            hidden: Hidden::new(&options.hidden_properties, |name| Some(name.clone())),
         };
         JsonMapper { plan, parser }
     }

@@ -80,6 +80,8 @@ pub struct SourceOptions {
     pub wanted_properties: Vec<String>,
     /// Customer ids are replaced by their pseudonyms as they are read.
     pub pseudonymize: Option<pseudonym::Pseudonymizer>,
+    /// Properties whose values are shown as `hidden` (`--hide-property`).
+    pub hidden_properties: Vec<String>,
 }
 
 impl SourceOptions {

@@ -54,6 +54,40 @@ pub struct RecordPlan<K> {
     pub properties: Vec<(String, K)>,
     /// Replaces each customer id by its pseudonym (`--pseudonymize`).
     pub pseudonyms: Option<super::pseudonym::Pseudonymizer>,
+    /// Properties whose values are shown as [`HIDDEN`] (`--hide-property`):
+    /// their names, and where they are in a record (to mask rejected texts).
+    pub hidden: Hidden<K>,
+}
+
+/// What a hidden property's value is shown as.
+pub const HIDDEN: &str = "hidden";
+
+/// The properties `--hide-property` names.
+#[derive(Debug, Clone)]
+pub struct Hidden<K> {
+    /// Their names.
+    pub names: Vec<String>,
+    /// Where they are in a record.
+    pub keys: Vec<K>,
+}
+
+impl<K> Default for Hidden<K> {
+    fn default() -> Self {
+        Hidden {
+            names: Vec::new(),
+            keys: Vec::new(),
+        }
+    }
+}
+
+impl<K> Hidden<K> {
+    /// The hidden properties among `names`, found with `key_of`.
+    pub fn new(names: &[String], key_of: impl Fn(&String) -> Option<K>) -> Self {
+        Hidden {
+            names: names.to_vec(),
+            keys: names.iter().filter_map(key_of).collect(),
+        }
+    }
 }
 
 impl<K> RecordPlan<K> {
@@ -90,33 +124,42 @@ impl<K> RecordPlan<K> {
             }
             Err((reason, detail)) => {
                 let text = record.raw_text();
-                let mut rejected =
-                    Rejected::new(position(), reason, detail, &self.masked(record, text));
-                rejected.masked = self.pseudonyms.is_some();
+                let (text, masked) = self.masked(record, text);
+                let mut rejected = Rejected::new(position(), reason, detail, &text);
+                rejected.masked = masked;
                 batch.reject(rejected);
             }
         }
     }
 
     /// A rejected record's text with its customer id (when it has one)
-    /// replaced by the pseudonym, under `--pseudonymize`.
-    fn masked(&self, record: &impl Record<K>, text: String) -> String {
-        let Some(pseudonyms) = &self.pseudonyms else {
-            return text;
+    /// replaced by the pseudonym under `--pseudonymize`, and hidden
+    /// properties' values by [`HIDDEN`]; true when nothing to mask is left
+    /// in it (a short value standing unquoted may not be told apart from
+    /// the rest, and then the text is not masked).
+    fn masked(&self, record: &impl Record<K>, text: String) -> (String, bool) {
+        let value_of = |key: &K| match record.field(key) {
+            Field::Text(text) if !text.is_empty() => Some(text.into_owned()),
+            Field::Number(n) => Some(number_text(n)),
+            _ => None,
         };
-        let ids = [Some(&self.customer), self.customer_fallback.as_ref()];
-        ids.into_iter()
-            .flatten()
-            .fold(text, |text, key| match record.field(key) {
-                Field::Text(id) if !id.is_empty() => {
-                    text.replace(id.as_ref(), &pseudonyms.pseudonym(&id))
-                }
-                Field::Number(n) => {
-                    let id = number_text(n);
-                    text.replace(&id, &pseudonyms.pseudonym(&id))
-                }
-                _ => text,
-            })
+        let mut text = text;
+        if let Some(pseudonyms) = &self.pseudonyms {
+            let ids = [Some(&self.customer), self.customer_fallback.as_ref()];
+            for id in ids.into_iter().flatten().filter_map(value_of) {
+                text = text.replace(&id, &pseudonyms.pseudonym(&id));
+            }
+        }
+        let mut masked = true;
+        for value in self.hidden.keys.iter().filter_map(value_of) {
+            if value.chars().count() >= 3 {
+                text = text.replace(&value, HIDDEN);
+            } else {
+                text = text.replace(&format!("\"{value}\""), &format!("\"{HIDDEN}\""));
+                masked &= !text.contains(&value);
+            }
+        }
+        (text, masked)
     }
 
     fn map<'r>(
@@ -185,10 +228,16 @@ impl<K> RecordPlan<K> {
         let properties = self
             .properties
             .iter()
-            .map(|(_, k)| match record.field(k) {
-                Field::Text(t) => Some(t),
-                Field::Number(n) => Some(Cow::Owned(n.to_string())),
-                _ => None,
+            .map(|(name, k)| {
+                let value = match record.field(k) {
+                    Field::Text(t) => Some(t),
+                    Field::Number(n) => Some(Cow::Owned(n.to_string())),
+                    _ => None,
+                };
+                match self.hidden.names.contains(name) {
+                    true => value.map(|_| Cow::Borrowed(HIDDEN)),
+                    false => value,
+                }
             })
             .collect();
         Ok(Mapped {

@@ -27,6 +27,8 @@ pub struct SettingsForm {
     pub splits: String,
     /// Excluded events, one per line.
     pub excludes: String,
+    /// Columns whose values are shown as `hidden`.
+    pub hidden: Vec<String>,
 }
 
 impl SettingsForm {
@@ -53,6 +55,7 @@ impl SettingsForm {
                 .collect::<Vec<_>>()
                 .join("\n"),
             excludes: rules.excludes.join("\n"),
+            hidden: settings.source.hidden_properties.clone(),
         }
     }
 
@@ -69,6 +72,7 @@ impl SettingsForm {
             renames: self.renames.clone(),
             splits: self.splits.clone(),
             excludes: self.excludes.clone(),
+            hidden: self.hidden.clone(),
         }
     }
 }
@@ -135,6 +139,22 @@ pub fn settings_ui(
                     ui.end_row();
                 }
             });
+        ui.add_space(4.0);
+        ui.label("Hide the values of").on_hover_text(
+            "Their values are shown as `hidden` in timelines, tooltips, segments, rejected \
+             records and exports",
+        );
+        ui.horizontal_wrapped(|ui| {
+            for column in &form.columns {
+                let mut hide = form.hidden.contains(column);
+                if ui.checkbox(&mut hide, column).changed() {
+                    form.hidden.retain(|c| c != column);
+                    if hide {
+                        form.hidden.push(column.clone());
+                    }
+                }
+            }
+        });
     });
     ui.collapsing("Touchpoint rules", |ui| {
         for (label, text, hint) in [

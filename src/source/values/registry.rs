@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
@@ -130,8 +130,14 @@ const MAX_REFERENCE_DEPTH: usize = 16;
 pub struct Registry {
     spec: RegistrySpec,
     agent: ureq::Agent,
-    cache: Mutex<HashMap<u32, Result<Arc<Registered>, Undecoded>>>,
+    /// Each id's answer; a failure to reach the registry is kept only
+    /// until the instant given, then asked again.
+    cache: Mutex<HashMap<u32, (Result<Arc<Registered>, Undecoded>, Option<Instant>)>>,
 }
+
+/// How long a registry that could not be asked (or refused the
+/// credentials) is not asked again about the same id.
+const ASK_AGAIN_AFTER: Duration = Duration::from_secs(1);
 
 enum Failure {
     /// The registry does not know it (404).
@@ -168,12 +174,17 @@ impl Registry {
     }
 
     /// The schema of `id`: from the cache, or fetched (a registry that
-    /// does not answer is asked a few times, about 4 s in all; an id it
-    /// does not know is remembered as unknown).
+    /// does not answer is asked a few times, about 4 s in all, and then
+    /// not again for a second; an id it does not know is remembered as
+    /// unknown).
     pub fn schema(&self, id: u32) -> Result<Arc<Registered>, Undecoded> {
-        if let Some(known) = self.cache.lock().ok().and_then(|c| c.get(&id).cloned()) {
-            return known;
+        let cached = self.cache.lock().ok().and_then(|c| c.get(&id).cloned());
+        if let Some((answer, until)) = cached
+            && until.is_none_or(|until| Instant::now() < until)
+        {
+            return answer;
         }
+        let mut until = None;
         let answer = match self.fetch(id) {
             Ok(schema) => Ok(Arc::new(schema)),
             Err(Failure::Unknown) => Err(Undecoded::new(
@@ -185,18 +196,19 @@ impl Registry {
                 format!("schema id {id} from the registry cannot be read: {e}"),
             )),
             Err(Failure::Unreachable(e)) => {
-                // Not remembered: the next value asks again.
-                return Err(Undecoded::new(
+                // Remembered for a moment only: asked again after it.
+                until = Some(Instant::now() + ASK_AGAIN_AFTER);
+                Err(Undecoded::new(
                     RejectReason::UnknownSchemaId,
                     format!(
                         "schema id {id}: the registry at {} did not answer ({e})",
                         self.spec.url
                     ),
-                ));
+                ))
             }
         };
         if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(id, answer.clone());
+            cache.insert(id, (answer.clone(), until));
         }
         answer
     }
