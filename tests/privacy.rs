@@ -152,3 +152,156 @@ fn pseudonyms_are_hmac_sha256_and_no_output_keeps_a_raw_id() {
     let again: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(again, customers);
 }
+
+/// The values of `channel` in a generated file.
+fn channels(file: &std::path::Path) -> BTreeSet<String> {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["channel"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// True when `text` shows `value` as a value: quoted, or after `=`.
+fn shows(text: &str, value: &str) -> bool {
+    text.contains(&format!("\"{value}\"")) || text.contains(&format!("={value}"))
+}
+
+#[test]
+fn a_hidden_property_leaves_no_value_in_any_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generated(dir.path(), "events.jsonl", 3_000, false);
+    let path = file.to_str().unwrap();
+    let values = channels(&file);
+    assert!(values.len() >= 4, "{values:?}");
+    let hide = ["--hide-property", "channel"];
+
+    // Without the flag the values are there to find: the check can fail.
+    let plain = output(&["timeline", path, "--id", "C0000001", "--format", "table"]);
+    let plain = String::from_utf8_lossy(&plain.stdout).into_owned();
+    assert!(values.iter().any(|v| shows(&plain, v)), "{plain}");
+
+    let mut texts = Vec::new();
+    for command in [
+        vec!["summarize", path, "--format", "json"],
+        vec!["summarize", path, "--format", "table"],
+        vec![
+            "summarize",
+            path,
+            "--format",
+            "json",
+            "--compare",
+            "did:purchase",
+        ],
+        vec!["customers", path, "--format", "csv"],
+        vec!["timeline", path, "--id", "C0000001", "--format", "json"],
+        vec!["timeline", path, "--id", "C0000001", "--format", "table"],
+    ] {
+        let mut args = command.clone();
+        args.extend(hide);
+        let out = output(&args);
+        texts.push(String::from_utf8_lossy(&out.stdout).into_owned());
+        texts.push(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    for name in ["edges.csv", "graph.json", "map.svg"] {
+        let out_path = dir.path().join(name);
+        let mut args = vec!["export", path, "--out", out_path.to_str().unwrap()];
+        args.extend(hide);
+        output(&args);
+        texts.push(std::fs::read_to_string(&out_path).unwrap());
+    }
+    assert!(texts[10].contains("channel=hidden"), "{}", texts[10]);
+    for text in &texts {
+        for value in &values {
+            assert!(!shows(text, value), "channel value {value} in:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn a_live_state_keeps_no_raw_id_and_is_not_resumed_with_other_ids() {
+    use common::broker::{Broker, live_args, produce};
+    let broker = Broker::start();
+    broker.create_topic("private");
+    let dir = tempfile::tempdir().unwrap();
+    let file = generated(dir.path(), "events.jsonl", 2_000, false);
+    produce(&broker, "private", &file);
+    let key_file = dir.path().join("pseudonym.key");
+    std::fs::write(&key_file, "a live key").unwrap();
+    let state = dir.path().join("live.state");
+    let live = |extra: &[&str]| {
+        let mut args = live_args(&broker, "private", &["--state", state.to_str().unwrap()]);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut command = Command::new(BIN);
+        command
+            .args(&args)
+            .env_remove("JOURNEYSCOPE_PSEUDONYMIZE_KEY");
+        command.output().unwrap()
+    };
+    let private = [
+        "--pseudonymize",
+        "--pseudonymize-key-file",
+        key_file.to_str().unwrap(),
+        "--hide-property",
+        "channel",
+    ];
+    let out = live(&private);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(summary["events"].as_u64().unwrap() > 1_500);
+
+    let raw: BTreeSet<String> = std::fs::read_to_string(&file)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["customer_id"].as_str().map(str::to_owned))
+        .collect();
+    let saved = std::fs::read(&state).unwrap();
+    let saved = String::from_utf8_lossy(&saved);
+    let texts = [
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        saved.into_owned(),
+    ];
+    let values = channels(&file);
+    for text in &texts {
+        for id in &raw {
+            assert!(
+                !text.contains(id.as_str()),
+                "raw id {id} in the live outputs"
+            );
+        }
+        for value in &values {
+            assert!(
+                !shows(text, value),
+                "channel value {value} in the live outputs"
+            );
+        }
+    }
+    // The state holds pseudonyms (the check above can fail).
+    assert!(texts[2].contains(&openssl_pseudonym("a live key", raw.iter().next().unwrap())));
+
+    // Going on without pseudonyms, or with another key, would count each
+    // customer twice: refused, saying why.
+    let out = live(&[]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("saved with --pseudonymize"),
+        "{}",
+        stderr(&out)
+    );
+    let other = dir.path().join("other.key");
+    std::fs::write(&other, "another key").unwrap();
+    let out = live(&[
+        "--pseudonymize",
+        "--pseudonymize-key-file",
+        other.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("another pseudonymization key"),
+        "{}",
+        stderr(&out)
+    );
+}

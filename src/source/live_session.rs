@@ -38,6 +38,27 @@ pub struct LiveSession {
     pub engine: LiveEngine,
     covered: Vec<StreamMark>,
     state: Option<PathBuf>,
+    /// The pseudonymization key's fingerprint, saved with the state.
+    ids: Option<String>,
+}
+
+/// Why a state saved with ids `saved` cannot go on with ids `now` (each
+/// None for raw ids, else the key's fingerprint): mixing raw ids and
+/// pseudonyms, or two keys' pseudonyms, would count one customer twice.
+fn ids_mismatch(saved: Option<&str>, now: Option<&str>) -> Option<&'static str> {
+    match (saved, now) {
+        (None, Some(_)) => Some(
+            "it was saved without --pseudonymize and holds raw customer ids; going on with \
+             pseudonyms would count each customer twice (start a new state file)",
+        ),
+        (Some(_), None) => {
+            Some("it was saved with --pseudonymize: give --pseudonymize and the same key again")
+        }
+        (Some(a), Some(b)) if a != b => {
+            Some("it was saved with another pseudonymization key: give the same key again")
+        }
+        _ => None,
+    }
 }
 
 impl LiveSession {
@@ -68,6 +89,10 @@ impl LiveSession {
                         ),
                     ));
                 }
+                let ids = options.pseudonymize.as_ref().map(|p| p.fingerprint());
+                if let Some(why) = ids_mismatch(resume.ids.as_deref(), ids.as_deref()) {
+                    return Err(stale(path, why.into()));
+                }
                 // The saved columns: a quiet topic needs no detection.
                 spec.mapping = Some(resume.mapping);
                 (engine, resume.covered)
@@ -81,6 +106,7 @@ impl LiveSession {
             engine,
             covered,
             state,
+            ids: options.pseudonymize.as_ref().map(|p| p.fingerprint()),
         })
     }
 
@@ -111,6 +137,7 @@ impl LiveSession {
             &self.covered,
             self.source.mapping(),
             topic,
+            self.ids.as_deref(),
         )
         .map_err(|source| SourceError::LiveState {
             action: "save the state to",

@@ -22,7 +22,7 @@ use super::Mapping;
 const MAGIC: &[u8; 8] = b"JSCOPEst";
 
 /// The format written. States of other versions are refused.
-const VERSION: u32 = 4;
+const VERSION: u32 = 5;
 
 /// The first bytes of the states that earlier versions wrote.
 const EARLIER_MAGICS: [&[u8; 8]; 2] = [b"JSCOPE01", b"JSCOPE02"];
@@ -36,6 +36,9 @@ pub struct Resume {
     pub mapping: Mapping,
     /// The topic read.
     pub topic: Option<String>,
+    /// With `--pseudonymize`, the key's fingerprint (see
+    /// [`super::pseudonym::Pseudonymizer::fingerprint`]); None for raw ids.
+    pub ids: Option<String>,
 }
 
 /// The columns, as a state file keeps them.
@@ -89,6 +92,7 @@ pub struct StateFile<'a> {
     covered: Cow<'a, [StreamMark]>,
     mapping: SavedMapping,
     topic: Cow<'a, str>,
+    ids: Option<Cow<'a, str>>,
 }
 
 /// Writes `engine` and the offsets its events cover to `path`, replacing
@@ -99,6 +103,7 @@ pub fn save_state(
     covered: &[StreamMark],
     mapping: &Mapping,
     topic: &str,
+    ids: Option<&str>,
 ) -> io::Result<()> {
     // A private temporary file beside the state (never a file of the user's).
     let dir = match path.parent() {
@@ -117,6 +122,7 @@ pub fn save_state(
             covered: Cow::Borrowed(covered),
             mapping: mapping.into(),
             topic: Cow::Borrowed(topic),
+            ids: ids.map(Cow::Borrowed),
         };
         postcard::to_io(&state, &mut w).map_err(io::Error::other)?;
         let file = w.into_inner().map_err(|e| e.into_error())?;
@@ -177,6 +183,7 @@ pub fn read_state(
             covered: state.covered.into_owned(),
             mapping: state.mapping.into(),
             topic: Some(state.topic.into_owned()),
+            ids: state.ids.map(Cow::into_owned),
         },
     ))
 }
@@ -233,7 +240,7 @@ mod tests {
             last_timestamp_ms: Some(5),
             high_watermark: Some(2),
         };
-        save_state(&path, &engine, &[mark], &mapping(), "orders").unwrap();
+        save_state(&path, &engine, &[mark], &mapping(), "orders", None).unwrap();
         std::fs::read(&path).unwrap()
     }
 

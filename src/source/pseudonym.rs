@@ -27,6 +27,12 @@ impl Pseudonymizer {
         }
     }
 
+    /// What tells this key from another without showing it: the pseudonym
+    /// of a text no customer id is. A saved live state keeps it.
+    pub fn fingerprint(&self) -> String {
+        self.pseudonym("\u{0}journeyscope key fingerprint")
+    }
+
     /// `id`'s pseudonym: `p` and 16 lowercase hex digits.
     pub fn pseudonym(&self, id: &str) -> String {
         let mut mac = self.mac.clone();
