@@ -680,3 +680,40 @@ fn the_funnel_compares_two_groups_side_by_side() {
     h.get_by_label("B: from previous");
     h.snapshot("compared_funnel");
 }
+
+#[test]
+fn the_privacy_switch_pseudonymizes_what_opens_next() {
+    let dir = tempfile::tempdir().unwrap_or_else(|_| panic!("temp dir"));
+    let key = dir.path().join("pseudonym.key");
+    std::fs::write(&key, "a screen key\n").unwrap_or_else(|_| panic!("key"));
+    let mut h = harness();
+    h.run_steps(2);
+    // Without a key it says how to make one, and stays off.
+    h.get_by_label("Pseudonymize customer ids").click();
+    h.run_steps(2);
+    if std::env::var_os("JOURNEYSCOPE_PSEUDONYMIZE_KEY").is_none() {
+        h.get_by_label_contains("needs a secret key");
+        assert!(!h.state().app.pseudonymizes());
+    }
+    h.get_by_role_and_label(Role::TextInput, "Key file").click();
+    h.run_steps(1);
+    h.get_by_role_and_label(Role::TextInput, "Key file")
+        .type_text(&key.display().to_string());
+    h.run_steps(1);
+    if !h.state().app.pseudonymizes() {
+        h.get_by_label("Pseudonymize customer ids").click();
+        h.run_steps(2);
+    }
+    assert!(h.state().app.pseudonymizes());
+    h.get_by_label("Open the demo").click();
+    step_until(&mut h, "the demo map", map_shown);
+    let journeys = workspace(&h).loaded.journeys.clone();
+    let pseudonymizer = journeyscope::source::pseudonym::Pseudonymizer::new(b"a screen key");
+    let names: Vec<&str> = (0..journeys.customer_count() as u32)
+        .map(|id| journeys.customer_name(id))
+        .collect();
+    assert!(names.len() > 100);
+    assert!(names.iter().all(|n| n.len() == 17 && n.starts_with('p')), "{:?}", &names[..3]);
+    // The demo's first customer, C0000001, under its pseudonym.
+    assert!(journeys.customer_id(&pseudonymizer.pseudonym("C0000001")).is_some());
+}

@@ -39,6 +39,14 @@ pub enum Command {
     OpenDemo,
     /// Watch a Kafka topic live.
     OpenKafka(Box<live::LiveRequest>),
+    /// Pseudonymize customer ids in what is opened next (with the key in
+    /// the file, or in the environment when None), or stop.
+    SetPseudonymize {
+        /// On or off.
+        on: bool,
+        /// The key file.
+        key_file: Option<PathBuf>,
+    },
     /// Stop the load in progress.
     CancelLoad,
     /// Back to the start screen.
@@ -98,6 +106,11 @@ impl App {
         self.set_screen(Screen::Loading(Loading::start(request, move || wake())));
     }
 
+    /// True when customer ids are pseudonymized as sources are read.
+    pub fn pseudonymizes(&self) -> bool {
+        self.settings.source.pseudonymize.is_some()
+    }
+
     fn set_screen(&mut self, screen: Screen) {
         self.screen = screen;
         self.opened += 1;
@@ -141,6 +154,22 @@ impl App {
                     ))
                 }
             },
+            Command::SetPseudonymize { on, key_file } => {
+                let pseudonyms = match on {
+                    false => None,
+                    true => match crate::settings::pseudonymizer_of(key_file.as_deref()) {
+                        Ok(p) => Some(p),
+                        Err(e) => {
+                            self.start_error = Some(e.to_string());
+                            return;
+                        }
+                    },
+                };
+                self.start_error = None;
+                self.settings.engine.withhold_unmasked_records =
+                    pseudonyms.is_some() || !self.settings.source.hidden_properties.is_empty();
+                self.settings.source.pseudonymize = pseudonyms;
+            }
             Command::OpenKafka(request) => {
                 self.start_error = None;
                 let screen = LiveScreen::start(*request, self.settings.clone(), self.wake.clone());

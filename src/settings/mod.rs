@@ -72,7 +72,15 @@ fn pseudonymizer(
     if !args.pseudonymize {
         return Ok(None);
     }
-    let key = match &args.pseudonymize_key_file {
+    pseudonymizer_of(args.pseudonymize_key_file.as_deref()).map(Some)
+}
+
+/// The pseudonyms of the key in `key_file` (a final line break left out),
+/// or in the environment variable when no file is given.
+pub fn pseudonymizer_of(
+    key_file: Option<&std::path::Path>,
+) -> Result<crate::source::pseudonym::Pseudonymizer, SettingsError> {
+    let key = match key_file {
         Some(path) => {
             let mut key = std::fs::read(path).map_err(|e| {
                 SettingsError(format!(
@@ -96,7 +104,7 @@ fn pseudonymizer(
              {PSEUDONYMIZE_KEY_VARIABLE}; keep it, or the same customers get other pseudonyms"
         )));
     }
-    Ok(Some(crate::source::pseudonym::Pseudonymizer::new(&key)))
+    Ok(crate::source::pseudonym::Pseudonymizer::new(&key))
 }
 
 /// Reads a segment expression, its times in `timezone`'s zone.

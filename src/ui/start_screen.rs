@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crate::app::Command;
 use crate::app::live::{DEFAULT_LATENESS_US, LiveRequest};
 use crate::source::kafka::{KafkaSpec, StartAt, client_property};
+use crate::source::values::{RegistrySpec, ValueFormat, ValuesSpec};
 
 /// State of the start screen.
 #[derive(Debug, Default)]
@@ -24,6 +25,12 @@ pub struct StartScreen {
     pub kafka_properties: String,
     /// How late an event may arrive and still be put in order ("10s").
     pub kafka_lateness: String,
+    /// How message values are read.
+    pub kafka_values: ValueFormat,
+    /// A Schema Registry's URL (empty: none).
+    pub kafka_registry: String,
+    /// The pseudonymization key file (empty: the environment variable).
+    pub key_file: String,
 }
 
 impl StartScreen {
@@ -34,6 +41,7 @@ impl StartScreen {
         ui: &mut egui::Ui,
         recent: &[String],
         error: Option<&str>,
+        pseudonymizes: bool,
     ) -> Option<Command> {
         let mut command = None;
         // What went wrong opening a file shows in its card, the Kafka
@@ -52,7 +60,7 @@ impl StartScreen {
                 ui.set_width(width);
                 card(ui, width, |ui| {
                     ui.strong("Open events");
-                    ui.label("A JSON lines, CSV/TSV or Parquet file (gzip/zstd too) or a DuckDB database. You can also drop a file on the window.");
+                    ui.label("A JSON lines, CSV/TSV, Parquet or Avro file (gzip/zstd too) or a DuckDB database. You can also drop a file on the window.");
                     ui.horizontal(|ui| {
                         let edit = ui.add(egui::TextEdit::singleline(&mut self.path).hint_text(hint(ui, "/path/to/events.csv")).desired_width(width - 170.0));
                         let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
@@ -62,7 +70,7 @@ impl StartScreen {
                         }
                         if ui.button("Browse…").clicked()
                             && let Some(path) = rfd::FileDialog::new()
-                                .add_filter("Events", &["jsonl", "ndjson", "json", "csv", "tsv", "txt", "parquet", "duckdb", "db", "gz", "zst"])
+                                .add_filter("Events", &["jsonl", "ndjson", "json", "csv", "tsv", "txt", "parquet", "avro", "duckdb", "db", "gz", "zst"])
                                 .pick_file()
                         {
                             self.path = path.display().to_string();
@@ -79,6 +87,12 @@ impl StartScreen {
                     ui.label("A month of a web shop with its Black Friday peak, bundled with the app.");
                     if ui.button("Open the demo").clicked() {
                         command = Some(Command::OpenDemo);
+                    }
+                });
+                ui.add_space(8.0);
+                card(ui, width, |ui| {
+                    if let Some(asked) = self.privacy_ui(ui, pseudonymizes) {
+                        command = Some(asked);
                     }
                 });
                 if !recent.is_empty() {
@@ -119,6 +133,28 @@ impl StartScreen {
                         let label = ui.label("Allowed lateness");
                         ui.add(egui::TextEdit::singleline(&mut self.kafka_lateness).hint_text(hint(ui, "10s when empty"))).labelled_by(label.id)
                             .on_hover_text(LATENESS_HELP);
+                        ui.end_row();
+                        let label = ui.label("Values");
+                        let formats = [
+                            (ValueFormat::Auto, "auto: by the registry's framing, else JSON"),
+                            (ValueFormat::Json, "JSON"),
+                            (ValueFormat::Avro, "Avro"),
+                            (ValueFormat::Protobuf, "Protobuf"),
+                        ];
+                        let shown = formats.iter().find(|(f, _)| *f == self.kafka_values).map_or("auto", |(_, t)| *t);
+                        egui::ComboBox::from_id_salt("kafka values")
+                            .selected_text(shown)
+                            .show_ui(ui, |ui| {
+                                for (value, text) in formats {
+                                    ui.selectable_value(&mut self.kafka_values, value, text);
+                                }
+                            })
+                            .response
+                            .labelled_by(label.id);
+                        ui.end_row();
+                        let label = ui.label("Schema registry");
+                        ui.add(egui::TextEdit::singleline(&mut self.kafka_registry).hint_text(hint(ui, "e.g. http://localhost:8081 (for Avro, Protobuf)"))).labelled_by(label.id)
+                            .on_hover_text("A Confluent Schema Registry. Its credentials go in the client properties: schema.registry.basic.auth.user.info=USER:PASS");
                         ui.end_row();
                         let label = ui.label("Client properties");
                         ui.add(egui::TextEdit::multiline(&mut self.kafka_properties).hint_text(hint(ui, "one per line, e.g. security.protocol=SASL_SSL")).desired_rows(2)).labelled_by(label.id);
@@ -194,12 +230,48 @@ impl StartScreen {
             brokers: brokers.to_owned(),
             topic: topic.to_owned(),
             from: StartAt::parse(&self.kafka_from, chrono::Utc::now().timestamp_millis())?,
-            properties,
             group: None,
             detect_wait: std::time::Duration::from_secs(10),
             resume: Vec::new(),
             mapping: None,
-            values: Default::default(),
+            values: ValuesSpec {
+                format: self.kafka_values,
+                registry: Some(self.kafka_registry.trim())
+                    .filter(|url| !url.is_empty())
+                    .map(|url| RegistrySpec::from_properties(url, &properties)),
+                schema: None,
+                message: None,
+            },
+            properties,
+        })
+    }
+
+    /// The privacy card: the pseudonymize switch and its key file; the
+    /// command when the user changed it.
+    fn privacy_ui(&mut self, ui: &mut egui::Ui, pseudonymizes: bool) -> Option<Command> {
+        ui.strong("Privacy");
+        let mut on = pseudonymizes;
+        let switched = ui
+            .checkbox(&mut on, "Pseudonymize customer ids")
+            .on_hover_text(
+                "Every customer id is replaced, as it is read, by p and 16 hex digits of \
+                 HMAC-SHA256(key, id): raw ids then appear nowhere, on screen or in exports",
+            )
+            .changed();
+        ui.horizontal(|ui| {
+            let label = ui.label("Key file");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.key_file)
+                    .hint_text(hint(ui, "JOURNEYSCOPE_PSEUDONYMIZE_KEY when empty"))
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(label.id);
+        });
+        switched.then(|| Command::SetPseudonymize {
+            on,
+            key_file: Some(self.key_file.trim())
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from),
         })
     }
 }

@@ -134,8 +134,11 @@ impl eframe::App for Window {
         let commands: Vec<Command> = match (&self.app.screen, &mut self.widgets) {
             (Screen::Start, _) => {
                 let (recent, error) = (&self.app.recent, self.app.start_error.as_deref());
+                let pseudonymizes = self.app.pseudonymizes();
                 egui::CentralPanel::default()
-                    .show(ui, |ui| self.start.start_ui(ui, recent, error))
+                    .show(ui, |ui| {
+                        self.start.start_ui(ui, recent, error, pseudonymizes)
+                    })
                     .inner
                     .into_iter()
                     .collect()
