@@ -462,4 +462,8 @@ pub struct BenchArgs {
     /// With --kafka: the broker to use (a 4-partition topic is created).
     #[arg(long, value_name = "HOST:PORT")]
     pub brokers: Option<String>,
+    /// With --kafka: also time the same events as registry-framed Avro and
+    /// Protobuf, their schemas registered here.
+    #[arg(long, value_name = "URL")]
+    pub schema_registry: Option<String>,
 }

@@ -6,6 +6,9 @@
 //! and reject exactly what was injected, by reason. An Avro container file
 //! written by fastavro must give the same graph too.
 
+// Tests state what they expect by unwrapping it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

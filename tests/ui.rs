@@ -713,7 +713,15 @@ fn the_privacy_switch_pseudonymizes_what_opens_next() {
         .map(|id| journeys.customer_name(id))
         .collect();
     assert!(names.len() > 100);
-    assert!(names.iter().all(|n| n.len() == 17 && n.starts_with('p')), "{:?}", &names[..3]);
+    assert!(
+        names.iter().all(|n| n.len() == 17 && n.starts_with('p')),
+        "{:?}",
+        &names[..3]
+    );
     // The demo's first customer, C0000001, under its pseudonym.
-    assert!(journeys.customer_id(&pseudonymizer.pseudonym("C0000001")).is_some());
+    assert!(
+        journeys
+            .customer_id(&pseudonymizer.pseudonym("C0000001"))
+            .is_some()
+    );
 }

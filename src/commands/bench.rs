@@ -156,7 +156,11 @@ fn run_duckdb(path: &Path) -> anyhow::Result<(f64, HashMap<String, u64>)> {
 
 pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
     if args.kafka {
-        return super::bench_kafka::run(args);
+        let baseline = super::bench_kafka::run(args)?;
+        if let (Some(url), Some(brokers)) = (&args.schema_registry, &args.brokers) {
+            super::bench_formats::value_formats(brokers, url, &baseline, args.runs)?;
+        }
+        return Ok(());
     }
     if args.map {
         let (map_ms, empty_ms, layout_ms) = super::bench_map::measure(200);

@@ -20,6 +20,7 @@ use crate::engine::{EngineConfig, EventBatch, JourneyBuilder, LiveEngine, NewEve
 use crate::generate::{GenerateOptions, write_sample};
 use crate::source::SourceOptions;
 use crate::source::kafka::{KafkaSource, KafkaSpec, StartAt};
+use crate::source::values::ValuesSpec;
 
 use super::produce::{Replay, replay_file};
 use super::{Failure, usage};
@@ -33,7 +34,7 @@ fn failed(e: impl std::fmt::Display) -> Failure {
     Failure::Failed(anyhow!("{e}"))
 }
 
-fn create_topic(brokers: &str, topic: &str) -> Result<(), Failure> {
+pub(super) fn create_topic(brokers: &str, topic: &str) -> Result<(), Failure> {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .create()
@@ -49,7 +50,7 @@ fn create_topic(brokers: &str, topic: &str) -> Result<(), Failure> {
 
 /// A plain consumer: every partition from the beginning, payloads touched,
 /// until `total` messages; returns seconds.
-fn plain_consumer(brokers: &str, topic: &str, total: u64) -> Result<f64, Failure> {
+pub(super) fn plain_consumer(brokers: &str, topic: &str, total: u64) -> Result<f64, Failure> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set(
@@ -171,7 +172,17 @@ struct WatchFigures {
 /// The live path: the Kafka source (detection, mapping, batches) feeding the
 /// engine, until `total` messages; returns seconds and events taken in.
 fn live_ingest(brokers: &str, topic: &str, total: u64) -> Result<(f64, u64), Failure> {
-    live_ingest_watching(brokers, topic, total, None).map(|(s, n, _)| (s, n))
+    live_ingest_values(brokers, topic, total, ValuesSpec::default())
+}
+
+/// [`live_ingest`] of values read as `values` says.
+pub(super) fn live_ingest_values(
+    brokers: &str,
+    topic: &str,
+    total: u64,
+    values: ValuesSpec,
+) -> Result<(f64, u64), Failure> {
+    live_ingest_watching(brokers, topic, total, None, values).map(|(s, n, _)| (s, n))
 }
 
 /// [`live_ingest`], with `watching` checked as the app does: rules after
@@ -182,6 +193,7 @@ fn live_ingest_watching(
     topic: &str,
     total: u64,
     mut watching: Option<Watching>,
+    values: ValuesSpec,
 ) -> Result<(f64, u64, WatchFigures), Failure> {
     let spec = KafkaSpec {
         brokers: brokers.to_owned(),
@@ -192,7 +204,7 @@ fn live_ingest_watching(
         detect_wait: Duration::from_secs(30),
         resume: Vec::new(),
         mapping: None,
-        values: Default::default(),
+        values,
     };
     let start = Instant::now();
     // As `live` reads it by default: the channel kept for segments.
@@ -357,7 +369,29 @@ fn memory_per_customer(customers: usize) -> MemoryFigures {
 }
 
 /// Runs the Kafka benchmark.
-pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
+/// The best times of reading one topic.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Measured {
+    /// The plain consumer's.
+    pub plain_s: f64,
+    /// Live ingest's.
+    pub live_s: f64,
+}
+
+/// What the other value formats are measured against: the generated file,
+/// its events, and the JSON topic's times.
+pub(super) struct JsonBaseline {
+    /// Holds the file.
+    _dir: tempfile::TempDir,
+    /// The events, as JSON lines.
+    pub file: std::path::PathBuf,
+    /// How many.
+    pub total: u64,
+    /// Reading them as JSON.
+    pub json: Measured,
+}
+
+pub(super) fn run(args: &BenchArgs) -> Result<JsonBaseline, Failure> {
     let brokers = args
         .brokers
         .as_deref()
@@ -439,7 +473,13 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
                 back_us: 15 * 60 * 1_000_000,
             },
         };
-        let (seconds, _, figures) = live_ingest_watching(brokers, &topic, total, Some(watching))?;
+        let (seconds, _, figures) = live_ingest_watching(
+            brokers,
+            &topic,
+            total,
+            Some(watching),
+            ValuesSpec::default(),
+        )?;
         if seconds < best_watched {
             (best_watched, watched) = (seconds, figures);
         }
@@ -493,5 +533,13 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
         "totals since start at 1,000,000 customers: {:.0} ms",
         m.totals_s * 1e3
     );
-    Ok(())
+    Ok(JsonBaseline {
+        _dir: dir,
+        file,
+        total,
+        json: Measured {
+            plain_s: best_plain,
+            live_s: best_live,
+        },
+    })
 }

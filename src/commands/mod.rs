@@ -2,6 +2,7 @@
 
 mod alert_out;
 mod bench;
+mod bench_formats;
 mod bench_kafka;
 pub mod bench_map;
 mod customers;

@@ -473,6 +473,27 @@ fn assign(consumer: &BaseConsumer, spec: &KafkaSpec) -> Result<Vec<i32>, SourceE
     Ok(ids)
 }
 
+/// Why no columns could be detected: no readable event arrived in time.
+fn nothing_to_detect(spec: &KafkaSpec) -> SourceError {
+    let latest = match spec.from {
+        StartAt::Latest => {
+            " (reading started at the latest offset: only events produced after \
+             connecting count)"
+        }
+        _ => "",
+    };
+    SourceError::Kafka(format!(
+        "no {} events arrived on `{}` within {} s to detect the columns from{latest}; \
+         pass --customer, --event and --time, or start --from earlier",
+        match spec.values.format {
+            super::values::ValueFormat::Auto => "readable",
+            format => format.as_str(),
+        },
+        spec.topic,
+        spec.detect_wait.as_secs()
+    ))
+}
+
 impl KafkaSource {
     /// Connects, assigns the partitions (or joins the group), reads the
     /// first messages to detect the mapping, then keeps consuming on a
@@ -552,23 +573,7 @@ impl KafkaSource {
             }
         }
         if !all_given && columns.is_empty() {
-            let latest = match spec.from {
-                StartAt::Latest => {
-                    " (reading started at the latest offset: only events produced after \
-                     connecting count)"
-                }
-                _ => "",
-            };
-            return Err(SourceError::Kafka(format!(
-                "no {} events arrived on `{}` within {} s to detect the columns from{latest}; \
-                 pass --customer, --event and --time, or start --from earlier",
-                match spec.values.format {
-                    super::values::ValueFormat::Auto => "readable",
-                    format => format.as_str(),
-                },
-                spec.topic,
-                spec.detect_wait.as_secs()
-            )));
+            return Err(nothing_to_detect(spec));
         }
         // Columns given on the command line need not have been seen yet.
         for name in [

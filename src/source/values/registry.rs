@@ -132,8 +132,11 @@ pub struct Registry {
     agent: ureq::Agent,
     /// Each id's answer; a failure to reach the registry is kept only
     /// until the instant given, then asked again.
-    cache: Mutex<HashMap<u32, (Result<Arc<Registered>, Undecoded>, Option<Instant>)>>,
+    cache: Mutex<HashMap<u32, Answer>>,
 }
+
+/// A schema or why there is none, and until when that holds (None: for good).
+type Answer = (Result<Arc<Registered>, Undecoded>, Option<Instant>);
 
 /// How long a registry that could not be asked (or refused the
 /// credentials) is not asked again about the same id.
