@@ -725,3 +725,29 @@ fn the_privacy_switch_pseudonymizes_what_opens_next() {
             .is_some()
     );
 }
+
+#[test]
+fn a_ticked_column_is_hidden_once_applied() {
+    let mut h = open_demo();
+    h.get_by_label("Columns").click_accesskit();
+    h.run_steps(2);
+    h.get_by_label("Hide the values of").click_accesskit();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::CheckBox, "channel")
+        .click_accesskit();
+    h.run_steps(2);
+    h.get_by_label("Apply columns and rules").click_accesskit();
+    step_until(&mut h, "the re-load with channel hidden", |h| {
+        let ws = workspace(h);
+        !ws.is_busy() && ws.loaded.request.settings.source.hidden_properties == ["channel"]
+    });
+    // Segments by channel now see one value: hidden.
+    let journeys = workspace(&h).loaded.journeys.clone();
+    let index = journeys
+        .kept_properties()
+        .iter()
+        .position(|p| p == "channel")
+        .unwrap_or_else(|| panic!("channel is kept"));
+    let values: Vec<&str> = journeys.property_values(index).collect();
+    assert_eq!(values, ["hidden"], "{values:?}");
+}

@@ -139,21 +139,25 @@ pub fn settings_ui(
                     ui.end_row();
                 }
             });
-        ui.add_space(4.0);
-        ui.label("Hide the values of").on_hover_text(
-            "Their values are shown as `hidden` in timelines, tooltips, segments, rejected \
-             records and exports",
-        );
-        ui.horizontal_wrapped(|ui| {
-            for column in &form.columns {
-                let mut hide = form.hidden.contains(column);
-                if ui.checkbox(&mut hide, column).changed() {
-                    form.hidden.retain(|c| c != column);
-                    if hide {
-                        form.hidden.push(column.clone());
+        ui.collapsing("Hide the values of", |ui| {
+            ui.label(
+                egui::RichText::new(
+                    "Shown as `hidden` in timelines, tooltips, segments, rejected records and \
+                     exports",
+                )
+                .weak(),
+            );
+            ui.horizontal_wrapped(|ui| {
+                for column in &form.columns {
+                    let mut hide = form.hidden.contains(column);
+                    if ui.checkbox(&mut hide, column).changed() {
+                        form.hidden.retain(|c| c != column);
+                        if hide {
+                            form.hidden.push(column.clone());
+                        }
                     }
                 }
-            }
+            });
         });
     });
     ui.collapsing("Touchpoint rules", |ui| {
