@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::path::Path;
 
-use serde_json::Value;
+use super::json_tree::Json;
 
 use crate::engine::{EventBatch, RejectReason, Rejected};
 
@@ -21,7 +21,7 @@ pub struct AvroFileSource {
     records: apache_avro::Reader<'static, TextReader>,
     /// Records read for detection, not mapped yet (and the error that
     /// stopped detection, if one did).
-    pending: VecDeque<Result<Value, String>>,
+    pending: VecDeque<Result<Json<'static>, String>>,
     mapper: JsonMapper,
     mapping: Mapping,
     spare: SpareBatches,
@@ -54,7 +54,7 @@ impl AvroFileSource {
                 None => break,
                 Some(Ok(record)) => {
                     let record = avro_to_json(record);
-                    let events = sample_parsed(&mut columns, &record);
+                    let events = sample_parsed(&mut columns, &record.to_value());
                     budget.count_many(events.max(1), 100);
                     pending.push_back(Ok(record));
                 }
@@ -85,13 +85,13 @@ impl AvroFileSource {
         })
     }
 
-    fn process(&mut self, record: Result<Value, String>, batch: &mut EventBatch) {
+    fn process(&mut self, record: Result<Json<'static>, String>, batch: &mut EventBatch) {
         self.read += 1;
         let number = self.read;
         match record {
             Ok(record) => self
                 .mapper
-                .map_value(&record, || format!("record {number}"), batch),
+                .map_record(&record, || format!("record {number}"), batch),
             Err(error) => self.fail(&error, batch),
         }
     }

@@ -81,6 +81,27 @@ impl<'a> Json<'a> {
     }
 }
 
+impl Json<'_> {
+    /// The same value as `serde_json` holds it (whole numbers as integers,
+    /// as they were most likely written).
+    pub fn to_value(&self) -> Value {
+        match self {
+            Json::Null => Value::Null,
+            Json::Bool(b) => Value::Bool(*b),
+            Json::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => Value::from(*n as i64),
+            Json::Number(n) => serde_json::Number::from_f64(*n).map_or(Value::Null, Value::Number),
+            Json::Str(s) => Value::String(s.to_string()),
+            Json::Array(items) => Value::Array(items.iter().map(Json::to_value).collect()),
+            Json::Object(members) => Value::Object(
+                members
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_value()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
 /// JSON text again (for the sample of a rejected record).
 impl fmt::Display for Json<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -318,8 +318,8 @@ impl JsonMapper {
 
     /// Maps a record decoded with a schema (Avro, Protobuf) as the same
     /// JSON would be.
-    pub fn map_value(&self, value: &Value, position: impl Fn() -> String, batch: &mut EventBatch) {
-        self.map_tree(&Json::from_value(value), None, position, batch);
+    pub fn map_record(&self, record: &Json, position: impl Fn() -> String, batch: &mut EventBatch) {
+        self.map_tree(record, None, position, batch);
     }
 
     /// Maps the events `value` holds; `text` is how the record was

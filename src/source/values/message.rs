@@ -40,7 +40,7 @@ impl MessageMapper {
                 self.mapper
                     .map_bytes_after(bytes, tried.as_deref(), position, batch)
             }
-            Ok(Decoded::Record(record)) => self.mapper.map_value(&record, position, batch),
+            Ok(Decoded::Record(record)) => self.mapper.map_record(&record, position, batch),
             Err(failure) => batch.reject(Rejected::new(
                 position(),
                 failure.reason,
@@ -60,7 +60,7 @@ pub fn sample_message(
 ) -> usize {
     match decoder.decode(value) {
         Ok(Decoded::Json { bytes, .. }) => sample_value(columns, bytes),
-        Ok(Decoded::Record(record)) => sample_parsed(columns, &record),
+        Ok(Decoded::Record(record)) => sample_parsed(columns, &record.to_value()),
         Err(_) => 0,
     }
 }

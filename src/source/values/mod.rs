@@ -13,8 +13,6 @@ mod registry;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use crate::engine::RejectReason;
 
 pub use avro::{avro_to_json, read_avro_schema};
@@ -91,7 +89,7 @@ pub enum Decoded<'b> {
         tried: Option<String>,
     },
     /// A record decoded with a schema.
-    Record(Value),
+    Record(crate::source::json_tree::Json<'static>),
 }
 
 /// A value no decoder could read: the rejection's reason and detail.

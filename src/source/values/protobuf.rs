@@ -4,15 +4,16 @@
 //! Schemas are `.proto` text compiled with protox (no `protoc`), or a
 //! serialized `FileDescriptorProto` (base64), as registries may hold them.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::source::json_tree::Json;
 use base64::Engine;
 use prost_reflect::{
     DynamicMessage, FileDescriptor, Kind, MapKey, MessageDescriptor, ReflectMessage, Value as Proto,
 };
 use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
-use serde_json::{Map, Number, Value};
 
 /// The message indexes after a framed value's schema id (zigzag varints:
 /// a count, then the path through nested messages; a count of 0 means the
@@ -69,7 +70,7 @@ pub(super) fn message_at(
 }
 
 /// Decodes `bytes` as `message`, into JSON.
-pub(super) fn decode(message: &MessageDescriptor, bytes: &[u8]) -> Result<Value, String> {
+pub(super) fn decode(message: &MessageDescriptor, bytes: &[u8]) -> Result<Json<'static>, String> {
     let decoded = DynamicMessage::decode(message.clone(), bytes).map_err(|e| e.to_string())?;
     Ok(message_to_json(&decoded))
 }
@@ -154,27 +155,35 @@ pub(super) fn message_from_file(path: &Path, name: &str) -> Result<MessageDescri
     })
 }
 
-fn number(n: f64) -> Value {
-    Number::from_f64(n).map_or(Value::Null, Value::Number)
+fn number(n: f64) -> Json<'static> {
+    if n.is_finite() {
+        Json::Number(n)
+    } else {
+        Json::Null
+    }
+}
+
+fn text(text: String) -> Json<'static> {
+    Json::Str(Cow::Owned(text))
 }
 
 /// One message as a JSON object of the fields it sets; the well-known
 /// timestamp, duration and wrapper messages as their values.
-pub fn message_to_json(message: &DynamicMessage) -> Value {
+pub fn message_to_json(message: &DynamicMessage) -> Json<'static> {
     let descriptor = message.descriptor();
     match descriptor.full_name() {
         "google.protobuf.Timestamp" => {
             let seconds = field_i64(message, "seconds");
             let nanos = field_i64(message, "nanos");
             return chrono::DateTime::from_timestamp(seconds, nanos.clamp(0, 999_999_999) as u32)
-                .map_or(Value::Null, |t| {
-                    Value::String(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+                .map_or(Json::Null, |t| {
+                    text(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
                 });
         }
         "google.protobuf.Duration" => {
             let seconds = field_i64(message, "seconds") as f64;
             let nanos = field_i64(message, "nanos") as f64;
-            return Value::String(format!("{}s", seconds + nanos / 1e9));
+            return text(format!("{}s", seconds + nanos / 1e9));
         }
         "google.protobuf.StringValue"
         | "google.protobuf.BytesValue"
@@ -187,16 +196,22 @@ pub fn message_to_json(message: &DynamicMessage) -> Value {
         | "google.protobuf.DoubleValue" => {
             return match descriptor.get_field_by_name("value") {
                 Some(field) => field_to_json(&message.get_field(&field), &field.kind()),
-                None => Value::Null,
+                None => Json::Null,
             };
         }
         _ => {}
     }
-    let mut object = Map::new();
-    for (field, value) in message.fields() {
-        object.insert(field.name().to_owned(), field_to_json(value, &field.kind()));
-    }
-    Value::Object(object)
+    Json::Object(
+        message
+            .fields()
+            .map(|(field, value)| {
+                (
+                    Cow::Owned(field.name().to_owned()),
+                    field_to_json(value, &field.kind()),
+                )
+            })
+            .collect(),
+    )
 }
 
 fn field_i64(message: &DynamicMessage, name: &str) -> i64 {
@@ -207,37 +222,37 @@ fn field_i64(message: &DynamicMessage, name: &str) -> i64 {
     }
 }
 
-fn field_to_json(value: &Proto, kind: &Kind) -> Value {
+fn field_to_json(value: &Proto, kind: &Kind) -> Json<'static> {
     match value {
-        Proto::Bool(b) => Value::Bool(*b),
-        Proto::I32(n) => Value::from(*n),
-        Proto::I64(n) => Value::from(*n),
-        Proto::U32(n) => Value::from(*n),
-        Proto::U64(n) => Value::from(*n),
+        Proto::Bool(b) => Json::Bool(*b),
+        Proto::I32(n) => Json::Number(f64::from(*n)),
+        Proto::I64(n) => Json::Number(*n as f64),
+        Proto::U32(n) => Json::Number(f64::from(*n)),
+        Proto::U64(n) => Json::Number(*n as f64),
         Proto::F32(n) => number(f64::from(*n)),
         Proto::F64(n) => number(*n),
-        Proto::String(text) => Value::String(text.clone()),
+        Proto::String(s) => text(s.clone()),
         Proto::Bytes(bytes) => match std::str::from_utf8(bytes) {
-            Ok(text) => Value::String(text.to_owned()),
-            Err(_) => Value::String(bytes.iter().map(|b| format!("{b:02x}")).collect()),
+            Ok(s) => text(s.to_owned()),
+            Err(_) => text(bytes.iter().map(|b| format!("{b:02x}")).collect()),
         },
         Proto::EnumNumber(n) => match kind.as_enum().and_then(|e| e.get_value(*n)) {
-            Some(symbol) => Value::String(symbol.name().to_owned()),
-            None => Value::from(*n),
+            Some(symbol) => text(symbol.name().to_owned()),
+            None => Json::Number(f64::from(*n)),
         },
         Proto::Message(message) => message_to_json(message),
-        Proto::List(items) => Value::Array(items.iter().map(|v| field_to_json(v, kind)).collect()),
+        Proto::List(items) => Json::Array(items.iter().map(|v| field_to_json(v, kind)).collect()),
         Proto::Map(members) => {
             let value_kind = match kind {
                 Kind::Message(entry) => entry.map_entry_value_field().kind(),
                 other => other.clone(),
             };
-            let mut members: Vec<(String, Value)> = members
+            let mut members: Vec<(Cow<'static, str>, Json<'static>)> = members
                 .iter()
-                .map(|(k, v)| (map_key(k), field_to_json(v, &value_kind)))
+                .map(|(k, v)| (Cow::Owned(map_key(k)), field_to_json(v, &value_kind)))
                 .collect();
             members.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(members.into_iter().collect())
+            Json::Object(members)
         }
     }
 }
