@@ -44,6 +44,32 @@ fn output(args: &[&str]) -> std::process::Output {
     out
 }
 
+/// The stdout and stderr of each of `commands` and the three exports of
+/// `path`, each run with `flags`.
+fn every_output(
+    dir: &std::path::Path,
+    path: &str,
+    commands: &[Vec<&str>],
+    flags: &[&str],
+) -> Vec<String> {
+    let mut texts = Vec::new();
+    for command in commands {
+        let mut args = command.clone();
+        args.extend(flags);
+        let out = output(&args);
+        texts.push(String::from_utf8_lossy(&out.stdout).into_owned());
+        texts.push(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    for name in ["edges.csv", "graph.json", "map.svg"] {
+        let out_path = dir.join(name);
+        let mut args = vec!["export", path, "--out", out_path.to_str().unwrap()];
+        args.extend(flags);
+        output(&args);
+        texts.push(std::fs::read_to_string(&out_path).unwrap());
+    }
+    texts
+}
+
 #[test]
 fn pseudonyms_are_hmac_sha256_and_no_output_keeps_a_raw_id() {
     let dir = tempfile::tempdir().unwrap();
@@ -81,26 +107,17 @@ fn pseudonyms_are_hmac_sha256_and_no_output_keeps_a_raw_id() {
     // Every output: the summary (with rejected samples), both exports, the
     // customer list as CSV and one timeline.
     let one = printed.iter().next().unwrap().clone();
-    let mut texts = Vec::new();
-    for command in [
-        vec!["summarize", path, "--format", "json"],
-        vec!["summarize", path, "--format", "table"],
-        vec!["customers", path, "--format", "csv"],
-        vec!["timeline", path, "--id", &one, "--format", "json"],
-    ] {
-        let mut args = command.clone();
-        args.extend(private);
-        let out = output(&args);
-        texts.push(String::from_utf8_lossy(&out.stdout).into_owned());
-        texts.push(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    for name in ["edges.csv", "graph.json", "map.svg"] {
-        let out_path = dir.path().join(name);
-        let mut args = vec!["export", path, "--out", out_path.to_str().unwrap()];
-        args.extend(private);
-        output(&args);
-        texts.push(std::fs::read_to_string(&out_path).unwrap());
-    }
+    let texts = every_output(
+        dir.path(),
+        path,
+        &[
+            vec!["summarize", path, "--format", "json"],
+            vec!["summarize", path, "--format", "table"],
+            vec!["customers", path, "--format", "csv"],
+            vec!["timeline", path, "--id", &one, "--format", "json"],
+        ],
+        &private,
+    );
     // Samples keep their text with the pseudonym in it, or, where the id
     // could not be found (a line that is not JSON), no text at all.
     let summary: Value = serde_json::from_str(&texts[0]).unwrap();
@@ -182,35 +199,26 @@ fn a_hidden_property_leaves_no_value_in_any_output() {
     let plain = String::from_utf8_lossy(&plain.stdout).into_owned();
     assert!(values.iter().any(|v| shows(&plain, v)), "{plain}");
 
-    let mut texts = Vec::new();
-    for command in [
-        vec!["summarize", path, "--format", "json"],
-        vec!["summarize", path, "--format", "table"],
-        vec![
-            "summarize",
-            path,
-            "--format",
-            "json",
-            "--compare",
-            "did:purchase",
+    let texts = every_output(
+        dir.path(),
+        path,
+        &[
+            vec!["summarize", path, "--format", "json"],
+            vec!["summarize", path, "--format", "table"],
+            vec![
+                "summarize",
+                path,
+                "--format",
+                "json",
+                "--compare",
+                "did:purchase",
+            ],
+            vec!["customers", path, "--format", "csv"],
+            vec!["timeline", path, "--id", "C0000001", "--format", "json"],
+            vec!["timeline", path, "--id", "C0000001", "--format", "table"],
         ],
-        vec!["customers", path, "--format", "csv"],
-        vec!["timeline", path, "--id", "C0000001", "--format", "json"],
-        vec!["timeline", path, "--id", "C0000001", "--format", "table"],
-    ] {
-        let mut args = command.clone();
-        args.extend(hide);
-        let out = output(&args);
-        texts.push(String::from_utf8_lossy(&out.stdout).into_owned());
-        texts.push(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    for name in ["edges.csv", "graph.json", "map.svg"] {
-        let out_path = dir.path().join(name);
-        let mut args = vec!["export", path, "--out", out_path.to_str().unwrap()];
-        args.extend(hide);
-        output(&args);
-        texts.push(std::fs::read_to_string(&out_path).unwrap());
-    }
+        &hide,
+    );
     assert!(texts[10].contains("channel=hidden"), "{}", texts[10]);
     for text in &texts {
         for value in &values {
