@@ -104,9 +104,18 @@ fn customers_ready(h: &App) -> bool {
 
 /// Clicks the map at the centre of touchpoint `name`'s box.
 fn click_node(h: &mut App, name: &str) {
-    let rect = map(h)
-        .node_screen_rect(name)
-        .unwrap_or_else(|| panic!("{name} is not on the map"));
+    // Where the box is drawn settles once the panels beside the map (filled
+    // by background work) have their size: the same place two frames running.
+    let mut rect = None;
+    for _ in 0..50 {
+        h.run_steps(1);
+        let now = map(h).node_screen_rect(name);
+        if now.is_some() && now == rect {
+            break;
+        }
+        rect = now;
+    }
+    let rect = rect.unwrap_or_else(|| panic!("{name} is not on the map"));
     common::pointer::click_at(h, rect.center());
 }
 
@@ -724,6 +733,38 @@ fn the_privacy_switch_pseudonymizes_what_opens_next() {
             .customer_id(&pseudonymizer.pseudonym("C0000001"))
             .is_some()
     );
+
+    // What the window saves (its settings and egui's memory) holds no raw id.
+    let mut saved = SavedSettings::default();
+    eframe::App::save(h.state_mut(), &mut saved);
+    let memory = h.ctx.memory(|m| m.clone());
+    eframe::set_value(&mut saved, "egui", &memory);
+    let text: String = saved.0.values().cloned().collect();
+    assert!(text.len() > 10, "{text}");
+    assert!(
+        !text.contains("C0000"),
+        "a raw id in the saved settings: {text}"
+    );
+}
+
+/// An eframe storage in memory, to read what the window saves.
+#[derive(Default)]
+struct SavedSettings(std::collections::BTreeMap<String, String>);
+
+impl eframe::Storage for SavedSettings {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_owned(), value);
+    }
+
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+
+    fn flush(&mut self) {}
 }
 
 #[test]
