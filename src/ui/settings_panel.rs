@@ -147,8 +147,11 @@ pub fn settings_ui(
                 )
                 .weak(),
             );
+            // The customer, event and time are no property to hide (ids
+            // have --pseudonymize).
+            let roles = [&form.customer, &form.event, &form.time];
             ui.horizontal_wrapped(|ui| {
-                for column in &form.columns {
+                for column in form.columns.iter().filter(|c| !roles.contains(c)) {
                     let mut hide = form.hidden.contains(column);
                     if ui.checkbox(&mut hide, column).changed() {
                         form.hidden.retain(|c| c != column);
