@@ -11,7 +11,6 @@ mod protobuf;
 mod registry;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use crate::engine::RejectReason;
 
@@ -177,15 +176,6 @@ impl ValueDecoder {
         })
     }
 
-    /// Plain JSON, as every value was read before value formats.
-    pub fn json() -> Self {
-        ValueDecoder {
-            format: ValueFormat::Json,
-            registry: None,
-            fixed: None,
-        }
-    }
-
     /// Decodes one value (not empty: tombstones and empty values are
     /// rejected before).
     pub fn decode<'b>(&self, bytes: &'b [u8]) -> Result<Decoded<'b>, Undecoded> {
@@ -346,9 +336,6 @@ fn read_schema_file(
         .map(|schema| FixedSchema::Avro(avro::AvroSchema::plain(schema)))
         .map_err(|e| SourceError::Usage(format!("--schema {shown} is not an Avro schema: {e}")))
 }
-
-/// Shared by the reader thread and detection.
-pub type SharedDecoder = Arc<ValueDecoder>;
 
 #[cfg(test)]
 mod tests;
