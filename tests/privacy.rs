@@ -81,12 +81,7 @@ fn pseudonyms_are_hmac_sha256_and_no_output_keeps_a_raw_id() {
     let key = key_file.to_str().unwrap();
     let private = ["--pseudonymize", "--pseudonymize-key-file", key];
 
-    let raw: BTreeSet<String> = std::fs::read_to_string(&file)
-        .unwrap()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter_map(|v| v["customer_id"].as_str().map(str::to_owned))
-        .collect();
+    let raw = field_values(&file, "customer_id");
     assert!(raw.len() > 100);
 
     let mut args = vec!["customers", path];
@@ -170,13 +165,13 @@ fn pseudonyms_are_hmac_sha256_and_no_output_keeps_a_raw_id() {
     assert_eq!(again, customers);
 }
 
-/// The values of `channel` in a generated file.
-fn channels(file: &std::path::Path) -> BTreeSet<String> {
+/// The text values of `field` in a generated JSON lines file.
+fn field_values(file: &std::path::Path, field: &str) -> BTreeSet<String> {
     std::fs::read_to_string(file)
         .unwrap()
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter_map(|v| v["channel"].as_str().map(str::to_owned))
+        .filter_map(|v| v[field].as_str().map(str::to_owned))
         .collect()
 }
 
@@ -190,7 +185,7 @@ fn a_hidden_property_leaves_no_value_in_any_output() {
     let dir = tempfile::tempdir().unwrap();
     let file = generated(dir.path(), "events.jsonl", 3_000, false);
     let path = file.to_str().unwrap();
-    let values = channels(&file);
+    let values = field_values(&file, "channel");
     assert!(values.len() >= 4, "{values:?}");
     let hide = ["--hide-property", "channel"];
 
@@ -259,12 +254,7 @@ fn a_live_state_keeps_no_raw_id_and_is_not_resumed_with_other_ids() {
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(summary["events"].as_u64().unwrap() > 1_500);
 
-    let raw: BTreeSet<String> = std::fs::read_to_string(&file)
-        .unwrap()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter_map(|v| v["customer_id"].as_str().map(str::to_owned))
-        .collect();
+    let raw = field_values(&file, "customer_id");
     let saved = std::fs::read(&state).unwrap();
     let saved = String::from_utf8_lossy(&saved);
     let texts = [
@@ -272,7 +262,7 @@ fn a_live_state_keeps_no_raw_id_and_is_not_resumed_with_other_ids() {
         String::from_utf8_lossy(&out.stderr).into_owned(),
         saved.into_owned(),
     ];
-    let values = channels(&file);
+    let values = field_values(&file, "channel");
     for text in &texts {
         for id in &raw {
             assert!(

@@ -166,9 +166,9 @@ impl App {
                     },
                 };
                 self.start_error = None;
-                self.settings.engine.withhold_unmasked_records =
-                    pseudonyms.is_some() || !self.settings.source.hidden_properties.is_empty();
                 self.settings.source.pseudonymize = pseudonyms;
+                self.settings.engine.withhold_unmasked_records =
+                    self.settings.source.masks_records();
             }
             Command::OpenKafka(request) => {
                 self.start_error = None;

@@ -447,8 +447,7 @@ impl Workspace {
         settings.source.overrides = form.overrides.clone();
         settings.source.wanted_properties = rules.wanted_properties();
         settings.source.hidden_properties = form.hidden.clone();
-        settings.engine.withhold_unmasked_records =
-            settings.source.pseudonymize.is_some() || !form.hidden.is_empty();
+        settings.engine.withhold_unmasked_records = settings.source.masks_records();
         settings.engine.rules = rules;
         settings.engine.session_timeout_us = self.view.timeout_us();
         settings.engine.collapse_repeats = self.view.collapse_repeats;

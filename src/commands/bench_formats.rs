@@ -6,7 +6,7 @@ use crate::source::SourceOptions;
 use crate::source::values::{RegistrySpec, SchemaKind, ValueFormat, ValuesSpec};
 
 use super::Failure;
-use super::bench_kafka::{JsonBaseline, create_topic, live_ingest_values, plain_consumer};
+use super::bench_kafka::{JsonBaseline, live_ingest_values, new_topic, plain_consumer};
 use super::produce::{Replay, Values, replay_file};
 
 /// Produces `file` as Avro and as Protobuf and times reading each.
@@ -18,13 +18,7 @@ pub(super) fn value_formats(
 ) -> Result<(), Failure> {
     let (file, total, json) = (baseline.file.as_path(), baseline.total, baseline.json);
     for kind in [SchemaKind::Avro, SchemaKind::Protobuf] {
-        let topic = format!(
-            "journeyscope-bench-{}-{}-{}",
-            kind.as_str().to_lowercase(),
-            std::process::id(),
-            chrono::Utc::now().timestamp()
-        );
-        create_topic(brokers, &topic)?;
+        let topic = new_topic(brokers, &kind.as_str().to_lowercase())?;
         let registry = RegistrySpec::from_properties(registry, &[]);
         let replay = Replay {
             brokers,

@@ -34,7 +34,18 @@ fn failed(e: impl std::fmt::Display) -> Failure {
     Failure::Failed(anyhow!("{e}"))
 }
 
-pub(super) fn create_topic(brokers: &str, topic: &str) -> Result<(), Failure> {
+/// Creates a topic of its own for this run's `what` and returns its name.
+pub(super) fn new_topic(brokers: &str, what: &str) -> Result<String, Failure> {
+    let topic = format!(
+        "journeyscope-bench-{what}-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp()
+    );
+    create_topic(brokers, &topic)?;
+    Ok(topic)
+}
+
+fn create_topic(brokers: &str, topic: &str) -> Result<(), Failure> {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .create()
@@ -402,12 +413,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<JsonBaseline, Failure> {
         .copied()
         .unwrap_or(1_000_000)
         .min(1_000_000);
-    let topic = format!(
-        "journeyscope-bench-{}-{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp()
-    );
-    create_topic(brokers, &topic)?;
+    let topic = new_topic(brokers, "json")?;
     let dir = tempfile::tempdir().map_err(failed)?;
     let file = dir.path().join("events.jsonl");
     let options = GenerateOptions {

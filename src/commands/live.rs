@@ -36,16 +36,17 @@ fn duration(text: &str, flag: &str) -> Result<Duration, Failure> {
 /// The Kafka spec the `live` flags describe.
 pub fn kafka_spec(args: &LiveArgs) -> Result<KafkaSpec, Failure> {
     let now_ms = chrono::Utc::now().timestamp_millis();
+    let properties = client_properties(&args.broker)?;
     Ok(KafkaSpec {
         brokers: args.broker.brokers.clone(),
         topic: args.broker.topic.clone(),
         from: StartAt::parse(&args.from, now_ms).map_err(|e| usage(anyhow!(e)))?,
-        properties: client_properties(&args.broker)?,
         group: args.group.clone(),
         detect_wait: duration(&args.detect_wait, "detect-wait")?,
         resume: Vec::new(),
         mapping: None,
-        values: values_spec(&args.values, &client_properties(&args.broker)?),
+        values: values_spec(&args.values, &properties),
+        properties,
     })
 }
 

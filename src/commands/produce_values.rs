@@ -14,13 +14,13 @@ use crate::source::Mapping;
 use crate::source::values::{Registry, SchemaKind};
 
 /// One field of the produced schema: its name there, and what it holds.
-pub(super) struct Column {
+struct Column {
     name: String,
     holds: Holds,
 }
 
 #[derive(Clone, PartialEq)]
-pub(super) enum Holds {
+enum Holds {
     Customer,
     Event,
     Time,
@@ -30,16 +30,19 @@ pub(super) enum Holds {
 }
 
 /// Writes events as one value format, with the schema id the registry gave.
-pub(super) enum Encoder {
-    Avro {
-        schema: Schema,
-        columns: Vec<Column>,
-        id: u32,
-    },
+pub(super) struct Encoder {
+    columns: Vec<Column>,
+    id: u32,
+    format: Format,
+}
+
+/// The schema values are written with.
+enum Format {
+    Avro(Schema),
     Protobuf {
         message: MessageDescriptor,
-        columns: Vec<Column>,
-        id: u32,
+        /// `google.protobuf.Timestamp`, for the time field.
+        timestamp: MessageDescriptor,
     },
 }
 
@@ -106,40 +109,37 @@ impl Encoder {
         properties: &[String],
     ) -> Result<Encoder, String> {
         let columns = columns_of(mapping, properties);
-        match kind {
+        let (text, format) = match kind {
             SchemaKind::Avro => {
                 let text = avro_schema(&columns);
                 let schema = Schema::parse_str(&text).map_err(|e| e.to_string())?;
-                let id = registry.register(subject, &text, kind)?;
-                Ok(Encoder::Avro {
-                    schema,
-                    columns,
-                    id,
-                })
+                (text, Format::Avro(schema))
             }
             SchemaKind::Protobuf => {
                 let text = proto_schema(&columns);
                 let message = compile_proto(&text)?;
-                let id = registry.register(subject, &text, kind)?;
-                Ok(Encoder::Protobuf {
-                    message,
-                    columns,
-                    id,
-                })
+                let timestamp = message
+                    .parent_pool()
+                    .get_message_by_name("google.protobuf.Timestamp")
+                    .ok_or("the produced schema lacks google.protobuf.Timestamp")?;
+                (text, Format::Protobuf { message, timestamp })
             }
-            SchemaKind::Json => Err("JSON values need no schema".into()),
-        }
+            SchemaKind::Json => return Err("JSON values need no schema".into()),
+        };
+        let id = registry.register(subject, &text, kind)?;
+        Ok(Encoder {
+            columns,
+            id,
+            format,
+        })
     }
 
     /// One event as a framed value.
     pub(super) fn encode(&self, event: &EventRef<'_>) -> Result<Vec<u8>, String> {
-        match self {
-            Encoder::Avro {
-                schema,
-                columns,
-                id,
-            } => {
-                let fields = columns
+        match &self.format {
+            Format::Avro(schema) => {
+                let fields = self
+                    .columns
                     .iter()
                     .map(|c| {
                         let value = match (&c.holds, text_of(event, &c.holds)) {
@@ -155,23 +155,12 @@ impl Encoder {
                     .collect();
                 let payload = apache_avro::to_avro_datum(schema, Avro::Record(fields))
                     .map_err(|e| e.to_string())?;
-                Ok(framed(*id, &[], &payload))
+                Ok(framed(self.id, &[], &payload))
             }
-            Encoder::Protobuf {
-                message,
-                columns,
-                id,
-            } => {
+            Format::Protobuf { message, timestamp } => {
                 let mut value = DynamicMessage::new(message.clone());
-                for column in columns {
+                for column in &self.columns {
                     if column.holds == Holds::Time {
-                        let Some(field) = message.get_field_by_name(&column.name) else {
-                            continue;
-                        };
-                        let kind = field.kind();
-                        let Some(timestamp) = kind.as_message() else {
-                            continue;
-                        };
                         let mut time = DynamicMessage::new(timestamp.clone());
                         time.set_field_by_name(
                             "seconds",
@@ -187,7 +176,11 @@ impl Encoder {
                     }
                 }
                 // Message index [0]: the first message of the file.
-                Ok(framed(*id, &[0], &prost::Message::encode_to_vec(&value)))
+                Ok(framed(
+                    self.id,
+                    &[0],
+                    &prost::Message::encode_to_vec(&value),
+                ))
             }
         }
     }

@@ -245,30 +245,31 @@ pub fn settings(
         }
     }
     let questions = questions(args, funnel, TimeParser::new(timezone))?;
-    Ok(Settings {
-        source: SourceOptions {
-            overrides: MappingOverrides {
-                customer: args.customer.clone(),
-                event: args.event.clone(),
-                time: args.time.clone(),
-                event_id: args.event_id.clone(),
-                session_id: args.session_id.clone(),
-            },
-            delimiter,
-            timezone,
-            table,
-            query,
-            wanted_properties,
-            pseudonymize: pseudonymizer(args)?,
-            hidden_properties: args.hide_property.clone(),
+    let source = SourceOptions {
+        overrides: MappingOverrides {
+            customer: args.customer.clone(),
+            event: args.event.clone(),
+            time: args.time.clone(),
+            event_id: args.event_id.clone(),
+            session_id: args.session_id.clone(),
         },
+        delimiter,
+        timezone,
+        table,
+        query,
+        wanted_properties,
+        pseudonymize: pseudonymizer(args)?,
+        hidden_properties: args.hide_property.clone(),
+    };
+    Ok(Settings {
         engine: EngineConfig {
             session_timeout_us,
             rules,
             collapse_repeats: args.collapse_repeats,
             kept_properties,
-            withhold_unmasked_records: args.pseudonymize || !args.hide_property.is_empty(),
+            withhold_unmasked_records: source.masks_records(),
         },
+        source,
         questions,
     })
 }

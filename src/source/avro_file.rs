@@ -15,6 +15,10 @@ use super::schema::{self, ColumnSample, DetectionBudget, Mapping};
 use super::values::avro_to_json;
 use super::{BATCH_EVENTS, EventSource, SourceError, SourceOptions, SpareBatches};
 
+/// What one record counts for in detection's byte budget: the reader does
+/// not say how many bytes a record took.
+const RECORD_BYTES_GUESS: usize = 100;
+
 /// Reads the records of an Avro container file.
 pub struct AvroFileSource {
     name: String,
@@ -55,7 +59,7 @@ impl AvroFileSource {
                 Some(Ok(record)) => {
                     let record = avro_to_json(record);
                     let events = sample_parsed(&mut columns, &record.to_value());
-                    budget.count_many(events.max(1), 100);
+                    budget.count_many(events.max(1), RECORD_BYTES_GUESS);
                     pending.push_back(Ok(record));
                 }
                 Some(Err(e)) => {

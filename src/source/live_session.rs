@@ -72,6 +72,7 @@ impl LiveSession {
         state: Option<PathBuf>,
     ) -> Result<Self, SourceError> {
         let mut spec = spec.clone();
+        let ids = options.pseudonymize.as_ref().map(|p| p.fingerprint());
         let (engine, covered) = match &state {
             Some(path) if path.exists() => {
                 let failed = |source| SourceError::LiveState {
@@ -89,7 +90,6 @@ impl LiveSession {
                         ),
                     ));
                 }
-                let ids = options.pseudonymize.as_ref().map(|p| p.fingerprint());
                 if let Some(why) = ids_mismatch(resume.ids.as_deref(), ids.as_deref()) {
                     return Err(stale(path, why.into()));
                 }
@@ -106,7 +106,7 @@ impl LiveSession {
             engine,
             covered,
             state,
-            ids: options.pseudonymize.as_ref().map(|p| p.fingerprint()),
+            ids,
         })
     }
 

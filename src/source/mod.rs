@@ -85,6 +85,13 @@ pub struct SourceOptions {
 }
 
 impl SourceOptions {
+    /// True when records are masked as they are read (pseudonyms, hidden
+    /// properties): the engine then withholds the text of a rejected
+    /// record that could not be masked.
+    pub fn masks_records(&self) -> bool {
+        self.pseudonymize.is_some() || !self.hidden_properties.is_empty()
+    }
+
     /// The timestamp parser these options imply.
     pub fn time_parser(&self) -> TimeParser {
         TimeParser::new(self.timezone)

@@ -187,37 +187,7 @@ impl ValueDecoder {
             return self.decode_registered(registry, id, payload);
         }
         if let Some(fixed) = &self.fixed {
-            // Framed values with a schema file and no registry: offline,
-            // the header is passed over and the file's schema decodes.
-            let payload = match (framed, fixed) {
-                (Some((_, rest)), FixedSchema::Protobuf(_)) => {
-                    protobuf::skip_indexes(rest)
-                        .map_err(|e| Undecoded::new(RejectReason::SchemaMismatch, e))?
-                        .1
-                }
-                (Some((_, rest)), FixedSchema::Avro(_)) => rest,
-                (None, _) => bytes,
-            };
-            let decoded = match fixed {
-                FixedSchema::Avro(schema) => avro::decode(schema, payload),
-                FixedSchema::Protobuf(message) => protobuf::decode(message, payload),
-            };
-            return match decoded {
-                Ok(value) => Ok(Decoded::Record(value)),
-                Err(e) if self.format == ValueFormat::Auto && framed.is_none() => {
-                    Ok(Decoded::Json {
-                        bytes,
-                        tried: Some(format!("as {} with --schema: {e}", fixed.kind().as_str())),
-                    })
-                }
-                Err(e) => Err(Undecoded::new(
-                    RejectReason::SchemaMismatch,
-                    format!(
-                        "the value does not match --schema ({}): {e}",
-                        fixed.kind().as_str()
-                    ),
-                )),
-            };
+            return self.decode_with_file(fixed, framed, bytes);
         }
         match (framed, self.format) {
             (Some((id, _)), _) => Err(Undecoded::new(
@@ -243,6 +213,45 @@ impl ValueDecoder {
                      not 0)",
                     format.as_str(),
                     first_byte(bytes)
+                ),
+            )),
+        }
+    }
+
+    /// Decodes with the `--schema` file: unframed values, or framed ones
+    /// with no registry (offline: the header is passed over).
+    fn decode_with_file<'b>(
+        &self,
+        fixed: &FixedSchema,
+        framed: Option<(u32, &'b [u8])>,
+        bytes: &'b [u8],
+    ) -> Result<Decoded<'b>, Undecoded> {
+        // Framed values with a schema file and no registry: offline,
+        // the header is passed over and the file's schema decodes.
+        let payload = match (framed, fixed) {
+            (Some((_, rest)), FixedSchema::Protobuf(_)) => {
+                protobuf::skip_indexes(rest)
+                    .map_err(|e| Undecoded::new(RejectReason::SchemaMismatch, e))?
+                    .1
+            }
+            (Some((_, rest)), FixedSchema::Avro(_)) => rest,
+            (None, _) => bytes,
+        };
+        let decoded = match fixed {
+            FixedSchema::Avro(schema) => avro::decode(schema, payload),
+            FixedSchema::Protobuf(message) => protobuf::decode(message, payload),
+        };
+        match decoded {
+            Ok(value) => Ok(Decoded::Record(value)),
+            Err(e) if self.format == ValueFormat::Auto && framed.is_none() => Ok(Decoded::Json {
+                bytes,
+                tried: Some(format!("as {} with --schema: {e}", fixed.kind().as_str())),
+            }),
+            Err(e) => Err(Undecoded::new(
+                RejectReason::SchemaMismatch,
+                format!(
+                    "the value does not match --schema ({}): {e}",
+                    fixed.kind().as_str()
                 ),
             )),
         }
@@ -292,13 +301,12 @@ impl ValueDecoder {
                     .map(Decoded::Record)
                     .map_err(mismatch)
             }
-            Registered::Json => match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
-                Ok(_) => Ok(Decoded::Json {
-                    bytes: payload,
-                    tried: None,
-                }),
-                Err(e) => Err(mismatch(format!("not JSON: {e}"))),
-            },
+            // Parsed once, where it is mapped; text that is not JSON is
+            // rejected there with this said first.
+            Registered::Json => Ok(Decoded::Json {
+                bytes: payload,
+                tried: Some(format!("schema id {id} is JSON Schema")),
+            }),
         }
     }
 }
