@@ -138,6 +138,19 @@ fn the_live_screen_shows_the_stream_as_it_arrives() {
     );
     h.get_by_label(&journeyscope::format::thousands(consumed));
     h.get_by_label("Lag per partition");
+    // The rejected records, as the file view lists them, behind their tab.
+    let rejected_tab = format!(
+        "Rejected ({})",
+        journeyscope::format::thousands(summary.rejected.total)
+    );
+    h.get_by_label(&rejected_tab).click();
+    h.run_steps(3);
+    h.get_by_label(&format!(
+        "Rejected records: {}",
+        journeyscope::format::thousands(summary.rejected.total)
+    ));
+    h.get_by_label("Journey map").click();
+    h.run_steps(2);
 
     // The customers of the stream, and one customer's timeline.
     // The tab comes before the overview's "Customers" row.

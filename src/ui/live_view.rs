@@ -203,6 +203,14 @@ pub fn live_ui(
                 });
             });
         }
+        (LiveTab::Rejected, _) => {
+            egui::CentralPanel::default().show(ui, |ui| match &live.latest {
+                Some(snapshot) => super::rejected::live_rejected_ui(&snapshot.summary.rejected, ui),
+                None => {
+                    ui.spinner();
+                }
+            });
+        }
         (LiveTab::Customers, None) => {
             egui::CentralPanel::default().show(ui, |ui| {
                 ui.horizontal(|ui| {
@@ -282,6 +290,12 @@ fn top_bar_ui(live: &LiveScreen, w: &mut LiveWidgets, ui: &mut egui::Ui) -> Vec<
                 n => format!("Alerts: {n} firing"),
             };
             ui.selectable_value(&mut tab, LiveTab::Alerts, alerts);
+            let rejected = live.latest.as_ref().map_or(0, |s| s.summary.rejected.total);
+            ui.selectable_value(
+                &mut tab,
+                LiveTab::Rejected,
+                format!("Rejected ({})", crate::format::thousands(rejected)),
+            );
             if tab != live.tab {
                 commands.push(Command::Live(LiveCommand::ShowTab(tab)));
             }

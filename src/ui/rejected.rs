@@ -8,10 +8,21 @@ use crate::format::thousands;
 
 /// Draws the rejected records; returns true when the user asked to export.
 pub fn rejected_ui(log: &RejectedLog, ui: &mut egui::Ui) -> bool {
+    rejected_records_ui(log, true, ui)
+}
+
+/// Draws the rejected records of a live stream (nothing to export: the
+/// counts go on changing).
+pub fn live_rejected_ui(log: &RejectedLog, ui: &mut egui::Ui) {
+    rejected_records_ui(log, false, ui);
+}
+
+fn rejected_records_ui(log: &RejectedLog, exportable: bool, ui: &mut egui::Ui) -> bool {
     let mut export = false;
     ui.horizontal(|ui| {
         ui.heading(format!("Rejected records: {}", thousands(log.total)));
-        if log.total > 0
+        if exportable
+            && log.total > 0
             && ui
                 .button("Export…")
                 .on_hover_text("Save the counts and the sample as CSV or JSON")

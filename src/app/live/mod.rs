@@ -71,6 +71,8 @@ pub enum LiveTab {
     Customers,
     /// The alert rules and the alerts raised.
     Alerts,
+    /// The records rejected so far: counts by reason and a sample.
+    Rejected,
 }
 
 /// Points kept for the plots (one per snapshot: ten minutes).
