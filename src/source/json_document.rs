@@ -24,26 +24,6 @@ const OVERSIZED_START: usize = 1024;
 /// many bytes each.
 const PARENT_MEMBER_BYTES: usize = 64 * 1024;
 
-/// True when `start` (the first bytes of a JSON input) begins a document
-/// whose first value runs over several lines, rather than JSON lines.
-pub fn looks_like_document(start: &[u8]) -> bool {
-    let text = start.trim_ascii_start();
-    if !matches!(text.first(), Some(b'[' | b'{')) {
-        return false;
-    }
-    let first_line = text.split(|b| *b == b'\n').next().unwrap_or_default();
-    if serde_json::from_slice::<serde::de::IgnoredAny>(first_line).is_ok() {
-        return false;
-    }
-    let mut values =
-        serde_json::Deserializer::from_slice(text).into_iter::<serde::de::IgnoredAny>();
-    match values.next() {
-        Some(Ok(_)) => true,
-        Some(Err(e)) => e.is_eof(),
-        None => false,
-    }
-}
-
 /// One event's JSON text cut out of the document, or why it could not be.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
@@ -68,8 +48,11 @@ enum Captured {
     Whole,
     /// It was longer than the limit; its first bytes are in the buffer.
     Oversized,
-    /// The input ended inside it.
+    /// The input ended inside it; all of it is in the buffer.
     Truncated,
+    /// The input ended inside it after more than the limit: it never
+    /// closed, and what it swallowed is gone.
+    Unclosed,
 }
 
 /// Where the reader is in the document.
@@ -87,7 +70,7 @@ enum Place {
 
 /// Cuts a JSON document into events.
 pub struct JsonDocument {
-    reader: TextReader,
+    reader: Rewindable,
     path: PathBuf,
     line: u64,
     place: Place,
@@ -96,7 +79,7 @@ pub struct JsonDocument {
 }
 
 /// The reader's buffered bytes, filled.
-fn fill<'r>(reader: &'r mut TextReader, path: &std::path::Path) -> Result<&'r [u8], SourceError> {
+fn fill<'r>(reader: &'r mut Rewindable, path: &std::path::Path) -> Result<&'r [u8], SourceError> {
     reader.fill_buf().map_err(|source| SourceError::Io {
         path: path.to_path_buf(),
         source,
@@ -116,7 +99,7 @@ impl JsonDocument {
     /// Reads the document `reader` (the input `path`).
     pub fn new(reader: TextReader, path: PathBuf) -> Self {
         JsonDocument {
-            reader,
+            reader: Rewindable::new(reader),
             path,
             line: 1,
             place: Place::Top,
@@ -183,8 +166,9 @@ impl JsonDocument {
                 let whole = scalar && !in_string && !out.is_empty();
                 return Ok(match (whole, oversized) {
                     (true, false) => Captured::Whole,
-                    (_, true) => Captured::Oversized,
-                    _ => Captured::Truncated,
+                    (true, true) => Captured::Oversized,
+                    (false, true) => Captured::Unclosed,
+                    (false, false) => Captured::Truncated,
                 });
             }
             let mut end = None;
@@ -199,7 +183,17 @@ impl JsonDocument {
                     continue;
                 }
                 if in_string {
-                    if escaped {
+                    if b == b'\n' {
+                        // Valid JSON has no raw line break in a string: the
+                        // string is broken, and ends here so that what follows
+                        // is followed as structure again.
+                        in_string = false;
+                        escaped = false;
+                        if depth == 0 && !scalar {
+                            end = Some(i);
+                            break;
+                        }
+                    } else if escaped {
                         escaped = false;
                     } else if b == b'\\' {
                         escaped = true;
@@ -271,19 +265,78 @@ impl JsonDocument {
     ) -> Result<Item, SourceError> {
         let mut bytes = Vec::new();
         Ok(match self.capture(&mut bytes, MAX_RECORD_BYTES)? {
-            Captured::Whole => Item::Value {
-                line,
-                bytes,
-                parent,
-            },
+            Captured::Whole => self.whole(line, bytes, parent),
             Captured::Oversized => Item::Rejected(Rejected::new(
                 format!("line {line}"),
                 RejectReason::Oversized,
                 format!("the value is longer than {MAX_RECORD_BYTES} bytes"),
                 &String::from_utf8_lossy(&bytes),
             )),
-            Captured::Truncated => value_error(line, "the document ends inside this value", &bytes),
+            Captured::Truncated => {
+                self.unfinished(line, bytes, "the document ends inside this value")
+            }
+            Captured::Unclosed => return Err(self.unclosed(line)),
         })
+    }
+
+    /// A value the input ended inside, all of it held: either the input
+    /// was cut short there, or the value broke earlier (an unbalanced
+    /// bracket or quote) and swallowed what follows.
+    fn unfinished(&mut self, line: u64, bytes: Vec<u8>, ends_inside: &str) -> Item {
+        match serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+            Err(e) if !e.is_eof() => self.resync(line, &bytes, &e),
+            _ => value_error(line, ends_inside, &bytes),
+        }
+    }
+
+    /// A whole value as an item, unless its text breaks before its last
+    /// line: then its brackets only balanced by taking in lines that belong
+    /// to the values after it, and those are read again.
+    fn whole(&mut self, line: u64, bytes: Vec<u8>, parent: Option<Map<String, Value>>) -> Item {
+        let lines = memchr::memchr_iter(b'\n', &bytes).count() + 1;
+        if lines > 1
+            && let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
+            && !e.is_eof()
+            && e.line() < lines
+        {
+            return self.resync(line, &bytes, &e);
+        }
+        Item::Value {
+            line,
+            bytes,
+            parent,
+        }
+    }
+
+    /// Rejects the lines of `bytes` (a value starting at `line`) up to the
+    /// one where it `broke`, and reads the rest again from the next line.
+    fn resync(&mut self, line: u64, bytes: &[u8], broke: &serde_json::Error) -> Item {
+        let cut = memchr::memchr_iter(b'\n', bytes)
+            .nth(broke.line().saturating_sub(1))
+            .map_or(bytes.len(), |i| i + 1);
+        let break_line = line + broke.line() as u64 - 1;
+        let detail = format!(
+            "not valid JSON at line {break_line}, column {}; reading goes on at the next line",
+            broke.column()
+        );
+        let item = value_error(line, detail, &bytes[..cut]);
+        self.line = line + memchr::memchr_iter(b'\n', &bytes[..cut]).count() as u64;
+        self.reader.unread(&bytes[cut..]);
+        item
+    }
+
+    /// The error for a value that starts at `line` and never closes.
+    fn unclosed(&self, line: u64) -> SourceError {
+        SourceError::Malformed {
+            path: self.path.clone(),
+            line,
+            detail: format!(
+                "a value starts there that never closes (an unbalanced bracket or quote?): it runs \
+                 past {MAX_RECORD_BYTES} bytes to the end of the input (line {}), so nothing after \
+                 it can be read as events; mend the file at that line",
+                self.line
+            ),
+        }
     }
 
     /// The next event (or rejected part), or None at the end.
@@ -334,10 +387,30 @@ impl JsonDocument {
                         return Ok(Some(item));
                     }
                 }
-                (Place::Top | Place::Members, _) => {
+                (Place::Members, _) => {
+                    return Err(SourceError::Malformed {
+                        path: self.path.clone(),
+                        line,
+                        detail: format!(
+                            "the object being read expects a member name (in quotes) here, not \
+                             `{}`; nothing after this can be read as events; mend the file at that \
+                             line",
+                            crate::format::printable(&String::from_utf8_lossy(&[token]))
+                        ),
+                    });
+                }
+                (Place::Top, _) => {
                     // Not an event: pass over it as one value.
                     let mut bytes = Vec::new();
-                    self.capture(&mut bytes, OVERSIZED_START)?;
+                    match self.capture(&mut bytes, MAX_RECORD_BYTES)? {
+                        Captured::Truncated => {
+                            let ends_inside = "the document ends inside this value";
+                            return Ok(Some(self.unfinished(line, bytes, ends_inside)));
+                        }
+                        Captured::Unclosed => return Err(self.unclosed(line)),
+                        Captured::Whole | Captured::Oversized => {}
+                    }
+                    bytes.truncate(OVERSIZED_START);
                     if bytes.is_empty() {
                         self.skip_byte();
                         bytes.push(token);
@@ -358,20 +431,14 @@ impl JsonDocument {
     fn top_object(&mut self, line: u64) -> Result<Item, SourceError> {
         let mut bytes = Vec::new();
         match self.capture_with(&mut bytes, MAX_RECORD_BYTES, true)? {
-            Captured::Whole => Ok(Item::Value {
-                line,
-                bytes,
-                parent: None,
-            }),
-            Captured::Truncated => Ok(value_error(
-                line,
-                "the document ends inside this object",
-                &bytes,
-            )),
+            Captured::Whole => Ok(self.whole(line, bytes, None)),
+            Captured::Truncated => {
+                Ok(self.unfinished(line, bytes, "the document ends inside this object"))
+            }
+            Captured::Unclosed => Err(self.unclosed(line)),
             Captured::Oversized => {
                 // Read it again from its `{`, member by member.
-                let rest = std::mem::replace(&mut self.reader, Box::new(std::io::empty()));
-                self.reader = replay(bytes, rest);
+                self.reader.unread(&bytes);
                 self.line = line;
                 self.skip_byte();
                 self.place = Place::Members;
@@ -426,9 +493,60 @@ impl JsonDocument {
     }
 }
 
+/// The document's input, with bytes already taken out that can be put
+/// back in front, however often, without nesting readers.
+struct Rewindable {
+    /// Bytes put back, read before `rest` from `at` on.
+    front: Vec<u8>,
+    at: usize,
+    rest: TextReader,
+}
+
+impl Rewindable {
+    fn new(rest: TextReader) -> Self {
+        Rewindable {
+            front: Vec::new(),
+            at: 0,
+            rest,
+        }
+    }
+
+    /// Puts `bytes` back, to be read next.
+    fn unread(&mut self, bytes: &[u8]) {
+        let mut front = Vec::with_capacity(bytes.len() + self.front.len() - self.at);
+        front.extend_from_slice(bytes);
+        front.extend_from_slice(&self.front[self.at..]);
+        self.front = front;
+        self.at = 0;
+    }
+
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.at < self.front.len() {
+            Ok(&self.front[self.at..])
+        } else {
+            self.rest.fill_buf()
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        if self.at < self.front.len() {
+            self.at += n;
+            if self.at >= self.front.len() {
+                self.front = Vec::new();
+                self.at = 0;
+            }
+        } else {
+            self.rest.consume(n);
+        }
+    }
+}
+
 /// Lets a captured prefix be read again before the rest of the input.
 pub fn replay(prefix: Vec<u8>, rest: TextReader) -> TextReader {
-    Box::new(std::io::BufReader::new(Cursor::new(prefix).chain(rest)))
+    Box::new(std::io::BufReader::with_capacity(
+        256 * 1024,
+        Cursor::new(prefix).chain(rest),
+    ))
 }
 
 #[cfg(test)]
@@ -458,15 +576,74 @@ mod tests {
     }
 
     #[test]
-    fn documents_are_told_from_json_lines() {
-        assert!(looks_like_document(b"[\n  {\"a\": 1}\n]"));
-        assert!(looks_like_document(b"{\n  \"events\": [\n"));
-        assert!(looks_like_document(b"[{\"a\":1},{\"a\""));
-        assert!(!looks_like_document(b"{\"a\":1}\n{\"a\":2}\n"));
-        assert!(!looks_like_document(b"[{\"a\":1}]\n[{\"a\":2}]\n"));
-        assert!(!looks_like_document(b"not json\n{\"a\":1}"));
-        assert!(!looks_like_document(b"{\"a\": 1,\n}\n"));
-        assert!(!looks_like_document(b"a,b\n1,2"));
+    fn a_broken_object_among_pretty_ones_costs_only_its_own_lines() {
+        assert_eq!(
+            values("{\n \"a\": 1\n}\n{not json\n{\n \"a\": 2\n}\n"),
+            vec![
+                (1, "{\n \"a\": 1\n}".to_owned()),
+                (0, "rejected line 4: unparseable".to_owned()),
+                (5, "{\n \"a\": 2\n}".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_broken_element_does_not_swallow_the_elements_after_it() {
+        assert_eq!(
+            values(
+                "[\n {\"a\": 1},\n {\"a\": [1, 2},\n {\"a\": 3},\n {\"a\": \"x},\n {\"a\": 4}\n]\n"
+            ),
+            vec![
+                (2, "{\"a\": 1}".to_owned()),
+                (0, "rejected line 3: unparseable".to_owned()),
+                (4, "{\"a\": 3}".to_owned()),
+                (0, "rejected line 5: unparseable".to_owned()),
+                (6, "{\"a\": 4}".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn many_broken_values_are_each_rejected_and_the_rest_read() {
+        let mut text = String::from("[\n");
+        for i in 0..20_000 {
+            if i % 2 == 0 {
+                text.push_str(&format!(" {{\"a\": [{i}}},\n"));
+            } else {
+                text.push_str(&format!(" {{\"a\": {i}}},\n"));
+            }
+        }
+        text.push_str(" {\"a\": -1}\n]\n");
+        let got = values(&text);
+        let kept = got.iter().filter(|(line, _)| *line > 0).count();
+        let rejected = got.len() - kept;
+        assert_eq!((kept, rejected), (10_001, 10_000));
+    }
+
+    #[test]
+    fn a_value_that_never_closes_is_an_error_with_its_line() {
+        let mut text = String::from("[\n {\"a\": 1},\n {\"a\": [1,\n");
+        for i in 0..100_000 {
+            text.push_str(&format!(
+                " {{\"a\": {i}, \"pad\": \"xxxxxxxxxxxxxxxx\"}},\n"
+            ));
+        }
+        text.push_str("]\n");
+        let mut document = JsonDocument::new(
+            Box::new(Cursor::new(text.into_bytes())),
+            PathBuf::from("t.json"),
+        );
+        assert!(matches!(
+            document.next_item(),
+            Ok(Some(Item::Value { line: 2, .. }))
+        ));
+        match document.next_item() {
+            Err(SourceError::Malformed { line, detail, .. }) => {
+                assert_eq!(line, 3);
+                assert!(detail.contains("never closes"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -5,7 +5,6 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::io::BufRead;
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -13,7 +12,8 @@ use serde_json::{Map, Value};
 use crate::engine::{EventBatch, MAX_RECORD_BYTES, RejectReason, Rejected};
 
 use super::input::TextReader;
-use super::json_document::{self, Item, JsonDocument};
+use super::json_document::{Item, JsonDocument};
+use super::json_layout::{self, JsonLayout};
 use super::json_tree::Json;
 use super::lines::{Line, LineReader};
 use super::record::{Field, Hidden, Record, RecordPlan, number_text, text_field};
@@ -88,17 +88,15 @@ impl JsonLinesSource {
     /// first records.
     pub fn open(
         path: &Path,
-        mut text: TextReader,
+        text: TextReader,
         options: &SourceOptions,
     ) -> Result<Self, SourceError> {
-        let start = text.fill_buf().map_err(|source| SourceError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let mut reader = if json_document::looks_like_document(start) {
-            JsonReader::Document(JsonDocument::new(text, path.to_path_buf()))
-        } else {
-            JsonReader::Lines(LineReader::new(text, path.to_path_buf()))
+        let (layout, text) = json_layout::sniff(text, path)?;
+        let mut reader = match layout {
+            JsonLayout::Document => {
+                JsonReader::Document(JsonDocument::new(text, path.to_path_buf()))
+            }
+            JsonLayout::Lines => JsonReader::Lines(LineReader::new(text, path.to_path_buf())),
         };
         let parser = options.time_parser();
         let mut pending = VecDeque::new();

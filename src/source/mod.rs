@@ -12,6 +12,7 @@ pub mod delimited;
 pub mod duck;
 pub mod input;
 pub mod json_document;
+pub mod json_layout;
 pub mod json_tree;
 pub mod jsonl;
 #[cfg(feature = "full")]
@@ -140,6 +141,17 @@ pub enum SourceError {
         path: PathBuf,
         /// What went wrong.
         source: std::io::Error,
+    },
+    /// A document broke in a way its reader cannot recover from: the rest
+    /// of it is not read, and the user is told where.
+    #[error("{} cannot be read past line {line}: {detail}", crate::format::printable(&path.display().to_string()))]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line where the broken value starts.
+        line: u64,
+        /// What is wrong there, and what to do.
+        detail: String,
     },
     /// The input is not an event file a source can read (binary data, a
     /// folder, a header longer than any record may be).
