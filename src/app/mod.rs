@@ -83,6 +83,8 @@ pub struct App {
     settings: Settings,
     /// Bumped whenever a new screen opens.
     pub opened: u64,
+    /// The window and comparison of the last live screen, for the next.
+    live_choices: Option<live::LiveChoices>,
     wake: Waker,
 }
 
@@ -96,6 +98,7 @@ impl App {
             start_error: None,
             settings,
             opened: 0,
+            live_choices: None,
             wake,
         }
     }
@@ -112,6 +115,9 @@ impl App {
     }
 
     fn set_screen(&mut self, screen: Screen) {
+        if let Screen::Live(live) = &self.screen {
+            self.live_choices = Some(live.choices());
+        }
         self.screen = screen;
         self.opened += 1;
     }
@@ -172,7 +178,14 @@ impl App {
             }
             Command::OpenKafka(request) => {
                 self.start_error = None;
-                let screen = LiveScreen::start(*request, self.settings.clone(), self.wake.clone());
+                if let Screen::Live(live) = &self.screen {
+                    self.live_choices = Some(live.choices());
+                }
+                let mut screen =
+                    LiveScreen::start(*request, self.settings.clone(), self.wake.clone());
+                if let Some(choices) = self.live_choices {
+                    screen.choose(choices);
+                }
                 self.set_screen(Screen::Live(Box::new(screen)));
             }
             Command::CancelLoad => {

@@ -15,8 +15,8 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use crate::cli::BenchArgs;
 use crate::engine::alerts::Alerts;
-use crate::engine::live_compare::{LiveComparison, compare_journeys};
-use crate::engine::{EngineConfig, EventBatch, JourneyBuilder, LiveEngine, NewEvent, StagedCopy};
+use crate::engine::live_compare::{LiveComparison, StretchCopies};
+use crate::engine::{EngineConfig, EventBatch, JourneyBuilder, LiveEngine, NewEvent};
 use crate::generate::{GenerateOptions, write_sample};
 use crate::source::SourceOptions;
 use crate::source::kafka::{KafkaSource, KafkaSpec, StartAt};
@@ -223,15 +223,14 @@ fn live_ingest_watching(
     let mut source = KafkaSource::open(&spec, &settings.source).map_err(failed)?;
     let mut engine = LiveEngine::new(settings.engine.clone(), 10_000_000);
     let mut figures = WatchFigures::default();
-    let (to_compare, compared) = crossbeam_channel::bounded::<(StagedCopy, i64)>(1);
-    let comparer = watching.as_ref().map(|w| {
-        let comparison = w.comparison;
+    let (to_compare, compared) = crossbeam_channel::bounded::<StretchCopies>(1);
+    let comparer = watching.as_ref().map(|_| {
         std::thread::Builder::new()
             .name("bench comparison".into())
             .spawn(move || {
                 let mut built = 0u64;
-                while let Ok((events, now)) = compared.recv() {
-                    std::hint::black_box(compare_journeys(&events.build(), &comparison, now).ok());
+                while let Ok(copies) = compared.recv() {
+                    std::hint::black_box(copies.compare().ok());
                     built += 1;
                 }
                 built
@@ -264,9 +263,9 @@ fn live_ingest_watching(
             && let Some(now) = engine.watermark_us()
         {
             last_copy = Instant::now();
-            let events = engine.recent(Some(now - w.comparison.keeps_us()));
+            let copies = w.comparison.copy(&engine, now);
             // While the last comparison is still built, this one waits.
-            let _ = to_compare.try_send((events, now));
+            let _ = to_compare.try_send(copies);
         }
     }
     let seconds = start.elapsed().as_secs_f64();

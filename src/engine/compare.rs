@@ -245,9 +245,21 @@ pub fn compare(
     paths: Option<&PathsSpec>,
 ) -> Result<CompareReport, SegmentError> {
     let (a, b) = sides(journeys, spec);
+    compare_apart((journeys, a), (journeys, b), funnel, paths)
+}
+
+/// Compares group `a` of its journeys with group `b` of its own: the
+/// groups of [`compare`] when both come from one set of journeys, or two
+/// stretches of a stream built apart (each as it stood at the same age).
+pub fn compare_apart(
+    (in_a, a): (&Journeys, Segment),
+    (in_b, b): (&Journeys, Segment),
+    funnel: Option<&FunnelSpec>,
+    paths: Option<&PathsSpec>,
+) -> Result<CompareReport, SegmentError> {
     let (ja, jb) = (
-        journeys.with_segment(Some(a.clone()))?,
-        journeys.with_segment(Some(b.clone()))?,
+        in_a.with_segment(Some(a.clone()))?,
+        in_b.with_segment(Some(b.clone()))?,
     );
     let groups = (a.clone(), b.clone());
     let mut edges = edge_rows(&ja, &jb);

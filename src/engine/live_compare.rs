@@ -3,14 +3,14 @@
 //! on the recent events the live engine keeps, with the comparison of the
 //! insight views (shares of every step and exit, pooled z-test, q-values).
 
-use super::compare::{CompareReport, CompareSpec, compare};
-use super::journeys::Journeys;
+use super::compare::{CompareReport, compare_apart};
+use super::ingest::StagedCopy;
 use super::live::LiveEngine;
 use super::segment::{Segment, SegmentError};
 
-/// The two stretches compared: sessions starting in `[now − window, now]`
-/// against those starting in `[now − back − window, now − back)`, where
-/// now is the newest event time.
+/// The two stretches compared: the events of `[now − window, now]` against
+/// those of `[now − back − window, now − back]`, where now is the newest
+/// event time: each stretch as it stood at the same age.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LiveComparison {
     /// The window, µs.
@@ -26,7 +26,8 @@ impl LiveComparison {
         self.window_us + self.back_us
     }
 
-    /// The two groups when the newest event is at `now_us`.
+    /// The two groups when the newest event is at `now_us` (as labels: each
+    /// stretch's journeys hold only its own events).
     pub fn sides(&self, now_us: i64) -> (Segment, Segment) {
         let start = now_us - self.window_us;
         let (b_from, b_to) = (start - self.back_us, now_us - self.back_us);
@@ -40,35 +41,59 @@ impl LiveComparison {
         };
         (
             Segment::time(Some(start), None, text(start, None)),
-            Segment::time(Some(b_from), Some(b_to), text(b_from, Some(b_to))),
+            // Up to and with its own "now", as the current stretch.
+            Segment::time(Some(b_from), Some(b_to + 1), text(b_from, Some(b_to))),
         )
     }
 }
 
-/// Compares the two stretches of `spec` on the events `engine` keeps from
-/// the earlier one's start (exactly the journeys of those events); None
-/// before any event.
+/// The events of both stretches of a comparison, copied from the engine
+/// to be built and compared on another thread.
+pub struct StretchCopies {
+    /// The stretch ending at the newest event.
+    now: StagedCopy,
+    /// The earlier stretch, as it stood when it was as old.
+    before: StagedCopy,
+    spec: LiveComparison,
+    now_us: i64,
+}
+
+impl LiveComparison {
+    /// Both stretches' events as `engine` keeps them, the newest event at
+    /// `now_us`. Like is compared with like: the earlier stretch holds only
+    /// the events up to its own "now" (`now_us` less the step back), so its
+    /// sessions have had exactly as long to go on as the current ones, and
+    /// a steady stream shows no change.
+    pub fn copy(&self, engine: &LiveEngine, now_us: i64) -> StretchCopies {
+        let start = now_us - self.window_us;
+        StretchCopies {
+            now: engine.recent_between(start, now_us + 1),
+            before: engine.recent_between(start - self.back_us, now_us - self.back_us + 1),
+            spec: *self,
+            now_us,
+        }
+    }
+}
+
+impl StretchCopies {
+    /// Builds both stretches' journeys and compares them.
+    pub fn compare(self) -> Result<CompareReport, SegmentError> {
+        let (a, b) = self.spec.sides(self.now_us);
+        compare_apart(
+            (&self.now.build(), a),
+            (&self.before.build(), b),
+            None,
+            None,
+        )
+    }
+}
+
+/// Compares the two stretches of `spec` on the events `engine` keeps (see
+/// [`LiveComparison::copy`]); None before any event.
 pub fn compare_windows(
     engine: &LiveEngine,
     spec: &LiveComparison,
 ) -> Option<Result<CompareReport, SegmentError>> {
     let now = engine.watermark_us()?;
-    let journeys = engine.recent(Some(now - spec.keeps_us())).build();
-    Some(compare_journeys(&journeys, spec, now))
-}
-
-/// Compares the two stretches of `spec`, the newest event at `now_us`, in
-/// `journeys` (built from the events since the earlier one's start).
-pub fn compare_journeys(
-    journeys: &Journeys,
-    spec: &LiveComparison,
-    now_us: i64,
-) -> Result<CompareReport, SegmentError> {
-    let (a, b) = spec.sides(now_us);
-    compare(
-        journeys,
-        &CompareSpec::Segments { a, b: Some(b) },
-        None,
-        None,
-    )
+    Some(spec.copy(engine, now).compare())
 }

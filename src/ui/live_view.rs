@@ -9,7 +9,9 @@ use std::time::Instant;
 use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints};
 
 use crate::app::Command;
-use crate::app::live::{Before, LiveCommand, LiveScreen, LiveTab, Point};
+use crate::app::live::{
+    LiveCommand, LiveScreen, LiveTab, OFFERED_COMPARISONS, OFFERED_WINDOWS, Point,
+};
 use crate::engine::END_NAME;
 use crate::engine::alerts::{Alert, AlertState};
 use crate::format::{human_duration, thousands};
@@ -455,27 +457,11 @@ fn here_now_ui(live: &LiveScreen, w: &LiveWidgets, ui: &mut egui::Ui) -> Option<
 /// Time between the starts of two frames while watching, in ms.
 const FRAME_PERIOD_MS: f32 = 33.0;
 
-/// Windows offered: (label, seconds of event time; 0 = since start).
-const WINDOWS: &[(&str, u64)] = &[
-    ("since start", 0),
-    ("last 5 minutes", 300),
-    ("last 15 minutes", 900),
-    ("last 60 minutes", 3600),
-];
-
-/// Comparisons offered: (label, what).
-const BEFORE: &[(&str, Option<Before>)] = &[
-    ("nothing", None),
-    ("the previous window", Some(Before::PreviousWindow)),
-    ("1 hour earlier", Some(Before::Earlier(3600))),
-    ("1 day earlier", Some(Before::Earlier(86_400))),
-];
-
 /// "Compare with": the window against the one before it, or the same
 /// stretch an hour or a day earlier (in event time).
 fn compare_with_ui(live: &LiveScreen, ui: &mut egui::Ui) -> Option<Command> {
     let current = live.compared_with();
-    let (picked, response) = pick(ui, "Compare with", BEFORE, current);
+    let (picked, response) = pick(ui, "Compare with", OFFERED_COMPARISONS, current);
     response.on_hover_text(
         "In event time: the window shown (the same length back, since start) against \
          the one before it, or the same stretch an hour or a day earlier. The map \
@@ -485,7 +471,7 @@ fn compare_with_ui(live: &LiveScreen, ui: &mut egui::Ui) -> Option<Command> {
 }
 
 fn window_ui(live: &LiveScreen, ui: &mut egui::Ui) -> Option<Command> {
-    let (window, _) = pick(ui, "Show", WINDOWS, live.window_s());
+    let (window, _) = pick(ui, "Show", OFFERED_WINDOWS, live.window_s());
     let command =
         (window != live.window_s()).then_some(Command::Live(LiveCommand::SetWindow(window)));
     // At rates where the window's events would not fit in memory, say

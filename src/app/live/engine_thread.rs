@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, bounded};
 
 use crate::engine::alerts::{Alert, AlertRule, Alerts};
-use crate::engine::live_compare::{LiveComparison, compare_journeys};
+use crate::engine::live_compare::{LiveComparison, StretchCopies};
 use crate::engine::{FunnelSpec, RunningTotals, StagedCopy, active_sessions};
 use crate::report::Summary;
 use crate::settings::Settings;
@@ -53,9 +53,8 @@ struct Update {
     copy_s: f64,
     /// Every alert raised so far.
     alerts: Arc<Vec<Alert>>,
-    /// The events of both stretches compared, what they are and the newest
-    /// event's time.
-    compare: Option<(StagedCopy, LiveComparison, i64)>,
+    /// The events of both stretches compared.
+    compare: Option<StretchCopies>,
 }
 
 /// What snapshots are named and summarised with.
@@ -99,9 +98,7 @@ fn build_snapshots(
                 // A funnel needs each customer's events: only with them.
                 let funnel = context.funnel.as_ref().filter(|_| update.with_customers);
                 let mut summary = Summary::new(&context.name, &context.mapping, &journeys, funnel);
-                summary.compare = update.compare.and_then(|(events, spec, now)| {
-                    compare_journeys(&events.build(), &spec, now).ok()
-                });
+                summary.compare = update.compare.and_then(|copies| copies.compare().ok());
                 LiveSnapshot {
                     summary: Arc::new(summary),
                     journeys: Arc::new(journeys),
@@ -181,6 +178,9 @@ pub(super) fn run(
     let mut unsaved = false;
     let mut shown: (u64, bool, Option<LiveComparison>) = (0, false, None);
     let mut alerts = Alerts::new(request.alerts.clone(), session.source.name());
+    // Every comparison the screen offers finds its earlier stretch, whenever
+    // it is picked.
+    session.engine.keep_at_least(super::offered_history_us());
     if !request.alerts.is_empty() {
         session.engine.keep_at_least(alerts.keeps_us());
     }
@@ -275,7 +275,7 @@ pub(super) fn run(
                 copy_s: copied_at.elapsed().as_secs_f64(),
                 compare: compared.filter(|_| changed).and_then(|c| {
                     let now = session.engine.watermark_us()?;
-                    Some((session.engine.recent(Some(now - c.keeps_us())), c, now))
+                    Some(c.copy(&session.engine, now))
                 }),
             };
             // The snapshot thread takes one update at a time; while it is

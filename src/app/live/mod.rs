@@ -161,6 +161,48 @@ impl Before {
     }
 }
 
+/// Windows the live screen offers: (label, seconds of event time; 0 =
+/// since start).
+pub const OFFERED_WINDOWS: &[(&str, u64)] = &[
+    ("since start", 0),
+    ("last 5 minutes", 300),
+    ("last 15 minutes", 900),
+    ("last 60 minutes", 3600),
+];
+
+/// What the window can be compared with: (label, what).
+pub const OFFERED_COMPARISONS: &[(&str, Option<Before>)] = &[
+    ("nothing", None),
+    ("the previous window", Some(Before::PreviousWindow)),
+    ("1 hour earlier", Some(Before::Earlier(3600))),
+    ("1 day earlier", Some(Before::Earlier(86_400))),
+];
+
+/// The event time every offered window and comparison needs, kept from
+/// the start so that a comparison picked later (or on a replay, after the
+/// reader has passed the hour it needs) finds its earlier stretch.
+pub fn offered_history_us() -> i64 {
+    OFFERED_WINDOWS
+        .iter()
+        .flat_map(|(_, window)| {
+            OFFERED_COMPARISONS
+                .iter()
+                .filter_map(move |(_, before)| before.map(|b| b.comparison(*window).keeps_us()))
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// What the user picked to see on a live screen, carried over to the next
+/// one (a reconnect keeps the window and the comparison).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LiveChoices {
+    /// The window shown, in seconds of event time (0 = since start).
+    pub window_s: u64,
+    /// What the window is compared with.
+    pub compare: Option<Before>,
+}
+
 /// The live screen as data: the feed, the newest snapshot, the history the
 /// plots draw and the customer list.
 pub struct LiveScreen {
@@ -256,6 +298,20 @@ impl LiveScreen {
     /// What the window is compared with.
     pub fn compared_with(&self) -> Option<Before> {
         Before::of(self.feed.compare.load(Ordering::Relaxed))
+    }
+
+    /// The window and comparison picked, to carry over to a reconnect.
+    pub fn choices(&self) -> LiveChoices {
+        LiveChoices {
+            window_s: self.window_s(),
+            compare: self.compared_with(),
+        }
+    }
+
+    /// Shows the window and comparison of `choices`.
+    pub fn choose(&mut self, choices: LiveChoices) {
+        self.apply(LiveCommand::SetWindow(choices.window_s));
+        self.apply(LiveCommand::CompareWith(choices.compare));
     }
 
     /// Messages read per second at the newest point.

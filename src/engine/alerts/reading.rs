@@ -1,7 +1,7 @@
 //! What a rule reads at one check: its value, what that is held against,
 //! and whether its condition holds.
 
-use crate::engine::compare::{CompareReport, CompareSpec, Difference, compare};
+use crate::engine::compare::{CompareReport, Difference, compare_apart};
 use crate::engine::funnel::{FunnelSpec, compute_funnel};
 use crate::engine::journeys::Journeys;
 use crate::engine::live::LiveEngine;
@@ -36,19 +36,19 @@ pub(super) fn read(
             drop,
             rise,
         } => {
-            let journeys = engine.recent_between(start - back_us, at_us).build();
+            // Each window as it stood at the same age: the earlier one
+            // without the events after its own end, as the current one.
+            let now = engine.recent_between(start, at_us).build();
+            let before = engine
+                .recent_between(start - back_us, at_us - back_us)
+                .build();
             let a = within(rule, Segment::time(Some(start), None, String::new()));
             let b = within(
                 rule,
                 Segment::time(Some(start - back_us), Some(at_us - back_us), String::new()),
             );
             let funnel = funnel_of(&rule.kind);
-            let report = compare(
-                &journeys,
-                &CompareSpec::Segments { a, b: Some(b) },
-                funnel.as_ref(),
-                None,
-            )?;
+            let report = compare_apart((&now, a), (&before, b), funnel.as_ref(), None)?;
             Ok(compared(rule, &report, drop, rise))
         }
         Baseline::Fixed { below, above } => {
