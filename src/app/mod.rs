@@ -207,6 +207,17 @@ impl App {
         }
     }
 
+    /// What the screen shows, as the window's title names it: the source
+    /// being opened or shown (None on the start screen).
+    pub fn source_label(&self) -> Option<&str> {
+        match &self.screen {
+            Screen::Start => None,
+            Screen::Loading(loading) => Some(&loading.label),
+            Screen::Map(workspace) => Some(&workspace.loaded.request.label),
+            Screen::Live(live) => Some(live.label()),
+        }
+    }
+
     /// Receives finished background work.
     pub fn poll(&mut self) {
         match &mut self.screen {

@@ -59,6 +59,9 @@ impl Window {
         );
         if let Some(command) = initial {
             app.apply(command);
+            // Opened for a source named on the command line: in front, so
+            // that no other window is read for it.
+            ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
         }
         Window {
             app,
@@ -84,12 +87,22 @@ impl Window {
         }
     }
 
-    /// The widget state for the screen now shown, made anew when it changed.
-    fn follow_screen(&mut self) {
+    /// The window's title: Journeyscope and the source it shows.
+    pub fn title(&self) -> String {
+        match self.app.source_label() {
+            Some(label) => format!("{} — Journeyscope", crate::format::printable(label)),
+            None => "Journeyscope".to_owned(),
+        }
+    }
+
+    /// The widget state for the screen now shown, made anew when it changed
+    /// (and the title naming its source).
+    fn follow_screen(&mut self, ctx: &egui::Context) {
         if self.widgets_for == self.app.opened {
             return;
         }
         self.widgets_for = self.app.opened;
+        ctx.send_viewport_cmd(egui::ViewportCommand::Title(self.title()));
         self.widgets = match &self.app.screen {
             Screen::Map(workspace) => {
                 Widgets::Workspace(Box::new(WorkspaceWidgets::new(workspace)))
@@ -130,7 +143,7 @@ impl Window {
 impl eframe::App for Window {
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         self.app.poll();
-        self.follow_screen();
+        self.follow_screen(ui.ctx());
         let commands: Vec<Command> = match (&self.app.screen, &mut self.widgets) {
             (Screen::Start, _) => {
                 let (recent, error) = (&self.app.recent, self.app.start_error.as_deref());
