@@ -49,6 +49,10 @@ pub struct EdgeStats {
 pub struct JourneyGraph {
     graph: DiGraph<NodeStats, EdgeStats>,
     by_name: HashMap<String, NodeIndex>,
+    /// Each edge by its ends: petgraph finds an edge by walking its source's
+    /// edges, and START and END have one per touchpoint (a million
+    /// touchpoints made that quadratic).
+    by_ends: rustc_hash::FxHashMap<(NodeIndex, NodeIndex), EdgeIndex>,
 }
 
 /// A node as listed in reports.
@@ -93,7 +97,7 @@ impl JourneyGraph {
     /// The edge `from → to`.
     pub fn edge(&self, from: &str, to: &str) -> Option<&EdgeStats> {
         let (a, b) = (self.by_name.get(from)?, self.by_name.get(to)?);
-        self.graph.find_edge(*a, *b).map(|e| &self.graph[e])
+        self.by_ends.get(&(*a, *b)).map(|e| &self.graph[*e])
     }
 
     /// The node called `name`, created empty if missing.
@@ -117,10 +121,11 @@ impl JourneyGraph {
     /// The edge `from → to`, created empty if missing.
     pub fn edge_mut(&mut self, from: &str, to: &str) -> &mut EdgeStats {
         let (a, b) = (self.node_index(from), self.node_index(to));
-        let edge: EdgeIndex = match self.graph.find_edge(a, b) {
-            Some(edge) => edge,
-            None => self.graph.add_edge(a, b, EdgeStats::default()),
-        };
+        let graph = &mut self.graph;
+        let edge: EdgeIndex = *self
+            .by_ends
+            .entry((a, b))
+            .or_insert_with(|| graph.add_edge(a, b, EdgeStats::default()));
         &mut self.graph[edge]
     }
 

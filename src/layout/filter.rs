@@ -42,6 +42,11 @@ impl Default for MapFilter {
     }
 }
 
+/// The most touchpoints a map draws: past it, the rarest of those the
+/// sliders show are drawn as one box, "other (N touchpoints)" (the exports
+/// keep every touchpoint with its exact counts).
+pub const MAP_TOUCHPOINT_LIMIT: usize = 2_000;
+
 /// The visible part of a graph and what was hidden.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Visible {
@@ -57,15 +62,27 @@ pub struct Visible {
     pub hidden_transitions: usize,
     /// Share (0..=1) of all transitions hidden.
     pub hidden_transition_share: f64,
+    /// Touchpoints drawn together as one "other" box (past
+    /// [`MAP_TOUCHPOINT_LIMIT`]).
+    pub grouped_touchpoints: usize,
 }
 
 impl Visible {
     /// "42 touchpoints, 6 % of events hidden", or None when nothing is hidden.
     pub fn hidden_note(&self) -> Option<String> {
-        if self.hidden_touchpoints == 0 && self.hidden_transitions == 0 {
+        if self.hidden_touchpoints == 0
+            && self.hidden_transitions == 0
+            && self.grouped_touchpoints == 0
+        {
             return None;
         }
         let mut parts = Vec::new();
+        if self.grouped_touchpoints > 0 {
+            parts.push(format!(
+                "the rarest {} drawn as one box (exports list each)",
+                plural(self.grouped_touchpoints, "touchpoint")
+            ));
+        }
         if self.hidden_touchpoints > 0 {
             parts.push(format!(
                 "{}, {} of events hidden",
@@ -113,11 +130,26 @@ pub fn visible_part(nodes: &[NodeReport], edges: &[EdgeReport], filter: &MapFilt
             hidden_events += n.events;
         }
     }
-    let shown_nodes: Vec<NodeReport> = nodes
-        .iter()
-        .filter(|n| is_terminal_name(&n.name) || kept_names.contains(n.name.as_str()))
-        .cloned()
-        .collect();
+    let hidden_touchpoints = touchpoints.len() - kept_names.len();
+    let grouped: HashSet<&str> = match kept_names.len() > MAP_TOUCHPOINT_LIMIT {
+        true => touchpoints
+            .iter()
+            .map(|n| n.name.as_str())
+            .filter(|n| kept_names.contains(n))
+            .skip(MAP_TOUCHPOINT_LIMIT - 1)
+            .collect(),
+        false => HashSet::new(),
+    };
+    let other = other_name(grouped.len());
+    let shown_nodes: Vec<NodeReport> = grouped_nodes(nodes, &kept_names, &grouped, &other);
+    let grouped_edges;
+    let edges = if grouped.is_empty() {
+        edges
+    } else {
+        grouped_edges = group_edges(edges, &grouped, &other);
+        &grouped_edges[..]
+    };
+    let kept_names: HashSet<&str> = shown_nodes.iter().map(|n| n.name.as_str()).collect();
     let total_transitions: u64 = edges.iter().map(|e| e.transitions).sum();
     let candidates: Vec<&EdgeReport> = edges
         .iter()
@@ -130,7 +162,7 @@ pub fn visible_part(nodes: &[NodeReport], edges: &[EdgeReport], filter: &MapFilt
     let kept: u64 = shown_edges.iter().map(|e| e.transitions).sum();
     let hidden_transitions = edges.len() - shown_edges.len();
     Visible {
-        hidden_touchpoints: touchpoints.len() - kept_names.len(),
+        hidden_touchpoints,
         hidden_event_share: if total_events == 0 {
             0.0
         } else {
@@ -142,9 +174,90 @@ pub fn visible_part(nodes: &[NodeReport], edges: &[EdgeReport], filter: &MapFilt
         } else {
             1.0 - kept as f64 / total_transitions as f64
         },
+        grouped_touchpoints: grouped.len(),
         nodes: shown_nodes,
         edges: shown_edges,
     }
+}
+
+/// The box that stands for `n` grouped touchpoints.
+fn other_name(n: usize) -> String {
+    format!("other ({})", plural(n, "touchpoint"))
+}
+
+/// The nodes shown: those kept, with the `grouped` ones added up into one
+/// named `other` (its sessions and customers are sums, so counted once per
+/// touchpoint).
+fn grouped_nodes(
+    nodes: &[NodeReport],
+    kept: &HashSet<&str>,
+    grouped: &HashSet<&str>,
+    other: &str,
+) -> Vec<NodeReport> {
+    let mut shown: Vec<NodeReport> = Vec::new();
+    let mut sum = NodeReport {
+        name: other.to_owned(),
+        ..NodeReport::default()
+    };
+    for n in nodes {
+        if grouped.contains(n.name.as_str()) {
+            sum.events += n.events;
+            sum.sessions += n.sessions;
+            sum.customers += n.customers;
+            sum.exits += n.exits;
+            sum.first_step_sum += n.first_step_sum;
+        } else if is_terminal_name(&n.name) || kept.contains(n.name.as_str()) {
+            shown.push(n.clone());
+        }
+    }
+    if !grouped.is_empty() {
+        shown.push(sum);
+    }
+    shown
+}
+
+/// `edges` with every end among `grouped` moved to `other`, those that
+/// then share both ends added up (their times are not shown: a median does
+/// not add up).
+fn group_edges(edges: &[EdgeReport], grouped: &HashSet<&str>, other: &str) -> Vec<EdgeReport> {
+    let mut out: Vec<EdgeReport> = Vec::new();
+    let mut by_ends: std::collections::HashMap<(String, String), usize> = Default::default();
+    let mut outflow: std::collections::HashMap<String, u64> = Default::default();
+    for e in edges {
+        let end = |name: &String| match grouped.contains(name.as_str()) {
+            true => other.to_owned(),
+            false => name.clone(),
+        };
+        let (from, to) = (end(&e.from), end(&e.to));
+        let moved = from != e.from || to != e.to;
+        *outflow.entry(from.clone()).or_default() += e.transitions;
+        match by_ends.get(&(from.clone(), to.clone())) {
+            Some(&i) => {
+                out[i].transitions += e.transitions;
+                out[i].customers += e.customers;
+                out[i].time_s = None;
+            }
+            None => {
+                by_ends.insert((from.clone(), to.clone()), out.len());
+                let mut edge = e.clone();
+                if moved {
+                    edge.time_s = None;
+                }
+                edge.from = from;
+                edge.to = to;
+                out.push(edge);
+            }
+        }
+    }
+    for e in &mut out {
+        let total = outflow.get(&e.from).copied().unwrap_or(0);
+        e.share = if total == 0 {
+            0.0
+        } else {
+            e.transitions as f64 / total as f64
+        };
+    }
+    out
 }
 
 /// Is `e` a move between two steps (not an exit to END, not a repeat)?

@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::engine::{END_NAME, EdgeReport, NodeReport, START_NAME, is_terminal_name};
 use crate::format::{human_duration, thousands};
 
-pub use filter::{MapFilter, Visible, visible_part};
+pub use filter::{MAP_TOUCHPOINT_LIMIT, MapFilter, Visible, visible_part};
 pub use labels::{LabelAlign, LabelRequest, place_label_choices, place_labels};
 
 /// Sizes of the drawing, in the layout's own units (pixels at zoom 1).

@@ -309,3 +309,46 @@ fn a_followed_layout_keeps_columns_and_order() {
     );
     assert!(followed.node_index("support").is_some());
 }
+
+#[test]
+fn past_the_limit_the_rarest_touchpoints_are_one_box_and_nothing_is_lost() {
+    // START → tN → END for N touchpoints, tN taken N + 1 times.
+    let n = filter::MAP_TOUCHPOINT_LIMIT + 500;
+    let names: Vec<String> = (0..n).map(|i| format!("t{i}")).collect();
+    let mut moves: Vec<(&str, &str, u64)> = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        moves.push(("START", name, i as u64 + 1));
+        moves.push((name, "END", i as u64 + 1));
+    }
+    let (nodes, edges) = graph(&moves);
+    let all = visible_part(&nodes, &edges, &MapFilter::EVERYTHING);
+    let touchpoints = all.nodes.iter().filter(|n| !is_terminal_name(&n.name));
+    assert_eq!(touchpoints.count(), filter::MAP_TOUCHPOINT_LIMIT);
+    let grouped = n - (filter::MAP_TOUCHPOINT_LIMIT - 1);
+    assert_eq!(all.grouped_touchpoints, grouped);
+    let other = format!(
+        "other ({} touchpoints)",
+        crate::format::thousands(grouped as u64)
+    );
+    let box_ = all
+        .nodes
+        .iter()
+        .find(|b| b.name == other)
+        .expect("the other box");
+    // The rarest: t0 … t(grouped − 1), each taken i + 1 times.
+    let expected: u64 = (1..=grouped as u64).sum();
+    assert_eq!(box_.events, expected);
+    let into = all
+        .edges
+        .iter()
+        .find(|e| e.to == other)
+        .expect("START → other");
+    assert_eq!(into.transitions, expected);
+    let total = |edges: &[EdgeReport]| edges.iter().map(|e| e.transitions).sum::<u64>();
+    assert_eq!(
+        total(&all.edges),
+        total(&edges),
+        "every transition is drawn"
+    );
+    assert!(all.hidden_note().unwrap().contains("drawn as one box"));
+}
