@@ -410,3 +410,85 @@ fn an_export_to_a_link_writes_the_file_it_points_to() {
     assert!(names(&folder).is_empty());
     assert_eq!(names(&maps), ["current.svg", "later.csv"]);
 }
+
+/// A DuckDB database `shop.duckdb` with an `events` table, alone in a
+/// folder of its own.
+fn shop_database(dir: &Path) -> PathBuf {
+    let parquet = clean_sample(dir, "events.parquet", 2_000);
+    let folder = dir.join("db");
+    std::fs::create_dir(&folder).unwrap();
+    let db = folder.join("shop.duckdb");
+    let conn = duckdb::Connection::open(&db).unwrap();
+    conn.execute_batch(&format!(
+        "CREATE TABLE events AS SELECT * FROM read_parquet('{}')",
+        parquet.display()
+    ))
+    .unwrap();
+    drop(conn);
+    db
+}
+
+#[test]
+fn a_query_past_the_duckdb_memory_limit_stops_naming_the_flag_and_spills_nowhere_near() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = shop_database(dir.path());
+    let before = std::fs::read(&db).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let temporary = tempfile::tempdir().unwrap();
+    // Eight billion rows, each of its own: DuckDB must hold them all (or
+    // spill them) before the first is given.
+    let query = "SELECT DISTINCT a.customer_id || '-' || b.customer_id || '-' || c.customer_id \
+                 AS customer_id, a.event, a.timestamp FROM events a, events b, events c";
+    let started = Instant::now();
+    let out = Command::new(BIN)
+        .args([
+            "summarize",
+            db.to_str().unwrap(),
+            "--query",
+            query,
+            "--duckdb-memory-limit",
+            "50MB",
+        ])
+        .current_dir(work.path())
+        .env("TMPDIR", temporary.path())
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let message = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{message}");
+    assert!(
+        message.contains("more memory than --duckdb-memory-limit 50MB lets it use"),
+        "{message}"
+    );
+    assert!(took < Duration::from_secs(60), "{took:?}");
+    // Nothing beside the database, in the working folder, or left in the
+    // temporary folder; the database as it was.
+    assert_eq!(names(db.parent().unwrap()), ["shop.duckdb"]);
+    assert!(names(work.path()).is_empty(), "{:?}", names(work.path()));
+    assert!(
+        names(temporary.path()).is_empty(),
+        "{:?}",
+        names(temporary.path())
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+
+    // A limit DuckDB cannot read is a usage error that says what to give.
+    let out = run(&[
+        "summarize",
+        db.to_str().unwrap(),
+        "--duckdb-memory-limit",
+        "lots",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("such as 4GB"), "{}", stderr(&out));
+    // Within the limit, the same database reads.
+    let out = run(&[
+        "summarize",
+        db.to_str().unwrap(),
+        "--duckdb-memory-limit",
+        "200MB",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

@@ -84,7 +84,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             None,
         )?),
         Some(Command::Open(args)) => {
-            let settings = settings(&args.mapping, args.table.clone(), args.query.clone())?;
+            let settings = source_settings(&args)?;
             // The app reads a source again (timelines, new rules): what
             // cannot be read twice is copied first.
             let open =
@@ -180,9 +180,16 @@ fn print_text(text: &str) -> Result<(), Failure> {
     }
 }
 
+/// The settings a source's flags ask for: the mapping flags and DuckDB's.
+fn source_settings(args: &SourceArgs) -> Result<Settings, Failure> {
+    let mut settings = settings(&args.mapping, args.table.clone(), args.query.clone())?;
+    settings.source.duckdb_memory_limit = args.duckdb_memory_limit.clone();
+    Ok(settings)
+}
+
 /// The summary of the source the command line names.
 fn summary_of(source: &SourceArgs) -> Result<Summary, Failure> {
-    let settings = settings(&source.mapping, source.table.clone(), source.query.clone())?;
+    let settings = source_settings(source)?;
     summarize_path(&source.path, &source.path.display().to_string(), settings)
 }
 

@@ -325,6 +325,7 @@ pub fn settings(
         wanted_properties,
         pseudonymize: pseudonymizer(args)?,
         hidden_properties: args.hide_property.clone(),
+        duckdb_memory_limit: None,
     };
     Ok(Settings {
         engine: EngineConfig {
