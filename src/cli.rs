@@ -72,6 +72,11 @@ pub struct SourceArgs {
     /// DuckDB: a SQL query whose rows are the events.
     #[arg(long)]
     pub query: Option<String>,
+    /// DuckDB and Parquet: the most memory DuckDB may use, a size (4GB,
+    /// 500MB) or a share of the machine's memory (default 25%). Past it,
+    /// DuckDB spills as much to a private temporary folder, then stops.
+    #[arg(long, value_name = "SIZE")]
+    pub duckdb_memory_limit: Option<String>,
     /// Mapping and journey options.
     #[command(flatten)]
     pub mapping: MappingArgs,

@@ -101,9 +101,12 @@ fn refuse_sources(out: &Path, sources: &[&Path]) -> Result<(), ExportError> {
 
 /// Writes `bytes` to `out` through a temporary file beside it, renamed over
 /// `out` once all is written and synced: a failed export leaves any earlier
-/// file as it was, and never a half-written one.
+/// file as it was, and never a half-written one. A new file gets the mode
+/// the umask gives, an existing one keeps its own, and a symbolic link at
+/// `out` is written through: the file it points to is replaced (never a
+/// source: [`refuse_sources`] follows links) and the link stays.
 fn write(out: &Path, bytes: &[u8]) -> Result<(), ExportError> {
-    crate::format::write_whole(out, ".journeyscope-export-", bytes).map_err(|source| {
+    crate::files::write_whole(out, crate::files::Kind::Export, bytes).map_err(|source| {
         ExportError::Io {
             path: crate::format::printable(&out.display().to_string()).into_owned(),
             source,

@@ -11,23 +11,6 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::path::Path;
-
-/// Writes `bytes` to `path` through a temporary file beside it (named
-/// `prefix…`), renamed over `path` once all is written and synced: a failed
-/// write leaves any earlier file as it was, and never a half-written one.
-pub fn write_whole(path: &Path, prefix: &str, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut temp = tempfile::Builder::new().prefix(prefix).tempfile_in(dir)?;
-    temp.write_all(bytes)?;
-    temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
 
 /// A count with thousands separators.
 ///

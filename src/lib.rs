@@ -7,6 +7,8 @@
 //! - [`report`]: the summary that the command line prints and tests compare.
 //! - [`layout`] and [`export`]: the journey map's layout, SVG and other exports.
 //! - [`format`]: text made safe for terminals, XML, DOT and spreadsheets.
+//! - [`files`]: files written whole through temporary files that no
+//!   signal leaves behind.
 //! - [`generate`]: the realistic e-commerce sample data.
 //! - [`settings`]: the journey and mapping settings both the app and the
 //!   commands start from, and the bundled sample data.
@@ -30,6 +32,7 @@ pub mod commands;
 pub mod engine;
 #[cfg(feature = "full")]
 pub mod export;
+pub mod files;
 pub mod format;
 pub mod fuzzing;
 #[cfg(feature = "full")]

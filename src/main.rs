@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use journeyscope::cli::Cli;
-use journeyscope::commands::{Failure, run};
+use journeyscope::commands::{Failure, remove_temporaries_on_signals, run};
 use journeyscope::format::printable_lines;
 
 /// Large buffers (event chunks, batches) are allocated and freed in turn;
@@ -39,6 +39,9 @@ fn start_logging() {
 fn main() -> ExitCode {
     return_large_buffers_promptly();
     start_logging();
+    if let Err(e) = remove_temporaries_on_signals() {
+        log::warn!("cannot watch for signals ({e}): a stopped write may leave a temporary file");
+    }
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(e)) => {

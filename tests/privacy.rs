@@ -77,7 +77,7 @@ fn pseudonyms_are_hmac_sha256_and_no_output_keeps_a_raw_id() {
     let file = generated(dir.path(), "events.jsonl", 3_000, false);
     let path = file.to_str().unwrap();
     let key_file = dir.path().join("pseudonym.key");
-    std::fs::write(&key_file, "a test key\n").unwrap();
+    std::fs::write(&key_file, "a test key, long enough\n").unwrap();
     let key = key_file.to_str().unwrap();
     let private = ["--pseudonymize", "--pseudonymize-key-file", key];
 
@@ -95,7 +95,7 @@ fn pseudonyms_are_hmac_sha256_and_no_output_keeps_a_raw_id() {
         .collect();
     let expected: BTreeSet<String> = raw
         .iter()
-        .map(|id| openssl_pseudonym("a test key", id))
+        .map(|id| openssl_pseudonym("a test key, long enough", id))
         .collect();
     assert_eq!(printed, expected);
 
@@ -158,11 +158,73 @@ fn pseudonyms_are_hmac_sha256_and_no_output_keeps_a_raw_id() {
     // The key from the environment gives the same pseudonyms.
     let out = Command::new(BIN)
         .args(["customers", path, "--pseudonymize"])
-        .env("JOURNEYSCOPE_PSEUDONYMIZE_KEY", "a test key")
+        .env("JOURNEYSCOPE_PSEUDONYMIZE_KEY", "a test key, long enough")
         .output()
         .unwrap();
     let again: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(again, customers);
+}
+
+/// `summarize PATH --pseudonymize` with the key `key` in a file of mode
+/// `mode` (or, without a file, in the environment).
+fn with_key(path: &str, key: &[u8], mode: Option<u32>) -> std::process::Output {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(BIN);
+    command
+        .args(["summarize", path, "--pseudonymize"])
+        .env_remove("JOURNEYSCOPE_PSEUDONYMIZE_KEY");
+    match mode {
+        Some(mode) => {
+            let key_file = dir.path().join("pseudonym.key");
+            std::fs::write(&key_file, key).unwrap();
+            std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(mode)).unwrap();
+            command.arg("--pseudonymize-key-file").arg(&key_file);
+        }
+        None => {
+            use std::os::unix::ffi::OsStrExt;
+            command.env(
+                "JOURNEYSCOPE_PSEUDONYMIZE_KEY",
+                std::ffi::OsStr::from_bytes(key),
+            );
+        }
+    }
+    command.output().unwrap()
+}
+
+#[test]
+fn a_short_key_is_refused_and_a_key_others_can_read_is_warned_of() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = generated(dir.path(), "events.jsonl", 300, true);
+    let path = file.to_str().unwrap();
+    // Shorter than 16 bytes (a final line break is not part of the key):
+    // refused, saying how to make a good one.
+    for (key, mode) in [
+        (b"k".as_slice(), Some(0o600)),
+        (b"fifteen bytes!!\n", Some(0o600)),
+        (b"fifteen bytes!!", None),
+    ] {
+        let out = with_key(path, key, mode);
+        let message = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{message}");
+        assert!(message.contains("needs at least 16 bytes"), "{message}");
+        assert!(message.contains("head -c 32 /dev/urandom"), "{message}");
+    }
+    // 16 bytes are enough; a private key file gets no warning.
+    for mode in [Some(0o600), Some(0o400), None] {
+        let out = with_key(path, b"sixteen bytes!!!", mode);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(!stderr(&out).contains("chmod"), "{}", stderr(&out));
+    }
+    // One others can read works, with a warning naming the file and the fix.
+    for mode in [0o644, 0o640, 0o604] {
+        let out = with_key(path, b"a good key, but shared\n", Some(mode));
+        assert!(out.status.success(), "{}", stderr(&out));
+        let message = stderr(&out);
+        assert!(message.contains("can be read by other users"), "{message}");
+        assert!(message.contains("pseudonym.key"), "{message}");
+        assert!(message.contains("`chmod 600 "), "{message}");
+    }
 }
 
 /// The text values of `field` in a generated JSON lines file.
@@ -231,7 +293,7 @@ fn a_live_state_keeps_no_raw_id_and_is_not_resumed_with_other_ids() {
     let file = generated(dir.path(), "events.jsonl", 2_000, false);
     produce(&broker, "private", &file);
     let key_file = dir.path().join("pseudonym.key");
-    std::fs::write(&key_file, "a live key").unwrap();
+    std::fs::write(&key_file, "a live key, long enough").unwrap();
     let state = dir.path().join("live.state");
     let live = |extra: &[&str]| {
         let mut args = live_args(&broker, "private", &["--state", state.to_str().unwrap()]);
@@ -278,7 +340,10 @@ fn a_live_state_keeps_no_raw_id_and_is_not_resumed_with_other_ids() {
         }
     }
     // The state holds pseudonyms (the check above can fail).
-    assert!(texts[2].contains(&openssl_pseudonym("a live key", raw.iter().next().unwrap())));
+    assert!(texts[2].contains(&openssl_pseudonym(
+        "a live key, long enough",
+        raw.iter().next().unwrap()
+    )));
 
     // Going on without pseudonyms, or with another key, would count each
     // customer twice: refused, saying why.
@@ -290,7 +355,7 @@ fn a_live_state_keeps_no_raw_id_and_is_not_resumed_with_other_ids() {
         stderr(&out)
     );
     let other = dir.path().join("other.key");
-    std::fs::write(&other, "another key").unwrap();
+    std::fs::write(&other, "another key, long enough").unwrap();
     let out = live(&[
         "--pseudonymize",
         "--pseudonymize-key-file",

@@ -694,7 +694,7 @@ fn the_funnel_compares_two_groups_side_by_side() {
 fn the_privacy_switch_pseudonymizes_what_opens_next() {
     let dir = tempfile::tempdir().unwrap_or_else(|_| panic!("temp dir"));
     let key = dir.path().join("pseudonym.key");
-    std::fs::write(&key, "a screen key\n").unwrap_or_else(|_| panic!("key"));
+    std::fs::write(&key, "a screen key, long enough\n").unwrap_or_else(|_| panic!("key"));
     let mut h = harness();
     h.run_steps(2);
     // Without a key it says how to make one, and stays off.
@@ -717,7 +717,8 @@ fn the_privacy_switch_pseudonymizes_what_opens_next() {
     h.get_by_label("Open the demo").click();
     step_until(&mut h, "the demo map", map_shown);
     let journeys = workspace(&h).loaded.journeys.clone();
-    let pseudonymizer = journeyscope::source::pseudonym::Pseudonymizer::new(b"a screen key");
+    let pseudonymizer =
+        journeyscope::source::pseudonym::Pseudonymizer::new(b"a screen key, long enough");
     let names: Vec<&str> = (0..journeys.customer_count() as u32)
         .map(|id| journeys.customer_name(id))
         .collect();

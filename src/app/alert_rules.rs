@@ -48,7 +48,7 @@ impl AlertRules {
             .filter(|dir| !dir.as_os_str().is_empty())
             .map_or(Ok(()), std::fs::create_dir_all)
             .and_then(|()| {
-                crate::format::write_whole(file, ".journeyscope-alerts-", text.as_bytes())
+                crate::files::write_whole(file, crate::files::Kind::Alerts, text.as_bytes())
             });
         let shown = crate::format::printable(&file.display().to_string()).into_owned();
         self.note = Some(match saved {

@@ -12,7 +12,7 @@ use crate::settings::Settings;
 use crate::source::lookup::{CustomerRecord, customer_records};
 use crate::source::{self, Mapping};
 
-use super::{Failure, print_text, settings, source_failure, usage};
+use super::{Failure, print_text, source_failure, source_settings, usage};
 
 /// One customer as `customers` prints it.
 #[derive(Debug, Serialize)]
@@ -49,7 +49,7 @@ fn json_text(value: &impl Serialize) -> Result<String, Failure> {
 /// The journeys of the source the command line names (within its
 /// segment), with the settings and mapping they were read with.
 fn journeys_of(args: &SourceArgs) -> Result<(Journeys, Settings, Mapping), Failure> {
-    let settings = settings(&args.mapping, args.table.clone(), args.query.clone())?;
+    let settings = source_settings(args)?;
     let mut source = source::open(&args.path, &settings.source).map_err(source_failure)?;
     let journeys =
         source::load(source.as_mut(), settings.engine.clone()).map_err(source_failure)?;

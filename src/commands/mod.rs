@@ -45,6 +45,37 @@ fn usage(e: impl Into<anyhow::Error>) -> Failure {
     Failure::Usage(e.into())
 }
 
+/// Removes Journeyscope's temporary files (see [`crate::files`]) when
+/// SIGINT, SIGTERM or SIGHUP ends the process, which then ends as the
+/// signal would have ended it (the same exit status). A signal the process
+/// was started ignoring (`nohup` ignores SIGHUP) stays ignored.
+pub fn remove_temporaries_on_signals() -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let ignored = |signal: libc::c_int| {
+        let mut action = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
+        // SAFETY: with no new action, sigaction only fills in the current one.
+        let asked = unsafe { libc::sigaction(signal, std::ptr::null(), action.as_mut_ptr()) };
+        // SAFETY: zeroed, then filled by sigaction when it succeeded.
+        asked == 0 && unsafe { action.assume_init() }.sa_sigaction == libc::SIG_IGN
+    };
+    let watched: Vec<libc::c_int> = [SIGINT, SIGTERM, SIGHUP]
+        .into_iter()
+        .filter(|s| !ignored(*s))
+        .collect();
+    let mut signals = signal_hook::iterator::Signals::new(watched)?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                crate::files::remove_temporaries();
+                // It returns only if the signal could not be raised again.
+                let _ = signal_hook::low_level::emulate_default_handler(signal);
+                std::process::exit(128 + signal);
+            }
+        })?;
+    Ok(())
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
@@ -53,7 +84,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             None,
         )?),
         Some(Command::Open(args)) => {
-            let settings = settings(&args.mapping, args.table.clone(), args.query.clone())?;
+            let settings = source_settings(&args)?;
             // The app reads a source again (timelines, new rules): what
             // cannot be read twice is copied first.
             let open =
@@ -149,9 +180,16 @@ fn print_text(text: &str) -> Result<(), Failure> {
     }
 }
 
+/// The settings a source's flags ask for: the mapping flags and DuckDB's.
+fn source_settings(args: &SourceArgs) -> Result<Settings, Failure> {
+    let mut settings = settings(&args.mapping, args.table.clone(), args.query.clone())?;
+    settings.source.duckdb_memory_limit = args.duckdb_memory_limit.clone();
+    Ok(settings)
+}
+
 /// The summary of the source the command line names.
 fn summary_of(source: &SourceArgs) -> Result<Summary, Failure> {
-    let settings = settings(&source.mapping, source.table.clone(), source.query.clone())?;
+    let settings = source_settings(source)?;
     summarize_path(&source.path, &source.path.display().to_string(), settings)
 }
 

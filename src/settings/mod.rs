@@ -75,36 +75,101 @@ fn pseudonymizer(
     pseudonymizer_of(args.pseudonymize_key_file.as_deref()).map(Some)
 }
 
+/// The shortest pseudonymization key accepted, in bytes: a shorter one can
+/// be guessed by trying keys against one known id, and then every pseudonym
+/// made with it is undone.
+pub const MIN_KEY_BYTES: usize = 16;
+
+/// The largest key file read, in bytes (a key is tens of bytes; a larger
+/// file is not a key).
+const MAX_KEY_FILE_BYTES: u64 = 64 << 10;
+
+/// How to make a good key, for the messages that refuse one.
+fn how_to_make_a_key() -> String {
+    format!(
+        "make one with `head -c 32 /dev/urandom | base64 > pseudonym.key` and pass \
+         --pseudonymize-key-file pseudonym.key, or set {PSEUDONYMIZE_KEY_VARIABLE}; keep it, or \
+         the same customers get other pseudonyms"
+    )
+}
+
 /// The pseudonyms of the key in `key_file` (a final line break left out),
-/// or in the environment variable when no file is given.
+/// or in the environment variable when no file is given. A key shorter
+/// than [`MIN_KEY_BYTES`] is refused; a key file other users can read is
+/// used with a warning that says how to make it private.
 pub fn pseudonymizer_of(
     key_file: Option<&std::path::Path>,
 ) -> Result<crate::source::pseudonym::Pseudonymizer, SettingsError> {
     let key = match key_file {
-        Some(path) => {
-            let mut key = std::fs::read(path).map_err(|e| {
-                SettingsError(format!(
-                    "cannot read the pseudonymization key {}: {e}",
-                    crate::format::printable(&path.display().to_string())
-                ))
-            })?;
-            while key.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-                key.pop();
-            }
-            key
-        }
+        Some(path) => read_key_file(path)?,
         None => std::env::var_os(PSEUDONYMIZE_KEY_VARIABLE)
             .map(|v| v.into_encoded_bytes())
             .unwrap_or_default(),
     };
     if key.is_empty() {
         return Err(SettingsError(format!(
-            "--pseudonymize needs a secret key: make one with `head -c 32 /dev/urandom | base64 > \
-             pseudonym.key` and pass --pseudonymize-key-file pseudonym.key, or set \
-             {PSEUDONYMIZE_KEY_VARIABLE}; keep it, or the same customers get other pseudonyms"
+            "--pseudonymize needs a secret key: {}",
+            how_to_make_a_key()
+        )));
+    }
+    if key.len() < MIN_KEY_BYTES {
+        let from = key_file.map_or(PSEUDONYMIZE_KEY_VARIABLE.to_owned(), |path| {
+            crate::format::printable(&path.display().to_string()).into_owned()
+        });
+        return Err(SettingsError(format!(
+            "the pseudonymization key in {from} is {} long; a key needs at least \
+             {MIN_KEY_BYTES} bytes, or whoever knows one customer's id can guess it and undo \
+             every pseudonym: {}",
+            crate::format::plural(key.len(), "byte"),
+            how_to_make_a_key()
         )));
     }
     Ok(crate::source::pseudonym::Pseudonymizer::new(&key))
+}
+
+/// The key in `path`, a final line break left out; warns when other users
+/// may read the file.
+fn read_key_file(path: &std::path::Path) -> Result<Vec<u8>, SettingsError> {
+    use std::io::Read;
+    let shown = crate::format::printable(&path.display().to_string()).into_owned();
+    let cannot = |e: std::io::Error| {
+        SettingsError(format!("cannot read the pseudonymization key {shown}: {e}"))
+    };
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    #[cfg(unix)]
+    if let Ok(metadata) = file.metadata() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = metadata.permissions().mode() & 0o777;
+        if metadata.is_file() && mode & 0o077 != 0 {
+            let plain = shown
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/._-+,:@".contains(&b));
+            let argument = match plain {
+                true => shown.clone(),
+                false => format!("'{}'", shown.replace('\'', "'\\''")),
+            };
+            log::warn!(
+                "the pseudonymization key {shown} can be read by other users (mode {mode:04o}): \
+                 whoever reads it can undo the pseudonyms; make it yours alone with `chmod 600 \
+                 {argument}`"
+            );
+        }
+    }
+    let mut key = Vec::new();
+    file.take(MAX_KEY_FILE_BYTES + 1)
+        .read_to_end(&mut key)
+        .map_err(cannot)?;
+    if key.len() as u64 > MAX_KEY_FILE_BYTES {
+        return Err(SettingsError(format!(
+            "{shown} is larger than {} and not a pseudonymization key: {}",
+            crate::format::plural(MAX_KEY_FILE_BYTES as usize, "byte"),
+            how_to_make_a_key()
+        )));
+    }
+    while key.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+        key.pop();
+    }
+    Ok(key)
 }
 
 /// Reads a segment expression, its times in `timezone`'s zone.
@@ -260,6 +325,7 @@ pub fn settings(
         wanted_properties,
         pseudonymize: pseudonymizer(args)?,
         hidden_properties: args.hide_property.clone(),
+        duckdb_memory_limit: None,
     };
     Ok(Settings {
         engine: EngineConfig {

@@ -34,6 +34,28 @@ fn duck_error(e: duckdb::Error) -> SourceError {
     SourceError::DuckDb(e)
 }
 
+/// The most memory DuckDB may use: `--duckdb-memory-limit`, or the default.
+fn memory_limit(options: &SourceOptions) -> &str {
+    options
+        .duckdb_memory_limit
+        .as_deref()
+        .unwrap_or(super::DUCKDB_MEMORY_LIMIT)
+}
+
+/// DuckDB's error when a query needed more than the memory limit (and as
+/// much spilled), said as the flag that raises it.
+fn out_of_memory(e: SourceError, limit: &str) -> SourceError {
+    match e {
+        SourceError::DuckDb(e) if e.to_string().contains("Out of Memory Error") => {
+            SourceError::DuckDbMemory {
+                limit: limit.to_owned(),
+                source: e,
+            }
+        }
+        e => e,
+    }
+}
+
 /// `'text'` as a SQL string literal.
 pub fn sql_string(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
@@ -69,6 +91,7 @@ impl DuckSource {
         let link = ReaderLink::spawn("duckdb reader", move |end| {
             let mut mapping_sent = false;
             if let Err(e) = read(&target, &options, &mut mapping_sent, &mapping_tx, &end) {
+                let e = out_of_memory(e, memory_limit(&options));
                 // Before the mapping is known the error goes to `start`, after to the stream.
                 let _ = match mapping_sent {
                     false => mapping_tx.send(Err(e)).is_ok(),
@@ -233,18 +256,54 @@ fn time_kind(duck_type: &str) -> TimeKind {
     }
 }
 
-fn read(
-    target: &Target,
-    options: &SourceOptions,
-    mapping_sent: &mut bool,
-    mapping_tx: &Sender<Result<Mapping, SourceError>>,
-    end: &ReaderEnd,
-) -> Result<(), SourceError> {
+/// A DuckDB connection, and the private folder it spills to (removed after
+/// the connection is closed: fields drop in order).
+struct Connected {
+    conn: Connection,
+    _spill: Option<(crate::files::Registered, tempfile::TempDir)>,
+}
+
+/// Opens DuckDB for `target` within the memory limit: read-only, one
+/// thread, and for a query, nothing outside the database.
+fn connect(target: &Target, options: &SourceOptions) -> Result<Connected, SourceError> {
+    // What passes the memory limit DuckDB spills to a folder: by default
+    // beside the database (`shop.duckdb.tmp`) or in the working folder. Here
+    // a private one in the system's temporary folder, removed when reading
+    // ends or when a signal ends the process. Without one (none can be
+    // made), nothing spills.
+    let spill = match tempfile::Builder::new()
+        .prefix("journeyscope-duckdb-")
+        .tempdir()
+    {
+        Ok(folder) => {
+            let registered = crate::files::register(folder.path().to_path_buf())
+                .map_err(|_| SourceError::Cancelled)?;
+            Some((registered, folder))
+        }
+        Err(e) => {
+            log::warn!("DuckDB cannot spill to disk: no temporary folder ({e})");
+            None
+        }
+    };
+    let spill_folder = spill.as_ref().map_or(String::new(), |(_, d)| {
+        d.path().to_string_lossy().into_owned()
+    });
+    let limit = memory_limit(options);
+    let config = Config::default()
+        .max_memory(limit)
+        .map_err(|e| {
+            SourceError::Usage(format!(
+                "--duckdb-memory-limit {limit} is not a size DuckDB reads ({e}); give a size \
+                 such as 4GB or 500MB, or a share of the memory such as 25%"
+            ))
+        })?
+        .with("temp_directory", &spill_folder)
+        .map_err(duck_error)?;
     let conn = match target {
-        Target::Parquet(_) => Connection::open_in_memory(),
+        Target::Parquet(_) => Connection::open_in_memory_with_flags(config),
         // A query of the user's may read the database only: nothing outside
         // it (COPY … TO, read_csv, ATTACH), and no setting can turn that back.
-        Target::Database(file) => Config::default()
+        Target::Database(file) => config
             .access_mode(AccessMode::ReadOnly)
             .and_then(|config| match options.query {
                 Some(_) => config.enable_external_access(false),
@@ -256,11 +315,38 @@ fn read(
     // The scan is simple; with one DuckDB thread, decoding runs on this
     // reader thread while the engine ingests on the other core.
     conn.execute_batch("SET threads = 1").map_err(duck_error)?;
+    // What spills is bounded as the memory is: a runaway query fills
+    // neither the memory nor the disk.
+    let limit_bytes: String = conn
+        .query_row("SELECT current_setting('memory_limit')", [], |row| {
+            row.get(0)
+        })
+        .map_err(duck_error)?;
+    conn.execute_batch(&format!(
+        "SET max_temp_directory_size = {}",
+        sql_string(&limit_bytes)
+    ))
+    .map_err(duck_error)?;
     if options.query.is_some() {
         conn.execute_batch("SET lock_configuration = true")
             .map_err(duck_error)?;
     }
-    let rel = relation(&conn, target, options)?;
+    Ok(Connected {
+        conn,
+        _spill: spill,
+    })
+}
+
+fn read(
+    target: &Target,
+    options: &SourceOptions,
+    mapping_sent: &mut bool,
+    mapping_tx: &Sender<Result<Mapping, SourceError>>,
+    end: &ReaderEnd,
+) -> Result<(), SourceError> {
+    let connected = connect(target, options)?;
+    let conn = &connected.conn;
+    let rel = relation(conn, target, options)?;
     let mut stmt = conn
         .prepare(&format!("DESCRIBE SELECT * FROM {rel} AS src"))
         .map_err(duck_error)?;

@@ -8,7 +8,6 @@
 //! message that says so.
 
 use std::borrow::Cow;
-use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::Path;
 
@@ -96,7 +95,8 @@ pub struct StateFile<'a> {
 }
 
 /// Writes `engine` and the offsets its events cover to `path`, replacing
-/// any earlier state only once all is written.
+/// any earlier state only once all is written (through a temporary file of
+/// ours: see [`crate::files`]; a new state is private to its user).
 pub fn save_state(
     path: &Path,
     engine: &LiveEngine,
@@ -105,16 +105,8 @@ pub fn save_state(
     topic: &str,
     ids: Option<&str>,
 ) -> io::Result<()> {
-    // A private temporary file beside the state (never a file of the user's).
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let temporary = tempfile::Builder::new()
-        .prefix(".journeyscope-state-")
-        .tempfile_in(dir)?;
-    {
-        let mut w = BufWriter::new(temporary.as_file());
+    crate::files::write_with(path, crate::files::Kind::State, |file| {
+        let mut w = BufWriter::new(file);
         w.write_all(MAGIC)?;
         w.write_all(&VERSION.to_le_bytes())?;
         let state = StateFile {
@@ -125,34 +117,103 @@ pub fn save_state(
             ids: ids.map(Cow::Borrowed),
         };
         postcard::to_io(&state, &mut w).map_err(io::Error::other)?;
-        let file = w.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-    }
-    temporary.persist(path).map_err(|e| e.error)?;
-    Ok(())
+        w.flush()
+    })
 }
+
+/// The largest state file read, in bytes: 4 GiB. A state is read whole and
+/// the engine restored from it takes more memory again; a saved engine
+/// holds tens of bytes per event, so this is well over a hundred million
+/// events, beyond what a live view keeps. A larger file is not a state
+/// Journeyscope could have saved and resumed, and reading it would only
+/// fill the memory.
+pub const MAX_STATE_BYTES: u64 = 4 << 30;
 
 /// Reads a state written by [`save_state`]: the engine (to go on with
 /// `config` and `lateness_us`, which must be those it was saved with) and
-/// the offsets to resume from.
+/// the offsets to resume from. Anything but a regular file (a device, a
+/// pipe, a folder) is refused without reading it, and so is a file whose
+/// first bytes are not a state's or that is larger than
+/// [`MAX_STATE_BYTES`], before the rest is read.
 pub fn load_state(
     path: &Path,
     config: EngineConfig,
     lateness_us: i64,
 ) -> io::Result<(LiveEngine, Resume)> {
-    read_state(&mut File::open(path)?, config, lateness_us)
+    let invalid = |message: String| io::Error::new(io::ErrorKind::InvalidData, message);
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Opening a pipe waits for a writer; without waiting, it is
+        // opened, seen to be a pipe and refused.
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let mut file = options.open(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(invalid(format!(
+            "it is {}, not a saved state; give --state the path of a file (it is created if \
+             missing)",
+            crate::files::kind_of(&metadata)
+        )));
+    }
+    let mut header = [0; HEADER_BYTES];
+    let read = read_up_to(&mut file, &mut header)?;
+    check_header(&header[..read])?;
+    if metadata.len() > MAX_STATE_BYTES {
+        return Err(invalid(format!(
+            "it is {} bytes, more than the {} a saved state can be; it is not a state \
+             Journeyscope could resume: remove it, or give another --state",
+            crate::format::thousands(metadata.len()),
+            crate::format::thousands(MAX_STATE_BYTES)
+        )));
+    }
+    let mut bytes = header.to_vec();
+    (&mut file).take(MAX_STATE_BYTES).read_to_end(&mut bytes)?;
+    parse_state(&bytes, config, lateness_us)
 }
 
-/// Reads a state as [`load_state`] does, from any reader.
+/// Reads a state as [`load_state`] does, from any reader (at most
+/// [`MAX_STATE_BYTES`] of it).
 pub fn read_state(
     r: &mut impl Read,
     config: EngineConfig,
     lateness_us: i64,
 ) -> io::Result<(LiveEngine, Resume)> {
+    let mut header = [0; HEADER_BYTES];
+    let read = read_up_to(r, &mut header)?;
+    check_header(&header[..read])?;
+    let mut bytes = header.to_vec();
+    r.take(MAX_STATE_BYTES - HEADER_BYTES as u64)
+        .read_to_end(&mut bytes)?;
+    parse_state(&bytes, config, lateness_us)
+}
+
+/// The magic and the version.
+const HEADER_BYTES: usize = 12;
+
+/// Fills `buffer` from `r` as far as `r` goes; how many bytes were read.
+fn read_up_to(r: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match r.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Refuses what does not start as a state of this format.
+fn check_header(header: &[u8]) -> io::Result<()> {
     let invalid = |message: String| io::Error::new(io::ErrorKind::InvalidData, message);
-    let mut bytes = Vec::new();
-    r.read_to_end(&mut bytes)?;
-    let (magic, rest) = bytes.split_at_checked(MAGIC.len()).unwrap_or((&bytes, &[]));
+    let (magic, rest) = header
+        .split_at_checked(MAGIC.len())
+        .unwrap_or((header, &[]));
     if EARLIER_MAGICS.iter().any(|m| magic == *m) {
         return Err(invalid(
             "the state was saved by an earlier version of Journeyscope; remove it to start over"
@@ -162,8 +223,7 @@ pub fn read_state(
     if magic != MAGIC {
         return Err(invalid("not a saved Journeyscope state".into()));
     }
-    let (version, body) = rest.split_at_checked(4).unwrap_or((&[], &[]));
-    let version = <[u8; 4]>::try_from(version).ok().map(u32::from_le_bytes);
+    let version = <[u8; 4]>::try_from(rest).ok().map(u32::from_le_bytes);
     if version != Some(VERSION) {
         return Err(invalid(format!(
             "the state was saved in format {} and this Journeyscope reads format {VERSION}; \
@@ -171,10 +231,21 @@ pub fn read_state(
             version.map_or("(unreadable)".to_owned(), |v| v.to_string())
         )));
     }
+    Ok(())
+}
+
+/// The engine and offsets of a whole state file's bytes (header checked).
+fn parse_state(
+    bytes: &[u8],
+    config: EngineConfig,
+    lateness_us: i64,
+) -> io::Result<(LiveEngine, Resume)> {
+    let body = bytes.get(HEADER_BYTES..).unwrap_or_default();
     let state: StateFile = postcard::from_bytes(body).map_err(|e| {
-        invalid(format!(
-            "the state file is damaged ({e}); remove it to start over"
-        ))
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("the state file is damaged ({e}); remove it to start over"),
+        )
     })?;
     let engine = LiveEngine::restore(state.engine, config, lateness_us)?;
     Ok((
@@ -269,5 +340,80 @@ mod tests {
                 .contains("damaged")
         );
         assert!(read(b"not a state").is_err());
+    }
+
+    fn load(path: &Path) -> io::Result<(LiveEngine, Resume)> {
+        load_state(path, EngineConfig::default(), 10_000_000)
+    }
+
+    /// Loads `path`, which must be refused within a second with a message
+    /// containing `says`.
+    fn refused_quickly(path: &Path, says: &str) {
+        let started = std::time::Instant::now();
+        let message = load(path).map(|_| ()).unwrap_err().to_string();
+        assert!(
+            started.elapsed().as_secs_f64() < 1.0,
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(message.contains(says), "{message}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn devices_pipes_and_folders_are_refused_without_reading_them() {
+        refused_quickly(Path::new("/dev/zero"), "it is a device, not a saved state");
+        refused_quickly(Path::new("/dev/full"), "it is a device");
+        let dir = tempfile::tempdir().unwrap();
+        refused_quickly(dir.path(), "it is a folder");
+        // A pipe nobody writes to: opening it for reading would wait.
+        let fifo = dir.path().join("state.fifo");
+        let name = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string and mode.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        refused_quickly(&fifo, "it is a pipe");
+    }
+
+    #[test]
+    fn a_huge_file_is_refused_by_its_header_or_size_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        // 20 GB of nothing (sparse): reading it would take minutes.
+        let zeros = dir.path().join("zeros.state");
+        std::fs::File::create(&zeros)
+            .unwrap()
+            .set_len(20_000_000_000)
+            .unwrap();
+        refused_quickly(&zeros, "not a saved Journeyscope state");
+        // The same with a state's first bytes.
+        let headed = dir.path().join("headed.state");
+        std::fs::write(&headed, &saved_bytes()[..HEADER_BYTES]).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&headed)
+            .unwrap()
+            .set_len(20_000_000_000)
+            .unwrap();
+        refused_quickly(&headed, "20,000,000,000 bytes, more than the 4,294,967,296");
+        // A real state still loads.
+        let state = dir.path().join("real.state");
+        std::fs::write(&state, saved_bytes()).unwrap();
+        assert_eq!(load(&state).unwrap().1.topic.as_deref(), Some("orders"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_state_is_private_and_an_existing_one_keeps_its_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.state");
+        let engine = LiveEngine::new(EngineConfig::default(), 10_000_000);
+        let save = || save_state(&path, &engine, &[], &mapping(), "orders", None).unwrap();
+        let mode = || std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        save();
+        assert_eq!(mode() & 0o077, 0);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        save();
+        assert_eq!(mode(), 0o640);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

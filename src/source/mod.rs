@@ -83,7 +83,18 @@ pub struct SourceOptions {
     pub pseudonymize: Option<pseudonym::Pseudonymizer>,
     /// Properties whose values are shown as `hidden` (`--hide-property`).
     pub hidden_properties: Vec<String>,
+    /// DuckDB (databases and Parquet files): the most memory it may use, a
+    /// size (4GB) or a share of the machine's (25%); None for
+    /// [`DUCKDB_MEMORY_LIMIT`].
+    pub duckdb_memory_limit: Option<String>,
 }
+
+/// The memory DuckDB may use unless `--duckdb-memory-limit` says otherwise:
+/// a quarter of the machine's. DuckDB's own default, 80%, leaves too little
+/// for the journeys the engine builds from what it reads; a scan needs far
+/// less, and a query's sort or join that needs more spills as much to disk
+/// (see `duck.rs`) before it stops with an error naming the flag.
+pub const DUCKDB_MEMORY_LIMIT: &str = "25%";
 
 impl SourceOptions {
     /// True when records are masked as they are read (pseudonyms, hidden
@@ -164,6 +175,19 @@ pub enum SourceError {
     #[cfg(feature = "full")]
     #[error("DuckDB cannot read it")]
     DuckDb(#[source] duckdb::Error),
+    /// A DuckDB query needed more memory than it may use.
+    #[cfg(feature = "full")]
+    #[error(
+        "DuckDB needed more memory than --duckdb-memory-limit {limit} lets it use (and as much \
+         again on disk); give a larger limit, e.g. --duckdb-memory-limit 8GB or 50%, or a \
+         lighter query"
+    )]
+    DuckDbMemory {
+        /// The limit in force.
+        limit: String,
+        /// DuckDB's own words.
+        source: duckdb::Error,
+    },
     /// DuckDB's columns could not be read as the mapping needs them.
     #[cfg(feature = "full")]
     #[error("DuckDB's answer cannot be read")]
