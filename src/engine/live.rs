@@ -228,13 +228,16 @@ impl LiveEngine {
     }
 
     /// A copy of the recent events at or after `from_us` (when None, those
-    /// of the kept time before the newest event: the last hour), to build on
-    /// another thread: a window is exactly the journeys of the events inside
-    /// it.
+    /// of the last hour before the newest event, however much more is kept
+    /// for comparisons), to build on another thread: a window is exactly
+    /// the journeys of the events inside it.
     pub fn recent(&self, from_us: Option<i64>) -> StagedCopy {
         let kept_from = self.kept_from_us();
+        let last_hour = self
+            .watermark_us()
+            .map_or(i64::MIN, |w| w.saturating_sub(KEEP_RECENT_US));
         self.recent
-            .copy_staged(Some(from_us.unwrap_or(kept_from).max(kept_from)))
+            .copy_staged(Some(from_us.unwrap_or(last_hour).max(kept_from)))
     }
 
     /// The time of the oldest event kept (None when none is).
