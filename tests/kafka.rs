@@ -411,8 +411,11 @@ fn the_kafka_bench_gives_no_ratio_against_a_slow_broker() {
 }
 
 /// `live --headless --compare 6h` compares the last six hours of event time
-/// with the six before: its rows equal `summarize --compare` of the two
-/// windows' events, cut out here, with the same time segments.
+/// with the six before, each as it stood at the same age (only its own
+/// events): its rows equal `summarize --compare` of the two windows'
+/// events, cut out here, the earlier window's customers renamed so that
+/// none of its sessions runs on into the later one, with the same time
+/// segments.
 #[test]
 fn now_against_before_equals_a_comparison_of_the_two_windows_events() {
     let (broker, dir) = with_topic("before");
@@ -427,10 +430,17 @@ fn now_against_before_equals_a_comparison_of_the_two_windows_events() {
         got["b"]["segment"].as_str().unwrap(),
     );
     assert!(a.starts_with("time:") && a.ends_with(".."), "{a}");
+    let split = newest - 6 * 3600 * 1_000_000;
+    // Each window holds the events up to and at its own end.
     let inside: Vec<String> = events
         .iter()
-        .filter(|(_, t)| *t >= newest - 12 * 3600 * 1_000_000)
-        .map(|(l, _)| l.clone())
+        .filter(|(_, t)| *t >= split - 6 * 3600 * 1_000_000)
+        .flat_map(|(l, t)| {
+            let before = (*t <= split)
+                .then(|| l.replacen("\"customer_id\":\"", "\"customer_id\":\"before-", 1));
+            let now = (*t >= split).then(|| l.clone());
+            before.into_iter().chain(now)
+        })
         .collect();
     let both = dir.path().join("both-windows.jsonl");
     write_lines(&both, &inside);
