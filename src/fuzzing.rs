@@ -110,6 +110,7 @@ pub fn kafka_value(data: &[u8]) {
         customer_fallback: Some("anonymous_id".into()),
         event: "event".into(),
         time: "timestamp".into(),
+        time_unit: None,
         event_id: Some("event_id".into()),
         session_id: None,
         channel: None,

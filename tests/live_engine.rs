@@ -323,3 +323,45 @@ fn a_far_future_event_does_not_empty_the_recent_past() {
     assert_eq!(live.watermark_us(), Some(arrivals[100].time_us));
     assert_eq!(live.recent(None).build().events, 101);
 }
+
+/// Three events of a customer within one microsecond, a nanosecond apart,
+/// arriving latest first in three batches (a save and restore between):
+/// the live engine puts them in time order, as the file engine and the
+/// recent past do.
+#[test]
+fn arrivals_a_nanosecond_apart_are_put_in_time_order() {
+    let at_us = 1_795_774_500_000_000;
+    let one = |event: &str, sub_us_ns: u16| {
+        let mut batch = EventBatch::default();
+        let new = NewEvent {
+            customer: "c1",
+            event,
+            time_us: at_us,
+            event_id: None,
+            session_id: None,
+        };
+        batch.push_with_sub_us(new, sub_us_ns, []);
+        batch
+    };
+    let arrivals = [one("cart", 3), one("home", 1), one("search", 2)];
+    let mut live = LiveEngine::new(config(Some(1800), false), LATENESS_US);
+    let mut file = JourneyBuilder::new(config(Some(1800), false));
+    for (i, batch) in arrivals.iter().enumerate() {
+        if i == 2 {
+            let saved = save(&live);
+            live = restore(&saved, config(Some(1800), false), LATENESS_US).unwrap();
+        }
+        live.ingest(batch);
+        file.ingest(batch);
+    }
+    let file = file.finish();
+    let since_start = live.since_start(true).journeys;
+    let recent = live.recent(None).build();
+    for (what, j) in [("live", &since_start), ("recent", &recent), ("file", &file)] {
+        for (from, to) in [("START", "home"), ("home", "search"), ("search", "cart")] {
+            let made = j.graph.edge(from, to).map(|e| e.transitions);
+            assert_eq!(made, Some(1), "{what}: {from} → {to}");
+        }
+        assert_eq!(j.graph.edge_reports().len(), 4, "{what}");
+    }
+}

@@ -58,6 +58,7 @@ pub fn synthetic_summary(touchpoints: usize, edges: usize) -> Summary {
             customer_fallback: None,
             event: "event".into(),
             time: "time".into(),
+            time_unit: None,
             event_id: None,
             session_id: None,
             channel: None,

@@ -150,6 +150,72 @@ fn cut(text: impl AsRef<str> + Into<String>, chars: usize) -> String {
     }
 }
 
+/// What became of a local time that has no single instant in its zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeAdjustment {
+    /// The clock skipped it (spring forward, 02:30 on a night that jumps
+    /// from 02:00 to 03:00): read as the instant of the jump, which lies
+    /// after every time before the gap and not after any time after it,
+    /// so the order of wall-clock times is kept.
+    Gap,
+    /// The clock showed it twice (fall back): read as the earlier instant.
+    Overlap,
+}
+
+/// How many kept times were read by each [`TimeAdjustment`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimesAdjusted {
+    /// Local times in a gap, read as the instant of the jump.
+    pub gap: u64,
+    /// Ambiguous local times, read as the earlier instant.
+    pub overlap: u64,
+}
+
+impl TimesAdjusted {
+    /// Counts one time read by `adjustment`.
+    pub fn count(&mut self, adjustment: TimeAdjustment) {
+        match adjustment {
+            TimeAdjustment::Gap => self.gap += 1,
+            TimeAdjustment::Overlap => self.overlap += 1,
+        }
+    }
+
+    /// Adds another count.
+    pub fn add(&mut self, other: &TimesAdjusted) {
+        self.gap += other.gap;
+        self.overlap += other.overlap;
+    }
+
+    /// Times read by any rule.
+    pub fn total(&self) -> u64 {
+        self.gap + self.overlap
+    }
+
+    /// What the counts mean, for a person ("1 local time in a
+    /// daylight-saving gap, read as the moment the clock jumped"); None
+    /// when there are none.
+    pub fn describe(&self) -> Option<String> {
+        let times = |n: u64, what: &str| match n {
+            1 => format!("1 {what} local time"),
+            n => format!("{} {what} local times", crate::format::thousands(n)),
+        };
+        let mut parts = Vec::new();
+        if self.gap > 0 {
+            parts.push(format!(
+                "{} in a daylight-saving gap, read as the moment the clock jumped",
+                times(self.gap, "skipped")
+            ));
+        }
+        if self.overlap > 0 {
+            parts.push(format!(
+                "{} in a daylight-saving overlap, read as the earlier of its two moments",
+                times(self.overlap, "ambiguous")
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+}
+
 /// A byte range into a batch's text arena.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
@@ -167,6 +233,8 @@ pub struct BatchEvent {
     properties: Range<u32>,
     /// When it happened, in microseconds since the Unix epoch (UTC).
     pub time_us: i64,
+    /// Nanoseconds past `time_us` (0..=999), see [`EventRef::sub_us_ns`].
+    sub_us_ns: u16,
 }
 
 /// A batch of mapped events and rejected records, in source order.
@@ -183,6 +251,9 @@ pub struct EventBatch {
     /// Where a stream goes on once this batch is taken in, for every
     /// partition it advanced. Empty for files.
     pub resume_at: Vec<StreamMark>,
+    /// Local times of this batch's events that the clock skipped or showed
+    /// twice, by how they were read.
+    pub times_adjusted: TimesAdjusted,
 }
 
 /// Where a stream's partition goes on, and what its last message read was
@@ -208,6 +279,10 @@ pub struct EventRef<'a> {
     pub event: &'a str,
     /// When, in microseconds since the Unix epoch.
     pub time_us: i64,
+    /// Nanoseconds past `time_us` (0..=999), when the source gave them:
+    /// they order the events of one customer within a microsecond, and are
+    /// not kept after (durations are reported in µs).
+    pub sub_us_ns: u16,
     /// Unique id used for de-duplication.
     pub event_id: Option<&'a str>,
     /// Explicit session id.
@@ -257,6 +332,7 @@ impl EventBatch {
             rejected: Vec::new(),
             rejected_at_us: Vec::new(),
             resume_at: Vec::new(),
+            times_adjusted: TimesAdjusted::default(),
         }
     }
 
@@ -279,6 +355,17 @@ impl EventBatch {
         event: NewEvent<'_>,
         properties: impl IntoIterator<Item = (&'p str, &'p str)>,
     ) {
+        self.push_with_sub_us(event, 0, properties);
+    }
+
+    /// Appends an event whose time has `sub_us_ns` nanoseconds past its
+    /// microsecond (0..=999; more is cut to 999).
+    pub fn push_with_sub_us<'p>(
+        &mut self,
+        event: NewEvent<'_>,
+        sub_us_ns: u16,
+        properties: impl IntoIterator<Item = (&'p str, &'p str)>,
+    ) {
         let customer = self.push_str(event.customer);
         let name = self.push_str(event.event);
         let event_id = event.event_id.map(|s| self.push_str(s));
@@ -296,6 +383,7 @@ impl EventBatch {
             session_id,
             properties: first..self.properties.len() as u32,
             time_us: event.time_us,
+            sub_us_ns: sub_us_ns.min(999),
         });
     }
 
@@ -307,6 +395,7 @@ impl EventBatch {
         self.rejected.clear();
         self.rejected_at_us.clear();
         self.resume_at.clear();
+        self.times_adjusted = TimesAdjusted::default();
     }
 
     /// Appends a rejected record.
@@ -346,6 +435,7 @@ impl EventBatch {
             customer: self.str(e.customer),
             event: self.str(e.event),
             time_us: e.time_us,
+            sub_us_ns: e.sub_us_ns,
             event_id: e.event_id.map(|s| self.str(s)),
             session_id: e.session_id.map(|s| self.str(s)),
             batch: self,

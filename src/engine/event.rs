@@ -53,7 +53,10 @@ impl Default for EngineConfig {
 /// One retained event: 16 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Event {
-    /// When, in microseconds since the Unix epoch.
+    /// When, in microseconds since the Unix epoch. Nanoseconds a source
+    /// gives order a customer's events within a microsecond while they are
+    /// staged, and are not kept: durations below a microsecond are below
+    /// what is reported.
     pub time_us: i64,
     /// Customer id (see [`super::Journeys::customer_name`]).
     pub customer: u32,

@@ -40,6 +40,8 @@ pub struct JourneyBuilder {
     pub(super) buckets: Vec<Bucket>,
     /// True once an event had a session id.
     pub(super) with_keys: bool,
+    /// True once an event had nanoseconds past its microsecond.
+    pub(super) with_sub_us: bool,
     pub(super) staged: usize,
     pub(super) excluded: u64,
     pub(super) rejected: RejectedLog,
@@ -81,6 +83,7 @@ impl JourneyBuilder {
             names: FxHashMap::default(),
             buckets: Vec::new(),
             with_keys: false,
+            with_sub_us: false,
             staged: 0,
             excluded: 0,
             rejected: RejectedLog::default(),
@@ -130,15 +133,15 @@ impl JourneyBuilder {
 
     /// Adds a batch like [`JourneyBuilder::ingest`] while following each
     /// customer's arrivals (late and reordered counts, the watermark),
-    /// calling `keep(event, session key, customer's newest time)` for every
-    /// event before staging it, in order (the live engine's running totals
-    /// follow along); an event for which it returns false (a duplicate) is
-    /// staged but neither moves its customer's newest time nor counts as
-    /// late.
+    /// calling `keep(event, its nanoseconds past the µs, session key,
+    /// customer's newest time)` for every event before staging it, in
+    /// order (the live engine's running totals follow along); an event for
+    /// which it returns false (a duplicate) is staged but neither moves its
+    /// customer's newest time nor counts as late.
     pub(super) fn ingest_each(
         &mut self,
         batch: &EventBatch,
-        mut keep: impl FnMut(&Staged, u32, i64) -> bool,
+        mut keep: impl FnMut(&Staged, u16, u32, i64) -> bool,
     ) {
         self.record_rejected(batch);
         let mut last_customer = None;
@@ -151,7 +154,7 @@ impl JourneyBuilder {
                 self.newest.resize(slot + 1, i64::MIN);
             }
             let newest = self.newest[slot];
-            if keep(&staged, key.unwrap_or(0), newest.max(time)) {
+            if keep(&staged, event.sub_us_ns, key.unwrap_or(0), newest.max(time)) {
                 if time < newest {
                     self.reordered += 1;
                     if newest - time > self.lateness_us {
@@ -171,6 +174,7 @@ impl JourneyBuilder {
     }
 
     fn record_rejected(&mut self, batch: &EventBatch) {
+        self.rejected.times_adjusted.add(&batch.times_adjusted);
         for rejected in &batch.rejected {
             if self.config.withhold_unmasked_records && !rejected.masked {
                 let mut withheld = rejected.clone();
@@ -255,6 +259,12 @@ impl JourneyBuilder {
                 bucket.keys.resize(bucket.len, 0);
             }
         }
+        if event.sub_us_ns != 0 && !self.with_sub_us {
+            self.with_sub_us = true;
+            for bucket in &mut self.buckets {
+                bucket.sub_us.resize(bucket.len, 0);
+            }
+        }
         let bucket = &mut self.buckets[b];
         match bucket.chunks.last_mut() {
             Some(chunk) if chunk.len() < CHUNK_EVENTS => chunk.push(staged),
@@ -266,6 +276,9 @@ impl JourneyBuilder {
         }
         if self.with_keys {
             bucket.keys.push(session_key.unwrap_or(0));
+        }
+        if self.with_sub_us {
+            bucket.sub_us.push(event.sub_us_ns);
         }
         for (name, values) in self.config.kept_properties.iter().zip(&mut self.values) {
             let id = match event.property(name) {
@@ -345,6 +358,7 @@ impl JourneyBuilder {
             total: buckets.iter().map(|b| b.len).sum(),
             buckets,
             with_keys: self.with_keys,
+            with_sub_us: self.with_sub_us,
             config: self.config.clone(),
             customers: self.customers.clone(),
             touchpoints: self.touchpoints.clone(),
@@ -360,6 +374,7 @@ impl JourneyBuilder {
         StagedCopy {
             buckets: self.buckets,
             with_keys: self.with_keys,
+            with_sub_us: self.with_sub_us,
             total: self.staged,
             config: self.config,
             customers: self.customers,
@@ -378,6 +393,7 @@ impl JourneyBuilder {
 pub struct StagedCopy {
     buckets: Vec<Bucket>,
     with_keys: bool,
+    with_sub_us: bool,
     total: usize,
     config: EngineConfig,
     customers: Interner,
@@ -400,6 +416,7 @@ impl StagedCopy {
         let grouped = journeys::group_by_customer(
             self.buckets,
             self.with_keys,
+            self.with_sub_us,
             self.config.kept_properties.len(),
             self.total,
             customer_count,

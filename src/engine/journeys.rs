@@ -10,7 +10,7 @@ use super::intern::Interner;
 use super::rejected::RejectedLog;
 use super::rules::split_name;
 use super::segment::{Segment, SegmentError, SessionFilter};
-use super::staging::{BUCKET_SHIFT, Bucket};
+use super::staging::{BUCKET_SHIFT, Bucket, sort_by_time};
 use super::walk::{Markers, Tally, starts_session};
 
 /// Everything computed from a finished set of events.
@@ -373,6 +373,7 @@ pub(super) struct Grouped {
 pub(super) fn group_by_customer(
     buckets: Vec<Bucket>,
     with_keys: bool,
+    with_sub_us: bool,
     kept: usize,
     total: usize,
     customer_count: usize,
@@ -392,6 +393,8 @@ pub(super) fn group_by_customer(
     let mut events = Vec::with_capacity(total);
     let mut ids = Vec::with_capacity(if with_ids { total } else { 0 });
     let mut keys = Vec::with_capacity(if with_keys { total } else { 0 });
+    // Only to order events within a microsecond: dropped once sorted.
+    let mut sub_us: Vec<u16> = Vec::with_capacity(if with_sub_us { total } else { 0 });
     let mut values = Vec::with_capacity(total * kept);
     for (b, bucket) in buckets.into_iter().enumerate() {
         let lo = (b << BUCKET_SHIFT).min(customer_count);
@@ -403,6 +406,9 @@ pub(super) fn group_by_customer(
         }
         if with_keys {
             keys.resize(end, 0);
+        }
+        if with_sub_us {
+            sub_us.resize(end, 0);
         }
         values.resize(end * kept, 0);
         let mut cursor: Vec<usize> = offsets[lo..hi].to_vec();
@@ -416,6 +422,9 @@ pub(super) fn group_by_customer(
                 }
                 if with_keys {
                     keys[*slot] = bucket.keys[index];
+                }
+                if with_sub_us {
+                    sub_us[*slot] = bucket.sub_us[index];
                 }
                 if kept > 0 {
                     values[*slot * kept..(*slot + 1) * kept]
@@ -457,6 +466,9 @@ pub(super) fn group_by_customer(
             if with_keys {
                 keys[write] = keys[read];
             }
+            if with_sub_us {
+                sub_us[write] = sub_us[read];
+            }
             if kept > 0 {
                 values.copy_within(read * kept..(read + 1) * kept, write * kept);
             }
@@ -465,6 +477,7 @@ pub(super) fn group_by_customer(
         let range = offsets[c]..write;
         sort_by_time(
             &mut events[range.clone()],
+            sub_us.get(range.clone()).unwrap_or_default(),
             if with_keys {
                 &mut keys[range.clone()]
             } else {
@@ -522,34 +535,6 @@ impl PropertyColumn {
     /// Bytes held.
     pub fn bytes(&self) -> usize {
         self.changes.len() * std::mem::size_of::<(u32, u32)>()
-    }
-}
-
-/// Stable sort of one customer's events by time (source order breaks ties),
-/// moving session keys and `kept` property values per event along when
-/// there are any.
-fn sort_by_time(events: &mut [Event], keys: &mut [u32], values: &mut [u32], kept: usize) {
-    if events.is_sorted_by_key(|e| e.time_us) {
-        return;
-    }
-    if keys.is_empty() && kept == 0 {
-        events.sort_by_key(|e| e.time_us);
-        return;
-    }
-    let mut order: Vec<usize> = (0..events.len()).collect();
-    order.sort_by_key(|&i| events[i].time_us);
-    let sorted: Vec<Event> = order.iter().map(|&i| events[i]).collect();
-    events.copy_from_slice(&sorted);
-    if !keys.is_empty() {
-        let sorted: Vec<u32> = order.iter().map(|&i| keys[i]).collect();
-        keys.copy_from_slice(&sorted);
-    }
-    if kept > 0 {
-        let sorted: Vec<u32> = order
-            .iter()
-            .flat_map(|&i| values[i * kept..(i + 1) * kept].iter().copied())
-            .collect();
-        values.copy_from_slice(&sorted);
     }
 }
 

@@ -93,12 +93,13 @@ impl LiveEngine {
         let lateness = self.recent.lateness_us();
         let running = &mut self.running;
         let mut taken = 0;
-        self.recent.ingest_each(batch, |staged, key, newest| {
+        self.recent.ingest_each(batch, |staged, ns, key, newest| {
             taken += 1;
             let step = Step {
                 time_us: staged.event.time_us,
                 touchpoint: staged.event.touchpoint,
                 key,
+                sub_us_ns: ns,
             };
             running.add(
                 staged.event.customer,

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::batch::{RejectReason, Rejected};
+use super::batch::{RejectReason, Rejected, TimesAdjusted};
 
 /// How many rejected records are kept for the user to look at.
 pub const REJECTED_SAMPLE_SIZE: usize = 100;
@@ -19,6 +19,11 @@ pub struct RejectedLog {
     pub by_reason: BTreeMap<RejectReason, u64>,
     /// The first rejected records, in source order.
     pub sample: Vec<Rejected>,
+    /// Records kept whose local time (`--timezone`) the clock skipped or
+    /// showed twice, read by the rule [`super::batch::TimeAdjustment`] names: not
+    /// rejected, counted so that the moved times are seen.
+    #[serde(default)]
+    pub times_adjusted: TimesAdjusted,
 }
 
 impl RejectedLog {
@@ -44,6 +49,7 @@ impl RejectedLog {
         }
         let room = REJECTED_SAMPLE_SIZE.saturating_sub(self.sample.len());
         self.sample.extend(other.sample.iter().take(room).cloned());
+        self.times_adjusted.add(&other.times_adjusted);
     }
 }
 

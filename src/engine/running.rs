@@ -34,6 +34,16 @@ pub(super) struct Step {
     pub touchpoint: u32,
     /// Session key (0 = no session id).
     pub key: u32,
+    /// Nanoseconds past `time_us` (0..=999): they order arrivals within a
+    /// microsecond; sessions and durations are in µs.
+    pub sub_us_ns: u16,
+}
+
+impl Step {
+    /// Where the step is in time, to the nanosecond.
+    fn at(&self) -> (i64, u16) {
+        (self.time_us, self.sub_us_ns)
+    }
 }
 
 /// More than any stream counts (about 2.8 × 10^14): a saved count above it
@@ -45,6 +55,7 @@ const NO_STEP: Step = Step {
     time_us: i64::MIN,
     touchpoint: 0,
     key: 0,
+    sub_us_ns: 0,
 };
 
 /// Which of a customer's visited sets.
@@ -331,7 +342,9 @@ impl Running {
                             .all(|id| (*id as usize) < edges)
                 })
         };
-        let step_ok = |s: &Step| *s == NO_STEP || (tp(s.touchpoint) && is_event_time(s.time_us));
+        let step_ok = |s: &Step| {
+            *s == NO_STEP || (tp(s.touchpoint) && is_event_time(s.time_us) && s.sub_us_ns < 1000)
+        };
         for state in &self.states {
             let started = state.open.step > 0;
             let at_known_place = !started
@@ -440,7 +453,7 @@ impl Running {
             let queue = self.overflow.entry(customer).or_default();
             // After every waiting event of the same time: the source's order.
             let mut at = queue.len();
-            while at > 0 && queue[at - 1].time_us > event.time_us {
+            while at > 0 && queue[at - 1].at() > event.at() {
                 at -= 1;
             }
             queue.insert(at, event);
@@ -458,7 +471,7 @@ impl Running {
         let mut steps = [event, NO_STEP];
         let mut n = 1;
         if state.waiting != NO_STEP {
-            steps = if state.waiting.time_us <= event.time_us {
+            steps = if state.waiting.at() <= event.at() {
                 [state.waiting, event]
             } else {
                 [event, state.waiting]

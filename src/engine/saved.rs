@@ -76,6 +76,7 @@ impl JourneyBuilder {
         builder.touchpoints = saved.touchpoints.into_owned();
         builder.with_keys = saved.with_keys;
         builder.buckets = saved.buckets.into_owned();
+        builder.with_sub_us = builder.buckets.iter().any(|b| !b.sub_us.is_empty());
         builder.excluded = saved.excluded;
         builder.rejected = saved.rejected.into_owned();
         builder.newest = saved.newest.into_owned();
@@ -132,13 +133,17 @@ impl JourneyBuilder {
         for bucket in &self.buckets {
             let held: usize = bucket.chunks.iter().map(Vec::len).sum();
             let keys_fit = !self.with_keys || bucket.keys.len() == held;
+            let sub_us_fit = match self.with_sub_us {
+                true => bucket.sub_us.len() == held && bucket.sub_us.iter().all(|ns| *ns < 1000),
+                false => bucket.sub_us.is_empty(),
+            };
             let values_fit = bucket.properties.len() == held * kept
                 && bucket.properties.chunks(kept.max(1)).all(|run| {
                     run.iter()
                         .zip(&self.values)
                         .all(|(v, values)| (*v as usize) <= values.len())
                 });
-            if held != bucket.len || !keys_fit || !values_fit {
+            if held != bucket.len || !keys_fit || !sub_us_fit || !values_fit {
                 return Err(damaged("a bucket of another size than it says"));
             }
             let events_fit = bucket.chunks.iter().flatten().all(|s| {
@@ -216,15 +221,15 @@ mod tests {
         };
         let (first, second) = rows.split_at(250);
         let mut whole = JourneyBuilder::new(EngineConfig::default());
-        whole.ingest_each(&batch(first), |_, _, _| true);
-        whole.ingest_each(&batch(second), |_, _, _| true);
+        whole.ingest_each(&batch(first), |_, _, _, _| true);
+        whole.ingest_each(&batch(second), |_, _, _, _| true);
 
         let mut stopped = JourneyBuilder::new(EngineConfig::default());
-        stopped.ingest_each(&batch(first), |_, _, _| true);
+        stopped.ingest_each(&batch(first), |_, _, _, _| true);
         let saved = postcard::to_stdvec(&stopped.saved()).unwrap();
         let read: SavedBuilder = postcard::from_bytes(&saved).unwrap();
         let mut resumed = JourneyBuilder::restore(read, EngineConfig::default()).unwrap();
-        resumed.ingest_each(&batch(second), |_, _, _| true);
+        resumed.ingest_each(&batch(second), |_, _, _, _| true);
 
         assert_eq!(resumed.out_of_order(), whole.out_of_order());
         assert_eq!(resumed.watermark_us(), whole.watermark_us());

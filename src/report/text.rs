@@ -29,6 +29,9 @@ pub fn to_table(s: &Summary) -> String {
         printable(&m.event),
         printable(&m.time)
     );
+    if let Some(unit) = m.time_unit {
+        let _ = write!(mapping, " ({})", unit.describe());
+    }
     for (label, column) in [("event id", &m.event_id), ("session id", &m.session_id)] {
         if let Some(c) = column {
             let _ = write!(mapping, "  {label}={}", printable(c));
@@ -77,6 +80,9 @@ pub fn to_table(s: &Summary) -> String {
             r.reason,
             printable(&r.detail)
         );
+    }
+    if let Some(adjusted) = s.rejected.times_adjusted.describe() {
+        let _ = writeln!(out, "Adjusted    {adjusted}");
     }
 
     let _ = writeln!(out, "\nTouchpoints");

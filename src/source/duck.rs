@@ -222,15 +222,36 @@ enum TimeKind {
     Instant,
     /// TIMESTAMP / DATE without zone: read in the configured zone.
     Naive,
-    /// A number: epoch seconds, ms, µs or ns by magnitude.
+    /// TIMESTAMPTZ_NS (Parquet's nanosecond instants): to the nanosecond.
+    InstantNs,
+    /// TIMESTAMP_NS: a wall-clock time to the nanosecond.
+    NaiveNs,
+    /// A whole number that fits 64 bits: epoch seconds, ms, µs or ns in
+    /// the column's unit, exactly.
+    Integer,
+    /// Any other number: epoch seconds, ms, µs or ns in the column's unit.
     Number,
     /// Anything else, read as text.
     Text,
 }
 
+impl TimeKind {
+    /// A native time type, which needs no unit.
+    fn is_native(self) -> bool {
+        matches!(
+            self,
+            TimeKind::Instant | TimeKind::Naive | TimeKind::InstantNs | TimeKind::NaiveNs
+        )
+    }
+}
+
 fn time_kind(duck_type: &str) -> TimeKind {
     let t = duck_type.to_uppercase();
-    if t.starts_with("TIMESTAMP WITH TIME ZONE") || t == "TIMESTAMPTZ" {
+    if t == "TIMESTAMPTZ_NS" || t == "TIMESTAMP_NS WITH TIME ZONE" {
+        TimeKind::InstantNs
+    } else if t == "TIMESTAMP_NS" {
+        TimeKind::NaiveNs
+    } else if t.starts_with("TIMESTAMP WITH TIME ZONE") || t == "TIMESTAMPTZ" {
         TimeKind::Instant
     } else if t.starts_with("TIMESTAMP") || t == "DATE" {
         TimeKind::Naive
@@ -239,15 +260,14 @@ fn time_kind(duck_type: &str) -> TimeKind {
         "SMALLINT",
         "INTEGER",
         "BIGINT",
-        "HUGEINT",
         "UTINYINT",
         "USMALLINT",
         "UINTEGER",
-        "UBIGINT",
-        "FLOAT",
-        "DOUBLE",
     ]
     .contains(&t.as_str())
+    {
+        TimeKind::Integer
+    } else if ["HUGEINT", "UBIGINT", "FLOAT", "DOUBLE"].contains(&t.as_str())
         || t.starts_with("DECIMAL")
     {
         TimeKind::Number
@@ -365,7 +385,7 @@ fn read(
         .map(|(name, ty)| ColumnSample {
             name: name.clone(),
             values: Vec::new(),
-            is_timestamp_type: matches!(time_kind(ty), TimeKind::Instant | TimeKind::Naive),
+            is_timestamp_type: time_kind(ty).is_native(),
         })
         .collect();
     if !as_text.is_empty() {
@@ -417,6 +437,8 @@ fn read(
     select.push(match kind {
         TimeKind::Instant => format!("epoch_us({time_id})"),
         TimeKind::Naive => format!("epoch_us(CAST({time_id} AS TIMESTAMP))"),
+        TimeKind::InstantNs | TimeKind::NaiveNs => format!("epoch_ns({time_id})"),
+        TimeKind::Integer => format!("CAST({time_id} AS BIGINT)"),
         TimeKind::Number => format!("CAST({time_id} AS DOUBLE)"),
         TimeKind::Text => format!("CAST({time_id} AS VARCHAR)"),
     });
@@ -436,6 +458,7 @@ fn read(
         properties,
         pseudonyms: options.pseudonymize.clone(),
     };
+    let parser: TimeParser = options.time_parser_for(&mapping);
     if mapping_tx.send(Ok(mapping)).is_err() {
         return Ok(());
     }
@@ -444,7 +467,6 @@ fn read(
     let sql = format!("SELECT {} FROM {rel} AS src", select.join(", "));
     let mut stmt = conn.prepare(&sql).map_err(duck_error)?;
     let stream = stmt.stream_arrow([]).map_err(duck_error)?;
-    let parser = TimeParser::new(options.timezone);
     let mut batch = end.fresh_batch();
     let mut row_number = 0u64;
     for arrow in stream {
@@ -479,6 +501,13 @@ enum Column {
         values: duckdb::arrow::array::Int64Array,
         naive: bool,
     },
+    /// Nanoseconds; `naive` when the type had no zone.
+    Nanos {
+        values: duckdb::arrow::array::Int64Array,
+        naive: bool,
+    },
+    /// Whole epoch numbers, in the column's unit.
+    Integer(duckdb::arrow::array::Int64Array),
     Float(duckdb::arrow::array::Float64Array),
 }
 
@@ -505,6 +534,17 @@ impl ArrowColumns {
                             values: array.as_primitive::<Int64Type>().clone(),
                             naive: time_kind == TimeKind::Naive,
                         }
+                    }
+                    (true, TimeKind::InstantNs | TimeKind::NaiveNs) => {
+                        let array = cast(array, &DataType::Int64).map_err(arrow_error)?;
+                        Column::Nanos {
+                            values: array.as_primitive::<Int64Type>().clone(),
+                            naive: time_kind == TimeKind::NaiveNs,
+                        }
+                    }
+                    (true, TimeKind::Integer) => {
+                        let array = cast(array, &DataType::Int64).map_err(arrow_error)?;
+                        Column::Integer(array.as_primitive::<Int64Type>().clone())
                     }
                     (true, TimeKind::Number) => {
                         let array = cast(array, &DataType::Float64).map_err(arrow_error)?;
@@ -535,6 +575,11 @@ impl Record<usize> for ArrowRow<'_> {
                 true => Field::LocalTimestampUs(values.value(row)),
                 false => Field::TimestampUs(values.value(row)),
             },
+            Column::Nanos { values, naive } if values.is_valid(row) => match naive {
+                true => Field::LocalTimestampNs(values.value(row)),
+                false => Field::TimestampNs(values.value(row)),
+            },
+            Column::Integer(a) if a.is_valid(row) => Field::Integer(a.value(row)),
             Column::Float(a) if a.is_valid(row) => Field::Number(a.value(row)),
             _ => Field::Missing,
         }
@@ -545,6 +590,8 @@ impl Record<usize> for ArrowRow<'_> {
             .map(|i| match self.field(&i) {
                 Field::Text(t) => t.into_owned(),
                 Field::TimestampUs(us) | Field::LocalTimestampUs(us) => us.to_string(),
+                Field::TimestampNs(ns) | Field::LocalTimestampNs(ns) => ns.to_string(),
+                Field::Integer(n) => n.to_string(),
                 Field::Number(n) => n.to_string(),
                 _ => "NULL".to_owned(),
             })

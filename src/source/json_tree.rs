@@ -19,12 +19,36 @@ pub enum Json<'a> {
     Bool(bool),
     /// A number (as `f64`, as the mapping reads numbers).
     Number(f64),
+    /// A whole number that an `f64` cannot hold exactly (beyond 2^53:
+    /// epoch nanoseconds), kept exact.
+    Integer(i64),
     /// A string.
     Str(Cow<'a, str>),
     /// An array.
     Array(Vec<Json<'a>>),
     /// An object's members in the order written.
     Object(Vec<(Cow<'a, str>, Json<'a>)>),
+}
+
+impl Json<'static> {
+    /// A whole number: as an `f64` where that holds it exactly, else as
+    /// [`Json::Integer`].
+    pub fn whole(n: i64) -> Json<'static> {
+        if n.unsigned_abs() <= 1 << 53 {
+            Json::Number(n as f64)
+        } else {
+            Json::Integer(n)
+        }
+    }
+
+    /// An unsigned whole number, as [`Json::whole`] (beyond `i64`, as the
+    /// nearest `f64`).
+    pub fn whole_unsigned(n: u64) -> Json<'static> {
+        match i64::try_from(n) {
+            Ok(n) => Json::whole(n),
+            Err(_) => Json::Number(n as f64),
+        }
+    }
 }
 
 impl<'a> Json<'a> {
@@ -73,7 +97,11 @@ impl<'a> Json<'a> {
         match value {
             Value::Null => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
-            Value::Number(n) => n.as_f64().map_or(Json::Null, Json::Number),
+            Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+                (Some(i), _) => Json::whole(i),
+                (None, Some(u)) => Json::whole_unsigned(u),
+                _ => n.as_f64().map_or(Json::Null, Json::Number),
+            },
             Value::String(s) => Json::Str(Cow::Borrowed(s)),
             Value::Array(items) => Json::Array(items.iter().map(Json::from_value).collect()),
             Value::Object(members) => Json::from_value_object(members),
@@ -90,6 +118,7 @@ impl Json<'_> {
             Json::Bool(b) => Value::Bool(*b),
             Json::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => Value::from(*n as i64),
             Json::Number(n) => serde_json::Number::from_f64(*n).map_or(Value::Null, Value::Number),
+            Json::Integer(n) => Value::from(*n),
             Json::Str(s) => Value::String(s.to_string()),
             Json::Array(items) => Value::Array(items.iter().map(Json::to_value).collect()),
             Json::Object(members) => Value::Object(
@@ -115,6 +144,7 @@ impl fmt::Display for Json<'_> {
                 Some(n) => write!(f, "{n}"),
                 None => f.write_str("null"),
             },
+            Json::Integer(n) => write!(f, "{n}"),
             Json::Str(s) => f.write_str(&text(s)),
             Json::Array(items) => {
                 f.write_str("[")?;
@@ -168,11 +198,11 @@ impl<'de> Visitor<'de> for JsonVisitor {
     }
 
     fn visit_i64<E>(self, n: i64) -> Result<Json<'de>, E> {
-        Ok(Json::Number(n as f64))
+        Ok(Json::whole(n))
     }
 
     fn visit_u64<E>(self, n: u64) -> Result<Json<'de>, E> {
-        Ok(Json::Number(n as f64))
+        Ok(Json::whole_unsigned(n))
     }
 
     fn visit_f64<E>(self, n: f64) -> Result<Json<'de>, E> {

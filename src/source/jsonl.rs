@@ -225,7 +225,8 @@ impl JsonMapper {
         Ok((JsonMapper::new(&mapping, options, parser), mapping))
     }
 
-    /// Maps with a mapping decided elsewhere (a resumed live state).
+    /// Maps with a mapping decided elsewhere (a resumed live state);
+    /// `parser` reads epoch numbers in the mapping's time unit.
     pub fn new(mapping: &Mapping, options: &SourceOptions, parser: TimeParser) -> Self {
         let plan = RecordPlan {
             customer: mapping.customer.clone(),
@@ -238,6 +239,8 @@ impl JsonMapper {
             pseudonyms: options.pseudonymize.clone(),
             hidden: Hidden::new(&options.hidden_properties, |name| Some(name.clone())),
         };
+        // Epoch numbers in the unit decided for the time column.
+        let parser = parser.with_epoch_unit(mapping.time_unit);
         JsonMapper { plan, parser }
     }
 
@@ -471,6 +474,7 @@ pub fn customer_of(line: &[u8], mapping: &Mapping) -> Option<String> {
         let text = |column: &str| match record.lookup(column)? {
             Json::Str(s) if !s.is_empty() => Some(s.to_string()),
             Json::Number(n) => Some(number_text(*n)),
+            Json::Integer(n) => Some(n.to_string()),
             _ => None,
         };
         customer = text(&mapping.customer).or_else(|| text(mapping.customer_fallback.as_deref()?));
@@ -611,6 +615,7 @@ impl Record<String> for JsonRecord<'_, '_> {
             None | Some(Json::Null) => Field::Missing,
             Some(Json::Str(s)) => text_field(s),
             Some(Json::Number(n)) => Field::Number(*n),
+            Some(Json::Integer(n)) => Field::Integer(*n),
             Some(Json::Bool(b)) => Field::Text(Cow::Borrowed(if *b { "true" } else { "false" })),
             Some(Json::Object(_) | Json::Array(_)) => Field::Nested,
         }
@@ -632,6 +637,7 @@ mod tests {
             customer_fallback: Some("anon".into()),
             event: "event".into(),
             time: "ts".into(),
+            time_unit: None,
             event_id: None,
             session_id: None,
             channel: None,

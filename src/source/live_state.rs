@@ -21,7 +21,7 @@ use super::Mapping;
 const MAGIC: &[u8; 8] = b"JSCOPEst";
 
 /// The format written. States of other versions are refused.
-const VERSION: u32 = 5;
+const VERSION: u32 = 6;
 
 /// The first bytes of the states that earlier versions wrote.
 const EARLIER_MAGICS: [&[u8; 8]; 2] = [b"JSCOPE01", b"JSCOPE02"];
@@ -47,6 +47,7 @@ struct SavedMapping {
     customer_fallback: Option<String>,
     event: String,
     time: String,
+    time_unit: Option<super::EpochUnit>,
     event_id: Option<String>,
     session_id: Option<String>,
     channel: Option<String>,
@@ -60,6 +61,7 @@ impl From<&Mapping> for SavedMapping {
             customer_fallback: m.customer_fallback.clone(),
             event: m.event.clone(),
             time: m.time.clone(),
+            time_unit: m.time_unit,
             event_id: m.event_id.clone(),
             session_id: m.session_id.clone(),
             channel: m.channel.clone(),
@@ -75,6 +77,7 @@ impl From<SavedMapping> for Mapping {
             customer_fallback: m.customer_fallback,
             event: m.event,
             time: m.time,
+            time_unit: m.time_unit,
             event_id: m.event_id,
             session_id: m.session_id,
             channel: m.channel,
@@ -281,6 +284,7 @@ mod tests {
             customer_fallback: None,
             event: "event".into(),
             time: "timestamp".into(),
+            time_unit: None,
             event_id: None,
             session_id: None,
             channel: None,

@@ -10,6 +10,7 @@ pub mod csv_records;
 pub mod delimited;
 #[cfg(feature = "full")]
 pub mod duck;
+pub mod epoch;
 pub mod input;
 pub mod json_document;
 pub mod json_layout;
@@ -35,6 +36,7 @@ use chrono_tz::Tz;
 use thiserror::Error;
 
 use crate::engine::{EngineConfig, EventBatch, JourneyBuilder, Journeys};
+pub use epoch::EpochUnit;
 pub use input::{Format, Opened};
 pub use schema::{DETECTION_SAMPLE, Mapping, MappingOverrides, SchemaError};
 pub use timestamp::TimeParser;
@@ -104,9 +106,16 @@ impl SourceOptions {
         self.pseudonymize.is_some() || !self.hidden_properties.is_empty()
     }
 
-    /// The timestamp parser these options imply.
+    /// The timestamp parser these options imply, before a mapping is
+    /// known (epoch numbers by their size).
     pub fn time_parser(&self) -> TimeParser {
         TimeParser::new(self.timezone)
+    }
+
+    /// The timestamp parser for records mapped with `mapping`: epoch
+    /// numbers in the unit decided for its time column.
+    pub fn time_parser_for(&self, mapping: &Mapping) -> TimeParser {
+        self.time_parser().with_epoch_unit(mapping.time_unit)
     }
 
     /// The properties each event carries into the engine, as (property

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use crate::engine::{EARLIEST_US, EventBatch, LATEST_US, NewEvent, RejectReason, Rejected};
 
-use super::timestamp::TimeParser;
+use super::timestamp::{ReadTime, TimeParser};
 
 /// A field's value as a source sees it.
 #[derive(Debug, Clone)]
@@ -16,11 +16,18 @@ pub enum Field<'a> {
     Text(Cow<'a, str>),
     /// A JSON number.
     Number(f64),
+    /// A whole number too large for an `f64` to hold exactly (epoch
+    /// nanoseconds), or an integer column's value.
+    Integer(i64),
     /// Microseconds since the epoch from a native timestamp type with zone.
     TimestampUs(i64),
     /// Microseconds from a native timestamp type without zone (wall-clock
     /// time, read in the configured zone).
     LocalTimestampUs(i64),
+    /// Nanoseconds since the epoch from a native timestamp type with zone.
+    TimestampNs(i64),
+    /// Nanoseconds from a native timestamp type without zone.
+    LocalTimestampNs(i64),
     /// An object or array where a plain value belongs.
     Nested,
     /// Bytes that are not UTF-8.
@@ -111,14 +118,18 @@ impl<K> RecordPlan<K> {
                     .pseudonyms
                     .as_ref()
                     .map(|p| p.pseudonym(&mapped.customer));
-                batch.push(
+                if let Some(adjustment) = mapped.time.adjusted {
+                    batch.times_adjusted.count(adjustment);
+                }
+                batch.push_with_sub_us(
                     NewEvent {
                         customer: pseudonym.as_deref().unwrap_or(&mapped.customer),
                         event: &mapped.event,
-                        time_us: mapped.time_us,
+                        time_us: mapped.time.us,
                         event_id: mapped.event_id.as_deref(),
                         session_id: mapped.session_id.as_deref(),
                     },
+                    mapped.time.sub_us_ns,
                     properties,
                 );
             }
@@ -141,6 +152,7 @@ impl<K> RecordPlan<K> {
         let value_of = |key: &K| match record.field(key) {
             Field::Text(text) if !text.is_empty() => Some(text.into_owned()),
             Field::Number(n) => Some(number_text(n)),
+            Field::Integer(n) => Some(n.to_string()),
             _ => None,
         };
         let mut text = text;
@@ -177,7 +189,13 @@ impl<K> RecordPlan<K> {
             RejectReason::MissingEvent,
             "event",
         )?;
-        let time_us = match record.field(&self.time) {
+        let outside = || {
+            (
+                RejectReason::BadTimestamp,
+                "the time is outside the years 1 to 9999".to_owned(),
+            )
+        };
+        let time = match record.field(&self.time) {
             Field::Missing => return Err((RejectReason::MissingTime, "no timestamp".into())),
             Field::Nested => {
                 return Err((
@@ -191,27 +209,32 @@ impl<K> RecordPlan<K> {
                     "the timestamp is not UTF-8".into(),
                 ));
             }
-            Field::TimestampUs(us) => us,
-            Field::LocalTimestampUs(us) => parser.localize_us(us).ok_or((
-                RejectReason::BadTimestamp,
-                "time outside the supported range".into(),
-            ))?,
-            Field::Number(n) => parser.from_number(n).ok_or((
-                RejectReason::BadTimestamp,
-                format!("`{n}` is not a timestamp"),
-            ))?,
-            Field::Text(text) => parser.parse_str(&text).ok_or_else(|| {
-                (
-                    RejectReason::BadTimestamp,
-                    format!("`{}` is not a timestamp", crate::format::excerpt(&text, 80)),
-                )
-            })?,
+            Field::TimestampUs(us) => ReadTime {
+                us,
+                sub_us_ns: 0,
+                adjusted: None,
+            },
+            Field::TimestampNs(ns) => ReadTime {
+                us: ns.div_euclid(1000),
+                sub_us_ns: ns.rem_euclid(1000) as u16,
+                adjusted: None,
+            },
+            Field::LocalTimestampUs(us) => parser.localize(us, 0).ok_or(outside())?,
+            Field::LocalTimestampNs(ns) => parser
+                .localize(ns.div_euclid(1000), ns.rem_euclid(1000) as u16)
+                .ok_or(outside())?,
+            Field::Number(n) => parser
+                .read_number(n)
+                .map_err(|e| (RejectReason::BadTimestamp, e.detail(&number_text(n))))?,
+            Field::Integer(n) => parser
+                .read_integer(n)
+                .map_err(|e| (RejectReason::BadTimestamp, e.detail(&n.to_string())))?,
+            Field::Text(text) => parser
+                .read_str(&text)
+                .map_err(|e| (RejectReason::BadTimestamp, e.detail(&text)))?,
         };
-        if !(EARLIEST_US..=LATEST_US).contains(&time_us) {
-            return Err((
-                RejectReason::BadTimestamp,
-                "the time is outside the years 1 to 9999".into(),
-            ));
+        if !(EARLIEST_US..=LATEST_US).contains(&time.us) {
+            return Err(outside());
         }
         let optional =
             |key: &Option<K>, what: &str| -> Result<Option<Cow<'r, str>>, (RejectReason, String)> {
@@ -232,6 +255,7 @@ impl<K> RecordPlan<K> {
                 let value = match record.field(k) {
                     Field::Text(t) => Some(t),
                     Field::Number(n) => Some(Cow::Owned(n.to_string())),
+                    Field::Integer(n) => Some(Cow::Owned(n.to_string())),
                     _ => None,
                 };
                 match self.hidden.names.contains(name) {
@@ -243,7 +267,7 @@ impl<K> RecordPlan<K> {
         Ok(Mapped {
             customer,
             event,
-            time_us,
+            time,
             event_id,
             session_id,
             properties,
@@ -254,7 +278,7 @@ impl<K> RecordPlan<K> {
 struct Mapped<'r> {
     customer: Cow<'r, str>,
     event: Cow<'r, str>,
-    time_us: i64,
+    time: ReadTime,
     event_id: Option<Cow<'r, str>>,
     session_id: Option<Cow<'r, str>>,
     properties: Vec<Option<Cow<'r, str>>>,
@@ -275,7 +299,9 @@ fn text_of<'r>(field: Field<'r>, what: &str) -> Result<Cow<'r, str>, (RejectReas
     match field {
         Field::Text(t) => Ok(t),
         Field::Number(n) => Ok(Cow::Owned(number_text(n))),
+        Field::Integer(n) => Ok(Cow::Owned(n.to_string())),
         Field::TimestampUs(us) | Field::LocalTimestampUs(us) => Ok(Cow::Owned(us.to_string())),
+        Field::TimestampNs(ns) | Field::LocalTimestampNs(ns) => Ok(Cow::Owned(ns.to_string())),
         Field::Missing => Err((RejectReason::Unparseable, format!("no {what}"))),
         Field::Nested => Err((
             RejectReason::WrongType,

@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use super::epoch::EpochUnit;
 use super::timestamp::TimeParser;
 
 /// Which column plays which role.
@@ -27,6 +28,12 @@ pub struct Mapping {
     pub event: String,
     /// Timestamp column.
     pub time: String,
+    /// The unit of the time column's epoch numbers, decided once from the
+    /// values sampled for detection (see [`EpochUnit::of_column`]); None
+    /// when they are not numbers (or none was sampled: then each number is
+    /// read by its size).
+    #[serde(default)]
+    pub time_unit: Option<EpochUnit>,
     /// Unique event id column, used to drop duplicates.
     pub event_id: Option<String>,
     /// Explicit session id column.
@@ -253,6 +260,7 @@ impl Mapping {
                 customer_fallback: None,
                 event: overrides.event.clone().unwrap_or_default(),
                 time: overrides.time.clone().unwrap_or_default(),
+                time_unit: None,
                 event_id: None,
                 session_id: None,
                 channel: None,
@@ -341,11 +349,19 @@ pub fn detect(
         flag,
         columns: names.clone(),
     };
+    let customer = customer.ok_or_else(|| missing("customer", "customer"))?;
+    let event = event.ok_or_else(|| missing("event", "event"))?;
+    let time = time.ok_or_else(|| missing("time", "time"))?;
+    let time_unit = columns
+        .iter()
+        .find(|c| c.name == time && !c.is_timestamp_type)
+        .and_then(|c| EpochUnit::of_column(c.values.iter().map(String::as_str)));
     Ok(Mapping {
-        customer: customer.ok_or_else(|| missing("customer", "customer"))?,
+        customer,
         customer_fallback,
-        event: event.ok_or_else(|| missing("event", "event"))?,
-        time: time.ok_or_else(|| missing("time", "time"))?,
+        event,
+        time,
+        time_unit,
         event_id,
         session_id,
         channel,

@@ -31,6 +31,9 @@ fn rejected_records_ui(log: &RejectedLog, exportable: bool, ui: &mut egui::Ui) -
             export = true;
         }
     });
+    if let Some(adjusted) = log.times_adjusted.describe() {
+        ui.label(format!("Kept, with their time adjusted: {adjusted}."));
+    }
     if log.total == 0 {
         ui.label("Every record could be read.");
         return export;

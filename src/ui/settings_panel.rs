@@ -130,6 +130,15 @@ pub fn settings_ui(
                     column_choice(ui, role, slot, &form.columns).labelled_by(label.id);
                     ui.end_row();
                 }
+                // How the loaded time column's numbers were read.
+                let mapping = &ws.loaded.summary.mapping;
+                if let Some(unit) = mapping.time_unit
+                    && mapping.time == form.time
+                {
+                    ui.label("");
+                    ui.label(egui::RichText::new(format!("read as {}", unit.describe())).weak());
+                    ui.end_row();
+                }
                 for (role, slot) in [
                     ("Event id", &mut form.event_id),
                     ("Session id", &mut form.session_id),

@@ -106,7 +106,7 @@ pub fn avro_to_json(value: Avro) -> Json<'static> {
         Avro::Null => Json::Null,
         Avro::Boolean(b) => Json::Bool(b),
         Avro::Int(n) | Avro::TimeMillis(n) => Json::Number(f64::from(n)),
-        Avro::Long(n) | Avro::TimeMicros(n) => Json::Number(n as f64),
+        Avro::Long(n) | Avro::TimeMicros(n) => Json::whole(n),
         Avro::Float(n) => number(f64::from(n)),
         Avro::Double(n) => number(n),
         Avro::Bytes(bytes) => bytes_text(bytes),

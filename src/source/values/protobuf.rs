@@ -226,9 +226,9 @@ fn field_to_json(value: &Proto, kind: &Kind) -> Json<'static> {
     match value {
         Proto::Bool(b) => Json::Bool(*b),
         Proto::I32(n) => Json::Number(f64::from(*n)),
-        Proto::I64(n) => Json::Number(*n as f64),
+        Proto::I64(n) => Json::whole(*n),
         Proto::U32(n) => Json::Number(f64::from(*n)),
-        Proto::U64(n) => Json::Number(*n as f64),
+        Proto::U64(n) => Json::whole_unsigned(*n),
         Proto::F32(n) => number(f64::from(*n)),
         Proto::F64(n) => number(*n),
         Proto::String(s) => text(s.clone()),
