@@ -110,7 +110,8 @@ fn a_state_that_is_a_device_or_enormous_is_refused_at_once() {
     let headed = dir.path().join("headed.state");
     let mut file = std::fs::File::create(&headed).unwrap();
     file.write_all(b"JSCOPEst").unwrap();
-    file.write_all(&5u32.to_le_bytes()).unwrap();
+    file.write_all(&journeyscope::source::live_state::VERSION.to_le_bytes())
+        .unwrap();
     file.set_len(20_000_000_000).unwrap();
     drop(file);
     let (out, took) = live_with_state(&headed);
