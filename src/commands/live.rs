@@ -110,8 +110,35 @@ fn read_rules(
     })
 }
 
+/// `--alerts-webhook URL`, checked before anything starts: an http(s)
+/// URL with a host (one that cannot be parsed would fail every alert).
+fn webhook_url(text: &str) -> Result<String, Failure> {
+    let shown = crate::format::excerpt(text, 200);
+    let example = "give one such as https://hooks.example.com/alerts";
+    let uri: ureq::http::Uri = text.parse().map_err(|e| {
+        usage(anyhow!(
+            "--alerts-webhook `{shown}` is not a URL alerts can be POSTed to ({e}); {example}"
+        ))
+    })?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(host)) if !host.is_empty() => Ok(text.to_owned()),
+        (Some("http" | "https"), _) => Err(usage(anyhow!(
+            "--alerts-webhook `{shown}` names no host; {example}"
+        ))),
+        _ => Err(usage(anyhow!(
+            "--alerts-webhook `{shown}`: alerts are POSTed to an http:// or https:// URL; \
+             {example}"
+        ))),
+    }
+}
+
 /// Runs `live`: the window, or with `--headless` the printed summaries.
 pub fn live(args: &LiveArgs) -> Result<(), Failure> {
+    let webhook = args
+        .alerts_webhook
+        .as_deref()
+        .map(webhook_url)
+        .transpose()?;
     let window = args
         .window
         .as_deref()
@@ -170,7 +197,7 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
                 topic,
                 properties: spec.properties.clone(),
             }),
-            webhook: args.alerts_webhook.clone(),
+            webhook,
         },
     };
     headless(&spec, settings, &run)
@@ -388,6 +415,7 @@ pub fn live_json(
     };
     text.unwrap_or_default() + "\n"
 }
+
 
 /// The alerts raised so far and how their delivery went, for the JSON.
 pub struct AlertsOut<'a> {

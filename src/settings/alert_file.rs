@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::alerts::{AlertKind, AlertRule, Baseline, LagUnit};
 use crate::source::TimeParser;
 
+use super::alert_checks::{check_count, check_name, check_size, never_fires, quoted};
 use super::{SettingsError, parse_segment};
 
 /// A funnel step named by its touchpoint or by its place (1 = the first).
@@ -65,8 +66,13 @@ struct RulesText {
 /// Reads the alert rules in `text` (TOML), their segments' times in
 /// `parser`'s zone.
 pub fn alert_rules(text: &str, parser: TimeParser) -> Result<Vec<AlertRule>, SettingsError> {
+    check_size(text.len() as u64, "the alert rules text")?;
     let file: RulesText =
         toml::from_str(text).map_err(|e| SettingsError(format!("alert rules: {e}")))?;
+    check_count(file.rule.len())?;
+    for (k, rule) in file.rule.iter().enumerate() {
+        check_name(&rule.name, k + 1)?;
+    }
     let rules: Vec<AlertRule> = file
         .rule
         .into_iter()
@@ -77,7 +83,7 @@ pub fn alert_rules(text: &str, parser: TimeParser) -> Result<Vec<AlertRule>, Set
             return Err(SettingsError(format!(
                 "two alert rules are called `{}`: alerts are keyed by the rule's name, give \
                  each its own",
-                rule.name
+                quoted(&rule.name)
             )));
         }
     }
@@ -85,11 +91,14 @@ pub fn alert_rules(text: &str, parser: TimeParser) -> Result<Vec<AlertRule>, Set
 }
 
 fn rule_of(r: RuleText, parser: TimeParser) -> Result<AlertRule, SettingsError> {
-    let named = |what: &str| SettingsError(format!("alert rule `{}`: {what}", r.name));
+    check_name(&r.name, 1)?;
+    let shown = quoted(&r.name);
+    let named = |what: &str| SettingsError(format!("alert rule `{shown}`: {what}"));
     let time = |text: &str, field: &str| {
-        humantime::parse_duration(text)
-            .map(|d| d.as_micros() as i64)
-            .map_err(|e| named(&format!("{field} `{text}`: {e} (try 15m, 1h or 1d)")))
+        let us = humantime::parse_duration(text)
+            .map_err(|e| named(&format!("{field} `{text}`: {e} (try 15m, 1h or 1d)")))?
+            .as_micros();
+        i64::try_from(us).map_err(|_| named(&format!("{field} `{text}` is too long")))
     };
     let needs = |v: &Option<String>, field: &str| {
         v.clone()
@@ -173,7 +182,7 @@ fn rule_of(r: RuleText, parser: TimeParser) -> Result<AlertRule, SettingsError> 
             "a lag or rejected_rate rule watches the whole stream: it takes no segment",
         ));
     }
-    Ok(AlertRule {
+    let rule = AlertRule {
         segment: r
             .segment
             .as_deref()
@@ -185,8 +194,12 @@ fn rule_of(r: RuleText, parser: TimeParser) -> Result<AlertRule, SettingsError> 
         baseline,
         min_sessions: r.min_sessions.unwrap_or(0),
         for_us: r.hold.as_deref().map_or(Ok(0), |f| time(f, "for"))?,
-        name: r.name,
-    })
+        name: r.name.clone(),
+    };
+    match never_fires(&rule, r.window.as_deref(), r.baseline.as_deref()) {
+        Some(why) => Err(named(&why)),
+        None => Ok(rule),
+    }
 }
 
 /// A funnel-step rule's funnel and step (`steps` and `step`, or `from`
@@ -228,10 +241,25 @@ pub fn read_alert_rules(
     path: &std::path::Path,
     parser: TimeParser,
 ) -> Result<Vec<AlertRule>, SettingsError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    use std::io::Read as _;
+    let shown = crate::format::printable(&path.display().to_string()).into_owned();
+    let cannot =
+        |e: std::io::Error| SettingsError(format!("cannot read the alert rules {shown}: {e}"));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    check_size(
+        file.metadata().map_err(cannot)?.len(),
+        &format!("the alert rules file {shown}"),
+    )?;
+    // Read no more than the limit and a byte, whatever the size said (a
+    // pipe or a growing file has none).
+    let mut bytes = Vec::new();
+    file.take(super::MAX_RULES_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    check_size(bytes.len() as u64, &format!("the alert rules file {shown}"))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
         SettingsError(format!(
-            "cannot read the alert rules {}: {e}",
-            crate::format::printable(&path.display().to_string())
+            "the alert rules {shown} are not UTF-8 text: save the file as UTF-8"
         ))
     })?;
     alert_rules(&text, parser)
@@ -427,7 +455,8 @@ impl RuleDraft {
                 .map(|v| {
                     v.parse::<f64>().map_err(|_| {
                         SettingsError(format!(
-                            "alert rule `{name}`: {field} `{v}` is not a number (0.2 for 20 %)"
+                            "alert rule `{}`: {field} `{v}` is not a number (0.2 for 20 %)",
+                            quoted(name)
                         ))
                     })
                 })
@@ -462,7 +491,8 @@ impl RuleDraft {
                 .map(|v| {
                     v.parse::<u64>().map_err(|_| {
                         SettingsError(format!(
-                            "alert rule `{name}`: min sessions `{v}` is not a whole number"
+                            "alert rule `{}`: min sessions `{v}` is not a whole number",
+                            quoted(name)
                         ))
                     })
                 })
@@ -471,7 +501,8 @@ impl RuleDraft {
         };
         if fixed && text.below.is_none() && text.above.is_none() {
             return Err(SettingsError(format!(
-                "alert rule `{name}`: a fixed rule takes `below` or `above`"
+                "alert rule `{}`: a fixed rule takes `below` or `above`",
+                quoted(name)
             )));
         }
         rule_of(text, parser)

@@ -28,6 +28,18 @@ pub const CHECK_BUDGET: std::time::Duration = std::time::Duration::from_millis(2
 /// How often (in wall time) lag rules are checked.
 pub const LAG_CHECK_EVERY_US: i64 = 1_000_000;
 
+/// At most this many rules are watched: each is read at every minute of
+/// event time, so their number bounds the work of a check.
+pub const MAX_RULES: usize = 200;
+
+/// A rule's name is at most this many characters (every alert carries it).
+pub const MAX_RULE_NAME_CHARS: usize = 200;
+
+/// The event time a rule may read back from the minute checked, its window
+/// and its baseline together: the live engine keeps that much (and a day
+/// more for replays) for the rules, so a longer one could never be read.
+pub const MAX_RULE_SPAN_US: i64 = 7 * 24 * 3600 * 1_000_000;
+
 /// What a lag rule counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LagUnit {
