@@ -386,3 +386,63 @@ fn alerts_reach_the_topic_and_the_webhook() {
     assert_eq!(refused["alert_delivery"]["webhook_failures"], 3);
     assert_eq!(refused["alert_delivery"]["webhook_sent"], 0);
 }
+
+/// A webhook that accepts connections and never answers holds neither the
+/// stream nor the end up: the run prints its summary and exits within a
+/// few seconds of going idle, and says the delivery timed out.
+#[test]
+fn a_webhook_that_never_answers_holds_nothing_up() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/alerts", silent.local_addr().unwrap());
+    std::thread::Builder::new()
+        .name("silent webhook".into())
+        .spawn(move || {
+            // Every connection is taken and held open, unanswered.
+            let held: Vec<_> = silent.incoming().flatten().collect();
+            drop(held);
+        })
+        .unwrap();
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    broker.create_topic("silent");
+    let file = dir.path().join("silent.jsonl");
+    write_lines(&file, &stream(true));
+    produce(&broker, "silent", &file);
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, CONVERSION).unwrap();
+    let args = live_args(
+        &broker,
+        "silent",
+        &[
+            "--alerts",
+            rules.to_str().unwrap(),
+            "--alerts-webhook",
+            &url,
+        ],
+    );
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_journeyscope"))
+        .args(&args)
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        took < std::time::Duration::from_secs(15),
+        "took {took:?}: {}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("alert delivery timed out: ")
+            && stderr(&out).contains("not delivered when the run ended"),
+        "{}",
+        stderr(&out)
+    );
+    let json = json(&out);
+    let delivery = &json["alert_delivery"];
+    assert_eq!(json["alerts"].as_array().unwrap().len(), 3, "{json}");
+    assert_eq!(delivery["webhook_sent"], 0, "{delivery}");
+    let undelivered = delivery["undelivered"].as_u64().unwrap();
+    let failed = delivery["webhook_failures"].as_u64().unwrap();
+    assert!(undelivered >= 1 && undelivered + failed == 3, "{delivery}");
+}

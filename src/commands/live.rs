@@ -315,7 +315,7 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
         // Before the last summary, every queued alert is delivered (or
         // counted as not).
         let delivery = match (idle, sender.take()) {
-            (true, Some(done)) => Some(done.finish()),
+            (true, Some(done)) => Some(finish_delivery(done)),
             (false, Some(running)) => {
                 let counts = running.counts();
                 sender = Some(running);
@@ -416,6 +416,20 @@ pub fn live_json(
     text.unwrap_or_default() + "\n"
 }
 
+/// Waits for the alerts still being delivered (a few seconds at most) and
+/// says on standard error how many were given up.
+fn finish_delivery(sender: AlertSender) -> DeliveryCounts {
+    let counts = sender.finish();
+    if counts.undelivered > 0 {
+        eprintln!(
+            "alert delivery timed out: {} not delivered when the run ended (waited {} for the \
+             alerts topic or webhook to answer)",
+            crate::format::plural(counts.undelivered as usize, "alert"),
+            crate::format::human_duration(super::alert_out::FINISH_WAIT.as_secs_f64())
+        );
+    }
+    counts
+}
 
 /// The alerts raised so far and how their delivery went, for the JSON.
 pub struct AlertsOut<'a> {
