@@ -446,3 +446,58 @@ fn a_webhook_that_never_answers_holds_nothing_up() {
     let failed = delivery["webhook_failures"].as_u64().unwrap();
     assert!(undelivered >= 1 && undelivered + failed == 3, "{delivery}");
 }
+
+/// A rule's name goes to the terminal with its controls and bidirectional
+/// overrides shown as escapes, on standard error (a delivery that failed)
+/// and standard output (the JSON, whose strings read back as the exact
+/// name).
+#[test]
+fn rule_names_reach_the_terminal_escaped() {
+    let name = "evil \u{202e}\u{1b}[2J checkout";
+    let rules = CONVERSION.replace(
+        "name = \"app checkout conversion\"",
+        "name = \"evil \\u202E\\u001B[2J checkout\"",
+    );
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/", l.local_addr().unwrap())
+    };
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    broker.create_topic("named");
+    let file = dir.path().join("named.jsonl");
+    write_lines(&file, &stream(true));
+    produce(&broker, "named", &file);
+    let rules_file = dir.path().join("rules.toml");
+    std::fs::write(&rules_file, rules).unwrap();
+    let args = live_args(
+        &broker,
+        "named",
+        &[
+            "--alerts",
+            rules_file.to_str().unwrap(),
+            "--alerts-webhook",
+            &closed,
+        ],
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_journeyscope"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (stdout, stderr) = (String::from_utf8(out.stdout.clone()).unwrap(), stderr(&out));
+    for (what, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+        assert!(
+            !text.contains('\u{202e}') && !text.contains('\u{1b}'),
+            "{what}: {text}"
+        );
+    }
+    assert!(
+        stderr.contains("alert `evil \\u{202e}\\u{1b}[2J checkout` not delivered to the webhook"),
+        "{stderr}"
+    );
+    let json = json(&out);
+    let alerts = json["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 3, "{json}");
+    assert!(alerts.iter().all(|a| a["rule"] == name), "{json}");
+}

@@ -259,7 +259,8 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
                 .map_err(|e| usage(anyhow!(e)))?;
             for alert in &new {
                 if run.every.is_some() {
-                    print_line(&serde_json::to_string(alert).unwrap_or_default())?;
+                    let json = serde_json::to_string(alert).unwrap_or_default();
+                    print_line(&crate::format::json_printable(&json))?;
                 }
                 if let Some(sender) = &sender {
                     sender.send(alert);
@@ -413,7 +414,7 @@ pub fn live_json(
     } else {
         serde_json::to_string_pretty(&value)
     };
-    text.unwrap_or_default() + "\n"
+    crate::format::json_printable(&text.unwrap_or_default()).into_owned() + "\n"
 }
 
 /// Waits for the alerts still being delivered (a few seconds at most) and
