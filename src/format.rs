@@ -104,6 +104,30 @@ pub fn printable_lines(text: &str) -> Cow<'_, str> {
     escape_where(text, |c| c != '\n' && c != '\t' && is_unprintable(c))
 }
 
+/// JSON text (as serde_json writes it) with every unprintable character
+/// (see [`is_unprintable`]) inside its strings written as a `\uXXXX`
+/// escape: the same JSON to whatever reads it, safe on a terminal. The
+/// line breaks, tabs and returns left raw are the spaces between values
+/// (inside strings serde_json escapes them).
+pub fn json_printable(json: &str) -> Cow<'_, str> {
+    let escaped = |c: char| is_unprintable(c) && !matches!(c, '\n' | '\t' | '\r');
+    if !json.chars().any(escaped) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if escaped(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 fn escape_where(text: &str, escape: impl Fn(char) -> bool) -> Cow<'_, str> {
     if !text.chars().any(&escape) {
         return Cow::Borrowed(text);
@@ -222,6 +246,24 @@ mod tests {
         assert_eq!(printable("two\nlines"), "two\\u{a}lines");
         assert_eq!(printable_lines("two\nlines\u{7}"), "two\nlines\\u{7}");
         assert_eq!(printable("café 東京"), "café 東京");
+    }
+
+    #[test]
+    fn json_keeps_its_strings_and_shows_no_control() {
+        let name = "evil \u{202e}\u{1b}[2J \u{85}\u{7f}\u{1fffe}\n";
+        let pretty = serde_json::to_string_pretty(&serde_json::json!({ "rule": name })).unwrap();
+        let shown = json_printable(&pretty);
+        assert!(
+            !shown.chars().any(|c| is_unprintable(c) && c != '\n'),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("\\u202e") && shown.contains("\\ud83f\\udffe"),
+            "{shown}"
+        );
+        let read: serde_json::Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(read["rule"], name);
+        assert_eq!(json_printable("{\"a\": 1}"), "{\"a\": 1}");
     }
 
     #[test]

@@ -386,3 +386,118 @@ fn alerts_reach_the_topic_and_the_webhook() {
     assert_eq!(refused["alert_delivery"]["webhook_failures"], 3);
     assert_eq!(refused["alert_delivery"]["webhook_sent"], 0);
 }
+
+/// A webhook that accepts connections and never answers holds neither the
+/// stream nor the end up: the run prints its summary and exits within a
+/// few seconds of going idle, and says the delivery timed out.
+#[test]
+fn a_webhook_that_never_answers_holds_nothing_up() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/alerts", silent.local_addr().unwrap());
+    std::thread::Builder::new()
+        .name("silent webhook".into())
+        .spawn(move || {
+            // Every connection is taken and held open, unanswered.
+            let held: Vec<_> = silent.incoming().flatten().collect();
+            drop(held);
+        })
+        .unwrap();
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    broker.create_topic("silent");
+    let file = dir.path().join("silent.jsonl");
+    write_lines(&file, &stream(true));
+    produce(&broker, "silent", &file);
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, CONVERSION).unwrap();
+    let args = live_args(
+        &broker,
+        "silent",
+        &[
+            "--alerts",
+            rules.to_str().unwrap(),
+            "--alerts-webhook",
+            &url,
+        ],
+    );
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_journeyscope"))
+        .args(&args)
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        took < std::time::Duration::from_secs(15),
+        "took {took:?}: {}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("alert delivery timed out: ")
+            && stderr(&out).contains("not delivered when the run ended"),
+        "{}",
+        stderr(&out)
+    );
+    let json = json(&out);
+    let delivery = &json["alert_delivery"];
+    assert_eq!(json["alerts"].as_array().unwrap().len(), 3, "{json}");
+    assert_eq!(delivery["webhook_sent"], 0, "{delivery}");
+    let undelivered = delivery["undelivered"].as_u64().unwrap();
+    let failed = delivery["webhook_failures"].as_u64().unwrap();
+    assert!(undelivered >= 1 && undelivered + failed == 3, "{delivery}");
+}
+
+/// A rule's name goes to the terminal with its controls and bidirectional
+/// overrides shown as escapes, on standard error (a delivery that failed)
+/// and standard output (the JSON, whose strings read back as the exact
+/// name).
+#[test]
+fn rule_names_reach_the_terminal_escaped() {
+    let name = "evil \u{202e}\u{1b}[2J checkout";
+    let rules = CONVERSION.replace(
+        "name = \"app checkout conversion\"",
+        "name = \"evil \\u202E\\u001B[2J checkout\"",
+    );
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/", l.local_addr().unwrap())
+    };
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    broker.create_topic("named");
+    let file = dir.path().join("named.jsonl");
+    write_lines(&file, &stream(true));
+    produce(&broker, "named", &file);
+    let rules_file = dir.path().join("rules.toml");
+    std::fs::write(&rules_file, rules).unwrap();
+    let args = live_args(
+        &broker,
+        "named",
+        &[
+            "--alerts",
+            rules_file.to_str().unwrap(),
+            "--alerts-webhook",
+            &closed,
+        ],
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_journeyscope"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (stdout, stderr) = (String::from_utf8(out.stdout.clone()).unwrap(), stderr(&out));
+    for (what, text) in [("stdout", &stdout), ("stderr", &stderr)] {
+        assert!(
+            !text.contains('\u{202e}') && !text.contains('\u{1b}'),
+            "{what}: {text}"
+        );
+    }
+    assert!(
+        stderr.contains("alert `evil \\u{202e}\\u{1b}[2J checkout` not delivered to the webhook"),
+        "{stderr}"
+    );
+    let json = json(&out);
+    let alerts = json["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 3, "{json}");
+    assert!(alerts.iter().all(|a| a["rule"] == name), "{json}");
+}

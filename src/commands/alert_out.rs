@@ -1,15 +1,17 @@
 //! Where alerts go besides standard output: a Kafka topic (keyed by the
 //! rule's name, each delivery confirmed) and a webhook (an HTTP POST of the
 //! alert's JSON, retried with backoff a bounded number of times), both on a
-//! thread of their own so that ingesting never waits for them. What could
-//! not be delivered is counted, never silently lost.
+//! thread of their own so that ingesting never waits for them. A webhook
+//! request gives up after a few seconds, and the end of a run waits for
+//! what is still being delivered a few seconds at most. What could not be
+//! delivered is counted, never silently lost.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::{Sender, TrySendError, bounded};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded};
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde::Serialize;
@@ -22,8 +24,14 @@ const QUEUE: usize = 1000;
 /// (doubled each time).
 const WEBHOOK_ATTEMPTS: u32 = 4;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
-/// How long one delivery may take.
+/// How long one delivery to the topic may take.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a webhook may take to accept a connection, and to answer a
+/// request in all (a server that never answers costs this much an attempt).
+const WEBHOOK_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long the end of a run waits for the alerts still being delivered.
+pub const FINISH_WAIT: Duration = Duration::from_secs(5);
 
 /// A topic to produce alerts to.
 #[derive(Debug, Clone)]
@@ -58,6 +66,9 @@ pub struct DeliveryCounts {
     pub webhook_failures: u64,
     /// Alerts left out because too many were waiting.
     pub dropped: u64,
+    /// Alerts whose delivery was still waiting or under way when the run
+    /// ended, given up after [`FINISH_WAIT`].
+    pub undelivered: u64,
 }
 
 #[derive(Default)]
@@ -67,6 +78,11 @@ struct Counts {
     webhook_sent: AtomicU64,
     webhook_failures: AtomicU64,
     dropped: AtomicU64,
+    /// Alerts queued, and those whose delivery is over (every output).
+    queued: AtomicU64,
+    done: AtomicU64,
+    /// Set when the run ends before delivery: no attempt is begun after.
+    given_up: AtomicBool,
 }
 
 impl Counts {
@@ -78,6 +94,7 @@ impl Counts {
             webhook_sent: get(&self.webhook_sent),
             webhook_failures: get(&self.webhook_failures),
             dropped: get(&self.dropped),
+            undelivered: get(&self.queued).saturating_sub(get(&self.done)),
         }
     }
 }
@@ -87,6 +104,8 @@ pub struct AlertSender {
     queue: Option<Sender<(String, String)>>,
     counts: Arc<Counts>,
     thread: Option<JoinHandle<()>>,
+    /// Disconnected when the thread has delivered everything.
+    finished: Option<Receiver<()>>,
 }
 
 impl AlertSender {
@@ -98,6 +117,7 @@ impl AlertSender {
                 queue: None,
                 counts,
                 thread: None,
+                finished: None,
             });
         }
         let producer = match &outputs.topic {
@@ -115,16 +135,25 @@ impl AlertSender {
             None => None,
         };
         let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(DELIVERY_TIMEOUT))
+            .timeout_connect(Some(WEBHOOK_CONNECT_TIMEOUT))
+            .timeout_global(Some(WEBHOOK_TIMEOUT))
             .build()
             .into();
         let webhook = outputs.webhook.clone();
         let (queue, waiting) = bounded::<(String, String)>(QUEUE);
+        let (running, finished) = bounded::<()>(0);
         let shared = counts.clone();
         let thread = std::thread::Builder::new()
             .name("alert delivery".into())
             .spawn(move || {
+                // Dropped when every alert is delivered: `finish` stops waiting.
+                let _running = running;
                 for (rule, json) in waiting {
+                    if shared.given_up.load(Ordering::Relaxed) {
+                        // Counted as undelivered.
+                        continue;
+                    }
+                    let shown = crate::format::printable(&rule);
                     if let Some((producer, topic)) = &producer {
                         let record = FutureRecord::to(topic).key(&rule).payload(&json);
                         let delivered =
@@ -132,22 +161,26 @@ impl AlertSender {
                         let counter = match delivered {
                             Ok(_) => &shared.topic_sent,
                             Err((e, _)) => {
-                                log::warn!("alert `{rule}` not delivered to `{topic}`: {e}");
+                                log::warn!("alert `{shown}` not delivered to `{topic}`: {e}");
                                 &shared.topic_failures
                             }
                         };
                         counter.fetch_add(1, Ordering::Relaxed);
                     }
                     if let Some(url) = &webhook {
-                        let counter = match post(&agent, url, &json) {
-                            Ok(()) => &shared.webhook_sent,
-                            Err(e) => {
-                                log::warn!("alert `{rule}` not delivered to the webhook: {e}");
-                                &shared.webhook_failures
+                        match post(&agent, url, &json, &shared.given_up) {
+                            Ok(()) => {
+                                shared.webhook_sent.fetch_add(1, Ordering::Relaxed);
                             }
-                        };
-                        counter.fetch_add(1, Ordering::Relaxed);
+                            // The run ended meanwhile: counted as undelivered.
+                            Err(None) => continue,
+                            Err(Some(e)) => {
+                                log::warn!("alert `{shown}` not delivered to the webhook: {e}");
+                                shared.webhook_failures.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
                     }
+                    shared.done.fetch_add(1, Ordering::Relaxed);
                 }
             })
             .map_err(|e| format!("cannot start the alert delivery thread: {e}"))?;
@@ -155,6 +188,7 @@ impl AlertSender {
             queue: Some(queue),
             counts,
             thread: Some(thread),
+            finished: Some(finished),
         })
     }
 
@@ -164,10 +198,13 @@ impl AlertSender {
             return;
         };
         let json = serde_json::to_string(alert).unwrap_or_default();
-        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
-            queue.try_send((alert.rule.clone(), json))
-        {
-            self.counts.dropped.fetch_add(1, Ordering::Relaxed);
+        match queue.try_send((alert.rule.clone(), json)) {
+            Ok(()) => {
+                self.counts.queued.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.counts.dropped.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -176,10 +213,21 @@ impl AlertSender {
         self.counts.read()
     }
 
-    /// Delivers what is queued (every attempt made), then stops.
+    /// Delivers what is queued, waiting [`FINISH_WAIT`] at most: what is
+    /// not delivered by then is given up (no attempt begins after) and
+    /// counted as `undelivered`.
     pub fn finish(mut self) -> DeliveryCounts {
         drop(self.queue.take());
-        if let Some(thread) = self.thread.take()
+        let over = self
+            .finished
+            .take()
+            .map(|finished| finished.recv_timeout(FINISH_WAIT));
+        let thread = self.thread.take();
+        if let Some(Err(RecvTimeoutError::Timeout)) = over {
+            // The thread is left to end with the process; it begins
+            // nothing more.
+            self.counts.given_up.store(true, Ordering::Relaxed);
+        } else if let Some(thread) = thread
             && thread.join().is_err()
         {
             log::error!("the alert delivery thread panicked");
@@ -188,11 +236,20 @@ impl AlertSender {
     }
 }
 
-/// POSTs `json` to `url`, retrying with a doubling pause.
-fn post(agent: &ureq::Agent, url: &str, json: &str) -> Result<(), String> {
+/// POSTs `json` to `url`, retrying with a doubling pause until `given_up`;
+/// Err(None) when given up before an answer.
+fn post(
+    agent: &ureq::Agent,
+    url: &str,
+    json: &str,
+    given_up: &AtomicBool,
+) -> Result<(), Option<String>> {
     let mut pause = FIRST_BACKOFF;
     let mut last = String::new();
     for attempt in 1..=WEBHOOK_ATTEMPTS {
+        if given_up.load(Ordering::Relaxed) {
+            return Err(None);
+        }
         match agent
             .post(url)
             .header("content-type", "application/json")
@@ -206,5 +263,5 @@ fn post(agent: &ureq::Agent, url: &str, json: &str) -> Result<(), String> {
             pause *= 2;
         }
     }
-    Err(format!("{last} (after {WEBHOOK_ATTEMPTS} attempts)"))
+    Err(Some(format!("{last} (after {WEBHOOK_ATTEMPTS} attempts)")))
 }

@@ -110,8 +110,35 @@ fn read_rules(
     })
 }
 
+/// `--alerts-webhook URL`, checked before anything starts: an http(s)
+/// URL with a host (one that cannot be parsed would fail every alert).
+fn webhook_url(text: &str) -> Result<String, Failure> {
+    let shown = crate::format::excerpt(text, 200);
+    let example = "give one such as https://hooks.example.com/alerts";
+    let uri: ureq::http::Uri = text.parse().map_err(|e| {
+        usage(anyhow!(
+            "--alerts-webhook `{shown}` is not a URL alerts can be POSTed to ({e}); {example}"
+        ))
+    })?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(host)) if !host.is_empty() => Ok(text.to_owned()),
+        (Some("http" | "https"), _) => Err(usage(anyhow!(
+            "--alerts-webhook `{shown}` names no host; {example}"
+        ))),
+        _ => Err(usage(anyhow!(
+            "--alerts-webhook `{shown}`: alerts are POSTed to an http:// or https:// URL; \
+             {example}"
+        ))),
+    }
+}
+
 /// Runs `live`: the window, or with `--headless` the printed summaries.
 pub fn live(args: &LiveArgs) -> Result<(), Failure> {
+    let webhook = args
+        .alerts_webhook
+        .as_deref()
+        .map(webhook_url)
+        .transpose()?;
     let window = args
         .window
         .as_deref()
@@ -170,7 +197,7 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
                 topic,
                 properties: spec.properties.clone(),
             }),
-            webhook: args.alerts_webhook.clone(),
+            webhook,
         },
     };
     headless(&spec, settings, &run)
@@ -232,7 +259,8 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
                 .map_err(|e| usage(anyhow!(e)))?;
             for alert in &new {
                 if run.every.is_some() {
-                    print_line(&serde_json::to_string(alert).unwrap_or_default())?;
+                    let json = serde_json::to_string(alert).unwrap_or_default();
+                    print_line(&crate::format::json_printable(&json))?;
                 }
                 if let Some(sender) = &sender {
                     sender.send(alert);
@@ -288,7 +316,7 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
         // Before the last summary, every queued alert is delivered (or
         // counted as not).
         let delivery = match (idle, sender.take()) {
-            (true, Some(done)) => Some(done.finish()),
+            (true, Some(done)) => Some(finish_delivery(done)),
             (false, Some(running)) => {
                 let counts = running.counts();
                 sender = Some(running);
@@ -386,7 +414,22 @@ pub fn live_json(
     } else {
         serde_json::to_string_pretty(&value)
     };
-    text.unwrap_or_default() + "\n"
+    crate::format::json_printable(&text.unwrap_or_default()).into_owned() + "\n"
+}
+
+/// Waits for the alerts still being delivered (a few seconds at most) and
+/// says on standard error how many were given up.
+fn finish_delivery(sender: AlertSender) -> DeliveryCounts {
+    let counts = sender.finish();
+    if counts.undelivered > 0 {
+        eprintln!(
+            "alert delivery timed out: {} not delivered when the run ended (waited {} for the \
+             alerts topic or webhook to answer)",
+            crate::format::plural(counts.undelivered as usize, "alert"),
+            crate::format::human_duration(super::alert_out::FINISH_WAIT.as_secs_f64())
+        );
+    }
+    counts
 }
 
 /// The alerts raised so far and how their delivery went, for the JSON.

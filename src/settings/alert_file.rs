@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::alerts::{AlertKind, AlertRule, Baseline, LagUnit};
 use crate::source::TimeParser;
 
+use super::alert_checks::{check_count, check_name, check_size, never_fires, quoted};
 use super::{SettingsError, parse_segment};
 
 /// A funnel step named by its touchpoint or by its place (1 = the first).
@@ -65,8 +66,13 @@ struct RulesText {
 /// Reads the alert rules in `text` (TOML), their segments' times in
 /// `parser`'s zone.
 pub fn alert_rules(text: &str, parser: TimeParser) -> Result<Vec<AlertRule>, SettingsError> {
+    check_size(text.len() as u64, "the alert rules text")?;
     let file: RulesText =
         toml::from_str(text).map_err(|e| SettingsError(format!("alert rules: {e}")))?;
+    check_count(file.rule.len())?;
+    for (k, rule) in file.rule.iter().enumerate() {
+        check_name(&rule.name, k + 1)?;
+    }
     let rules: Vec<AlertRule> = file
         .rule
         .into_iter()
@@ -77,7 +83,7 @@ pub fn alert_rules(text: &str, parser: TimeParser) -> Result<Vec<AlertRule>, Set
             return Err(SettingsError(format!(
                 "two alert rules are called `{}`: alerts are keyed by the rule's name, give \
                  each its own",
-                rule.name
+                quoted(&rule.name)
             )));
         }
     }
@@ -85,11 +91,14 @@ pub fn alert_rules(text: &str, parser: TimeParser) -> Result<Vec<AlertRule>, Set
 }
 
 fn rule_of(r: RuleText, parser: TimeParser) -> Result<AlertRule, SettingsError> {
-    let named = |what: &str| SettingsError(format!("alert rule `{}`: {what}", r.name));
+    check_name(&r.name, 1)?;
+    let shown = quoted(&r.name);
+    let named = |what: &str| SettingsError(format!("alert rule `{shown}`: {what}"));
     let time = |text: &str, field: &str| {
-        humantime::parse_duration(text)
-            .map(|d| d.as_micros() as i64)
-            .map_err(|e| named(&format!("{field} `{text}`: {e} (try 15m, 1h or 1d)")))
+        let us = humantime::parse_duration(text)
+            .map_err(|e| named(&format!("{field} `{text}`: {e} (try 15m, 1h or 1d)")))?
+            .as_micros();
+        i64::try_from(us).map_err(|_| named(&format!("{field} `{text}` is too long")))
     };
     let needs = |v: &Option<String>, field: &str| {
         v.clone()
@@ -173,7 +182,7 @@ fn rule_of(r: RuleText, parser: TimeParser) -> Result<AlertRule, SettingsError> 
             "a lag or rejected_rate rule watches the whole stream: it takes no segment",
         ));
     }
-    Ok(AlertRule {
+    let rule = AlertRule {
         segment: r
             .segment
             .as_deref()
@@ -185,8 +194,12 @@ fn rule_of(r: RuleText, parser: TimeParser) -> Result<AlertRule, SettingsError> 
         baseline,
         min_sessions: r.min_sessions.unwrap_or(0),
         for_us: r.hold.as_deref().map_or(Ok(0), |f| time(f, "for"))?,
-        name: r.name,
-    })
+        name: r.name.clone(),
+    };
+    match never_fires(&rule, r.window.as_deref(), r.baseline.as_deref()) {
+        Some(why) => Err(named(&why)),
+        None => Ok(rule),
+    }
 }
 
 /// A funnel-step rule's funnel and step (`steps` and `step`, or `from`
@@ -228,10 +241,25 @@ pub fn read_alert_rules(
     path: &std::path::Path,
     parser: TimeParser,
 ) -> Result<Vec<AlertRule>, SettingsError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    use std::io::Read as _;
+    let shown = crate::format::printable(&path.display().to_string()).into_owned();
+    let cannot =
+        |e: std::io::Error| SettingsError(format!("cannot read the alert rules {shown}: {e}"));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    check_size(
+        file.metadata().map_err(cannot)?.len(),
+        &format!("the alert rules file {shown}"),
+    )?;
+    // Read no more than the limit and a byte, whatever the size said (a
+    // pipe or a growing file has none).
+    let mut bytes = Vec::new();
+    file.take(super::MAX_RULES_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    check_size(bytes.len() as u64, &format!("the alert rules file {shown}"))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
         SettingsError(format!(
-            "cannot read the alert rules {}: {e}",
-            crate::format::printable(&path.display().to_string())
+            "the alert rules {shown} are not UTF-8 text: save the file as UTF-8"
         ))
     })?;
     alert_rules(&text, parser)
@@ -427,7 +455,8 @@ impl RuleDraft {
                 .map(|v| {
                     v.parse::<f64>().map_err(|_| {
                         SettingsError(format!(
-                            "alert rule `{name}`: {field} `{v}` is not a number (0.2 for 20 %)"
+                            "alert rule `{}`: {field} `{v}` is not a number (0.2 for 20 %)",
+                            quoted(name)
                         ))
                     })
                 })
@@ -462,7 +491,8 @@ impl RuleDraft {
                 .map(|v| {
                     v.parse::<u64>().map_err(|_| {
                         SettingsError(format!(
-                            "alert rule `{name}`: min sessions `{v}` is not a whole number"
+                            "alert rule `{}`: min sessions `{v}` is not a whole number",
+                            quoted(name)
                         ))
                     })
                 })
@@ -471,167 +501,10 @@ impl RuleDraft {
         };
         if fixed && text.below.is_none() && text.above.is_none() {
             return Err(SettingsError(format!(
-                "alert rule `{name}`: a fixed rule takes `below` or `above`"
+                "alert rule `{}`: a fixed rule takes `below` or `above`",
+                quoted(name)
             )));
         }
         rule_of(text, parser)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const EVERY_KIND: &str = r#"
-[[rule]]
-name = "checkout conversion"
-kind = "transition_share"
-from = "begin_checkout"
-to = "purchase"
-segment = "channel=app"
-window = "15m"
-baseline = "previous"
-drop = 0.2
-min_sessions = 200
-for = "2m"
-
-[[rule]]
-name = "cart exits"
-kind = "exit_share"
-touchpoint = "view_cart"
-window = "30m"
-baseline = "1d"
-rise = 0.5
-
-[[rule]]
-name = "paying"
-kind = "funnel_step"
-steps = ["view_item", "add_to_cart", "purchase"]
-step = "purchase"
-window = "1h"
-below = 0.1
-
-[[rule]]
-name = "quiet shop"
-kind = "volume"
-touchpoint = "page_view"
-window = "5m"
-below = 10.0
-
-[[rule]]
-name = "behind"
-kind = "lag"
-unit = "seconds"
-above = 30.0
-for = "1m"
-
-[[rule]]
-name = "garbage"
-kind = "rejected_rate"
-window = "10m"
-above = 0.05
-"#;
-
-    #[test]
-    fn every_kind_reads_and_writes_back_as_itself() {
-        let rules = alert_rules(EVERY_KIND, TimeParser::default()).expect("rules");
-        assert_eq!(rules.len(), 6);
-        assert_eq!(
-            rules[2].kind,
-            AlertKind::FunnelStep {
-                steps: vec!["view_item".into(), "add_to_cart".into(), "purchase".into()],
-                step: 2
-            }
-        );
-        assert_eq!(
-            rules[4].kind,
-            AlertKind::Lag {
-                unit: LagUnit::Seconds
-            }
-        );
-        assert_eq!(
-            rules[1].baseline,
-            Baseline::Back {
-                back_us: 86_400_000_000,
-                drop: None,
-                rise: Some(0.5)
-            }
-        );
-        let written = alert_rules_text(&rules);
-        let again = alert_rules(&written, TimeParser::default()).expect("written rules");
-        assert_eq!(again, rules, "{written}");
-    }
-
-    #[test]
-    fn the_packaged_example_reads() {
-        let example = include_str!("../../packaging/alerts.example.toml");
-        let rules = alert_rules(example, TimeParser::default()).expect("the example");
-        let kinds: Vec<&str> = rules.iter().map(|r| r.kind.name()).collect();
-        for kind in AlertKind::NAMES {
-            assert!(kinds.contains(&kind), "{kind} is not in the example");
-        }
-    }
-
-    #[test]
-    fn mistakes_are_named_with_the_rule() {
-        let cases = [
-            ("kind = \"lag\"", "takes `above`"),
-            (
-                "kind = \"funnel_step\"\nwindow = \"1h\"\nbelow = 0.1",
-                "needs `steps`",
-            ),
-            (
-                "kind = \"funnel_step\"\nsteps = [\"a\", \"b\"]\nstep = 3\nwindow = \"1h\"\nbelow = 0.1",
-                "one of 2 to 2",
-            ),
-            (
-                "kind = \"rejected_rate\"\nwindow = \"1h\"\nabove = 0.1\nsegment = \"channel=app\"",
-                "no segment",
-            ),
-            (
-                "kind = \"volume\"\ntouchpoint = \"x\"\nbelow = 1.0",
-                "`window`",
-            ),
-            (
-                "kind = \"lag\"\nunit = \"bytes\"\nabove = 1.0",
-                "unit `bytes`",
-            ),
-        ];
-        for (body, said) in cases {
-            let text = format!("[[rule]]\nname = \"r\"\n{body}\n");
-            let error = alert_rules(&text, TimeParser::default())
-                .expect_err(body)
-                .to_string();
-            assert!(
-                error.contains("alert rule `r`") && error.contains(said),
-                "{error}"
-            );
-        }
-        let twice = "[[rule]]\nname = \"r\"\nkind = \"lag\"\nabove = 1.0\n".repeat(2);
-        let error = alert_rules(&twice, TimeParser::default()).expect_err("twice");
-        assert!(error.to_string().contains("two alert rules"), "{error}");
-    }
-
-    #[test]
-    fn a_form_gives_back_each_rule_it_shows() {
-        let rules = alert_rules(EVERY_KIND, TimeParser::default()).expect("rules");
-        for rule in &rules {
-            let draft = RuleDraft::of(rule);
-            assert_eq!(&draft.rule(TimeParser::default()).expect("draft"), rule);
-        }
-        let mut draft = RuleDraft::new_rule();
-        draft.name = "c".into();
-        draft.from = "begin_checkout".into();
-        assert!(
-            draft
-                .rule(TimeParser::default())
-                .unwrap_err()
-                .to_string()
-                .contains("`to`")
-        );
-        draft.to = "purchase".into();
-        draft.drop = "a fifth".into();
-        let error = draft.rule(TimeParser::default()).unwrap_err().to_string();
-        assert!(error.contains("drop `a fifth` is not a number"), "{error}");
     }
 }

@@ -151,7 +151,8 @@ fn where_saved_ui(rules: &AlertRules, ui: &mut egui::Ui) {
 }
 
 /// `rules` with `rule` added (`index` None) or put in place of the one at
-/// `index`; refused when another rule has its name.
+/// `index`; refused when another rule has its name, or when adding one
+/// past [`crate::engine::alerts::MAX_RULES`].
 fn with_rule(
     rules: &[AlertRule],
     index: Option<usize>,
@@ -166,6 +167,12 @@ fn with_rule(
             "another rule is called `{}`: alerts are named by their rule, give this one its own \
              name",
             rule.name
+        ));
+    }
+    let max = crate::engine::alerts::MAX_RULES;
+    if index.is_none_or(|k| k >= rules.len()) && rules.len() >= max {
+        return Err(format!(
+            "{max} rules are watched already, the most there can be: remove one first"
         ));
     }
     let mut all = rules.to_vec();

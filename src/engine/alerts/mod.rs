@@ -7,12 +7,14 @@
 //! change is one alert.
 
 mod reading;
+#[cfg(test)]
+mod shared_tests;
 
 use serde::Serialize;
 
 use super::live::LiveEngine;
 use super::segment::{Segment, SegmentError};
-use reading::{Reading, read, read_lag};
+use reading::{Reading, Shared, read, read_lag};
 
 /// Event time kept beyond the rules' windows (see [`Alerts::keeps_us`]).
 const REPLAY_SLACK_US: i64 = 24 * 3600 * 1_000_000;
@@ -27,6 +29,18 @@ pub const CHECK_BUDGET: std::time::Duration = std::time::Duration::from_millis(2
 
 /// How often (in wall time) lag rules are checked.
 pub const LAG_CHECK_EVERY_US: i64 = 1_000_000;
+
+/// At most this many rules are watched: each is read at every minute of
+/// event time, so their number bounds the work of a check.
+pub const MAX_RULES: usize = 200;
+
+/// A rule's name is at most this many characters (every alert carries it).
+pub const MAX_RULE_NAME_CHARS: usize = 200;
+
+/// The event time a rule may read back from the minute checked, its window
+/// and its baseline together: the live engine keeps that much (and a day
+/// more for replays) for the rules, so a longer one could never be read.
+pub const MAX_RULE_SPAN_US: i64 = 7 * 24 * 3600 * 1_000_000;
 
 /// What a lag rule counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +133,17 @@ impl AlertKind {
     /// True for the rules checked in wall time, on the reader.
     fn is_lag(&self) -> bool {
         matches!(self, AlertKind::Lag { .. })
+    }
+}
+
+impl AlertRule {
+    /// How far back from the minute checked the rule reads: its window,
+    /// and its baseline's.
+    fn reads_back_us(&self) -> i64 {
+        match self.baseline {
+            Baseline::Back { back_us, .. } => self.window_us.saturating_add(back_us),
+            Baseline::Fixed { .. } => self.window_us,
+        }
     }
 }
 
@@ -235,6 +260,9 @@ pub struct Alert {
 #[derive(Debug)]
 pub struct Alerts {
     rules: Vec<AlertRule>,
+    /// The event-time rules in the order they are read: those reading the
+    /// same stretch of event time one after the other, to share its work.
+    read_order: Vec<usize>,
     /// Per rule: pending since (µs), or firing.
     phase: Vec<Phase>,
     /// The next event time to check.
@@ -256,6 +284,7 @@ impl Alerts {
     pub fn new(rules: Vec<AlertRule>, source: &str) -> Alerts {
         Alerts {
             phase: vec![Phase::Ok; rules.len()],
+            read_order: read_order(&rules),
             rules,
             next_check_us: None,
             next_lag_check_us: i64::MIN,
@@ -274,10 +303,7 @@ impl Alerts {
         self.rules
             .iter()
             .filter(|r| !r.kind.is_lag())
-            .map(|r| match r.baseline {
-                Baseline::Back { back_us, .. } => r.window_us + back_us,
-                Baseline::Fixed { .. } => r.window_us,
-            })
+            .map(AlertRule::reads_back_us)
             .max()
             .unwrap_or(0)
             + CHECK_EVERY_US
@@ -301,6 +327,7 @@ impl Alerts {
                     .map_or(Phase::Ok, |k| self.phase[k])
             })
             .collect();
+        self.read_order = read_order(&rules);
         self.rules = rules;
     }
 
@@ -356,19 +383,34 @@ impl Alerts {
         let mut alerts = Vec::new();
         let started = std::time::Instant::now();
         while at <= settled && started.elapsed() < CHECK_BUDGET {
-            for k in 0..self.rules.len() {
-                if self.rules[k].kind.is_lag() {
-                    continue;
-                }
-                let reading = read(&self.rules[k], engine, at)?;
-                if let Some(alert) = self.step(k, at, at, reading) {
-                    alerts.push(alert);
-                }
-            }
+            alerts.extend(self.check_at(engine, at)?);
             at += CHECK_EVERY_US;
         }
         self.next_check_us = Some(at);
         Ok(alerts)
+    }
+
+    /// Checks every event-time rule at `at_us`, the rules reading the same
+    /// stretch of event time sharing its work; the changes in rule order.
+    fn check_at(&mut self, engine: &LiveEngine, at_us: i64) -> Result<Vec<Alert>, SegmentError> {
+        let mut changes = Vec::new();
+        let mut shared = Shared::new(engine, at_us);
+        let mut stretch: Option<i64> = None;
+        for i in 0..self.read_order.len() {
+            let k = self.read_order[i];
+            let reads_back_us = self.rules[k].reads_back_us();
+            if stretch.is_some_and(|s| s != reads_back_us) {
+                // Done with the last stretch: its journeys go.
+                shared = Shared::new(engine, at_us);
+            }
+            stretch = Some(reads_back_us);
+            let reading = read(&self.rules[k], &mut shared)?;
+            if let Some(alert) = self.step(k, at_us, at_us, reading) {
+                changes.push((k, alert));
+            }
+        }
+        changes.sort_by_key(|(k, _)| *k);
+        Ok(changes.into_iter().map(|(_, alert)| alert).collect())
     }
 
     /// True while steps of event time the stream has passed are still to
@@ -429,6 +471,16 @@ impl Alerts {
             source: self.source.clone(),
         })
     }
+}
+
+/// The event-time rules, those reading the same stretch of event time
+/// together (otherwise in their order).
+fn read_order(rules: &[AlertRule]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..rules.len())
+        .filter(|k| !rules[*k].kind.is_lag())
+        .collect();
+    order.sort_by_key(|k| rules[*k].reads_back_us());
+    order
 }
 
 fn rfc3339(us: i64) -> String {

@@ -1,8 +1,12 @@
 //! What a rule reads at one check: its value, what that is held against,
-//! and whether its condition holds.
+//! and whether its condition holds. Rules checked at the same minute share
+//! the work ([`Shared`]): the journeys of a stretch of event time are built
+//! once for every rule reading that stretch, and a segment of them, a
+//! comparison or a funnel is computed once for every rule asking for it.
 
 use crate::engine::compare::{CompareReport, Difference, compare_apart};
-use crate::engine::funnel::{FunnelSpec, compute_funnel};
+use crate::engine::funnel::{FunnelReport, FunnelSpec, compute_funnel};
+use crate::engine::graph::{EdgeReport, NodeReport};
 use crate::engine::journeys::Journeys;
 use crate::engine::live::LiveEngine;
 use crate::engine::segment::{Segment, SegmentError};
@@ -10,6 +14,7 @@ use crate::engine::segment::{Segment, SegmentError};
 use super::{AlertKind, AlertRule, Baseline, Lag, LagUnit};
 
 /// What one check of a rule found.
+#[derive(Debug, Clone, PartialEq)]
 pub(super) struct Reading {
     pub value: f64,
     pub baseline: f64,
@@ -19,16 +24,198 @@ pub(super) struct Reading {
     pub holds: bool,
 }
 
-/// Reads `rule` at event time `at_us` from the kept events before it; None
-/// when too few sessions (or no such touchpoint) to say anything.
+/// What the rules checked at one minute of event time share. Each rule
+/// reads the journeys of the kept events of a stretch `[from, at)`; keep
+/// one `Shared` for the rules reading the same stretch (what it holds is
+/// as large as that stretch's events).
+pub(super) struct Shared<'a> {
+    engine: &'a LiveEngine,
+    at_us: i64,
+    /// The journeys of `[from, to)`, by `(from, to)`.
+    built: Vec<((i64, i64), Journeys)>,
+    /// Those journeys within a segment, by `from` and segment.
+    segmented: Vec<(i64, Option<Segment>, Segmented)>,
+    /// Comparisons of a window against an earlier one.
+    compared: Vec<(CompareKey, CompareReport)>,
+    /// Events kept in `[from, at)`, by `from`.
+    events: Vec<(i64, u64)>,
+}
+
+/// Journeys within a segment, and what rules read from them.
+struct Segmented {
+    journeys: Journeys,
+    edges: Option<Vec<EdgeReport>>,
+    nodes: Option<Vec<NodeReport>>,
+    funnels: Vec<(Vec<String>, FunnelReport)>,
+}
+
+impl Segmented {
+    fn edges(&mut self) -> &[EdgeReport] {
+        let graph = &self.journeys.graph;
+        self.edges.get_or_insert_with(|| graph.edge_reports())
+    }
+
+    fn nodes(&mut self) -> &[NodeReport] {
+        let graph = &self.journeys.graph;
+        self.nodes.get_or_insert_with(|| graph.node_reports())
+    }
+
+    fn funnel(&mut self, steps: &[String]) -> &FunnelReport {
+        let k = match self.funnels.iter().position(|(s, _)| s == steps) {
+            Some(k) => k,
+            None => {
+                let spec = FunnelSpec {
+                    steps: steps.to_vec(),
+                    within_us: None,
+                };
+                let report = compute_funnel(&self.journeys, &spec);
+                self.funnels.push((steps.to_vec(), report));
+                self.funnels.len() - 1
+            }
+        };
+        &self.funnels[k].1
+    }
+}
+
+/// What makes two rules' comparisons the same one.
+struct CompareKey {
+    window_us: i64,
+    back_us: i64,
+    segment: Option<Segment>,
+    funnel: Option<Vec<String>>,
+}
+
+impl CompareKey {
+    fn of(rule: &AlertRule, back_us: i64) -> CompareKey {
+        CompareKey {
+            window_us: rule.window_us,
+            back_us,
+            segment: rule.segment.clone(),
+            funnel: funnel_of(&rule.kind).map(|f| f.steps),
+        }
+    }
+
+    fn is(&self, rule: &AlertRule, back_us: i64) -> bool {
+        self.window_us == rule.window_us
+            && self.back_us == back_us
+            && self.segment == rule.segment
+            && match (&self.funnel, &rule.kind) {
+                (Some(steps), AlertKind::FunnelStep { steps: theirs, .. }) => steps == theirs,
+                (None, kind) => !matches!(kind, AlertKind::FunnelStep { .. }),
+                (Some(_), _) => false,
+            }
+    }
+}
+
+impl<'a> Shared<'a> {
+    /// Nothing read yet at event time `at_us`.
+    pub fn new(engine: &'a LiveEngine, at_us: i64) -> Shared<'a> {
+        Shared {
+            engine,
+            at_us,
+            built: Vec::new(),
+            segmented: Vec::new(),
+            compared: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// The journeys of the kept events in `[from_us, at)`.
+    fn built(&mut self, from_us: i64) -> &Journeys {
+        let k = self.build(from_us, self.at_us);
+        &self.built[k].1
+    }
+
+    /// Where the journeys of the kept events in `[from_us, to_us)` are,
+    /// built when not yet.
+    fn build(&mut self, from_us: i64, to_us: i64) -> usize {
+        match self.built.iter().position(|(f, _)| *f == (from_us, to_us)) {
+            Some(k) => k,
+            None => {
+                let journeys = self.engine.recent_between(from_us, to_us).build();
+                self.built.push(((from_us, to_us), journeys));
+                self.built.len() - 1
+            }
+        }
+    }
+
+    /// Those journeys within `segment`.
+    fn segmented(
+        &mut self,
+        from_us: i64,
+        segment: Option<&Segment>,
+    ) -> Result<&mut Segmented, SegmentError> {
+        let found = self
+            .segmented
+            .iter()
+            .position(|(f, s, _)| *f == from_us && s.as_ref() == segment);
+        let k = match found {
+            Some(k) => k,
+            None => {
+                let journeys = self.built(from_us).with_segment(segment.cloned())?;
+                let segmented = Segmented {
+                    journeys,
+                    edges: None,
+                    nodes: None,
+                    funnels: Vec::new(),
+                };
+                self.segmented.push((from_us, segment.cloned(), segmented));
+                self.segmented.len() - 1
+            }
+        };
+        Ok(&mut self.segmented[k].2)
+    }
+
+    /// The rule's window against the same stretch `back_us` earlier.
+    fn compared(&mut self, rule: &AlertRule, back_us: i64) -> Result<&CompareReport, SegmentError> {
+        let k = match self.compared.iter().position(|(c, _)| c.is(rule, back_us)) {
+            Some(k) => k,
+            None => {
+                let (at, start) = (self.at_us, self.at_us - rule.window_us);
+                let a = within(rule, Segment::time(Some(start), None, String::new()));
+                let b = within(
+                    rule,
+                    Segment::time(Some(start - back_us), Some(at - back_us), String::new()),
+                );
+                let funnel = funnel_of(&rule.kind);
+                // Each window as it stood at the same age: the earlier one
+                // without the events after its own end, as the current one.
+                let now = self.build(start, at);
+                let before = self.build(start - back_us, at - back_us);
+                let report = compare_apart(
+                    (&self.built[now].1, a),
+                    (&self.built[before].1, b),
+                    funnel.as_ref(),
+                    None,
+                )?;
+                self.compared.push((CompareKey::of(rule, back_us), report));
+                self.compared.len() - 1
+            }
+        };
+        Ok(&self.compared[k].1)
+    }
+
+    /// Events kept in `[from_us, at)`.
+    fn events(&mut self, from_us: i64) -> u64 {
+        if let Some((_, n)) = self.events.iter().find(|(f, _)| *f == from_us) {
+            return *n;
+        }
+        let n = self.engine.recent_between(from_us, self.at_us).events() as u64;
+        self.events.push((from_us, n));
+        n
+    }
+}
+
+/// Reads `rule` at the event time `shared` stands at, from the kept
+/// events before it; None when too few sessions (or no such touchpoint)
+/// to say anything.
 pub(super) fn read(
     rule: &AlertRule,
-    engine: &LiveEngine,
-    at_us: i64,
+    shared: &mut Shared<'_>,
 ) -> Result<Option<Reading>, SegmentError> {
-    let start = at_us - rule.window_us;
+    let start = shared.at_us - rule.window_us;
     if rule.kind == AlertKind::RejectedRate {
-        return Ok(rejected_rate(rule, engine, start, at_us));
+        return Ok(rejected_rate(rule, shared, start));
     }
     match rule.baseline {
         Baseline::Back {
@@ -36,25 +223,12 @@ pub(super) fn read(
             drop,
             rise,
         } => {
-            // Each window as it stood at the same age: the earlier one
-            // without the events after its own end, as the current one.
-            let now = engine.recent_between(start, at_us).build();
-            let before = engine
-                .recent_between(start - back_us, at_us - back_us)
-                .build();
-            let a = within(rule, Segment::time(Some(start), None, String::new()));
-            let b = within(
-                rule,
-                Segment::time(Some(start - back_us), Some(at_us - back_us), String::new()),
-            );
-            let funnel = funnel_of(&rule.kind);
-            let report = compare_apart((&now, a), (&before, b), funnel.as_ref(), None)?;
-            Ok(compared(rule, &report, drop, rise))
+            let report = shared.compared(rule, back_us)?;
+            Ok(compared(rule, report, drop, rise))
         }
         Baseline::Fixed { below, above } => {
-            let journeys = engine.recent_between(start, at_us).build();
-            let journeys = journeys.with_segment(rule.segment.clone())?;
-            Ok(fixed(rule, &journeys, below, above))
+            let segmented = shared.segmented(start, rule.segment.as_ref())?;
+            Ok(fixed(rule, segmented, below, above))
         }
     }
 }
@@ -166,14 +340,13 @@ fn funnel_of(kind: &AlertKind) -> Option<FunnelSpec> {
 /// A reading against fixed bounds, in the window alone.
 fn fixed(
     rule: &AlertRule,
-    journeys: &Journeys,
+    window: &mut Segmented,
     below: Option<f64>,
     above: Option<f64>,
 ) -> Option<Reading> {
-    let graph = &journeys.graph;
     let (value, sessions) = match &rule.kind {
         AlertKind::TransitionShare { from, to } => {
-            let edges = graph.edge_reports();
+            let edges = window.edges();
             let edge = edges.iter().find(|e| e.from == *from && e.to == *to);
             let outflow: u64 = edges
                 .iter()
@@ -184,32 +357,28 @@ fn fixed(
             (taken as f64 / outflow.max(1) as f64, outflow)
         }
         AlertKind::ExitShare { touchpoint } => {
-            let node = graph
-                .node_reports()
-                .into_iter()
-                .find(|n| n.name == *touchpoint)?;
+            let node = window.nodes().iter().find(|n| n.name == *touchpoint)?;
             (
                 node.exits as f64 / node.sessions.max(1) as f64,
                 node.sessions,
             )
         }
-        AlertKind::FunnelStep { step, .. } => {
-            let spec = funnel_of(&rule.kind)?;
-            let report = compute_funnel(journeys, &spec);
+        AlertKind::FunnelStep { steps, step } => {
+            let report = window.funnel(steps);
             let previous = report.steps.get(step.checked_sub(1)?)?.customers;
             let reached = report.steps.get(*step)?;
             (reached.conversion_from_previous, previous)
         }
         AlertKind::Lag { .. } | AlertKind::RejectedRate => return None,
         AlertKind::Volume { touchpoint } => {
-            let events = graph
-                .node_reports()
-                .into_iter()
+            let events = window
+                .nodes()
+                .iter()
                 .find(|n| n.name == *touchpoint)
                 .map_or(0, |n| n.events);
             (
                 events as f64 / (rule.window_us as f64 / 60e6),
-                journeys.sessions,
+                window.journeys.sessions,
             )
         }
     };
@@ -239,20 +408,15 @@ fn against_bounds(
     }
 }
 
-/// The share of the records of `[from_us, to_us)` that were rejected (a
+/// The share of the records of `[from_us, at)` that were rejected (a
 /// rejected record has the event time of the event before it on its
 /// partition); `min_sessions` counts records here.
-fn rejected_rate(
-    rule: &AlertRule,
-    engine: &LiveEngine,
-    from_us: i64,
-    to_us: i64,
-) -> Option<Reading> {
+fn rejected_rate(rule: &AlertRule, shared: &mut Shared<'_>, from_us: i64) -> Option<Reading> {
     let Baseline::Fixed { below, above } = rule.baseline else {
         return None;
     };
-    let rejected = engine.rejected_between(from_us, to_us);
-    let records = rejected + engine.recent_between(from_us, to_us).events() as u64;
+    let rejected = shared.engine.rejected_between(from_us, shared.at_us);
+    let records = rejected + shared.events(from_us);
     let share = rejected as f64 / records.max(1) as f64;
     Some(against_bounds(
         share,

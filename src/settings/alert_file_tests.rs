@@ -1,0 +1,159 @@
+//! Alert rule files read and written back: every kind, the packaged
+//! example, mistakes named with their rule, and the form's rules.
+
+use super::alert_file::{RuleDraft, alert_rules, alert_rules_text};
+use crate::engine::alerts::{AlertKind, Baseline, LagUnit};
+use crate::source::TimeParser;
+
+const EVERY_KIND: &str = r#"
+[[rule]]
+name = "checkout conversion"
+kind = "transition_share"
+from = "begin_checkout"
+to = "purchase"
+segment = "channel=app"
+window = "15m"
+baseline = "previous"
+drop = 0.2
+min_sessions = 200
+for = "2m"
+
+[[rule]]
+name = "cart exits"
+kind = "exit_share"
+touchpoint = "view_cart"
+window = "30m"
+baseline = "1d"
+rise = 0.5
+
+[[rule]]
+name = "paying"
+kind = "funnel_step"
+steps = ["view_item", "add_to_cart", "purchase"]
+step = "purchase"
+window = "1h"
+below = 0.1
+
+[[rule]]
+name = "quiet shop"
+kind = "volume"
+touchpoint = "page_view"
+window = "5m"
+below = 10.0
+
+[[rule]]
+name = "behind"
+kind = "lag"
+unit = "seconds"
+above = 30.0
+for = "1m"
+
+[[rule]]
+name = "garbage"
+kind = "rejected_rate"
+window = "10m"
+above = 0.05
+"#;
+
+#[test]
+fn every_kind_reads_and_writes_back_as_itself() {
+    let rules = alert_rules(EVERY_KIND, TimeParser::default()).expect("rules");
+    assert_eq!(rules.len(), 6);
+    assert_eq!(
+        rules[2].kind,
+        AlertKind::FunnelStep {
+            steps: vec!["view_item".into(), "add_to_cart".into(), "purchase".into()],
+            step: 2
+        }
+    );
+    assert_eq!(
+        rules[4].kind,
+        AlertKind::Lag {
+            unit: LagUnit::Seconds
+        }
+    );
+    assert_eq!(
+        rules[1].baseline,
+        Baseline::Back {
+            back_us: 86_400_000_000,
+            drop: None,
+            rise: Some(0.5)
+        }
+    );
+    let written = alert_rules_text(&rules);
+    let again = alert_rules(&written, TimeParser::default()).expect("written rules");
+    assert_eq!(again, rules, "{written}");
+}
+
+#[test]
+fn the_packaged_example_reads() {
+    let example = include_str!("../../packaging/alerts.example.toml");
+    let rules = alert_rules(example, TimeParser::default()).expect("the example");
+    let kinds: Vec<&str> = rules.iter().map(|r| r.kind.name()).collect();
+    for kind in AlertKind::NAMES {
+        assert!(kinds.contains(&kind), "{kind} is not in the example");
+    }
+}
+
+#[test]
+fn mistakes_are_named_with_the_rule() {
+    let cases = [
+        ("kind = \"lag\"", "takes `above`"),
+        (
+            "kind = \"funnel_step\"\nwindow = \"1h\"\nbelow = 0.1",
+            "needs `steps`",
+        ),
+        (
+            "kind = \"funnel_step\"\nsteps = [\"a\", \"b\"]\nstep = 3\nwindow = \"1h\"\nbelow = 0.1",
+            "one of 2 to 2",
+        ),
+        (
+            "kind = \"rejected_rate\"\nwindow = \"1h\"\nabove = 0.1\nsegment = \"channel=app\"",
+            "no segment",
+        ),
+        (
+            "kind = \"volume\"\ntouchpoint = \"x\"\nbelow = 1.0",
+            "`window`",
+        ),
+        (
+            "kind = \"lag\"\nunit = \"bytes\"\nabove = 1.0",
+            "unit `bytes`",
+        ),
+    ];
+    for (body, said) in cases {
+        let text = format!("[[rule]]\nname = \"r\"\n{body}\n");
+        let error = alert_rules(&text, TimeParser::default())
+            .expect_err(body)
+            .to_string();
+        assert!(
+            error.contains("alert rule `r`") && error.contains(said),
+            "{error}"
+        );
+    }
+    let twice = "[[rule]]\nname = \"r\"\nkind = \"lag\"\nabove = 1.0\n".repeat(2);
+    let error = alert_rules(&twice, TimeParser::default()).expect_err("twice");
+    assert!(error.to_string().contains("two alert rules"), "{error}");
+}
+
+#[test]
+fn a_form_gives_back_each_rule_it_shows() {
+    let rules = alert_rules(EVERY_KIND, TimeParser::default()).expect("rules");
+    for rule in &rules {
+        let draft = RuleDraft::of(rule);
+        assert_eq!(&draft.rule(TimeParser::default()).expect("draft"), rule);
+    }
+    let mut draft = RuleDraft::new_rule();
+    draft.name = "c".into();
+    draft.from = "begin_checkout".into();
+    assert!(
+        draft
+            .rule(TimeParser::default())
+            .unwrap_err()
+            .to_string()
+            .contains("`to`")
+    );
+    draft.to = "purchase".into();
+    draft.drop = "a fifth".into();
+    let error = draft.rule(TimeParser::default()).unwrap_err().to_string();
+    assert!(error.contains("drop `a fifth` is not a number"), "{error}");
+}
