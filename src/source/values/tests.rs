@@ -184,8 +184,18 @@ fn a_schema_file_decodes_values_without_framing() {
     assert!(missing.to_string().contains("test.Event"), "{missing}");
 }
 
-/// An Avro datum of `crate::fuzzing::FUZZ_AVRO_SCHEMA` whose context nests
-/// `levels` records deep.
+/// An event whose context may hold a node that holds itself (the fuzz
+/// target's schema).
+const NESTED_SCHEMA: &str = r#"{"type":"record","name":"Event","fields":[
+  {"name":"customer_id","type":"string"},
+  {"name":"event","type":"string"},
+  {"name":"timestamp","type":"string"},
+  {"name":"context","type":["null",{"type":"record","name":"Node","fields":[
+    {"name":"child","type":["null","Node"]},
+    {"name":"tags","type":{"type":"array","items":"string"}}]}]}]}"#;
+
+/// An Avro datum of [`NESTED_SCHEMA`] whose context nests `levels` records
+/// deep.
 fn nested_avro(levels: usize) -> Vec<u8> {
     let text = |t: &str| {
         let mut bytes = vec![(t.len() * 2) as u8];
@@ -202,7 +212,7 @@ fn nested_avro(levels: usize) -> Vec<u8> {
 
 #[test]
 fn avro_values_nesting_too_deep_are_rejected_without_decoding() {
-    let decoder = ValueDecoder::avro(crate::fuzzing::FUZZ_AVRO_SCHEMA).unwrap();
+    let decoder = ValueDecoder::avro(NESTED_SCHEMA).unwrap();
     // The event, its nodes, and the innermost node's tags: 128 levels.
     let Ok(Decoded::Record(record)) = decoder.decode(&nested_avro(MAX_NESTING - 2)) else {
         panic!("as deep as allowed is decoded");
