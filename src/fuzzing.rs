@@ -6,6 +6,7 @@
 
 use std::io::Cursor;
 use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use crate::engine::{EngineConfig, EventBatch, JourneyBuilder};
 use crate::report::{Summary, to_csv, to_dot, to_table};
@@ -13,6 +14,7 @@ use crate::source::delimited::DelimitedSource;
 use crate::source::json_document::JsonDocument;
 use crate::source::jsonl::{JsonLinesSource, JsonMapper};
 use crate::source::live_state::read_state;
+use crate::source::values::{MessageMapper, ValueDecoder};
 use crate::source::{EventSource, Mapping, SourceError, SourceOptions, TimeParser, load};
 
 /// Writes a summary every way a user sees it and checks that the terminal
@@ -103,7 +105,18 @@ pub fn json_document(data: &[u8]) {
     }
 }
 
-/// A Kafka message value (the first byte says whether there is one).
+/// The Avro schema of the values [`kafka_value`] decodes: an event whose
+/// `context` holds itself, as deep as the value goes.
+pub const FUZZ_AVRO_SCHEMA: &str = r#"{"type":"record","name":"Event","fields":[
+  {"name":"customer_id","type":"string"},
+  {"name":"event","type":"string"},
+  {"name":"timestamp","type":"string"},
+  {"name":"context","type":["null",{"type":"record","name":"Node","fields":[
+    {"name":"child","type":["null","Node"]},
+    {"name":"tags","type":{"type":"array","items":"string"}}]}]}]}"#;
+
+/// A Kafka message value (the first byte says whether there is one: 0 for
+/// none; 2 for an Avro datum of [`FUZZ_AVRO_SCHEMA`]; else JSON).
 pub fn kafka_value(data: &[u8]) {
     let mapping = Mapping {
         customer: "customer_id".into(),
@@ -123,7 +136,22 @@ pub fn kafka_value(data: &[u8]) {
         Some((_, rest)) => Some(rest),
     };
     let mut batch = EventBatch::default();
-    mapper.map_message(value, || "partition 0 offset 0".into(), &mut batch);
+    match data.first() {
+        Some(2) => {
+            static DECODER: OnceLock<Option<Arc<ValueDecoder>>> = OnceLock::new();
+            let decoder =
+                DECODER.get_or_init(|| ValueDecoder::avro(FUZZ_AVRO_SCHEMA).ok().map(Arc::new));
+            let Some(decoder) = decoder else {
+                panic!("the fuzz schema is an Avro schema");
+            };
+            MessageMapper::new(mapper, decoder.clone()).map_message(
+                value,
+                || "partition 0 offset 0".into(),
+                &mut batch,
+            );
+        }
+        _ => mapper.map_message(value, || "partition 0 offset 0".into(), &mut batch),
+    }
     assert!(
         !batch.is_empty() || !batch.rejected.is_empty(),
         "a message must give events or a rejection"

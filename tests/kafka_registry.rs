@@ -11,95 +11,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
 
 use common::broker::*;
+use common::registry::{Registry, python, script};
 use serde_json::Value;
-
-/// The Python with confluent-kafka, fastavro and protobuf:
-/// `$JOURNEYSCOPE_PYTHON`, or the environment `.ci/run` makes.
-fn python() -> PathBuf {
-    if let Some(path) = std::env::var_os("JOURNEYSCOPE_PYTHON") {
-        return path.into();
-    }
-    let home = std::env::var_os("HOME").expect("HOME");
-    let path = Path::new(&home).join(".cache/journeyscope/py/bin/python");
-    assert!(
-        path.exists(),
-        "no Python with confluent-kafka at {}: run `bash .ci/run` (it makes one) or set \
-         JOURNEYSCOPE_PYTHON",
-        path.display()
-    );
-    path
-}
-
-fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/registry")
-        .join(name)
-}
-
-/// The test registry, stopped when dropped.
-struct Registry {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Registry {
-    /// Starts it; with `user`, every request must carry those credentials.
-    fn start(user: Option<&str>) -> Registry {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port_file = dir.path().join("port");
-        let log = dir.path().join("requests.log");
-        let mut command = Command::new(python());
-        command
-            .arg(script("registry.py"))
-            .args(["--port", "0", "--port-file"])
-            .arg(&port_file)
-            .arg("--log")
-            .arg(&log)
-            .stdout(Stdio::null());
-        if let Some(user) = user {
-            command.args(["--user", user]);
-        }
-        let child = command.spawn().expect("start the test registry");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let port = loop {
-            if let Some(port) = std::fs::read_to_string(&port_file)
-                .ok()
-                .and_then(|t| t.trim().parse().ok())
-            {
-                break port;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the registry did not start within 20 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        Registry {
-            child,
-            port,
-            log,
-            _dir: dir,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Produces `events` to `topic` as `format` with 10 % garbage; returns the
 /// producer's report (events, garbage by kind).

@@ -12,11 +12,11 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded};
-use rdkafka::config::ClientConfig;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde::Serialize;
 
 use crate::engine::alerts::Alert;
+use crate::source::kafka::{Redactor, create_client};
 
 /// Alerts waiting to be delivered; more are counted as dropped.
 const QUEUE: usize = 1000;
@@ -122,15 +122,12 @@ impl AlertSender {
         }
         let producer = match &outputs.topic {
             Some(to) => {
-                let mut config = ClientConfig::new();
-                config.set("bootstrap.servers", &to.brokers);
-                for (key, value) in &to.properties {
-                    config.set(key, value);
-                }
-                let producer: FutureProducer = config
-                    .create()
-                    .map_err(|e| format!("cannot start the alerts producer: {e}"))?;
-                Some((producer, to.topic.clone()))
+                let producer: FutureProducer = create_client(
+                    &[("bootstrap.servers", to.brokers.as_str())],
+                    &to.properties,
+                )
+                .map_err(|e| format!("cannot start the alerts producer: {e}"))?;
+                Some((producer, to.topic.clone(), Redactor::new(&to.properties)))
             }
             None => None,
         };
@@ -154,14 +151,17 @@ impl AlertSender {
                         continue;
                     }
                     let shown = crate::format::printable(&rule);
-                    if let Some((producer, topic)) = &producer {
+                    if let Some((producer, topic, redactor)) = &producer {
                         let record = FutureRecord::to(topic).key(&rule).payload(&json);
                         let delivered =
                             futures_executor::block_on(producer.send(record, DELIVERY_TIMEOUT));
                         let counter = match delivered {
                             Ok(_) => &shared.topic_sent,
                             Err((e, _)) => {
-                                log::warn!("alert `{shown}` not delivered to `{topic}`: {e}");
+                                log::warn!(
+                                    "alert `{shown}` not delivered to `{topic}`: {}",
+                                    redactor.clean(&e.to_string())
+                                );
                                 &shared.topic_failures
                             }
                         };
@@ -264,4 +264,38 @@ fn post(
         }
     }
     Err(Some(format!("{last} (after {WEBHOOK_ATTEMPTS} attempts)")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_topic_producer_takes_the_consumers_properties_and_quotes_none() {
+        let topic = |properties: &[(&str, &str)]| AlertOutputs {
+            topic: Some(AlertTopic {
+                brokers: "127.0.0.1:1".into(),
+                topic: "alerts".into(),
+                properties: properties
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            }),
+            webhook: None,
+        };
+        // The registry's properties are not the producer's.
+        let sender = AlertSender::start(&topic(&[(
+            "schema.registry.basic.auth.user.info",
+            "u:SECRET123",
+        )]))
+        .expect("the registry's credentials are left to the registry");
+        sender.finish();
+        let Err(e) = AlertSender::start(&topic(&[("security.protocol", "SECRET123")])) else {
+            panic!("an invalid value is refused");
+        };
+        assert!(
+            e.contains("security.protocol") && !e.contains("SECRET123"),
+            "{e}"
+        );
+    }
 }

@@ -268,9 +268,12 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
             }
             raised.extend(new);
         }
+        // Idle: nothing came for a while and nothing is left to read (a
+        // reader still decoding, say waiting for a slow registry, is busy).
         let idle = run
             .until_idle
             .is_some_and(|idle| last_data.elapsed() >= idle)
+            && session.source.read_to_the_end()
             && !session.source.is_verifying()
             && !(session.source.caught_up() && alerts.is_behind(&session.engine));
         let due = run.every.is_some_and(|every| last_print.elapsed() >= every);

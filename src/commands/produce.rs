@@ -10,17 +10,16 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
-use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use serde_json::{Map, Value};
 
 use crate::cli::{ProduceArgs, ProducedFormat};
 use crate::source::jsonl::{JsonLinesSource, customer_of};
-use crate::source::values::{REGISTRY_PROPERTY_PREFIX, Registry, RegistrySpec, SchemaKind};
+use crate::source::values::{Registry, RegistrySpec, SchemaKind};
 use crate::source::{self, EventSource, Format, Opened, input};
 
-use crate::source::kafka::Redactor;
+use crate::source::kafka::{Redactor, create_client};
 
 use super::live::client_properties;
 use super::produce_values::Encoder;
@@ -174,21 +173,15 @@ pub(super) fn replay_file(
     path: &Path,
     options: &crate::source::SourceOptions,
 ) -> Result<u64, Failure> {
-    let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", replay.brokers)
-        .set("linger.ms", "5")
-        .set("queue.buffering.max.messages", "200000");
-    for (key, value) in &replay.properties {
-        if !key.starts_with(REGISTRY_PROPERTY_PREFIX) {
-            config.set(key, value);
-        }
-    }
+    let settings = [
+        ("bootstrap.servers", replay.brokers),
+        ("linger.ms", "5"),
+        ("queue.buffering.max.messages", "200000"),
+    ];
     let redactor = Redactor::new(&replay.properties);
     let clean = |e: &dyn std::fmt::Display| redactor.clean(&e.to_string());
-    let producer: BaseProducer = config
-        .create()
-        .map_err(|e| Failure::Usage(anyhow!("cannot create the Kafka producer: {}", clean(&e))))?;
+    let producer: BaseProducer = create_client(&settings, &replay.properties)
+        .map_err(|e| Failure::Usage(anyhow!("cannot create the Kafka producer: {e}")))?;
     reach_brokers(&producer, replay, &clean)?;
     let mut sender = Sender {
         producer,

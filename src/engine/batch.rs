@@ -41,11 +41,17 @@ pub enum RejectReason {
     UnknownSchemaId,
     /// A registry-framed value that its schema cannot decode.
     SchemaMismatch,
+    /// A value that nests deeper than [`MAX_NESTING`] levels.
+    TooDeep,
+    /// A registry-framed value whose schema could not be fetched: the
+    /// registry did not answer in time, answered with an error, or refused
+    /// the credentials.
+    RegistryUnavailable,
 }
 
 impl RejectReason {
     /// Every reason, in display order.
-    pub const ALL: [RejectReason; 13] = [
+    pub const ALL: [RejectReason; 15] = [
         RejectReason::Unparseable,
         RejectReason::MissingCustomer,
         RejectReason::MissingEvent,
@@ -59,6 +65,8 @@ impl RejectReason {
         RejectReason::Undecodable,
         RejectReason::UnknownSchemaId,
         RejectReason::SchemaMismatch,
+        RejectReason::TooDeep,
+        RejectReason::RegistryUnavailable,
     ];
 
     /// The snake_case name used in reports and JSON.
@@ -77,6 +85,8 @@ impl RejectReason {
             RejectReason::Undecodable => "undecodable",
             RejectReason::UnknownSchemaId => "unknown_schema_id",
             RejectReason::SchemaMismatch => "schema_mismatch",
+            RejectReason::TooDeep => "too_deep",
+            RejectReason::RegistryUnavailable => "registry_unavailable",
         }
     }
 }
@@ -102,6 +112,11 @@ pub fn is_event_time(time_us: i64) -> bool {
 
 /// Records larger than this are rejected as [`RejectReason::Oversized`].
 pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// Values that nest objects, arrays (or records, maps) deeper than this
+/// are rejected as [`RejectReason::TooDeep`] before anything walks them
+/// recursively (JSON text is held to the same depth by its parser).
+pub const MAX_NESTING: usize = 128;
 
 /// How much of a rejected record's text is kept for the user to inspect.
 pub const REJECTED_TEXT_CHARS: usize = 300;

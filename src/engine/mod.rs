@@ -27,8 +27,8 @@ pub mod stats;
 pub mod walk;
 
 pub use batch::{
-    EARLIEST_US, EventBatch, LATEST_US, MAX_RECORD_BYTES, NewEvent, RejectReason, Rejected,
-    StreamMark, TimeAdjustment, TimesAdjusted, is_event_time,
+    EARLIEST_US, EventBatch, LATEST_US, MAX_NESTING, MAX_RECORD_BYTES, NewEvent, RejectReason,
+    Rejected, StreamMark, TimeAdjustment, TimesAdjusted, is_event_time,
 };
 pub use compare::{CompareReport, CompareSpec, ComparedFunnel, compare, compare_funnel};
 pub use event::{END_NAME, EngineConfig, Event, START_NAME, is_terminal_name};

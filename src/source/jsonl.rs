@@ -290,7 +290,11 @@ impl JsonMapper {
             None => Rejected::new(position(), reason, detail, text),
             Some(tried) => Rejected::new(
                 position(),
-                RejectReason::Undecodable,
+                // Too deep is what it is, whatever else was tried.
+                match reason {
+                    RejectReason::TooDeep => reason,
+                    _ => RejectReason::Undecodable,
+                },
                 format!("{tried}; as JSON: {detail}"),
                 &crate::format::value_text(bytes),
             ),
@@ -310,7 +314,7 @@ impl JsonMapper {
         let value: Json = match serde_json::from_str(text) {
             Ok(v) => v,
             Err(e) => {
-                batch.reject(not_json(RejectReason::Unparseable, e.to_string(), text));
+                batch.reject(not_json(unparseable(&e), e.to_string(), text));
                 return;
             }
         };
@@ -324,7 +328,8 @@ impl JsonMapper {
     }
 
     /// Maps the events `value` holds; `text` is how the record was
-    /// written, when it was text.
+    /// written, when it was text. Each element of an array that is no
+    /// object is a rejected record of its own.
     fn map_tree(
         &self,
         value: &Json,
@@ -333,11 +338,29 @@ impl JsonMapper {
         batch: &mut EventBatch,
     ) {
         let mut events = 0;
-        for_each_event(value, |parent, item| {
-            events += 1;
-            let record = JsonRecord { parent, item };
-            self.plan.apply(&record, &self.parser, &position, batch);
-        });
+        if let Json::Array(items) = value {
+            for (i, item) in items.iter().enumerate() {
+                match item {
+                    Json::Object(_) => {
+                        let record = JsonRecord { parent: None, item };
+                        self.plan.apply(&record, &self.parser, &position, batch);
+                    }
+                    other => batch.reject(Rejected::new(
+                        format!("{}, element {}", position(), i + 1),
+                        RejectReason::WrongType,
+                        "an element of the array that is not a JSON object",
+                        &other.to_string(),
+                    )),
+                }
+                events += 1;
+            }
+        } else {
+            for_each_event(value, |parent, item| {
+                events += 1;
+                let record = JsonRecord { parent, item };
+                self.plan.apply(&record, &self.parser, &position, batch);
+            });
+        }
         if events == 0 {
             batch.reject(Rejected::new(
                 position(),
@@ -376,11 +399,21 @@ impl JsonMapper {
             )),
             Err(e) => batch.reject(Rejected::new(
                 position(),
-                RejectReason::Unparseable,
+                unparseable(&e),
                 e.to_string(),
                 &String::from_utf8_lossy(bytes),
             )),
         }
+    }
+}
+
+/// Why JSON text could not be parsed: nested deeper than its parser goes
+/// (serde_json stops at 128 levels, as [`crate::engine::MAX_NESTING`]
+/// does), or not JSON.
+fn unparseable(e: &serde_json::Error) -> RejectReason {
+    match e.to_string().starts_with("recursion limit exceeded") {
+        true => RejectReason::TooDeep,
+        false => RejectReason::Unparseable,
     }
 }
 

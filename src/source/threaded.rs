@@ -62,6 +62,11 @@ impl ReaderLink {
         })
     }
 
+    /// True when no batch waits to be taken.
+    pub fn is_drained(&self) -> bool {
+        self.batches.is_empty()
+    }
+
     /// The next batch; None once the reader has finished.
     pub fn next_batch(&mut self) -> Result<Option<EventBatch>, SourceError> {
         match self.batches.recv() {

@@ -105,5 +105,7 @@ pub fn describe(reason: RejectReason) -> &'static str {
         RejectReason::Undecodable => "Not decodable",
         RejectReason::UnknownSchemaId => "Unknown schema id",
         RejectReason::SchemaMismatch => "Does not match its schema",
+        RejectReason::TooDeep => "Nested too deep",
+        RejectReason::RegistryUnavailable => "Schema registry unavailable",
     }
 }

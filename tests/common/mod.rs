@@ -6,6 +6,7 @@
 
 pub mod broker;
 pub mod pointer;
+pub mod registry;
 
 use std::path::{Path, PathBuf};
 

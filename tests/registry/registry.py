@@ -36,6 +36,10 @@ Errors are JSON {"error_code": N, "message": "..."} with the registry's codes
 
 Usage:
     registry.py --port 0 --port-file /tmp/reg.port [--user USER:PASS] [--log FILE]
+                [--delay SECONDS] [--fail STATUS] [--pad BYTES]
+
+--delay, --fail and --pad misbehave on purpose when a schema is read by id
+(GET /schemas/ids/...), for the tests of a slow, failing or flooding registry.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -239,6 +244,12 @@ class Handler(BaseHTTPRequestHandler):
     # Set on the class by main().
     store: Store
     credentials: bytes | None = None  # b"user:pass"
+    # Misbehaving on purpose, for reading schemas by id (GET /schemas/ids/...):
+    # wait this many seconds first, answer with this status instead, or pad
+    # the JSON answer with this many spaces.
+    delay: float = 0.0
+    fail: int | None = None
+    pad: int = 0
     log_file = None
     log_lock = threading.Lock()
 
@@ -252,6 +263,8 @@ class Handler(BaseHTTPRequestHandler):
             data = payload.encode("utf-8")
         else:
             data = json.dumps(payload).encode("utf-8")
+        if self.pad and self._by_id():
+            data = data + b" " * self.pad
         self.send_response(status)
         self.send_header("Content-Type", CONTENT_TYPE)
         self.send_header("Content-Length", str(len(data)))
@@ -317,8 +330,17 @@ class Handler(BaseHTTPRequestHandler):
             self.log_file.write(line)
             self.log_file.flush()
 
+    def _by_id(self) -> bool:
+        return self.command == "GET" and self.path.startswith("/schemas/ids/")
+
     def _handle(self) -> None:
         self._log()
+        if self._by_id():
+            if self.delay:
+                time.sleep(self.delay)
+            if self.fail is not None:
+                self._error(ApiError(self.fail, self.fail * 100 + 1, "Failing on purpose"))
+                return
         try:
             body = self._read_body()
         except (ValueError, OSError):
@@ -417,7 +439,13 @@ def main(argv=None) -> int:
     parser.add_argument("--port-file", help="write the chosen port to this file once listening")
     parser.add_argument("--user", metavar="USER:PASS", help="require HTTP basic auth with these credentials")
     parser.add_argument("--log", metavar="FILE", help="append one line per request: METHOD PATH auth|no-auth")
+    parser.add_argument("--delay", type=float, default=0.0, metavar="SECONDS", help="wait before answering a schema by id")
+    parser.add_argument("--fail", type=int, metavar="STATUS", help="answer every schema by id with this HTTP status")
+    parser.add_argument("--pad", type=int, default=0, metavar="BYTES", help="pad each schema-by-id answer with spaces")
     args = parser.parse_args(argv)
+    Handler.delay = args.delay
+    Handler.fail = args.fail
+    Handler.pad = args.pad
 
     if not 0 <= args.port <= 65535:
         parser.error("--port must be between 0 and 65535")

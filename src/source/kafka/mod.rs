@@ -9,62 +9,28 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::Serialize;
 
 use crate::engine::{EventBatch, StreamMark};
 
+mod client;
 mod reader;
 pub mod secrets;
+mod start;
 
 use super::jsonl::JsonMapper;
 use super::schema::{ColumnSample, DetectionBudget, Mapping};
 use super::threaded::ReaderLink;
-use super::values::{
-    MessageMapper, REGISTRY_PROPERTY_PREFIX, ValueDecoder, ValuesSpec, sample_message,
-};
+use super::values::{MessageMapper, ValueDecoder, ValuesSpec, sample_message};
 use super::{DETECTION_SAMPLE, SourceError, SourceOptions};
+pub use client::create_client;
 use reader::{CommitRequest, Reader, consume, watch_lag};
 pub use secrets::{Redactor, client_property};
-
-/// Where in the topic to start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StartAt {
-    /// The oldest retained message.
-    Earliest,
-    /// Only messages produced from now on.
-    Latest,
-    /// The first message at or after this time (ms since the epoch).
-    Time(i64),
-}
-
-impl StartAt {
-    /// Reads `earliest`, `latest`, an RFC 3339 time or a duration back from
-    /// `now_ms` such as `-15m`.
-    pub fn parse(text: &str, now_ms: i64) -> Result<Self, String> {
-        let text = text.trim();
-        match text {
-            "earliest" | "beginning" => return Ok(StartAt::Earliest),
-            "latest" | "end" => return Ok(StartAt::Latest),
-            _ => {}
-        }
-        if let Some(back) = text.strip_prefix('-') {
-            let d = humantime::parse_duration(back)
-                .map_err(|e| format!("--from `{text}`: {e} (write it like -15m or -2h)"))?;
-            return Ok(StartAt::Time(now_ms - d.as_millis() as i64));
-        }
-        chrono::DateTime::parse_from_rfc3339(text)
-            .map(|t| StartAt::Time(t.timestamp_millis()))
-            .map_err(|_| {
-                format!(
-                    "--from `{text}` is not earliest, latest, a time like 2026-11-27T09:00:00Z or a duration back like -15m"
-                )
-            })
-    }
-}
+pub use start::StartAt;
 
 /// What to consume.
 #[derive(Debug, Clone)]
@@ -131,6 +97,10 @@ pub struct KafkaProgress {
     pub consumed: u64,
     /// Per partition.
     pub partitions: Vec<PartitionProgress>,
+    /// True when every partition read has been read to the end the brokers
+    /// gave when the reader got there, and every message before it mapped.
+    #[serde(skip)]
+    pub at_end: bool,
 }
 
 impl KafkaProgress {
@@ -201,7 +171,11 @@ enum Role {
 const FETCH_QUEUE_BACKOFF_MS: &str = "10";
 
 fn consumer(spec: &KafkaSpec, role: Role) -> Result<BaseConsumer, SourceError> {
-    let mut config = ClientConfig::new();
+    let group = spec
+        .group
+        .clone()
+        .unwrap_or_else(|| format!("journeyscope-viewer-{}", std::process::id()));
+    let mut settings: Vec<(&str, &str)> = Vec::new();
     if role == Role::Reader && spec.group.is_none() {
         // librdkafka (2.12 and upstream alike) crashes when a fetch answer
         // about a topic without a topic id carries a new leader (KIP-951)
@@ -211,19 +185,21 @@ fn consumer(spec: &KafkaSpec, role: Role) -> Result<BaseConsumer, SourceError> {
         // assigns its partitions itself needs no cached metadata, so
         // entries expire at once and the lookup finds an empty cache.
         // Consumer groups need the cache and keep the default.
-        config.set("metadata.max.age.ms", "1");
+        settings.push(("metadata.max.age.ms", "1"));
     }
-    config
-        .set("bootstrap.servers", &spec.brokers)
+    settings.extend([
+        ("bootstrap.servers", spec.brokers.as_str()),
         // librdkafka waits this long before fetching a partition again once
         // its queue holds more than `queued.min.messages`; the default
         // (1 s) cut a fast broker's stream to about 150k messages/s in
         // steps of a second. A short wait keeps the queue full.
-        .set("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS)
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .set("enable.partition.eof", "false")
-        .set(
+        ("fetch.queue.backoff.ms", FETCH_QUEUE_BACKOFF_MS),
+        ("enable.auto.commit", "false"),
+        ("enable.auto.offset.store", "false"),
+        // The reader learns where each partition ends (see `reader`):
+        // idle means nothing is left to read, not only that nothing came.
+        ("enable.partition.eof", "true"),
+        (
             "auto.offset.reset",
             // Where a saved state goes on, an offset the topic no longer
             // holds is an error, not a silent jump.
@@ -232,20 +208,10 @@ fn consumer(spec: &KafkaSpec, role: Role) -> Result<BaseConsumer, SourceError> {
                 (true, StartAt::Latest) => "latest",
                 (true, _) => "earliest",
             },
-        )
-        .set(
-            "group.id",
-            spec.group
-                .clone()
-                .unwrap_or_else(|| format!("journeyscope-viewer-{}", std::process::id())),
-        );
-    // The registry's properties are the registry client's, not librdkafka's.
-    for (key, value) in &spec.properties {
-        if !key.starts_with(REGISTRY_PROPERTY_PREFIX) {
-            config.set(key, value);
-        }
-    }
-    config.create().map_err(|e| spec.error(e))
+        ),
+        ("group.id", group.as_str()),
+    ]);
+    create_client(&settings, &spec.properties).map_err(SourceError::Kafka)
 }
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
@@ -494,6 +460,32 @@ fn nothing_to_detect(spec: &KafkaSpec) -> SourceError {
     ))
 }
 
+/// Waits until the group assigns partitions (a few seconds); messages
+/// that arrive meanwhile are kept in `pending`, partitions read to their
+/// end in `ends`.
+fn join_group(
+    consumer: &BaseConsumer,
+    spec: &KafkaSpec,
+    pending: &mut Vec<Pending>,
+    ends: &mut std::collections::BTreeSet<i32>,
+) -> Result<(), SourceError> {
+    let deadline = Instant::now() + spec.detect_wait;
+    while consumer.assignment().map_or(true, |a| a.count() == 0) && Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(message)) => {
+                ends.remove(&message.partition());
+                pending.push(Pending::of(&message));
+            }
+            Some(Err(KafkaError::PartitionEOF(partition))) => {
+                ends.insert(partition);
+            }
+            Some(Err(e)) => return Err(spec.error(e)),
+            None => {}
+        }
+    }
+    Ok(())
+}
+
 impl KafkaSource {
     /// Connects, assigns the partitions (or joins the group), reads the
     /// first messages to detect the mapping, then keeps consuming on a
@@ -513,6 +505,7 @@ impl KafkaSource {
         };
         let progress = Arc::new(Mutex::new(KafkaProgress {
             consumed: 0,
+            at_end: false,
             partitions: ids
                 .iter()
                 .map(|&partition| PartitionProgress {
@@ -524,19 +517,10 @@ impl KafkaSource {
 
         // Detection: hold the first messages back until the columns are known.
         let mut pending = Vec::new();
+        // Partitions read to their end (the messages before held in `pending`).
+        let mut ends = std::collections::BTreeSet::new();
         if spec.group.is_some() {
-            // Joining the group takes a few seconds; messages that arrive
-            // meanwhile are kept.
-            let deadline = Instant::now() + spec.detect_wait;
-            while consumer.assignment().map_or(true, |a| a.count() == 0)
-                && Instant::now() < deadline
-            {
-                match consumer.poll(Duration::from_millis(100)) {
-                    Some(Ok(message)) => pending.push(Pending::of(&message)),
-                    Some(Err(e)) => return Err(spec.error(e)),
-                    None => {}
-                }
-            }
+            join_group(&consumer, spec, &mut pending, &mut ends)?;
         }
         let mut columns: Vec<ColumnSample> = Vec::new();
         let overrides = &options.overrides;
@@ -560,12 +544,16 @@ impl KafkaSource {
         while !all_given && sampled < DETECTION_SAMPLE && Instant::now() < deadline {
             match consumer.poll(Duration::from_millis(100)) {
                 Some(Ok(message)) => {
+                    ends.remove(&message.partition());
                     let message = Pending::of(&message);
                     sampled += sample(&mut columns, &mut budget, &message);
                     pending.push(message);
                     if !budget.wants_more() {
                         break;
                     }
+                }
+                Some(Err(KafkaError::PartitionEOF(partition))) => {
+                    ends.insert(partition);
                 }
                 Some(Err(e)) => return Err(spec.error(e)),
                 None if !pending.is_empty() && sampled > 0 => break,
@@ -632,7 +620,7 @@ impl KafkaSource {
                 verify,
                 verifying: still_verifying,
             };
-            consume(reader, mapper, pending, &shared, end);
+            consume(reader, mapper, (pending, ends), &shared, end);
             drop(stop_lag);
         })?;
         Ok(KafkaSource {
@@ -722,6 +710,15 @@ impl KafkaSource {
                 .all(|p| p.next_offset >= p.high_watermark)
     }
 
+    /// True when every partition has been read to the end the brokers
+    /// gave when the reader got there, and every message before it has
+    /// been mapped and handed over: nothing is left to read for now.
+    pub fn read_to_the_end(&self) -> bool {
+        // In this order: the reader says so only after handing over the
+        // batch with the last messages, which is then taken or waiting.
+        self.progress().at_end && self.link.is_drained()
+    }
+
     /// Where the stream stands now, for alert rules.
     pub fn stream_state(&self) -> crate::engine::alerts::StreamState {
         let now = chrono::Utc::now();
@@ -748,6 +745,7 @@ mod tests {
         };
         let progress = KafkaProgress {
             consumed: 0,
+            at_end: false,
             partitions: vec![
                 part(0, 0, Some(1_000)),
                 part(1, 40, Some(50_000)),
@@ -759,21 +757,5 @@ mod tests {
         // The oldest waiting: partition 2, read up to 20 s, 40 s ago.
         assert_eq!(lag.seconds, 40.0);
         assert_eq!(KafkaProgress::default().lag(60_000).seconds, 0.0);
-    }
-
-    #[test]
-    fn start_points_parse() {
-        let now = 1_800_000_000_000;
-        assert_eq!(StartAt::parse("earliest", now), Ok(StartAt::Earliest));
-        assert_eq!(StartAt::parse("latest", now), Ok(StartAt::Latest));
-        assert_eq!(
-            StartAt::parse("-15m", now),
-            Ok(StartAt::Time(now - 15 * 60 * 1000))
-        );
-        assert_eq!(
-            StartAt::parse("2026-11-27T09:00:00Z", now),
-            Ok(StartAt::Time(1_795_770_000_000))
-        );
-        assert!(StartAt::parse("yesterday", now).is_err());
     }
 }

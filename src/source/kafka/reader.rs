@@ -2,12 +2,12 @@
 //! them over through the bounded channel (answering commit requests while it
 //! waits), and a second client that watches the lag.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -312,13 +312,22 @@ impl Reader {
     }
 }
 
+/// True when every partition assigned to `consumer` is among `ends`
+/// (read to its end, every message before it taken).
+fn read_to_the_end(consumer: &BaseConsumer, ends: &BTreeSet<i32>) -> bool {
+    consumer.assignment().is_ok_and(|assigned| {
+        let partitions = assigned.elements();
+        !partitions.is_empty() && partitions.iter().all(|p| ends.contains(&p.partition()))
+    })
+}
+
 /// The reader thread: maps messages into batches and sends each batch when
 /// it is full or when the topic goes quiet; offsets are recorded once the
 /// batch has been handed over.
 pub(super) fn consume(
     reader: Reader,
     mapper: MessageMapper,
-    pending: Vec<Pending>,
+    (pending, mut ends): (Vec<Pending>, BTreeSet<i32>),
     progress: &Mutex<KafkaProgress>,
     end: ReaderEnd,
 ) {
@@ -388,6 +397,7 @@ pub(super) fn consume(
             };
             match consumer.poll(wait) {
                 Some(Ok(message)) => {
+                    ends.remove(&message.partition());
                     let taken = read.take(
                         message.partition(),
                         message.offset(),
@@ -402,6 +412,10 @@ pub(super) fn consume(
                         return;
                     }
                     messages += 1;
+                }
+                // Every message of the partition before this was taken.
+                Some(Err(KafkaError::PartitionEOF(partition))) => {
+                    ends.insert(partition);
                 }
                 Some(Err(e)) => {
                     if e.rdkafka_error_code() == Some(RDKafkaErrorCode::AutoOffsetReset) {
@@ -465,8 +479,10 @@ pub(super) fn consume(
                     Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return,
                 }
             }
+            let at_end = read_to_the_end(consumer, &ends);
             if let Ok(mut p) = progress.lock() {
                 p.consumed = read.consumed;
+                p.at_end = at_end;
                 for (&partition, &(offset, stamped)) in &read.next {
                     if let Some(part) = p.partitions.iter_mut().find(|x| x.partition == partition) {
                         part.next_offset = offset;

@@ -5,16 +5,55 @@
 
 use std::borrow::Cow;
 
-use apache_avro::Schema;
+use apache_avro::headers::HeaderBuilder;
 use apache_avro::types::Value as Avro;
+use apache_avro::{GenericSingleObjectReader, Schema};
 use chrono::{DateTime, SecondsFormat};
 
 use crate::source::json_tree::Json;
+
+use super::avro_walk::{Names, Shape, measure};
 
 /// An Avro writer schema with the named schemas it references.
 pub struct AvroSchema {
     schema: Schema,
     named: Vec<Schema>,
+    /// Every named schema, for the walk before decoding.
+    names: Names,
+    /// Decodes with the names resolved once (a schema that references no
+    /// other).
+    reader: Option<GenericSingleObjectReader>,
+}
+
+/// Why a schema did not decode a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// It nests deeper than [`crate::engine::MAX_NESTING`] levels.
+    TooDeep,
+    /// It does not read as the schema says.
+    Mismatch(String),
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeError::TooDeep => write!(
+                f,
+                "the value nests deeper than {} levels",
+                crate::engine::MAX_NESTING
+            ),
+            DecodeError::Mismatch(e) => f.write_str(e),
+        }
+    }
+}
+
+/// A single-object header of no bytes: datums are decoded bare.
+struct NoHeader;
+
+impl HeaderBuilder for NoHeader {
+    fn build_header(&self) -> Vec<u8> {
+        Vec::new()
+    }
 }
 
 /// Reads an Avro schema (JSON text).
@@ -29,40 +68,77 @@ pub(super) fn read_registered(
     references: &[(String, String)],
 ) -> Result<AvroSchema, String> {
     if references.is_empty() {
-        return Ok(AvroSchema {
-            schema: read_avro_schema(text)?,
-            named: Vec::new(),
-        });
+        return AvroSchema::plain(read_avro_schema(text)?);
     }
     let (schema, named) =
         Schema::parse_str_with_list(text, references.iter().map(|(_, t)| t.as_str()))
             .map_err(|e| e.to_string())?;
-    Ok(AvroSchema { schema, named })
+    let mut all: Vec<&Schema> = named.iter().collect();
+    all.push(&schema);
+    let names = Names::of(&all)?;
+    Ok(AvroSchema {
+        schema,
+        named,
+        names,
+        reader: None,
+    })
 }
 
 impl AvroSchema {
     /// A schema that references nothing.
-    pub(super) fn plain(schema: Schema) -> Self {
-        AvroSchema {
+    pub fn plain(schema: Schema) -> Result<Self, String> {
+        let names = Names::of(&[&schema])?;
+        let reader =
+            GenericSingleObjectReader::new_with_header_builder(schema.clone(), NoHeader).ok();
+        Ok(AvroSchema {
             schema,
             named: Vec::new(),
-        }
+            names,
+            reader,
+        })
     }
 }
 
 /// Decodes one Avro datum (no container, no framing) into JSON.
-pub(super) fn decode(schema: &AvroSchema, mut payload: &[u8]) -> Result<Json<'static>, String> {
-    let value = match schema.named.is_empty() {
-        true => apache_avro::from_avro_datum(&schema.schema, &mut payload, None),
-        false => apache_avro::from_avro_datum_schemata(
+pub(super) fn decode(schema: &AvroSchema, payload: &[u8]) -> Result<Json<'static>, DecodeError> {
+    decode_datum(schema, payload).0
+}
+
+/// Decodes the datum at the start of `bytes`, after walking it (see
+/// [`super::avro_walk`]); says how many bytes it took, when that is known
+/// (a value too deep is passed over whole when its end could be found).
+pub fn decode_datum(
+    schema: &AvroSchema,
+    bytes: &[u8],
+) -> (Result<Json<'static>, DecodeError>, Option<usize>) {
+    match measure(&schema.schema, &schema.names, bytes) {
+        Shape::TooDeep { end } => return (Err(DecodeError::TooDeep), end),
+        Shape::Implausible(why) => {
+            return (
+                Err(DecodeError::Mismatch(format!(
+                    "the value cannot be read: {why}"
+                ))),
+                None,
+            );
+        }
+        Shape::Fits { .. } | Shape::Unsure => {}
+    }
+    let mut rest = bytes;
+    let value = match (&schema.reader, schema.named.is_empty()) {
+        (Some(reader), _) => reader.read_value(&mut rest),
+        (None, true) => apache_avro::from_avro_datum(&schema.schema, &mut rest, None),
+        (None, false) => apache_avro::from_avro_datum_schemata(
             &schema.schema,
             schema.named.iter().collect(),
-            &mut payload,
+            &mut rest,
             None,
         ),
+    };
+    let taken = bytes.len() - rest.len();
+    match value {
+        Ok(value) => (Ok(avro_to_json(value)), Some(taken)),
+        Err(e) => (Err(DecodeError::Mismatch(e.to_string())), None),
     }
-    .map_err(|e| e.to_string())?;
-    Ok(avro_to_json(value))
 }
 
 fn text(text: String) -> Json<'static> {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::engine::{EventBatch, Rejected};
+use crate::engine::{EventBatch, MAX_RECORD_BYTES, RejectReason, Rejected};
 use crate::source::jsonl::{JsonMapper, is_blank, sample_parsed, sample_value};
 use crate::source::schema::ColumnSample;
 
@@ -32,6 +32,9 @@ impl MessageMapper {
         batch: &mut EventBatch,
     ) {
         let bytes = match value {
+            Some(bytes) if bytes.len() > MAX_RECORD_BYTES => {
+                return batch.reject(oversized(bytes, position()));
+            }
             Some(bytes) if !is_blank(bytes) => bytes,
             other => return self.mapper.map_message(other, position, batch),
         };
@@ -51,13 +54,35 @@ impl MessageMapper {
     }
 }
 
+/// The rejection of a value larger than a record may be, not decoded: the
+/// same limit as a line of a file.
+fn oversized(bytes: &[u8], position: String) -> Rejected {
+    let start = &bytes[..bytes.len().min(OVERSIZED_SHOWN)];
+    Rejected::new(
+        position,
+        RejectReason::Oversized,
+        format!(
+            "the value is {} bytes, longer than {MAX_RECORD_BYTES}: not decoded",
+            bytes.len()
+        ),
+        &value_text(start),
+    )
+}
+
+/// How much of an oversized value is kept to show.
+const OVERSIZED_SHOWN: usize = 1024;
+
 /// Adds the fields of the events in a message's value (decoded as
-/// `decoder` reads it) to `columns`; returns how many events it held.
+/// `decoder` reads it) to `columns`; returns how many events it held
+/// (none for a value larger than a record may be).
 pub fn sample_message(
     decoder: &ValueDecoder,
     columns: &mut Vec<ColumnSample>,
     value: &[u8],
 ) -> usize {
+    if value.len() > MAX_RECORD_BYTES {
+        return 0;
+    }
     match decoder.decode(value) {
         Ok(Decoded::Json { bytes, .. }) => sample_value(columns, bytes),
         Ok(Decoded::Record(record)) => sample_parsed(columns, &record.to_value()),

@@ -6,6 +6,7 @@
 //! detection, aliases and flags work on it as on JSON text.
 
 mod avro;
+mod avro_walk;
 mod message;
 mod protobuf;
 mod registry;
@@ -14,9 +15,11 @@ use std::path::PathBuf;
 
 use crate::engine::RejectReason;
 
-pub use avro::{avro_to_json, read_avro_schema};
+pub use avro::{AvroSchema, DecodeError, avro_to_json, decode_datum, read_avro_schema};
 pub use message::{MessageMapper, sample_message};
-pub use registry::{REGISTRY_PROPERTY_PREFIX, Registered, Registry, RegistrySpec, SchemaKind};
+pub use registry::{
+    REGISTRY_PROPERTY_PREFIX, Registered, Registry, RegistrySpec, SchemaKind, shown_url,
+};
 
 use super::SourceError;
 
@@ -62,7 +65,7 @@ pub struct ValuesSpec {
 
 /// A schema given as a file, for values without framing.
 enum FixedSchema {
-    Avro(avro::AvroSchema),
+    Avro(Box<avro::AvroSchema>),
     Protobuf(prost_reflect::MessageDescriptor),
 }
 
@@ -176,6 +179,17 @@ impl ValueDecoder {
         })
     }
 
+    /// Reads values as `--value-format avro` with an Avro schema file
+    /// would, from the schema's text (for the fuzz targets).
+    pub fn avro(schema: &str) -> Result<Self, String> {
+        let schema = read_avro_schema(schema).and_then(avro::AvroSchema::plain)?;
+        Ok(ValueDecoder {
+            format: ValueFormat::Avro,
+            registry: None,
+            fixed: Some(FixedSchema::Avro(Box::new(schema))),
+        })
+    }
+
     /// Decodes one value (not empty: tombstones and empty values are
     /// rejected before).
     pub fn decode<'b>(&self, bytes: &'b [u8]) -> Result<Decoded<'b>, Undecoded> {
@@ -243,6 +257,7 @@ impl ValueDecoder {
         };
         match decoded {
             Ok(value) => Ok(Decoded::Record(value)),
+            Err(DecodeError::TooDeep) => Err(too_deep(fixed.kind())),
             Err(e) if self.format == ValueFormat::Auto && framed.is_none() => Ok(Decoded::Json {
                 bytes,
                 tried: Some(format!("as {} with --schema: {e}", fixed.kind().as_str())),
@@ -281,22 +296,25 @@ impl ValueDecoder {
                 ),
             ));
         }
-        let mismatch = |e: String| {
-            Undecoded::new(
+        let mismatch = |e: DecodeError| match e {
+            DecodeError::TooDeep => too_deep(schema.kind()),
+            DecodeError::Mismatch(e) => Undecoded::new(
                 RejectReason::SchemaMismatch,
                 format!(
                     "the value does not match schema id {id} ({}): {e}",
                     schema.kind().as_str()
                 ),
-            )
+            ),
         };
         match schema.as_ref() {
             Registered::Avro(avro_schema) => avro::decode(avro_schema, payload)
                 .map(Decoded::Record)
                 .map_err(mismatch),
             Registered::Protobuf(file) => {
-                let (indexes, message_bytes) = protobuf::skip_indexes(payload).map_err(mismatch)?;
-                let message = protobuf::message_at(file, &indexes).map_err(mismatch)?;
+                let (indexes, message_bytes) = protobuf::skip_indexes(payload)
+                    .map_err(|e| mismatch(DecodeError::Mismatch(e)))?;
+                let message = protobuf::message_at(file, &indexes)
+                    .map_err(|e| mismatch(DecodeError::Mismatch(e)))?;
                 protobuf::decode(&message, message_bytes)
                     .map(Decoded::Record)
                     .map_err(mismatch)
@@ -309,6 +327,14 @@ impl ValueDecoder {
             }),
         }
     }
+}
+
+/// The rejection of a value that nests too deep for its schema to decode.
+fn too_deep(kind: SchemaKind) -> Undecoded {
+    Undecoded::new(
+        RejectReason::TooDeep,
+        format!("{} ({}): not decoded", DecodeError::TooDeep, kind.as_str()),
+    )
 }
 
 fn first_byte(bytes: &[u8]) -> String {
@@ -341,7 +367,8 @@ fn read_schema_file(
         source,
     })?;
     read_avro_schema(&text)
-        .map(|schema| FixedSchema::Avro(avro::AvroSchema::plain(schema)))
+        .and_then(avro::AvroSchema::plain)
+        .map(|schema| FixedSchema::Avro(Box::new(schema)))
         .map_err(|e| SourceError::Usage(format!("--schema {shown} is not an Avro schema: {e}")))
 }
 

@@ -10,6 +10,8 @@ use std::path::Path;
 
 use crate::source::json_tree::Json;
 use base64::Engine;
+
+use super::avro::DecodeError;
 use prost_reflect::{
     DynamicMessage, FileDescriptor, Kind, MapKey, MessageDescriptor, ReflectMessage, Value as Proto,
 };
@@ -69,9 +71,20 @@ pub(super) fn message_at(
     Ok(message)
 }
 
-/// Decodes `bytes` as `message`, into JSON.
-pub(super) fn decode(message: &MessageDescriptor, bytes: &[u8]) -> Result<Json<'static>, String> {
-    let decoded = DynamicMessage::decode(message.clone(), bytes).map_err(|e| e.to_string())?;
+/// Decodes `bytes` as `message`, into JSON. Prost stops at 100 levels of
+/// nested messages (below [`crate::engine::MAX_NESTING`]): a value deeper
+/// than that is too deep.
+pub(super) fn decode(
+    message: &MessageDescriptor,
+    bytes: &[u8],
+) -> Result<Json<'static>, DecodeError> {
+    let decoded = DynamicMessage::decode(message.clone(), bytes).map_err(|e| {
+        let text = e.to_string();
+        match text.ends_with("recursion limit reached") {
+            true => DecodeError::TooDeep,
+            false => DecodeError::Mismatch(text),
+        }
+    })?;
     Ok(message_to_json(&decoded))
 }
 

@@ -39,9 +39,15 @@ impl std::fmt::Debug for RegistrySpec {
 /// the Kafka client.
 pub const REGISTRY_PROPERTY_PREFIX: &str = "schema.registry.";
 
+/// The registry properties the client reads (after the prefix).
+const REGISTRY_PROPERTIES: [&str; 2] = ["basic.auth.user.info", "ssl.ca.location"];
+
 impl RegistrySpec {
     /// The registry at `url`, with the `schema.registry.*` client
-    /// properties among `properties` (basic auth, CA).
+    /// properties among `properties` (basic auth, CA). Credentials written
+    /// in the URL (`https://USER:PASS@host`) are taken out of it and used
+    /// when no basic-auth property gives others; a registry property the
+    /// client does not know is warned about.
     pub fn from_properties(url: &str, properties: &[(String, String)]) -> Self {
         let property = |key: &str| {
             properties
@@ -49,12 +55,81 @@ impl RegistrySpec {
                 .find(|(k, _)| k == &format!("{REGISTRY_PROPERTY_PREFIX}{key}"))
                 .map(|(_, v)| v.clone())
         };
+        let unknown: Vec<&str> = properties
+            .iter()
+            .filter_map(|(k, _)| k.strip_prefix(REGISTRY_PROPERTY_PREFIX))
+            .filter(|k| !REGISTRY_PROPERTIES.contains(k))
+            .collect();
+        if !unknown.is_empty() {
+            log::warn!(
+                "-X {}: not a registry property Journeyscope reads (ignored); it reads {}",
+                unknown
+                    .iter()
+                    .map(
+                        |k| crate::format::printable(&format!("{REGISTRY_PROPERTY_PREFIX}{k}"))
+                            .into_owned()
+                    )
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                REGISTRY_PROPERTIES
+                    .map(|k| format!("{REGISTRY_PROPERTY_PREFIX}{k}"))
+                    .join(" and ")
+            );
+        }
+        let (url, user_info) = split_user_info(url.trim().trim_end_matches('/'));
         RegistrySpec {
-            url: url.trim_end_matches('/').to_owned(),
-            basic_auth: property("basic.auth.user.info"),
+            url,
+            basic_auth: property("basic.auth.user.info").or(user_info),
             ca_location: property("ssl.ca.location").map(PathBuf::from),
         }
     }
+}
+
+/// `url` without the user and password it may carry, and them
+/// (percent-decoded), as `USER:PASS`.
+fn split_user_info(url: &str) -> (String, Option<String>) {
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => url.split_at(i + 3),
+        None => ("", url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => (
+            format!("{scheme}{}", &rest[at + 1..]),
+            Some(percent_decoded(&rest[..at])),
+        ),
+        None => (url.to_owned(), None),
+    }
+}
+
+/// A URL as it may be shown: without the user and password it may carry
+/// (`https://alice:secret@host/` is shown as `https://host/`). Every
+/// message that names a registry shows it so.
+pub fn shown_url(url: &str) -> String {
+    crate::format::printable(&split_user_info(url).0).into_owned()
+}
+
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Which kind of schema an id names.
@@ -82,7 +157,7 @@ impl SchemaKind {
 /// A registered schema, read.
 pub enum Registered {
     /// An Avro schema.
-    Avro(avro::AvroSchema),
+    Avro(Box<avro::AvroSchema>),
     /// A Protobuf file: the messages are found by the values' indexes.
     Protobuf(prost_reflect::FileDescriptor),
     /// JSON Schema: the payload is JSON text.
@@ -118,11 +193,16 @@ pub(super) struct Reference {
     pub version: i64,
 }
 
-/// How often a registry that does not answer is asked again before the
-/// value is given up on.
+/// How often a registry that answers with an error (or cannot be
+/// connected to) is asked again before the value is given up on; one that
+/// does not answer in time is not asked again at once.
 const ATTEMPTS: u32 = 4;
 const FIRST_PAUSE: Duration = Duration::from_millis(250);
+/// How long one request may take in all, and connecting.
 const TIMEOUT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The largest answer read (a schema, with its envelope).
+const MAX_ANSWER_BYTES: u64 = 16 << 20;
 /// How deep references may nest.
 const MAX_REFERENCE_DEPTH: usize = 16;
 
@@ -156,6 +236,7 @@ impl Registry {
     pub fn new(spec: RegistrySpec) -> Self {
         let mut config = ureq::Agent::config_builder()
             .timeout_global(Some(TIMEOUT))
+            .timeout_connect(Some(CONNECT_TIMEOUT))
             .http_status_as_error(false);
         if let Some(ca) = spec
             .ca_location
@@ -177,8 +258,9 @@ impl Registry {
     }
 
     /// The schema of `id`: from the cache, or fetched (a registry that
-    /// does not answer is asked a few times, about 4 s in all, and then
-    /// not again for a second; an id it does not know is remembered as
+    /// answers with an error is asked a few times, about 2 s in all, one
+    /// that does not answer within 10 s once, and then neither is asked
+    /// again for a second; an id it does not know is remembered as
     /// unknown).
     pub fn schema(&self, id: u32) -> Result<Arc<Registered>, Undecoded> {
         let cached = self.cache.lock().ok().and_then(|c| c.get(&id).cloned());
@@ -192,7 +274,10 @@ impl Registry {
             Ok(schema) => Ok(Arc::new(schema)),
             Err(Failure::Unknown) => Err(Undecoded::new(
                 RejectReason::UnknownSchemaId,
-                format!("schema id {id} is not in the registry at {}", self.spec.url),
+                format!(
+                    "schema id {id} is not in the registry at {}",
+                    shown_url(&self.spec.url)
+                ),
             )),
             Err(Failure::Unreadable(e)) => Err(Undecoded::new(
                 RejectReason::Undecodable,
@@ -202,10 +287,10 @@ impl Registry {
                 // Remembered for a moment only: asked again after it.
                 until = Some(Instant::now() + ASK_AGAIN_AFTER);
                 Err(Undecoded::new(
-                    RejectReason::UnknownSchemaId,
+                    RejectReason::RegistryUnavailable,
                     format!(
                         "schema id {id}: the registry at {} did not answer ({e})",
-                        self.spec.url
+                        shown_url(&self.spec.url)
                     ),
                 ))
             }
@@ -217,16 +302,16 @@ impl Registry {
     }
 
     fn fetch(&self, id: u32) -> Result<Registered, Failure> {
-        let text: SchemaText = self.get_json(&format!("/schemas/ids/{id}"))?;
-        self.read(text)
+        let text: SchemaText = self.get_json(&format!("/schemas/ids/{id}"), id)?;
+        self.read(text, id)
     }
 
-    fn read(&self, text: SchemaText) -> Result<Registered, Failure> {
+    fn read(&self, text: SchemaText, id: u32) -> Result<Registered, Failure> {
         let mut references = Vec::new();
-        self.collect_references(&text.references, &mut references, 0)?;
+        self.collect_references(&text.references, &mut references, 0, id)?;
         match text.schema_type.as_deref().unwrap_or("AVRO") {
             "AVRO" => avro::read_registered(&text.schema, &references)
-                .map(Registered::Avro)
+                .map(|schema| Registered::Avro(Box::new(schema)))
                 .map_err(Failure::Unreadable),
             "PROTOBUF" => protobuf::read_registered(&text.schema, &references)
                 .map(Registered::Protobuf)
@@ -243,6 +328,7 @@ impl Registry {
         refs: &[Reference],
         into: &mut Vec<(String, String)>,
         depth: usize,
+        id: u32,
     ) -> Result<(), Failure> {
         if depth > MAX_REFERENCE_DEPTH {
             return Err(Failure::Unreadable("references nest too deep".into()));
@@ -257,14 +343,15 @@ impl Registry {
             };
             let subject = utf8_percent(&reference.subject);
             let text: SchemaText =
-                self.get_json(&format!("/subjects/{subject}/versions/{version}"))?;
-            self.collect_references(&text.references, into, depth + 1)?;
+                self.get_json(&format!("/subjects/{subject}/versions/{version}"), id)?;
+            self.collect_references(&text.references, into, depth + 1, id)?;
             into.push((reference.name.clone(), text.schema));
         }
         Ok(())
     }
 
-    fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, Failure> {
+    /// The registry's JSON answer at `path` (asked for schema `id`).
+    fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str, id: u32) -> Result<T, Failure> {
         let url = format!("{}{path}", self.spec.url);
         let mut pause = FIRST_PAUSE;
         let mut last = String::new();
@@ -279,9 +366,9 @@ impl Registry {
             match request.call() {
                 Ok(mut response) => {
                     let status = response.status().as_u16();
-                    let body = response.body_mut().read_to_string().unwrap_or_default();
                     match status {
                         200 => {
+                            let body = self.answer(response.body_mut(), id)?;
                             return serde_json::from_str(&body).map_err(|e| {
                                 Failure::Unreadable(format!("the registry's answer: {e}"))
                             });
@@ -296,6 +383,13 @@ impl Registry {
                         _ => last = format!("HTTP {status}"),
                     }
                 }
+                // Waited for long enough already: not asked again now.
+                Err(ureq::Error::Timeout(_)) => {
+                    return Err(Failure::Unreachable(format!(
+                        "no answer within {} s",
+                        TIMEOUT.as_secs()
+                    )));
+                }
                 Err(e) => last = self.clean(&e.to_string()),
             }
             if attempt < ATTEMPTS {
@@ -304,6 +398,27 @@ impl Registry {
             }
         }
         Err(Failure::Unreachable(last))
+    }
+
+    /// The text of an answer, read up to [`MAX_ANSWER_BYTES`].
+    fn answer(&self, body: &mut ureq::Body, id: u32) -> Result<String, Failure> {
+        body.with_config()
+            .limit(MAX_ANSWER_BYTES)
+            .read_to_string()
+            .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(_) => Failure::Unreadable(format!(
+                    "the registry's answer for schema id {id} is larger than {} MiB",
+                    MAX_ANSWER_BYTES >> 20
+                )),
+                ureq::Error::Timeout(_) => Failure::Unreachable(format!(
+                    "its answer did not arrive within {} s",
+                    TIMEOUT.as_secs()
+                )),
+                other => Failure::Unreachable(format!(
+                    "its answer broke off: {}",
+                    self.clean(&other.to_string())
+                )),
+            })
     }
 
     /// Registers `schema` under `subject` (as `produce` does for the
@@ -331,19 +446,25 @@ impl Registry {
         if let Some(auth) = self.authorization() {
             request = request.header("authorization", &auth);
         }
-        let mut response = request.send(&body).map_err(|e| {
-            format!(
-                "the registry at {}: {}",
-                self.spec.url,
-                self.clean(&e.to_string())
-            )
-        })?;
+        let shown = shown_url(&self.spec.url);
+        let mut response = request
+            .send(&body)
+            .map_err(|e| format!("the registry at {shown}: {}", self.clean(&e.to_string())))?;
         let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().unwrap_or_default();
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER_BYTES)
+            .read_to_string()
+            .map_err(|e| {
+                format!(
+                    "the registry at {shown} answered, but its answer could not be read: {}",
+                    self.clean(&e.to_string())
+                )
+            })?;
         if status != 200 {
             return Err(format!(
-                "the registry at {} refused the schema for `{subject}` (HTTP {status}): {}",
-                self.spec.url,
+                "the registry at {shown} refused the schema for `{subject}` (HTTP {status}): {}",
                 crate::format::excerpt(&self.clean(&text), 300)
             ));
         }
@@ -360,12 +481,18 @@ impl Registry {
         Some(format!("Basic {token}"))
     }
 
-    /// `text` without the credentials.
+    /// `text` without the credentials (whole, or the password alone).
     fn clean(&self, text: &str) -> String {
-        match &self.spec.basic_auth {
-            Some(secret) if !secret.is_empty() => text.replace(secret.as_str(), "***"),
-            _ => text.to_owned(),
+        let mut text = text.to_owned();
+        if let Some(secret) = self.spec.basic_auth.as_deref().filter(|s| !s.is_empty()) {
+            text = text.replace(secret, "***");
+            if let Some((_, password)) = secret.split_once(':')
+                && password.len() >= 3
+            {
+                text = text.replace(password, "***");
+            }
         }
+        text
     }
 }
 

@@ -4,6 +4,7 @@ use prost_reflect::{DynamicMessage, Value as Proto};
 use serde_json::json;
 
 use super::*;
+use crate::engine::MAX_NESTING;
 
 const AVRO_SCHEMA: &str = r#"{
   "type": "record", "name": "Event", "namespace": "test",
@@ -56,7 +57,7 @@ fn avro_records_read_as_json_with_native_times_enums_and_unions() {
         ),
     ]);
     let bytes = apache_avro::to_avro_datum(&schema, datum).unwrap();
-    let value = avro::decode(&avro::AvroSchema::plain(schema), &bytes).unwrap();
+    let value = avro::decode(&avro::AvroSchema::plain(schema).unwrap(), &bytes).unwrap();
     assert_eq!(
         value.to_value(),
         json!({
@@ -70,7 +71,7 @@ fn avro_records_read_as_json_with_native_times_enums_and_unions() {
     );
     // Cut short, the same bytes do not match.
     let short = avro::decode(
-        &avro::AvroSchema::plain(read_avro_schema(AVRO_SCHEMA).unwrap()),
+        &avro::AvroSchema::plain(read_avro_schema(AVRO_SCHEMA).unwrap()).unwrap(),
         &bytes[..3],
     );
     assert!(short.is_err());
@@ -181,4 +182,122 @@ fn a_schema_file_decodes_values_without_framing() {
     })
     .unwrap_err();
     assert!(missing.to_string().contains("test.Event"), "{missing}");
+}
+
+/// An event whose context may hold a node that holds itself (the fuzz
+/// target's schema).
+const NESTED_SCHEMA: &str = r#"{"type":"record","name":"Event","fields":[
+  {"name":"customer_id","type":"string"},
+  {"name":"event","type":"string"},
+  {"name":"timestamp","type":"string"},
+  {"name":"context","type":["null",{"type":"record","name":"Node","fields":[
+    {"name":"child","type":["null","Node"]},
+    {"name":"tags","type":{"type":"array","items":"string"}}]}]}]}"#;
+
+/// An Avro datum of [`NESTED_SCHEMA`] whose context nests `levels` records
+/// deep.
+fn nested_avro(levels: usize) -> Vec<u8> {
+    let text = |t: &str| {
+        let mut bytes = vec![(t.len() * 2) as u8];
+        bytes.extend(t.as_bytes());
+        bytes
+    };
+    let mut datum = [text("c1"), text("home"), text("2026-11-27T09:00:00Z")].concat();
+    datum.push(2);
+    datum.extend(std::iter::repeat_n(2, levels - 1));
+    datum.push(0);
+    datum.extend(std::iter::repeat_n(0, levels));
+    datum
+}
+
+#[test]
+fn avro_values_nesting_too_deep_are_rejected_without_decoding() {
+    let decoder = ValueDecoder::avro(NESTED_SCHEMA).unwrap();
+    // The event, its nodes, and the innermost node's tags: 128 levels.
+    let Ok(Decoded::Record(record)) = decoder.decode(&nested_avro(MAX_NESTING - 2)) else {
+        panic!("as deep as allowed is decoded");
+    };
+    assert_eq!(record.to_value()["customer_id"], "c1");
+    for levels in [MAX_NESTING - 1, 1_000, 100_000] {
+        let failure = decoder.decode(&nested_avro(levels)).unwrap_err();
+        assert_eq!(failure.reason, RejectReason::TooDeep, "{levels}");
+        assert!(
+            failure.detail.contains("deeper than 128"),
+            "{}",
+            failure.detail
+        );
+    }
+}
+
+#[test]
+fn protobuf_values_nesting_too_deep_are_rejected() {
+    let file = protobuf::read_registered(
+        r#"syntax = "proto3";
+        message Event { string customer_id = 1; Node context = 2; }
+        message Node { Node child = 1; }"#,
+        &[],
+    )
+    .unwrap();
+    let event = protobuf::message_at(&file, &[0]).unwrap();
+    // Nodes inside out: each is field 1, length-delimited, of the next.
+    let nested = |levels: usize| {
+        let mut node: Vec<u8> = Vec::new();
+        for _ in 0..levels {
+            let mut outer = vec![0x0a];
+            prost::encoding::encode_varint(node.len() as u64, &mut outer);
+            outer.extend(&node);
+            node = outer;
+        }
+        let mut message = vec![0x0a, 2, b'c', b'1', 0x12];
+        prost::encoding::encode_varint(node.len() as u64, &mut message);
+        message.extend(node);
+        message
+    };
+    assert!(protobuf::decode(&event, &nested(50)).is_ok());
+    assert_eq!(
+        protobuf::decode(&event, &nested(1_000)).unwrap_err(),
+        avro::DecodeError::TooDeep
+    );
+}
+
+#[test]
+fn credentials_in_a_registry_url_are_used_and_never_shown() {
+    let spec = RegistrySpec::from_properties("https://alice:pa%40ss@registry.example:8081/", &[]);
+    assert_eq!(spec.url, "https://registry.example:8081");
+    assert_eq!(spec.basic_auth.as_deref(), Some("alice:pa@ss"));
+    let shown = format!("{spec:?}");
+    assert!(
+        !shown.contains("alice") && !shown.contains("pa@ss"),
+        "{shown}"
+    );
+    // A property gives the credentials when both do.
+    let given = [(
+        "schema.registry.basic.auth.user.info".to_owned(),
+        "bob:other".to_owned(),
+    )];
+    let spec = RegistrySpec::from_properties("http://alice:secret@host", &given);
+    assert_eq!(spec.basic_auth.as_deref(), Some("bob:other"));
+    assert_eq!(spec.url, "http://host");
+    assert_eq!(shown_url("http://u:PASSWORD@host/x@y"), "http://host/x@y");
+    assert_eq!(shown_url("http://host:8081"), "http://host:8081");
+}
+
+#[test]
+fn an_unreachable_registry_is_its_own_reason_and_its_url_shows_no_password() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let registry = Registry::new(RegistrySpec::from_properties(
+        &format!("http://alice:PASSWORD@127.0.0.1:{closed}"),
+        &[],
+    ));
+    let failure = registry.schema(1).err().unwrap();
+    assert_eq!(failure.reason, RejectReason::RegistryUnavailable);
+    assert!(!failure.detail.contains("PASSWORD"), "{}", failure.detail);
+    assert!(
+        failure.detail.contains("did not answer"),
+        "{}",
+        failure.detail
+    );
 }
