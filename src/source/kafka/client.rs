@@ -4,7 +4,11 @@
 //! (`schema.registry.*`, read by the registry client); a client that
 //! cannot be made says why without any property value in the message.
 
+use rdkafka::client::ClientContext;
 use rdkafka::config::{ClientConfig, FromClientConfig};
+use rdkafka::consumer::{BaseConsumer, ConsumerContext};
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
 
 use super::Redactor;
 use crate::source::values::REGISTRY_PROPERTY_PREFIX;
@@ -15,6 +19,24 @@ pub fn create_client<T: FromClientConfig>(
     settings: &[(&str, &str)],
     properties: &[(String, String)],
 ) -> Result<T, String> {
+    config_of(settings, properties)
+        .create()
+        .map_err(|e| Redactor::new(properties).clean(&e.to_string()))
+}
+
+/// The consumer that reads events: as [`create_client`], with a context
+/// that does not log the ends of partitions the reader asks to be told of.
+pub fn create_consumer(
+    settings: &[(&str, &str)],
+    properties: &[(String, String)],
+) -> Result<EventConsumer, String> {
+    config_of(settings, properties)
+        .create_with_context(EndsAreNews)
+        .map_err(|e| Redactor::new(properties).clean(&e.to_string()))
+}
+
+/// `settings`, then the `-X` properties but for the registry's.
+fn config_of(settings: &[(&str, &str)], properties: &[(String, String)]) -> ClientConfig {
     let mut config = ClientConfig::new();
     for (key, value) in settings {
         config.set(*key, *value);
@@ -25,9 +47,29 @@ pub fn create_client<T: FromClientConfig>(
         }
     }
     config
-        .create()
-        .map_err(|e| Redactor::new(properties).clean(&e.to_string()))
 }
+
+/// A consumer of events.
+pub type EventConsumer = BaseConsumer<EndsAreNews>;
+
+/// The events consumer's context: librdkafka reports reaching the end of
+/// a partition (`enable.partition.eof`) as an error too; the reader asked
+/// for it, so it is not logged. Other client errors are, as by default.
+pub struct EndsAreNews;
+
+impl ClientContext for EndsAreNews {
+    fn error(&self, error: KafkaError, reason: &str) {
+        let end = matches!(
+            error,
+            KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF)
+        );
+        if !end {
+            log::error!("librdkafka: {error}: {reason}");
+        }
+    }
+}
+
+impl ConsumerContext for EndsAreNews {}
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
@@ -27,7 +27,7 @@ use super::schema::{ColumnSample, DetectionBudget, Mapping};
 use super::threaded::ReaderLink;
 use super::values::{MessageMapper, ValueDecoder, ValuesSpec, sample_message};
 use super::{DETECTION_SAMPLE, SourceError, SourceOptions};
-pub use client::create_client;
+pub use client::{EventConsumer, create_client, create_consumer};
 use reader::{CommitRequest, Reader, consume, watch_lag};
 pub use secrets::{Redactor, client_property};
 pub use start::StartAt;
@@ -101,6 +101,10 @@ pub struct KafkaProgress {
     /// gave when the reader got there, and every message before it mapped.
     #[serde(skip)]
     pub at_end: bool,
+    /// True once the brokers have told every partition's end (the high
+    /// watermarks are read, not the defaults).
+    #[serde(skip)]
+    pub watermarks_known: bool,
 }
 
 impl KafkaProgress {
@@ -170,7 +174,7 @@ enum Role {
 /// queue is full.
 const FETCH_QUEUE_BACKOFF_MS: &str = "10";
 
-fn consumer(spec: &KafkaSpec, role: Role) -> Result<BaseConsumer, SourceError> {
+fn consumer(spec: &KafkaSpec, role: Role) -> Result<EventConsumer, SourceError> {
     let group = spec
         .group
         .clone()
@@ -211,7 +215,7 @@ fn consumer(spec: &KafkaSpec, role: Role) -> Result<BaseConsumer, SourceError> {
         ),
         ("group.id", group.as_str()),
     ]);
-    create_client(&settings, &spec.properties).map_err(SourceError::Kafka)
+    create_consumer(&settings, &spec.properties).map_err(SourceError::Kafka)
 }
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
@@ -232,7 +236,7 @@ pub fn tls_hint(properties: &[(String, String)]) -> &'static str {
 }
 
 fn partitions(
-    consumer: &BaseConsumer,
+    consumer: &EventConsumer,
     spec: &KafkaSpec,
     topic: &str,
 ) -> Result<Vec<i32>, SourceError> {
@@ -389,7 +393,7 @@ fn resume_marks(spec: &KafkaSpec) -> std::collections::BTreeMap<i32, (i64, Optio
 }
 
 /// Assigns every partition of the topic at the starting point.
-fn assign(consumer: &BaseConsumer, spec: &KafkaSpec) -> Result<Vec<i32>, SourceError> {
+fn assign(consumer: &EventConsumer, spec: &KafkaSpec) -> Result<Vec<i32>, SourceError> {
     let ids = partitions(consumer, spec, &spec.topic)?;
     check_resumed(spec)?;
     probe_earliest(spec)?;
@@ -464,7 +468,7 @@ fn nothing_to_detect(spec: &KafkaSpec) -> SourceError {
 /// that arrive meanwhile are kept in `pending`, partitions read to their
 /// end in `ends`.
 fn join_group(
-    consumer: &BaseConsumer,
+    consumer: &EventConsumer,
     spec: &KafkaSpec,
     pending: &mut Vec<Pending>,
     ends: &mut std::collections::BTreeSet<i32>,
@@ -506,6 +510,7 @@ impl KafkaSource {
         let progress = Arc::new(Mutex::new(KafkaProgress {
             consumed: 0,
             at_end: false,
+            watermarks_known: false,
             partitions: ids
                 .iter()
                 .map(|&partition| PartitionProgress {
@@ -716,7 +721,16 @@ impl KafkaSource {
     pub fn read_to_the_end(&self) -> bool {
         // In this order: the reader says so only after handing over the
         // batch with the last messages, which is then taken or waiting.
-        self.progress().at_end && self.link.is_drained()
+        let progress = self.progress();
+        // Not every broker says "end of partition" to a reader that starts
+        // there (a state resumed with nothing new): the offsets handed over
+        // reaching the ends the brokers gave say it too.
+        let reached = progress.watermarks_known
+            && progress
+                .partitions
+                .iter()
+                .all(|p| p.next_offset >= p.high_watermark);
+        (progress.at_end || reached) && self.link.is_drained()
     }
 
     /// Where the stream stands now, for alert rules.
@@ -746,6 +760,7 @@ mod tests {
         let progress = KafkaProgress {
             consumed: 0,
             at_end: false,
+            watermarks_known: true,
             partitions: vec![
                 part(0, 0, Some(1_000)),
                 part(1, 40, Some(50_000)),

@@ -16,7 +16,7 @@ use crate::source::threaded::ReaderEnd;
 use crate::source::values::MessageMapper;
 use crate::source::{BATCH_EVENTS, SourceError};
 
-use super::{KafkaProgress, KafkaSpec, Pending, Role, consumer};
+use super::{EventConsumer, KafkaProgress, KafkaSpec, Pending, Role, consumer};
 
 /// How often high watermarks (for lag) are asked for.
 const WATERMARK_EVERY: Duration = Duration::from_secs(1);
@@ -40,9 +40,11 @@ pub(super) fn watch_lag(
                     .lock()
                     .map(|p| p.partitions.iter().map(|x| x.partition).collect())
                     .unwrap_or_default();
+                let mut all_known = !ids.is_empty();
                 for id in ids {
                     let Ok((_, high)) = client.fetch_watermarks(&topic, id, Duration::from_secs(2))
                     else {
+                        all_known = false;
                         continue;
                     };
                     if let Ok(mut p) = progress.lock()
@@ -51,6 +53,9 @@ pub(super) fn watch_lag(
                         part.high_watermark = high;
                         part.lag = (high - part.next_offset).max(0);
                     }
+                }
+                if all_known && let Ok(mut p) = progress.lock() {
+                    p.watermarks_known = true;
                 }
             }
         })
@@ -90,7 +95,7 @@ fn topic_exists<C: rdkafka::consumer::ConsumerContext>(
 }
 
 /// Stops reading: leaves the partitions and hands the engine `error`.
-fn stop_with(consumer: &BaseConsumer, end: &ReaderEnd, error: SourceError) {
+fn stop_with(consumer: &EventConsumer, end: &ReaderEnd, error: SourceError) {
     if let Err(e) = consumer.unassign() {
         log::debug!("leaving the partitions: {e}");
     }
@@ -99,7 +104,7 @@ fn stop_with(consumer: &BaseConsumer, end: &ReaderEnd, error: SourceError) {
 }
 
 /// A client that only asks for metadata, beside the reader.
-fn consumer_for_checks(spec: &KafkaSpec) -> Option<BaseConsumer> {
+fn consumer_for_checks(spec: &KafkaSpec) -> Option<EventConsumer> {
     consumer(spec, Role::Watcher).ok()
 }
 
@@ -246,7 +251,7 @@ fn stamp(ms: Option<i64>) -> String {
 
 /// The consumer with what the reader thread needs beside it.
 pub(super) struct Reader {
-    pub consumer: BaseConsumer,
+    pub consumer: EventConsumer,
     /// What is read, for a second client that checks on the topic.
     pub spec: KafkaSpec,
     /// Removes client property values from the client's messages.
@@ -314,7 +319,7 @@ impl Reader {
 
 /// True when every partition assigned to `consumer` is among `ends`
 /// (read to its end, every message before it taken).
-fn read_to_the_end(consumer: &BaseConsumer, ends: &BTreeSet<i32>) -> bool {
+fn read_to_the_end(consumer: &EventConsumer, ends: &BTreeSet<i32>) -> bool {
     consumer.assignment().is_ok_and(|assigned| {
         let partitions = assigned.elements();
         !partitions.is_empty() && partitions.iter().all(|p| ends.contains(&p.partition()))
