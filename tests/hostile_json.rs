@@ -5,31 +5,15 @@
 // Tests state what they expect by unwrapping it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
+use common::broker::{BIN, summarize_json as summary};
 use journeyscope::generate::{GenerateOptions, write_sample};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_journeyscope");
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn summary(path: &Path) -> Value {
-    let out = run(&["summarize", path.to_str().unwrap(), "--format", "json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON")
-}
 
 /// What two summaries of the same events share.
 fn graph(s: &Value) -> Vec<Value> {
@@ -175,7 +159,10 @@ fn a_document_that_cannot_be_read_on_is_an_error_with_its_line() {
     text.push_str("{}\n]\n");
     let path = dir.path().join("broken.json");
     std::fs::write(&path, text).unwrap();
-    let out = run(&["summarize", path.to_str().unwrap(), "--format", "json"]);
+    let out = Command::new(BIN)
+        .args(["summarize", path.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
     assert!(!out.status.success(), "a reader never stops early quietly");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 3"), "{err}");

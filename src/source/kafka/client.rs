@@ -73,15 +73,9 @@ impl ConsumerContext for EndsAreNews {}
 
 #[cfg(test)]
 mod tests {
+    use super::super::secrets::tests::props;
     use super::*;
     use rdkafka::producer::BaseProducer;
-
-    fn props(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn registry_properties_stay_out_and_errors_quote_no_value() {

@@ -69,10 +69,11 @@ pub fn client_property(text: &str) -> Result<(String, String), String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn props(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    /// `-X` properties from pairs.
+    pub(in crate::source::kafka) fn props(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
