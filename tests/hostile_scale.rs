@@ -13,6 +13,20 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_journeyscope");
 
+/// Runs the binary with `args`: it succeeds within a minute.
+fn within_a_minute(args: &[&str]) -> std::process::Output {
+    let started = Instant::now();
+    let out = Command::new(BIN).args(args).output().unwrap();
+    let took = started.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(took < Duration::from_secs(60), "{} took {took:?}", args[0]);
+    out
+}
+
 #[test]
 fn a_hundred_thousand_event_names_are_read_kept_and_drawn() {
     let dir = tempfile::tempdir().unwrap();
@@ -31,18 +45,7 @@ fn a_hundred_thousand_event_names_are_read_kept_and_drawn() {
     }
     std::fs::write(&path, text).unwrap();
 
-    let started = Instant::now();
-    let out = Command::new(BIN)
-        .args(["summarize", path.to_str().unwrap(), "--format", "json"])
-        .output()
-        .unwrap();
-    let took = started.elapsed();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(took < Duration::from_secs(60), "summarize took {took:?}");
+    let out = within_a_minute(&["summarize", path.to_str().unwrap(), "--format", "json"]);
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
     let nodes = summary["nodes"].as_array().unwrap();
     let got: HashMap<String, u64> = nodes
@@ -58,23 +61,12 @@ fn a_hundred_thousand_event_names_are_read_kept_and_drawn() {
     assert_eq!(got, expected, "every name with its exact count");
 
     let svg = dir.path().join("map.svg");
-    let started = Instant::now();
-    let out = Command::new(BIN)
-        .args([
-            "export",
-            path.to_str().unwrap(),
-            "--out",
-            svg.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    let took = started.elapsed();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(took < Duration::from_secs(60), "the map took {took:?}");
+    within_a_minute(&[
+        "export",
+        path.to_str().unwrap(),
+        "--out",
+        svg.to_str().unwrap(),
+    ]);
     let drawn = std::fs::read_to_string(&svg).unwrap();
     let grouped = 100_000 - (journeyscope::layout::MAP_TOUCHPOINT_LIMIT - 1);
     assert!(

@@ -193,58 +193,37 @@ fn a_planted_break_flags_only_its_transition_and_exits() {
     assert!(seen_break, "the break itself is flagged");
 }
 
-/// A rule on each step, against an hour earlier, and one on the web's
-/// step that breaks.
-const RULES: &str = r#"
-[[rule]]
-name = "checkout pays"
-kind = "transition_share"
-from = "begin_checkout"
-to = "purchase"
-window = "15m"
-baseline = "1h"
-drop = 0.2
-min_sessions = 30
-for = "2m"
+/// A rule named `name` watching `subject` (its kind and what it reads):
+/// the last 15 minutes against an hour earlier, firing on a drop of a fifth.
+fn rule(name: &str, subject: &str) -> String {
+    format!(
+        "[[rule]]\nname = \"{name}\"\n{subject}\nwindow = \"15m\"\nbaseline = \"1h\"\n\
+         drop = 0.2\nmin_sessions = 30\nfor = \"2m\"\n\n"
+    )
+}
 
-[[rule]]
-name = "carts go on"
-kind = "transition_share"
-from = "add_to_cart"
-to = "begin_checkout"
-window = "15m"
-baseline = "1h"
-drop = 0.2
-min_sessions = 30
-for = "2m"
-
-[[rule]]
-name = "web carts go on"
-kind = "transition_share"
-from = "add_to_cart"
-to = "begin_checkout"
-segment = "channel=web"
-window = "15m"
-baseline = "1h"
-drop = 0.2
-min_sessions = 30
-for = "2m"
-
-[[rule]]
-name = "products get carted"
-kind = "funnel_step"
-steps = ["product_view", "add_to_cart", "begin_checkout"]
-step = "add_to_cart"
-window = "15m"
-baseline = "1h"
-drop = 0.2
-min_sessions = 30
-for = "2m"
-"#;
+/// A rule on each step, and one on the web's step that breaks.
+fn rules() -> String {
+    let carts = "kind = \"transition_share\"\nfrom = \"add_to_cart\"\nto = \"begin_checkout\"";
+    [
+        rule(
+            "checkout pays",
+            "kind = \"transition_share\"\nfrom = \"begin_checkout\"\nto = \"purchase\"",
+        ),
+        rule("carts go on", carts),
+        rule("web carts go on", &format!("{carts}\nsegment = \"channel=web\"")),
+        rule(
+            "products get carted",
+            "kind = \"funnel_step\"\nsteps = [\"product_view\", \"add_to_cart\", \"begin_checkout\"]\n\
+             step = \"add_to_cart\"",
+        ),
+    ]
+    .concat()
+}
 
 /// The rules that went pending or firing at any minute of a replay.
 fn raised(events: &[Event]) -> Vec<(String, AlertState)> {
-    let rules = alert_rules(RULES, TimeParser::default()).unwrap();
+    let rules = alert_rules(&rules(), TimeParser::default()).unwrap();
     let mut alerts = Alerts::new(rules, "test");
     let mut raised = Vec::new();
     replay(events, |engine, now| {
