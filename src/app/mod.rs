@@ -178,15 +178,11 @@ impl App {
             }
             Command::OpenKafka(request) => {
                 self.start_error = None;
-                if let Screen::Live(live) = &self.screen {
-                    self.live_choices = Some(live.choices());
-                }
-                let mut screen =
-                    LiveScreen::start(*request, self.settings.clone(), self.wake.clone());
-                if let Some(choices) = self.live_choices {
-                    screen.choose(choices);
-                }
+                let screen = LiveScreen::start(*request, self.settings.clone(), self.wake.clone());
                 self.set_screen(Screen::Live(Box::new(screen)));
+                if let (Screen::Live(live), Some(choices)) = (&mut self.screen, self.live_choices) {
+                    live.choose(choices);
+                }
             }
             Command::CancelLoad => {
                 if let Screen::Loading(loading) = &self.screen {

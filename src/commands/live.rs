@@ -113,7 +113,8 @@ fn read_rules(
 /// `--alerts-webhook URL`, checked before anything starts: an http(s)
 /// URL with a host (one that cannot be parsed would fail every alert).
 fn webhook_url(text: &str) -> Result<String, Failure> {
-    let shown = crate::format::excerpt(text, 200);
+    // Credentials in the URL are never shown.
+    let shown = crate::format::excerpt(&crate::source::values::shown_url(text), 200);
     let example = "give one such as https://hooks.example.com/alerts";
     let uri: ureq::http::Uri = text.parse().map_err(|e| {
         usage(anyhow!(
@@ -416,7 +417,14 @@ pub fn live_json(
     } else {
         serde_json::to_string_pretty(&value)
     };
-    crate::format::json_printable(&text.unwrap_or_default()).into_owned() + "\n"
+    let text = text.unwrap_or_default();
+    // Escaping copies the text only when something needed it.
+    let mut out = match crate::format::json_printable(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    };
+    out.push('\n');
+    out
 }
 
 /// Waits for the alerts still being delivered (a few seconds at most) and

@@ -131,12 +131,11 @@ pub fn visible_part(nodes: &[NodeReport], edges: &[EdgeReport], filter: &MapFilt
         }
     }
     let hidden_touchpoints = touchpoints.len() - kept_names.len();
+    // The kept touchpoints are the busiest, a prefix of `touchpoints`.
     let grouped: HashSet<&str> = match kept_names.len() > MAP_TOUCHPOINT_LIMIT {
-        true => touchpoints
+        true => touchpoints[MAP_TOUCHPOINT_LIMIT - 1..kept_names.len()]
             .iter()
             .map(|n| n.name.as_str())
-            .filter(|n| kept_names.contains(n))
-            .skip(MAP_TOUCHPOINT_LIMIT - 1)
             .collect(),
         false => HashSet::new(),
     };
@@ -219,38 +218,41 @@ fn grouped_nodes(
 /// `edges` with every end among `grouped` moved to `other`, those that
 /// then share both ends added up (their times are not shown: a median does
 /// not add up).
-fn group_edges(edges: &[EdgeReport], grouped: &HashSet<&str>, other: &str) -> Vec<EdgeReport> {
+fn group_edges<'a>(
+    edges: &'a [EdgeReport],
+    grouped: &HashSet<&str>,
+    other: &'a str,
+) -> Vec<EdgeReport> {
     let mut out: Vec<EdgeReport> = Vec::new();
-    let mut by_ends: std::collections::HashMap<(String, String), usize> = Default::default();
-    let mut outflow: std::collections::HashMap<String, u64> = Default::default();
+    let mut by_ends: std::collections::HashMap<(&str, &str), usize> = Default::default();
+    let mut outflow: std::collections::HashMap<&str, u64> = Default::default();
     for e in edges {
-        let end = |name: &String| match grouped.contains(name.as_str()) {
-            true => other.to_owned(),
-            false => name.clone(),
-        };
-        let (from, to) = (end(&e.from), end(&e.to));
-        let moved = from != e.from || to != e.to;
-        *outflow.entry(from.clone()).or_default() += e.transitions;
-        match by_ends.get(&(from.clone(), to.clone())) {
-            Some(&i) => {
-                out[i].transitions += e.transitions;
-                out[i].customers += e.customers;
-                out[i].time_s = None;
+        let (from, to) = (
+            end_of(&e.from, grouped, other),
+            end_of(&e.to, grouped, other),
+        );
+        *outflow.entry(from).or_default() += e.transitions;
+        match by_ends.entry((from, to)) {
+            std::collections::hash_map::Entry::Occupied(at) => {
+                let edge = &mut out[*at.get()];
+                edge.transitions += e.transitions;
+                edge.customers += e.customers;
+                edge.time_s = None;
             }
-            None => {
-                by_ends.insert((from.clone(), to.clone()), out.len());
+            std::collections::hash_map::Entry::Vacant(at) => {
+                at.insert(out.len());
                 let mut edge = e.clone();
-                if moved {
+                if from != e.from || to != e.to {
                     edge.time_s = None;
+                    edge.from = from.to_owned();
+                    edge.to = to.to_owned();
                 }
-                edge.from = from;
-                edge.to = to;
                 out.push(edge);
             }
         }
     }
     for e in &mut out {
-        let total = outflow.get(&e.from).copied().unwrap_or(0);
+        let total = outflow.get(e.from.as_str()).copied().unwrap_or(0);
         e.share = if total == 0 {
             0.0
         } else {
@@ -258,6 +260,11 @@ fn group_edges(edges: &[EdgeReport], grouped: &HashSet<&str>, other: &str) -> Ve
         };
     }
     out
+}
+
+/// Where an edge's end `name` is drawn: `other` when it is grouped.
+fn end_of<'a>(name: &'a str, grouped: &HashSet<&str>, other: &'a str) -> &'a str {
+    if grouped.contains(name) { other } else { name }
 }
 
 /// Is `e` a move between two steps (not an exit to END, not a repeat)?
