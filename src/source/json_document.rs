@@ -7,7 +7,7 @@
 //! at a time, each held only while it is at most [`MAX_RECORD_BYTES`]
 //! long, so a document of any size is read in bounded memory.
 
-use std::io::{BufRead, Cursor, Read};
+use std::io::BufRead;
 use std::path::PathBuf;
 
 use serde_json::{Map, Value};
@@ -541,17 +541,10 @@ impl Rewindable {
     }
 }
 
-/// Lets a captured prefix be read again before the rest of the input.
-pub fn replay(prefix: Vec<u8>, rest: TextReader) -> TextReader {
-    Box::new(std::io::BufReader::with_capacity(
-        256 * 1024,
-        Cursor::new(prefix).chain(rest),
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Cursor;
 
     fn items(text: &str) -> Vec<Item> {
         let mut document = JsonDocument::new(

@@ -6,14 +6,13 @@
 //! end (up to [`FIRST_LINE_BOUND`]) and looked at whole, then handed back
 //! to be read again.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::path::Path;
 
 use crate::engine::MAX_RECORD_BYTES;
 
 use super::SourceError;
 use super::input::TextReader;
-use super::json_document::replay;
 
 /// How a JSON input is cut into records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +68,9 @@ pub fn sniff(mut text: TextReader, path: &Path) -> Result<(JsonLayout, TextReade
     } else {
         JsonLayout::Lines
     };
-    Ok((layout, replay(prefix, text)))
+    // A chain of two buffered readers is a buffered reader: the bytes past
+    // the prefix are read from `text`'s own buffer, not copied again.
+    Ok((layout, Box::new(std::io::Cursor::new(prefix).chain(text))))
 }
 
 /// True when `start` (the first bytes of a JSON input, holding its whole

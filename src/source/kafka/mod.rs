@@ -108,6 +108,14 @@ pub struct KafkaProgress {
 }
 
 impl KafkaProgress {
+    /// True when every partition's next offset has reached the end the
+    /// brokers last gave.
+    fn offsets_reach_ends(&self) -> bool {
+        self.partitions
+            .iter()
+            .all(|p| p.next_offset >= p.high_watermark)
+    }
+
     /// How far behind the brokers the reader is at `now_ms` (wall clock):
     /// the messages not read yet, and, on partitions with some, how long
     /// ago the last message read was stamped (the next one waits at most
@@ -708,11 +716,7 @@ impl KafkaSource {
     /// catching up, so its partitions stand at about the same event time.
     pub fn caught_up(&self) -> bool {
         let progress = self.progress();
-        progress.partitions.iter().any(|p| p.high_watermark > 0)
-            && progress
-                .partitions
-                .iter()
-                .all(|p| p.next_offset >= p.high_watermark)
+        progress.partitions.iter().any(|p| p.high_watermark > 0) && progress.offsets_reach_ends()
     }
 
     /// True when every partition has been read to the end the brokers
@@ -725,11 +729,7 @@ impl KafkaSource {
         // Not every broker says "end of partition" to a reader that starts
         // there (a state resumed with nothing new): the offsets handed over
         // reaching the ends the brokers gave say it too.
-        let reached = progress.watermarks_known
-            && progress
-                .partitions
-                .iter()
-                .all(|p| p.next_offset >= p.high_watermark);
+        let reached = progress.watermarks_known && progress.offsets_reach_ends();
         (progress.at_end || reached) && self.link.is_drained()
     }
 
