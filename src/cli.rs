@@ -464,6 +464,10 @@ pub struct BenchArgs {
     /// memory per customer, instead (needs --brokers).
     #[arg(long)]
     pub kafka: bool,
+    /// Measure the live engine's memory over a day of customers instead
+    /// (no broker needed).
+    #[arg(long)]
+    pub live_memory: bool,
     /// With --kafka: the broker to use (a 4-partition topic is created).
     #[arg(long, value_name = "HOST:PORT")]
     pub brokers: Option<String>,

@@ -136,6 +136,7 @@ proptest! {
         collapse in any::<bool>(),
         batch_size in 1usize..40,
         restore_at in 0usize..150,
+        settle in any::<bool>(),
     ) {
         let config = config(timeout_s, collapse);
         let file = as_file(&arrivals, config.clone());
@@ -147,6 +148,11 @@ proptest! {
                 live = restore(&saved, config.clone(), LATENESS_US).unwrap();
             }
             live.ingest(&batch_of(chunk));
+            // Settling the quiet customers (and numbering the others
+            // anew) after every batch changes nothing either.
+            if settle {
+                live.settle_quiet_customers();
+            }
             // Snapshots in between change nothing.
             if i % 3 == 0 {
                 let _ = live.since_start(true);
@@ -155,6 +161,86 @@ proptest! {
         prop_assert_eq!(live.out_of_order().1, 0);
         assert_same(&live.since_start(true).journeys, &file);
     }
+}
+
+/// `customers` customers over `hours` hours, each coming a few times a
+/// day (with a re-delivered event now and then), in time order.
+fn returning_customers(customers: usize, hours: i64) -> Vec<Arrival> {
+    let mut arrivals = Vec::new();
+    for c in 0..customers {
+        // Each visits every (c % 5 + 2) hours, at its own minute.
+        let every = (c % 5) as i64 + 2;
+        let mut hour = (c % 3) as i64;
+        while hour < hours {
+            let t = (hour * 3600 + (c as i64 * 37) % 3000) * 1_000_000;
+            for (step, event) in ["home", "product", "cart"][..c % 3 + 1].iter().enumerate() {
+                arrivals.push(Arrival {
+                    customer: format!("customer-{c}"),
+                    event,
+                    time_us: t + step as i64 * 20_000_000,
+                    id: Some(format!("{c}-{hour}-{step}")),
+                    session: None,
+                });
+            }
+            hour += every;
+        }
+    }
+    // Every 50th event is delivered twice.
+    let again: Vec<Arrival> = arrivals.iter().step_by(50).cloned().collect();
+    arrivals.extend(again);
+    arrivals.sort_by_key(|a| a.time_us);
+    arrivals
+}
+
+/// Customers quiet for longer than the kept past are settled as the stream
+/// goes on: memory holds the customers of the recent past, and every
+/// number since start stays that of the file engine, across a save and
+/// restore.
+#[test]
+fn quiet_customers_are_settled_and_the_totals_stay_exact() {
+    let arrivals = returning_customers(20_000, 12);
+    let config = config(Some(1800), false);
+    let file = as_file(&arrivals, config.clone());
+    let mut live = LiveEngine::new(config.clone(), LATENESS_US);
+    let mut numbering = Vec::new();
+    for (i, chunk) in arrivals.chunks(5_000).enumerate() {
+        if i == 20 {
+            live = restore(&save(&live), config.clone(), LATENESS_US).unwrap();
+        }
+        live.ingest(&batch_of(chunk));
+        numbering.push(live.customer_numbering());
+    }
+    // Settled by itself, more than once.
+    assert!(numbering.last().unwrap() >= &2, "{numbering:?}");
+    let (settled, forgotten) = live.settled_customers();
+    assert_eq!(forgotten, 0);
+    let since_start = live.since_start(true);
+    assert_same(&since_start.journeys, &file);
+    // The customers held whole are those of the last hours; the others
+    // are settled.
+    let held = since_start.journeys.customer_count();
+    assert!(settled > 10_000, "{settled} settled, {held} held");
+    assert!(held + settled >= 20_000 && held < 10_000, "{held}");
+    assert_eq!(live.out_of_order(), (0, 0));
+}
+
+/// Past the limit the quietest settled customers are forgotten, and said.
+#[test]
+fn past_the_limit_the_quietest_are_forgotten_and_counted() {
+    let arrivals = returning_customers(20_000, 12);
+    let mut live = LiveEngine::new(config(Some(1800), false), LATENESS_US);
+    live.remember_at_most(2_000);
+    for chunk in arrivals.chunks(5_000) {
+        live.ingest(&batch_of(chunk));
+    }
+    let (settled, forgotten) = live.settled_customers();
+    assert!(settled <= 2_000, "{settled}");
+    assert!(forgotten > 0);
+    // A customer forgotten who came back counts again: never fewer.
+    let file = as_file(&arrivals, config(Some(1800), false));
+    let live_customers = live.since_start(false).journeys.customers;
+    assert!(live_customers >= file.customers);
+    assert!(live_customers <= file.customers + forgotten);
 }
 
 /// Events later than the lateness are still counted, once each; the

@@ -157,6 +157,16 @@ impl Customers {
         self.generation += 1;
     }
 
+    /// The customers were given new ids (`old` → `new`): the customer
+    /// picked is found again by name, and the list of old ids is dropped.
+    pub fn renumbered(&mut self, old: &Journeys, new: &Journeys) {
+        self.selected = self
+            .selected
+            .and_then(|c| new.customer_id(old.customer_name(c)));
+        self.list.clear();
+        self.invalidate();
+    }
+
     /// The list on screen, once computed (perhaps for earlier inputs).
     pub fn list(&self) -> Option<&Arc<CustomerList>> {
         self.list.value()

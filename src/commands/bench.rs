@@ -162,6 +162,10 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
         }
         return Ok(());
     }
+    if args.live_memory {
+        super::bench_memory::run(super::bench_memory::DAY_CUSTOMERS);
+        return Ok(());
+    }
     if args.map {
         let (map_ms, empty_ms, layout_ms) = super::bench_map::measure(200);
         println!(

@@ -16,7 +16,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use crate::cli::BenchArgs;
 use crate::engine::alerts::Alerts;
 use crate::engine::live_compare::{LiveComparison, StretchCopies};
-use crate::engine::{EngineConfig, EventBatch, JourneyBuilder, LiveEngine, NewEvent};
+use crate::engine::{EngineConfig, EventBatch, JourneyBuilder, LiveEngine};
 use crate::generate::{GenerateOptions, write_sample};
 use crate::source::SourceOptions;
 use crate::source::kafka::{KafkaSource, KafkaSpec, StartAt};
@@ -310,74 +310,6 @@ fn engine_alone(batches: &[EventBatch], runs: usize) -> (f64, f64) {
     (live_best, file_best)
 }
 
-/// Resident memory now (Linux), in bytes.
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
-}
-
-/// What [`memory_per_customer`] found.
-struct MemoryFigures {
-    per_customer: f64,
-    events_each: f64,
-    /// Events of the recent past kept for windows.
-    kept: usize,
-    /// Seconds for the totals since start (every open session ended).
-    totals_s: f64,
-}
-
-/// Engine memory per customer: a million customers with three events each
-/// 30 s apart (ids included) over a day of event time, resident memory before and
-/// after; and the time the totals since start take at that size.
-fn memory_per_customer(customers: usize) -> MemoryFigures {
-    let before = rss_bytes();
-    let mut builder = LiveEngine::new(EngineConfig::default(), 10_000_000);
-    let events = ["home", "product_view", "add_to_cart"];
-    let mut batch = EventBatch::with_capacity(16 * 1024);
-    for c in 0..customers {
-        let customer = format!("C{c:08}");
-        for (k, event) in events.iter().enumerate() {
-            let id = format!("e{c}-{k}");
-            batch.push(
-                NewEvent {
-                    customer: &customer,
-                    event,
-                    time_us: 1_795_000_000_000_000
-                        + (c as i64 % 86_400) * 1_000_000
-                        + k as i64 * 30_000_000,
-                    event_id: Some(&id),
-                    session_id: None,
-                },
-                Vec::new(),
-            );
-        }
-        if batch.len() >= 16 * 1024 {
-            builder.ingest(&batch);
-            batch.clear();
-        }
-    }
-    builder.ingest(&batch);
-    drop(batch);
-    let after = rss_bytes();
-    let taken = builder.taken() as f64;
-    let per_customer = after.saturating_sub(before) as f64 / customers as f64;
-    let started = Instant::now();
-    let totals = builder.running_totals();
-    let totals_s = started.elapsed().as_secs_f64();
-    std::hint::black_box(&totals);
-    MemoryFigures {
-        per_customer,
-        events_each: taken / customers as f64,
-        kept: builder.recent_len(),
-        totals_s,
-    }
-}
-
 /// Runs the Kafka benchmark.
 /// The best times of reading one topic.
 #[derive(Debug, Clone, Copy)]
@@ -517,27 +449,19 @@ pub(super) fn run(args: &BenchArgs) -> Result<JsonBaseline, Failure> {
         total as f64 / file_s,
         args.runs.max(1)
     );
-    let before = rss_bytes();
+    let before = super::bench_memory::rss_bytes();
     let mut shop = LiveEngine::new(EngineConfig::default(), 10_000_000);
     batches.iter().for_each(|b| shop.ingest(b));
     let customers = shop.since_start(false).journeys.customer_count();
     println!(
         "memory on the generated shop: {:.0} bytes per customer ({customers} customers, {} events of the last hour kept; {:.1} MB of it the recent event ids, a bounded amount)",
-        rss_bytes().saturating_sub(before) as f64 / customers.max(1) as f64,
+        super::bench_memory::rss_bytes().saturating_sub(before) as f64 / customers.max(1) as f64,
         shop.recent_len(),
         shop.id_bytes() as f64 / 1e6
     );
     drop(shop);
     drop(batches);
-    let m = memory_per_customer(1_000_000);
-    println!(
-        "memory: {:.0} bytes per customer after 1,000,000 customers ({:.0} events each 30 s apart over a day, event ids included; {} events of the last hour kept for windows)",
-        m.per_customer, m.events_each, m.kept
-    );
-    println!(
-        "totals since start at 1,000,000 customers: {:.0} ms",
-        m.totals_s * 1e3
-    );
+    super::bench_memory::run(super::bench_memory::DAY_CUSTOMERS);
     Ok(JsonBaseline {
         _dir: dir,
         file,

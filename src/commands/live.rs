@@ -305,11 +305,14 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
             .transpose()
             .map_err(|e| usage(anyhow!(e)))?;
         let (reordered, late) = session.engine.out_of_order();
+        let (customers_settled, customers_forgotten) = session.engine.settled_customers();
         let live = LiveCounts {
             reordered,
             late,
             window_s: run.window.map(|w| w.as_secs_f64()),
             kept_s: session.engine.kept_s(),
+            customers_settled,
+            customers_forgotten,
             funnel_covers_s: settings.questions.funnel.as_ref().map(|_| {
                 run.window
                     .map_or(session.engine.kept_s(), |w| w.as_secs_f64())
@@ -369,6 +372,12 @@ pub struct LiveCounts {
     /// Seconds of event time kept for windows (less than asked for only
     /// when memory is short at high rates).
     pub kept_s: f64,
+    /// Customers quiet since before the kept past, held only as what the
+    /// totals since start need of them.
+    pub customers_settled: usize,
+    /// Settled customers forgotten past the limit: one of them who comes
+    /// back counts as a new customer.
+    pub customers_forgotten: u64,
     /// Seconds of event time the funnel covers, when there is one: the
     /// window, or since start the kept past (a funnel needs each
     /// customer's events).

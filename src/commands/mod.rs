@@ -5,6 +5,7 @@ mod bench;
 mod bench_formats;
 mod bench_kafka;
 pub mod bench_map;
+mod bench_memory;
 mod customers;
 pub mod live;
 mod produce;

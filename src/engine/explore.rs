@@ -286,7 +286,7 @@ mod tests {
             ..EngineConfig::default()
         });
         builder.set_lateness_us(lateness_us);
-        builder.ingest_each(&batch, |_, _, _, _| true);
+        builder.ingest_each(&batch, |_| true);
         builder
     }
 

@@ -13,12 +13,22 @@ use super::rejected::RejectedLog;
 use super::rules::{Resolution, split_name};
 use super::staging::{BUCKET_SHIFT, Bucket, Staged};
 
-/// Events are staged in chunks of this many, so that growing never copies
-/// (or doubles) everything held so far.
-const CHUNK_EVENTS: usize = 1 << 16;
-
 /// How far after the clock an event may be and still move the watermark.
 const PLAUSIBLE_AHEAD_US: i64 = 366 * 24 * 3600 * 1_000_000;
+
+/// One event as [`JourneyBuilder::ingest_each`] hands it on.
+pub(super) struct Arrival<'s> {
+    pub staged: &'s Staged,
+    /// Nanoseconds past its microsecond.
+    pub sub_us_ns: u16,
+    /// Session key (0 = no session id).
+    pub key: u32,
+    /// Hash of the customer's name: the same for a customer in every run,
+    /// whatever its id.
+    pub customer_hash: u64,
+    /// The customer's newest event time so far, this one included.
+    pub newest_us: i64,
+}
 
 #[derive(Debug, Clone)]
 pub(super) enum NameOutcome {
@@ -133,15 +143,14 @@ impl JourneyBuilder {
 
     /// Adds a batch like [`JourneyBuilder::ingest`] while following each
     /// customer's arrivals (late and reordered counts, the watermark),
-    /// calling `keep(event, its nanoseconds past the µs, session key,
-    /// customer's newest time)` for every event before staging it, in
-    /// order (the live engine's running totals follow along); an event for
-    /// which it returns false (a duplicate) is staged but neither moves its
+    /// calling `keep` with every event before staging it, in order (the
+    /// live engine's running totals follow along); an event for which it
+    /// returns false (a duplicate) is staged but neither moves its
     /// customer's newest time nor counts as late.
     pub(super) fn ingest_each(
         &mut self,
         batch: &EventBatch,
-        mut keep: impl FnMut(&Staged, u16, u32, i64) -> bool,
+        mut keep: impl FnMut(Arrival<'_>) -> bool,
     ) {
         self.record_rejected(batch);
         let mut last_customer = None;
@@ -154,7 +163,14 @@ impl JourneyBuilder {
                 self.newest.resize(slot + 1, i64::MIN);
             }
             let newest = self.newest[slot];
-            if keep(&staged, event.sub_us_ns, key.unwrap_or(0), newest.max(time)) {
+            let arrival = Arrival {
+                staged: &staged,
+                sub_us_ns: event.sub_us_ns,
+                key: key.unwrap_or(0),
+                customer_hash: last_customer.map_or(0, |(_, _, hash)| hash),
+                newest_us: newest.max(time),
+            };
+            if keep(arrival) {
                 if time < newest {
                     self.reordered += 1;
                     if newest - time > self.lateness_us {
@@ -188,21 +204,22 @@ impl JourneyBuilder {
 
     /// The event as staged with its session key, or None when an exclude
     /// rule leaves it out (counted). `last_customer` caches the previous
-    /// event's customer: a source's events often come in runs.
+    /// event's customer (name, id, name hash): a source's events often come
+    /// in runs.
     fn accept<'b>(
         &mut self,
         event: &EventRef<'b>,
-        last_customer: &mut Option<(&'b str, u32)>,
+        last_customer: &mut Option<(&'b str, u32, u64)>,
     ) -> Option<(Staged, Option<u32>)> {
         let Some(touchpoint) = self.touchpoint_of(event) else {
             self.excluded += 1;
             return None;
         };
         let customer = match *last_customer {
-            Some((name, id)) if name == event.customer => id,
+            Some((name, id, _)) if name == event.customer => id,
             _ => {
-                let id = self.customers.intern(event.customer);
-                *last_customer = Some((event.customer, id));
+                let (id, hash) = self.customers.intern_hashed(event.customer);
+                *last_customer = Some((event.customer, id, hash));
                 id
             }
         };
@@ -225,6 +242,56 @@ impl JourneyBuilder {
         for bucket in &mut self.buckets {
             *bucket = bucket.since(cutoff_us, self.with_keys, kept);
         }
+        self.staged = self.buckets.iter().map(|b| b.len).sum();
+    }
+
+    /// Gives the customers new ids: `new_ids[c]` for customer `c`, or
+    /// `u32::MAX` to drop it with its staged events (only duplicates of
+    /// forgotten ones can be left). Kept customers keep their order.
+    pub(super) fn renumber_customers(&mut self, new_ids: &[u32]) {
+        let kept = |c: usize| new_ids.get(c).copied().unwrap_or(u32::MAX);
+        let old = std::mem::take(&mut self.customers);
+        for (c, name) in old.iter().enumerate() {
+            if kept(c) != u32::MAX {
+                self.customers.intern(name);
+            }
+        }
+        let newest = std::mem::take(&mut self.newest);
+        self.newest = newest
+            .into_iter()
+            .enumerate()
+            .filter(|(c, _)| kept(*c) != u32::MAX)
+            .map(|(_, t)| t)
+            .collect();
+        let properties = self.config.kept_properties.len();
+        let mut buckets: Vec<Bucket> = Vec::new();
+        for bucket in std::mem::take(&mut self.buckets) {
+            let mut index = 0;
+            for chunk in &bucket.chunks {
+                for staged in chunk {
+                    let new = kept(staged.event.customer as usize);
+                    if new != u32::MAX {
+                        let b = (new >> BUCKET_SHIFT) as usize;
+                        if b >= buckets.len() {
+                            buckets.resize_with(b + 1, Bucket::default);
+                        }
+                        let mut moved = *staged;
+                        moved.event.customer = new;
+                        let to = &mut buckets[b];
+                        to.push(
+                            moved,
+                            bucket.keys.get(index).copied(),
+                            bucket.sub_us.get(index).copied(),
+                        );
+                        to.properties.extend_from_slice(
+                            &bucket.properties[index * properties..(index + 1) * properties],
+                        );
+                    }
+                    index += 1;
+                }
+            }
+        }
+        self.buckets = buckets;
         self.staged = self.buckets.iter().map(|b| b.len).sum();
     }
 
@@ -266,20 +333,11 @@ impl JourneyBuilder {
             }
         }
         let bucket = &mut self.buckets[b];
-        match bucket.chunks.last_mut() {
-            Some(chunk) if chunk.len() < CHUNK_EVENTS => chunk.push(staged),
-            _ => {
-                let mut chunk = Vec::with_capacity(CHUNK_EVENTS);
-                chunk.push(staged);
-                bucket.chunks.push(chunk);
-            }
-        }
-        if self.with_keys {
-            bucket.keys.push(session_key.unwrap_or(0));
-        }
-        if self.with_sub_us {
-            bucket.sub_us.push(event.sub_us_ns);
-        }
+        bucket.push(
+            staged,
+            self.with_keys.then_some(session_key.unwrap_or(0)),
+            self.with_sub_us.then_some(event.sub_us_ns),
+        );
         for (name, values) in self.config.kept_properties.iter().zip(&mut self.values) {
             let id = match event.property(name) {
                 Some(value) if !value.is_empty() => values.intern(value) + 1,
@@ -287,7 +345,6 @@ impl JourneyBuilder {
             };
             bucket.properties.push(id);
         }
-        bucket.len += 1;
         self.staged += 1;
     }
 

@@ -49,15 +49,20 @@ pub fn name_hash(name: &str) -> u64 {
 impl Interner {
     /// The id of `name`, added if new.
     pub fn intern(&mut self, name: &str) -> u32 {
+        self.intern_hashed(name).0
+    }
+
+    /// The id of `name`, added if new, and its hash ([`name_hash`]).
+    pub fn intern_hashed(&mut self, name: &str) -> (u32, u64) {
         let h = name_hash(name);
         if let Some(&(_, id)) = self.table.find(h, |(other, _)| *other == h) {
-            return id;
+            return (id, h);
         }
         let id = self.ends.len() as u32;
         self.text.push_str(name);
         self.ends.push(self.text.len() as u64);
         self.table.insert_unique(h, (h, id), |(hash, _)| *hash);
-        id
+        (id, h)
     }
 
     /// The id of `name`, if present.

@@ -25,6 +25,14 @@ pub const KEEP_RECENT_US: i64 = 60 * 60 * 1_000_000;
 /// at rates where the kept time would not fit, less time is kept.
 pub const MAX_KEPT_EVENTS: usize = 50_000_000;
 
+/// Quiet customers are settled once at least this many (and a quarter of
+/// those held) are quiet: each pass gives every other customer a new id.
+const SETTLE_AT_LEAST: usize = 4096;
+
+/// Settled customers kept when nothing else is asked; past it the quietest
+/// are forgotten.
+pub const REMEMBERED_CUSTOMERS: usize = super::settled::DEFAULT_SETTLED_LIMIT;
+
 /// Events, counts and running totals of one stream.
 #[derive(Debug, Clone)]
 pub struct LiveEngine {
@@ -41,6 +49,10 @@ pub struct LiveEngine {
     /// source cannot say (those before any event wait in minute `i64::MIN`
     /// for the first). Not saved: a resumed stream counts anew.
     rejected_minutes: BTreeMap<i64, u64>,
+    /// Bumped each time customers get new ids.
+    customer_numbering: u64,
+    /// Whether quiet customers are settled as the stream goes on.
+    settling: bool,
 }
 
 /// The journeys since start, with open sessions by touchpoint.
@@ -68,6 +80,8 @@ impl LiveEngine {
             forgotten_before_us: i64::MIN,
             taken: 0,
             rejected_minutes: BTreeMap::new(),
+            customer_numbering: 0,
+            settling: true,
         }
     }
 
@@ -93,19 +107,21 @@ impl LiveEngine {
         let lateness = self.recent.lateness_us();
         let running = &mut self.running;
         let mut taken = 0;
-        self.recent.ingest_each(batch, |staged, ns, key, newest| {
+        self.recent.ingest_each(batch, |arrival| {
             taken += 1;
+            let staged = arrival.staged;
             let step = Step {
                 time_us: staged.event.time_us,
                 touchpoint: staged.event.touchpoint,
-                key,
-                sub_us_ns: ns,
+                key: arrival.key,
+                sub_us_ns: arrival.sub_us_ns,
             };
             running.add(
                 staged.event.customer,
+                arrival.customer_hash,
                 step,
                 staged.id_hash,
-                newest,
+                arrival.newest_us,
                 lateness,
             )
         });
@@ -119,6 +135,12 @@ impl LiveEngine {
         let cutoff = watermark.saturating_sub(self.keep_us);
         if cutoff > self.forgotten_before_us.saturating_add(self.keep_us / 12) {
             self.forget_before(cutoff);
+            if let Some(before) = self.quiet_before_us().filter(|_| self.settling)
+                && self.running.quiet(before)
+                    >= SETTLE_AT_LEAST.max(self.running.customers_held() / 4)
+            {
+                self.settle_quiet_customers();
+            }
         }
         // Too many events for memory: keep the most recent three quarters
         // of the kept time, as often as needed.
@@ -164,6 +186,73 @@ impl LiveEngine {
             .range(from.max(i64::MIN + 1)..to)
             .map(|(_, n)| n)
             .sum()
+    }
+
+    /// Where customers count as quiet: before the kept past, and more than
+    /// the session timeout and the lateness before the newest event (None
+    /// without a session timeout, where no session ends by time).
+    fn quiet_before_us(&self) -> Option<i64> {
+        let timeout = self.recent.config().session_timeout_us?;
+        let watermark = self.watermark_us()?;
+        let ended = watermark
+            .saturating_sub(timeout)
+            .saturating_sub(self.lateness_us());
+        Some(ended.min(self.forgotten_before_us))
+    }
+
+    /// Settles the quiet customers now (it happens by itself as the kept
+    /// past moves on, once enough are quiet): their sessions are ended in
+    /// the totals and only what the totals need of them is kept, so that
+    /// memory follows the customers of the recent past. Returns how many
+    /// were settled. Customer ids change: a customer list or timeline
+    /// taken before must be found again by name.
+    pub fn settle_quiet_customers(&mut self) -> usize {
+        let Some(before) = self.quiet_before_us() else {
+            return 0;
+        };
+        let names = &self.recent.customers;
+        let mut new_ids = self
+            .running
+            .settle(before, |c| super::intern::name_hash(names.name(c)));
+        let settled = new_ids.iter().filter(|id| **id == u32::MAX).count();
+        if settled == 0 {
+            return 0;
+        }
+        // Customers with no state (only duplicates so far) are kept.
+        let first_new = (new_ids.len() - settled) as u32;
+        let stateless = names.len().saturating_sub(new_ids.len());
+        new_ids.extend((first_new..).take(stateless));
+        self.recent.renumber_customers(&new_ids);
+        self.customer_numbering += 1;
+        settled
+    }
+
+    /// Keeps every customer whole, never settling any (what memory the
+    /// settling saves is measured against this).
+    pub fn keep_every_customer_whole(&mut self) {
+        self.settling = false;
+    }
+
+    /// Bumped each time customers are settled and the others given new ids.
+    pub fn customer_numbering(&self) -> u64 {
+        self.customer_numbering
+    }
+
+    /// Customers settled and not come back, and those forgotten past the
+    /// limit (see [`LiveEngine::remember_at_most`]).
+    pub fn settled_customers(&self) -> (usize, u64) {
+        (self.running.settled.len(), self.running.settled.forgotten)
+    }
+
+    /// Bytes held for settled customers.
+    pub fn settled_bytes(&self) -> usize {
+        self.running.settled.heap_bytes()
+    }
+
+    /// Keeps at most `customers` settled customers: past it, the quietest
+    /// are forgotten, and one who comes back counts as a new customer.
+    pub fn remember_at_most(&mut self, customers: usize) {
+        self.running.settled.set_limit(customers);
     }
 
     fn forget_before(&mut self, cutoff_us: i64) {
@@ -223,9 +312,12 @@ impl LiveEngine {
     }
 
     /// Arrivals older than their customer's newest event, and those of them
-    /// beyond the allowed lateness.
+    /// beyond the allowed lateness (with the events of settled customers
+    /// that would have gone on with their ended session: each began a new
+    /// one).
     pub fn out_of_order(&self) -> (u64, u64) {
-        self.recent.out_of_order()
+        let (reordered, late) = self.recent.out_of_order();
+        (reordered, late + self.running.reopened)
     }
 
     /// A copy of the recent events at or after `from_us` (when None, those
@@ -332,6 +424,8 @@ impl LiveEngine {
             forgotten_before_us: saved.forgotten_before_us,
             taken: saved.taken,
             rejected_minutes: BTreeMap::new(),
+            customer_numbering: 0,
+            settling: true,
         })
     }
 }

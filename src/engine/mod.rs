@@ -22,6 +22,7 @@ pub mod rules;
 mod running;
 pub mod saved;
 pub mod segment;
+mod settled;
 mod staging;
 pub mod stats;
 pub mod walk;

@@ -20,6 +20,7 @@ use super::batch::is_event_time;
 use super::event::EngineConfig;
 use super::graph::JourneyGraph;
 use super::intern::Interner;
+use super::settled::{Settled, SettledCustomers};
 use super::walk::{Firsts, Open, Tally, starts_session};
 
 /// Ids of event ids (mixed with their customer) kept per generation; two
@@ -104,6 +105,36 @@ impl Visited {
         }
     }
 
+    /// The touchpoints and transitions of the customer, each ascending,
+    /// in `nodes` and `edges` (emptied first).
+    fn customer_sets(&self, nodes: &mut Vec<u32>, edges: &mut Vec<u32>) {
+        let fill = |ids: &mut Vec<u32>, mut bits: u64, set: Set| {
+            ids.clear();
+            while bits != 0 {
+                ids.push(bits.trailing_zeros());
+                bits &= bits - 1;
+            }
+            if let Some(more) = &self.more {
+                ids.extend_from_slice(&more[set as usize]);
+            }
+        };
+        fill(nodes, self.nodes, Set::Nodes);
+        fill(edges, self.edges, Set::Edges);
+    }
+
+    /// The sets of a customer that has taken `nodes` and `edges`, with no
+    /// session open.
+    fn of_customer(nodes: &[u32], edges: &[u32]) -> Visited {
+        let mut visited = Visited::default();
+        for &id in nodes {
+            visited.insert(Set::Nodes, id);
+        }
+        for &id in edges {
+            visited.insert(Set::Edges, id);
+        }
+        visited
+    }
+
     fn clear_session(&mut self) {
         self.session = 0;
         if let Some(more) = &mut self.more {
@@ -123,6 +154,8 @@ pub(super) struct CustomerState {
     key: u32,
     /// Two or more arrivals wait, in the overflow map.
     more_waiting: bool,
+    /// Settled once and come back: counted among the customers already.
+    returning: bool,
     /// The arrival not applied yet when there is just one, or [`NO_STEP`].
     waiting: Step,
     visited: Visited,
@@ -139,6 +172,7 @@ impl Default for CustomerState {
             },
             key: 0,
             more_waiting: false,
+            returning: false,
             waiting: NO_STEP,
             visited: Visited::default(),
         }
@@ -206,7 +240,7 @@ impl Totals {
         if starts_session(previous, time, event.key, rules.timeout_us) {
             if started {
                 self.close(state);
-            } else {
+            } else if !state.returning {
                 self.customers += 1;
             }
             state.visited.clear_session();
@@ -280,6 +314,12 @@ pub(super) struct Running {
     seen: RecentIds,
     /// Events dropped because their id had been seen.
     pub duplicates: u64,
+    /// Customers quiet for long, with only what the totals need of them.
+    pub settled: SettledCustomers,
+    /// Events of a settled customer that would have gone on with its ended
+    /// session (older than its last event, within the session timeout of
+    /// it, or with its session id): each begins a new session instead.
+    pub reopened: u64,
 }
 
 /// The running totals at one moment, open sessions ended.
@@ -300,7 +340,14 @@ impl Running {
             totals: Totals::default(),
             seen: RecentIds::default(),
             duplicates: 0,
+            settled: SettledCustomers::default(),
+            reopened: 0,
         }
+    }
+
+    /// Customers held whole (not settled).
+    pub fn customers_held(&self) -> usize {
+        self.states.len()
     }
 
     /// Bytes held for recognising duplicates: bounded, whatever the number
@@ -328,6 +375,9 @@ impl Running {
         }
         if self.states.len() > customers {
             return damaged("a customer without a name");
+        }
+        if !self.settled.check(touchpoints.max(2), edges) {
+            return damaged("a settled customer at a touchpoint without a name, or at no time");
         }
         let visited_ok = |v: &Visited| {
             let bits_ok = |bits: u64, limit: usize| limit >= 64 || bits >> limit == 0;
@@ -424,19 +474,26 @@ impl Running {
         Ok(())
     }
 
-    /// Takes in one staged event of `customer`, whose newest event so far
-    /// (this one included) is at `newest_us`: applies what can no longer be
-    /// overtaken. False when the event is a duplicate, which is dropped.
+    /// Takes in one staged event of `customer` (whose name hashes to
+    /// `customer_hash`), whose newest event so far (this one included) is
+    /// at `newest_us`: applies what can no longer be overtaken. False when
+    /// the event is a duplicate, which is dropped.
     pub fn add(
         &mut self,
         customer: u32,
+        customer_hash: u64,
         event: Step,
         id_hash: u64,
         newest_us: i64,
         lateness_us: i64,
     ) -> bool {
         if id_hash != 0 {
-            let key = id_hash ^ (customer as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            // By the customer's name, not its id: ids change when customers
+            // are settled.
+            let key = id_hash
+                ^ customer_hash
+                    .rotate_left(29)
+                    .wrapping_mul(0x9E37_79B9_7F4A_7C15);
             if !self.seen.insert(key) {
                 self.duplicates += 1;
                 return false;
@@ -447,6 +504,26 @@ impl Running {
             self.states.resize(c + 1, CustomerState::default());
         }
         let state = &mut self.states[c];
+        let untouched = state.open.step == 0
+            && !state.returning
+            && state.waiting == NO_STEP
+            && !state.more_waiting;
+        if untouched && let Some(back) = self.settled.take(customer_hash) {
+            let goes_on = if event.key != 0 {
+                event.key == back.key
+            } else {
+                self.rules
+                    .timeout_us
+                    .is_none_or(|t| event.time_us.saturating_sub(back.last_us) <= t)
+            };
+            if goes_on {
+                self.reopened += 1;
+            }
+            state.visited = Visited::of_customer(&back.nodes, &back.edges);
+            state.returning = true;
+            state.last_us = back.last_us;
+            state.key = back.key;
+        }
         let cutoff = newest_us.saturating_sub(lateness_us);
         if state.more_waiting {
             // A customer with more waiting has a queue (checked on restore).
@@ -493,6 +570,75 @@ impl Running {
             }
         }
         true
+    }
+
+    /// Settles every customer whose newest event is before
+    /// `quiet_before_us`: its waiting events are applied and its open
+    /// session ended in the totals for good, and only what the totals need
+    /// of it is kept, under its name's hash (`hash_of(customer)`). Returns
+    /// each customer's new id, or `u32::MAX` for those settled (kept
+    /// customers keep their order).
+    pub fn settle(&mut self, quiet_before_us: i64, hash_of: impl Fn(u32) -> u64) -> Vec<u32> {
+        let mut new_ids = Vec::with_capacity(self.states.len());
+        let mut kept = 0usize;
+        let mut customer = Settled::default();
+        for c in 0..self.states.len() {
+            if self.newest_us(c) >= quiet_before_us {
+                self.states.swap(kept, c);
+                new_ids.push(kept as u32);
+                kept += 1;
+                continue;
+            }
+            new_ids.push(u32::MAX);
+            let mut state = std::mem::take(&mut self.states[c]);
+            let waiting = std::mem::replace(&mut state.waiting, NO_STEP);
+            let queued = std::mem::take(&mut state.more_waiting)
+                .then(|| self.overflow.remove(&(c as u32)))
+                .flatten();
+            for step in std::iter::once(waiting)
+                .filter(|w| *w != NO_STEP)
+                .chain(queued.into_iter().flatten())
+            {
+                self.totals.apply(&mut state, step, self.rules);
+            }
+            if state.open.step > 0 {
+                self.totals.close(&mut state);
+            }
+            if state.open.step > 0 || state.returning {
+                customer.last_us = state.last_us;
+                customer.key = state.key;
+                state
+                    .visited
+                    .customer_sets(&mut customer.nodes, &mut customer.edges);
+                self.settled.insert(hash_of(c as u32), &customer);
+            }
+        }
+        self.states.truncate(kept);
+        self.states.shrink_to_fit();
+        self.overflow = std::mem::take(&mut self.overflow)
+            .into_iter()
+            .map(|(c, waiting)| (new_ids[c as usize], waiting))
+            .collect();
+        new_ids
+    }
+
+    /// Time of customer `c`'s newest event, applied or waiting.
+    fn newest_us(&self, c: usize) -> i64 {
+        let state = &self.states[c];
+        let queued = state
+            .more_waiting
+            .then(|| self.overflow.get(&(c as u32)).and_then(|q| q.back()))
+            .flatten()
+            .map_or(i64::MIN, |s| s.time_us);
+        state.last_us.max(state.waiting.time_us).max(queued)
+    }
+
+    /// Customers whose newest event is before `quiet_before_us`: those
+    /// [`Running::settle`] would settle.
+    pub fn quiet(&self, quiet_before_us: i64) -> usize {
+        (0..self.states.len())
+            .filter(|&c| self.newest_us(c) < quiet_before_us)
+            .count()
     }
 
     /// The totals as if the stream ended now: waiting events applied and

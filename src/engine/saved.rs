@@ -221,15 +221,15 @@ mod tests {
         };
         let (first, second) = rows.split_at(250);
         let mut whole = JourneyBuilder::new(EngineConfig::default());
-        whole.ingest_each(&batch(first), |_, _, _, _| true);
-        whole.ingest_each(&batch(second), |_, _, _, _| true);
+        whole.ingest_each(&batch(first), |_| true);
+        whole.ingest_each(&batch(second), |_| true);
 
         let mut stopped = JourneyBuilder::new(EngineConfig::default());
-        stopped.ingest_each(&batch(first), |_, _, _, _| true);
+        stopped.ingest_each(&batch(first), |_| true);
         let saved = postcard::to_stdvec(&stopped.saved()).unwrap();
         let read: SavedBuilder = postcard::from_bytes(&saved).unwrap();
         let mut resumed = JourneyBuilder::restore(read, EngineConfig::default()).unwrap();
-        resumed.ingest_each(&batch(second), |_, _, _, _| true);
+        resumed.ingest_each(&batch(second), |_| true);
 
         assert_eq!(resumed.out_of_order(), whole.out_of_order());
         assert_eq!(resumed.watermark_us(), whole.watermark_us());

@@ -7,6 +7,10 @@ use super::event::Event;
 /// that grouping by customer at the end is one pass per bucket.
 pub(super) const BUCKET_SHIFT: u32 = 16;
 
+/// Events are staged in chunks of this many, so that growing never copies
+/// (or doubles) everything held so far.
+const CHUNK_EVENTS: usize = 1 << 16;
+
 /// The staged events of one bucket of customers, in source order.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(super) struct Bucket {
@@ -23,6 +27,23 @@ pub(super) struct Bucket {
     pub len: usize,
 }
 impl Bucket {
+    /// Adds one event at the end, with its session key and nanoseconds
+    /// where the bucket keeps them (None: not kept); its kept property
+    /// values are the caller's to add.
+    pub fn push(&mut self, staged: Staged, key: Option<u32>, sub_us: Option<u16>) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK_EVENTS => chunk.push(staged),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK_EVENTS);
+                chunk.push(staged);
+                self.chunks.push(chunk);
+            }
+        }
+        self.keys.extend(key);
+        self.sub_us.extend(sub_us);
+        self.len += 1;
+    }
+
     /// The events at or after `from_us`, with their session keys,
     /// nanoseconds and `kept` property values each; only what is kept is
     /// allocated.

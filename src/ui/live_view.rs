@@ -488,6 +488,22 @@ fn window_ui(live: &LiveScreen, ui: &mut egui::Ui) -> Option<Command> {
             ),
         );
     }
+    if let Some(snapshot) = &live.latest
+        && snapshot.customers_forgotten > 0
+    {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!(
+                "{} quiet the longest forgotten: if they come back they count again",
+                crate::format::plural(snapshot.customers_forgotten as usize, "customer")
+            ),
+        )
+        .on_hover_text(format!(
+            "Memory holds {} customers quiet since before the last hour; past that, \
+             the quietest are forgotten.",
+            crate::format::thousands(crate::engine::live::REMEMBERED_CUSTOMERS as u64)
+        ));
+    }
     command
 }
 

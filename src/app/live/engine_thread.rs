@@ -53,6 +53,10 @@ struct Update {
     copy_s: f64,
     /// Every alert raised so far.
     alerts: Arc<Vec<Alert>>,
+    /// The engine's customer numbering the copy was taken in.
+    customer_numbering: u64,
+    /// Settled customers forgotten so far.
+    customers_forgotten: u64,
     /// The events of both stretches compared.
     compare: Option<StretchCopies>,
 }
@@ -114,6 +118,8 @@ fn build_snapshots(
                     kept_s: update.kept_s,
                     with_customers: update.with_customers,
                     alerts: update.alerts.clone(),
+                    customer_numbering: update.customer_numbering,
+                    customers_forgotten: update.customers_forgotten,
                 }
             }
             None => match published.clone() {
@@ -122,6 +128,7 @@ fn build_snapshots(
                     s.progress = update.progress;
                     s.taken = Instant::now();
                     s.last_message = update.last_message;
+                    s.customers_forgotten = update.customers_forgotten;
                     s
                 }
                 None => continue,
@@ -272,6 +279,8 @@ pub(super) fn run(
                 kept_s: session.engine.kept_s(),
                 with_customers: window > 0 || customers,
                 alerts: raised.clone(),
+                customer_numbering: session.engine.customer_numbering(),
+                customers_forgotten: session.engine.settled_customers().1,
                 copy_s: copied_at.elapsed().as_secs_f64(),
                 compare: compared.filter(|_| changed).and_then(|c| {
                     let now = session.engine.watermark_us()?;

@@ -60,6 +60,12 @@ pub struct LiveSnapshot {
     /// Whether `journeys` holds the customers and their events (they are
     /// left out since start while the customer list is not shown).
     pub with_customers: bool,
+    /// Settled customers forgotten past the limit since start (one who
+    /// comes back counts again).
+    pub customers_forgotten: u64,
+    /// Changes when the engine gives customers new ids (as it settles the
+    /// quiet ones): a customer picked before is found again by name.
+    pub customer_numbering: u64,
 }
 
 /// The views of the live screen.
@@ -388,6 +394,12 @@ impl LiveScreen {
         if !same {
             self.journey_changes += 1;
             self.customers.invalidate();
+        }
+        if let Some(previous) = &self.latest
+            && previous.customer_numbering != snapshot.customer_numbering
+        {
+            self.customers
+                .renumbered(&previous.journeys, &snapshot.journeys);
         }
         self.snapshots += 1;
         self.latest = Some(snapshot);
