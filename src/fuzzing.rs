@@ -38,7 +38,7 @@ fn check_writers(summary: &Summary) {
 }
 
 fn summarize(source: &mut dyn EventSource) {
-    match load(source, EngineConfig::default()) {
+    match load(source, &SourceOptions::default(), EngineConfig::default()) {
         Ok(journeys) => check_writers(&Summary::new(
             source.name(),
             source.mapping(),
@@ -129,6 +129,7 @@ pub fn kafka_value(data: &[u8]) {
         channel: None,
         convention: "aliases".into(),
         columns: Vec::new(),
+        comparable: Vec::new(),
     };
     let mapper = JsonMapper::new(&mapping, &SourceOptions::default(), TimeParser::default());
     let value = match data.split_first() {

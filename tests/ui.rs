@@ -418,6 +418,70 @@ fn the_funnel_counts_customers_per_step() {
     h.snapshot("funnel");
 }
 
+/// A column ticked under Keep for comparing is read again with the file:
+/// its values become Compare presets, and a comparison on one of them
+/// gives what `summarize --keep-property … --compare …` gives.
+#[test]
+fn ticking_a_column_to_keep_makes_it_comparable() {
+    let mut h = open_demo();
+    // Few-valued columns are kept when the file opens; `reason` (filled on
+    // few events) is not.
+    let kept = workspace(&h).loaded.journeys.kept_properties().to_vec();
+    assert!(kept.contains(&"category".to_owned()), "{kept:?}");
+    assert!(!kept.contains(&"reason".to_owned()), "{kept:?}");
+    h.get_by_label("Keep for comparing").click_accesskit();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::CheckBox, "reason")
+        .click_accesskit();
+    step_until(&mut h, "the re-load keeping reason", |h| {
+        let ws = workspace(h);
+        !ws.is_busy()
+            && ws
+                .loaded
+                .journeys
+                .kept_properties()
+                .contains(&"reason".to_owned())
+    });
+    step_until(&mut h, "the map", map_shown);
+    h.get_by_label("Compare").click();
+    h.run_steps(2);
+    let preset = h
+        .get_all_by_label_contains("reason = ")
+        .next()
+        .and_then(|n| n.accesskit_node().label())
+        .expect("a preset of reason's values");
+    h.get_by_label(&preset).click_accesskit();
+    step_until(&mut h, "the comparison", |h| {
+        let ws = workspace(h);
+        assert_eq!(ws.reload_error, None);
+        ws.loaded.summary.compare.is_some() && !ws.is_busy()
+    });
+    let compare = workspace(&h).loaded.summary.compare.clone().unwrap();
+    let value = preset
+        .trim_start_matches("reason = ")
+        .trim_end_matches(" vs the rest");
+    assert_eq!(compare.a.segment, format!("reason={value}"));
+    // The same comparison, headless.
+    let args = MappingArgs {
+        keep_property: vec!["reason".into()],
+        compare: vec![format!("reason={value}")],
+        ..MappingArgs::defaults()
+    };
+    let Ok(by_reason) = settings(&args, None, None) else {
+        panic!("settings")
+    };
+    let demo = sample_data_file().expect("demo file");
+    let expected = summarize_path(&demo, "demo", by_reason)
+        .unwrap_or_else(|_| panic!("summarize"))
+        .compare
+        .unwrap();
+    assert_eq!(
+        (compare.a.sessions, compare.b.sessions),
+        (expected.a.sessions, expected.b.sessions)
+    );
+    assert!(compare.a.sessions > 0 && compare.b.sessions > 0);
+}
+
 #[test]
 fn picking_another_event_column_reloads_with_it() {
     let mut h = open_demo();
@@ -485,7 +549,7 @@ fn picking_a_compare_preset_colours_the_map_and_lists_differences() {
     let mut h = open_demo();
     h.get_by_label("Compare").click();
     h.run_steps(2);
-    h.get_by_label_contains("Converted (").click();
+    h.get_by_label_contains("Converted (").click_accesskit();
     step_until(&mut h, "the comparison", |h| {
         let ws = workspace(h);
         ws.loaded.summary.compare.is_some() && !ws.is_busy()
@@ -651,7 +715,7 @@ fn the_funnel_compares_two_groups_side_by_side() {
     h.run_steps(2);
     h.get_by_label("Compare").click();
     h.run_steps(2);
-    h.get_by_label_contains("Converted (").click();
+    h.get_by_label_contains("Converted (").click_accesskit();
     step_until(&mut h, "the compared funnel", |h| {
         let ws = workspace(h);
         let f = &ws.funnel;

@@ -2,7 +2,7 @@
 //! property's values, converted or not, the two halves of the time span,
 //! this week against last) and expressions the user types.
 
-use crate::engine::{CompareSpec, Journeys, guess_conversion};
+use crate::engine::{CompareSpec, Journeys, SegmentError, guess_conversion};
 use crate::settings::{SettingsError, compare_spec};
 use crate::source::TimeParser;
 
@@ -36,6 +36,18 @@ impl Comparison {
     /// The comparison as the engine takes it.
     pub fn spec(&self, parser: TimeParser) -> Result<CompareSpec, SettingsError> {
         compare_spec(&self.a, self.b.as_deref(), parser)
+    }
+}
+
+/// What is wrong with a segment or comparison, said as the window does it
+/// (a column not kept is ticked under Columns, not a flag).
+pub fn in_window_words(error: &SegmentError) -> String {
+    match error {
+        SegmentError::NotKept { property, .. } => format!(
+            "`{property}` is not kept for comparing: tick {property} under Settings → Keep for \
+             comparing"
+        ),
+        other => other.to_string(),
     }
 }
 

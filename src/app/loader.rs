@@ -132,12 +132,16 @@ fn load(
 ) -> LoadOutcome {
     let settings = &request.settings;
     let mut source = source::open(&request.path, &settings.source)?;
-    let journeys =
-        source::load_with_progress(source.as_mut(), settings.engine.clone(), |n, bad| {
+    let journeys = source::load_with_progress(
+        source.as_mut(),
+        &settings.source,
+        settings.engine.clone(),
+        |n, bad| {
             events.store(n, Ordering::Relaxed);
             rejected.store(bad, Ordering::Relaxed);
             !cancel.load(Ordering::Relaxed)
-        })?;
+        },
+    )?;
     Ok(journeys.map(|journeys| {
         // The paths view is ready with the map; segments and comparisons
         // are picked in the app.

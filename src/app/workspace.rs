@@ -94,6 +94,8 @@ pub struct FormValues {
     pub excludes: String,
     /// Columns whose values are shown as `hidden`.
     pub hidden: Vec<String>,
+    /// Columns kept for comparing (the channel is kept besides).
+    pub kept: Vec<String>,
 }
 
 impl FormValues {
@@ -421,7 +423,7 @@ impl Workspace {
                 paths: view.paths.clone(),
             };
             let summary = Summary::answer(&summary.source, &summary.mapping, &walked, &questions)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| super::insight::in_window_words(&e))?;
             Ok((Arc::new(summary), Arc::new(walked)))
         }));
     }
@@ -445,7 +447,10 @@ impl Workspace {
             }
         };
         settings.source.overrides = form.overrides.clone();
-        settings.source.wanted_properties = rules.wanted_properties();
+        settings.engine.kept_properties = crate::settings::kept_properties(&form.kept);
+        settings.source.wanted_properties =
+            crate::settings::wanted_properties(&rules, &settings.engine.kept_properties);
+        settings.source.keep_only_chosen = true;
         settings.source.hidden_properties = form.hidden.clone();
         settings.engine.withhold_unmasked_records = settings.source.masks_records();
         settings.engine.rules = rules;

@@ -64,6 +64,7 @@ pub fn synthetic_summary(touchpoints: usize, edges: usize) -> Summary {
             channel: None,
             convention: "aliases".into(),
             columns: Vec::new(),
+            comparable: Vec::new(),
         },
         events: 0,
         customers: 0,

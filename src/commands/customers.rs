@@ -51,8 +51,8 @@ fn json_text(value: &impl Serialize) -> Result<String, Failure> {
 fn journeys_of(args: &SourceArgs) -> Result<(Journeys, Settings, Mapping), Failure> {
     let settings = source_settings(args)?;
     let mut source = source::open(&args.path, &settings.source).map_err(source_failure)?;
-    let journeys =
-        source::load(source.as_mut(), settings.engine.clone()).map_err(source_failure)?;
+    let journeys = source::load(source.as_mut(), &settings.source, settings.engine.clone())
+        .map_err(source_failure)?;
     let journeys = journeys
         .with_segment(settings.questions.segment.clone())
         .map_err(usage)?;

@@ -145,7 +145,8 @@ fn source_failure(e: SourceError) -> Failure {
 pub fn summarize_path(path: &Path, label: &str, settings: Settings) -> Result<Summary, Failure> {
     let questions = settings.questions.clone();
     let mut source = source::open(path, &settings.source).map_err(source_failure)?;
-    let journeys = source::load(source.as_mut(), settings.engine).map_err(source_failure)?;
+    let journeys =
+        source::load(source.as_mut(), &settings.source, settings.engine).map_err(source_failure)?;
     log::debug!(
         "kept properties {:?}: {} bytes for {} sessions",
         journeys.kept_properties(),

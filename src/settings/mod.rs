@@ -67,6 +67,18 @@ pub fn kept_properties(keep: &[String]) -> Vec<String> {
     kept
 }
 
+/// The properties a source must read: those the touchpoint rules need and
+/// the `kept` ones (the channel, first, comes from its own column).
+pub fn wanted_properties(rules: &TouchpointRules, kept: &[String]) -> Vec<String> {
+    let mut wanted = rules.wanted_properties();
+    for name in kept.iter().skip(1) {
+        if !wanted.contains(name) {
+            wanted.push(name.clone());
+        }
+    }
+    wanted
+}
+
 /// The environment variable holding the pseudonymization key.
 pub const PSEUDONYMIZE_KEY_VARIABLE: &str = "JOURNEYSCOPE_PSEUDONYMIZE_KEY";
 
@@ -308,13 +320,8 @@ pub fn settings(
             within_us,
         })
     };
-    let mut wanted_properties = rules.wanted_properties();
     let kept_properties = kept_properties(&args.keep_property);
-    for name in kept_properties.iter().skip(1) {
-        if !wanted_properties.contains(name) {
-            wanted_properties.push(name.clone());
-        }
-    }
+    let wanted_properties = wanted_properties(&rules, &kept_properties);
     let questions = questions(args, funnel, TimeParser::new(timezone))?;
     let source = SourceOptions {
         overrides: MappingOverrides {
@@ -330,6 +337,7 @@ pub fn settings(
         query,
         wanted_properties,
         pseudonymize: pseudonymizer(args)?,
+        keep_only_chosen: false,
         hidden_properties: args.hide_property.clone(),
         duckdb_memory_limit: None,
     };

@@ -386,6 +386,7 @@ fn read(
             name: name.clone(),
             values: Vec::new(),
             is_timestamp_type: time_kind(ty).is_native(),
+            nested: false,
         })
         .collect();
     if !as_text.is_empty() {

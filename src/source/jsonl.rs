@@ -214,14 +214,18 @@ pub struct JsonMapper {
 }
 
 impl JsonMapper {
-    /// Detects the mapping from the columns sampled in `columns` (see
-    /// [`sample_value`]).
+    /// Detects a stream's mapping from the columns sampled in `columns`
+    /// (see [`sample_value`]).
     pub fn detect(
         columns: &[ColumnSample],
         options: &SourceOptions,
         parser: TimeParser,
     ) -> Result<(Self, Mapping), SourceError> {
-        let mapping = schema::detect(columns, &options.overrides, &parser)?;
+        let mut mapping = schema::detect(columns, &options.overrides, &parser)?;
+        // A stream's engine is made before its first record: it keeps the
+        // channel and the properties asked for, not the few-valued columns
+        // a file keeps by default.
+        mapping.comparable.clear();
         Ok((JsonMapper::new(&mapping, options, parser), mapping))
     }
 
@@ -602,15 +606,25 @@ fn sample_columns(
         .into_iter()
         .flat_map(|p| p.iter())
         .filter(|(_, v)| !v.is_array());
-    for (key, value) in item.iter().chain(parent_fields) {
-        if key == "properties" {
-            continue;
-        }
+    let nested = item
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|p| p.iter())
+        .map(|field| (field, true));
+    let fields = item
+        .iter()
+        .chain(parent_fields)
+        .filter(|(key, _)| key.as_str() != "properties")
+        .map(|field| (field, false))
+        .chain(nested);
+    for ((key, value), nested) in fields {
         let index = match columns.iter().position(|c| c.name == *key) {
             Some(i) => i,
             None => {
                 columns.push(ColumnSample {
                     name: key.clone(),
+                    nested,
                     ..ColumnSample::default()
                 });
                 columns.len() - 1
@@ -676,6 +690,7 @@ mod tests {
             channel: None,
             convention: "aliases".into(),
             columns: Vec::new(),
+            comparable: Vec::new(),
         };
         let key = |line: &str| customer_of(line.as_bytes(), &mapping);
         assert_eq!(key(r#"{"user":"u1","event":"home"}"#), Some("u1".into()));

@@ -83,6 +83,7 @@ impl From<SavedMapping> for Mapping {
             channel: m.channel,
             convention: m.convention,
             columns: Vec::new(),
+            comparable: Vec::new(),
         }
     }
 }
@@ -290,6 +291,7 @@ mod tests {
             channel: None,
             convention: "aliases".into(),
             columns: Vec::new(),
+            comparable: Vec::new(),
         }
     }
 

@@ -85,6 +85,10 @@ pub struct SourceOptions {
     pub pseudonymize: Option<pseudonym::Pseudonymizer>,
     /// Properties whose values are shown as `hidden` (`--hide-property`).
     pub hidden_properties: Vec<String>,
+    /// True once the user chose which columns to keep for comparing (the
+    /// window's "Keep for comparing"): the few-valued columns detection
+    /// finds ([`Mapping::comparable`]) are then not kept besides.
+    pub keep_only_chosen: bool,
     /// DuckDB (databases and Parquet files): the most memory it may use, a
     /// size (4GB) or a share of the machine's (25%); None for
     /// [`DUCKDB_MEMORY_LIMIT`].
@@ -118,15 +122,41 @@ impl SourceOptions {
         self.time_parser().with_epoch_unit(mapping.time_unit)
     }
 
+    /// The few-valued columns kept for comparing by default (none once the
+    /// user chose, and never a hidden one).
+    fn comparable<'m>(&self, mapping: &'m Mapping) -> impl Iterator<Item = &'m String> {
+        mapping
+            .comparable
+            .iter()
+            .filter(|c| !self.keep_only_chosen && !self.hidden_properties.contains(c))
+    }
+
+    /// The engine's `configured` kept properties with the columns kept for
+    /// comparing by default, each once.
+    pub fn kept_properties(&self, mapping: &Mapping, configured: &[String]) -> Vec<String> {
+        let mut kept = configured.to_vec();
+        for column in self.comparable(mapping) {
+            if !kept.contains(column) {
+                kept.push(column.clone());
+            }
+        }
+        kept
+    }
+
     /// The properties each event carries into the engine, as (property
     /// name, column): the wanted properties under their own names, and the
     /// mapped channel column as `channel` (kept per session for segments).
     pub fn property_columns(&self, mapping: &Mapping) -> Vec<(String, String)> {
-        let mut columns: Vec<(String, String)> = self
+        let mut columns: Vec<(String, String)> = Vec::new();
+        for name in self
             .wanted_properties
             .iter()
-            .map(|p| (p.clone(), p.clone()))
-            .collect();
+            .chain(self.comparable(mapping))
+        {
+            if !columns.iter().any(|(n, _)| n == name) {
+                columns.push((name.clone(), name.clone()));
+            }
+        }
         if let Some(channel) = &mapping.channel
             && !columns.iter().any(|(name, _)| name == CHANNEL)
         {
@@ -316,18 +346,27 @@ pub fn from_opened(
     }
 }
 
-/// Reads a whole source into the engine and finishes it.
-pub fn load(source: &mut dyn EventSource, config: EngineConfig) -> Result<Journeys, SourceError> {
-    load_with_progress(source, config, |_, _| true)?.ok_or(SourceError::Cancelled)
+/// Reads a whole source, opened with `options`, into the engine and
+/// finishes it.
+pub fn load(
+    source: &mut dyn EventSource,
+    options: &SourceOptions,
+    config: EngineConfig,
+) -> Result<Journeys, SourceError> {
+    load_with_progress(source, options, config, |_, _| true)?.ok_or(SourceError::Cancelled)
 }
 
 /// Like [`load`], calling `progress(events read, records rejected)` after
 /// every batch; returns None when `progress` returns false (cancelled).
+/// The columns the source keeps for comparing by default are kept by the
+/// engine too.
 pub fn load_with_progress(
     source: &mut dyn EventSource,
-    config: EngineConfig,
+    options: &SourceOptions,
+    mut config: EngineConfig,
     mut progress: impl FnMut(u64, u64) -> bool,
 ) -> Result<Option<Journeys>, SourceError> {
+    config.kept_properties = options.kept_properties(source.mapping(), &config.kept_properties);
     let mut builder = JourneyBuilder::new(config);
     while let Some(batch) = source.next_batch()? {
         builder.ingest(&batch);

@@ -45,6 +45,11 @@ pub struct Mapping {
     /// Every column seen while detecting, in source order.
     #[serde(skip)]
     pub columns: Vec<String>,
+    /// The other columns with a few distinct values in the detection
+    /// sample (see [`COMPARABLE_VALUES`]): kept for segments and
+    /// comparisons unless the user chose the kept columns.
+    #[serde(skip)]
+    pub comparable: Vec<String>,
 }
 
 /// Column names given by the user; they win over detection.
@@ -102,6 +107,17 @@ fn column_list(columns: &[String]) -> String {
     crate::format::name_list(columns, 40)
 }
 
+/// A column with from two to this many distinct values in the detection
+/// sample (a device, a plan, a country) is kept for comparing by default.
+pub const COMPARABLE_VALUES: usize = 50;
+
+/// ... and each value seen this many times on average there.
+pub const COMPARABLE_REPEATS: usize = 5;
+
+/// At most this many columns are kept for comparing by default (each costs
+/// 4 bytes per event), the most often filled.
+pub const COMPARABLE_COLUMNS: usize = 6;
+
 /// Records read before the mapping is decided, at most.
 pub const DETECTION_SAMPLE: usize = 1000;
 
@@ -149,6 +165,9 @@ pub struct ColumnSample {
     pub values: Vec<String>,
     /// True when the source's type is already a timestamp.
     pub is_timestamp_type: bool,
+    /// True for a field nested in a record's `properties`: read as a
+    /// property (kept for comparing, hidden), never detected as a role.
+    pub nested: bool,
 }
 
 const CUSTOMER_ALIASES: &[&str] = &[
@@ -266,6 +285,7 @@ impl Mapping {
                 channel: None,
                 convention: "empty".to_owned(),
                 columns: columns.iter().map(|c| c.name.clone()).collect(),
+                comparable: Vec::new(),
             }),
         }
     }
@@ -278,14 +298,17 @@ pub fn detect(
     parser: &TimeParser,
 ) -> Result<Mapping, SchemaError> {
     let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+    let all_columns = columns;
+    let top_level: Vec<ColumnSample> = columns.iter().filter(|c| !c.nested).cloned().collect();
+    let columns = top_level.as_slice();
     let find = |lower: &str| columns.iter().find(|c| c.name.to_lowercase() == lower);
     let resolve =
         |given: &Option<String>, flag: &'static str| -> Result<Option<String>, SchemaError> {
             let Some(given) = given else { return Ok(None) };
-            let found = columns
-                .iter()
-                .find(|c| c.name == *given)
-                .or_else(|| find(&given.to_lowercase()));
+            let found = all_columns.iter().find(|c| c.name == *given).or_else(|| {
+                let lower = given.to_lowercase();
+                all_columns.iter().find(|c| c.name.to_lowercase() == lower)
+            });
             match found {
                 Some(c) => Ok(Some(c.name.clone())),
                 None => Err(SchemaError::UnknownColumn {
@@ -352,10 +375,39 @@ pub fn detect(
     let customer = customer.ok_or_else(|| missing("customer", "customer"))?;
     let event = event.ok_or_else(|| missing("event", "event"))?;
     let time = time.ok_or_else(|| missing("time", "time"))?;
-    let time_unit = columns
+    let time_unit = all_columns
         .iter()
         .find(|c| c.name == time && !c.is_timestamp_type)
         .and_then(|c| EpochUnit::of_column(c.values.iter().map(String::as_str)));
+    let roles = [
+        Some(&customer),
+        customer_fallback.as_ref(),
+        Some(&event),
+        Some(&time),
+        event_id.as_ref(),
+        session_id.as_ref(),
+        channel.as_ref(),
+    ];
+    let mut comparable: Vec<(usize, &ColumnSample)> = all_columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !c.is_timestamp_type && !roles.contains(&Some(&c.name)))
+        .filter(|(_, c)| {
+            // A few values, each seen again and again: not an id that is
+            // merely rare in the sample (an order number).
+            let distinct = c.values.iter().collect::<HashSet<_>>().len();
+            (2..=COMPARABLE_VALUES).contains(&distinct)
+                && c.values.len() >= distinct * COMPARABLE_REPEATS
+        })
+        .collect();
+    // The most often filled first, in source order.
+    comparable.sort_by_key(|(at, c)| (std::cmp::Reverse(c.values.len()), *at));
+    comparable.truncate(COMPARABLE_COLUMNS);
+    comparable.sort_by_key(|(at, _)| *at);
+    let comparable = comparable
+        .into_iter()
+        .map(|(_, c)| c.name.clone())
+        .collect();
     Ok(Mapping {
         customer,
         customer_fallback,
@@ -367,6 +419,7 @@ pub fn detect(
         channel,
         convention: family.map_or("aliases", |f| f.name).to_owned(),
         columns: names.clone(),
+        comparable,
     })
 }
 
@@ -418,6 +471,7 @@ mod tests {
                 name: name.to_string(),
                 values: values.iter().map(|v| v.to_string()).collect(),
                 is_timestamp_type: false,
+                nested: false,
             })
             .collect()
     }
@@ -428,6 +482,55 @@ mod tests {
             &MappingOverrides::default(),
             &TimeParser::default(),
         )
+    }
+
+    #[test]
+    fn few_valued_columns_are_comparable_ids_and_roles_are_not() {
+        let repeat = |values: &[&'static str], times: usize| -> Vec<&'static str> {
+            values
+                .iter()
+                .copied()
+                .cycle()
+                .take(values.len() * times)
+                .collect()
+        };
+        let devices = repeat(&["mobile", "desktop", "tablet"], 10);
+        let ids: Vec<String> = (0..30).map(|i| format!("o{i}")).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let many: Vec<String> = (0..60).map(|i| format!("v{}", i % 51)).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let columns = cols(&[
+            ("customer_id", &repeat(&["a", "b"], 15)),
+            ("event", &repeat(&["home", "cart"], 15)),
+            ("timestamp", &["2024-01-01T00:00:00Z"]),
+            ("channel", &repeat(&["web", "app"], 15)),
+            ("device", &devices),
+            ("order_id", &ids),
+            ("plan", &["free"; 30]),
+            ("page", &many),
+        ]);
+        let mapping = detect_default(&columns).unwrap();
+        // The channel is kept as such; the customer and event are roles; an
+        // id, a single value and 51 values are not for comparing.
+        assert_eq!(mapping.comparable, vec!["device"]);
+        let many_columns: Vec<ColumnSample> = (0..10)
+            .map(|i| ColumnSample {
+                name: format!("flag{i}"),
+                values: repeat(&["yes", "no"], 10 + i)
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+                is_timestamp_type: false,
+                nested: false,
+            })
+            .chain(columns)
+            .collect();
+        let mapping = detect_default(&many_columns).unwrap();
+        // At most six, the most often filled, in source order.
+        assert_eq!(
+            mapping.comparable,
+            vec!["flag5", "flag6", "flag7", "flag8", "flag9", "device"]
+        );
     }
 
     #[test]

@@ -29,11 +29,13 @@ pub struct SettingsForm {
     pub excludes: String,
     /// Columns whose values are shown as `hidden`.
     pub hidden: Vec<String>,
+    /// Columns kept for comparing (besides the channel).
+    pub kept: Vec<String>,
 }
 
 impl SettingsForm {
     /// The form for data read with `mapping` and `settings`.
-    pub fn new(mapping: &Mapping, settings: &Settings) -> Self {
+    pub fn new(mapping: &Mapping, settings: &Settings, kept: &[String]) -> Self {
         let rules = &settings.engine.rules;
         SettingsForm {
             columns: mapping.columns.clone(),
@@ -56,6 +58,11 @@ impl SettingsForm {
                 .join("\n"),
             excludes: rules.excludes.join("\n"),
             hidden: settings.source.hidden_properties.clone(),
+            kept: kept
+                .iter()
+                .filter(|k| k.as_str() != crate::source::CHANNEL)
+                .cloned()
+                .collect(),
         }
     }
 
@@ -73,6 +80,7 @@ impl SettingsForm {
             splits: self.splits.clone(),
             excludes: self.excludes.clone(),
             hidden: self.hidden.clone(),
+            kept: self.kept.clone(),
         }
     }
 }
@@ -172,6 +180,10 @@ pub fn settings_ui(
             });
         });
     });
+    if keep_for_comparing_ui(ws, form, ui) {
+        // A tick applies at once: the source is read again keeping it.
+        commands.push(WorkspaceCommand::Reload(form.values()));
+    }
     ui.collapsing("Touchpoint rules", |ui| {
         for (label, text, hint) in [
             (
@@ -252,4 +264,46 @@ fn optional_column_choice(
             }
         })
         .response
+}
+
+/// The Keep for comparing ticks: every column but the roles; true when one
+/// changed.
+fn keep_for_comparing_ui(ws: &Workspace, form: &mut SettingsForm, ui: &mut egui::Ui) -> bool {
+    let mut keep_changed = false;
+    ui.collapsing("Keep for comparing", |ui| {
+        ui.label(
+            egui::RichText::new(
+                "Ticked columns can be compared and used in segments (Compare presets list \
+                 their values). Columns with a few values are ticked when a file is opened.",
+            )
+            .weak(),
+        );
+        let mapping = &ws.loaded.summary.mapping;
+        let roles = [
+            Some(&form.customer),
+            Some(&form.event),
+            Some(&form.time),
+            form.event_id.as_ref(),
+            form.session_id.as_ref(),
+        ];
+        ui.horizontal_wrapped(|ui| {
+            for column in form.columns.iter().filter(|c| !roles.contains(&Some(*c))) {
+                if mapping.channel.as_ref() == Some(column) {
+                    let mut always = true;
+                    ui.add_enabled(false, egui::Checkbox::new(&mut always, column))
+                        .on_disabled_hover_text("Kept as the channel");
+                    continue;
+                }
+                let mut keep = form.kept.contains(column);
+                if ui.checkbox(&mut keep, column).changed() {
+                    form.kept.retain(|c| c != column);
+                    if keep {
+                        form.kept.push(column.clone());
+                    }
+                    keep_changed = true;
+                }
+            }
+        });
+    });
+    keep_changed
 }

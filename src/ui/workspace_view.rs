@@ -41,7 +41,11 @@ impl WorkspaceWidgets {
     pub fn new(ws: &Workspace) -> Self {
         WorkspaceWidgets {
             map: JourneyMap::new(ws.loaded.summary.clone()),
-            form: SettingsForm::new(&ws.loaded.summary.mapping, &ws.loaded.request.settings),
+            form: SettingsForm::new(
+                &ws.loaded.summary.mapping,
+                &ws.loaded.request.settings,
+                ws.loaded.journeys.kept_properties(),
+            ),
             map_for: ws.generation,
             form_for: ws.reloads,
             compare_typed: String::new(),
@@ -56,7 +60,11 @@ impl WorkspaceWidgets {
         }
         if self.form_for != ws.reloads {
             self.form_for = ws.reloads;
-            self.form = SettingsForm::new(&ws.loaded.summary.mapping, &ws.loaded.request.settings);
+            self.form = SettingsForm::new(
+                &ws.loaded.summary.mapping,
+                &ws.loaded.request.settings,
+                ws.loaded.journeys.kept_properties(),
+            );
         }
         // Kept current on every tab: the overview shows what the map hides.
         self.map.update(ctx);
