@@ -208,6 +208,7 @@ fn the_live_screen_resumes_from_its_saved_state() {
         lateness_us: 5 * 60 * 1_000_000,
         alerts: Vec::new(),
         alerts_file: None,
+        alert_outputs: Default::default(),
     };
     let open = |request: LiveRequest| app(Some(Command::OpenKafka(Box::new(request))));
     // Waits until the screen shows `records` records taken in (events,
@@ -272,6 +273,7 @@ fn the_live_screen_compares_the_window_with_the_one_before() {
         lateness_us: 5 * 60 * 1_000_000,
         alerts: Vec::new(),
         alerts_file: None,
+        alert_outputs: Default::default(),
     };
     let mut h = app(Some(Command::OpenKafka(Box::new(request))));
     wait_live(&mut h, 60, "no map", |view| view.map.map(|_| ()));
@@ -334,7 +336,7 @@ fn the_live_screen_compares_the_window_with_the_one_before() {
 #[test]
 fn a_firing_rule_shows_a_banner() {
     use journeyscope::app::live::LiveRequest;
-    use journeyscope::engine::alerts::{AlertKind, AlertRule, AlertState, Baseline};
+    use journeyscope::engine::alerts::{AlertKind, AlertRule, AlertState, Baseline, RuleOutputs};
 
     let (broker, dir) = with_topic("alerting");
     let file = collapsing_checkout(dir.path());
@@ -353,6 +355,7 @@ fn a_firing_rule_shows_a_banner() {
         },
         min_sessions: 30,
         for_us: 0,
+        outputs: RuleOutputs::default(),
     };
     let request = LiveRequest {
         spec: earliest(&broker, "alerting"),
@@ -360,6 +363,7 @@ fn a_firing_rule_shows_a_banner() {
         lateness_us: 10 * 1_000_000,
         alerts: vec![rule],
         alerts_file: None,
+        alert_outputs: Default::default(),
     };
     let mut h = app(Some(Command::OpenKafka(Box::new(request))));
     let alerts = wait_live(&mut h, 60, "the rule did not fire", |view| {
@@ -423,6 +427,7 @@ fn a_rule_added_in_the_alerts_tab_fires() {
         lateness_us: 10 * 1_000_000,
         alerts: Vec::new(),
         alerts_file: Some(rules_file.clone()),
+        alert_outputs: Default::default(),
     };
     let mut h = app(Some(Command::OpenKafka(Box::new(request))));
     h.run_steps(2);
