@@ -332,7 +332,8 @@ fn the_live_screen_compares_the_window_with_the_one_before() {
 
 /// Alert rules on the live screen: a stream whose app checkout conversion
 /// collapses fires the rule; while it fires, a banner names it and its
-/// history lists it.
+/// history lists it, and the rule's webhook (served here) gets each alert
+/// the window shows.
 #[test]
 fn a_firing_rule_shows_a_banner() {
     use journeyscope::app::live::LiveRequest;
@@ -341,6 +342,7 @@ fn a_firing_rule_shows_a_banner() {
     let (broker, dir) = with_topic("alerting");
     let file = collapsing_checkout(dir.path());
     produce(&broker, "alerting", &file);
+    let (url, bodies) = webhook();
     let rule = AlertRule {
         name: "checkout conversion".into(),
         kind: AlertKind::TransitionShare {
@@ -355,7 +357,11 @@ fn a_firing_rule_shows_a_banner() {
         },
         min_sessions: 30,
         for_us: 0,
-        outputs: RuleOutputs::default(),
+        // The window delivers to the rule's webhook as `live --headless` does.
+        outputs: RuleOutputs {
+            webhook: Some(url),
+            ..RuleOutputs::default()
+        },
     };
     let request = LiveRequest {
         spec: earliest(&broker, "alerting"),
@@ -378,6 +384,20 @@ fn a_firing_rule_shows_a_banner() {
         .unwrap();
     assert_eq!(fired.rule, "checkout conversion");
     assert!(fired.value < 0.5, "{fired:?}");
+    let posted: Vec<serde_json::Value> = (0..alerts.len())
+        .map(|_| {
+            let body = bodies.recv_timeout(Duration::from_secs(10)).unwrap();
+            serde_json::from_str(&body).unwrap()
+        })
+        .collect();
+    let shown: Vec<serde_json::Value> = alerts
+        .iter()
+        .map(|a| serde_json::to_value(a).unwrap())
+        .collect();
+    assert_eq!(
+        posted, shown,
+        "the webhook gets the alerts the window shows"
+    );
     h.run_steps(3);
     the_checkout_alert_shows(&h);
 }

@@ -226,16 +226,7 @@ pub(super) fn run(
             let new = alerts
                 .check(&session.engine, &stream)
                 .map_err(|e| e.to_string())?;
-            for alert in &new {
-                let own = alerts.rules().iter().find(|r| r.name == alert.rule);
-                let own = own.map(|r| r.outputs.clone()).unwrap_or_default();
-                let to = request.alert_outputs.destinations(
-                    &own,
-                    &request.spec.brokers,
-                    &request.spec.properties,
-                );
-                sender.send(alert, to);
-            }
+            send(&sender, request, alerts.rules(), &new);
             if !new.is_empty() {
                 let all = Arc::make_mut(&mut raised);
                 all.extend(new);
@@ -318,7 +309,32 @@ pub(super) fn run(
         session.save().map_err(|e| crate::format::error_chain(&e))?;
     }
     session.close();
-    // What is still being delivered has a few seconds more.
+    finish_delivery(sender);
+    drop(updates);
+    if snapshots.join().is_err() {
+        log::error!("the live snapshot thread panicked");
+    }
+    Ok(())
+}
+
+/// Queues `new` alerts for their rules' outputs (among `rules`) and the
+/// request's outputs for every alert.
+fn send(sender: &AlertSender, request: &LiveRequest, rules: &[AlertRule], new: &[Alert]) {
+    for alert in new {
+        let own = rules.iter().find(|r| r.name == alert.rule);
+        let own = own.map(|r| r.outputs.clone()).unwrap_or_default();
+        let to = request.alert_outputs.destinations(
+            &own,
+            &request.spec.brokers,
+            &request.spec.properties,
+        );
+        sender.send(alert, to);
+    }
+}
+
+/// Gives what is still being delivered a few seconds more, and logs what
+/// was given up.
+fn finish_delivery(sender: AlertSender) {
     let delivery = sender.finish();
     if delivery.undelivered > 0 {
         log::warn!(
@@ -326,11 +342,6 @@ pub(super) fn run(
             crate::format::plural(delivery.undelivered as usize, "alert")
         );
     }
-    drop(updates);
-    if snapshots.join().is_err() {
-        log::error!("the live snapshot thread panicked");
-    }
-    Ok(())
 }
 
 /// How much lower than the window's the live threads run (Linux nice
