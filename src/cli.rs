@@ -361,15 +361,18 @@ pub struct LiveArgs {
     pub window: Option<String>,
     /// Alert rules (TOML `[[rule]]` tables), checked in event time; with
     /// --headless each alert is printed as a JSON line with --every and
-    /// listed under "alerts" in the final JSON.
+    /// listed under "alerts" in the final JSON. A rule's own `topic`
+    /// (`brokers`) and `webhook` get its alerts, in the window too.
     #[arg(long, value_name = "FILE")]
     pub alerts: Option<PathBuf>,
-    /// Also produce each alert (its JSON, keyed by the rule's name) to this
-    /// topic on the same brokers, with the same client properties.
+    /// Also produce every alert (its JSON, keyed by the rule's name) to this
+    /// topic on the same brokers, with the same client properties, besides
+    /// each rule's own outputs (a topic named by both gets it once).
     #[arg(long, value_name = "TOPIC")]
     pub alerts_topic: Option<String>,
-    /// Also POST each alert's JSON to this URL (retried with backoff, never
-    /// holding up the stream; failures are counted).
+    /// Also POST every alert's JSON to this URL (retried with backoff, never
+    /// holding up the stream; failures are counted), besides each rule's
+    /// own webhook (a URL named by both gets it once).
     #[arg(long, value_name = "URL")]
     pub alerts_webhook: Option<String>,
     /// Keep the live state in this file: resume from it when it exists, and

@@ -90,42 +90,6 @@ above = 0.1
 for = "1m"
 "#;
 
-/// A webhook on loopback: every request's body, answered 200.
-fn webhook() -> (String, crossbeam_channel::Receiver<String>) {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/alerts", listener.local_addr().unwrap());
-    let (bodies, received) = crossbeam_channel::bounded(64);
-    let serve = move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream);
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some((name, value)) = line.split_once(':')
-                    && name.eq_ignore_ascii_case("content-length")
-                {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            let _ = bodies.send(String::from_utf8(body).unwrap());
-            let mut stream = reader.into_inner();
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        }
-    };
-    std::thread::Builder::new()
-        .name("webhook".into())
-        .spawn(serve)
-        .unwrap();
-    (url, received)
-}
-
 /// The alerts of the stream, and the whole JSON, with `flags` added.
 fn streamed(
     broken: bool,
@@ -292,10 +256,6 @@ fn a_wrong_rule_is_explained() {
 /// connections loses no event of the stream and is counted as failing.
 #[test]
 fn alerts_reach_the_topic_and_the_webhook() {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    use rdkafka::message::Message;
-    use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-
     let broker = Broker::start();
     broker.create_topic("alerts");
     let dir = tempfile::tempdir().unwrap();
@@ -332,26 +292,7 @@ fn alerts_reach_the_topic_and_the_webhook() {
         .collect();
     assert_eq!(posted, alerts);
 
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", broker.brokers())
-        .set("group.id", "alerts-test")
-        .create()
-        .unwrap();
-    let mut list = TopicPartitionList::new();
-    for p in 0..4 {
-        list.add_partition_offset("alerts", p, Offset::Beginning)
-            .unwrap();
-    }
-    consumer.assign(&list).unwrap();
-    let mut read = Vec::new();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while read.len() < 3 && std::time::Instant::now() < deadline {
-        if let Some(Ok(m)) = consumer.poll(std::time::Duration::from_millis(100)) {
-            let key = String::from_utf8_lossy(m.key().unwrap()).to_string();
-            let value: Value = serde_json::from_slice(m.payload().unwrap()).unwrap();
-            read.push((key, value));
-        }
-    }
+    let read = read_alerts(&broker, "alerts", 3);
     assert_eq!(read.len(), 3, "{read:?}");
     for (key, value) in &read {
         assert_eq!(key, "app checkout conversion");
@@ -500,4 +441,63 @@ fn rule_names_reach_the_terminal_escaped() {
     let alerts = json["alerts"].as_array().unwrap();
     assert_eq!(alerts.len(), 3, "{json}");
     assert!(alerts.iter().all(|a| a["rule"] == name), "{json}");
+}
+
+/// A rule's own Kafka topic and webhook, set in the Alerts tab's form and
+/// saved as the form saves them (the `--alerts` file), get that rule's
+/// alerts from `live --headless` on the watched stream's brokers; another
+/// rule without outputs is delivered nowhere.
+#[test]
+fn a_rules_own_topic_and_webhook_set_in_the_form_get_its_alerts() {
+    use journeyscope::settings::{RuleDraft, alert_rules, alert_rules_text};
+
+    let broker = Broker::start();
+    broker.create_topic("rule-alerts");
+    let dir = tempfile::tempdir().unwrap();
+    let (url, bodies) = webhook();
+    let parser = Default::default();
+    let conversion = alert_rules(CONVERSION, parser).unwrap().remove(0);
+    let mut draft = RuleDraft::of(&conversion);
+    draft.topic = "rule-alerts".into();
+    draft.webhook = url.clone();
+    let with_outputs = draft.rule(parser).unwrap();
+    let garbage = alert_rules(MORE, parser)
+        .unwrap()
+        .into_iter()
+        .find(|r| r.name == "garbage")
+        .unwrap();
+    let saved = alert_rules_text(&[with_outputs, garbage]);
+    assert!(saved.contains(&url), "{saved}");
+
+    let json = streamed(true, "owned", &broker, dir.path(), &saved, &[]);
+    let alerts = json["alerts"].as_array().unwrap();
+    let own: Vec<Value> = alerts
+        .iter()
+        .filter(|a| a["rule"] == conversion.name)
+        .cloned()
+        .collect();
+    assert_eq!(own.len(), 3, "pending, firing, resolved: {alerts:#?}");
+    assert!(!of(alerts, "garbage", "firing").is_empty(), "{alerts:#?}");
+    let delivery = &json["alert_delivery"];
+    assert_eq!(delivery["webhook_sent"], 3, "{delivery}");
+    assert_eq!(delivery["topic_sent"], 3, "{delivery}");
+    assert_eq!(delivery["webhook_failures"], 0, "{delivery}");
+
+    let wait = std::time::Duration::from_secs(10);
+    let posted: Vec<Value> = (0..3)
+        .map(|_| serde_json::from_str(&bodies.recv_timeout(wait).unwrap()).unwrap())
+        .collect();
+    assert_eq!(posted, own);
+    assert!(
+        bodies
+            .recv_timeout(std::time::Duration::from_millis(500))
+            .is_err(),
+        "only the rule with the webhook posts"
+    );
+    let read = read_alerts(&broker, "rule-alerts", alerts.len());
+    assert_eq!(read.len(), 3, "{read:?}");
+    for (key, value) in &read {
+        assert_eq!(key, &conversion.name);
+        assert!(own.contains(value), "{value}");
+    }
 }

@@ -208,6 +208,7 @@ fn the_live_screen_resumes_from_its_saved_state() {
         lateness_us: 5 * 60 * 1_000_000,
         alerts: Vec::new(),
         alerts_file: None,
+        alert_outputs: Default::default(),
     };
     let open = |request: LiveRequest| app(Some(Command::OpenKafka(Box::new(request))));
     // Waits until the screen shows `records` records taken in (events,
@@ -272,6 +273,7 @@ fn the_live_screen_compares_the_window_with_the_one_before() {
         lateness_us: 5 * 60 * 1_000_000,
         alerts: Vec::new(),
         alerts_file: None,
+        alert_outputs: Default::default(),
     };
     let mut h = app(Some(Command::OpenKafka(Box::new(request))));
     wait_live(&mut h, 60, "no map", |view| view.map.map(|_| ()));
@@ -330,15 +332,17 @@ fn the_live_screen_compares_the_window_with_the_one_before() {
 
 /// Alert rules on the live screen: a stream whose app checkout conversion
 /// collapses fires the rule; while it fires, a banner names it and its
-/// history lists it.
+/// history lists it, and the rule's webhook (served here) gets each alert
+/// the window shows.
 #[test]
 fn a_firing_rule_shows_a_banner() {
     use journeyscope::app::live::LiveRequest;
-    use journeyscope::engine::alerts::{AlertKind, AlertRule, AlertState, Baseline};
+    use journeyscope::engine::alerts::{AlertKind, AlertRule, AlertState, Baseline, RuleOutputs};
 
     let (broker, dir) = with_topic("alerting");
     let file = collapsing_checkout(dir.path());
     produce(&broker, "alerting", &file);
+    let (url, bodies) = webhook();
     let rule = AlertRule {
         name: "checkout conversion".into(),
         kind: AlertKind::TransitionShare {
@@ -353,6 +357,11 @@ fn a_firing_rule_shows_a_banner() {
         },
         min_sessions: 30,
         for_us: 0,
+        // The window delivers to the rule's webhook as `live --headless` does.
+        outputs: RuleOutputs {
+            webhook: Some(url),
+            ..RuleOutputs::default()
+        },
     };
     let request = LiveRequest {
         spec: earliest(&broker, "alerting"),
@@ -360,6 +369,7 @@ fn a_firing_rule_shows_a_banner() {
         lateness_us: 10 * 1_000_000,
         alerts: vec![rule],
         alerts_file: None,
+        alert_outputs: Default::default(),
     };
     let mut h = app(Some(Command::OpenKafka(Box::new(request))));
     let alerts = wait_live(&mut h, 60, "the rule did not fire", |view| {
@@ -374,6 +384,20 @@ fn a_firing_rule_shows_a_banner() {
         .unwrap();
     assert_eq!(fired.rule, "checkout conversion");
     assert!(fired.value < 0.5, "{fired:?}");
+    let posted: Vec<serde_json::Value> = (0..alerts.len())
+        .map(|_| {
+            let body = bodies.recv_timeout(Duration::from_secs(10)).unwrap();
+            serde_json::from_str(&body).unwrap()
+        })
+        .collect();
+    let shown: Vec<serde_json::Value> = alerts
+        .iter()
+        .map(|a| serde_json::to_value(a).unwrap())
+        .collect();
+    assert_eq!(
+        posted, shown,
+        "the webhook gets the alerts the window shows"
+    );
     h.run_steps(3);
     the_checkout_alert_shows(&h);
 }
@@ -423,6 +447,7 @@ fn a_rule_added_in_the_alerts_tab_fires() {
         lateness_us: 10 * 1_000_000,
         alerts: Vec::new(),
         alerts_file: Some(rules_file.clone()),
+        alert_outputs: Default::default(),
     };
     let mut h = app(Some(Command::OpenKafka(Box::new(request))));
     h.run_steps(2);

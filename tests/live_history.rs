@@ -104,6 +104,7 @@ fn an_hour_earlier_is_whole_on_a_replayed_topic_and_a_reconnect_keeps_it() {
         lateness_us: 10_000_000,
         alerts: Vec::new(),
         alerts_file: None,
+        alert_outputs: Default::default(),
     };
     let settings =
         journeyscope::commands::settings(&journeyscope::cli::MappingArgs::defaults(), None, None)

@@ -4,6 +4,7 @@
 //! runs on background tasks; the UI thread only polls and draws. The
 //! window and the views that draw this state are in [`crate::ui`].
 
+pub mod alert_out;
 pub mod alert_rules;
 pub mod customers;
 pub mod funnel;

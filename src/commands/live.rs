@@ -14,7 +14,7 @@ use crate::report::{Summary, to_csv, to_dot, to_table};
 use crate::settings::{default_alert_rules, read_alert_rules};
 use crate::source::values::{RegistrySpec, ValueFormat, ValuesSpec};
 
-use super::alert_out::{AlertOutputs, AlertSender, AlertTopic, DeliveryCounts};
+use crate::app::alert_out::{AlertOutputs, AlertSender, AlertTopic, DeliveryCounts};
 use crate::source::kafka::{KafkaProgress, KafkaSpec, StartAt, client_property};
 use crate::source::live_session::LiveSession;
 
@@ -110,26 +110,12 @@ fn read_rules(
     })
 }
 
-/// `--alerts-webhook URL`, checked before anything starts: an http(s)
-/// URL with a host (one that cannot be parsed would fail every alert).
+/// `--alerts-webhook URL`, checked before anything starts as a rule's
+/// webhook is (one that cannot be parsed would fail every alert).
 fn webhook_url(text: &str) -> Result<String, Failure> {
-    // Credentials in the URL are never shown.
-    let shown = crate::format::excerpt(&crate::source::values::shown_url(text), 200);
-    let example = "give one such as https://hooks.example.com/alerts";
-    let uri: ureq::http::Uri = text.parse().map_err(|e| {
-        usage(anyhow!(
-            "--alerts-webhook `{shown}` is not a URL alerts can be POSTed to ({e}); {example}"
-        ))
-    })?;
-    match (uri.scheme_str(), uri.host()) {
-        (Some("http" | "https"), Some(host)) if !host.is_empty() => Ok(text.to_owned()),
-        (Some("http" | "https"), _) => Err(usage(anyhow!(
-            "--alerts-webhook `{shown}` names no host; {example}"
-        ))),
-        _ => Err(usage(anyhow!(
-            "--alerts-webhook `{shown}`: alerts are POSTed to an http:// or https:// URL; \
-             {example}"
-        ))),
+    match crate::settings::webhook_problem(text) {
+        None => Ok(text.to_owned()),
+        Some(problem) => Err(usage(anyhow!("--alerts-{problem}"))),
     }
 }
 
@@ -152,6 +138,16 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
     }
     let settings = settings(&mapping, None, None)?;
     let spec = kafka_spec(args)?;
+    // Every alert goes to the flags' topic and webhook, besides its rule's
+    // own outputs.
+    let outputs = AlertOutputs {
+        topic: args.alerts_topic.clone().map(|topic| AlertTopic {
+            brokers: spec.brokers.clone(),
+            topic,
+            properties: spec.properties.clone(),
+        }),
+        webhook,
+    };
     if !args.headless {
         // The window's Alerts panel saves to the file given, or to the
         // user's own rules file.
@@ -167,6 +163,7 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
             lateness_us: duration(&args.lateness, "lateness")?.as_micros() as i64,
             alerts,
             alerts_file,
+            alert_outputs: outputs,
         };
         return Ok(crate::ui::window::run(
             settings,
@@ -192,14 +189,7 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
         state: args.state.clone(),
         compared,
         alerts: read_rules(args.alerts.as_deref(), &settings)?,
-        outputs: AlertOutputs {
-            topic: args.alerts_topic.clone().map(|topic| AlertTopic {
-                brokers: spec.brokers.clone(),
-                topic,
-                properties: spec.properties.clone(),
-            }),
-            webhook,
-        },
+        outputs,
     };
     headless(&spec, settings, &run)
 }
@@ -264,7 +254,13 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
                     print_line(&crate::format::json_printable(&json))?;
                 }
                 if let Some(sender) = &sender {
-                    sender.send(alert);
+                    let own = run.alerts.iter().find(|r| r.name == alert.rule);
+                    let own = own.map(|r| r.outputs.clone()).unwrap_or_default();
+                    sender.send(
+                        alert,
+                        run.outputs
+                            .destinations(&own, &spec.brokers, &spec.properties),
+                    );
                 }
             }
             raised.extend(new);
@@ -445,7 +441,7 @@ fn finish_delivery(sender: AlertSender) -> DeliveryCounts {
             "alert delivery timed out: {} not delivered when the run ended (waited {} for the \
              alerts topic or webhook to answer)",
             crate::format::plural(counts.undelivered as usize, "alert"),
-            crate::format::human_duration(super::alert_out::FINISH_WAIT.as_secs_f64())
+            crate::format::human_duration(crate::app::alert_out::FINISH_WAIT.as_secs_f64())
         );
     }
     counts

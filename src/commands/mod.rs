@@ -1,6 +1,5 @@
 //! What each subcommand does. `main.rs` only parses and reports errors.
 
-mod alert_out;
 mod bench;
 mod bench_formats;
 mod bench_kafka;

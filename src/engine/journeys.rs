@@ -235,6 +235,33 @@ impl Journeys {
         &self.store.kept
     }
 
+    /// The kept properties' values at event `index` of customer
+    /// `customer`'s ordered events (counted across its sessions, as
+    /// [`Journeys::sessions_of`] lists them): (property, value) for each
+    /// property the event has a value of.
+    pub fn kept_values_at(&self, customer: u32, index: usize) -> Vec<(&str, &str)> {
+        let c = customer as usize;
+        let store = &self.store;
+        let Some(at) = store
+            .offsets
+            .get(c)
+            .map(|start| start + index)
+            .filter(|at| store.offsets.get(c + 1).is_some_and(|end| at < end))
+        else {
+            return Vec::new();
+        };
+        store
+            .kept
+            .iter()
+            .zip(&store.properties)
+            .zip(&store.values)
+            .filter_map(|((name, column), values)| {
+                let value = column.at(at).checked_sub(1)?;
+                Some((name.as_str(), values.name(value)))
+            })
+            .collect()
+    }
+
     /// The values kept property `index` takes, in order first seen.
     pub fn property_values(&self, index: usize) -> impl Iterator<Item = &str> {
         self.store

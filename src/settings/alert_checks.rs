@@ -199,3 +199,86 @@ fn thresholds_never_fire(rule: &AlertRule) -> Option<String> {
         _ => None,
     }
 }
+
+/// A webhook URL is at most this many bytes.
+pub const MAX_WEBHOOK_URL_BYTES: usize = 2048;
+/// A Kafka topic's name is at most this many characters (Kafka's own limit).
+const MAX_TOPIC_CHARS: usize = 249;
+/// Bootstrap servers take at most this many bytes.
+const MAX_BROKERS_BYTES: usize = 1024;
+
+/// Why alerts could not be POSTed to `url` (None when they can): an
+/// http(s) URL with a host, of a bounded length. Messages show the URL
+/// without its credentials.
+pub fn webhook_problem(url: &str) -> Option<String> {
+    let shown = excerpt(&crate::source::values::shown_url(url), 200);
+    let example = "give one such as https://hooks.example.com/alerts";
+    if url.len() > MAX_WEBHOOK_URL_BYTES {
+        return Some(format!(
+            "webhook `{shown}` is {} bytes long; a webhook URL is at most \
+             {MAX_WEBHOOK_URL_BYTES} bytes",
+            thousands(url.len() as u64)
+        ));
+    }
+    let uri: ureq::http::Uri = match url.parse() {
+        Ok(uri) => uri,
+        Err(e) => {
+            return Some(format!(
+                "webhook `{shown}` is not a URL alerts can be POSTed to ({e}); {example}"
+            ));
+        }
+    };
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(host)) if !host.is_empty() => None,
+        (Some("http" | "https"), _) => Some(format!("webhook `{shown}` names no host; {example}")),
+        _ => Some(format!(
+            "webhook `{shown}`: alerts are POSTed to an http:// or https:// URL; {example}"
+        )),
+    }
+}
+
+/// Why alerts could not be produced to `topic` on `brokers` (None when
+/// they can): a topic name Kafka accepts, and bootstrap servers written as
+/// `host:port[,host:port…]`.
+pub fn topic_problem(topic: &str, brokers: Option<&str>) -> Option<String> {
+    let shown = excerpt(topic, 60);
+    let chars = topic.chars().count();
+    if chars == 0 || chars > MAX_TOPIC_CHARS || topic == "." || topic == ".." {
+        return Some(format!(
+            "topic `{shown}`: a Kafka topic's name is 1 to {MAX_TOPIC_CHARS} characters (and \
+             not `.` or `..`)"
+        ));
+    }
+    if !topic
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Some(format!(
+            "topic `{shown}`: a Kafka topic's name takes letters, digits, `.`, `_` and `-` \
+             only (alerts, journey-alerts)"
+        ));
+    }
+    let brokers = brokers?;
+    let shown = excerpt(brokers, 80);
+    if brokers.len() > MAX_BROKERS_BYTES {
+        return Some(format!(
+            "brokers `{shown}` are {} bytes long; at most {MAX_BROKERS_BYTES}",
+            thousands(brokers.len() as u64)
+        ));
+    }
+    let well_formed = |b: &str| {
+        b.rsplit_once(':').is_some_and(|(host, port)| {
+            !host.is_empty()
+                && !host.contains(char::is_whitespace)
+                && port.parse::<u16>().is_ok_and(|p| p > 0)
+        })
+    };
+    if !brokers.split(',').map(str::trim).all(well_formed) {
+        return Some(format!(
+            "brokers `{shown}`: give the topic's bootstrap servers as host:port, several \
+             separated by commas (kafka-1:9092,kafka-2:9092), or leave them empty for the \
+             watched stream's"
+        ));
+    }
+    None
+}

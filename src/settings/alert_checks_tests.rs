@@ -179,3 +179,55 @@ fn files_and_rule_counts_are_bounded() {
         .to_string();
     assert!(error.contains("at most 1,048,576 bytes"), "{error}");
 }
+
+#[test]
+fn outputs_alerts_cannot_reach_are_refused_naming_the_field() {
+    let rule = format!("{SHARE}window = \"15m\"\ndrop = 0.2\n");
+    let long = format!("https://hooks.example.com/{}", "a".repeat(3000));
+    let cases = [
+        (
+            "webhook = \"ftp://hooks.example.com/a\"".to_owned(),
+            "webhook `ftp://hooks.example.com/a`: alerts are POSTed to an http:// or https:// URL",
+        ),
+        (
+            "webhook = \"http:///alerts\"".to_owned(),
+            "is not a URL alerts can be POSTed to",
+        ),
+        (
+            format!("webhook = \"{long}\""),
+            "a webhook URL is at most 2048 bytes",
+        ),
+        (
+            "topic = \"journey alerts\"".to_owned(),
+            "topic `journey alerts`: a Kafka topic's name takes letters, digits",
+        ),
+        (
+            format!("topic = \"{}\"", "t".repeat(250)),
+            "a Kafka topic's name is 1 to 249 characters",
+        ),
+        (
+            "topic = \"alerts\"\nbrokers = \"kafka-1\"".to_owned(),
+            "brokers `kafka-1`: give the topic's bootstrap servers as host:port",
+        ),
+        (
+            "brokers = \"kafka-1:9092\"".to_owned(),
+            "`brokers` are where its `topic` is",
+        ),
+    ];
+    for (body, says) in cases {
+        let e = refused(&format!("{rule}{body}"));
+        assert!(
+            e.contains("alert rule `checkout drop`") && e.contains(says),
+            "{body}: {e}"
+        );
+    }
+    // A webhook's credentials are never shown.
+    let e = refused(&format!(
+        "{rule}webhook = \"ftp://alice:s3cret@hooks.example.com/\""
+    ));
+    assert!(!e.contains("s3cret"), "{e}");
+    accepted(&format!(
+        "{rule}topic = \"journey-alerts\"\nbrokers = \"kafka-1:9092, kafka-2:9093\"\nwebhook = \
+         \"https://alice:s3cret@hooks.example.com/alerts\""
+    ));
+}

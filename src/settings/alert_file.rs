@@ -3,10 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::alerts::{AlertKind, AlertRule, Baseline, LagUnit};
+use crate::engine::alerts::{AlertKind, AlertRule, Baseline, LagUnit, RuleOutputs};
 use crate::source::TimeParser;
 
-use super::alert_checks::{check_count, check_name, check_size, never_fires, quoted};
+use super::alert_checks::{
+    check_count, check_name, check_size, never_fires, quoted, topic_problem, webhook_problem,
+};
 use super::{SettingsError, parse_segment};
 
 /// A funnel step named by its touchpoint or by its place (1 = the first).
@@ -53,6 +55,12 @@ struct RuleText {
     min_sessions: Option<u64>,
     #[serde(rename = "for", skip_serializing_if = "Option::is_none")]
     hold: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    topic: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    brokers: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhook: Option<String>,
 }
 
 /// An alert rules file: `[[rule]]` tables.
@@ -182,7 +190,9 @@ fn rule_of(r: RuleText, parser: TimeParser) -> Result<AlertRule, SettingsError> 
             "a lag or rejected_rate rule watches the whole stream: it takes no segment",
         ));
     }
+    let outputs = outputs_of(&r).map_err(|e| named(&e))?;
     let rule = AlertRule {
+        outputs,
         segment: r
             .segment
             .as_deref()
@@ -200,6 +210,37 @@ fn rule_of(r: RuleText, parser: TimeParser) -> Result<AlertRule, SettingsError> 
         Some(why) => Err(named(&why)),
         None => Ok(rule),
     }
+}
+
+/// Where a rule's alerts go (`topic`, `brokers`, `webhook`), checked: a
+/// topic Kafka accepts, brokers only with a topic, an http(s) webhook.
+fn outputs_of(r: &RuleText) -> Result<RuleOutputs, String> {
+    let given = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let outputs = RuleOutputs {
+        topic: given(&r.topic),
+        brokers: given(&r.brokers),
+        webhook: given(&r.webhook),
+    };
+    match (&outputs.topic, &outputs.brokers) {
+        (Some(topic), brokers) => topic_problem(topic, brokers.as_deref()).map_or(Ok(()), Err)?,
+        (None, Some(_)) => {
+            return Err(
+                "`brokers` are where its `topic` is: give the topic too, or leave \
+                        the brokers out"
+                    .to_owned(),
+            );
+        }
+        (None, None) => {}
+    }
+    if let Some(problem) = outputs.webhook.as_deref().and_then(webhook_problem) {
+        return Err(problem);
+    }
+    Ok(outputs)
 }
 
 /// A funnel-step rule's funnel and step (`steps` and `step`, or `from`
@@ -315,6 +356,9 @@ fn text_of(rule: &AlertRule) -> RuleText {
             .then(|| duration_text(rule.window_us)),
         min_sessions: Some(rule.min_sessions).filter(|n| *n > 0),
         hold: Some(rule.for_us).filter(|us| *us > 0).map(duration_text),
+        topic: rule.outputs.topic.clone(),
+        brokers: rule.outputs.brokers.clone(),
+        webhook: rule.outputs.webhook.clone(),
         ..RuleText::default()
     };
     match &rule.kind {
@@ -394,6 +438,12 @@ pub struct RuleDraft {
     pub min_sessions: String,
     /// How long the condition must hold (`2m`).
     pub hold: String,
+    /// A Kafka topic its alerts are produced to.
+    pub topic: String,
+    /// The topic's bootstrap servers (empty: the watched stream's).
+    pub brokers: String,
+    /// A URL its alerts are POSTed to.
+    pub webhook: String,
 }
 
 impl RuleDraft {
@@ -440,6 +490,9 @@ impl RuleDraft {
             above: number(t.above),
             min_sessions: t.min_sessions.map(|n| n.to_string()).unwrap_or_default(),
             hold: t.hold.unwrap_or_default(),
+            topic: t.topic.unwrap_or_default(),
+            brokers: t.brokers.unwrap_or_default(),
+            webhook: t.webhook.unwrap_or_default(),
         }
     }
 
@@ -498,6 +551,9 @@ impl RuleDraft {
                 })
                 .transpose()?,
             hold: given(&self.hold),
+            topic: given(&self.topic),
+            brokers: given(&self.brokers),
+            webhook: given(&self.webhook),
         };
         if fixed && text.below.is_none() && text.above.is_none() {
             return Err(SettingsError(format!(

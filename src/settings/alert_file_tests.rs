@@ -157,3 +157,27 @@ fn a_form_gives_back_each_rule_it_shows() {
     let error = draft.rule(TimeParser::default()).unwrap_err().to_string();
     assert!(error.contains("drop `a fifth` is not a number"), "{error}");
 }
+
+#[test]
+fn a_rules_outputs_are_written_back_and_edited_in_the_form() {
+    let text = "[[rule]]\nname = \"cart exits\"\nkind = \"exit_share\"\ntouchpoint = \
+                \"view_cart\"\nwindow = \"30m\"\nrise = 0.5\ntopic = \"journey-alerts\"\nbrokers \
+                = \"kafka-1:9092\"\nwebhook = \"https://hooks.example.com/alerts\"\n";
+    let rules = alert_rules(text, TimeParser::default()).unwrap();
+    let outputs = &rules[0].outputs;
+    assert_eq!(outputs.topic.as_deref(), Some("journey-alerts"));
+    assert_eq!(outputs.brokers.as_deref(), Some("kafka-1:9092"));
+    assert_eq!(
+        outputs.webhook.as_deref(),
+        Some("https://hooks.example.com/alerts")
+    );
+    let again = alert_rules(&alert_rules_text(&rules), TimeParser::default()).unwrap();
+    assert_eq!(again, rules);
+    let mut draft = RuleDraft::of(&rules[0]);
+    assert_eq!(draft.webhook, "https://hooks.example.com/alerts");
+    draft.topic = String::new();
+    draft.brokers = String::new();
+    let edited = draft.rule(TimeParser::default()).unwrap();
+    assert_eq!(edited.outputs.topic, None);
+    assert_eq!(edited.outputs.webhook, outputs.webhook);
+}

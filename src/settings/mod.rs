@@ -21,7 +21,7 @@ mod alert_checks_tests;
 mod alert_file;
 #[cfg(test)]
 mod alert_file_tests;
-pub use alert_checks::MAX_RULES_FILE_BYTES;
+pub use alert_checks::{MAX_RULES_FILE_BYTES, topic_problem, webhook_problem};
 pub use alert_file::{
     RuleDraft, alert_rules, alert_rules_text, default_alert_rules, default_alerts_file,
     read_alert_rules,

@@ -1,11 +1,16 @@
 //! The live screen's Alerts tab: the rules watched (with where each
-//! stands), a form to add or edit one, and the alerts raised so far.
+//! stands and where its alerts are sent), a form to add or edit one (its
+//! Kafka topic and webhook among the fields), and the alerts raised so far
+//! with how their delivery went.
 
 use crate::app::Command;
+use crate::app::alert_out::DeliveryCounts;
 use crate::app::alert_rules::{AlertRules, rule_state};
 use crate::app::live::{LiveCommand, LiveScreen};
 use crate::engine::alerts::{Alert, AlertKind, AlertRule, AlertState, Baseline, LagUnit};
 use crate::settings::RuleDraft;
+
+use crate::format::thousands;
 
 use super::controls::pick;
 
@@ -79,7 +84,7 @@ pub fn alerts_tab_ui(
             if rules.rules.is_empty() {
                 return;
             }
-            for title in ["Rule", "Watches", "Fires when", "Now", ""] {
+            for title in ["Rule", "Watches", "Fires when", "Sends to", "Now", ""] {
                 ui.strong(title);
             }
             ui.end_row();
@@ -87,6 +92,7 @@ pub fn alerts_tab_ui(
                 ui.label(&rule.name);
                 ui.label(watches(rule));
                 ui.label(fires_when(rule));
+                ui.label(sends_to(rule));
                 state_label(rule_state(rule, alerts), ui);
                 ui.horizontal(|ui| {
                     if ui.button(format!("Edit {}", rule.name)).clicked() {
@@ -126,6 +132,9 @@ pub fn alerts_tab_ui(
     }
     ui.add_space(10.0);
     ui.separator();
+    if let Some(snapshot) = &live.latest {
+        delivery_ui(&snapshot.delivery, ui);
+    }
     history_ui(alerts, ui);
     command
 }
@@ -272,10 +281,30 @@ fn form_ui(form: &mut RuleForm, ui: &mut egui::Ui) -> FormAction {
                 );
             }
             field(ui, "Hold for", &mut d.hold, "2m (fires at once when empty)");
+            field(
+                ui,
+                "Kafka topic",
+                &mut d.topic,
+                "journey-alerts (none when empty)",
+            );
+            field(
+                ui,
+                "Topic brokers",
+                &mut d.brokers,
+                "kafka-1:9092 (the watched stream's when empty)",
+            );
+            field(
+                ui,
+                "Webhook URL",
+                &mut d.webhook,
+                "https://hooks.example.com/alerts (none when empty)",
+            );
         });
     ui.weak(
         "Drop and rise are shares of the earlier value (0.2: fires when the value falls 20 % \
-         below it); shares themselves are from 0 to 1.",
+         below it); shares themselves are from 0 to 1. Besides this screen, each alert is \
+         produced to the Kafka topic (keyed by the rule's name) and POSTed as JSON to the \
+         webhook, as `live --headless` does with the same rules file.",
     );
     if let Some(error) = &form.error {
         ui.colored_label(ui.visuals().error_fg_color, error);
@@ -388,6 +417,53 @@ fn fires_when(rule: &AlertRule) -> String {
         Baseline::Back { .. } => String::new(),
     };
     format!("{condition}{window}{hold}")
+}
+
+/// Where a rule's alerts go besides the screen: its topic and webhook (the
+/// URL without its credentials).
+fn sends_to(rule: &AlertRule) -> String {
+    let o = &rule.outputs;
+    let topic = o.topic.as_ref().map(|t| match &o.brokers {
+        Some(brokers) => format!("topic {t} on {brokers}"),
+        None => format!("topic {t}"),
+    });
+    let webhook = o
+        .webhook
+        .as_deref()
+        .map(|url| crate::format::excerpt(&crate::source::values::shown_url(url), 60));
+    let places: Vec<String> = [topic, webhook].into_iter().flatten().collect();
+    match places.is_empty() {
+        true => "this screen".to_owned(),
+        false => places.join(", "),
+    }
+}
+
+/// How delivering alerts to topics and webhooks has gone, when any were
+/// sent; failures in the error colour.
+fn delivery_ui(d: &DeliveryCounts, ui: &mut egui::Ui) {
+    let sent = d.topic_sent + d.webhook_sent;
+    let failed = d.topic_failures + d.webhook_failures + d.dropped;
+    if sent + failed == 0 {
+        return;
+    }
+    let text = format!(
+        "Delivered: {} to topics, {} to webhooks",
+        thousands(d.topic_sent),
+        thousands(d.webhook_sent)
+    );
+    match failed {
+        0 => ui.label(text),
+        _ => ui.colored_label(
+            ui.visuals().error_fg_color,
+            format!(
+                "{text}; not delivered: {} to topics, {} to webhooks, {} left out (too many \
+                 waiting). Check the brokers and URLs of the rules.",
+                thousands(d.topic_failures),
+                thousands(d.webhook_failures),
+                thousands(d.dropped)
+            ),
+        ),
+    };
 }
 
 /// A rule's state now, red while firing.

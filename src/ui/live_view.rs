@@ -23,7 +23,7 @@ use super::insight_panel::differences_ui;
 use super::journey_map::JourneyMap;
 use super::overview::{facts_grid, overview_ui};
 use super::theme::rgb;
-use super::timeline::{Details, timeline_ui};
+use super::timeline::{Details, Timeline};
 
 /// The plotted series, rebuilt when a snapshot arrives rather than in
 /// every frame.
@@ -70,7 +70,8 @@ impl Series {
 }
 
 /// The live screen's own widget state: the map (once the first snapshot
-/// arrived), the plotted series and the screen's frame times.
+/// arrived), the plotted series, the timeline's highlighted event and the
+/// screen's frame times.
 #[derive(Default)]
 pub struct LiveWidgets {
     /// The journey map, once the first snapshot arrived.
@@ -82,6 +83,8 @@ pub struct LiveWidgets {
     map_for: u64,
     /// The alert rule being added or edited.
     pub rule_form: Option<super::alerts_panel::RuleForm>,
+    /// The picked customer's timeline.
+    pub timeline: Timeline,
     previous_frame: Option<Instant>,
     render_ms: f32,
     frame_interval_ms: f32,
@@ -225,9 +228,10 @@ pub fn live_ui(
             if let Some(customer) = live.customers.selected {
                 egui::Panel::bottom("live timeline")
                     .resizable(true)
-                    .default_size(280.0)
+                    .default_size(400.0)
                     .show(ui, |ui| {
-                        timeline_ui(customer, &journeys, Details::NotKept, None, ui)
+                        w.timeline
+                            .timeline_ui(customer, &journeys, Details::NotKept, None, ui)
                     });
             }
             let window_s = live.latest.as_ref().map_or(0, |s| s.window_s);

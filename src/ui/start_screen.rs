@@ -204,6 +204,7 @@ impl StartScreen {
             lateness_us,
             alerts,
             alerts_file,
+            alert_outputs: Default::default(),
         })
     }
 

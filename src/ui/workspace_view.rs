@@ -18,11 +18,12 @@ use super::overview::overview_ui;
 use super::paths::paths_ui;
 use super::rejected::rejected_ui;
 use super::settings_panel::{SettingsForm, settings_ui};
-use super::timeline::{Details, timeline_ui};
+use super::timeline::{Details, Timeline};
 use crate::app::customers::ListFilter;
 
 /// The views' own state on this screen: the map (pan, zoom, sliders,
-/// selection, its layout) and the settings form being edited.
+/// selection, its layout), the settings form being edited and the
+/// timeline's highlighted event.
 pub struct WorkspaceWidgets {
     /// The journey map.
     pub map: JourneyMap,
@@ -34,6 +35,8 @@ pub struct WorkspaceWidgets {
     form_for: u64,
     /// The comparison being typed.
     pub compare_typed: String,
+    /// The customer's timeline.
+    pub timeline: Timeline,
 }
 
 impl WorkspaceWidgets {
@@ -49,6 +52,7 @@ impl WorkspaceWidgets {
             map_for: ws.generation,
             form_for: ws.reloads,
             compare_typed: String::new(),
+            timeline: Timeline::default(),
         }
     }
 
@@ -191,8 +195,11 @@ fn tab_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui) -> Vec<Wo
                 };
                 egui::Panel::bottom("timeline")
                     .resizable(true)
-                    .default_size(300.0)
-                    .show(ui, |ui| timeline_ui(customer, &journeys, details, zone, ui));
+                    .default_size(420.0)
+                    .show(ui, |ui| {
+                        w.timeline
+                            .timeline_ui(customer, &journeys, details, zone, ui)
+                    });
             }
             egui::CentralPanel::default().show(ui, |ui| {
                 for change in customers_ui(&ws.customers, &journeys, ui) {

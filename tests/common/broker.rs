@@ -357,3 +357,69 @@ pub fn two_parts(dir: &Path, events: usize, share: f64) -> TwoParts {
         file,
     }
 }
+
+/// A webhook on loopback: every request's body, answered 200.
+pub fn webhook() -> (String, crossbeam_channel::Receiver<String>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/alerts", listener.local_addr().unwrap());
+    let (bodies, received) = crossbeam_channel::bounded(64);
+    let serve = move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let _ = bodies.send(String::from_utf8(body).unwrap());
+            let mut stream = reader.into_inner();
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    };
+    std::thread::Builder::new()
+        .name("webhook".into())
+        .spawn(serve)
+        .unwrap();
+    (url, received)
+}
+
+/// Up to `n` alerts produced to `topic` (partitions 0 to 3, read from the
+/// beginning for 20 s at most): (key, JSON).
+pub fn read_alerts(broker: &Broker, topic: &str, n: usize) -> Vec<(String, serde_json::Value)> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Message;
+    use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", broker.brokers())
+        .set("group.id", "alerts-test")
+        .create()
+        .unwrap();
+    let mut list = TopicPartitionList::new();
+    for p in 0..4 {
+        list.add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&list).unwrap();
+    let mut read = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while read.len() < n && std::time::Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(std::time::Duration::from_millis(100)) {
+            let key = String::from_utf8_lossy(m.key().unwrap()).to_string();
+            let value = serde_json::from_slice(m.payload().unwrap()).unwrap();
+            read.push((key, value));
+        }
+    }
+    read
+}

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, bounded};
 
+use crate::app::alert_out::{AlertSender, DeliveryCounts};
 use crate::engine::alerts::{Alert, AlertRule, Alerts};
 use crate::engine::live_compare::{LiveComparison, StretchCopies};
 use crate::engine::{FunnelSpec, RunningTotals, StagedCopy, active_sessions};
@@ -59,6 +60,8 @@ struct Update {
     customers_forgotten: u64,
     /// The events of both stretches compared.
     compare: Option<StretchCopies>,
+    /// How delivering alerts has gone.
+    delivery: DeliveryCounts,
 }
 
 /// What snapshots are named and summarised with.
@@ -120,6 +123,7 @@ fn build_snapshots(
                     alerts: update.alerts.clone(),
                     customer_numbering: update.customer_numbering,
                     customers_forgotten: update.customers_forgotten,
+                    delivery: update.delivery,
                 }
             }
             None => match published.clone() {
@@ -129,6 +133,7 @@ fn build_snapshots(
                     s.taken = Instant::now();
                     s.last_message = update.last_message;
                     s.customers_forgotten = update.customers_forgotten;
+                    s.delivery = update.delivery;
                     s
                 }
                 None => continue,
@@ -192,6 +197,9 @@ pub(super) fn run(
         session.engine.keep_at_least(alerts.keeps_us());
     }
     let mut raised: Arc<Vec<Alert>> = Arc::default();
+    // Alerts go to their rules' topics and webhooks (and those given for
+    // every alert) as `live --headless` sends them.
+    let sender = AlertSender::start(&request.alert_outputs)?;
     while !stop.load(Ordering::Relaxed) {
         // While rules catch up on event time, waiting for messages would
         // slow them down.
@@ -218,6 +226,7 @@ pub(super) fn run(
             let new = alerts
                 .check(&session.engine, &stream)
                 .map_err(|e| e.to_string())?;
+            send(&sender, request, alerts.rules(), &new);
             if !new.is_empty() {
                 let all = Arc::make_mut(&mut raised);
                 all.extend(new);
@@ -281,6 +290,7 @@ pub(super) fn run(
                 alerts: raised.clone(),
                 customer_numbering: session.engine.customer_numbering(),
                 customers_forgotten: session.engine.settled_customers().1,
+                delivery: sender.counts(),
                 copy_s: copied_at.elapsed().as_secs_f64(),
                 compare: compared.filter(|_| changed).and_then(|c| {
                     let now = session.engine.watermark_us()?;
@@ -299,11 +309,39 @@ pub(super) fn run(
         session.save().map_err(|e| crate::format::error_chain(&e))?;
     }
     session.close();
+    finish_delivery(sender);
     drop(updates);
     if snapshots.join().is_err() {
         log::error!("the live snapshot thread panicked");
     }
     Ok(())
+}
+
+/// Queues `new` alerts for their rules' outputs (among `rules`) and the
+/// request's outputs for every alert.
+fn send(sender: &AlertSender, request: &LiveRequest, rules: &[AlertRule], new: &[Alert]) {
+    for alert in new {
+        let own = rules.iter().find(|r| r.name == alert.rule);
+        let own = own.map(|r| r.outputs.clone()).unwrap_or_default();
+        let to = request.alert_outputs.destinations(
+            &own,
+            &request.spec.brokers,
+            &request.spec.properties,
+        );
+        sender.send(alert, to);
+    }
+}
+
+/// Gives what is still being delivered a few seconds more, and logs what
+/// was given up.
+fn finish_delivery(sender: AlertSender) {
+    let delivery = sender.finish();
+    if delivery.undelivered > 0 {
+        log::warn!(
+            "{} not delivered when the live screen closed",
+            crate::format::plural(delivery.undelivered as usize, "alert")
+        );
+    }
 }
 
 /// How much lower than the window's the live threads run (Linux nice

@@ -66,6 +66,8 @@ pub struct LiveSnapshot {
     /// Changes when the engine gives customers new ids (as it settles the
     /// quiet ones): a customer picked before is found again by name.
     pub customer_numbering: u64,
+    /// How delivering alerts to topics and webhooks has gone so far.
+    pub delivery: crate::app::alert_out::DeliveryCounts,
 }
 
 /// The views of the live screen.
@@ -427,6 +429,9 @@ pub struct LiveRequest {
     pub alerts: Vec<AlertRule>,
     /// Where the Alerts panel saves the rules (None: not saved).
     pub alerts_file: Option<PathBuf>,
+    /// Where every alert is sent besides its rule's own outputs (the
+    /// command line's `--alerts-topic` and `--alerts-webhook`).
+    pub alert_outputs: crate::app::alert_out::AlertOutputs,
 }
 
 /// A running feed; dropping it stops the engine thread.

@@ -207,6 +207,20 @@ pub struct AlertRule {
     pub min_sessions: u64,
     /// How long the condition must hold before firing, µs of event time.
     pub for_us: i64,
+    /// Where its alerts are sent besides the screen and standard output
+    /// (delivering them is the app's; the engine never reads this).
+    pub outputs: RuleOutputs,
+}
+
+/// Where one rule's alerts are sent, as the rules file names them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleOutputs {
+    /// A Kafka topic each alert is produced to, keyed by the rule's name.
+    pub topic: Option<String>,
+    /// The topic's bootstrap servers (None: the watched stream's).
+    pub brokers: Option<String>,
+    /// A URL each alert's JSON is POSTed to.
+    pub webhook: Option<String>,
 }
 
 /// The state of a rule.
@@ -506,6 +520,7 @@ mod tests {
             },
             min_sessions: 0,
             for_us,
+            outputs: RuleOutputs::default(),
         }
     }
 

@@ -81,6 +81,7 @@ fn rule(name: &str, kind: AlertKind, window_m: i64, baseline: Baseline) -> Alert
         baseline,
         min_sessions: 30,
         for_us: 0,
+        outputs: RuleOutputs::default(),
     }
 }
 

@@ -1,7 +1,9 @@
-//! Where alerts go besides standard output: a Kafka topic (keyed by the
-//! rule's name, each delivery confirmed) and a webhook (an HTTP POST of the
-//! alert's JSON, retried with backoff a bounded number of times), both on a
-//! thread of their own so that ingesting never waits for them. A webhook
+//! Where alerts go besides the screen and standard output: Kafka topics
+//! (keyed by the rule's name, each delivery confirmed) and webhooks (an
+//! HTTP POST of the alert's JSON, retried with backoff a bounded number of
+//! times), those given for every alert (`--alerts-topic`,
+//! `--alerts-webhook`) and each rule's own (its `topic` and `webhook`), all
+//! on a thread of their own so that ingesting never waits for them. A webhook
 //! request gives up after a few seconds, and the end of a run waits for
 //! what is still being delivered a few seconds at most. What could not be
 //! delivered is counted, never silently lost.
@@ -15,7 +17,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounde
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde::Serialize;
 
-use crate::engine::alerts::Alert;
+use crate::engine::alerts::{Alert, RuleOutputs};
 use crate::source::kafka::{Redactor, create_client};
 
 /// Alerts waiting to be delivered; more are counted as dropped.
@@ -34,7 +36,7 @@ const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(3);
 pub const FINISH_WAIT: Duration = Duration::from_secs(5);
 
 /// A topic to produce alerts to.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertTopic {
     /// Bootstrap servers.
     pub brokers: String,
@@ -44,13 +46,63 @@ pub struct AlertTopic {
     pub properties: Vec<(String, String)>,
 }
 
-/// Where to send alerts.
+/// Where to send every alert, whatever its rule (the command line's
+/// `--alerts-topic` and `--alerts-webhook`).
 #[derive(Debug, Clone, Default)]
 pub struct AlertOutputs {
     /// Produce to this topic.
     pub topic: Option<AlertTopic>,
     /// POST to this URL.
     pub webhook: Option<String>,
+}
+
+/// One place an alert is delivered to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// Produced to a topic.
+    Topic(AlertTopic),
+    /// POSTed to a URL.
+    Webhook(String),
+}
+
+impl AlertOutputs {
+    /// Where an alert of a rule with `own` outputs goes: the outputs given
+    /// for every alert and the rule's own, each place once. A rule's topic
+    /// without brokers of its own is on the watched stream's `brokers`,
+    /// reached with its client `properties`; one on other brokers is
+    /// reached without them (the stream's credentials are not sent
+    /// elsewhere).
+    pub fn destinations(
+        &self,
+        own: &RuleOutputs,
+        brokers: &str,
+        properties: &[(String, String)],
+    ) -> Vec<Destination> {
+        let mut to = Vec::new();
+        let mut add = |d: Destination| {
+            if !to.contains(&d) {
+                to.push(d);
+            }
+        };
+        if let Some(topic) = &self.topic {
+            add(Destination::Topic(topic.clone()));
+        }
+        if let Some(topic) = &own.topic {
+            let elsewhere = own.brokers.as_deref().filter(|b| *b != brokers);
+            add(Destination::Topic(AlertTopic {
+                brokers: elsewhere.unwrap_or(brokers).to_owned(),
+                topic: topic.clone(),
+                properties: match elsewhere {
+                    Some(_) => Vec::new(),
+                    None => properties.to_vec(),
+                },
+            }));
+        }
+        for url in [&self.webhook, &own.webhook].into_iter().flatten() {
+            add(Destination::Webhook(url.clone()));
+        }
+        to
+    }
 }
 
 /// How delivery went.
@@ -99,45 +151,71 @@ impl Counts {
     }
 }
 
+/// An alert waiting to be delivered: its rule, its JSON and where to.
+struct Queued {
+    rule: String,
+    json: String,
+    to: Vec<Destination>,
+}
+
 /// The sending thread and its queue.
 pub struct AlertSender {
-    queue: Option<Sender<(String, String)>>,
+    queue: Option<Sender<Queued>>,
     counts: Arc<Counts>,
     thread: Option<JoinHandle<()>>,
     /// Disconnected when the thread has delivered everything.
     finished: Option<Receiver<()>>,
 }
 
+/// A producer for each set of brokers and client properties alerts went
+/// to, made when first needed.
+struct Producers {
+    made: Vec<(AlertTopic, FutureProducer, Redactor)>,
+}
+
+impl Producers {
+    /// A producer for `to`'s brokers and properties.
+    fn make(to: &AlertTopic) -> Result<FutureProducer, String> {
+        create_client(
+            &[("bootstrap.servers", to.brokers.as_str())],
+            &to.properties,
+        )
+        .map_err(|e| format!("cannot start the alerts producer: {e}"))
+    }
+
+    /// The producer for `to`, made now when there is none yet.
+    fn get(&mut self, to: &AlertTopic) -> Result<&(AlertTopic, FutureProducer, Redactor), String> {
+        let same = |t: &AlertTopic| t.brokers == to.brokers && t.properties == to.properties;
+        let k = match self.made.iter().position(|(t, ..)| same(t)) {
+            Some(k) => k,
+            None => {
+                let producer = Producers::make(to)?;
+                self.made
+                    .push((to.clone(), producer, Redactor::new(&to.properties)));
+                self.made.len() - 1
+            }
+        };
+        Ok(&self.made[k])
+    }
+}
+
 impl AlertSender {
-    /// Starts sending to `outputs` (nothing to send: no thread).
+    /// Starts the delivery thread; the producer for `outputs`' topic is
+    /// made at once, so that a client property it refuses stops the run
+    /// before anything is read (those of rules' topics are made when their
+    /// first alert comes, a failure counted and logged).
     pub fn start(outputs: &AlertOutputs) -> Result<AlertSender, String> {
         let counts = Arc::new(Counts::default());
-        if outputs.topic.is_none() && outputs.webhook.is_none() {
-            return Ok(AlertSender {
-                queue: None,
-                counts,
-                thread: None,
-                finished: None,
-            });
+        let mut producers = Producers { made: Vec::new() };
+        if let Some(to) = &outputs.topic {
+            producers.get(to)?;
         }
-        let producer = match &outputs.topic {
-            Some(to) => {
-                let producer: FutureProducer = create_client(
-                    &[("bootstrap.servers", to.brokers.as_str())],
-                    &to.properties,
-                )
-                .map_err(|e| format!("cannot start the alerts producer: {e}"))?;
-                Some((producer, to.topic.clone(), Redactor::new(&to.properties)))
-            }
-            None => None,
-        };
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_connect(Some(WEBHOOK_CONNECT_TIMEOUT))
             .timeout_global(Some(WEBHOOK_TIMEOUT))
             .build()
             .into();
-        let webhook = outputs.webhook.clone();
-        let (queue, waiting) = bounded::<(String, String)>(QUEUE);
+        let (queue, waiting) = bounded::<Queued>(QUEUE);
         let (running, finished) = bounded::<()>(0);
         let shared = counts.clone();
         let thread = std::thread::Builder::new()
@@ -145,42 +223,8 @@ impl AlertSender {
             .spawn(move || {
                 // Dropped when every alert is delivered: `finish` stops waiting.
                 let _running = running;
-                for (rule, json) in waiting {
-                    if shared.given_up.load(Ordering::Relaxed) {
-                        // Counted as undelivered.
-                        continue;
-                    }
-                    let shown = crate::format::printable(&rule);
-                    if let Some((producer, topic, redactor)) = &producer {
-                        let record = FutureRecord::to(topic).key(&rule).payload(&json);
-                        let delivered =
-                            futures_executor::block_on(producer.send(record, DELIVERY_TIMEOUT));
-                        let counter = match delivered {
-                            Ok(_) => &shared.topic_sent,
-                            Err((e, _)) => {
-                                log::warn!(
-                                    "alert `{shown}` not delivered to `{topic}`: {}",
-                                    redactor.clean(&e.to_string())
-                                );
-                                &shared.topic_failures
-                            }
-                        };
-                        counter.fetch_add(1, Ordering::Relaxed);
-                    }
-                    if let Some(url) = &webhook {
-                        match post(&agent, url, &json, &shared.given_up) {
-                            Ok(()) => {
-                                shared.webhook_sent.fetch_add(1, Ordering::Relaxed);
-                            }
-                            // The run ended meanwhile: counted as undelivered.
-                            Err(None) => continue,
-                            Err(Some(e)) => {
-                                log::warn!("alert `{shown}` not delivered to the webhook: {e}");
-                                shared.webhook_failures.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }
-                    }
-                    shared.done.fetch_add(1, Ordering::Relaxed);
+                for queued in waiting {
+                    deliver(&queued, &mut producers, &agent, &shared);
                 }
             })
             .map_err(|e| format!("cannot start the alert delivery thread: {e}"))?;
@@ -192,13 +236,22 @@ impl AlertSender {
         })
     }
 
-    /// Queues `alert` for delivery without waiting.
-    pub fn send(&self, alert: &Alert) {
+    /// Queues `alert` for delivery to `to` without waiting (nowhere to
+    /// send it: nothing is queued or counted).
+    pub fn send(&self, alert: &Alert, to: Vec<Destination>) {
         let Some(queue) = &self.queue else {
             return;
         };
+        if to.is_empty() {
+            return;
+        }
         let json = serde_json::to_string(alert).unwrap_or_default();
-        match queue.try_send((alert.rule.clone(), json)) {
+        let queued = Queued {
+            rule: alert.rule.clone(),
+            json,
+            to,
+        };
+        match queue.try_send(queued) {
             Ok(()) => {
                 self.counts.queued.fetch_add(1, Ordering::Relaxed);
             }
@@ -234,6 +287,52 @@ impl AlertSender {
         }
         self.counts.read()
     }
+}
+
+/// Delivers one alert to each of its destinations, counting how each went;
+/// stops, uncounted (undelivered), once the run has given up.
+fn deliver(queued: &Queued, producers: &mut Producers, agent: &ureq::Agent, counts: &Counts) {
+    let shown = crate::format::printable(&queued.rule);
+    for to in &queued.to {
+        if counts.given_up.load(Ordering::Relaxed) {
+            return;
+        }
+        match to {
+            Destination::Topic(to) => {
+                let sent = producers.get(to).and_then(|(_, producer, redactor)| {
+                    let record = FutureRecord::to(&to.topic)
+                        .key(&queued.rule)
+                        .payload(&queued.json);
+                    futures_executor::block_on(producer.send(record, DELIVERY_TIMEOUT))
+                        .map(|_| ())
+                        .map_err(|(e, _)| redactor.clean(&e.to_string()))
+                });
+                let counter = match sent {
+                    Ok(()) => &counts.topic_sent,
+                    Err(e) => {
+                        let topic = crate::format::printable(&to.topic);
+                        log::warn!("alert `{shown}` not delivered to `{topic}`: {e}");
+                        &counts.topic_failures
+                    }
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+            Destination::Webhook(url) => match post(agent, url, &queued.json, &counts.given_up) {
+                Ok(()) => {
+                    counts.webhook_sent.fetch_add(1, Ordering::Relaxed);
+                }
+                // The run ended meanwhile: counted as undelivered.
+                Err(None) => return,
+                Err(Some(e)) => {
+                    let url = crate::source::values::shown_url(url);
+                    let url = crate::format::printable(&url);
+                    log::warn!("alert `{shown}` not delivered to the webhook {url}: {e}");
+                    counts.webhook_failures.fetch_add(1, Ordering::Relaxed);
+                }
+            },
+        }
+    }
+    counts.done.fetch_add(1, Ordering::Relaxed);
 }
 
 /// POSTs `json` to `url`, retrying with a doubling pause until `given_up`;
