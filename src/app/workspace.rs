@@ -419,6 +419,8 @@ impl Workspace {
                 segment: None,
                 compare,
                 paths: view.paths.clone(),
+                // The What changed list explains each row on request.
+                explain: true,
             };
             let summary = Summary::answer(&summary.source, &summary.mapping, &walked, &questions)
                 .map_err(|e| e.to_string())?;

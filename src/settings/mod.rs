@@ -250,6 +250,7 @@ fn questions(
         segment,
         compare,
         paths,
+        explain: args.explain,
     })
 }
 
