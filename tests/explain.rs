@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use journeyscope::engine::compare::CompareReport;
-use journeyscope::engine::explain::{Explainer, NONE_VALUE};
+use journeyscope::engine::explain::{Explainer, NONE_VALUE, OTHER_VALUES};
 use journeyscope::engine::{
     CompareSpec, EngineConfig, EventBatch, FunnelSpec, JourneyBuilder, Journeys, NewEvent, compare,
 };
@@ -500,4 +500,68 @@ mod journeys {
             journeys.with_segment(Some(b)).unwrap(),
         )
     }
+}
+
+#[test]
+fn past_the_busiest_values_the_rest_are_told_together() {
+    // Campaign kj has 20·(j + 1) customers, one session each, half before
+    // the middle and half after; checkout from the cart gets rarer for all.
+    let mut batch = EventBatch::default();
+    let mut counts: BTreeMap<String, [(u64, u64); 2]> = BTreeMap::new();
+    let mut state = 7u64;
+    for j in 0..20 {
+        for k in 0..20 * (j + 1) {
+            let (customer, campaign) = (format!("c{j}-{k}"), format!("k{j}"));
+            let later = k % 2;
+            let checkout = chance(&mut state, if later == 1 { 20 } else { 60 });
+            let names: &[&str] = match checkout {
+                true => &["add_to_cart", "begin_checkout"],
+                false => &["add_to_cart"],
+            };
+            let start = START_US + later as i64 * 10 * DAY_US + k as i64 * 60_000_000;
+            for (i, name) in (0..).zip(names) {
+                let event = NewEvent {
+                    customer: &customer,
+                    event: name,
+                    time_us: start + i * 1_000_000,
+                    event_id: None,
+                    session_id: None,
+                };
+                batch.push(event, [("campaign", campaign.as_str())]);
+            }
+            let side = &mut counts.entry(campaign).or_default()[1 - later];
+            *side = (side.0 + u64::from(checkout), side.1 + 1);
+        }
+    }
+    let mut builder = JourneyBuilder::new(EngineConfig {
+        session_timeout_us: Some(30 * 60 * 1_000_000),
+        kept_properties: vec!["campaign".into()],
+        ..EngineConfig::default()
+    });
+    builder.ingest(&batch);
+    let (a, b) = journeys::sides_of(&builder.finish());
+    let explained = Explainer::new(&a, &b, None).transition("add_to_cart", "begin_checkout");
+    let mut values: Vec<&str> = explained.explain.iter().map(|v| v.value.as_str()).collect();
+    values.sort_unstable();
+    let mut want: Vec<String> = (8..20).map(|j| format!("k{j}")).collect();
+    want.push(OTHER_VALUES.into());
+    want.sort_unstable();
+    assert_eq!(values, want);
+    let other = explained
+        .explain
+        .iter()
+        .find(|v| v.value == OTHER_VALUES)
+        .unwrap();
+    let rest = (0..8).map(|j| counts[&format!("k{j}")]);
+    let rest = rest.fold([(0, 0); 2], |[a, b], [x, y]| {
+        [(a.0 + x.0, a.1 + x.1), (b.0 + y.0, b.1 + y.1)]
+    });
+    assert_eq!((other.a.transitions, other.a.outflow), rest[0]);
+    assert_eq!((other.b.transitions, other.b.outflow), rest[1]);
+    let sum: f64 = explained
+        .explain
+        .iter()
+        .filter_map(|v| v.contribution)
+        .sum();
+    assert!(near(sum, 1.0), "{sum}");
 }
