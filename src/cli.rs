@@ -157,6 +157,11 @@ pub struct MappingArgs {
     /// against the same stretch that long earlier, in event time).
     #[arg(long, value_name = "EXPR")]
     pub compare: Vec<String>,
+    /// With --compare: break each significant row down by the values of
+    /// `channel` and every --keep-property (each value's share now and
+    /// before, its volume, and how much of the change it accounts for).
+    #[arg(long, requires = "compare")]
+    pub explain: bool,
     /// Add paths by step: each step's busiest touchpoints, "other", exits.
     #[arg(long)]
     pub paths: bool,

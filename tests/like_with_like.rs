@@ -110,7 +110,7 @@ fn replay(events: &[Event], mut look: impl FnMut(&LiveEngine, i64)) {
 /// The rows of a comparison flagged as significant: ("from → to") for
 /// transitions, ("leave at X") for exits.
 fn flagged(engine: &LiveEngine, spec: &LiveComparison) -> Vec<String> {
-    let report = compare_windows(engine, spec).unwrap().unwrap();
+    let report = compare_windows(engine, spec, false).unwrap().unwrap();
     let edges = report
         .edges
         .iter()

@@ -25,6 +25,7 @@ use journeyscope::engine::RejectReason;
 use journeyscope::format::{plural, thousands};
 use journeyscope::layout::EdgeKind;
 use journeyscope::settings::{Settings, sample_data_file};
+use journeyscope::ui::explain::{explanation_of, shown};
 use journeyscope::ui::journey_map::JourneyMap;
 use journeyscope::ui::window::Window as JourneyscopeApp;
 
@@ -571,6 +572,42 @@ fn picking_a_compare_preset_colours_the_map_and_lists_differences() {
     h.run_steps(3);
     assert_eq!(map(&h).selected_names(), Some((from, Some(to))));
     h.snapshot("compare_map");
+}
+
+#[test]
+fn explain_opens_under_a_difference_with_its_top_line() {
+    let mut h = open_demo();
+    h.get_by_label("Compare").click();
+    h.run_steps(2);
+    h.get_by_label_contains("Converted (").click();
+    step_until(&mut h, "the comparison", |h| {
+        let ws = workspace(h);
+        ws.loaded.summary.compare.is_some() && !ws.is_busy()
+    });
+    let compare = workspace(&h).loaded.summary.compare.clone().unwrap();
+    // The first row listed is the most significant, explained with the
+    // comparison.
+    let (from, to, _) = compare.biggest()[0];
+    let explanation = explanation_of(&compare, from, to)
+        .expect("a significant row carries its explanation")
+        .clone();
+    let top_line = shown(&explanation.explain_summary);
+    let parts: f64 = explanation
+        .explain
+        .iter()
+        .filter(|v| v.property == explanation.explain[0].property)
+        .filter_map(|v| v.contribution)
+        .sum();
+    assert!((parts - 1.0).abs() < 1e-9, "{parts}");
+    assert!(h.query_by_label(&top_line).is_none());
+    h.get_all_by_label("Explain").next().unwrap().click();
+    h.run_steps(3);
+    h.get_by_label(&top_line);
+    let top = &explanation.explain[0];
+    h.get_by_label(&format!("{} = {}", top.property, top.value));
+    h.get_all_by_label("Explain").next().unwrap().click();
+    h.run_steps(3);
+    assert!(h.query_by_label(&top_line).is_none());
 }
 
 #[test]

@@ -421,6 +421,8 @@ impl Workspace {
                 segment: None,
                 compare,
                 paths: view.paths.clone(),
+                // The What changed list explains each row on request.
+                explain: true,
             };
             let summary = Summary::answer(&summary.source, &summary.mapping, &walked, &questions)
                 .map_err(|e| super::insight::in_window_words(&e))?;

@@ -297,7 +297,7 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
         summary.compare = run
             .compared
             .as_ref()
-            .and_then(|c| compare_windows(&session.engine, c))
+            .and_then(|c| compare_windows(&session.engine, c, settings.questions.explain))
             .transpose()
             .map_err(|e| usage(anyhow!(e)))?;
         let (reordered, late) = session.engine.out_of_order();

@@ -9,9 +9,11 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::event::is_terminal_name;
+use super::explain::{Explainer, Explanation};
 use super::funnel::{FunnelReport, FunnelSpec, compute_funnel, ratio};
 use super::journeys::Journeys;
 use super::paths::{PathsReport, PathsSpec, compute_paths};
+pub use super::proportions::two_proportion_p;
 use super::segment::{Condition, Segment, SegmentError};
 
 /// What the test column of a comparison says.
@@ -122,6 +124,10 @@ pub struct EdgeRow {
     /// The test.
     #[serde(flatten)]
     pub difference: Difference,
+    /// The change broken down by each kept property's values, when asked
+    /// for (`--explain`) and the row is significant.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
 }
 
 /// A touchpoint's exits compared.
@@ -136,6 +142,10 @@ pub struct NodeRow {
     /// The test.
     #[serde(flatten)]
     pub difference: Difference,
+    /// The change broken down by each kept property's values, when asked
+    /// for (`--explain`) and the row is significant.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
 }
 
 /// A funnel step's conversion from the previous step compared.
@@ -150,6 +160,10 @@ pub struct StepRow {
     /// The test (q over the funnel's steps).
     #[serde(flatten)]
     pub difference: Difference,
+    /// The change broken down by each kept property's values, when asked
+    /// for (`--explain`) and the row is significant.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
 }
 
 /// Two groups of sessions compared.
@@ -237,15 +251,17 @@ pub fn rest_of(a: &Segment) -> Segment {
 
 /// Compares the two groups of `spec` in `journeys` (its anchors and
 /// session rules apply to both), with the funnel's steps when `funnel` is
-/// given and each group's paths when `paths` is.
+/// given, each group's paths when `paths` is, and each significant row
+/// explained by the kept properties' values when `explain` is true.
 pub fn compare(
     journeys: &Journeys,
     spec: &CompareSpec,
     funnel: Option<&FunnelSpec>,
     paths: Option<&PathsSpec>,
+    explain: bool,
 ) -> Result<CompareReport, SegmentError> {
     let (a, b) = sides(journeys, spec);
-    compare_apart((journeys, a), (journeys, b), funnel, paths)
+    compare_apart((journeys, a), (journeys, b), funnel, paths, explain)
 }
 
 /// Compares group `a` of its journeys with group `b` of its own: the
@@ -256,6 +272,7 @@ pub fn compare_apart(
     (in_b, b): (&Journeys, Segment),
     funnel: Option<&FunnelSpec>,
     paths: Option<&PathsSpec>,
+    explain: bool,
 ) -> Result<CompareReport, SegmentError> {
     let (ja, jb) = (
         in_a.with_segment(Some(a.clone()))?,
@@ -272,8 +289,18 @@ pub fn compare_apart(
     benjamini_hochberg(&mut tests);
     edges.sort_by(|x, y| order(&x.difference, &y.difference));
     nodes.sort_by(|x, y| order(&x.difference, &y.difference));
-    let funnel =
+    let mut steps =
         funnel.map(|spec| tested_steps(&compute_funnel(&ja, spec), &compute_funnel(&jb, spec)));
+    if explain {
+        explain_significant(
+            &ja,
+            &jb,
+            funnel,
+            &mut edges,
+            &mut nodes,
+            steps.as_deref_mut(),
+        );
+    }
     let paths = paths.map(|spec| ComparedPaths {
         a: compute_paths(&ja, spec),
         b: compute_paths(&jb, spec),
@@ -284,10 +311,43 @@ pub fn compare_apart(
         test: TEST_NAME,
         edges,
         nodes,
-        funnel,
+        funnel: steps,
         paths,
         groups,
     })
+}
+
+/// Explains every significant row (the counts are taken only when there
+/// is one).
+fn explain_significant(
+    ja: &Journeys,
+    jb: &Journeys,
+    funnel: Option<&FunnelSpec>,
+    edges: &mut [EdgeRow],
+    nodes: &mut [NodeRow],
+    steps: Option<&mut [StepRow]>,
+) {
+    let steps = steps.unwrap_or_default();
+    let any = edges.iter().map(|e| &e.difference);
+    let any = any.chain(nodes.iter().map(|n| &n.difference));
+    if !any
+        .chain(steps.iter().map(|s| &s.difference))
+        .any(|d| d.significant)
+    {
+        return;
+    }
+    let explainer = Explainer::new(ja, jb, funnel);
+    for e in edges.iter_mut().filter(|e| e.difference.significant) {
+        e.explanation = Some(explainer.transition(&e.from, &e.to));
+    }
+    for n in nodes.iter_mut().filter(|n| n.difference.significant) {
+        n.explanation = Some(explainer.exit(&n.name));
+    }
+    for (i, s) in steps.iter_mut().enumerate() {
+        if s.difference.significant {
+            s.explanation = Some(explainer.step(i + 1, &s.touchpoint));
+        }
+    }
 }
 
 /// A funnel in both groups of a comparison, step by step.
@@ -377,6 +437,7 @@ fn edge_rows(a: &Journeys, b: &Journeys) -> Vec<EdgeRow> {
                 a,
                 b,
                 difference,
+                explanation: None,
             }
         })
         .collect()
@@ -414,6 +475,7 @@ fn node_rows(a: &Journeys, b: &Journeys) -> Vec<NodeRow> {
                 a: sa,
                 b: sb,
                 difference,
+                explanation: None,
             }
         })
         .collect()
@@ -445,6 +507,7 @@ fn step_rows(fa: &FunnelReport, fb: &FunnelReport) -> Vec<StepRow> {
                 a: sa,
                 b: sb,
                 difference,
+                explanation: None,
             }
         })
         .collect()
@@ -460,19 +523,6 @@ fn test((x1, n1): (u64, u64), (x2, n2): (u64, u64)) -> Difference {
         q_value: None,
         significant: n1.min(n2) >= MIN_VOLUME,
     }
-}
-
-/// The pooled two-proportion z-test's two-sided p-value (1 when the
-/// pooled share is 0 or 1: nothing varies).
-pub fn two_proportion_p(x1: u64, n1: u64, x2: u64, n2: u64) -> f64 {
-    let (x1, n1, x2, n2) = (x1 as f64, n1 as f64, x2 as f64, n2 as f64);
-    let pooled = (x1 + x2) / (n1 + n2);
-    if pooled <= 0.0 || pooled >= 1.0 {
-        return 1.0;
-    }
-    let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
-    let z = (x1 / n1 - x2 / n2) / se;
-    libm::erfc(z.abs() / std::f64::consts::SQRT_2).min(1.0)
 }
 
 /// Sets the q-values of the rows with a p-value (Benjamini–Hochberg: the
@@ -503,15 +553,6 @@ fn benjamini_hochberg(rows: &mut [&mut Difference]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_z_test_matches_known_values() {
-        // 45/100 vs 30/100: pooled 0.375, z = 2.19089, two-sided p = 0.028460.
-        let p = two_proportion_p(45, 100, 30, 100);
-        assert!((p - 0.028_460).abs() < 1e-5, "{p}");
-        assert_eq!(two_proportion_p(0, 10, 0, 20), 1.0);
-        assert_eq!(two_proportion_p(10, 10, 20, 20), 1.0);
-    }
 
     #[test]
     fn q_values_follow_benjamini_hochberg() {

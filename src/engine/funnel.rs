@@ -49,11 +49,7 @@ pub struct FunnelReport {
 /// Computes `spec` over every customer's ordered events (those of the
 /// segment's sessions when there is one).
 pub fn compute_funnel(journeys: &Journeys, spec: &FunnelSpec) -> FunnelReport {
-    let ids: Vec<Vec<u32>> = spec
-        .steps
-        .iter()
-        .map(|s| journeys.touchpoints_matching(s))
-        .collect();
+    let ids = step_ids(journeys, spec);
     let mut reached = vec![0u64; ids.len()];
     let mut times: Vec<DurationStats> = vec![DurationStats::default(); ids.len()];
     let mut step_times = Vec::with_capacity(ids.len());
@@ -90,6 +86,14 @@ pub fn compute_funnel(journeys: &Journeys, spec: &FunnelSpec) -> FunnelReport {
     }
 }
 
+/// The touchpoints each step of `spec` is reached at.
+pub(super) fn step_ids(journeys: &Journeys, spec: &FunnelSpec) -> Vec<Vec<u32>> {
+    spec.steps
+        .iter()
+        .map(|s| journeys.touchpoints_matching(s))
+        .collect()
+}
+
 /// `part / whole`, 0 when `whole` is 0.
 pub(super) fn ratio(part: u64, whole: u64) -> f64 {
     if whole == 0 {
@@ -102,7 +106,12 @@ pub(super) fn ratio(part: u64, whole: u64) -> f64 {
 /// Finds the attempt (starting at some occurrence of the first step) that
 /// reaches the most steps, the earliest such attempt on ties; fills `out`
 /// with the time of each step it reached.
-fn best_attempt(events: &[Event], steps: &[Vec<u32>], within_us: Option<i64>, out: &mut Vec<i64>) {
+pub(super) fn best_attempt(
+    events: &[Event],
+    steps: &[Vec<u32>],
+    within_us: Option<i64>,
+    out: &mut Vec<i64>,
+) {
     out.clear();
     let Some(first) = steps.first() else {
         return;

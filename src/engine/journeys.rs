@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::event::{EngineConfig, Event};
 use super::graph::JourneyGraph;
 use super::intern::Interner;
+use super::property_column::PropertyColumn;
 use super::rejected::RejectedLog;
 use super::rules::split_name;
 use super::segment::{Segment, SegmentError, SessionFilter};
@@ -104,20 +105,28 @@ impl EventStore {
     }
 
     /// Calls `f(start, session)` for each of customer `c`'s sessions that
-    /// `filter` selects.
+    /// `filter` selects, `start` its first index in the customer's events.
     fn each_selected<'a>(
         &'a self,
         c: usize,
         timeout_us: Option<i64>,
         filter: Option<&SessionFilter>,
-        mut f: impl FnMut(&'a [Event]),
+        mut f: impl FnMut(usize, &'a [Event]),
     ) {
         let (events, keys) = self.customer(c);
         for_each_session(events, keys, timeout_us, |start, s| {
             if self.selects(filter, c, start, s) {
-                f(s)
+                f(start, s)
             }
         });
+    }
+
+    /// The value id + 1 (0: none) kept property `property` (None: 0) has
+    /// at customer `c`'s event `start`.
+    fn value_at(&self, property: Option<usize>, c: usize, start: usize) -> u32 {
+        property
+            .and_then(|p| self.properties.get(p))
+            .map_or(0, |column| column.at(self.offsets[c] + start))
     }
 
     fn customer(&self, c: usize) -> (&[Event], &[u32]) {
@@ -201,7 +210,7 @@ impl Journeys {
         let filter = self.filter.as_deref();
         for c in 0..self.customer_count() {
             self.store
-                .each_selected(c, self.config.session_timeout_us, filter, |s| {
+                .each_selected(c, self.config.session_timeout_us, filter, |_, s| {
                     f(c as u32, s)
                 });
         }
@@ -211,21 +220,43 @@ impl Journeys {
     /// session: the events of the selected sessions, in order (all the
     /// customer's events when there is no segment).
     pub fn for_each_selected_customer(&self, mut f: impl FnMut(u32, &[Event])) {
+        self.selected_customers(None, |c, _, events| f(c, events));
+    }
+
+    /// As [`Self::for_each_selected_customer`], calling `f(customer, value,
+    /// events)` with the value kept property `property` has at the first
+    /// event of the customer's first selected session (id + 1 as in
+    /// [`Self::property_value`], 0: none).
+    pub fn for_each_selected_customer_by(
+        &self,
+        property: usize,
+        f: impl FnMut(u32, u32, &[Event]),
+    ) {
+        self.selected_customers(Some(property), f);
+    }
+
+    fn selected_customers(&self, property: Option<usize>, mut f: impl FnMut(u32, u32, &[Event])) {
         let Some(filter) = self.filter.as_deref() else {
             for (c, events) in self.customer_events() {
-                f(c, events);
+                f(c, self.store.value_at(property, c as usize, 0), events);
             }
             return;
         };
         let mut kept = Vec::new();
         for c in 0..self.customer_count() {
             kept.clear();
-            self.store
-                .each_selected(c, self.config.session_timeout_us, Some(filter), |s| {
+            let mut first = None;
+            self.store.each_selected(
+                c,
+                self.config.session_timeout_us,
+                Some(filter),
+                |start, s| {
+                    first.get_or_insert(start);
                     kept.extend_from_slice(s)
-                });
-            if !kept.is_empty() {
-                f(c as u32, &kept);
+                },
+            );
+            if let Some(start) = first {
+                f(c as u32, self.store.value_at(property, c, start), &kept);
             }
         }
     }
@@ -269,6 +300,14 @@ impl Journeys {
             .get(index)
             .into_iter()
             .flat_map(Interner::iter)
+    }
+
+    /// The name of value `value` (id + 1) of kept property `property`;
+    /// None for 0 (the event has no such property) or an unknown id.
+    pub fn property_value(&self, property: usize, value: u32) -> Option<&str> {
+        let names = self.store.values.get(property)?;
+        let id = value.checked_sub(1)?;
+        ((id as usize) < names.len()).then(|| names.name(id))
     }
 
     /// Bytes the kept properties' values along the sessions take.
@@ -319,6 +358,30 @@ impl Journeys {
                 f(c, part)
             }
         });
+    }
+
+    /// As [`Self::for_each_mapped_session`], calling `f(customer, value,
+    /// part)` with the value kept property `property` has at the whole
+    /// session's first event, the one a segment reads (id + 1 as in
+    /// [`Self::property_value`], 0: none).
+    pub fn for_each_mapped_session_by<'a>(
+        &'a self,
+        property: usize,
+        mut f: impl FnMut(u32, u32, &'a [Event]),
+    ) {
+        let filter = self.filter.as_deref();
+        for c in 0..self.customer_count() {
+            self.store
+                .each_selected(c, self.config.session_timeout_us, filter, |start, s| {
+                    if let Some(part) = self.anchors.cut(s) {
+                        f(
+                            c as u32,
+                            self.store.value_at(Some(property), c, start),
+                            part,
+                        )
+                    }
+                });
+        }
     }
 
     /// Each customer's events in order (time, then position in the source).
@@ -532,39 +595,6 @@ pub(super) fn group_by_customer(
     }
 }
 
-/// The values one kept property has along the ordered events, as the
-/// points where it changes: a few bytes per session, not per event.
-#[derive(Debug, Clone, Default)]
-pub struct PropertyColumn {
-    /// (index of the first event with the value, value id + 1 or 0: none).
-    changes: Vec<(u32, u32)>,
-}
-
-impl PropertyColumn {
-    /// The column of property `p` from values laid out `kept` per event.
-    fn from_runs(values: &[u32], kept: usize, p: usize) -> PropertyColumn {
-        let mut changes: Vec<(u32, u32)> = Vec::new();
-        for (i, v) in values.iter().skip(p).step_by(kept).enumerate() {
-            if changes.last().is_none_or(|(_, last)| last != v) {
-                changes.push((i as u32, *v));
-            }
-        }
-        changes.shrink_to_fit();
-        PropertyColumn { changes }
-    }
-
-    /// The value id + 1 (0: none) at event `index`.
-    pub fn at(&self, index: usize) -> u32 {
-        let after = self.changes.partition_point(|(i, _)| *i as usize <= index);
-        after.checked_sub(1).map_or(0, |k| self.changes[k].1)
-    }
-
-    /// Bytes held.
-    pub fn bytes(&self) -> usize {
-        self.changes.len() * std::mem::size_of::<(u32, u32)>()
-    }
-}
-
 /// Splits one customer's ordered events into sessions (see
 /// [`starts_session`]), calling `f(start, session)` with each session's
 /// first index in `events`; `keys` holds each event's session key, or is
@@ -614,7 +644,7 @@ fn walk(
             continue;
         }
         let sessions_before = tally.sessions;
-        store.each_selected(c, config.session_timeout_us, filter, |s| {
+        store.each_selected(c, config.session_timeout_us, filter, |_, s| {
             if let Some(part) = anchors.cut(s) {
                 events_walked += part.len() as u64;
                 let (first, last) = (part[0].time_us, part[part.len() - 1].time_us);

@@ -76,24 +76,28 @@ impl LiveComparison {
 }
 
 impl StretchCopies {
-    /// Builds both stretches' journeys and compares them.
-    pub fn compare(self) -> Result<CompareReport, SegmentError> {
+    /// Builds both stretches' journeys and compares them, each significant
+    /// row explained by the kept properties' values when `explain` is true.
+    pub fn compare(self, explain: bool) -> Result<CompareReport, SegmentError> {
         let (a, b) = self.spec.sides(self.now_us);
         compare_apart(
             (&self.now.build(), a),
             (&self.before.build(), b),
             None,
             None,
+            explain,
         )
     }
 }
 
 /// Compares the two stretches of `spec` on the events `engine` keeps (see
-/// [`LiveComparison::copy`]); None before any event.
+/// [`LiveComparison::copy`]), significant rows explained when `explain` is
+/// true; None before any event.
 pub fn compare_windows(
     engine: &LiveEngine,
     spec: &LiveComparison,
+    explain: bool,
 ) -> Option<Result<CompareReport, SegmentError>> {
     let now = engine.watermark_us()?;
-    Some(spec.copy(engine, now).compare())
+    Some(spec.copy(engine, now).compare(explain))
 }

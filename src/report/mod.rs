@@ -68,6 +68,9 @@ pub struct Questions {
     pub compare: Option<CompareSpec>,
     /// Paths by step (`--paths`).
     pub paths: Option<PathsSpec>,
+    /// Each significant row of the comparison broken down by the kept
+    /// properties' values (`--explain`).
+    pub explain: bool,
 }
 
 /// `spec` within `segment`: each group's sessions must also be in it.
@@ -153,6 +156,7 @@ impl Summary {
                     &spec,
                     questions.funnel.as_ref(),
                     questions.paths.as_ref(),
+                    questions.explain,
                 )
             })
             .transpose()?;

@@ -262,6 +262,7 @@ fn questions(
         segment,
         compare,
         paths,
+        explain: args.explain,
     })
 }
 

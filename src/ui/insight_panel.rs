@@ -9,6 +9,8 @@ use crate::engine::{END_NAME, START_NAME, is_terminal_name};
 use crate::format::thousands;
 use crate::report::Summary;
 
+use super::explain::{explain_button_ui, open_explanation_ui};
+
 /// A q-value as a marketer can read it: "0.032", "1.2e-61", "< 1e-300".
 pub fn format_q(q: f64) -> String {
     if q <= 0.0 {
@@ -95,6 +97,7 @@ pub fn differences_ui(
         .weak(),
     );
     let rows = compare.biggest();
+    let explained = egui::Id::unique(heading).with("explained");
     if rows.is_empty() {
         ui.label("No significant difference.");
     }
@@ -116,9 +119,11 @@ pub fn differences_ui(
                     "How likely a difference this large is by chance alone, corrected for \
                      testing every row (Benjamini–Hochberg q-value); below 0.01 it is listed",
                 );
+            explain_button_ui(compare, explained, (from, to), ui);
             ui.end_row();
         }
     });
+    open_explanation_ui(compare, explained, ui);
     pick
 }
 

@@ -6,6 +6,7 @@
 pub mod alerts_panel;
 pub mod controls;
 pub mod customers;
+pub mod explain;
 pub mod funnel;
 pub mod geometry;
 pub mod insight_panel;

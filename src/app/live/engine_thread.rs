@@ -105,7 +105,7 @@ fn build_snapshots(
                 // A funnel needs each customer's events: only with them.
                 let funnel = context.funnel.as_ref().filter(|_| update.with_customers);
                 let mut summary = Summary::new(&context.name, &context.mapping, &journeys, funnel);
-                summary.compare = update.compare.and_then(|copies| copies.compare().ok());
+                summary.compare = update.compare.and_then(|copies| copies.compare(true).ok());
                 LiveSnapshot {
                     summary: Arc::new(summary),
                     journeys: Arc::new(journeys),

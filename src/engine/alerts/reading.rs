@@ -187,6 +187,7 @@ impl<'a> Shared<'a> {
                     (&self.built[before].1, b),
                     funnel.as_ref(),
                     None,
+                    false,
                 )?;
                 self.compared.push((CompareKey::of(rule, back_us), report));
                 self.compared.len() - 1
