@@ -568,7 +568,7 @@ fn picking_a_compare_preset_colours_the_map_and_lists_differences() {
         .map(|(a, b, d)| (a.to_owned(), b.map(str::to_owned), *d))
         .expect("a significant band");
     let to = to.unwrap();
-    h.get_by_label(&format!("{from} » {to}")).click();
+    h.get_by_label(&format!("{from} » {to}: moves on")).click();
     h.run_steps(3);
     assert_eq!(map(&h).selected_names(), Some((from, Some(to))));
     h.snapshot("compare_map");

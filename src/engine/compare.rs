@@ -44,6 +44,10 @@ pub enum CompareSpec {
 pub struct Side {
     /// The segment's expression.
     pub segment: String,
+    /// Its conditions, to be said in words (not in the JSON, which has the
+    /// expression).
+    #[serde(skip)]
+    pub conditions: Vec<Condition>,
     /// Its sessions.
     pub sessions: u64,
     /// Its customers.
@@ -52,9 +56,10 @@ pub struct Side {
 
 impl Side {
     /// The group `segment` whose sessions `journeys` walked.
-    fn of(segment: String, journeys: &Journeys) -> Side {
+    fn of(segment: Segment, journeys: &Journeys) -> Side {
         Side {
-            segment,
+            segment: segment.text,
+            conditions: segment.conditions,
             sessions: journeys.sessions,
             customers: journeys.customers,
         }
@@ -306,8 +311,8 @@ pub fn compare_apart(
         b: compute_paths(&jb, spec),
     });
     Ok(CompareReport {
-        a: Side::of(a.text, &ja),
-        b: Side::of(b.text, &jb),
+        a: Side::of(a, &ja),
+        b: Side::of(b, &jb),
         test: TEST_NAME,
         edges,
         nodes,
@@ -380,8 +385,8 @@ pub fn compare_funnel(
     let (funnel_a, funnel_b) = (compute_funnel(&ja, funnel), compute_funnel(&jb, funnel));
     let rows = tested_steps(&funnel_a, &funnel_b);
     Ok(ComparedFunnel {
-        a: Side::of(a.text, &ja),
-        b: Side::of(b.text, &jb),
+        a: Side::of(a, &ja),
+        b: Side::of(b, &jb),
         funnel_a,
         funnel_b,
         rows,

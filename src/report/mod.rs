@@ -2,6 +2,7 @@
 //! scripts and the app compare. Its JSON field names are a contract.
 
 mod text;
+pub mod words;
 
 use serde::Serialize;
 

@@ -5,9 +5,10 @@
 use crate::app::insight::{Comparison, presets};
 use crate::app::workspace::{ViewSettings, Workspace};
 use crate::engine::compare::CompareReport;
-use crate::engine::{END_NAME, START_NAME, is_terminal_name};
+use crate::engine::is_terminal_name;
 use crate::format::thousands;
 use crate::report::Summary;
+use crate::report::words::{row_in_words, sides_in_words};
 
 use super::explain::{explain_button_ui, open_explanation_ui};
 
@@ -86,30 +87,34 @@ pub fn differences_ui(
 ) -> Option<(String, Option<String>)> {
     let mut pick = None;
     ui.heading(heading);
+    let zone = super::zone::display_zone(ui.ctx(), None);
     ui.label(
         egui::RichText::new(format!(
-            "{} ({} sessions) vs {} ({} sessions); significant at q < 0.01",
-            compare.a.segment,
-            thousands(compare.a.sessions),
-            compare.b.segment,
-            thousands(compare.b.sessions)
+            "{}; significant at q < 0.01",
+            sides_in_words(&compare.a, &compare.b, zone)
         ))
         .weak(),
     );
-    let rows = compare.biggest();
+    let mut rows: Vec<_> = compare
+        .biggest()
+        .into_iter()
+        .take(DIFFERENCES_SHOWN)
+        .map(|(from, to, d)| (row_in_words(from, to), from, to, d))
+        .collect();
+    // Moving on first, then leaving, then starting; biggest first in each.
+    rows.sort_by_key(|((kind, _), ..)| *kind);
     let explained = egui::Id::unique(heading).with("explained");
     if rows.is_empty() {
         ui.label("No significant difference.");
     }
     egui::Grid::new(heading).striped(true).show(ui, |ui| {
-        for (from, to, d) in rows.into_iter().take(DIFFERENCES_SHOWN) {
-            let what = match to {
-                Some(to) if from == START_NAME => format!("begin at {to}"),
-                Some(END_NAME) => format!("end after {from}"),
-                Some(to) if to == from => format!("repeat {from}"),
-                Some(to) => format!("{from} » {to}"),
-                None => format!("leave at {from}"),
-            };
+        let mut group = None;
+        for ((kind, what), from, to, d) in rows {
+            if group != Some(kind) {
+                group = Some(kind);
+                ui.strong(kind.heading());
+                ui.end_row();
+            }
             if ui.link(what).clicked() {
                 pick = Some((from.to_owned(), to.map(str::to_owned)));
             }

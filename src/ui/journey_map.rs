@@ -7,7 +7,8 @@ use egui::epaint::CubicBezierShape;
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
 use crate::app::task::{Memo, Task};
-use crate::format::human_duration;
+use crate::engine::compare::CompareReport;
+use crate::format::{human_duration, thousands};
 use crate::layout::scene::{
     Changes, Ink, Role, Scene, View, describe_edge, describe_node, scene, time_scale,
 };
@@ -15,6 +16,7 @@ use crate::layout::{
     LOOP_ROOM, LayoutStyle, MapFilter, MapLayout, Visible, layout_following, visible_part,
 };
 use crate::report::Summary;
+use crate::report::words::side_in_words;
 
 use super::geometry::{pos, rect};
 pub use super::map_alerts::Alerted;
@@ -265,9 +267,11 @@ impl JourneyMap {
             return;
         };
         let scale = changes.scale;
+        let zone = super::zone::display_zone(ui.ctx(), None);
         ui.label(format!(
             "Each step's share: {} vs {}",
-            compare.a.segment, compare.b.segment
+            side_in_words(&compare.a, zone),
+            side_in_words(&compare.b, zone)
         ));
         ui.label(format!("−{scale:.1} pp"));
         let (rect, _) = ui.allocate_exact_size(Vec2::new(90.0, 10.0), Sense::hover());
@@ -389,7 +393,11 @@ impl JourneyMap {
             self.selected = hovered;
         }
         if let Some(item) = hovered {
-            let tip = describe(map, item);
+            let mut tip = describe(map, item);
+            if let Some(compare) = &self.summary.compare {
+                let zone = super::zone::display_zone(ui.ctx(), None);
+                tip.push_str(&compared_shares(compare, map, item, zone));
+            }
             response.on_hover_ui_at_pointer(|ui| {
                 ui.label(tip);
             });
@@ -702,6 +710,69 @@ pub fn describe(map: &MapLayout, item: MapItem) -> String {
     match item {
         MapItem::Node(i) => describe_node(map, i),
         MapItem::Edge(k) => describe_edge(map, k),
+    }
+}
+
+/// Both sides' shares and counts of a band (its share of the steps moving
+/// on) or a touchpoint (its sessions ending there) in a comparison, as
+/// tooltip lines ("" when the comparison has no row for it).
+fn compared_shares(
+    compare: &CompareReport,
+    map: &MapLayout,
+    item: MapItem,
+    zone: chrono_tz::Tz,
+) -> String {
+    let names = [
+        side_in_words(&compare.a, zone),
+        side_in_words(&compare.b, zone),
+    ];
+    let lines = |sides: [(f64, u64, u64); 2], what: &str| {
+        let mut text = String::new();
+        for ((share, count, whole), (letter, name)) in
+            sides.into_iter().zip(["A", "B"].iter().zip(&names))
+        {
+            text.push_str(&format!(
+                "\n{letter} ({name}): {:.1} % ({} of {} {what})",
+                share * 100.0,
+                thousands(count),
+                thousands(whole)
+            ));
+        }
+        text
+    };
+    match item {
+        MapItem::Edge(k) => {
+            let e = &map.edges[k].stats;
+            compare
+                .edges
+                .iter()
+                .find(|r| r.from == e.from && r.to == e.to)
+                .map_or(String::new(), |r| {
+                    lines(
+                        [
+                            (r.a.share, r.a.transitions, r.a.outflow),
+                            (r.b.share, r.b.transitions, r.b.outflow),
+                        ],
+                        "steps moving on",
+                    )
+                })
+        }
+        MapItem::Node(i) => {
+            let name = &map.nodes[i].stats.name;
+            compare
+                .nodes
+                .iter()
+                .find(|r| &r.name == name)
+                .map_or(String::new(), |r| {
+                    lines(
+                        [
+                            (r.a.exit_share, r.a.exits, r.a.sessions),
+                            (r.b.exit_share, r.b.exits, r.b.sessions),
+                        ],
+                        "sessions ending here",
+                    )
+                })
+        }
     }
 }
 
