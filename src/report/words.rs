@@ -170,21 +170,20 @@ pub fn sides_in_words(a: &Side, b: &Side, zone: Tz) -> String {
         let lengths = span(a)
             .zip(span(b))
             .is_some_and(|((a0, a1), (b0, b1))| a1 - a0 == b1 - b0);
-        let why = if lengths {
-            "in the same length of time"
-        } else {
-            "in the first"
-        };
-        if ratio < 0.9 {
-            text.push_str(&format!(
-                ": {:.0} % fewer sessions {why}",
-                100.0 * (1.0 - ratio)
-            ));
+        let (fewer, more) = ((1.0 - ratio) * 100.0, (ratio - 1.0) * 100.0);
+        let change = if ratio < 0.9 {
+            Some(format!("{fewer:.0} % fewer sessions"))
         } else if ratio > 1.1 {
-            text.push_str(&format!(
-                ": {:.0} % more sessions {why}",
-                100.0 * (ratio - 1.0)
-            ));
+            Some(format!("{more:.0} % more sessions"))
+        } else {
+            None
+        };
+        if let Some(change) = change {
+            text.push_str(&if lengths {
+                format!(": {change} in the same length of time")
+            } else {
+                format!(": A has {change} than B")
+            });
         }
     }
     text
@@ -238,7 +237,7 @@ mod tests {
         let words = sides_in_words(&a, &b, zone);
         assert_eq!(
             words,
-            "5 Dec 15:04–15:19 (15m) (655 sessions) vs an hour earlier, 5 Dec 14:04–14:19 (15m) \
+            "5 Dec 15:04–15:19 (15 min) (655 sessions) vs an hour earlier, 5 Dec 14:04–14:19 (15 min) \
              (1,628 sessions): 60 % fewer sessions in the same length of time"
         );
     }

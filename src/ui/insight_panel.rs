@@ -5,7 +5,7 @@
 use crate::app::insight::{Comparison, presets};
 use crate::app::workspace::{ViewSettings, Workspace};
 use crate::engine::compare::CompareReport;
-use crate::engine::is_terminal_name;
+use crate::engine::{END_NAME, is_terminal_name};
 use crate::format::thousands;
 use crate::report::Summary;
 use crate::report::words::{row_in_words, sides_in_words};
@@ -98,6 +98,9 @@ pub fn differences_ui(
     let mut rows: Vec<_> = compare
         .biggest()
         .into_iter()
+        // A session's end is told by its touchpoint's exit share (the red
+        // stub's), not again by the share of steps into END.
+        .filter(|(_, to, _)| *to != Some(END_NAME))
         .take(DIFFERENCES_SHOWN)
         .map(|(from, to, d)| (row_in_words(from, to), from, to, d))
         .collect();
