@@ -545,8 +545,8 @@ fn the_kafka_form_explains_a_lateness_it_cannot_read() {
     assert!(matches!(h.state().app.screen, Screen::Start));
 }
 
-#[test]
-fn picking_a_compare_preset_colours_the_map_and_lists_differences() {
+/// The demo compared by its "Converted (…) vs not" preset.
+fn demo_compared_by_conversion() -> App {
     let mut h = open_demo();
     h.get_by_label("Compare").click();
     h.run_steps(2);
@@ -555,6 +555,12 @@ fn picking_a_compare_preset_colours_the_map_and_lists_differences() {
         let ws = workspace(h);
         ws.loaded.summary.compare.is_some() && !ws.is_busy()
     });
+    h
+}
+
+#[test]
+fn picking_a_compare_preset_colours_the_map_and_lists_differences() {
+    let mut h = demo_compared_by_conversion();
     step_until(&mut h, "the compared map", map_shown);
     let compare = workspace(&h).loaded.summary.compare.clone().unwrap();
     assert!(compare.a.segment.starts_with("did:"));
@@ -576,14 +582,7 @@ fn picking_a_compare_preset_colours_the_map_and_lists_differences() {
 
 #[test]
 fn explain_opens_under_a_difference_with_its_top_line() {
-    let mut h = open_demo();
-    h.get_by_label("Compare").click();
-    h.run_steps(2);
-    h.get_by_label_contains("Converted (").click_accesskit();
-    step_until(&mut h, "the comparison", |h| {
-        let ws = workspace(h);
-        ws.loaded.summary.compare.is_some() && !ws.is_busy()
-    });
+    let mut h = demo_compared_by_conversion();
     let compare = workspace(&h).loaded.summary.compare.clone().unwrap();
     // The first row listed is the most significant, explained with the
     // comparison.
