@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 
-use crate::cli::{BrokerArgs, LiveArgs, OutputFormat, ValueArgs, ValueFormatArg};
+use crate::cli::{BrokerArgs, LiveArgs, MappingArgs, OutputFormat, ValueArgs, ValueFormatArg};
 use crate::engine::alerts::{Alert, AlertRule, Alerts};
 use crate::engine::live_compare::{LiveComparison, compare_windows};
+use crate::engine::live_range::{EventRange, RangeComparison, RangeError};
 use crate::report::{Summary, to_csv, to_dot, to_table};
 use crate::settings::{default_alert_rules, read_alert_rules};
 use crate::source::values::{RegistrySpec, ValueFormat, ValuesSpec};
@@ -100,6 +101,78 @@ fn live_comparison(
     }))
 }
 
+/// `--window-from` and `--window-to`: a fixed range of event time, its
+/// times in `--timezone` (a time of day alone is the one nearest now).
+fn window_range(args: &LiveArgs, settings: &Settings) -> Result<Option<EventRange>, Failure> {
+    let (Some(from), Some(to)) = (&args.window_from, &args.window_to) else {
+        return Ok(None);
+    };
+    let zone = settings.source.timezone.unwrap_or(chrono_tz::Tz::UTC);
+    let now = chrono::Utc::now().timestamp_micros();
+    crate::app::live::range_from_to(from, to, zone, now)
+        .map(Some)
+        .map_err(|e| usage(anyhow!("--window-from/--window-to: {e}")))
+}
+
+/// The journeys of exactly the events of `range`, with the sessions open
+/// at its end. A range outside the kept past is refused; one nothing of
+/// which has arrived is refused on the last summary (`last`) and empty
+/// before it.
+fn range_journeys(
+    engine: &crate::engine::LiveEngine,
+    range: EventRange,
+    last: bool,
+) -> Result<(crate::engine::Journeys, Vec<(u32, u64)>), Failure> {
+    let refuse = |e: RangeError| {
+        usage(anyhow!(
+            "--window-from/--window-to: {e}. Events read span {}",
+            read_span(engine)
+        ))
+    };
+    let journeys = match range.copy(engine) {
+        Ok(copy) => copy.build(),
+        Err(e @ RangeError::BeforeKept { .. }) => return Err(refuse(e)),
+        Err(e) if last => return Err(refuse(e)),
+        Err(_) => engine.without_events().build(),
+    };
+    if let Some(first) = engine.oldest_kept_us()
+        && first > range.from_us
+        && last
+    {
+        eprintln!(
+            "note: the range starts at {}, before the first event read ({}): events before              that were not read; start with --from earliest (or a time before the range) to              see the range whole",
+            rfc3339(range.from_us),
+            rfc3339(first)
+        );
+    }
+    let open = match engine.watermark_us() {
+        Some(newest) => {
+            crate::engine::active_sessions(&journeys, newest.min(range.to_us.saturating_sub(1)))
+        }
+        None => Vec::new(),
+    };
+    Ok((journeys, open))
+}
+
+/// The event time held, as "FROM to NEWEST" (or that none arrived).
+fn read_span(engine: &crate::engine::LiveEngine) -> String {
+    match (engine.oldest_kept_us(), engine.watermark_us()) {
+        (Some(first), Some(newest)) => format!(
+            "{} to {} (UTC)",
+            rfc3339(first.max(engine.kept_from_us())),
+            rfc3339(newest)
+        ),
+        _ => "nothing yet: no event has arrived".into(),
+    }
+}
+
+/// A time as RFC 3339 in UTC, to the second (or finer when it has it).
+fn rfc3339(us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(us)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        .unwrap_or_default()
+}
+
 /// The alert rules of `--alerts FILE` (none without it).
 fn read_rules(
     path: Option<&std::path::Path>,
@@ -131,8 +204,14 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
         .as_deref()
         .map(|w| duration(w, "window"))
         .transpose()?;
-    let compared = live_comparison(&args.mapping.compare, window)?;
     let mut mapping = args.mapping.clone();
+    let without_compare = MappingArgs {
+        compare: Vec::new(),
+        ..mapping.clone()
+    };
+    let range = window_range(args, &settings(&without_compare, None, None)?)?;
+    let length = range.map(|r| Duration::from_micros(r.len_us() as u64));
+    let compared = live_comparison(&args.mapping.compare, window.or(length))?;
     if compared.is_some() {
         mapping.compare.clear();
     }
@@ -186,6 +265,7 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
         format: args.format,
         lateness: duration(&args.lateness, "lateness")?,
         window,
+        range,
         state: args.state.clone(),
         compared,
         alerts: read_rules(args.alerts.as_deref(), &settings)?,
@@ -201,6 +281,7 @@ struct Headless {
     format: OutputFormat,
     lateness: Duration,
     window: Option<Duration>,
+    range: Option<EventRange>,
     state: Option<std::path::PathBuf>,
     compared: Option<LiveComparison>,
     alerts: Vec<AlertRule>,
@@ -221,6 +302,12 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
     }
     if let Some(compared) = &run.compared {
         session.engine.keep_at_least(compared.keeps_us());
+    }
+    // A fixed range (and the stretch it is compared with) is kept whole
+    // however old it gets.
+    if let Some(range) = run.range {
+        let back = run.compared.map_or(0, |c| c.back_us);
+        session.engine.keep_from(Some(range.from_us - back));
     }
     let mut alerts = Alerts::new(run.alerts.clone(), session.source.name());
     if !run.alerts.is_empty() {
@@ -278,8 +365,10 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
             continue;
         }
         last_print = Instant::now();
-        let (journeys, open) =
-            session.journeys_and_open(run.window, settings.questions.funnel.is_some());
+        let (journeys, open) = match run.range {
+            Some(range) => range_journeys(&session.engine, range, idle)?,
+            None => session.journeys_and_open(run.window, settings.questions.funnel.is_some()),
+        };
         let open_sessions = open
             .into_iter()
             .map(|(t, sessions)| OpenSessions {
@@ -294,18 +383,37 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
             &journeys,
             settings.questions.funnel.as_ref(),
         );
-        summary.compare = run
-            .compared
-            .as_ref()
-            .and_then(|c| compare_windows(&session.engine, c, settings.questions.explain))
-            .transpose()
-            .map_err(|e| usage(anyhow!(e)))?;
+        summary.compare = match (run.compared, run.range) {
+            (Some(c), Some(range)) => {
+                let spec = RangeComparison {
+                    range,
+                    back_us: c.back_us,
+                };
+                match spec.copy(&session.engine) {
+                    Ok(copies) => Some(copies.compare(settings.questions.explain)),
+                    Err(e) => {
+                        eprintln!("not compared: {e}");
+                        None
+                    }
+                }
+            }
+            (c, _) => c
+                .as_ref()
+                .and_then(|c| compare_windows(&session.engine, c, settings.questions.explain)),
+        }
+        .transpose()
+        .map_err(|e| usage(anyhow!(e)))?;
         let (reordered, late) = session.engine.out_of_order();
         let (customers_settled, customers_forgotten) = session.engine.settled_customers();
         let live = LiveCounts {
             reordered,
             late,
-            window_s: run.window.map(|w| w.as_secs_f64()),
+            window_s: run
+                .window
+                .map(|w| w.as_secs_f64())
+                .or(run.range.map(|r| r.len_us() as f64 / 1e6)),
+            window_from: run.range.map(|r| rfc3339(r.from_us)),
+            window_to: run.range.map(|r| rfc3339(r.to_us)),
             kept_s: session.engine.kept_s(),
             customers_settled,
             customers_forgotten,
@@ -365,6 +473,12 @@ pub struct LiveCounts {
     pub late: u64,
     /// The time window in seconds; null for since start.
     pub window_s: Option<f64>,
+    /// A fixed range's start (RFC 3339, UTC), with `--window-from`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_from: Option<String>,
+    /// A fixed range's end (the first instant after it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_to: Option<String>,
     /// Seconds of event time kept for windows (less than asked for only
     /// when memory is short at high rates).
     pub kept_s: f64,
