@@ -129,13 +129,21 @@ fn range_journeys(
             read_span(engine)
         ))
     };
+    // Nothing of a range that ends before the first event read was read.
+    let first = engine.oldest_kept_us();
+    if last && first.is_some_and(|first| first >= range.to_us) {
+        return Err(usage(anyhow!(
+            "--window-from/--window-to: the range ends before the first event read, so              nothing of it was read. Events read span {}; pick a range inside it, or start              reading earlier with --from earliest (or a time before the range)",
+            read_span(engine)
+        )));
+    }
     let journeys = match range.copy(engine) {
         Ok(copy) => copy.build(),
         Err(e @ RangeError::BeforeKept { .. }) => return Err(refuse(e)),
         Err(e) if last => return Err(refuse(e)),
         Err(_) => engine.without_events().build(),
     };
-    if let Some(first) = engine.oldest_kept_us()
+    if let Some(first) = first
         && first > range.from_us
         && last
     {
