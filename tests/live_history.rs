@@ -74,17 +74,19 @@ fn sessions_between(events: &[(i64, String, &str)], from_us: i64, to_us: i64) ->
     builder.finish().sessions
 }
 
-/// The three-hour stream produced to `topic` and the live window reading
-/// it from the earliest offset, every event read.
-fn replayed(
-    topic: &str,
-) -> (
+/// The window, the events, the request, and the broker and directory
+/// that must live as long as the window.
+type Replayed = (
     Harness<'static, Window>,
     Vec<(i64, String, &'static str)>,
     LiveRequest,
     Broker,
     tempfile::TempDir,
-) {
+);
+
+/// The three-hour stream produced to `topic` and the live window reading
+/// it from the earliest offset, every event read.
+fn replayed(topic: &str) -> Replayed {
     let (broker, dir) = with_topic(topic);
     let events = stream();
     let lines: Vec<String> = events

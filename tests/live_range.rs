@@ -127,7 +127,9 @@ fn a_range_before_the_kept_past_is_refused_naming_what_is_kept() {
         from_us: newest - 2 * 60 * MINUTE_US,
         to_us: newest - 90 * MINUTE_US,
     };
-    let error = range.copy(&engine).err().expect("refused");
+    let Err(error) = range.copy(&engine) else {
+        panic!("refused")
+    };
     assert!(
         matches!(error, RangeError::BeforeKept { earlier: false, .. }),
         "{error:?}"
@@ -230,7 +232,9 @@ fn an_earlier_stretch_not_wholly_kept_or_seen_is_not_compared() {
         range,
         back_us: 60 * MINUTE_US,
     };
-    let error = an_hour_earlier.copy(&engine).err().expect("not compared");
+    let Err(error) = an_hour_earlier.copy(&engine) else {
+        panic!("not compared")
+    };
     assert!(
         matches!(error, RangeError::BeforeKept { earlier: true, .. }),
         "{error:?}"

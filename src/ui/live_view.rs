@@ -10,11 +10,10 @@ use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints};
 
 use crate::app::Command;
 use crate::app::live::{LiveCommand, LiveScreen, LiveTab, Point};
-use crate::engine::END_NAME;
-use crate::engine::alerts::{Alert, AlertState};
 use crate::format::{human_duration, thousands};
 use crate::layout::palette;
 
+use super::alerts_panel::{alert_banner, alert_history_ui, alerted_subject};
 use super::customers::{CustomersChange, customers_ui};
 use super::insight_panel::differences_ui;
 use super::journey_map::JourneyMap;
@@ -233,7 +232,7 @@ pub fn live_ui(
                     .default_size(400.0)
                     .show(ui, |ui| {
                         w.timeline
-                            .timeline_ui(customer, &journeys, Details::NotKept, None, ui)
+                            .timeline_ui(customer, &journeys, Details::NotKept, live.timezone, ui)
                     });
             }
             let window = live
@@ -359,74 +358,6 @@ fn what_changed_ui(live: &LiveScreen, w: &mut LiveWidgets, ui: &mut egui::Ui) {
                 });
             });
     }
-}
-
-/// What a firing alert points at on the map: its transition, or its
-/// touchpoint (an exit share's stub is its touchpoint's exit).
-fn alerted_subject(alert: &Alert) -> (String, Option<String>) {
-    let text = |key: &str| alert.subject[key].as_str().unwrap_or_default().to_owned();
-    match alert.kind {
-        "transition_share" => (text("from"), Some(text("to"))),
-        "exit_share" => (text("touchpoint"), Some(END_NAME.to_owned())),
-        "funnel_step" => (text("step"), None),
-        _ => (text("touchpoint"), None),
-    }
-}
-
-/// A red banner naming every rule firing now.
-fn alert_banner(firing: &[Alert], ui: &mut egui::Ui) {
-    let red = rgb(palette::EXIT);
-    egui::Panel::top("alert banner")
-        .frame(egui::Frame::new().fill(red).inner_margin(6.0))
-        .show(ui, |ui| {
-            for alert in firing {
-                let what = match (alert.kind, alerted_subject(alert)) {
-                    ("lag", _) => format!(
-                        "{} behind",
-                        alert.subject["unit"].as_str().unwrap_or("messages")
-                    ),
-                    ("rejected_rate", _) => "records rejected".to_owned(),
-                    (_, (from, Some(to))) => format!("{from} » {to}"),
-                    (_, (at, None)) => at,
-                };
-                let within = alert
-                    .segment
-                    .as_ref()
-                    .map_or(String::new(), |s| format!(" ({s})"));
-                ui.label(
-                    egui::RichText::new(format!(
-                        "Firing: {} · {what}{within}: {:.3} against {:.3} since {}",
-                        alert.rule, alert.value, alert.baseline, alert.event_time
-                    ))
-                    .color(egui::Color32::WHITE)
-                    .strong(),
-                );
-            }
-        });
-}
-
-/// The alerts raised so far, newest first, in the side panel.
-fn alert_history_ui(alerts: &[Alert], ui: &mut egui::Ui) {
-    if alerts.is_empty() {
-        return;
-    }
-    ui.strong("Alerts");
-    egui::Grid::new("alert history")
-        .striped(true)
-        .show(ui, |ui| {
-            for alert in alerts.iter().rev().take(12) {
-                let state = match alert.state {
-                    AlertState::Pending => "pending",
-                    AlertState::Firing => "firing",
-                    AlertState::Resolved => "resolved",
-                };
-                ui.label(state);
-                ui.label(&alert.rule);
-                ui.label(&alert.event_time);
-                ui.end_row();
-            }
-        });
-    ui.add_space(6.0);
 }
 
 /// Under the map, for a selected touchpoint: how many sessions are open

@@ -285,41 +285,16 @@ pub(super) fn run(
         }
         if last_snapshot.is_none_or(|t| t.elapsed() >= snapshot_every) && updates.is_empty() {
             let copied_at = Instant::now();
-            let mut window_problem = None;
-            let staged = changed.then(|| {
-                let engine = &session.engine;
-                if let Some(range) = window.range() {
-                    let events = range.copy(engine).unwrap_or_else(|e| {
-                        window_problem = Some(e);
-                        engine.without_events()
-                    });
-                    (events, None)
-                } else if window.seconds() > 0 {
-                    let from = session.window_start_us(Some(Duration::from_secs(window.seconds())));
-                    let events = from
-                        .map_or_else(|| engine.without_events(), |from| engine.recent(Some(from)));
-                    (events, None)
-                } else {
-                    // Nothing from the recent past unless customers are shown.
-                    let events = if customers {
-                        engine.recent(None)
-                    } else {
-                        engine.without_events()
-                    };
-                    (events, Some(engine.running_totals()))
-                }
-            });
-            let mut compare_problem = None;
-            let compare = compared.filter(|_| changed).and_then(|c| match c {
-                Compared::Last(c) => {
-                    let now = session.engine.watermark_us()?;
-                    Some(c.copy(&session.engine, now))
-                }
-                Compared::Range(c) => c
-                    .copy(&session.engine)
-                    .map_err(|e| compare_problem = Some(e))
-                    .ok(),
-            });
+            let copies = changed.then(|| copy_shown(&session, window, customers, compared));
+            let (staged, window_problem, compare, compare_problem) = match copies {
+                Some(c) => (
+                    Some(c.staged),
+                    c.window_problem,
+                    c.compare,
+                    c.compare_problem,
+                ),
+                None => (None, None, None, None),
+            };
             // Copies are taken on this thread: with millions of customers
             // they come less often, so that ingesting keeps 80 % of it.
             snapshot_every = SNAPSHOT_EVERY.max(copied_at.elapsed() * 4);
@@ -360,6 +335,58 @@ pub(super) fn run(
         log::error!("the live snapshot thread panicked");
     }
     Ok(())
+}
+
+/// The copies a snapshot is built from, taken on the engine thread.
+struct Copies {
+    staged: (StagedCopy, Option<RunningTotals>),
+    window_problem: Option<RangeError>,
+    compare: Option<StretchCopies>,
+    compare_problem: Option<RangeError>,
+}
+
+/// Copies the events of `window` (and for since start the running totals,
+/// with the recent customers when `customers`), and of both stretches of
+/// the comparison; a fixed range that cannot be shown or compared whole
+/// says why.
+fn copy_shown(
+    session: &LiveSession,
+    window: LiveWindow,
+    customers: bool,
+    compared: Option<Compared>,
+) -> Copies {
+    let engine = &session.engine;
+    let mut window_problem = None;
+    let staged = if let Some(range) = window.range() {
+        let events = range.copy(engine).unwrap_or_else(|e| {
+            window_problem = Some(e);
+            engine.without_events()
+        });
+        (events, None)
+    } else if window.seconds() > 0 {
+        let from = session.window_start_us(Some(Duration::from_secs(window.seconds())));
+        let events = from.map_or_else(|| engine.without_events(), |from| engine.recent(Some(from)));
+        (events, None)
+    } else {
+        // Nothing from the recent past unless customers are shown.
+        let events = if customers {
+            engine.recent(None)
+        } else {
+            engine.without_events()
+        };
+        (events, Some(engine.running_totals()))
+    };
+    let mut compare_problem = None;
+    let compare = compared.and_then(|c| match c {
+        Compared::Last(c) => Some(c.copy(engine, engine.watermark_us()?)),
+        Compared::Range(c) => c.copy(engine).map_err(|e| compare_problem = Some(e)).ok(),
+    });
+    Copies {
+        staged,
+        window_problem,
+        compare,
+        compare_problem,
+    }
 }
 
 /// Queues `new` alerts for their rules' outputs (among `rules`) and the
