@@ -231,8 +231,13 @@ pub fn live_ui(
                     .resizable(true)
                     .default_size(400.0)
                     .show(ui, |ui| {
-                        w.timeline
-                            .timeline_ui(customer, &journeys, Details::NotKept, live.timezone, ui)
+                        w.timeline.timeline_ui(
+                            customer,
+                            &journeys,
+                            Details::NotKept,
+                            live.timezone,
+                            ui,
+                        )
                     });
             }
             let window = live
