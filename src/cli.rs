@@ -364,6 +364,21 @@ pub struct LiveArgs {
     /// since start when not given.
     #[arg(long, value_name = "DURATION")]
     pub window: Option<String>,
+    /// With --headless and --window-to: only the events of event time from
+    /// this time on (`2026-12-05T14:05:00Z`, `2026-12-05 14:05` in
+    /// --timezone, or `14:05`, the one nearest now), a fixed range that does
+    /// not move as events arrive.
+    #[arg(
+        long,
+        value_name = "TIME",
+        requires = "window_to",
+        requires = "headless",
+        conflicts_with = "window"
+    )]
+    pub window_from: Option<String>,
+    /// With --window-from: the end of the range (the events before it).
+    #[arg(long, value_name = "TIME", requires = "window_from")]
+    pub window_to: Option<String>,
     /// Alert rules (TOML `[[rule]]` tables), checked in event time; with
     /// --headless each alert is printed as a JSON line with --every and
     /// listed under "alerts" in the final JSON. A rule's own `topic`

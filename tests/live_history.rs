@@ -2,7 +2,9 @@
 //! on a three-hour topic read from the earliest offset, "1 hour earlier"
 //! picked once everything has been read compares with the earlier stretch
 //! whole (its sessions counted as the file engine counts the same events),
-//! and a reconnect keeps the window and comparison picked.
+//! and a reconnect keeps the window and comparison picked; a custom range
+//! typed in the Show picker's form shows exactly that range's journeys and
+//! compares it with the same length an hour earlier.
 
 // Tests state what they expect by unwrapping it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -13,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::broker::*;
 use egui_kittest::Harness;
-use journeyscope::app::live::{Before, LiveCommand, LiveRequest};
+use journeyscope::app::live::{Before, LiveCommand, LiveRequest, LiveWindow};
 use journeyscope::app::{Command, Screen};
 use journeyscope::engine::{EngineConfig, EventBatch, JourneyBuilder, NewEvent};
 use journeyscope::ui::window::Window;
@@ -72,9 +74,20 @@ fn sessions_between(events: &[(i64, String, &str)], from_us: i64, to_us: i64) ->
     builder.finish().sessions
 }
 
-#[test]
-fn an_hour_earlier_is_whole_on_a_replayed_topic_and_a_reconnect_keeps_it() {
-    let (broker, dir) = with_topic("three-hours");
+/// The window, the events, the request, and the broker and directory
+/// that must live as long as the window.
+type Replayed = (
+    Harness<'static, Window>,
+    Vec<(i64, String, &'static str)>,
+    LiveRequest,
+    Broker,
+    tempfile::TempDir,
+);
+
+/// The three-hour stream produced to `topic` and the live window reading
+/// it from the earliest offset, every event read.
+fn replayed(topic: &str) -> Replayed {
+    let (broker, dir) = with_topic(topic);
     let events = stream();
     let lines: Vec<String> = events
         .iter()
@@ -85,13 +98,13 @@ fn an_hour_earlier_is_whole_on_a_replayed_topic_and_a_reconnect_keeps_it() {
             )
         })
         .collect();
-    let file = dir.path().join("three-hours.jsonl");
+    let file = dir.path().join(format!("{topic}.jsonl"));
     write_lines(&file, &lines);
-    produce(&broker, "three-hours", &file);
+    produce(&broker, topic, &file);
     let request = LiveRequest {
         spec: journeyscope::source::kafka::KafkaSpec {
             brokers: broker.brokers(),
-            topic: "three-hours".into(),
+            topic: topic.into(),
             from: journeyscope::source::kafka::StartAt::Earliest,
             properties: Vec::new(),
             group: None,
@@ -128,10 +141,17 @@ fn an_hour_earlier_is_whole_on_a_replayed_topic_and_a_reconnect_keeps_it() {
         std::thread::sleep(Duration::from_millis(30));
         h.run_steps(1);
     }
+    (h, events, request, broker, dir)
+}
+
+#[test]
+fn an_hour_earlier_is_whole_on_a_replayed_topic_and_a_reconnect_keeps_it() {
+    let (mut h, events, request, _broker, _dir) = replayed("three-hours");
+    let newest = *events.iter().map(|(t, _, _)| t).max().unwrap();
     // Picked only now, long after the reader passed the hour it needs.
     h.state_mut()
         .app
-        .apply(Command::Live(LiveCommand::SetWindow(900)));
+        .apply(Command::Live(LiveCommand::SetWindow(LiveWindow::Last(900))));
     h.state_mut()
         .app
         .apply(Command::Live(LiveCommand::CompareWith(Some(
@@ -182,6 +202,124 @@ fn an_hour_earlier_is_whole_on_a_replayed_topic_and_a_reconnect_keeps_it() {
     let Screen::Live(live) = &h.state().app.screen else {
         panic!("not on the live screen")
     };
-    assert_eq!(live.window_s(), 900);
+    assert_eq!(live.window(), LiveWindow::Last(900));
     assert_eq!(live.compared_with(), Some(Before::Earlier(3600)));
+}
+
+/// Sessions of the events in `[from_us, to_us)`, read as a file.
+fn sessions_in(events: &[(i64, String, &str)], from_us: i64, to_us: i64) -> u64 {
+    sessions_between(events, from_us, to_us - 1)
+}
+
+/// Types `text` over what the field labelled `label` holds.
+fn retype(h: &mut Harness<'_, Window>, label: &str, text: &str) {
+    use egui::accesskit::Role;
+    use egui_kittest::kittest::Queryable;
+    h.get_by_role_and_label(Role::TextInput, label).click();
+    h.run_steps(1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run_steps(1);
+    h.get_by_role_and_label(Role::TextInput, label)
+        .type_text(text);
+    h.run_steps(1);
+}
+
+#[test]
+fn a_custom_range_shows_exactly_its_journeys_and_compares_an_hour_earlier() {
+    use egui::accesskit::Role;
+    use egui_kittest::kittest::Queryable;
+
+    let (mut h, events, request, _broker, _dir) = replayed("custom-range");
+    // Typed in the display zone (UTC here): 01:10 to 01:40 of the second
+    // hour, thirty minutes, with the hour before it wholly read.
+    let from = START_US + 70 * MINUTE_US;
+    let to = START_US + 100 * MINUTE_US;
+    h.get_by_role_and_label(Role::ComboBox, "Show").click();
+    h.run_steps(2);
+    h.get_by_label("Custom…").click();
+    h.run_steps(2);
+    retype(&mut h, "From", "2026-11-27 01:10");
+    retype(&mut h, "To", "01:40");
+    h.get_by_label("Show range").click();
+    h.run_steps(2);
+    let range_shown = |h: &Harness<'_, Window>| match &h.state().app.screen {
+        Screen::Live(live) => live
+            .latest
+            .as_ref()
+            .filter(|s| {
+                s.window
+                    == LiveWindow::Range(journeyscope::engine::live_range::EventRange {
+                        from_us: from,
+                        to_us: to,
+                    })
+            })
+            .map(|s| s.journeys.sessions),
+        _ => None,
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let sessions = loop {
+        h.run_steps(1);
+        if let Some(sessions) = range_shown(&h) {
+            break sessions;
+        }
+        assert!(Instant::now() < deadline, "the range was not shown in 30 s");
+        std::thread::sleep(Duration::from_millis(30));
+    };
+    assert_eq!(sessions, sessions_in(&events, from, to));
+    // The header says which range, in local time.
+    assert_eq!(
+        h.get_by_role_and_label(Role::ComboBox, "Show")
+            .value()
+            .as_deref(),
+        Some("01:10–01:40")
+    );
+
+    // Compared with an hour earlier: the same thirty minutes, 00:10–00:40.
+    h.get_by_role_and_label(Role::ComboBox, "Compare with")
+        .click();
+    h.run_steps(2);
+    h.get_by_label("1 hour earlier").click();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let compare = loop {
+        h.run_steps(1);
+        if let Screen::Live(live) = &h.state().app.screen
+            && let Some(c) = live.latest.as_ref().and_then(|s| s.summary.compare.clone())
+        {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "no comparison in 30 s");
+        std::thread::sleep(Duration::from_millis(30));
+    };
+    let bounds = |segment: &str| {
+        let (a, b) = segment
+            .trim_start_matches("time:")
+            .split_once("..")
+            .unwrap();
+        (micros(a), micros(b))
+    };
+    assert_eq!(bounds(&compare.a.segment), (from, to));
+    assert_eq!(
+        bounds(&compare.b.segment),
+        (from - 60 * MINUTE_US, to - 60 * MINUTE_US)
+    );
+    assert_eq!(compare.a.sessions, sessions);
+    assert_eq!(
+        compare.b.sessions,
+        sessions_in(&events, from - 60 * MINUTE_US, to - 60 * MINUTE_US)
+    );
+
+    // A reconnect keeps the range.
+    h.state_mut().app.apply(Command::CloseSource);
+    h.run_steps(1);
+    h.state_mut()
+        .app
+        .apply(Command::OpenKafka(Box::new(request)));
+    h.run_steps(1);
+    let Screen::Live(live) = &h.state().app.screen else {
+        panic!("not on the live screen")
+    };
+    assert_eq!(
+        live.window().range().map(|r| (r.from_us, r.to_us)),
+        Some((from, to))
+    );
 }

@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 
-use crate::cli::{BrokerArgs, LiveArgs, OutputFormat, ValueArgs, ValueFormatArg};
+use crate::cli::{BrokerArgs, LiveArgs, MappingArgs, OutputFormat, ValueArgs, ValueFormatArg};
 use crate::engine::alerts::{Alert, AlertRule, Alerts};
-use crate::engine::live_compare::{LiveComparison, compare_windows};
+use crate::engine::live_compare::LiveComparison;
+use crate::engine::live_range::EventRange;
 use crate::report::{Summary, to_csv, to_dot, to_table};
 use crate::settings::{default_alert_rules, read_alert_rules};
 use crate::source::values::{RegistrySpec, ValueFormat, ValuesSpec};
@@ -18,6 +19,7 @@ use crate::app::alert_out::{AlertOutputs, AlertSender, AlertTopic, DeliveryCount
 use crate::source::kafka::{KafkaProgress, KafkaSpec, StartAt, client_property};
 use crate::source::live_session::LiveSession;
 
+use super::live_window::{compared, range_journeys, rfc3339, window_range};
 use super::{Failure, Settings, parse_duration, settings, source_failure, usage};
 
 /// Splits `-X key=value` flags.
@@ -131,8 +133,14 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
         .as_deref()
         .map(|w| duration(w, "window"))
         .transpose()?;
-    let compared = live_comparison(&args.mapping.compare, window)?;
     let mut mapping = args.mapping.clone();
+    let without_compare = MappingArgs {
+        compare: Vec::new(),
+        ..mapping.clone()
+    };
+    let range = window_range(args, &settings(&without_compare, None, None)?)?;
+    let length = range.map(|r| Duration::from_micros(r.len_us() as u64));
+    let compared = live_comparison(&args.mapping.compare, window.or(length))?;
     if compared.is_some() {
         mapping.compare.clear();
     }
@@ -186,6 +194,7 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
         format: args.format,
         lateness: duration(&args.lateness, "lateness")?,
         window,
+        range,
         state: args.state.clone(),
         compared,
         alerts: read_rules(args.alerts.as_deref(), &settings)?,
@@ -201,6 +210,7 @@ struct Headless {
     format: OutputFormat,
     lateness: Duration,
     window: Option<Duration>,
+    range: Option<EventRange>,
     state: Option<std::path::PathBuf>,
     compared: Option<LiveComparison>,
     alerts: Vec<AlertRule>,
@@ -221,6 +231,12 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
     }
     if let Some(compared) = &run.compared {
         session.engine.keep_at_least(compared.keeps_us());
+    }
+    // A fixed range (and the stretch it is compared with) is kept whole
+    // however old it gets.
+    if let Some(range) = run.range {
+        let back = run.compared.map_or(0, |c| c.back_us);
+        session.engine.keep_from(Some(range.from_us - back));
     }
     let mut alerts = Alerts::new(run.alerts.clone(), session.source.name());
     if !run.alerts.is_empty() {
@@ -278,8 +294,10 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
             continue;
         }
         last_print = Instant::now();
-        let (journeys, open) =
-            session.journeys_and_open(run.window, settings.questions.funnel.is_some());
+        let (journeys, open) = match run.range {
+            Some(range) => range_journeys(&session.engine, range, idle)?,
+            None => session.journeys_and_open(run.window, settings.questions.funnel.is_some()),
+        };
         let open_sessions = open
             .into_iter()
             .map(|(t, sessions)| OpenSessions {
@@ -294,18 +312,23 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
             &journeys,
             settings.questions.funnel.as_ref(),
         );
-        summary.compare = run
-            .compared
-            .as_ref()
-            .and_then(|c| compare_windows(&session.engine, c, settings.questions.explain))
-            .transpose()
-            .map_err(|e| usage(anyhow!(e)))?;
+        summary.compare = compared(
+            &session.engine,
+            run.compared,
+            run.range,
+            settings.questions.explain,
+        )?;
         let (reordered, late) = session.engine.out_of_order();
         let (customers_settled, customers_forgotten) = session.engine.settled_customers();
         let live = LiveCounts {
             reordered,
             late,
-            window_s: run.window.map(|w| w.as_secs_f64()),
+            window_s: run
+                .window
+                .map(|w| w.as_secs_f64())
+                .or(run.range.map(|r| r.len_us() as f64 / 1e6)),
+            window_from: run.range.map(|r| rfc3339(r.from_us)),
+            window_to: run.range.map(|r| rfc3339(r.to_us)),
             kept_s: session.engine.kept_s(),
             customers_settled,
             customers_forgotten,
@@ -365,6 +388,12 @@ pub struct LiveCounts {
     pub late: u64,
     /// The time window in seconds; null for since start.
     pub window_s: Option<f64>,
+    /// A fixed range's start (RFC 3339, UTC), with `--window-from`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_from: Option<String>,
+    /// A fixed range's end (the first instant after it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_to: Option<String>,
     /// Seconds of event time kept for windows (less than asked for only
     /// when memory is short at high rates).
     pub kept_s: f64,

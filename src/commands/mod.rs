@@ -7,6 +7,7 @@ pub mod bench_map;
 mod bench_memory;
 mod customers;
 pub mod live;
+mod live_window;
 mod produce;
 mod produce_values;
 

@@ -42,6 +42,9 @@ pub struct LiveEngine {
     max_kept: usize,
     /// Events older than this have been forgotten.
     forgotten_before_us: i64,
+    /// Events at or after this are kept however old they get (as memory
+    /// allows), for a fixed range; `i64::MAX` when none is.
+    pinned_from_us: i64,
     /// Events taken in (duplicates included).
     taken: u64,
     /// Records rejected by minute of event time: the time of the event
@@ -78,6 +81,7 @@ impl LiveEngine {
             keep_us: KEEP_RECENT_US,
             max_kept: MAX_KEPT_EVENTS,
             forgotten_before_us: i64::MIN,
+            pinned_from_us: i64::MAX,
             taken: 0,
             rejected_minutes: BTreeMap::new(),
             customer_numbering: 0,
@@ -89,6 +93,13 @@ impl LiveEngine {
     /// least).
     pub fn keep_at_least(&mut self, keep_us: i64) {
         self.keep_us = self.keep_us.max(keep_us);
+    }
+
+    /// Keeps every event at or after `from_us` however old it gets (as
+    /// memory allows), so that a fixed range stays whole as events arrive;
+    /// None lets the kept past move on again.
+    pub fn keep_from(&mut self, from_us: Option<i64>) {
+        self.pinned_from_us = from_us.unwrap_or(i64::MAX);
     }
 
     /// Keeps at most `events` recent events (fewer minutes when the rate
@@ -132,7 +143,9 @@ impl LiveEngine {
             return;
         };
         // Forget the distant past a twelfth of the kept time at a time.
-        let cutoff = watermark.saturating_sub(self.keep_us);
+        let cutoff = watermark
+            .saturating_sub(self.keep_us)
+            .min(self.pinned_from_us);
         if cutoff > self.forgotten_before_us.saturating_add(self.keep_us / 12) {
             self.forget_before(cutoff);
             if let Some(before) = self.quiet_before_us().filter(|_| self.settling)
@@ -272,11 +285,13 @@ impl LiveEngine {
     }
 
     /// Where the kept past starts: an hour (or the longest window asked
-    /// for) before the newest event, later when memory would not hold that.
+    /// for, or a fixed range's start) before the newest event, later when
+    /// memory would not hold that.
     pub fn kept_from_us(&self) -> i64 {
         let by_time = self
             .watermark_us()
-            .map_or(i64::MIN, |w| w.saturating_sub(self.keep_us));
+            .map_or(i64::MIN, |w| w.saturating_sub(self.keep_us))
+            .min(self.pinned_from_us);
         by_time.max(self.forgotten_before_us)
     }
 
@@ -422,6 +437,7 @@ impl LiveEngine {
             keep_us: KEEP_RECENT_US,
             max_kept: MAX_KEPT_EVENTS,
             forgotten_before_us: saved.forgotten_before_us,
+            pinned_from_us: i64::MAX,
             taken: saved.taken,
             rejected_minutes: BTreeMap::new(),
             customer_numbering: 0,

@@ -31,14 +31,7 @@ impl LiveComparison {
     pub fn sides(&self, now_us: i64) -> (Segment, Segment) {
         let start = now_us - self.window_us;
         let (b_from, b_to) = (start - self.back_us, now_us - self.back_us);
-        let text = |from: i64, to: Option<i64>| {
-            let at = |us: i64| {
-                chrono::DateTime::from_timestamp_micros(us)
-                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
-                    .unwrap_or_default()
-            };
-            format!("time:{}..{}", at(from), to.map(at).unwrap_or_default())
-        };
+        let text = time_label;
         (
             Segment::time(Some(start), None, text(start, None)),
             // Up to and with its own "now", as the current stretch.
@@ -47,15 +40,37 @@ impl LiveComparison {
     }
 }
 
+/// A stretch's label: `time:FROM..TO` in UTC (TO empty when open).
+pub(super) fn time_label(from_us: i64, to_us: Option<i64>) -> String {
+    let at = |us: i64| {
+        chrono::DateTime::from_timestamp_micros(us)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+            .unwrap_or_default()
+    };
+    format!(
+        "time:{}..{}",
+        at(from_us),
+        to_us.map(at).unwrap_or_default()
+    )
+}
+
 /// The events of both stretches of a comparison, copied from the engine
 /// to be built and compared on another thread.
 pub struct StretchCopies {
-    /// The stretch ending at the newest event.
+    /// The stretch ending at the newest event (or a range's end).
     now: StagedCopy,
     /// The earlier stretch, as it stood when it was as old.
     before: StagedCopy,
-    spec: LiveComparison,
-    now_us: i64,
+    /// Both stretches as labels (each one's journeys hold only its own
+    /// events).
+    sides: (Segment, Segment),
+}
+
+impl StretchCopies {
+    /// Both stretches' copies with their labels.
+    pub(super) fn new(now: StagedCopy, before: StagedCopy, sides: (Segment, Segment)) -> Self {
+        StretchCopies { now, before, sides }
+    }
 }
 
 impl LiveComparison {
@@ -69,8 +84,7 @@ impl LiveComparison {
         StretchCopies {
             now: engine.recent_between(start, now_us + 1),
             before: engine.recent_between(start - self.back_us, now_us - self.back_us + 1),
-            spec: *self,
-            now_us,
+            sides: self.sides(now_us),
         }
     }
 }
@@ -79,7 +93,7 @@ impl StretchCopies {
     /// Builds both stretches' journeys and compares them, each significant
     /// row explained by the kept properties' values when `explain` is true.
     pub fn compare(self, explain: bool) -> Result<CompareReport, SegmentError> {
-        let (a, b) = self.spec.sides(self.now_us);
+        let (a, b) = self.sides;
         compare_apart(
             (&self.now.build(), a),
             (&self.before.build(), b),

@@ -17,6 +17,7 @@ pub mod intern;
 pub mod journeys;
 pub mod live;
 pub mod live_compare;
+pub mod live_range;
 pub mod paths;
 pub mod property_column;
 pub mod proportions;

@@ -507,3 +507,71 @@ fn history_ui(alerts: &[Alert], ui: &mut egui::Ui) {
                 });
         });
 }
+
+/// A red banner naming every rule firing now.
+pub fn alert_banner(firing: &[Alert], ui: &mut egui::Ui) {
+    let red = crate::ui::theme::rgb(crate::layout::palette::EXIT);
+    egui::Panel::top("alert banner")
+        .frame(egui::Frame::new().fill(red).inner_margin(6.0))
+        .show(ui, |ui| {
+            for alert in firing {
+                let what = match (alert.kind, alerted_subject(alert)) {
+                    ("lag", _) => format!(
+                        "{} behind",
+                        alert.subject["unit"].as_str().unwrap_or("messages")
+                    ),
+                    ("rejected_rate", _) => "records rejected".to_owned(),
+                    (_, (from, Some(to))) => format!("{from} » {to}"),
+                    (_, (at, None)) => at,
+                };
+                let within = alert
+                    .segment
+                    .as_ref()
+                    .map_or(String::new(), |s| format!(" ({s})"));
+                ui.label(
+                    egui::RichText::new(format!(
+                        "Firing: {} · {what}{within}: {:.3} against {:.3} since {}",
+                        alert.rule, alert.value, alert.baseline, alert.event_time
+                    ))
+                    .color(egui::Color32::WHITE)
+                    .strong(),
+                );
+            }
+        });
+}
+
+/// The alerts raised so far, newest first, in the side panel.
+pub fn alert_history_ui(alerts: &[Alert], ui: &mut egui::Ui) {
+    if alerts.is_empty() {
+        return;
+    }
+    ui.strong("Alerts");
+    egui::Grid::new("alert history")
+        .striped(true)
+        .show(ui, |ui| {
+            for alert in alerts.iter().rev().take(12) {
+                let state = match alert.state {
+                    AlertState::Pending => "pending",
+                    AlertState::Firing => "firing",
+                    AlertState::Resolved => "resolved",
+                };
+                ui.label(state);
+                ui.label(&alert.rule);
+                ui.label(&alert.event_time);
+                ui.end_row();
+            }
+        });
+    ui.add_space(6.0);
+}
+
+/// What a firing alert points at on the map: its transition, or its
+/// touchpoint (an exit share's stub is its touchpoint's exit).
+pub fn alerted_subject(alert: &Alert) -> (String, Option<String>) {
+    let text = |key: &str| alert.subject[key].as_str().unwrap_or_default().to_owned();
+    match alert.kind {
+        "transition_share" => (text("from"), Some(text("to"))),
+        "exit_share" => (text("touchpoint"), Some(crate::engine::END_NAME.to_owned())),
+        "funnel_step" => (text("step"), None),
+        _ => (text("touchpoint"), None),
+    }
+}

@@ -9,18 +9,17 @@ use std::time::Instant;
 use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints};
 
 use crate::app::Command;
-use crate::app::live::{
-    LiveCommand, LiveScreen, LiveTab, OFFERED_COMPARISONS, OFFERED_WINDOWS, Point,
-};
-use crate::engine::END_NAME;
-use crate::engine::alerts::{Alert, AlertState};
+use crate::app::live::{LiveCommand, LiveScreen, LiveTab, Point};
 use crate::format::{human_duration, thousands};
 use crate::layout::palette;
 
-use super::controls::pick;
+use super::alerts_panel::{alert_banner, alert_history_ui, alerted_subject};
 use super::customers::{CustomersChange, customers_ui};
 use super::insight_panel::differences_ui;
 use super::journey_map::JourneyMap;
+use super::live_window::{
+    RangeForm, compare_with_ui, customers_caption, live_zone, range_form_ui, window_ui,
+};
 use super::overview::{facts_grid, overview_ui};
 use super::theme::rgb;
 use super::timeline::{Details, Timeline};
@@ -85,6 +84,8 @@ pub struct LiveWidgets {
     pub rule_form: Option<super::alerts_panel::RuleForm>,
     /// The picked customer's timeline.
     pub timeline: Timeline,
+    /// The custom range form.
+    pub range_form: RangeForm,
     previous_frame: Option<Instant>,
     render_ms: f32,
     frame_interval_ms: f32,
@@ -230,13 +231,22 @@ pub fn live_ui(
                     .resizable(true)
                     .default_size(400.0)
                     .show(ui, |ui| {
-                        w.timeline
-                            .timeline_ui(customer, &journeys, Details::NotKept, None, ui)
+                        w.timeline.timeline_ui(
+                            customer,
+                            &journeys,
+                            Details::NotKept,
+                            live.timezone,
+                            ui,
+                        )
                     });
             }
-            let window_s = live.latest.as_ref().map_or(0, |s| s.window_s);
+            let window = live
+                .latest
+                .as_ref()
+                .map_or_else(Default::default, |s| s.window);
+            let zone = live_zone(live, ui.ctx());
             egui::CentralPanel::default().show(ui, |ui| {
-                ui.weak(customers_caption(window_s));
+                ui.weak(customers_caption(window, zone));
                 for change in customers_ui(&live.customers, &journeys, ui) {
                     commands.push(Command::Live(match change {
                         CustomersChange::Query(query) => LiveCommand::SetCustomers(query),
@@ -306,11 +316,14 @@ fn top_bar_ui(live: &LiveScreen, w: &mut LiveWidgets, ui: &mut egui::Ui) -> Vec<
                 commands.push(Command::Live(LiveCommand::ShowTab(tab)));
             }
             ui.separator();
-            commands.extend(window_ui(live, ui));
+            commands.extend(window_ui(live, &mut w.range_form, ui));
             commands.extend(compare_with_ui(live, ui));
             ui.separator();
             freshness_ui(live, ui);
         });
+        if w.range_form.open {
+            commands.extend(range_form_ui(live, &mut w.range_form, ui));
+        }
         if let (Some(map), LiveTab::Map) = (&mut w.map, live.tab) {
             map.controls_ui(ui);
         }
@@ -350,74 +363,6 @@ fn what_changed_ui(live: &LiveScreen, w: &mut LiveWidgets, ui: &mut egui::Ui) {
                 });
             });
     }
-}
-
-/// What a firing alert points at on the map: its transition, or its
-/// touchpoint (an exit share's stub is its touchpoint's exit).
-fn alerted_subject(alert: &Alert) -> (String, Option<String>) {
-    let text = |key: &str| alert.subject[key].as_str().unwrap_or_default().to_owned();
-    match alert.kind {
-        "transition_share" => (text("from"), Some(text("to"))),
-        "exit_share" => (text("touchpoint"), Some(END_NAME.to_owned())),
-        "funnel_step" => (text("step"), None),
-        _ => (text("touchpoint"), None),
-    }
-}
-
-/// A red banner naming every rule firing now.
-fn alert_banner(firing: &[Alert], ui: &mut egui::Ui) {
-    let red = rgb(palette::EXIT);
-    egui::Panel::top("alert banner")
-        .frame(egui::Frame::new().fill(red).inner_margin(6.0))
-        .show(ui, |ui| {
-            for alert in firing {
-                let what = match (alert.kind, alerted_subject(alert)) {
-                    ("lag", _) => format!(
-                        "{} behind",
-                        alert.subject["unit"].as_str().unwrap_or("messages")
-                    ),
-                    ("rejected_rate", _) => "records rejected".to_owned(),
-                    (_, (from, Some(to))) => format!("{from} » {to}"),
-                    (_, (at, None)) => at,
-                };
-                let within = alert
-                    .segment
-                    .as_ref()
-                    .map_or(String::new(), |s| format!(" ({s})"));
-                ui.label(
-                    egui::RichText::new(format!(
-                        "Firing: {} · {what}{within}: {:.3} against {:.3} since {}",
-                        alert.rule, alert.value, alert.baseline, alert.event_time
-                    ))
-                    .color(egui::Color32::WHITE)
-                    .strong(),
-                );
-            }
-        });
-}
-
-/// The alerts raised so far, newest first, in the side panel.
-fn alert_history_ui(alerts: &[Alert], ui: &mut egui::Ui) {
-    if alerts.is_empty() {
-        return;
-    }
-    ui.strong("Alerts");
-    egui::Grid::new("alert history")
-        .striped(true)
-        .show(ui, |ui| {
-            for alert in alerts.iter().rev().take(12) {
-                let state = match alert.state {
-                    AlertState::Pending => "pending",
-                    AlertState::Firing => "firing",
-                    AlertState::Resolved => "resolved",
-                };
-                ui.label(state);
-                ui.label(&alert.rule);
-                ui.label(&alert.event_time);
-                ui.end_row();
-            }
-        });
-    ui.add_space(6.0);
 }
 
 /// Under the map, for a selected touchpoint: how many sessions are open
@@ -460,56 +405,6 @@ fn here_now_ui(live: &LiveScreen, w: &LiveWidgets, ui: &mut egui::Ui) -> Option<
 
 /// Time between the starts of two frames while watching, in ms.
 const FRAME_PERIOD_MS: f32 = 33.0;
-
-/// "Compare with": the window against the one before it, or the same
-/// stretch an hour or a day earlier (in event time).
-fn compare_with_ui(live: &LiveScreen, ui: &mut egui::Ui) -> Option<Command> {
-    let current = live.compared_with();
-    let (picked, response) = pick(ui, "Compare with", OFFERED_COMPARISONS, current);
-    response.on_hover_text(
-        "In event time: the window shown (the same length back, since start) against \
-         the one before it, or the same stretch an hour or a day earlier. The map \
-         colours each step by its change; What changed lists the significant ones.",
-    );
-    (picked != current).then_some(Command::Live(LiveCommand::CompareWith(picked)))
-}
-
-fn window_ui(live: &LiveScreen, ui: &mut egui::Ui) -> Option<Command> {
-    let (window, _) = pick(ui, "Show", OFFERED_WINDOWS, live.window_s());
-    let command =
-        (window != live.window_s()).then_some(Command::Live(LiveCommand::SetWindow(window)));
-    // At rates where the window's events would not fit in memory, say
-    // how much of it is shown.
-    if let Some(snapshot) = &live.latest
-        && snapshot.window_s > 0
-        && snapshot.kept_s + 1.0 < snapshot.window_s as f64
-    {
-        ui.colored_label(
-            ui.visuals().warn_fg_color,
-            format!(
-                "only the last {} fit in memory",
-                crate::format::human_duration(snapshot.kept_s)
-            ),
-        );
-    }
-    if let Some(snapshot) = &live.latest
-        && snapshot.customers_forgotten > 0
-    {
-        ui.colored_label(
-            ui.visuals().warn_fg_color,
-            format!(
-                "{} quiet the longest forgotten: if they come back they count again",
-                crate::format::plural(snapshot.customers_forgotten as usize, "customer")
-            ),
-        )
-        .on_hover_text(format!(
-            "Memory holds {} customers quiet since before the last hour; past that, \
-             the quietest are forgotten.",
-            crate::format::thousands(crate::engine::live::REMEMBERED_CUSTOMERS as u64)
-        ));
-    }
-    command
-}
 
 /// Newest event time against the wall clock: green while the stream is
 /// current, amber after 30 s behind, red after 5 minutes.
@@ -642,15 +537,4 @@ fn plot_ui(ui: &mut egui::Ui, title: &str, points: &[PlotPoint]) {
         .show(ui, |plot| {
             plot.line(Line::new(title, PlotPoints::Borrowed(points)))
         });
-}
-
-/// What the live customer list holds: the customers of the window, or of
-/// the last hour of events when the map shows everything since start.
-fn customers_caption(window_s: u64) -> String {
-    let span = if window_s == 0 {
-        "the last hour".to_owned()
-    } else {
-        format!("the last {} minutes", window_s / 60)
-    };
-    format!("Customers with events in {span} of event time")
 }

@@ -12,6 +12,7 @@ pub mod geometry;
 pub mod insight_panel;
 pub mod journey_map;
 pub mod live_view;
+pub mod live_window;
 pub mod map_alerts;
 pub mod overview;
 pub mod paths;

@@ -12,6 +12,7 @@ use crossbeam_channel::{Receiver, bounded};
 use crate::app::alert_out::{AlertSender, DeliveryCounts};
 use crate::engine::alerts::{Alert, AlertRule, Alerts};
 use crate::engine::live_compare::{LiveComparison, StretchCopies};
+use crate::engine::live_range::{RangeComparison, RangeError};
 use crate::engine::{FunnelSpec, RunningTotals, StagedCopy, active_sessions};
 use crate::report::Summary;
 use crate::settings::Settings;
@@ -19,7 +20,9 @@ use crate::source::Mapping;
 use crate::source::kafka::KafkaProgress;
 use crate::source::live_session::LiveSession;
 
-use super::{ALERTS_KEPT, Before, LiveRequest, LiveSnapshot, SNAPSHOT_EVERY, finish_closing};
+use super::{
+    ALERTS_KEPT, Before, LiveRequest, LiveSnapshot, LiveWindow, SNAPSHOT_EVERY, finish_closing,
+};
 
 /// How often at most the live state is saved (and group offsets committed) while
 /// events arrive (less often when saving takes long); it is saved once more
@@ -28,8 +31,8 @@ const SAVE_EVERY: Duration = Duration::from_secs(10);
 
 /// What the screen asks of the engine thread.
 pub(super) struct Wanted {
-    /// The window, in seconds of event time (0 = since start).
-    pub window_s: Arc<AtomicU64>,
+    /// The window of event time shown.
+    pub window: Arc<Mutex<LiveWindow>>,
     /// What it is compared with ([`Before::code`]).
     pub compare: Arc<AtomicU64>,
     /// The customers of the recent past, since start.
@@ -47,8 +50,11 @@ struct Update {
     last_message: Option<Instant>,
     out_of_order: (u64, u64),
     duplicates: u64,
-    window_s: u64,
+    window: LiveWindow,
+    window_problem: Option<RangeError>,
+    compare_problem: Option<RangeError>,
     kept_s: f64,
+    kept_from_us: i64,
     with_customers: bool,
     /// Seconds the engine thread spent copying.
     copy_s: f64,
@@ -62,6 +68,13 @@ struct Update {
     compare: Option<StretchCopies>,
     /// How delivering alerts has gone.
     delivery: DeliveryCounts,
+}
+
+/// The comparison asked for: of the last minutes, or of a fixed range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compared {
+    Last(LiveComparison),
+    Range(RangeComparison),
 }
 
 /// What snapshots are named and summarised with.
@@ -117,8 +130,12 @@ fn build_snapshots(
                     snapshot_s: update.copy_s + started.elapsed().as_secs_f64(),
                     out_of_order: update.out_of_order,
                     duplicates: update.duplicates,
-                    window_s: update.window_s,
+                    window_s: update.window.seconds(),
+                    window: update.window,
+                    window_problem: update.window_problem,
+                    compare_problem: update.compare_problem,
                     kept_s: update.kept_s,
+                    kept_from_us: update.kept_from_us,
                     with_customers: update.with_customers,
                     alerts: update.alerts.clone(),
                     customer_numbering: update.customer_numbering,
@@ -188,7 +205,7 @@ pub(super) fn run(
     let mut last_message = None;
     let mut changed = true;
     let mut unsaved = false;
-    let mut shown: (u64, bool, Option<LiveComparison>) = (0, false, None);
+    let mut shown: (LiveWindow, bool, Option<Compared>) = (LiveWindow::SinceStart, false, None);
     let mut alerts = Alerts::new(request.alerts.clone(), session.source.name());
     // Every comparison the screen offers finds its earlier stretch, whenever
     // it is picked.
@@ -235,15 +252,25 @@ pub(super) fn run(
                 changed = true;
             }
         }
-        let window = wanted.window_s.load(Ordering::Relaxed);
+        let window = wanted.window.lock().map_or(LiveWindow::SinceStart, |w| *w);
         let customers = wanted.customers.load(Ordering::Relaxed);
-        let compared = Before::of(wanted.compare.load(Ordering::Relaxed))
-            .map(|before| before.comparison(window));
+        let compared =
+            Before::of(wanted.compare.load(Ordering::Relaxed)).map(|before| match window.range() {
+                Some(range) => Compared::Range(before.of_range(range)),
+                None => Compared::Last(before.comparison(window.seconds())),
+            });
         if (window, customers, compared) != shown {
             shown = (window, customers, compared);
-            if let Some(c) = &compared {
+            if let Some(Compared::Last(c)) = &compared {
                 session.engine.keep_at_least(c.keeps_us());
             }
+            // A fixed range (and the stretch it is compared with) stays
+            // whole as the kept past moves on.
+            let pinned = match compared {
+                Some(Compared::Range(c)) => Some(c.keeps_from_us()),
+                _ => window.range().map(|r| r.from_us),
+            };
+            session.engine.keep_from(pinned);
             changed = true;
             last_snapshot = None;
         }
@@ -258,23 +285,16 @@ pub(super) fn run(
         }
         if last_snapshot.is_none_or(|t| t.elapsed() >= snapshot_every) && updates.is_empty() {
             let copied_at = Instant::now();
-            let staged = changed.then(|| {
-                let engine = &session.engine;
-                if window > 0 {
-                    let from = session.window_start_us(Some(Duration::from_secs(window)));
-                    let events = from
-                        .map_or_else(|| engine.without_events(), |from| engine.recent(Some(from)));
-                    (events, None)
-                } else {
-                    // Nothing from the recent past unless customers are shown.
-                    let events = if customers {
-                        engine.recent(None)
-                    } else {
-                        engine.without_events()
-                    };
-                    (events, Some(engine.running_totals()))
-                }
-            });
+            let copies = changed.then(|| copy_shown(&session, window, customers, compared));
+            let (staged, window_problem, compare, compare_problem) = match copies {
+                Some(c) => (
+                    Some(c.staged),
+                    c.window_problem,
+                    c.compare,
+                    c.compare_problem,
+                ),
+                None => (None, None, None, None),
+            };
             // Copies are taken on this thread: with millions of customers
             // they come less often, so that ingesting keeps 80 % of it.
             snapshot_every = SNAPSHOT_EVERY.max(copied_at.elapsed() * 4);
@@ -284,18 +304,18 @@ pub(super) fn run(
                 last_message,
                 out_of_order: session.engine.out_of_order(),
                 duplicates: session.engine.duplicates(),
-                window_s: window,
+                window,
+                window_problem,
+                compare_problem,
                 kept_s: session.engine.kept_s(),
-                with_customers: window > 0 || customers,
+                kept_from_us: session.engine.kept_from_us(),
+                with_customers: window != LiveWindow::SinceStart || customers,
                 alerts: raised.clone(),
                 customer_numbering: session.engine.customer_numbering(),
                 customers_forgotten: session.engine.settled_customers().1,
                 delivery: sender.counts(),
                 copy_s: copied_at.elapsed().as_secs_f64(),
-                compare: compared.filter(|_| changed).and_then(|c| {
-                    let now = session.engine.watermark_us()?;
-                    Some(c.copy(&session.engine, now))
-                }),
+                compare,
             };
             // The snapshot thread takes one update at a time; while it is
             // busy, ingesting goes on and the next copy waits.
@@ -315,6 +335,58 @@ pub(super) fn run(
         log::error!("the live snapshot thread panicked");
     }
     Ok(())
+}
+
+/// The copies a snapshot is built from, taken on the engine thread.
+struct Copies {
+    staged: (StagedCopy, Option<RunningTotals>),
+    window_problem: Option<RangeError>,
+    compare: Option<StretchCopies>,
+    compare_problem: Option<RangeError>,
+}
+
+/// Copies the events of `window` (and for since start the running totals,
+/// with the recent customers when `customers`), and of both stretches of
+/// the comparison; a fixed range that cannot be shown or compared whole
+/// says why.
+fn copy_shown(
+    session: &LiveSession,
+    window: LiveWindow,
+    customers: bool,
+    compared: Option<Compared>,
+) -> Copies {
+    let engine = &session.engine;
+    let mut window_problem = None;
+    let staged = if let Some(range) = window.range() {
+        let events = range.copy(engine).unwrap_or_else(|e| {
+            window_problem = Some(e);
+            engine.without_events()
+        });
+        (events, None)
+    } else if window.seconds() > 0 {
+        let from = session.window_start_us(Some(Duration::from_secs(window.seconds())));
+        let events = from.map_or_else(|| engine.without_events(), |from| engine.recent(Some(from)));
+        (events, None)
+    } else {
+        // Nothing from the recent past unless customers are shown.
+        let events = if customers {
+            engine.recent(None)
+        } else {
+            engine.without_events()
+        };
+        (events, Some(engine.running_totals()))
+    };
+    let mut compare_problem = None;
+    let compare = compared.and_then(|c| match c {
+        Compared::Last(c) => Some(c.copy(engine, engine.watermark_us()?)),
+        Compared::Range(c) => c.copy(engine).map_err(|e| compare_problem = Some(e)).ok(),
+    });
+    Copies {
+        staged,
+        window_problem,
+        compare,
+        compare_problem,
+    }
 }
 
 /// Queues `new` alerts for their rules' outputs (among `rules`) and the

@@ -3,12 +3,16 @@
 //! the UI picks up; the UI never waits for the engine.
 
 mod engine_thread;
+mod feed;
+mod window;
+
+pub use feed::{LiveFeed, finish_closing, is_closing};
+pub use window::{LiveWindow, range_before, range_from_to, range_text, read_moment};
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::settings::Settings;
@@ -16,9 +20,9 @@ use crate::settings::Settings;
 use crate::engine::Journeys;
 use crate::engine::alerts::{Alert, AlertRule, AlertState};
 use crate::engine::live_compare::LiveComparison;
+use crate::engine::live_range::{EventRange, RangeComparison, RangeError};
 use crate::report::Summary;
 use crate::source::kafka::{KafkaProgress, KafkaSpec, StartAt};
-use engine_thread::{Wanted, run, yield_to_the_window};
 
 /// How often the engine publishes a snapshot (less often when building one
 /// takes longer: a snapshot is built off the engine thread, one at a time,
@@ -54,9 +58,17 @@ pub struct LiveSnapshot {
     pub duplicates: u64,
     /// The window shown, in seconds of event time (0 = since start).
     pub window_s: u64,
+    /// The window shown.
+    pub window: LiveWindow,
+    /// Why a fixed range is not shown (its journeys are then empty).
+    pub window_problem: Option<RangeError>,
+    /// Why a fixed range is not compared like with like.
+    pub compare_problem: Option<RangeError>,
     /// Seconds of event time kept for windows (an hour unless memory is
     /// short at high rates).
     pub kept_s: f64,
+    /// Where the kept past starts (µs since the epoch).
+    pub kept_from_us: i64,
     /// Whether `journeys` holds the customers and their events (they are
     /// left out since start while the customer list is not shown).
     pub with_customers: bool,
@@ -108,8 +120,8 @@ pub struct Point {
 pub enum LiveCommand {
     /// Show a view.
     ShowTab(LiveTab),
-    /// Show the last `seconds` of event time (0 = since start).
-    SetWindow(u64),
+    /// Show this window of event time.
+    SetWindow(LiveWindow),
     /// Compare the window with the one before it, or with the same stretch
     /// that many seconds earlier (None: compare nothing).
     CompareWith(Option<Before>),
@@ -167,6 +179,17 @@ impl Before {
             back_us: back_s as i64 * 1_000_000,
         }
     }
+
+    /// The stretches compared when the window is the fixed `range`: the
+    /// range against the one just before it, or the same range that many
+    /// seconds earlier.
+    pub fn of_range(self, range: EventRange) -> RangeComparison {
+        let back_us = match self {
+            Before::PreviousWindow => range.len_us(),
+            Before::Earlier(s) => s as i64 * 1_000_000,
+        };
+        RangeComparison { range, back_us }
+    }
 }
 
 /// Windows the live screen offers: (label, seconds of event time; 0 =
@@ -205,8 +228,8 @@ pub fn offered_history_us() -> i64 {
 /// one (a reconnect keeps the window and the comparison).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LiveChoices {
-    /// The window shown, in seconds of event time (0 = since start).
-    pub window_s: u64,
+    /// The window shown.
+    pub window: LiveWindow,
     /// What the window is compared with.
     pub compare: Option<Before>,
 }
@@ -230,6 +253,9 @@ pub struct LiveScreen {
     pub journey_changes: u64,
     /// The customer list and the customer picked.
     pub customers: super::customers::Customers,
+    /// The zone of times typed or shown until the user picks one (the
+    /// source's `--timezone`).
+    pub timezone: Option<chrono_tz::Tz>,
     /// The alert rules watched and their file.
     pub rules: super::alert_rules::AlertRules,
     opened: Instant,
@@ -252,13 +278,14 @@ impl LiveScreen {
                 again.spec.from = StartAt::Earliest;
                 again
             }),
-            feed: LiveFeed::start(request, settings, move || waker()),
+            feed: LiveFeed::start(request, settings.clone(), move || waker()),
             tab: LiveTab::Map,
             latest: None,
             history: VecDeque::new(),
             snapshots: 0,
             journey_changes: 0,
             customers: super::customers::Customers::default(),
+            timezone: settings.source.timezone,
             opened: Instant::now(),
             wake,
         }
@@ -274,9 +301,9 @@ impl LiveScreen {
         self.feed.error()
     }
 
-    /// The window shown, in seconds of event time (0 = since start).
-    pub fn window_s(&self) -> u64 {
-        self.feed.window_s()
+    /// The window shown.
+    pub fn window(&self) -> LiveWindow {
+        self.feed.window()
     }
 
     /// The alerts whose rule is firing now (the latest alert of each rule,
@@ -311,14 +338,14 @@ impl LiveScreen {
     /// The window and comparison picked, to carry over to a reconnect.
     pub fn choices(&self) -> LiveChoices {
         LiveChoices {
-            window_s: self.window_s(),
+            window: self.window(),
             compare: self.compared_with(),
         }
     }
 
     /// Shows the window and comparison of `choices`.
     pub fn choose(&mut self, choices: LiveChoices) {
-        self.apply(LiveCommand::SetWindow(choices.window_s));
+        self.apply(LiveCommand::SetWindow(choices.window));
         self.apply(LiveCommand::CompareWith(choices.compare));
     }
 
@@ -331,7 +358,7 @@ impl LiveScreen {
     pub fn apply(&mut self, command: LiveCommand) {
         match command {
             LiveCommand::ShowTab(tab) => self.tab = tab,
-            LiveCommand::SetWindow(seconds) => self.feed.set_window_s(seconds),
+            LiveCommand::SetWindow(window) => self.feed.set_window(window),
             LiveCommand::HereNow(touchpoint) => {
                 self.customers.query.filter =
                     Some(super::customers::ListFilter::HereNow(touchpoint));
@@ -432,157 +459,4 @@ pub struct LiveRequest {
     /// Where every alert is sent besides its rule's own outputs (the
     /// command line's `--alerts-topic` and `--alerts-webhook`).
     pub alert_outputs: crate::app::alert_out::AlertOutputs,
-}
-
-/// A running feed; dropping it stops the engine thread.
-pub struct LiveFeed {
-    /// How the source is called on screen (no client properties).
-    pub label: String,
-    latest: Arc<Mutex<Option<LiveSnapshot>>>,
-    error: Arc<Mutex<Option<String>>>,
-    stop: Arc<AtomicBool>,
-    window_s: Arc<AtomicU64>,
-    /// What the window is compared with ([`Before::code`]).
-    compare: Arc<AtomicU64>,
-    customers_wanted: Arc<AtomicBool>,
-    /// Rules to watch from the engine's next turn on.
-    rules: Arc<Mutex<Option<Vec<AlertRule>>>>,
-    engine: Option<thread::JoinHandle<()>>,
-}
-
-impl LiveFeed {
-    /// Connects in the background and starts publishing snapshots; `wake`
-    /// is called after each one.
-    pub fn start(
-        request: LiveRequest,
-        settings: Settings,
-        wake: impl Fn() + Send + Sync + 'static,
-    ) -> Self {
-        let latest = Arc::new(Mutex::new(None));
-        let error = Arc::new(Mutex::new(None));
-        let stop = Arc::new(AtomicBool::new(false));
-        let window_s = Arc::new(AtomicU64::new(0));
-        let customers_wanted = Arc::new(AtomicBool::new(false));
-        let compare = Arc::new(AtomicU64::new(0));
-        let rules = Arc::new(Mutex::new(None));
-        let label = request.spec.label();
-        let (l, e, s) = (latest.clone(), error.clone(), stop.clone());
-        let wanted = Wanted {
-            window_s: window_s.clone(),
-            compare: compare.clone(),
-            customers: customers_wanted.clone(),
-            rules: rules.clone(),
-        };
-        let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(wake);
-        let spawned = thread::Builder::new()
-            .name("live engine".into())
-            .spawn(move || {
-                // The Kafka reader and librdkafka's threads start from this
-                // one and take its priority with them.
-                yield_to_the_window();
-                if let Err(message) = run(&request, &settings, l, &s, &wanted, wake.clone())
-                    && let Ok(mut slot) = e.lock()
-                {
-                    *slot = Some(message);
-                    wake();
-                }
-            });
-        let engine = match spawned {
-            Ok(handle) => Some(handle),
-            Err(e) => {
-                if let Ok(mut slot) = error.lock() {
-                    *slot = Some(format!("cannot start the live engine: {e}"));
-                }
-                None
-            }
-        };
-        LiveFeed {
-            label,
-            latest,
-            error,
-            stop,
-            window_s,
-            compare,
-            customers_wanted,
-            rules,
-            engine,
-        }
-    }
-
-    /// Watches `rules` instead of the rules so far.
-    pub fn set_rules(&self, rules: Vec<AlertRule>) {
-        if let Ok(mut slot) = self.rules.lock() {
-            *slot = Some(rules);
-        }
-    }
-
-    /// Whether snapshots should carry the customers of the recent past
-    /// (while the customer list is on screen); without them a snapshot
-    /// since start costs only the running totals.
-    pub fn want_customers(&self, wanted: bool) {
-        self.customers_wanted.store(wanted, Ordering::Relaxed);
-    }
-
-    /// Shows only the last `seconds` of event time (0 = since start).
-    pub fn set_window_s(&self, seconds: u64) {
-        self.window_s.store(seconds, Ordering::Relaxed);
-    }
-
-    /// The window asked for.
-    pub fn window_s(&self) -> u64 {
-        self.window_s.load(Ordering::Relaxed)
-    }
-
-    /// The newest snapshot, if one arrived since the last call.
-    pub fn take(&self) -> Option<LiveSnapshot> {
-        self.latest.lock().ok()?.take()
-    }
-
-    /// Why the feed stopped, if it did.
-    pub fn error(&self) -> Option<String> {
-        self.error.lock().ok()?.clone()
-    }
-}
-
-/// Engines told to stop that may still be saving their state.
-static CLOSING: Mutex<Vec<thread::JoinHandle<()>>> = Mutex::new(Vec::new());
-
-impl Drop for LiveFeed {
-    /// Tells the engine to stop; it saves its state (if it keeps one) and
-    /// leaves the stream on its own thread, so closing the screen returns
-    /// at once. [`finish_closing`] waits for it before the program ends.
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(engine) = self.engine.take()
-            && let Ok(mut closing) = CLOSING.lock()
-        {
-            closing.retain(|h| !h.is_finished());
-            closing.push(engine);
-        }
-    }
-}
-
-/// Waits for every stopped engine to finish saving its state (call before
-/// the program ends); true when none is left running.
-pub fn finish_closing() -> bool {
-    let handles = match CLOSING.lock() {
-        Ok(mut closing) => std::mem::take(&mut *closing),
-        Err(_) => return false,
-    };
-    let mut all_done = true;
-    for handle in handles {
-        if handle.join().is_err() {
-            log::error!("a live engine panicked while it was closing");
-            all_done = false;
-        }
-    }
-    all_done
-}
-
-/// True while a stopped engine is still saving its state.
-pub fn is_closing() -> bool {
-    CLOSING
-        .lock()
-        .map(|c| c.iter().any(|h| !h.is_finished()))
-        .unwrap_or(false)
 }
