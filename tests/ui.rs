@@ -579,7 +579,7 @@ fn explain_opens_under_a_difference_with_its_top_line() {
     let mut h = open_demo();
     h.get_by_label("Compare").click();
     h.run_steps(2);
-    h.get_by_label_contains("Converted (").click();
+    h.get_by_label_contains("Converted (").click_accesskit();
     step_until(&mut h, "the comparison", |h| {
         let ws = workspace(h);
         ws.loaded.summary.compare.is_some() && !ws.is_busy()

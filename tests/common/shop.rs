@@ -32,7 +32,7 @@ pub struct Session {
     /// Its customer's plan.
     pub plan: &'static str,
     /// (touchpoint, time in µs), in time order.
-    pub events: Vec<(&'static str, i64)>,
+    pub events: Vec<Event>,
 }
 
 impl Session {
@@ -140,11 +140,14 @@ pub fn write_jsonl(sessions: &[Session], path: &Path) {
     std::fs::write(path, out).unwrap();
 }
 
+/// One event of a session: (touchpoint, time in µs).
+type Event = (&'static str, i64);
+
 /// The events of `sessions` in `[from_us, to_us]`, cut into sessions again
 /// as the engine cuts them: by customer in time order, a new session after
 /// a gap of more than 30 minutes, each with its first event's values.
 pub fn sessions_between(sessions: &[Session], from_us: i64, to_us: i64) -> Vec<Session> {
-    let mut by_customer: BTreeMap<&str, Vec<(&Session, (&'static str, i64))>> = BTreeMap::new();
+    let mut by_customer: BTreeMap<&str, Vec<(&Session, Event)>> = BTreeMap::new();
     for s in sessions {
         for e in s.events.iter().filter(|e| (from_us..=to_us).contains(&e.1)) {
             by_customer.entry(&s.customer).or_default().push((s, *e));
