@@ -3,136 +3,26 @@
 //! and email go on as before. The explanation of `--compare
 //! previous-period --explain` names web first, and every value's share,
 //! volume and contribution equals counts made here from the generated
-//! sessions, by the binary's JSON and by the engine's API alike.
+//! sessions, by the binary's JSON and by the engine's API alike; and on a
+//! stream, whose web channel breaks in its last hour, by `live --headless
+//! --compare 1h --explain`.
 
 // Tests state what they expect by unwrapping it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use common::broker::{json, live_args, produce, run, with_topic};
+use common::shop::*;
 use journeyscope::engine::compare::CompareReport;
-use journeyscope::engine::explain::{Explainer, NONE_VALUE, OTHER_VALUES};
+use journeyscope::engine::explain::{Explainer, OTHER_VALUES};
 use journeyscope::engine::{
     CompareSpec, EngineConfig, EventBatch, FunnelSpec, JourneyBuilder, Journeys, NewEvent, compare,
 };
 use serde_json::Value;
-
-const FUNNEL: [&str; 5] = [
-    "home",
-    "product_view",
-    "add_to_cart",
-    "begin_checkout",
-    "purchase",
-];
-const DAY_US: i64 = 86_400_000_000;
-const START_US: i64 = 1_790_000_000_000_000;
-
-/// One generated session: its customer, channel (None: the events carry
-/// none), plan, and events (touchpoint, time in µs).
-#[derive(Debug, Clone)]
-struct Session {
-    customer: String,
-    channel: Option<&'static str>,
-    plan: &'static str,
-    events: Vec<(&'static str, i64)>,
-}
-
-impl Session {
-    /// The value of `property` at the session's first event.
-    fn value(&self, property: &str) -> String {
-        match property {
-            "channel" => self.channel.unwrap_or(NONE_VALUE).to_owned(),
-            _ => self.plan.to_owned(),
-        }
-    }
-}
-
-/// A small xorshift, so the data needs no crate.
-fn next(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
-}
-
-fn chance(state: &mut u64, percent: u64) -> bool {
-    next(state) % 100 < percent
-}
-
-/// 4,000 customers with one to three sessions each, on distinct days of
-/// twenty; web's cart-to-checkout share drops from 57 % to 10 % in the
-/// last ten days.
-fn shop() -> Vec<Session> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut sessions = Vec::new();
-    for c in 0..4_000 {
-        let plan = if chance(&mut state, 20) {
-            "pro"
-        } else {
-            "free"
-        };
-        let count = 1 + next(&mut state) % 3;
-        let mut days: Vec<i64> = (0..count).map(|k| (c + k as i64 * 7) % 20).collect();
-        days.sort_unstable();
-        days.dedup();
-        for day in days {
-            let channel = match next(&mut state) % 100 {
-                0..50 => Some("web"),
-                50..80 => Some("app"),
-                80..95 => Some("email"),
-                _ => None,
-            };
-            let checkout = match channel {
-                Some("web") if day >= 10 => 10,
-                Some("web") => 57,
-                Some("app") => 45,
-                Some(_) => 35,
-                None => 40,
-            };
-            let mut names = vec!["home", "product_view", "add_to_cart"];
-            if chance(&mut state, checkout) {
-                names.push("begin_checkout");
-                if chance(&mut state, 60) {
-                    names.push("purchase");
-                }
-            } else if chance(&mut state, 50) {
-                names.push("product_view");
-            }
-            let start = START_US + day * DAY_US + (next(&mut state) % 600) as i64 * 60_000_000;
-            sessions.push(Session {
-                customer: format!("c{c}"),
-                channel,
-                plan,
-                events: (0..)
-                    .zip(names)
-                    .map(|(i, n)| (n, start + i * 60_000_000))
-                    .collect(),
-            });
-        }
-    }
-    sessions
-}
-
-fn write_jsonl(sessions: &[Session], path: &Path) {
-    let mut out = String::new();
-    for s in sessions {
-        for (event, time_us) in &s.events {
-            let mut v = serde_json::json!({
-                "customer_id": s.customer,
-                "event": event,
-                "timestamp": chrono::DateTime::from_timestamp_micros(*time_us).unwrap().to_rfc3339(),
-                "plan": s.plan,
-            });
-            if let Some(channel) = s.channel {
-                v["channel"] = Value::from(channel);
-            }
-            out.push_str(&v.to_string());
-            out.push('\n');
-        }
-    }
-    std::fs::write(path, out).unwrap();
-}
 
 fn journeys_of(sessions: &[Session]) -> Journeys {
     let mut batch = EventBatch::default();
@@ -174,149 +64,6 @@ fn halves(sessions: &[Session]) -> [Vec<&Session>; 2] {
     [now, before]
 }
 
-/// A row's numerator and denominator over some sessions, counted here.
-type Count<'a> = Box<dyn Fn(&[&Session]) -> (u64, u64) + 'a>;
-
-fn transition<'a>(from: &'a str, to: &'a str) -> Count<'a> {
-    Box::new(move |sessions| {
-        let (mut x, mut n) = (0, 0);
-        for s in sessions {
-            let steps: Vec<&str> = std::iter::once("START")
-                .chain(s.events.iter().map(|e| e.0))
-                .chain(["END"])
-                .collect();
-            for pair in steps.windows(2) {
-                if pair[0] == from {
-                    n += 1;
-                    x += u64::from(pair[1] == to);
-                }
-            }
-        }
-        (x, n)
-    })
-}
-
-fn exit(name: &str) -> Count<'_> {
-    Box::new(move |sessions| {
-        let visits = sessions
-            .iter()
-            .filter(|s| s.events.iter().any(|e| e.0 == name));
-        let exits = sessions
-            .iter()
-            .filter(|s| s.events.last().unwrap().0 == name);
-        (exits.count() as u64, visits.count() as u64)
-    })
-}
-
-/// Funnel step `step`: customers of these sessions reaching it and the one
-/// before (steps in order, from the first visit of the first).
-fn step(step: usize) -> Count<'static> {
-    Box::new(move |sessions| {
-        let mut events: BTreeMap<&str, Vec<(i64, &str)>> = BTreeMap::new();
-        for s in sessions {
-            let list = events.entry(&s.customer).or_default();
-            list.extend(s.events.iter().map(|(n, t)| (*t, *n)));
-        }
-        let (mut x, mut n) = (0, 0);
-        for list in events.values_mut() {
-            list.sort();
-            let mut reached = 0;
-            for (_, name) in list.iter() {
-                if reached < FUNNEL.len() && *name == FUNNEL[reached] {
-                    reached += 1;
-                }
-            }
-            n += u64::from(reached >= step);
-            x += u64::from(reached > step);
-        }
-        (x, n)
-    })
-}
-
-/// The sessions of `side` grouped by the value `property` has: at each
-/// session's first event, or for a funnel (`by_customer`) at the first
-/// event of the customer's first session on that side.
-fn by_value<'s>(
-    side: &[&'s Session],
-    property: &str,
-    by_customer: bool,
-) -> BTreeMap<String, Vec<&'s Session>> {
-    let mut first: BTreeMap<&str, (i64, String)> = BTreeMap::new();
-    for s in side {
-        let entry = first
-            .entry(&s.customer)
-            .or_insert((i64::MAX, String::new()));
-        if s.events[0].1 < entry.0 {
-            *entry = (s.events[0].1, s.value(property));
-        }
-    }
-    let mut groups: BTreeMap<String, Vec<&Session>> = BTreeMap::new();
-    for s in side {
-        let value = match by_customer {
-            true => first[s.customer.as_str()].1.clone(),
-            false => s.value(property),
-        };
-        groups.entry(value).or_default().push(s);
-    }
-    groups
-}
-
-fn near(got: f64, want: f64) -> bool {
-    (got - want).abs() < 1e-9
-}
-
-/// Checks one explained row of the JSON against counts made here.
-fn check_explained(row: &Value, sides: &[Vec<&Session>; 2], count: &Count, by_customer: bool) {
-    let what = row["explain_summary"].as_str().unwrap();
-    let total = sides.clone().map(|side| count(&side));
-    let share = total.map(|(x, n)| x as f64 / n as f64);
-    let values = row["explain"].as_array().unwrap();
-    let mut sums: BTreeMap<&str, f64> = BTreeMap::new();
-    let mut listed = 0;
-    for property in ["channel", "plan"] {
-        let groups = [0, 1].map(|s| by_value(&sides[s], property, by_customer));
-        let mut names: Vec<&String> = groups[0].keys().chain(groups[1].keys()).collect();
-        names.sort();
-        names.dedup();
-        for value in names {
-            let got = values
-                .iter()
-                .find(|v| v["property"] == property && v["value"] == value.as_str())
-                .unwrap_or_else(|| panic!("{what}: {property}={value} is not explained"));
-            let counts = [0, 1].map(|s| groups[s].get(value).map_or((0, 0), |g| count(g)));
-            if counts.iter().all(|(_, n)| *n == 0) {
-                continue;
-            }
-            let mut parts = [0.0; 2];
-            for (s, key) in ["a", "b"].into_iter().enumerate() {
-                let (x, n) = counts[s];
-                let side = &got[key];
-                assert_eq!(side["transitions"], x, "{what}: {property}={value} {key}");
-                assert_eq!(side["outflow"], n, "{what}: {property}={value} {key}");
-                let s_v = if n == 0 { 0.0 } else { x as f64 / n as f64 };
-                let w = n as f64 / total[s].1 as f64;
-                assert!(near(side["share"].as_f64().unwrap(), s_v), "{what}: {side}");
-                assert!(near(side["weight"].as_f64().unwrap(), w), "{what}: {side}");
-                parts[s] = w * s_v;
-            }
-            let want = (parts[0] - parts[1]) / (share[0] - share[1]);
-            let contribution = got["contribution"].as_f64().unwrap();
-            assert!(near(contribution, want), "{what}: {got} want {want}");
-            *sums.entry(property).or_default() += contribution;
-            listed += 1;
-        }
-    }
-    assert_eq!(values.len(), listed, "{what}: values no session has");
-    for (property, sum) in sums {
-        assert!(near(sum, 1.0), "{what}: {property}'s parts sum to {sum}");
-    }
-    let sizes: Vec<f64> = values
-        .iter()
-        .map(|v| v["contribution"].as_f64().unwrap().abs())
-        .collect();
-    assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{what}: not ranked");
-}
-
 fn summarize_json(file: &Path, explain: bool) -> Value {
     let funnel = FUNNEL.join(",");
     let mut args = vec![
@@ -346,19 +93,10 @@ fn summarize_json(file: &Path, explain: bool) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// The row of `list` whose `key` fields are `want`.
-fn find<'v>(list: &'v Value, want: &[(&str, &str)]) -> &'v Value {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .find(|r| want.iter().all(|(k, v)| r[*k] == *v))
-        .unwrap_or_else(|| panic!("no row {want:?}"))
-}
-
 #[test]
 fn explain_names_the_web_channel_and_every_number_equals_a_recount() {
     let dir = tempfile::tempdir().unwrap();
-    let sessions = shop();
+    let sessions = shop(DAY_US);
     let file = dir.path().join("shop.jsonl");
     write_jsonl(&sessions, &file);
     let sides = halves(&sessions);
@@ -418,7 +156,7 @@ fn explain_names_the_web_channel_and_every_number_equals_a_recount() {
 fn without_explain_the_json_is_as_before() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("shop.jsonl");
-    write_jsonl(&shop(), &file);
+    write_jsonl(&shop(DAY_US), &file);
     let mut explained = summarize_json(&file, true);
     let plain = summarize_json(&file, false);
     assert!(!plain.to_string().contains("explain"));
@@ -434,7 +172,7 @@ fn without_explain_the_json_is_as_before() {
 
 #[test]
 fn the_engine_explains_any_row_as_the_json_does() {
-    let sessions = shop();
+    let sessions = shop(DAY_US);
     let sides = halves(&sessions);
     let journeys = journeys_of(&sessions);
     let funnel = FunnelSpec {
@@ -564,4 +302,74 @@ fn past_the_busiest_values_the_rest_are_told_together() {
         .filter_map(|v| v.contribution)
         .sum();
     assert!(near(sum, 1.0), "{sum}");
+}
+
+/// An hour of the stream as the live comparison takes it, in slots of six
+/// minutes: twenty slots make the two hours compared.
+const SLOT_US: i64 = 6 * 60 * 1_000_000;
+const HOUR_US: i64 = 3_600 * 1_000_000;
+
+/// `live --headless --compare 1h --explain` on a stream whose web channel
+/// breaks in its last hour: the newest event's hour against the hour
+/// before, each stretch holding only its own events up to its own "now"
+/// (both ends included, see `LiveComparison::copy`). Every significant
+/// row's explanation equals a recount from the produced events of those
+/// stretches, and web is first where it broke.
+#[test]
+fn live_explains_the_last_hour_against_the_one_before_as_a_recount() {
+    let (broker, dir) = with_topic("explained");
+    let sessions = shop(SLOT_US);
+    let file = dir.path().join("shop.jsonl");
+    write_jsonl(&sessions, &file);
+    produce(&broker, "explained", &file);
+    let flags = ["--compare", "1h", "--keep-property", "plan"];
+    let mut args = live_args(&broker, "explained", &flags);
+    args.push("--explain".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let compare = &json(&run(&args))["compare"];
+
+    let times = sessions.iter().flat_map(|s| s.events.iter().map(|e| e.1));
+    let now = times.max().unwrap();
+    let stretches = [
+        sessions_between(&sessions, now - HOUR_US, now),
+        sessions_between(&sessions, now - 2 * HOUR_US, now - HOUR_US),
+    ];
+    let sides = [0, 1].map(|s| stretches[s].iter().collect::<Vec<&Session>>());
+    for (side, key) in ["a", "b"].into_iter().enumerate() {
+        assert_eq!(compare[key]["sessions"], sides[side].len(), "{key}");
+    }
+
+    let cart = [("from", "add_to_cart"), ("to", "begin_checkout")];
+    let row = find(&compare["edges"], &cart);
+    assert_eq!(row["significant"], true, "{row}");
+    let top = &row["explain"][0];
+    assert_eq!(
+        (&top["property"], &top["value"]),
+        (&"channel".into(), &"web".into())
+    );
+    let mut explained = 0;
+    for edge in compare["edges"].as_array().unwrap() {
+        assert_eq!(
+            edge["explain"].is_array(),
+            edge["significant"] == true,
+            "{edge}"
+        );
+        if edge["significant"] == true {
+            let (from, to) = (edge["from"].as_str().unwrap(), edge["to"].as_str().unwrap());
+            check_explained(edge, &sides, &transition(from, to), false);
+            explained += 1;
+        }
+    }
+    for node in compare["nodes"].as_array().unwrap() {
+        assert_eq!(
+            node["explain"].is_array(),
+            node["significant"] == true,
+            "{node}"
+        );
+        if node["significant"] == true {
+            check_explained(node, &sides, &exit(node["name"].as_str().unwrap()), false);
+            explained += 1;
+        }
+    }
+    assert!(explained >= 2, "only {explained} rows were significant");
 }

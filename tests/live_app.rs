@@ -330,6 +330,70 @@ fn the_live_screen_compares_the_window_with_the_one_before() {
     );
 }
 
+/// What changed explains a live comparison as `live --headless --explain`
+/// does: on a stream whose web channel breaks in its last hour, the last
+/// 60 minutes against the previous window carry an explanation on every
+/// significant row (computed by the snapshot thread), and the Explain
+/// button of the cart-to-checkout row opens its top line, web first.
+#[test]
+fn what_changed_explains_a_live_comparison() {
+    use egui::accesskit::Role;
+    use egui_kittest::kittest::Queryable;
+    use journeyscope::app::live::LiveRequest;
+    use journeyscope::ui::explain::shown;
+
+    let (broker, dir) = with_topic("explained");
+    let file = dir.path().join("shop.jsonl");
+    common::shop::write_jsonl(&common::shop::shop(6 * 60 * 1_000_000), &file);
+    produce(&broker, "explained", &file);
+    let records = lines(&file).len() as u64;
+    let request = LiveRequest {
+        spec: earliest(&broker, "explained"),
+        state: None,
+        lateness_us: 5 * 60 * 1_000_000,
+        alerts: Vec::new(),
+        alerts_file: None,
+        alert_outputs: Default::default(),
+    };
+    let mut h = app(Some(Command::OpenKafka(Box::new(request))));
+    wait_live(&mut h, 60, "no map", |view| view.map.map(|_| ()));
+    h.get_by_role_and_label(Role::ComboBox, "Show").click();
+    h.run_steps(2);
+    h.get_by_label("last 60 minutes").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::ComboBox, "Compare with")
+        .click();
+    h.run_steps(2);
+    h.get_by_label("the previous window").click();
+    let compare = wait_live(&mut h, 60, "no comparison of the whole stream", |view| {
+        let latest = view.latest.as_ref()?;
+        let compare = latest.summary.compare.clone()?;
+        (latest.progress.consumed == records && compare.b.sessions > 0).then_some(compare)
+    });
+    let rows = compare.biggest();
+    for (from, to, _) in &rows {
+        assert!(
+            journeyscope::ui::explain::explanation_of(&compare, from, *to).is_some(),
+            "{from} {to:?} is significant but not explained"
+        );
+    }
+    let at = rows
+        .iter()
+        .position(|(from, to, _)| *from == "add_to_cart" && *to == Some("begin_checkout"))
+        .expect("the cart-to-checkout row changed");
+    let explanation =
+        journeyscope::ui::explain::explanation_of(&compare, "add_to_cart", Some("begin_checkout"))
+            .unwrap();
+    assert_eq!(explanation.explain[0].value, "web");
+    let top_line = shown(&explanation.explain_summary);
+    h.run_steps(3);
+    assert!(h.query_by_label(&top_line).is_none());
+    h.get_all_by_label("Explain").nth(at).unwrap().click();
+    h.run_steps(3);
+    h.get_by_label(&top_line);
+    h.get_by_label("channel = web");
+}
+
 /// Alert rules on the live screen: a stream whose app checkout conversion
 /// collapses fires the rule; while it fires, a banner names it and its
 /// history lists it, and the rule's webhook (served here) gets each alert

@@ -790,6 +790,62 @@ fn the_funnel_compares_two_groups_side_by_side() {
     h.snapshot("compared_funnel");
 }
 
+/// The compared funnel explains its significant steps as the map's list
+/// explains its rows: the button opens the step's top line, and the values
+/// of each property account for the whole change.
+#[test]
+fn explain_opens_under_a_compared_funnel_step() {
+    let mut h = open_demo();
+    h.get_by_label("Funnel").click();
+    h.run_steps(2);
+    h.get_by_label("Compare").click();
+    h.run_steps(2);
+    h.get_by_label_contains("Converted (").click_accesskit();
+    step_until(&mut h, "the compared funnel", |h| {
+        let ws = workspace(h);
+        let f = &ws.funnel;
+        !ws.is_busy() && !f.is_stale() && f.report().is_some_and(|r| r.compared.is_some())
+    });
+    let answer = workspace(&h).funnel.report().unwrap().clone();
+    let compared = answer.compared.clone().unwrap().expect("a compared funnel");
+    // Exactly the significant steps are explained, with the comparison.
+    for row in &compared.rows {
+        assert_eq!(
+            row.explanation.is_some(),
+            row.difference.significant,
+            "{}",
+            row.touchpoint
+        );
+    }
+    let explained: Vec<_> = compared
+        .rows
+        .iter()
+        .filter_map(|r| r.explanation.as_ref())
+        .collect();
+    let explanation = *explained.first().expect("a significant step");
+    for property in explanation.explain.iter().map(|v| &v.property) {
+        let parts: f64 = explanation
+            .explain
+            .iter()
+            .filter(|v| v.property == *property)
+            .filter_map(|v| v.contribution)
+            .sum();
+        assert!((parts - 1.0).abs() < 1e-9, "{property}: {parts}");
+    }
+    let top_line = shown(&explanation.explain_summary);
+    assert!(top_line.starts_with("reaching "), "{top_line}");
+    assert!(h.query_by_label(&top_line).is_none());
+    assert_eq!(h.get_all_by_label("Explain").count(), explained.len());
+    h.get_all_by_label("Explain").next().unwrap().click();
+    h.run_steps(3);
+    h.get_by_label(&top_line);
+    let top = &explanation.explain[0];
+    h.get_by_label(&format!("{} = {}", top.property, top.value));
+    h.get_all_by_label("Explain").next().unwrap().click();
+    h.run_steps(3);
+    assert!(h.query_by_label(&top_line).is_none());
+}
+
 #[test]
 fn the_privacy_switch_pseudonymizes_what_opens_next() {
     let dir = tempfile::tempdir().unwrap_or_else(|_| panic!("temp dir"));

@@ -104,8 +104,9 @@ impl Funnel {
             let (journeys, spec, compare) = (journeys.clone(), spec.clone(), compare.clone());
             Task::spawn("funnel", wake.clone(), move |_| FunnelAnswer {
                 report: compute_funnel(&journeys, &spec),
+                // Each significant step is explained on request.
                 compared: compare
-                    .map(|c| compare_funnel(&journeys, &c, &spec).map_err(|e| e.to_string())),
+                    .map(|c| compare_funnel(&journeys, &c, &spec, true).map_err(|e| e.to_string())),
             })
         });
     }

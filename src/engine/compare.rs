@@ -371,11 +371,14 @@ pub struct ComparedFunnel {
 }
 
 /// The funnel `funnel` in each group of `spec`, with each step's
-/// conversion tested as `--compare --funnel` tests it.
+/// conversion tested as `--compare --funnel` tests it, and each
+/// significant step explained by the kept properties' values when
+/// `explain` is true.
 pub fn compare_funnel(
     journeys: &Journeys,
     spec: &CompareSpec,
     funnel: &FunnelSpec,
+    explain: bool,
 ) -> Result<ComparedFunnel, SegmentError> {
     let (a, b) = sides(journeys, spec);
     let (ja, jb) = (
@@ -383,7 +386,10 @@ pub fn compare_funnel(
         journeys.with_segment(Some(b.clone()))?,
     );
     let (funnel_a, funnel_b) = (compute_funnel(&ja, funnel), compute_funnel(&jb, funnel));
-    let rows = tested_steps(&funnel_a, &funnel_b);
+    let mut rows = tested_steps(&funnel_a, &funnel_b);
+    if explain {
+        explain_significant(&ja, &jb, Some(funnel), &mut [], &mut [], Some(&mut rows));
+    }
     Ok(ComparedFunnel {
         a: Side::of(a, &ja),
         b: Side::of(b, &jb),

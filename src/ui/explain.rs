@@ -2,12 +2,14 @@
 //! values of the kept properties (computed with the comparison, off the UI
 //! thread). A button on each row opens its explanation under the list: the
 //! top line in words and the values ranked by their part of the change.
+//! The list of differences keys its rows by (from, to); the compared
+//! funnel by step.
 
 use crate::engine::compare::CompareReport;
 use crate::engine::explain::{Explanation, ValueRow};
 
 /// Values listed in an explanation; the rest are counted.
-const VALUES_SHOWN: usize = 10;
+pub const VALUES_SHOWN: usize = 10;
 
 /// A row of the list: (from, Some(to)) for a transition, (name, None) for
 /// a touchpoint's exits.
@@ -36,32 +38,32 @@ pub fn explanation_of<'a>(
     }
 }
 
-/// The row whose explanation is open in list `list`.
-fn open_row(ui: &egui::Ui, list: egui::Id) -> Option<RowKey> {
-    ui.data(|d| d.get_temp::<RowKey>(list))
+/// The key of the row whose explanation is open in list `list`.
+pub fn open_row<K: Clone + Send + Sync + 'static>(ui: &egui::Ui, list: egui::Id) -> Option<K> {
+    ui.data(|d| d.get_temp::<K>(list))
 }
 
-/// The Explain button of one row of list `list` (nothing when the row has
-/// no explanation): opens its explanation, or closes it when open.
-pub fn explain_button_ui(
-    compare: &CompareReport,
+/// The Explain button of one row of list `list`, the row `key` (nothing
+/// when the row has no explanation): opens its explanation, or closes it
+/// when open.
+pub fn row_button_ui<K: Clone + PartialEq + Send + Sync + 'static>(
+    explained: bool,
     list: egui::Id,
-    (from, to): (&str, Option<&str>),
+    key: K,
     ui: &mut egui::Ui,
 ) {
-    if explanation_of(compare, from, to).is_none() {
+    if !explained {
         ui.label("");
         return;
     }
-    let key: RowKey = (from.to_owned(), to.map(str::to_owned));
-    let open = open_row(ui, list).as_ref() == Some(&key);
+    let open = open_row::<K>(ui, list).as_ref() == Some(&key);
     let button = ui
         .selectable_label(open, "Explain")
         .on_hover_text("Which channel or property value made this change");
     if button.clicked() {
         ui.data_mut(|d| {
             if open {
-                d.remove::<RowKey>(list);
+                d.remove::<K>(list);
             } else {
                 d.insert_temp(list, key);
             }
@@ -69,16 +71,40 @@ pub fn explain_button_ui(
     }
 }
 
-/// The open row's explanation of list `list`, if one is open.
+/// The explanation of the open row of list `list`, if one is open:
+/// `find` gives a row's explanation by its key; `groups` says which group
+/// is B and which A.
+pub fn open_row_ui<'a, K: Clone + Send + Sync + 'static>(
+    list: egui::Id,
+    groups: &str,
+    find: impl FnOnce(&K) -> Option<&'a Explanation>,
+    ui: &mut egui::Ui,
+) {
+    let Some(explanation) = open_row::<K>(ui, list).as_ref().and_then(find) else {
+        return;
+    };
+    ui.group(|ui| explanation_ui(explanation, groups, list, ui));
+}
+
+/// The Explain button of a row of a comparison's list of differences:
+/// (from, Some(to)) for a transition, (name, None) for exits.
+pub fn explain_button_ui(
+    compare: &CompareReport,
+    list: egui::Id,
+    (from, to): (&str, Option<&str>),
+    ui: &mut egui::Ui,
+) {
+    let explained = explanation_of(compare, from, to).is_some();
+    let key: RowKey = (from.to_owned(), to.map(str::to_owned));
+    row_button_ui(explained, list, key, ui);
+}
+
+/// The open row's explanation of a comparison's list `list`, if one is
+/// open.
 pub fn open_explanation_ui(compare: &CompareReport, list: egui::Id, ui: &mut egui::Ui) {
-    let Some((from, to)) = open_row(ui, list) else {
-        return;
-    };
-    let Some(explanation) = explanation_of(compare, &from, to.as_deref()) else {
-        return;
-    };
     let groups = format!("B: {}; A: {}", compare.b.segment, compare.a.segment);
-    ui.group(|ui| explanation_ui(explanation, &groups, list, ui));
+    let find = |(from, to): &RowKey| explanation_of(compare, from, to.as_deref());
+    open_row_ui(list, &groups, find, ui);
 }
 
 /// The top line and the ranked values of one explanation; `groups` says

@@ -9,11 +9,13 @@ use egui_plot::{Bar, BarChart, Plot};
 use crate::app::funnel::Funnel;
 use crate::app::workspace::WorkspaceCommand;
 use crate::engine::compare::StepSide;
+use crate::engine::explain::Explanation;
 use crate::engine::{ComparedFunnel, FunnelReport, is_terminal_name};
 use crate::format::{human_duration, thousands};
 use crate::layout::palette;
 use crate::report::Summary;
 
+use super::explain::{VALUES_SHOWN, open_row, open_row_ui, row_button_ui};
 use super::insight_panel::format_q;
 use super::theme;
 
@@ -57,8 +59,17 @@ pub fn funnel_ui(funnel: &Funnel, summary: &Summary, ui: &mut egui::Ui) -> Vec<W
     };
     match &answer.compared {
         Some(Ok(compared)) => {
-            compared_chart_ui(compared, ui);
-            compared_table_ui(compared, ui);
+            let list = egui::Id::unique("compared funnel explained");
+            let explained = open_step(compared, list, ui).map_or(0, |e| e.explain.len());
+            // Room under the table for the open explanation's lines.
+            let extra_rows = match explained {
+                0 => 0,
+                n => n.min(VALUES_SHOWN) + 4,
+            };
+            compared_chart_ui(compared, extra_rows, ui);
+            compared_table_ui(compared, list, ui);
+            let groups = format!("B: {}; A: {}", compared.b.segment, compared.a.segment);
+            open_row_ui(list, &groups, |key| step_explanation(compared, key), ui);
         }
         Some(Err(why)) => {
             ui.colored_label(ui.visuals().error_fg_color, why);
@@ -69,6 +80,30 @@ pub fn funnel_ui(funnel: &Funnel, summary: &Summary, ui: &mut egui::Ui) -> Vec<W
         }
     }
     commands
+}
+
+/// A compared step's row: its index among the rows and its touchpoint.
+type StepKey = (usize, String);
+
+/// The explanation of the compared step `key`, when it carries one.
+fn step_explanation<'a>(
+    compared: &'a ComparedFunnel,
+    (i, touchpoint): &StepKey,
+) -> Option<&'a Explanation> {
+    let row = compared
+        .rows
+        .get(*i)
+        .filter(|r| r.touchpoint == *touchpoint)?;
+    row.explanation.as_ref()
+}
+
+/// The explanation open under the compared table of list `list`, if any.
+fn open_step<'a>(
+    compared: &'a ComparedFunnel,
+    list: egui::Id,
+    ui: &egui::Ui,
+) -> Option<&'a Explanation> {
+    step_explanation(compared, &open_row::<StepKey>(ui, list)?)
 }
 
 /// The funnel's steps and window as the panel edits them.
@@ -205,8 +240,9 @@ fn chart_height(ui: &egui::Ui, rows: usize) -> f32 {
 }
 
 /// Bars of A and B side by side per step: the share of each group's
-/// first-step customers who reached it.
-fn compared_chart_ui(compared: &ComparedFunnel, ui: &mut egui::Ui) {
+/// first-step customers who reached it, leaving `extra_rows` more rows
+/// of room under the table.
+fn compared_chart_ui(compared: &ComparedFunnel, extra_rows: usize, ui: &mut egui::Ui) {
     let bars = |report: &FunnelReport, offset: f64, colour: egui::Color32| -> Vec<Bar> {
         report
             .steps
@@ -230,7 +266,7 @@ fn compared_chart_ui(compared: &ComparedFunnel, ui: &mut egui::Ui) {
         .map(|s| s.touchpoint.clone())
         .collect();
     Plot::new("compared funnel chart")
-        .height(chart_height(ui, names.len() + 1))
+        .height(chart_height(ui, names.len() + 1 + extra_rows))
         .allow_zoom(false)
         .allow_drag(false)
         .allow_scroll(false)
@@ -263,8 +299,9 @@ fn compared_chart_ui(compared: &ComparedFunnel, ui: &mut egui::Ui) {
 }
 
 /// Each step's conversion from the previous one in A and B, with the
-/// difference and its test.
-fn compared_table_ui(compared: &ComparedFunnel, ui: &mut egui::Ui) {
+/// difference, its test, and an Explain button on each significant step
+/// (list `list` keeps which is open).
+fn compared_table_ui(compared: &ComparedFunnel, list: egui::Id, ui: &mut egui::Ui) {
     ui.add_space(8.0);
     ui.label(format!(
         "A: {} ({} customers) · B: {} ({} customers) · two-proportion z-test, q over the steps",
@@ -275,10 +312,10 @@ fn compared_table_ui(compared: &ComparedFunnel, ui: &mut egui::Ui) {
     ));
     TableBuilder::new(ui)
         .striped(true)
-        .column(Column::initial(180.0).clip(true))
-        .columns(Column::initial(190.0).clip(true), 2)
-        .columns(Column::initial(100.0), 2)
-        .column(Column::remainder())
+        .column(Column::initial(150.0).clip(true))
+        .columns(Column::initial(170.0).clip(true), 2)
+        .columns(Column::initial(90.0), 3)
+        .column(Column::remainder().at_least(70.0))
         .header(22.0, |mut header| {
             for title in [
                 "Step",
@@ -287,6 +324,7 @@ fn compared_table_ui(compared: &ComparedFunnel, ui: &mut egui::Ui) {
                 "Difference",
                 "q-value",
                 "Significant",
+                "",
             ] {
                 header.col(|ui| {
                     ui.strong(title);
@@ -305,6 +343,7 @@ fn compared_table_ui(compared: &ComparedFunnel, ui: &mut egui::Ui) {
                         String::new(),
                         String::new(),
                         String::new(),
+                        String::new(),
                     ];
                     for cell in cells {
                         row.col(|ui| {
@@ -313,7 +352,7 @@ fn compared_table_ui(compared: &ComparedFunnel, ui: &mut egui::Ui) {
                     }
                 });
             }
-            for r in &compared.rows {
+            for (i, r) in compared.rows.iter().enumerate() {
                 body.row(24.0, |mut row| {
                     let side = |s: &StepSide| {
                         format!(
@@ -337,6 +376,10 @@ fn compared_table_ui(compared: &ComparedFunnel, ui: &mut egui::Ui) {
                             ui.label(cell);
                         });
                     }
+                    row.col(|ui| {
+                        let key: StepKey = (i, r.touchpoint.clone());
+                        row_button_ui(r.explanation.is_some(), list, key, ui);
+                    });
                 });
             }
         });

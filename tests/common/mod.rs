@@ -7,6 +7,7 @@
 pub mod broker;
 pub mod pointer;
 pub mod registry;
+pub mod shop;
 
 use std::path::{Path, PathBuf};
 
