@@ -20,7 +20,8 @@ use common::shop::*;
 use journeyscope::engine::compare::CompareReport;
 use journeyscope::engine::explain::{Explainer, OTHER_VALUES};
 use journeyscope::engine::{
-    CompareSpec, EngineConfig, EventBatch, FunnelSpec, JourneyBuilder, Journeys, NewEvent, compare,
+    CompareSpec, EngineConfig, EventBatch, FunnelSpec, JourneyBuilder, Journeys, NewEvent, Segment,
+    compare,
 };
 use serde_json::Value;
 
@@ -372,4 +373,32 @@ fn live_explains_the_last_hour_against_the_one_before_as_a_recount() {
         }
     }
     assert!(explained >= 2, "only {explained} rows were significant");
+}
+
+/// Comparing the web channel with the rest, every web session is in A: the
+/// channel explains nothing and is left out, the other kept property
+/// stays.
+#[test]
+fn the_property_the_groups_are_told_apart_by_is_not_explained() {
+    let sessions = shop(DAY_US);
+    let journeys = journeys_of(&sessions);
+    let web = Segment::parse("channel=web", &|_: &str| None).unwrap();
+    let report = compare(
+        &journeys,
+        &CompareSpec::Segments { a: web, b: None },
+        None,
+        None,
+        true,
+    )
+    .unwrap();
+    let explained: Vec<_> = report
+        .edges
+        .iter()
+        .filter_map(|e| e.explanation.as_ref())
+        .collect();
+    assert!(!explained.is_empty());
+    for explanation in explained {
+        assert!(explanation.explain.iter().all(|v| v.property != "channel"));
+        assert!(explanation.explain.iter().any(|v| v.property == "plan"));
+    }
 }

@@ -222,6 +222,23 @@ impl CompareReport {
         rows.sort_by(|x, y| order(x.2, y.2));
         rows
     }
+
+    /// The shares a row compares, in A and in B: a transition's share of
+    /// its source's outflow, or (with `to` None) a touchpoint's exit share.
+    pub fn shares(&self, from: &str, to: Option<&str>) -> Option<(f64, f64)> {
+        match to {
+            Some(to) => self
+                .edges
+                .iter()
+                .find(|e| e.from == from && e.to == to)
+                .map(|e| (e.a.share, e.b.share)),
+            None => self
+                .nodes
+                .iter()
+                .find(|n| n.name == from)
+                .map(|n| (n.a.exit_share, n.b.exit_share)),
+        }
+    }
 }
 
 /// The two groups of `spec` as segments of `journeys`.

@@ -17,6 +17,7 @@ use super::event::Event;
 use super::funnel::{FunnelSpec, best_attempt, ratio, step_ids};
 use super::journeys::Journeys;
 use super::proportions::two_proportion_p;
+use super::segment::Condition;
 use super::walk::{Markers, Tally};
 
 /// The value of sessions whose first event lacks the property.
@@ -102,10 +103,21 @@ pub struct Explainer<'a> {
     properties: Vec<Property>,
 }
 
+/// The properties `conditions` test, into `out`.
+fn properties_in(conditions: &[Condition], out: &mut Vec<String>) {
+    for condition in conditions {
+        match condition {
+            Condition::Property { property, .. } => out.push(property.clone()),
+            Condition::Not(inner) => properties_in(inner, out),
+            Condition::Did { .. } | Condition::Time { .. } => {}
+        }
+    }
+}
+
 impl<'a> Explainer<'a> {
     /// Counts group A's journeys `a` and group B's `b` (each walked with
-    /// its group's segment) by every property either keeps, and the
-    /// funnel's steps when `funnel` is given.
+    /// its group's segment) by every property either keeps but the ones
+    /// their segments test, and the funnel's steps when `funnel` is given.
     pub fn new(a: &'a Journeys, b: &'a Journeys, funnel: Option<&FunnelSpec>) -> Self {
         let sides = [a, b];
         let mut names: Vec<String> = a.kept_properties().to_vec();
@@ -114,6 +126,15 @@ impl<'a> Explainer<'a> {
                 names.push(name.clone());
             }
         }
+        // A property the groups are told apart by (`device=mobile` against
+        // the rest) has each value wholly in one group: it explains nothing.
+        let mut defining = Vec::new();
+        for side in sides {
+            if let Some(segment) = &side.segment {
+                properties_in(&segment.conditions, &mut defining);
+            }
+        }
+        names.retain(|name| !defining.contains(name));
         let properties = names
             .into_iter()
             .map(|name| {

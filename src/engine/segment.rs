@@ -61,7 +61,8 @@ pub enum SegmentError {
     /// The expression cannot be read.
     #[error(
         "segment `{text}`: {why}; write PROP=V1,V2, PROP!=V, did:TOUCHPOINT, !did:TOUCHPOINT \
-         or time:FROM..TO, joined by &"
+         or time:FROM..TO (a date or time, either end may be left open: \
+         time:2026-11-07.., time:2026-11-01..2026-11-07), joined by &"
     )]
     Syntax {
         /// The whole expression.

@@ -59,7 +59,7 @@ fn stretch(from_us: Option<i64>, to_us: Option<i64>, zone: Tz) -> String {
         (Some(a), Some(b)) => {
             let length = human_duration((b - a) as f64 / 1e6);
             let same_day = local(a)
-                .zip(local(b - 1))
+                .zip(local(b))
                 .is_some_and(|(x, y)| x.date_naive() == y.date_naive());
             if same_day {
                 format!(
@@ -160,7 +160,7 @@ pub fn sides_in_words(a: &Side, b: &Side, zone: Tz) -> String {
         None => side_in_words(b, zone),
     };
     let mut text = format!(
-        "{} ({} sessions) vs {b_words} ({} sessions)",
+        "A: {} ({} sessions) vs B: {b_words} ({} sessions)",
         side_in_words(a, zone),
         thousands(a.sessions),
         thousands(b.sessions)
@@ -237,7 +237,7 @@ mod tests {
         let words = sides_in_words(&a, &b, zone);
         assert_eq!(
             words,
-            "5 Dec 15:04–15:19 (15 min) (655 sessions) vs an hour earlier, 5 Dec 14:04–14:19 (15 min) \
+            "A: 5 Dec 15:04–15:19 (15 min) (655 sessions) vs B: an hour earlier, 5 Dec 14:04–14:19 (15 min) \
              (1,628 sessions): 60 % fewer sessions in the same length of time"
         );
     }
@@ -256,7 +256,7 @@ mod tests {
         let words = sides_in_words(&a, &b, zone);
         assert_eq!(
             words,
-            "channel web (100 sessions) vs every other session (104 sessions)"
+            "A: channel web (100 sessions) vs B: every other session (104 sessions)"
         );
     }
 }

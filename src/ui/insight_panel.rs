@@ -121,7 +121,12 @@ pub fn differences_ui(
             if ui.link(what).clicked() {
                 pick = Some((from.to_owned(), to.map(str::to_owned)));
             }
-            ui.label(format!("{:+.1} pp", d.diff_pp));
+            let shares = compare.shares(from, to).map_or(String::new(), |(a, b)| {
+                format!("A {:.1} % · B {:.1} %", a * 100.0, b * 100.0)
+            });
+            ui.label(format!("{:+.1} pp", d.diff_pp))
+                .on_hover_text("The change in points: A's share minus B's");
+            ui.label(shares);
             ui.label(format!("q {}", format_q(d.q_value.unwrap_or(1.0))))
                 .on_hover_text(
                     "How likely a difference this large is by chance alone, corrected for \
