@@ -129,7 +129,8 @@ pub struct MappingArgs {
     #[arg(long, value_name = "DURATION", requires = "funnel")]
     pub within: Option<String>,
     /// Keep this property's value at each session's first event, for
-    /// segments (repeatable; the channel column is always kept).
+    /// segments (repeatable; the channel column is always kept, and in
+    /// files the columns with a few values too).
     #[arg(long, value_name = "NAME")]
     pub keep_property: Vec<String>,
     /// Replace every customer id, as it is read, by `p` and the first 16
@@ -158,8 +159,9 @@ pub struct MappingArgs {
     #[arg(long, value_name = "EXPR")]
     pub compare: Vec<String>,
     /// With --compare: break each significant row down by the values of
-    /// `channel` and every --keep-property (each value's share now and
-    /// before, its volume, and how much of the change it accounts for).
+    /// every property kept for comparing but those the groups are told
+    /// apart by (each value's share now and before, its volume, and how
+    /// much of the change it accounts for).
     #[arg(long, requires = "compare")]
     pub explain: bool,
     /// Add paths by step: each step's busiest touchpoints, "other", exits.

@@ -484,3 +484,27 @@ fn ga4_export_with_epoch_microseconds() {
         .unwrap();
     assert_eq!(edge["time_s"]["median"], 60.5);
 }
+
+/// Without a display the window is not tried: one message says what to
+/// install or run instead, and the exit status says it failed.
+#[test]
+fn without_a_display_the_window_says_what_to_do() {
+    let out = Command::new(env!("CARGO_BIN_EXE_journeyscope"))
+        .arg("demo")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("WAYLAND_SOCKET")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no display to open the window on"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("journeyscope demo --headless"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("EventLoop"),
+        "{stderr}"
+    );
+}

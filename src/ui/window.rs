@@ -189,20 +189,50 @@ impl eframe::App for Window {
 /// `JOURNEYSCOPE_RENDERER=wgpu` asks for wgpu. Live engines closed on the
 /// way finish saving their state before it returns.
 pub fn run(settings: Settings, initial: Option<Command>) -> anyhow::Result<()> {
+    if let Some(missing) = no_display() {
+        return Err(anyhow!(missing));
+    }
     let wanted = std::env::var("JOURNEYSCOPE_RENDERER").unwrap_or_default();
     let outcome = if wanted == "wgpu" {
-        run_with(eframe::Renderer::Wgpu, settings, initial)
+        run_with(eframe::Renderer::Wgpu, settings, initial).map_err(|e| e.to_string())
     } else {
         match run_with(eframe::Renderer::Glow, settings.clone(), initial.clone()) {
             Ok(()) => Ok(()),
-            Err(e) => {
-                log::warn!("OpenGL is not available ({e}); drawing with wgpu");
+            Err(gl) => {
+                log::warn!("OpenGL is not available ({gl}); drawing with wgpu");
                 run_with(eframe::Renderer::Wgpu, settings, initial)
+                    .map_err(|wgpu| format!("OpenGL: {gl}; Vulkan (wgpu): {wgpu}"))
             }
         }
     };
     crate::app::live::finish_closing();
-    outcome.map_err(|e| anyhow!("cannot open the window: {e}"))
+    outcome.map_err(|e| {
+        anyhow!(
+            "cannot open the window: neither OpenGL nor Vulkan could draw it ({e}). Install \
+             Mesa's drivers (Debian/Ubuntu: sudo apt install libgl1-mesa-dri libegl1 \
+             mesa-vulkan-drivers), or print the summary without a window: journeyscope \
+             summarize FILE (journeyscope demo --headless for the demo)"
+        )
+    })
+}
+
+/// What to do when there is no display to open a window on (Linux: no
+/// X11 or Wayland in the environment), or None.
+fn no_display() -> Option<String> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if set("DISPLAY") || set("WAYLAND_DISPLAY") || set("WAYLAND_SOCKET") {
+        return None;
+    }
+    Some(
+        "no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set): run \
+         it in a desktop session, or under Xvfb (sudo apt install xvfb; xvfb-run journeyscope \
+         demo), or print the summary without a window: journeyscope summarize FILE \
+         (journeyscope demo --headless for the demo)"
+            .to_owned(),
+    )
 }
 
 fn run_with(
