@@ -506,6 +506,50 @@ impl Lit {
     }
 }
 
+/// Points sampled along a band's curve to fill it.
+const RIBBON_SAMPLES: usize = 32;
+
+/// A wide band running left to right, filled between its top and bottom
+/// edges (the centre line moved up and down by half its width, as a
+/// Sankey band is drawn), with a feathered edge; None for a thin band or
+/// a curve that turns back (an arc), which a stroke draws. A stroke as
+/// wide as a busy band folds over itself where the curve bends sharply.
+fn ribbon(curve: [Pos2; 4], stroke: Stroke) -> Option<egui::Mesh> {
+    let [p0, p1, p2, p3] = curve;
+    let runs_right = p0.x <= p1.x && p1.x <= p2.x && p2.x <= p3.x && p3.x - p0.x > 1.0;
+    if stroke.width < 2.0 || !runs_right {
+        return None;
+    }
+    let half = stroke.width / 2.0;
+    let feather = 0.6;
+    let mut mesh = egui::Mesh::default();
+    for i in 0..=RIBBON_SAMPLES {
+        let t = i as f32 / RIBBON_SAMPLES as f32;
+        let u = 1.0 - t;
+        let c = (p0.to_vec2() * (u * u * u)
+            + p1.to_vec2() * (3.0 * u * u * t)
+            + p2.to_vec2() * (3.0 * u * t * t)
+            + p3.to_vec2() * (t * t * t))
+            .to_pos2();
+        for (dy, colour) in [
+            (-half - feather, Color32::TRANSPARENT),
+            (-half + feather, stroke.color),
+            (half - feather, stroke.color),
+            (half + feather, Color32::TRANSPARENT),
+        ] {
+            mesh.colored_vertex(Pos2::new(c.x, c.y + dy), colour);
+        }
+        if i > 0 {
+            let (a, b) = ((i as u32 - 1) * 4, i as u32 * 4);
+            for k in 0..3 {
+                mesh.add_triangle(a + k, a + k + 1, b + k);
+                mesh.add_triangle(a + k + 1, b + k + 1, b + k);
+            }
+        }
+    }
+    Some(mesh)
+}
+
 /// Paints the scene: bands (arcs back quiet unless lit), boxes (the
 /// selection outlined), badges, then labels.
 fn paint(
@@ -530,12 +574,16 @@ fn paint(
     };
     let draw = |band: &crate::layout::scene::Band, stroke: Stroke| {
         for curve in &band.curves {
-            painter.add(CubicBezierShape::from_points_stroke(
-                curve.map(pos),
-                false,
-                Color32::TRANSPARENT,
-                stroke,
-            ));
+            let points = curve.map(pos);
+            match ribbon(points, stroke) {
+                Some(mesh) => painter.add(mesh),
+                None => painter.add(CubicBezierShape::from_points_stroke(
+                    points,
+                    false,
+                    Color32::TRANSPARENT,
+                    stroke,
+                )),
+            };
         }
     };
     let mut forward = Vec::new();
