@@ -452,7 +452,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<JsonBaseline, Failure> {
     let before = super::bench_memory::rss_bytes();
     let mut shop = LiveEngine::new(EngineConfig::default(), 10_000_000);
     batches.iter().for_each(|b| shop.ingest(b));
-    let customers = shop.since_start(false).journeys.customer_count();
+    let customers = shop.since_start(false).journeys.customers;
     println!(
         "memory on the generated shop: {:.0} bytes per customer ({customers} customers, {} events of the last hour kept; {:.1} MB of it the recent event ids, a bounded amount)",
         super::bench_memory::rss_bytes().saturating_sub(before) as f64 / customers.max(1) as f64,
