@@ -37,6 +37,34 @@ fn app(initial: Option<Command>) -> Harness<'static, JourneyscopeApp> {
         .build_eframe(move |cc| JourneyscopeApp::new(None, settings, initial, &cc.egui_ctx))
 }
 
+/// The live screen on `topic` from its earliest offset, showing `window`
+/// compared with the previous window.
+fn live_compared(broker: &Broker, topic: &str, window: &str) -> Harness<'static, JourneyscopeApp> {
+    use egui::accesskit::Role;
+    use egui_kittest::kittest::Queryable;
+    use journeyscope::app::live::LiveRequest;
+
+    let request = LiveRequest {
+        spec: earliest(broker, topic),
+        state: None,
+        lateness_us: 5 * 60 * 1_000_000,
+        alerts: Vec::new(),
+        alerts_file: None,
+        alert_outputs: Default::default(),
+    };
+    let mut h = app(Some(Command::OpenKafka(Box::new(request))));
+    wait_live(&mut h, 60, "no map", |view| view.map.map(|_| ()));
+    h.get_by_role_and_label(Role::ComboBox, "Show").click();
+    h.run_steps(2);
+    h.get_by_label(window).click();
+    h.run_steps(2);
+    h.get_by_role_and_label(Role::ComboBox, "Compare with")
+        .click();
+    h.run_steps(2);
+    h.get_by_label("the previous window").click();
+    h
+}
+
 /// Reading `topic` from the earliest offset, columns detected.
 fn earliest(broker: &Broker, topic: &str) -> journeyscope::source::kafka::KafkaSpec {
     journeyscope::source::kafka::KafkaSpec {
@@ -260,31 +288,12 @@ fn the_live_screen_resumes_from_its_saved_state() {
 /// earlier one ends where the window starts, and What changed is shown.
 #[test]
 fn the_live_screen_compares_the_window_with_the_one_before() {
-    use egui::accesskit::Role;
     use egui_kittest::kittest::Queryable;
-    use journeyscope::app::live::LiveRequest;
 
     let (broker, dir) = with_topic("before");
     let file = generated(dir.path(), "events.jsonl", 30_000, true);
     produce(&broker, "before", &file);
-    let request = LiveRequest {
-        spec: earliest(&broker, "before"),
-        state: None,
-        lateness_us: 5 * 60 * 1_000_000,
-        alerts: Vec::new(),
-        alerts_file: None,
-        alert_outputs: Default::default(),
-    };
-    let mut h = app(Some(Command::OpenKafka(Box::new(request))));
-    wait_live(&mut h, 60, "no map", |view| view.map.map(|_| ()));
-    h.get_by_role_and_label(Role::ComboBox, "Show").click();
-    h.run_steps(2);
-    h.get_by_label("last 15 minutes").click();
-    h.run_steps(2);
-    h.get_by_role_and_label(Role::ComboBox, "Compare with")
-        .click();
-    h.run_steps(2);
-    h.get_by_label("the previous window").click();
+    let mut h = live_compared(&broker, "before", "last 15 minutes");
     let compare = wait_live(&mut h, 60, "no comparison", |view| {
         view.latest
             .as_ref()
@@ -337,9 +346,7 @@ fn the_live_screen_compares_the_window_with_the_one_before() {
 /// button of the cart-to-checkout row opens its top line, web first.
 #[test]
 fn what_changed_explains_a_live_comparison() {
-    use egui::accesskit::Role;
     use egui_kittest::kittest::Queryable;
-    use journeyscope::app::live::LiveRequest;
     use journeyscope::ui::explain::shown;
 
     let (broker, dir) = with_topic("explained");
@@ -347,24 +354,7 @@ fn what_changed_explains_a_live_comparison() {
     common::shop::write_jsonl(&common::shop::shop(6 * 60 * 1_000_000), &file);
     produce(&broker, "explained", &file);
     let records = lines(&file).len() as u64;
-    let request = LiveRequest {
-        spec: earliest(&broker, "explained"),
-        state: None,
-        lateness_us: 5 * 60 * 1_000_000,
-        alerts: Vec::new(),
-        alerts_file: None,
-        alert_outputs: Default::default(),
-    };
-    let mut h = app(Some(Command::OpenKafka(Box::new(request))));
-    wait_live(&mut h, 60, "no map", |view| view.map.map(|_| ()));
-    h.get_by_role_and_label(Role::ComboBox, "Show").click();
-    h.run_steps(2);
-    h.get_by_label("last 60 minutes").click();
-    h.run_steps(2);
-    h.get_by_role_and_label(Role::ComboBox, "Compare with")
-        .click();
-    h.run_steps(2);
-    h.get_by_label("the previous window").click();
+    let mut h = live_compared(&broker, "explained", "last 60 minutes");
     let compare = wait_live(&mut h, 60, "no comparison of the whole stream", |view| {
         let latest = view.latest.as_ref()?;
         let compare = latest.summary.compare.clone()?;

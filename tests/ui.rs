@@ -744,8 +744,8 @@ fn the_map_opens_on_its_main_flow_with_exits_beside_boxes_and_repeats_as_badges(
     assert_eq!(map(&h).layout().unwrap().edges.len(), summary.edges.len());
 }
 
-#[test]
-fn the_funnel_compares_two_groups_side_by_side() {
+/// The demo's Funnel tab compared by its "Converted (…) vs not" preset.
+fn demo_funnel_compared_by_conversion() -> App {
     let mut h = open_demo();
     h.get_by_label("Funnel").click();
     h.run_steps(2);
@@ -757,6 +757,12 @@ fn the_funnel_compares_two_groups_side_by_side() {
         let f = &ws.funnel;
         !ws.is_busy() && !f.is_stale() && f.report().is_some_and(|r| r.compared.is_some())
     });
+    h
+}
+
+#[test]
+fn the_funnel_compares_two_groups_side_by_side() {
+    let mut h = demo_funnel_compared_by_conversion();
     let ws = workspace(&h);
     let answer = ws.funnel.report().unwrap().clone();
     let compared = answer.compared.clone().unwrap().expect("a compared funnel");
@@ -795,17 +801,7 @@ fn the_funnel_compares_two_groups_side_by_side() {
 /// of each property account for the whole change.
 #[test]
 fn explain_opens_under_a_compared_funnel_step() {
-    let mut h = open_demo();
-    h.get_by_label("Funnel").click();
-    h.run_steps(2);
-    h.get_by_label("Compare").click();
-    h.run_steps(2);
-    h.get_by_label_contains("Converted (").click_accesskit();
-    step_until(&mut h, "the compared funnel", |h| {
-        let ws = workspace(h);
-        let f = &ws.funnel;
-        !ws.is_busy() && !f.is_stale() && f.report().is_some_and(|r| r.compared.is_some())
-    });
+    let mut h = demo_funnel_compared_by_conversion();
     let answer = workspace(&h).funnel.report().unwrap().clone();
     let compared = answer.compared.clone().unwrap().expect("a compared funnel");
     // Exactly the significant steps are explained, with the comparison.
