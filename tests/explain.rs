@@ -25,6 +25,37 @@ use journeyscope::engine::{
 };
 use serde_json::Value;
 
+/// Checks every transition and exit row of `compare` against a recount of
+/// `sides`: exactly the significant ones are explained, each as the
+/// recount says; returns how many were.
+fn explained_rows(compare: &Value, sides: &[Vec<&Session>; 2]) -> usize {
+    let mut explained = 0;
+    for edge in compare["edges"].as_array().unwrap() {
+        assert_eq!(
+            edge["explain"].is_array(),
+            edge["significant"] == true,
+            "{edge}"
+        );
+        if edge["significant"] == true {
+            let (from, to) = (edge["from"].as_str().unwrap(), edge["to"].as_str().unwrap());
+            check_explained(edge, sides, &transition(from, to), false);
+            explained += 1;
+        }
+    }
+    for node in compare["nodes"].as_array().unwrap() {
+        assert_eq!(
+            node["explain"].is_array(),
+            node["significant"] == true,
+            "{node}"
+        );
+        if node["significant"] == true {
+            check_explained(node, sides, &exit(node["name"].as_str().unwrap()), false);
+            explained += 1;
+        }
+    }
+    explained
+}
+
 fn journeys_of(sessions: &[Session]) -> Journeys {
     let mut batch = EventBatch::default();
     for s in sessions {
@@ -119,25 +150,7 @@ fn explain_names_the_web_channel_and_every_number_equals_a_recount() {
         "{summary}"
     );
 
-    let mut explained = 0;
-    for edge in compare["edges"].as_array().unwrap() {
-        assert_eq!(
-            edge["explain"].is_array(),
-            edge["significant"] == true,
-            "{edge}"
-        );
-        if edge["significant"] == true {
-            let (from, to) = (edge["from"].as_str().unwrap(), edge["to"].as_str().unwrap());
-            check_explained(edge, &sides, &transition(from, to), false);
-            explained += 1;
-        }
-    }
-    for node in compare["nodes"].as_array().unwrap() {
-        if node["significant"] == true {
-            check_explained(node, &sides, &exit(node["name"].as_str().unwrap()), false);
-            explained += 1;
-        }
-    }
+    let mut explained = explained_rows(compare, &sides);
     for (i, s) in compare["funnel"].as_array().unwrap().iter().enumerate() {
         if s["significant"] == true {
             check_explained(s, &sides, &step(i + 1), true);
@@ -348,30 +361,7 @@ fn live_explains_the_last_hour_against_the_one_before_as_a_recount() {
         (&top["property"], &top["value"]),
         (&"channel".into(), &"web".into())
     );
-    let mut explained = 0;
-    for edge in compare["edges"].as_array().unwrap() {
-        assert_eq!(
-            edge["explain"].is_array(),
-            edge["significant"] == true,
-            "{edge}"
-        );
-        if edge["significant"] == true {
-            let (from, to) = (edge["from"].as_str().unwrap(), edge["to"].as_str().unwrap());
-            check_explained(edge, &sides, &transition(from, to), false);
-            explained += 1;
-        }
-    }
-    for node in compare["nodes"].as_array().unwrap() {
-        assert_eq!(
-            node["explain"].is_array(),
-            node["significant"] == true,
-            "{node}"
-        );
-        if node["significant"] == true {
-            check_explained(node, &sides, &exit(node["name"].as_str().unwrap()), false);
-            explained += 1;
-        }
-    }
+    let explained = explained_rows(compare, &sides);
     assert!(explained >= 2, "only {explained} rows were significant");
 }
 
