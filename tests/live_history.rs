@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::broker::*;
 use egui_kittest::Harness;
-use journeyscope::app::live::{Before, LiveCommand, LiveRequest, LiveWindow};
+use journeyscope::app::live::{Before, LiveCommand, LiveRequest, LiveScreen, LiveWindow};
 use journeyscope::app::{Command, Screen};
 use journeyscope::engine::{EngineConfig, EventBatch, JourneyBuilder, NewEvent};
 use journeyscope::ui::window::Window;
@@ -193,6 +193,13 @@ fn an_hour_earlier_is_whole_on_a_replayed_topic_and_a_reconnect_keeps_it() {
     );
 
     // Back to sources and connect again: the same window and comparison.
+    let live = reconnect(&mut h, request);
+    assert_eq!(live.window(), LiveWindow::Last(900));
+    assert_eq!(live.compared_with(), Some(Before::Earlier(3600)));
+}
+
+/// Back to sources and the same topic opened again; the live screen.
+fn reconnect<'h>(h: &'h mut Harness<'static, Window>, request: LiveRequest) -> &'h LiveScreen {
     h.state_mut().app.apply(Command::CloseSource);
     h.run_steps(1);
     h.state_mut()
@@ -202,8 +209,7 @@ fn an_hour_earlier_is_whole_on_a_replayed_topic_and_a_reconnect_keeps_it() {
     let Screen::Live(live) = &h.state().app.screen else {
         panic!("not on the live screen")
     };
-    assert_eq!(live.window(), LiveWindow::Last(900));
-    assert_eq!(live.compared_with(), Some(Before::Earlier(3600)));
+    live
 }
 
 /// Sessions of the events in `[from_us, to_us)`, read as a file.
@@ -309,15 +315,7 @@ fn a_custom_range_shows_exactly_its_journeys_and_compares_an_hour_earlier() {
     );
 
     // A reconnect keeps the range.
-    h.state_mut().app.apply(Command::CloseSource);
-    h.run_steps(1);
-    h.state_mut()
-        .app
-        .apply(Command::OpenKafka(Box::new(request)));
-    h.run_steps(1);
-    let Screen::Live(live) = &h.state().app.screen else {
-        panic!("not on the live screen")
-    };
+    let live = reconnect(&mut h, request);
     assert_eq!(
         live.window().range().map(|r| (r.from_us, r.to_us)),
         Some((from, to))

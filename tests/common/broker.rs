@@ -423,3 +423,21 @@ pub fn read_alerts(broker: &Broker, topic: &str, n: usize) -> Vec<(String, serde
     }
     read
 }
+
+/// Checks a streamed summary against `summarize` of just the lines it
+/// should hold (`inside`, written to `path`): the same in every number but
+/// the rejected records, and as many events as the lines less their
+/// duplicates.
+pub fn assert_same_as_lines(streamed: Value, inside: &[String], path: &Path, what: &str) {
+    write_lines(path, inside);
+    let mut reference = comparable(summarize_json(path));
+    let mut got = comparable(streamed);
+    for v in [&mut got, &mut reference] {
+        v.as_object_mut().unwrap().remove("rejected");
+    }
+    assert_eq!(
+        got["events"],
+        inside.len() as u64 - reference["duplicates"].as_u64().unwrap()
+    );
+    assert_same(&got, &reference, what);
+}
