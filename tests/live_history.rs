@@ -14,6 +14,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::broker::*;
+use common::pointer::retype;
 use egui_kittest::Harness;
 use journeyscope::app::live::{Before, LiveCommand, LiveRequest, LiveScreen, LiveWindow};
 use journeyscope::app::{Command, Screen};
@@ -215,19 +216,6 @@ fn reconnect<'h>(h: &'h mut Harness<'static, Window>, request: LiveRequest) -> &
 /// Sessions of the events in `[from_us, to_us)`, read as a file.
 fn sessions_in(events: &[(i64, String, &str)], from_us: i64, to_us: i64) -> u64 {
     sessions_between(events, from_us, to_us - 1)
-}
-
-/// Types `text` over what the field labelled `label` holds.
-fn retype(h: &mut Harness<'_, Window>, label: &str, text: &str) {
-    use egui::accesskit::Role;
-    use egui_kittest::kittest::Queryable;
-    h.get_by_role_and_label(Role::TextInput, label).click();
-    h.run_steps(1);
-    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
-    h.run_steps(1);
-    h.get_by_role_and_label(Role::TextInput, label)
-        .type_text(text);
-    h.run_steps(1);
 }
 
 #[test]
