@@ -3,26 +3,23 @@
 
 use std::sync::Arc;
 
-use egui::epaint::CubicBezierShape;
-use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
+use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Vec2};
 
 use crate::app::task::{Memo, Task};
-use crate::engine::compare::CompareReport;
-use crate::format::{human_duration, thousands};
-use crate::layout::scene::{
-    Changes, Ink, Role, Scene, View, describe_edge, describe_node, scene, time_scale,
-};
+use crate::format::human_duration;
+use crate::layout::scene::{Changes, Scene, View, scene, time_scale};
 use crate::layout::{
     LOOP_ROOM, LayoutStyle, MapFilter, MapLayout, Visible, layout_following, visible_part,
 };
 use crate::report::Summary;
 use crate::report::words::side_in_words;
 
-use super::geometry::{pos, rect};
+use super::geometry::rect;
 pub use super::map_alerts::Alerted;
 use super::map_alerts::paint_alerted;
-use super::theme::{self, rgb};
-use crate::layout::palette;
+use super::map_paint::{Lit, compared_shares, hit, legend, paint};
+pub use super::map_paint::{MapItem, describe};
+use super::theme;
 
 /// A computed layout and what of the graph it shows.
 struct Computed {
@@ -37,15 +34,6 @@ type LayoutKey = (u64, MapFilter, u32);
 /// The map's margins around the layout, in layout units: room for the
 /// labels of START and END.
 const MARGIN: Vec2 = Vec2::new(70.0, 40.0);
-
-/// What the pointer is over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MapItem {
-    /// A touchpoint (index into the layout's nodes).
-    Node(usize),
-    /// A transition (index into the layout's edges).
-    Edge(usize),
-}
 
 /// The map view's state.
 pub struct JourneyMap {
@@ -470,276 +458,6 @@ impl JourneyMap {
     }
 }
 
-/// The colour of a role on this screen.
-fn colour(role: Role, visuals: &egui::Visuals) -> Color32 {
-    match role {
-        Role::Node => theme::node(visuals),
-        Role::Terminal => theme::terminal_node(visuals),
-        Role::Forward => theme::forward_band(visuals),
-        Role::Back => theme::back_band(visuals),
-        Role::Exit => theme::exit(visuals).gamma_multiply(0.75),
-        Role::Time(t) => theme::time_colour_at(t),
-        Role::Untimed => theme::neutral_band(visuals),
-        Role::Change(t) => theme::change_colour_at(t),
-        Role::Unchanged => theme::unchanged_band(visuals),
-    }
-}
-
-/// What is hovered and what is selected, drawn forward.
-#[derive(Debug, Clone, Copy)]
-struct Lit {
-    hovered: Option<MapItem>,
-    selected: Option<MapItem>,
-}
-
-impl Lit {
-    fn has(&self, item: MapItem) -> bool {
-        self.hovered == Some(item) || self.selected == Some(item)
-    }
-
-    /// Is the band of edge `k` lit, itself or by a lit end?
-    fn lights_edge(&self, map: &MapLayout, k: usize) -> bool {
-        let e = &map.edges[k];
-        self.has(MapItem::Edge(k))
-            || self.has(MapItem::Node(e.from))
-            || self.has(MapItem::Node(e.to))
-    }
-}
-
-/// Points sampled along a band's curve to fill it.
-const RIBBON_SAMPLES: usize = 32;
-
-/// A wide band running left to right, filled between its top and bottom
-/// edges (the centre line moved up and down by half its width, as a
-/// Sankey band is drawn), with a feathered edge; None for a thin band or
-/// a curve that turns back (an arc), which a stroke draws. A stroke as
-/// wide as a busy band folds over itself where the curve bends sharply.
-fn ribbon(curve: [Pos2; 4], stroke: Stroke) -> Option<egui::Mesh> {
-    let [p0, p1, p2, p3] = curve;
-    let runs_right = p0.x <= p1.x && p1.x <= p2.x && p2.x <= p3.x && p3.x - p0.x > 1.0;
-    if stroke.width < 2.0 || !runs_right {
-        return None;
-    }
-    let half = stroke.width / 2.0;
-    let feather = 0.6;
-    let mut mesh = egui::Mesh::default();
-    for i in 0..=RIBBON_SAMPLES {
-        let t = i as f32 / RIBBON_SAMPLES as f32;
-        let u = 1.0 - t;
-        let c = (p0.to_vec2() * (u * u * u)
-            + p1.to_vec2() * (3.0 * u * u * t)
-            + p2.to_vec2() * (3.0 * u * t * t)
-            + p3.to_vec2() * (t * t * t))
-            .to_pos2();
-        for (dy, colour) in [
-            (-half - feather, Color32::TRANSPARENT),
-            (-half + feather, stroke.color),
-            (half - feather, stroke.color),
-            (half + feather, Color32::TRANSPARENT),
-        ] {
-            mesh.colored_vertex(Pos2::new(c.x, c.y + dy), colour);
-        }
-        if i > 0 {
-            let (a, b) = ((i as u32 - 1) * 4, i as u32 * 4);
-            for k in 0..3 {
-                mesh.add_triangle(a + k, a + k + 1, b + k);
-                mesh.add_triangle(a + k + 1, b + k + 1, b + k);
-            }
-        }
-    }
-    Some(mesh)
-}
-
-/// Paints the scene: bands (arcs back quiet unless lit), boxes (the
-/// selection outlined), badges, then labels.
-fn paint(
-    painter: &egui::Painter,
-    picture: &Scene,
-    map: &MapLayout,
-    visuals: &egui::Visuals,
-    lit: Lit,
-) {
-    let stroke_of = |band: &crate::layout::scene::Band, forward: bool| {
-        let mut colour = colour(band.role, visuals);
-        let mut width = band.width;
-        if forward {
-            colour = if band.role == Role::Back {
-                rgb(palette::BACK).gamma_multiply(0.9)
-            } else {
-                colour.gamma_multiply(1.8)
-            };
-            width = width.max(2.5);
-        }
-        Stroke::new(width, colour)
-    };
-    let draw = |band: &crate::layout::scene::Band, stroke: Stroke| {
-        for curve in &band.curves {
-            let points = curve.map(pos);
-            match ribbon(points, stroke) {
-                Some(mesh) => painter.add(mesh),
-                None => painter.add(CubicBezierShape::from_points_stroke(
-                    points,
-                    false,
-                    Color32::TRANSPARENT,
-                    stroke,
-                )),
-            };
-        }
-    };
-    let mut forward = Vec::new();
-    for band in &picture.bands {
-        if lit.lights_edge(map, band.edge) {
-            forward.push(band);
-        } else {
-            draw(band, stroke_of(band, false));
-        }
-    }
-    for band in forward {
-        draw(band, stroke_of(band, true));
-    }
-    for b in &picture.boxes {
-        painter.rect_filled(rect(b.rect), 3.0, colour(b.role, visuals));
-        if lit.selected == Some(MapItem::Node(b.node)) {
-            painter.rect_stroke(
-                rect(b.rect).expand(2.0),
-                3.0,
-                Stroke::new(2.0, visuals.selection.stroke.color),
-                egui::StrokeKind::Outside,
-            );
-        }
-    }
-    for badge in &picture.badges {
-        let strong = lit.has(MapItem::Edge(badge.edge));
-        let fill = rgb(palette::BACK).gamma_multiply(if strong { 0.45 } else { 0.2 });
-        painter.rect_filled(rect(badge.rect), 6.0, fill);
-        if lit.selected == Some(MapItem::Edge(badge.edge)) {
-            painter.rect_stroke(
-                rect(badge.rect),
-                6.0,
-                Stroke::new(1.5, visuals.selection.stroke.color),
-                egui::StrokeKind::Outside,
-            );
-        }
-        painter.text(
-            pos(badge.text.at),
-            Align2::LEFT_TOP,
-            &badge.text.text,
-            FontId::proportional(badge.text.size),
-            visuals.text_color(),
-        );
-    }
-    let halo = theme::canvas(visuals).gamma_multiply(0.85);
-    for label in &picture.labels {
-        if let Some(backdrop) = label.backdrop {
-            painter.rect_filled(rect(backdrop), 3.0, halo);
-        }
-        for line in &label.lines {
-            let ink = match line.ink {
-                Ink::Strong => visuals.strong_text_color(),
-                Ink::Count | Ink::Normal => visuals.text_color(),
-                Ink::Exit => theme::exit_text(visuals),
-            };
-            painter.text(
-                pos(line.at),
-                Align2::LEFT_TOP,
-                &line.text,
-                FontId::proportional(line.size),
-                ink,
-            );
-        }
-    }
-}
-
-/// The key to the map, in the canvas's lower left corner: what widths,
-/// stubs, badges and arcs mean.
-fn legend(painter: &egui::Painter, canvas: Rect, visuals: &egui::Visuals) {
-    let font = FontId::proportional(11.0);
-    let rows: [(&str, Color32, f32); 4] = [
-        (
-            "band width: sessions moving on",
-            theme::forward_band(visuals),
-            7.0,
-        ),
-        (
-            "red stub: sessions ending there (share of visits)",
-            theme::exit(visuals),
-            5.0,
-        ),
-        (
-            "badge: repeats of a step in a row",
-            rgb(palette::BACK).gamma_multiply(0.5),
-            0.0,
-        ),
-        (
-            "thin arc below: back to an earlier step",
-            theme::back_band(visuals),
-            1.5,
-        ),
-    ];
-    let line_height = 16.0;
-    let size = Vec2::new(290.0, rows.len() as f32 * line_height + 8.0);
-    let frame = Rect::from_min_size(canvas.left_bottom() + Vec2::new(8.0, -size.y - 8.0), size);
-    painter.rect_filled(frame, 4.0, theme::canvas(visuals).gamma_multiply(0.92));
-    painter.rect_stroke(
-        frame,
-        4.0,
-        Stroke::new(1.0, visuals.widgets.noninteractive.bg_stroke.color),
-        egui::StrokeKind::Inside,
-    );
-    for (i, (text, colour, width)) in rows.into_iter().enumerate() {
-        let y = frame.top() + 4.0 + line_height * (i as f32 + 0.5);
-        let x = frame.left() + 8.0;
-        if width > 0.0 {
-            painter.line_segment(
-                [Pos2::new(x, y), Pos2::new(x + 22.0, y)],
-                Stroke::new(width, colour),
-            );
-        } else {
-            painter.rect_filled(
-                Rect::from_center_size(Pos2::new(x + 11.0, y), Vec2::new(22.0, 10.0)),
-                5.0,
-                colour,
-            );
-        }
-        painter.text(
-            Pos2::new(x + 30.0, y),
-            Align2::LEFT_CENTER,
-            text,
-            font.clone(),
-            visuals.text_color(),
-        );
-    }
-}
-
-/// What is under `p`: a box before a band, the first band drawn otherwise.
-fn hit(picture: &Scene, p: Pos2) -> Option<MapItem> {
-    if let Some(b) = picture
-        .boxes
-        .iter()
-        .find(|b| rect(b.rect).expand(3.0).contains(p))
-    {
-        return Some(MapItem::Node(b.node));
-    }
-    if let Some(b) = picture
-        .badges
-        .iter()
-        .find(|b| rect(b.rect).expand(2.0).contains(p))
-    {
-        return Some(MapItem::Edge(b.edge));
-    }
-    // The band whose centre line is nearest (thinner first on a tie), so
-    // that a thin band under a wide one can be reached.
-    picture
-        .bands
-        .iter()
-        .filter_map(|band| {
-            let d = curve_distance(&band.curves, p);
-            (d <= band.width / 2.0 + 3.0).then_some((d, band.width, band.edge))
-        })
-        .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)))
-        .map(|(_, _, edge)| MapItem::Edge(edge))
-}
-
 /// A slider for a share (0..1) shown in percent, from `least` % to 100 %.
 fn share_slider(ui: &mut egui::Ui, share: &mut f64, least: f64, label: &str) -> egui::Response {
     let mut percent = *share * 100.0;
@@ -753,77 +471,6 @@ fn share_slider(ui: &mut egui::Ui, share: &mut f64, least: f64, label: &str) -> 
     response
 }
 
-/// A one-paragraph description of a node or edge for tooltips.
-pub fn describe(map: &MapLayout, item: MapItem) -> String {
-    match item {
-        MapItem::Node(i) => describe_node(map, i),
-        MapItem::Edge(k) => describe_edge(map, k),
-    }
-}
-
-/// Both sides' shares and counts of a band (its share of the steps moving
-/// on) or a touchpoint (its sessions ending there) in a comparison, as
-/// tooltip lines ("" when the comparison has no row for it).
-fn compared_shares(
-    compare: &CompareReport,
-    map: &MapLayout,
-    item: MapItem,
-    zone: chrono_tz::Tz,
-) -> String {
-    let names = [
-        side_in_words(&compare.a, zone),
-        side_in_words(&compare.b, zone),
-    ];
-    let lines = |sides: [(f64, u64, u64); 2], what: &str| {
-        let mut text = String::new();
-        for ((share, count, whole), (letter, name)) in
-            sides.into_iter().zip(["A", "B"].iter().zip(&names))
-        {
-            text.push_str(&format!(
-                "\n{letter} ({name}): {:.1} % ({} of {} {what})",
-                share * 100.0,
-                thousands(count),
-                thousands(whole)
-            ));
-        }
-        text
-    };
-    match item {
-        MapItem::Edge(k) => {
-            let e = &map.edges[k].stats;
-            compare
-                .edges
-                .iter()
-                .find(|r| r.from == e.from && r.to == e.to)
-                .map_or(String::new(), |r| {
-                    lines(
-                        [
-                            (r.a.share, r.a.transitions, r.a.outflow),
-                            (r.b.share, r.b.transitions, r.b.outflow),
-                        ],
-                        "steps moving on",
-                    )
-                })
-        }
-        MapItem::Node(i) => {
-            let name = &map.nodes[i].stats.name;
-            compare
-                .nodes
-                .iter()
-                .find(|r| &r.name == name)
-                .map_or(String::new(), |r| {
-                    lines(
-                        [
-                            (r.a.exit_share, r.a.exits, r.a.sessions),
-                            (r.b.exit_share, r.b.exits, r.b.sessions),
-                        ],
-                        "sessions ending here",
-                    )
-                })
-        }
-    }
-}
-
 /// The column spacing (whole tens, 120 to 260) that gives the map about
 /// the canvas's proportions, so that a fitted map fills it.
 fn fitting_spacing(canvas: Vec2, layout: &MapLayout) -> f32 {
@@ -832,35 +479,4 @@ fn fitting_spacing(canvas: Vec2, layout: &MapLayout) -> f32 {
     let tall = layout.height + LOOP_ROOM + 2.0 * MARGIN.y;
     let wide = canvas.x / canvas.y.max(1.0) * tall - 2.0 * MARGIN.x - style.node_width;
     ((wide / columns / 10.0).round() * 10.0).clamp(120.0, 260.0)
-}
-
-/// The distance from `p` to the nearest point of the curves.
-fn curve_distance(curves: &[[[f32; 2]; 4]], p: Pos2) -> f32 {
-    let mut nearest = f32::INFINITY;
-    for c in curves {
-        let c = c.map(pos);
-        let mut previous = c[0];
-        for step in 1..=16 {
-            let t = step as f32 / 16.0;
-            let u = 1.0 - t;
-            let q = Pos2::ZERO
-                + c[0].to_vec2() * (u * u * u)
-                + c[1].to_vec2() * (3.0 * u * u * t)
-                + c[2].to_vec2() * (3.0 * u * t * t)
-                + c[3].to_vec2() * (t * t * t);
-            nearest = nearest.min(distance_to_segment(p, previous, q));
-            previous = q;
-        }
-    }
-    nearest
-}
-
-fn distance_to_segment(p: Pos2, a: Pos2, b: Pos2) -> f32 {
-    let ab = b - a;
-    let t = if ab.length_sq() == 0.0 {
-        0.0
-    } else {
-        ((p - a).dot(ab) / ab.length_sq()).clamp(0.0, 1.0)
-    };
-    (a + ab * t).distance(p)
 }

@@ -14,6 +14,7 @@ pub mod journey_map;
 pub mod live_view;
 pub mod live_window;
 pub mod map_alerts;
+pub mod map_paint;
 pub mod overview;
 pub mod paths;
 pub mod rejected;

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod broker;
+pub mod demo_app;
 pub mod pointer;
 pub mod registry;
 pub mod shop;
