@@ -199,7 +199,7 @@ pub fn name_size(zoom: f32) -> f32 {
 
 /// The text of a repeat badge.
 pub fn repeat_badge(repeats: u64) -> String {
-    format!("{} repeats", thousands(repeats))
+    crate::format::plural(repeats as usize, "repeat")
 }
 
 /// Font size of band labels.

@@ -88,13 +88,7 @@ pub fn differences_ui(
     let mut pick = None;
     ui.heading(heading);
     let zone = super::zone::display_zone(ui.ctx(), None);
-    ui.label(
-        egui::RichText::new(format!(
-            "{}; significant at q < 0.01",
-            sides_in_words(&compare.a, &compare.b, zone)
-        ))
-        .weak(),
-    );
+    ui.label(egui::RichText::new(sides_in_words(&compare.a, &compare.b, zone)).weak());
     let mut rows: Vec<_> = compare
         .biggest()
         .into_iter()
@@ -108,7 +102,10 @@ pub fn differences_ui(
     rows.sort_by_key(|((kind, _), ..)| *kind);
     let explained = egui::Id::unique(heading).with("explained");
     if rows.is_empty() {
-        ui.label("No significant difference.");
+        ui.label(
+            "No step differs by more than chance would explain (q < 0.01 with at least 30 \
+             sessions on each side): a longer stretch may tell more.",
+        );
     }
     egui::Grid::new(heading).striped(true).show(ui, |ui| {
         let mut group = None;
