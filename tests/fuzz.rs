@@ -1,7 +1,7 @@
 //! The parsers under fuzzing: every input kept in `fuzz/corpus` (the
 //! inputs that reached new code, and every crash ever found) is replayed
 //! through the same entry points the fuzz targets use, and each
-//! libFuzzer target built by `.ci/run` runs for a few seconds more.
+//! libFuzzer target built by `scripts/test` runs for a few seconds more.
 
 // Tests state what they expect by unwrapping it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -47,7 +47,7 @@ fn every_kept_input_replays_without_a_failure() {
     }
 }
 
-/// Where `.ci/run` builds the fuzz targets.
+/// Where `scripts/test` builds the fuzz targets.
 fn fuzz_binaries() -> PathBuf {
     let root = std::env::var_os("JOURNEYSCOPE_FUZZ_TARGET").map_or_else(
         || {
@@ -66,7 +66,7 @@ fn each_fuzz_target_runs_a_few_seconds_without_a_crash() {
         let exe = bin.join(name);
         assert!(
             exe.exists(),
-            "{} is not built: run `bash .ci/run`, or `cargo fuzz build -s none --fuzz-dir fuzz \
+            "{} is not built: run `scripts/test`, or `cargo fuzz build -s none --fuzz-dir fuzz \
              --target-dir ~/.cache/journeyscope/fuzz-target`",
             exe.display()
         );

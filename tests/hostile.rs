@@ -271,7 +271,7 @@ fn control_characters_reach_no_terminal_and_break_no_export() {
     let graphviz = Command::new("dot")
         .args(["-Tsvg", dot.to_str().unwrap()])
         .output()
-        .expect("Graphviz `dot` (installed by .ci/run)");
+        .expect("Graphviz `dot` (installed by scripts/test)");
     assert!(graphviz.status.success(), "{}", stderr(&graphviz));
 
     // Header names are quoted in errors escaped.

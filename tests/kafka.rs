@@ -266,7 +266,9 @@ fn a_consumer_group_commits_only_what_the_saved_state_covers() {
         (parts.file, parts.first, parts.second);
     let state = dir.path().join("group.state");
     let in_group = |extra: &[&str]| {
-        let mut flags = vec!["--group", "war-room"];
+        // The broker's first join of a group waits half the session
+        // timeout (22.5 s by default) for more members.
+        let mut flags = vec!["--group", "war-room", "-X", "session.timeout.ms=6000"];
         flags.extend_from_slice(extra);
         live_with(&broker, "group", &flags)
     };

@@ -12,19 +12,68 @@ use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_journeyscope");
 
-/// The tansu binary: `$JOURNEYSCOPE_TANSU`, or where `.ci/run` installs it.
+/// The tansu binary: `$JOURNEYSCOPE_TANSU`, which `scripts/test` sets.
 pub fn tansu() -> PathBuf {
-    if let Some(path) = std::env::var_os("JOURNEYSCOPE_TANSU") {
-        return path.into();
+    match std::env::var_os("JOURNEYSCOPE_TANSU") {
+        Some(path) => path.into(),
+        None => panic!(
+            "no Kafka broker for the tests: run them with `scripts/test` (it installs tansu) \
+             or set JOURNEYSCOPE_TANSU"
+        ),
     }
-    let home = std::env::var_os("HOME").expect("HOME");
-    let path = Path::new(&home).join(".cache/journeyscope/tools/bin/tansu");
-    assert!(
-        path.exists(),
-        "no Kafka broker for the tests at {}: run `bash .ci/run` (it installs tansu) or set JOURNEYSCOPE_TANSU",
-        path.display()
-    );
-    path
+}
+
+/// An S3 server (moto, from the tests' Python environment) that holds a
+/// broker's storage across broker restarts; stopped when dropped.
+struct ObjectStore {
+    child: Child,
+    port: u16,
+}
+
+impl ObjectStore {
+    /// The bucket the broker's storage lives in.
+    const BUCKET: &str = "tansu";
+
+    fn start(dir: &Path) -> ObjectStore {
+        let server = super::registry::python().with_file_name("moto_server");
+        let port = free_port();
+        let log = std::fs::File::create(dir.join("s3.log")).expect("log");
+        let child = Command::new(&server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", server.display()));
+        let store = ObjectStore { child, port };
+        wait_for_port(port, "the S3 server");
+        ureq::put(&format!("{}/{}", store.endpoint(), ObjectStore::BUCKET))
+            .send_empty()
+            .expect("create the broker's bucket");
+        store
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for ObjectStore {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until something listens on `port`, at most 30 s.
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// A broker process, stopped when dropped.
@@ -34,29 +83,37 @@ pub struct Broker {
     /// The port clients are told to connect to (a proxy's, in front).
     advertised: u16,
     storage: String,
+    /// Where durable storage lives, when it does.
+    store: Option<ObjectStore>,
     dir: tempfile::TempDir,
 }
 
 impl Broker {
     /// Starts a broker with memory storage.
     pub fn start() -> Broker {
-        Broker::start_with(|_| "memory://tansu/".to_owned())
+        Broker::start_with(false)
     }
 
-    /// Starts a broker whose storage survives restarts (SQLite in the
-    /// broker's working directory, the test's own).
+    /// Starts a broker whose storage survives restarts (a bucket on an S3
+    /// server of the test's own).
     pub fn durable() -> Broker {
-        Broker::start_with(|_| "sqlite://broker.db".to_owned())
+        Broker::start_with(true)
     }
 
-    fn start_with(storage: impl FnOnce(&Path) -> String) -> Broker {
+    fn start_with(durable: bool) -> Broker {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
+        let store = durable.then(|| ObjectStore::start(dir.path()));
+        let storage = match store {
+            Some(_) => format!("s3://{}/", ObjectStore::BUCKET),
+            None => "memory://tansu/".to_owned(),
+        };
         let mut broker = Broker {
             child: None,
             port,
             advertised: port,
-            storage: storage(dir.path()),
+            storage,
+            store,
             dir,
         };
         broker.run();
@@ -72,6 +129,7 @@ impl Broker {
             port: free_port(),
             advertised,
             storage: "memory://tansu/".to_owned(),
+            store: None,
             dir,
         };
         broker.run();
@@ -93,7 +151,16 @@ impl Broker {
 
     pub fn run(&mut self) {
         let log = std::fs::File::create(self.dir.path().join("broker.log")).expect("log");
-        let child = Command::new(tansu())
+        let mut command = Command::new(tansu());
+        if let Some(store) = &self.store {
+            command
+                .env("AWS_ENDPOINT", store.endpoint())
+                .env("AWS_ALLOW_HTTP", "true")
+                .env("AWS_REGION", "us-east-1")
+                .env("AWS_ACCESS_KEY_ID", "test")
+                .env("AWS_SECRET_ACCESS_KEY", "test");
+        }
+        let child = command
             .current_dir(self.dir.path())
             .args(["broker", "--listener-url", &self.url()])
             .args([
@@ -106,14 +173,7 @@ impl Broker {
             .spawn()
             .expect("start tansu");
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the broker did not listen within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_port(self.port, "the broker");
     }
 
     pub fn stop(&mut self) {
@@ -179,7 +239,8 @@ pub fn produce(broker: &Broker, topic: &str, file: &Path) {
 
 /// `live --headless` on `topic`: from the earliest message, printing the
 /// summary JSON once the topic has been quiet for 3 s. `flags` are pairs of
-/// flag and value; one of the defaults given there takes the new value.
+/// flag and value; one of the defaults given there takes the new value
+/// (client properties, `-X`, are added to the defaults).
 pub fn live_args(broker: &Broker, topic: &str, flags: &[&str]) -> Vec<String> {
     let mut pairs: Vec<(String, String)> = [
         ("--brokers", broker.brokers().as_str()),
@@ -199,7 +260,7 @@ pub fn live_args(broker: &Broker, topic: &str, flags: &[&str]) -> Vec<String> {
         let [flag, value] = pair else {
             panic!("flags come in pairs: {flags:?}")
         };
-        match pairs.iter_mut().find(|(f, _)| f == flag) {
+        match pairs.iter_mut().find(|(f, _)| f == flag && f != "-X") {
             Some(slot) => slot.1 = value.to_string(),
             None => pairs.push((flag.to_string(), value.to_string())),
         }

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The Python with confluent-kafka, fastavro and protobuf:
-/// `$JOURNEYSCOPE_PYTHON`, or the environment `.ci/run` makes.
+/// `$JOURNEYSCOPE_PYTHON`, or the environment `scripts/test` makes.
 pub fn python() -> PathBuf {
     if let Some(path) = std::env::var_os("JOURNEYSCOPE_PYTHON") {
         return path.into();
@@ -17,7 +17,7 @@ pub fn python() -> PathBuf {
     let path = Path::new(&home).join(".cache/journeyscope/py/bin/python");
     assert!(
         path.exists(),
-        "no Python with confluent-kafka at {}: run `bash .ci/run` (it makes one) or set \
+        "no Python with confluent-kafka at {}: run `scripts/test` (it makes one) or set \
          JOURNEYSCOPE_PYTHON",
         path.display()
     );
