@@ -10,6 +10,10 @@
 //! - [`files`]: files written whole through temporary files that no
 //!   signal leaves behind.
 //! - [`generate`]: the realistic e-commerce sample data.
+//! - [`live`]: a Kafka topic read live: the one loop that takes batches
+//!   into the live engine, checks alert rules, delivers alerts and saves
+//!   the state, and what a window of it shows; the headless command, the
+//!   window and the benchmark all drive it.
 //! - [`settings`]: the journey and mapping settings both the app and the
 //!   commands start from, and the bundled sample data.
 //! - [`cli`] and [`commands`]: the command line.
@@ -38,6 +42,8 @@ pub mod fuzzing;
 #[cfg(feature = "full")]
 pub mod generate;
 pub mod layout;
+#[cfg(feature = "full")]
+pub mod live;
 #[cfg(feature = "full")]
 pub mod reference;
 pub mod report;

@@ -23,6 +23,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("settings", 4),
     ("export", 4),
     ("fuzzing", 4),
+    ("live", 4),
     ("app", 5),
     ("ui", 6),
     ("commands", 7),
@@ -200,4 +201,49 @@ fn the_checks_find_what_they_look_for() {
     assert_eq!(find_cycle(&edges), Some(vec!["a", "b", "c", "a"]));
     let acyclic = BTreeMap::from([("a", vec!["b"]), ("b", vec![]), ("c", vec!["a"])]);
     assert_eq!(find_cycle(&acyclic), None);
+}
+
+/// The paths a text names in backticks (`engine/walk.rs`, `fuzz/`):
+/// words of lower-case letters, digits and underscores joined by `/`.
+fn named_paths(text: &str) -> Vec<&str> {
+    let is_path = |token: &str| {
+        token.contains('/')
+            && token
+                .trim_end_matches('/')
+                .trim_end_matches(".rs")
+                .split('/')
+                .all(|part| {
+                    !part.is_empty()
+                        && part
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                })
+    };
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| is_path(t))
+        .collect()
+}
+
+#[test]
+fn every_path_the_architecture_names_exists() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("ARCHITECTURE.md")).unwrap();
+    let paths = named_paths(&text);
+    assert!(paths.len() > 30, "only {} paths found", paths.len());
+    let missing: Vec<&str> = paths
+        .into_iter()
+        .filter(|p| !root.join(p).exists() && !root.join("src").join(p).exists())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md names paths that do not exist: {missing:?}"
+    );
+}
+
+#[test]
+fn the_path_check_finds_what_it_looks_for() {
+    let text = "see `engine/walk.rs` and `fuzz/`, not `--a/--b`, `x` or `(a / b)`";
+    assert_eq!(named_paths(text), vec!["engine/walk.rs", "fuzz/"]);
 }

@@ -67,16 +67,10 @@ fn live_compared(broker: &Broker, topic: &str, window: &str) -> Harness<'static,
 
 /// Reading `topic` from the earliest offset, columns detected.
 fn earliest(broker: &Broker, topic: &str) -> journeyscope::source::kafka::KafkaSpec {
-    journeyscope::source::kafka::KafkaSpec {
-        brokers: broker.brokers(),
-        topic: topic.into(),
-        from: journeyscope::source::kafka::StartAt::Earliest,
-        properties: Vec::new(),
-        group: None,
+    use journeyscope::source::kafka::{KafkaSpec, StartAt};
+    KafkaSpec {
         detect_wait: Duration::from_secs(20),
-        resume: Vec::new(),
-        mapping: None,
-        values: Default::default(),
+        ..KafkaSpec::new(broker.brokers(), topic, StartAt::Earliest, Vec::new())
     }
 }
 
@@ -146,7 +140,7 @@ fn the_live_screen_shows_the_stream_as_it_arrives() {
     wait_live(&mut h, 60, "the stream did not arrive in 60 s", |view| {
         view.latest
             .as_ref()
-            .is_some_and(|s| s.progress.consumed == consumed && view.map.is_some())
+            .is_some_and(|s| s.status.progress.consumed == consumed && view.map.is_some())
             .then_some(())
     });
     // Snapshots come once a second: wait for the one after the last message.
@@ -247,7 +241,7 @@ fn the_live_screen_resumes_from_its_saved_state() {
             view.latest
                 .as_ref()
                 .filter(|s| {
-                    s.progress.consumed == consumed
+                    s.status.progress.consumed == consumed
                         && s.summary.events + s.summary.duplicates + s.summary.rejected.total
                             == records
                 })
@@ -366,7 +360,7 @@ fn what_changed_explains_a_live_comparison() {
     let compare = wait_live(&mut h, 60, "no comparison of the whole stream", |view| {
         let latest = view.latest.as_ref()?;
         let compare = latest.summary.compare.clone()?;
-        (latest.progress.consumed == records && compare.b.sessions > 0).then_some(compare)
+        (latest.status.progress.consumed == records && compare.b.sessions > 0).then_some(compare)
     });
     let rows = compare.biggest();
     for (from, to, _) in &rows {
@@ -437,8 +431,13 @@ fn a_firing_rule_shows_a_banner() {
     let alerts = wait_live(&mut h, 60, "the rule did not fire", |view| {
         view.latest
             .as_ref()
-            .filter(|s| s.alerts.iter().any(|a| a.state == AlertState::Firing))
-            .map(|s| s.alerts.clone())
+            .filter(|s| {
+                s.status
+                    .alerts
+                    .iter()
+                    .any(|a| a.state == AlertState::Firing)
+            })
+            .map(|s| s.status.alerts.clone())
     });
     let fired = alerts
         .iter()
@@ -561,8 +560,13 @@ fn a_rule_added_in_the_alerts_tab_fires() {
     let alerts = wait_live(&mut h, 60, "the rule did not fire", |view| {
         view.latest
             .as_ref()
-            .filter(|s| s.alerts.iter().any(|a| a.state == AlertState::Firing))
-            .map(|s| s.alerts.clone())
+            .filter(|s| {
+                s.status
+                    .alerts
+                    .iter()
+                    .any(|a| a.state == AlertState::Firing)
+            })
+            .map(|s| s.status.alerts.clone())
     });
     assert!(alerts.iter().all(|a| a.rule == "checkout conversion"));
     h.run_steps(3);

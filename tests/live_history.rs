@@ -104,15 +104,13 @@ fn replayed(topic: &str) -> Replayed {
     produce(&broker, topic, &file);
     let request = LiveRequest {
         spec: journeyscope::source::kafka::KafkaSpec {
-            brokers: broker.brokers(),
-            topic: topic.into(),
-            from: journeyscope::source::kafka::StartAt::Earliest,
-            properties: Vec::new(),
-            group: None,
             detect_wait: Duration::from_secs(20),
-            resume: Vec::new(),
-            mapping: None,
-            values: Default::default(),
+            ..journeyscope::source::kafka::KafkaSpec::new(
+                broker.brokers(),
+                topic,
+                journeyscope::source::kafka::StartAt::Earliest,
+                Vec::new(),
+            )
         },
         state: None,
         lateness_us: 10_000_000,
@@ -241,7 +239,7 @@ fn a_custom_range_shows_exactly_its_journeys_and_compares_an_hour_earlier() {
             .latest
             .as_ref()
             .filter(|s| {
-                s.window
+                s.status.window
                     == LiveWindow::Range(journeyscope::engine::live_range::EventRange {
                         from_us: from,
                         to_us: to,

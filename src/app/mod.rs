@@ -4,7 +4,6 @@
 //! runs on background tasks; the UI thread only polls and draws. The
 //! window and the views that draw this state are in [`crate::ui`].
 
-pub mod alert_out;
 pub mod alert_rules;
 pub mod customers;
 pub mod funnel;
@@ -12,6 +11,7 @@ pub mod insight;
 pub mod live;
 pub mod loader;
 pub mod task;
+pub mod worker;
 pub mod workspace;
 
 use std::path::PathBuf;

@@ -32,7 +32,7 @@ impl Cancel {
         self.0.load(Ordering::Relaxed)
     }
 
-    fn cancel(&self) {
+    pub(super) fn cancel(&self) {
         self.0.store(true, Ordering::Relaxed);
     }
 }
@@ -57,7 +57,7 @@ pub struct Task<T> {
 }
 
 /// The text of a panic's payload.
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+pub(super) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())

@@ -12,7 +12,8 @@ use crate::export::{export_filtered, write_rejected};
 use crate::layout::MapFilter;
 use crate::report::{Questions, Summary};
 use crate::source::MappingOverrides;
-use crate::source::lookup::{CustomerRecord, customer_records};
+pub use crate::source::lookup::CustomerRecord;
+use crate::source::lookup::customer_records;
 
 use super::customers::{Customers, ListFilter, ListQuery};
 use super::funnel::Funnel;
@@ -164,7 +165,8 @@ pub enum WorkspaceCommand {
 
 type Recomputed = Result<(Arc<Summary>, Arc<Journeys>), String>;
 
-/// One customer's records with all their fields, read from the source.
+/// One customer's records with all their fields, read from the source
+/// (each a [`CustomerRecord`]: the views name it through the app).
 pub type Details = Vec<CustomerRecord>;
 
 /// A loaded source and everything shown about it.

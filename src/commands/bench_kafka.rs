@@ -8,18 +8,19 @@ use std::time::{Duration, Instant};
 use anyhow::anyhow;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::cli::BenchArgs;
-use crate::engine::alerts::Alerts;
+use crate::engine::alerts::AlertRule;
 use crate::engine::live_compare::{LiveComparison, StretchCopies};
 use crate::engine::{EngineConfig, EventBatch, JourneyBuilder, LiveEngine};
 use crate::generate::{GenerateOptions, write_sample};
+use crate::live::alert_out::AlertOutputs;
+use crate::live::{Compared, LiveRun, LiveSetup, copy_compared};
 use crate::source::SourceOptions;
-use crate::source::kafka::{KafkaSource, KafkaSpec, StartAt};
+use crate::source::kafka::{KafkaSpec, StartAt, create_client};
 use crate::source::values::ValuesSpec;
 
 use super::produce::{Replay, replay_file};
@@ -46,10 +47,8 @@ pub(super) fn new_topic(brokers: &str, what: &str) -> Result<String, Failure> {
 }
 
 fn create_topic(brokers: &str, topic: &str) -> Result<(), Failure> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()
-        .map_err(failed)?;
+    let admin: AdminClient<DefaultClientContext> =
+        create_client(&[("bootstrap.servers", brokers)], &[]).map_err(failed)?;
     let new = NewTopic::new(topic, PARTITIONS, TopicReplication::Fixed(1));
     let results = futures_executor::block_on(admin.create_topics([&new], &AdminOptions::new()))
         .map_err(failed)?;
@@ -62,15 +61,16 @@ fn create_topic(brokers: &str, topic: &str) -> Result<(), Failure> {
 /// A plain consumer: every partition from the beginning, payloads touched,
 /// until `total` messages; returns seconds.
 pub(super) fn plain_consumer(brokers: &str, topic: &str, total: u64) -> Result<f64, Failure> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set(
-            "group.id",
-            format!("journeyscope-bench-plain-{}", std::process::id()),
-        )
-        .set("enable.auto.commit", "false")
-        .create()
-        .map_err(failed)?;
+    let group = format!("journeyscope-bench-plain-{}", std::process::id());
+    let consumer: BaseConsumer = create_client(
+        &[
+            ("bootstrap.servers", brokers),
+            ("group.id", &group),
+            ("enable.auto.commit", "false"),
+        ],
+        &[],
+    )
+    .map_err(failed)?;
     let start = Instant::now();
     let mut list = TopicPartitionList::new();
     for p in 0..PARTITIONS {
@@ -162,7 +162,7 @@ above = 5000000.0
 /// What the live path watches besides ingesting: alert rules and a
 /// comparison with the previous window.
 struct Watching {
-    alerts: Alerts,
+    rules: Vec<AlertRule>,
     comparison: LiveComparison,
 }
 
@@ -197,31 +197,33 @@ pub(super) fn live_ingest_values(
 }
 
 /// [`live_ingest`], with `watching` checked as the app does: rules after
-/// every batch on the ingest thread, the comparison's events copied once a
-/// second there and compared on a thread of its own.
+/// every batch by the live loop, the comparison's events copied once a
+/// second on the loop's thread and compared on a thread of its own.
 fn live_ingest_watching(
     brokers: &str,
     topic: &str,
     total: u64,
-    mut watching: Option<Watching>,
+    watching: Option<Watching>,
     values: ValuesSpec,
 ) -> Result<(f64, u64, WatchFigures), Failure> {
     let spec = KafkaSpec {
-        brokers: brokers.to_owned(),
-        topic: topic.to_owned(),
-        from: StartAt::Earliest,
-        properties: Vec::new(),
-        group: None,
         detect_wait: Duration::from_secs(30),
-        resume: Vec::new(),
-        mapping: None,
         values,
+        ..KafkaSpec::new(brokers, topic, StartAt::Earliest, Vec::new())
     };
     let start = Instant::now();
     // As `live` reads it by default: the channel kept for segments.
     let settings = super::settings(&crate::cli::MappingArgs::defaults(), None, None)?;
-    let mut source = KafkaSource::open(&spec, &settings.source).map_err(failed)?;
-    let mut engine = LiveEngine::new(settings.engine.clone(), 10_000_000);
+    let mut live = LiveRun::open(LiveSetup {
+        spec,
+        options: settings.source.clone(),
+        config: settings.engine.clone(),
+        lateness_us: 10_000_000,
+        state: None,
+        rules: watching.as_ref().map_or_else(Vec::new, |w| w.rules.clone()),
+        outputs: AlertOutputs::default(),
+    })
+    .map_err(failed)?;
     let mut figures = WatchFigures::default();
     let (to_compare, compared) = crossbeam_channel::bounded::<StretchCopies>(1);
     let comparer = watching.as_ref().map(|_| {
@@ -237,56 +239,49 @@ fn live_ingest_watching(
             })
     });
     if let Some(w) = &watching {
-        engine.keep_at_least(w.alerts.keeps_us().max(w.comparison.keeps_us()));
+        live.engine_mut().keep_at_least(w.comparison.keeps_us());
     }
     let mut last_copy = Instant::now();
     let deadline = Instant::now() + Duration::from_secs(600);
-    while engine.taken() + engine.rejected_total() < total && Instant::now() < deadline {
-        if let Some(batch) = source
-            .next_batch_within(Duration::from_millis(100))
-            .map_err(failed)?
-        {
-            engine.ingest(&batch);
-            source.recycle(batch);
-        }
-        let Some(w) = &mut watching else {
+    let taken = |live: &LiveRun| {
+        let engine = &live.session().engine;
+        engine.taken() + engine.rejected_total()
+    };
+    while taken(&live) < total && Instant::now() < deadline {
+        let step = live.step().map_err(failed)?;
+        figures.alerts += step.alerts.len();
+        figures.check_s += step.check_s;
+        let Some(w) = &watching else {
             continue;
         };
-        let checked = Instant::now();
-        figures.alerts += w
-            .alerts
-            .check(&engine, &source.stream_state())
-            .map_err(failed)?
-            .len();
-        figures.check_s += checked.elapsed().as_secs_f64();
+        let engine = &live.session().engine;
         if last_copy.elapsed() >= Duration::from_secs(1)
-            && let Some(now) = engine.watermark_us()
+            && let Ok(Some(copies)) = copy_compared(engine, Compared::Last(w.comparison))
         {
             last_copy = Instant::now();
-            let copies = w.comparison.copy(&engine, now);
             // While the last comparison is still built, this one waits.
             let _ = to_compare.try_send(copies);
         }
     }
     let seconds = start.elapsed().as_secs_f64();
-    if let Some(w) = &mut watching {
+    if watching.is_some() {
         // A replay reads to the end before event-time rules are checked:
         // how long they then take to come up to the newest event.
         let caught_up = Instant::now();
-        let mut stream = source.stream_state();
-        stream.caught_up = true;
-        while w.alerts.is_behind(&engine) && caught_up.elapsed() < Duration::from_secs(600) {
-            figures.alerts += w.alerts.check(&engine, &stream).map_err(failed)?.len();
+        while live.rules_behind() && caught_up.elapsed() < Duration::from_secs(600) {
+            figures.alerts += live.check_as_caught_up().map_err(failed)?.alerts.len();
         }
         figures.catch_up_s = caught_up.elapsed().as_secs_f64();
-        figures.kept_minutes = engine.kept_s() / 60.0;
+        figures.kept_minutes = live.session().engine.kept_s() / 60.0;
     }
     drop(to_compare);
     figures.comparisons = comparer
         .transpose()
         .map_err(failed)?
         .map_or(0, |c| c.join().unwrap_or(0));
-    Ok((seconds, engine.taken(), figures))
+    let events = live.session().engine.taken();
+    live.close().map_err(failed)?;
+    Ok((seconds, events, figures))
 }
 
 /// The live engine alone, without the broker: seconds to take in `batches`
@@ -401,10 +396,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<JsonBaseline, Failure> {
     let mut watched = WatchFigures::default();
     for _ in 0..args.runs.max(1) {
         let watching = Watching {
-            alerts: Alerts::new(
-                crate::settings::alert_rules(TEN_RULES, Default::default()).map_err(failed)?,
-                topic.as_str(),
-            ),
+            rules: crate::settings::alert_rules(TEN_RULES, Default::default()).map_err(failed)?,
             comparison: LiveComparison {
                 window_us: 15 * 60 * 1_000_000,
                 back_us: 15 * 60 * 1_000_000,

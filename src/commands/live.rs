@@ -8,16 +8,16 @@ use std::time::{Duration, Instant};
 use anyhow::anyhow;
 
 use crate::cli::{BrokerArgs, LiveArgs, MappingArgs, OutputFormat, ValueArgs, ValueFormatArg};
-use crate::engine::alerts::{Alert, AlertRule, Alerts};
+use crate::engine::alerts::{Alert, AlertRule};
 use crate::engine::live_compare::LiveComparison;
 use crate::engine::live_range::EventRange;
 use crate::report::{Summary, to_csv, to_dot, to_table};
 use crate::settings::{default_alert_rules, read_alert_rules};
 use crate::source::values::{RegistrySpec, ValueFormat, ValuesSpec};
 
-use crate::app::alert_out::{AlertOutputs, AlertSender, AlertTopic, DeliveryCounts};
+use crate::live::alert_out::{AlertOutputs, AlertTopic, DeliveryCounts};
+use crate::live::{LiveError, LiveRun, LiveSetup, LiveWindow, copy_shown};
 use crate::source::kafka::{KafkaProgress, KafkaSpec, StartAt, client_property};
-use crate::source::live_session::LiveSession;
 
 use super::live_window::{compared, range_journeys, rfc3339, window_range};
 use super::{Failure, Settings, parse_duration, settings, source_failure, usage};
@@ -39,16 +39,13 @@ fn duration(text: &str, flag: &str) -> Result<Duration, Failure> {
 pub fn kafka_spec(args: &LiveArgs) -> Result<KafkaSpec, Failure> {
     let now_ms = chrono::Utc::now().timestamp_millis();
     let properties = client_properties(&args.broker)?;
+    let from = StartAt::parse(&args.from, now_ms).map_err(|e| usage(anyhow!(e)))?;
+    let values = values_spec(&args.values, &properties);
     Ok(KafkaSpec {
-        brokers: args.broker.brokers.clone(),
-        topic: args.broker.topic.clone(),
-        from: StartAt::parse(&args.from, now_ms).map_err(|e| usage(anyhow!(e)))?,
         group: args.group.clone(),
         detect_wait: duration(&args.detect_wait, "detect-wait")?,
-        resume: Vec::new(),
-        mapping: None,
-        values: values_spec(&args.values, &properties),
-        properties,
+        values,
+        ..KafkaSpec::new(&args.broker.brokers, &args.broker.topic, from, properties)
     })
 }
 
@@ -200,7 +197,7 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
         alerts: read_rules(args.alerts.as_deref(), &settings)?,
         outputs,
     };
-    headless(&spec, settings, &run)
+    headless(spec, settings, run)
 }
 
 /// What `live --headless` prints, and when.
@@ -217,86 +214,74 @@ struct Headless {
     outputs: AlertOutputs,
 }
 
-fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), Failure> {
-    let mut session = LiveSession::open(
+/// Why the live loop stopped, as the command reports it: a source's
+/// usage error or an unknown column is the user's to fix, as is a rule
+/// that cannot be checked.
+fn live_failure(e: LiveError) -> Failure {
+    match e {
+        LiveError::Source(e) => source_failure(e),
+        LiveError::Rules(e) => usage(anyhow!(e)),
+        LiveError::Delivery(e) => Failure::Failed(anyhow!(e)),
+    }
+}
+
+/// The window the flags ask for: a fixed range, the last `--window`
+/// (whole seconds, at least one), or since start.
+fn shown_window(run: &Headless) -> LiveWindow {
+    match (run.range, run.window) {
+        (Some(range), _) => LiveWindow::Range(range),
+        (None, Some(w)) => LiveWindow::Last(w.as_secs_f64().round().max(1.0) as u64),
+        (None, None) => LiveWindow::SinceStart,
+    }
+}
+
+fn headless(spec: KafkaSpec, settings: Settings, run: Headless) -> Result<(), Failure> {
+    let mut live = LiveRun::open(LiveSetup {
         spec,
-        &settings.source,
-        settings.engine.clone(),
-        run.lateness.as_micros() as i64,
-        run.state.clone(),
-    )
-    .map_err(source_failure)?;
+        options: settings.source.clone(),
+        config: settings.engine.clone(),
+        lateness_us: run.lateness.as_micros() as i64,
+        state: run.state.clone(),
+        rules: run.alerts.clone(),
+        outputs: run.outputs.clone(),
+    })
+    .map_err(live_failure)?;
+    let engine = live.engine_mut();
     if let Some(window) = run.window {
-        session.engine.keep_at_least(window.as_micros() as i64);
+        engine.keep_at_least(window.as_micros() as i64);
     }
     if let Some(compared) = &run.compared {
-        session.engine.keep_at_least(compared.keeps_us());
+        engine.keep_at_least(compared.keeps_us());
     }
     // A fixed range (and the stretch it is compared with) is kept whole
     // however old it gets.
     if let Some(range) = run.range {
         let back = run.compared.map_or(0, |c| c.back_us);
-        session.engine.keep_from(Some(range.from_us - back));
+        engine.keep_from(Some(range.from_us - back));
     }
-    let mut alerts = Alerts::new(run.alerts.clone(), session.source.name());
-    if !run.alerts.is_empty() {
-        session.engine.keep_at_least(alerts.keeps_us());
-    }
+    let window = shown_window(&run);
+    let with_events = settings.questions.funnel.is_some();
     let mut raised: Vec<Alert> = Vec::new();
-    let mut sender =
-        Some(AlertSender::start(&run.outputs).map_err(|e| Failure::Failed(anyhow!(e)))?);
-    let mut last_data = Instant::now();
     let mut last_print = Instant::now();
     loop {
-        // While rules catch up on event time, waiting for messages would
-        // slow them down.
-        let wait = match alerts.is_behind(&session.engine) && session.source.caught_up() {
-            true => Duration::from_millis(1),
-            false => Duration::from_millis(50),
-        };
-        if session.poll(wait).map_err(source_failure)? {
-            last_data = Instant::now();
-        }
-        // While a replay catches up, its partitions stand hours apart in
-        // event time: event-time rules are checked once they are read to
-        // their ends (which, live, they always nearly are); lag rules always.
-        if !run.alerts.is_empty() {
-            let new = alerts
-                .check(&session.engine, &session.source.stream_state())
-                .map_err(|e| usage(anyhow!(e)))?;
-            for alert in &new {
-                if run.every.is_some() {
-                    let json = serde_json::to_string(alert).unwrap_or_default();
-                    print_line(&crate::format::json_printable(&json))?;
-                }
-                if let Some(sender) = &sender {
-                    let own = run.alerts.iter().find(|r| r.name == alert.rule);
-                    let own = own.map(|r| r.outputs.clone()).unwrap_or_default();
-                    sender.send(
-                        alert,
-                        run.outputs
-                            .destinations(&own, &spec.brokers, &spec.properties),
-                    );
-                }
+        let step = live.step().map_err(live_failure)?;
+        if run.every.is_some() {
+            for alert in &step.alerts {
+                let json = serde_json::to_string(alert).unwrap_or_default();
+                print_line(&crate::format::json_printable(&json))?;
             }
-            raised.extend(new);
         }
-        // Idle: nothing came for a while and nothing is left to read (a
-        // reader still decoding, say waiting for a slow registry, is busy).
-        let idle = run
-            .until_idle
-            .is_some_and(|idle| last_data.elapsed() >= idle)
-            && session.source.read_to_the_end()
-            && !session.source.is_verifying()
-            && !(session.source.caught_up() && alerts.is_behind(&session.engine));
+        raised.extend(step.alerts);
+        let idle = run.until_idle.is_some_and(|quiet| live.is_idle(quiet));
         let due = run.every.is_some_and(|every| last_print.elapsed() >= every);
         if !(idle || due) {
             continue;
         }
         last_print = Instant::now();
+        let engine = &live.session().engine;
         let (journeys, open) = match run.range {
-            Some(range) => range_journeys(&session.engine, range, idle)?,
-            None => session.journeys_and_open(run.window, settings.questions.funnel.is_some()),
+            Some(range) => range_journeys(engine, range, idle)?,
+            None => copy_shown(engine, window, with_events).build(),
         };
         let open_sessions = open
             .into_iter()
@@ -305,22 +290,17 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
                 sessions,
             })
             .collect();
-        let source = &session.source;
+        let source = &live.session().source;
         let mut summary = Summary::new(
             source.name(),
             source.mapping(),
             &journeys,
             settings.questions.funnel.as_ref(),
         );
-        summary.compare = compared(
-            &session.engine,
-            run.compared,
-            run.range,
-            settings.questions.explain,
-        )?;
-        let (reordered, late) = session.engine.out_of_order();
-        let (customers_settled, customers_forgotten) = session.engine.settled_customers();
-        let live = LiveCounts {
+        summary.compare = compared(engine, run.compared, run.range, settings.questions.explain)?;
+        let (reordered, late) = engine.out_of_order();
+        let (customers_settled, customers_forgotten) = engine.settled_customers();
+        let counts = LiveCounts {
             reordered,
             late,
             window_s: run
@@ -329,41 +309,38 @@ fn headless(spec: &KafkaSpec, settings: Settings, run: &Headless) -> Result<(), 
                 .or(run.range.map(|r| r.len_us() as f64 / 1e6)),
             window_from: run.range.map(|r| rfc3339(r.from_us)),
             window_to: run.range.map(|r| rfc3339(r.to_us)),
-            kept_s: session.engine.kept_s(),
+            kept_s: engine.kept_s(),
             customers_settled,
             customers_forgotten,
-            funnel_covers_s: settings.questions.funnel.as_ref().map(|_| {
-                run.window
-                    .map_or(session.engine.kept_s(), |w| w.as_secs_f64())
-            }),
+            funnel_covers_s: settings
+                .questions
+                .funnel
+                .as_ref()
+                .map(|_| run.window.map_or(engine.kept_s(), |w| w.as_secs_f64())),
             open_sessions,
         };
-        session.save().map_err(source_failure)?;
+        let progress = source.progress();
+        live.save().map_err(live_failure)?;
         // Before the last summary, every queued alert is delivered (or
         // counted as not).
-        let delivery = match (idle, sender.take()) {
-            (true, Some(done)) => Some(finish_delivery(done)),
-            (false, Some(running)) => {
-                let counts = running.counts();
-                sender = Some(running);
-                Some(counts)
-            }
-            (_, None) => None,
+        let delivery = match idle {
+            true => finish_delivery(&mut live),
+            false => live.delivery(),
         };
         let alerts_so_far = (!run.alerts.is_empty()).then_some(AlertsOut {
             alerts: &raised,
-            delivery: delivery.unwrap_or_default(),
+            delivery,
         });
         print(
             &summary,
-            &source.progress(),
-            &live,
+            &progress,
+            &counts,
             alerts_so_far.as_ref(),
             run.format,
             !idle,
         )?;
         if idle {
-            session.close();
+            live.close().map_err(live_failure)?;
             return Ok(());
         }
     }
@@ -463,14 +440,14 @@ pub fn live_json(
 
 /// Waits for the alerts still being delivered (a few seconds at most) and
 /// says on standard error how many were given up.
-fn finish_delivery(sender: AlertSender) -> DeliveryCounts {
-    let counts = sender.finish();
+fn finish_delivery(live: &mut LiveRun) -> DeliveryCounts {
+    let counts = live.finish_delivery();
     if counts.undelivered > 0 {
         eprintln!(
             "alert delivery timed out: {} not delivered when the run ended (waited {} for the \
              alerts topic or webhook to answer)",
             crate::format::plural(counts.undelivered as usize, "alert"),
-            crate::format::human_duration(crate::app::alert_out::FINISH_WAIT.as_secs_f64())
+            crate::format::human_duration(crate::live::alert_out::FINISH_WAIT.as_secs_f64())
         );
     }
     counts

@@ -5,8 +5,9 @@
 use anyhow::anyhow;
 
 use crate::cli::LiveArgs;
-use crate::engine::live_compare::{LiveComparison, compare_windows};
+use crate::engine::live_compare::LiveComparison;
 use crate::engine::live_range::{EventRange, RangeComparison, RangeError};
+use crate::live::{Compared, LiveWindow, copy_compared, copy_shown};
 
 use super::{Failure, Settings, usage};
 
@@ -21,7 +22,7 @@ pub(super) fn window_range(
     };
     let zone = settings.source.timezone.unwrap_or(chrono_tz::Tz::UTC);
     let now = chrono::Utc::now().timestamp_micros();
-    crate::app::live::range_from_to(from, to, zone, now)
+    crate::live::window::range_from_to(from, to, zone, now)
         .map(Some)
         .map_err(|e| usage(anyhow!("--window-from/--window-to: {e}")))
 }
@@ -45,33 +46,31 @@ pub(super) fn range_journeys(
     let first = engine.oldest_kept_us();
     if last && first.is_some_and(|first| first >= range.to_us) {
         return Err(usage(anyhow!(
-            "--window-from/--window-to: the range ends before the first event read, so              nothing of it was read. Events read span {}; pick a range inside it, or start              reading earlier with --from earliest (or a time before the range)",
+            "--window-from/--window-to: the range ends before the first event read, so \
+             nothing of it was read. Events read span {}; pick a range inside it, or start \
+             reading earlier with --from earliest (or a time before the range)",
             read_span(engine)
         )));
     }
-    let journeys = match range.copy(engine) {
-        Ok(copy) => copy.build(),
-        Err(e @ RangeError::BeforeKept { .. }) => return Err(refuse(e)),
-        Err(e) if last => return Err(refuse(e)),
-        Err(_) => engine.without_events().build(),
-    };
+    let mut copy = copy_shown(engine, LiveWindow::Range(range), true);
+    match copy.window_problem.take() {
+        Some(e @ RangeError::BeforeKept { .. }) => return Err(refuse(e)),
+        Some(e) if last => return Err(refuse(e)),
+        _ => {}
+    }
     if let Some(first) = first
         && first > range.from_us
         && last
     {
         eprintln!(
-            "note: the range starts at {}, before the first event read ({}): events before              that were not read; start with --from earliest (or a time before the range) to              see the range whole",
+            "note: the range starts at {}, before the first event read ({}): events before \
+             that were not read; start with --from earliest (or a time before the range) to \
+             see the range whole",
             rfc3339(range.from_us),
             rfc3339(first)
         );
     }
-    let open = match engine.watermark_us() {
-        Some(newest) => {
-            crate::engine::active_sessions(&journeys, newest.min(range.to_us.saturating_sub(1)))
-        }
-        None => Vec::new(),
-    };
-    Ok((journeys, open))
+    Ok(copy.build())
 }
 
 /// The event time held, as "FROM to NEWEST" (or that none arrived).
@@ -102,21 +101,20 @@ pub(super) fn compared(
     range: Option<EventRange>,
     explain: bool,
 ) -> Result<Option<crate::engine::CompareReport>, Failure> {
-    let report = match (compared, range) {
-        (Some(c), Some(range)) => {
-            let spec = RangeComparison {
-                range,
-                back_us: c.back_us,
-            };
-            match spec.copy(engine) {
-                Ok(copies) => Some(copies.compare(explain)),
-                Err(e) => {
-                    eprintln!("not compared: {e}");
-                    None
-                }
-            }
-        }
-        (c, _) => c.as_ref().and_then(|c| compare_windows(engine, c, explain)),
+    let compared = match (compared, range) {
+        (Some(c), Some(range)) => Compared::Range(RangeComparison {
+            range,
+            back_us: c.back_us,
+        }),
+        (Some(c), None) => Compared::Last(c),
+        (None, _) => return Ok(None),
     };
-    report.transpose().map_err(|e| usage(anyhow!(e)))
+    let copies = copy_compared(engine, compared).unwrap_or_else(|e| {
+        eprintln!("not compared: {e}");
+        None
+    });
+    copies
+        .map(|c| c.compare(explain))
+        .transpose()
+        .map_err(|e| usage(anyhow!(e)))
 }

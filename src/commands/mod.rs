@@ -8,6 +8,7 @@ mod bench_memory;
 mod customers;
 pub mod live;
 mod live_window;
+mod mapping;
 mod produce;
 mod produce_values;
 
@@ -117,14 +118,14 @@ impl From<SettingsError> for Failure {
     }
 }
 
-/// Interprets the mapping flags (see [`crate::settings::settings`]); a
-/// mistake is a usage error.
+/// Interprets the mapping flags (`mapping.rs`); a mistake is a usage
+/// error.
 pub fn settings(
     args: &MappingArgs,
     table: Option<String>,
     query: Option<String>,
 ) -> Result<Settings, Failure> {
-    Ok(crate::settings::settings(args, table, query)?)
+    Ok(mapping::settings(args, table, query)?)
 }
 
 /// Reads the duration given to `--flag`, as a usage error when it is not one.

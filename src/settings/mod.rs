@@ -1,19 +1,17 @@
-//! Journey and mapping settings: what the mapping flags (or the app's
-//! settings panel) ask for, checked and turned into source options and an
-//! engine configuration; and the bundled sample data. Below the app and the
-//! commands, which both start from it.
+//! Journey and mapping settings: source options, an engine configuration
+//! and the questions asked (`commands::mapping` reads them from the mapping
+//! flags, the app's settings panel edits them), the pieces both check them
+//! with, the alert rules file, and the bundled sample data. Below the app
+//! and the commands, which both start from it; it knows no command line.
 
 use std::io::Write;
 use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::cli::MappingArgs;
-use crate::engine::{
-    CompareSpec, EngineConfig, FunnelSpec, PathsAnchor, PathsSpec, Segment, TouchpointRules,
-};
+use crate::engine::{CompareSpec, EngineConfig, Segment, TouchpointRules};
 use crate::report::Questions;
-use crate::source::{CHANNEL, MappingOverrides, SourceOptions, TimeParser};
+use crate::source::{CHANNEL, SourceOptions, TimeParser};
 
 mod alert_checks;
 #[cfg(test)]
@@ -81,17 +79,6 @@ pub fn wanted_properties(rules: &TouchpointRules, kept: &[String]) -> Vec<String
 
 /// The environment variable holding the pseudonymization key.
 pub const PSEUDONYMIZE_KEY_VARIABLE: &str = "JOURNEYSCOPE_PSEUDONYMIZE_KEY";
-
-/// With `--pseudonymize`, the pseudonyms of the key given; refused without
-/// one, saying how to make one.
-fn pseudonymizer(
-    args: &MappingArgs,
-) -> Result<Option<crate::source::pseudonym::Pseudonymizer>, SettingsError> {
-    if !args.pseudonymize {
-        return Ok(None);
-    }
-    pseudonymizer_of(args.pseudonymize_key_file.as_deref()).map(Some)
-}
 
 /// The shortest pseudonymization key accepted, in bytes: a shorter one can
 /// be guessed by trying keys against one known id, and then every pseudonym
@@ -217,55 +204,6 @@ pub fn compare_spec(
     }
 }
 
-fn questions(
-    args: &MappingArgs,
-    funnel: Option<FunnelSpec>,
-    parser: TimeParser,
-) -> Result<Questions, SettingsError> {
-    let segment = args
-        .segment
-        .as_deref()
-        .map(|s| parse_segment(s, parser))
-        .transpose()?;
-    let compare = match args.compare.as_slice() {
-        [] => None,
-        [a] => Some(compare_spec(a, None, parser)?),
-        [a, b] => Some(compare_spec(a, Some(b), parser)?),
-        _ => {
-            return Err(SettingsError(
-                "--compare is given at most twice: A and B, or A against everyone else".into(),
-            ));
-        }
-    };
-    let paths_asked = args.paths || args.paths_from.is_some() || args.paths_to.is_some();
-    let paths = if paths_asked {
-        if args.depth == 0 || args.paths_top == 0 {
-            return Err(SettingsError(
-                "--depth and --paths-top must be at least 1".into(),
-            ));
-        }
-        let anchor = match (&args.paths_from, &args.paths_to) {
-            (Some(x), _) => PathsAnchor::From(x.trim().to_owned()),
-            (None, Some(y)) => PathsAnchor::To(y.trim().to_owned()),
-            (None, None) => PathsAnchor::Start,
-        };
-        Some(PathsSpec {
-            anchor,
-            depth: args.depth,
-            top: args.paths_top,
-        })
-    } else {
-        None
-    };
-    Ok(Questions {
-        funnel,
-        segment,
-        compare,
-        paths,
-        explain: args.explain,
-    })
-}
-
 /// Reads the duration given to `--flag`; a mistake is explained with
 /// `examples` ("30m, 1h or 90s").
 pub fn parse_duration(text: &str, flag: &str, examples: &str) -> Result<Duration, SettingsError> {
@@ -273,86 +211,10 @@ pub fn parse_duration(text: &str, flag: &str, examples: &str) -> Result<Duration
         .map_err(|e| SettingsError(format!("--{flag} `{text}`: {e} (write it like {examples})")))
 }
 
-fn parse_duration_us(text: &str, flag: &str) -> Result<i64, SettingsError> {
+/// [`parse_duration`] in µs (with examples for sessions and funnels).
+pub fn parse_duration_us(text: &str, flag: &str) -> Result<i64, SettingsError> {
     let d = parse_duration(text, flag, "30m, 1h or 90s")?;
     Ok(d.as_micros().min(i64::MAX as u128) as i64)
-}
-
-/// Interprets the mapping flags.
-pub fn settings(
-    args: &MappingArgs,
-    table: Option<String>,
-    query: Option<String>,
-) -> Result<Settings, SettingsError> {
-    let rules = TouchpointRules::parse(&args.rename, &args.split_by, &args.exclude)
-        .map_err(|e| SettingsError(crate::format::error_chain(&e)))?;
-    let session_timeout_us = match args.session_timeout.trim() {
-        "none" | "off" | "never" => None,
-        text => Some(parse_duration_us(text, "session-timeout")?),
-    };
-    let delimiter = match args.delimiter.as_deref() {
-        None => None,
-        Some("tab" | "\\t" | "\t") => Some(b'\t'),
-        Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
-        Some(d) => {
-            return Err(SettingsError(format!(
-                "--delimiter `{d}` must be one character or `tab`"
-            )));
-        }
-    };
-    let timezone = match &args.timezone {
-        None => None,
-        Some(zone) => Some(zone.parse::<chrono_tz::Tz>().map_err(|_| {
-            SettingsError(format!(
-                "--timezone `{zone}` is not a time zone; use a name like Europe/Amsterdam or UTC"
-            ))
-        })?),
-    };
-    let funnel = if args.funnel.is_empty() {
-        None
-    } else {
-        let within_us = args
-            .within
-            .as_deref()
-            .map(|w| parse_duration_us(w, "within"))
-            .transpose()?;
-        Some(FunnelSpec {
-            steps: args.funnel.iter().map(|s| s.trim().to_owned()).collect(),
-            within_us,
-        })
-    };
-    let kept_properties = kept_properties(&args.keep_property);
-    let wanted_properties = wanted_properties(&rules, &kept_properties);
-    let questions = questions(args, funnel, TimeParser::new(timezone))?;
-    let source = SourceOptions {
-        overrides: MappingOverrides {
-            customer: args.customer.clone(),
-            event: args.event.clone(),
-            time: args.time.clone(),
-            event_id: args.event_id.clone(),
-            session_id: args.session_id.clone(),
-        },
-        delimiter,
-        timezone,
-        table,
-        query,
-        wanted_properties,
-        pseudonymize: pseudonymizer(args)?,
-        keep_only_chosen: false,
-        hidden_properties: args.hide_property.clone(),
-        duckdb_memory_limit: None,
-    };
-    Ok(Settings {
-        engine: EngineConfig {
-            session_timeout_us,
-            rules,
-            collapse_repeats: args.collapse_repeats,
-            kept_properties,
-            withhold_unmasked_records: source.masks_records(),
-        },
-        source,
-        questions,
-    })
 }
 
 /// Writes the bundled sample data to a private temporary file.

@@ -19,8 +19,6 @@ pub mod jsonl;
 #[cfg(feature = "full")]
 pub mod kafka;
 pub mod lines;
-#[cfg(feature = "full")]
-pub mod live_session;
 pub mod live_state;
 pub mod lookup;
 pub mod pseudonym;

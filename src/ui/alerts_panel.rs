@@ -4,10 +4,10 @@
 //! with how their delivery went.
 
 use crate::app::Command;
-use crate::app::alert_out::DeliveryCounts;
 use crate::app::alert_rules::{AlertRules, rule_state};
 use crate::app::live::{LiveCommand, LiveScreen};
 use crate::engine::alerts::{Alert, AlertKind, AlertRule, AlertState, Baseline, LagUnit};
+use crate::live::alert_out::DeliveryCounts;
 use crate::settings::RuleDraft;
 
 use crate::format::thousands;
@@ -55,7 +55,10 @@ pub fn alerts_tab_ui(
     ui: &mut egui::Ui,
 ) -> Option<Command> {
     let rules = &live.rules;
-    let alerts: &[Alert] = live.latest.as_ref().map_or(&[], |s| s.alerts.as_slice());
+    let alerts: &[Alert] = live
+        .latest
+        .as_ref()
+        .map_or(&[], |s| s.status.alerts.as_slice());
     let mut command = None;
     ui.horizontal(|ui| {
         ui.heading("Alert rules");
@@ -133,7 +136,7 @@ pub fn alerts_tab_ui(
     ui.add_space(10.0);
     ui.separator();
     if let Some(snapshot) = &live.latest {
-        delivery_ui(&snapshot.delivery, ui);
+        delivery_ui(&snapshot.status.delivery, ui);
     }
     history_ui(alerts, ui);
     command

@@ -195,7 +195,7 @@ pub fn live_ui(
     let journeys = live
         .latest
         .as_ref()
-        .filter(|s| s.with_customers)
+        .filter(|s| s.status.with_customers)
         .map(|s| s.journeys.clone());
     match (live.tab, journeys) {
         (LiveTab::Alerts, _) => {
@@ -243,7 +243,7 @@ pub fn live_ui(
             let window = live
                 .latest
                 .as_ref()
-                .map_or_else(Default::default, |s| s.window);
+                .map_or_else(Default::default, |s| s.status.window);
             let zone = live_zone(live, ui.ctx());
             egui::CentralPanel::default().show(ui, |ui| {
                 ui.weak(customers_caption(window, zone));
@@ -336,7 +336,7 @@ fn what_changed_ui(live: &LiveScreen, w: &mut LiveWidgets, ui: &mut egui::Ui) {
     let compared = live
         .latest
         .as_ref()
-        .and_then(|s| Some((s.summary.compare.clone()?, s.kept_s)));
+        .and_then(|s| Some((s.summary.compare.clone()?, s.status.kept_s)));
     if let (Some((compare, kept_s)), LiveTab::Map) = (compared, live.tab) {
         egui::Panel::right("what changed")
             .default_size(330.0)
@@ -431,6 +431,7 @@ fn freshness_ui(live: &LiveScreen, ui: &mut egui::Ui) {
     let newest_text = chrono::DateTime::from_timestamp_micros(newest)
         .map_or_else(String::new, |t| t.format("%e %b %H:%M:%S").to_string());
     let arrived = snapshot
+        .status
         .last_message
         .map_or("no message yet".to_owned(), |t| {
             format!(
@@ -449,9 +450,10 @@ fn side_ui(live: &LiveScreen, view: &LiveWidgets, ui: &mut egui::Ui) {
         ui.label("Waiting for the first events…");
         return;
     };
-    alert_history_ui(&snapshot.alerts, ui);
+    alert_history_ui(&snapshot.status.alerts, ui);
     ui.heading("Now");
     let lag: u64 = snapshot
+        .status
         .progress
         .partitions
         .iter()
@@ -461,7 +463,10 @@ fn side_ui(live: &LiveScreen, view: &LiveWidgets, ui: &mut egui::Ui) {
         ui,
         "live now",
         &[
-            ("Messages read", thousands(snapshot.progress.consumed)),
+            (
+                "Messages read",
+                thousands(snapshot.status.progress.consumed),
+            ),
             (
                 "Messages per second",
                 thousands(live.messages_per_s().unwrap_or(0.0).round() as u64),
@@ -470,8 +475,14 @@ fn side_ui(live: &LiveScreen, view: &LiveWidgets, ui: &mut egui::Ui) {
                 "Open sessions",
                 thousands(snapshot.active.iter().map(|(_, n)| n).sum()),
             ),
-            ("Arrived out of order", thousands(snapshot.out_of_order.0)),
-            ("… too late to reorder", thousands(snapshot.out_of_order.1)),
+            (
+                "Arrived out of order",
+                thousands(snapshot.status.out_of_order.0),
+            ),
+            (
+                "… too late to reorder",
+                thousands(snapshot.status.out_of_order.1),
+            ),
             ("Lag (messages)", thousands(lag)),
             (
                 "Screen",
@@ -510,7 +521,7 @@ fn side_ui(live: &LiveScreen, view: &LiveWidgets, ui: &mut egui::Ui) {
             ui.label("Next offset");
             ui.label("Lag");
             ui.end_row();
-            for p in &snapshot.progress.partitions {
+            for p in &snapshot.status.progress.partitions {
                 ui.label(p.partition.to_string());
                 ui.label(thousands(p.next_offset.max(0) as u64));
                 ui.label(thousands(p.lag.max(0) as u64));

@@ -90,26 +90,26 @@ pub fn window_ui(live: &LiveScreen, form: &mut RangeForm, ui: &mut egui::Ui) -> 
         let warn = ui.visuals().warn_fg_color;
         // At rates where the window's events would not fit in memory, say
         // how much of it is shown.
-        if matches!(snapshot.window, LiveWindow::Last(_))
-            && snapshot.kept_s + 1.0 < snapshot.window_s as f64
+        if matches!(snapshot.status.window, LiveWindow::Last(_))
+            && snapshot.status.kept_s + 1.0 < snapshot.window_s as f64
         {
             ui.colored_label(
                 warn,
                 format!(
                     "only the last {} fit in memory",
-                    human_duration(snapshot.kept_s)
+                    human_duration(snapshot.status.kept_s)
                 ),
             );
         }
-        if let Some(problem) = &snapshot.window_problem {
+        if let Some(problem) = &snapshot.status.window_problem {
             ui.colored_label(ui.visuals().error_fg_color, problem.describe(&at(zone)));
         }
-        if snapshot.customers_forgotten > 0 {
+        if snapshot.status.customers_forgotten > 0 {
             ui.colored_label(
                 warn,
                 format!(
                     "{} quiet the longest forgotten: if they come back they count again",
-                    crate::format::plural(snapshot.customers_forgotten as usize, "customer")
+                    crate::format::plural(snapshot.status.customers_forgotten as usize, "customer")
                 ),
             )
             .on_hover_text(format!(
@@ -215,7 +215,11 @@ fn range_asked(
         range_from_to(&form.from, &form.to, zone, newest)?
     };
     range
-        .check_against(Some(newest), snapshot.kept_from_us, snapshot.kept_s)
+        .check_against(
+            Some(newest),
+            snapshot.status.kept_from_us,
+            snapshot.status.kept_s,
+        )
         .map_err(|e| e.describe(&at(zone)))?;
     Ok(range)
 }
@@ -232,15 +236,19 @@ pub fn compare_with_ui(live: &LiveScreen, ui: &mut egui::Ui) -> Option<Command> 
          long as the window. The map colours each step by its change; What changed \
          lists the significant ones.",
     );
-    if let Some(problem) = live
-        .latest
-        .as_ref()
-        .and_then(|s| s.compare_problem.as_ref())
-    {
-        let zone = live_zone(live, ui.ctx());
+    let zone = live_zone(live, ui.ctx());
+    let problem = live.latest.as_ref().and_then(|s| {
+        let range = s
+            .status
+            .compare_problem
+            .as_ref()
+            .map(|p| p.describe(&at(zone)));
+        range.or_else(|| s.compare_failed.clone())
+    });
+    if let Some(problem) = problem {
         ui.colored_label(
             ui.visuals().warn_fg_color,
-            format!("not compared: {}", problem.describe(&at(zone))),
+            format!("not compared: {problem}"),
         );
     }
     (picked != current).then_some(Command::Live(LiveCommand::CompareWith(picked)))

@@ -227,23 +227,18 @@ impl StartScreen {
             .filter(|l| !l.is_empty())
             .map(|l| client_property(l).map_err(|e| format!("client property {e}")))
             .collect::<Result<Vec<_>, String>>()?;
+        let from = StartAt::parse(&self.kafka_from, chrono::Utc::now().timestamp_millis())?;
+        let values = ValuesSpec {
+            format: self.kafka_values,
+            registry: Some(self.kafka_registry.trim())
+                .filter(|url| !url.is_empty())
+                .map(|url| RegistrySpec::from_properties(url, &properties)),
+            schema: None,
+            message: None,
+        };
         Ok(KafkaSpec {
-            brokers: brokers.to_owned(),
-            topic: topic.to_owned(),
-            from: StartAt::parse(&self.kafka_from, chrono::Utc::now().timestamp_millis())?,
-            group: None,
-            detect_wait: std::time::Duration::from_secs(10),
-            resume: Vec::new(),
-            mapping: None,
-            values: ValuesSpec {
-                format: self.kafka_values,
-                registry: Some(self.kafka_registry.trim())
-                    .filter(|url| !url.is_empty())
-                    .map(|url| RegistrySpec::from_properties(url, &properties)),
-                schema: None,
-                message: None,
-            },
-            properties,
+            values,
+            ..KafkaSpec::new(brokers, topic, from, properties)
         })
     }
 

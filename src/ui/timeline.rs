@@ -8,9 +8,9 @@ use chrono_tz::Tz;
 use egui::{Align2, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 use egui_extras::{Column, TableBuilder};
 
+use crate::app::workspace::CustomerRecord;
 use crate::engine::{Event, Journeys};
 use crate::format::{human_duration, plural};
-use crate::source::lookup::CustomerRecord;
 
 use super::theme;
 use super::zone::{display_zone, zone_picker_ui};

@@ -1,80 +1,76 @@
-//! The live engine thread: consumes and ingests, checks the alert rules,
-//! saves the state, and hands copies to the snapshot thread, which builds
-//! the journeys the screen shows.
+//! The live engine thread: drives the live loop ([`crate::live::LiveRun`]:
+//! consume, ingest, check the alert rules, deliver, save) and hands copies
+//! of what the screen shows to the snapshot thread, which builds the
+//! journeys.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Instant;
 
-use crossbeam_channel::{Receiver, bounded};
+use crossbeam_channel::Receiver;
 
-use crate::app::alert_out::{AlertSender, DeliveryCounts};
-use crate::engine::alerts::{Alert, AlertRule, Alerts};
-use crate::engine::live_compare::{LiveComparison, StretchCopies};
-use crate::engine::live_range::{RangeComparison, RangeError};
-use crate::engine::{FunnelSpec, RunningTotals, StagedCopy, active_sessions};
+use crate::app::task::{Cancel, no_waker};
+use crate::app::worker::{Publisher, Worker};
+
+use crate::engine::alerts::{Alert, AlertRule};
+use crate::engine::live_compare::StretchCopies;
+use crate::engine::live_range::RangeError;
+use crate::engine::{FunnelSpec, LiveEngine};
+use crate::live::{Compared, LiveRun, LiveSetup, ShownCopy, copy_compared, copy_shown};
 use crate::report::Summary;
 use crate::settings::Settings;
 use crate::source::Mapping;
-use crate::source::kafka::KafkaProgress;
-use crate::source::live_session::LiveSession;
 
 use super::{
-    ALERTS_KEPT, Before, LiveRequest, LiveSnapshot, LiveWindow, SNAPSHOT_EVERY, finish_closing,
+    ALERTS_KEPT, Before, LiveRequest, LiveSnapshot, LiveStatus, LiveWindow, SNAPSHOT_EVERY,
+    finish_closing,
 };
 
-/// How often at most the live state is saved (and group offsets committed) while
-/// events arrive (less often when saving takes long); it is saved once more
-/// when the view closes.
-const SAVE_EVERY: Duration = Duration::from_secs(10);
+/// What the screen asks of the engine, from its next turn on.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Wish {
+    /// Show this window of event time.
+    Window(LiveWindow),
+    /// Compare it with this (None: nothing).
+    Compare(Option<Before>),
+    /// Snapshots carry the customers of the recent past since start.
+    Customers(bool),
+    /// Watch these alert rules instead.
+    Rules(Vec<AlertRule>),
+}
 
-/// What the screen asks of the engine thread.
-pub(super) struct Wanted {
+/// What the screen asks of the engine thread, as its wishes left it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Wanted {
     /// The window of event time shown.
-    pub window: Arc<Mutex<LiveWindow>>,
-    /// What it is compared with ([`Before::code`]).
-    pub compare: Arc<AtomicU64>,
+    window: LiveWindow,
+    /// What it is compared with.
+    compare: Option<Before>,
     /// The customers of the recent past, since start.
-    pub customers: Arc<AtomicBool>,
-    /// New alert rules, taken once.
-    pub rules: Arc<Mutex<Option<Vec<AlertRule>>>>,
+    customers: bool,
+}
+
+impl Wanted {
+    /// Follows `wish` (new rules go straight to the loop).
+    fn take(&mut self, wish: Wish, live: &mut LiveRun) {
+        match wish {
+            Wish::Window(window) => self.window = window,
+            Wish::Compare(before) => self.compare = before,
+            Wish::Customers(customers) => self.customers = customers,
+            Wish::Rules(rules) => live.set_rules(rules),
+        }
+    }
 }
 
 /// What the engine thread hands to the snapshot thread.
 struct Update {
-    /// The recent events to build journeys from, and for "since start" the
-    /// running totals to lay over them; None when nothing changed.
-    staged: Option<(StagedCopy, Option<RunningTotals>)>,
-    progress: KafkaProgress,
-    last_message: Option<Instant>,
-    out_of_order: (u64, u64),
-    duplicates: u64,
-    window: LiveWindow,
-    window_problem: Option<RangeError>,
-    compare_problem: Option<RangeError>,
-    kept_s: f64,
-    kept_from_us: i64,
-    with_customers: bool,
-    /// Seconds the engine thread spent copying.
-    copy_s: f64,
-    /// Every alert raised so far.
-    alerts: Arc<Vec<Alert>>,
-    /// The engine's customer numbering the copy was taken in.
-    customer_numbering: u64,
-    /// Settled customers forgotten so far.
-    customers_forgotten: u64,
+    /// What the window shows, to build; None when nothing changed.
+    shown: Option<ShownCopy>,
     /// The events of both stretches compared.
     compare: Option<StretchCopies>,
-    /// How delivering alerts has gone.
-    delivery: DeliveryCounts,
-}
-
-/// The comparison asked for: of the last minutes, or of a fixed range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Compared {
-    Last(LiveComparison),
-    Range(RangeComparison),
+    /// Seconds the engine thread spent copying.
+    copy_s: f64,
+    /// Where the engine stood.
+    status: LiveStatus,
 }
 
 /// What snapshots are named and summarised with.
@@ -89,79 +85,61 @@ struct Context {
 fn build_snapshots(
     updates: &Receiver<Update>,
     context: &Context,
-    latest: &Mutex<Option<LiveSnapshot>>,
-    wake: &(dyn Fn() + Send + Sync),
-) {
+    latest: &Publisher<LiveSnapshot>,
+) -> Result<(), String> {
     let mut published: Option<LiveSnapshot> = None;
     while let Ok(update) = updates.recv() {
         let started = Instant::now();
-        let snapshot = match update.staged {
-            Some((staged, running)) => {
-                let recent = staged.build();
-                let (journeys, active) = match running {
-                    Some(totals) => {
-                        let since_start = totals.over(recent);
-                        (since_start.journeys, since_start.active)
-                    }
-                    None => {
-                        let newest = recent.time_range_us.map(|(_, b)| b);
-                        let active =
-                            newest.map_or_else(Vec::new, |now| active_sessions(&recent, now));
-                        (recent, active)
-                    }
-                };
+        let snapshot = match update.shown {
+            Some(shown) => {
+                let (journeys, active) = shown.build();
                 let newest = journeys.time_range_us.map(|(_, b)| b);
                 let active = active
                     .into_iter()
                     .map(|(t, n)| (journeys.touchpoint_name(t).to_owned(), n))
                     .collect();
                 // A funnel needs each customer's events: only with them.
-                let funnel = context.funnel.as_ref().filter(|_| update.with_customers);
+                let funnel = context
+                    .funnel
+                    .as_ref()
+                    .filter(|_| update.status.with_customers);
                 let mut summary = Summary::new(&context.name, &context.mapping, &journeys, funnel);
-                summary.compare = update.compare.and_then(|copies| copies.compare(true).ok());
+                let mut compare_failed = None;
+                summary.compare = update.compare.and_then(|copies| {
+                    copies
+                        .compare(true)
+                        .map_err(|e| compare_failed = Some(e.to_string()))
+                        .ok()
+                });
                 LiveSnapshot {
                     summary: Arc::new(summary),
                     journeys: Arc::new(journeys),
-                    progress: update.progress,
                     taken: Instant::now(),
                     newest_event_us: newest,
-                    last_message: update.last_message,
                     active,
                     snapshot_s: update.copy_s + started.elapsed().as_secs_f64(),
-                    out_of_order: update.out_of_order,
-                    duplicates: update.duplicates,
-                    window_s: update.window.seconds(),
-                    window: update.window,
-                    window_problem: update.window_problem,
-                    compare_problem: update.compare_problem,
-                    kept_s: update.kept_s,
-                    kept_from_us: update.kept_from_us,
-                    with_customers: update.with_customers,
-                    alerts: update.alerts.clone(),
-                    customer_numbering: update.customer_numbering,
-                    customers_forgotten: update.customers_forgotten,
-                    delivery: update.delivery,
+                    window_s: update.status.window.seconds(),
+                    compare_failed,
+                    status: update.status,
                 }
             }
+            // Nothing to build: the same journeys with the engine's status
+            // as it stands (the copies' problems are those of the journeys).
             None => match published.clone() {
                 Some(mut s) => {
-                    s.alerts = update.alerts.clone();
-                    s.progress = update.progress;
+                    let problems = (s.status.window_problem, s.status.compare_problem);
+                    s.status = update.status;
+                    (s.status.window_problem, s.status.compare_problem) = problems;
                     s.taken = Instant::now();
-                    s.last_message = update.last_message;
-                    s.customers_forgotten = update.customers_forgotten;
-                    s.delivery = update.delivery;
                     s
                 }
                 None => continue,
             },
         };
-        if let Ok(mut slot) = latest.lock() {
-            *slot = Some(snapshot.clone());
-        }
+        latest.publish(snapshot.clone())?;
         published = Some(snapshot);
-        wake();
     }
+    Ok(())
 }
 
 /// The engine thread: consumes, ingests, and hands a copy of the staged
@@ -170,125 +148,86 @@ fn build_snapshots(
 pub(super) fn run(
     request: &LiveRequest,
     settings: &Settings,
-    latest: Arc<Mutex<Option<LiveSnapshot>>>,
-    stop: &AtomicBool,
-    wanted: &Wanted,
-    wake: Arc<dyn Fn() + Send + Sync>,
+    stop: &Cancel,
+    wishes: &Receiver<Wish>,
+    latest: &Publisher<LiveSnapshot>,
 ) -> Result<(), String> {
     // An engine closed a moment ago may still be saving the state this one
     // resumes from: wait for it here, off the UI thread.
     if request.state.is_some() {
         finish_closing();
     }
-    let mut session = LiveSession::open(
-        &request.spec,
-        &settings.source,
-        settings.engine.clone(),
-        request.lateness_us,
-        request.state.clone(),
-    )
+    let mut live = LiveRun::open(LiveSetup {
+        spec: request.spec.clone(),
+        options: settings.source.clone(),
+        config: settings.engine.clone(),
+        lateness_us: request.lateness_us,
+        state: request.state.clone(),
+        rules: request.alerts.clone(),
+        outputs: request.alert_outputs.clone(),
+    })
     .map_err(|e| crate::format::error_chain(&e))?;
-    let (updates, received) = bounded::<Update>(1);
+    let source = &live.session().source;
     let context = Context {
-        name: session.source.name().to_owned(),
-        mapping: session.source.mapping().clone(),
+        name: source.name().to_owned(),
+        mapping: source.mapping().clone(),
         funnel: settings.questions.funnel.clone(),
     };
-    let snapshots = thread::Builder::new()
-        .name("live snapshots".into())
-        .spawn(move || build_snapshots(&received, &context, &latest, wake.as_ref()))
-        .map_err(|e| format!("cannot start the snapshot thread: {e}"))?;
+    let latest = latest.clone();
+    // One update at a time: while the snapshot thread is busy, ingesting
+    // goes on and the next copy waits.
+    let snapshots: Worker<Update, ()> =
+        Worker::spawn_with_room("live snapshots", 1, no_waker(), move |_, updates, _| {
+            build_snapshots(updates, &context, &latest)
+        });
     let mut last_snapshot: Option<Instant> = None;
     let mut snapshot_every = SNAPSHOT_EVERY;
-    let mut last_save = Instant::now();
-    let mut save_every = SAVE_EVERY;
-    let mut last_message = None;
     let mut changed = true;
-    let mut unsaved = false;
     let mut shown: (LiveWindow, bool, Option<Compared>) = (LiveWindow::SinceStart, false, None);
-    let mut alerts = Alerts::new(request.alerts.clone(), session.source.name());
     // Every comparison the screen offers finds its earlier stretch, whenever
     // it is picked.
-    session.engine.keep_at_least(super::offered_history_us());
-    if !request.alerts.is_empty() {
-        session.engine.keep_at_least(alerts.keeps_us());
-    }
+    live.engine_mut().keep_at_least(super::offered_history_us());
     let mut raised: Arc<Vec<Alert>> = Arc::default();
-    // Alerts go to their rules' topics and webhooks (and those given for
-    // every alert) as `live --headless` sends them.
-    let sender = AlertSender::start(&request.alert_outputs)?;
-    while !stop.load(Ordering::Relaxed) {
-        // While rules catch up on event time, waiting for messages would
-        // slow them down.
-        let wait = match alerts.is_behind(&session.engine) && session.source.caught_up() {
-            true => Duration::from_millis(1),
-            false => Duration::from_millis(50),
-        };
-        if session
-            .poll(wait)
-            .map_err(|e| crate::format::error_chain(&e))?
-        {
-            last_message = Some(Instant::now());
+    let mut wanted = Wanted::default();
+    while !stop.is_cancelled() {
+        let step = live.step().map_err(|e| crate::format::error_chain(&e))?;
+        changed |= step.news;
+        for wish in wishes.try_iter() {
+            wanted.take(wish, &mut live);
+        }
+        if let Some(failed) = snapshots.failure() {
+            return Err(failed);
+        }
+        if !step.alerts.is_empty() {
+            let all = Arc::make_mut(&mut raised);
+            all.extend(step.alerts);
+            let over = all.len().saturating_sub(ALERTS_KEPT);
+            all.drain(..over);
             changed = true;
-            unsaved = true;
         }
-        // Event-time rules are checked once every partition is read to its
-        // end, lag rules always (see `Alerts::check`).
-        if let Some(rules) = wanted.rules.lock().ok().and_then(|mut r| r.take()) {
-            alerts.set_rules(rules);
-            session.engine.keep_at_least(alerts.keeps_us());
-        }
-        if !alerts.rules().is_empty() {
-            let stream = session.source.stream_state();
-            let new = alerts
-                .check(&session.engine, &stream)
-                .map_err(|e| e.to_string())?;
-            send(&sender, request, alerts.rules(), &new);
-            if !new.is_empty() {
-                let all = Arc::make_mut(&mut raised);
-                all.extend(new);
-                let over = all.len().saturating_sub(ALERTS_KEPT);
-                all.drain(..over);
-                changed = true;
-            }
-        }
-        let window = wanted.window.lock().map_or(LiveWindow::SinceStart, |w| *w);
-        let customers = wanted.customers.load(Ordering::Relaxed);
-        let compared =
-            Before::of(wanted.compare.load(Ordering::Relaxed)).map(|before| match window.range() {
-                Some(range) => Compared::Range(before.of_range(range)),
-                None => Compared::Last(before.comparison(window.seconds())),
-            });
+        let Wanted {
+            window,
+            compare,
+            customers,
+        } = wanted;
+        let compared = compare.map(|before| match window.range() {
+            Some(range) => Compared::Range(before.of_range(range)),
+            None => Compared::Last(before.comparison(window.seconds())),
+        });
         if (window, customers, compared) != shown {
             shown = (window, customers, compared);
-            if let Some(Compared::Last(c)) = &compared {
-                session.engine.keep_at_least(c.keeps_us());
-            }
-            // A fixed range (and the stretch it is compared with) stays
-            // whole as the kept past moves on.
-            let pinned = match compared {
-                Some(Compared::Range(c)) => Some(c.keeps_from_us()),
-                _ => window.range().map(|r| r.from_us),
-            };
-            session.engine.keep_from(pinned);
+            keep_for(live.engine_mut(), window, compared);
             changed = true;
             last_snapshot = None;
         }
-        if unsaved && last_save.elapsed() >= save_every {
-            let started = Instant::now();
-            session.save().map_err(|e| crate::format::error_chain(&e))?;
-            // A large state is saved less often: at most a tenth of the
-            // engine's time goes to saving.
-            save_every = SAVE_EVERY.max(started.elapsed() * 10);
-            last_save = Instant::now();
-            unsaved = false;
-        }
-        if last_snapshot.is_none_or(|t| t.elapsed() >= snapshot_every) && updates.is_empty() {
+        live.save_when_due()
+            .map_err(|e| crate::format::error_chain(&e))?;
+        if last_snapshot.is_none_or(|t| t.elapsed() >= snapshot_every) && snapshots.is_free() {
             let copied_at = Instant::now();
-            let copies = changed.then(|| copy_shown(&session, window, customers, compared));
-            let (staged, window_problem, compare, compare_problem) = match copies {
+            let copies = changed.then(|| copy_for_screen(&live, window, customers, compared));
+            let (shown, window_problem, compare, compare_problem) = match copies {
                 Some(c) => (
-                    Some(c.staged),
+                    Some(c.shown),
                     c.window_problem,
                     c.compare,
                     c.compare_problem,
@@ -298,121 +237,102 @@ pub(super) fn run(
             // Copies are taken on this thread: with millions of customers
             // they come less often, so that ingesting keeps 80 % of it.
             snapshot_every = SNAPSHOT_EVERY.max(copied_at.elapsed() * 4);
+            let mut status = status_of(&live, window, raised.clone());
+            status.with_customers = window != LiveWindow::SinceStart || customers;
+            (status.window_problem, status.compare_problem) = (window_problem, compare_problem);
             let update = Update {
-                staged,
-                progress: session.source.progress(),
-                last_message,
-                out_of_order: session.engine.out_of_order(),
-                duplicates: session.engine.duplicates(),
-                window,
-                window_problem,
-                compare_problem,
-                kept_s: session.engine.kept_s(),
-                kept_from_us: session.engine.kept_from_us(),
-                with_customers: window != LiveWindow::SinceStart || customers,
-                alerts: raised.clone(),
-                customer_numbering: session.engine.customer_numbering(),
-                customers_forgotten: session.engine.settled_customers().1,
-                delivery: sender.counts(),
-                copy_s: copied_at.elapsed().as_secs_f64(),
+                shown,
                 compare,
+                copy_s: copied_at.elapsed().as_secs_f64(),
+                status,
             };
-            // The snapshot thread takes one update at a time; while it is
-            // busy, ingesting goes on and the next copy waits.
-            if updates.try_send(update).is_ok() {
+            if snapshots.send(update) {
                 changed = false;
                 last_snapshot = Some(Instant::now());
             }
         }
     }
-    if unsaved {
-        session.save().map_err(|e| crate::format::error_chain(&e))?;
+    // The state is saved once more, and queued alerts delivered.
+    let closed = live.close();
+    if let Some(thread) = snapshots.stop() {
+        let _ = thread.join();
     }
-    session.close();
-    finish_delivery(sender);
-    drop(updates);
-    if snapshots.join().is_err() {
-        log::error!("the live snapshot thread panicked");
+    match closed {
+        Ok(delivery) if delivery.undelivered > 0 => log::warn!(
+            "{} not delivered when the live screen closed",
+            crate::format::plural(delivery.undelivered as usize, "alert")
+        ),
+        Ok(_) => {}
+        Err(e) => return Err(crate::format::error_chain(&e)),
     }
     Ok(())
 }
 
+/// Where the loop stands, showing `window`, with the alerts `raised` so
+/// far (no problem, no customers: the caller says).
+fn status_of(live: &LiveRun, window: LiveWindow, raised: Arc<Vec<Alert>>) -> LiveStatus {
+    let engine = &live.session().engine;
+    LiveStatus {
+        progress: live.session().source.progress(),
+        last_message: live.last_message(),
+        out_of_order: engine.out_of_order(),
+        duplicates: engine.duplicates(),
+        window,
+        window_problem: None,
+        compare_problem: None,
+        kept_s: engine.kept_s(),
+        kept_from_us: engine.kept_from_us(),
+        with_customers: false,
+        alerts: raised,
+        customer_numbering: engine.customer_numbering(),
+        customers_forgotten: engine.settled_customers().1,
+        delivery: live.delivery(),
+    }
+}
+
+/// Keeps what `window` and `compared` need as the kept past moves on: the
+/// comparison's earlier stretch, and a fixed range (and the stretch it is
+/// compared with) whole.
+fn keep_for(engine: &mut LiveEngine, window: LiveWindow, compared: Option<Compared>) {
+    if let Some(Compared::Last(c)) = &compared {
+        engine.keep_at_least(c.keeps_us());
+    }
+    let pinned = match compared {
+        Some(Compared::Range(c)) => Some(c.keeps_from_us()),
+        _ => window.range().map(|r| r.from_us),
+    };
+    engine.keep_from(pinned);
+}
+
 /// The copies a snapshot is built from, taken on the engine thread.
 struct Copies {
-    staged: (StagedCopy, Option<RunningTotals>),
+    shown: ShownCopy,
     window_problem: Option<RangeError>,
     compare: Option<StretchCopies>,
     compare_problem: Option<RangeError>,
 }
 
-/// Copies the events of `window` (and for since start the running totals,
-/// with the recent customers when `customers`), and of both stretches of
-/// the comparison; a fixed range that cannot be shown or compared whole
-/// says why.
-fn copy_shown(
-    session: &LiveSession,
+/// Copies what `window` shows (since start with the recent customers only
+/// when `customers`) and both stretches of the comparison; a fixed range
+/// that cannot be shown or compared whole says why.
+fn copy_for_screen(
+    live: &LiveRun,
     window: LiveWindow,
     customers: bool,
     compared: Option<Compared>,
 ) -> Copies {
-    let engine = &session.engine;
-    let mut window_problem = None;
-    let staged = if let Some(range) = window.range() {
-        let events = range.copy(engine).unwrap_or_else(|e| {
-            window_problem = Some(e);
-            engine.without_events()
-        });
-        (events, None)
-    } else if window.seconds() > 0 {
-        let from = session.window_start_us(Some(Duration::from_secs(window.seconds())));
-        let events = from.map_or_else(|| engine.without_events(), |from| engine.recent(Some(from)));
-        (events, None)
-    } else {
-        // Nothing from the recent past unless customers are shown.
-        let events = if customers {
-            engine.recent(None)
-        } else {
-            engine.without_events()
-        };
-        (events, Some(engine.running_totals()))
+    let engine = &live.session().engine;
+    let mut shown = copy_shown(engine, window, customers);
+    let (compare, compare_problem) = match compared.map(|c| copy_compared(engine, c)) {
+        Some(Ok(copies)) => (copies, None),
+        Some(Err(problem)) => (None, Some(problem)),
+        None => (None, None),
     };
-    let mut compare_problem = None;
-    let compare = compared.and_then(|c| match c {
-        Compared::Last(c) => Some(c.copy(engine, engine.watermark_us()?)),
-        Compared::Range(c) => c.copy(engine).map_err(|e| compare_problem = Some(e)).ok(),
-    });
     Copies {
-        staged,
-        window_problem,
+        window_problem: shown.window_problem.take(),
+        shown,
         compare,
         compare_problem,
-    }
-}
-
-/// Queues `new` alerts for their rules' outputs (among `rules`) and the
-/// request's outputs for every alert.
-fn send(sender: &AlertSender, request: &LiveRequest, rules: &[AlertRule], new: &[Alert]) {
-    for alert in new {
-        let own = rules.iter().find(|r| r.name == alert.rule);
-        let own = own.map(|r| r.outputs.clone()).unwrap_or_default();
-        let to = request.alert_outputs.destinations(
-            &own,
-            &request.spec.brokers,
-            &request.spec.properties,
-        );
-        sender.send(alert, to);
-    }
-}
-
-/// Gives what is still being delivered a few seconds more, and logs what
-/// was given up.
-fn finish_delivery(sender: AlertSender) {
-    let delivery = sender.finish();
-    if delivery.undelivered > 0 {
-        log::warn!(
-            "{} not delivered when the live screen closed",
-            crate::format::plural(delivery.undelivered as usize, "alert")
-        );
     }
 }
 

@@ -1,157 +1,142 @@
-//! The feed between the live screen and its engine thread: what the
-//! screen asks for (window, comparison, customers, rules) and the newest
-//! snapshot the engine published.
+//! The feed between the live screen and its engine: what the screen asks
+//! for (window, comparison, customers, rules) goes to the engine as
+//! [`Wish`]es, and the newest snapshot it published comes back. The engine
+//! is a [`Worker`]: one way to stop it (dropping the feed) and one way it
+//! reports failure (an error or a panic, said on screen).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread;
+use std::sync::Mutex;
+use std::thread::JoinHandle;
 
+use crate::app::task::Waker;
+use crate::app::worker::Worker;
 use crate::engine::alerts::AlertRule;
 use crate::settings::Settings;
 
-use super::engine_thread::{Wanted, run, yield_to_the_window};
-use super::{LiveRequest, LiveSnapshot, LiveWindow};
+use super::engine_thread::{Wish, run, yield_to_the_window};
+use super::{Before, LiveRequest, LiveSnapshot, LiveWindow};
 
-/// A running feed; dropping it stops the engine thread.
+/// A running feed; dropping it stops the engine, which saves its state on
+/// its own thread ([`finish_closing`] waits for it).
 pub struct LiveFeed {
     /// How the source is called on screen (no client properties).
     pub label: String,
-    latest: Arc<Mutex<Option<LiveSnapshot>>>,
-    error: Arc<Mutex<Option<String>>>,
-    stop: Arc<AtomicBool>,
-    window: Arc<Mutex<LiveWindow>>,
-    /// What the window is compared with (as `Before::code` writes it).
-    pub(super) compare: Arc<AtomicU64>,
-    customers_wanted: Arc<AtomicBool>,
-    /// Rules to watch from the engine's next turn on.
-    rules: Arc<Mutex<Option<Vec<AlertRule>>>>,
-    engine: Option<thread::JoinHandle<()>>,
+    engine: Option<Worker<Wish, LiveSnapshot>>,
+    /// What was asked last (the engine follows).
+    window: LiveWindow,
+    compare: Option<Before>,
+    customers: bool,
 }
 
 impl LiveFeed {
     /// Connects in the background and starts publishing snapshots; `wake`
     /// is called after each one.
-    pub fn start(
-        request: LiveRequest,
-        settings: Settings,
-        wake: impl Fn() + Send + Sync + 'static,
-    ) -> Self {
-        let latest = Arc::new(Mutex::new(None));
-        let error = Arc::new(Mutex::new(None));
-        let stop = Arc::new(AtomicBool::new(false));
-        let window = Arc::new(Mutex::new(LiveWindow::SinceStart));
-        let customers_wanted = Arc::new(AtomicBool::new(false));
-        let compare = Arc::new(AtomicU64::new(0));
-        let rules = Arc::new(Mutex::new(None));
+    pub fn start(request: LiveRequest, settings: Settings, wake: Waker) -> Self {
         let label = request.spec.label();
-        let (l, e, s) = (latest.clone(), error.clone(), stop.clone());
-        let wanted = Wanted {
-            window: window.clone(),
-            compare: compare.clone(),
-            customers: customers_wanted.clone(),
-            rules: rules.clone(),
-        };
-        let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(wake);
-        let spawned = thread::Builder::new()
-            .name("live engine".into())
-            .spawn(move || {
-                // The Kafka reader and librdkafka's threads start from this
-                // one and take its priority with them.
-                yield_to_the_window();
-                if let Err(message) = run(&request, &settings, l, &s, &wanted, wake.clone())
-                    && let Ok(mut slot) = e.lock()
-                {
-                    *slot = Some(message);
-                    wake();
-                }
-            });
-        let engine = match spawned {
-            Ok(handle) => Some(handle),
-            Err(e) => {
-                if let Ok(mut slot) = error.lock() {
-                    *slot = Some(format!("cannot start the live engine: {e}"));
-                }
-                None
-            }
-        };
+        let engine = Worker::spawn("live engine", wake, move |stop, wishes, snapshots| {
+            // The Kafka reader and librdkafka's threads start from this
+            // one and take its priority with them.
+            yield_to_the_window();
+            run(&request, &settings, stop, wishes, snapshots)
+        });
         LiveFeed {
             label,
-            latest,
-            error,
-            stop,
-            window,
-            compare,
-            customers_wanted,
-            rules,
-            engine,
+            engine: Some(engine),
+            window: LiveWindow::SinceStart,
+            compare: None,
+            customers: false,
+        }
+    }
+
+    fn tell(&self, wish: Wish) {
+        if let Some(engine) = &self.engine
+            && !engine.send(wish)
+            && engine.failure().is_none()
+        {
+            log::warn!("the live engine is not taking what the screen asks for");
         }
     }
 
     /// Watches `rules` instead of the rules so far.
     pub fn set_rules(&self, rules: Vec<AlertRule>) {
-        if let Ok(mut slot) = self.rules.lock() {
-            *slot = Some(rules);
-        }
+        self.tell(Wish::Rules(rules));
     }
 
     /// Whether snapshots should carry the customers of the recent past
     /// (while the customer list is on screen); without them a snapshot
     /// since start costs only the running totals.
-    pub fn want_customers(&self, wanted: bool) {
-        self.customers_wanted.store(wanted, Ordering::Relaxed);
+    pub fn want_customers(&mut self, wanted: bool) {
+        if wanted != self.customers {
+            self.customers = wanted;
+            self.tell(Wish::Customers(wanted));
+        }
     }
 
     /// Shows `window` of event time from the engine's next turn on.
-    pub fn set_window(&self, window: LiveWindow) {
-        if let Ok(mut slot) = self.window.lock() {
-            *slot = window;
-        }
+    pub fn set_window(&mut self, window: LiveWindow) {
+        self.window = window;
+        self.tell(Wish::Window(window));
     }
 
     /// The window asked for.
     pub fn window(&self) -> LiveWindow {
-        self.window.lock().map_or(LiveWindow::SinceStart, |w| *w)
+        self.window
+    }
+
+    /// Compares the window with `choice` from the engine's next turn on.
+    pub fn compare_with(&mut self, choice: Option<Before>) {
+        self.compare = choice;
+        self.tell(Wish::Compare(choice));
+    }
+
+    /// What the window is compared with.
+    pub fn compared_with(&self) -> Option<Before> {
+        self.compare
     }
 
     /// The newest snapshot, if one arrived since the last call.
     pub fn take(&self) -> Option<LiveSnapshot> {
-        self.latest.lock().ok()?.take()
+        self.engine.as_ref()?.take()
     }
 
     /// Why the feed stopped, if it did.
     pub fn error(&self) -> Option<String> {
-        self.error.lock().ok()?.clone()
+        self.engine.as_ref()?.failure()
     }
 }
 
-/// Engines told to stop that may still be saving their state.
-static CLOSING: Mutex<Vec<thread::JoinHandle<()>>> = Mutex::new(Vec::new());
+/// Engines told to stop that may still be saving their state: the program
+/// waits for them before it ends ([`finish_closing`]), and an engine that
+/// resumes from a state waits for them first.
+static CLOSING: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
+
+/// The engines still closing; a poisoned list (a panic while it was held)
+/// is taken as it stands.
+fn closing() -> std::sync::MutexGuard<'static, Vec<JoinHandle<()>>> {
+    CLOSING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 impl Drop for LiveFeed {
     /// Tells the engine to stop; it saves its state (if it keeps one) and
     /// leaves the stream on its own thread, so closing the screen returns
-    /// at once. [`finish_closing`] waits for it before the program ends.
+    /// at once.
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(engine) = self.engine.take()
-            && let Ok(mut closing) = CLOSING.lock()
-        {
+        if let Some(thread) = self.engine.take().and_then(Worker::stop) {
+            let mut closing = closing();
             closing.retain(|h| !h.is_finished());
-            closing.push(engine);
+            closing.push(thread);
         }
     }
 }
 
 /// Waits for every stopped engine to finish saving its state (call before
-/// the program ends); true when none is left running.
+/// the program ends); true when none failed.
 pub fn finish_closing() -> bool {
-    let handles = match CLOSING.lock() {
-        Ok(mut closing) => std::mem::take(&mut *closing),
-        Err(_) => return false,
-    };
+    let threads = std::mem::take(&mut *closing());
     let mut all_done = true;
-    for handle in handles {
-        if handle.join().is_err() {
+    for thread in threads {
+        if thread.join().is_err() {
             log::error!("a live engine panicked while it was closing");
             all_done = false;
         }
@@ -161,8 +146,5 @@ pub fn finish_closing() -> bool {
 
 /// True while a stopped engine is still saving its state.
 pub fn is_closing() -> bool {
-    CLOSING
-        .lock()
-        .map(|c| c.iter().any(|h| !h.is_finished()))
-        .unwrap_or(false)
+    closing().iter().any(|h| !h.is_finished())
 }

@@ -4,15 +4,13 @@
 
 mod engine_thread;
 mod feed;
-mod window;
 
+pub use crate::live::window::{LiveWindow, range_before, range_from_to, range_text, read_moment};
 pub use feed::{LiveFeed, finish_closing, is_closing};
-pub use window::{LiveWindow, range_before, range_from_to, range_text, read_moment};
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::settings::Settings;
@@ -30,34 +28,44 @@ use crate::source::kafka::{KafkaProgress, KafkaSpec, StartAt};
 /// time).
 pub const SNAPSHOT_EVERY: Duration = Duration::from_secs(1);
 
-/// The state of the journeys at one moment.
+/// The state of the journeys at one moment: what the snapshot thread
+/// built, and the engine's status it was built with.
 #[derive(Clone)]
 pub struct LiveSnapshot {
     /// The journeys so far, as `summarize` would print them.
     pub summary: Arc<Summary>,
-    /// Every alert raised so far (the last [`ALERTS_KEPT`]), oldest first.
-    pub alerts: Arc<Vec<Alert>>,
     /// The journeys themselves (customers, timelines).
     pub journeys: Arc<Journeys>,
-    /// Offsets read and lag per partition.
-    pub progress: KafkaProgress,
     /// When the snapshot was taken.
     pub taken: Instant,
     /// Time of the newest event (µs since the epoch).
     pub newest_event_us: Option<i64>,
-    /// When the last message arrived.
-    pub last_message: Option<Instant>,
     /// Open sessions by current touchpoint (name, sessions), busiest first.
     pub active: Vec<(String, u64)>,
     /// Seconds the engine needed for this snapshot.
     pub snapshot_s: f64,
+    /// The window shown, in seconds of event time (0 = since start).
+    pub window_s: u64,
+    /// Why the comparison could not be made.
+    pub compare_failed: Option<String>,
+    /// Where the engine stood.
+    pub status: LiveStatus,
+}
+
+/// What the engine thread reports beside the journeys: offsets and counts,
+/// the window and what became of it, the kept past, alerts and their
+/// delivery.
+#[derive(Clone)]
+pub struct LiveStatus {
+    /// Offsets read and lag per partition.
+    pub progress: KafkaProgress,
+    /// When the last message arrived.
+    pub last_message: Option<Instant>,
     /// Events that arrived after a newer one of the same customer, and
     /// those of them beyond the allowed lateness, since start.
     pub out_of_order: (u64, u64),
     /// Duplicates dropped since start, whatever the window.
     pub duplicates: u64,
-    /// The window shown, in seconds of event time (0 = since start).
-    pub window_s: u64,
     /// The window shown.
     pub window: LiveWindow,
     /// Why a fixed range is not shown (its journeys are then empty).
@@ -69,17 +77,19 @@ pub struct LiveSnapshot {
     pub kept_s: f64,
     /// Where the kept past starts (µs since the epoch).
     pub kept_from_us: i64,
-    /// Whether `journeys` holds the customers and their events (they are
+    /// Whether the journeys hold the customers and their events (they are
     /// left out since start while the customer list is not shown).
     pub with_customers: bool,
-    /// Settled customers forgotten past the limit since start (one who
-    /// comes back counts again).
-    pub customers_forgotten: u64,
+    /// Every alert raised so far (the last [`ALERTS_KEPT`]), oldest first.
+    pub alerts: Arc<Vec<Alert>>,
     /// Changes when the engine gives customers new ids (as it settles the
     /// quiet ones): a customer picked before is found again by name.
     pub customer_numbering: u64,
+    /// Settled customers forgotten past the limit since start (one who
+    /// comes back counts again).
+    pub customers_forgotten: u64,
     /// How delivering alerts to topics and webhooks has gone so far.
-    pub delivery: crate::app::alert_out::DeliveryCounts,
+    pub delivery: crate::live::alert_out::DeliveryCounts,
 }
 
 /// The views of the live screen.
@@ -146,24 +156,6 @@ pub enum Before {
 }
 
 impl Before {
-    /// As the feed's atomic holds it: 0 nothing, `u64::MAX` the previous
-    /// window, else the seconds back.
-    fn code(choice: Option<Before>) -> u64 {
-        match choice {
-            None => 0,
-            Some(Before::PreviousWindow) => u64::MAX,
-            Some(Before::Earlier(s)) => s.max(1),
-        }
-    }
-
-    fn of(code: u64) -> Option<Before> {
-        match code {
-            0 => None,
-            u64::MAX => Some(Before::PreviousWindow),
-            s => Some(Before::Earlier(s)),
-        }
-    }
-
     /// The stretches compared when the window shown is `window_s` seconds
     /// (0: since start, when the window is as long as the step back, and an
     /// hour for "the previous window").
@@ -278,7 +270,7 @@ impl LiveScreen {
                 again.spec.from = StartAt::Earliest;
                 again
             }),
-            feed: LiveFeed::start(request, settings.clone(), move || waker()),
+            feed: LiveFeed::start(request, settings.clone(), waker),
             tab: LiveTab::Map,
             latest: None,
             history: VecDeque::new(),
@@ -314,7 +306,7 @@ impl LiveScreen {
         };
         let mut last: Vec<&Alert> = Vec::new();
         let watched = |alert: &&Alert| self.rules.rules.iter().any(|r| r.name == alert.rule);
-        for alert in snapshot.alerts.iter().filter(watched) {
+        for alert in snapshot.status.alerts.iter().filter(watched) {
             last.retain(|a| a.rule != alert.rule);
             last.push(alert);
         }
@@ -332,7 +324,7 @@ impl LiveScreen {
 
     /// What the window is compared with.
     pub fn compared_with(&self) -> Option<Before> {
-        Before::of(self.feed.compare.load(Ordering::Relaxed))
+        self.feed.compared_with()
     }
 
     /// The window and comparison picked, to carry over to a reconnect.
@@ -366,9 +358,7 @@ impl LiveScreen {
                 self.tab = LiveTab::Customers;
             }
             LiveCommand::CompareWith(choice) => {
-                self.feed
-                    .compare
-                    .store(Before::code(choice), Ordering::Relaxed);
+                self.feed.compare_with(choice);
             }
             LiveCommand::SetCustomers(query) => self.customers.query = query,
             LiveCommand::SelectCustomer(customer) => self.customers.selected = customer,
@@ -384,7 +374,7 @@ impl LiveScreen {
         self.feed.want_customers(self.tab == LiveTab::Customers);
         self.receive();
         if let Some(snapshot) = &self.latest
-            && snapshot.with_customers
+            && snapshot.status.with_customers
         {
             let journeys = snapshot.journeys.clone();
             self.customers.poll(&journeys, &self.wake);
@@ -396,10 +386,10 @@ impl LiveScreen {
             return;
         };
         let t = snapshot.taken.duration_since(self.opened).as_secs_f64();
-        let read = snapshot.progress.consumed;
+        let read = snapshot.status.progress.consumed;
         let messages_per_s = match (self.history.back(), &self.latest) {
             (Some(p), Some(previous)) if t > p.t => {
-                read.saturating_sub(previous.progress.consumed) as f64 / (t - p.t)
+                read.saturating_sub(previous.status.progress.consumed) as f64 / (t - p.t)
             }
             _ => 0.0,
         };
@@ -407,8 +397,8 @@ impl LiveScreen {
             t,
             messages_per_s,
             rejected: snapshot.summary.rejected.total,
-            duplicates: snapshot.duplicates,
-            late: snapshot.out_of_order.1,
+            duplicates: snapshot.status.duplicates,
+            late: snapshot.status.out_of_order.1,
             active: snapshot.active.clone(),
         });
         while self.history.len() > HISTORY {
@@ -425,7 +415,7 @@ impl LiveScreen {
             self.customers.invalidate();
         }
         if let Some(previous) = &self.latest
-            && previous.customer_numbering != snapshot.customer_numbering
+            && previous.status.customer_numbering != snapshot.status.customer_numbering
         {
             self.customers
                 .renumbered(&previous.journeys, &snapshot.journeys);
@@ -458,5 +448,5 @@ pub struct LiveRequest {
     pub alerts_file: Option<PathBuf>,
     /// Where every alert is sent besides its rule's own outputs (the
     /// command line's `--alerts-topic` and `--alerts-webhook`).
-    pub alert_outputs: crate::app::alert_out::AlertOutputs,
+    pub alert_outputs: crate::live::alert_out::AlertOutputs,
 }

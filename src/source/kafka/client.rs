@@ -30,9 +30,12 @@ pub fn create_consumer(
     settings: &[(&str, &str)],
     properties: &[(String, String)],
 ) -> Result<EventConsumer, String> {
+    let redactor = Redactor::new(properties);
     config_of(settings, properties)
-        .create_with_context(EndsAreNews)
-        .map_err(|e| Redactor::new(properties).clean(&e.to_string()))
+        .create_with_context(EndsAreNews {
+            redactor: redactor.clone(),
+        })
+        .map_err(|e| redactor.clean(&e.to_string()))
 }
 
 /// `settings`, then the `-X` properties but for the registry's.
@@ -54,8 +57,18 @@ pub type EventConsumer = BaseConsumer<EndsAreNews>;
 
 /// The events consumer's context: librdkafka reports reaching the end of
 /// a partition (`enable.partition.eof`) as an error too; the reader asked
-/// for it, so it is not logged. Other client errors are, as by default.
-pub struct EndsAreNews;
+/// for it, so it is not logged. Other client errors are, as by default,
+/// without any client property's value.
+pub struct EndsAreNews {
+    redactor: Redactor,
+}
+
+impl EndsAreNews {
+    /// `text` (a client error's) without any client property's value.
+    pub fn clean(&self, text: &str) -> String {
+        self.redactor.clean(text)
+    }
+}
 
 impl ClientContext for EndsAreNews {
     fn error(&self, error: KafkaError, reason: &str) {
@@ -64,7 +77,8 @@ impl ClientContext for EndsAreNews {
             KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF)
         );
         if !end {
-            log::error!("librdkafka: {error}: {reason}");
+            let text = self.redactor.clean(&format!("{error}: {reason}"));
+            log::error!("librdkafka: {text}");
         }
     }
 }

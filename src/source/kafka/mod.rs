@@ -58,6 +58,28 @@ pub struct KafkaSpec {
 }
 
 impl KafkaSpec {
+    /// Reading `topic` on `brokers` from `from`, with `properties`: every
+    /// partition (no group), the columns detected from what arrives within
+    /// ten seconds, values detected.
+    pub fn new(
+        brokers: impl Into<String>,
+        topic: impl Into<String>,
+        from: StartAt,
+        properties: Vec<(String, String)>,
+    ) -> KafkaSpec {
+        KafkaSpec {
+            brokers: brokers.into(),
+            topic: topic.into(),
+            from,
+            properties,
+            group: None,
+            detect_wait: Duration::from_secs(10),
+            resume: Vec::new(),
+            mapping: None,
+            values: ValuesSpec::default(),
+        }
+    }
+
     /// How the source is called on screen: brokers and topic, no properties.
     pub fn label(&self) -> String {
         format!("kafka://{}/{}", self.brokers, self.topic)

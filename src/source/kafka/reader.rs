@@ -97,7 +97,8 @@ fn topic_exists<C: rdkafka::consumer::ConsumerContext>(
 /// Stops reading: leaves the partitions and hands the engine `error`.
 fn stop_with(consumer: &EventConsumer, end: &ReaderEnd, error: SourceError) {
     if let Err(e) = consumer.unassign() {
-        log::debug!("leaving the partitions: {e}");
+        let text = consumer.context().clean(&e.to_string());
+        log::debug!("leaving the partitions: {text}");
     }
     // A closed channel: the engine is gone and needs no reason.
     let _ = end.batches.send(Err(error));

@@ -1,17 +1,17 @@
 //! One live session: a Kafka source feeding a journey builder, resumed from
-//! a state file when there is one and saved to it on request. Both the
-//! headless `live` command and the app's engine thread run on it.
+//! a state file when there is one and saved to it on request. The live
+//! loop ([`super::LiveRun`]) runs on it.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use std::path::Path;
 
-use crate::engine::{EngineConfig, Journeys, LiveEngine, StreamMark, active_sessions};
+use crate::engine::{EngineConfig, LiveEngine, StreamMark};
 
-use super::kafka::{KafkaSource, KafkaSpec};
-use super::live_state::{advance, load_state, save_state};
-use super::{SourceError, SourceOptions};
+use crate::source::kafka::{KafkaSource, KafkaSpec};
+use crate::source::live_state::{advance, load_state, save_state};
+use crate::source::{SourceError, SourceOptions};
 
 /// A saved state that belongs to another stream: why, and what to do.
 fn stale(path: &Path, why: String) -> SourceError {
@@ -150,41 +150,6 @@ impl LiveSession {
             .map(|m| (m.partition, m.next_offset))
             .collect();
         self.source.commit(&offsets)
-    }
-
-    /// Where the last `window` of event time starts (None: since start).
-    pub fn window_start_us(&self, window: Option<Duration>) -> Option<i64> {
-        let window = window?;
-        Some(self.engine.watermark_us()? - window.as_micros() as i64)
-    }
-
-    /// The journeys of the last `window` of event time (exactly those of
-    /// the events inside it), or since start; there, the customers' events
-    /// (the last hour) are read only `with_events`, as a funnel needs.
-    pub fn journeys(&self, window: Option<Duration>, with_events: bool) -> Journeys {
-        self.journeys_and_open(window, with_events).0
-    }
-
-    /// [`LiveSession::journeys`], with the open sessions by touchpoint id
-    /// (last event within the session timeout of the newest), busiest first.
-    pub fn journeys_and_open(
-        &self,
-        window: Option<Duration>,
-        with_events: bool,
-    ) -> (Journeys, Vec<(u32, u64)>) {
-        let journeys = match (window, self.window_start_us(window)) {
-            (None, _) => {
-                let since_start = self.engine.since_start(with_events);
-                return (since_start.journeys, since_start.active);
-            }
-            (Some(_), Some(from)) => self.engine.recent(Some(from)).build(),
-            (Some(_), None) => self.engine.without_events().build(),
-        };
-        let open = self
-            .engine
-            .watermark_us()
-            .map_or_else(Vec::new, |now| active_sessions(&journeys, now));
-        (journeys, open)
     }
 
     /// Stops consuming (a group member leaves its group).
