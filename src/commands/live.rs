@@ -320,7 +320,7 @@ fn headless(spec: KafkaSpec, settings: Settings, run: Headless) -> Result<(), Fa
             open_sessions,
         };
         let progress = source.progress();
-        live.save().map_err(live_failure)?;
+        live.save_if_changed().map_err(live_failure)?;
         // Before the last summary, every queued alert is delivered (or
         // counted as not).
         let delivery = match idle {

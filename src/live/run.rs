@@ -220,6 +220,15 @@ impl LiveRun {
         Ok(())
     }
 
+    /// Saves when events or rejected records arrived since the last save
+    /// (a state that holds them all is left as it is).
+    pub fn save_if_changed(&mut self) -> Result<(), LiveError> {
+        match self.unsaved {
+            true => self.save(),
+            false => Ok(()),
+        }
+    }
+
     /// Saves when something arrived since the last save and
     /// [`SAVE_EVERY`] has passed; a large state is saved less often, so
     /// that at most a tenth of the loop's time goes to saving.
@@ -254,10 +263,7 @@ impl LiveRun {
     /// Saves what is unsaved, leaves the stream (a group member leaves its
     /// group) and finishes delivering alerts.
     pub fn close(mut self) -> Result<DeliveryCounts, LiveError> {
-        let saved = match self.unsaved {
-            true => self.save(),
-            false => Ok(()),
-        };
+        let saved = self.save_if_changed();
         let delivery = self.finish_delivery();
         self.session.close();
         saved.map(|()| delivery)
