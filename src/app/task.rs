@@ -56,6 +56,20 @@ pub struct Task<T> {
     finished: bool,
 }
 
+/// Runs the work called `name` on the calling thread, a panic becoming its text; when
+/// [`FAIL_TASK`] names `name`, panics first (how the tests make a worker
+/// fail).
+pub(super) fn guarded<T>(name: &str, work: impl FnOnce() -> T) -> Result<T, String> {
+    let fail = std::env::var_os(FAIL_TASK).is_some_and(|v| v == name);
+    catch_unwind(AssertUnwindSafe(|| {
+        if fail {
+            panic!("{FAIL_TASK} asked this task to fail");
+        }
+        work()
+    }))
+    .map_err(|payload| panic_text(payload.as_ref()))
+}
+
 /// The text of a panic's payload.
 pub(super) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     payload
@@ -76,15 +90,9 @@ impl<T: Send + 'static> Task<T> {
         let (sender, result) = bounded(1);
         let cancel = Cancel::default();
         let token = cancel.clone();
-        let fail = std::env::var_os(FAIL_TASK).is_some_and(|v| v == name);
+        let task_name = name.to_owned();
         let spawned = thread::Builder::new().name(name.into()).spawn(move || {
-            let outcome = catch_unwind(AssertUnwindSafe(|| {
-                if fail {
-                    panic!("{FAIL_TASK} asked this task to fail");
-                }
-                work(&token)
-            }))
-            .map_err(|payload| panic_text(payload.as_ref()));
+            let outcome = guarded(&task_name, || work(&token));
             // Nobody waits once the task is dropped: the answer has no taker.
             let _ = sender.send(outcome);
             wake();

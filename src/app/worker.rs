@@ -6,13 +6,12 @@
 //! the thread, for work that must finish (saving a state) before the
 //! program ends.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError, bounded};
 
-use super::task::{Cancel, FAIL_TASK, Waker, panic_text};
+use super::task::{Cancel, Waker, guarded};
 
 /// Hands a worker's newest output to its owner, replacing one not yet
 /// taken, and wakes the owner.
@@ -43,11 +42,6 @@ impl<O> Publisher<O> {
         (self.wake)();
         Ok(())
     }
-}
-
-/// The calling thread's name.
-fn thread_name() -> String {
-    thread::current().name().unwrap_or("background").to_owned()
 }
 
 /// Commands a worker has room for by default: far more than a screen asks
@@ -96,20 +90,14 @@ impl<C: Send + 'static, O: Send + 'static> Worker<C, O> {
         };
         let cancel = Cancel::default();
         let token = cancel.clone();
-        let fail = std::env::var_os(FAIL_TASK).is_some_and(|v| v == name);
+        let work_name = name.to_owned();
         let spawned = thread::Builder::new().name(name.into()).spawn(move || {
-            let ended = catch_unwind(AssertUnwindSafe(|| {
-                if fail {
-                    panic!("{FAIL_TASK} asked this work to fail");
-                }
-                work(&token, &taken, &publisher)
-            }))
-            .unwrap_or_else(|payload| Err(panic_text(payload.as_ref())));
+            let ended = guarded(&work_name, || work(&token, &taken, &publisher)).and_then(|r| r);
             if token.is_cancelled()
                 && let Err(why) = &ended
             {
                 // Nobody looks at a stopped worker: the log is told.
-                log::error!("the {} work failed as it stopped: {why}", thread_name());
+                log::error!("the {work_name} work failed as it stopped: {why}");
             }
             // The owner may be gone: the outcome then has no taker.
             let _ = told.send(ended);
