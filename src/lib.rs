@@ -7,6 +7,8 @@
 //! - [`report`]: the summary that the command line prints and tests compare.
 //! - [`layout`] and [`export`]: the journey map's layout, SVG and other exports.
 //! - [`format`]: text made safe for terminals, XML, DOT and spreadsheets.
+//! - [`background`]: every thread: one-answer tasks, long-lived workers
+//!   and reader streams, each named, stopped one way and failing with a text.
 //! - [`files`]: files written whole through temporary files that no
 //!   signal leaves behind.
 //! - [`generate`]: the realistic e-commerce sample data.
@@ -29,6 +31,7 @@
 
 #[cfg(feature = "full")]
 pub mod app;
+pub mod background;
 #[cfg(feature = "full")]
 pub mod cli;
 #[cfg(feature = "full")]

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 /// Each part and its layer: a part may import parts of lower layers only.
 const LAYERS: &[(&str, u32)] = &[
     ("format", 0),
+    ("background", 0),
     ("files", 0),
     ("cli", 0),
     ("engine", 1),

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use journeyscope::app::Screen;
-use journeyscope::app::task::FAIL_TASK;
+use journeyscope::background::FAIL_TASK;
 use journeyscope::cli::MappingArgs;
 use journeyscope::commands::settings;
 use journeyscope::ui::window::Window;

@@ -9,7 +9,8 @@ use crate::engine::{
     CustomerRow, Journeys, PathsAnchor, Segment, Selection, customer_rows, guess_conversion,
 };
 
-use super::task::{Memo, Task, Waker};
+use super::memo::Memo;
+use crate::background::{Task, Waker};
 
 /// A column the list can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

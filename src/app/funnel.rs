@@ -11,7 +11,8 @@ use crate::engine::{
 use crate::report::Summary;
 
 use super::loader::Loaded;
-use super::task::{Memo, Task, Waker};
+use super::memo::Memo;
+use crate::background::{Task, Waker};
 
 /// A computed funnel: of every session, and in each compared group.
 #[derive(Debug, Clone, PartialEq)]

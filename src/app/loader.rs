@@ -1,9 +1,9 @@
 //! Loading a source on a named background task, with progress the UI can
-//! show and a cancel flag it can set. The UI thread only polls.
+//! show; cancelling it cancels the task. The UI thread only polls.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::engine::Journeys;
@@ -12,7 +12,7 @@ use crate::report::Summary;
 use crate::settings::Settings;
 use crate::source::{self, SourceError};
 
-use super::task::{Progress, Task};
+use crate::background::{Cancel, Progress, Task};
 
 /// What to open.
 #[derive(Clone)]
@@ -45,7 +45,6 @@ pub struct Loading {
     pub label: String,
     events: Arc<AtomicU64>,
     rejected: Arc<AtomicU64>,
-    cancel: Arc<AtomicBool>,
     task: Task<Result<Loaded, String>>,
     started: Instant,
 }
@@ -55,12 +54,11 @@ impl Loading {
     pub fn start(request: SourceRequest, wake: impl Fn() + Send + Sync + 'static) -> Self {
         let events = Arc::new(AtomicU64::new(0));
         let rejected = Arc::new(AtomicU64::new(0));
-        let cancel = Arc::new(AtomicBool::new(false));
         let label = request.label.clone();
-        let (e, r, c) = (events.clone(), rejected.clone(), cancel.clone());
-        let task = Task::spawn("loader", Arc::new(wake), move |_| {
+        let (e, r) = (events.clone(), rejected.clone());
+        let task = Task::spawn("loader", Arc::new(wake), move |cancel| {
             let started = Instant::now();
-            let outcome = load(&request, &e, &r, &c).map(|loaded| {
+            let outcome = load(&request, &e, &r, cancel).map(|loaded| {
                 loaded.map(|(summary, journeys)| Loaded {
                     summary: Arc::new(summary),
                     journeys: Arc::new(journeys),
@@ -86,7 +84,6 @@ impl Loading {
             label,
             events,
             rejected,
-            cancel,
             task,
             started: Instant::now(),
         }
@@ -109,7 +106,7 @@ impl Loading {
 
     /// Asks the loader to stop.
     pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
+        self.task.cancel();
     }
 
     /// The result, once there is one (a loader that failed is an error).
@@ -128,7 +125,7 @@ fn load(
     request: &SourceRequest,
     events: &AtomicU64,
     rejected: &AtomicU64,
-    cancel: &AtomicBool,
+    cancel: &Cancel,
 ) -> LoadOutcome {
     let settings = &request.settings;
     let mut source = source::open(&request.path, &settings.source)?;
@@ -139,7 +136,7 @@ fn load(
         |n, bad| {
             events.store(n, Ordering::Relaxed);
             rejected.store(bad, Ordering::Relaxed);
-            !cancel.load(Ordering::Relaxed)
+            !cancel.is_cancelled()
         },
     )?;
     Ok(journeys.map(|journeys| {

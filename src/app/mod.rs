@@ -10,17 +10,16 @@ pub mod funnel;
 pub mod insight;
 pub mod live;
 pub mod loader;
-pub mod task;
-pub mod worker;
+pub mod memo;
 pub mod workspace;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::background::Waker;
 use crate::settings::{SAMPLE_NAME, Settings, sample_data_file};
 use live::{LiveCommand, LiveScreen};
 use loader::{Loading, SourceRequest};
-use task::Waker;
 use workspace::{Workspace, WorkspaceCommand};
 
 /// What the user asked for.

@@ -19,7 +19,8 @@ use super::customers::{Customers, ListFilter, ListQuery};
 use super::funnel::Funnel;
 use super::insight::Comparison;
 use super::loader::{Loaded, Loading, SourceRequest};
-use super::task::{Memo, Progress, Task, Waker};
+use super::memo::Memo;
+use crate::background::{Progress, Task, Waker};
 
 /// The views of a loaded source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

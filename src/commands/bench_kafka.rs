@@ -12,6 +12,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
+use crate::background::{Worker, no_waker};
 use crate::cli::BenchArgs;
 use crate::engine::alerts::AlertRule;
 use crate::engine::live_compare::{LiveComparison, StretchCopies};
@@ -225,18 +226,21 @@ fn live_ingest_watching(
     })
     .map_err(failed)?;
     let mut figures = WatchFigures::default();
-    let (to_compare, compared) = crossbeam_channel::bounded::<StretchCopies>(1);
-    let comparer = watching.as_ref().map(|_| {
-        std::thread::Builder::new()
-            .name("bench comparison".into())
-            .spawn(move || {
-                let mut built = 0u64;
-                while let Ok(copies) = compared.recv() {
+    // Room for one: while the last comparison is still built, the next waits.
+    let mut comparer = watching.as_ref().map(|_| {
+        Worker::<StretchCopies, u64>::spawn_with_room(
+            "bench comparison",
+            1,
+            no_waker(),
+            |_, compared, built| {
+                let mut count = 0u64;
+                for copies in compared {
                     std::hint::black_box(copies.compare(false).ok());
-                    built += 1;
+                    count += 1;
                 }
-                built
-            })
+                built.publish(count)
+            },
+        )
     });
     if let Some(w) = &watching {
         live.engine_mut().keep_at_least(w.comparison.keeps_us());
@@ -259,8 +263,9 @@ fn live_ingest_watching(
             && let Ok(Some(copies)) = copy_compared(engine, Compared::Last(w.comparison))
         {
             last_copy = Instant::now();
-            // While the last comparison is still built, this one waits.
-            let _ = to_compare.try_send(copies);
+            if let Some(comparer) = &comparer {
+                comparer.send(copies);
+            }
         }
     }
     let seconds = start.elapsed().as_secs_f64();
@@ -274,11 +279,13 @@ fn live_ingest_watching(
         figures.catch_up_s = caught_up.elapsed().as_secs_f64();
         figures.kept_minutes = live.session().engine.kept_s() / 60.0;
     }
-    drop(to_compare);
-    figures.comparisons = comparer
-        .transpose()
-        .map_err(failed)?
-        .map_or(0, |c| c.join().unwrap_or(0));
+    if let Some(comparer) = &mut comparer {
+        comparer
+            .finish_within(Duration::from_secs(600))
+            .unwrap_or(Err("the comparisons took over 10 minutes".to_owned()))
+            .map_err(failed)?;
+        figures.comparisons = comparer.take().unwrap_or(0);
+    }
     let events = live.session().engine.taken();
     live.close().map_err(failed)?;
     Ok((seconds, events, figures))
@@ -339,6 +346,26 @@ pub(super) fn run(args: &BenchArgs) -> Result<JsonBaseline, Failure> {
         .copied()
         .unwrap_or(1_000_000)
         .min(1_000_000);
+    let runs = args.runs.max(1);
+    let (topic, dir, file, total) = produce_sample(brokers, events)?;
+    let json = plain_against_live(brokers, &topic, total, runs)?;
+    watched_ingest(brokers, &topic, total, runs, &json)?;
+    engine_and_memory(&file, total, runs)?;
+    Ok(JsonBaseline {
+        _dir: dir,
+        file,
+        total,
+        json,
+    })
+}
+
+/// Writes `events` generated events to a file and produces them to a new
+/// topic: the topic, the folder and file kept for the other formats, and
+/// the events produced.
+fn produce_sample(
+    brokers: &str,
+    events: usize,
+) -> Result<(String, tempfile::TempDir, std::path::PathBuf, u64), Failure> {
     let topic = new_topic(brokers, "json")?;
     let dir = tempfile::tempdir().map_err(failed)?;
     let file = dir.path().join("events.jsonl");
@@ -362,10 +389,22 @@ pub(super) fn run(args: &BenchArgs) -> Result<JsonBaseline, Failure> {
     println!(
         "topic {topic}: {total} events in {PARTITIONS} partitions (produced in {produce_s:.2} s)"
     );
+    Ok((topic, dir, file, total))
+}
+
+/// The plain consumer (the baseline) against live ingest, `runs` times
+/// each in turn; the best of each, printed with their ratio unless the
+/// baseline shows the broker is the bottleneck.
+fn plain_against_live(
+    brokers: &str,
+    topic: &str,
+    total: u64,
+    runs: usize,
+) -> Result<Measured, Failure> {
     let (mut best_plain, mut best_live) = (f64::INFINITY, f64::INFINITY);
-    for run in 1..=args.runs.max(1) {
-        let plain = plain_consumer(brokers, &topic, total)?;
-        let (live, staged) = live_ingest(brokers, &topic, total)?;
+    for run in 1..=runs {
+        let plain = plain_consumer(brokers, topic, total)?;
+        let (live, staged) = live_ingest(brokers, topic, total)?;
         println!(
             "run {run}: plain consumer {plain:.2} s ({:.0}/s) · live ingest {live:.2} s ({:.0}/s, {staged} events)",
             total as f64 / plain,
@@ -386,15 +425,29 @@ pub(super) fn run(args: &BenchArgs) -> Result<JsonBaseline, Failure> {
     } else {
         println!(
             "live ingest: {:.0} events/s = {:.0} % of the plain consumer's {plain_rate:.0}/s \
-             (best of {})",
+             (best of {runs})",
             total as f64 / best_live,
             100.0 * best_plain / best_live,
-            args.runs.max(1)
         );
     }
+    Ok(Measured {
+        plain_s: best_plain,
+        live_s: best_live,
+    })
+}
+
+/// Live ingest with ten alert rules and a comparison running, best of
+/// `runs`, against `json`'s plain consumer and live ingest alone.
+fn watched_ingest(
+    brokers: &str,
+    topic: &str,
+    total: u64,
+    runs: usize,
+    json: &Measured,
+) -> Result<(), Failure> {
     let mut best_watched = f64::INFINITY;
     let mut watched = WatchFigures::default();
-    for _ in 0..args.runs.max(1) {
+    for _ in 0..runs {
         let watching = Watching {
             rules: crate::settings::alert_rules(TEN_RULES, Default::default()).map_err(failed)?,
             comparison: LiveComparison {
@@ -402,44 +455,43 @@ pub(super) fn run(args: &BenchArgs) -> Result<JsonBaseline, Failure> {
                 back_us: 15 * 60 * 1_000_000,
             },
         };
-        let (seconds, _, figures) = live_ingest_watching(
-            brokers,
-            &topic,
-            total,
-            Some(watching),
-            ValuesSpec::default(),
-        )?;
+        let (seconds, _, figures) =
+            live_ingest_watching(brokers, topic, total, Some(watching), ValuesSpec::default())?;
         if seconds < best_watched {
             (best_watched, watched) = (seconds, figures);
         }
     }
     println!(
         "live ingest with ten alert rules and a comparison running: {:.0} events/s = {:.0} % of the \
-         plain consumer, {:.0} % of live ingest alone (best of {}; {:.2} s of rule checks on the \
+         plain consumer, {:.0} % of live ingest alone (best of {runs}; {:.2} s of rule checks on the \
          ingest thread, {} comparisons built beside it, {} alerts); after the replay the rules \
          took {:.1} s to check the {:.0} minutes of event time kept, every minute",
         total as f64 / best_watched,
-        100.0 * best_plain / best_watched,
-        100.0 * best_live / best_watched,
-        args.runs.max(1),
+        100.0 * json.plain_s / best_watched,
+        100.0 * json.live_s / best_watched,
         watched.check_s,
         watched.comparisons,
         watched.alerts,
         watched.catch_up_s,
         watched.kept_minutes
     );
-    let mut source = crate::source::open(&file, &SourceOptions::default()).map_err(failed)?;
+    Ok(())
+}
+
+/// The live engine alone against the file engine on `file`'s batches, and
+/// the live engine's memory per customer.
+fn engine_and_memory(file: &std::path::Path, total: u64, runs: usize) -> Result<(), Failure> {
+    let mut source = crate::source::open(file, &SourceOptions::default()).map_err(failed)?;
     let mut batches = Vec::new();
     while let Some(batch) = source.next_batch().map_err(failed)? {
         batches.push(batch);
     }
-    let (live_s, file_s) = engine_alone(&batches, args.runs);
+    let (live_s, file_s) = engine_alone(&batches, runs);
     println!(
-        "live engine alone: {:.0} events/s ({live_s:.2} s), {:.0} % of the file engine's {:.0}/s on the same batches (best of {})",
+        "live engine alone: {:.0} events/s ({live_s:.2} s), {:.0} % of the file engine's {:.0}/s on the same batches (best of {runs})",
         total as f64 / live_s,
         100.0 * file_s / live_s,
         total as f64 / file_s,
-        args.runs.max(1)
     );
     let before = super::bench_memory::rss_bytes();
     let mut shop = LiveEngine::new(EngineConfig::default(), 10_000_000);
@@ -454,13 +506,5 @@ pub(super) fn run(args: &BenchArgs) -> Result<JsonBaseline, Failure> {
     drop(shop);
     drop(batches);
     super::bench_memory::run(super::bench_memory::DAY_CUSTOMERS);
-    Ok(JsonBaseline {
-        _dir: dir,
-        file,
-        total,
-        json: Measured {
-            plain_s: best_plain,
-            live_s: best_live,
-        },
-    })
+    Ok(())
 }

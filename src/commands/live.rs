@@ -221,7 +221,7 @@ fn live_failure(e: LiveError) -> Failure {
     match e {
         LiveError::Source(e) => source_failure(e),
         LiveError::Rules(e) => usage(anyhow!(e)),
-        LiveError::Delivery(e) => Failure::Failed(anyhow!(e)),
+        LiveError::Delivery(e) => Failure::Failed(anyhow!("cannot start the alerts producer: {e}")),
     }
 }
 

@@ -65,16 +65,25 @@ pub fn remove_temporaries_on_signals() -> std::io::Result<()> {
         .filter(|s| !ignored(*s))
         .collect();
     let mut signals = signal_hook::iterator::Signals::new(watched)?;
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
+    // Watches for the whole run: its thread is never joined.
+    crate::background::start(
+        "signals",
+        move || {
             if let Some(signal) = signals.forever().next() {
                 crate::files::remove_temporaries();
                 // It returns only if the signal could not be raised again.
                 let _ = signal_hook::low_level::emulate_default_handler(signal);
                 std::process::exit(128 + signal);
             }
-        })?;
+            Ok(())
+        },
+        |outcome| {
+            if let Err(why) = outcome {
+                log::error!("watching for signals failed: {why}");
+            }
+        },
+    )
+    .map_err(std::io::Error::other)?;
     Ok(())
 }
 

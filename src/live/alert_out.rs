@@ -10,15 +10,14 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError, bounded};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde::Serialize;
 
+use crate::background::{Worker, no_waker};
 use crate::engine::alerts::{Alert, RuleOutputs};
-use crate::source::kafka::{Redactor, create_client};
+use crate::source::kafka::{ClientError, Redactor, create_client};
 
 /// Alerts waiting to be delivered; more are counted as dropped.
 const QUEUE: usize = 1000;
@@ -158,13 +157,11 @@ struct Queued {
     to: Vec<Destination>,
 }
 
-/// The sending thread and its queue.
+/// The delivery worker and what it counts.
 pub struct AlertSender {
-    queue: Option<Sender<Queued>>,
+    /// Takes the queued alerts; None once finished.
+    worker: Worker<Queued, ()>,
     counts: Arc<Counts>,
-    thread: Option<JoinHandle<()>>,
-    /// Disconnected when the thread has delivered everything.
-    finished: Option<Receiver<()>>,
 }
 
 /// A producer for each set of brokers and client properties alerts went
@@ -175,16 +172,18 @@ struct Producers {
 
 impl Producers {
     /// A producer for `to`'s brokers and properties.
-    fn make(to: &AlertTopic) -> Result<FutureProducer, String> {
+    fn make(to: &AlertTopic) -> Result<FutureProducer, ClientError> {
         create_client(
             &[("bootstrap.servers", to.brokers.as_str())],
             &to.properties,
         )
-        .map_err(|e| format!("cannot start the alerts producer: {e}"))
     }
 
     /// The producer for `to`, made now when there is none yet.
-    fn get(&mut self, to: &AlertTopic) -> Result<&(AlertTopic, FutureProducer, Redactor), String> {
+    fn get(
+        &mut self,
+        to: &AlertTopic,
+    ) -> Result<&(AlertTopic, FutureProducer, Redactor), ClientError> {
         let same = |t: &AlertTopic| t.brokers == to.brokers && t.properties == to.properties;
         let k = match self.made.iter().position(|(t, ..)| same(t)) {
             Some(k) => k,
@@ -204,7 +203,7 @@ impl AlertSender {
     /// made at once, so that a client property it refuses stops the run
     /// before anything is read (those of rules' topics are made when their
     /// first alert comes, a failure counted and logged).
-    pub fn start(outputs: &AlertOutputs) -> Result<AlertSender, String> {
+    pub fn start(outputs: &AlertOutputs) -> Result<AlertSender, ClientError> {
         let counts = Arc::new(Counts::default());
         let mut producers = Producers { made: Vec::new() };
         if let Some(to) = &outputs.topic {
@@ -215,33 +214,22 @@ impl AlertSender {
             .timeout_global(Some(WEBHOOK_TIMEOUT))
             .build()
             .into();
-        let (queue, waiting) = bounded::<Queued>(QUEUE);
-        let (running, finished) = bounded::<()>(0);
         let shared = counts.clone();
-        let thread = std::thread::Builder::new()
-            .name("alert delivery".into())
-            .spawn(move || {
-                // Dropped when every alert is delivered: `finish` stops waiting.
-                let _running = running;
+        let worker =
+            Worker::spawn_with_room("alert delivery", QUEUE, no_waker(), move |_, waiting, _| {
+                // Ends once the sender is finished and every queued alert is
+                // delivered (or given up).
                 for queued in waiting {
                     deliver(&queued, &mut producers, &agent, &shared);
                 }
-            })
-            .map_err(|e| format!("cannot start the alert delivery thread: {e}"))?;
-        Ok(AlertSender {
-            queue: Some(queue),
-            counts,
-            thread: Some(thread),
-            finished: Some(finished),
-        })
+                Ok(())
+            });
+        Ok(AlertSender { worker, counts })
     }
 
     /// Queues `alert` for delivery to `to` without waiting (nowhere to
     /// send it: nothing is queued or counted).
     pub fn send(&self, alert: &Alert, to: Vec<Destination>) {
-        let Some(queue) = &self.queue else {
-            return;
-        };
         if to.is_empty() {
             return;
         }
@@ -251,14 +239,11 @@ impl AlertSender {
             json,
             to,
         };
-        match queue.try_send(queued) {
-            Ok(()) => {
-                self.counts.queued.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.counts.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-        }
+        let counter = match self.worker.send(queued) {
+            true => &self.counts.queued,
+            false => &self.counts.dropped,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// How delivery has gone so far.
@@ -270,20 +255,12 @@ impl AlertSender {
     /// not delivered by then is given up (no attempt begins after) and
     /// counted as `undelivered`.
     pub fn finish(mut self) -> DeliveryCounts {
-        drop(self.queue.take());
-        let over = self
-            .finished
-            .take()
-            .map(|finished| finished.recv_timeout(FINISH_WAIT));
-        let thread = self.thread.take();
-        if let Some(Err(RecvTimeoutError::Timeout)) = over {
-            // The thread is left to end with the process; it begins
+        match self.worker.finish_within(FINISH_WAIT) {
+            // The worker is left to end with the process; it begins
             // nothing more.
-            self.counts.given_up.store(true, Ordering::Relaxed);
-        } else if let Some(thread) = thread
-            && thread.join().is_err()
-        {
-            log::error!("the alert delivery thread panicked");
+            None => self.counts.given_up.store(true, Ordering::Relaxed),
+            Some(Err(why)) => log::error!("{why}"),
+            Some(Ok(())) => {}
         }
         self.counts.read()
     }
@@ -299,14 +276,16 @@ fn deliver(queued: &Queued, producers: &mut Producers, agent: &ureq::Agent, coun
         }
         match to {
             Destination::Topic(to) => {
-                let sent = producers.get(to).and_then(|(_, producer, redactor)| {
-                    let record = FutureRecord::to(&to.topic)
-                        .key(&queued.rule)
-                        .payload(&queued.json);
-                    futures_executor::block_on(producer.send(record, DELIVERY_TIMEOUT))
-                        .map(|_| ())
-                        .map_err(|(e, _)| redactor.clean(&e.to_string()))
-                });
+                let sent = producers.get(to).map_err(|e| e.to_string()).and_then(
+                    |(_, producer, redactor)| {
+                        let record = FutureRecord::to(&to.topic)
+                            .key(&queued.rule)
+                            .payload(&queued.json);
+                        futures_executor::block_on(producer.send(record, DELIVERY_TIMEOUT))
+                            .map(|_| ())
+                            .map_err(|(e, _)| redactor.clean(&e.to_string()))
+                    },
+                );
                 let counter = match sent {
                     Ok(()) => &counts.topic_sent,
                     Err(e) => {
@@ -393,7 +372,7 @@ mod tests {
             panic!("an invalid value is refused");
         };
         assert!(
-            e.contains("security.protocol") && !e.contains("SECRET123"),
+            e.to_string().contains("security.protocol") && !e.to_string().contains("SECRET123"),
             "{e}"
         );
     }

@@ -13,6 +13,7 @@ use crate::source::{SourceError, SourceOptions};
 
 use super::alert_out::{AlertOutputs, AlertSender, DeliveryCounts};
 use super::session::LiveSession;
+use crate::source::kafka::ClientError;
 
 /// How often at most [`LiveRun::save_when_due`] saves the state (and
 /// commits group offsets) while events arrive; less often when saving
@@ -47,9 +48,9 @@ pub enum LiveError {
     /// An alert rule could not be checked.
     #[error("alert rules: {0}")]
     Rules(#[from] SegmentError),
-    /// The alerts' producer or delivery thread could not start.
-    #[error("{0}")]
-    Delivery(String),
+    /// The alerts' producer could not start.
+    #[error("cannot start the alerts producer: {0}")]
+    Delivery(#[from] ClientError),
 }
 
 /// What one step brought.
@@ -99,7 +100,7 @@ impl LiveRun {
         if !alerts.rules().is_empty() {
             session.engine.keep_at_least(alerts.keeps_us());
         }
-        let sender = AlertSender::start(&setup.outputs).map_err(LiveError::Delivery)?;
+        let sender = AlertSender::start(&setup.outputs)?;
         Ok(LiveRun {
             session,
             alerts,

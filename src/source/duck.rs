@@ -103,7 +103,14 @@ impl DuckSource {
         let mapping = match mapping_rx.recv() {
             Ok(Ok(mapping)) => mapping,
             Ok(Err(e)) => return Err(e),
-            Err(_) => return Err(SourceError::ReaderStopped("DuckDB reader")),
+            // The reader ended before the mapping: its failure is in the stream.
+            Err(_) => {
+                let mut link = link;
+                return Err(match link.next_batch() {
+                    Err(e) => e,
+                    Ok(_) => SourceError::ReaderStopped("DuckDB reader"),
+                });
+            }
         };
         Ok(DuckSource {
             name: path.display().to_string(),
@@ -357,6 +364,19 @@ fn connect(target: &Target, options: &SourceOptions) -> Result<Connected, Source
     })
 }
 
+/// The select list that reads the mapped columns, the plan that turns its
+/// rows into events, and how its time column is read.
+struct Selection {
+    /// The SQL expressions selected, in order; the plan's keys index them.
+    select: Vec<String>,
+    /// Where each field of an event is among `select`.
+    plan: RecordPlan<usize>,
+    /// How the time column (the last in `select`) is read.
+    time_kind: TimeKind,
+}
+
+/// Reads `target`: detects the mapping from a sample, sends it on
+/// `mapping_tx` (setting `mapping_sent`), then streams the events to `end`.
 fn read(
     target: &Target,
     options: &SourceOptions,
@@ -367,6 +387,20 @@ fn read(
     let connected = connect(target, options)?;
     let conn = &connected.conn;
     let rel = relation(conn, target, options)?;
+    let described = describe(conn, &rel)?;
+    let columns = sample_columns(conn, &rel, &described)?;
+    let mapping = schema::detect(&columns, &options.overrides, &options.time_parser())?;
+    let selection = selection_for(&mapping, &described, options);
+    let parser: TimeParser = options.time_parser_for(&mapping);
+    if mapping_tx.send(Ok(mapping)).is_err() {
+        return Ok(());
+    }
+    *mapping_sent = true;
+    stream_events(conn, &rel, &selection, &parser, end)
+}
+
+/// The name and DuckDB type of each column of the relation `rel`.
+fn describe(conn: &Connection, rel: &str) -> Result<Vec<(String, String)>, SourceError> {
     let mut stmt = conn
         .prepare(&format!("DESCRIBE SELECT * FROM {rel} AS src"))
         .map_err(duck_error)?;
@@ -375,7 +409,16 @@ fn read(
         .map_err(duck_error)?
         .collect::<Result<_, _>>()
         .map_err(duck_error)?;
+    Ok(described)
+}
 
+/// The columns of `rel` (as `described`) for detection: each with its
+/// non-blank values, as text, from the first `DETECTION_SAMPLE` rows.
+fn sample_columns(
+    conn: &Connection,
+    rel: &str,
+    described: &[(String, String)],
+) -> Result<Vec<ColumnSample>, SourceError> {
     let as_text: Vec<String> = described
         .iter()
         .map(|(name, _)| format!("CAST({} AS VARCHAR)", sql_identifier(name)))
@@ -406,7 +449,16 @@ fn read(
             }
         }
     }
-    let mapping = schema::detect(&columns, &options.overrides, &options.time_parser())?;
+    Ok(columns)
+}
+
+/// What to select for `mapping` from the columns `described`: every field
+/// as text, and the time last, read by its DuckDB type.
+fn selection_for(
+    mapping: &Mapping,
+    described: &[(String, String)],
+    options: &SourceOptions,
+) -> Selection {
     let type_of = |name: &str| {
         described
             .iter()
@@ -425,7 +477,7 @@ fn read(
     let event_id = mapping.event_id.as_deref().map(&mut text_column);
     let session_id = mapping.session_id.as_deref().map(&mut text_column);
     let properties: Vec<(String, usize)> = options
-        .property_columns(&mapping)
+        .property_columns(mapping)
         .into_iter()
         .filter(|(_, column)| described.iter().any(|(n, _)| n == column))
         .map(|(p, column)| {
@@ -459,27 +511,39 @@ fn read(
         properties,
         pseudonyms: options.pseudonymize.clone(),
     };
-    let parser: TimeParser = options.time_parser_for(&mapping);
-    if mapping_tx.send(Ok(mapping)).is_err() {
-        return Ok(());
+    Selection {
+        select,
+        plan,
+        time_kind: kind,
     }
-    *mapping_sent = true;
+}
 
-    let sql = format!("SELECT {} FROM {rel} AS src", select.join(", "));
+/// Streams `selection` from `rel` as Arrow batches and maps each row into
+/// an event batch, sent to `end` once it holds `BATCH_EVENTS` (the last
+/// when the rows end).
+fn stream_events(
+    conn: &Connection,
+    rel: &str,
+    selection: &Selection,
+    parser: &TimeParser,
+    end: &ReaderEnd,
+) -> Result<(), SourceError> {
+    let plan = &selection.plan;
+    let sql = format!("SELECT {} FROM {rel} AS src", selection.select.join(", "));
     let mut stmt = conn.prepare(&sql).map_err(duck_error)?;
     let stream = stmt.stream_arrow([]).map_err(duck_error)?;
     let mut batch = end.fresh_batch();
     let mut row_number = 0u64;
     for arrow in stream {
         let arrow = arrow.map_err(duck_error)?;
-        let columns = ArrowColumns::new(&arrow, kind, plan.time)?;
+        let columns = ArrowColumns::new(&arrow, selection.time_kind, plan.time)?;
         for row in 0..arrow.num_rows() {
             row_number += 1;
             let record = ArrowRow {
                 columns: &columns,
                 row,
             };
-            plan.apply(&record, &parser, || format!("row {row_number}"), &mut batch);
+            plan.apply(&record, parser, || format!("row {row_number}"), &mut batch);
         }
         if batch.len() + batch.rejected.len() >= BATCH_EVENTS {
             let full = std::mem::replace(&mut batch, end.fresh_batch());

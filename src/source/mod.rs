@@ -245,10 +245,10 @@ pub enum SourceError {
     /// Reading was cancelled.
     #[error("loading was cancelled")]
     Cancelled,
-    /// The system refused a reader thread.
-    #[error("cannot start the reader thread")]
-    Thread(#[source] std::io::Error),
-    /// A reader thread stopped without saying why (it panicked).
+    /// A reader thread could not start, or failed (it panicked): why.
+    #[error("{0}")]
+    ReaderFailed(String),
+    /// A reader thread stopped without saying why.
     #[error("the {0} stopped unexpectedly")]
     ReaderStopped(&'static str),
 }

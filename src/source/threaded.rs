@@ -3,10 +3,11 @@
 //! (when the engine falls behind, the reader waits) and come back through a
 //! second one to be reused.
 
-use std::thread::{self, JoinHandle};
+use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
+use crate::background::start;
 use crate::engine::EventBatch;
 
 use super::{BATCH_EVENTS, EventSource, Mapping, SourceError};
@@ -40,7 +41,8 @@ impl ReaderEnd {
 }
 
 impl ReaderLink {
-    /// Starts `read` on a thread called `name`.
+    /// Starts `read` on a thread called `name` (see [`crate::background`]);
+    /// when it panics, the stream ends with the panic's text.
     pub fn spawn(
         name: &str,
         read: impl FnOnce(ReaderEnd) + Send + 'static,
@@ -51,10 +53,24 @@ impl ReaderLink {
             batches: batch_tx,
             recycled,
         };
-        let reader = thread::Builder::new()
-            .name(name.to_owned())
-            .spawn(move || read(end))
-            .map_err(SourceError::Thread)?;
+        let failed = end.batches.clone();
+        let reader_name = name.to_owned();
+        let reader = start(
+            name,
+            move || {
+                read(end);
+                Ok(())
+            },
+            move |outcome| {
+                if let Err(why) = outcome {
+                    // A closed stream: nobody reads it any more.
+                    let _ = failed.send(Err(SourceError::ReaderFailed(format!(
+                        "the {reader_name} failed: {why}"
+                    ))));
+                }
+            },
+        )
+        .map_err(|why| SourceError::ReaderFailed(format!("cannot start the {name}: {why}")))?;
         Ok(ReaderLink {
             batches,
             recycle,

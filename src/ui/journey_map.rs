@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Vec2};
 
-use crate::app::task::{Memo, Task};
+use crate::app::memo::Memo;
+use crate::background::Task;
 use crate::format::human_duration;
 use crate::layout::scene::{Changes, Scene, View, scene, time_scale};
 use crate::layout::{

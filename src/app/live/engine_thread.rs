@@ -8,8 +8,7 @@ use std::time::Instant;
 
 use crossbeam_channel::Receiver;
 
-use crate::app::task::{Cancel, no_waker};
-use crate::app::worker::{Publisher, Worker};
+use crate::background::{Cancel, Publisher, Worker, no_waker};
 
 use crate::engine::alerts::{Alert, AlertRule};
 use crate::engine::live_compare::StretchCopies;

@@ -7,8 +7,7 @@
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 
-use crate::app::task::Waker;
-use crate::app::worker::Worker;
+use crate::background::{Waker, Worker, lock};
 use crate::engine::alerts::AlertRule;
 use crate::settings::Settings;
 
@@ -109,21 +108,13 @@ impl LiveFeed {
 /// resumes from a state waits for them first.
 static CLOSING: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
 
-/// The engines still closing; a poisoned list (a panic while it was held)
-/// is taken as it stands.
-fn closing() -> std::sync::MutexGuard<'static, Vec<JoinHandle<()>>> {
-    CLOSING
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 impl Drop for LiveFeed {
     /// Tells the engine to stop; it saves its state (if it keeps one) and
     /// leaves the stream on its own thread, so closing the screen returns
     /// at once.
     fn drop(&mut self) {
         if let Some(thread) = self.engine.take().and_then(Worker::stop) {
-            let mut closing = closing();
+            let mut closing = lock(&CLOSING);
             closing.retain(|h| !h.is_finished());
             closing.push(thread);
         }
@@ -133,7 +124,7 @@ impl Drop for LiveFeed {
 /// Waits for every stopped engine to finish saving its state (call before
 /// the program ends); true when none failed.
 pub fn finish_closing() -> bool {
-    let threads = std::mem::take(&mut *closing());
+    let threads = std::mem::take(&mut *lock(&CLOSING));
     let mut all_done = true;
     for thread in threads {
         if thread.join().is_err() {
@@ -146,5 +137,5 @@ pub fn finish_closing() -> bool {
 
 /// True while a stopped engine is still saving its state.
 pub fn is_closing() -> bool {
-    closing().iter().any(|h| !h.is_finished())
+    lock(&CLOSING).iter().any(|h| !h.is_finished())
 }

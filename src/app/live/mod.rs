@@ -251,12 +251,12 @@ pub struct LiveScreen {
     /// The alert rules watched and their file.
     pub rules: super::alert_rules::AlertRules,
     opened: Instant,
-    wake: super::task::Waker,
+    wake: crate::background::Waker,
 }
 
 impl LiveScreen {
     /// Starts watching `request`; `wake` asks for a repaint.
-    pub fn start(request: LiveRequest, settings: Settings, wake: super::task::Waker) -> Self {
+    pub fn start(request: LiveRequest, settings: Settings, wake: crate::background::Waker) -> Self {
         let waker = wake.clone();
         let rules = super::alert_rules::AlertRules::new(
             request.alerts.clone(),

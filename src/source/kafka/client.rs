@@ -13,15 +13,28 @@ use rdkafka::types::RDKafkaErrorCode;
 use super::Redactor;
 use crate::source::values::REGISTRY_PROPERTY_PREFIX;
 
+/// Why a client could not be made, with every client property's value
+/// taken out of the client's message (made only by [`create_client`] and
+/// [`create_consumer`], so none can hold one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ClientError(String);
+
+impl ClientError {
+    fn of(error: &KafkaError, redactor: &Redactor) -> Self {
+        ClientError(redactor.clean(&error.to_string()))
+    }
+}
+
 /// Makes a client with `settings`, then `properties` (the `-X` flags);
 /// the error names what is wrong without quoting any property's value.
 pub fn create_client<T: FromClientConfig>(
     settings: &[(&str, &str)],
     properties: &[(String, String)],
-) -> Result<T, String> {
+) -> Result<T, ClientError> {
     config_of(settings, properties)
         .create()
-        .map_err(|e| Redactor::new(properties).clean(&e.to_string()))
+        .map_err(|e| ClientError::of(&e, &Redactor::new(properties)))
 }
 
 /// The consumer that reads events: as [`create_client`], with a context
@@ -29,13 +42,13 @@ pub fn create_client<T: FromClientConfig>(
 pub fn create_consumer(
     settings: &[(&str, &str)],
     properties: &[(String, String)],
-) -> Result<EventConsumer, String> {
+) -> Result<EventConsumer, ClientError> {
     let redactor = Redactor::new(properties);
     config_of(settings, properties)
         .create_with_context(EndsAreNews {
             redactor: redactor.clone(),
         })
-        .map_err(|e| redactor.clean(&e.to_string()))
+        .map_err(|e| ClientError::of(&e, &redactor))
 }
 
 /// `settings`, then the `-X` properties but for the registry's.
@@ -99,7 +112,8 @@ mod tests {
         let bad = props(&[("security.protocol", "SECRET123")]);
         let e = create_client::<BaseProducer>(&settings, &bad)
             .err()
-            .expect("an invalid value is refused");
+            .expect("an invalid value is refused")
+            .to_string();
         assert!(
             e.contains("security.protocol") && !e.contains("SECRET123"),
             "{e}"

@@ -15,6 +15,7 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use serde::Serialize;
 
+use crate::background::{Worker, lock};
 use crate::engine::{EventBatch, StreamMark};
 
 mod client;
@@ -27,8 +28,8 @@ use super::schema::{ColumnSample, DetectionBudget, Mapping};
 use super::threaded::ReaderLink;
 use super::values::{MessageMapper, ValueDecoder, ValuesSpec, sample_message};
 use super::{DETECTION_SAMPLE, SourceError, SourceOptions};
-pub use client::{EventConsumer, create_client, create_consumer};
-use reader::{CommitRequest, Reader, consume, watch_lag};
+pub use client::{ClientError, EventConsumer, create_client, create_consumer};
+use reader::{CommitRequest, Read, Reader, consume, watch_lag};
 pub use secrets::{Redactor, client_property};
 pub use start::StartAt;
 
@@ -183,6 +184,8 @@ pub struct KafkaSource {
     verifying: Arc<std::sync::atomic::AtomicBool>,
     mapping: Mapping,
     link: ReaderLink,
+    /// Asks for the high watermarks beside the reader.
+    lag: Worker<(), ()>,
     progress: Arc<Mutex<KafkaProgress>>,
     /// Offsets to commit for the consumer group (group mode only).
     commits: Option<crossbeam_channel::Sender<CommitRequest>>,
@@ -245,7 +248,7 @@ fn consumer(spec: &KafkaSpec, role: Role) -> Result<EventConsumer, SourceError> 
         ),
         ("group.id", group.as_str()),
     ]);
-    create_consumer(&settings, &spec.properties).map_err(SourceError::Kafka)
+    create_consumer(&settings, &spec.properties).map_err(|e| SourceError::Kafka(e.to_string()))
 }
 
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
@@ -520,6 +523,218 @@ fn join_group(
     Ok(())
 }
 
+/// Assigns every partition of the topic at the starting point, or
+/// subscribes to it when a group is joined; the partitions of the topic.
+fn assign_or_subscribe(
+    consumer: &EventConsumer,
+    spec: &KafkaSpec,
+) -> Result<Vec<i32>, SourceError> {
+    match &spec.group {
+        None => assign(consumer, spec),
+        Some(_) => {
+            let ids = partitions(consumer, spec, &spec.topic)?;
+            consumer
+                .subscribe(&[&spec.topic])
+                .map_err(|e| spec.error(e))?;
+            Ok(ids)
+        }
+    }
+}
+
+/// Progress before anything is read: the partitions `ids`, none read.
+fn progress_before_reading(ids: &[i32]) -> KafkaProgress {
+    KafkaProgress {
+        consumed: 0,
+        at_end: false,
+        watermarks_known: false,
+        partitions: ids
+            .iter()
+            .map(|&partition| PartitionProgress {
+                partition,
+                ..PartitionProgress::default()
+            })
+            .collect(),
+    }
+}
+
+/// The mapping chosen at the start, with the messages read to choose it.
+struct Detected {
+    mapper: MessageMapper,
+    mapping: Mapping,
+    /// The first messages, held back until the columns were known.
+    pending: Vec<Pending>,
+    /// Partitions read to their end (the messages before held in `pending`).
+    ends: std::collections::BTreeSet<i32>,
+}
+
+/// Reads the first messages (joining the group first, if any) and chooses
+/// the mapping: the one `spec` gives, or the one detected from the columns
+/// seen and given on the command line.
+fn detect_mapping(
+    consumer: &EventConsumer,
+    spec: &KafkaSpec,
+    options: &SourceOptions,
+    decoder: Arc<ValueDecoder>,
+) -> Result<Detected, SourceError> {
+    // Detection: hold the first messages back until the columns are known.
+    let mut pending = Vec::new();
+    // Partitions read to their end (the messages before held in `pending`).
+    let mut ends = std::collections::BTreeSet::new();
+    if spec.group.is_some() {
+        join_group(consumer, spec, &mut pending, &mut ends)?;
+    }
+    let overrides = &options.overrides;
+    let all_given = spec.mapping.is_some()
+        || (overrides.customer.is_some() && overrides.event.is_some() && overrides.time.is_some());
+    let mut columns = sample_columns(consumer, spec, &decoder, all_given, &mut pending, &mut ends)?;
+    if !all_given && columns.is_empty() {
+        return Err(nothing_to_detect(spec));
+    }
+    add_given_columns(&mut columns, options);
+    let (mapper, mapping) = match &spec.mapping {
+        Some(known) => (
+            JsonMapper::new(known, options, options.time_parser()),
+            known.clone(),
+        ),
+        None => JsonMapper::detect(&columns, options, options.time_parser())?,
+    };
+    Ok(Detected {
+        mapper: MessageMapper::new(mapper, decoder),
+        mapping,
+        pending,
+        ends,
+    })
+}
+
+/// The columns seen in the messages held in `pending` and in more read
+/// (held there too) until enough events are sampled, the detection budget
+/// is spent or `spec.detect_wait` is over; none are read when every column
+/// is given (`all_given`). Partitions read to their end are noted in `ends`.
+fn sample_columns(
+    consumer: &EventConsumer,
+    spec: &KafkaSpec,
+    decoder: &ValueDecoder,
+    all_given: bool,
+    pending: &mut Vec<Pending>,
+    ends: &mut std::collections::BTreeSet<i32>,
+) -> Result<Vec<ColumnSample>, SourceError> {
+    let mut columns: Vec<ColumnSample> = Vec::new();
+    let deadline = Instant::now() + spec.detect_wait;
+    let mut sampled = 0;
+    let mut budget = DetectionBudget::default();
+    let sample =
+        |columns: &mut Vec<ColumnSample>, budget: &mut DetectionBudget, message: &Pending| {
+            let value = message.value.as_deref().unwrap_or_default();
+            let events = sample_message(decoder, columns, value);
+            budget.count_many(events.max(1), value.len());
+            events
+        };
+    for p in pending.iter() {
+        sampled += sample(&mut columns, &mut budget, p);
+    }
+    while !all_given && sampled < DETECTION_SAMPLE && Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(message)) => {
+                ends.remove(&message.partition());
+                let message = Pending::of(&message);
+                sampled += sample(&mut columns, &mut budget, &message);
+                pending.push(message);
+                if !budget.wants_more() {
+                    break;
+                }
+            }
+            Some(Err(KafkaError::PartitionEOF(partition))) => {
+                ends.insert(partition);
+            }
+            Some(Err(e)) => return Err(spec.error(e)),
+            None if !pending.is_empty() && sampled > 0 => break,
+            None => {}
+        }
+    }
+    Ok(columns)
+}
+
+/// Adds the columns given on the command line to `columns`.
+fn add_given_columns(columns: &mut Vec<ColumnSample>, options: &SourceOptions) {
+    let overrides = &options.overrides;
+    // Columns given on the command line need not have been seen yet.
+    for name in [
+        &overrides.customer,
+        &overrides.event,
+        &overrides.time,
+        &overrides.event_id,
+        &overrides.session_id,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if !columns.iter().any(|c| c.name == *name) {
+            columns.push(ColumnSample {
+                name: name.clone(),
+                ..ColumnSample::default()
+            });
+        }
+    }
+}
+
+/// Starts the lag watcher and the reader thread, which maps the messages
+/// held in `detected` and then keeps consuming on `consumer`; the source
+/// that receives its batches.
+fn start_reading(
+    consumer: EventConsumer,
+    spec: &KafkaSpec,
+    detected: Detected,
+    progress: Arc<Mutex<KafkaProgress>>,
+) -> Result<KafkaSource, SourceError> {
+    let Detected {
+        mapper,
+        mapping,
+        pending,
+        ends,
+    } = detected;
+    let shared = progress.clone();
+    let lag = watch_lag(spec, progress.clone())?;
+    let (commits, to_commit) = crossbeam_channel::bounded::<CommitRequest>(4);
+    let start_ms = match spec.from {
+        StartAt::Time(ms) => Some(ms),
+        _ => None,
+    };
+    let resumed: Vec<i32> = spec.resume.iter().map(|m| m.partition).collect();
+    let verify = match spec.group {
+        None => to_verify(spec),
+        Some(_) => Vec::new(),
+    };
+    let verifying = Arc::new(std::sync::atomic::AtomicBool::new(!verify.is_empty()));
+    let read = Read::new(
+        mapper,
+        spec.topic.clone(),
+        start_ms,
+        resumed,
+        resume_marks(spec),
+        verify,
+    );
+    let reader = Reader {
+        consumer,
+        spec: spec.clone(),
+        redactor: spec.redactor(),
+        to_commit,
+        verifying: verifying.clone(),
+    };
+    let link = ReaderLink::spawn("kafka consumer", move |end| {
+        consume(reader, read, (pending, ends), &shared, end);
+    })?;
+    Ok(KafkaSource {
+        commits: spec.group.is_some().then_some(commits),
+        name: spec.label(),
+        topic: spec.topic.clone(),
+        verifying,
+        mapping,
+        link,
+        lag,
+        progress,
+    })
+}
+
 impl KafkaSource {
     /// Connects, assigns the partitions (or joins the group), reads the
     /// first messages to detect the mapping, then keeps consuming on a
@@ -527,146 +742,10 @@ impl KafkaSource {
     pub fn open(spec: &KafkaSpec, options: &SourceOptions) -> Result<Self, SourceError> {
         let decoder = std::sync::Arc::new(ValueDecoder::new(&spec.values)?);
         let consumer = consumer(spec, Role::Reader)?;
-        let ids = match &spec.group {
-            None => assign(&consumer, spec)?,
-            Some(_) => {
-                let ids = partitions(&consumer, spec, &spec.topic)?;
-                consumer
-                    .subscribe(&[&spec.topic])
-                    .map_err(|e| spec.error(e))?;
-                ids
-            }
-        };
-        let progress = Arc::new(Mutex::new(KafkaProgress {
-            consumed: 0,
-            at_end: false,
-            watermarks_known: false,
-            partitions: ids
-                .iter()
-                .map(|&partition| PartitionProgress {
-                    partition,
-                    ..PartitionProgress::default()
-                })
-                .collect(),
-        }));
-
-        // Detection: hold the first messages back until the columns are known.
-        let mut pending = Vec::new();
-        // Partitions read to their end (the messages before held in `pending`).
-        let mut ends = std::collections::BTreeSet::new();
-        if spec.group.is_some() {
-            join_group(&consumer, spec, &mut pending, &mut ends)?;
-        }
-        let mut columns: Vec<ColumnSample> = Vec::new();
-        let overrides = &options.overrides;
-        let all_given = spec.mapping.is_some()
-            || (overrides.customer.is_some()
-                && overrides.event.is_some()
-                && overrides.time.is_some());
-        let deadline = Instant::now() + spec.detect_wait;
-        let mut sampled = 0;
-        let mut budget = DetectionBudget::default();
-        let sample =
-            |columns: &mut Vec<ColumnSample>, budget: &mut DetectionBudget, message: &Pending| {
-                let value = message.value.as_deref().unwrap_or_default();
-                let events = sample_message(&decoder, columns, value);
-                budget.count_many(events.max(1), value.len());
-                events
-            };
-        for p in &pending {
-            sampled += sample(&mut columns, &mut budget, p);
-        }
-        while !all_given && sampled < DETECTION_SAMPLE && Instant::now() < deadline {
-            match consumer.poll(Duration::from_millis(100)) {
-                Some(Ok(message)) => {
-                    ends.remove(&message.partition());
-                    let message = Pending::of(&message);
-                    sampled += sample(&mut columns, &mut budget, &message);
-                    pending.push(message);
-                    if !budget.wants_more() {
-                        break;
-                    }
-                }
-                Some(Err(KafkaError::PartitionEOF(partition))) => {
-                    ends.insert(partition);
-                }
-                Some(Err(e)) => return Err(spec.error(e)),
-                None if !pending.is_empty() && sampled > 0 => break,
-                None => {}
-            }
-        }
-        if !all_given && columns.is_empty() {
-            return Err(nothing_to_detect(spec));
-        }
-        // Columns given on the command line need not have been seen yet.
-        for name in [
-            &overrides.customer,
-            &overrides.event,
-            &overrides.time,
-            &overrides.event_id,
-            &overrides.session_id,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            if !columns.iter().any(|c| c.name == *name) {
-                columns.push(ColumnSample {
-                    name: name.clone(),
-                    ..ColumnSample::default()
-                });
-            }
-        }
-        let (mapper, mapping) = match &spec.mapping {
-            Some(known) => (
-                JsonMapper::new(known, options, options.time_parser()),
-                known.clone(),
-            ),
-            None => JsonMapper::detect(&columns, options, options.time_parser())?,
-        };
-        let mapper = MessageMapper::new(mapper, decoder);
-        let shared = progress.clone();
-        let (stop_lag, stop) = crossbeam_channel::bounded::<()>(0);
-        watch_lag(spec, progress.clone(), stop)?;
-        let (commits, to_commit) = crossbeam_channel::bounded::<CommitRequest>(4);
-        let topic = spec.topic.clone();
-        let start_ms = match spec.from {
-            StartAt::Time(ms) => Some(ms),
-            _ => None,
-        };
-        let resumed: Vec<i32> = spec.resume.iter().map(|m| m.partition).collect();
-        let verify = match spec.group {
-            None => to_verify(spec),
-            Some(_) => Vec::new(),
-        };
-        let verifying = Arc::new(std::sync::atomic::AtomicBool::new(!verify.is_empty()));
-        let still_verifying = verifying.clone();
-        let redactor = spec.redactor();
-        let checker_spec = spec.clone();
-        let link = ReaderLink::spawn("kafka consumer", move |end| {
-            let reader = Reader {
-                consumer,
-                resume_at: resume_marks(&checker_spec),
-                spec: checker_spec,
-                redactor,
-                topic,
-                to_commit,
-                start_ms,
-                resumed,
-                verify,
-                verifying: still_verifying,
-            };
-            consume(reader, mapper, (pending, ends), &shared, end);
-            drop(stop_lag);
-        })?;
-        Ok(KafkaSource {
-            commits: spec.group.is_some().then_some(commits),
-            name: spec.label(),
-            topic: spec.topic.clone(),
-            verifying,
-            mapping,
-            link,
-            progress,
-        })
+        let ids = assign_or_subscribe(&consumer, spec)?;
+        let progress = Arc::new(Mutex::new(progress_before_reading(&ids)));
+        let detected = detect_mapping(&consumer, spec, options, decoder)?;
+        start_reading(consumer, spec, detected, progress)
     }
 
     /// How the source is called.
@@ -695,6 +774,9 @@ impl KafkaSource {
         &mut self,
         timeout: Duration,
     ) -> Result<Option<EventBatch>, SourceError> {
+        if let Some(why) = self.lag.failure() {
+            return Err(SourceError::ReaderFailed(why));
+        }
         self.link.next_batch_within(timeout)
     }
 
@@ -730,7 +812,7 @@ impl KafkaSource {
 
     /// Offsets handed to the engine so far, and the lag behind the broker.
     pub fn progress(&self) -> KafkaProgress {
-        self.progress.lock().map(|p| p.clone()).unwrap_or_default()
+        lock(&self.progress).clone()
     }
 
     /// True once every partition has been read up to the end the brokers

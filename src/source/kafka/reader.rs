@@ -11,6 +11,9 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 
+use crossbeam_channel::RecvTimeoutError;
+
+use crate::background::{Worker, lock, no_waker};
 use crate::engine::{EventBatch, StreamMark};
 use crate::source::threaded::ReaderEnd;
 use crate::source::values::MessageMapper;
@@ -21,46 +24,44 @@ use super::{EventConsumer, KafkaProgress, KafkaSpec, Pending, Role, consumer};
 /// How often high watermarks (for lag) are asked for.
 const WATERMARK_EVERY: Duration = Duration::from_secs(1);
 
-/// Asks the broker for high watermarks on its own client and thread, so
-/// that slow answers never hold up consuming; stops when `stop` closes.
+/// Asks the broker for high watermarks on its own client and worker, so
+/// that slow answers never hold up consuming; stops when dropped.
 pub(super) fn watch_lag(
     spec: &KafkaSpec,
     progress: Arc<Mutex<KafkaProgress>>,
-    stop: crossbeam_channel::Receiver<()>,
-) -> Result<(), SourceError> {
+) -> Result<Worker<(), ()>, SourceError> {
     let client = consumer(spec, Role::Watcher)?;
     let topic = spec.topic.clone();
-    std::thread::Builder::new()
-        .name("kafka lag".into())
-        .spawn(move || {
-            while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
-                stop.recv_timeout(WATERMARK_EVERY)
-            {
-                let ids: Vec<i32> = progress
-                    .lock()
-                    .map(|p| p.partitions.iter().map(|x| x.partition).collect())
-                    .unwrap_or_default();
-                let mut all_known = !ids.is_empty();
-                for id in ids {
-                    let Ok((_, high)) = client.fetch_watermarks(&topic, id, Duration::from_secs(2))
-                    else {
-                        all_known = false;
-                        continue;
-                    };
-                    if let Ok(mut p) = progress.lock()
-                        && let Some(part) = p.partitions.iter_mut().find(|x| x.partition == id)
-                    {
-                        part.high_watermark = high;
-                        part.lag = (high - part.next_offset).max(0);
-                    }
-                }
-                if all_known && let Ok(mut p) = progress.lock() {
-                    p.watermarks_known = true;
+    Ok(Worker::spawn("kafka lag", no_waker(), move |_, stop, _| {
+        // The commands end when the source drops the worker.
+        while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(WATERMARK_EVERY) {
+            let ids: Vec<i32> = lock(&progress)
+                .partitions
+                .iter()
+                .map(|x| x.partition)
+                .collect();
+            let mut all_known = !ids.is_empty();
+            for id in ids {
+                let Ok((_, high)) = client.fetch_watermarks(&topic, id, Duration::from_secs(2))
+                else {
+                    all_known = false;
+                    continue;
+                };
+                if let Some(part) = lock(&progress)
+                    .partitions
+                    .iter_mut()
+                    .find(|x| x.partition == id)
+                {
+                    part.high_watermark = high;
+                    part.lag = (high - part.next_offset).max(0);
                 }
             }
-        })
-        .map_err(SourceError::Thread)?;
-    Ok(())
+            if all_known {
+                lock(&progress).watermarks_known = true;
+            }
+        }
+        Ok(())
+    }))
 }
 
 /// True when the brokers answer that `topic` does not exist (false when
@@ -114,7 +115,7 @@ fn consumer_for_checks(spec: &KafkaSpec) -> Option<EventConsumer> {
 const VERIFY_WAIT: Duration = Duration::from_secs(3);
 
 /// Messages mapped so far and where each partition continues.
-struct Read {
+pub(super) struct Read {
     mapper: MessageMapper,
     /// Per partition: the next offset and the timestamp of the message
     /// before it.
@@ -124,6 +125,7 @@ struct Read {
     verify: BTreeMap<i32, (i64, Option<i64>)>,
     /// Per partition: the event time of the last event mapped.
     last_event_us: BTreeMap<i32, Option<i64>>,
+    /// The topic read.
     topic: String,
     consumed: u64,
     /// `--from TIME`: messages stamped earlier are passed over (brokers that
@@ -134,6 +136,53 @@ struct Read {
 }
 
 impl Read {
+    /// Nothing mapped yet from `topic`: each partition in `resume_at` goes
+    /// on where a saved state stopped (next offset, timestamp of the message
+    /// before it), once the messages in `verify` (partition, offset,
+    /// timestamp) have been read again and compared.
+    pub(super) fn new(
+        mapper: MessageMapper,
+        topic: String,
+        start_ms: Option<i64>,
+        resumed: Vec<i32>,
+        resume_at: BTreeMap<i32, (i64, Option<i64>)>,
+        verify: Vec<(i32, i64, Option<i64>)>,
+    ) -> Read {
+        Read {
+            mapper,
+            // A resumed partition goes on where the saved state stopped.
+            next: resume_at,
+            verify: verify
+                .into_iter()
+                .map(|(p, offset, ms)| (p, (offset, ms)))
+                .collect(),
+            last_event_us: BTreeMap::new(),
+            topic,
+            consumed: 0,
+            start_ms,
+            resumed,
+        }
+    }
+
+    /// Maps the messages held back during detection into `batch`; an error
+    /// as [`Read::take`] gives one.
+    fn take_pending(
+        &mut self,
+        pending: &[Pending],
+        batch: &mut EventBatch,
+    ) -> Result<(), SourceError> {
+        for p in pending {
+            self.take(
+                p.partition,
+                p.offset,
+                p.timestamp_ms,
+                p.value.as_deref(),
+                batch,
+            )?;
+        }
+        Ok(())
+    }
+
     /// Maps one message into `batch`; an error when it shows that the topic
     /// is not the one a resumed state was reading.
     fn take(
@@ -213,15 +262,11 @@ impl Read {
 
     /// Where each partition goes on, with the end offsets last seen.
     fn marks(&self, progress: &Mutex<KafkaProgress>) -> Vec<StreamMark> {
-        let ends: Vec<(i32, i64)> = progress
-            .lock()
-            .map(|p| {
-                p.partitions
-                    .iter()
-                    .map(|x| (x.partition, x.high_watermark))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let ends: Vec<(i32, i64)> = lock(progress)
+            .partitions
+            .iter()
+            .map(|x| (x.partition, x.high_watermark))
+            .collect();
         let end_of = |partition: i32| {
             ends.iter()
                 .find(|(p, _)| *p == partition)
@@ -257,19 +302,9 @@ pub(super) struct Reader {
     pub spec: KafkaSpec,
     /// Removes client property values from the client's messages.
     pub redactor: super::Redactor,
-    pub topic: String,
     pub to_commit: crossbeam_channel::Receiver<CommitRequest>,
-    /// Messages stamped before this are passed over (`--from TIME`).
-    pub start_ms: Option<i64>,
-    /// Partitions resumed from a saved state.
-    pub resumed: Vec<i32>,
-    /// Per resumed partition: where the saved state goes on (next offset,
-    /// timestamp of the message before it).
-    pub resume_at: BTreeMap<i32, (i64, Option<i64>)>,
-    /// Messages to read again and compare with a saved state's (partition,
-    /// offset, timestamp).
-    pub verify: Vec<(i32, i64, Option<i64>)>,
-    /// Cleared once every message in `verify` has been checked.
+    /// Cleared once every message a resumed state read last has been
+    /// checked (see [`Read`]).
     pub verifying: Arc<std::sync::atomic::AtomicBool>,
 }
 
@@ -292,7 +327,7 @@ impl Reader {
         // empty (see `consumer`).
         unknown
             && consumer_for_checks(&self.spec)
-                .is_some_and(|checker| topic_missing(&checker, &self.topic))
+                .is_some_and(|checker| topic_missing(&checker, &self.spec.topic))
     }
 
     /// Commits the offsets asked for since the last poll, answering each
@@ -302,7 +337,7 @@ impl Reader {
             let mut list = TopicPartitionList::new();
             for (partition, next) in offsets {
                 if list
-                    .add_partition_offset(&self.topic, partition, Offset::Offset(next))
+                    .add_partition_offset(&self.spec.topic, partition, Offset::Offset(next))
                     .is_err()
                 {
                     continue;
@@ -316,6 +351,34 @@ impl Reader {
             let _ = done.send(result);
         }
     }
+
+    /// Logs a client error met while polling and goes on (librdkafka
+    /// retries broker hiccups itself), unless it means that reading must
+    /// stop: then why.
+    fn check_poll_error(&self, e: &KafkaError) -> Result<(), SourceError> {
+        if e.rdkafka_error_code() == Some(RDKafkaErrorCode::AutoOffsetReset) {
+            return Err(SourceError::TopicChanged(format!(
+                "`{}` no longer holds the offsets where the saved state goes on: \
+                 the topic was deleted and created again (or the messages after \
+                 the saved ones expired before they were read)",
+                self.spec.topic
+            )));
+        }
+        if self.topic_is_gone(e) {
+            // Stop before the client works on a topic that is
+            // not there; the saved state stays as it was.
+            return Err(SourceError::TopicGone(format!(
+                "topic `{}` was deleted while it was read",
+                self.spec.topic
+            )));
+        }
+        // librdkafka retries broker hiccups itself; say what happened.
+        log::warn!(
+            "kafka: {}",
+            crate::format::printable(&self.redactor.clean(&e.to_string()))
+        );
+        Ok(())
+    }
 }
 
 /// True when every partition assigned to `consumer` is among `ends`
@@ -327,175 +390,202 @@ fn read_to_the_end(consumer: &EventConsumer, ends: &BTreeSet<i32>) -> bool {
     })
 }
 
+/// Why the reader thread stops.
+enum Stop {
+    /// Reading cannot go on: the engine is told why.
+    Failed(SourceError),
+    /// The engine is gone and needs no reason.
+    EngineGone,
+}
+
 /// The reader thread: maps messages into batches and sends each batch when
 /// it is full or when the topic goes quiet; offsets are recorded once the
 /// batch has been handed over.
 pub(super) fn consume(
     reader: Reader,
-    mapper: MessageMapper,
-    (pending, mut ends): (Vec<Pending>, BTreeSet<i32>),
+    mut read: Read,
+    (pending, ends): (Vec<Pending>, BTreeSet<i32>),
     progress: &Mutex<KafkaProgress>,
     end: ReaderEnd,
 ) {
     let mut batch = end.fresh_batch();
-    let mut read = Read {
-        mapper,
-        // A resumed partition goes on where the saved state stopped.
-        next: reader.resume_at.clone(),
-        verify: reader
-            .verify
-            .iter()
-            .map(|&(p, offset, ms)| (p, (offset, ms)))
-            .collect(),
-        last_event_us: BTreeMap::new(),
-        topic: reader.topic.clone(),
-        consumed: 0,
-        start_ms: reader.start_ms,
-        resumed: reader.resumed.clone(),
-    };
-    for p in &pending {
-        let taken = read.take(
-            p.partition,
-            p.offset,
-            p.timestamp_ms,
-            p.value.as_deref(),
-            &mut batch,
-        );
-        if let Err(e) = taken {
-            stop_with(&reader.consumer, &end, e);
-            return;
-        }
+    if let Err(e) = read.take_pending(&pending, &mut batch) {
+        stop_with(&reader.consumer, &end, e);
+        return;
     }
     drop(pending);
-    let mut quiet_since = Instant::now();
-    let mut verify_since = Instant::now();
-    let consumer = &reader.consumer;
-    loop {
-        reader.commit_asked();
-        if !read.verify.is_empty() && verify_since.elapsed() >= VERIFY_WAIT {
-            let checker = consumer_for_checks(&reader.spec);
-            match checker
-                .as_ref()
-                .and_then(|c| topic_exists(c, &reader.topic))
-            {
-                // The brokers answer but do not give that message again
-                // (some serve no fetch from inside a batch): it cannot be
-                // compared, and the end offsets were compared at the start.
-                Some(true) => read.verify.clear(),
-                Some(false) => {
-                    let gone =
-                        SourceError::TopicGone(format!("topic `{}` was deleted", reader.topic));
-                    stop_with(consumer, &end, gone);
-                    return;
-                }
-                // The brokers are away: wait for them, then again for the messages.
-                None => verify_since = Instant::now(),
+    let mut consuming = Consuming {
+        read,
+        batch,
+        end,
+        ends,
+        reader,
+        progress,
+        quiet_since: Instant::now(),
+        verify_since: Instant::now(),
+    };
+    if let Stop::Failed(e) = consuming.run() {
+        stop_with(&consuming.reader.consumer, &consuming.end, e);
+    }
+}
+
+/// What the reader thread works with between polls.
+struct Consuming<'a> {
+    read: Read,
+    /// The batch being filled.
+    batch: EventBatch,
+    end: ReaderEnd,
+    /// Partitions read to their end (every message before it taken).
+    ends: BTreeSet<i32>,
+    reader: Reader,
+    progress: &'a Mutex<KafkaProgress>,
+    /// When a batch was last handed over.
+    quiet_since: Instant,
+    /// Since when the messages a resumed state read last are waited for.
+    verify_since: Instant,
+}
+
+impl Consuming<'_> {
+    /// Polls and hands batches over until reading stops; why it stopped.
+    fn run(&mut self) -> Stop {
+        loop {
+            if let Err(stop) = self.poll_and_hand_over() {
+                return stop;
             }
         }
-        // Drain what librdkafka has fetched, waiting briefly only when
-        // nothing is there.
+    }
+
+    /// One round: answers commit requests, polls what has arrived, and
+    /// hands the batch over when it holds something or the engine has not
+    /// heard from the reader for a second.
+    fn poll_and_hand_over(&mut self) -> Result<(), Stop> {
+        self.reader.commit_asked();
+        self.check_verify_wait()?;
+        self.poll_messages()?;
+        if self.read.verify.is_empty() {
+            self.reader
+                .verifying
+                .store(false, std::sync::atomic::Ordering::Relaxed);
+        }
+        let has_news = !self.batch.is_empty() || !self.batch.rejected.is_empty();
+        // An empty batch now and then tells the reader whether the engine
+        // is still there.
+        let heartbeat = self.quiet_since.elapsed() >= Duration::from_secs(1);
+        if has_news || heartbeat {
+            self.hand_over()?;
+        }
+        Ok(())
+    }
+
+    /// Once the messages a resumed state read last have been waited for
+    /// [`VERIFY_WAIT`], asks the brokers about the topic: there, the
+    /// messages are no longer waited for; deleted, reading stops.
+    fn check_verify_wait(&mut self) -> Result<(), Stop> {
+        if self.read.verify.is_empty() || self.verify_since.elapsed() < VERIFY_WAIT {
+            return Ok(());
+        }
+        let topic = &self.reader.spec.topic;
+        let checker = consumer_for_checks(&self.reader.spec);
+        let exists = checker.as_ref().and_then(|c| topic_exists(c, topic));
+        match exists {
+            // The brokers answer but do not give that message again
+            // (some serve no fetch from inside a batch): it cannot be
+            // compared, and the end offsets were compared at the start.
+            Some(true) => self.read.verify.clear(),
+            Some(false) => {
+                let gone = SourceError::TopicGone(format!("topic `{topic}` was deleted"));
+                return Err(Stop::Failed(gone));
+            }
+            // The brokers are away: wait for them, then again for the messages.
+            None => self.verify_since = Instant::now(),
+        }
+        Ok(())
+    }
+
+    /// Drains what librdkafka has fetched into the batch, waiting briefly
+    /// only when nothing is there, until the batch is full.
+    fn poll_messages(&mut self) -> Result<(), Stop> {
         let mut messages = 0usize;
-        while messages < BATCH_EVENTS && batch.len() < BATCH_EVENTS {
+        while messages < BATCH_EVENTS && self.batch.len() < BATCH_EVENTS {
             let wait = if messages == 0 {
                 Duration::from_millis(50)
             } else {
                 Duration::ZERO
             };
-            match consumer.poll(wait) {
+            match self.reader.consumer.poll(wait) {
                 Some(Ok(message)) => {
-                    ends.remove(&message.partition());
-                    let taken = read.take(
+                    self.ends.remove(&message.partition());
+                    let taken = self.read.take(
                         message.partition(),
                         message.offset(),
                         message.timestamp().to_millis(),
                         message.payload(),
-                        &mut batch,
+                        &mut self.batch,
                     );
                     if let Err(e) = taken {
                         // The engine stops at this error: nothing of another
                         // topic is mixed into the state.
-                        stop_with(consumer, &end, e);
-                        return;
+                        return Err(Stop::Failed(e));
                     }
                     messages += 1;
                 }
                 // Every message of the partition before this was taken.
                 Some(Err(KafkaError::PartitionEOF(partition))) => {
-                    ends.insert(partition);
+                    self.ends.insert(partition);
                 }
-                Some(Err(e)) => {
-                    if e.rdkafka_error_code() == Some(RDKafkaErrorCode::AutoOffsetReset) {
-                        stop_with(
-                            consumer,
-                            &end,
-                            SourceError::TopicChanged(format!(
-                                "`{}` no longer holds the offsets where the saved state goes on: \
-                             the topic was deleted and created again (or the messages after \
-                             the saved ones expired before they were read)",
-                                reader.topic
-                            )),
-                        );
-                        return;
-                    }
-                    if reader.topic_is_gone(&e) {
-                        // Stop before the client works on a topic that is
-                        // not there; the saved state stays as it was.
-                        stop_with(
-                            consumer,
-                            &end,
-                            SourceError::TopicGone(format!(
-                                "topic `{}` was deleted while it was read",
-                                reader.topic
-                            )),
-                        );
-                        return;
-                    }
-                    // librdkafka retries broker hiccups itself; say what happened.
-                    log::warn!(
-                        "kafka: {}",
-                        crate::format::printable(&reader.redactor.clean(&e.to_string()))
-                    );
-                }
+                Some(Err(e)) => self.reader.check_poll_error(&e).map_err(Stop::Failed)?,
                 None => break,
             }
         }
-        if read.verify.is_empty() {
-            reader
-                .verifying
-                .store(false, std::sync::atomic::Ordering::Relaxed);
-        }
-        let has_news = !batch.is_empty() || !batch.rejected.is_empty();
-        // An empty batch now and then tells the reader whether the engine
-        // is still there.
-        let heartbeat = quiet_since.elapsed() >= Duration::from_secs(1);
-        if has_news || heartbeat {
-            quiet_since = Instant::now();
-            let mut sent = std::mem::replace(&mut batch, end.fresh_batch());
-            sent.resume_at = read.marks(progress);
-            // Wait for the engine to take the batch, answering commit
-            // requests meanwhile (the engine may be waiting for one).
-            let mut message = Ok(sent);
-            loop {
-                match end.batches.send_timeout(message, Duration::from_millis(50)) {
-                    Ok(()) => break,
-                    Err(crossbeam_channel::SendTimeoutError::Timeout(back)) => {
-                        message = back;
-                        reader.commit_asked();
-                    }
-                    Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => return,
+        Ok(())
+    }
+
+    /// Hands the batch over with where each partition goes on, then
+    /// records the progress; offsets count only once the engine has the
+    /// batch.
+    fn hand_over(&mut self) -> Result<(), Stop> {
+        self.quiet_since = Instant::now();
+        let mut sent = std::mem::replace(&mut self.batch, self.end.fresh_batch());
+        sent.resume_at = self.read.marks(self.progress);
+        self.send(sent)?;
+        self.record_progress();
+        Ok(())
+    }
+
+    /// Waits for the engine to take `batch`, answering commit requests
+    /// meanwhile (the engine may be waiting for one).
+    fn send(&self, batch: EventBatch) -> Result<(), Stop> {
+        let mut message = Ok(batch);
+        loop {
+            match self
+                .end
+                .batches
+                .send_timeout(message, Duration::from_millis(50))
+            {
+                Ok(()) => return Ok(()),
+                Err(crossbeam_channel::SendTimeoutError::Timeout(back)) => {
+                    message = back;
+                    self.reader.commit_asked();
+                }
+                Err(crossbeam_channel::SendTimeoutError::Disconnected(_)) => {
+                    return Err(Stop::EngineGone);
                 }
             }
-            let at_end = read_to_the_end(consumer, &ends);
-            if let Ok(mut p) = progress.lock() {
-                p.consumed = read.consumed;
-                p.at_end = at_end;
-                for (&partition, &(offset, stamped)) in &read.next {
-                    if let Some(part) = p.partitions.iter_mut().find(|x| x.partition == partition) {
-                        part.next_offset = offset;
-                        part.last_timestamp_ms = stamped;
-                        part.lag = (part.high_watermark - offset).max(0);
-                    }
-                }
+        }
+    }
+
+    /// Records how many messages were read, where each partition goes on,
+    /// and whether everything has been read to the end.
+    fn record_progress(&self) {
+        let at_end = read_to_the_end(&self.reader.consumer, &self.ends);
+        let mut p = lock(self.progress);
+        p.consumed = self.read.consumed;
+        p.at_end = at_end;
+        for (&partition, &(offset, stamped)) in &self.read.next {
+            if let Some(part) = p.partitions.iter_mut().find(|x| x.partition == partition) {
+                part.next_offset = offset;
+                part.last_timestamp_ms = stamped;
+                part.lag = (part.high_watermark - offset).max(0);
             }
         }
     }

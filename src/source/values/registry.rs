@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use crate::background::lock;
 use crate::engine::RejectReason;
 
 use super::Undecoded;
@@ -263,7 +264,7 @@ impl Registry {
     /// again for a second; an id it does not know is remembered as
     /// unknown).
     pub fn schema(&self, id: u32) -> Result<Arc<Registered>, Undecoded> {
-        let cached = self.cache.lock().ok().and_then(|c| c.get(&id).cloned());
+        let cached = lock(&self.cache).get(&id).cloned();
         if let Some((answer, until)) = cached
             && until.is_none_or(|until| Instant::now() < until)
         {
@@ -295,9 +296,7 @@ impl Registry {
                 ))
             }
         };
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(id, (answer.clone(), until));
-        }
+        lock(&self.cache).insert(id, (answer.clone(), until));
         answer
     }
 

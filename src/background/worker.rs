@@ -1,17 +1,19 @@
-//! Long-lived background work, the second shape beside [`super::task::Task`]:
+//! Long-lived background work, the second shape beside [`super::Task`]:
 //! a [`Worker`] runs on a named thread, takes commands through a channel,
 //! publishes its newest output for the UI to take, and fails once, with
 //! why (an error it returns, a panic, or a thread the system refused).
 //! Dropping it tells the work to stop; [`Worker::stop`] also hands back
 //! the thread, for work that must finish (saving a state) before the
-//! program ends.
+//! program ends; [`Worker::finish_within`] closes its commands and waits
+//! for the work to go through those still waiting.
 
 use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::{self, JoinHandle};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError, bounded};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError, TrySendError, bounded};
 
-use super::task::{Cancel, Waker, guarded};
+use super::{Cancel, Waker, start};
 
 /// Hands a worker's newest output to its owner, replacing one not yet
 /// taken, and wakes the owner.
@@ -52,7 +54,7 @@ pub const COMMANDS_WAITING: usize = 64;
 /// publishing outputs `O`; dropping it cancels the work.
 pub struct Worker<C, O> {
     name: String,
-    commands: Sender<C>,
+    commands: Option<Sender<C>>,
     latest: Arc<Mutex<Option<O>>>,
     outcome: Receiver<Result<(), String>>,
     /// Set once the work ended: None when it ended as asked.
@@ -90,32 +92,34 @@ impl<C: Send + 'static, O: Send + 'static> Worker<C, O> {
         };
         let cancel = Cancel::default();
         let token = cancel.clone();
+        let work_token = cancel.clone();
         let work_name = name.to_owned();
-        let spawned = thread::Builder::new().name(name.into()).spawn(move || {
-            let ended = guarded(&work_name, || work(&token, &taken, &publisher)).and_then(|r| r);
-            if token.is_cancelled()
-                && let Err(why) = &ended
-            {
-                // Nobody looks at a stopped worker: the log is told.
-                log::error!("the {work_name} work failed as it stopped: {why}");
-            }
-            // The owner may be gone: the outcome then has no taker.
-            let _ = told.send(ended);
-            wake();
-        });
+        let started = start(
+            name,
+            move || work(&work_token, &taken, &publisher),
+            move |ended| {
+                if token.is_cancelled()
+                    && let Err(why) = &ended
+                {
+                    // Nobody looks at a stopped worker: the log is told.
+                    log::error!("the {work_name} work failed as it stopped: {why}");
+                }
+                // The owner may be gone: the outcome then has no taker.
+                let _ = told.send(ended);
+                wake();
+            },
+        );
         let ended = OnceLock::new();
-        let thread = match spawned {
+        let thread = match started {
             Ok(thread) => Some(thread),
-            Err(e) => {
-                let _ = ended.set(Some(format!(
-                    "the {name} work could not start: the system refused a thread: {e}"
-                )));
+            Err(why) => {
+                let _ = ended.set(Some(format!("the {name} work could not start: {why}")));
                 None
             }
         };
         Worker {
             name: name.to_owned(),
-            commands,
+            commands: Some(commands),
             latest,
             outcome,
             ended,
@@ -128,15 +132,17 @@ impl<C: Send + 'static, O: Send + 'static> Worker<C, O> {
     /// has room for are waiting; false when refused (the work ended, or
     /// it is busy).
     pub fn send(&self, command: C) -> bool {
-        !matches!(
-            self.commands.try_send(command),
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_))
-        )
+        self.commands.as_ref().is_some_and(|commands| {
+            !matches!(
+                commands.try_send(command),
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_))
+            )
+        })
     }
 
     /// True when no command is waiting for the work.
     pub fn is_free(&self) -> bool {
-        self.commands.is_empty()
+        self.commands.as_ref().is_none_or(Sender::is_empty)
     }
 
     /// The newest output, if one was published since the last call.
@@ -149,18 +155,45 @@ impl<C: Send + 'static, O: Send + 'static> Worker<C, O> {
     /// Why the work ended, if it failed; None while it runs and when it
     /// ended as asked.
     pub fn failure(&self) -> Option<String> {
-        if self.ended.get().is_none() {
-            let ended = match self.outcome.try_recv() {
-                Ok(Ok(())) => None,
-                Ok(Err(why)) => Some(format!("the {} work failed: {why}", self.name)),
-                Err(TryRecvError::Empty) => return None,
-                Err(TryRecvError::Disconnected) => {
-                    Some(format!("the {} work stopped without saying why", self.name))
-                }
-            };
-            let _ = self.ended.set(ended);
+        match self.outcome.try_recv() {
+            Ok(outcome) => self.settle(Some(outcome)),
+            Err(TryRecvError::Empty) => {}
+            Err(TryRecvError::Disconnected) => self.settle(None),
         }
         self.ended.get().cloned().flatten()
+    }
+
+    /// Keeps how the work ended, the first time it is known (None: it
+    /// ended without a word).
+    fn settle(&self, outcome: Option<Result<(), String>>) {
+        let ended = match outcome {
+            Some(Ok(())) => None,
+            Some(Err(why)) => Some(format!("the {} work failed: {why}", self.name)),
+            None => Some(format!("the {} work stopped without saying why", self.name)),
+        };
+        // Known before: the first word stays.
+        let _ = self.ended.set(ended);
+    }
+
+    /// Closes the work's commands without cancelling it and waits up to
+    /// `wait` for it to end (it ends when it has gone through the commands
+    /// still waiting): Ok when it ended as asked, the failure when it
+    /// failed, None when it is still running after `wait` (it is then left
+    /// to end with the process).
+    pub fn finish_within(&mut self, wait: Duration) -> Option<Result<(), String>> {
+        drop(self.commands.take());
+        if self.ended.get().is_none() {
+            match self.outcome.recv_timeout(wait) {
+                Ok(outcome) => self.settle(Some(outcome)),
+                Err(RecvTimeoutError::Timeout) => return None,
+                Err(RecvTimeoutError::Disconnected) => self.settle(None),
+            }
+            if let Some(thread) = self.thread.take() {
+                // It has said how it ended; joining only tidies up.
+                let _ = thread.join();
+            }
+        }
+        Some(self.ended.get().cloned().flatten().map_or(Ok(()), Err))
     }
 
     /// Tells the work to stop and hands back its thread, to wait for.
@@ -196,7 +229,7 @@ mod tests {
     fn commands_go_in_and_the_newest_output_comes_out() {
         let worker: Worker<u32, u32> = Worker::spawn(
             "doubling",
-            super::super::task::no_waker(),
+            super::super::no_waker(),
             |cancel, commands, out| {
                 while !cancel.is_cancelled() {
                     if let Ok(n) = commands.recv_timeout(Duration::from_millis(10)) {
@@ -216,14 +249,14 @@ mod tests {
     #[test]
     fn an_error_or_a_panic_is_said_once_and_stays() {
         let failing: Worker<(), ()> =
-            Worker::spawn("failing", super::super::task::no_waker(), |_, _, _| {
+            Worker::spawn("failing", super::super::no_waker(), |_, _, _| {
                 Err("the broker went away".into())
             });
         let why = wait_for(|| failing.failure());
         assert_eq!(why, "the failing work failed: the broker went away");
         assert_eq!(failing.failure(), Some(why));
         let panicking: Worker<(), ()> =
-            Worker::spawn("panicking", super::super::task::no_waker(), |_, _, _| {
+            Worker::spawn("panicking", super::super::no_waker(), |_, _, _| {
                 panic!("a bug")
             });
         assert_eq!(
@@ -238,7 +271,7 @@ mod tests {
         let worker: Worker<u32, ()> = Worker::spawn_with_room(
             "slow",
             1,
-            super::super::task::no_waker(),
+            super::super::no_waker(),
             move |_, commands, _| {
                 let _ = wait.recv();
                 while commands.try_recv().is_ok() {}
