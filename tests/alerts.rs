@@ -458,8 +458,8 @@ fn a_rules_own_topic_and_webhook_set_in_the_form_get_its_alerts() {
     let parser = Default::default();
     let conversion = alert_rules(CONVERSION, parser).unwrap().remove(0);
     let mut draft = RuleDraft::of(&conversion);
-    draft.topic = "rule-alerts".into();
-    draft.webhook = url.clone();
+    draft.set("topic", "rule-alerts");
+    draft.set("webhook", &url);
     let with_outputs = draft.rule(parser).unwrap();
     let garbage = alert_rules(MORE, parser)
         .unwrap()

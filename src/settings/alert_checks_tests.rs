@@ -105,10 +105,10 @@ fn rules_that_can_never_fire_are_refused_naming_the_field() {
 #[test]
 fn a_form_cannot_save_a_rule_that_never_fires() {
     let mut draft = RuleDraft::new_rule();
-    draft.name = "c".into();
-    draft.from = "a".into();
-    draft.to = "b".into();
-    draft.drop = "NaN".into();
+    draft.set("name", "c");
+    draft.set("from", "a");
+    draft.set("to", "b");
+    draft.set("drop", "NaN");
     let error = draft.rule(TimeParser::default()).unwrap_err().to_string();
     assert!(error.contains("drop = nan can never fire"), "{error}");
 }

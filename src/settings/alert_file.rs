@@ -401,166 +401,150 @@ fn text_of(rule: &AlertRule) -> RuleText {
     text
 }
 
-/// A rule as a form edits it: every field as typed (empty = not given).
+/// A rule as a form edits it: each field of the rule file as typed,
+/// keyed by the file's name for it (`from`, `window`, `for`…; empty or
+/// missing = not given), made from and read back through the file's own
+/// shape, so a field added to the file is one the form can edit. Its
+/// `baseline` may also be `fixed`: the rule then holds `below`/`above`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RuleDraft {
-    /// The rule's name.
-    pub name: String,
-    /// One of [`AlertKind::NAMES`].
-    pub kind: String,
-    /// The touchpoint left (transition_share).
-    pub from: String,
-    /// The touchpoint reached (transition_share).
-    pub to: String,
-    /// The touchpoint (exit_share, volume).
-    pub touchpoint: String,
-    /// The funnel's touchpoints, comma-separated (funnel_step).
-    pub steps: String,
-    /// The step watched: its touchpoint or its place (funnel_step).
-    pub step: String,
-    /// `messages` or `seconds` (lag).
-    pub unit: String,
-    /// A segment expression.
-    pub segment: String,
-    /// The window (`15m`).
-    pub window: String,
-    /// `previous`, a duration back (`1h`, `1d`), or `fixed`.
-    pub baseline: String,
-    /// Relative fall that fires (against an earlier window).
-    pub drop: String,
-    /// Relative rise that fires (against an earlier window).
-    pub rise: String,
-    /// Fixed lower bound.
-    pub below: String,
-    /// Fixed upper bound.
-    pub above: String,
-    /// Sessions needed.
-    pub min_sessions: String,
-    /// How long the condition must hold (`2m`).
-    pub hold: String,
-    /// A Kafka topic its alerts are produced to.
-    pub topic: String,
-    /// The topic's bootstrap servers (empty: the watched stream's).
-    pub brokers: String,
-    /// A URL its alerts are POSTed to.
-    pub webhook: String,
+    fields: std::collections::BTreeMap<String, String>,
 }
+
+/// The file's fields that hold numbers (every other holds text), and what
+/// the form calls them.
+const NUMBER_FIELDS: [&str; 4] = ["drop", "rise", "below", "above"];
+
+/// The file's fields that hold whole numbers, and what the form calls them.
+const WHOLE_FIELDS: [(&str, &str); 1] = [("min_sessions", "min sessions")];
+
+/// The file's fields that hold lists, typed comma-separated.
+const LIST_FIELDS: [&str; 1] = ["steps"];
 
 impl RuleDraft {
     /// A new rule's form: a checkout-conversion drop against the previous
     /// window, the commonest rule.
     pub fn new_rule() -> RuleDraft {
-        RuleDraft {
-            kind: "transition_share".into(),
-            window: "15m".into(),
-            baseline: "previous".into(),
-            drop: "0.2".into(),
-            min_sessions: "100".into(),
-            hold: "2m".into(),
-            ..RuleDraft::default()
+        let mut draft = RuleDraft::default();
+        for (key, value) in [
+            ("kind", "transition_share"),
+            ("window", "15m"),
+            ("baseline", "previous"),
+            ("drop", "0.2"),
+            ("min_sessions", "100"),
+            ("for", "2m"),
+        ] {
+            draft.set(key, value);
         }
+        draft
     }
 
     /// The form of an existing rule.
     pub fn of(rule: &AlertRule) -> RuleDraft {
-        let t = text_of(rule);
-        let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-        RuleDraft {
-            name: t.name,
-            kind: t.kind,
-            from: t.from.unwrap_or_default(),
-            to: t.to.unwrap_or_default(),
-            touchpoint: t.touchpoint.unwrap_or_default(),
-            steps: t.steps.map(|s| s.join(", ")).unwrap_or_default(),
-            step: match t.step {
-                Some(StepText::Place(p)) => p.to_string(),
-                Some(StepText::Name(n)) => n,
-                None => String::new(),
-            },
-            unit: t.unit.unwrap_or_default(),
-            segment: t.segment.unwrap_or_default(),
-            window: t.window.unwrap_or_default(),
-            baseline: match (&t.below, &t.above) {
-                (None, None) => t.baseline.unwrap_or_default(),
-                _ => "fixed".into(),
-            },
-            drop: number(t.drop),
-            rise: number(t.rise),
-            below: number(t.below),
-            above: number(t.above),
-            min_sessions: t.min_sessions.map(|n| n.to_string()).unwrap_or_default(),
-            hold: t.hold.unwrap_or_default(),
-            topic: t.topic.unwrap_or_default(),
-            brokers: t.brokers.unwrap_or_default(),
-            webhook: t.webhook.unwrap_or_default(),
+        let text = toml::Table::try_from(text_of(rule)).unwrap_or_default();
+        let shown = |value: &toml::Value| match value {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Array(items) => {
+                items.iter().map(shown_item).collect::<Vec<_>>().join(", ")
+            }
+            other => shown_item(other),
+        };
+        let mut draft = RuleDraft {
+            fields: text.iter().map(|(k, v)| (k.clone(), shown(v))).collect(),
+        };
+        if matches!(rule.baseline, Baseline::Fixed { .. }) {
+            draft.set("baseline", "fixed");
         }
+        draft
+    }
+
+    /// The field `key` as typed, to edit.
+    pub fn field(&mut self, key: &str) -> &mut String {
+        self.fields.entry(key.to_owned()).or_default()
+    }
+
+    /// The field `key` as typed ("" when not given).
+    pub fn get(&self, key: &str) -> &str {
+        self.fields.get(key).map_or("", String::as_str)
+    }
+
+    /// Sets the field `key`.
+    pub fn set(&mut self, key: &str, value: &str) {
+        *self.field(key) = value.to_owned();
     }
 
     /// The rule, checked as a rule file's is; the error names the field.
     pub fn rule(&self, parser: TimeParser) -> Result<AlertRule, SettingsError> {
-        let name = self.name.trim();
+        let name = self.get("name").trim();
         if name.is_empty() {
             return Err(SettingsError::new("give the rule a name"));
         }
-        let given = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
-        let number = |v: &str, field: &str| -> Result<Option<f64>, SettingsError> {
-            given(v)
-                .map(|v| {
-                    v.parse::<f64>().map_err(|_| {
-                        SettingsError(format!(
-                            "alert rule `{}`: {field} `{v}` is not a number (0.2 for 20 %)",
-                            quoted(name)
-                        ))
-                    })
-                })
-                .transpose()
+        let fixed = self.get("baseline").trim() == "fixed";
+        let (unused, fixed_error): (&[&str], _) = match fixed {
+            true => (
+                &["baseline", "drop", "rise"],
+                "a fixed rule takes `below` or `above`",
+            ),
+            false => (&["below", "above"], ""),
         };
-        let fixed = self.baseline.trim() == "fixed";
-        let text = RuleText {
-            name: name.to_owned(),
-            kind: self.kind.trim().to_owned(),
-            from: given(&self.from),
-            to: given(&self.to),
-            touchpoint: given(&self.touchpoint),
-            steps: given(&self.steps).map(|s| {
-                s.split(',')
-                    .map(|x| x.trim().to_owned())
-                    .filter(|x| !x.is_empty())
-                    .collect()
-            }),
-            step: given(&self.step).map(|s| match s.parse::<usize>() {
-                Ok(place) => StepText::Place(place),
-                Err(_) => StepText::Name(s),
-            }),
-            unit: given(&self.unit),
-            segment: given(&self.segment),
-            window: given(&self.window),
-            baseline: given(&self.baseline).filter(|_| !fixed),
-            drop: number(&self.drop, "drop")?.filter(|_| !fixed),
-            rise: number(&self.rise, "rise")?.filter(|_| !fixed),
-            below: number(&self.below, "below")?.filter(|_| fixed),
-            above: number(&self.above, "above")?.filter(|_| fixed),
-            min_sessions: given(&self.min_sessions)
-                .map(|v| {
-                    v.parse::<u64>().map_err(|_| {
-                        SettingsError(format!(
-                            "alert rule `{}`: min sessions `{v}` is not a whole number",
-                            quoted(name)
-                        ))
-                    })
-                })
-                .transpose()?,
-            hold: given(&self.hold),
-            topic: given(&self.topic),
-            brokers: given(&self.brokers),
-            webhook: given(&self.webhook),
-        };
-        if fixed && text.below.is_none() && text.above.is_none() {
+        let mut table = toml::Table::new();
+        for (key, value) in &self.fields {
+            let value = value.trim();
+            if value.is_empty() || unused.contains(&key.as_str()) {
+                continue;
+            }
+            let wrong = |what: &str| {
+                SettingsError(format!(
+                    "alert rule `{}`: {} `{value}` is not {what}",
+                    quoted(name),
+                    WHOLE_FIELDS
+                        .iter()
+                        .find(|(k, _)| k == key)
+                        .map_or(key.as_str(), |(_, shown)| shown)
+                ))
+            };
+            let typed = if NUMBER_FIELDS.contains(&key.as_str()) {
+                toml::Value::Float(
+                    value
+                        .parse()
+                        .map_err(|_| wrong("a number (0.2 for 20 %)"))?,
+                )
+            } else if WHOLE_FIELDS.iter().any(|(k, _)| k == key) {
+                toml::Value::Integer(value.parse().map_err(|_| wrong("a whole number"))?)
+            } else if LIST_FIELDS.contains(&key.as_str()) {
+                toml::Value::Array(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|x| !x.is_empty())
+                        .map(|x| toml::Value::String(x.to_owned()))
+                        .collect(),
+                )
+            } else if let (true, Ok(place)) = (key == "step", value.parse::<i64>()) {
+                toml::Value::Integer(place)
+            } else {
+                toml::Value::String(value.to_owned())
+            };
+            table.insert(key.clone(), typed);
+        }
+        if fixed && !table.contains_key("below") && !table.contains_key("above") {
             return Err(SettingsError(format!(
-                "alert rule `{}`: a fixed rule takes `below` or `above`",
+                "alert rule `{}`: {fixed_error}",
                 quoted(name)
             )));
         }
+        let text: RuleText = table
+            .try_into()
+            .map_err(|e| SettingsError(format!("alert rule `{}`: {e}", quoted(name))))?;
         rule_of(text, parser)
+    }
+}
+
+/// A number or text as the form shows it.
+fn shown_item(value: &toml::Value) -> String {
+    match value {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Float(f) => f.to_string(),
+        other => other.to_string(),
     }
 }

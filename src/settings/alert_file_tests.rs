@@ -143,8 +143,8 @@ fn a_form_gives_back_each_rule_it_shows() {
         assert_eq!(&draft.rule(TimeParser::default()).expect("draft"), rule);
     }
     let mut draft = RuleDraft::new_rule();
-    draft.name = "c".into();
-    draft.from = "begin_checkout".into();
+    draft.set("name", "c");
+    draft.set("from", "begin_checkout");
     assert!(
         draft
             .rule(TimeParser::default())
@@ -152,8 +152,8 @@ fn a_form_gives_back_each_rule_it_shows() {
             .to_string()
             .contains("`to`")
     );
-    draft.to = "purchase".into();
-    draft.drop = "a fifth".into();
+    draft.set("to", "purchase");
+    draft.set("drop", "a fifth");
     let error = draft.rule(TimeParser::default()).unwrap_err().to_string();
     assert!(error.contains("drop `a fifth` is not a number"), "{error}");
 }
@@ -174,9 +174,9 @@ fn a_rules_outputs_are_written_back_and_edited_in_the_form() {
     let again = alert_rules(&alert_rules_text(&rules), TimeParser::default()).unwrap();
     assert_eq!(again, rules);
     let mut draft = RuleDraft::of(&rules[0]);
-    assert_eq!(draft.webhook, "https://hooks.example.com/alerts");
-    draft.topic = String::new();
-    draft.brokers = String::new();
+    assert_eq!(draft.get("webhook"), "https://hooks.example.com/alerts");
+    draft.set("topic", "");
+    draft.set("brokers", "");
     let edited = draft.rule(TimeParser::default()).unwrap();
     assert_eq!(edited.outputs.topic, None);
     assert_eq!(edited.outputs.webhook, outputs.webhook);

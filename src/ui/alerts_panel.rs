@@ -213,95 +213,57 @@ fn form_ui(form: &mut RuleForm, ui: &mut egui::Ui) -> FormAction {
         .num_columns(2)
         .spacing([10.0, 6.0])
         .show(ui, |ui| {
-            field(ui, "Name", &mut d.name, "checkout conversion");
-            let (kind, _) = pick(ui, "Kind", KINDS, kind_key(&d.kind));
-            d.kind = kind.to_owned();
+            field(ui, "Name", d.field("name"), "checkout conversion");
+            let (kind, _) = pick(ui, "Kind", KINDS, kind_key(d.get("kind")));
+            d.set("kind", kind);
             ui.end_row();
-            match kind {
-                "transition_share" => {
-                    field(ui, "From", &mut d.from, "begin_checkout");
-                    field(ui, "To", &mut d.to, "purchase");
-                }
-                "exit_share" | "volume" => field(ui, "Touchpoint", &mut d.touchpoint, "view_cart"),
-                "funnel_step" => {
-                    field(
-                        ui,
-                        "Steps",
-                        &mut d.steps,
-                        "view_item, add_to_cart, purchase",
-                    );
-                    field(ui, "Step", &mut d.step, "purchase (the last when empty)");
-                }
-                "lag" => {
-                    let current = if d.unit == "seconds" {
-                        "seconds"
-                    } else {
-                        "messages"
-                    };
-                    let (unit, _) = pick(ui, "Counts", UNITS, current);
-                    d.unit = unit.to_owned();
-                    ui.end_row();
-                }
-                _ => {}
-            }
+            kind_fields_ui(d, kind, ui);
             let whole_stream = matches!(kind, "lag" | "rejected_rate");
             if !whole_stream {
                 field(
                     ui,
                     "Segment",
-                    &mut d.segment,
+                    d.field("segment"),
                     "channel=app (all sessions when empty)",
                 );
             }
             if kind != "lag" {
-                field(ui, "Window", &mut d.window, "15m");
+                field(ui, "Window", d.field("window"), "15m");
             }
             let fixed_only = matches!(kind, "volume" | "lag" | "rejected_rate");
             if fixed_only {
-                d.baseline = "fixed".into();
+                d.set("baseline", "fixed");
             } else {
                 let current = BASELINES
                     .iter()
-                    .find(|(_, v)| *v == d.baseline)
+                    .find(|(_, v)| *v == d.get("baseline"))
                     .map_or("previous", |(_, v)| v);
                 let (baseline, _) = pick(ui, "Compared with", BASELINES, current);
-                d.baseline = baseline.to_owned();
+                d.set("baseline", baseline);
                 ui.end_row();
             }
-            if d.baseline == "fixed" {
-                field(ui, "Below", &mut d.below, "fires under this");
-                field(ui, "Above", &mut d.above, "fires over this");
+            if d.get("baseline") == "fixed" {
+                field(ui, "Below", d.field("below"), "fires under this");
+                field(ui, "Above", d.field("above"), "fires over this");
             } else {
-                field(ui, "Drop", &mut d.drop, "0.2: fires 20 % under");
-                field(ui, "Rise", &mut d.rise, "0.5: fires 50 % over");
+                field(ui, "Drop", d.field("drop"), "0.2: fires 20 % under");
+                field(ui, "Rise", d.field("rise"), "0.5: fires 50 % over");
             }
             if !whole_stream {
                 field(
                     ui,
                     "Min sessions",
-                    &mut d.min_sessions,
+                    d.field("min_sessions"),
                     "0 when empty; 100 is safer",
                 );
             }
-            field(ui, "Hold for", &mut d.hold, "2m (fires at once when empty)");
             field(
                 ui,
-                "Kafka topic",
-                &mut d.topic,
-                "journey-alerts (none when empty)",
+                "Hold for",
+                d.field("for"),
+                "2m (fires at once when empty)",
             );
-            field(
-                ui,
-                "Topic brokers",
-                &mut d.brokers,
-                "kafka-1:9092 (the watched stream's when empty)",
-            );
-            field(
-                ui,
-                "Webhook URL",
-                &mut d.webhook,
-                "https://hooks.example.com/alerts (none when empty)",
-            );
+            outputs_ui(d, ui);
         });
     ui.weak(
         "Drop and rise are shares of the earlier value (0.2: fires when the value falls 20 % \
@@ -321,6 +283,64 @@ fn form_ui(form: &mut RuleForm, ui: &mut egui::Ui) -> FormAction {
         }
     });
     action
+}
+
+/// The fields of the rule's kind: what it watches.
+fn kind_fields_ui(d: &mut RuleDraft, kind: &str, ui: &mut egui::Ui) {
+    match kind {
+        "transition_share" => {
+            field(ui, "From", d.field("from"), "begin_checkout");
+            field(ui, "To", d.field("to"), "purchase");
+        }
+        "exit_share" | "volume" => field(ui, "Touchpoint", d.field("touchpoint"), "view_cart"),
+        "funnel_step" => {
+            field(
+                ui,
+                "Steps",
+                d.field("steps"),
+                "view_item, add_to_cart, purchase",
+            );
+            field(
+                ui,
+                "Step",
+                d.field("step"),
+                "purchase (the last when empty)",
+            );
+        }
+        "lag" => {
+            let current = if d.get("unit") == "seconds" {
+                "seconds"
+            } else {
+                "messages"
+            };
+            let (unit, _) = pick(ui, "Counts", UNITS, current);
+            d.set("unit", unit);
+            ui.end_row();
+        }
+        _ => {}
+    }
+}
+
+/// Where the rule's alerts go besides the screen.
+fn outputs_ui(d: &mut RuleDraft, ui: &mut egui::Ui) {
+    field(
+        ui,
+        "Kafka topic",
+        d.field("topic"),
+        "journey-alerts (none when empty)",
+    );
+    field(
+        ui,
+        "Topic brokers",
+        d.field("brokers"),
+        "kafka-1:9092 (the watched stream's when empty)",
+    );
+    field(
+        ui,
+        "Webhook URL",
+        d.field("webhook"),
+        "https://hooks.example.com/alerts (none when empty)",
+    );
 }
 
 /// The kind's key in [`KINDS`] (the first for an unknown one).
