@@ -68,7 +68,7 @@ pub enum SegmentError {
         /// The whole expression.
         text: String,
         /// What is wrong.
-        why: String,
+        why: SyntaxProblem,
     },
     /// A property the engine does not keep per session.
     #[error(
@@ -85,6 +85,32 @@ pub enum SegmentError {
     },
 }
 
+/// What is wrong with one condition of an expression.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum SyntaxProblem {
+    /// `a & & b`.
+    #[error("a condition is empty")]
+    EmptyCondition,
+    /// `time:` without `..`.
+    #[error("`{0}` needs FROM..TO")]
+    NoRange(String),
+    /// An end of `time:` that is neither a time nor a date.
+    #[error("`{0}` is not a time or date")]
+    NotATime(String),
+    /// Neither `=`, `!=`, `did:` nor `time:`.
+    #[error("`{0}` is not a condition")]
+    NotACondition(String),
+    /// `=V` without a property.
+    #[error("`{0}` names no property")]
+    NoProperty(String),
+    /// `p=a,,b`.
+    #[error("`{0}` has an empty value")]
+    EmptyValue(String),
+    /// `did:` alone.
+    #[error("did: names no touchpoint")]
+    NoTouchpoint,
+}
+
 impl fmt::Display for Segment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
@@ -98,14 +124,14 @@ impl Segment {
         text: &str,
         parse_time: &dyn Fn(&str) -> Option<i64>,
     ) -> Result<Segment, SegmentError> {
-        let syntax = |why: String| SegmentError::Syntax {
+        let syntax = |why: SyntaxProblem| SegmentError::Syntax {
             text: text.to_owned(),
             why,
         };
         let mut conditions = Vec::new();
         for part in text.split('&').map(str::trim) {
             if part.is_empty() {
-                return Err(syntax("a condition is empty".into()));
+                return Err(syntax(SyntaxProblem::EmptyCondition));
             }
             conditions.push(parse_condition(part, parse_time).map_err(syntax)?);
         }
@@ -127,7 +153,7 @@ impl Segment {
 fn parse_condition(
     part: &str,
     parse_time: &dyn Fn(&str) -> Option<i64>,
-) -> Result<Condition, String> {
+) -> Result<Condition, SyntaxProblem> {
     if let Some(rest) = part.strip_prefix("!did:") {
         return did(rest, true);
     }
@@ -136,16 +162,16 @@ fn parse_condition(
     }
     if let Some(rest) = part.strip_prefix("time:") {
         let Some((from, to)) = rest.split_once("..") else {
-            return Err(format!("`{part}` needs FROM..TO"));
+            return Err(SyntaxProblem::NoRange(part.to_owned()));
         };
-        let end = |t: &str| -> Result<Option<i64>, String> {
+        let end = |t: &str| -> Result<Option<i64>, SyntaxProblem> {
             let t = t.trim();
             if t.is_empty() {
                 return Ok(None);
             }
             parse_time(t)
                 .map(Some)
-                .ok_or_else(|| format!("`{t}` is not a time or date"))
+                .ok_or_else(|| SyntaxProblem::NotATime(t.to_owned()))
         };
         let (from_us, to_us) = (end(from)?, end(to)?);
         return Ok(Condition::Time { from_us, to_us });
@@ -155,15 +181,15 @@ fn parse_condition(
     } else if let Some((p, v)) = part.split_once('=') {
         (p, v, false)
     } else {
-        return Err(format!("`{part}` is not a condition"));
+        return Err(SyntaxProblem::NotACondition(part.to_owned()));
     };
     let property = property.trim();
     if property.is_empty() {
-        return Err(format!("`{part}` names no property"));
+        return Err(SyntaxProblem::NoProperty(part.to_owned()));
     }
     let values: Vec<String> = values.split(',').map(|v| v.trim().to_owned()).collect();
     if values.iter().any(String::is_empty) {
-        return Err(format!("`{part}` has an empty value"));
+        return Err(SyntaxProblem::EmptyValue(part.to_owned()));
     }
     Ok(Condition::Property {
         property: property.to_owned(),
@@ -172,10 +198,10 @@ fn parse_condition(
     })
 }
 
-fn did(touchpoint: &str, negated: bool) -> Result<Condition, String> {
+fn did(touchpoint: &str, negated: bool) -> Result<Condition, SyntaxProblem> {
     let touchpoint = touchpoint.trim();
     if touchpoint.is_empty() {
-        return Err("did: names no touchpoint".into());
+        return Err(SyntaxProblem::NoTouchpoint);
     }
     Ok(Condition::Did {
         touchpoint: touchpoint.to_owned(),
