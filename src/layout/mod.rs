@@ -185,8 +185,49 @@ pub fn layout_following(
         .enumerate()
         .map(|(i, n)| (n.name.as_str(), i))
         .collect();
+    let (links, link_edge) = links_between(&index, edges);
+    let start = index.get(START_NAME).copied();
+    let end = index.get(END_NAME).copied();
+    let back = back_links(nodes, &links, start, end);
+    let mut columns = columns(nodes.len(), &links, &back, start, end);
+    if let Some(previous) = previous {
+        keep_columns(previous, nodes, &mut columns, end);
+    }
+    let column_count = columns.iter().copied().max().map_or(0, |m| m + 1);
+    let mut order = order_within_columns(&columns, column_count, &links, &back);
+    if let Some(previous) = previous {
+        keep_order(previous, nodes, &mut order);
+    }
+    let (heights, scale) = node_heights(nodes.len(), &links, &order, style);
+    let (ys, height) = stack_columns(&order, &heights, style);
+    let placed = place_nodes(nodes, &columns, &ys, &heights, style);
+    let places = NodePlaces {
+        columns: &columns,
+        ys: &ys,
+        back: &back,
+        end,
+        scale,
+    };
+    let edges_out = place_edges(edges, &links, &link_edge, &places, style);
+    let width = column_count as f32 * style.column_spacing + style.node_width;
+    MapLayout {
+        nodes: placed,
+        edges: edges_out,
+        width,
+        height: height + style.node_gap * 2.0,
+        columns: column_count,
+    }
+}
+
+/// The edges whose ends are both among the nodes (`index` gives a node's
+/// index by name), as (from, to, transitions) links between node indices;
+/// and for each link, the index in `edges` of the edge it came from.
+fn links_between(
+    index: &HashMap<&str, usize>,
+    edges: &[EdgeReport],
+) -> (Vec<(usize, usize, u64)>, Vec<usize>) {
     // Each link remembers which edge it came from.
-    let (links, link_edge): (Vec<(usize, usize, u64)>, Vec<usize>) = edges
+    edges
         .iter()
         .enumerate()
         .filter_map(|(k, e)| {
@@ -197,11 +238,20 @@ pub fn layout_following(
             );
             Some((link, k))
         })
-        .unzip();
-    let start = index.get(START_NAME).copied();
-    let end = index.get(END_NAME).copied();
+        .unzip()
+}
+
+/// The links that do not lead forward: when the nodes know the steps at
+/// which they appear, those that lead to the same or an earlier typical
+/// step; else those that close a cycle (see [`back_edges`]).
+fn back_links(
+    nodes: &[NodeReport],
+    links: &[(usize, usize, u64)],
+    start: Option<usize>,
+    end: Option<usize>,
+) -> HashSet<(usize, usize)> {
     let has_steps = nodes.iter().any(|n| n.first_step_sum > 0);
-    let back = if has_steps {
+    if has_steps {
         let step = typical_steps(nodes, start, end);
         let rank = |i: usize| (step[i], i);
         links
@@ -212,30 +262,31 @@ pub fn layout_following(
             .map(|(a, b, _)| (*a, *b))
             .collect()
     } else {
-        back_edges(nodes.len(), &links, start)
-    };
-    let mut columns = columns(nodes.len(), &links, &back, start, end);
-    if let Some(previous) = previous {
-        keep_columns(previous, nodes, &mut columns, end);
+        back_edges(nodes.len(), links, start)
     }
-    let column_count = columns.iter().copied().max().map_or(0, |m| m + 1);
-    let mut order = order_within_columns(&columns, column_count, &links, &back);
-    if let Some(previous) = previous {
-        keep_order(previous, nodes, &mut order);
-    }
+}
 
+/// The height of each of the `node_count` nodes, and the scale (height per
+/// transition) that gives them: the busiest column fills the style's
+/// maximum column height.
+fn node_heights(
+    node_count: usize,
+    links: &[(usize, usize, u64)],
+    order: &[Vec<usize>],
+    style: &LayoutStyle,
+) -> (Vec<f32>, f32) {
     // Node heights: proportional to the larger of inflow and outflow.
-    let mut inflow = vec![0u64; nodes.len()];
-    let mut outflow = vec![0u64; nodes.len()];
-    for &(a, b, n) in &links {
+    let mut inflow = vec![0u64; node_count];
+    let mut outflow = vec![0u64; node_count];
+    for &(a, b, n) in links {
         outflow[a] += n;
         inflow[b] += n;
     }
-    let volume: Vec<u64> = (0..nodes.len())
+    let volume: Vec<u64> = (0..node_count)
         .map(|i| inflow[i].max(outflow[i]).max(1))
         .collect();
     let column_volume = |c: usize| -> u64 { order[c].iter().map(|&i| volume[i]).sum() };
-    let busiest = (0..column_count)
+    let busiest = (0..order.len())
         .map(column_volume)
         .max()
         .unwrap_or(1)
@@ -245,8 +296,14 @@ pub fn layout_following(
         .iter()
         .map(|v| (*v as f32 * scale).max(style.min_node_height))
         .collect();
+    (heights, scale)
+}
 
-    let mut ys = vec![0f32; nodes.len()];
+/// The top edge of each node, stacking each column of `order` with gaps and
+/// centring it vertically; and how far down the columns reach, counting
+/// the gap after each column's last node.
+fn stack_columns(order: &[Vec<usize>], heights: &[f32], style: &LayoutStyle) -> (Vec<f32>, f32) {
+    let mut ys = vec![0f32; heights.len()];
     let mut height = 0f32;
     let column_heights: Vec<f32> = order
         .iter()
@@ -265,8 +322,18 @@ pub fn layout_following(
         }
         height = height.max(y);
     }
+    (ys, height)
+}
 
-    let placed: Vec<PlacedNode> = nodes
+/// The nodes placed in their columns at their top edges `ys`.
+fn place_nodes(
+    nodes: &[NodeReport],
+    columns: &[usize],
+    ys: &[f32],
+    heights: &[f32],
+    style: &LayoutStyle,
+) -> Vec<PlacedNode> {
+    nodes
         .iter()
         .enumerate()
         .map(|(i, n)| PlacedNode {
@@ -277,35 +344,40 @@ pub fn layout_following(
             height: heights[i],
             stats: n.clone(),
         })
-        .collect();
+        .collect()
+}
 
+/// What placing the bands needs to know of the placed nodes.
+struct NodePlaces<'a> {
+    /// Column of each node.
+    columns: &'a [usize],
+    /// Top edge of each node.
+    ys: &'a [f32],
+    /// The links that do not lead forward.
+    back: &'a HashSet<(usize, usize)>,
+    /// Index of END, when it is on the map.
+    end: Option<usize>,
+    /// Height per transition.
+    scale: f32,
+}
+
+/// The bands of the links, stacked along each node's side in the order of
+/// [`band_stacking_order`]; back edges and loops first, then the widest.
+fn place_edges(
+    edges: &[EdgeReport],
+    links: &[(usize, usize, u64)],
+    link_edge: &[usize],
+    places: &NodePlaces<'_>,
+    style: &LayoutStyle,
+) -> Vec<PlacedEdge> {
     // Ports: stack bands along each node's side, ordered by the other end's y.
-    let mut out_cursor: Vec<f32> = ys.clone();
-    let mut in_cursor: Vec<f32> = ys.clone();
-    let mut by_position: Vec<usize> = (0..links.len()).collect();
-    // Exits leave from the bottom of a box's right side.
-    let key = |k: usize| {
-        let (a, b, _) = links[k];
-        let exit = Some(b) == end;
-        (exit, if exit { 0.0 } else { ys[b] }, ys[a])
-    };
-    by_position.sort_by(|&a, &b| {
-        let ((xa, ya, fa), (xb, yb, fb)) = (key(a), key(b));
-        xa.cmp(&xb).then(ya.total_cmp(&yb)).then(fa.total_cmp(&fb))
-    });
+    let mut out_cursor: Vec<f32> = places.ys.to_vec();
+    let mut in_cursor: Vec<f32> = places.ys.to_vec();
     let mut placed_edges: Vec<Option<PlacedEdge>> = vec![None; links.len()];
-    for &k in &by_position {
+    for k in band_stacking_order(links, places.ys, places.end) {
         let (a, b, n) = links[k];
-        let kind = if a == b {
-            EdgeKind::SelfLoop
-        } else if Some(b) == end {
-            EdgeKind::Exit
-        } else if back.contains(&(a, b)) || columns[b] <= columns[a] {
-            EdgeKind::Back
-        } else {
-            EdgeKind::Forward
-        };
-        let width = band_width(kind, n as f32 * scale, style);
+        let kind = link_kind(a, b, places);
+        let width = band_width(kind, n as f32 * places.scale, style);
         let (from_y, to_y) = (out_cursor[a] + width / 2.0, in_cursor[b] + width / 2.0);
         // A repeat is a badge and takes no room on the box's sides.
         if kind != EdgeKind::SelfLoop {
@@ -329,13 +401,41 @@ pub fn layout_following(
             .cmp(&(b.kind == EdgeKind::Forward))
             .then(b.width.total_cmp(&a.width))
     });
-    let width = column_count as f32 * style.column_spacing + style.node_width;
-    MapLayout {
-        nodes: placed,
-        edges: edges_out,
-        width,
-        height: height + style.node_gap * 2.0,
-        columns: column_count,
+    edges_out
+}
+
+/// The indices of the links in the order their bands are stacked on the
+/// nodes' sides: exits last, the others by the target's top edge, then by
+/// the source's.
+fn band_stacking_order(
+    links: &[(usize, usize, u64)],
+    ys: &[f32],
+    end: Option<usize>,
+) -> Vec<usize> {
+    let mut by_position: Vec<usize> = (0..links.len()).collect();
+    // Exits leave from the bottom of a box's right side.
+    let key = |k: usize| {
+        let (a, b, _) = links[k];
+        let exit = Some(b) == end;
+        (exit, if exit { 0.0 } else { ys[b] }, ys[a])
+    };
+    by_position.sort_by(|&a, &b| {
+        let ((xa, ya, fa), (xb, yb, fb)) = (key(a), key(b));
+        xa.cmp(&xb).then(ya.total_cmp(&yb)).then(fa.total_cmp(&fb))
+    });
+    by_position
+}
+
+/// How the link from node `a` to node `b` is drawn.
+fn link_kind(a: usize, b: usize, places: &NodePlaces<'_>) -> EdgeKind {
+    if a == b {
+        EdgeKind::SelfLoop
+    } else if Some(b) == places.end {
+        EdgeKind::Exit
+    } else if places.back.contains(&(a, b)) || places.columns[b] <= places.columns[a] {
+        EdgeKind::Back
+    } else {
+        EdgeKind::Forward
     }
 }
 

@@ -10,8 +10,8 @@ use crate::engine::{END_NAME, NodeReport, START_NAME};
 use crate::format::{human_duration, thousands};
 
 use super::{
-    BAND_LABEL_MIN_WIDTH, EdgeKind, LabelAlign, LabelRequest, LayoutStyle, MapLayout, edge_curves,
-    place_label_choices,
+    BAND_LABEL_MIN_WIDTH, EdgeKind, LabelAlign, LabelRequest, LayoutStyle, MapLayout, PlacedEdge,
+    PlacedNode, edge_curves, place_label_choices,
 };
 
 /// What a shape is, for the renderer to colour.
@@ -427,97 +427,21 @@ fn place(
     at: &dyn Fn(f32, f32) -> [f32; 2],
 ) -> Vec<Label> {
     let name_font = name_size(view.zoom);
-    let count_font = name_font * 0.9;
-    let line = |text: String, size: f32, ink: Ink| Line {
-        text,
-        at: [0.0, 0.0],
-        size,
-        ink,
-    };
     let mut requests = Vec::new();
     let mut wanted = Vec::new();
     for (n, b) in map.nodes.iter().zip(boxes) {
-        let name = line(n.name.clone(), name_font, Ink::Strong);
-        let count = line(thousands(n.shown_count()), count_font, Ink::Count);
-        // The sessions ending here, in the colour of the drop-off stub.
-        let exits = (!n.is_terminal() && n.stats.exits > 0).then(|| {
-            line(
-                exit_label(n.stats.exits, n.stats.sessions),
-                count_font,
-                Ink::Exit,
-            )
-        });
-        let ([nw, nh], [cw, ch]) = (
-            measure(&name.text, name.size),
-            measure(&count.text, count.size),
-        );
-        let [xw, xh] = exits
-            .as_ref()
-            .map_or([0.0, 0.0], |l| measure(&l.text, l.size));
-        let [left, top, right, bottom] = b.rect;
-        let middle = (top + bottom) / 2.0;
-        let centre = (left + right) / 2.0;
-        let choice = |size: [f32; 2], anchor: [f32; 2], align| LabelRequest {
-            anchor,
-            size,
-            align,
-            priority: n.label_priority(),
-        };
-        // Name and count beside, above or below the box; else the name
-        // alone beside it (the count stays in the tooltip).
-        let both = [nw.max(cw).max(xw) + 4.0, nh + ch + xh];
-        let alone = [nw + 4.0, nh];
-        let right_of =
-            |size: [f32; 2], dy: f32| choice(size, [right + 5.0, middle + dy], LabelAlign::Left);
-        let left_of = |size: [f32; 2]| choice(size, [left - 5.0, middle], LabelAlign::Right);
-        let above = choice(
-            both,
-            [centre, top - both[1] / 2.0 - 2.0],
-            LabelAlign::Center,
-        );
-        let below = choice(
-            both,
-            [centre, bottom + both[1] / 2.0 + 2.0],
-            LabelAlign::Center,
-        );
-        // Right, wholly above or below the box's middle third.
-        let high = -(bottom - top) / 6.0 - both[1] / 2.0;
-        let low = (bottom - top) / 6.0 + both[1] / 2.0;
-        requests.push(match n.name.as_str() {
-            END_NAME => vec![left_of(both), above, below, left_of(alone)],
-            START_NAME => vec![right_of(both, 0.0), above, below, right_of(alone, 0.0)],
-            _ => vec![
-                right_of(both, 0.0),
-                left_of(both),
-                above,
-                below,
-                right_of(both, high),
-                right_of(both, low),
-                right_of(alone, 0.0),
-                left_of(alone),
-            ],
-        });
-        wanted.push(Wanted::Node { name, count, exits });
+        let (choices, text) = node_request(n, b.rect, name_font, measure);
+        requests.push(choices);
+        wanted.push(text);
     }
     for e in map
         .edges
         .iter()
         .filter(|e| e.kind == EdgeKind::Forward && e.width * view.zoom >= BAND_LABEL_MIN_WIDTH)
     {
-        let (a, b) = (&map.nodes[e.from], &map.nodes[e.to]);
-        let mid = at(
-            (a.x + style.node_width + b.x) / 2.0,
-            (e.from_y + e.to_y) / 2.0,
-        );
-        let text = line(e.band_label(), BAND_LABEL_SIZE, Ink::Normal);
-        let [w, h] = measure(&text.text, text.size);
-        requests.push(vec![LabelRequest {
-            anchor: mid,
-            size: [w + 6.0, h + 2.0],
-            align: LabelAlign::Center,
-            priority: e.stats.transitions,
-        }]);
-        wanted.push(Wanted::Band(text));
+        let (choices, text) = band_request(map, e, style, measure, at);
+        requests.push(choices);
+        wanted.push(text);
     }
     let mut obstacles: Vec<[f32; 4]> = boxes.iter().map(|b| b.rect).collect();
     obstacles.extend(badges.iter().map(|b| b.rect));
@@ -527,51 +451,178 @@ fn place(
         let Some(k) = chosen else {
             continue;
         };
-        let request = &choices[k];
-        let [left, top, right, bottom] = request.rect();
-        labels.push(match text {
-            Wanted::Node {
-                mut name,
-                mut count,
-                exits,
-            } => {
-                // Each line left-, right- or centre-aligned in the box.
-                let x = |width: f32| match request.align {
-                    LabelAlign::Left => left + 2.0,
-                    LabelAlign::Right => right - 2.0 - width,
-                    LabelAlign::Center => (left + right - width) / 2.0,
-                };
-                let [nw, nh] = measure(&name.text, name.size);
-                let [cw, ch] = measure(&count.text, count.size);
-                name.at = [x(nw), top];
-                count.at = [x(cw), top + nh];
-                // A place too low for every line holds the name alone.
-                let lines = if bottom - top >= nh * 1.5 {
-                    let mut lines = vec![name, count];
-                    lines.extend(exits.map(|mut l| {
-                        let [xw, _] = measure(&l.text, l.size);
-                        l.at = [x(xw), top + nh + ch];
-                        l
-                    }));
-                    lines
-                } else {
-                    vec![name]
-                };
-                Label {
-                    lines,
-                    backdrop: None,
-                }
-            }
-            Wanted::Band(mut text) => {
-                text.at = [left + 3.0, top + 1.0];
-                Label {
-                    lines: vec![text],
-                    backdrop: Some([left, top, right, bottom]),
-                }
-            }
-        });
+        labels.push(placed_label(&choices[k], text, measure));
     }
     labels
+}
+
+/// A line of text not yet placed (at the origin).
+fn unplaced_line(text: String, size: f32, ink: Ink) -> Line {
+    Line {
+        text,
+        at: [0.0, 0.0],
+        size,
+        ink,
+    }
+}
+
+/// The label of touchpoint `n`, whose box is `rect`: the places it may
+/// take, best first, and its lines (names in `name_font`).
+fn node_request(
+    n: &PlacedNode,
+    rect: [f32; 4],
+    name_font: f32,
+    measure: &dyn Fn(&str, f32) -> [f32; 2],
+) -> (Vec<LabelRequest>, Wanted) {
+    let count_font = name_font * 0.9;
+    let name = unplaced_line(n.name.clone(), name_font, Ink::Strong);
+    let count = unplaced_line(thousands(n.shown_count()), count_font, Ink::Count);
+    // The sessions ending here, in the colour of the drop-off stub.
+    let exits = (!n.is_terminal() && n.stats.exits > 0).then(|| {
+        unplaced_line(
+            exit_label(n.stats.exits, n.stats.sessions),
+            count_font,
+            Ink::Exit,
+        )
+    });
+    let ([nw, nh], [cw, ch]) = (
+        measure(&name.text, name.size),
+        measure(&count.text, count.size),
+    );
+    let [xw, xh] = exits
+        .as_ref()
+        .map_or([0.0, 0.0], |l| measure(&l.text, l.size));
+    // Name and count beside, above or below the box; else the name
+    // alone beside it (the count stays in the tooltip).
+    let both = [nw.max(cw).max(xw) + 4.0, nh + ch + xh];
+    let alone = [nw + 4.0, nh];
+    let choices = node_choices(n, rect, both, alone);
+    (choices, Wanted::Node { name, count, exits })
+}
+
+/// The places, best first, for the label of touchpoint `n` whose box is
+/// `rect`: `both` is the size of its name and counts together, `alone` of
+/// its name alone.
+fn node_choices(
+    n: &PlacedNode,
+    rect: [f32; 4],
+    both: [f32; 2],
+    alone: [f32; 2],
+) -> Vec<LabelRequest> {
+    let [left, top, right, bottom] = rect;
+    let middle = (top + bottom) / 2.0;
+    let centre = (left + right) / 2.0;
+    let choice = |size: [f32; 2], anchor: [f32; 2], align| LabelRequest {
+        anchor,
+        size,
+        align,
+        priority: n.label_priority(),
+    };
+    let right_of =
+        |size: [f32; 2], dy: f32| choice(size, [right + 5.0, middle + dy], LabelAlign::Left);
+    let left_of = |size: [f32; 2]| choice(size, [left - 5.0, middle], LabelAlign::Right);
+    let above = choice(
+        both,
+        [centre, top - both[1] / 2.0 - 2.0],
+        LabelAlign::Center,
+    );
+    let below = choice(
+        both,
+        [centre, bottom + both[1] / 2.0 + 2.0],
+        LabelAlign::Center,
+    );
+    // Right, wholly above or below the box's middle third.
+    let high = -(bottom - top) / 6.0 - both[1] / 2.0;
+    let low = (bottom - top) / 6.0 + both[1] / 2.0;
+    match n.name.as_str() {
+        END_NAME => vec![left_of(both), above, below, left_of(alone)],
+        START_NAME => vec![right_of(both, 0.0), above, below, right_of(alone, 0.0)],
+        _ => vec![
+            right_of(both, 0.0),
+            left_of(both),
+            above,
+            below,
+            right_of(both, high),
+            right_of(both, low),
+            right_of(alone, 0.0),
+            left_of(alone),
+        ],
+    }
+}
+
+/// The label of forward band `e`: its one place, centred on the band's
+/// middle, and its line.
+fn band_request(
+    map: &MapLayout,
+    e: &PlacedEdge,
+    style: &LayoutStyle,
+    measure: &dyn Fn(&str, f32) -> [f32; 2],
+    at: &dyn Fn(f32, f32) -> [f32; 2],
+) -> (Vec<LabelRequest>, Wanted) {
+    let (a, b) = (&map.nodes[e.from], &map.nodes[e.to]);
+    let mid = at(
+        (a.x + style.node_width + b.x) / 2.0,
+        (e.from_y + e.to_y) / 2.0,
+    );
+    let text = unplaced_line(e.band_label(), BAND_LABEL_SIZE, Ink::Normal);
+    let [w, h] = measure(&text.text, text.size);
+    let choices = vec![LabelRequest {
+        anchor: mid,
+        size: [w + 6.0, h + 2.0],
+        align: LabelAlign::Center,
+        priority: e.stats.transitions,
+    }];
+    (choices, Wanted::Band(text))
+}
+
+/// The label `text` with its lines placed in the place `request` chose.
+fn placed_label(
+    request: &LabelRequest,
+    text: Wanted,
+    measure: &dyn Fn(&str, f32) -> [f32; 2],
+) -> Label {
+    let [left, top, right, bottom] = request.rect();
+    match text {
+        Wanted::Node {
+            mut name,
+            mut count,
+            exits,
+        } => {
+            // Each line left-, right- or centre-aligned in the box.
+            let x = |width: f32| match request.align {
+                LabelAlign::Left => left + 2.0,
+                LabelAlign::Right => right - 2.0 - width,
+                LabelAlign::Center => (left + right - width) / 2.0,
+            };
+            let [nw, nh] = measure(&name.text, name.size);
+            let [cw, ch] = measure(&count.text, count.size);
+            name.at = [x(nw), top];
+            count.at = [x(cw), top + nh];
+            // A place too low for every line holds the name alone.
+            let lines = if bottom - top >= nh * 1.5 {
+                let mut lines = vec![name, count];
+                lines.extend(exits.map(|mut l| {
+                    let [xw, _] = measure(&l.text, l.size);
+                    l.at = [x(xw), top + nh + ch];
+                    l
+                }));
+                lines
+            } else {
+                vec![name]
+            };
+            Label {
+                lines,
+                backdrop: None,
+            }
+        }
+        Wanted::Band(mut text) => {
+            text.at = [left + 3.0, top + 1.0];
+            Label {
+                lines: vec![text],
+                backdrop: Some([left, top, right, bottom]),
+            }
+        }
+    }
 }
 
 /// The range of the logarithms of the bands' median times.

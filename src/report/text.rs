@@ -5,7 +5,9 @@
 
 use std::fmt::Write;
 
+use crate::engine::{EdgeReport, FunnelReport, NodeReport, RejectedLog};
 use crate::format::{printable, spreadsheet_safe};
+use crate::source::Mapping;
 
 use crate::format::{human_duration, thousands};
 
@@ -18,7 +20,18 @@ fn percent(share: f64) -> String {
 /// The summary as a table for a terminal.
 pub fn to_table(s: &Summary) -> String {
     let mut out = String::new();
-    let m = &s.mapping;
+    write_overview(&mut out, s);
+    write_rejected(&mut out, &s.rejected);
+    write_touchpoints(&mut out, &s.nodes);
+    write_transitions(&mut out, &s.edges);
+    if let Some(funnel) = &s.funnel {
+        write_funnel(&mut out, funnel);
+    }
+    out
+}
+
+/// Which column plays which role, as one line of `role=column` pairs.
+fn mapping_line(m: &Mapping) -> String {
     let mut mapping = format!("customer={}", printable(&m.customer));
     if let Some(f) = &m.customer_fallback {
         let _ = write!(mapping, " (else {})", printable(f));
@@ -37,6 +50,14 @@ pub fn to_table(s: &Summary) -> String {
             let _ = write!(mapping, "  {label}={}", printable(c));
         }
     }
+    mapping
+}
+
+/// Writes what was read and how: the source, the mapping, the counts of
+/// events, customers and sessions, and the time span.
+fn write_overview(out: &mut String, s: &Summary) {
+    let m = &s.mapping;
+    let mapping = mapping_line(m);
     let _ = writeln!(out, "Source      {}", printable(&s.source));
     let _ = writeln!(out, "Mapping     {mapping}   [{} convention]", m.convention);
     let _ = writeln!(
@@ -56,8 +77,12 @@ pub fn to_table(s: &Summary) -> String {
     if let (Some(a), Some(b)) = (&s.first_event, &s.last_event) {
         let _ = writeln!(out, "Time span   {a} … {b}");
     }
-    let reasons: Vec<String> = s
-        .rejected
+}
+
+/// Writes the rejected records: their total and reasons, a few of them, and
+/// the times that were adjusted.
+fn write_rejected(out: &mut String, rejected: &RejectedLog) {
+    let reasons: Vec<String> = rejected
         .by_reason
         .iter()
         .map(|(r, n)| format!("{r} {}", thousands(*n)))
@@ -65,14 +90,14 @@ pub fn to_table(s: &Summary) -> String {
     let _ = writeln!(
         out,
         "Rejected    {}{}",
-        thousands(s.rejected.total),
+        thousands(rejected.total),
         if reasons.is_empty() {
             String::new()
         } else {
             format!(": {}", reasons.join(", "))
         }
     );
-    for r in s.rejected.sample.iter().take(5) {
+    for r in rejected.sample.iter().take(5) {
         let _ = writeln!(
             out,
             "            {}: {} — {}",
@@ -81,13 +106,15 @@ pub fn to_table(s: &Summary) -> String {
             printable(&r.detail)
         );
     }
-    if let Some(adjusted) = s.rejected.times_adjusted.describe() {
+    if let Some(adjusted) = rejected.times_adjusted.describe() {
         let _ = writeln!(out, "Adjusted    {adjusted}");
     }
+}
 
+/// Writes the touchpoints' table: events, sessions, customers and exits.
+fn write_touchpoints(out: &mut String, nodes: &[NodeReport]) {
     let _ = writeln!(out, "\nTouchpoints");
-    let width = s
-        .nodes
+    let width = nodes
         .iter()
         .map(|n| printable(&n.name).chars().count())
         .max()
@@ -98,7 +125,7 @@ pub fn to_table(s: &Summary) -> String {
         "  {:<width$} {:>10} {:>10} {:>10} {:>10}",
         "name", "events", "sessions", "customers", "exits"
     );
-    for n in &s.nodes {
+    for n in nodes {
         let _ = writeln!(
             out,
             "  {:<width$} {:>10} {:>10} {:>10} {:>10}",
@@ -109,12 +136,14 @@ pub fn to_table(s: &Summary) -> String {
             thousands(n.exits)
         );
     }
+}
 
+/// Writes the transitions' table, in the order given: counts, share and
+/// times.
+fn write_transitions(out: &mut String, edges: &[EdgeReport]) {
     let _ = writeln!(out, "\nTransitions (most frequent first)");
-    let pair =
-        |e: &crate::engine::EdgeReport| format!("{} → {}", printable(&e.from), printable(&e.to));
-    let pw = s
-        .edges
+    let pair = |e: &EdgeReport| format!("{} → {}", printable(&e.from), printable(&e.to));
+    let pw = edges
         .iter()
         .map(|e| pair(e).chars().count())
         .max()
@@ -125,7 +154,7 @@ pub fn to_table(s: &Summary) -> String {
         "  {:<pw$} {:>11} {:>10} {:>8} {:>12} {:>12}",
         "transition", "transitions", "customers", "share", "median", "p90"
     );
-    for e in &s.edges {
+    for e in edges {
         let (median, p90) = e.time_s.map_or(("".into(), "".into()), |t| {
             (human_duration(t.median), human_duration(t.p90))
         });
@@ -140,34 +169,35 @@ pub fn to_table(s: &Summary) -> String {
             p90
         );
     }
+}
 
-    if let Some(funnel) = &s.funnel {
-        let within = funnel.within_s.map_or("no time limit".to_owned(), |w| {
-            format!("within {}", human_duration(w))
-        });
-        let _ = writeln!(out, "\nFunnel ({within})");
-        for (i, step) in funnel.steps.iter().enumerate() {
-            let time = match (step.median_time_s, step.p90_time_s) {
-                (Some(m), Some(p)) => format!(
-                    ", median {} (p90 {}) from previous",
-                    human_duration(m),
-                    human_duration(p)
-                ),
-                _ => String::new(),
-            };
-            let _ = writeln!(
-                out,
-                "  {}. {:<24} {:>10} customers  {:>7} of previous  {:>7} of first  (-{}{time})",
-                i + 1,
-                printable(&step.touchpoint),
-                thousands(step.customers),
-                percent(step.conversion_from_previous),
-                percent(step.conversion_from_first),
-                thousands(step.drop_off),
-            );
-        }
+/// Writes the funnel's steps: customers, conversions, drop-off and time
+/// from the previous step.
+fn write_funnel(out: &mut String, funnel: &FunnelReport) {
+    let within = funnel.within_s.map_or("no time limit".to_owned(), |w| {
+        format!("within {}", human_duration(w))
+    });
+    let _ = writeln!(out, "\nFunnel ({within})");
+    for (i, step) in funnel.steps.iter().enumerate() {
+        let time = match (step.median_time_s, step.p90_time_s) {
+            (Some(m), Some(p)) => format!(
+                ", median {} (p90 {}) from previous",
+                human_duration(m),
+                human_duration(p)
+            ),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "  {}. {:<24} {:>10} customers  {:>7} of previous  {:>7} of first  (-{}{time})",
+            i + 1,
+            printable(&step.touchpoint),
+            thousands(step.customers),
+            percent(step.conversion_from_previous),
+            percent(step.conversion_from_first),
+            thousands(step.drop_off),
+        );
     }
-    out
 }
 
 /// Rows as CSV text (the `csv` crate's quoting), every text cell made

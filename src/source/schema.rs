@@ -301,71 +301,21 @@ pub fn detect(
     let all_columns = columns;
     let top_level: Vec<ColumnSample> = columns.iter().filter(|c| !c.nested).cloned().collect();
     let columns = top_level.as_slice();
-    let find = |lower: &str| columns.iter().find(|c| c.name.to_lowercase() == lower);
-    let resolve =
-        |given: &Option<String>, flag: &'static str| -> Result<Option<String>, SchemaError> {
-            let Some(given) = given else { return Ok(None) };
-            let found = all_columns.iter().find(|c| c.name == *given).or_else(|| {
-                let lower = given.to_lowercase();
-                all_columns.iter().find(|c| c.name.to_lowercase() == lower)
-            });
-            match found {
-                Some(c) => Ok(Some(c.name.clone())),
-                None => Err(SchemaError::UnknownColumn {
-                    column: given.clone(),
-                    flag,
-                    columns: names.clone(),
-                }),
-            }
-        };
-    let mut customer = resolve(&overrides.customer, "customer")?;
-    let mut event = resolve(&overrides.event, "event")?;
-    let mut time = resolve(&overrides.time, "time")?;
-    let mut event_id = resolve(&overrides.event_id, "event-id")?;
-    let session_id_given = resolve(&overrides.session_id, "session-id")?;
-    let mut customer_fallback = None;
-
-    let family = FAMILIES.iter().find(|f| {
-        f.signature.iter().all(|s| find(s).is_some())
-            && f.customer.iter().any(|c| find(c).is_some())
-    });
+    let mut roles = Roles::given(overrides, all_columns, &names)?;
+    let family = family_of(columns);
     if let Some(f) = family {
-        let present: Vec<&ColumnSample> = f.customer.iter().filter_map(|c| find(c)).collect();
-        if customer.is_none() {
-            customer = present.first().map(|c| c.name.clone());
-            customer_fallback = present.get(1).map(|c| c.name.clone());
-        }
-        event = event.or_else(|| find(f.event).map(|c| c.name.clone()));
-        time = time.or_else(|| find(f.time).map(|c| c.name.clone()));
-        if event_id.is_none() {
-            event_id = f.event_id.and_then(find).map(|c| c.name.clone());
-        }
+        roles.take_from_family(f, columns);
     }
-
-    let mut taken: HashSet<String> = [&customer, &event, &time, &event_id, &session_id_given]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect();
-    if let Some(f) = &customer_fallback {
-        taken.insert(f.clone());
-    }
-    let mut pick = |slot: &mut Option<String>, aliases: &[&str], prefer_times: bool| {
-        if slot.is_none() {
-            *slot = best_candidate(columns, aliases, &taken, prefer_times.then_some(parser));
-        }
-        if let Some(name) = slot {
-            taken.insert(name.clone());
-        }
-    };
-    pick(&mut time, TIME_ALIASES, true);
-    pick(&mut customer, CUSTOMER_ALIASES, false);
-    pick(&mut event, EVENT_ALIASES, false);
-    pick(&mut event_id, EVENT_ID_ALIASES, false);
-    let mut session_id = session_id_given;
-    pick(&mut session_id, SESSION_ALIASES, false);
-    let mut channel = None;
-    pick(&mut channel, CHANNEL_ALIASES, false);
+    roles.pick_by_aliases(columns, parser);
+    let Roles {
+        customer,
+        customer_fallback,
+        event,
+        time,
+        event_id,
+        session_id,
+        channel,
+    } = roles;
 
     let missing = |role, flag| SchemaError::Missing {
         role,
@@ -388,6 +338,156 @@ pub fn detect(
         session_id.as_ref(),
         channel.as_ref(),
     ];
+    let comparable = comparable_columns(all_columns, &roles);
+    Ok(Mapping {
+        customer,
+        customer_fallback,
+        event,
+        time,
+        time_unit,
+        event_id,
+        session_id,
+        channel,
+        convention: family.map_or("aliases", |f| f.name).to_owned(),
+        columns: names.clone(),
+        comparable,
+    })
+}
+
+/// The column of each role, while detection decides them (None: not yet).
+struct Roles {
+    customer: Option<String>,
+    customer_fallback: Option<String>,
+    event: Option<String>,
+    time: Option<String>,
+    event_id: Option<String>,
+    session_id: Option<String>,
+    channel: Option<String>,
+}
+
+impl Roles {
+    /// The columns the flags in `overrides` name, found among `all_columns`
+    /// (whose names, for an error, are `names`); the other roles undecided.
+    fn given(
+        overrides: &MappingOverrides,
+        all_columns: &[ColumnSample],
+        names: &[String],
+    ) -> Result<Roles, SchemaError> {
+        let resolve = |given: &Option<String>, flag: &'static str| {
+            resolve_flag(given, flag, all_columns, names)
+        };
+        Ok(Roles {
+            customer: resolve(&overrides.customer, "customer")?,
+            customer_fallback: None,
+            event: resolve(&overrides.event, "event")?,
+            time: resolve(&overrides.time, "time")?,
+            event_id: resolve(&overrides.event_id, "event-id")?,
+            session_id: resolve(&overrides.session_id, "session-id")?,
+            channel: None,
+        })
+    }
+
+    /// Gives the roles no flag decided the columns `family` uses for them,
+    /// where `columns` have them: its first customer column present, and
+    /// the second as the fallback.
+    fn take_from_family(&mut self, family: &Family, columns: &[ColumnSample]) {
+        let find = |lower: &str| find_lower(columns, lower);
+        let present: Vec<&ColumnSample> = family.customer.iter().filter_map(|c| find(c)).collect();
+        if self.customer.is_none() {
+            self.customer = present.first().map(|c| c.name.clone());
+            self.customer_fallback = present.get(1).map(|c| c.name.clone());
+        }
+        self.event = self
+            .event
+            .take()
+            .or_else(|| find(family.event).map(|c| c.name.clone()));
+        self.time = self
+            .time
+            .take()
+            .or_else(|| find(family.time).map(|c| c.name.clone()));
+        if self.event_id.is_none() {
+            self.event_id = family.event_id.and_then(find).map(|c| c.name.clone());
+        }
+    }
+
+    /// Gives each role still undecided the best column of `columns` named
+    /// by one of its aliases (see [`best_candidate`]) and not taken by
+    /// another role; times first, read with `parser`.
+    fn pick_by_aliases(&mut self, columns: &[ColumnSample], parser: &TimeParser) {
+        let mut taken: HashSet<String> = [
+            &self.customer,
+            &self.event,
+            &self.time,
+            &self.event_id,
+            &self.session_id,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+        if let Some(f) = &self.customer_fallback {
+            taken.insert(f.clone());
+        }
+        let mut pick = |slot: &mut Option<String>, aliases: &[&str], prefer_times: bool| {
+            if slot.is_none() {
+                *slot = best_candidate(columns, aliases, &taken, prefer_times.then_some(parser));
+            }
+            if let Some(name) = slot {
+                taken.insert(name.clone());
+            }
+        };
+        pick(&mut self.time, TIME_ALIASES, true);
+        pick(&mut self.customer, CUSTOMER_ALIASES, false);
+        pick(&mut self.event, EVENT_ALIASES, false);
+        pick(&mut self.event_id, EVENT_ID_ALIASES, false);
+        pick(&mut self.session_id, SESSION_ALIASES, false);
+        pick(&mut self.channel, CHANNEL_ALIASES, false);
+    }
+}
+
+/// The column `given` by the flag `--{flag}` names, as written in
+/// `all_columns`: the one named exactly so, else ignoring case; None when
+/// the flag was not given. `names` are the columns an error lists.
+fn resolve_flag(
+    given: &Option<String>,
+    flag: &'static str,
+    all_columns: &[ColumnSample],
+    names: &[String],
+) -> Result<Option<String>, SchemaError> {
+    let Some(given) = given else { return Ok(None) };
+    let found = all_columns.iter().find(|c| c.name == *given).or_else(|| {
+        let lower = given.to_lowercase();
+        all_columns.iter().find(|c| c.name.to_lowercase() == lower)
+    });
+    match found {
+        Some(c) => Ok(Some(c.name.clone())),
+        None => Err(SchemaError::UnknownColumn {
+            column: given.clone(),
+            flag,
+            columns: names.to_vec(),
+        }),
+    }
+}
+
+/// The first of `columns` whose name in lower case is `lower`.
+fn find_lower<'a>(columns: &'a [ColumnSample], lower: &str) -> Option<&'a ColumnSample> {
+    columns.iter().find(|c| c.name.to_lowercase() == lower)
+}
+
+/// The convention `columns` follow: the first family whose signature
+/// columns are all there, with at least one of its customer columns.
+fn family_of(columns: &[ColumnSample]) -> Option<&'static Family> {
+    let find = |lower: &str| find_lower(columns, lower);
+    FAMILIES.iter().find(|f| {
+        f.signature.iter().all(|s| find(s).is_some())
+            && f.customer.iter().any(|c| find(c).is_some())
+    })
+}
+
+/// The names of the columns kept for comparing by default: neither a
+/// timestamp nor one of `roles`, with a few values each seen again and
+/// again (see [`COMPARABLE_VALUES`]); at most [`COMPARABLE_COLUMNS`].
+fn comparable_columns(all_columns: &[ColumnSample], roles: &[Option<&String>]) -> Vec<String> {
     let mut comparable: Vec<(usize, &ColumnSample)> = all_columns
         .iter()
         .enumerate()
@@ -404,23 +504,10 @@ pub fn detect(
     comparable.sort_by_key(|(at, c)| (std::cmp::Reverse(c.values.len()), *at));
     comparable.truncate(COMPARABLE_COLUMNS);
     comparable.sort_by_key(|(at, _)| *at);
-    let comparable = comparable
+    comparable
         .into_iter()
         .map(|(_, c)| c.name.clone())
-        .collect();
-    Ok(Mapping {
-        customer,
-        customer_fallback,
-        event,
-        time,
-        time_unit,
-        event_id,
-        session_id,
-        channel,
-        convention: family.map_or("aliases", |f| f.name).to_owned(),
-        columns: names.clone(),
-        comparable,
-    })
+        .collect()
 }
 
 /// Among untaken columns named by an alias: for times, those whose values

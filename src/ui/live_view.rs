@@ -10,6 +10,8 @@ use egui_plot::{Legend, Line, Plot, PlotPoint, PlotPoints};
 
 use crate::app::Command;
 use crate::app::live::{LiveCommand, LiveScreen, LiveTab, Point};
+use crate::engine::Journeys;
+use crate::engine::alerts::Alert;
 use crate::format::{human_duration, thousands};
 use crate::layout::palette;
 
@@ -148,6 +150,25 @@ pub fn live_ui(
     if !firing.is_empty() {
         alert_banner(&firing, ui);
     }
+    mark_alerted_steps(&firing, w);
+    if let Some(error) = live.error() {
+        commands.extend(stopped_ui(live, &error, ui));
+        return commands;
+    }
+    what_changed_ui(live, w, ui);
+    egui::Panel::left("live side")
+        .default_size(340.0)
+        .resizable(true)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical().show(ui, |ui| side_ui(live, w, ui));
+        });
+    commands.extend(tab_ui(live, w, ui));
+    request_next_frame(w, ui);
+    commands
+}
+
+/// Marks on the map the steps the `firing` alerts are about.
+fn mark_alerted_steps(firing: &[Alert], w: &mut LiveWidgets) {
     if let Some(map) = &mut w.map {
         // Lag and rejected records point at no step of the map.
         map.alerted = firing
@@ -163,35 +184,39 @@ pub fn live_ui(
             .filter(|a| !a.from.is_empty())
             .collect();
     }
-    if let Some(error) = live.error() {
-        egui::CentralPanel::default().show(ui, |ui| {
-            ui.colored_label(ui.visuals().error_fg_color, error);
+}
+
+/// The screen once reading stopped: why, and the way to read from the
+/// earliest offset when it started at the latest; the command when the
+/// user asked for that.
+fn stopped_ui(live: &LiveScreen, error: &str, ui: &mut egui::Ui) -> Option<Command> {
+    let mut command = None;
+    egui::CentralPanel::default().show(ui, |ui| {
+        ui.colored_label(ui.visuals().error_fg_color, error);
+        ui.add_space(6.0);
+        ui.label(
+            "Reading stopped and does not retry. Back to sources returns to the form, to \
+             change it and connect again.",
+        );
+        if let Some(again) = live.from_the_earliest() {
             ui.add_space(6.0);
             ui.label(
-                "Reading stopped and does not retry. Back to sources returns to the form, to \
-                 change it and connect again.",
+                "It started at the latest offset, so only events produced after connecting \
+                 are read; a topic that already holds events shows nothing until new ones \
+                 arrive.",
             );
-            if let Some(again) = live.from_the_earliest() {
-                ui.add_space(6.0);
-                ui.label(
-                    "It started at the latest offset, so only events produced after connecting \
-                     are read; a topic that already holds events shows nothing until new ones \
-                     arrive.",
-                );
-                if ui.button("Read from the earliest").clicked() {
-                    commands.push(Command::OpenKafka(Box::new(again)));
-                }
+            if ui.button("Read from the earliest").clicked() {
+                command = Some(Command::OpenKafka(Box::new(again)));
             }
-        });
-        return commands;
-    }
-    what_changed_ui(live, w, ui);
-    egui::Panel::left("live side")
-        .default_size(340.0)
-        .resizable(true)
-        .show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| side_ui(live, w, ui));
-        });
+        }
+    });
+    command
+}
+
+/// The middle of the screen for the tab shown: the alerts, the rejected
+/// records, the customers or the map; the commands the user asked for.
+fn tab_ui(live: &LiveScreen, w: &mut LiveWidgets, ui: &mut egui::Ui) -> Vec<Command> {
+    let mut commands = Vec::new();
     let journeys = live
         .latest
         .as_ref()
@@ -209,73 +234,96 @@ pub fn live_ui(
                 });
             });
         }
-        (LiveTab::Rejected, _) => {
-            egui::CentralPanel::default().show(ui, |ui| match &live.latest {
-                Some(snapshot) => super::rejected::live_rejected_ui(&snapshot.summary.rejected, ui),
-                None => {
-                    ui.spinner();
-                }
-            });
-        }
-        (LiveTab::Customers, None) => {
-            egui::CentralPanel::default().show(ui, |ui| {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label("Reading the customers of the last hour…");
-                });
-            });
-        }
+        (LiveTab::Rejected, _) => rejected_tab_ui(live, ui),
+        (LiveTab::Customers, None) => customers_waiting_ui(ui),
         (LiveTab::Customers, Some(journeys)) => {
-            if let Some(customer) = live.customers.selected {
-                egui::Panel::bottom("live timeline")
-                    .resizable(true)
-                    .default_size(400.0)
-                    .show(ui, |ui| {
-                        w.timeline.timeline_ui(
-                            customer,
-                            &journeys,
-                            Details::NotKept,
-                            live.timezone,
-                            ui,
-                        )
-                    });
-            }
-            let window = live
-                .latest
-                .as_ref()
-                .map_or_else(Default::default, |s| s.status.window);
-            let zone = live_zone(live, ui.ctx());
-            egui::CentralPanel::default().show(ui, |ui| {
-                ui.weak(customers_caption(window, zone));
-                for change in customers_ui(&live.customers, &journeys, ui) {
-                    commands.push(Command::Live(match change {
-                        CustomersChange::Query(query) => LiveCommand::SetCustomers(query),
-                        CustomersChange::Select(c) => LiveCommand::SelectCustomer(c),
-                    }));
-                }
-            });
+            commands.extend(customers_tab_ui(live, w, &journeys, ui));
         }
-        _ => {
-            if let Some(command) = here_now_ui(live, w, ui) {
-                commands.push(command);
-            }
-            egui::CentralPanel::no_frame().show(ui, |ui| match &mut w.map {
-                Some(map) => map.map_ui(ui),
-                None => {
-                    ui.centered_and_justified(|ui| {
-                        ui.spinner();
-                        ui.label(format!(
-                            "Connecting to {} and reading the first events to detect the \
-                             columns from… It waits up to 10 s for the brokers to answer and \
-                             for events to arrive, then says what went wrong; Back to sources \
-                             stops it.",
-                            live.label()
-                        ));
-                    });
-                }
-            });
-        }
+        _ => commands.extend(map_tab_ui(live, w, ui)),
     }
+    commands
+}
+
+/// The Rejected tab: the records the stream rejected, once there is a
+/// snapshot.
+fn rejected_tab_ui(live: &LiveScreen, ui: &mut egui::Ui) {
+    egui::CentralPanel::default().show(ui, |ui| match &live.latest {
+        Some(snapshot) => super::rejected::live_rejected_ui(&snapshot.summary.rejected, ui),
+        None => {
+            ui.spinner();
+        }
+    });
+}
+
+/// The Customers tab while the customers are not read yet.
+fn customers_waiting_ui(ui: &mut egui::Ui) {
+    egui::CentralPanel::default().show(ui, |ui| {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Reading the customers of the last hour…");
+        });
+    });
+}
+
+/// The Customers tab: the picked customer's timeline below, the list of
+/// `journeys`' customers above it; the commands the user asked for.
+fn customers_tab_ui(
+    live: &LiveScreen,
+    w: &mut LiveWidgets,
+    journeys: &Journeys,
+    ui: &mut egui::Ui,
+) -> Vec<Command> {
+    let mut commands = Vec::new();
+    if let Some(customer) = live.customers.selected {
+        egui::Panel::bottom("live timeline")
+            .resizable(true)
+            .default_size(400.0)
+            .show(ui, |ui| {
+                w.timeline
+                    .timeline_ui(customer, journeys, Details::NotKept, live.timezone, ui)
+            });
+    }
+    let window = live
+        .latest
+        .as_ref()
+        .map_or_else(Default::default, |s| s.status.window);
+    let zone = live_zone(live, ui.ctx());
+    egui::CentralPanel::default().show(ui, |ui| {
+        ui.weak(customers_caption(window, zone));
+        for change in customers_ui(&live.customers, journeys, ui) {
+            commands.push(Command::Live(match change {
+                CustomersChange::Query(query) => LiveCommand::SetCustomers(query),
+                CustomersChange::Select(c) => LiveCommand::SelectCustomer(c),
+            }));
+        }
+    });
+    commands
+}
+
+/// The Journey map tab: who is here now below the map, and the map (a
+/// spinner until the first snapshot); the command the user asked for.
+fn map_tab_ui(live: &LiveScreen, w: &mut LiveWidgets, ui: &mut egui::Ui) -> Option<Command> {
+    let command = here_now_ui(live, w, ui);
+    egui::CentralPanel::no_frame().show(ui, |ui| match &mut w.map {
+        Some(map) => map.map_ui(ui),
+        None => {
+            ui.centered_and_justified(|ui| {
+                ui.spinner();
+                ui.label(format!(
+                    "Connecting to {} and reading the first events to detect the \
+                     columns from… It waits up to 10 s for the brokers to answer and \
+                     for events to arrive, then says what went wrong; Back to sources \
+                     stops it.",
+                    live.label()
+                ));
+            });
+        }
+    });
+    command
+}
+
+/// Asks for the next frame, so that frames start `FRAME_PERIOD_MS` apart.
+fn request_next_frame(w: &LiveWidgets, ui: &egui::Ui) {
     // A frame every 33 ms (30 per second) while watching: the wait is what
     // is left of the period once the last frame's building and drawing are
     // paid. Under software GL a frame of the map costs about a core at 50
@@ -283,7 +331,6 @@ pub fn live_ui(
     let wait_ms = (FRAME_PERIOD_MS - w.render_ms).max(0.0);
     ui.ctx()
         .request_repaint_after(std::time::Duration::from_secs_f32(wait_ms / 1000.0));
-    commands
 }
 
 /// The bar above the live screen: back, the source, the tabs, the window

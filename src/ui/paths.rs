@@ -8,7 +8,7 @@ use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, Vec2};
 
 use crate::app::customers::ListFilter;
 use crate::app::workspace::{ViewSettings, WorkspaceCommand};
-use crate::engine::paths::OTHER;
+use crate::engine::paths::{OTHER, PathLink};
 use crate::engine::{PathsAnchor, PathsReport, START_NAME, Segment};
 use crate::format::{human_duration, plural, thousands};
 use crate::report::Summary;
@@ -178,6 +178,8 @@ struct Placed {
     other: u64,
 }
 
+/// Draws the steps as columns of boxes joined by bands, with the tip of
+/// what the pointer is over; the command when a box or band was clicked.
 fn columns_ui(
     report: &PathsReport,
     group: Option<&Segment>,
@@ -201,7 +203,59 @@ fn columns_ui(
     let origin = response.rect.min + Vec2::new(10.0, 30.0);
     let visuals = ui.visuals().clone();
     let placed = place_boxes(report, origin, scale, &painter, &visuals);
+    let canvas = Canvas {
+        report,
+        group,
+        placed: &placed,
+        scale,
+        painter: &painter,
+        visuals: &visuals,
+        response: &response,
+        pointer: response.hover_pos(),
+    };
+    let mut pointed = Pointed::default();
     // Bands first, boxes over them.
+    bands_ui(&canvas, &mut pointed);
+    boxes_ui(&canvas, &mut pointed);
+    if let Some(tip) = pointed.tip {
+        response.on_hover_text_at_pointer(tip);
+    }
+    pointed.clicked
+}
+
+/// What drawing the bands and boxes reads: the report and the group it is
+/// of, the boxes placed, sessions' scale, where to paint, and the pointer.
+struct Canvas<'a> {
+    report: &'a PathsReport,
+    group: Option<&'a Segment>,
+    placed: &'a [Placed],
+    scale: f32,
+    painter: &'a egui::Painter,
+    visuals: &'a egui::Visuals,
+    response: &'a egui::Response,
+    pointer: Option<Pos2>,
+}
+
+/// What the pointer is over: the tip to show, and the command when that
+/// was clicked.
+#[derive(Default)]
+struct Pointed {
+    tip: Option<String>,
+    clicked: Option<WorkspaceCommand>,
+}
+
+/// Draws a band for each link between boxes of consecutive steps, as wide
+/// as its sessions, brighter under the pointer.
+fn bands_ui(canvas: &Canvas<'_>, pointed: &mut Pointed) {
+    let Canvas {
+        report,
+        placed,
+        scale,
+        painter,
+        visuals,
+        pointer,
+        ..
+    } = *canvas;
     // Each box by (step, touchpoint), "other" under its link name.
     let at: std::collections::HashMap<(usize, &str), usize> = placed
         .iter()
@@ -213,9 +267,6 @@ fn columns_ui(
         .collect();
     let mut out_used: Vec<f32> = vec![0.0; placed.len()];
     let mut in_used: Vec<f32> = vec![0.0; placed.len()];
-    let pointer = response.hover_pos();
-    let mut hovered_tip: Option<String> = None;
-    let mut clicked = None;
     for link in &report.links {
         let (Some(&ia), Some(&ib)) = (
             at.get(&(link.step, link.from.as_str())),
@@ -244,32 +295,10 @@ fn columns_ui(
                 (p.y - y).abs() <= w / 2.0 + 1.0
             }
         });
-        let mut colour = theme::forward_band(&visuals);
+        let mut colour = theme::forward_band(visuals);
         if near {
             colour = colour.gamma_multiply(1.8);
-            if response.clicked() && link.from != OTHER && link.to != OTHER {
-                clicked = Some(customers_at(
-                    report,
-                    group,
-                    link.step,
-                    &link.from,
-                    Some(&link.to),
-                ));
-            }
-            hovered_tip = Some(format!(
-                "{} » {}: {} sessions{}{}",
-                link.from,
-                link.to,
-                thousands(link.sessions),
-                link.median_s
-                    .map(|m| format!(", median {}", human_duration(m)))
-                    .unwrap_or_default(),
-                if link.from != OTHER && link.to != OTHER {
-                    "\nClick to list their customers"
-                } else {
-                    ""
-                }
-            ));
+            band_pointed(canvas, link, pointed);
         }
         painter.add(CubicBezierShape::from_points_stroke(
             points,
@@ -278,17 +307,61 @@ fn columns_ui(
             Stroke::new(w, colour),
         ));
     }
+}
+
+/// The band of `link` is under the pointer: its tip, and its customers
+/// when clicked (not for "other").
+fn band_pointed(canvas: &Canvas<'_>, link: &PathLink, pointed: &mut Pointed) {
+    if canvas.response.clicked() && link.from != OTHER && link.to != OTHER {
+        pointed.clicked = Some(customers_at(
+            canvas.report,
+            canvas.group,
+            link.step,
+            &link.from,
+            Some(&link.to),
+        ));
+    }
+    pointed.tip = Some(format!(
+        "{} » {}: {} sessions{}{}",
+        link.from,
+        link.to,
+        thousands(link.sessions),
+        link.median_s
+            .map(|m| format!(", median {}", human_duration(m)))
+            .unwrap_or_default(),
+        if link.from != OTHER && link.to != OTHER {
+            "\nClick to list their customers"
+        } else {
+            ""
+        }
+    ));
+}
+
+/// Draws the boxes over the bands, each with its drop-off in red and its
+/// label where it fits; the tip of the box under the pointer, and its
+/// customers when clicked (not for "other").
+fn boxes_ui(canvas: &Canvas<'_>, pointed: &mut Pointed) {
+    let Canvas {
+        report,
+        group,
+        placed,
+        painter,
+        visuals,
+        response,
+        pointer,
+        ..
+    } = *canvas;
     // Labels only where they fit: each below the previous one of its step.
     let mut free_from: Vec<f32> = vec![f32::MIN; report.steps.len() + 1];
-    for p in &placed {
-        painter.rect_filled(p.rect, 2.0, theme::node(&visuals));
+    for p in placed {
+        painter.rect_filled(p.rect, 2.0, theme::node(visuals));
         if p.exits > 0 {
             let h = p.rect.height() * p.exits as f32 / p.sessions.max(1) as f32;
             let stub = Rect::from_min_max(
                 Pos2::new(p.rect.right(), p.rect.bottom() - h),
                 Pos2::new(p.rect.right() + 6.0, p.rect.bottom()),
             );
-            painter.rect_filled(stub, 0.0, theme::exit(&visuals));
+            painter.rect_filled(stub, 0.0, theme::exit(visuals));
         }
         if p.rect.top() >= free_from[p.step] {
             let label = painter.text(
@@ -301,7 +374,7 @@ fn columns_ui(
             free_from[p.step] = label.bottom() + 2.0;
         }
         if pointer.is_some_and(|q| p.rect.expand(3.0).contains(q)) {
-            hovered_tip = Some(format!(
+            pointed.tip = Some(format!(
                 "Step {}: {} — {} sessions, {} left here ({:.0} %){}",
                 p.step,
                 p.name,
@@ -315,14 +388,10 @@ fn columns_ui(
                 }
             ));
             if response.clicked() && p.other == 0 {
-                clicked = Some(customers_at(report, group, p.step, &p.name, None));
+                pointed.clicked = Some(customers_at(report, group, p.step, &p.name, None));
             }
         }
     }
-    if let Some(tip) = hovered_tip {
-        response.on_hover_text_at_pointer(tip);
-    }
-    clicked
 }
 
 /// Shows the customers of the sessions at `touchpoint` at `step` (then at

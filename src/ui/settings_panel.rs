@@ -93,6 +93,23 @@ pub fn settings_ui(
     ui: &mut egui::Ui,
 ) -> Vec<WorkspaceCommand> {
     let mut commands = Vec::new();
+    commands.extend(sessions_ui(ws, ui));
+
+    ui.add_space(8.0);
+    columns_ui(ws, form, ui);
+    if keep_for_comparing_ui(ws, form, ui) {
+        // A tick applies at once: the source is read again keeping it.
+        commands.push(WorkspaceCommand::Reload(form.values()));
+    }
+    touchpoint_rules_ui(form, ui);
+    commands.extend(apply_ui(ws, form, ui));
+    commands
+}
+
+/// The Sessions section: idle time ending a session (unless the source
+/// has session ids) and merging repeated steps; the command when the user
+/// changed them.
+fn sessions_ui(ws: &Workspace, ui: &mut egui::Ui) -> Option<WorkspaceCommand> {
     ui.heading("Sessions");
     let mut edited = ws.view.clone();
     let view = &mut edited;
@@ -120,70 +137,84 @@ pub fn settings_ui(
     }
     ui.checkbox(&mut view.collapse_repeats, "Merge repeated steps")
         .on_hover_text("Count consecutive events at the same touchpoint as one step");
-    if edited != ws.view {
-        commands.push(WorkspaceCommand::SetView(edited));
-    }
+    (edited != ws.view).then_some(WorkspaceCommand::SetView(edited))
+}
 
-    ui.add_space(8.0);
+/// The Columns section: which column is which, and the columns whose
+/// values are hidden.
+fn columns_ui(ws: &Workspace, form: &mut SettingsForm, ui: &mut egui::Ui) {
     ui.collapsing("Columns", |ui| {
-        egui::Grid::new("columns form")
-            .num_columns(2)
-            .show(ui, |ui| {
-                for (role, slot) in [
-                    ("Customer", &mut form.customer),
-                    ("Event", &mut form.event),
-                    ("Time", &mut form.time),
-                ] {
-                    let label = ui.label(role);
-                    column_choice(ui, role, slot, &form.columns).labelled_by(label.id);
-                    ui.end_row();
-                }
-                // How the loaded time column's numbers were read.
-                let mapping = &ws.loaded.summary.mapping;
-                if let Some(unit) = mapping.time_unit
-                    && mapping.time == form.time
-                {
-                    ui.label("");
-                    ui.label(egui::RichText::new(format!("read as {}", unit.describe())).weak());
-                    ui.end_row();
-                }
-                for (role, slot) in [
-                    ("Event id", &mut form.event_id),
-                    ("Session id", &mut form.session_id),
-                ] {
-                    let label = ui.label(role);
-                    optional_column_choice(ui, role, slot, &form.columns).labelled_by(label.id);
-                    ui.end_row();
-                }
-            });
-        ui.collapsing("Hide the values of", |ui| {
-            ui.label(
-                egui::RichText::new(
-                    "Shown as `hidden` in timelines, tooltips, segments, rejected records and \
-                     exports",
-                )
-                .weak(),
-            );
-            // The customer, event and time are no property to hide (ids
-            // have --pseudonymize).
-            let roles = [&form.customer, &form.event, &form.time];
-            ui.horizontal_wrapped(|ui| {
-                for column in form.columns.iter().filter(|c| !roles.contains(c)) {
-                    let mut hide = form.hidden.contains(column);
-                    if ui.checkbox(&mut hide, column).changed() {
-                        form.hidden.retain(|c| c != column);
-                        if hide {
-                            form.hidden.push(column.clone());
-                        }
+        column_roles_ui(ws, form, ui);
+        hidden_values_ui(form, ui);
+    });
+}
+
+/// The columns of the customer, event, time (with how its numbers were
+/// read), event id and session id.
+fn column_roles_ui(ws: &Workspace, form: &mut SettingsForm, ui: &mut egui::Ui) {
+    egui::Grid::new("columns form")
+        .num_columns(2)
+        .show(ui, |ui| {
+            for (role, slot) in [
+                ("Customer", &mut form.customer),
+                ("Event", &mut form.event),
+                ("Time", &mut form.time),
+            ] {
+                let label = ui.label(role);
+                column_choice(ui, role, slot, &form.columns).labelled_by(label.id);
+                ui.end_row();
+            }
+            // How the loaded time column's numbers were read.
+            let mapping = &ws.loaded.summary.mapping;
+            if let Some(unit) = mapping.time_unit
+                && mapping.time == form.time
+            {
+                ui.label("");
+                ui.label(egui::RichText::new(format!("read as {}", unit.describe())).weak());
+                ui.end_row();
+            }
+            for (role, slot) in [
+                ("Event id", &mut form.event_id),
+                ("Session id", &mut form.session_id),
+            ] {
+                let label = ui.label(role);
+                optional_column_choice(ui, role, slot, &form.columns).labelled_by(label.id);
+                ui.end_row();
+            }
+        });
+}
+
+/// The Hide the values of ticks: every column but the customer, event and
+/// time.
+fn hidden_values_ui(form: &mut SettingsForm, ui: &mut egui::Ui) {
+    ui.collapsing("Hide the values of", |ui| {
+        ui.label(
+            egui::RichText::new(
+                "Shown as `hidden` in timelines, tooltips, segments, rejected records and \
+                 exports",
+            )
+            .weak(),
+        );
+        // The customer, event and time are no property to hide (ids
+        // have --pseudonymize).
+        let roles = [&form.customer, &form.event, &form.time];
+        ui.horizontal_wrapped(|ui| {
+            for column in form.columns.iter().filter(|c| !roles.contains(c)) {
+                let mut hide = form.hidden.contains(column);
+                if ui.checkbox(&mut hide, column).changed() {
+                    form.hidden.retain(|c| c != column);
+                    if hide {
+                        form.hidden.push(column.clone());
                     }
                 }
-            });
+            }
         });
     });
-    if keep_for_comparing_ui(ws, form, ui) {
-        // A tick applies at once: the source is read again keeping it.
-        commands.push(WorkspaceCommand::Reload(form.values()));
-    }
+}
+
+/// The Touchpoint rules section: renames, splits and events left out, one
+/// per line each.
+fn touchpoint_rules_ui(form: &mut SettingsForm, ui: &mut egui::Ui) {
     ui.collapsing("Touchpoint rules", |ui| {
         for (label, text, hint) in [
             (
@@ -211,6 +242,12 @@ pub fn settings_ui(
             .labelled_by(label.id);
         }
     });
+}
+
+/// Apply columns and rules (not while reading again), how far reading
+/// again got, and why it failed; the command to read the source again.
+fn apply_ui(ws: &Workspace, form: &SettingsForm, ui: &mut egui::Ui) -> Option<WorkspaceCommand> {
+    let mut command = None;
     let reloading = ws.reloading().is_some();
     ui.add_enabled_ui(!reloading, |ui| {
         if ui
@@ -218,7 +255,7 @@ pub fn settings_ui(
             .on_hover_text("Reads the source again")
             .clicked()
         {
-            commands.push(WorkspaceCommand::Reload(form.values()));
+            command = Some(WorkspaceCommand::Reload(form.values()));
         }
     });
     if let Some(loading) = ws.reloading() {
@@ -230,7 +267,7 @@ pub fn settings_ui(
     if let Some(error) = &ws.reload_error {
         ui.colored_label(ui.visuals().error_fg_color, error);
     }
-    commands
+    command
 }
 
 fn column_choice(
