@@ -124,6 +124,7 @@ fn save(live: &LiveEngine) -> Vec<u8> {
 /// The engine read back from [`save`]'s bytes.
 fn restore(bytes: &[u8], config: EngineConfig, lateness_us: i64) -> std::io::Result<LiveEngine> {
     LiveEngine::restore(postcard::from_bytes(bytes).unwrap(), config, lateness_us)
+        .map_err(std::io::Error::from)
 }
 
 proptest! {

@@ -5,7 +5,6 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::io;
 
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +12,7 @@ use super::event::EngineConfig;
 use super::explore::busiest_first;
 use super::ingest::{JourneyBuilder, StagedCopy};
 use super::journeys::Journeys;
-use super::running::{Running, Step};
+use super::running::{RestoreError, Running, Step};
 use super::saved::SavedBuilder;
 
 const MINUTE_US: i64 = 60 * 1_000_000;
@@ -413,23 +412,19 @@ impl LiveEngine {
         saved: SavedEngine<'_>,
         config: EngineConfig,
         lateness_us: i64,
-    ) -> io::Result<LiveEngine> {
-        let refused = |message| io::Error::new(io::ErrorKind::InvalidInput, message);
+    ) -> Result<LiveEngine, RestoreError> {
         let mut recent = JourneyBuilder::restore(saved.recent, config.clone())?;
         if recent.lateness_us() != lateness_us {
-            return Err(refused(format!(
-                "the live state was saved with an allowed lateness of {}; \
-                 start with the same lateness, or remove the state file to start over",
+            return Err(RestoreError::OtherLateness(
                 humantime::format_duration(std::time::Duration::from_micros(
-                    recent.lateness_us().max(0) as u64
+                    recent.lateness_us().max(0) as u64,
                 ))
-            )));
+                .to_string(),
+            ));
         }
         let mut running = saved.running.into_owned();
-        running.resume_with(&config).map_err(refused)?;
-        running
-            .check_ids(recent.touchpoints.len(), recent.customers.len())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        running.resume_with(&config)?;
+        running.check_ids(recent.touchpoints.len(), recent.customers.len())?;
         recent.stage_from_us = saved.forgotten_before_us;
         Ok(LiveEngine {
             recent,

@@ -46,5 +46,6 @@ pub use live::{LiveEngine, RunningTotals, SavedEngine, SinceStart};
 pub use paths::{PathsAnchor, PathsReport, PathsSpec, compute_paths};
 pub use rejected::RejectedLog;
 pub use rules::TouchpointRules;
+pub use running::RestoreError;
 pub use segment::{Segment, SegmentError, SyntaxProblem};
 pub use stats::{DurationStats, DurationSummary};

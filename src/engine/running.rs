@@ -23,6 +23,45 @@ use super::intern::Interner;
 use super::settled::{Settled, SettledCustomers};
 use super::walk::{Firsts, Open, Tally, starts_session};
 
+/// Why a saved live engine cannot be taken up again.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    /// Its sessions were cut by other rules than those asked for now.
+    #[error(
+        "the live state was saved with a session timeout of {timeout} and repeated steps \
+         {repeats}; start with the same settings, or remove the state file to start over"
+    )]
+    OtherSessionRules {
+        /// The saved session timeout, as a duration.
+        timeout: String,
+        /// `merged` or `kept`.
+        repeats: &'static str,
+    },
+    /// Its events were ordered with another allowed lateness.
+    #[error(
+        "the live state was saved with an allowed lateness of {0}; start with the same \
+         lateness, or remove the state file to start over"
+    )]
+    OtherLateness(String),
+    /// An id in it names nothing: what.
+    #[error("the live state file is damaged ({0}); remove it to start over")]
+    Damaged(&'static str),
+    /// Its recent events cannot be read.
+    #[error(transparent)]
+    Unreadable(#[from] std::io::Error),
+}
+
+impl From<RestoreError> for std::io::Error {
+    fn from(error: RestoreError) -> Self {
+        let kind = match error {
+            RestoreError::Unreadable(e) => return e,
+            RestoreError::Damaged(_) => std::io::ErrorKind::InvalidData,
+            _ => std::io::ErrorKind::InvalidInput,
+        };
+        std::io::Error::new(kind, error)
+    }
+}
+
 /// Ids of event ids (mixed with their customer) kept per generation; two
 /// generations are kept, so duplicates are caught when they arrive within
 /// the last million events or more.
@@ -359,12 +398,8 @@ impl Running {
     /// Checks that every id in loaded totals names a touchpoint (of
     /// `touchpoints`), a customer (of `customers`) or a transition counted:
     /// a damaged file must not make the engine index past its tables.
-    pub fn check_ids(&self, touchpoints: usize, customers: usize) -> Result<(), String> {
-        let damaged = |what: &str| {
-            Err(format!(
-                "the live state file is damaged ({what}); remove it to start over"
-            ))
-        };
+    pub fn check_ids(&self, touchpoints: usize, customers: usize) -> Result<(), RestoreError> {
+        let damaged = |what: &'static str| Err(RestoreError::Damaged(what));
         let tp = |id: u32| (id as usize) < touchpoints;
         let tally = &self.totals.tally;
         let edges = tally.edges.edges.len();
@@ -451,25 +486,19 @@ impl Running {
     /// Gets ready to go on after loading, with `config`; refuses other
     /// session rules than the totals were counted with (the sessions so
     /// far could not be cut again).
-    pub fn resume_with(&mut self, config: &EngineConfig) -> Result<(), String> {
+    pub fn resume_with(&mut self, config: &EngineConfig) -> Result<(), RestoreError> {
         let wanted = Rules::of(config);
         if wanted != self.rules {
-            let timeout = |rules: Rules| {
-                rules.timeout_us.map_or("none".to_owned(), |t| {
+            return Err(RestoreError::OtherSessionRules {
+                timeout: self.rules.timeout_us.map_or("none".to_owned(), |t| {
                     humantime::format_duration(std::time::Duration::from_micros(t.max(0) as u64))
                         .to_string()
-                })
-            };
-            return Err(format!(
-                "the live state was saved with a session timeout of {} and repeated steps {}; \
-                 start with the same settings, or remove the state file to start over",
-                timeout(self.rules),
-                if self.rules.collapse_repeats {
-                    "merged"
-                } else {
-                    "kept"
-                }
-            ));
+                }),
+                repeats: match self.rules.collapse_repeats {
+                    true => "merged",
+                    false => "kept",
+                },
+            });
         }
         Ok(())
     }
