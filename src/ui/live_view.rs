@@ -545,6 +545,7 @@ fn side_ui(live: &LiveScreen, view: &LiveWidgets, ui: &mut egui::Ui) {
     plot_ui(ui, "Messages per second", &view.series.messages_per_s);
     ui.strong("Open sessions by touchpoint");
     Plot::new("open sessions")
+        .x_grid_spacer(time_grid())
         .height(150.0)
         .legend(Legend::default())
         .allow_drag(false)
@@ -584,9 +585,30 @@ fn side_ui(live: &LiveScreen, view: &LiveWidgets, ui: &mut egui::Ui) {
     );
 }
 
+/// Steps of the plots' time axis, in seconds: round ones.
+const TIME_STEPS_S: [f64; 14] = [
+    1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0,
+];
+
+/// Grid lines of the plots' time axis: the smallest round step that puts
+/// at most four labelled lines across the span shown, so a narrow plot
+/// keeps numbers on its axis however long the screen has been open (the
+/// default powers of ten leave only "0" past 50 s).
+fn time_grid() -> impl Fn(egui_plot::GridInput) -> Vec<egui_plot::GridMark> {
+    egui_plot::uniform_grid_spacer(|input| {
+        let span = (input.bounds.1 - input.bounds.0).abs();
+        let step = TIME_STEPS_S
+            .into_iter()
+            .find(|step| span / step <= 4.0)
+            .unwrap_or_else(|| (span / 4.0 / 3600.0).ceil() * 3600.0);
+        [step, step / 5.0, step / 10.0]
+    })
+}
+
 fn plot_ui(ui: &mut egui::Ui, title: &str, points: &[PlotPoint]) {
     ui.strong(title);
     Plot::new(title)
+        .x_grid_spacer(time_grid())
         .height(90.0)
         .allow_drag(false)
         .allow_zoom(false)
