@@ -241,3 +241,42 @@ fn explain_opens_under_a_compared_funnel_step() {
     h.run_steps(3);
     assert!(h.query_by_label(&top_line).is_none());
 }
+
+/// A typed comparison that cannot be made (a column the file does not
+/// keep) says why, and the picker goes back to what the map shows instead
+/// of naming a comparison nothing was computed for.
+#[test]
+fn a_typed_comparison_that_fails_gives_way_to_the_one_shown() {
+    let mut h = open_demo();
+    step_until(&mut h, "the map", map_shown);
+    let typed = |n: &egui_kittest::Node<'_>| {
+        n.accesskit_node().placeholder() == Some("or type: channel=app vs channel=web")
+    };
+    h.get_all_by_role(Role::TextInput)
+        .find(typed)
+        .expect("the typed comparison's field")
+        .click();
+    h.run_steps(2);
+    h.get_all_by_role(Role::TextInput)
+        .find(typed)
+        .expect("the typed comparison's field")
+        .type_text("nosuch=1 vs nosuch=2");
+    h.run_steps(1);
+    h.get_by_label("Apply").click();
+    step_until(&mut h, "the refusal", |h| {
+        let ws = workspace(h);
+        !ws.is_busy() && ws.reload_error.is_some()
+    });
+    h.run_steps(3);
+    let ws = workspace(&h);
+    let why = ws.reload_error.clone().unwrap();
+    assert!(why.contains("nosuch"), "{why}");
+    assert_eq!(ws.view.compare, None, "the picker names what is shown");
+    assert!(ws.loaded.summary.compare.is_none());
+    assert!(
+        h.get_all_by_label_contains("is not kept for comparing")
+            .next()
+            .is_some(),
+        "the reason is on screen: {why}"
+    );
+}

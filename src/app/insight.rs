@@ -44,7 +44,7 @@ impl Comparison {
 pub fn in_window_words(error: &SegmentError) -> String {
     match error {
         SegmentError::NotKept { property, .. } => format!(
-            "`{property}` is not kept for comparing: tick {property} under Settings → Keep for \
+            "`{property}` is not kept for comparing: tick {property} under Settings » Keep for \
              comparing"
         ),
         other => other.to_string(),

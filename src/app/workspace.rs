@@ -183,6 +183,10 @@ pub struct Workspace {
     /// Session and anchor settings as the user set them.
     pub view: ViewSettings,
     applied: ViewSettings,
+    /// The view behind what is on screen: a comparison that cannot be
+    /// made gives way to its comparison again, so the picker never names a
+    /// comparison the map does not show.
+    shown_view: ViewSettings,
     recompute: Option<Task<Recomputed>>,
     reloading: Option<Loading>,
     /// Why the last re-load (or walk) failed.
@@ -211,6 +215,7 @@ impl Workspace {
             generation: 0,
             reloads: 0,
             applied: view.clone(),
+            shown_view: view.clone(),
             view,
             recompute: None,
             reloading: None,
@@ -330,11 +335,19 @@ impl Workspace {
                 Progress::Done(Ok((summary, journeys))) => {
                     self.recompute = None;
                     self.reload_error = None;
+                    self.shown_view = self.applied.clone();
                     self.show(summary, journeys);
                 }
                 Progress::Done(Err(why)) | Progress::Failed(why) => {
                     self.recompute = None;
                     self.reload_error = Some(why);
+                    // Only a comparison fails a walk: the one shown comes
+                    // back, and the view on screen is what was applied (a
+                    // change made meanwhile is walked next, with it).
+                    if self.view.compare == self.applied.compare {
+                        self.view.compare = self.shown_view.compare.clone();
+                    }
+                    self.applied = self.shown_view.clone();
                 }
             }
         }
@@ -346,6 +359,7 @@ impl Workspace {
                 Ok(loaded) => {
                     self.reload_error = None;
                     self.applied = ViewSettings::of(&loaded.journeys);
+                    self.shown_view = self.applied.clone();
                     // What is compared, and the paths asked for, stay: they
                     // are computed again if they differ from the load's.
                     self.view = ViewSettings {
