@@ -7,6 +7,7 @@ use rustc_hash::FxHashMap;
 
 use super::batch::{EventBatch, EventRef};
 use super::event::{END_NAME, EngineConfig, Event, START_NAME};
+use super::grouping;
 use super::intern::Interner;
 use super::journeys::{self, Journeys};
 use super::rejected::RejectedLog;
@@ -470,7 +471,7 @@ impl StagedCopy {
     /// builds the graph.
     pub fn build(self) -> Journeys {
         let customer_count = self.customers.len();
-        let grouped = journeys::group_by_customer(
+        let grouped = grouping::group_by_customer(
             self.buckets,
             self.with_keys,
             self.with_sub_us,

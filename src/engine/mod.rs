@@ -12,6 +12,7 @@ pub mod explain;
 pub mod explore;
 pub mod funnel;
 pub mod graph;
+mod grouping;
 pub mod ingest;
 pub mod intern;
 pub mod journeys;
