@@ -428,17 +428,7 @@ fn a_firing_rule_shows_a_banner() {
         alert_outputs: Default::default(),
     };
     let mut h = app(Some(Command::OpenKafka(Box::new(request))));
-    let alerts = wait_live(&mut h, 60, "the rule did not fire", |view| {
-        view.latest
-            .as_ref()
-            .filter(|s| {
-                s.status
-                    .alerts
-                    .iter()
-                    .any(|a| a.state == AlertState::Firing)
-            })
-            .map(|s| s.status.alerts.clone())
-    });
+    let alerts = until_a_rule_fires(&mut h);
     let fired = alerts
         .iter()
         .find(|a| a.state == AlertState::Firing)
@@ -498,7 +488,7 @@ fn a_rule_added_in_the_alerts_tab_fires() {
     use egui::accesskit::Role;
     use egui_kittest::kittest::Queryable;
     use journeyscope::app::live::LiveRequest;
-    use journeyscope::engine::alerts::{AlertKind, AlertState, Baseline};
+    use journeyscope::engine::alerts::{AlertKind, Baseline};
 
     let (broker, dir) = with_topic("ruled");
     let rules_file = dir.path().join("rules").join("alerts.toml");
@@ -557,17 +547,7 @@ fn a_rule_added_in_the_alerts_tab_fires() {
 
     // Now the stream breaks.
     produce(&broker, "ruled", &collapsing_checkout(dir.path()));
-    let alerts = wait_live(&mut h, 60, "the rule did not fire", |view| {
-        view.latest
-            .as_ref()
-            .filter(|s| {
-                s.status
-                    .alerts
-                    .iter()
-                    .any(|a| a.state == AlertState::Firing)
-            })
-            .map(|s| s.status.alerts.clone())
-    });
+    let alerts = until_a_rule_fires(&mut h);
     assert!(alerts.iter().all(|a| a.rule == "checkout conversion"));
     h.run_steps(3);
     h.get_by_label("Alerts: 1 firing").click();
@@ -592,4 +572,23 @@ fn the_checkout_alert_shows(h: &Harness<'_, JourneyscopeApp>) {
             rule: "checkout conversion".into()
         }]
     );
+}
+
+/// Waits (60 s at most) for a snapshot in which an alert rule is firing,
+/// and gives its alerts.
+fn until_a_rule_fires(
+    h: &mut Harness<'_, JourneyscopeApp>,
+) -> std::sync::Arc<Vec<journeyscope::engine::alerts::Alert>> {
+    use journeyscope::engine::alerts::AlertState;
+    wait_live(h, 60, "the rule did not fire", |view| {
+        view.latest
+            .as_ref()
+            .filter(|s| {
+                s.status
+                    .alerts
+                    .iter()
+                    .any(|a| a.state == AlertState::Firing)
+            })
+            .map(|s| s.status.alerts.clone())
+    })
 }
