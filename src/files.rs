@@ -18,8 +18,10 @@
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
+
+use crate::background::lock;
 
 /// What a temporary file is for: part of its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,14 +76,6 @@ static TEMPORARIES: Mutex<Registry> = Mutex::new(Registry {
 
 /// The folders swept by this process (each once).
 static SWEPT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-/// A lock that a thread which panicked while holding it leaves usable: the
-/// lists stay valid between any two of their steps.
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 /// A path removed (a file, or a folder with all in it) if the process ends
 /// on a signal while this is held; forgotten when dropped.

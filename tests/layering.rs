@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, u32)] = &[
     ("format", 0),
     ("background", 0),
-    ("files", 0),
     ("cli", 0),
     ("engine", 1),
+    ("files", 1),
     ("source", 2),
     ("layout", 2),
     ("report", 3),
