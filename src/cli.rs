@@ -35,6 +35,10 @@ pub enum Command {
     Timeline(TimelineArgs),
     /// Replay a file or the sample data into a Kafka topic as JSON events.
     Produce(ProduceArgs),
+    /// Read a topic's partitions as a member of a consumer group, without a
+    /// window, and publish each partition's journeys to a state topic (see
+    /// `live --state-topic`).
+    Worker(Box<WorkerArgs>),
     /// Write a realistic e-commerce event file (format by extension).
     Generate(GenerateArgs),
     /// Time file → graph against DuckDB SQL on generated Parquet files.
@@ -284,9 +288,10 @@ pub struct BrokerArgs {
     /// Bootstrap servers, HOST:PORT[,HOST:PORT…].
     #[arg(long, value_name = "HOST:PORT")]
     pub brokers: String,
-    /// The topic.
+    /// The topic (for `live --state-topic`, the workers' input topic is
+    /// read from their snapshots).
     #[arg(long, value_name = "TOPIC")]
-    pub topic: String,
+    pub topic: Option<String>,
     /// A librdkafka property, e.g. -X security.protocol=SASL_SSL (repeatable;
     /// values are never printed).
     #[arg(short = 'X', value_name = "KEY=VALUE")]
@@ -402,6 +407,64 @@ pub struct LiveArgs {
     /// printed; in the window: every 10 s and on closing).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Show the journeys the workers of a job publish to this state topic,
+    /// merged (see `worker`), instead of reading --topic.
+    #[arg(long, value_name = "TOPIC")]
+    pub state_topic: Option<String>,
+    /// With --state-topic: the job to show (needed only when the state
+    /// topic holds several).
+    #[arg(long, value_name = "NAME", requires = "state_topic")]
+    pub job: Option<String>,
+    /// With --state-topic and --headless: print once every partition of the
+    /// input topic has a snapshot covering its end, then stop.
+    #[arg(long, requires = "state_topic")]
+    pub until_caught_up: bool,
+    /// Mapping and journey options.
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+}
+
+/// `worker`.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// The broker and the input topic (keyed by customer).
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+    /// How message values are read.
+    #[command(flatten)]
+    pub values: ValueArgs,
+    /// The consumer group the workers share.
+    #[arg(long, value_name = "ID")]
+    pub group: String,
+    /// Where each partition's journeys are published (created, compacted,
+    /// when missing).
+    #[arg(long, value_name = "TOPIC")]
+    pub state_topic: String,
+    /// The job the snapshots belong to: workers of one job share their
+    /// mapping flags (the group's name when not given).
+    #[arg(long, value_name = "NAME")]
+    pub job: Option<String>,
+    /// How often each partition's journeys are published.
+    #[arg(long, value_name = "DURATION", default_value = "2s")]
+    pub every: String,
+    /// Where a partition without a snapshot starts: earliest, latest, a time
+    /// or a duration back (-15m).
+    #[arg(long, default_value = "earliest", allow_hyphen_values = true)]
+    pub from: String,
+    /// How much older than a customer's newest event an arrival may be
+    /// before it counts as late (it is placed in order either way).
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub lateness: String,
+    /// How long to wait for the first messages to detect the columns from.
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub detect_wait: String,
+    /// Print a JSON line per published round (partitions held, events, lag).
+    #[arg(long)]
+    pub every_line: bool,
+    /// At most this much state per state-topic message; a larger snapshot
+    /// is split into numbered chunks.
+    #[arg(long, value_name = "BYTES", default_value_t = 900_000)]
+    pub chunk_bytes: usize,
     /// Mapping and journey options.
     #[command(flatten)]
     pub mapping: MappingArgs,

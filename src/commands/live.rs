@@ -31,21 +31,42 @@ pub fn client_properties(broker: &BrokerArgs) -> Result<Vec<(String, String)>, F
         .collect()
 }
 
-fn duration(text: &str, flag: &str) -> Result<Duration, Failure> {
+/// Reads a duration flag (3s, 10s, 1m).
+pub fn duration(text: &str, flag: &str) -> Result<Duration, Failure> {
     parse_duration(text, flag, "3s, 10s or 1m")
+}
+
+/// `--topic`, which every command that reads or writes a topic needs.
+pub fn topic_of(broker: &BrokerArgs) -> Result<&str, Failure> {
+    broker
+        .topic
+        .as_deref()
+        .ok_or_else(|| usage(anyhow!("give --topic, the topic to read")))
+}
+
+/// The Kafka spec of `broker`'s topic read from `from`.
+pub fn spec_of(
+    broker: &BrokerArgs,
+    values: &ValueArgs,
+    from: &str,
+    detect_wait: &str,
+) -> Result<KafkaSpec, Failure> {
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let properties = client_properties(broker)?;
+    let from = StartAt::parse(from, now_ms).map_err(|e| usage(anyhow!(e)))?;
+    let values = values_spec(values, &properties);
+    Ok(KafkaSpec {
+        detect_wait: duration(detect_wait, "detect-wait")?,
+        values,
+        ..KafkaSpec::new(&broker.brokers, topic_of(broker)?, from, properties)
+    })
 }
 
 /// The Kafka spec the `live` flags describe.
 pub fn kafka_spec(args: &LiveArgs) -> Result<KafkaSpec, Failure> {
-    let now_ms = chrono::Utc::now().timestamp_millis();
-    let properties = client_properties(&args.broker)?;
-    let from = StartAt::parse(&args.from, now_ms).map_err(|e| usage(anyhow!(e)))?;
-    let values = values_spec(&args.values, &properties);
     Ok(KafkaSpec {
         group: args.group.clone(),
-        detect_wait: duration(&args.detect_wait, "detect-wait")?,
-        values,
-        ..KafkaSpec::new(&args.broker.brokers, &args.broker.topic, from, properties)
+        ..spec_of(&args.broker, &args.values, &args.from, &args.detect_wait)?
     })
 }
 
@@ -462,7 +483,7 @@ pub struct AlertsOut<'a> {
 }
 
 /// Prints one line to standard output at once.
-fn print_line(line: &str) -> Result<(), Failure> {
+pub fn print_line(line: &str) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{line}")
         .and_then(|()| stdout.flush())

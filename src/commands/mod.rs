@@ -7,13 +7,16 @@ pub mod bench_map;
 mod bench_memory;
 mod customers;
 pub mod live;
+mod live_merged;
 mod live_window;
 mod mapping;
 mod produce;
 mod produce_values;
+mod worker;
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 
@@ -47,6 +50,24 @@ fn usage(e: impl Into<anyhow::Error>) -> Failure {
     Failure::Usage(e.into())
 }
 
+/// Set by a run that finishes its work on SIGINT or SIGTERM instead of
+/// ending at once (see [`finish_asked`]).
+static ON_SIGNAL_FINISH: AtomicBool = AtomicBool::new(false);
+
+/// Set when such a run has been asked to finish.
+static FINISH_ASKED: AtomicBool = AtomicBool::new(false);
+
+/// From now on, SIGINT and SIGTERM ask the run to finish (see
+/// [`finish_asked`]) rather than end the process; a second one still ends it.
+pub fn finish_on_signals() {
+    ON_SIGNAL_FINISH.store(true, Ordering::Relaxed);
+}
+
+/// True once SIGINT or SIGTERM asked a run that finishes its work to.
+pub fn finish_asked() -> bool {
+    FINISH_ASKED.load(Ordering::Relaxed)
+}
+
 /// Removes Journeyscope's temporary files (see [`crate::files`]) when
 /// SIGINT, SIGTERM or SIGHUP ends the process, which then ends as the
 /// signal would have ended it (the same exit status). A signal the process
@@ -69,7 +90,15 @@ pub fn remove_temporaries_on_signals() -> std::io::Result<()> {
     crate::background::start(
         "signals",
         move || {
-            if let Some(signal) = signals.forever().next() {
+            for signal in signals.forever() {
+                // A run that finishes its work when asked (a worker) is
+                // asked by the first signal; a second ends it at once.
+                if signal != SIGHUP
+                    && ON_SIGNAL_FINISH.load(Ordering::Relaxed)
+                    && !FINISH_ASKED.swap(true, Ordering::Relaxed)
+                {
+                    continue;
+                }
                 crate::files::remove_temporaries();
                 // It returns only if the signal could not be raised again.
                 let _ = signal_hook::low_level::emulate_default_handler(signal);
@@ -113,8 +142,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Some(Command::Customers(args)) => customers::customers(&args),
         Some(Command::Timeline(args)) => customers::timeline(&args),
         Some(Command::Demo(args)) => demo(&args),
-        Some(Command::Live(args)) => live::live(&args),
+        Some(Command::Live(args)) => match &args.state_topic {
+            Some(state_topic) => live_merged::merged(&args, state_topic),
+            None => live::live(&args),
+        },
         Some(Command::Produce(args)) => produce::produce(&args),
+        Some(Command::Worker(args)) => worker::worker(&args),
         Some(Command::Generate(args)) => generate(&args),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::BenchEngine { path }) => bench::engine_child(&path),

@@ -128,7 +128,7 @@ pub fn produce(args: &ProduceArgs) -> Result<(), Failure> {
     };
     let replay = Replay {
         brokers: &args.broker.brokers,
-        topic: &args.broker.topic,
+        topic: super::live::topic_of(&args.broker)?,
         properties,
         rate: args.rate,
         count: args.count,

@@ -449,16 +449,16 @@ impl JourneyBuilder {
 /// journeys on any thread.
 #[derive(Debug)]
 pub struct StagedCopy {
-    buckets: Vec<Bucket>,
-    with_keys: bool,
-    with_sub_us: bool,
-    total: usize,
-    config: EngineConfig,
-    customers: Interner,
-    touchpoints: Interner,
-    values: Vec<Interner>,
-    excluded: u64,
-    rejected: RejectedLog,
+    pub(super) buckets: Vec<Bucket>,
+    pub(super) with_keys: bool,
+    pub(super) with_sub_us: bool,
+    pub(super) total: usize,
+    pub(super) config: EngineConfig,
+    pub(super) customers: Interner,
+    pub(super) touchpoints: Interner,
+    pub(super) values: Vec<Interner>,
+    pub(super) excluded: u64,
+    pub(super) rejected: RejectedLog,
 }
 
 impl StagedCopy {

@@ -451,15 +451,23 @@ pub struct SavedEngine<'a> {
     taken: u64,
 }
 
+impl SavedEngine<'_> {
+    /// The allowed lateness the saved events were ordered by (what
+    /// [`LiveEngine::restore`] must be given).
+    pub fn lateness_us(&self) -> i64 {
+        self.recent.lateness_us()
+    }
+}
+
 /// The running totals at one moment: the graph and counts since start.
 #[derive(Debug, Clone)]
 pub struct RunningTotals {
-    graph: super::JourneyGraph,
-    events: u64,
-    customers: u64,
-    sessions: u64,
-    duplicates: u64,
-    time_range_us: Option<(i64, i64)>,
+    pub(super) graph: super::JourneyGraph,
+    pub(super) events: u64,
+    pub(super) customers: u64,
+    pub(super) sessions: u64,
+    pub(super) duplicates: u64,
+    pub(super) time_range_us: Option<(i64, i64)>,
     /// Open sessions by touchpoint id, busiest first.
     pub active: Vec<(u32, u64)>,
 }

@@ -19,6 +19,7 @@ pub mod journeys;
 pub mod live;
 pub mod live_compare;
 pub mod live_range;
+pub mod merge;
 pub mod paths;
 pub mod property_column;
 pub mod proportions;

@@ -42,6 +42,13 @@ fn damaged(what: &str) -> io::Error {
     )
 }
 
+impl SavedBuilder<'_> {
+    /// The allowed lateness the events were ordered by.
+    pub fn lateness_us(&self) -> i64 {
+        self.lateness_us
+    }
+}
+
 impl JourneyBuilder {
     /// Everything ingested so far, to save (borrowed, not copied).
     pub fn saved(&self) -> SavedBuilder<'_> {

@@ -7,10 +7,14 @@
 //! what they do with its output.
 
 pub mod alert_out;
+pub mod merged;
 mod run;
 pub mod session;
 pub mod shown;
+pub mod snapshot;
+pub mod state_topic;
 pub mod window;
+pub mod worker;
 
 pub use run::{LiveError, LiveRun, LiveSetup, Step};
 pub use session::LiveSession;

@@ -10,7 +10,7 @@ use std::path::Path;
 use crate::engine::{EngineConfig, LiveEngine, StreamMark};
 
 use crate::source::kafka::{KafkaSource, KafkaSpec};
-use crate::source::live_state::{advance, load_state, save_state};
+use crate::source::live_state::{Covering, advance, load_state, save_state};
 use crate::source::{SourceError, SourceOptions};
 
 /// A saved state that belongs to another stream: why, and what to do.
@@ -130,16 +130,13 @@ impl LiveSession {
         let Some(path) = &self.state else {
             return Ok(());
         };
-        let topic = self.source.topic();
-        save_state(
-            path,
-            &self.engine,
-            &self.covered,
-            self.source.mapping(),
-            topic,
-            self.ids.as_deref(),
-        )
-        .map_err(|source| SourceError::LiveState {
+        let covering = Covering {
+            covered: &self.covered,
+            mapping: self.source.mapping(),
+            topic: self.source.topic(),
+            ids: self.ids.as_deref(),
+        };
+        save_state(path, &self.engine, covering).map_err(|source| SourceError::LiveState {
             action: "save the state to",
             path: path.clone(),
             source,

@@ -41,7 +41,7 @@ pub struct Resume {
 }
 
 /// The columns, as a state file keeps them.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct SavedMapping {
     customer: String,
     customer_fallback: Option<String>,
@@ -98,31 +98,67 @@ pub struct StateFile<'a> {
     ids: Option<Cow<'a, str>>,
 }
 
-/// Writes `engine` and the offsets its events cover to `path`, replacing
-/// any earlier state only once all is written (through a temporary file of
-/// ours: see [`crate::files`]; a new state is private to its user).
-pub fn save_state(
-    path: &Path,
-    engine: &LiveEngine,
-    covered: &[StreamMark],
-    mapping: &Mapping,
-    topic: &str,
-    ids: Option<&str>,
-) -> io::Result<()> {
+/// True when two mappings read the same columns alike (what a state
+/// keeps of them; the columns seen beside them do not matter).
+pub fn same_columns(a: &Mapping, b: &Mapping) -> bool {
+    SavedMapping::from(a) == SavedMapping::from(b)
+}
+
+/// What a state holds besides the engine: the offsets its events cover,
+/// the columns, the topic and the ids' key fingerprint.
+#[derive(Debug, Clone, Copy)]
+pub struct Covering<'a> {
+    /// Where every partition read goes on.
+    pub covered: &'a [StreamMark],
+    /// The columns the events were mapped with.
+    pub mapping: &'a Mapping,
+    /// The topic read.
+    pub topic: &'a str,
+    /// With `--pseudonymize`, the key's fingerprint.
+    pub ids: Option<&'a str>,
+}
+
+/// Writes `engine` and what it covers to `path`, replacing any earlier
+/// state only once all is written (through a temporary file of ours: see
+/// [`crate::files`]; a new state is private to its user).
+pub fn save_state(path: &Path, engine: &LiveEngine, covering: Covering<'_>) -> io::Result<()> {
     crate::files::write_with(path, crate::files::Kind::State, |file| {
         let mut w = BufWriter::new(file);
-        w.write_all(MAGIC)?;
-        w.write_all(&VERSION.to_le_bytes())?;
-        let state = StateFile {
-            engine: engine.saved(),
-            covered: Cow::Borrowed(covered),
-            mapping: mapping.into(),
-            topic: Cow::Borrowed(topic),
-            ids: ids.map(Cow::Borrowed),
-        };
-        postcard::to_io(&state, &mut w).map_err(io::Error::other)?;
+        write_state(&mut w, engine, covering)?;
         w.flush()
     })
+}
+
+/// Writes a state as [`save_state`] does, to any writer (a state topic's
+/// snapshot holds these bytes).
+pub fn write_state(
+    w: &mut impl Write,
+    engine: &LiveEngine,
+    covering: Covering<'_>,
+) -> io::Result<()> {
+    w.write_all(MAGIC)?;
+    w.write_all(&VERSION.to_le_bytes())?;
+    let state = StateFile {
+        engine: engine.saved(),
+        covered: Cow::Borrowed(covering.covered),
+        mapping: covering.mapping.into(),
+        topic: Cow::Borrowed(covering.topic),
+        ids: covering.ids.map(Cow::Borrowed),
+    };
+    postcard::to_io(&state, w).map_err(io::Error::other)?;
+    Ok(())
+}
+
+/// Reads the bytes [`write_state`] wrote (see [`load_state`]).
+/// With `lateness_us` None, the engine goes on with the lateness it was
+/// saved with (a viewer of others' states).
+pub fn state_of_bytes(
+    bytes: &[u8],
+    config: EngineConfig,
+    lateness_us: Option<i64>,
+) -> io::Result<(LiveEngine, Resume)> {
+    check_header(bytes.get(..HEADER_BYTES).unwrap_or(bytes))?;
+    parse_state(bytes, config, lateness_us)
 }
 
 /// The largest state file read, in bytes: 4 GiB. A state is read whole and
@@ -176,7 +212,7 @@ pub fn load_state(
     }
     let mut bytes = header.to_vec();
     (&mut file).take(MAX_STATE_BYTES).read_to_end(&mut bytes)?;
-    parse_state(&bytes, config, lateness_us)
+    parse_state(&bytes, config, Some(lateness_us))
 }
 
 /// Reads a state as [`load_state`] does, from any reader (at most
@@ -192,7 +228,7 @@ pub fn read_state(
     let mut bytes = header.to_vec();
     r.take(MAX_STATE_BYTES - HEADER_BYTES as u64)
         .read_to_end(&mut bytes)?;
-    parse_state(&bytes, config, lateness_us)
+    parse_state(&bytes, config, Some(lateness_us))
 }
 
 /// The magic and the version.
@@ -242,7 +278,7 @@ fn check_header(header: &[u8]) -> io::Result<()> {
 fn parse_state(
     bytes: &[u8],
     config: EngineConfig,
-    lateness_us: i64,
+    lateness_us: Option<i64>,
 ) -> io::Result<(LiveEngine, Resume)> {
     let body = bytes.get(HEADER_BYTES..).unwrap_or_default();
     let state: StateFile = postcard::from_bytes(body).map_err(|e| {
@@ -251,6 +287,7 @@ fn parse_state(
             format!("the state file is damaged ({e}); remove it to start over"),
         )
     })?;
+    let lateness_us = lateness_us.unwrap_or(state.engine.lateness_us());
     let engine = LiveEngine::restore(state.engine, config, lateness_us)?;
     Ok((
         engine,
@@ -295,6 +332,15 @@ mod tests {
         }
     }
 
+    fn covering<'a>(covered: &'a [StreamMark], mapping: &'a Mapping) -> Covering<'a> {
+        Covering {
+            covered,
+            mapping,
+            topic: "orders",
+            ids: None,
+        }
+    }
+
     fn saved_bytes() -> Vec<u8> {
         let mut engine = LiveEngine::new(EngineConfig::default(), 10_000_000);
         let mut batch = EventBatch::with_capacity(2);
@@ -317,7 +363,7 @@ mod tests {
             last_timestamp_ms: Some(5),
             high_watermark: Some(2),
         };
-        save_state(&path, &engine, &[mark], &mapping(), "orders", None).unwrap();
+        save_state(&path, &engine, covering(&[mark], &mapping())).unwrap();
         std::fs::read(&path).unwrap()
     }
 
@@ -413,7 +459,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.state");
         let engine = LiveEngine::new(EngineConfig::default(), 10_000_000);
-        let save = || save_state(&path, &engine, &[], &mapping(), "orders", None).unwrap();
+        let save = || save_state(&path, &engine, covering(&[], &mapping())).unwrap();
         let mode = || std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         save();
         assert_eq!(mode() & 0o077, 0);

@@ -184,9 +184,13 @@ impl Broker {
     }
 
     pub fn create_topic(&self, topic: &str) {
+        self.create_topic_with(topic, 4);
+    }
+
+    pub fn create_topic_with(&self, topic: &str, partitions: u32) {
         let out = Command::new(tansu())
             .args(["topic", "create", "--broker", &self.url()])
-            .args(["--partitions", "4", topic])
+            .args(["--partitions", &partitions.to_string(), topic])
             .output()
             .expect("tansu topic create");
         assert!(out.status.success(), "topic create: {}", stderr(&out));

@@ -51,6 +51,27 @@ pub fn create_consumer(
         .map_err(|e| ClientError::of(&e, &redactor))
 }
 
+/// A consumer with a context of the caller's (a worker's, told of each
+/// rebalance), made as [`create_client`] makes clients.
+pub fn create_consumer_with<C: ConsumerContext + 'static>(
+    settings: &[(&str, &str)],
+    properties: &[(String, String)],
+    context: C,
+) -> Result<BaseConsumer<C>, ClientError> {
+    config_of(settings, properties)
+        .create_with_context(context)
+        .map_err(|e| ClientError::of(&e, &Redactor::new(properties)))
+}
+
+/// Whether a client error is only the end of a partition, which readers
+/// that ask for it (`enable.partition.eof`) need not hear of as an error.
+pub fn is_partition_end(error: &KafkaError) -> bool {
+    matches!(
+        error,
+        KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF)
+    )
+}
+
 /// `settings`, then the `-X` properties but for the registry's.
 fn config_of(settings: &[(&str, &str)], properties: &[(String, String)]) -> ClientConfig {
     let mut config = ClientConfig::new();
@@ -85,11 +106,7 @@ impl EndsAreNews {
 
 impl ClientContext for EndsAreNews {
     fn error(&self, error: KafkaError, reason: &str) {
-        let end = matches!(
-            error,
-            KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF)
-        );
-        if !end {
+        if !is_partition_end(&error) {
             let text = self.redactor.clean(&format!("{error}: {reason}"));
             log::error!("librdkafka: {text}");
         }

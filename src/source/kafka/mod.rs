@@ -19,6 +19,7 @@ use crate::engine::{EventBatch, StreamMark};
 
 mod client;
 mod detect;
+pub mod group;
 mod reader;
 pub mod secrets;
 mod start;
@@ -27,7 +28,10 @@ use super::schema::Mapping;
 use super::threaded::ReaderLink;
 use super::values::{ValueDecoder, ValuesSpec};
 use super::{SourceError, SourceOptions};
-pub use client::{ClientError, EventConsumer, create_client, create_consumer};
+pub use client::{
+    ClientError, EventConsumer, create_client, create_consumer, create_consumer_with,
+    is_partition_end,
+};
 use detect::{Detected, detect_mapping};
 use reader::{CommitRequest, Read, Reader, consume, watch_lag};
 pub use secrets::{Redactor, client_property};

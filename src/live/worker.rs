@@ -1,0 +1,524 @@
+//! A headless worker in a consumer group: for each partition of the input
+//! topic the group assigns it, one live engine (the same ingest as `live`),
+//! published as a snapshot to the state topic every round, when the
+//! partition is taken away, and when the worker is asked to finish. A
+//! partition assigned to it starts from its latest snapshot on the state
+//! topic, at the offset that snapshot covers: a partition moved between
+//! workers, or the partitions of a worker killed outright, go on exactly
+//! where their last snapshot stood.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::background::lock;
+use crate::engine::{EngineConfig, EventBatch, LiveEngine, StreamMark};
+use crate::source::kafka::group::{EndWatch, group_member, topic_partitions};
+use crate::source::kafka::{KafkaSpec, Redactor, StartAt, is_partition_end};
+use crate::source::live_state::{Covering, same_columns, state_of_bytes, write_state};
+use crate::source::schema::Mapping;
+use crate::source::values::MessageMapper;
+use crate::source::{BATCH_EVENTS, SourceError};
+
+use super::snapshot::SnapshotHeader;
+use super::state_topic::{Follower, Publisher, StateTopic};
+
+/// How long reading the state topic to its end may take when a partition
+/// is assigned.
+const CATCH_UP_WITHIN: Duration = Duration::from_secs(60);
+
+/// What a worker reads, how, and where its snapshots go.
+pub struct WorkerSetup {
+    /// The input topic, the group (`spec.group`) and where fresh
+    /// partitions start.
+    pub spec: KafkaSpec,
+    /// The columns (detected or given) and the mapper that reads them.
+    pub mapping: Mapping,
+    /// Maps message values into events.
+    pub mapper: MessageMapper,
+    /// Sessions and what is kept.
+    pub config: EngineConfig,
+    /// Arrivals within this of their customer's newest event are put in
+    /// order.
+    pub lateness_us: i64,
+    /// Where snapshots go.
+    pub state: StateTopic,
+    /// The job name the snapshots are keyed by.
+    pub job: String,
+    /// How often every partition held is published.
+    pub every: Duration,
+    /// At most this much state per message.
+    pub chunk_bytes: usize,
+    /// With `--pseudonymize`, the key's fingerprint.
+    pub ids: Option<String>,
+    /// This worker's name (its client id).
+    pub name: String,
+}
+
+/// One published round, as `worker --every-line` prints it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Round {
+    /// The worker.
+    pub worker: String,
+    /// The partitions it holds.
+    pub partitions: Vec<i32>,
+    /// Events taken in by the partitions held (since their start).
+    pub events: u64,
+    /// Messages of the partitions held not read yet (as last seen).
+    pub lag: i64,
+    /// Snapshots published this round.
+    pub published: usize,
+    /// Their bytes of state.
+    pub snapshot_bytes: u64,
+}
+
+/// One input partition held.
+struct Held {
+    engine: LiveEngine,
+    /// The next offset to take; messages before it are in the engine.
+    next_offset: Option<i64>,
+    last_timestamp_ms: Option<i64>,
+    /// The event time of the last event mapped, where rejected records
+    /// after it are placed.
+    last_event_us: Option<i64>,
+    /// Mapped, not yet taken in.
+    batch: EventBatch,
+    /// Started without a snapshot: `--from TIME` applies.
+    fresh: bool,
+    /// Taken in since the last snapshot.
+    changed: bool,
+    /// The last snapshot published or restored.
+    published: Option<SnapshotHeader>,
+}
+
+/// What the worker works on, shared with its consumer's rebalance
+/// callback (which runs inside `poll`, never while the loop holds it).
+struct Core {
+    held: BTreeMap<i32, Held>,
+    follower: Follower,
+    publisher: Publisher,
+    setup: WorkerSetup,
+    ends: EndWatch,
+    /// Why the worker must stop (a rebalance callback cannot return it).
+    failure: Option<SourceError>,
+    sequence: u64,
+}
+
+impl Core {
+    /// Takes `partition` on: from its latest snapshot, where it covers, or
+    /// afresh from `--from`; where to read from.
+    fn adopt(&mut self, partition: i32) -> Result<Offset, SourceError> {
+        self.follower.catch_up(CATCH_UP_WITHIN)?;
+        let setup = &self.setup;
+        let snapshot = self
+            .follower
+            .assembler()
+            .of(&setup.job, &setup.spec.topic, partition)
+            .cloned();
+        let Some(snapshot) = snapshot else {
+            let engine = LiveEngine::new(setup.config.clone(), setup.lateness_us);
+            self.held
+                .insert(partition, Held::new(engine, None, None, true));
+            return Ok(match setup.spec.from {
+                StartAt::Latest => Offset::End,
+                _ => Offset::Beginning,
+            });
+        };
+        let (engine, resume) = state_of_bytes(
+            &snapshot.state,
+            setup.config.clone(),
+            Some(setup.lateness_us),
+        )
+        .map_err(|e| {
+            SourceError::Kafka(format!(
+                "cannot go on from the snapshot of partition {partition} (job `{}`): {e}",
+                setup.job
+            ))
+        })?;
+        if !same_columns(&resume.mapping, &setup.mapping) || resume.ids != setup.ids {
+            return Err(SourceError::Usage(format!(
+                "job `{}` was started with other columns or ids (its snapshots map the customer \
+                 from `{}`, the event from `{}`, the time from `{}`); give the same mapping \
+                 flags, or another --job",
+                setup.job, resume.mapping.customer, resume.mapping.event, resume.mapping.time
+            )));
+        }
+        let next = snapshot.header.next_offset;
+        let mark = resume.covered.iter().find(|m| m.partition == partition);
+        let mut held = Held::new(
+            engine,
+            Some(next),
+            mark.and_then(|m| m.last_timestamp_ms),
+            false,
+        );
+        held.published = Some(snapshot.header);
+        self.held.insert(partition, held);
+        Ok(Offset::Offset(next))
+    }
+
+    /// Maps one message of a held partition (others are no longer held:
+    /// passed over); a message before where the partition goes on is in
+    /// its engine already.
+    fn take(
+        &mut self,
+        partition: i32,
+        offset: i64,
+        timestamp_ms: Option<i64>,
+        value: Option<&[u8]>,
+    ) {
+        let Some(held) = self.held.get_mut(&partition) else {
+            return;
+        };
+        if held.next_offset.is_some_and(|next| offset < next) {
+            return;
+        }
+        held.next_offset = Some(offset + 1);
+        held.last_timestamp_ms = timestamp_ms;
+        held.changed = true;
+        let before_start = match self.setup.spec.from {
+            StartAt::Time(start) => held.fresh && timestamp_ms.is_some_and(|t| t < start),
+            _ => false,
+        };
+        if before_start {
+            return;
+        }
+        let batch = &mut held.batch;
+        let (events, rejected) = (batch.len(), batch.rejected.len());
+        self.setup.mapper.map_message(
+            value,
+            || format!("partition {partition} offset {offset}"),
+            batch,
+        );
+        if batch.len() > events {
+            held.last_event_us = batch.last_time_us();
+        }
+        if batch.rejected.len() > rejected {
+            batch.place_rejected_from(rejected, held.last_event_us);
+        }
+        if batch.len() >= BATCH_EVENTS {
+            held.ingest();
+        }
+    }
+
+    /// Takes every mapped message in.
+    fn ingest_all(&mut self) {
+        self.held.values_mut().for_each(Held::ingest);
+    }
+
+    /// Publishes the snapshot of `partition` (its mapped messages taken in
+    /// first); its bytes of state.
+    fn publish(&mut self, partition: i32) -> Result<u64, SourceError> {
+        let end = self.ends.end_of(partition);
+        let Some(held) = self.held.get_mut(&partition) else {
+            return Ok(0);
+        };
+        held.ingest();
+        let Some(next_offset) = held.next_offset else {
+            // Nothing read yet: nothing to go on from.
+            return Ok(0);
+        };
+        let setup = &self.setup;
+        let mark = StreamMark {
+            partition,
+            next_offset,
+            last_timestamp_ms: held.last_timestamp_ms,
+            high_watermark: end,
+        };
+        let mut state = Vec::new();
+        let covering = Covering {
+            covered: std::slice::from_ref(&mark),
+            mapping: &setup.mapping,
+            topic: &setup.spec.topic,
+            ids: setup.ids.as_deref(),
+        };
+        write_state(&mut state, &held.engine, covering)
+            .map_err(|e| SourceError::Kafka(format!("cannot write a snapshot: {e}")))?;
+        self.sequence += 1;
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let header = SnapshotHeader {
+            job: setup.job.clone(),
+            topic: setup.spec.topic.clone(),
+            partition,
+            next_offset,
+            input_end: end,
+            events: held.engine.taken(),
+            worker: setup.name.clone(),
+            published_ms: now_ms,
+            every_ms: setup.every.as_millis() as u64,
+            sequence: (now_ms as u64) << 16 | (self.sequence & 0xffff),
+            chunk: 0,
+            chunks: 0,
+            state_bytes: 0,
+            fired_triggers: Vec::new(),
+        };
+        let published = self
+            .publisher
+            .publish(header, &state, held.published.as_ref())?;
+        held.published = Some(published);
+        held.changed = false;
+        Ok(state.len() as u64)
+    }
+
+    /// Publishes every partition held that took anything in since its last
+    /// snapshot (all of them when `all`).
+    fn publish_round(&mut self, all: bool) -> Result<Round, SourceError> {
+        let ids: Vec<i32> = self.held.keys().copied().collect();
+        let (mut published, mut bytes) = (0, 0);
+        for partition in &ids {
+            let due = self.held.get(partition).is_some_and(|h| all || h.changed);
+            if due {
+                let written = self.publish(*partition)?;
+                published += usize::from(written > 0);
+                bytes += written;
+            }
+        }
+        let lag = ids
+            .iter()
+            .map(|p| {
+                let next = self.held.get(p).and_then(|h| h.next_offset).unwrap_or(0);
+                self.ends.end_of(*p).map_or(0, |end| (end - next).max(0))
+            })
+            .sum();
+        Ok(Round {
+            worker: self.setup.name.clone(),
+            events: self.held.values().map(|h| h.engine.taken()).sum(),
+            partitions: ids,
+            lag,
+            published,
+            snapshot_bytes: bytes,
+        })
+    }
+
+    /// Publishes `partition` one last time and lets it go.
+    fn release(&mut self, partition: i32) -> Result<(), SourceError> {
+        let due = self.held.get_mut(&partition).is_some_and(|h| {
+            h.ingest();
+            h.changed
+        });
+        let published = match due {
+            true => self.publish(partition),
+            false => Ok(0),
+        };
+        self.held.remove(&partition);
+        published.map(|_| ())
+    }
+}
+
+impl Held {
+    fn new(
+        engine: LiveEngine,
+        next_offset: Option<i64>,
+        last_timestamp_ms: Option<i64>,
+        fresh: bool,
+    ) -> Self {
+        Held {
+            engine,
+            next_offset,
+            last_timestamp_ms,
+            last_event_us: None,
+            batch: EventBatch::with_capacity(BATCH_EVENTS),
+            fresh,
+            changed: false,
+            published: None,
+        }
+    }
+
+    fn ingest(&mut self) {
+        if !self.batch.is_empty() || !self.batch.rejected.is_empty() {
+            self.engine.ingest(&self.batch);
+            self.batch.clear();
+        }
+    }
+}
+
+/// The worker's consumer context: assigns and revokes partitions itself,
+/// so that each starts from its snapshot and leaves with one.
+struct Rebalancing {
+    core: Arc<Mutex<Core>>,
+    redactor: Redactor,
+}
+
+impl ClientContext for Rebalancing {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !is_partition_end(&error) {
+            let text = self.redactor.clean(&format!("{error}: {reason}"));
+            log::error!("librdkafka: {text}");
+        }
+    }
+}
+
+impl ConsumerContext for Rebalancing {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let cooperative = matches!(
+            consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        let mut core = lock(&self.core);
+        let ids: Vec<(String, i32)> = tpl
+            .elements()
+            .iter()
+            .map(|e| (e.topic().to_owned(), e.partition()))
+            .collect();
+        let outcome = match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                for (topic, partition) in &ids {
+                    match core.adopt(*partition) {
+                        Ok(offset) => {
+                            if let Err(e) = tpl.set_partition_offset(topic, *partition, offset) {
+                                core.failure
+                                    .get_or_insert(SourceError::Kafka(e.to_string()));
+                            }
+                        }
+                        Err(e) => {
+                            core.failure.get_or_insert(e);
+                        }
+                    }
+                }
+                log::info!(
+                    "assigned partitions {:?}",
+                    ids.iter().map(|x| x.1).collect::<Vec<_>>()
+                );
+                match cooperative {
+                    true => consumer.incremental_assign(tpl),
+                    false => consumer.assign(tpl),
+                }
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                for (_, partition) in &ids {
+                    if let Err(e) = core.release(*partition) {
+                        core.failure.get_or_insert(e);
+                    }
+                }
+                log::info!(
+                    "revoked partitions {:?}",
+                    ids.iter().map(|x| x.1).collect::<Vec<_>>()
+                );
+                match cooperative {
+                    true => consumer.incremental_unassign(tpl),
+                    false => consumer.unassign(),
+                }
+            }
+            other => {
+                log::warn!("rebalancing failed: {:?}", other);
+                for (_, partition) in &ids {
+                    core.held.remove(partition);
+                }
+                consumer.unassign()
+            }
+        };
+        if let Err(e) = outcome {
+            core.failure
+                .get_or_insert(SourceError::Kafka(self.redactor.clean(&e.to_string())));
+        }
+    }
+}
+
+/// A running worker: its group member and what it holds.
+pub struct GroupWorker {
+    consumer: BaseConsumer<Rebalancing>,
+    core: Arc<Mutex<Core>>,
+    last_round: Instant,
+}
+
+impl GroupWorker {
+    /// Creates the state topic when missing, reads it, and joins the
+    /// group.
+    pub fn start(setup: WorkerSetup) -> Result<Self, SourceError> {
+        setup.state.create_if_missing()?;
+        let follower = Follower::open(&setup.state)?;
+        let publisher = Publisher::start(&setup.state, setup.chunk_bytes)?;
+        let ids = topic_partitions(&setup.spec, &setup.spec.topic)?;
+        let ends = EndWatch::start(&setup.spec, &ids)?;
+        let redactor = setup.spec.redactor();
+        let spec = setup.spec.clone();
+        let name = setup.name.clone();
+        let core = Arc::new(Mutex::new(Core {
+            held: BTreeMap::new(),
+            follower,
+            publisher,
+            setup,
+            ends,
+            failure: None,
+            sequence: 0,
+        }));
+        let context = Rebalancing {
+            core: core.clone(),
+            redactor,
+        };
+        let consumer = group_member(&spec, &name, context)?;
+        Ok(GroupWorker {
+            consumer,
+            core,
+            last_round: Instant::now(),
+        })
+    }
+
+    /// Reads and takes in what arrives for about `wait`; a published round
+    /// when one was due.
+    pub fn step(&mut self, wait: Duration) -> Result<Option<Round>, SourceError> {
+        let mut polled = 0;
+        let started = Instant::now();
+        while polled < BATCH_EVENTS && started.elapsed() < wait {
+            let next = self.consumer.poll(match polled {
+                0 => Duration::from_millis(50),
+                _ => Duration::ZERO,
+            });
+            let mut core = lock(&self.core);
+            if let Some(e) = core.failure.take() {
+                return Err(e);
+            }
+            match next {
+                Some(Ok(m)) => {
+                    core.take(
+                        m.partition(),
+                        m.offset(),
+                        m.timestamp().to_millis(),
+                        m.payload(),
+                    );
+                    polled += 1;
+                }
+                Some(Err(e)) if is_partition_end(&e) => {}
+                Some(Err(e)) => log::warn!(
+                    "kafka: {}",
+                    core.setup.spec.redactor().clean(&e.to_string())
+                ),
+                None => break,
+            }
+        }
+        let mut core = lock(&self.core);
+        core.ingest_all();
+        if self.last_round.elapsed() < core.setup.every {
+            return Ok(None);
+        }
+        self.last_round = Instant::now();
+        core.publish_round(false).map(Some)
+    }
+
+    /// Publishes every partition held and leaves the group.
+    pub fn finish(self) -> Result<Round, SourceError> {
+        let round = lock(&self.core).publish_round(true)?;
+        self.consumer.unsubscribe();
+        // The revocation is seen by polling: each partition is let go
+        // (published again only if anything came meanwhile).
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until && !lock(&self.core).held.is_empty() {
+            let _ = self.consumer.poll(Duration::from_millis(100));
+        }
+        match lock(&self.core).failure.take() {
+            Some(e) => Err(e),
+            None => Ok(round),
+        }
+    }
+}
