@@ -158,7 +158,14 @@ fn one_worker_and_three_give_exactly_the_summary_of_the_file() {
     produce(&broker, TOPIC, &whole);
     let one = worker(&broker, "one", "one", &[]);
     let view = merged(&broker, &["--job", "one"]);
+    // A window of the merged view is the window of one reader of the topic.
+    let window = ["--window", "30m"];
+    let mut merged_window = merged(&broker, &[&["--job", "one"][..], &window].concat());
     finish(one);
+    let read = live_with(&broker, TOPIC, &window);
+    assert!(read["events"].as_u64().unwrap() > 0);
+    merged_window.as_object_mut().unwrap().remove("workers");
+    assert_same_summary(merged_window, read, "a window of the merged view");
     assert_merged_is_the_file(view, &whole, &[], "1 worker");
 
     let three: Vec<Child> = (0..3)

@@ -15,8 +15,11 @@ use crate::report::{Summary, to_csv, to_dot, to_table};
 use crate::settings::{default_alert_rules, read_alert_rules};
 use crate::source::values::{RegistrySpec, ValueFormat, ValuesSpec};
 
+use crate::engine::kept::KeptEvents;
 use crate::live::alert_out::{AlertOutputs, AlertTopic, DeliveryCounts};
+use crate::live::merged::WorkersReport;
 use crate::live::{LiveError, LiveRun, LiveSetup, LiveWindow, copy_shown};
+use crate::source::Mapping;
 use crate::source::kafka::{KafkaProgress, KafkaSpec, StartAt, client_property};
 
 use super::live_window::{compared, range_journeys, rfc3339, window_range};
@@ -121,7 +124,7 @@ fn live_comparison(
 }
 
 /// The alert rules of `--alerts FILE` (none without it).
-fn read_rules(
+pub fn read_rules(
     path: Option<&std::path::Path>,
     settings: &Settings,
 ) -> Result<Vec<AlertRule>, Failure> {
@@ -139,13 +142,37 @@ fn webhook_url(text: &str) -> Result<String, Failure> {
     }
 }
 
-/// Runs `live`: the window, or with `--headless` the printed summaries.
-pub fn live(args: &LiveArgs) -> Result<(), Failure> {
+/// Where every alert goes besides its rule's own outputs: `--alerts-topic`
+/// (on `brokers`, with the client `properties`) and `--alerts-webhook`.
+pub fn alert_outputs(
+    args: &LiveArgs,
+    brokers: &str,
+    properties: &[(String, String)],
+) -> Result<AlertOutputs, Failure> {
     let webhook = args
         .alerts_webhook
         .as_deref()
         .map(webhook_url)
         .transpose()?;
+    Ok(AlertOutputs {
+        topic: args.alerts_topic.clone().map(|topic| AlertTopic {
+            brokers: brokers.to_owned(),
+            topic,
+            properties: properties.to_vec(),
+        }),
+        webhook,
+    })
+}
+
+/// What `live` flags ask for besides the topic: the settings (without a
+/// live comparison among the segments compared) and what headless prints,
+/// when, and which alerts it watches and delivers where (on `brokers`,
+/// with the client `properties`).
+pub(super) fn plan(
+    args: &LiveArgs,
+    brokers: &str,
+    properties: &[(String, String)],
+) -> Result<(Settings, Headless), Failure> {
     let window = args
         .window
         .as_deref()
@@ -163,48 +190,18 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
         mapping.compare.clear();
     }
     let settings = settings(&mapping, None, None)?;
-    let spec = kafka_spec(args)?;
     // Every alert goes to the flags' topic and webhook, besides its rule's
     // own outputs.
-    let outputs = AlertOutputs {
-        topic: args.alerts_topic.clone().map(|topic| AlertTopic {
-            brokers: spec.brokers.clone(),
-            topic,
-            properties: spec.properties.clone(),
-        }),
-        webhook,
-    };
-    if !args.headless {
-        // The window's Alerts panel saves to the file given, or to the
-        // user's own rules file.
-        let (alerts, alerts_file) = match &args.alerts {
-            Some(path) => (read_rules(Some(path), &settings)?, Some(path.clone())),
-            None => {
-                default_alert_rules(settings.source.time_parser()).map_err(|e| usage(anyhow!(e)))?
-            }
-        };
-        let request = crate::app::live::LiveRequest {
-            spec,
-            state: args.state.clone(),
-            lateness_us: duration(&args.lateness, "lateness")?.as_micros() as i64,
-            alerts,
-            alerts_file,
-            alert_outputs: outputs,
-        };
-        return Ok(crate::ui::window::run(
-            settings,
-            Some(crate::app::Command::OpenKafka(Box::new(request))),
-        )?);
-    }
+    let outputs = alert_outputs(args, brokers, properties)?;
     let until_idle = args
         .until_idle
         .as_deref()
         .map(|t| duration(t, "until-idle"))
         .transpose()?;
-    let every = match (&args.every, until_idle) {
-        (Some(t), _) => Some(duration(t, "every")?),
-        (None, None) => Some(Duration::from_secs(10)),
-        (None, Some(_)) => None,
+    let every = match (&args.every, until_idle, args.until_caught_up) {
+        (Some(t), _, _) => Some(duration(t, "every")?),
+        (None, None, false) => Some(Duration::from_secs(10)),
+        (None, _, _) => None,
     };
     let run = Headless {
         until_idle,
@@ -218,21 +215,50 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
         alerts: read_rules(args.alerts.as_deref(), &settings)?,
         outputs,
     };
+    Ok((settings, run))
+}
+
+/// Runs `live`: the window, or with `--headless` the printed summaries.
+pub fn live(args: &LiveArgs) -> Result<(), Failure> {
+    let spec = kafka_spec(args)?;
+    let (settings, run) = plan(args, &spec.brokers, &spec.properties)?;
+    if !args.headless {
+        // The window's Alerts panel saves to the file given, or to the
+        // user's own rules file.
+        let (alerts, alerts_file) = match &args.alerts {
+            Some(path) => (run.alerts.clone(), Some(path.clone())),
+            None => {
+                default_alert_rules(settings.source.time_parser()).map_err(|e| usage(anyhow!(e)))?
+            }
+        };
+        let request = crate::app::live::LiveRequest {
+            spec,
+            state: args.state.clone(),
+            lateness_us: run.lateness.as_micros() as i64,
+            alerts,
+            alerts_file,
+            alert_outputs: run.outputs,
+        };
+        return Ok(crate::ui::window::run(
+            settings,
+            Some(crate::app::Command::OpenKafka(Box::new(request))),
+        )?);
+    }
     headless(spec, settings, run)
 }
 
 /// What `live --headless` prints, and when.
-struct Headless {
-    until_idle: Option<Duration>,
-    every: Option<Duration>,
-    format: OutputFormat,
-    lateness: Duration,
-    window: Option<Duration>,
-    range: Option<EventRange>,
-    state: Option<std::path::PathBuf>,
-    compared: Option<LiveComparison>,
-    alerts: Vec<AlertRule>,
-    outputs: AlertOutputs,
+pub(super) struct Headless {
+    pub until_idle: Option<Duration>,
+    pub every: Option<Duration>,
+    pub format: OutputFormat,
+    pub lateness: Duration,
+    pub window: Option<Duration>,
+    pub range: Option<EventRange>,
+    pub state: Option<std::path::PathBuf>,
+    pub compared: Option<LiveComparison>,
+    pub alerts: Vec<AlertRule>,
+    pub outputs: AlertOutputs,
 }
 
 /// Why the live loop stopped, as the command reports it: a source's
@@ -254,6 +280,39 @@ fn shown_window(run: &Headless) -> LiveWindow {
         (None, Some(w)) => LiveWindow::Last(w.as_secs_f64().round().max(1.0) as u64),
         (None, None) => LiveWindow::SinceStart,
     }
+}
+
+/// What `engine` shows as `run` asks (a window, a fixed range or since
+/// start, compared as asked), summarised under the source's `named` name
+/// and columns, with who is here now; `last` for the last summary (a range
+/// nothing of which was read is then refused).
+pub(super) fn shown_summary(
+    engine: &dyn KeptEvents,
+    run: &Headless,
+    settings: &Settings,
+    named: (&str, &Mapping),
+    last: bool,
+) -> Result<(Summary, Vec<OpenSessions>), Failure> {
+    let with_events = settings.questions.funnel.is_some();
+    let (journeys, open) = match run.range {
+        Some(range) => range_journeys(engine, range, last)?,
+        None => copy_shown(engine, shown_window(run), with_events).build(),
+    };
+    let open_sessions = open
+        .into_iter()
+        .map(|(t, sessions)| OpenSessions {
+            touchpoint: journeys.touchpoint_name(t).to_owned(),
+            sessions,
+        })
+        .collect();
+    let mut summary = Summary::new(
+        named.0,
+        named.1,
+        &journeys,
+        settings.questions.funnel.as_ref(),
+    );
+    summary.compare = compared(engine, run.compared, run.range, settings.questions.explain)?;
+    Ok((summary, open_sessions))
 }
 
 fn headless(spec: KafkaSpec, settings: Settings, run: Headless) -> Result<(), Failure> {
@@ -280,8 +339,6 @@ fn headless(spec: KafkaSpec, settings: Settings, run: Headless) -> Result<(), Fa
         let back = run.compared.map_or(0, |c| c.back_us);
         engine.keep_from(Some(range.from_us - back));
     }
-    let window = shown_window(&run);
-    let with_events = settings.questions.funnel.is_some();
     let mut raised: Vec<Alert> = Vec::new();
     let mut last_print = Instant::now();
     loop {
@@ -300,46 +357,16 @@ fn headless(spec: KafkaSpec, settings: Settings, run: Headless) -> Result<(), Fa
         }
         last_print = Instant::now();
         let engine = &live.session().engine;
-        let (journeys, open) = match run.range {
-            Some(range) => range_journeys(engine, range, idle)?,
-            None => copy_shown(engine, window, with_events).build(),
-        };
-        let open_sessions = open
-            .into_iter()
-            .map(|(t, sessions)| OpenSessions {
-                touchpoint: journeys.touchpoint_name(t).to_owned(),
-                sessions,
-            })
-            .collect();
         let source = &live.session().source;
-        let mut summary = Summary::new(
-            source.name(),
-            source.mapping(),
-            &journeys,
-            settings.questions.funnel.as_ref(),
-        );
-        summary.compare = compared(engine, run.compared, run.range, settings.questions.explain)?;
-        let (reordered, late) = engine.out_of_order();
-        let (customers_settled, customers_forgotten) = engine.settled_customers();
-        let counts = LiveCounts {
-            reordered,
-            late,
-            window_s: run
-                .window
-                .map(|w| w.as_secs_f64())
-                .or(run.range.map(|r| r.len_us() as f64 / 1e6)),
-            window_from: run.range.map(|r| rfc3339(r.from_us)),
-            window_to: run.range.map(|r| rfc3339(r.to_us)),
-            kept_s: engine.kept_s(),
-            customers_settled,
-            customers_forgotten,
-            funnel_covers_s: settings
-                .questions
-                .funnel
-                .as_ref()
-                .map(|_| run.window.map_or(engine.kept_s(), |w| w.as_secs_f64())),
+        let named = (source.name(), source.mapping());
+        let (summary, open_sessions) = shown_summary(engine, &run, &settings, named, idle)?;
+        let counts = live_counts(
+            &run,
+            &settings,
+            engine,
+            (engine.out_of_order(), engine.settled_customers()),
             open_sessions,
-        };
+        );
         let progress = source.progress();
         live.save_if_changed().map_err(live_failure)?;
         // Before the last summary, every queued alert is delivered (or
@@ -352,18 +379,50 @@ fn headless(spec: KafkaSpec, settings: Settings, run: Headless) -> Result<(), Fa
             alerts: &raised,
             delivery,
         });
-        print(
-            &summary,
-            &progress,
-            &counts,
-            alerts_so_far.as_ref(),
-            run.format,
-            !idle,
-        )?;
+        let printed = Printed {
+            summary: &summary,
+            progress: &progress,
+            counts: &counts,
+            alerts: alerts_so_far.as_ref(),
+            workers: None,
+        };
+        print(&printed, run.format, !idle)?;
         if idle {
             live.close().map_err(live_failure)?;
             return Ok(());
         }
+    }
+}
+
+/// The counts only a stream has, of `engine` as `run` shows it: its
+/// arrivals out of order and beyond the lateness, and its settled and
+/// forgotten customers (`counted`), with who is here now.
+pub(super) fn live_counts(
+    run: &Headless,
+    settings: &Settings,
+    engine: &dyn KeptEvents,
+    counted: ((u64, u64), (usize, u64)),
+    open_sessions: Vec<OpenSessions>,
+) -> LiveCounts {
+    let ((reordered, late), (customers_settled, customers_forgotten)) = counted;
+    LiveCounts {
+        reordered,
+        late,
+        window_s: run
+            .window
+            .map(|w| w.as_secs_f64())
+            .or(run.range.map(|r| r.len_us() as f64 / 1e6)),
+        window_from: run.range.map(|r| rfc3339(r.from_us)),
+        window_to: run.range.map(|r| rfc3339(r.to_us)),
+        kept_s: engine.kept_s(),
+        customers_settled,
+        customers_forgotten,
+        funnel_covers_s: settings
+            .questions
+            .funnel
+            .as_ref()
+            .map(|_| run.window.map_or(engine.kept_s(), |w| w.as_secs_f64())),
+        open_sessions,
     }
 }
 
@@ -425,24 +484,36 @@ struct LiveJson<'a> {
     alerts: Option<&'a [Alert]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     alert_delivery: Option<&'a DeliveryCounts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workers: Option<&'a WorkersReport>,
+}
+
+/// What one live summary prints.
+pub struct Printed<'a> {
+    /// The journeys shown.
+    pub summary: &'a Summary,
+    /// What was read of each partition.
+    pub progress: &'a KafkaProgress,
+    /// What only a stream has.
+    pub counts: &'a LiveCounts,
+    /// The alerts so far, when rules are watched.
+    pub alerts: Option<&'a AlertsOut<'a>>,
+    /// A merged view's workers.
+    pub workers: Option<&'a WorkersReport>,
 }
 
 /// The summary JSON with a `"kafka"` object (consumed count, offsets,
-/// lag) and a `"live"` object (late arrivals, window).
-pub fn live_json(
-    summary: &Summary,
-    progress: &KafkaProgress,
-    live: &LiveCounts,
-    alerts: Option<&AlertsOut<'_>>,
-    one_line: bool,
-) -> String {
+/// lag) and a `"live"` object (late arrivals, window), and a merged view's
+/// `"workers"`.
+pub fn live_json(printed: &Printed<'_>, one_line: bool) -> String {
     let value = LiveJson {
-        summary,
-        kafka: progress,
-        live,
-        open_sessions: &live.open_sessions,
-        alerts: alerts.map(|out| out.alerts),
-        alert_delivery: alerts.map(|out| &out.delivery),
+        summary: printed.summary,
+        kafka: printed.progress,
+        live: printed.counts,
+        open_sessions: &printed.counts.open_sessions,
+        alerts: printed.alerts.map(|out| out.alerts),
+        alert_delivery: printed.alerts.map(|out| &out.delivery),
+        workers: printed.workers,
     };
     let text = if one_line {
         serde_json::to_string(&value)
@@ -490,24 +561,27 @@ pub fn print_line(line: &str) -> Result<(), Failure> {
         .map_err(|e| Failure::Failed(e.into()))
 }
 
-fn print(
-    summary: &Summary,
-    progress: &KafkaProgress,
-    live: &LiveCounts,
-    alerts: Option<&AlertsOut<'_>>,
+/// Prints one summary in `format` (JSON on one line when `one_line`).
+pub(super) fn print(
+    printed: &Printed<'_>,
     format: OutputFormat,
     one_line: bool,
 ) -> Result<(), Failure> {
     let text = match format {
-        OutputFormat::Json => live_json(summary, progress, live, alerts, one_line),
+        OutputFormat::Json => live_json(printed, one_line),
         OutputFormat::Table => format!(
             "{}consumed {} messages; lag {}\n",
-            to_table(summary),
-            progress.consumed,
-            progress.partitions.iter().map(|p| p.lag).sum::<i64>()
+            to_table(printed.summary),
+            printed.progress.consumed,
+            printed
+                .progress
+                .partitions
+                .iter()
+                .map(|p| p.lag)
+                .sum::<i64>()
         ),
-        OutputFormat::Csv => to_csv(summary),
-        OutputFormat::Dot => to_dot(summary),
+        OutputFormat::Csv => to_csv(printed.summary),
+        OutputFormat::Dot => to_dot(printed.summary),
     };
     let mut stdout = std::io::stdout().lock();
     stdout

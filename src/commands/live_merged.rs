@@ -1,30 +1,25 @@
 //! `live --state-topic S --headless`: the journeys the workers of a job
-//! publish, merged, printed as `summarize` prints a file's (plus a
-//! `"workers"` object), every `--every` or once every partition of the
-//! input topic is covered (`--until-caught-up`).
+//! publish, merged, printed as `live --headless` prints a topic's (the same
+//! windows, comparisons and alert rules, plus a `"workers"` object), every
+//! `--every` or once every partition of the input topic is covered
+//! (`--until-caught-up`).
 
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 
-use crate::cli::{LiveArgs, OutputFormat};
-use crate::live::merged::{MergedView, WorkersReport};
+use crate::cli::LiveArgs;
+use crate::engine::alerts::Alert;
+use crate::live::merged::MergedView;
+use crate::live::merged_alerts::MergedAlerts;
 use crate::live::state_topic::StateTopic;
-use crate::report::{Summary, to_csv, to_dot, to_table};
 use crate::source::kafka::{KafkaSpec, StartAt};
 use crate::source::schema::Mapping;
 
-use super::live::{OpenSessions, client_properties, duration, print_line};
-use super::{Failure, settings, source_failure, usage};
-
-/// The merged JSON: the summary's fields, the workers' and who is here now.
-#[derive(serde::Serialize)]
-struct MergedJson<'a> {
-    #[serde(flatten)]
-    summary: &'a Summary,
-    workers: &'a WorkersReport,
-    open_sessions: &'a [OpenSessions],
-}
+use super::live::{
+    AlertsOut, Printed, client_properties, live_counts, plan, print, print_line, shown_summary,
+};
+use super::{Failure, source_failure, usage};
 
 /// The columns before any worker has reported: none.
 fn no_mapping() -> Mapping {
@@ -43,16 +38,33 @@ fn no_mapping() -> Mapping {
     }
 }
 
+/// Flags that read a topic themselves, which a merged view does not.
+fn refuse_topic_flags(args: &LiveArgs) -> Result<(), Failure> {
+    let given = [
+        ("--topic", args.broker.topic.is_some()),
+        ("--group", args.group.is_some()),
+        ("--state", args.state.is_some()),
+        ("--until-idle", args.until_idle.is_some()),
+    ];
+    match given.iter().find(|(_, on)| *on) {
+        Some((flag, _)) => Err(usage(anyhow!(
+            "{flag} reads a topic itself; with --state-topic the workers read it (give \
+             --until-caught-up to stop once they have)"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Runs `live --state-topic` (headless only).
 pub fn merged(args: &LiveArgs, state_topic: &str) -> Result<(), Failure> {
     if !args.headless {
         return Err(usage(anyhow!(
-            "--state-topic is shown with --headless (printed as JSON); the window shows a \
-             topic read directly"
+            "--state-topic is shown with --headless (printed as JSON)"
         )));
     }
-    let settings = settings(&args.mapping, None, None)?;
+    refuse_topic_flags(args)?;
     let properties = client_properties(&args.broker)?;
+    let (settings, run) = plan(args, &args.broker.brokers, &properties)?;
     let spec = KafkaSpec::new(
         &args.broker.brokers,
         state_topic,
@@ -63,71 +75,57 @@ pub fn merged(args: &LiveArgs, state_topic: &str) -> Result<(), Failure> {
         spec,
         name: state_topic.to_owned(),
     };
-    let every = match (&args.every, args.until_caught_up) {
-        (Some(t), _) => Some(duration(t, "every")?),
-        (None, false) => Some(Duration::from_secs(10)),
-        (None, true) => None,
-    };
     let mut view = MergedView::open(state, args.job.clone(), settings.engine.clone())
         .map_err(source_failure)?;
-    let with_events = settings.questions.funnel.is_some();
+    let mut rules = MergedAlerts::start(run.alerts.clone(), state_topic, run.outputs.clone())
+        .map_err(|e| Failure::Failed(anyhow!("cannot start the alerts producer: {e}")))?;
+    let mut raised: Vec<Alert> = Vec::new();
     let mut last_print = Instant::now();
     loop {
         view.poll(Duration::from_millis(200))
             .map_err(source_failure)?;
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let new = rules.check(&view, now_ms).map_err(|e| usage(anyhow!(e)))?;
+        if run.every.is_some() {
+            for alert in &new {
+                let json = serde_json::to_string(alert).unwrap_or_default();
+                print_line(&crate::format::json_printable(&json))?;
+            }
+        }
+        raised.extend(new);
         let done = args.until_caught_up && view.caught_up();
-        let due = every.is_some_and(|e| last_print.elapsed() >= e);
+        let due = run.every.is_some_and(|e| last_print.elapsed() >= e);
         if !(done || due) {
             continue;
         }
         last_print = Instant::now();
-        let (since, split) = view.since_start(with_events);
-        let journeys = &since.journeys;
-        let mapping = view.mapping().cloned().unwrap_or_else(no_mapping);
         let name = format!(
             "kafka://{}/{} (merged from {state_topic})",
             args.broker.brokers,
             view.input_topic().unwrap_or("?")
         );
-        let summary = Summary::new(
-            &name,
-            &mapping,
-            journeys,
-            settings.questions.funnel.as_ref(),
-        );
-        let open: Vec<OpenSessions> = since
-            .active
-            .iter()
-            .map(|&(t, sessions)| OpenSessions {
-                touchpoint: journeys.touchpoint_name(t).to_owned(),
-                sessions,
-            })
-            .collect();
-        let workers = view.workers(chrono::Utc::now().timestamp_millis(), split);
-        let text = match args.format {
-            OutputFormat::Json => {
-                let value = MergedJson {
-                    summary: &summary,
-                    workers: &workers,
-                    open_sessions: &open,
-                };
-                let text = match done {
-                    true => serde_json::to_string_pretty(&value),
-                    false => serde_json::to_string(&value),
-                };
-                text.map_err(|e| Failure::Failed(e.into()))?
-            }
-            OutputFormat::Table => format!(
-                "{}partitions reported {} of {}, behind {}",
-                to_table(&summary),
-                workers.reported,
-                workers.partitions,
-                workers.behind
-            ),
-            OutputFormat::Csv => to_csv(&summary),
-            OutputFormat::Dot => to_dot(&summary),
+        let mapping = view.mapping().cloned().unwrap_or_else(no_mapping);
+        let engine = view.engine();
+        let (summary, open) = shown_summary(engine, &run, &settings, (&name, &mapping), done)?;
+        let counted = (engine.out_of_order(), engine.settled_customers());
+        let counts = live_counts(&run, &settings, engine, counted, open);
+        let workers = view.workers(now_ms);
+        let delivery = match done {
+            true => rules.finish(),
+            false => rules.delivery(),
         };
-        print_line(crate::format::json_printable(&text).trim_end())?;
+        let alerts = (!rules.rules().is_empty()).then_some(AlertsOut {
+            alerts: &raised,
+            delivery,
+        });
+        let printed = Printed {
+            summary: &summary,
+            progress: &view.progress(),
+            counts: &counts,
+            alerts: alerts.as_ref(),
+            workers: Some(&workers),
+        };
+        print(&printed, run.format, !done)?;
         if done {
             return Ok(());
         }

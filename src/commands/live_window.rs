@@ -32,7 +32,7 @@ pub(super) fn window_range(
 /// which has arrived is refused on the last summary (`last`) and empty
 /// before it.
 pub(super) fn range_journeys(
-    engine: &crate::engine::LiveEngine,
+    engine: &dyn crate::engine::kept::KeptEvents,
     range: EventRange,
     last: bool,
 ) -> Result<(crate::engine::Journeys, Vec<(u32, u64)>), Failure> {
@@ -74,7 +74,7 @@ pub(super) fn range_journeys(
 }
 
 /// The event time held, as "FROM to NEWEST" (or that none arrived).
-fn read_span(engine: &crate::engine::LiveEngine) -> String {
+fn read_span(engine: &dyn crate::engine::kept::KeptEvents) -> String {
     match (engine.oldest_kept_us(), engine.watermark_us()) {
         (Some(first), Some(newest)) => format!(
             "{} to {} (UTC)",
@@ -96,7 +96,7 @@ pub(super) fn rfc3339(us: i64) -> String {
 /// a fixed range with the same length earlier when that is wholly kept
 /// (else it says why on standard error and compares nothing).
 pub(super) fn compared(
-    engine: &crate::engine::LiveEngine,
+    engine: &dyn crate::engine::kept::KeptEvents,
     compared: Option<LiveComparison>,
     range: Option<EventRange>,
     explain: bool,

@@ -294,6 +294,16 @@ impl LiveEngine {
         by_time.max(self.forgotten_before_us)
     }
 
+    /// The names of the touchpoints, by id.
+    pub(super) fn touchpoint_names(&self) -> &super::intern::Interner {
+        self.recent.touchpoint_names()
+    }
+
+    /// The names of the customers held, by id.
+    pub(super) fn customer_names(&self) -> &super::intern::Interner {
+        &self.recent.customers
+    }
+
     /// Events taken in so far, duplicates included.
     pub fn taken(&self) -> u64 {
         self.taken

@@ -5,7 +5,7 @@
 
 use super::compare::{CompareReport, compare_apart};
 use super::ingest::StagedCopy;
-use super::live::LiveEngine;
+use super::kept::KeptEvents;
 use super::segment::{Segment, SegmentError};
 
 /// The two stretches compared: the events of `[now − window, now]` against
@@ -79,7 +79,7 @@ impl LiveComparison {
     /// the events up to its own "now" (`now_us` less the step back), so its
     /// sessions have had exactly as long to go on as the current ones, and
     /// a steady stream shows no change.
-    pub fn copy(&self, engine: &LiveEngine, now_us: i64) -> StretchCopies {
+    pub fn copy(&self, engine: &dyn KeptEvents, now_us: i64) -> StretchCopies {
         let start = now_us - self.window_us;
         StretchCopies {
             now: engine.recent_between(start, now_us + 1),
@@ -108,7 +108,7 @@ impl StretchCopies {
 /// [`LiveComparison::copy`]), significant rows explained when `explain` is
 /// true; None before any event.
 pub fn compare_windows(
-    engine: &LiveEngine,
+    engine: &dyn KeptEvents,
     spec: &LiveComparison,
     explain: bool,
 ) -> Option<Result<CompareReport, SegmentError>> {

@@ -4,7 +4,7 @@
 //! a day back), like with like.
 
 use super::ingest::StagedCopy;
-use super::live::LiveEngine;
+use super::kept::KeptEvents;
 use super::live_compare::{StretchCopies, time_label};
 use super::segment::Segment;
 
@@ -121,7 +121,7 @@ impl EventRange {
     /// Whether `engine` holds every event of the range it has seen: the
     /// range is not empty, starts at or before the newest event and inside
     /// the kept past.
-    pub fn check(&self, engine: &LiveEngine) -> Result<(), RangeError> {
+    pub fn check(&self, engine: &dyn KeptEvents) -> Result<(), RangeError> {
         self.check_against(
             engine.watermark_us(),
             engine.kept_from_us(),
@@ -157,7 +157,7 @@ impl EventRange {
 
     /// A copy of exactly the events of the range, to build on another
     /// thread (its journeys are those of a file holding only them).
-    pub fn copy(&self, engine: &LiveEngine) -> Result<StagedCopy, RangeError> {
+    pub fn copy(&self, engine: &dyn KeptEvents) -> Result<StagedCopy, RangeError> {
         self.check(engine)?;
         Ok(engine.recent_between(self.from_us, self.to_us))
     }
@@ -200,7 +200,7 @@ impl RangeComparison {
 
     /// Both stretches' events, to be built and compared on another thread;
     /// an error says why they cannot be compared like with like.
-    pub fn copy(&self, engine: &LiveEngine) -> Result<StretchCopies, RangeError> {
+    pub fn copy(&self, engine: &dyn KeptEvents) -> Result<StretchCopies, RangeError> {
         self.range.check(engine)?;
         let newest = engine.watermark_us().ok_or(RangeError::NoEvents)?;
         let (now, before) = self.stretches(newest);

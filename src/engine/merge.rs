@@ -10,6 +10,7 @@
 use super::explore::busiest_first;
 use super::ingest::StagedCopy;
 use super::intern::Interner;
+use super::kept::KeptEvents;
 use super::live::{LiveEngine, RunningTotals, SinceStart};
 use super::staging::{BUCKET_SHIFT, Bucket};
 
@@ -140,62 +141,187 @@ impl Merged {
     /// The running totals of the parts (in the order their copies were
     /// given) added up, over the merged events.
     pub fn since_start(self, totals: Vec<RunningTotals>) -> SinceStart {
-        let mut sum = RunningTotals {
-            graph: super::JourneyGraph::new(),
-            events: 0,
-            customers: 0,
-            sessions: 0,
-            duplicates: 0,
-            time_range_us: None,
-            active: Vec::new(),
-        };
-        let mut open_at = vec![0u64; self.copy.touchpoints.len()];
-        for (part, ids) in totals.into_iter().zip(&self.touchpoints) {
-            sum.graph.merge(&part.graph);
-            sum.events += part.events;
-            sum.customers += part.customers;
-            sum.sessions += part.sessions;
-            sum.duplicates += part.duplicates;
-            sum.time_range_us = match (sum.time_range_us, part.time_range_us) {
-                (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
-                (one, other) => one.or(other),
-            };
-            for (touchpoint, sessions) in part.active {
-                if let Some(&id) = ids.get(touchpoint as usize) {
-                    open_at[id as usize] += sessions;
-                }
-            }
-        }
-        sum.active = busiest_first(&open_at);
+        let sum = sum_totals(totals, &self.touchpoints, self.copy.touchpoints.len());
         sum.over(self.copy.build())
     }
 }
 
-/// The journeys since start of engines holding a stream's parts, with the
-/// customers and events of each part's last hour when `with_events`; and
-/// how many customers were found in more than one part.
-pub fn merged_since_start(engines: &[&LiveEngine], with_events: bool) -> (SinceStart, u64) {
-    let copies = engines
-        .iter()
-        .map(|e| match with_events {
-            true => e.recent(None),
-            false => e.without_events(),
-        })
-        .collect();
-    let totals = engines.iter().map(|e| e.running_totals()).collect();
-    match merge_copies(copies) {
-        Some(merged) => {
-            let split = merged.customers_split;
-            (merged.since_start(totals), split)
+/// The parts' running totals added up; `ids` maps each part's touchpoint
+/// ids to the merged ones (of `touchpoints` names).
+fn sum_totals(totals: Vec<RunningTotals>, ids: &[Vec<u32>], touchpoints: usize) -> RunningTotals {
+    let mut sum = RunningTotals {
+        graph: super::JourneyGraph::new(),
+        events: 0,
+        customers: 0,
+        sessions: 0,
+        duplicates: 0,
+        time_range_us: None,
+        active: Vec::new(),
+    };
+    let mut open_at = vec![0u64; touchpoints];
+    for (part, ids) in totals.into_iter().zip(ids) {
+        sum.graph.merge(&part.graph);
+        sum.events += part.events;
+        sum.customers += part.customers;
+        sum.sessions += part.sessions;
+        sum.duplicates += part.duplicates;
+        sum.time_range_us = match (sum.time_range_us, part.time_range_us) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (one, other) => one.or(other),
+        };
+        for (touchpoint, sessions) in part.active {
+            if let Some(&id) = ids.get(touchpoint as usize) {
+                open_at[id as usize] += sessions;
+            }
         }
-        None => (empty_since_start(), 0),
+    }
+    sum.active = busiest_first(&open_at);
+    sum
+}
+
+/// Engines that each hold a part of one stream (customers apart), read as
+/// one stream: every copy is the parts' copies put together, every total
+/// the parts' added up.
+#[derive(Default)]
+pub struct MergedEngine {
+    /// The parts by name, in name order.
+    parts: Vec<(String, LiveEngine)>,
+    /// Per part: its touchpoint ids' ids among the merged names.
+    touchpoint_ids: Vec<Vec<u32>>,
+    touchpoints: usize,
+    customers_split: u64,
+}
+
+impl MergedEngine {
+    /// Puts in the parts given (by name), each replacing the part of its
+    /// name.
+    pub fn insert(&mut self, parts: impl IntoIterator<Item = (String, LiveEngine)>) {
+        for (name, engine) in parts {
+            match self.parts.binary_search_by(|(n, _)| n.cmp(&name)) {
+                Ok(k) => self.parts[k].1 = engine,
+                Err(k) => self.parts.insert(k, (name, engine)),
+            }
+        }
+        let mut touchpoints = Interner::default();
+        let mut customers = Interner::default();
+        self.customers_split = 0;
+        self.touchpoint_ids.clear();
+        for (_, part) in &self.parts {
+            let ids = merge_names(&mut touchpoints, part.touchpoint_names()).0;
+            self.touchpoint_ids.push(ids);
+            self.customers_split += merge_names(&mut customers, part.customer_names()).1;
+        }
+        self.touchpoints = touchpoints.len();
+    }
+
+    /// The parts, by name.
+    pub fn parts(&self) -> impl Iterator<Item = (&str, &LiveEngine)> {
+        self.parts.iter().map(|(n, e)| (n.as_str(), e))
+    }
+
+    fn engines(&self) -> impl Iterator<Item = &LiveEngine> {
+        self.parts.iter().map(|(_, e)| e)
+    }
+
+    /// Customers held by more than one part.
+    pub fn customers_split(&self) -> u64 {
+        self.customers_split
+    }
+
+    /// Events taken in, duplicates included.
+    pub fn taken(&self) -> u64 {
+        self.engines().map(LiveEngine::taken).sum()
+    }
+
+    /// Duplicates dropped since start.
+    pub fn duplicates(&self) -> u64 {
+        self.engines().map(LiveEngine::duplicates).sum()
+    }
+
+    /// Arrivals out of order, and those of them beyond the lateness.
+    pub fn out_of_order(&self) -> (u64, u64) {
+        self.engines().fold((0, 0), |(a, b), p| {
+            let (c, d) = p.out_of_order();
+            (a + c, b + d)
+        })
+    }
+
+    /// Settled customers, and those forgotten past the limit.
+    pub fn settled_customers(&self) -> (usize, u64) {
+        self.engines().fold((0, 0), |(a, b), p| {
+            let (c, d) = p.settled_customers();
+            (a + c, b + d)
+        })
+    }
+
+    /// The journeys since start, with the customers and events of the last
+    /// hour when `with_events`.
+    pub fn since_start(&self, with_events: bool) -> SinceStart {
+        let base = match with_events {
+            true => self.recent(None),
+            false => self.without_events(),
+        };
+        self.running_totals().over(base.build())
+    }
+
+    fn merged(&self, copy: impl Fn(&LiveEngine) -> StagedCopy) -> StagedCopy {
+        match merge_copies(self.engines().map(copy).collect()) {
+            Some(merged) => merged.copy,
+            None => LiveEngine::new(super::EngineConfig::default(), 0).without_events(),
+        }
     }
 }
 
-/// Nothing at all: no part has reported yet.
-fn empty_since_start() -> SinceStart {
-    let engine = LiveEngine::new(super::EngineConfig::default(), 0);
-    engine.since_start(false)
+impl KeptEvents for MergedEngine {
+    fn watermark_us(&self) -> Option<i64> {
+        self.engines().filter_map(LiveEngine::watermark_us).max()
+    }
+    fn lateness_us(&self) -> i64 {
+        self.engines()
+            .map(LiveEngine::lateness_us)
+            .max()
+            .unwrap_or(0)
+    }
+    /// Kept in every part from here on.
+    fn kept_from_us(&self) -> i64 {
+        self.engines()
+            .map(LiveEngine::kept_from_us)
+            .max()
+            .unwrap_or(i64::MIN)
+    }
+    fn kept_s(&self) -> f64 {
+        match self.watermark_us() {
+            Some(w) => w.saturating_sub(self.kept_from_us()) as f64 / 1e6,
+            None => super::live::KEEP_RECENT_US as f64 / 1e6,
+        }
+    }
+    fn oldest_kept_us(&self) -> Option<i64> {
+        self.engines().filter_map(LiveEngine::oldest_kept_us).min()
+    }
+    fn recent(&self, from_us: Option<i64>) -> StagedCopy {
+        // One window for every part: the last hour before the newest event
+        // of all, when none is given.
+        let last_hour = self
+            .watermark_us()
+            .map(|w| w.saturating_sub(super::live::KEEP_RECENT_US));
+        let from = from_us.or(last_hour);
+        self.merged(|p| p.recent(from))
+    }
+    fn recent_between(&self, from_us: i64, to_us: i64) -> StagedCopy {
+        self.merged(|p| p.recent_between(from_us, to_us))
+    }
+    fn without_events(&self) -> StagedCopy {
+        self.merged(LiveEngine::without_events)
+    }
+    fn running_totals(&self) -> RunningTotals {
+        let totals = self.engines().map(LiveEngine::running_totals).collect();
+        sum_totals(totals, &self.touchpoint_ids, self.touchpoints)
+    }
+    fn rejected_between(&self, from_us: i64, to_us: i64) -> u64 {
+        self.engines()
+            .map(|p| p.rejected_between(from_us, to_us))
+            .sum()
+    }
 }
 
 #[cfg(test)]
@@ -247,9 +373,13 @@ mod tests {
         parts[1].ingest(&batch(&even));
         for with_events in [false, true] {
             let want = whole.since_start(with_events).journeys;
-            let (got, split) = merged_since_start(&[&parts[0], &parts[1]], with_events);
-            assert_eq!(split, 0);
-            let got = got.journeys;
+            let mut merged = MergedEngine::default();
+            merged.insert([
+                ("a".into(), parts[0].clone()),
+                ("b".into(), parts[1].clone()),
+            ]);
+            assert_eq!(merged.customers_split(), 0);
+            let got = merged.since_start(with_events).journeys;
             assert_eq!(got.events, want.events);
             assert_eq!(got.sessions, want.sessions);
             assert_eq!(got.customers, want.customers);
@@ -265,7 +395,11 @@ mod tests {
         assert_eq!(walked.graph.edge_reports(), want.graph.edge_reports());
         assert_eq!(walked.events, want.events);
         // A customer in both parts is counted.
-        let (_, split) = merged_since_start(&[&parts[0], &parts[0]], false);
-        assert_eq!(split, 1);
+        let mut twice = MergedEngine::default();
+        twice.insert([
+            ("a".into(), parts[0].clone()),
+            ("b".into(), parts[0].clone()),
+        ]);
+        assert_eq!(twice.customers_split(), 1);
     }
 }

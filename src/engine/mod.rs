@@ -16,6 +16,7 @@ mod grouping;
 pub mod ingest;
 pub mod intern;
 pub mod journeys;
+pub mod kept;
 pub mod live;
 pub mod live_compare;
 pub mod live_range;

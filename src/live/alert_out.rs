@@ -16,7 +16,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde::Serialize;
 
 use crate::background::{Worker, no_waker};
-use crate::engine::alerts::{Alert, RuleOutputs};
+use crate::engine::alerts::{Alert, AlertRule, RuleOutputs};
 use crate::source::kafka::{ClientError, Redactor, create_client};
 
 /// Alerts waiting to be delivered; more are counted as dropped.
@@ -62,6 +62,18 @@ pub enum Destination {
     Topic(AlertTopic),
     /// POSTed to a URL.
     Webhook(String),
+}
+
+/// Where a watched stream's alerts go: the outputs given for every alert,
+/// and the stream's brokers and client properties (a rule's topic without
+/// brokers of its own is on them).
+pub struct StreamOutputs<'a> {
+    /// The outputs given for every alert.
+    pub outputs: &'a AlertOutputs,
+    /// The stream's brokers.
+    pub brokers: &'a str,
+    /// Its client properties.
+    pub properties: &'a [(String, String)],
 }
 
 impl AlertOutputs {
@@ -225,6 +237,19 @@ impl AlertSender {
                 Ok(())
             });
         Ok(AlertSender { worker, counts })
+    }
+
+    /// Queues each alert `raised` for delivery to the outputs given for
+    /// every alert and its rule's own, without waiting.
+    pub fn send_raised(&self, raised: &[Alert], rules: &[AlertRule], stream: &StreamOutputs<'_>) {
+        for alert in raised {
+            let own = rules.iter().find(|r| r.name == alert.rule);
+            let own = own.map(|r| r.outputs.clone()).unwrap_or_default();
+            let to = stream
+                .outputs
+                .destinations(&own, stream.brokers, stream.properties);
+            self.send(alert, to);
+        }
     }
 
     /// Queues `alert` for delivery to `to` without waiting (nowhere to

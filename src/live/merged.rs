@@ -7,11 +7,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::engine::merge::merged_since_start;
-use crate::engine::{EngineConfig, LiveEngine, SinceStart};
+use crate::engine::merge::MergedEngine;
+use crate::engine::{EngineConfig, SinceStart};
 use crate::source::SourceError;
-use crate::source::kafka::KafkaSpec;
 use crate::source::kafka::group::{EndWatch, topic_partitions};
+use crate::source::kafka::{KafkaProgress, KafkaSpec, PartitionProgress};
 use crate::source::live_state::state_of_bytes;
 use crate::source::schema::Mapping;
 
@@ -68,10 +68,9 @@ pub struct WorkersReport {
     pub by_partition: Vec<PartitionReport>,
 }
 
-/// A restored partition.
+/// A restored partition: what its snapshot said of itself, and its bytes.
 struct Part {
     header: SnapshotHeader,
-    engine: LiveEngine,
     bytes: u64,
 }
 
@@ -84,6 +83,8 @@ pub struct MergedView {
     job: Option<String>,
     config: EngineConfig,
     parts: BTreeMap<PartKey, Part>,
+    /// The partitions' engines, by snapshot key.
+    engine: MergedEngine,
     mapping: Option<Mapping>,
     unrestored: Vec<String>,
     /// The input topic's ends, once its name is known.
@@ -107,6 +108,7 @@ impl MergedView {
             job,
             config,
             parts: BTreeMap::new(),
+            engine: MergedEngine::default(),
             mapping: None,
             unrestored: Vec::new(),
             ends: None,
@@ -132,7 +134,7 @@ impl MergedView {
         let Some(job) = self.job.clone() else {
             return Ok(false);
         };
-        let mut changed = false;
+        let mut restored = Vec::new();
         for key in done.into_iter().filter(|k| k.0 == job) {
             let Some(snapshot) = self.follower.assembler().latest().get(&key) else {
                 continue;
@@ -142,15 +144,9 @@ impl MergedView {
                     self.mapping.get_or_insert(resume.mapping);
                     let header = snapshot.header.clone();
                     let bytes = snapshot.state.len() as u64;
-                    self.parts.insert(
-                        key,
-                        Part {
-                            header,
-                            engine,
-                            bytes,
-                        },
-                    );
-                    changed = true;
+                    let name = super::snapshot::snapshot_key(&key.0, &key.1, key.2);
+                    restored.push((name, engine));
+                    self.parts.insert(key, Part { header, bytes });
                 }
                 Err(e) if self.unrestored.len() < 10 => self
                     .unrestored
@@ -159,6 +155,10 @@ impl MergedView {
             }
         }
         self.watch_input()?;
+        let changed = !restored.is_empty();
+        if changed {
+            self.engine.insert(restored);
+        }
         Ok(changed)
     }
 
@@ -202,12 +202,54 @@ impl MergedView {
         Ok(())
     }
 
+    /// Every partition reported, read as one stream.
+    pub fn engine(&self) -> &MergedEngine {
+        &self.engine
+    }
+
     /// The journeys since start of every partition reported, with the
-    /// customers and events of each one's kept past when `with_events`;
-    /// and the customers found in two partitions.
-    pub fn since_start(&self, with_events: bool) -> (SinceStart, u64) {
-        let engines: Vec<&LiveEngine> = self.parts.values().map(|p| &p.engine).collect();
-        merged_since_start(&engines, with_events)
+    /// customers and events of the last hour when `with_events`.
+    pub fn since_start(&self, with_events: bool) -> SinceStart {
+        self.engine.since_start(with_events)
+    }
+
+    /// The state topic followed.
+    pub fn state_topic(&self) -> &StateTopic {
+        &self.state
+    }
+
+    /// The workers' progress as a reader's: each partition's next offset
+    /// is where its snapshot covers, its end the input's as last asked.
+    pub fn progress(&self) -> KafkaProgress {
+        let ends = self.ends.as_ref().and_then(|(_, _, w)| w.ends());
+        let ids = self
+            .ends
+            .as_ref()
+            .map(|(_, ids, _)| ids.clone())
+            .unwrap_or_default();
+        let partitions: Vec<PartitionProgress> = ids
+            .iter()
+            .map(|&partition| {
+                let next_offset = self.part(partition).map_or(0, |p| p.header.next_offset);
+                let high_watermark = ends
+                    .as_ref()
+                    .and_then(|e| e.iter().find(|(p, _)| *p == partition))
+                    .map_or(0, |(_, e)| *e);
+                PartitionProgress {
+                    partition,
+                    next_offset,
+                    high_watermark,
+                    lag: (high_watermark - next_offset).max(0),
+                    last_timestamp_ms: None,
+                }
+            })
+            .collect();
+        KafkaProgress {
+            consumed: self.parts.values().map(|p| p.header.events).sum(),
+            at_end: self.caught_up(),
+            watermarks_known: ends.is_some(),
+            partitions,
+        }
     }
 
     /// The columns the workers map with (None before any snapshot).
@@ -245,7 +287,7 @@ impl MergedView {
     }
 
     /// Partitions, snapshots and problems, at wall time `now_ms`.
-    pub fn workers(&self, now_ms: i64, customers_split: u64) -> WorkersReport {
+    pub fn workers(&self, now_ms: i64) -> WorkersReport {
         let ends = self.ends.as_ref().and_then(|(_, _, w)| w.ends());
         let by_partition: Vec<PartitionReport> = self
             .parts
@@ -276,7 +318,7 @@ impl MergedView {
             partitions: self.ends.as_ref().map_or(0, |(_, ids, _)| ids.len()),
             reported: by_partition.len(),
             behind: by_partition.iter().filter(|p| p.behind).count(),
-            customers_split,
+            customers_split: self.engine.customers_split(),
             unmerged: self.follower.assembler().problems.clone(),
             unrestored: self.unrestored.clone(),
             by_partition,

@@ -8,6 +8,7 @@
 
 pub mod alert_out;
 pub mod merged;
+pub mod merged_alerts;
 mod run;
 pub mod session;
 pub mod shown;

@@ -11,7 +11,7 @@ use crate::engine::{EngineConfig, LiveEngine, SegmentError};
 use crate::source::kafka::KafkaSpec;
 use crate::source::{SourceError, SourceOptions};
 
-use super::alert_out::{AlertOutputs, AlertSender, DeliveryCounts};
+use super::alert_out::{AlertOutputs, AlertSender, DeliveryCounts, StreamOutputs};
 use super::session::LiveSession;
 use crate::source::kafka::ClientError;
 
@@ -164,14 +164,12 @@ impl LiveRun {
         let alerts = self.alerts.check(&self.session.engine, &stream)?;
         let check_s = started.elapsed().as_secs_f64();
         if let Some(sender) = &self.sender {
-            for alert in &alerts {
-                let own = self.alerts.rules().iter().find(|r| r.name == alert.rule);
-                let own = own.map(|r| r.outputs.clone()).unwrap_or_default();
-                let to = self
-                    .outputs
-                    .destinations(&own, &self.brokers, &self.properties);
-                sender.send(alert, to);
-            }
+            let stream = StreamOutputs {
+                outputs: &self.outputs,
+                brokers: &self.brokers,
+                properties: &self.properties,
+            };
+            sender.send_raised(&alerts, self.alerts.rules(), &stream);
         }
         Ok(Step {
             news: false,

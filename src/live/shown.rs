@@ -5,9 +5,10 @@
 //! built wherever the caller likes (the window builds them on a thread of
 //! their own, so that ingesting never waits for a snapshot).
 
+use crate::engine::kept::KeptEvents;
 use crate::engine::live_compare::{LiveComparison, StretchCopies};
 use crate::engine::live_range::{RangeComparison, RangeError};
-use crate::engine::{Journeys, LiveEngine, RunningTotals, StagedCopy, active_sessions};
+use crate::engine::{Journeys, RunningTotals, StagedCopy, active_sessions};
 
 use super::LiveWindow;
 
@@ -36,7 +37,7 @@ pub struct ShownCopy {
 /// Copies what `window` shows. Since start, the customers and events of
 /// the recent past come only `with_events` (a funnel or a customer list
 /// needs them); a window or a range always has them.
-pub fn copy_shown(engine: &LiveEngine, window: LiveWindow, with_events: bool) -> ShownCopy {
+pub fn copy_shown(engine: &dyn KeptEvents, window: LiveWindow, with_events: bool) -> ShownCopy {
     let newest = engine.watermark_us();
     let without = |window_problem| ShownCopy {
         staged: engine.without_events(),
@@ -98,7 +99,7 @@ impl ShownCopy {
 /// Copies both stretches of `compared`: None before any event arrived; a
 /// fixed range whose earlier stretch is not wholly kept says why.
 pub fn copy_compared(
-    engine: &LiveEngine,
+    engine: &dyn KeptEvents,
     compared: Compared,
 ) -> Result<Option<StretchCopies>, RangeError> {
     match compared {

@@ -12,7 +12,7 @@ mod shared_tests;
 
 use serde::Serialize;
 
-use super::live::LiveEngine;
+use super::kept::KeptEvents;
 use super::segment::{Segment, SegmentError};
 use reading::{Reading, Shared, read, read_lag};
 
@@ -350,7 +350,7 @@ impl Alerts {
     /// the allowed lateness) since the last call; returns the changes.
     pub fn check(
         &mut self,
-        engine: &LiveEngine,
+        engine: &dyn KeptEvents,
         stream: &StreamState,
     ) -> Result<Vec<Alert>, SegmentError> {
         let mut alerts = self.check_lag(engine, stream);
@@ -360,7 +360,7 @@ impl Alerts {
         Ok(alerts)
     }
 
-    fn check_lag(&mut self, engine: &LiveEngine, stream: &StreamState) -> Vec<Alert> {
+    fn check_lag(&mut self, engine: &dyn KeptEvents, stream: &StreamState) -> Vec<Alert> {
         if stream.wall_us < self.next_lag_check_us {
             return Vec::new();
         }
@@ -377,7 +377,7 @@ impl Alerts {
         alerts
     }
 
-    fn check_events(&mut self, engine: &LiveEngine) -> Result<Vec<Alert>, SegmentError> {
+    fn check_events(&mut self, engine: &dyn KeptEvents) -> Result<Vec<Alert>, SegmentError> {
         if self.rules.iter().all(|r| r.kind.is_lag()) {
             return Ok(Vec::new());
         }
@@ -406,7 +406,11 @@ impl Alerts {
 
     /// Checks every event-time rule at `at_us`, the rules reading the same
     /// stretch of event time sharing its work; the changes in rule order.
-    fn check_at(&mut self, engine: &LiveEngine, at_us: i64) -> Result<Vec<Alert>, SegmentError> {
+    fn check_at(
+        &mut self,
+        engine: &dyn KeptEvents,
+        at_us: i64,
+    ) -> Result<Vec<Alert>, SegmentError> {
         let mut changes = Vec::new();
         let mut shared = Shared::new(engine, at_us);
         let mut stretch: Option<i64> = None;
@@ -429,7 +433,7 @@ impl Alerts {
 
     /// True while steps of event time the stream has passed are still to
     /// be checked (a check does at most [`CHECK_BUDGET`] of work).
-    pub fn is_behind(&self, engine: &LiveEngine) -> bool {
+    pub fn is_behind(&self, engine: &dyn KeptEvents) -> bool {
         let Some(newest) = engine.watermark_us() else {
             return false;
         };
@@ -507,6 +511,7 @@ fn rfc3339(us: i64) -> String {
 mod tests {
     use super::*;
     use crate::engine::EngineConfig;
+    use crate::engine::LiveEngine;
 
     fn lag_rule(unit: LagUnit, above: f64, for_us: i64) -> AlertRule {
         AlertRule {

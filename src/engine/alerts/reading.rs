@@ -8,7 +8,7 @@ use crate::engine::compare::{CompareReport, Difference, compare_apart};
 use crate::engine::funnel::{FunnelReport, FunnelSpec, compute_funnel};
 use crate::engine::graph::{EdgeReport, NodeReport};
 use crate::engine::journeys::Journeys;
-use crate::engine::live::LiveEngine;
+use crate::engine::kept::KeptEvents;
 use crate::engine::segment::{Segment, SegmentError};
 
 use super::{AlertKind, AlertRule, Baseline, Lag, LagUnit};
@@ -29,7 +29,7 @@ pub(super) struct Reading {
 /// one `Shared` for the rules reading the same stretch (what it holds is
 /// as large as that stretch's events).
 pub(super) struct Shared<'a> {
-    engine: &'a LiveEngine,
+    engine: &'a dyn KeptEvents,
     at_us: i64,
     /// The journeys of `[from, to)`, by `(from, to)`.
     built: Vec<((i64, i64), Journeys)>,
@@ -109,7 +109,7 @@ impl CompareKey {
 
 impl<'a> Shared<'a> {
     /// Nothing read yet at event time `at_us`.
-    pub fn new(engine: &'a LiveEngine, at_us: i64) -> Shared<'a> {
+    pub fn new(engine: &'a dyn KeptEvents, at_us: i64) -> Shared<'a> {
         Shared {
             engine,
             at_us,

@@ -7,7 +7,7 @@
 use super::reading::{Shared, read};
 use super::*;
 use crate::engine::batch::{RejectReason, Rejected};
-use crate::engine::{EngineConfig, EventBatch, NewEvent};
+use crate::engine::{EngineConfig, EventBatch, LiveEngine, NewEvent};
 
 const HOUR_US: i64 = 3600 * 1_000_000;
 /// 2026-11-27T00:00:00Z.
