@@ -51,6 +51,7 @@ fn live_compared(broker: &Broker, topic: &str, window: &str) -> Harness<'static,
         alerts: Vec::new(),
         alerts_file: None,
         alert_outputs: Default::default(),
+        merged: None,
     };
     let mut h = app(Some(Command::OpenKafka(Box::new(request))));
     wait_live(&mut h, 60, "no map", |view| view.map.map(|_| ()));
@@ -231,6 +232,7 @@ fn the_live_screen_resumes_from_its_saved_state() {
         alerts: Vec::new(),
         alerts_file: None,
         alert_outputs: Default::default(),
+        merged: None,
     };
     let open = |request: LiveRequest| app(Some(Command::OpenKafka(Box::new(request))));
     // Waits until the screen shows `records` records taken in (events,
@@ -426,6 +428,7 @@ fn a_firing_rule_shows_a_banner() {
         alerts: vec![rule],
         alerts_file: None,
         alert_outputs: Default::default(),
+        merged: None,
     };
     let mut h = app(Some(Command::OpenKafka(Box::new(request))));
     let alerts = until_a_rule_fires(&mut h);
@@ -499,6 +502,7 @@ fn a_rule_added_in_the_alerts_tab_fires() {
         alerts: Vec::new(),
         alerts_file: Some(rules_file.clone()),
         alert_outputs: Default::default(),
+        merged: None,
     };
     let mut h = app(Some(Command::OpenKafka(Box::new(request))));
     h.run_steps(2);
@@ -591,4 +595,72 @@ fn until_a_rule_fires(
             })
             .map(|s| s.status.alerts.clone())
     })
+}
+
+/// The merged view of a worker's snapshots on the live screen: the same
+/// counts as the file, and the Workers panel with every partition.
+#[test]
+fn the_live_screen_shows_the_workers_merged() {
+    use egui_kittest::kittest::Queryable;
+    use journeyscope::app::live::{LiveRequest, MergedRequest};
+    use journeyscope::source::kafka::{KafkaSpec, StartAt};
+
+    let broker = Broker::start();
+    broker.create_topic_with("merged-in", 8);
+    let dir = tempfile::tempdir().unwrap();
+    let file = generated(dir.path(), "events.jsonl", 6_000, false);
+    produce(&broker, "merged-in", &file);
+    let expected = summarize_json(&file);
+    let mut worker = std::process::Command::new(BIN)
+        .args([
+            "worker",
+            "--brokers",
+            &broker.brokers(),
+            "--topic",
+            "merged-in",
+        ])
+        .args(["--group", "screen", "--state-topic", "merged-state"])
+        .args(["--every", "1s", "--lateness", "5m"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let request = LiveRequest {
+        spec: KafkaSpec::new(
+            broker.brokers(),
+            "merged-state",
+            StartAt::Earliest,
+            Vec::new(),
+        ),
+        state: None,
+        lateness_us: 5 * 60 * 1_000_000,
+        alerts: Vec::new(),
+        alerts_file: None,
+        alert_outputs: Default::default(),
+        merged: Some(MergedRequest {
+            state_topic: "merged-state".into(),
+            job: None,
+        }),
+    };
+    let mut h = app(Some(Command::OpenKafka(Box::new(request))));
+    let summary = wait_live(&mut h, 90, "the workers' journeys did not arrive", |view| {
+        view.latest
+            .as_ref()
+            .filter(|s| {
+                s.status.workers.as_ref().is_some_and(|w| w.reported == 8)
+                    && s.summary.events == expected["events"].as_u64().unwrap()
+            })
+            .map(|s| s.summary.clone())
+    });
+    let _ = worker.kill();
+    let _ = worker.wait();
+    assert_eq!(summary.sessions, expected["sessions"].as_u64().unwrap());
+    assert_eq!(summary.duplicates, expected["duplicates"].as_u64().unwrap());
+    assert_eq!(
+        summary.rejected.total,
+        expected["rejected"]["total"].as_u64().unwrap()
+    );
+    h.run_steps(3);
+    h.get_by_label("Workers");
+    h.get_by_label_contains("8 of 8 partitions reported");
 }

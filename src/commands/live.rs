@@ -238,6 +238,7 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
             alerts,
             alerts_file,
             alert_outputs: run.outputs,
+            merged: None,
         };
         return Ok(crate::ui::window::run(
             settings,

@@ -1,5 +1,6 @@
-//! `live --state-topic S --headless`: the journeys the workers of a job
-//! publish, merged, printed as `live --headless` prints a topic's (the same
+//! `live --state-topic S`: the journeys the workers of a job
+//! publish, merged: in the live screen, or with `--headless` printed as
+//! `live --headless` prints a topic's (the same
 //! windows, comparisons and alert rules, plus a `"workers"` object), every
 //! `--every` or once every partition of the input topic is covered
 //! (`--until-caught-up`).
@@ -8,35 +9,20 @@ use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
 
+use crate::app::live::{LiveRequest, MergedRequest};
 use crate::cli::LiveArgs;
 use crate::engine::alerts::Alert;
 use crate::live::merged::MergedView;
 use crate::live::merged_alerts::MergedAlerts;
 use crate::live::state_topic::StateTopic;
+use crate::settings::default_alert_rules;
 use crate::source::kafka::{KafkaSpec, StartAt};
-use crate::source::schema::Mapping;
+use crate::source::schema::no_columns;
 
 use super::live::{
     AlertsOut, Printed, client_properties, live_counts, plan, print, print_line, shown_summary,
 };
 use super::{Failure, source_failure, usage};
-
-/// The columns before any worker has reported: none.
-fn no_mapping() -> Mapping {
-    Mapping {
-        customer: String::new(),
-        customer_fallback: None,
-        event: String::new(),
-        time: String::new(),
-        time_unit: None,
-        event_id: None,
-        session_id: None,
-        channel: None,
-        convention: String::new(),
-        columns: Vec::new(),
-        comparable: Vec::new(),
-    }
-}
 
 /// Flags that read a topic themselves, which a merged view does not.
 fn refuse_topic_flags(args: &LiveArgs) -> Result<(), Failure> {
@@ -57,11 +43,6 @@ fn refuse_topic_flags(args: &LiveArgs) -> Result<(), Failure> {
 
 /// Runs `live --state-topic` (headless only).
 pub fn merged(args: &LiveArgs, state_topic: &str) -> Result<(), Failure> {
-    if !args.headless {
-        return Err(usage(anyhow!(
-            "--state-topic is shown with --headless (printed as JSON)"
-        )));
-    }
     refuse_topic_flags(args)?;
     let properties = client_properties(&args.broker)?;
     let (settings, run) = plan(args, &args.broker.brokers, &properties)?;
@@ -71,6 +52,32 @@ pub fn merged(args: &LiveArgs, state_topic: &str) -> Result<(), Failure> {
         StartAt::Earliest,
         properties,
     );
+    if !args.headless {
+        // The window's Alerts panel saves to the file given, or to the
+        // user's own rules file.
+        let (alerts, alerts_file) = match &args.alerts {
+            Some(path) => (run.alerts.clone(), Some(path.clone())),
+            None => {
+                default_alert_rules(settings.source.time_parser()).map_err(|e| usage(anyhow!(e)))?
+            }
+        };
+        let request = LiveRequest {
+            spec,
+            state: None,
+            lateness_us: run.lateness.as_micros() as i64,
+            alerts,
+            alerts_file,
+            alert_outputs: run.outputs,
+            merged: Some(MergedRequest {
+                state_topic: state_topic.to_owned(),
+                job: args.job.clone(),
+            }),
+        };
+        return Ok(crate::ui::window::run(
+            settings,
+            Some(crate::app::Command::OpenKafka(Box::new(request))),
+        )?);
+    }
     let state = StateTopic {
         spec,
         name: state_topic.to_owned(),
@@ -104,7 +111,7 @@ pub fn merged(args: &LiveArgs, state_topic: &str) -> Result<(), Failure> {
             args.broker.brokers,
             view.input_topic().unwrap_or("?")
         );
-        let mapping = view.mapping().cloned().unwrap_or_else(no_mapping);
+        let mapping = view.mapping().cloned().unwrap_or_else(no_columns);
         let engine = view.engine();
         let (summary, open) = shown_summary(engine, &run, &settings, (&name, &mapping), done)?;
         let counted = (engine.out_of_order(), engine.settled_customers());

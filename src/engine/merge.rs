@@ -190,6 +190,8 @@ pub struct MergedEngine {
     touchpoint_ids: Vec<Vec<u32>>,
     touchpoints: usize,
     customers_split: u64,
+    /// Bumped each time parts change (customer ids change with them).
+    numbering: u64,
 }
 
 impl MergedEngine {
@@ -212,6 +214,13 @@ impl MergedEngine {
             self.customers_split += merge_names(&mut customers, part.customer_names()).1;
         }
         self.touchpoints = touchpoints.len();
+        self.numbering += 1;
+    }
+
+    /// Bumped each time the parts change: the merged customer ids change
+    /// with them, and a customer picked before is found again by name.
+    pub fn numbering(&self) -> u64 {
+        self.numbering
     }
 
     /// The parts, by name.

@@ -41,6 +41,12 @@ impl MergedAlerts {
         self.alerts.rules()
     }
 
+    /// Watches `rules` from now on (a rule of an earlier one's name keeps
+    /// its state).
+    pub fn set_rules(&mut self, rules: Vec<AlertRule>) {
+        self.alerts.set_rules(rules);
+    }
+
     /// How much event time the rules read back (the workers must keep at
     /// least this much).
     pub fn keeps_us(&self) -> i64 {

@@ -52,6 +52,24 @@ pub struct Mapping {
     pub comparable: Vec<String>,
 }
 
+/// No columns at all: what a stream shows before anything told it its
+/// mapping (a merged view before any worker has reported).
+pub fn no_columns() -> Mapping {
+    Mapping {
+        customer: String::new(),
+        customer_fallback: None,
+        event: String::new(),
+        time: String::new(),
+        time_unit: None,
+        event_id: None,
+        session_id: None,
+        channel: None,
+        convention: String::new(),
+        columns: Vec::new(),
+        comparable: Vec::new(),
+    }
+}
+
 /// Column names given by the user; they win over detection.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MappingOverrides {

@@ -560,6 +560,21 @@ fn side_ui(live: &LiveScreen, view: &LiveWidgets, ui: &mut egui::Ui) {
     plot_ui(ui, "Rejected records", &view.series.rejected);
     plot_ui(ui, "Duplicates dropped", &view.series.duplicates);
     plot_ui(ui, "Late events", &view.series.late);
+    match &snapshot.status.workers {
+        Some(workers) => super::workers_panel::workers_ui(workers, ui),
+        None => lag_ui(snapshot, ui),
+    }
+    ui.separator();
+    overview_ui(
+        ui,
+        &snapshot.summary,
+        view.map.as_ref().and_then(|m| m.visible()),
+        snapshot.snapshot_s,
+    );
+}
+
+/// Each partition's next offset and lag.
+fn lag_ui(snapshot: &crate::app::live::LiveSnapshot, ui: &mut egui::Ui) {
     ui.strong("Lag per partition");
     egui::Grid::new("lag")
         .num_columns(3)
@@ -576,13 +591,6 @@ fn side_ui(live: &LiveScreen, view: &LiveWidgets, ui: &mut egui::Ui) {
                 ui.end_row();
             }
         });
-    ui.separator();
-    overview_ui(
-        ui,
-        &snapshot.summary,
-        view.map.as_ref().and_then(|m| m.visible()),
-        snapshot.snapshot_s,
-    );
 }
 
 /// Steps of the plots' time axis, in seconds: round ones.

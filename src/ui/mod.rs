@@ -23,5 +23,6 @@ pub mod start_screen;
 pub mod theme;
 pub mod timeline;
 pub mod window;
+pub mod workers_panel;
 pub mod workspace_view;
 pub mod zone;

@@ -251,6 +251,7 @@ impl StartScreen {
             alerts,
             alerts_file,
             alert_outputs: Default::default(),
+            merged: None,
         })
     }
 

@@ -10,15 +10,17 @@ use crossbeam_channel::Receiver;
 
 use crate::background::{Cancel, Publisher, Worker, no_waker};
 
+use crate::engine::FunnelSpec;
 use crate::engine::alerts::{Alert, AlertRule};
+use crate::engine::kept::KeptEvents;
 use crate::engine::live_compare::StretchCopies;
 use crate::engine::live_range::RangeError;
-use crate::engine::{FunnelSpec, LiveEngine};
-use crate::live::{Compared, LiveRun, LiveSetup, ShownCopy, copy_compared, copy_shown};
+use crate::live::{Compared, ShownCopy, copy_compared, copy_shown};
 use crate::report::Summary;
 use crate::settings::Settings;
 use crate::source::Mapping;
 
+use super::loops::ShownLoop;
 use super::{
     ALERTS_KEPT, Before, LiveRequest, LiveSnapshot, LiveStatus, LiveWindow, SNAPSHOT_EVERY,
     finish_closing,
@@ -50,7 +52,7 @@ struct Wanted {
 
 impl Wanted {
     /// Follows `wish` (new rules go straight to the loop).
-    fn take(&mut self, wish: Wish, live: &mut LiveRun) {
+    fn take(&mut self, wish: Wish, live: &mut dyn ShownLoop) {
         match wish {
             Wish::Window(window) => self.window = window,
             Wish::Compare(before) => self.compare = before,
@@ -156,20 +158,11 @@ pub(super) fn run(
     if request.state.is_some() {
         finish_closing();
     }
-    let mut live = LiveRun::open(LiveSetup {
-        spec: request.spec.clone(),
-        options: settings.source.clone(),
-        config: settings.engine.clone(),
-        lateness_us: request.lateness_us,
-        state: request.state.clone(),
-        rules: request.alerts.clone(),
-        outputs: request.alert_outputs.clone(),
-    })
-    .map_err(|e| crate::format::error_chain(&e))?;
-    let source = &live.session().source;
+    let mut live = super::loops::open(request, settings)?;
+    let (name, mapping) = live.named();
     let context = Context {
-        name: source.name().to_owned(),
-        mapping: source.mapping().clone(),
+        name,
+        mapping,
         funnel: settings.questions.funnel.clone(),
     };
     let latest = latest.clone();
@@ -185,21 +178,21 @@ pub(super) fn run(
     let mut shown: (LiveWindow, bool, Option<Compared>) = (LiveWindow::SinceStart, false, None);
     // Every comparison the screen offers finds its earlier stretch, whenever
     // it is picked.
-    live.engine_mut().keep_at_least(super::offered_history_us());
+    live.keep_for(LiveWindow::SinceStart, None, super::offered_history_us());
     let mut raised: Arc<Vec<Alert>> = Arc::default();
     let mut wanted = Wanted::default();
     while !stop.is_cancelled() {
-        let step = live.step().map_err(|e| crate::format::error_chain(&e))?;
-        changed |= step.news;
+        let (news, alerts) = live.step()?;
+        changed |= news;
         for wish in wishes.try_iter() {
-            wanted.take(wish, &mut live);
+            wanted.take(wish, live.as_mut());
         }
         if let Some(failed) = snapshots.failure() {
             return Err(failed);
         }
-        if !step.alerts.is_empty() {
+        if !alerts.is_empty() {
             let all = Arc::make_mut(&mut raised);
-            all.extend(step.alerts);
+            all.extend(alerts);
             let over = all.len().saturating_sub(ALERTS_KEPT);
             all.drain(..over);
             changed = true;
@@ -215,15 +208,14 @@ pub(super) fn run(
         });
         if (window, customers, compared) != shown {
             shown = (window, customers, compared);
-            keep_for(live.engine_mut(), window, compared);
+            live.keep_for(window, compared, super::offered_history_us());
             changed = true;
             last_snapshot = None;
         }
-        live.save_when_due()
-            .map_err(|e| crate::format::error_chain(&e))?;
+        live.save_when_due()?;
         if last_snapshot.is_none_or(|t| t.elapsed() >= snapshot_every) && snapshots.is_free() {
             let copied_at = Instant::now();
-            let copies = changed.then(|| copy_for_screen(&live, window, customers, compared));
+            let copies = changed.then(|| copy_for_screen(live.kept(), window, customers, compared));
             let (shown, window_problem, compare, compare_problem) = match copies {
                 Some(c) => (
                     Some(c.shown),
@@ -236,7 +228,7 @@ pub(super) fn run(
             // Copies are taken on this thread: with millions of customers
             // they come less often, so that ingesting keeps 80 % of it.
             snapshot_every = SNAPSHOT_EVERY.max(copied_at.elapsed() * 4);
-            let mut status = status_of(&live, window, raised.clone());
+            let mut status = live.status(window, raised.clone());
             status.with_customers = window != LiveWindow::SinceStart || customers;
             (status.window_problem, status.compare_problem) = (window_problem, compare_problem);
             let update = Update {
@@ -262,45 +254,9 @@ pub(super) fn run(
             crate::format::plural(delivery.undelivered as usize, "alert")
         ),
         Ok(_) => {}
-        Err(e) => return Err(crate::format::error_chain(&e)),
+        Err(e) => return Err(e),
     }
     Ok(())
-}
-
-/// Where the loop stands, showing `window`, with the alerts `raised` so
-/// far (no problem, no customers: the caller says).
-fn status_of(live: &LiveRun, window: LiveWindow, raised: Arc<Vec<Alert>>) -> LiveStatus {
-    let engine = &live.session().engine;
-    LiveStatus {
-        progress: live.session().source.progress(),
-        last_message: live.last_message(),
-        out_of_order: engine.out_of_order(),
-        duplicates: engine.duplicates(),
-        window,
-        window_problem: None,
-        compare_problem: None,
-        kept_s: engine.kept_s(),
-        kept_from_us: engine.kept_from_us(),
-        with_customers: false,
-        alerts: raised,
-        customer_numbering: engine.customer_numbering(),
-        customers_forgotten: engine.settled_customers().1,
-        delivery: live.delivery(),
-    }
-}
-
-/// Keeps what `window` and `compared` need as the kept past moves on: the
-/// comparison's earlier stretch, and a fixed range (and the stretch it is
-/// compared with) whole.
-fn keep_for(engine: &mut LiveEngine, window: LiveWindow, compared: Option<Compared>) {
-    if let Some(Compared::Last(c)) = &compared {
-        engine.keep_at_least(c.keeps_us());
-    }
-    let pinned = match compared {
-        Some(Compared::Range(c)) => Some(c.keeps_from_us()),
-        _ => window.range().map(|r| r.from_us),
-    };
-    engine.keep_from(pinned);
 }
 
 /// The copies a snapshot is built from, taken on the engine thread.
@@ -315,12 +271,11 @@ struct Copies {
 /// when `customers`) and both stretches of the comparison; a fixed range
 /// that cannot be shown or compared whole says why.
 fn copy_for_screen(
-    live: &LiveRun,
+    engine: &dyn KeptEvents,
     window: LiveWindow,
     customers: bool,
     compared: Option<Compared>,
 ) -> Copies {
-    let engine = &live.session().engine;
     let mut shown = copy_shown(engine, window, customers);
     let (compare, compare_problem) = match compared.map(|c| copy_compared(engine, c)) {
         Some(Ok(copies)) => (copies, None),

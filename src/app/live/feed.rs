@@ -30,7 +30,10 @@ impl LiveFeed {
     /// Connects in the background and starts publishing snapshots; `wake`
     /// is called after each one.
     pub fn start(request: LiveRequest, settings: Settings, wake: Waker) -> Self {
-        let label = request.spec.label();
+        let label = match &request.merged {
+            Some(_) => format!("{} (the workers' journeys, merged)", request.spec.label()),
+            None => request.spec.label(),
+        };
         let engine = Worker::spawn("live engine", wake, move |stop, wishes, snapshots| {
             // The Kafka reader and librdkafka's threads start from this
             // one and take its priority with them.

@@ -4,6 +4,7 @@
 
 mod engine_thread;
 mod feed;
+mod loops;
 
 pub use crate::live::window::{LiveWindow, range_before, range_from_to, range_text, read_moment};
 pub use feed::{LiveFeed, finish_closing, is_closing};
@@ -90,6 +91,8 @@ pub struct LiveStatus {
     pub customers_forgotten: u64,
     /// How delivering alerts to topics and webhooks has gone so far.
     pub delivery: crate::live::alert_out::DeliveryCounts,
+    /// The merged view of a job's workers: its partitions and snapshots.
+    pub workers: Option<Arc<crate::live::merged::WorkersReport>>,
 }
 
 /// The views of the live screen.
@@ -449,4 +452,16 @@ pub struct LiveRequest {
     /// Where every alert is sent besides its rule's own outputs (the
     /// command line's `--alerts-topic` and `--alerts-webhook`).
     pub alert_outputs: crate::live::alert_out::AlertOutputs,
+    /// Show the merged view of a job's workers instead of reading `spec`'s
+    /// topic (whose brokers and client properties reach the state topic).
+    pub merged: Option<MergedRequest>,
+}
+
+/// The workers' state topic to follow, and the job to show.
+#[derive(Debug, Clone)]
+pub struct MergedRequest {
+    /// The state topic.
+    pub state_topic: String,
+    /// The job (None: the only one there).
+    pub job: Option<String>,
 }
