@@ -117,6 +117,7 @@ fn replayed(topic: &str) -> Replayed {
         alerts: Vec::new(),
         alerts_file: None,
         alert_outputs: Default::default(),
+        merged: None,
     };
     let settings =
         journeyscope::commands::settings(&journeyscope::cli::MappingArgs::defaults(), None, None)
