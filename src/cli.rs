@@ -461,6 +461,11 @@ pub struct WorkerArgs {
     /// Print a JSON line per published round (partitions held, events, lag).
     #[arg(long)]
     pub every_line: bool,
+    /// Event time each partition keeps for windows, comparisons and the
+    /// merged view's alert rules (at least an hour; give the longest rule's
+    /// window plus its baseline when longer).
+    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    pub keep: String,
     /// At most this much state per state-topic message; a larger snapshot
     /// is split into numbered chunks.
     #[arg(long, value_name = "BYTES", default_value_t = 900_000)]
@@ -552,6 +557,11 @@ pub struct BenchArgs {
     /// memory per customer, instead (needs --brokers).
     #[arg(long)]
     pub kafka: bool,
+    /// 1, 2 and 4 workers on an 8-partition topic against one live reader
+    /// (needs --brokers), the merged view's merge time for 64 partitions and
+    /// a snapshot's size.
+    #[arg(long)]
+    pub workers: bool,
     /// Measure the live engine's memory over a day of customers instead
     /// (no broker needed).
     #[arg(long)]

@@ -180,6 +180,14 @@ fn one_worker_and_three_give_exactly_the_summary_of_the_file() {
         .collect();
     three.into_iter().for_each(finish);
     assert!(by.len() >= 2, "the partitions were shared: {by:?}");
+    // Snapshots larger than --chunk-bytes (20,000) went as chunks.
+    let largest = view["workers"]["by_partition"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["bytes"].as_u64().unwrap())
+        .max();
+    assert!(largest > Some(40_000), "{largest:?}");
     assert_merged_is_the_file(view, &whole, &[], "3 workers");
 }
 
@@ -250,4 +258,41 @@ fn two_jobs_on_one_state_topic_stay_apart_and_garbage_there_is_counted() {
         said.contains("several jobs: a, b") && said.contains("--job"),
         "{said}"
     );
+}
+
+#[test]
+fn alert_rules_on_the_merged_view_fire_as_on_one_reader() {
+    use common::alert_stream::{CONVERSION, MORE, stream};
+    let (broker, dir) = broker();
+    let file = dir.path().join("broken.jsonl");
+    write_lines(&file, &stream(true));
+    produce(&broker, TOPIC, &file);
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, format!("{CONVERSION}{MORE}")).unwrap();
+    let rules = rules.to_str().unwrap();
+    let read = live_with(&broker, TOPIC, &["--alerts", rules]);
+    // The workers keep the whole stream (six hours): the rules read an
+    // hour and a quarter back from any minute of it.
+    let w = worker(&broker, "rules", "rules", &["--keep", "7h"]);
+    let view = merged(&broker, &["--job", "rules", "--alerts", rules]);
+    finish(w);
+    let of = |v: &Value| -> Vec<(Value, Value, Value, Value)> {
+        v["alerts"]
+            .as_array()
+            .expect("alerts")
+            .iter()
+            .map(|a| {
+                let field = |k: &str| a[k].clone();
+                (
+                    field("rule"),
+                    field("state"),
+                    field("event_time"),
+                    field("value"),
+                )
+            })
+            .collect()
+    };
+    let want = of(&read);
+    assert!(want.len() >= 6, "{want:?}");
+    assert_eq!(of(&view), want);
 }

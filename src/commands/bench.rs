@@ -155,6 +155,9 @@ fn run_duckdb(path: &Path) -> anyhow::Result<(f64, HashMap<String, u64>)> {
 }
 
 pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
+    if args.workers {
+        return super::bench_workers::run(args);
+    }
     if args.kafka {
         let baseline = super::bench_kafka::run(args)?;
         if let (Some(url), Some(brokers)) = (&args.schema_registry, &args.brokers) {

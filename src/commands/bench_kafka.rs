@@ -38,19 +38,28 @@ fn failed(e: impl std::fmt::Display) -> Failure {
 
 /// Creates a topic of its own for this run's `what` and returns its name.
 pub(super) fn new_topic(brokers: &str, what: &str) -> Result<String, Failure> {
+    new_topic_with(brokers, what, PARTITIONS)
+}
+
+/// [`new_topic`] with this many partitions.
+pub(super) fn new_topic_with(
+    brokers: &str,
+    what: &str,
+    partitions: i32,
+) -> Result<String, Failure> {
     let topic = format!(
         "journeyscope-bench-{what}-{}-{}",
         std::process::id(),
         chrono::Utc::now().timestamp()
     );
-    create_topic(brokers, &topic)?;
+    create_topic(brokers, &topic, partitions)?;
     Ok(topic)
 }
 
-fn create_topic(brokers: &str, topic: &str) -> Result<(), Failure> {
+fn create_topic(brokers: &str, topic: &str, partitions: i32) -> Result<(), Failure> {
     let admin: AdminClient<DefaultClientContext> =
         create_client(&[("bootstrap.servers", brokers)], &[]).map_err(failed)?;
-    let new = NewTopic::new(topic, PARTITIONS, TopicReplication::Fixed(1));
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
     let results = futures_executor::block_on(admin.create_topics([&new], &AdminOptions::new()))
         .map_err(failed)?;
     for result in results {
@@ -62,6 +71,16 @@ fn create_topic(brokers: &str, topic: &str) -> Result<(), Failure> {
 /// A plain consumer: every partition from the beginning, payloads touched,
 /// until `total` messages; returns seconds.
 pub(super) fn plain_consumer(brokers: &str, topic: &str, total: u64) -> Result<f64, Failure> {
+    plain_consumer_of(brokers, topic, PARTITIONS, total)
+}
+
+/// [`plain_consumer`] of a topic of `partitions` partitions.
+pub(super) fn plain_consumer_of(
+    brokers: &str,
+    topic: &str,
+    partitions: i32,
+    total: u64,
+) -> Result<f64, Failure> {
     let group = format!("journeyscope-bench-plain-{}", std::process::id());
     let consumer: BaseConsumer = create_client(
         &[
@@ -74,7 +93,7 @@ pub(super) fn plain_consumer(brokers: &str, topic: &str, total: u64) -> Result<f
     .map_err(failed)?;
     let start = Instant::now();
     let mut list = TopicPartitionList::new();
-    for p in 0..PARTITIONS {
+    for p in 0..partitions {
         list.add_partition_offset(topic, p, Offset::Beginning)
             .map_err(failed)?;
     }
@@ -183,7 +202,7 @@ struct WatchFigures {
 
 /// The live path: the Kafka source (detection, mapping, batches) feeding the
 /// engine, until `total` messages; returns seconds and events taken in.
-fn live_ingest(brokers: &str, topic: &str, total: u64) -> Result<(f64, u64), Failure> {
+pub(super) fn live_ingest(brokers: &str, topic: &str, total: u64) -> Result<(f64, u64), Failure> {
     live_ingest_values(brokers, topic, total, ValuesSpec::default())
 }
 

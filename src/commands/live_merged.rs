@@ -100,7 +100,7 @@ pub fn merged(args: &LiveArgs, state_topic: &str) -> Result<(), Failure> {
             }
         }
         raised.extend(new);
-        let done = args.until_caught_up && view.caught_up();
+        let done = args.until_caught_up && view.caught_up() && !rules.is_behind(&view);
         let due = run.every.is_some_and(|e| last_print.elapsed() >= e);
         if !(done || due) {
             continue;

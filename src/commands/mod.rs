@@ -5,6 +5,7 @@ mod bench_formats;
 mod bench_kafka;
 pub mod bench_map;
 mod bench_memory;
+mod bench_workers;
 mod customers;
 pub mod live;
 mod live_merged;

@@ -93,6 +93,7 @@ pub fn worker(args: &WorkerArgs) -> Result<(), Failure> {
         mapper,
         config: settings.engine.clone(),
         lateness_us: lateness.as_micros() as i64,
+        keep_us: duration(&args.keep, "keep")?.as_micros() as i64,
         state,
         job,
         every,

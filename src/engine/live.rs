@@ -49,7 +49,8 @@ pub struct LiveEngine {
     /// Records rejected by minute of event time: the time of the event
     /// before them on their partition, or the newest event's when the
     /// source cannot say (those before any event wait in minute `i64::MIN`
-    /// for the first). Not saved: a resumed stream counts anew.
+    /// for the first). Saved with the rest, so that a rule on the share
+    /// rejected reads a resumed stream (or a worker's snapshot) alike.
     rejected_minutes: BTreeMap<i64, u64>,
     /// Bumped each time customers get new ids.
     customer_numbering: u64,
@@ -411,6 +412,7 @@ impl LiveEngine {
             running: Cow::Borrowed(&self.running),
             forgotten_before_us: self.forgotten_before_us,
             taken: self.taken,
+            rejected_minutes: Cow::Borrowed(&self.rejected_minutes),
         }
     }
 
@@ -444,7 +446,7 @@ impl LiveEngine {
             forgotten_before_us: saved.forgotten_before_us,
             pinned_from_us: i64::MAX,
             taken: saved.taken,
-            rejected_minutes: BTreeMap::new(),
+            rejected_minutes: saved.rejected_minutes.into_owned(),
             customer_numbering: 0,
             settling: true,
         })
@@ -459,6 +461,7 @@ pub struct SavedEngine<'a> {
     running: Cow<'a, Running>,
     forgotten_before_us: i64,
     taken: u64,
+    rejected_minutes: Cow<'a, BTreeMap<i64, u64>>,
 }
 
 impl SavedEngine<'_> {

@@ -95,7 +95,8 @@ pub fn merge_copies(parts: Vec<StagedCopy>) -> Option<Merged> {
 struct Ids<'a> {
     customers: &'a [u32],
     touchpoints: &'a [u32],
-    /// Per kept property: each value id's (0, none, stays 0).
+    /// Per kept property: each value's id among the merged values (a
+    /// staged value id is one more: 0 is no value).
     values: &'a [Vec<u32>],
 }
 
@@ -123,11 +124,12 @@ impl Ids<'_> {
                     merged.with_keys.then(|| key.unwrap_or(0)),
                     merged.with_sub_us.then(|| sub_us.unwrap_or(0)),
                 );
+                // Value ids are the interner's plus one (0: no value).
                 for (k, ids) in self.values.iter().enumerate() {
                     let value = bucket.properties[index * kept + k];
                     to.properties.push(match value {
                         0 => 0,
-                        v => ids[v as usize],
+                        v => ids[v as usize - 1] + 1,
                     });
                 }
                 merged.total += 1;
@@ -179,6 +181,16 @@ fn sum_totals(totals: Vec<RunningTotals>, ids: &[Vec<u32>], touchpoints: usize) 
     sum
 }
 
+/// Customers held by more than one of `engines` (each should hold its own
+/// customers: a topic keyed by customer keeps each in one partition).
+pub fn customers_in_several<'a>(engines: impl IntoIterator<Item = &'a LiveEngine>) -> u64 {
+    let mut customers = Interner::default();
+    engines
+        .into_iter()
+        .map(|e| merge_names(&mut customers, e.customer_names()).1)
+        .sum()
+}
+
 /// Engines that each hold a part of one stream (customers apart), read as
 /// one stream: every copy is the parts' copies put together, every total
 /// the parts' added up.
@@ -205,14 +217,12 @@ impl MergedEngine {
             }
         }
         let mut touchpoints = Interner::default();
-        let mut customers = Interner::default();
-        self.customers_split = 0;
         self.touchpoint_ids.clear();
         for (_, part) in &self.parts {
             let ids = merge_names(&mut touchpoints, part.touchpoint_names()).0;
             self.touchpoint_ids.push(ids);
-            self.customers_split += merge_names(&mut customers, part.customer_names()).1;
         }
+        self.customers_split = customers_in_several(self.engines());
         self.touchpoints = touchpoints.len();
         self.numbering += 1;
     }
@@ -349,7 +359,9 @@ mod tests {
                 event_id: Some(id),
                 session_id: None,
             };
-            batch.push(event, Vec::new());
+            // Two channels, so that the kept property's values differ by part.
+            let channel = if *minute > 40 { "app" } else { "web" };
+            batch.push(event, vec![("channel", channel)]);
         }
         batch
     }
@@ -358,6 +370,7 @@ mod tests {
     fn parts_of_disjoint_customers_merge_into_the_whole() {
         let config = EngineConfig {
             session_timeout_us: Some(30 * 60_000_000),
+            kept_properties: vec!["channel".into()],
             ..EngineConfig::default()
         };
         let events = [
@@ -368,8 +381,8 @@ mod tests {
             ("b", "cart", 4, "5"),
             ("a", "buy", 5, "6"),
             ("a", "buy", 5, "6"),
-            ("c", "home", 90, "7"),
-            ("b", "buy", 95, "8"),
+            ("c", "home", 50, "7"),
+            ("b", "buy", 55, "8"),
         ];
         let mut whole = LiveEngine::new(config.clone(), 60_000_000);
         whole.ingest(&batch(&events.iter().collect::<Vec<_>>()));
@@ -398,11 +411,25 @@ mod tests {
             assert_eq!(got.graph.node_reports(), want.graph.node_reports());
         }
         // The recent events, walked again, give the same journeys too.
-        let copies = vec![parts[0].recent(None), parts[1].recent(None)];
+        let all = Some(i64::MIN);
+        let copies = vec![parts[0].recent(all), parts[1].recent(all)];
         let walked = merge_copies(copies).expect("two parts").copy.build();
-        let want = whole.recent(None).build();
+        let want = whole.recent(all).build();
         assert_eq!(walked.graph.edge_reports(), want.graph.edge_reports());
         assert_eq!(walked.events, want.events);
+        // And so do their segments by a kept property.
+        for text in ["channel=web", "channel=app"] {
+            let segment = || Some(crate::engine::Segment::parse(text, &|_| None).unwrap());
+            let got = walked.with_segment(segment()).unwrap();
+            let want = want.with_segment(segment()).unwrap();
+            assert!(want.sessions > 0, "{text}");
+            assert_eq!(got.sessions, want.sessions, "{text}");
+            assert_eq!(
+                got.graph.edge_reports(),
+                want.graph.edge_reports(),
+                "{text}"
+            );
+        }
         // A customer in both parts is counted.
         let mut twice = MergedEngine::default();
         twice.insert([

@@ -140,7 +140,14 @@ impl MergedView {
                 continue;
             };
             match state_of_bytes(&snapshot.state, self.config.clone(), None) {
-                Ok((engine, resume)) => {
+                Ok((mut engine, resume)) => {
+                    // Everything the worker kept is read (it keeps what its
+                    // --keep asks, an hour at least).
+                    if let (Some(newest), Some(oldest)) =
+                        (engine.watermark_us(), engine.oldest_kept_us())
+                    {
+                        engine.keep_at_least(newest.saturating_sub(oldest).saturating_add(1));
+                    }
                     self.mapping.get_or_insert(resume.mapping);
                     let header = snapshot.header.clone();
                     let bytes = snapshot.state.len() as u64;
@@ -276,6 +283,28 @@ impl MergedView {
             match self.part(*p) {
                 Some(part) => part.header.next_offset >= end,
                 None => end == 0,
+            }
+        })
+    }
+
+    /// True when every partition of the input topic has a snapshot that
+    /// covered, when published, the end its worker last knew: the workers
+    /// keep up (event-time alert rules are checked then, as a reader's are
+    /// once it has read every partition to its end).
+    pub fn workers_caught_up(&self) -> bool {
+        let Some((_, ids, watch)) = &self.ends else {
+            return false;
+        };
+        let ends = watch.ends().unwrap_or_default();
+        ids.iter().all(|p| {
+            let end_now = ends.iter().find(|(q, _)| q == p).map(|(_, e)| *e);
+            match self.part(*p) {
+                Some(part) => {
+                    let h = &part.header;
+                    let then = h.input_end.is_some_and(|e| h.next_offset >= e);
+                    then || end_now.is_some_and(|e| h.next_offset >= e)
+                }
+                None => end_now == Some(0),
             }
         })
     }

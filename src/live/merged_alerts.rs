@@ -61,7 +61,7 @@ impl MergedAlerts {
             return Ok(Vec::new());
         }
         let stream = StreamState {
-            caught_up: view.caught_up(),
+            caught_up: view.workers_caught_up(),
             lag: view.progress().lag(now_ms),
             wall_us: now_ms.saturating_mul(1000),
         };
@@ -77,6 +77,12 @@ impl MergedAlerts {
             sender.send_raised(&raised, self.alerts.rules(), &to);
         }
         Ok(raised)
+    }
+
+    /// True while event-time rules have steps of the merged stream left to
+    /// check.
+    pub fn is_behind(&self, view: &MergedView) -> bool {
+        self.alerts.is_behind(view.engine())
     }
 
     /// How delivery has gone so far.

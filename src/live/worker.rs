@@ -12,13 +12,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::client::ClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, RebalanceProtocol};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::background::lock;
+use crate::engine::merge::customers_in_several;
 use crate::engine::{EngineConfig, EventBatch, LiveEngine, StreamMark};
 use crate::source::kafka::group::{EndWatch, group_member, topic_partitions};
 use crate::source::kafka::{KafkaSpec, Redactor, StartAt, is_partition_end};
@@ -48,6 +49,8 @@ pub struct WorkerSetup {
     /// Arrivals within this of their customer's newest event are put in
     /// order.
     pub lateness_us: i64,
+    /// Event time each partition keeps (at least an hour).
+    pub keep_us: i64,
     /// Where snapshots go.
     pub state: StateTopic,
     /// The job name the snapshots are keyed by.
@@ -77,6 +80,9 @@ pub struct Round {
     pub published: usize,
     /// Their bytes of state.
     pub snapshot_bytes: u64,
+    /// Customers found in more than one partition held (the topic should
+    /// be keyed by customer: each such customer counts once per partition).
+    pub customers_split: u64,
 }
 
 /// One input partition held.
@@ -109,6 +115,8 @@ struct Core {
     /// Why the worker must stop (a rebalance callback cannot return it).
     failure: Option<SourceError>,
     sequence: u64,
+    /// Customers in more than one partition held, as last counted.
+    customers_split: u64,
 }
 
 impl Core {
@@ -123,7 +131,8 @@ impl Core {
             .of(&setup.job, &setup.spec.topic, partition)
             .cloned();
         let Some(snapshot) = snapshot else {
-            let engine = LiveEngine::new(setup.config.clone(), setup.lateness_us);
+            let mut engine = LiveEngine::new(setup.config.clone(), setup.lateness_us);
+            engine.keep_at_least(setup.keep_us);
             self.held
                 .insert(partition, Held::new(engine, None, None, true));
             return Ok(match setup.spec.from {
@@ -131,7 +140,7 @@ impl Core {
                 _ => Offset::Beginning,
             });
         };
-        let (engine, resume) = state_of_bytes(
+        let (mut engine, resume) = state_of_bytes(
             &snapshot.state,
             setup.config.clone(),
             Some(setup.lateness_us),
@@ -150,6 +159,7 @@ impl Core {
                 setup.job, resume.mapping.customer, resume.mapping.event, resume.mapping.time
             )));
         }
+        engine.keep_at_least(setup.keep_us);
         let next = snapshot.header.next_offset;
         let mark = resume.covered.iter().find(|m| m.partition == partition);
         let mut held = Held::new(
@@ -286,7 +296,17 @@ impl Core {
                 self.ends.end_of(*p).map_or(0, |end| (end - next).max(0))
             })
             .sum();
+        let customers_split = customers_in_several(self.held.values().map(|h| &h.engine));
+        if customers_split > self.customers_split {
+            log::warn!(
+                "{} found in more than one partition: the topic should be keyed by \
+                 customer (each such customer counts once per partition)",
+                crate::format::plural(customers_split as usize, "customer")
+            );
+        }
+        self.customers_split = customers_split;
         Ok(Round {
+            customers_split,
             worker: self.setup.name.clone(),
             events: self.held.values().map(|h| h.engine.taken()).sum(),
             partitions: ids,
@@ -430,7 +450,13 @@ pub struct GroupWorker {
     consumer: BaseConsumer<Rebalancing>,
     core: Arc<Mutex<Core>>,
     last_round: Instant,
+    /// How long the last round of snapshots took to publish.
+    round_took: Duration,
+    redactor: Redactor,
 }
+
+/// Messages taken in under one lock.
+const BURST: usize = 1024;
 
 impl GroupWorker {
     /// Creates the state topic when missing, reads it, and joins the
@@ -452,6 +478,7 @@ impl GroupWorker {
             ends,
             failure: None,
             sequence: 0,
+            customers_split: 0,
         }));
         let context = Rebalancing {
             core: core.clone(),
@@ -462,48 +489,84 @@ impl GroupWorker {
             consumer,
             core,
             last_round: Instant::now(),
+            round_took: Duration::ZERO,
+            redactor: spec.redactor(),
         })
     }
 
     /// Reads and takes in what arrives for about `wait`; a published round
-    /// when one was due.
+    /// when one was due (every `--every`; while messages keep coming and
+    /// publishing takes long, less often: at most a tenth of the worker's
+    /// time goes to it).
     pub fn step(&mut self, wait: Duration) -> Result<Option<Round>, SourceError> {
-        let mut polled = 0;
         let started = Instant::now();
+        let mut polled = 0;
         while polled < BATCH_EVENTS && started.elapsed() < wait {
-            let next = self.consumer.poll(match polled {
-                0 => Duration::from_millis(50),
-                _ => Duration::ZERO,
-            });
+            // Messages are polled a burst at a time and taken in under one
+            // lock (the rebalance callback takes it inside `poll`).
+            let mut burst = Vec::with_capacity(BURST);
+            while burst.len() < BURST {
+                let waited = match (polled, burst.len()) {
+                    (0, 0) => Duration::from_millis(50),
+                    _ => Duration::ZERO,
+                };
+                match self.consumer.poll(waited) {
+                    Some(Ok(m)) => burst.push(m),
+                    Some(Err(e)) if is_partition_end(&e) => {}
+                    Some(Err(e)) => log::warn!("kafka: {}", self.redactor.clean(&e.to_string())),
+                    None => break,
+                }
+            }
             let mut core = lock(&self.core);
             if let Some(e) = core.failure.take() {
                 return Err(e);
             }
-            match next {
-                Some(Ok(m)) => {
-                    core.take(
-                        m.partition(),
-                        m.offset(),
-                        m.timestamp().to_millis(),
-                        m.payload(),
-                    );
-                    polled += 1;
-                }
-                Some(Err(e)) if is_partition_end(&e) => {}
-                Some(Err(e)) => log::warn!(
-                    "kafka: {}",
-                    core.setup.spec.redactor().clean(&e.to_string())
-                ),
-                None => break,
+            let quiet = burst.len() < BURST;
+            polled += burst.len();
+            for m in &burst {
+                let stamp = m.timestamp().to_millis();
+                core.take(m.partition(), m.offset(), stamp, m.payload());
+            }
+            if quiet {
+                break;
             }
         }
         let mut core = lock(&self.core);
         core.ingest_all();
-        if self.last_round.elapsed() < core.setup.every {
+        // While messages pour in, a long publish waits ten times its own
+        // length; once they stop, what was read is published at once.
+        let every = match polled {
+            0 => core.setup.every,
+            _ => core.setup.every.max(self.round_took * 10),
+        };
+        if self.last_round.elapsed() < every {
             return Ok(None);
         }
+        let round_started = Instant::now();
+        let round = core.publish_round(false)?;
+        self.round_took = round_started.elapsed();
         self.last_round = Instant::now();
-        core.publish_round(false).map(Some)
+        // The group's offsets are only a hint (for the tools that show a
+        // group's lag): the snapshots say where each partition goes on.
+        let mut hint = TopicPartitionList::new();
+        for (&partition, held) in &core.held {
+            if let Some(next) = held.next_offset {
+                let _ = hint.add_partition_offset(
+                    &core.setup.spec.topic,
+                    partition,
+                    Offset::Offset(next),
+                );
+            }
+        }
+        if hint.count() > 0
+            && let Err(e) = self.consumer.commit(&hint, CommitMode::Async)
+        {
+            log::debug!(
+                "committing the group's offsets: {}",
+                self.redactor.clean(&e.to_string())
+            );
+        }
+        Ok(Some(round))
     }
 
     /// Publishes every partition held and leaves the group.

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(dead_code)]
 
+pub mod alert_stream;
 pub mod broker;
 pub mod demo_app;
 pub mod pointer;
