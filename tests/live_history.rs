@@ -129,11 +129,13 @@ fn replayed(topic: &str) -> Replayed {
         .build_eframe(move |cc| Window::new(None, settings, Some(open), &cc.egui_ctx));
     let newest = *events.iter().map(|(t, _, _)| t).max().unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
+    // Every message read, not only the newest event (the partitions are
+    // read side by side: the newest may come before another's last).
+    let messages = lines.len() as u64;
     let read_all = |h: &Harness<'_, Window>| match &h.state().app.screen {
-        Screen::Live(live) => live
-            .latest
-            .as_ref()
-            .is_some_and(|s| s.newest_event_us == Some(newest)),
+        Screen::Live(live) => live.latest.as_ref().is_some_and(|s| {
+            s.newest_event_us == Some(newest) && s.status.progress.consumed == messages
+        }),
         _ => false,
     };
     while !read_all(&h) {
