@@ -385,7 +385,17 @@ fn produce_sample(
     brokers: &str,
     events: usize,
 ) -> Result<(String, tempfile::TempDir, std::path::PathBuf, u64), Failure> {
-    let topic = new_topic(brokers, "json")?;
+    produce_sample_to(brokers, events, "json", PARTITIONS)
+}
+
+/// [`produce_sample`] to a new topic for `what` of `partitions` partitions.
+pub(super) fn produce_sample_to(
+    brokers: &str,
+    events: usize,
+    what: &str,
+    partitions: i32,
+) -> Result<(String, tempfile::TempDir, std::path::PathBuf, u64), Failure> {
+    let topic = new_topic_with(brokers, what, partitions)?;
     let dir = tempfile::tempdir().map_err(failed)?;
     let file = dir.path().join("events.jsonl");
     let options = GenerateOptions {
@@ -406,7 +416,7 @@ fn produce_sample(
     let total = replay_file(&replay, &file, &SourceOptions::default())?;
     let produce_s = produced_at.elapsed().as_secs_f64();
     println!(
-        "topic {topic}: {total} events in {PARTITIONS} partitions (produced in {produce_s:.2} s)"
+        "topic {topic}: {total} events in {partitions} partitions (produced in {produce_s:.2} s)"
     );
     Ok((topic, dir, file, total))
 }

@@ -14,14 +14,12 @@ use anyhow::anyhow;
 use crate::cli::BenchArgs;
 use crate::engine::merge::MergedEngine;
 use crate::engine::{EngineConfig, LiveEngine, StreamMark};
-use crate::generate::{GenerateOptions, write_sample};
 use crate::live::state_topic::{Follower, StateTopic};
 use crate::source::SourceOptions;
 use crate::source::kafka::{KafkaSpec, StartAt};
 use crate::source::live_state::{Covering, write_state};
 
-use super::bench_kafka::{live_ingest, new_topic_with, plain_consumer_of};
-use super::produce::{Replay, replay_file};
+use super::bench_kafka::{live_ingest, plain_consumer_of, produce_sample_to};
 use super::{Failure, usage};
 
 /// Partitions of the input topic.
@@ -41,25 +39,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
         .as_deref()
         .ok_or_else(|| usage(anyhow!("bench --workers needs --brokers HOST:PORT")))?;
     let events = args.events.first().copied().unwrap_or(2_000_000);
-    let dir = tempfile::tempdir().map_err(failed)?;
-    let file = dir.path().join("events.jsonl");
-    let options = GenerateOptions {
-        events,
-        seed: 7,
-        messy: false,
-    };
-    write_sample(&file, &options).map_err(failed)?;
-    let topic = new_topic_with(brokers, "workers", PARTITIONS)?;
-    let replay = Replay {
-        brokers,
-        topic: &topic,
-        properties: Vec::new(),
-        rate: None,
-        count: None,
-        values: super::produce::Values::Json,
-    };
-    let total = replay_file(&replay, &file, &SourceOptions::default())?;
-    println!("topic {topic}: {total} events in {PARTITIONS} partitions");
+    let (topic, _dir, file, total) = produce_sample_to(brokers, events, "workers", PARTITIONS)?;
     let plain_s = plain_consumer_of(brokers, &topic, PARTITIONS, total)?;
     println!(
         "  plain librdkafka consumer:  {:>10.0} events/s (the broker's pace)",

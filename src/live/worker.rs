@@ -200,18 +200,10 @@ impl Core {
             return;
         }
         let batch = &mut held.batch;
-        let (events, rejected) = (batch.len(), batch.rejected.len());
-        self.setup.mapper.map_message(
-            value,
-            || format!("partition {partition} offset {offset}"),
-            batch,
-        );
-        if batch.len() > events {
-            held.last_event_us = batch.last_time_us();
-        }
-        if batch.rejected.len() > rejected {
-            batch.place_rejected_from(rejected, held.last_event_us);
-        }
+        let at = (partition, offset);
+        self.setup
+            .mapper
+            .map_on_partition(value, at, batch, &mut held.last_event_us);
         if batch.len() >= BATCH_EVENTS {
             held.ingest();
         }

@@ -78,6 +78,34 @@ pub(super) fn open(
     Ok(Box::new(live))
 }
 
+/// Where a stream stands as far as what it keeps and its `progress` say,
+/// showing `window` with the alerts `raised` (the counts only the loop
+/// knows are the caller's to fill in).
+fn status_of(
+    kept: &dyn KeptEvents,
+    progress: crate::source::kafka::KafkaProgress,
+    window: LiveWindow,
+    raised: Arc<Vec<Alert>>,
+) -> LiveStatus {
+    LiveStatus {
+        progress,
+        last_message: None,
+        out_of_order: (0, 0),
+        duplicates: 0,
+        window,
+        window_problem: None,
+        compare_problem: None,
+        kept_s: kept.kept_s(),
+        kept_from_us: kept.kept_from_us(),
+        with_customers: false,
+        alerts: raised,
+        customer_numbering: 0,
+        customers_forgotten: 0,
+        delivery: DeliveryCounts::default(),
+        workers: None,
+    }
+}
+
 impl ShownLoop for LiveRun {
     fn step(&mut self) -> Result<(bool, Vec<Alert>), String> {
         let step = LiveRun::step(self).map_err(|e| crate::format::error_chain(&e))?;
@@ -96,21 +124,13 @@ impl ShownLoop for LiveRun {
     fn status(&self, window: LiveWindow, raised: Arc<Vec<Alert>>) -> LiveStatus {
         let engine = &self.session().engine;
         LiveStatus {
-            progress: self.session().source.progress(),
             last_message: self.last_message(),
             out_of_order: engine.out_of_order(),
             duplicates: engine.duplicates(),
-            window,
-            window_problem: None,
-            compare_problem: None,
-            kept_s: engine.kept_s(),
-            kept_from_us: engine.kept_from_us(),
-            with_customers: false,
-            alerts: raised,
             customer_numbering: engine.customer_numbering(),
             customers_forgotten: engine.settled_customers().1,
             delivery: self.delivery(),
-            workers: None,
+            ..status_of(engine, self.session().source.progress(), window, raised)
         }
     }
 
@@ -183,21 +203,14 @@ impl ShownLoop for MergedRun {
         let engine = self.view.engine();
         let now_ms = chrono::Utc::now().timestamp_millis();
         LiveStatus {
-            progress: self.view.progress(),
             last_message: self.last_message,
             out_of_order: engine.out_of_order(),
             duplicates: engine.duplicates(),
-            window,
-            window_problem: None,
-            compare_problem: None,
-            kept_s: engine.kept_s(),
-            kept_from_us: engine.kept_from_us(),
-            with_customers: false,
-            alerts: raised,
             customer_numbering: engine.numbering(),
             customers_forgotten: engine.settled_customers().1,
             delivery: self.alerts.delivery(),
             workers: Some(Arc::new(self.view.workers(now_ms))),
+            ..status_of(engine, self.view.progress(), window, raised)
         }
     }
 

@@ -241,21 +241,9 @@ impl Read {
         if before_start {
             return Ok(());
         }
-        let (events, rejected) = (batch.len(), batch.rejected.len());
-        self.mapper.map_message(
-            value,
-            || format!("partition {partition} offset {offset}"),
-            batch,
-        );
-        // A rejected record is placed in event time after the event before
-        // it on its partition: the same in a replay, whatever its batches.
-        if batch.len() > events {
-            self.last_event_us.insert(partition, batch.last_time_us());
-        }
-        if batch.rejected.len() > rejected {
-            let at = self.last_event_us.get(&partition).copied().flatten();
-            batch.place_rejected_from(rejected, at);
-        }
+        let last_event_us = self.last_event_us.entry(partition).or_default();
+        self.mapper
+            .map_on_partition(value, (partition, offset), batch, last_event_us);
         self.consumed += 1;
         Ok(())
     }

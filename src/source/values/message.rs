@@ -22,6 +22,32 @@ impl MessageMapper {
         MessageMapper { mapper, decoder }
     }
 
+    /// Maps the message at `offset` of `partition` (see
+    /// [`MessageMapper::map_message`]); its rejected records are placed in
+    /// event time after the event before them on the partition
+    /// (`last_event_us`, moved on by the events mapped), the same in a
+    /// replay whatever the batches.
+    pub fn map_on_partition(
+        &self,
+        value: Option<&[u8]>,
+        (partition, offset): (i32, i64),
+        batch: &mut EventBatch,
+        last_event_us: &mut Option<i64>,
+    ) {
+        let (events, rejected) = (batch.len(), batch.rejected.len());
+        self.map_message(
+            value,
+            || format!("partition {partition} offset {offset}"),
+            batch,
+        );
+        if batch.len() > events {
+            *last_event_us = batch.last_time_us();
+        }
+        if batch.rejected.len() > rejected {
+            batch.place_rejected_from(rejected, *last_event_us);
+        }
+    }
+
     /// Maps one message's value: no value (a tombstone) and an empty value
     /// are rejected under their own reasons; a value no decoder reads, with
     /// why each failed.
