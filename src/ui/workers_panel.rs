@@ -10,12 +10,18 @@ use crate::live::merged::WorkersReport;
 /// Draws the panel.
 pub fn workers_ui(report: &WorkersReport, ui: &mut egui::Ui) {
     ui.strong("Workers");
-    ui.label(format!(
-        "Job {}: {} of {} reported",
-        crate::format::printable(&report.job),
-        thousands(report.reported as u64),
-        plural(report.partitions, "partition"),
-    ));
+    match report.reported {
+        0 => ui.label(
+            "Waiting for the workers' first snapshots (a worker publishes once it holds \
+             partitions and has read from them; joining the group can take seconds)",
+        ),
+        reported => ui.label(format!(
+            "Job {}: {} of {} reported",
+            crate::format::printable(&report.job),
+            thousands(reported as u64),
+            plural(report.partitions, "partition"),
+        )),
+    };
     if report.behind > 0 {
         ui.colored_label(
             ui.visuals().warn_fg_color,
@@ -54,6 +60,9 @@ pub fn workers_ui(report: &WorkersReport, ui: &mut egui::Ui) {
             ),
         )
         .on_hover_text(sample.join("\n"));
+    }
+    if report.by_partition.is_empty() {
+        return;
     }
     egui::Grid::new("workers")
         .num_columns(5)
