@@ -133,12 +133,18 @@ impl Core {
         let Some(snapshot) = snapshot else {
             let mut engine = LiveEngine::new(setup.config.clone(), setup.lateness_us);
             engine.keep_at_least(setup.keep_us);
-            self.held
-                .insert(partition, Held::new(engine, None, None, true));
-            return Ok(match setup.spec.from {
-                StartAt::Latest => Offset::End,
-                _ => Offset::Beginning,
-            });
+            // `--from latest` starts at the end last asked for (before this
+            // assignment), so that a partition where nothing arrives has a
+            // snapshot saying where it goes on.
+            let (offset, next) = match (setup.spec.from, self.ends.end_of(partition)) {
+                (StartAt::Latest, Some(end)) => (Offset::Offset(end), Some(end)),
+                (StartAt::Latest, None) => (Offset::End, None),
+                _ => (Offset::Beginning, None),
+            };
+            let mut held = Held::new(engine, next, None, true);
+            held.changed = next.is_some();
+            self.held.insert(partition, held);
+            return Ok(offset);
         };
         let (mut engine, resume) = state_of_bytes(
             &snapshot.state,
