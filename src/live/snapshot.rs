@@ -26,6 +26,11 @@ pub const VERSION: u32 = 1;
 /// A state topic message's bytes before its header.
 const PREFIX_BYTES: usize = 12;
 
+/// Chunks waiting for their last one are let go past this many bytes (a
+/// state this large is refused anyway: see
+/// [`crate::source::live_state::MAX_STATE_BYTES`]).
+const MAX_HELD_BYTES: u64 = crate::source::live_state::MAX_STATE_BYTES;
+
 /// At most this many problem messages are kept to show.
 const PROBLEM_SAMPLE: usize = 10;
 
@@ -213,6 +218,8 @@ fn parse(value: &[u8]) -> Result<(SnapshotHeader, &[u8]), (Unmerged, String)> {
 pub struct Assembler {
     /// Chunks before the last, by key, until their snapshot completes.
     chunks: HashMap<String, (SnapshotHeader, Vec<u8>)>,
+    /// Their bytes.
+    held_bytes: u64,
     latest: BTreeMap<PartKey, Snapshot>,
     /// Messages not merged.
     pub problems: StateProblems,
@@ -229,8 +236,10 @@ impl Assembler {
         at: impl FnOnce() -> String,
     ) -> Option<PartKey> {
         let Some(value) = value else {
-            if let Some(key) = key {
-                self.chunks.remove(String::from_utf8_lossy(key).as_ref());
+            if let Some((_, bytes)) =
+                key.and_then(|k| self.chunks.remove(String::from_utf8_lossy(k).as_ref()))
+            {
+                self.held_bytes = self.held_bytes.saturating_sub(bytes.len() as u64);
             }
             return None;
         };
@@ -243,7 +252,7 @@ impl Assembler {
         };
         if header.chunk + 1 < header.chunks {
             let key = key.map_or_else(String::new, |k| String::from_utf8_lossy(k).into_owned());
-            self.chunks.insert(key, (header, piece.to_vec()));
+            self.hold(key, header, piece, at);
             return None;
         }
         let Some(state) = self.gather(&header, piece) else {
@@ -263,6 +272,31 @@ impl Assembler {
         Some(part)
     }
 
+    /// Holds a chunk until its snapshot's last one; past
+    /// [`MAX_HELD_BYTES`] held, every chunk held is let go (and counted).
+    fn hold(
+        &mut self,
+        key: String,
+        header: SnapshotHeader,
+        piece: &[u8],
+        at: impl FnOnce() -> String,
+    ) {
+        self.held_bytes += piece.len() as u64;
+        if let Some((_, earlier)) = self.chunks.insert(key, (header, piece.to_vec())) {
+            self.held_bytes = self.held_bytes.saturating_sub(earlier.len() as u64);
+        }
+        if self.held_bytes > MAX_HELD_BYTES {
+            let dropped = self.chunks.len();
+            self.chunks.clear();
+            self.held_bytes = 0;
+            let detail = format!(
+                "{dropped} chunks held without their last one passed {} bytes and were let go",
+                crate::format::thousands(MAX_HELD_BYTES)
+            );
+            self.problems.count(Unmerged::Incomplete, at(), detail);
+        }
+    }
+
     /// The state of the snapshot `last` completes, its earlier chunks taken
     /// out of those held; None when one is missing.
     fn gather(&mut self, last: &SnapshotHeader, piece: &[u8]) -> Option<Vec<u8>> {
@@ -272,18 +306,24 @@ impl Assembler {
                 .get(k)
                 .is_some_and(|(h, _)| h.sequence == last.sequence)
         });
-        let mut state = Vec::with_capacity(last.state_bytes.min(1 << 30) as usize);
+        let mut state = Vec::new();
         if whole {
             for k in &keys {
                 if let Some((_, bytes)) = self.chunks.remove(k) {
+                    self.held_bytes = self.held_bytes.saturating_sub(bytes.len() as u64);
                     state.extend_from_slice(&bytes);
                 }
             }
         }
         // Chunks of this partition's earlier snapshots will never complete.
-        let base = snapshot_key(&last.job, &last.topic, last.partition);
-        self.chunks
-            .retain(|k, (h, _)| !(k.starts_with(&base) && h.published_ms < last.published_ms));
+        let base = format!("{}#", snapshot_key(&last.job, &last.topic, last.partition));
+        let mut freed = 0;
+        self.chunks.retain(|k, (h, bytes)| {
+            let stale = k.starts_with(&base) && h.published_ms < last.published_ms;
+            freed += if stale { bytes.len() as u64 } else { 0 };
+            !stale
+        });
+        self.held_bytes = self.held_bytes.saturating_sub(freed);
         if !whole {
             return None;
         }
