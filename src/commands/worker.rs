@@ -33,6 +33,7 @@ fn job_mapping(state: &StateTopic, job: &str, topic: &str) -> Result<Option<Mapp
         return Ok(None);
     }
     let mut follower = Follower::open(state).map_err(source_failure)?;
+    follower.only_job(job);
     follower
         .catch_up(Duration::from_secs(60))
         .map_err(source_failure)?;

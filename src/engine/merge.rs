@@ -58,11 +58,14 @@ pub fn merge_copies(parts: Vec<StagedCopy>) -> Option<Merged> {
         excluded: 0,
         rejected: Default::default(),
     };
+    let parts: Vec<StagedCopy> = std::iter::once(first).chain(parts).collect();
+    // Every event gets a key (and nanoseconds) when any part's has, so
+    // both are known before any event moves.
+    merged.with_keys = parts.iter().any(|p| p.with_keys);
+    merged.with_sub_us = parts.iter().any(|p| p.with_sub_us);
     let mut touchpoints = Vec::new();
     let mut customers_split = 0;
-    for part in std::iter::once(first).chain(parts) {
-        merged.with_keys |= part.with_keys;
-        merged.with_sub_us |= part.with_sub_us;
+    for part in parts {
         let (customer_ids, split) = merge_names(&mut merged.customers, &part.customers);
         customers_split += split;
         let (touchpoint_ids, _) = merge_names(&mut merged.touchpoints, &part.touchpoints);
@@ -364,6 +367,47 @@ mod tests {
             batch.push(event, vec![("channel", channel)]);
         }
         batch
+    }
+
+    #[test]
+    fn a_part_with_session_ids_merges_with_one_without() {
+        let config = EngineConfig::default();
+        let with_ids = |customer: &str, ids: bool| {
+            let mut batch = EventBatch::with_capacity(4);
+            for (k, event) in ["home", "cart", "home", "buy"].iter().enumerate() {
+                let session = format!("s{}", k / 2);
+                let new = NewEvent {
+                    customer,
+                    event,
+                    time_us: 1_700_000_000_000_000 + k as i64 * 60_000_000,
+                    event_id: None,
+                    session_id: ids.then_some(session.as_str()),
+                };
+                batch.push(new, Vec::new());
+            }
+            batch
+        };
+        let mut whole = LiveEngine::new(config.clone(), 60_000_000);
+        let mut parts = [
+            LiveEngine::new(config.clone(), 60_000_000),
+            LiveEngine::new(config, 60_000_000),
+        ];
+        // The part without session ids comes first.
+        parts[0].ingest(&with_ids("a", false));
+        parts[1].ingest(&with_ids("b", true));
+        whole.ingest(&with_ids("a", false));
+        whole.ingest(&with_ids("b", true));
+        let mut merged = MergedEngine::default();
+        merged.insert([
+            ("0".into(), parts[0].clone()),
+            ("1".into(), parts[1].clone()),
+        ]);
+        let all = Some(i64::MIN);
+        let got = merged.recent(all).build();
+        let want = whole.recent(all).build();
+        assert_eq!(got.sessions, want.sessions);
+        assert_eq!(got.sessions, 3);
+        assert_eq!(got.graph.edge_reports(), want.graph.edge_reports());
     }
 
     #[test]

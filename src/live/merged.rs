@@ -101,7 +101,10 @@ impl MergedView {
     ) -> Result<Self, SourceError> {
         // The workers create it too: whoever starts first.
         state.create_if_missing()?;
-        let follower = Follower::open(&state)?;
+        let mut follower = Follower::open(&state)?;
+        if let Some(job) = &job {
+            follower.only_job(job);
+        }
         Ok(MergedView {
             follower,
             state,

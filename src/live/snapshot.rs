@@ -31,6 +31,10 @@ const PREFIX_BYTES: usize = 12;
 /// [`crate::source::live_state::MAX_STATE_BYTES`]).
 const MAX_HELD_BYTES: u64 = crate::source::live_state::MAX_STATE_BYTES;
 
+/// And past this many chunks (a state of 4 GiB in the default 900 kB
+/// chunks is under 5,000).
+const MAX_HELD_CHUNKS: usize = 100_000;
+
 /// At most this many problem messages are kept to show.
 const PROBLEM_SAMPLE: usize = 10;
 
@@ -221,6 +225,8 @@ pub struct Assembler {
     /// Their bytes.
     held_bytes: u64,
     latest: BTreeMap<PartKey, Snapshot>,
+    /// Only this job's snapshots are held, when set.
+    job: Option<String>,
     /// Messages not merged.
     pub problems: StateProblems,
 }
@@ -250,7 +256,10 @@ impl Assembler {
                 return None;
             }
         };
-        if header.chunk + 1 < header.chunks {
+        if self.job.as_ref().is_some_and(|job| *job != header.job) {
+            return None;
+        }
+        if header.chunk < header.chunks.saturating_sub(1) {
             let key = key.map_or_else(String::new, |k| String::from_utf8_lossy(k).into_owned());
             self.hold(key, header, piece, at);
             return None;
@@ -285,7 +294,7 @@ impl Assembler {
         if let Some((_, earlier)) = self.chunks.insert(key, (header, piece.to_vec())) {
             self.held_bytes = self.held_bytes.saturating_sub(earlier.len() as u64);
         }
-        if self.held_bytes > MAX_HELD_BYTES {
+        if self.held_bytes > MAX_HELD_BYTES || self.chunks.len() > MAX_HELD_CHUNKS {
             let dropped = self.chunks.len();
             self.chunks.clear();
             self.held_bytes = 0;
@@ -300,6 +309,11 @@ impl Assembler {
     /// The state of the snapshot `last` completes, its earlier chunks taken
     /// out of those held; None when one is missing.
     fn gather(&mut self, last: &SnapshotHeader, piece: &[u8]) -> Option<Vec<u8>> {
+        // More chunks than are held cannot all be there (and a header's
+        // count is not trusted to make that many keys).
+        if last.chunks.saturating_sub(1) as usize > self.chunks.len() {
+            return None;
+        }
         let keys = chunk_keys(last);
         let whole = keys.iter().all(|k| {
             self.chunks
@@ -329,6 +343,14 @@ impl Assembler {
         }
         state.extend_from_slice(piece);
         Some(state)
+    }
+
+    /// Holds only `job`'s snapshots from now on (and lets the others go).
+    pub fn only_job(&mut self, job: &str) {
+        self.latest.retain(|k, _| k.0 == job);
+        self.chunks.retain(|_, (h, _)| h.job == job);
+        self.held_bytes = self.chunks.values().map(|(_, b)| b.len() as u64).sum();
+        self.job = Some(job.to_owned());
     }
 
     /// The latest whole snapshot of each input partition.

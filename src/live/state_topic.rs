@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::Consumer;
+use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
@@ -61,9 +62,12 @@ impl StateTopic {
         .map_err(|e| self.error(e))?;
         let create = |compacted: bool| {
             let mut topic = NewTopic::new(&self.name, 1, TopicReplication::Fixed(-1));
-            if compacted {
-                topic = topic.set("cleanup.policy", "compact");
-            }
+            topic = match compacted {
+                true => topic.set("cleanup.policy", "compact"),
+                // Kept for good: a quiet partition's only snapshot must not
+                // expire.
+                false => topic.set("retention.ms", "-1"),
+            };
             let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
             let answer = futures_executor::block_on(admin.create_topics([&topic], &options));
             match answer.map_err(|e| e.to_string())?.pop() {
@@ -175,6 +179,8 @@ pub struct Follower {
     /// Per partition of the state topic: the next offset to read.
     next: BTreeMap<i32, i64>,
     assembler: Assembler,
+    /// Partitions of the state topic read to their end since last asked.
+    at_end: std::collections::BTreeSet<i32>,
     /// Messages read.
     pub read: u64,
 }
@@ -207,6 +213,7 @@ impl Follower {
             state: state.clone(),
             next: ids.iter().map(|&p| (p, 0)).collect(),
             assembler: Assembler::default(),
+            at_end: Default::default(),
             read: 0,
         })
     }
@@ -221,9 +228,15 @@ impl Follower {
                 Some(Ok(message)) => {
                     let (partition, offset) = (message.partition(), message.offset());
                     self.next.insert(partition, offset + 1);
+                    self.at_end.remove(&partition);
                     self.read += 1;
                     let at = || format!("partition {partition} offset {offset}");
                     done.extend(self.assembler.take(message.key(), message.payload(), at));
+                }
+                // Read to its end: what is left (a transaction's marker)
+                // is never delivered.
+                Some(Err(KafkaError::PartitionEOF(partition))) => {
+                    self.at_end.insert(partition);
                 }
                 Some(Err(e)) if is_partition_end(&e) => {}
                 Some(Err(e)) => {
@@ -255,9 +268,10 @@ impl Follower {
         }
         let until = Instant::now() + within;
         let mut done = Vec::new();
+        self.at_end.clear();
         while ends
             .iter()
-            .any(|(p, high)| self.next.get(p).is_some_and(|n| n < high))
+            .any(|(p, high)| !self.at_end.contains(p) && self.next.get(p).is_some_and(|n| n < high))
         {
             if Instant::now() > until {
                 return Err(self
@@ -267,6 +281,12 @@ impl Follower {
             done.extend(self.poll(Duration::from_millis(100))?);
         }
         Ok(done)
+    }
+
+    /// Keeps only the snapshots of `job` from now on (the others are
+    /// counted as read, never held).
+    pub fn only_job(&mut self, job: &str) {
+        self.assembler.only_job(job);
     }
 
     /// The snapshots read so far.

@@ -8,13 +8,14 @@
 //! where their last snapshot stood.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::error::KafkaError;
-use rdkafka::message::Message;
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -102,6 +103,9 @@ struct Held {
     changed: bool,
     /// The last snapshot published or restored.
     published: Option<SnapshotHeader>,
+    /// The rebalance that gave it: messages polled before (of an earlier
+    /// time it was held) are passed over.
+    adopted: u64,
 }
 
 /// What the worker works on, shared with its consumer's rebalance
@@ -115,6 +119,9 @@ struct Core {
     /// Why the worker must stop (a rebalance callback cannot return it).
     failure: Option<SourceError>,
     sequence: u64,
+    /// Bumped by every assignment (read without the lock by the loop, to
+    /// tag what it polls).
+    generation: Arc<AtomicU64>,
     /// Customers in more than one partition held, as last counted.
     customers_split: u64,
 }
@@ -143,6 +150,7 @@ impl Core {
             };
             let mut held = Held::new(engine, next, None, true);
             held.changed = next.is_some();
+            held.adopted = self.generation.load(Ordering::SeqCst);
             self.held.insert(partition, held);
             return Ok(offset);
         };
@@ -175,6 +183,7 @@ impl Core {
             false,
         );
         held.published = Some(snapshot.header);
+        held.adopted = self.generation.load(Ordering::SeqCst);
         self.held.insert(partition, held);
         Ok(Offset::Offset(next))
     }
@@ -182,17 +191,15 @@ impl Core {
     /// Maps one message of a held partition (others are no longer held:
     /// passed over); a message before where the partition goes on is in
     /// its engine already.
-    fn take(
-        &mut self,
-        partition: i32,
-        offset: i64,
-        timestamp_ms: Option<i64>,
-        value: Option<&[u8]>,
-    ) {
+    fn take(&mut self, polled: u64, m: &BorrowedMessage<'_>) {
+        let (partition, offset) = (m.partition(), m.offset());
+        let (timestamp_ms, value) = (m.timestamp().to_millis(), m.payload());
         let Some(held) = self.held.get_mut(&partition) else {
             return;
         };
-        if held.next_offset.is_some_and(|next| offset < next) {
+        // Polled before the partition was (again) given to this worker:
+        // its state goes on from the snapshot it was restored from.
+        if polled < held.adopted || held.next_offset.is_some_and(|next| offset < next) {
             return;
         }
         held.next_offset = Some(offset + 1);
@@ -212,6 +219,19 @@ impl Core {
             .map_on_partition(value, at, batch, &mut held.last_event_us);
         if batch.len() >= BATCH_EVENTS {
             held.ingest();
+        }
+    }
+
+    /// `partition` was read to its end: one where nothing was read yet
+    /// goes on from its end, and says so in its snapshot.
+    fn reached_end(&mut self, partition: i32) {
+        let end = self.ends.end_of(partition);
+        if let Some(held) = self.held.get_mut(&partition)
+            && held.next_offset.is_none()
+            && let Some(end) = end
+        {
+            held.next_offset = Some(end);
+            held.changed = true;
         }
     }
 
@@ -345,6 +365,7 @@ impl Held {
             fresh,
             changed: false,
             published: None,
+            adopted: 0,
         }
     }
 
@@ -391,6 +412,7 @@ impl ConsumerContext for Rebalancing {
             .collect();
         let outcome = match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                core.generation.fetch_add(1, Ordering::SeqCst);
                 for (topic, partition) in &ids {
                     match core.adopt(*partition) {
                         Ok(offset) => {
@@ -450,6 +472,8 @@ pub struct GroupWorker {
     last_round: Instant,
     /// How long the last round of snapshots took to publish.
     round_took: Duration,
+    /// The core's assignment count, read without its lock.
+    generation: Arc<AtomicU64>,
     redactor: Redactor,
 }
 
@@ -461,13 +485,15 @@ impl GroupWorker {
     /// group.
     pub fn start(setup: WorkerSetup) -> Result<Self, SourceError> {
         setup.state.create_if_missing()?;
-        let follower = Follower::open(&setup.state)?;
+        let mut follower = Follower::open(&setup.state)?;
+        follower.only_job(&setup.job);
         let publisher = Publisher::start(&setup.state, setup.chunk_bytes)?;
         let ids = topic_partitions(&setup.spec, &setup.spec.topic)?;
         let ends = EndWatch::start(&setup.spec, &ids)?;
         let redactor = setup.spec.redactor();
         let spec = setup.spec.clone();
         let name = setup.name.clone();
+        let generation = Arc::new(AtomicU64::new(0));
         let core = Arc::new(Mutex::new(Core {
             held: BTreeMap::new(),
             follower,
@@ -476,6 +502,7 @@ impl GroupWorker {
             ends,
             failure: None,
             sequence: 0,
+            generation: generation.clone(),
             customers_split: 0,
         }));
         let context = Rebalancing {
@@ -488,6 +515,7 @@ impl GroupWorker {
             core,
             last_round: Instant::now(),
             round_took: Duration::ZERO,
+            generation,
             redactor: spec.redactor(),
         })
     }
@@ -503,13 +531,15 @@ impl GroupWorker {
             // Messages are polled a burst at a time and taken in under one
             // lock (the rebalance callback takes it inside `poll`).
             let mut burst = Vec::with_capacity(BURST);
+            let mut ends = Vec::new();
             while burst.len() < BURST {
                 let waited = match (polled, burst.len()) {
                     (0, 0) => Duration::from_millis(50),
                     _ => Duration::ZERO,
                 };
                 match self.consumer.poll(waited) {
-                    Some(Ok(m)) => burst.push(m),
+                    Some(Ok(m)) => burst.push((self.generation.load(Ordering::SeqCst), m)),
+                    Some(Err(KafkaError::PartitionEOF(partition))) => ends.push(partition),
                     Some(Err(e)) if is_partition_end(&e) => {}
                     Some(Err(e)) => log::warn!("kafka: {}", self.redactor.clean(&e.to_string())),
                     None => break,
@@ -521,9 +551,11 @@ impl GroupWorker {
             }
             let quiet = burst.len() < BURST;
             polled += burst.len();
-            for m in &burst {
-                let stamp = m.timestamp().to_millis();
-                core.take(m.partition(), m.offset(), stamp, m.payload());
+            for (polled, m) in &burst {
+                core.take(*polled, m);
+            }
+            for partition in ends {
+                core.reached_end(partition);
             }
             if quiet {
                 break;
