@@ -12,11 +12,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::client::ClientContext;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
-use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::background::lock;
@@ -28,6 +26,10 @@ use crate::source::live_state::{Covering, same_columns, state_of_bytes, write_st
 use crate::source::schema::Mapping;
 use crate::source::values::MessageMapper;
 use crate::source::{BATCH_EVENTS, SourceError};
+
+mod rebalancing;
+
+use rebalancing::Rebalancing;
 
 use super::snapshot::SnapshotHeader;
 use super::state_topic::{Follower, Publisher, StateTopic};
@@ -373,94 +375,6 @@ impl Held {
         if !self.batch.is_empty() || !self.batch.rejected.is_empty() {
             self.engine.ingest(&self.batch);
             self.batch.clear();
-        }
-    }
-}
-
-/// The worker's consumer context: assigns and revokes partitions itself,
-/// so that each starts from its snapshot and leaves with one.
-struct Rebalancing {
-    core: Arc<Mutex<Core>>,
-    redactor: Redactor,
-}
-
-impl ClientContext for Rebalancing {
-    fn error(&self, error: KafkaError, reason: &str) {
-        if !is_partition_end(&error) {
-            let text = self.redactor.clean(&format!("{error}: {reason}"));
-            log::error!("librdkafka: {text}");
-        }
-    }
-}
-
-impl ConsumerContext for Rebalancing {
-    fn rebalance(
-        &self,
-        consumer: &BaseConsumer<Self>,
-        err: RDKafkaRespErr,
-        tpl: &mut TopicPartitionList,
-    ) {
-        let cooperative = matches!(
-            consumer.rebalance_protocol(),
-            RebalanceProtocol::Cooperative
-        );
-        let mut core = lock(&self.core);
-        let ids: Vec<(String, i32)> = tpl
-            .elements()
-            .iter()
-            .map(|e| (e.topic().to_owned(), e.partition()))
-            .collect();
-        let outcome = match err {
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
-                core.generation.fetch_add(1, Ordering::SeqCst);
-                for (topic, partition) in &ids {
-                    match core.adopt(*partition) {
-                        Ok(offset) => {
-                            if let Err(e) = tpl.set_partition_offset(topic, *partition, offset) {
-                                core.failure
-                                    .get_or_insert(SourceError::Kafka(e.to_string()));
-                            }
-                        }
-                        Err(e) => {
-                            core.failure.get_or_insert(e);
-                        }
-                    }
-                }
-                log::info!(
-                    "assigned partitions {:?}",
-                    ids.iter().map(|x| x.1).collect::<Vec<_>>()
-                );
-                match cooperative {
-                    true => consumer.incremental_assign(tpl),
-                    false => consumer.assign(tpl),
-                }
-            }
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
-                for (_, partition) in &ids {
-                    if let Err(e) = core.release(*partition) {
-                        core.failure.get_or_insert(e);
-                    }
-                }
-                log::info!(
-                    "revoked partitions {:?}",
-                    ids.iter().map(|x| x.1).collect::<Vec<_>>()
-                );
-                match cooperative {
-                    true => consumer.incremental_unassign(tpl),
-                    false => consumer.unassign(),
-                }
-            }
-            other => {
-                log::warn!("rebalancing failed: {:?}", other);
-                for (_, partition) in &ids {
-                    core.held.remove(partition);
-                }
-                consumer.unassign()
-            }
-        };
-        if let Err(e) = outcome {
-            core.failure
-                .get_or_insert(SourceError::Kafka(self.redactor.clean(&e.to_string())));
         }
     }
 }
