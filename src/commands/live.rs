@@ -218,19 +218,25 @@ pub(super) fn plan(
     Ok((settings, run))
 }
 
+/// The rules the window watches and where its Alerts panel saves them:
+/// the file given, or the user's own rules file.
+pub(super) fn window_alerts(
+    args: &LiveArgs,
+    settings: &Settings,
+    run: &Headless,
+) -> Result<(Vec<AlertRule>, Option<std::path::PathBuf>), Failure> {
+    match &args.alerts {
+        Some(path) => Ok((run.alerts.clone(), Some(path.clone()))),
+        None => default_alert_rules(settings.source.time_parser()).map_err(|e| usage(anyhow!(e))),
+    }
+}
+
 /// Runs `live`: the window, or with `--headless` the printed summaries.
 pub fn live(args: &LiveArgs) -> Result<(), Failure> {
     let spec = kafka_spec(args)?;
     let (settings, run) = plan(args, &spec.brokers, &spec.properties)?;
     if !args.headless {
-        // The window's Alerts panel saves to the file given, or to the
-        // user's own rules file.
-        let (alerts, alerts_file) = match &args.alerts {
-            Some(path) => (run.alerts.clone(), Some(path.clone())),
-            None => {
-                default_alert_rules(settings.source.time_parser()).map_err(|e| usage(anyhow!(e)))?
-            }
-        };
+        let (alerts, alerts_file) = window_alerts(args, &settings, &run)?;
         let request = crate::app::live::LiveRequest {
             spec,
             state: args.state.clone(),

@@ -15,12 +15,12 @@ use crate::engine::alerts::Alert;
 use crate::live::merged::MergedView;
 use crate::live::merged_alerts::MergedAlerts;
 use crate::live::state_topic::StateTopic;
-use crate::settings::default_alert_rules;
 use crate::source::kafka::{KafkaSpec, StartAt};
 use crate::source::schema::no_columns;
 
 use super::live::{
     AlertsOut, Printed, client_properties, live_counts, plan, print, print_line, shown_summary,
+    window_alerts,
 };
 use super::{Failure, source_failure, usage};
 
@@ -53,14 +53,7 @@ pub fn merged(args: &LiveArgs, state_topic: &str) -> Result<(), Failure> {
         properties,
     );
     if !args.headless {
-        // The window's Alerts panel saves to the file given, or to the
-        // user's own rules file.
-        let (alerts, alerts_file) = match &args.alerts {
-            Some(path) => (run.alerts.clone(), Some(path.clone())),
-            None => {
-                default_alert_rules(settings.source.time_parser()).map_err(|e| usage(anyhow!(e)))?
-            }
-        };
+        let (alerts, alerts_file) = window_alerts(args, &settings, &run)?;
         let request = LiveRequest {
             spec,
             state: None,

@@ -26,30 +26,19 @@ fn worker_name() -> String {
     format!("{host}-{}", std::process::id())
 }
 
-/// The columns of the job's snapshots already on the state topic, so that
-/// every worker of a job maps alike (None when it has none yet).
-fn job_mapping(state: &StateTopic, job: &str, topic: &str) -> Result<Option<Mapping>, Failure> {
-    if state.create_if_missing().is_err() {
-        return Ok(None);
-    }
-    let mut follower = Follower::open(state).map_err(source_failure)?;
-    follower.only_job(job);
-    follower
-        .catch_up(Duration::from_secs(60))
-        .map_err(source_failure)?;
-    let snapshot = follower
+/// The columns of the job's snapshots already on the state topic (read to
+/// its end by `follower`), so that every worker of a job maps alike (None
+/// when it has none yet).
+fn job_mapping(follower: &Follower, job: &str, topic: &str) -> Option<Mapping> {
+    let (_, snapshot) = follower
         .assembler()
         .latest()
         .iter()
-        .find(|(k, _)| k.0 == job && k.1 == topic)
-        .map(|(_, s)| s.state.clone());
-    let Some(bytes) = snapshot else {
-        return Ok(None);
-    };
+        .find(|(k, _)| k.0 == job && k.1 == topic)?;
     let config = crate::engine::EngineConfig::default();
-    Ok(state_of_bytes(&bytes, config, None)
+    state_of_bytes(&snapshot.state, config, None)
         .ok()
-        .map(|(_, resume)| resume.mapping))
+        .map(|(_, resume)| resume.mapping)
 }
 
 /// Prints a round as one JSON line.
@@ -73,8 +62,16 @@ pub fn worker(args: &WorkerArgs) -> Result<(), Failure> {
         spec: spec.clone(),
         name: args.state_topic.clone(),
     };
+    // The state topic is read once: for the job's columns here, then by
+    // the worker as partitions are assigned.
+    state.create_if_missing().map_err(source_failure)?;
+    let mut follower = Follower::open(&state).map_err(source_failure)?;
+    follower.only_job(&job);
+    follower
+        .catch_up(Duration::from_secs(60))
+        .map_err(source_failure)?;
     let detect = crate::source::kafka::KafkaSpec {
-        mapping: job_mapping(&state, &job, &spec.topic)?,
+        mapping: job_mapping(&follower, &job, &spec.topic),
         ..spec.clone()
     };
     let (mapper, mapping) = detect_columns(&detect, &settings.source).map_err(source_failure)?;
@@ -102,7 +99,7 @@ pub fn worker(args: &WorkerArgs) -> Result<(), Failure> {
         name,
     };
     finish_on_signals();
-    let mut worker = GroupWorker::start(setup).map_err(source_failure)?;
+    let mut worker = GroupWorker::start(setup, follower).map_err(source_failure)?;
     while !finish_asked() {
         let round = worker
             .step(Duration::from_millis(200))

@@ -228,23 +228,26 @@ impl MergedView {
         &self.state
     }
 
+    /// The partitions of the input topic (none before any snapshot).
+    fn input_ids(&self) -> &[i32] {
+        self.ends.as_ref().map_or(&[], |(_, ids, _)| ids.as_slice())
+    }
+
+    /// A partition of the input topic's end, as last asked (None until
+    /// known).
+    fn input_end(&self, partition: i32) -> Option<i64> {
+        self.ends.as_ref()?.2.end_of(partition)
+    }
+
     /// The workers' progress as a reader's: each partition's next offset
     /// is where its snapshot covers, its end the input's as last asked.
     pub fn progress(&self) -> KafkaProgress {
-        let ends = self.ends.as_ref().and_then(|(_, _, w)| w.ends());
-        let ids = self
-            .ends
-            .as_ref()
-            .map(|(_, ids, _)| ids.clone())
-            .unwrap_or_default();
-        let partitions: Vec<PartitionProgress> = ids
+        let partitions: Vec<PartitionProgress> = self
+            .input_ids()
             .iter()
             .map(|&partition| {
                 let next_offset = self.part(partition).map_or(0, |p| p.header.next_offset);
-                let high_watermark = ends
-                    .as_ref()
-                    .and_then(|e| e.iter().find(|(p, _)| *p == partition))
-                    .map_or(0, |(_, e)| *e);
+                let high_watermark = self.input_end(partition).unwrap_or(0);
                 PartitionProgress {
                     partition,
                     next_offset,
@@ -257,7 +260,10 @@ impl MergedView {
         KafkaProgress {
             consumed: self.parts.values().map(|p| p.header.events).sum(),
             at_end: self.caught_up(),
-            watermarks_known: ends.is_some(),
+            watermarks_known: self
+                .input_ids()
+                .iter()
+                .all(|p| self.input_end(*p).is_some()),
             partitions,
         }
     }
@@ -275,19 +281,15 @@ impl MergedView {
     /// True when every partition of the input topic has a snapshot that
     /// covers its end as last asked.
     pub fn caught_up(&self) -> bool {
-        let Some((_, ids, watch)) = &self.ends else {
-            return false;
-        };
-        let Some(ends) = watch.ends() else {
-            return false;
-        };
-        ids.iter().all(|p| {
-            let end = ends.iter().find(|(q, _)| q == p).map_or(0, |(_, e)| *e);
-            match self.part(*p) {
-                Some(part) => part.header.next_offset >= end,
-                None => end == 0,
-            }
-        })
+        let ids = self.input_ids();
+        !ids.is_empty()
+            && ids
+                .iter()
+                .all(|&p| match (self.part(p), self.input_end(p)) {
+                    (_, None) => false,
+                    (Some(part), Some(end)) => part.header.next_offset >= end,
+                    (None, Some(end)) => end == 0,
+                })
     }
 
     /// True when every partition of the input topic has a snapshot that
@@ -295,21 +297,19 @@ impl MergedView {
     /// keep up (event-time alert rules are checked then, as a reader's are
     /// once it has read every partition to its end).
     pub fn workers_caught_up(&self) -> bool {
-        let Some((_, ids, watch)) = &self.ends else {
-            return false;
-        };
-        let ends = watch.ends().unwrap_or_default();
-        ids.iter().all(|p| {
-            let end_now = ends.iter().find(|(q, _)| q == p).map(|(_, e)| *e);
-            match self.part(*p) {
-                Some(part) => {
-                    let h = &part.header;
-                    let then = h.input_end.is_some_and(|e| h.next_offset >= e);
-                    then || end_now.is_some_and(|e| h.next_offset >= e)
+        let ids = self.input_ids();
+        !ids.is_empty()
+            && ids.iter().all(|&p| {
+                let end_now = self.input_end(p);
+                match self.part(p) {
+                    Some(part) => {
+                        let h = &part.header;
+                        let then = h.input_end.is_some_and(|e| h.next_offset >= e);
+                        then || end_now.is_some_and(|e| h.next_offset >= e)
+                    }
+                    None => end_now == Some(0),
                 }
-                None => end_now == Some(0),
-            }
-        })
+            })
     }
 
     fn part(&self, partition: i32) -> Option<&Part> {
@@ -320,16 +320,12 @@ impl MergedView {
 
     /// Partitions, snapshots and problems, at wall time `now_ms`.
     pub fn workers(&self, now_ms: i64) -> WorkersReport {
-        let ends = self.ends.as_ref().and_then(|(_, _, w)| w.ends());
         let by_partition: Vec<PartitionReport> = self
             .parts
             .values()
             .map(|part| {
                 let h = &part.header;
-                let end = ends
-                    .as_ref()
-                    .and_then(|e| e.iter().find(|(p, _)| *p == h.partition))
-                    .map(|(_, e)| *e);
+                let end = self.input_end(h.partition);
                 let age_ms = (now_ms - h.published_ms).max(0) as u64;
                 PartitionReport {
                     partition: h.partition,
@@ -347,7 +343,7 @@ impl MergedView {
             .collect();
         WorkersReport {
             job: self.job.clone().unwrap_or_default(),
-            partitions: self.ends.as_ref().map_or(0, |(_, ids, _)| ids.len()),
+            partitions: self.input_ids().len(),
             reported: by_partition.len(),
             behind: by_partition.iter().filter(|p| p.behind).count(),
             customers_split: self.engine.customers_split(),

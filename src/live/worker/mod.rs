@@ -395,11 +395,9 @@ pub struct GroupWorker {
 const BURST: usize = 1024;
 
 impl GroupWorker {
-    /// Creates the state topic when missing, reads it, and joins the
-    /// group.
-    pub fn start(setup: WorkerSetup) -> Result<Self, SourceError> {
-        setup.state.create_if_missing()?;
-        let mut follower = Follower::open(&setup.state)?;
+    /// Joins the group; `follower` reads the state topic (kept to the
+    /// job's snapshots here) for the partitions assigned.
+    pub fn start(setup: WorkerSetup, mut follower: Follower) -> Result<Self, SourceError> {
         follower.only_job(&setup.job);
         let publisher = Publisher::start(&setup.state, setup.chunk_bytes)?;
         let ids = topic_partitions(&setup.spec, &setup.spec.topic)?;

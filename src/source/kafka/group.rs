@@ -111,16 +111,4 @@ impl EndWatch {
             .map(|p| p.high_watermark)
             .filter(|_| known)
     }
-
-    /// Every partition's end offset, once all are known.
-    pub fn ends(&self) -> Option<Vec<(i32, i64)>> {
-        let progress = lock(&self.progress);
-        progress.watermarks_known.then(|| {
-            progress
-                .partitions
-                .iter()
-                .map(|p| (p.partition, p.high_watermark))
-                .collect()
-        })
-    }
 }
