@@ -184,6 +184,25 @@ pub struct MappingArgs {
     /// Touchpoints shown per step of --paths; the rest are "other".
     #[arg(long, value_name = "K", default_value_t = 8)]
     pub paths_top: usize,
+    /// Add the variants: each whole journey (START to END) taken, by
+    /// sessions, with its share, duration and conversion.
+    #[arg(long)]
+    pub variants: bool,
+    /// Variants listed one by one with --variants; the rest are added up.
+    #[arg(long, value_name = "K", default_value_t = 10, requires = "variants")]
+    pub top: usize,
+    /// The touchpoint a variant's sessions convert at (default: the
+    /// funnel's last step, else one named like purchase or order).
+    #[arg(long, value_name = "TOUCHPOINT", requires = "variants")]
+    pub goal: Option<String>,
+    /// An expected journey, "a > b > c?" (? marks an optional step), or
+    /// the name of a [[journey]] in --rules: how many sessions keep to it
+    /// and where the others leave it.
+    #[arg(long, value_name = "STEPS|NAME")]
+    pub journey: Option<String>,
+    /// A rules file (TOML): its [[journey]] tables name expected journeys.
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
 }
 
 impl MappingArgs {
@@ -193,6 +212,7 @@ impl MappingArgs {
             session_timeout: "30m".into(),
             depth: 6,
             paths_top: 8,
+            top: 10,
             ..MappingArgs::default()
         }
     }

@@ -440,6 +440,8 @@ impl Workspace {
                 paths: view.paths.clone(),
                 // The What changed list explains each row on request.
                 explain: true,
+                variants: None,
+                journey: None,
             };
             let summary = Summary::answer(&summary.source, &summary.mapping, &walked, &questions)
                 .map_err(|e| super::insight::in_window_words(&e))?;

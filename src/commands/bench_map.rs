@@ -81,6 +81,9 @@ pub fn synthetic_summary(touchpoints: usize, edges: usize) -> Summary {
         segment: None,
         compare: None,
         paths: None,
+        variants: None,
+        conformance: None,
+        compare_conformance: None,
     }
 }
 

@@ -3,11 +3,12 @@
 //! and the questions asked.
 
 use crate::cli::MappingArgs;
+use crate::engine::VariantsSpec;
 use crate::engine::{EngineConfig, FunnelSpec, PathsAnchor, PathsSpec, TouchpointRules};
 use crate::report::Questions;
 use crate::settings::{
-    Settings, SettingsError, compare_spec, kept_properties, parse_duration_us, parse_segment,
-    pseudonymizer_of, wanted_properties,
+    RulesFile, Settings, SettingsError, compare_spec, expected_journey, kept_properties,
+    parse_duration_us, parse_segment, pseudonymizer_of, read_rules_file, wanted_properties,
 };
 use crate::source::{MappingOverrides, SourceOptions, TimeParser};
 
@@ -62,12 +63,29 @@ fn questions(
     } else {
         None
     };
+    let variants = args.variants.then(|| VariantsSpec {
+        top: args.top,
+        goal: args.goal.as_deref().map(str::trim).map(str::to_owned),
+    });
+    let journey = args
+        .journey
+        .as_deref()
+        .map(|text| {
+            let file = match &args.rules {
+                Some(path) => read_rules_file(path, parser)?,
+                None => RulesFile::default(),
+            };
+            expected_journey(text, &file.journeys)
+        })
+        .transpose()?;
     Ok(Questions {
         funnel,
         segment,
         compare,
         paths,
         explain: args.explain,
+        variants,
+        journey,
     })
 }
 

@@ -418,7 +418,7 @@ pub fn compare_funnel(
 
 /// Most significant first: by q-value (rows without one last), then by the
 /// size of the difference.
-fn order(x: &Difference, y: &Difference) -> std::cmp::Ordering {
+pub(super) fn order(x: &Difference, y: &Difference) -> std::cmp::Ordering {
     let q = |d: &Difference| d.q_value.unwrap_or(f64::INFINITY);
     q(x).total_cmp(&q(y))
         .then(y.diff_pp.abs().total_cmp(&x.diff_pp.abs()))
@@ -542,7 +542,7 @@ fn step_rows(fa: &FunnelReport, fb: &FunnelReport) -> Vec<StepRow> {
 }
 
 /// The difference of `x1 / n1` and `x2 / n2` with its p-value (no q yet).
-fn test((x1, n1): (u64, u64), (x2, n2): (u64, u64)) -> Difference {
+pub(super) fn test((x1, n1): (u64, u64), (x2, n2): (u64, u64)) -> Difference {
     let diff_pp = (ratio(x1, n1) - ratio(x2, n2)) * 100.0;
     let p_value = (n1 > 0 && n2 > 0).then(|| two_proportion_p(x1, n1, x2, n2));
     Difference {
@@ -556,7 +556,7 @@ fn test((x1, n1): (u64, u64), (x2, n2): (u64, u64)) -> Difference {
 /// Sets the q-values of the rows with a p-value (Benjamini–Hochberg: the
 /// smallest `p(j) · m / j` over ranks j ≥ the row's, at most 1) and
 /// decides significance, which [`test`] left as "volume enough".
-fn benjamini_hochberg(rows: &mut [&mut Difference]) {
+pub(super) fn benjamini_hochberg(rows: &mut [&mut Difference]) {
     let mut ranked: Vec<usize> = (0..rows.len())
         .filter(|&i| rows[i].p_value.is_some())
         .collect();

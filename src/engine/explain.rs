@@ -109,7 +109,7 @@ fn properties_in(conditions: &[Condition], out: &mut Vec<String>) {
         match condition {
             Condition::Property { property, .. } => out.push(property.clone()),
             Condition::Not(inner) => properties_in(inner, out),
-            Condition::Did { .. } | Condition::Time { .. } => {}
+            Condition::Did { .. } | Condition::Time { .. } | Condition::Variant(_) => {}
         }
     }
 }

@@ -338,6 +338,7 @@ impl Journeys {
                     &self.store.kept,
                     &self.store.values,
                     &self.store.touchpoint_names,
+                    self.config.collapse_repeats,
                 )
                 .map(Arc::new)
             })
@@ -404,7 +405,22 @@ impl Journeys {
         let mut config = self.config.clone();
         config.session_timeout_us = session_timeout_us;
         config.collapse_repeats = collapse_repeats;
-        self.walked(config, anchors, self.segment.clone(), self.filter.clone())
+        // A variant reads repeats as the walk does: the filter follows.
+        let filter = match (&self.filter, &self.segment) {
+            (Some(f), Some(segment)) if f.collapse_repeats() != collapse_repeats => {
+                SessionFilter::new(
+                    segment,
+                    &self.store.kept,
+                    &self.store.values,
+                    &self.store.touchpoint_names,
+                    collapse_repeats,
+                )
+                .ok()
+                .map(Arc::new)
+            }
+            (filter, _) => filter.clone(),
+        };
+        self.walked(config, anchors, self.segment.clone(), filter)
     }
 
     fn walked(

@@ -7,6 +7,8 @@
 pub mod alerts;
 pub mod batch;
 pub mod compare;
+pub mod conformance;
+pub mod conformance_compare;
 pub mod event;
 pub mod explain;
 pub mod explore;
@@ -32,6 +34,7 @@ pub mod segment;
 mod settled;
 mod staging;
 pub mod stats;
+pub mod variants;
 pub mod walk;
 
 pub use batch::{
@@ -39,6 +42,8 @@ pub use batch::{
     Rejected, StreamMark, TimeAdjustment, TimesAdjusted, is_event_time,
 };
 pub use compare::{CompareReport, CompareSpec, ComparedFunnel, compare, compare_funnel};
+pub use conformance::{ConformanceReport, ExpectedJourney, compute_conformance};
+pub use conformance_compare::{ComparedConformance, compare_conformance};
 pub use event::{END_NAME, EngineConfig, Event, START_NAME, is_terminal_name};
 pub use explore::{CustomerRow, Selection, active_sessions, customer_rows, guess_conversion};
 pub use funnel::{FunnelReport, FunnelSpec, compute_funnel};
@@ -52,3 +57,4 @@ pub use rules::TouchpointRules;
 pub use running::RestoreError;
 pub use segment::{Segment, SegmentError, SyntaxProblem};
 pub use stats::{DurationStats, DurationSummary};
+pub use variants::{VariantsReport, VariantsSpec, compute_variants};

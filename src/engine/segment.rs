@@ -4,7 +4,8 @@
 //! `PROP=V1,V2` / `PROP!=V1` (the session's first event has the property
 //! in / not in the values), `did:T` / `!did:T` (the session visits / never
 //! visits touchpoint T), `time:FROM..TO` (the session starts in [FROM, TO);
-//! either end may be left open). Property values are those the engine keeps
+//! either end may be left open), `variant:a>b>c` (the session's touchpoints
+//! are exactly a, b, c; several variants joined by commas). Property values are those the engine keeps
 //! per session ([`super::EngineConfig::kept_properties`]), so switching
 //! segments never reads the source again.
 
@@ -14,6 +15,7 @@ use thiserror::Error;
 
 use super::event::Event;
 use super::intern::Interner;
+use super::walk::is_step;
 
 /// One condition of a segment, with names as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +44,9 @@ pub enum Condition {
         /// End, excluded (None: open).
         to_us: Option<i64>,
     },
+    /// The session's touchpoints, in order (repeats merged as the journeys
+    /// merge them), are exactly one of these lists.
+    Variant(Vec<Vec<String>>),
     /// Not all of these hold (the rest of a segment, in comparisons).
     Not(Vec<Condition>),
 }
@@ -61,8 +66,9 @@ pub enum SegmentError {
     /// The expression cannot be read.
     #[error(
         "segment `{text}`: {why}; write PROP=V1,V2, PROP!=V, did:TOUCHPOINT, !did:TOUCHPOINT \
-         or time:FROM..TO (a date or time, either end may be left open: \
-         time:2026-11-07.., time:2026-11-01..2026-11-07), joined by &"
+         time:FROM..TO (a date or time, either end may be left open: \
+         time:2026-11-07.., time:2026-11-01..2026-11-07) or variant:A>B>C (several joined by \
+         commas), joined by &"
     )]
     Syntax {
         /// The whole expression.
@@ -109,6 +115,9 @@ pub enum SyntaxProblem {
     /// `did:` alone.
     #[error("did: names no touchpoint")]
     NoTouchpoint,
+    /// `variant:a>>b`.
+    #[error("`{0}` has an empty step")]
+    EmptyStep(String),
 }
 
 impl fmt::Display for Segment {
@@ -159,6 +168,17 @@ fn parse_condition(
     }
     if let Some(rest) = part.strip_prefix("did:") {
         return did(rest, false);
+    }
+    if let Some(rest) = part.strip_prefix("variant:") {
+        let mut variants = Vec::new();
+        for variant in rest.split(',') {
+            let steps: Vec<String> = variant.split('>').map(|s| s.trim().to_owned()).collect();
+            if steps.iter().any(String::is_empty) {
+                return Err(SyntaxProblem::EmptyStep(part.to_owned()));
+            }
+            variants.push(steps);
+        }
+        return Ok(Condition::Variant(variants));
     }
     if let Some(rest) = part.strip_prefix("time:") {
         let Some((from, to)) = rest.split_once("..") else {
@@ -229,6 +249,9 @@ enum Test {
         from_us: i64,
         to_us: i64,
     },
+    /// The session's touchpoints are one of these (sorted; variants
+    /// naming a touchpoint the data does not have are left out).
+    Variant(Vec<Vec<u32>>),
     Not(Vec<Test>),
 }
 
@@ -237,30 +260,64 @@ enum Test {
 #[derive(Debug, Clone)]
 pub struct SessionFilter {
     tests: Vec<Test>,
+    collapse_repeats: bool,
 }
 
 impl SessionFilter {
     /// Resolves `segment` against the kept property names and their values
-    /// and the touchpoint names.
+    /// and the touchpoint names; a variant merges repeats when
+    /// `collapse_repeats`.
     pub fn new(
         segment: &Segment,
         kept: &[String],
         values: &[Interner],
         touchpoints: &Interner,
+        collapse_repeats: bool,
     ) -> Result<SessionFilter, SegmentError> {
         let tests = compile(&segment.conditions, segment, kept, values, touchpoints)?;
-        Ok(SessionFilter { tests })
+        Ok(SessionFilter {
+            tests,
+            collapse_repeats,
+        })
+    }
+
+    /// Whether a variant merges repeats.
+    pub fn collapse_repeats(&self) -> bool {
+        self.collapse_repeats
     }
 
     /// True when the session of `events` (whole, in order), whose first
     /// event's kept property `i` has value id `first_value(i)` (0: none),
     /// is selected.
     pub fn selects(&self, events: &[Event], first_value: impl Fn(usize) -> u32) -> bool {
-        all(&self.tests, events, &first_value)
+        all(&self.tests, events, &first_value, self.collapse_repeats)
     }
 }
 
-fn all(tests: &[Test], events: &[Event], first_value: &impl Fn(usize) -> u32) -> bool {
+/// True when `events`, read as a variant, are `variant`.
+fn is_variant(events: &[Event], variant: &[u32], collapse_repeats: bool) -> bool {
+    let mut previous = None;
+    let mut steps = events.iter().filter_map(|e| {
+        let step = previous.is_none_or(|p| is_step(p, e.touchpoint, collapse_repeats));
+        previous = Some(e.touchpoint);
+        step.then_some(e.touchpoint)
+    });
+    let mut wanted = variant.iter();
+    loop {
+        match (steps.next(), wanted.next()) {
+            (None, None) => return true,
+            (Some(a), Some(&b)) if a == b => {}
+            _ => return false,
+        }
+    }
+}
+
+fn all(
+    tests: &[Test],
+    events: &[Event],
+    first_value: &impl Fn(usize) -> u32,
+    collapse_repeats: bool,
+) -> bool {
     tests.iter().all(|test| match test {
         Test::Property {
             index,
@@ -277,7 +334,10 @@ fn all(tests: &[Test], events: &[Event], first_value: &impl Fn(usize) -> u32) ->
         Test::Time { from_us, to_us } => events
             .first()
             .is_some_and(|e| (*from_us..*to_us).contains(&e.time_us)),
-        Test::Not(inner) => !all(inner, events, first_value),
+        Test::Variant(variants) => variants
+            .iter()
+            .any(|v| is_variant(events, v, collapse_repeats)),
+        Test::Not(inner) => !all(inner, events, first_value, collapse_repeats),
     })
 }
 
@@ -329,6 +389,12 @@ fn compile(
                 from_us: from_us.unwrap_or(i64::MIN),
                 to_us: to_us.unwrap_or(i64::MAX),
             },
+            Condition::Variant(variants) => Test::Variant(
+                variants
+                    .iter()
+                    .filter_map(|v| v.iter().map(|name| touchpoints.get(name)).collect())
+                    .collect(),
+            ),
             Condition::Not(inner) => Test::Not(compile(inner, segment, kept, values, touchpoints)?),
         });
     }
@@ -401,7 +467,7 @@ mod tests {
     #[test]
     fn a_property_that_is_not_kept_is_named() {
         let s = parse("plan=pro").unwrap();
-        let e = SessionFilter::new(&s, &["channel".into()], &[], &Interner::default())
+        let e = SessionFilter::new(&s, &["channel".into()], &[], &Interner::default(), false)
             .unwrap_err()
             .to_string();
         assert!(

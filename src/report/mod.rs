@@ -6,10 +6,12 @@ pub mod words;
 
 use serde::Serialize;
 
+use crate::engine::variants::goal_of;
 use crate::engine::{
-    CompareReport, CompareSpec, EdgeReport, FunnelReport, FunnelSpec, Journeys, NodeReport,
-    PathsReport, PathsSpec, RejectedLog, Segment, SegmentError, compare, compute_funnel,
-    compute_paths,
+    CompareReport, CompareSpec, ComparedConformance, ConformanceReport, EdgeReport,
+    ExpectedJourney, FunnelReport, FunnelSpec, Journeys, NodeReport, PathsReport, PathsSpec,
+    RejectedLog, Segment, SegmentError, VariantsReport, VariantsSpec, compare, compare_conformance,
+    compute_conformance, compute_funnel, compute_paths, compute_variants,
 };
 use crate::source::Mapping;
 
@@ -56,6 +58,16 @@ pub struct Summary {
     /// Paths by step, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paths: Option<PathsReport>,
+    /// The variants, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variants: Option<VariantsReport>,
+    /// How sessions keep to the expected journey, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conformance: Option<ConformanceReport>,
+    /// The expected journey in the compared groups, when both were asked
+    /// for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compare_conformance: Option<ComparedConformance>,
 }
 
 /// What a summary answers besides the graph.
@@ -72,6 +84,10 @@ pub struct Questions {
     /// Each significant row of the comparison broken down by the kept
     /// properties' values (`--explain`).
     pub explain: bool,
+    /// The variants (`--variants`).
+    pub variants: Option<VariantsSpec>,
+    /// An expected journey (`--journey`).
+    pub journey: Option<ExpectedJourney>,
 }
 
 /// `spec` within `segment`: each group's sessions must also be in it.
@@ -126,6 +142,9 @@ impl Summary {
             segment: journeys.segment.as_ref().map(|s| s.text.clone()),
             compare: None,
             paths: None,
+            variants: None,
+            conformance: None,
+            compare_conformance: None,
         }
     }
 
@@ -165,6 +184,22 @@ impl Summary {
             .paths
             .as_ref()
             .map(|spec| compute_paths(journeys, spec));
+        summary.variants = questions.variants.as_ref().map(|spec| {
+            let goal = goal_of(journeys, spec.goal.as_deref(), questions.funnel.as_ref());
+            compute_variants(journeys, spec, goal.as_ref())
+        });
+        if let Some(journey) = &questions.journey {
+            summary.conformance = Some(compute_conformance(journeys, journey));
+            summary.compare_conformance = questions
+                .compare
+                .as_ref()
+                .map(|spec| {
+                    let spec = restricted(journeys, spec, questions.segment.as_ref());
+                    let (a, b) = crate::engine::compare::sides(journeys, &spec);
+                    compare_conformance((journeys, a), (journeys, b), journey)
+                })
+                .transpose()?;
+        }
         Ok(summary)
     }
 

@@ -5,7 +5,9 @@
 
 use std::fmt::Write;
 
-use crate::engine::{EdgeReport, FunnelReport, NodeReport, RejectedLog};
+use crate::engine::{
+    ConformanceReport, EdgeReport, FunnelReport, NodeReport, RejectedLog, VariantsReport,
+};
 use crate::format::{printable, spreadsheet_safe};
 use crate::source::Mapping;
 
@@ -27,7 +29,101 @@ pub fn to_table(s: &Summary) -> String {
     if let Some(funnel) = &s.funnel {
         write_funnel(&mut out, funnel);
     }
+    if let Some(variants) = &s.variants {
+        write_variants(&mut out, variants);
+    }
+    if let Some(conformance) = &s.conformance {
+        write_conformance(&mut out, conformance);
+    }
     out
+}
+
+/// The variants, one line each, and the rest added up.
+fn write_variants(out: &mut String, v: &VariantsReport) {
+    let goal = v
+        .goal
+        .as_deref()
+        .map_or("no goal touchpoint".to_owned(), |g| {
+            format!("converting at {}", printable(g))
+        });
+    let _ = writeln!(
+        out,
+        "\nVariants ({} in {} sessions; {goal})",
+        thousands(v.variants),
+        thousands(v.sessions)
+    );
+    for (i, row) in v.top.iter().enumerate() {
+        let steps: Vec<String> = row
+            .steps
+            .iter()
+            .map(|s| printable(s).into_owned())
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {:>2}. {:>9} sessions {:>7} (cumulative {:>7})  median {:>8}  p90 {:>8}  converted {:>7}  {}",
+            i + 1,
+            thousands(row.sessions),
+            percent(row.share),
+            percent(row.cumulative_share),
+            human_duration(row.duration_median_s),
+            human_duration(row.duration_p90_s),
+            percent(row.conversion),
+            steps.join(" › ")
+        );
+    }
+    if v.other.variants > 0 {
+        let _ = writeln!(
+            out,
+            "      {} other variants ({} sessions)",
+            thousands(v.other.variants),
+            thousands(v.other.sessions)
+        );
+    }
+}
+
+/// The expected journey: who entered, who conformed, where the others left.
+fn write_conformance(out: &mut String, c: &ConformanceReport) {
+    let _ = writeln!(out, "\nExpected journey {}", printable(&c.expected));
+    for missing in &c.missing_steps {
+        let _ = writeln!(
+            out,
+            "  note: no touchpoint is called {}",
+            printable(missing)
+        );
+    }
+    let median = c.median_duration_s.map_or(String::new(), |m| {
+        format!(", median {} to the last required step", human_duration(m))
+    });
+    let _ = writeln!(
+        out,
+        "  {} of {} sessions entered conform ({}){median}",
+        thousands(c.conforming),
+        thousands(c.entered),
+        percent(c.rate)
+    );
+    for step in &c.steps {
+        let _ = writeln!(
+            out,
+            "  {:<28} {:>9} still on the journey",
+            format!(
+                "{}{}",
+                printable(&step.step),
+                if step.optional { "?" } else { "" }
+            ),
+            thousands(step.on_path)
+        );
+    }
+    for d in c.deviations.iter().take(10) {
+        let _ = writeln!(
+            out,
+            "  after {}: {} {} — {} sessions ({} of entered)",
+            printable(&d.after),
+            d.kind.name(),
+            printable(&d.touchpoint),
+            thousands(d.sessions),
+            percent(d.share)
+        );
+    }
 }
 
 /// Which column plays which role, as one line of `role=column` pairs.

@@ -102,6 +102,10 @@ fn condition_in_words(condition: &Condition, zone: Tz) -> String {
             negated: true,
         } => format!("never reached {touchpoint}"),
         Condition::Time { from_us, to_us } => stretch(*from_us, *to_us, zone),
+        Condition::Variant(variants) => {
+            let each: Vec<String> = variants.iter().map(|v| v.join(" › ")).collect();
+            format!("taking {}", each.join(" or "))
+        }
         Condition::Not(_) => "every other session".to_owned(),
     }
 }

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::ExpectedJourney;
 use crate::engine::alerts::{AlertKind, AlertRule, Baseline, LagUnit, RuleOutputs};
 use crate::source::TimeParser;
 
@@ -63,20 +64,98 @@ struct RuleText {
     webhook: Option<String>,
 }
 
-/// An alert rules file: `[[rule]]` tables.
+/// A `[[journey]]` of a rules file: an expected journey.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct JourneyText {
+    name: String,
+    steps: String,
+}
+
+/// A rules file: `[[rule]]` (alert rules) and `[[journey]]` tables.
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RulesText {
     #[serde(default)]
     rule: Vec<RuleText>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    journey: Vec<JourneyText>,
+}
+
+/// What a rules file holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RulesFile {
+    /// Its alert rules (`[[rule]]`).
+    pub alerts: Vec<AlertRule>,
+    /// Its expected journeys (`[[journey]]`), by name.
+    pub journeys: Vec<ExpectedJourney>,
+}
+
+impl RulesFile {
+    /// The journey called `name`.
+    pub fn journey(&self, name: &str) -> Option<&ExpectedJourney> {
+        self.journeys.iter().find(|j| j.name == name)
+    }
+}
+
+/// The `[[journey]]` tables read, each name once.
+fn journeys_of(texts: &[JourneyText]) -> Result<Vec<ExpectedJourney>, SettingsError> {
+    let mut journeys: Vec<ExpectedJourney> = Vec::new();
+    for (k, text) in texts.iter().enumerate() {
+        let name = text.name.trim();
+        if name.is_empty() {
+            return Err(SettingsError(format!(
+                "journey {}: give it a `name` (rules and --journey call it by that)",
+                k + 1
+            )));
+        }
+        if journeys.iter().any(|j| j.name == name) {
+            return Err(SettingsError(format!(
+                "two journeys are called `{}`: give each its own name",
+                quoted(name)
+            )));
+        }
+        let journey = ExpectedJourney::parse(Some(name), &text.steps)
+            .map_err(|e| SettingsError(e.to_string()))?;
+        journeys.push(journey);
+    }
+    Ok(journeys)
+}
+
+/// An expected journey as `--journey` or the app's field gives it: steps
+/// (`a > b > c?`), or the name of one of `journeys`.
+pub fn expected_journey(
+    text: &str,
+    journeys: &[ExpectedJourney],
+) -> Result<ExpectedJourney, SettingsError> {
+    let text = text.trim();
+    if let Some(named) = journeys.iter().find(|j| j.name == text) {
+        return Ok(named.clone());
+    }
+    if !text.contains('>') && !journeys.is_empty() {
+        let names: Vec<&str> = journeys.iter().map(|j| j.name.as_str()).collect();
+        return Err(SettingsError(format!(
+            "no journey is called `{}`; the rules file has {}; or write the steps: a > b > c?",
+            quoted(text),
+            names.join(", ")
+        )));
+    }
+    ExpectedJourney::parse(None, text).map_err(|e| SettingsError(e.to_string()))
 }
 
 /// Reads the alert rules in `text` (TOML), their segments' times in
 /// `parser`'s zone.
 pub fn alert_rules(text: &str, parser: TimeParser) -> Result<Vec<AlertRule>, SettingsError> {
+    rules_file(text, parser).map(|file| file.alerts)
+}
+
+/// Reads a rules file's text (TOML): its alert rules, their segments'
+/// times in `parser`'s zone, and its expected journeys.
+pub fn rules_file(text: &str, parser: TimeParser) -> Result<RulesFile, SettingsError> {
     check_size(text.len() as u64, "the alert rules text")?;
     let file: RulesText =
         toml::from_str(text).map_err(|e| SettingsError(format!("alert rules: {e}")))?;
+    let journeys = journeys_of(&file.journey)?;
     check_count(file.rule.len())?;
     for (k, rule) in file.rule.iter().enumerate() {
         check_name(&rule.name, k + 1)?;
@@ -95,7 +174,10 @@ pub fn alert_rules(text: &str, parser: TimeParser) -> Result<Vec<AlertRule>, Set
             )));
         }
     }
-    Ok(rules)
+    Ok(RulesFile {
+        alerts: rules,
+        journeys,
+    })
 }
 
 fn rule_of(r: RuleText, parser: TimeParser) -> Result<AlertRule, SettingsError> {
@@ -282,6 +364,14 @@ pub fn read_alert_rules(
     path: &std::path::Path,
     parser: TimeParser,
 ) -> Result<Vec<AlertRule>, SettingsError> {
+    read_rules_file(path, parser).map(|file| file.alerts)
+}
+
+/// The rules file at `path`: its alert rules and expected journeys.
+pub fn read_rules_file(
+    path: &std::path::Path,
+    parser: TimeParser,
+) -> Result<RulesFile, SettingsError> {
     use std::io::Read as _;
     let shown = crate::format::printable(&path.display().to_string()).into_owned();
     let cannot =
@@ -303,7 +393,7 @@ pub fn read_alert_rules(
             "the alert rules {shown} are not UTF-8 text: save the file as UTF-8"
         ))
     })?;
-    alert_rules(&text, parser)
+    rules_file(&text, parser)
 }
 
 /// The rules file the app uses when none is given, with its rules (none
@@ -341,8 +431,21 @@ fn duration_text(us: i64) -> String {
 
 /// `rules` as a rule file (TOML) that [`alert_rules`] reads back as them.
 pub fn alert_rules_text(rules: &[AlertRule]) -> String {
+    rules_file_text(rules, &[])
+}
+
+/// `rules` and `journeys` as a rules file (TOML) that [`rules_file`] reads
+/// back as them.
+pub fn rules_file_text(rules: &[AlertRule], journeys: &[ExpectedJourney]) -> String {
     let file = RulesText {
         rule: rules.iter().map(text_of).collect(),
+        journey: journeys
+            .iter()
+            .map(|j| JourneyText {
+                name: j.name.clone(),
+                steps: j.to_string(),
+            })
+            .collect(),
     };
     toml::to_string_pretty(&file).unwrap_or_default()
 }

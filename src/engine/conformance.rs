@@ -1,0 +1,575 @@
+//! The expected journey: a named, ordered list of steps (some optional)
+//! and how sessions keep to it.
+//!
+//! A session that does the first step is *entered* at its first
+//! occurrence (what comes before is ignored). Walking on with the current
+//! step (at first the first), each event is the current step again (a
+//! repeat), one of the next steps up to and including the next required
+//! one (the journey moves on to it), or the session's one first deviation:
+//! `skipped` (a step further on than the next required one), `backtrack`
+//! (a step before the current one), `detour` (a touchpoint not in the
+//! journey), or `left` (the session ended first). The session *conforms*
+//! as soon as it reaches the last required step.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use super::event::{END, Event};
+use super::journeys::Journeys;
+use super::stats::interpolated_quantile;
+
+/// One step of an expected journey.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JourneyStep {
+    /// The touchpoint's name.
+    pub touchpoint: String,
+    /// May be skipped (`?` after it).
+    pub optional: bool,
+}
+
+/// A named, ordered list of steps: `product_view > add_to_cart >
+/// begin_checkout? > purchase`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedJourney {
+    /// Its name (the steps written out when it was typed without one).
+    pub name: String,
+    /// The steps, in order; names are distinct, the first is required.
+    pub steps: Vec<JourneyStep>,
+}
+
+/// Why a text is not an expected journey.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum JourneyError {
+    /// No step at all, or an empty one (`a > > b`).
+    #[error(
+        "journey `{0}`: a step is empty; write steps joined by >, e.g. `product_view > add_to_cart > begin_checkout? > purchase` (? marks an optional step)"
+    )]
+    EmptyStep(String),
+    /// The same touchpoint twice.
+    #[error(
+        "journey `{text}`: `{step}` is named twice; each step of a journey is a different touchpoint"
+    )]
+    Repeated {
+        /// The whole text.
+        text: String,
+        /// The step named twice.
+        step: String,
+    },
+    /// `a? > b`.
+    #[error("journey `{0}`: the first step cannot be optional (sessions enter the journey at it)")]
+    OptionalFirst(String),
+}
+
+impl fmt::Display for ExpectedJourney {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let steps: Vec<String> = self
+            .steps
+            .iter()
+            .map(|s| format!("{}{}", s.touchpoint, if s.optional { "?" } else { "" }))
+            .collect();
+        f.write_str(&steps.join(" > "))
+    }
+}
+
+impl ExpectedJourney {
+    /// Reads `a > b? > c`; `name` None names it by its steps.
+    pub fn parse(name: Option<&str>, text: &str) -> Result<ExpectedJourney, JourneyError> {
+        let text = text.trim();
+        let mut steps: Vec<JourneyStep> = Vec::new();
+        for part in text.split('>').map(str::trim) {
+            let (touchpoint, optional) = match part.strip_suffix('?') {
+                Some(t) => (t.trim(), true),
+                None => (part, false),
+            };
+            if touchpoint.is_empty() {
+                return Err(JourneyError::EmptyStep(text.to_owned()));
+            }
+            if steps.iter().any(|s| s.touchpoint == touchpoint) {
+                return Err(JourneyError::Repeated {
+                    text: text.to_owned(),
+                    step: touchpoint.to_owned(),
+                });
+            }
+            steps.push(JourneyStep {
+                touchpoint: touchpoint.to_owned(),
+                optional,
+            });
+        }
+        if steps[0].optional {
+            return Err(JourneyError::OptionalFirst(text.to_owned()));
+        }
+        let mut journey = ExpectedJourney {
+            name: String::new(),
+            steps,
+        };
+        journey.name = name.map_or_else(|| journey.to_string(), str::to_owned);
+        Ok(journey)
+    }
+
+    /// Index of the last required step.
+    pub fn last_required(&self) -> usize {
+        self.steps.iter().rposition(|s| !s.optional).unwrap_or(0)
+    }
+}
+
+/// How a session first leaves an expected journey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviationKind {
+    /// A step further on than the next required one.
+    Skipped,
+    /// A step before the current one.
+    Backtrack,
+    /// A touchpoint that is not in the journey.
+    Detour,
+    /// The session ended first.
+    Left,
+}
+
+impl DeviationKind {
+    /// The name JSON and rules use.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviationKind::Skipped => "skipped",
+            DeviationKind::Backtrack => "backtrack",
+            DeviationKind::Detour => "detour",
+            DeviationKind::Left => "left",
+        }
+    }
+}
+
+/// How one session went on an expected journey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Walk {
+    /// It never does the first step.
+    NotEntered,
+    /// It reaches the last required step: at event `entered` it does the
+    /// first step, at event `done` the last required one.
+    Conforms {
+        /// Index of the entering event.
+        entered: usize,
+        /// Index of the event at the last required step.
+        done: usize,
+    },
+    /// It leaves the journey.
+    Deviates {
+        /// Index of the entering event.
+        entered: usize,
+        /// The step it was at (an index into the steps).
+        after: usize,
+        /// How it left.
+        kind: DeviationKind,
+        /// The touchpoint that caused it (END when it left).
+        touchpoint: u32,
+        /// Index of the deviating event (the session's length when it left).
+        at: usize,
+    },
+}
+
+impl Walk {
+    /// The furthest step a session entered reached while on the journey.
+    pub fn furthest(self, last_required: usize) -> Option<usize> {
+        match self {
+            Walk::NotEntered => None,
+            Walk::Conforms { .. } => Some(last_required),
+            Walk::Deviates { after, .. } => Some(after),
+        }
+    }
+}
+
+/// An expected journey with the touchpoint ids of loaded data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JourneyIds {
+    /// Each step's touchpoint id (None: the data has no such touchpoint).
+    pub ids: Vec<Option<u32>>,
+    optional: Vec<bool>,
+    last_required: usize,
+}
+
+impl JourneyIds {
+    /// `journey` with the ids `id_of` gives its steps' names.
+    pub fn new(journey: &ExpectedJourney, id_of: impl Fn(&str) -> Option<u32>) -> JourneyIds {
+        JourneyIds {
+            ids: journey.steps.iter().map(|s| id_of(&s.touchpoint)).collect(),
+            optional: journey.steps.iter().map(|s| s.optional).collect(),
+            last_required: journey.last_required(),
+        }
+    }
+
+    /// Index of the last required step.
+    pub fn last_required(&self) -> usize {
+        self.last_required
+    }
+
+    fn step_of(&self, touchpoint: u32) -> Option<usize> {
+        self.ids.iter().position(|&id| id == Some(touchpoint))
+    }
+
+    /// The furthest step a session at step `current` may move on to: the
+    /// next required one.
+    fn next_required(&self, current: usize) -> usize {
+        (current + 1..self.ids.len())
+            .find(|&k| !self.optional[k])
+            .unwrap_or(self.ids.len() - 1)
+    }
+
+    /// How the session of these touchpoints, in order, goes on the journey.
+    pub fn walk(&self, touchpoints: impl IntoIterator<Item = u32>) -> Walk {
+        let mut touchpoints = touchpoints.into_iter().enumerate();
+        let Some(first) = self.ids[0] else {
+            return Walk::NotEntered;
+        };
+        let Some((entered, _)) = touchpoints.by_ref().find(|&(_, t)| t == first) else {
+            return Walk::NotEntered;
+        };
+        if self.last_required == 0 {
+            return Walk::Conforms {
+                entered,
+                done: entered,
+            };
+        }
+        let mut current = 0;
+        let mut length = entered + 1;
+        for (i, t) in touchpoints {
+            length = i + 1;
+            if self.ids[current] == Some(t) {
+                continue;
+            }
+            let deviation = |kind| Walk::Deviates {
+                entered,
+                after: current,
+                kind,
+                touchpoint: t,
+                at: i,
+            };
+            match self.step_of(t) {
+                Some(j) if j > current && j <= self.next_required(current) => {
+                    current = j;
+                    if j >= self.last_required {
+                        return Walk::Conforms { entered, done: i };
+                    }
+                }
+                Some(j) if j > current => return deviation(DeviationKind::Skipped),
+                Some(_) => return deviation(DeviationKind::Backtrack),
+                None => return deviation(DeviationKind::Detour),
+            }
+        }
+        Walk::Deviates {
+            entered,
+            after: current,
+            kind: DeviationKind::Left,
+            touchpoint: END,
+            at: length,
+        }
+    }
+
+    /// How `session`'s events go on the journey.
+    pub fn walk_events(&self, session: &[Event]) -> Walk {
+        self.walk(session.iter().map(|e| e.touchpoint))
+    }
+}
+
+/// A step of the journey and the sessions still on it there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepOnPath {
+    /// The step's touchpoint.
+    pub step: String,
+    /// May be skipped.
+    pub optional: bool,
+    /// Sessions entered that reach this step, or go past it, without
+    /// leaving the journey.
+    pub on_path: u64,
+}
+
+/// One way sessions leave the journey.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviationRow {
+    /// The step they were at.
+    pub after: String,
+    /// How they left.
+    pub kind: DeviationKind,
+    /// The touchpoint that made them leave (`END` for `left`).
+    pub touchpoint: String,
+    /// Sessions that left so.
+    pub sessions: u64,
+    /// Their share of the sessions entered.
+    pub share: f64,
+}
+
+/// Sessions entered and conforming in one period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeriodRow {
+    /// The period's start (RFC 3339, UTC).
+    pub start: String,
+    /// Sessions entering the journey in it.
+    pub entered: u64,
+    /// Of them, those that conform.
+    pub conforming: u64,
+    /// `conforming / entered`.
+    pub rate: f64,
+}
+
+/// How the sessions keep to an expected journey.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConformanceReport {
+    /// The journey's name.
+    pub journey: String,
+    /// Its steps, written out.
+    pub expected: String,
+    /// Steps no touchpoint of the data is called (no session can do them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing_steps: Vec<String>,
+    /// Each step with the sessions still on the journey there.
+    pub steps: Vec<StepOnPath>,
+    /// Sessions that do the first step.
+    pub entered: u64,
+    /// Of them, those that reach the last required step on the journey.
+    pub conforming: u64,
+    /// `conforming / entered` (0 when none entered).
+    pub rate: f64,
+    /// Median time from the first step to the last required one, of the
+    /// conforming sessions, seconds.
+    pub median_duration_s: Option<f64>,
+    /// The first deviations, most frequent first.
+    pub deviations: Vec<DeviationRow>,
+    /// `day`, or `hour` when the data spans under two days.
+    pub period: &'static str,
+    /// Entered and conforming by the period the session entered in.
+    pub by_period: Vec<PeriodRow>,
+}
+
+/// Counts of how sessions go on a journey, before they are named.
+#[derive(Debug, Clone, Default)]
+pub struct ConformanceTally {
+    /// Sessions entered.
+    pub entered: u64,
+    /// Sessions conforming.
+    pub conforming: u64,
+    /// Sessions whose furthest step is each step.
+    furthest: Vec<u64>,
+    /// Durations of conforming sessions, µs.
+    durations_us: Vec<i64>,
+    /// First deviations by (after, kind, touchpoint).
+    pub deviations: HashMap<(usize, DeviationKind, u32), u64>,
+    /// (period start µs) → (entered, conforming).
+    periods: HashMap<i64, (u64, u64)>,
+}
+
+/// The start of the period (UTC day, or hour when `hourly`) holding `us`.
+fn period_start(us: i64, hourly: bool) -> i64 {
+    let length = if hourly {
+        3_600_000_000
+    } else {
+        86_400_000_000
+    };
+    us.div_euclid(length) * length
+}
+
+impl ConformanceTally {
+    /// Counts every session `journeys` selects (whole sessions) on `ids`.
+    pub fn of(journeys: &Journeys, ids: &JourneyIds) -> ConformanceTally {
+        let hourly = hourly(journeys);
+        let mut tally = ConformanceTally {
+            furthest: vec![0; ids.ids.len()],
+            ..ConformanceTally::default()
+        };
+        journeys.for_each_selected_session(|_, session| {
+            let walk = ids.walk_events(session);
+            let (entered, conforms) = match walk {
+                Walk::NotEntered => return,
+                Walk::Conforms { entered, done } => {
+                    tally.conforming += 1;
+                    tally
+                        .durations_us
+                        .push(session[done].time_us - session[entered].time_us);
+                    (entered, true)
+                }
+                Walk::Deviates {
+                    entered,
+                    after,
+                    kind,
+                    touchpoint,
+                    ..
+                } => {
+                    *tally
+                        .deviations
+                        .entry((after, kind, touchpoint))
+                        .or_default() += 1;
+                    (entered, false)
+                }
+            };
+            tally.entered += 1;
+            if let Some(f) = walk.furthest(ids.last_required) {
+                tally.furthest[f] += 1;
+            }
+            let period = tally
+                .periods
+                .entry(period_start(session[entered].time_us, hourly))
+                .or_default();
+            period.0 += 1;
+            period.1 += u64::from(conforms);
+        });
+        tally
+    }
+}
+
+/// True when `journeys` span under two days: periods are hours.
+fn hourly(journeys: &Journeys) -> bool {
+    journeys
+        .time_range_us
+        .is_some_and(|(a, b)| b - a < 2 * 86_400_000_000)
+}
+
+fn ratio(x: u64, n: u64) -> f64 {
+    if n == 0 { 0.0 } else { x as f64 / n as f64 }
+}
+
+fn rfc3339(us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(us)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        .unwrap_or_default()
+}
+
+/// How the sessions `journeys` selects keep to `journey`.
+pub fn compute_conformance(journeys: &Journeys, journey: &ExpectedJourney) -> ConformanceReport {
+    let ids = JourneyIds::new(journey, |name| journeys.touchpoint_id(name));
+    let mut tally = ConformanceTally::of(journeys, &ids);
+    report(journeys, journey, &ids, &mut tally)
+}
+
+fn report(
+    journeys: &Journeys,
+    journey: &ExpectedJourney,
+    ids: &JourneyIds,
+    tally: &mut ConformanceTally,
+) -> ConformanceReport {
+    let mut still = 0u64;
+    let mut on_path = vec![0u64; journey.steps.len()];
+    for k in (0..journey.steps.len()).rev() {
+        still += tally.furthest[k];
+        on_path[k] = still;
+    }
+    let steps = journey
+        .steps
+        .iter()
+        .zip(on_path)
+        .map(|(s, on_path)| StepOnPath {
+            step: s.touchpoint.clone(),
+            optional: s.optional,
+            on_path,
+        })
+        .collect();
+    let mut deviations: Vec<DeviationRow> = tally
+        .deviations
+        .iter()
+        .map(|(&(after, kind, touchpoint), &sessions)| DeviationRow {
+            after: journey.steps[after].touchpoint.clone(),
+            kind,
+            touchpoint: journeys.touchpoint_name(touchpoint).to_owned(),
+            sessions,
+            share: ratio(sessions, tally.entered),
+        })
+        .collect();
+    deviations.sort_by(|a, b| {
+        b.sessions
+            .cmp(&a.sessions)
+            .then_with(|| (&a.after, a.kind, &a.touchpoint).cmp(&(&b.after, b.kind, &b.touchpoint)))
+    });
+    tally.durations_us.sort_unstable();
+    let seconds: Vec<f64> = tally
+        .durations_us
+        .iter()
+        .map(|&us| us as f64 / 1e6)
+        .collect();
+    let mut periods: Vec<(i64, (u64, u64))> = tally.periods.iter().map(|(k, v)| (*k, *v)).collect();
+    periods.sort_unstable();
+    ConformanceReport {
+        journey: journey.name.clone(),
+        expected: journey.to_string(),
+        missing_steps: journey
+            .steps
+            .iter()
+            .zip(&ids.ids)
+            .filter(|(_, id)| id.is_none())
+            .map(|(s, _)| s.touchpoint.clone())
+            .collect(),
+        steps,
+        entered: tally.entered,
+        conforming: tally.conforming,
+        rate: ratio(tally.conforming, tally.entered),
+        median_duration_s: (!seconds.is_empty()).then(|| interpolated_quantile(&seconds, 0.5)),
+        deviations,
+        period: if hourly(journeys) { "hour" } else { "day" },
+        by_period: periods
+            .into_iter()
+            .map(|(start, (entered, conforming))| PeriodRow {
+                start: rfc3339(start),
+                entered,
+                conforming,
+                rate: ratio(conforming, entered),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn journey(text: &str) -> (ExpectedJourney, JourneyIds) {
+        let j = ExpectedJourney::parse(None, text).unwrap();
+        // Touchpoints are single letters: a = 10, b = 11, …
+        let ids = JourneyIds::new(&j, |n| Some(u32::from(n.as_bytes()[0] - b'a') + 10));
+        (j, ids)
+    }
+
+    fn walk(text: &str, session: &str) -> Walk {
+        let (_, ids) = journey(text);
+        ids.walk(session.bytes().map(|b| u32::from(b - b'a') + 10))
+    }
+
+    fn deviation(kind: DeviationKind, after: usize) -> impl Fn(Walk) -> bool {
+        move |w| matches!(w, Walk::Deviates { kind: k, after: a, .. } if k == kind && a == after)
+    }
+
+    #[test]
+    fn each_kind_of_first_deviation() {
+        assert_eq!(
+            walk("a>b>c", "xabbc"),
+            Walk::Conforms {
+                entered: 1,
+                done: 4
+            }
+        );
+        assert_eq!(
+            walk("a>b?>c", "ac"),
+            Walk::Conforms {
+                entered: 0,
+                done: 1
+            }
+        );
+        assert!(deviation(DeviationKind::Skipped, 0)(walk("a>b>c", "ac")));
+        assert!(deviation(DeviationKind::Backtrack, 1)(walk("a>b>c", "aba")));
+        assert!(deviation(DeviationKind::Detour, 1)(walk("a>b>c", "abx")));
+        assert!(deviation(DeviationKind::Left, 1)(walk("a>b>c", "ab")));
+        assert_eq!(walk("a>b>c", "xyz"), Walk::NotEntered);
+        // Later events do not matter once it conforms.
+        assert!(matches!(
+            walk("a>b>c?", "abxa"),
+            Walk::Conforms { done: 1, .. }
+        ));
+    }
+
+    #[test]
+    fn bad_journeys_say_how_to_write_one() {
+        for bad in ["", "a > > b", "a > b > a", "a? > b"] {
+            assert!(ExpectedJourney::parse(None, bad).is_err(), "{bad}");
+        }
+        let (j, _) = journey("a > b? > c");
+        assert_eq!(j.to_string(), "a > b? > c");
+        assert_eq!(j.last_required(), 2);
+    }
+}
