@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 
+use crate::engine::conformance::{DeviationKind, JourneyIds};
 use crate::engine::paths::AnchorKind;
 use crate::engine::{
-    CustomerRow, Journeys, PathsAnchor, Segment, Selection, customer_rows, guess_conversion,
+    CustomerRow, ExpectedJourney, Journeys, PathsAnchor, Segment, Selection, customer_rows,
+    guess_conversion,
 };
 
 use super::memo::Memo;
@@ -66,6 +68,17 @@ pub enum ListFilter {
         /// Only the sessions of this group of a comparison.
         group: Option<Segment>,
     },
+    /// Sessions that first leave an expected journey this way.
+    Deviation {
+        /// The journey.
+        journey: ExpectedJourney,
+        /// The step they were at.
+        after: String,
+        /// How they left.
+        kind: DeviationKind,
+        /// The touchpoint that made them leave (END when they left).
+        touchpoint: String,
+    },
 }
 
 impl ListFilter {
@@ -75,6 +88,16 @@ impl ListFilter {
             ListFilter::Map(a, None) => format!("Sessions through {a}"),
             ListFilter::Map(a, Some(b)) => format!("Sessions going {a} » {b}"),
             ListFilter::HereNow(a) => format!("Here now at {a}"),
+            ListFilter::Deviation {
+                journey,
+                after,
+                kind,
+                touchpoint,
+            } => format!(
+                "Sessions leaving {} after {after}: {}",
+                journey.name,
+                deviation_words(*kind, touchpoint)
+            ),
             ListFilter::Path {
                 anchor,
                 step,
@@ -108,6 +131,17 @@ impl ListFilter {
             ListFilter::Map(a, None) => Selection::Touchpoint(id(a)?),
             ListFilter::Map(a, Some(b)) => Selection::Transition(id(a)?, id(b)?),
             ListFilter::HereNow(_) => return None,
+            ListFilter::Deviation {
+                journey,
+                after,
+                kind,
+                touchpoint,
+            } => Selection::Deviation {
+                journey: JourneyIds::new(journey, id),
+                after: journey.steps.iter().position(|s| s.touchpoint == *after)?,
+                kind: *kind,
+                touchpoint: id(touchpoint)?,
+            },
             ListFilter::Path {
                 anchor,
                 step,
@@ -128,6 +162,16 @@ impl ListFilter {
                 },
             },
         })
+    }
+}
+
+/// A first deviation in words: "detour to search", "left".
+pub fn deviation_words(kind: DeviationKind, touchpoint: &str) -> String {
+    match kind {
+        DeviationKind::Skipped => format!("skipped ahead to {touchpoint}"),
+        DeviationKind::Backtrack => format!("went back to {touchpoint}"),
+        DeviationKind::Detour => format!("detour to {touchpoint}"),
+        DeviationKind::Left => "left (the session ended)".to_owned(),
     }
 }
 

@@ -7,7 +7,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::engine::{Anchors, Journeys, PathsSpec, TouchpointRules};
+use crate::engine::segment::Condition;
+use crate::engine::variants::{compute_all_variants, goal_of, variant_segment};
+use crate::engine::{
+    Anchors, ExpectedJourney, Journeys, PathsSpec, Segment, TouchpointRules, VariantsSpec,
+};
 use crate::export::{export_filtered, write_rejected};
 use crate::layout::MapFilter;
 use crate::report::{Questions, Summary};
@@ -31,6 +35,8 @@ pub enum Tab {
     Funnel,
     /// Paths by step.
     Paths,
+    /// The whole journeys taken, ranked.
+    Variants,
     /// Customers and their timelines.
     Customers,
     /// Rejected records.
@@ -53,6 +59,27 @@ pub struct ViewSettings {
     /// The paths view's anchor, depth and touchpoints per step (None: not
     /// computed yet).
     pub paths: Option<PathsSpec>,
+    /// The variants every view is restricted to (each its touchpoints,
+    /// START and END left out); empty: all sessions.
+    pub variants: Vec<Vec<String>>,
+    /// Variants listed by the Variants tab (None: not asked for yet).
+    pub variants_listed: Option<usize>,
+    /// The expected journey, as typed (`a > b > c?`, or a journey's name
+    /// from the rules file).
+    pub journey: Option<String>,
+}
+
+impl ViewSettings {
+    /// The segment the picked variants make (None: all sessions).
+    pub fn variants_segment(&self) -> Option<Segment> {
+        (!self.variants.is_empty()).then(|| {
+            let text = variant_segment(&self.variants);
+            Segment {
+                conditions: vec![Condition::Variant(self.variants.clone())],
+                text,
+            }
+        })
+    }
 }
 
 impl ViewSettings {
@@ -79,6 +106,9 @@ impl ViewSettings {
             compare: None,
             // The loader computes the default paths with the map.
             paths: Some(PathsSpec::default()),
+            variants: Vec::new(),
+            variants_listed: None,
+            journey: None,
         }
     }
 }
@@ -164,6 +194,16 @@ pub enum WorkspaceCommand {
     Export(ExportWhat, PathBuf),
 }
 
+/// The expected journeys of the app's rules file (none when it cannot be
+/// read: the Alerts panel says why).
+fn rules_file_journeys(parser: crate::source::TimeParser) -> Vec<ExpectedJourney> {
+    crate::settings::default_alerts_file()
+        .filter(|path| path.exists())
+        .and_then(|path| crate::settings::read_rules_file(&path, parser).ok())
+        .map(|file| file.journeys)
+        .unwrap_or_default()
+}
+
 type Recomputed = Result<(Arc<Summary>, Arc<Journeys>), String>;
 
 /// One customer's records with all their fields, read from the source
@@ -202,20 +242,33 @@ pub struct Workspace {
     pub notice: Option<String>,
     saving: Option<Task<String>>,
     wake: Waker,
+    /// The expected journeys known by name: the one the command line
+    /// gave, and those of the rules file.
+    pub journeys_named: Vec<ExpectedJourney>,
 }
 
 impl Workspace {
     /// A workspace showing `loaded`; `wake` is called when background work
     /// has news.
     pub fn new(loaded: Loaded, wake: Waker) -> Self {
-        let view = ViewSettings::of(&loaded.journeys);
+        let asked = loaded.request.settings.questions.journey.clone();
+        let mut journeys_named: Vec<ExpectedJourney> = asked.iter().cloned().collect();
+        journeys_named.extend(rules_file_journeys(
+            loaded.request.settings.source.time_parser(),
+        ));
+        let loaded_view = ViewSettings::of(&loaded.journeys);
+        // A journey asked for on the command line is walked once open.
+        let view = ViewSettings {
+            journey: asked.map(|j| j.name),
+            ..loaded_view.clone()
+        };
         Workspace {
             funnel: Funnel::new(&loaded),
             tab: Tab::Map,
             generation: 0,
             reloads: 0,
-            applied: view.clone(),
-            shown_view: view.clone(),
+            applied: loaded_view.clone(),
+            shown_view: loaded_view,
             view,
             recompute: None,
             reloading: None,
@@ -227,6 +280,7 @@ impl Workspace {
             saving: None,
             loaded,
             wake,
+            journeys_named,
         }
     }
 
@@ -365,6 +419,9 @@ impl Workspace {
                     self.view = ViewSettings {
                         compare: self.view.compare.clone(),
                         paths: self.view.paths.clone(),
+                        variants: self.view.variants.clone(),
+                        variants_listed: self.view.variants_listed,
+                        journey: self.view.journey.clone(),
                         ..self.applied.clone()
                     };
                     self.funnel.retain_known(&loaded.journeys);
@@ -421,30 +478,50 @@ impl Workspace {
         let summary = self.loaded.summary.clone();
         let funnel = Some(self.funnel.spec()).filter(|f| f.steps.len() > 1);
         let parser = self.loaded.request.settings.source.time_parser();
+        let named = self.journeys_named.clone();
         self.recompute = Some(Task::spawn("sessions", self.wake.clone(), move |_| {
             let anchors = Anchors {
                 from: view.from.as_deref().and_then(|n| journeys.touchpoint_id(n)),
                 to: view.to.as_deref().and_then(|n| journeys.touchpoint_id(n)),
             };
-            let walked = journeys.rewalk(view.timeout_us(), view.collapse_repeats, anchors);
+            let segment = view.variants_segment();
+            let walked = journeys
+                .rewalk_segment(view.timeout_us(), view.collapse_repeats, anchors, segment)
+                .map_err(|e| super::insight::in_window_words(&e))?;
             let compare = view
                 .compare
                 .as_ref()
                 .map(|c| c.spec(parser))
                 .transpose()
                 .map_err(|e| e.to_string())?;
+            let journey = view
+                .journey
+                .as_deref()
+                .filter(|j| !j.trim().is_empty())
+                .map(|j| crate::settings::expected_journey(j, &named))
+                .transpose()
+                .map_err(|e| e.to_string())?;
             let questions = Questions {
-                funnel,
-                segment: None,
+                funnel: funnel.clone(),
+                // The walk is already within it; the comparison's groups
+                // must be too.
+                segment: view.variants_segment(),
                 compare,
                 paths: view.paths.clone(),
                 // The What changed list explains each row on request.
                 explain: true,
                 variants: None,
-                journey: None,
+                journey,
             };
-            let summary = Summary::answer(&summary.source, &summary.mapping, &walked, &questions)
-                .map_err(|e| super::insight::in_window_words(&e))?;
+            let mut summary =
+                Summary::answer(&summary.source, &summary.mapping, &walked, &questions)
+                    .map_err(|e| super::insight::in_window_words(&e))?;
+            // The Variants tab lists every variant, the picked ones too.
+            summary.variants = view.variants_listed.map(|top| {
+                let spec = VariantsSpec { top, goal: None };
+                let goal = goal_of(&walked, None, funnel.as_ref());
+                compute_all_variants(&walked, &spec, goal.as_ref())
+            });
             Ok((Arc::new(summary), Arc::new(walked)))
         }));
     }

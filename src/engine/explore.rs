@@ -1,6 +1,7 @@
 //! Questions the user asks of loaded journeys: which customers passed
 //! through a touchpoint or a transition, and how each customer did.
 
+use super::conformance::{DeviationKind, JourneyIds, Walk};
 use super::event::{END, Event, START};
 use super::journeys::Journeys;
 use super::paths::{AnchorKind, path_view};
@@ -8,7 +9,7 @@ use super::walk::is_step;
 
 /// A touchpoint or transition picked on the map (touchpoint ids as in
 /// [`Journeys::touchpoint_id`]; [`START`] and [`END`] included).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selection {
     /// Sessions that visit this touchpoint.
     Touchpoint(u32),
@@ -27,6 +28,17 @@ pub enum Selection {
         touchpoint: u32,
         /// The touchpoint at the next step, for a link.
         next: Option<u32>,
+    },
+    /// Sessions that first leave an expected journey this way.
+    Deviation {
+        /// The journey.
+        journey: JourneyIds,
+        /// The step they were at.
+        after: usize,
+        /// How they left.
+        kind: DeviationKind,
+        /// The touchpoint that made them leave (END when they left).
+        touchpoint: u32,
     },
 }
 
@@ -50,6 +62,16 @@ impl Selection {
     /// True when the session part `events` passes through the selection.
     pub fn matches(&self, events: &[Event], collapse_repeats: bool) -> bool {
         match *self {
+            Selection::Deviation {
+                ref journey,
+                after,
+                kind,
+                touchpoint,
+            } => matches!(
+                journey.walk_events(events),
+                Walk::Deviates { after: a, kind: k, touchpoint: t, .. }
+                    if a == after && k == kind && t == touchpoint
+            ),
             Selection::Touchpoint(t) => session_steps(events, collapse_repeats).any(|s| s == t),
             Selection::Transition(a, b) => {
                 let mut previous = None;
@@ -102,7 +124,10 @@ pub fn customer_rows(
     let mut rows: Vec<CustomerRow> = Vec::new();
     // The paths view reads whole sessions (it has its own anchors); the
     // map reads them cut at its anchors.
-    let whole = matches!(selection, Some(Selection::PathStep { .. }));
+    let whole = matches!(
+        selection,
+        Some(Selection::PathStep { .. } | Selection::Deviation { .. })
+    );
     let each = |f: &mut dyn FnMut(u32, &[Event])| {
         if whole {
             journeys.for_each_selected_session(f);
@@ -111,7 +136,10 @@ pub fn customer_rows(
         }
     };
     each(&mut |customer, part| {
-        if selection.is_some_and(|s| !s.matches(part, collapse)) {
+        if selection
+            .as_ref()
+            .is_some_and(|s| !s.matches(part, collapse))
+        {
             return;
         }
         let converted = conversion.is_some_and(|t| part.iter().any(|e| e.touchpoint == t));

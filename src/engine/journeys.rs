@@ -217,6 +217,17 @@ impl Journeys {
         }
     }
 
+    /// Calls `f(customer, session)` for every whole session, whether the
+    /// segment selects it or not, in customer order.
+    pub fn for_each_session<'a>(&'a self, mut f: impl FnMut(u32, &'a [Event])) {
+        for c in 0..self.customer_count() {
+            self.store
+                .each_selected(c, self.config.session_timeout_us, None, |_, s| {
+                    f(c as u32, s)
+                });
+        }
+    }
+
     /// Calls `f(customer, events)` for every customer with a selected
     /// session: the events of the selected sessions, in order (all the
     /// customer's events when there is no segment).
@@ -421,6 +432,34 @@ impl Journeys {
             (filter, _) => filter.clone(),
         };
         self.walked(config, anchors, self.segment.clone(), filter)
+    }
+
+    /// The same events walked again with another session timeout, repeat
+    /// collapsing, anchors and segment, in one walk.
+    pub fn rewalk_segment(
+        &self,
+        session_timeout_us: Option<i64>,
+        collapse_repeats: bool,
+        anchors: Anchors,
+        segment: Option<Segment>,
+    ) -> Result<Journeys, SegmentError> {
+        let mut config = self.config.clone();
+        config.session_timeout_us = session_timeout_us;
+        config.collapse_repeats = collapse_repeats;
+        let filter = segment
+            .as_ref()
+            .map(|s| {
+                SessionFilter::new(
+                    s,
+                    &self.store.kept,
+                    &self.store.values,
+                    &self.store.touchpoint_names,
+                    collapse_repeats,
+                )
+                .map(Arc::new)
+            })
+            .transpose()?;
+        Ok(self.walked(config, anchors, segment, filter))
     }
 
     fn walked(

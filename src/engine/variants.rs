@@ -126,12 +126,31 @@ pub fn compute_variants(
     spec: &VariantsSpec,
     goal: Option<&(String, Vec<u32>)>,
 ) -> VariantsReport {
+    variants_of(journeys, spec, goal, false)
+}
+
+/// As [`compute_variants`], of every session whether the segment selects
+/// it or not: what a picker of variants lists while some are picked.
+pub fn compute_all_variants(
+    journeys: &Journeys,
+    spec: &VariantsSpec,
+    goal: Option<&(String, Vec<u32>)>,
+) -> VariantsReport {
+    variants_of(journeys, spec, goal, true)
+}
+
+fn variants_of(
+    journeys: &Journeys,
+    spec: &VariantsSpec,
+    goal: Option<&(String, Vec<u32>)>,
+    all: bool,
+) -> VariantsReport {
     let goal_touchpoints: &[u32] = goal.map_or(&[], |(_, t)| t.as_slice());
     let collapse = journeys.config.collapse_repeats;
     let mut variants: HashMap<Box<[u32]>, Tally> = HashMap::new();
     let mut steps = Vec::new();
     let mut sessions = 0u64;
-    journeys.for_each_selected_session(|_, session| {
+    let mut each = |_, session: &[Event]| {
         sessions += 1;
         variant_of(session, collapse, &mut steps);
         let tally = match variants.get_mut(steps.as_slice()) {
@@ -148,7 +167,12 @@ pub fn compute_variants(
         {
             tally.converted += 1;
         }
-    });
+    };
+    if all {
+        journeys.for_each_session(&mut each);
+    } else {
+        journeys.for_each_selected_session(&mut each);
+    }
     let name = |t: &u32| journeys.touchpoint_name(*t).to_owned();
     let mut ranked: Vec<(Vec<String>, Tally)> = variants
         .into_iter()

@@ -132,12 +132,16 @@ pub fn expected_journey(
     if let Some(named) = journeys.iter().find(|j| j.name == text) {
         return Ok(named.clone());
     }
-    if !text.contains('>') && !journeys.is_empty() {
+    if !text.contains('>') {
         let names: Vec<&str> = journeys.iter().map(|j| j.name.as_str()).collect();
+        let known = match names.as_slice() {
+            [] => "no journeys are named (give --rules FILE with [[journey]] tables)".to_owned(),
+            names => format!("the rules file has {}", names.join(", ")),
+        };
         return Err(SettingsError(format!(
-            "no journey is called `{}`; the rules file has {}; or write the steps: a > b > c?",
-            quoted(text),
-            names.join(", ")
+            "no journey is called `{}`; {known}; or write the steps: a > b > c? (? marks an \
+             optional step)",
+            quoted(text)
         )));
     }
     ExpectedJourney::parse(None, text).map_err(|e| SettingsError(e.to_string()))

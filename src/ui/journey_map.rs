@@ -17,7 +17,7 @@ use crate::report::words::side_in_words;
 
 use super::geometry::rect;
 pub use super::map_alerts::Alerted;
-use super::map_alerts::paint_alerted;
+use super::map_alerts::{paint_alerted, paint_expected};
 use super::map_paint::{Lit, compared_shares, hit, legend, paint};
 pub use super::map_paint::{MapItem, describe};
 use super::theme;
@@ -377,6 +377,9 @@ impl JourneyMap {
         };
         paint(&painter, &picture, map, ui.visuals(), lit);
         paint_alerted(&painter, &picture, map, &self.alerted);
+        if let Some(conformance) = &self.summary.conformance {
+            paint_expected(&painter, &picture, map, &conformance.steps);
+        }
         legend(&painter, canvas, ui.visuals());
         if response.clicked() {
             self.selected = hovered;

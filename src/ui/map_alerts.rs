@@ -1,9 +1,11 @@
-//! Firing alerts drawn over the journey map: their bands and boxes in
-//! red, each with a badge naming its rule.
+//! Marks drawn over the journey map: firing alerts (their bands and boxes
+//! in red, each with a badge naming its rule) and the expected journey's
+//! outline.
 
 use egui::epaint::CubicBezierShape;
 use egui::{Color32, FontId, Pos2, Rect, Stroke, Vec2};
 
+use crate::engine::conformance::StepOnPath;
 use crate::layout::MapLayout;
 use crate::layout::palette;
 use crate::layout::scene::Scene;
@@ -88,6 +90,63 @@ pub(super) fn paint_alerted(
                 painter,
                 outline.center_top() - Vec2::new(0.0, 10.0),
                 &alert.rule,
+            );
+        }
+    }
+}
+
+/// Outlines the expected journey's moves (each step to the next ones it
+/// may move on to) and its steps' boxes over the map.
+pub(super) fn paint_expected(
+    painter: &egui::Painter,
+    picture: &Scene,
+    map: &MapLayout,
+    steps: &[StepOnPath],
+) {
+    if steps.len() < 2 {
+        return;
+    }
+    let colour = Color32::from_rgb(40, 190, 220);
+    let expected = |from: &str, to: &str| {
+        let (Some(a), Some(b)) = (
+            steps.iter().position(|s| s.step == from),
+            steps.iter().position(|s| s.step == to),
+        ) else {
+            return false;
+        };
+        // On to the next step, or past optional ones to the next required.
+        b > a && steps[a + 1..b].iter().all(|s| s.optional)
+    };
+    for band in &picture.bands {
+        let e = &map.edges[band.edge].stats;
+        if !expected(&e.from, &e.to) {
+            continue;
+        }
+        // A wide band gets an outline on either side, a thin one a line.
+        let sides: &[f32] = if band.width < 6.0 {
+            &[0.0]
+        } else {
+            &[-(band.width / 2.0 + 2.0), band.width / 2.0 + 2.0]
+        };
+        for curve in &band.curves {
+            for &side in sides {
+                painter.add(CubicBezierShape::from_points_stroke(
+                    curve.map(|p| pos(p) + Vec2::new(0.0, side)),
+                    false,
+                    Color32::TRANSPARENT,
+                    Stroke::new(2.0, colour),
+                ));
+            }
+        }
+    }
+    for b in &picture.boxes {
+        let name = &map.nodes[b.node].name;
+        if steps.iter().any(|s| s.step == *name) {
+            painter.rect_stroke(
+                rect(b.rect).expand(4.0),
+                3.0,
+                Stroke::new(2.0, colour),
+                egui::StrokeKind::Outside,
             );
         }
     }

@@ -4,6 +4,7 @@
 //! [`crate::app::Command`]s, which the window applies once per frame.
 
 pub mod alerts_panel;
+pub mod conformance;
 pub mod controls;
 pub mod customers;
 pub mod explain;
@@ -22,6 +23,7 @@ pub mod settings_panel;
 pub mod start_screen;
 pub mod theme;
 pub mod timeline;
+pub mod variants;
 pub mod window;
 pub mod workers_panel;
 pub mod workspace_view;

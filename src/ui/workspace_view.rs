@@ -6,10 +6,11 @@
 use std::path::PathBuf;
 
 use crate::app::Command;
-use crate::app::workspace::{ExportWhat, Tab, Workspace, WorkspaceCommand};
+use crate::app::workspace::{ExportWhat, Tab, ViewSettings, Workspace, WorkspaceCommand};
 use crate::engine::is_terminal_name;
 use crate::format::thousands;
 
+use super::conformance::{JourneyPick, conformance_ui};
 use super::customers::{CustomersChange, customers_ui};
 use super::funnel::funnel_ui;
 use super::insight_panel::{PanelPick, compare_ui, insight_panel_ui};
@@ -19,6 +20,7 @@ use super::paths::paths_ui;
 use super::rejected::rejected_ui;
 use super::settings_panel::{SettingsForm, settings_ui};
 use super::timeline::{Details, Timeline};
+use super::variants::variants_ui;
 use crate::app::customers::ListFilter;
 
 /// The views' own state on this screen: the map (pan, zoom, sliders,
@@ -37,6 +39,8 @@ pub struct WorkspaceWidgets {
     pub compare_typed: String,
     /// The customer's timeline.
     pub timeline: Timeline,
+    /// The expected journey being typed.
+    pub journey_typed: String,
 }
 
 impl WorkspaceWidgets {
@@ -53,6 +57,7 @@ impl WorkspaceWidgets {
             form_for: ws.reloads,
             compare_typed: String::new(),
             timeline: Timeline::default(),
+            journey_typed: ws.view.journey.clone().unwrap_or_default(),
         }
     }
 
@@ -93,6 +98,7 @@ pub fn workspace_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui)
                 (Tab::Map, "Journey map".to_owned()),
                 (Tab::Funnel, "Funnel".to_owned()),
                 (Tab::Paths, "Paths".to_owned()),
+                (Tab::Variants, "Variants".to_owned()),
                 (Tab::Customers, "Customers".to_owned()),
                 (Tab::Rejected, format!("Rejected ({})", thousands(rejected))),
             ] {
@@ -156,10 +162,19 @@ fn tab_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui) -> Vec<Wo
                     .show(ui, |ui| commands.extend(selection_ui(&w.map, ui)));
             }
             egui::Panel::right("insight")
-                .default_size(320.0)
+                .default_size(340.0)
+                .max_size(480.0)
                 .resizable(true)
                 .show(ui, |ui| {
                     egui::ScrollArea::vertical().show(ui, |ui| {
+                        egui::CollapsingHeader::new(
+                            egui::RichText::new("Expected journey").heading(),
+                        )
+                        .default_open(true)
+                        .show(ui, |ui| {
+                            commands.extend(journey_ui(ws, &mut w.journey_typed, ui));
+                        });
+                        ui.separator();
                         if let Some(PanelPick::Select(a, b)) =
                             insight_panel_ui(&ws.loaded.summary, ui)
                         {
@@ -183,6 +198,11 @@ fn tab_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui) -> Vec<Wo
         Tab::Paths => {
             egui::CentralPanel::default().show(ui, |ui| {
                 commands.extend(paths_ui(&ws.view, &ws.loaded.summary, ui))
+            });
+        }
+        Tab::Variants => {
+            egui::CentralPanel::default().show(ui, |ui| {
+                commands.extend(variants_ui(&ws.view, &ws.loaded.summary, ui))
             });
         }
         Tab::Customers => {
@@ -221,6 +241,25 @@ fn tab_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui) -> Vec<Wo
         }
     }
     commands
+}
+
+/// The Expected journey panel, its picks as commands.
+fn journey_ui(ws: &Workspace, typed: &mut String, ui: &mut egui::Ui) -> Vec<WorkspaceCommand> {
+    let pick = conformance_ui(
+        &ws.loaded.summary,
+        ws.view.journey.as_deref(),
+        &ws.journeys_named,
+        typed,
+        ui,
+    );
+    match pick {
+        Some(JourneyPick::Follow(journey)) => vec![WorkspaceCommand::SetView(ViewSettings {
+            journey,
+            ..ws.view.clone()
+        })],
+        Some(JourneyPick::Customers(filter)) => vec![WorkspaceCommand::ShowCustomersOf(filter)],
+        None => Vec::new(),
+    }
 }
 
 /// Light or dark, remembered by egui with the rest of its options.

@@ -1,0 +1,261 @@
+//! The Expected journey panel beside the map: the journey typed or picked,
+//! how many sessions are still on it at each step, the conformance rate
+//! and its line over time, the first deviations ranked (each a click to
+//! its customers), and, with a comparison, the rate in A against B.
+
+use egui::RichText;
+use egui_plot::{Line, Plot, PlotPoints};
+
+use crate::app::customers::{ListFilter, deviation_words};
+use crate::engine::conformance::{ConformanceReport, ExpectedJourney};
+use crate::engine::conformance_compare::ComparedConformance;
+use crate::format::{human_duration, thousands};
+use crate::report::Summary;
+
+/// Deviations listed in the panel.
+const DEVIATIONS_SHOWN: usize = 8;
+
+/// What the panel asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JourneyPick {
+    /// Follow this journey (steps or a name; None: none).
+    Follow(Option<String>),
+    /// List the customers of these sessions.
+    Customers(ListFilter),
+}
+
+/// The panel. `typed` is the journey being typed; `following` the one
+/// the view follows; `named` the journeys of the rules file.
+pub fn conformance_ui(
+    summary: &Summary,
+    following: Option<&str>,
+    named: &[ExpectedJourney],
+    typed: &mut String,
+    ui: &mut egui::Ui,
+) -> Option<JourneyPick> {
+    let mut pick = None;
+    ui.label(
+        RichText::new("The steps you designed, joined by >; mark an optional step with ?.").weak(),
+    );
+    ui.horizontal(|ui| {
+        let label = ui.label("Steps");
+        let field = ui
+            .add(
+                egui::TextEdit::singleline(typed)
+                    .hint_text("product_view > add_to_cart > checkout? > purchase")
+                    .desired_width(200.0),
+            )
+            .labelled_by(label.id);
+        let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if (ui.button("Follow").clicked() || entered) && !typed.trim().is_empty() {
+            pick = Some(JourneyPick::Follow(Some(typed.trim().to_owned())));
+        }
+    });
+    // Journeys typed on the command line are named by their steps.
+    let shown: Vec<&ExpectedJourney> = named.iter().filter(|j| j.name != j.to_string()).collect();
+    if !shown.is_empty() {
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Named:");
+            for journey in shown {
+                if ui
+                    .selectable_label(following == Some(journey.name.as_str()), &journey.name)
+                    .on_hover_text(journey.to_string())
+                    .clicked()
+                {
+                    *typed = journey.name.clone();
+                    pick = Some(JourneyPick::Follow(Some(journey.name.clone())));
+                }
+            }
+        });
+    }
+    if following.is_some() && ui.button("Stop following it").clicked() {
+        typed.clear();
+        pick = Some(JourneyPick::Follow(None));
+    }
+    let Some(report) = &summary.conformance else {
+        if following.is_some() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Walking the sessions along it…");
+            });
+        }
+        return pick;
+    };
+    ui.separator();
+    report_ui(report, named, ui, &mut pick);
+    if let Some(compared) = &summary.compare_conformance {
+        ui.separator();
+        compared_ui(compared, ui);
+    }
+    pick
+}
+
+/// The journey's numbers: rate, steps, deviations, the rate over time.
+fn report_ui(
+    report: &ConformanceReport,
+    named: &[ExpectedJourney],
+    ui: &mut egui::Ui,
+    pick: &mut Option<JourneyPick>,
+) {
+    for missing in &report.missing_steps {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!("No touchpoint is called “{missing}”: no session can do that step."),
+        );
+    }
+    let first = report.steps.first().map_or("", |s| s.step.as_str());
+    ui.label(
+        RichText::new(format!("{:.1} % keep to it", report.rate * 100.0))
+            .size(20.0)
+            .strong(),
+    );
+    ui.label(format!(
+        "{} of the {} sessions that reach {first} go on to the last required step without \
+         leaving the journey.",
+        thousands(report.conforming),
+        thousands(report.entered)
+    ));
+    if let Some(median) = report.median_duration_s {
+        ui.label(format!(
+            "Median time to get there: {}.",
+            human_duration(median)
+        ));
+    }
+    ui.label(RichText::new("Its steps and moves are outlined in blue on the map.").weak());
+    ui.add_space(4.0);
+    ui.strong("Still on the journey at each step");
+    for (i, step) in report.steps.iter().enumerate() {
+        let share = share_of(step.on_path, report.entered);
+        let optional = if step.optional { " (optional)" } else { "" };
+        ui.horizontal(|ui| {
+            ui.label(format!("{}. {}{optional}", i + 1, step.step));
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                ui.label(format!("{} · {share}", thousands(step.on_path)));
+            });
+        });
+    }
+    ui.add_space(4.0);
+    ui.strong("Where they leave it");
+    let journey = named
+        .iter()
+        .find(|j| j.name == report.journey)
+        .cloned()
+        .or_else(|| ExpectedJourney::parse(None, &report.expected).ok());
+    for d in report.deviations.iter().take(DEVIATIONS_SHOWN) {
+        let text = format!(
+            "after {}: {}, {:.1} % of entered ({})",
+            d.after,
+            deviation_words(d.kind, &d.touchpoint),
+            d.share * 100.0,
+            thousands(d.sessions)
+        );
+        let clicked = ui
+            .link(text)
+            .on_hover_text("Show the customers of these sessions")
+            .clicked();
+        if let (true, Some(journey)) = (clicked, &journey) {
+            *pick = Some(JourneyPick::Customers(ListFilter::Deviation {
+                journey: journey.clone(),
+                after: d.after.clone(),
+                kind: d.kind,
+                touchpoint: d.touchpoint.clone(),
+            }));
+        }
+    }
+    if report.deviations.len() > DEVIATIONS_SHOWN {
+        ui.label(
+            RichText::new(format!(
+                "and {} other ways out",
+                thousands((report.deviations.len() - DEVIATIONS_SHOWN) as u64)
+            ))
+            .weak(),
+        );
+    }
+    rate_over_time_ui(report, ui);
+}
+
+/// The conformance rate per period as a line.
+fn rate_over_time_ui(report: &ConformanceReport, ui: &mut egui::Ui) {
+    if report.by_period.len() < 2 {
+        return;
+    }
+    ui.add_space(4.0);
+    ui.strong(format!("Keeping to it, per {}", report.period));
+    let points: Vec<[f64; 2]> = report
+        .by_period
+        .iter()
+        .enumerate()
+        .map(|(k, p)| [k as f64, p.rate * 100.0])
+        .collect();
+    let starts: Vec<String> = report
+        .by_period
+        .iter()
+        .map(|p| {
+            p.start
+                .get(..if report.period == "hour" { 16 } else { 10 })
+                .unwrap_or(&p.start)
+                .replace('T', " ")
+        })
+        .collect();
+    Plot::new("conformance over time")
+        .height(120.0)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .include_y(0.0)
+        .y_axis_formatter(|mark, _| format!("{:.0} %", mark.value))
+        .x_axis_formatter(move |mark, _| {
+            let k = mark.value.round();
+            if (mark.value - k).abs() > 1e-6 || k < 0.0 {
+                return String::new();
+            }
+            starts.get(k as usize).cloned().unwrap_or_default()
+        })
+        .show(ui, |plot| {
+            plot.line(Line::new("keep to it", PlotPoints::from(points)));
+        });
+}
+
+/// The rate in A against B, and the deviations that differ most.
+fn compared_ui(c: &ComparedConformance, ui: &mut egui::Ui) {
+    ui.strong("Compared");
+    let verdict = if c.difference.significant {
+        "a significant difference"
+    } else {
+        "no significant difference"
+    };
+    ui.label(format!(
+        "A keeps to it {:.1} % ({} entered), B {:.1} % ({} entered): {:+.1} points, {verdict}{}.",
+        c.a.rate * 100.0,
+        thousands(c.a.entered),
+        c.b.rate * 100.0,
+        thousands(c.b.entered),
+        c.difference.diff_pp,
+        c.difference
+            .q_value
+            .map_or(String::new(), |q| format!(" (q = {q:.3})"))
+    ));
+    for d in c
+        .deviations
+        .iter()
+        .filter(|d| d.difference.significant)
+        .take(5)
+    {
+        ui.label(format!(
+            "after {}: {}: A {:.1} %, B {:.1} % ({:+.1} points)",
+            d.after,
+            deviation_words(d.kind, &d.touchpoint),
+            d.a.share * 100.0,
+            d.b.share * 100.0,
+            d.difference.diff_pp
+        ));
+    }
+}
+
+fn share_of(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "–".into()
+    } else {
+        format!("{:.0} %", part as f64 * 100.0 / whole as f64)
+    }
+}
