@@ -70,6 +70,7 @@ fn a_collapsing_conversion_fires_once_and_resolves_after_it_recovers() {
     for (rule, kind) in [
         ("app checkout conversion", "transition_share"),
         ("app paying", "funnel_step"),
+        ("app keeping to checkout", "conformance"),
     ] {
         let firing = of(alerts, rule, "firing");
         assert_eq!(firing.len(), 1, "{alerts:#?}");
@@ -78,6 +79,13 @@ fn a_collapsing_conversion_fires_once_and_resolves_after_it_recovers() {
         assert_eq!(alert["segment"], "channel=app");
         match kind {
             "funnel_step" => assert_eq!(alert["subject"]["step"], "purchase"),
+            "conformance" => {
+                assert_eq!(alert["subject"]["journey"], "checkout");
+                assert_eq!(
+                    alert["subject"]["steps"],
+                    "home > begin_checkout > purchase"
+                );
+            }
             _ => {
                 assert_eq!(alert["subject"]["from"], "begin_checkout");
                 assert_eq!(alert["subject"]["to"], "purchase");
@@ -144,7 +152,7 @@ fn a_wrong_rule_is_explained() {
         (
             "[[rule]]\nname = \"l\"\nkind = \"latency\"\nwindow = \"5m\"\nabove = 10.0\n",
             "kind `latency` is not one this version checks; kinds are transition_share, \
-             exit_share, funnel_step, volume, lag, rejected_rate",
+             exit_share, funnel_step, conformance, volume, lag, rejected_rate",
         ),
         (
             "[[rule]]\nname = \"c\"\nkind = \"transition_share\"\nfrom = \"a\"\nwindow = \"5m\"\ndrop = 0.2\n",

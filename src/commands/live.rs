@@ -300,7 +300,7 @@ pub(super) fn shown_summary(
     named: (&str, &Mapping),
     last: bool,
 ) -> Result<(Summary, Vec<OpenSessions>), Failure> {
-    let with_events = settings.questions.funnel.is_some();
+    let with_events = settings.questions.funnel.is_some() || settings.questions.journey.is_some();
     let (journeys, open) = match run.range {
         Some(range) => range_journeys(engine, range, last)?,
         None => copy_shown(engine, shown_window(run), with_events).build(),
@@ -319,7 +319,23 @@ pub(super) fn shown_summary(
         settings.questions.funnel.as_ref(),
     );
     summary.compare = compared(engine, run.compared, run.range, settings.questions.explain)?;
+    summary.conformance = live_conformance(&journeys, settings.questions.journey.as_ref());
     Ok((summary, open_sessions))
+}
+
+/// The expected journey in the journeys shown, read at their newest event:
+/// sessions still open and on it are counted apart.
+pub(super) fn live_conformance(
+    journeys: &crate::engine::Journeys,
+    journey: Option<&crate::engine::ExpectedJourney>,
+) -> Option<crate::engine::ConformanceReport> {
+    let journey = journey?;
+    let now = journeys
+        .time_range_us
+        .map_or(i64::MIN, |(_, newest)| newest);
+    Some(crate::engine::conformance::compute_conformance_at(
+        journeys, journey, now,
+    ))
 }
 
 fn headless(spec: KafkaSpec, settings: Settings, run: Headless) -> Result<(), Failure> {

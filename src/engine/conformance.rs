@@ -328,6 +328,12 @@ pub struct ConformanceReport {
     pub entered: u64,
     /// Of them, those that reach the last required step on the journey.
     pub conforming: u64,
+    /// In a stream: of those entered, the sessions still open and still on
+    /// the journey (they may yet conform or leave: not conforming yet, and
+    /// no deviation). A comparison reads both stretches at the same age,
+    /// so that each holds as many of them as the other would.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub open: u64,
     /// `conforming / entered` (0 when none entered).
     pub rate: f64,
     /// Median time from the first step to the last required one, of the
@@ -341,11 +347,17 @@ pub struct ConformanceReport {
     pub by_period: Vec<PeriodRow>,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// Counts of how sessions go on a journey, before they are named.
 #[derive(Debug, Clone, Default)]
 pub struct ConformanceTally {
     /// Sessions entered.
     pub entered: u64,
+    /// Sessions entered, still open and on the journey.
+    pub open: u64,
     /// Sessions conforming.
     pub conforming: u64,
     /// Sessions whose furthest step is each step.
@@ -369,8 +381,14 @@ fn period_start(us: i64, hourly: bool) -> i64 {
 }
 
 impl ConformanceTally {
-    /// Counts every session `journeys` selects (whole sessions) on `ids`.
-    pub fn of(journeys: &Journeys, ids: &JourneyIds) -> ConformanceTally {
+    /// Counts every session `journeys` selects (whole sessions) on `ids`;
+    /// in a stream, a session still on the journey whose last event is
+    /// after `open_after_us` is open, not (yet) `left`.
+    pub fn of(
+        journeys: &Journeys,
+        ids: &JourneyIds,
+        open_after_us: Option<i64>,
+    ) -> ConformanceTally {
         let hourly = hourly(journeys);
         let mut tally = ConformanceTally {
             furthest: vec![0; ids.ids.len()],
@@ -386,6 +404,14 @@ impl ConformanceTally {
                         .durations_us
                         .push(session[done].time_us - session[entered].time_us);
                     (entered, true)
+                }
+                Walk::Deviates {
+                    entered,
+                    kind: DeviationKind::Left,
+                    ..
+                } if open_after_us.is_some_and(|t| session[session.len() - 1].time_us > t) => {
+                    tally.open += 1;
+                    (entered, false)
                 }
                 Walk::Deviates {
                     entered,
@@ -433,10 +459,34 @@ fn rfc3339(us: i64) -> String {
         .unwrap_or_default()
 }
 
-/// How the sessions `journeys` selects keep to `journey`.
+/// How the sessions `journeys` selects keep to `journey` (a file's: every
+/// session has ended).
 pub fn compute_conformance(journeys: &Journeys, journey: &ExpectedJourney) -> ConformanceReport {
     let ids = JourneyIds::new(journey, |name| journeys.touchpoint_id(name));
-    let mut tally = ConformanceTally::of(journeys, &ids);
+    let mut tally = ConformanceTally::of(journeys, &ids, None);
+    report(journeys, journey, &ids, &mut tally)
+}
+
+/// When a stream's sessions read at event time `now_us` are still open:
+/// their last event is after this (every one when sessions never time
+/// out).
+pub fn open_after(journeys: &Journeys, now_us: i64) -> i64 {
+    journeys
+        .config
+        .session_timeout_us
+        .map_or(i64::MIN, |t| now_us.saturating_sub(t))
+}
+
+/// As [`compute_conformance`] for a stream read at event time `now_us`:
+/// sessions still open and on the journey are entered and `open`, neither
+/// conforming yet nor `left`.
+pub fn compute_conformance_at(
+    journeys: &Journeys,
+    journey: &ExpectedJourney,
+    now_us: i64,
+) -> ConformanceReport {
+    let ids = JourneyIds::new(journey, |name| journeys.touchpoint_id(name));
+    let mut tally = ConformanceTally::of(journeys, &ids, Some(open_after(journeys, now_us)));
     report(journeys, journey, &ids, &mut tally)
 }
 
@@ -499,6 +549,7 @@ fn report(
         steps,
         entered: tally.entered,
         conforming: tally.conforming,
+        open: tally.open,
         rate: ratio(tally.conforming, tally.entered),
         median_duration_s: (!seconds.is_empty()).then(|| interpolated_quantile(&seconds, 0.5)),
         deviations,

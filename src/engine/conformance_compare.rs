@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::compare::{Difference, benjamini_hochberg, order, test};
-use super::conformance::{ConformanceTally, DeviationKind, ExpectedJourney, JourneyIds};
+use super::conformance::{
+    ConformanceTally, DeviationKind, ExpectedJourney, JourneyIds, open_after,
+};
 use super::journeys::Journeys;
 use super::segment::{Segment, SegmentError};
 
@@ -68,16 +70,28 @@ pub struct ComparedConformance {
 
 /// `journey` in group `a` of its journeys against group `b` of its own.
 pub fn compare_conformance(
+    a: (&Journeys, Segment),
+    b: (&Journeys, Segment),
+    journey: &ExpectedJourney,
+) -> Result<ComparedConformance, SegmentError> {
+    compare_conformance_at(a, b, journey, (None, None))
+}
+
+/// As [`compare_conformance`] for two stretches of a stream, each read at
+/// its own event time (`now_us`: the sessions still open then are left
+/// out of both, like with like).
+pub fn compare_conformance_at(
     (in_a, a): (&Journeys, Segment),
     (in_b, b): (&Journeys, Segment),
     journey: &ExpectedJourney,
+    (now_a, now_b): (Option<i64>, Option<i64>),
 ) -> Result<ComparedConformance, SegmentError> {
     let (ja, jb) = (in_a.with_segment(Some(a))?, in_b.with_segment(Some(b))?);
-    let tally = |j: &Journeys| {
+    let tally = |j: &Journeys, now: Option<i64>| {
         let ids = JourneyIds::new(journey, |name| j.touchpoint_id(name));
-        ConformanceTally::of(j, &ids)
+        ConformanceTally::of(j, &ids, now.map(|t| open_after(j, t)))
     };
-    let (ta, tb) = (tally(&ja), tally(&jb));
+    let (ta, tb) = (tally(&ja, now_a), tally(&jb, now_b));
     let side = |t: &ConformanceTally| ConformanceSide {
         entered: t.entered,
         conforming: t.conforming,

@@ -156,6 +156,7 @@ fn thresholds_never_fire(rule: &AlertRule) -> Option<String> {
             | AlertKind::ExitShare { .. }
             | AlertKind::FunnelStep { .. }
             | AlertKind::RejectedRate
+            | AlertKind::Conformance { .. }
     );
     let (drop, rise, below, above) = match rule.baseline {
         Baseline::Back { drop, rise, .. } => (drop, rise, None, None),

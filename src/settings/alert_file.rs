@@ -62,6 +62,8 @@ struct RuleText {
     brokers: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     webhook: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    journey: Option<String>,
 }
 
 /// A `[[journey]]` of a rules file: an expected journey.
@@ -167,7 +169,7 @@ pub fn rules_file(text: &str, parser: TimeParser) -> Result<RulesFile, SettingsE
     let rules: Vec<AlertRule> = file
         .rule
         .into_iter()
-        .map(|r| rule_of(r, parser))
+        .map(|r| rule_of(r, parser, &journeys))
         .collect::<Result<_, _>>()?;
     for (k, rule) in rules.iter().enumerate() {
         if rules[..k].iter().any(|r| r.name == rule.name) {
@@ -184,7 +186,11 @@ pub fn rules_file(text: &str, parser: TimeParser) -> Result<RulesFile, SettingsE
     })
 }
 
-fn rule_of(r: RuleText, parser: TimeParser) -> Result<AlertRule, SettingsError> {
+fn rule_of(
+    r: RuleText,
+    parser: TimeParser,
+    journeys: &[ExpectedJourney],
+) -> Result<AlertRule, SettingsError> {
     check_name(&r.name, 1)?;
     let shown = quoted(&r.name);
     let named = |what: &str| SettingsError(format!("alert rule `{shown}`: {what}"));
@@ -223,6 +229,10 @@ fn rule_of(r: RuleText, parser: TimeParser) -> Result<AlertRule, SettingsError> 
             },
         },
         "rejected_rate" => AlertKind::RejectedRate,
+        "conformance" => AlertKind::Conformance {
+            journey: expected_journey(&needs(&r.journey, "journey")?, journeys)
+                .map_err(|e| named(&e.0))?,
+        },
         other => {
             return Err(named(&format!(
                 "kind `{other}` is not one this version checks; kinds are {}",
@@ -490,6 +500,7 @@ fn text_of(rule: &AlertRule) -> RuleText {
             );
         }
         AlertKind::RejectedRate => {}
+        AlertKind::Conformance { journey } => text.journey = Some(journey.to_string()),
     }
     match rule.baseline {
         Baseline::Back {
@@ -643,7 +654,7 @@ impl RuleDraft {
         let text: RuleText = table
             .try_into()
             .map_err(|e| SettingsError(format!("alert rule `{}`: {e}", quoted(name))))?;
-        rule_of(text, parser)
+        rule_of(text, parser, &[])
     }
 }
 

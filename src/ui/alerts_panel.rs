@@ -30,6 +30,7 @@ const KINDS: &[(&str, &str)] = &[
     ("Share going from one step to another", "transition_share"),
     ("Share leaving at a touchpoint", "exit_share"),
     ("Funnel step conversion", "funnel_step"),
+    ("Sessions keeping to an expected journey", "conformance"),
     ("Events per minute at a touchpoint", "volume"),
     ("Reading falls behind the topic", "lag"),
     ("Share of records rejected", "rejected_rate"),
@@ -293,6 +294,12 @@ fn kind_fields_ui(d: &mut RuleDraft, kind: &str, ui: &mut egui::Ui) {
             field(ui, "To", d.field("to"), "purchase");
         }
         "exit_share" | "volume" => field(ui, "Touchpoint", d.field("touchpoint"), "view_cart"),
+        "conformance" => field(
+            ui,
+            "Journey",
+            d.field("journey"),
+            "product_view > add_to_cart > checkout? > purchase",
+        ),
         "funnel_step" => {
             field(
                 ui,
@@ -378,6 +385,7 @@ fn watches(rule: &AlertRule) -> String {
         ),
         AlertKind::Lag { .. } => "how far reading is behind".into(),
         AlertKind::RejectedRate => "records rejected".into(),
+        AlertKind::Conformance { journey } => format!("keeping to {}", journey.name),
     };
     match &rule.segment {
         Some(segment) => format!("{what}, {}", segment.text),

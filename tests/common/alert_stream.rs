@@ -58,8 +58,24 @@ min_sessions = 30
 for = "2m"
 "#;
 
-/// The same as a funnel step, and the share of records rejected.
+/// The same as a funnel step and as keeping to the checkout journey, and
+/// the share of records rejected.
 pub const MORE: &str = r#"
+[[journey]]
+name = "checkout"
+steps = "home > begin_checkout > purchase"
+
+[[rule]]
+name = "app keeping to checkout"
+kind = "conformance"
+journey = "checkout"
+segment = "channel=app"
+window = "15m"
+baseline = "1h"
+drop = 0.2
+min_sessions = 30
+for = "2m"
+
 [[rule]]
 name = "app paying"
 kind = "funnel_step"

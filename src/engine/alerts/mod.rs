@@ -10,6 +10,7 @@ mod reading;
 #[cfg(test)]
 mod shared_tests;
 
+use super::conformance::ExpectedJourney;
 use serde::Serialize;
 
 use super::kept::KeptEvents;
@@ -87,6 +88,12 @@ pub enum AlertKind {
     /// The share of the records in the window that were rejected (fixed
     /// `above`).
     RejectedRate,
+    /// The share of the sessions entering an expected journey that keep to
+    /// it (sessions still open and on it are left out).
+    Conformance {
+        /// The journey.
+        journey: ExpectedJourney,
+    },
 }
 
 impl AlertKind {
@@ -99,14 +106,16 @@ impl AlertKind {
             AlertKind::FunnelStep { .. } => "funnel_step",
             AlertKind::Lag { .. } => "lag",
             AlertKind::RejectedRate => "rejected_rate",
+            AlertKind::Conformance { .. } => "conformance",
         }
     }
 
     /// Every kind's name, as the rule file spells it.
-    pub const NAMES: [&'static str; 6] = [
+    pub const NAMES: [&'static str; 7] = [
         "transition_share",
         "exit_share",
         "funnel_step",
+        "conformance",
         "volume",
         "lag",
         "rejected_rate",
@@ -127,6 +136,9 @@ impl AlertKind {
                 LagUnit::Seconds => "seconds",
             }}),
             AlertKind::RejectedRate => serde_json::json!({}),
+            AlertKind::Conformance { journey } => {
+                serde_json::json!({"journey": journey.name, "steps": journey.to_string()})
+            }
         }
     }
 

@@ -5,6 +5,8 @@
 //! comparison or a funnel is computed once for every rule asking for it.
 
 use crate::engine::compare::{CompareReport, Difference, compare_apart};
+use crate::engine::conformance::{ExpectedJourney, compute_conformance_at};
+use crate::engine::conformance_compare::compare_conformance_at;
 use crate::engine::funnel::{FunnelReport, FunnelSpec, compute_funnel};
 use crate::engine::graph::{EdgeReport, NodeReport};
 use crate::engine::journeys::Journeys;
@@ -218,6 +220,9 @@ pub(super) fn read(
     if rule.kind == AlertKind::RejectedRate {
         return Ok(rejected_rate(rule, shared, start));
     }
+    if let AlertKind::Conformance { journey } = &rule.kind {
+        return conformance(rule, journey, shared, start);
+    }
     match rule.baseline {
         Baseline::Back {
             back_us,
@@ -288,7 +293,10 @@ fn compared(
                 &row.difference,
             )
         }
-        AlertKind::Volume { .. } | AlertKind::Lag { .. } | AlertKind::RejectedRate => {
+        AlertKind::Volume { .. }
+        | AlertKind::Lag { .. }
+        | AlertKind::RejectedRate
+        | AlertKind::Conformance { .. } => {
             return None;
         }
     };
@@ -370,7 +378,9 @@ fn fixed(
             let reached = report.steps.get(*step)?;
             (reached.conversion_from_previous, previous)
         }
-        AlertKind::Lag { .. } | AlertKind::RejectedRate => return None,
+        AlertKind::Lag { .. } | AlertKind::RejectedRate | AlertKind::Conformance { .. } => {
+            return None;
+        }
         AlertKind::Volume { touchpoint } => {
             let events = window
                 .nodes()
@@ -389,6 +399,57 @@ fn fixed(
         sessions,
         (below, above),
     ))
+}
+
+/// The share of the sessions entering `journey` in the window that keep
+/// to it, against fixed bounds or the same stretch earlier (each read at
+/// its own end: sessions still open and on the journey then are left out
+/// of both); `min_sessions` counts sessions entered.
+fn conformance(
+    rule: &AlertRule,
+    journey: &ExpectedJourney,
+    shared: &mut Shared<'_>,
+    start: i64,
+) -> Result<Option<Reading>, SegmentError> {
+    let at = shared.at_us;
+    match rule.baseline {
+        Baseline::Fixed { below, above } => {
+            let window = shared.segmented(start, rule.segment.as_ref())?;
+            let report = compute_conformance_at(&window.journeys, journey, at);
+            Ok(Some(against_bounds(
+                report.rate,
+                report.entered >= rule.min_sessions,
+                report.entered,
+                (below, above),
+            )))
+        }
+        Baseline::Back {
+            back_us,
+            drop,
+            rise,
+        } => {
+            let a = within(rule, Segment::time(Some(start), None, String::new()));
+            let b = within(
+                rule,
+                Segment::time(Some(start - back_us), Some(at - back_us), String::new()),
+            );
+            let now = shared.build(start, at);
+            let before = shared.build(start - back_us, at - back_us);
+            let compared = compare_conformance_at(
+                (&shared.built[now].1, a),
+                (&shared.built[before].1, b),
+                journey,
+                (Some(at), Some(at - back_us)),
+            )?;
+            Ok(Some(against_before(
+                rule,
+                (compared.a.rate, compared.b.rate),
+                (compared.a.entered, compared.b.entered),
+                &compared.difference,
+                (drop, rise),
+            )))
+        }
+    }
 }
 
 /// A value against fixed bounds; the condition holds only when `enough`.
