@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::engine::alerts::{Alert, AlertRule, AlertState};
-use crate::settings::alert_rules_text;
+use crate::settings::rules_file_text;
 use crate::source::TimeParser;
 
 /// The rules a live screen watches and where they are kept.
@@ -42,7 +42,11 @@ impl AlertRules {
             ));
             return;
         };
-        let text = alert_rules_text(&self.rules);
+        // The file's expected journeys stay in it.
+        let journeys = crate::settings::read_rules_file(file, self.parser)
+            .map(|f| f.journeys)
+            .unwrap_or_default();
+        let text = rules_file_text(&self.rules, &journeys);
         let saved = file
             .parent()
             .filter(|dir| !dir.as_os_str().is_empty())

@@ -194,16 +194,6 @@ pub enum WorkspaceCommand {
     Export(ExportWhat, PathBuf),
 }
 
-/// The expected journeys of the app's rules file (none when it cannot be
-/// read: the Alerts panel says why).
-fn rules_file_journeys(parser: crate::source::TimeParser) -> Vec<ExpectedJourney> {
-    crate::settings::default_alerts_file()
-        .filter(|path| path.exists())
-        .and_then(|path| crate::settings::read_rules_file(&path, parser).ok())
-        .map(|file| file.journeys)
-        .unwrap_or_default()
-}
-
 type Recomputed = Result<(Arc<Summary>, Arc<Journeys>), String>;
 
 /// One customer's records with all their fields, read from the source
@@ -253,7 +243,7 @@ impl Workspace {
     pub fn new(loaded: Loaded, wake: Waker) -> Self {
         let asked = loaded.request.settings.questions.journey.clone();
         let mut journeys_named: Vec<ExpectedJourney> = asked.iter().cloned().collect();
-        journeys_named.extend(rules_file_journeys(
+        journeys_named.extend(crate::settings::default_rules_journeys(
             loaded.request.settings.source.time_parser(),
         ));
         let loaded_view = ViewSettings::of(&loaded.journeys);

@@ -425,6 +425,16 @@ pub fn default_alert_rules(
     Ok((rules, Some(path)))
 }
 
+/// The expected journeys of the app's rules file (none when it cannot be
+/// read: the Alerts panel says why).
+pub fn default_rules_journeys(parser: TimeParser) -> Vec<ExpectedJourney> {
+    default_alerts_file()
+        .filter(|path| path.exists())
+        .and_then(|path| read_rules_file(&path, parser).ok())
+        .map(|file| file.journeys)
+        .unwrap_or_default()
+}
+
 /// Where the app keeps alert rules when no `--alerts FILE` is given:
 /// `$XDG_CONFIG_HOME/journeyscope/alerts.toml` (`~/.config/…` by default).
 pub fn default_alerts_file() -> Option<std::path::PathBuf> {
@@ -451,10 +461,21 @@ pub fn alert_rules_text(rules: &[AlertRule]) -> String {
 /// `rules` and `journeys` as a rules file (TOML) that [`rules_file`] reads
 /// back as them.
 pub fn rules_file_text(rules: &[AlertRule], journeys: &[ExpectedJourney]) -> String {
+    // The journeys the rules follow are written too, each name once; one
+    // named by its steps needs no table.
+    let mut all: Vec<&ExpectedJourney> = journeys.iter().collect();
+    for rule in rules {
+        if let AlertKind::Conformance { journey } = &rule.kind
+            && journey.name != journey.to_string()
+            && !all.iter().any(|j| j.name == journey.name)
+        {
+            all.push(journey);
+        }
+    }
     let file = RulesText {
         rule: rules.iter().map(text_of).collect(),
-        journey: journeys
-            .iter()
+        journey: all
+            .into_iter()
             .map(|j| JourneyText {
                 name: j.name.clone(),
                 steps: j.to_string(),
@@ -500,7 +521,8 @@ fn text_of(rule: &AlertRule) -> RuleText {
             );
         }
         AlertKind::RejectedRate => {}
-        AlertKind::Conformance { journey } => text.journey = Some(journey.to_string()),
+        // A named journey is written as a [[journey]] table beside the rules.
+        AlertKind::Conformance { journey } => text.journey = Some(journey.name.clone()),
     }
     match rule.baseline {
         Baseline::Back {
@@ -527,6 +549,8 @@ fn text_of(rule: &AlertRule) -> RuleText {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RuleDraft {
     fields: std::collections::BTreeMap<String, String>,
+    /// The journey the edited rule follows, which its `journey` may name.
+    journeys: Vec<ExpectedJourney>,
 }
 
 /// The file's fields that hold numbers (every other holds text), and what
@@ -569,6 +593,10 @@ impl RuleDraft {
         };
         let mut draft = RuleDraft {
             fields: text.iter().map(|(k, v)| (k.clone(), shown(v))).collect(),
+            journeys: match &rule.kind {
+                AlertKind::Conformance { journey } => vec![journey.clone()],
+                _ => Vec::new(),
+            },
         };
         if matches!(rule.baseline, Baseline::Fixed { .. }) {
             draft.set("baseline", "fixed");
@@ -654,7 +682,7 @@ impl RuleDraft {
         let text: RuleText = table
             .try_into()
             .map_err(|e| SettingsError(format!("alert rule `{}`: {e}", quoted(name))))?;
-        rule_of(text, parser, &[])
+        rule_of(text, parser, &self.journeys)
     }
 }
 

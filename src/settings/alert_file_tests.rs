@@ -53,12 +53,42 @@ name = "garbage"
 kind = "rejected_rate"
 window = "10m"
 above = 0.05
+
+[[journey]]
+name = "checkout"
+steps = "view_item > add_to_cart > begin_checkout? > purchase"
+
+[[rule]]
+name = "keeping to checkout"
+kind = "conformance"
+journey = "checkout"
+window = "1h"
+baseline = "1d"
+drop = 0.1
+min_sessions = 50
+
+[[rule]]
+name = "keeping to a short one"
+kind = "conformance"
+journey = "view_item > purchase"
+window = "1h"
+below = 0.2
 "#;
 
 #[test]
 fn every_kind_reads_and_writes_back_as_itself() {
     let rules = alert_rules(EVERY_KIND, TimeParser::default()).expect("rules");
-    assert_eq!(rules.len(), 6);
+    assert_eq!(rules.len(), 8);
+    let AlertKind::Conformance { journey } = &rules[6].kind else {
+        panic!("{:?}", rules[6].kind);
+    };
+    assert_eq!(
+        (journey.name.as_str(), journey.to_string().as_str()),
+        (
+            "checkout",
+            "view_item > add_to_cart > begin_checkout? > purchase"
+        )
+    );
     assert_eq!(
         rules[2].kind,
         AlertKind::FunnelStep {
@@ -180,4 +210,42 @@ fn a_rules_outputs_are_written_back_and_edited_in_the_form() {
     let edited = draft.rule(TimeParser::default()).unwrap();
     assert_eq!(edited.outputs.topic, None);
     assert_eq!(edited.outputs.webhook, outputs.webhook);
+}
+
+#[test]
+fn journeys_are_read_named_and_kept_when_rules_are_saved() {
+    use super::alert_file::{expected_journey, rules_file, rules_file_text};
+    let file = rules_file(EVERY_KIND, TimeParser::default()).expect("file");
+    assert_eq!(file.journeys.len(), 1);
+    let named = expected_journey("checkout", &file.journeys).expect("named");
+    assert_eq!(named, file.journeys[0]);
+    let typed = expected_journey("a > b? > c", &file.journeys).expect("typed");
+    assert_eq!(typed.name, "a > b? > c");
+    for (unknown, says) in [
+        ("nosuch", "the rules file has checkout"),
+        ("a > > b", "a step is empty"),
+        ("a > b > a", "named twice"),
+        ("a? > b", "cannot be optional"),
+    ] {
+        let e = expected_journey(unknown, &file.journeys)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(says), "{unknown}: {e}");
+    }
+    let e = expected_journey("checkout", &[]).unwrap_err().to_string();
+    assert!(e.contains("--rules FILE"), "{e}");
+    // Saved with a journey no rule follows: both stay.
+    let extra = crate::engine::ExpectedJourney::parse(Some("browse"), "home > search").unwrap();
+    let mut journeys = file.journeys.clone();
+    journeys.push(extra);
+    let text = rules_file_text(&file.alerts, &journeys);
+    let again = rules_file(&text, TimeParser::default()).expect("saved");
+    assert_eq!(again.alerts, file.alerts, "{text}");
+    // A rule's journey named by its steps needs no table.
+    assert_eq!(again.journeys, journeys, "{text}");
+    let bad = "[[journey]]\nname = \"a\"\nsteps = \"x > y\"\n[[journey]]\nname = \"a\"\nsteps = \"y > z\"\n";
+    let e = rules_file(bad, TimeParser::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("two journeys are called `a`"), "{e}");
 }

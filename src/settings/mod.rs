@@ -22,7 +22,8 @@ mod alert_file_tests;
 pub use alert_checks::{MAX_RULES_FILE_BYTES, topic_problem, webhook_problem};
 pub use alert_file::{
     RuleDraft, RulesFile, alert_rules, alert_rules_text, default_alert_rules, default_alerts_file,
-    expected_journey, read_alert_rules, read_rules_file, rules_file, rules_file_text,
+    default_rules_journeys, expected_journey, read_alert_rules, read_rules_file, rules_file,
+    rules_file_text,
 };
 
 /// The bundled sample data (see `sample_data/README.md`).

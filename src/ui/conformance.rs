@@ -6,7 +6,9 @@
 use egui::RichText;
 use egui_plot::{Line, Plot, PlotPoints};
 
+use crate::app::Command;
 use crate::app::customers::{ListFilter, deviation_words};
+use crate::app::live::{LiveCommand, LiveScreen};
 use crate::engine::conformance::{ConformanceReport, ExpectedJourney};
 use crate::engine::conformance_compare::ComparedConformance;
 use crate::format::{human_duration, thousands};
@@ -24,10 +26,60 @@ pub enum JourneyPick {
     Customers(ListFilter),
 }
 
-/// The panel. `typed` is the journey being typed; `following` the one
-/// the view follows; `named` the journeys of the rules file.
+/// The panel for a file: its summary's report and comparison.
 pub fn conformance_ui(
     summary: &Summary,
+    following: Option<&str>,
+    named: &[ExpectedJourney],
+    typed: &mut String,
+    ui: &mut egui::Ui,
+) -> Option<JourneyPick> {
+    journey_panel_ui(
+        (
+            summary.conformance.as_ref(),
+            summary.compare_conformance.as_ref(),
+        ),
+        following,
+        named,
+        typed,
+        ui,
+    )
+}
+
+/// The panel on the live screen: the journey followed on the window shown
+/// (or the recent past, since start); its picks as commands.
+pub fn live_journey_ui(live: &LiveScreen, typed: &mut String, ui: &mut egui::Ui) -> Vec<Command> {
+    let state = &live.conformance;
+    let following = state.journey.as_ref().map(|j| j.name.as_str());
+    if let (true, Some(following)) = (typed.is_empty(), following) {
+        following.clone_into(typed);
+    }
+    let report = state.report();
+    let pick = journey_panel_ui(
+        (report.map(|r| r.as_ref()), None),
+        following,
+        &state.named,
+        typed,
+        ui,
+    );
+    if let Some(error) = &state.error {
+        ui.colored_label(ui.visuals().error_fg_color, error);
+    }
+    match pick {
+        Some(JourneyPick::Follow(text)) => {
+            vec![Command::Live(LiveCommand::FollowJourney(text))]
+        }
+        Some(JourneyPick::Customers(filter)) => {
+            vec![Command::Live(LiveCommand::ShowCustomersOf(filter))]
+        }
+        None => Vec::new(),
+    }
+}
+
+/// The panel. `typed` is the journey being typed; `following` the one
+/// the view follows; `named` the journeys of the rules file.
+fn journey_panel_ui(
+    (report, compared): (Option<&ConformanceReport>, Option<&ComparedConformance>),
     following: Option<&str>,
     named: &[ExpectedJourney],
     typed: &mut String,
@@ -72,7 +124,7 @@ pub fn conformance_ui(
         typed.clear();
         pick = Some(JourneyPick::Follow(None));
     }
-    let Some(report) = &summary.conformance else {
+    let Some(report) = report else {
         if following.is_some() {
             ui.horizontal(|ui| {
                 ui.spinner();
@@ -83,7 +135,7 @@ pub fn conformance_ui(
     };
     ui.separator();
     report_ui(report, named, ui, &mut pick);
-    if let Some(compared) = &summary.compare_conformance {
+    if let Some(compared) = compared {
         ui.separator();
         compared_ui(compared, ui);
     }
@@ -115,6 +167,13 @@ fn report_ui(
         thousands(report.conforming),
         thousands(report.entered)
     ));
+    if report.open > 0 {
+        ui.label(format!(
+            "{} of them are still on their way (their session is open): not counted as \
+             keeping to it yet.",
+            thousands(report.open)
+        ));
+    }
     if let Some(median) = report.median_duration_s {
         ui.label(format!(
             "Median time to get there: {}.",

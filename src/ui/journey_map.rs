@@ -1,6 +1,7 @@
 //! The journey map: a left-to-right flow diagram drawn with egui's painter
 //! from a layout computed on a worker thread.
 
+use crate::engine::conformance::StepOnPath;
 use std::sync::Arc;
 
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Vec2};
@@ -67,6 +68,9 @@ pub struct JourneyMap {
     previous: Option<Arc<Computed>>,
     /// What firing alerts point at, drawn red with the rule's name.
     pub alerted: Vec<Alerted>,
+    /// The expected journey's steps to outline, when the summary has none
+    /// (the live screen walks the journey apart).
+    pub expected: Vec<StepOnPath>,
     /// The canvas size the map was last fitted to.
     fitted_to: Vec2,
     /// How each transition's share changed, when the summary compares.
@@ -96,6 +100,7 @@ impl JourneyMap {
             drawn: None,
             previous: None,
             alerted: Vec::new(),
+            expected: Vec::new(),
             fitted_to: Vec2::ZERO,
         }
     }
@@ -377,9 +382,11 @@ impl JourneyMap {
         };
         paint(&painter, &picture, map, ui.visuals(), lit);
         paint_alerted(&painter, &picture, map, &self.alerted);
-        if let Some(conformance) = &self.summary.conformance {
-            paint_expected(&painter, &picture, map, &conformance.steps);
-        }
+        let expected = match &self.summary.conformance {
+            Some(conformance) => &conformance.steps,
+            None => &self.expected,
+        };
+        paint_expected(&painter, &picture, map, expected);
         legend(&painter, canvas, ui.visuals());
         if response.clicked() {
             self.selected = hovered;

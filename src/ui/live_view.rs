@@ -16,6 +16,7 @@ use crate::format::{human_duration, thousands};
 use crate::layout::palette;
 
 use super::alerts_panel::{alert_banner, alert_history_ui, alerted_subject};
+use super::conformance::live_journey_ui;
 use super::customers::{CustomersChange, customers_ui};
 use super::insight_panel::differences_ui;
 use super::journey_map::JourneyMap;
@@ -88,6 +89,8 @@ pub struct LiveWidgets {
     pub timeline: Timeline,
     /// The custom range form.
     pub range_form: RangeForm,
+    /// The expected journey being typed.
+    pub journey_typed: String,
     previous_frame: Option<Instant>,
     render_ms: f32,
     frame_interval_ms: f32,
@@ -117,6 +120,11 @@ impl LiveWidgets {
         }
         self.map_for = live.journey_changes;
         if let Some(map) = &mut self.map {
+            map.expected = live
+                .conformance
+                .report()
+                .map(|r| r.steps.clone())
+                .unwrap_or_default();
             map.update(ctx);
         }
     }
@@ -160,7 +168,23 @@ pub fn live_ui(
         .default_size(340.0)
         .resizable(true)
         .show(ui, |ui| {
-            egui::ScrollArea::vertical().show(ui, |ui| side_ui(live, w, ui));
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                // A journey followed comes first; otherwise it is offered last.
+                let following = live.conformance.journey.is_some();
+                if !following {
+                    side_ui(live, w, ui);
+                    ui.separator();
+                }
+                egui::CollapsingHeader::new(egui::RichText::new("Expected journey").heading())
+                    .default_open(following)
+                    .show(ui, |ui| {
+                        commands.extend(live_journey_ui(live, &mut w.journey_typed, ui));
+                    });
+                if following {
+                    ui.separator();
+                    side_ui(live, w, ui);
+                }
+            });
         });
     commands.extend(tab_ui(live, w, ui));
     request_next_frame(w, ui);

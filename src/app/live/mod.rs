@@ -2,6 +2,7 @@
 //! a second, publishes a snapshot (summary, offsets, open sessions) that
 //! the UI picks up; the UI never waits for the engine.
 
+pub mod conformance;
 mod engine_thread;
 mod feed;
 mod loops;
@@ -147,6 +148,10 @@ pub enum LiveCommand {
     SelectCustomer(Option<u32>),
     /// Watch these alert rules from now on, and save them.
     SetAlertRules(Vec<AlertRule>),
+    /// Follow this expected journey (steps or a name; None: none).
+    FollowJourney(Option<String>),
+    /// The customers of these sessions, on their tab.
+    ShowCustomersOf(super::customers::ListFilter),
 }
 
 /// What the live window is compared with.
@@ -253,6 +258,8 @@ pub struct LiveScreen {
     pub timezone: Option<chrono_tz::Tz>,
     /// The alert rules watched and their file.
     pub rules: super::alert_rules::AlertRules,
+    /// The expected journey followed and its report.
+    pub conformance: conformance::LiveConformance,
     opened: Instant,
     wake: crate::background::Waker,
 }
@@ -281,6 +288,10 @@ impl LiveScreen {
             journey_changes: 0,
             customers: super::customers::Customers::default(),
             timezone: settings.source.timezone,
+            conformance: conformance::LiveConformance::following(
+                settings.questions.journey.clone(),
+                settings.source.time_parser(),
+            ),
             opened: Instant::now(),
             wake,
         }
@@ -369,18 +380,28 @@ impl LiveScreen {
                 self.feed.set_rules(rules.clone());
                 self.rules.replace(rules);
             }
+            LiveCommand::FollowJourney(text) => self.conformance.follow(text.as_deref()),
+            LiveCommand::ShowCustomersOf(filter) => {
+                self.customers.query.filter = Some(filter);
+                self.customers.selected = None;
+                self.tab = LiveTab::Customers;
+            }
         }
     }
 
     /// Takes the newest snapshot in and keeps the customer list current.
     pub fn poll(&mut self) {
-        self.feed.want_customers(self.tab == LiveTab::Customers);
+        // The journey is walked along each customer's events.
+        self.feed
+            .want_customers(self.tab == LiveTab::Customers || self.conformance.journey.is_some());
         self.receive();
         if let Some(snapshot) = &self.latest
             && snapshot.status.with_customers
         {
             let journeys = snapshot.journeys.clone();
             self.customers.poll(&journeys, &self.wake);
+            self.conformance
+                .poll(snapshot, self.journey_changes, &self.wake);
         }
     }
 
