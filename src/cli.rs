@@ -570,6 +570,10 @@ pub struct BenchArgs {
     /// Timed runs per measurement (the best is reported).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
+    /// Time the variants and an expected journey on the same files against
+    /// plain `summarize`, in the same run, instead.
+    #[arg(long)]
+    pub journeys: bool,
     /// Time drawing a 200-touchpoint, 2,000-transition map instead.
     #[arg(long)]
     pub map: bool,

@@ -96,6 +96,29 @@ pub(super) fn engine_child(path: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The generated Parquet file of `n` events the benchmarks time, written
+/// once into the bench data folder.
+pub(super) fn bench_file(args: &BenchArgs, n: usize) -> Result<PathBuf, Failure> {
+    let dir = data_dir(args);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(format!("events-{n}-seed7.parquet"));
+    if !path.exists() {
+        let started = Instant::now();
+        eprintln!("generating {} …", path.display());
+        write_sample(
+            &path,
+            &GenerateOptions {
+                events: n,
+                seed: 7,
+                messy: true,
+            },
+        )
+        .map_err(|e| anyhow!(e))?;
+        eprintln!("generated in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    Ok(path)
+}
+
 fn data_dir(args: &BenchArgs) -> PathBuf {
     if let Some(dir) = &args.data_dir {
         return dir.clone();
@@ -179,8 +202,9 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
         println!("  layout (once per change, off the UI thread): {layout_ms:.1} ms");
         return Ok(());
     }
-    let dir = data_dir(args);
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    if args.journeys {
+        return super::bench_journeys::run(args);
+    }
     let runs = args.runs.max(1);
     println!("file → graph, Parquet, 30-minute sessions, dedupe by event id; best of {runs} runs");
     println!(
@@ -188,21 +212,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
         "events", "engine s", "DuckDB s", "speed-up", "peak RSS MiB", "bytes/event", "agree"
     );
     for &n in &args.events {
-        let path = dir.join(format!("events-{n}-seed7.parquet"));
-        if !path.exists() {
-            let started = Instant::now();
-            eprintln!("generating {} …", path.display());
-            write_sample(
-                &path,
-                &GenerateOptions {
-                    events: n,
-                    seed: 7,
-                    messy: true,
-                },
-            )
-            .map_err(|e| anyhow!(e))?;
-            eprintln!("generated in {:.1} s", started.elapsed().as_secs_f64());
-        }
+        let path = bench_file(args, n)?;
         let mut engine_best: Option<EngineRun> = None;
         let mut duck_best = f64::INFINITY;
         let mut duck_transitions = HashMap::new();

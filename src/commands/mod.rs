@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_formats;
+mod bench_journeys;
 mod bench_kafka;
 pub mod bench_map;
 mod bench_memory;
