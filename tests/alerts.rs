@@ -116,6 +116,31 @@ fn fired_within_and_resolved(alert: &Value, resolved: &[&Value]) {
     );
 }
 
+/// Against a fixed bound, the share keeping to the journey reads the
+/// sessions of a window one session timeout (30 minutes) back, as they
+/// stand: it fires once, after the break plus that, and resolves after the
+/// recovery plus that; sessions still going on never read as falling short
+/// (the steady stream fires nothing).
+#[test]
+fn keeping_to_a_journey_below_a_fixed_share_fires_once_sessions_have_ended() {
+    let alerts = broken_alerts();
+    let rule = "app keeping to checkout, at least half";
+    let firing = of(alerts, rule, "firing");
+    assert_eq!(firing.len(), 1, "{alerts:#?}");
+    let timeout = HOUR_US / 2;
+    let break_at = START_US + 3 * HOUR_US;
+    let fired = time_us(firing[0]);
+    assert!(
+        fired > break_at + timeout && fired <= break_at + timeout + (15 + 2 + 1) * 60 * 1_000_000,
+        "{}",
+        firing[0]
+    );
+    assert!(firing[0]["value"].as_f64().unwrap() < 0.5, "{}", firing[0]);
+    let resolved = of(alerts, rule, "resolved");
+    assert_eq!(resolved.len(), 1, "{alerts:#?}");
+    assert!(time_us(resolved[0]) > break_at + HOUR_US * 3 / 4 + timeout);
+}
+
 /// Half an hour of garbage (one record in six) fires the rejected-records
 /// rule once, after it starts, and resolves after it ends.
 #[test]

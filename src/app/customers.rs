@@ -137,7 +137,7 @@ impl ListFilter {
                 kind,
                 touchpoint,
             } => Selection::Deviation {
-                journey: JourneyIds::new(journey, id),
+                journey: JourneyIds::of(journey, journeys),
                 after: journey.steps.iter().position(|s| s.touchpoint == *after)?,
                 kind: *kind,
                 touchpoint: id(touchpoint)?,

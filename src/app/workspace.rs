@@ -391,6 +391,9 @@ impl Workspace {
                     if self.view.compare == self.applied.compare {
                         self.view.compare = self.shown_view.compare.clone();
                     }
+                    if self.view.journey == self.applied.journey {
+                        self.view.journey = self.shown_view.journey.clone();
+                    }
                     self.applied = self.shown_view.clone();
                 }
             }
@@ -474,6 +477,13 @@ impl Workspace {
                 from: view.from.as_deref().and_then(|n| journeys.touchpoint_id(n)),
                 to: view.to.as_deref().and_then(|n| journeys.touchpoint_id(n)),
             };
+            let journey = view
+                .journey
+                .as_deref()
+                .filter(|j| !j.trim().is_empty())
+                .map(|j| crate::settings::expected_journey(j, &named))
+                .transpose()
+                .map_err(|e| e.to_string())?;
             let segment = view.variants_segment();
             let walked = journeys
                 .rewalk_segment(view.timeout_us(), view.collapse_repeats, anchors, segment)
@@ -482,13 +492,6 @@ impl Workspace {
                 .compare
                 .as_ref()
                 .map(|c| c.spec(parser))
-                .transpose()
-                .map_err(|e| e.to_string())?;
-            let journey = view
-                .journey
-                .as_deref()
-                .filter(|j| !j.trim().is_empty())
-                .map(|j| crate::settings::expected_journey(j, &named))
                 .transpose()
                 .map_err(|e| e.to_string())?;
             let questions = Questions {

@@ -170,11 +170,12 @@ pub enum Walk {
 }
 
 impl Walk {
-    /// The furthest step a session entered reached while on the journey.
-    pub fn furthest(self, last_required: usize) -> Option<usize> {
+    /// The furthest step a session entered reached while on the journey;
+    /// one that conforms is past every step (`last` is the last step).
+    pub fn furthest(self, last: usize) -> Option<usize> {
         match self {
             Walk::NotEntered => None,
-            Walk::Conforms { .. } => Some(last_required),
+            Walk::Conforms { .. } => Some(last),
             Walk::Deviates { after, .. } => Some(after),
         }
     }
@@ -183,17 +184,32 @@ impl Walk {
 /// An expected journey with the touchpoint ids of loaded data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JourneyIds {
-    /// Each step's touchpoint id (None: the data has no such touchpoint).
-    pub ids: Vec<Option<u32>>,
+    /// Each step's touchpoint ids (empty: the data has no such touchpoint;
+    /// several: a touchpoint split by a property, reached as a whole).
+    pub ids: Vec<Vec<u32>>,
     optional: Vec<bool>,
     last_required: usize,
 }
 
 impl JourneyIds {
-    /// `journey` with the ids `id_of` gives its steps' names.
+    /// `journey` with the id `id_of` gives each step's name.
     pub fn new(journey: &ExpectedJourney, id_of: impl Fn(&str) -> Option<u32>) -> JourneyIds {
+        JourneyIds::matching(journey, |name| id_of(name).into_iter().collect())
+    }
+
+    /// `journey` with the touchpoints of `journeys` each step means: the
+    /// one so called, else every touchpoint split from it (as a funnel's).
+    pub fn of(journey: &ExpectedJourney, journeys: &Journeys) -> JourneyIds {
+        JourneyIds::matching(journey, |name| journeys.touchpoints_matching(name))
+    }
+
+    fn matching(journey: &ExpectedJourney, ids_of: impl Fn(&str) -> Vec<u32>) -> JourneyIds {
         JourneyIds {
-            ids: journey.steps.iter().map(|s| id_of(&s.touchpoint)).collect(),
+            ids: journey
+                .steps
+                .iter()
+                .map(|s| ids_of(&s.touchpoint))
+                .collect(),
             optional: journey.steps.iter().map(|s| s.optional).collect(),
             last_required: journey.last_required(),
         }
@@ -205,7 +221,7 @@ impl JourneyIds {
     }
 
     fn step_of(&self, touchpoint: u32) -> Option<usize> {
-        self.ids.iter().position(|&id| id == Some(touchpoint))
+        self.ids.iter().position(|ids| ids.contains(&touchpoint))
     }
 
     /// The furthest step a session at step `current` may move on to: the
@@ -219,10 +235,8 @@ impl JourneyIds {
     /// How the session of these touchpoints, in order, goes on the journey.
     pub fn walk(&self, touchpoints: impl IntoIterator<Item = u32>) -> Walk {
         let mut touchpoints = touchpoints.into_iter().enumerate();
-        let Some(first) = self.ids[0] else {
-            return Walk::NotEntered;
-        };
-        let Some((entered, _)) = touchpoints.by_ref().find(|&(_, t)| t == first) else {
+        let first = &self.ids[0];
+        let Some((entered, _)) = touchpoints.by_ref().find(|(_, t)| first.contains(t)) else {
             return Walk::NotEntered;
         };
         if self.last_required == 0 {
@@ -235,7 +249,7 @@ impl JourneyIds {
         let mut length = entered + 1;
         for (i, t) in touchpoints {
             length = i + 1;
-            if self.ids[current] == Some(t) {
+            if self.ids[current].contains(&t) {
                 continue;
             }
             let deviation = |kind| Walk::Deviates {
@@ -280,7 +294,7 @@ pub struct StepOnPath {
     /// May be skipped.
     pub optional: bool,
     /// Sessions entered that reach this step, or go past it, without
-    /// leaving the journey.
+    /// leaving the journey (those that conform are past every step).
     pub on_path: u64,
 }
 
@@ -409,7 +423,7 @@ impl ConformanceTally {
                     entered,
                     kind: DeviationKind::Left,
                     ..
-                } if open_after_us.is_some_and(|t| session[session.len() - 1].time_us > t) => {
+                } if open_after_us.is_some_and(|t| session[session.len() - 1].time_us >= t) => {
                     tally.open += 1;
                     (entered, false)
                 }
@@ -428,7 +442,7 @@ impl ConformanceTally {
                 }
             };
             tally.entered += 1;
-            if let Some(f) = walk.furthest(ids.last_required) {
+            if let Some(f) = walk.furthest(ids.ids.len() - 1) {
                 tally.furthest[f] += 1;
             }
             let period = tally
@@ -462,14 +476,14 @@ fn rfc3339(us: i64) -> String {
 /// How the sessions `journeys` selects keep to `journey` (a file's: every
 /// session has ended).
 pub fn compute_conformance(journeys: &Journeys, journey: &ExpectedJourney) -> ConformanceReport {
-    let ids = JourneyIds::new(journey, |name| journeys.touchpoint_id(name));
+    let ids = JourneyIds::of(journey, journeys);
     let mut tally = ConformanceTally::of(journeys, &ids, None);
     report(journeys, journey, &ids, &mut tally)
 }
 
 /// When a stream's sessions read at event time `now_us` are still open:
-/// their last event is after this (every one when sessions never time
-/// out).
+/// their last event is at or after this (a new session needs a gap over
+/// the timeout; every one when sessions never time out).
 pub fn open_after(journeys: &Journeys, now_us: i64) -> i64 {
     journeys
         .config
@@ -485,7 +499,7 @@ pub fn compute_conformance_at(
     journey: &ExpectedJourney,
     now_us: i64,
 ) -> ConformanceReport {
-    let ids = JourneyIds::new(journey, |name| journeys.touchpoint_id(name));
+    let ids = JourneyIds::of(journey, journeys);
     let mut tally = ConformanceTally::of(journeys, &ids, Some(open_after(journeys, now_us)));
     report(journeys, journey, &ids, &mut tally)
 }
@@ -543,7 +557,7 @@ fn report(
             .steps
             .iter()
             .zip(&ids.ids)
-            .filter(|(_, id)| id.is_none())
+            .filter(|(_, ids)| ids.is_empty())
             .map(|(s, _)| s.touchpoint.clone())
             .collect(),
         steps,

@@ -78,8 +78,8 @@ pub fn compare_conformance(
 }
 
 /// As [`compare_conformance`] for two stretches of a stream, each read at
-/// its own event time (`now_us`: the sessions still open then are left
-/// out of both, like with like).
+/// its own event time (`now_us`: a session still open and on the journey
+/// then is entered and not conforming yet, in both alike).
 pub fn compare_conformance_at(
     (in_a, a): (&Journeys, Segment),
     (in_b, b): (&Journeys, Segment),
@@ -88,7 +88,7 @@ pub fn compare_conformance_at(
 ) -> Result<ComparedConformance, SegmentError> {
     let (ja, jb) = (in_a.with_segment(Some(a))?, in_b.with_segment(Some(b))?);
     let tally = |j: &Journeys, now: Option<i64>| {
-        let ids = JourneyIds::new(journey, |name| j.touchpoint_id(name));
+        let ids = JourneyIds::of(journey, j);
         ConformanceTally::of(j, &ids, now.map(|t| open_after(j, t)))
     };
     let (ta, tb) = (tally(&ja, now_a), tally(&jb, now_b));

@@ -14,6 +14,7 @@ use std::fmt;
 use thiserror::Error;
 
 use super::event::Event;
+use super::event::{END_NAME, START_NAME};
 use super::intern::Interner;
 use super::walk::is_step;
 
@@ -172,9 +173,16 @@ fn parse_condition(
     if let Some(rest) = part.strip_prefix("variant:") {
         let mut variants = Vec::new();
         for variant in rest.split(',') {
-            let steps: Vec<String> = variant.split('>').map(|s| s.trim().to_owned()).collect();
+            let mut steps: Vec<String> = variant.split('>').map(|s| s.trim().to_owned()).collect();
             if steps.iter().any(String::is_empty) {
                 return Err(SyntaxProblem::EmptyStep(part.to_owned()));
+            }
+            // START and END may be written: every variant has them.
+            if steps.first().is_some_and(|s| s == START_NAME) {
+                steps.remove(0);
+            }
+            if steps.last().is_some_and(|s| s == END_NAME) {
+                steps.pop();
             }
             variants.push(steps);
         }

@@ -2,8 +2,7 @@
 //! sequence of touchpoints from START to END (consecutive repeats merged
 //! when the journeys merge them), and variants are ranked by sessions.
 
-use std::collections::HashMap;
-
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::event::Event;
@@ -147,7 +146,7 @@ fn variants_of(
 ) -> VariantsReport {
     let goal_touchpoints: &[u32] = goal.map_or(&[], |(_, t)| t.as_slice());
     let collapse = journeys.config.collapse_repeats;
-    let mut variants: HashMap<Box<[u32]>, Tally> = HashMap::new();
+    let mut variants: FxHashMap<Box<[u32]>, Tally> = FxHashMap::default();
     let mut steps = Vec::new();
     let mut sessions = 0u64;
     let mut each = |_, session: &[Event]| {

@@ -91,7 +91,11 @@ pub struct Questions {
 }
 
 /// `spec` within `segment`: each group's sessions must also be in it.
-fn restricted(journeys: &Journeys, spec: &CompareSpec, segment: Option<&Segment>) -> CompareSpec {
+pub fn restricted(
+    journeys: &Journeys,
+    spec: &CompareSpec,
+    segment: Option<&Segment>,
+) -> CompareSpec {
     let Some(within) = segment else {
         return spec.clone();
     };

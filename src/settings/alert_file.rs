@@ -604,6 +604,16 @@ impl RuleDraft {
         draft
     }
 
+    /// The same form, its `journey` also naming any of `journeys`.
+    pub fn knowing(mut self, journeys: &[ExpectedJourney]) -> RuleDraft {
+        for journey in journeys {
+            if !self.journeys.iter().any(|j| j.name == journey.name) {
+                self.journeys.push(journey.clone());
+            }
+        }
+        self
+    }
+
     /// The field `key` as typed, to edit.
     pub fn field(&mut self, key: &str) -> &mut String {
         self.fields.entry(key.to_owned()).or_default()

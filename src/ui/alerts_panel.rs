@@ -66,7 +66,7 @@ pub fn alerts_tab_ui(
         if form.is_none() && ui.button("Add a rule").clicked() {
             *form = Some(RuleForm {
                 index: None,
-                draft: RuleDraft::new_rule(),
+                draft: RuleDraft::new_rule().knowing(&live.conformance.named),
                 error: None,
             });
         }
@@ -102,7 +102,7 @@ pub fn alerts_tab_ui(
                     if ui.button(format!("Edit {}", rule.name)).clicked() {
                         *form = Some(RuleForm {
                             index: Some(k),
-                            draft: RuleDraft::of(rule),
+                            draft: RuleDraft::of(rule).knowing(&live.conformance.named),
                             error: None,
                         });
                     }
@@ -603,6 +603,7 @@ pub fn alerted_subject(alert: &Alert) -> (String, Option<String>) {
         "transition_share" => (text("from"), Some(text("to"))),
         "exit_share" => (text("touchpoint"), Some(crate::engine::END_NAME.to_owned())),
         "funnel_step" => (text("step"), None),
+        "conformance" => (format!("keeping to {}", text("journey")), None),
         _ => (text("touchpoint"), None),
     }
 }

@@ -51,9 +51,6 @@ pub fn conformance_ui(
 pub fn live_journey_ui(live: &LiveScreen, typed: &mut String, ui: &mut egui::Ui) -> Vec<Command> {
     let state = &live.conformance;
     let following = state.journey.as_ref().map(|j| j.name.as_str());
-    if let (true, Some(following)) = (typed.is_empty(), following) {
-        following.clone_into(typed);
-    }
     let report = state.report();
     let pick = journey_panel_ui(
         (report.map(|r| r.as_ref()), None),

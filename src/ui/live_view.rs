@@ -103,6 +103,12 @@ impl LiveWidgets {
         let Some(snapshot) = &live.latest else {
             return;
         };
+        // The journey the command line gave, in its field once.
+        if self.series_for == 0
+            && let Some(journey) = &live.conformance.journey
+        {
+            self.journey_typed.clone_from(&journey.name);
+        }
         if self.series_for != live.snapshots {
             self.series_for = live.snapshots;
             self.series = Series::of(&live.history, &snapshot.active);

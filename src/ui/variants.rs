@@ -72,16 +72,19 @@ fn heading_ui(report: &VariantsReport, view: &mut ViewSettings, ui: &mut egui::U
                 .weak(),
             );
         } else {
-            let picked: u64 = report
+            let listed: Vec<u64> = report
                 .top
                 .iter()
                 .filter(|r| view.variants.contains(&r.steps))
                 .map(|r| r.sessions)
-                .sum();
+                .collect();
+            // Sessions are summed only when every ticked journey is listed.
+            let sessions = (listed.len() == view.variants.len())
+                .then(|| format!(" ({} sessions)", thousands(listed.iter().sum())))
+                .unwrap_or_default();
             ui.strong(format!(
-                "Every view shows only the sessions of {} ({} sessions).",
+                "Every view shows only the sessions of {}{sessions}.",
                 plural(view.variants.len(), "ticked journey"),
-                thousands(picked)
             ));
             if ui.button("Show all sessions again").clicked() {
                 view.variants.clear();
@@ -113,7 +116,7 @@ fn table_ui(report: &VariantsReport, view: &mut ViewSettings, ui: &mut egui::Ui)
                 "Median time",
                 "p90 time",
                 "Conversion",
-                "Journey (START › … › END)",
+                "Journey, from its first touchpoint to its last",
             ] {
                 header.col(|ui| {
                     ui.strong(title);

@@ -41,6 +41,8 @@ pub struct WorkspaceWidgets {
     pub timeline: Timeline,
     /// The expected journey being typed.
     pub journey_typed: String,
+    /// Why the journey typed cannot be followed.
+    pub journey_error: Option<String>,
 }
 
 impl WorkspaceWidgets {
@@ -58,6 +60,7 @@ impl WorkspaceWidgets {
             compare_typed: String::new(),
             timeline: Timeline::default(),
             journey_typed: ws.view.journey.clone().unwrap_or_default(),
+            journey_error: None,
         }
     }
 
@@ -172,7 +175,11 @@ fn tab_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui) -> Vec<Wo
                         )
                         .default_open(true)
                         .show(ui, |ui| {
-                            commands.extend(journey_ui(ws, &mut w.journey_typed, ui));
+                            commands.extend(journey_ui(
+                                ws,
+                                (&mut w.journey_typed, &mut w.journey_error),
+                                ui,
+                            ));
                         });
                         ui.separator();
                         if let Some(PanelPick::Select(a, b)) =
@@ -244,7 +251,11 @@ fn tab_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui) -> Vec<Wo
 }
 
 /// The Expected journey panel, its picks as commands.
-fn journey_ui(ws: &Workspace, typed: &mut String, ui: &mut egui::Ui) -> Vec<WorkspaceCommand> {
+fn journey_ui(
+    ws: &Workspace,
+    (typed, error): (&mut String, &mut Option<String>),
+    ui: &mut egui::Ui,
+) -> Vec<WorkspaceCommand> {
     let pick = conformance_ui(
         &ws.loaded.summary,
         ws.view.journey.as_deref(),
@@ -252,11 +263,24 @@ fn journey_ui(ws: &Workspace, typed: &mut String, ui: &mut egui::Ui) -> Vec<Work
         typed,
         ui,
     );
+    if let Some(why) = error.as_deref() {
+        ui.colored_label(ui.visuals().error_fg_color, why);
+    }
     match pick {
-        Some(JourneyPick::Follow(journey)) => vec![WorkspaceCommand::SetView(ViewSettings {
-            journey,
-            ..ws.view.clone()
-        })],
+        // A journey that cannot be read is said at once, never walked.
+        Some(JourneyPick::Follow(Some(text)))
+            if let Err(e) = crate::settings::expected_journey(&text, &ws.journeys_named) =>
+        {
+            *error = Some(e.to_string());
+            Vec::new()
+        }
+        Some(JourneyPick::Follow(journey)) => {
+            *error = None;
+            vec![WorkspaceCommand::SetView(ViewSettings {
+                journey,
+                ..ws.view.clone()
+            })]
+        }
         Some(JourneyPick::Customers(filter)) => vec![WorkspaceCommand::ShowCustomersOf(filter)],
         None => Vec::new(),
     }

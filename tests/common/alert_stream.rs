@@ -77,6 +77,16 @@ min_sessions = 30
 for = "2m"
 
 [[rule]]
+name = "app keeping to checkout, at least half"
+kind = "conformance"
+journey = "checkout"
+segment = "channel=app"
+window = "15m"
+below = 0.5
+min_sessions = 30
+for = "2m"
+
+[[rule]]
 name = "app paying"
 kind = "funnel_step"
 steps = ["home", "begin_checkout", "purchase"]

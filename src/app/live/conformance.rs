@@ -25,10 +25,19 @@ pub struct LiveConformance {
 
 impl LiveConformance {
     /// Following `journey` (the command line's), with the journeys of the
-    /// app's rules file known by name.
-    pub fn following(journey: Option<ExpectedJourney>, parser: crate::source::TimeParser) -> Self {
+    /// rules file (`file`, else the app's) known by name.
+    pub fn following(
+        journey: Option<ExpectedJourney>,
+        file: Option<&std::path::Path>,
+        parser: crate::source::TimeParser,
+    ) -> Self {
         let mut named: Vec<ExpectedJourney> = journey.iter().cloned().collect();
-        named.extend(crate::settings::default_rules_journeys(parser));
+        named.extend(match file {
+            Some(path) => crate::settings::read_rules_file(path, parser)
+                .map(|f| f.journeys)
+                .unwrap_or_default(),
+            None => crate::settings::default_rules_journeys(parser),
+        });
         LiveConformance {
             journey,
             named,

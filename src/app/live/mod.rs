@@ -268,6 +268,11 @@ impl LiveScreen {
     /// Starts watching `request`; `wake` asks for a repaint.
     pub fn start(request: LiveRequest, settings: Settings, wake: crate::background::Waker) -> Self {
         let waker = wake.clone();
+        let conformance = conformance::LiveConformance::following(
+            settings.questions.journey.clone(),
+            request.alerts_file.as_deref(),
+            settings.source.time_parser(),
+        );
         let rules = super::alert_rules::AlertRules::new(
             request.alerts.clone(),
             request.alerts_file.clone(),
@@ -288,10 +293,7 @@ impl LiveScreen {
             journey_changes: 0,
             customers: super::customers::Customers::default(),
             timezone: settings.source.timezone,
-            conformance: conformance::LiveConformance::following(
-                settings.questions.journey.clone(),
-                settings.source.time_parser(),
-            ),
+            conformance,
             opened: Instant::now(),
             wake,
         }

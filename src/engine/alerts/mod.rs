@@ -89,7 +89,7 @@ pub enum AlertKind {
     /// `above`).
     RejectedRate,
     /// The share of the sessions entering an expected journey that keep to
-    /// it (sessions still open and on it are left out).
+    /// it (see `reading.rs` for which sessions each baseline reads).
     Conformance {
         /// The journey.
         journey: ExpectedJourney,

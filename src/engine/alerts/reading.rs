@@ -401,10 +401,14 @@ fn fixed(
     ))
 }
 
-/// The share of the sessions entering `journey` in the window that keep
-/// to it, against fixed bounds or the same stretch earlier (each read at
-/// its own end: sessions still open and on the journey then are left out
-/// of both); `min_sessions` counts sessions entered.
+/// The share of the sessions entering `journey` that keep to it. Against
+/// the same stretch earlier: the window's sessions and the earlier ones,
+/// each read at its own end (a session still open and on the journey is
+/// entered and not conforming yet, in both alike). Against fixed bounds:
+/// the sessions that started in a window as long, one session timeout
+/// earlier, as they stand now (all but the longest have ended: a share of
+/// sessions still going on would read low). `min_sessions` counts sessions
+/// entered.
 fn conformance(
     rule: &AlertRule,
     journey: &ExpectedJourney,
@@ -414,8 +418,13 @@ fn conformance(
     let at = shared.at_us;
     match rule.baseline {
         Baseline::Fixed { below, above } => {
-            let window = shared.segmented(start, rule.segment.as_ref())?;
-            let report = compute_conformance_at(&window.journeys, journey, at);
+            let now = shared.build(start, at);
+            let timeout = shared.built[now].1.config.session_timeout_us.unwrap_or(0);
+            let (from, to) = (start - timeout, at - timeout);
+            let settled = shared.build(from, at);
+            let sessions = within(rule, Segment::time(Some(from), Some(to), String::new()));
+            let journeys = shared.built[settled].1.with_segment(Some(sessions))?;
+            let report = compute_conformance_at(&journeys, journey, at);
             Ok(Some(against_bounds(
                 report.rate,
                 report.entered >= rule.min_sessions,
