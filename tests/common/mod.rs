@@ -6,6 +6,7 @@
 
 pub mod alert_stream;
 pub mod broker;
+pub mod conformance_reference;
 pub mod demo_app;
 pub mod pointer;
 pub mod registry;
