@@ -209,7 +209,7 @@ fn ranked_variants(sessions: &[Vec<&Ev>], collapse: bool, goal: Option<&str>) ->
             }
         })
         .collect();
-    ranked.sort_by(|a, b| b.sessions().cmp(&a.sessions()));
+    ranked.sort_by_key(|v| std::cmp::Reverse(v.sessions()));
     ranked
 }
 

@@ -31,7 +31,7 @@ pub enum PanelPick {
     /// Select this touchpoint (name, None) or band (from, Some(to)).
     Select(String, Option<String>),
     /// Compare this way instead (None: stop comparing).
-    Compare(ViewSettings),
+    Compare(Box<ViewSettings>),
 }
 
 /// The compare control: presets from the data and a typed expression.
@@ -71,10 +71,10 @@ pub fn compare_ui(ws: &Workspace, typed: &mut String, ui: &mut egui::Ui) -> Opti
         }
     });
     pick.map(|compare| {
-        PanelPick::Compare(ViewSettings {
+        PanelPick::Compare(Box::new(ViewSettings {
             compare,
             ..ws.view.clone()
-        })
+        }))
     })
 }
 

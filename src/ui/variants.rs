@@ -79,9 +79,11 @@ fn heading_ui(report: &VariantsReport, view: &mut ViewSettings, ui: &mut egui::U
                 .map(|r| r.sessions)
                 .collect();
             // Sessions are summed only when every ticked journey is listed.
-            let sessions = (listed.len() == view.variants.len())
-                .then(|| format!(" ({} sessions)", thousands(listed.iter().sum())))
-                .unwrap_or_default();
+            let sessions = if listed.len() == view.variants.len() {
+                format!(" ({} sessions)", thousands(listed.iter().sum()))
+            } else {
+                String::new()
+            };
             ui.strong(format!(
                 "Every view shows only the sessions of {}{sessions}.",
                 plural(view.variants.len(), "ticked journey"),

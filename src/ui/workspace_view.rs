@@ -133,7 +133,7 @@ pub fn workspace_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui)
         if matches!(ws.tab, Tab::Map | Tab::Funnel | Tab::Paths)
             && let Some(PanelPick::Compare(view)) = compare_ui(ws, &mut w.compare_typed, ui)
         {
-            commands.push(WorkspaceCommand::SetView(view));
+            commands.push(WorkspaceCommand::SetView(*view));
         }
     });
     egui::Panel::left("overview")

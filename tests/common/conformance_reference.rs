@@ -56,7 +56,7 @@ pub fn label(outcome: &Outcome) -> &'static str {
     match outcome {
         Outcome::NotEntered => "not entered",
         Outcome::Conforms { .. } => "conforms",
-        Outcome::Deviates { kind, .. } => *kind,
+        Outcome::Deviates { kind, .. } => kind,
     }
 }
 
@@ -107,9 +107,9 @@ pub fn reference_walk(steps: &Steps, session: &[&str]) -> Outcome {
             continue;
         }
         let mut may_move_to = BTreeSet::new();
-        for k in current + 1..steps.len() {
+        for (k, (_, optional)) in steps.iter().enumerate().skip(current + 1) {
             may_move_to.insert(k);
-            if !steps[k].1 {
+            if !optional {
                 break;
             }
         }
