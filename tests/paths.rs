@@ -12,8 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use common::{Ev, close, median};
 use journeyscope::engine::paths::AnchorKind;
 use journeyscope::engine::{
-    EngineConfig, EventBatch, JourneyBuilder, Journeys, NewEvent, PathsAnchor, PathsReport,
-    PathsSpec, Selection, compute_paths, customer_rows,
+    Journeys, PathsAnchor, PathsReport, PathsSpec, Selection, compute_paths, customer_rows,
 };
 use proptest::prelude::*;
 
@@ -33,26 +32,7 @@ fn events_strategy() -> impl Strategy<Value = Vec<Ev>> {
 }
 
 fn journeys_of(events: &[Ev], collapse: bool) -> Journeys {
-    let mut batch = EventBatch::default();
-    for e in events {
-        batch.push(
-            NewEvent {
-                customer: &e.customer,
-                event: &e.event,
-                time_us: e.time_us,
-                event_id: None,
-                session_id: None,
-            },
-            [],
-        );
-    }
-    let mut builder = JourneyBuilder::new(EngineConfig {
-        session_timeout_us: Some(TIMEOUT_US),
-        collapse_repeats: collapse,
-        ..EngineConfig::default()
-    });
-    builder.ingest(&batch);
-    builder.finish()
+    common::journeys_of(events, TIMEOUT_US, collapse)
 }
 
 fn paths_of(events: &[Ev], collapse: bool, spec: &PathsSpec) -> PathsReport {

@@ -4,7 +4,7 @@
 //! memory is its own.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 use super::Failure;
 use crate::cli::BenchArgs;
 use crate::engine::EngineConfig;
-use crate::generate::{GenerateOptions, write_sample};
 use crate::reference::{Columns, transitions_sql};
 use crate::source::duck::sql_string;
 use crate::source::{self, SourceOptions};
@@ -94,39 +93,6 @@ pub(super) fn engine_child(path: &Path) -> Result<(), Failure> {
         serde_json::to_string(&run).map_err(anyhow::Error::from)?
     );
     Ok(())
-}
-
-/// The generated Parquet file of `n` events the benchmarks time, written
-/// once into the bench data folder.
-pub(super) fn bench_file(args: &BenchArgs, n: usize) -> Result<PathBuf, Failure> {
-    let dir = data_dir(args);
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join(format!("events-{n}-seed7.parquet"));
-    if !path.exists() {
-        let started = Instant::now();
-        eprintln!("generating {} …", path.display());
-        write_sample(
-            &path,
-            &GenerateOptions {
-                events: n,
-                seed: 7,
-                messy: true,
-            },
-        )
-        .map_err(|e| anyhow!(e))?;
-        eprintln!("generated in {:.1} s", started.elapsed().as_secs_f64());
-    }
-    Ok(path)
-}
-
-fn data_dir(args: &BenchArgs) -> PathBuf {
-    if let Some(dir) = &args.data_dir {
-        return dir.clone();
-    }
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(target) => PathBuf::from(target).join("bench-data"),
-        None => std::env::temp_dir().join("journeyscope-bench-data"),
-    }
 }
 
 fn run_engine(path: &Path) -> anyhow::Result<EngineRun> {
@@ -212,7 +178,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
         "events", "engine s", "DuckDB s", "speed-up", "peak RSS MiB", "bytes/event", "agree"
     );
     for &n in &args.events {
-        let path = bench_file(args, n)?;
+        let path = super::bench_data::bench_file(args, n)?;
         let mut engine_best: Option<EngineRun> = None;
         let mut duck_best = f64::INFINITY;
         let mut duck_transitions = HashMap::new();

@@ -57,7 +57,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
         "conforming"
     );
     for &n in &args.events {
-        let path = super::bench::bench_file(args, n)?;
+        let path = super::bench_data::bench_file(args, n)?;
         let label = path.display().to_string();
         let summarize = |questions: Questions| {
             let mut settings = defaults()?;

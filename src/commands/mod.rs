@@ -1,6 +1,7 @@
 //! What each subcommand does. `main.rs` only parses and reports errors.
 
 mod bench;
+mod bench_data;
 mod bench_formats;
 mod bench_journeys;
 mod bench_kafka;

@@ -19,7 +19,7 @@ use thiserror::Error;
 
 use super::event::{END, Event};
 use super::journeys::Journeys;
-use super::stats::interpolated_quantile;
+use super::stats::{interpolated_quantile, sorted_seconds};
 
 /// One step of an expected journey.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -542,12 +542,7 @@ fn report(
             .cmp(&a.sessions)
             .then_with(|| (&a.after, a.kind, &a.touchpoint).cmp(&(&b.after, b.kind, &b.touchpoint)))
     });
-    tally.durations_us.sort_unstable();
-    let seconds: Vec<f64> = tally
-        .durations_us
-        .iter()
-        .map(|&us| us as f64 / 1e6)
-        .collect();
+    let seconds = sorted_seconds(&mut tally.durations_us);
     let mut periods: Vec<(i64, (u64, u64))> = tally.periods.iter().map(|(k, v)| (*k, *v)).collect();
     periods.sort_unstable();
     ConformanceReport {

@@ -255,6 +255,13 @@ fn sketch_of(values: &[i64]) -> DDSketch {
     sketch
 }
 
+/// Durations in µs, sorted in place, as seconds (for
+/// [`interpolated_quantile`]).
+pub fn sorted_seconds(durations_us: &mut [i64]) -> Vec<f64> {
+    durations_us.sort_unstable();
+    durations_us.iter().map(|&us| us as f64 / 1e6).collect()
+}
+
 /// The q-quantile of sorted values with linear interpolation between the two
 /// nearest ranks (the definition of numpy's default and DuckDB's
 /// `quantile_cont`).

@@ -9,7 +9,7 @@ use super::event::Event;
 use super::explore::guess_conversion;
 use super::funnel::FunnelSpec;
 use super::journeys::Journeys;
-use super::stats::interpolated_quantile;
+use super::stats::{interpolated_quantile, sorted_seconds};
 use super::walk::is_step;
 
 /// What a variants report asks for.
@@ -203,12 +203,7 @@ fn variants_of(
             continue;
         }
         cumulative += n;
-        tally.durations_us.sort_unstable();
-        let seconds: Vec<f64> = tally
-            .durations_us
-            .iter()
-            .map(|&us| us as f64 / 1e6)
-            .collect();
+        let seconds = sorted_seconds(&mut tally.durations_us);
         top.push(VariantRow {
             steps,
             sessions: n,

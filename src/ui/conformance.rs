@@ -14,6 +14,9 @@ use crate::engine::conformance_compare::ComparedConformance;
 use crate::format::{human_duration, thousands};
 use crate::report::Summary;
 
+/// The widest the panel's text is laid out.
+const PANEL_WIDTH: f32 = 360.0;
+
 /// Deviations listed in the panel.
 const DEVIATIONS_SHOWN: usize = 8;
 
@@ -83,6 +86,8 @@ fn journey_panel_ui(
     ui: &mut egui::Ui,
 ) -> Option<JourneyPick> {
     let mut pick = None;
+    // Long sentences and links wrap at the panel's width, never widen it.
+    ui.set_max_width(ui.available_width().min(PANEL_WIDTH));
     ui.label(
         RichText::new("The steps you designed, joined by >; mark an optional step with ?.").weak(),
     );
@@ -180,16 +185,18 @@ fn report_ui(
     ui.label(RichText::new("Its steps and moves are outlined in blue on the map.").weak());
     ui.add_space(4.0);
     ui.strong("Still on the journey at each step");
-    for (i, step) in report.steps.iter().enumerate() {
-        let share = share_of(step.on_path, report.entered);
-        let optional = if step.optional { " (optional)" } else { "" };
-        ui.horizontal(|ui| {
-            ui.label(format!("{}. {}{optional}", i + 1, step.step));
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                ui.label(format!("{} · {share}", thousands(step.on_path)));
-            });
+    // A grid, not a row filling the width: the panel keeps its size.
+    egui::Grid::new("journey steps")
+        .striped(true)
+        .show(ui, |ui| {
+            for (i, step) in report.steps.iter().enumerate() {
+                let optional = if step.optional { " (optional)" } else { "" };
+                ui.label(format!("{}. {}{optional}", i + 1, step.step));
+                ui.label(thousands(step.on_path));
+                ui.label(share_of(step.on_path, report.entered));
+                ui.end_row();
+            }
         });
-    }
     ui.add_space(4.0);
     ui.strong("Where they leave it");
     let journey = named
@@ -255,6 +262,7 @@ fn rate_over_time_ui(report: &ConformanceReport, ui: &mut egui::Ui) {
         .collect();
     Plot::new("conformance over time")
         .height(120.0)
+        .width(280.0)
         .allow_drag(false)
         .allow_zoom(false)
         .allow_scroll(false)

@@ -165,8 +165,7 @@ fn tab_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui) -> Vec<Wo
                     .show(ui, |ui| commands.extend(selection_ui(&w.map, ui)));
             }
             egui::Panel::right("insight")
-                .default_size(340.0)
-                .max_size(480.0)
+                .default_size(320.0)
                 .resizable(true)
                 .show(ui, |ui| {
                     egui::ScrollArea::vertical().show(ui, |ui| {

@@ -8,9 +8,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Timelike};
+use journeyscope::engine::Journeys;
 use journeyscope::engine::conformance::{ExpectedJourney, JourneyIds, Walk};
 use journeyscope::engine::event::END;
-use journeyscope::engine::{EngineConfig, EventBatch, JourneyBuilder, Journeys, NewEvent};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -461,25 +461,7 @@ pub fn assert_conformance(got: &Value, want: &Expected, steps: &Steps) {
 
 /// Journeys from `events` (in this order) as a file's loader builds them.
 pub fn journeys_of(events: &[Ev]) -> Journeys {
-    let mut batch = EventBatch::default();
-    for e in events {
-        batch.push(
-            NewEvent {
-                customer: &e.customer,
-                event: &e.event,
-                time_us: e.time_us,
-                event_id: None,
-                session_id: None,
-            },
-            [],
-        );
-    }
-    let mut builder = JourneyBuilder::new(EngineConfig {
-        session_timeout_us: Some(TIMEOUT_US),
-        ..EngineConfig::default()
-    });
-    builder.ingest(&batch);
-    builder.finish()
+    super::journeys_of(events, TIMEOUT_US, false)
 }
 
 pub fn rfc3339(us: i64) -> String {

@@ -176,3 +176,33 @@ pub fn assert_same_transitions(
         }
     }
 }
+
+/// Journeys from `events` (in this order) as a file's loader builds them,
+/// sessions ending after `timeout_us` idle, repeats merged when `collapse`.
+pub fn journeys_of(
+    events: &[Ev],
+    timeout_us: i64,
+    collapse: bool,
+) -> journeyscope::engine::Journeys {
+    use journeyscope::engine::{EngineConfig, EventBatch, JourneyBuilder, NewEvent};
+    let mut batch = EventBatch::default();
+    for e in events {
+        batch.push(
+            NewEvent {
+                customer: &e.customer,
+                event: &e.event,
+                time_us: e.time_us,
+                event_id: None,
+                session_id: None,
+            },
+            [],
+        );
+    }
+    let mut builder = JourneyBuilder::new(EngineConfig {
+        session_timeout_us: Some(timeout_us),
+        collapse_repeats: collapse,
+        ..EngineConfig::default()
+    });
+    builder.ingest(&batch);
+    builder.finish()
+}
