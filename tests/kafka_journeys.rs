@@ -1,5 +1,6 @@
-//! The expected journey on a topic read live equals it on the same events
-//! as a file: against a real broker (tansu), the stream's conforming
+//! The variants and the expected journey on a topic read live equal them
+//! on the same events as a file: against a real broker (tansu), a
+//! window's variants are the file's of just those events, and its conforming
 //! sessions and first deviations are the file's; the sessions the stream
 //! still holds open and on the journey are among the file's `left` ones,
 //! counted apart as `open`.
@@ -39,11 +40,14 @@ fn a_stream_keeps_to_the_journey_as_its_file_does() {
     produce(&broker, "journeys", &file);
     // The last 12 hours, against a file of just those events (a window's
     // sessions begin at its start).
-    let streamed = live_with(
+    let mut args = live_args(
         &broker,
         "journeys",
-        &["--journey", JOURNEY, "--window", "12h"],
+        &["--journey", JOURNEY, "--window", "12h", "--top", "15"],
     );
+    args.push("--variants".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let streamed = json(&run(&args));
     let events = accepted_events(&lines(&file));
     let newest = events.iter().map(|(_, t)| *t).max().unwrap();
     let inside: Vec<String> = events
@@ -58,9 +62,14 @@ fn a_stream_keeps_to_the_journey_as_its_file_does() {
         just_those.to_str().unwrap(),
         "--journey",
         JOURNEY,
+        "--variants",
+        "--top",
+        "15",
         "--format",
         "json",
     ]));
+    assert_eq!(from_file["variants"]["top"].as_array().unwrap().len(), 15);
+    assert_eq!(streamed["variants"], from_file["variants"]);
     let (live, whole) = (&streamed["conformance"], &from_file["conformance"]);
     assert!(whole["conforming"].as_u64().unwrap() > 0, "{whole}");
     assert_eq!(live["conforming"], whole["conforming"]);

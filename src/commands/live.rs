@@ -2,6 +2,8 @@
 //! `summarize` (plus a `"kafka"` object with what was consumed) once the
 //! topic has been quiet for `--until-idle`, or every `--every` as JSON lines.
 
+use crate::engine::compute_variants;
+use crate::engine::variants::goal_of;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -300,7 +302,9 @@ pub(super) fn shown_summary(
     named: (&str, &Mapping),
     last: bool,
 ) -> Result<(Summary, Vec<OpenSessions>), Failure> {
-    let with_events = settings.questions.funnel.is_some() || settings.questions.journey.is_some();
+    let questions = &settings.questions;
+    let with_events =
+        questions.funnel.is_some() || questions.journey.is_some() || questions.variants.is_some();
     let (journeys, open) = match run.range {
         Some(range) => range_journeys(engine, range, last)?,
         None => copy_shown(engine, shown_window(run), with_events).build(),
@@ -319,7 +323,11 @@ pub(super) fn shown_summary(
         settings.questions.funnel.as_ref(),
     );
     summary.compare = compared(engine, run.compared, run.range, settings.questions.explain)?;
-    summary.conformance = live_conformance(&journeys, settings.questions.journey.as_ref());
+    summary.conformance = live_conformance(&journeys, questions.journey.as_ref());
+    summary.variants = questions.variants.as_ref().map(|spec| {
+        let goal = goal_of(&journeys, spec.goal.as_deref(), questions.funnel.as_ref());
+        compute_variants(&journeys, spec, goal.as_ref())
+    });
     Ok((summary, open_sessions))
 }
 
