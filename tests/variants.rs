@@ -444,3 +444,35 @@ fn variant_segment_selects_the_sessions_of_its_variants() {
         "{segment}, repeats kept"
     );
 }
+
+/// A goal no touchpoint is called is named, and no session converts.
+#[test]
+fn a_goal_that_is_not_a_touchpoint_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.jsonl");
+    let out = journeyscope(&[
+        "generate",
+        "--events",
+        "2000",
+        "--out",
+        path.to_str().unwrap(),
+        "--clean",
+    ]);
+    assert!(out.status.success());
+    let out = journeyscope(&[
+        "summarize",
+        path.to_str().unwrap(),
+        "--variants",
+        "--goal",
+        "purchse",
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let variants = &json["variants"];
+    assert_eq!(variants["missing_goal"], "purchse");
+    assert_eq!(variants["other"]["converted"], 0);
+    for row in variants["top"].as_array().unwrap() {
+        assert_eq!(row["converted"], 0, "{row}");
+    }
+}

@@ -78,6 +78,9 @@ pub enum ListFilter {
         kind: DeviationKind,
         /// The touchpoint that made them leave (END when they left).
         touchpoint: String,
+        /// In a stream, the event time its sessions were read at: those
+        /// still open then have not left yet.
+        read_at_us: Option<i64>,
     },
 }
 
@@ -93,6 +96,7 @@ impl ListFilter {
                 after,
                 kind,
                 touchpoint,
+                ..
             } => format!(
                 "Sessions leaving {} after {after}: {}",
                 journey.name,
@@ -136,11 +140,13 @@ impl ListFilter {
                 after,
                 kind,
                 touchpoint,
+                read_at_us,
             } => Selection::Deviation {
                 journey: JourneyIds::of(journey, journeys),
                 after: journey.steps.iter().position(|s| s.touchpoint == *after)?,
                 kind: *kind,
                 touchpoint: id(touchpoint)?,
+                open_after: read_at_us.map(|t| crate::engine::conformance::open_after(journeys, t)),
             },
             ListFilter::Path {
                 anchor,

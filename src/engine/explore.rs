@@ -39,6 +39,9 @@ pub enum Selection {
         kind: DeviationKind,
         /// The touchpoint that made them leave (END when they left).
         touchpoint: u32,
+        /// In a stream: a session whose last event is at or after this is
+        /// still open, so not (yet) `left`.
+        open_after: Option<i64>,
     },
 }
 
@@ -67,11 +70,17 @@ impl Selection {
                 after,
                 kind,
                 touchpoint,
-            } => matches!(
-                journey.walk_events(events),
-                Walk::Deviates { after: a, kind: k, touchpoint: t, .. }
-                    if a == after && k == kind && t == touchpoint
-            ),
+                open_after,
+            } => {
+                let still_open = kind == DeviationKind::Left
+                    && open_after.is_some_and(|t| events[events.len() - 1].time_us >= t);
+                !still_open
+                    && matches!(
+                        journey.walk_events(events),
+                        Walk::Deviates { after: a, kind: k, touchpoint: t, .. }
+                            if a == after && k == kind && t == touchpoint
+                    )
+            }
             Selection::Touchpoint(t) => session_steps(events, collapse_repeats).any(|s| s == t),
             Selection::Transition(a, b) => {
                 let mut previous = None;
@@ -410,5 +419,27 @@ mod tests {
         let one_session = j.rewalk(None, false, Anchors::default());
         assert_eq!(one_session.sessions, 3);
         assert_eq!(one_session.events, j.events);
+    }
+
+    #[test]
+    fn a_session_still_open_has_not_left_yet() {
+        // Minutes: a leaves the journey at home long ago, b is at home now.
+        let j = journeys(
+            &[("a", "home", 0), ("b", "home", 100), ("b", "home", 101)],
+            false,
+        );
+        let journey = crate::engine::ExpectedJourney::parse(None, "home > cart").unwrap();
+        let left = |open_after| Selection::Deviation {
+            journey: JourneyIds::of(&journey, &j),
+            after: 0,
+            kind: DeviationKind::Left,
+            touchpoint: END,
+            open_after,
+        };
+        let listed = |s: Selection| customer_rows(&j, Some(s), None).len();
+        assert_eq!(listed(left(None)), 2, "a file: both sessions ended");
+        let now = 101 * 60_000_000;
+        let open_after = crate::engine::conformance::open_after(&j, now);
+        assert_eq!(listed(left(Some(open_after))), 1, "b is still on its way");
     }
 }

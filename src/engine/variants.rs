@@ -68,6 +68,10 @@ pub struct OtherVariants {
 pub struct VariantsReport {
     /// The touchpoint conversion is counted at (None: none could be found).
     pub goal: Option<String>,
+    /// The goal asked for when no touchpoint is called so (no session can
+    /// convert).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_goal: Option<String>,
     /// Sessions in all (the top and the other variants add up to it).
     pub sessions: u64,
     /// Distinct variants in all.
@@ -217,6 +221,9 @@ fn variants_of(
     }
     VariantsReport {
         goal: goal.map(|(name, _)| name.clone()),
+        missing_goal: goal
+            .filter(|(_, touchpoints)| touchpoints.is_empty())
+            .map(|(name, _)| name.clone()),
         sessions,
         variants: distinct,
         top,

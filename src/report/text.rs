@@ -52,6 +52,13 @@ fn write_variants(out: &mut String, v: &VariantsReport) {
         thousands(v.variants),
         thousands(v.sessions)
     );
+    if let Some(missing) = &v.missing_goal {
+        let _ = writeln!(
+            out,
+            "  note: no touchpoint is called {}: no session converts",
+            printable(missing)
+        );
+    }
     for (i, row) in v.top.iter().enumerate() {
         let steps: Vec<String> = row
             .steps

@@ -41,6 +41,7 @@ pub fn conformance_ui(
         (
             summary.conformance.as_ref(),
             summary.compare_conformance.as_ref(),
+            None,
         ),
         following,
         named,
@@ -56,7 +57,11 @@ pub fn live_journey_ui(live: &LiveScreen, typed: &mut String, ui: &mut egui::Ui)
     let following = state.journey.as_ref().map(|j| j.name.as_str());
     let report = state.report();
     let pick = journey_panel_ui(
-        (report.map(|r| r.as_ref()), None),
+        (
+            report.map(|r| r.as_ref()),
+            None,
+            live.latest.as_ref().and_then(|s| s.newest_event_us),
+        ),
         following,
         &state.named,
         typed,
@@ -79,7 +84,11 @@ pub fn live_journey_ui(live: &LiveScreen, typed: &mut String, ui: &mut egui::Ui)
 /// The panel. `typed` is the journey being typed; `following` the one
 /// the view follows; `named` the journeys of the rules file.
 fn journey_panel_ui(
-    (report, compared): (Option<&ConformanceReport>, Option<&ComparedConformance>),
+    (report, compared, read_at_us): (
+        Option<&ConformanceReport>,
+        Option<&ComparedConformance>,
+        Option<i64>,
+    ),
     following: Option<&str>,
     named: &[ExpectedJourney],
     typed: &mut String,
@@ -136,7 +145,7 @@ fn journey_panel_ui(
         return pick;
     };
     ui.separator();
-    report_ui(report, named, ui, &mut pick);
+    report_ui((report, read_at_us), named, ui, &mut pick);
     if let Some(compared) = compared {
         ui.separator();
         compared_ui(compared, ui);
@@ -146,7 +155,7 @@ fn journey_panel_ui(
 
 /// The journey's numbers: rate, steps, deviations, the rate over time.
 fn report_ui(
-    report: &ConformanceReport,
+    (report, read_at_us): (&ConformanceReport, Option<i64>),
     named: &[ExpectedJourney],
     ui: &mut egui::Ui,
     pick: &mut Option<JourneyPick>,
@@ -222,6 +231,7 @@ fn report_ui(
                 after: d.after.clone(),
                 kind: d.kind,
                 touchpoint: d.touchpoint.clone(),
+                read_at_us,
             }));
         }
     }
@@ -244,22 +254,30 @@ fn rate_over_time_ui(report: &ConformanceReport, ui: &mut egui::Ui) {
     }
     ui.add_space(4.0);
     ui.strong(format!("Keeping to it, per {}", report.period));
+    // Periods placed by their start, so one without sessions leaves a gap.
+    let length_s = if report.period == "hour" {
+        3_600.0
+    } else {
+        86_400.0
+    };
+    let start_of = |p: &crate::engine::conformance::PeriodRow| {
+        chrono::DateTime::parse_from_rfc3339(&p.start).map_or(0.0, |t| t.timestamp() as f64)
+    };
+    let first = report.by_period.first().map_or(0.0, start_of);
     let points: Vec<[f64; 2]> = report
         .by_period
         .iter()
-        .enumerate()
-        .map(|(k, p)| [k as f64, p.rate * 100.0])
+        .map(|p| [((start_of(p) - first) / length_s).round(), p.rate * 100.0])
         .collect();
-    let starts: Vec<String> = report
-        .by_period
-        .iter()
-        .map(|p| {
-            p.start
-                .get(..if report.period == "hour" { 16 } else { 10 })
-                .unwrap_or(&p.start)
-                .replace('T', " ")
-        })
-        .collect();
+    let hourly = report.period == "hour";
+    let label_of = move |k: f64| {
+        chrono::DateTime::from_timestamp((first + k * length_s) as i64, 0)
+            .map(|t| match hourly {
+                true => t.format("%d %b %H:00").to_string(),
+                false => t.format("%Y-%m-%d").to_string(),
+            })
+            .unwrap_or_default()
+    };
     Plot::new("conformance over time")
         .height(120.0)
         .width(280.0)
@@ -273,7 +291,7 @@ fn rate_over_time_ui(report: &ConformanceReport, ui: &mut egui::Ui) {
             if (mark.value - k).abs() > 1e-6 || k < 0.0 {
                 return String::new();
             }
-            starts.get(k as usize).cloned().unwrap_or_default()
+            label_of(k)
         })
         .show(ui, |plot| {
             plot.line(Line::new("keep to it", PlotPoints::from(points)));

@@ -53,6 +53,12 @@ pub fn variants_ui(
 
 /// What the list is, what is picked, and how to undo it.
 fn heading_ui(report: &VariantsReport, view: &mut ViewSettings, ui: &mut egui::Ui) {
+    if let Some(missing) = &report.missing_goal {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!("No touchpoint is called “{missing}”: no session can convert."),
+        );
+    }
     let goal = report.goal.as_deref().map_or(
         "no touchpoint looks like a conversion; pick a funnel to set one".to_owned(),
         |g| format!("converting means reaching {g}"),
