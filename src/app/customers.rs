@@ -146,7 +146,8 @@ impl ListFilter {
                 after: journey.steps.iter().position(|s| s.touchpoint == *after)?,
                 kind: *kind,
                 touchpoint: id(touchpoint)?,
-                open_after: read_at_us.map(|t| crate::engine::conformance::open_after(journeys, t)),
+                open_after: read_at_us
+                    .map(|t| crate::engine::conformance_report::open_after(journeys, t)),
             },
             ListFilter::Path {
                 anchor,

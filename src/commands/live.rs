@@ -341,7 +341,7 @@ pub(super) fn live_conformance(
     let now = journeys
         .time_range_us
         .map_or(i64::MIN, |(_, newest)| newest);
-    Some(crate::engine::conformance::compute_conformance_at(
+    Some(crate::engine::conformance_report::compute_conformance_at(
         journeys, journey, now,
     ))
 }

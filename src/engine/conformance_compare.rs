@@ -8,9 +8,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::compare::{Difference, benjamini_hochberg, order, test};
-use super::conformance::{
-    ConformanceTally, DeviationKind, ExpectedJourney, JourneyIds, open_after,
-};
+use super::conformance::{DeviationKind, ExpectedJourney, JourneyIds};
+use super::conformance_report::{ConformanceTally, open_after};
 use super::journeys::Journeys;
 use super::segment::{Segment, SegmentError};
 

@@ -439,7 +439,7 @@ mod tests {
         let listed = |s: Selection| customer_rows(&j, Some(s), None).len();
         assert_eq!(listed(left(None)), 2, "a file: both sessions ended");
         let now = 101 * 60_000_000;
-        let open_after = crate::engine::conformance::open_after(&j, now);
+        let open_after = crate::engine::conformance_report::open_after(&j, now);
         assert_eq!(listed(left(Some(open_after))), 1, "b is still on its way");
     }
 }

@@ -9,6 +9,7 @@ pub mod batch;
 pub mod compare;
 pub mod conformance;
 pub mod conformance_compare;
+pub mod conformance_report;
 pub mod event;
 pub mod explain;
 pub mod explore;
@@ -42,8 +43,9 @@ pub use batch::{
     Rejected, StreamMark, TimeAdjustment, TimesAdjusted, is_event_time,
 };
 pub use compare::{CompareReport, CompareSpec, ComparedFunnel, compare, compare_funnel};
-pub use conformance::{ConformanceReport, ExpectedJourney, compute_conformance};
+pub use conformance::ExpectedJourney;
 pub use conformance_compare::{ComparedConformance, compare_conformance};
+pub use conformance_report::{ConformanceReport, compute_conformance};
 pub use event::{END_NAME, EngineConfig, Event, START_NAME, is_terminal_name};
 pub use explore::{CustomerRow, Selection, active_sessions, customer_rows, guess_conversion};
 pub use funnel::{FunnelReport, FunnelSpec, compute_funnel};

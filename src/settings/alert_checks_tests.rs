@@ -1,7 +1,8 @@
 //! Rules that can never fire, and rule files and names past their bounds,
 //! are refused when read, with the rule, the field and the limit named.
 
-use super::alert_file::{RuleDraft, alert_rules, read_alert_rules};
+use super::alert_file::{alert_rules, read_alert_rules};
+use super::rule_draft::RuleDraft;
 use crate::engine::alerts::{MAX_RULE_NAME_CHARS, MAX_RULES};
 use crate::source::TimeParser;
 

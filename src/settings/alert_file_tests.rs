@@ -1,7 +1,8 @@
 //! Alert rule files read and written back: every kind, the packaged
 //! example, mistakes named with their rule, and the form's rules.
 
-use super::alert_file::{RuleDraft, alert_rules, alert_rules_text};
+use super::alert_file::{alert_rules, alert_rules_text};
+use super::rule_draft::RuleDraft;
 use crate::engine::alerts::{AlertKind, Baseline, LagUnit};
 use crate::source::TimeParser;
 

@@ -19,12 +19,14 @@ mod alert_checks_tests;
 mod alert_file;
 #[cfg(test)]
 mod alert_file_tests;
+mod rule_draft;
 pub use alert_checks::{MAX_RULES_FILE_BYTES, topic_problem, webhook_problem};
 pub use alert_file::{
-    RuleDraft, RulesFile, alert_rules, alert_rules_text, default_alert_rules, default_alerts_file,
+    RulesFile, alert_rules, alert_rules_text, default_alert_rules, default_alerts_file,
     default_rules_journeys, expected_journey, read_alert_rules, read_rules_file, rules_file,
     rules_file_text,
 };
+pub use rule_draft::RuleDraft;
 
 /// The bundled sample data (see `sample_data/README.md`).
 pub const SAMPLE_DATA: &[u8] = include_bytes!("../../sample_data/ecommerce.jsonl.zst");

@@ -9,8 +9,9 @@ use egui_plot::{Line, Plot, PlotPoints};
 use crate::app::Command;
 use crate::app::customers::{ListFilter, deviation_words};
 use crate::app::live::{LiveCommand, LiveScreen};
-use crate::engine::conformance::{ConformanceReport, ExpectedJourney};
+use crate::engine::conformance::ExpectedJourney;
 use crate::engine::conformance_compare::ComparedConformance;
+use crate::engine::conformance_report::ConformanceReport;
 use crate::format::{human_duration, thousands};
 use crate::report::Summary;
 
@@ -98,15 +99,18 @@ fn journey_panel_ui(
     // Long sentences and links wrap at the panel's width, never widen it.
     ui.set_max_width(ui.available_width().min(PANEL_WIDTH));
     ui.label(
-        RichText::new("The steps you designed, joined by >; mark an optional step with ?.").weak(),
+        RichText::new(
+            "The steps you designed, joined by >; an optional step ends with ?, as view_cart? here.",
+        )
+        .weak(),
     );
     ui.horizontal(|ui| {
         let label = ui.label("Steps");
         let field = ui
             .add(
                 egui::TextEdit::singleline(typed)
-                    .hint_text("product_view > add_to_cart > checkout? > purchase")
-                    .desired_width(200.0),
+                    .hint_text("e.g. home > view_cart? > checkout")
+                    .desired_width((ui.available_width() - 70.0).max(120.0)),
             )
             .labelled_by(label.id);
         let entered = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
@@ -215,7 +219,7 @@ fn report_ui(
         .or_else(|| ExpectedJourney::parse(None, &report.expected).ok());
     for d in report.deviations.iter().take(DEVIATIONS_SHOWN) {
         let text = format!(
-            "after {}: {}, {:.1} % of entered ({})",
+            "after {}: {}, {:.1} % of those entering ({})",
             d.after,
             deviation_words(d.kind, &d.touchpoint),
             d.share * 100.0,
@@ -260,7 +264,7 @@ fn rate_over_time_ui(report: &ConformanceReport, ui: &mut egui::Ui) {
     } else {
         86_400.0
     };
-    let start_of = |p: &crate::engine::conformance::PeriodRow| {
+    let start_of = |p: &crate::engine::conformance_report::PeriodRow| {
         chrono::DateTime::parse_from_rfc3339(&p.start).map_or(0.0, |t| t.timestamp() as f64)
     };
     let first = report.by_period.first().map_or(0.0, start_of);

@@ -1,7 +1,7 @@
 //! The journey map: a left-to-right flow diagram drawn with egui's painter
 //! from a layout computed on a worker thread.
 
-use crate::engine::conformance::StepOnPath;
+use crate::engine::conformance_report::StepOnPath;
 use std::sync::Arc;
 
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Vec2};

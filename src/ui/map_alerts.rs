@@ -5,7 +5,7 @@
 use egui::epaint::CubicBezierShape;
 use egui::{Color32, FontId, Pos2, Rect, Stroke, Vec2};
 
-use crate::engine::conformance::StepOnPath;
+use crate::engine::conformance_report::StepOnPath;
 use crate::layout::MapLayout;
 use crate::layout::palette;
 use crate::layout::scene::Scene;

@@ -152,7 +152,9 @@ fn table_ui(report: &VariantsReport, view: &mut ViewSettings, ui: &mut egui::Ui)
             }
             if report.other.variants > 0 {
                 body.row(row_height, |mut cells| {
-                    cells.col(|_| {});
+                    cells.col(|ui| {
+                        ui.label("Other");
+                    });
                     cells.col(|ui| {
                         ui.label(thousands(report.other.sessions));
                     });

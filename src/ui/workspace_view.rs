@@ -119,6 +119,24 @@ pub fn workspace_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui)
                 theme_switch(ui);
             });
         });
+        // Ticked journeys restrict every tab: said on every tab.
+        if !ws.view.variants.is_empty() {
+            ui.horizontal(|ui| {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!(
+                        "Showing only the sessions of {} (Variants tab).",
+                        crate::format::plural(ws.view.variants.len(), "ticked journey")
+                    ),
+                );
+                if ws.tab != Tab::Variants && ui.button("Show all sessions again").clicked() {
+                    commands.push(WorkspaceCommand::SetView(ViewSettings {
+                        variants: Vec::new(),
+                        ..ws.view.clone()
+                    }));
+                }
+            });
+        }
         if let Some(notice) = &ws.notice {
             ui.label(egui::RichText::new(notice).weak());
         }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::background::{Task, Waker};
-use crate::engine::conformance::compute_conformance_at;
+use crate::engine::conformance_report::compute_conformance_at;
 use crate::engine::{ConformanceReport, ExpectedJourney};
 
 use super::super::memo::Memo;

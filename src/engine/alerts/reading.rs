@@ -5,8 +5,9 @@
 //! comparison or a funnel is computed once for every rule asking for it.
 
 use crate::engine::compare::{CompareReport, Difference, compare_apart};
-use crate::engine::conformance::{ExpectedJourney, compute_conformance_at};
+use crate::engine::conformance::ExpectedJourney;
 use crate::engine::conformance_compare::compare_conformance_at;
+use crate::engine::conformance_report::compute_conformance_at;
 use crate::engine::funnel::{FunnelReport, FunnelSpec, compute_funnel};
 use crate::engine::graph::{EdgeReport, NodeReport};
 use crate::engine::journeys::Journeys;
