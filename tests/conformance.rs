@@ -353,20 +353,7 @@ fn deviations_of(report: &Value) -> BTreeMap<(String, String, String), u64> {
 #[test]
 fn a_comparison_counts_each_group_as_its_segment() {
     let dir = tempfile::tempdir().unwrap();
-    let path: PathBuf = dir.path().join("shop.jsonl");
-    let out = journeyscope(&[
-        "generate",
-        "--events",
-        "50000",
-        "--out",
-        path.to_str().unwrap(),
-        "--clean",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let path: PathBuf = common::broker::generated(dir.path(), "shop.jsonl", 50_000, true);
     let (events, channels) = read_shop(&path);
     let text_of_journey = "product_view > add_to_cart > view_cart? > checkout > payment > purchase";
     let steps = parse_steps(text_of_journey);

@@ -61,21 +61,7 @@ fn near(got: f64, want: f64) -> bool {
 /// A clean shop (no duplicates, late or malformed records) written by
 /// `generate`.
 fn generated_shop(dir: &Path) -> PathBuf {
-    let path = dir.join("shop.jsonl");
-    let out = journeyscope(&[
-        "generate",
-        "--events",
-        "50000",
-        "--out",
-        path.to_str().unwrap(),
-        "--clean",
-    ]);
-    assert!(
-        out.status.success(),
-        "generate: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    path
+    common::broker::generated(dir, "shop.jsonl", 50_000, true)
 }
 
 /// The shop's events, read from its JSON lines, in file order.
@@ -449,16 +435,7 @@ fn variant_segment_selects_the_sessions_of_its_variants() {
 #[test]
 fn a_goal_that_is_not_a_touchpoint_is_named() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("shop.jsonl");
-    let out = journeyscope(&[
-        "generate",
-        "--events",
-        "2000",
-        "--out",
-        path.to_str().unwrap(),
-        "--clean",
-    ]);
-    assert!(out.status.success());
+    let path = common::broker::generated(dir.path(), "shop.jsonl", 2_000, true);
     let out = journeyscope(&[
         "summarize",
         path.to_str().unwrap(),
