@@ -298,7 +298,7 @@ fn kind_fields_ui(d: &mut RuleDraft, kind: &str, ui: &mut egui::Ui) {
             ui,
             "Journey",
             d.field("journey"),
-            "product_view > add_to_cart > checkout? > purchase",
+            "view_item > add_to_cart > checkout? > purchase, or a journey's name",
         ),
         "funnel_step" => {
             field(

@@ -71,6 +71,17 @@ pub fn live_journey_ui(live: &LiveScreen, typed: &mut String, ui: &mut egui::Ui)
     if let Some(error) = &state.error {
         ui.colored_label(ui.visuals().error_fg_color, error);
     }
+    // Since start, the map counts every session; the journey is walked
+    // over the events the screen keeps.
+    if state.journey.is_some() && live.window() == crate::app::live::LiveWindow::SinceStart {
+        ui.label(
+            RichText::new(
+                "Since start, this reads the recent past the screen keeps (the map counts every \
+                 session); pick a window under Show for the same sessions as the map.",
+            )
+            .weak(),
+        );
+    }
     match pick {
         Some(JourneyPick::Follow(text)) => {
             vec![Command::Live(LiveCommand::FollowJourney(text))]
@@ -288,7 +299,9 @@ fn rate_over_time_ui(report: &ConformanceReport, ui: &mut egui::Ui) {
         .allow_drag(false)
         .allow_zoom(false)
         .allow_scroll(false)
+        // From 0 up, however small the shares (an all-zero line too).
         .include_y(0.0)
+        .include_y(1.0)
         .y_axis_formatter(|mark, _| format!("{:.0} %", mark.value))
         .x_axis_formatter(move |mark, _| {
             let k = mark.value.round();
