@@ -106,11 +106,9 @@ impl Funnel {
             Task::spawn("funnel", wake.clone(), move |_| FunnelAnswer {
                 report: compute_funnel(&journeys, &spec),
                 // Each significant step is explained on request.
-                // Within the view's segment (the ticked variants) too.
-                compared: compare.map(|c| {
-                    let c = crate::report::restricted(&journeys, &c, journeys.segment.as_ref());
-                    compare_funnel(&journeys, &c, &spec, true).map_err(|e| e.to_string())
-                }),
+                // Each group within the view's segment (the ticked variants).
+                compared: compare
+                    .map(|c| compare_funnel(&journeys, &c, &spec, true).map_err(|e| e.to_string())),
             })
         });
     }

@@ -496,9 +496,9 @@ impl Workspace {
                 .map_err(|e| e.to_string())?;
             let questions = Questions {
                 funnel: funnel.clone(),
-                // The walk is already within it; the comparison's groups
-                // must be too.
-                segment: view.variants_segment(),
+                // The walk is already within the ticked variants, and so
+                // are the comparison's groups (`compare::sides`).
+                segment: None,
                 compare,
                 paths: view.paths.clone(),
                 // The What changed list explains each row on request.

@@ -241,8 +241,26 @@ impl CompareReport {
     }
 }
 
-/// The two groups of `spec` as segments of `journeys`.
+/// The two groups of `spec` as segments of `journeys`, each within the
+/// segment `journeys` is restricted to, when it is.
 pub fn sides(journeys: &Journeys, spec: &CompareSpec) -> (Segment, Segment) {
+    let (a, b) = groups(journeys, spec);
+    let Some(within) = &journeys.segment else {
+        return (a, b);
+    };
+    let and = |s: Segment| Segment {
+        text: format!("{} & {}", within.text, s.text),
+        conditions: within
+            .conditions
+            .iter()
+            .chain(&s.conditions)
+            .cloned()
+            .collect(),
+    };
+    (and(a), and(b))
+}
+
+fn groups(journeys: &Journeys, spec: &CompareSpec) -> (Segment, Segment) {
     match spec {
         CompareSpec::Segments { a, b: Some(b) } => (a.clone(), b.clone()),
         CompareSpec::Segments { a, b: None } => (a.clone(), rest_of(a)),

@@ -213,11 +213,6 @@ impl JourneyIds {
         }
     }
 
-    /// Index of the last required step.
-    pub fn last_required(&self) -> usize {
-        self.last_required
-    }
-
     fn step_of(&self, touchpoint: u32) -> Option<usize> {
         self.ids.iter().position(|ids| ids.contains(&touchpoint))
     }

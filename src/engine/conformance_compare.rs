@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::compare::{Difference, benjamini_hochberg, order, test};
 use super::conformance::{DeviationKind, ExpectedJourney, JourneyIds};
 use super::conformance_report::{ConformanceTally, open_after};
+use super::funnel::ratio;
 use super::journeys::Journeys;
 use super::segment::{Segment, SegmentError};
 
@@ -143,8 +144,4 @@ pub fn compare_conformance_at(
         difference,
         deviations,
     })
-}
-
-fn ratio(x: u64, n: u64) -> f64 {
-    if n == 0 { 0.0 } else { x as f64 / n as f64 }
 }

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use super::alerts::rfc3339;
 use super::conformance::{DeviationKind, ExpectedJourney, JourneyIds, Walk};
+use super::funnel::ratio;
 use super::journeys::Journeys;
 use super::stats::{interpolated_quantile, sorted_seconds};
 
@@ -185,16 +187,6 @@ fn hourly(journeys: &Journeys) -> bool {
     journeys
         .time_range_us
         .is_some_and(|(a, b)| b - a < 2 * 86_400_000_000)
-}
-
-fn ratio(x: u64, n: u64) -> f64 {
-    if n == 0 { 0.0 } else { x as f64 / n as f64 }
-}
-
-fn rfc3339(us: i64) -> String {
-    chrono::DateTime::from_timestamp_micros(us)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
-        .unwrap_or_default()
 }
 
 /// How the sessions `journeys` selects keep to `journey` (a file's: every

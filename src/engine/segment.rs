@@ -257,8 +257,8 @@ enum Test {
         from_us: i64,
         to_us: i64,
     },
-    /// The session's touchpoints are one of these (sorted; variants
-    /// naming a touchpoint the data does not have are left out).
+    /// The session's touchpoints are one of these (variants naming a
+    /// touchpoint the data does not have are left out).
     Variant(Vec<Vec<u32>>),
     Not(Vec<Test>),
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::event::Event;
 use super::explore::guess_conversion;
-use super::funnel::FunnelSpec;
+use super::funnel::{FunnelSpec, ratio};
 use super::journeys::Journeys;
 use super::stats::{interpolated_quantile, sorted_seconds};
 use super::walk::is_step;
@@ -188,13 +188,7 @@ fn variants_of(
             .then_with(|| a.cmp(b))
     });
     let distinct = ranked.len() as u64;
-    let share = |n: u64| {
-        if sessions == 0 {
-            0.0
-        } else {
-            n as f64 / sessions as f64
-        }
-    };
+    let share = |n: u64| ratio(n, sessions);
     let mut other = OtherVariants::default();
     let mut top = Vec::new();
     let mut cumulative = 0u64;

@@ -90,31 +90,6 @@ pub struct Questions {
     pub journey: Option<ExpectedJourney>,
 }
 
-/// `spec` within `segment`: each group's sessions must also be in it.
-pub fn restricted(
-    journeys: &Journeys,
-    spec: &CompareSpec,
-    segment: Option<&Segment>,
-) -> CompareSpec {
-    let Some(within) = segment else {
-        return spec.clone();
-    };
-    let and = |s: Segment| Segment {
-        text: format!("{} & {}", within.text, s.text),
-        conditions: within
-            .conditions
-            .iter()
-            .chain(&s.conditions)
-            .cloned()
-            .collect(),
-    };
-    let (a, b) = crate::engine::compare::sides(journeys, spec);
-    CompareSpec::Segments {
-        a: and(a),
-        b: Some(and(b)),
-    }
-}
-
 fn rfc3339(us: i64) -> Option<String> {
     chrono::DateTime::from_timestamp_micros(us)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
@@ -174,10 +149,9 @@ impl Summary {
             .compare
             .as_ref()
             .map(|spec| {
-                let spec = restricted(journeys, spec, questions.segment.as_ref());
                 compare(
                     journeys,
-                    &spec,
+                    spec,
                     questions.funnel.as_ref(),
                     questions.paths.as_ref(),
                     questions.explain,
@@ -198,8 +172,7 @@ impl Summary {
                 .compare
                 .as_ref()
                 .map(|spec| {
-                    let spec = restricted(journeys, spec, questions.segment.as_ref());
-                    let (a, b) = crate::engine::compare::sides(journeys, &spec);
+                    let (a, b) = crate::engine::compare::sides(journeys, spec);
                     compare_conformance((journeys, a), (journeys, b), journey)
                 })
                 .transpose()?;

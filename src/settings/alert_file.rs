@@ -93,13 +93,6 @@ pub struct RulesFile {
     pub journeys: Vec<ExpectedJourney>,
 }
 
-impl RulesFile {
-    /// The journey called `name`.
-    pub fn journey(&self, name: &str) -> Option<&ExpectedJourney> {
-        self.journeys.iter().find(|j| j.name == name)
-    }
-}
-
 /// The `[[journey]]` tables read, each name once.
 fn journeys_of(texts: &[JourneyText]) -> Result<Vec<ExpectedJourney>, SettingsError> {
     let mut journeys: Vec<ExpectedJourney> = Vec::new();

@@ -513,7 +513,7 @@ fn read_order(rules: &[AlertRule]) -> Vec<usize> {
     order
 }
 
-fn rfc3339(us: i64) -> String {
+pub(crate) fn rfc3339(us: i64) -> String {
     chrono::DateTime::from_timestamp_micros(us)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
         .unwrap_or_default()
