@@ -200,7 +200,10 @@ pub struct MappingArgs {
     /// and where the others leave it.
     #[arg(long, value_name = "STEPS|NAME")]
     pub journey: Option<String>,
-    /// A rules file (TOML): its [[journey]] tables name expected journeys.
+    /// A rules file (TOML): [[journey]] tables name expected journeys,
+    /// [[trigger]] tables are per-customer triggers (summarize backtests
+    /// them; live sends their actions), [[rule]] tables are alert rules
+    /// (live).
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
 }
@@ -227,6 +230,11 @@ pub struct SummarizeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+    /// Writes every action the `[[trigger]]` rules of --rules would have
+    /// sent over the source, one JSON object per line (the objects a
+    /// trigger topic gets).
+    #[arg(long, value_name = "OUT.jsonl", requires = "rules")]
+    pub actions: Option<PathBuf>,
 }
 
 /// Output formats of `customers`.
@@ -422,6 +430,16 @@ pub struct LiveArgs {
     /// own webhook (a URL named by both gets it once).
     #[arg(long, value_name = "URL")]
     pub alerts_webhook: Option<String>,
+    /// Produce every action of the [[trigger]] rules (its JSON, keyed by
+    /// the customer) to this topic on the same brokers, with the idempotent
+    /// producer; each delivery is confirmed, and an action not confirmed
+    /// before a crash is sent again after resuming (same id).
+    #[arg(long, value_name = "TOPIC")]
+    pub triggers_topic: Option<String>,
+    /// POST every action of the [[trigger]] rules to this URL (retried with
+    /// backoff, never holding up the stream; failures are counted).
+    #[arg(long, value_name = "URL")]
+    pub triggers_webhook: Option<String>,
     /// Keep the live state in this file: resume from it when it exists, and
     /// save it atomically as events arrive (headless: with every summary
     /// printed; in the window: every 10 s and on closing).
@@ -490,6 +508,14 @@ pub struct WorkerArgs {
     /// is split into numbered chunks.
     #[arg(long, value_name = "BYTES", default_value_t = 900_000)]
     pub chunk_bytes: usize,
+    /// Produce every action of the [[trigger]] rules of --rules (its
+    /// JSON, keyed by the customer) to this topic on the same brokers,
+    /// with the idempotent producer.
+    #[arg(long, value_name = "TOPIC")]
+    pub triggers_topic: Option<String>,
+    /// POST every action of the [[trigger]] rules of --rules to this URL.
+    #[arg(long, value_name = "URL")]
+    pub triggers_webhook: Option<String>,
     /// Mapping and journey options.
     #[command(flatten)]
     pub mapping: MappingArgs,

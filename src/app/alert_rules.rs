@@ -42,11 +42,9 @@ impl AlertRules {
             ));
             return;
         };
-        // The file's expected journeys stay in it.
-        let journeys = crate::settings::read_rules_file(file, self.parser)
-            .map(|f| f.journeys)
-            .unwrap_or_default();
-        let text = rules_file_text(&self.rules, &journeys);
+        // The file's expected journeys and triggers stay in it.
+        let kept = crate::settings::read_rules_file(file, self.parser).unwrap_or_default();
+        let text = rules_file_text(&self.rules, &kept.journeys, &kept.triggers);
         let saved = file
             .parent()
             .filter(|dir| !dir.as_os_str().is_empty())

@@ -505,6 +505,7 @@ impl Workspace {
                 explain: true,
                 variants: None,
                 journey,
+                triggers: Vec::new(),
             };
             let mut summary =
                 Summary::answer(&summary.source, &summary.mapping, &walked, &questions)

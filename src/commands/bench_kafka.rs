@@ -242,6 +242,8 @@ fn live_ingest_watching(
         state: None,
         rules: watching.as_ref().map_or_else(Vec::new, |w| w.rules.clone()),
         outputs: AlertOutputs::default(),
+        triggers: Vec::new(),
+        trigger_outputs: AlertOutputs::default(),
     })
     .map_err(failed)?;
     let mut figures = WatchFigures::default();

@@ -84,6 +84,8 @@ pub fn synthetic_summary(touchpoints: usize, edges: usize) -> Summary {
         variants: None,
         conformance: None,
         compare_conformance: None,
+        triggers: None,
+        trigger_actions: Vec::new(),
     }
 }
 

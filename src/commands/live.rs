@@ -14,7 +14,8 @@ use crate::engine::alerts::{Alert, AlertRule};
 use crate::engine::live_compare::LiveComparison;
 use crate::engine::live_range::EventRange;
 use crate::report::{Summary, to_csv, to_dot, to_table};
-use crate::settings::{default_alert_rules, read_alert_rules};
+use crate::engine::triggers::{Action, TriggerRule, TriggerStats};
+use crate::settings::{default_alert_rules, read_alert_rules, read_rules_file};
 use crate::source::values::{RegistrySpec, ValueFormat, ValuesSpec};
 
 use crate::engine::kept::KeptEvents;
@@ -135,6 +136,51 @@ pub fn read_rules(
     })
 }
 
+/// The rules file a live run reads its alert rules and triggers from:
+/// `--alerts FILE`, else `--rules FILE`.
+fn rules_path(args: &LiveArgs) -> Option<&std::path::Path> {
+    args.alerts.as_deref().or(args.mapping.rules.as_deref())
+}
+
+/// The `[[trigger]]` rules of the run's rules file (none without one).
+fn read_triggers(args: &LiveArgs, settings: &Settings) -> Result<Vec<TriggerRule>, Failure> {
+    match (args.alerts.as_deref(), args.mapping.rules.as_deref()) {
+        (Some(path), _) => read_rules_file(path, settings.source.time_parser())
+            .map(|file| file.triggers)
+            .map_err(|e| usage(anyhow!(e))),
+        // Read with the other mapping flags.
+        (None, Some(_)) => Ok(settings.questions.triggers.clone()),
+        (None, None) => Ok(Vec::new()),
+    }
+}
+
+/// Where every action of the triggers goes: `--triggers-topic` (on
+/// `brokers`, with the client `properties`) and `--triggers-webhook`.
+pub(super) fn trigger_outputs(
+    (topic, webhook): (Option<&str>, Option<&str>),
+    brokers: &str,
+    properties: &[(String, String)],
+) -> Result<AlertOutputs, Failure> {
+    let webhook = match webhook {
+        None => None,
+        Some(url) => match crate::settings::webhook_problem(url) {
+            None => Some(url.to_owned()),
+            Some(problem) => return Err(usage(anyhow!("--triggers-{problem}"))),
+        },
+    };
+    if let Some(problem) = topic.and_then(|t| crate::settings::topic_problem(t, None)) {
+        return Err(usage(anyhow!("--triggers-topic: {problem}")));
+    }
+    Ok(AlertOutputs {
+        topic: topic.map(|topic| AlertTopic {
+            brokers: brokers.to_owned(),
+            topic: topic.to_owned(),
+            properties: properties.to_vec(),
+        }),
+        webhook,
+    })
+}
+
 /// `--alerts-webhook URL`, checked before anything starts as a rule's
 /// webhook is (one that cannot be parsed would fail every alert).
 fn webhook_url(text: &str) -> Result<String, Failure> {
@@ -214,8 +260,14 @@ pub(super) fn plan(
         range,
         state: args.state.clone(),
         compared,
-        alerts: read_rules(args.alerts.as_deref(), &settings)?,
+        alerts: read_rules(rules_path(args), &settings)?,
         outputs,
+        triggers: read_triggers(args, &settings)?,
+        trigger_outputs: trigger_outputs(
+            (args.triggers_topic.as_deref(), args.triggers_webhook.as_deref()),
+            brokers,
+            properties,
+        )?,
     };
     Ok((settings, run))
 }
@@ -227,8 +279,8 @@ pub(super) fn window_alerts(
     settings: &Settings,
     run: &Headless,
 ) -> Result<(Vec<AlertRule>, Option<std::path::PathBuf>), Failure> {
-    match &args.alerts {
-        Some(path) => Ok((run.alerts.clone(), Some(path.clone()))),
+    match rules_path(args) {
+        Some(path) => Ok((run.alerts.clone(), Some(path.to_owned()))),
         None => default_alert_rules(settings.source.time_parser()).map_err(|e| usage(anyhow!(e))),
     }
 }
@@ -246,6 +298,8 @@ pub fn live(args: &LiveArgs) -> Result<(), Failure> {
             alerts,
             alerts_file,
             alert_outputs: run.outputs,
+            triggers: run.triggers,
+            trigger_outputs: run.trigger_outputs,
             merged: None,
         };
         return Ok(crate::ui::window::run(
@@ -268,6 +322,8 @@ pub(super) struct Headless {
     pub compared: Option<LiveComparison>,
     pub alerts: Vec<AlertRule>,
     pub outputs: AlertOutputs,
+    pub triggers: Vec<TriggerRule>,
+    pub trigger_outputs: AlertOutputs,
 }
 
 /// Why the live loop stopped, as the command reports it: a source's
@@ -278,6 +334,7 @@ fn live_failure(e: LiveError) -> Failure {
         LiveError::Source(e) => source_failure(e),
         LiveError::Rules(e) => usage(anyhow!(e)),
         LiveError::Delivery(e) => Failure::Failed(anyhow!("cannot start the alerts producer: {e}")),
+        LiveError::Triggers(e) => usage(anyhow!("trigger rules: {e}")),
     }
 }
 
@@ -355,6 +412,8 @@ fn headless(spec: KafkaSpec, settings: Settings, run: Headless) -> Result<(), Fa
         state: run.state.clone(),
         rules: run.alerts.clone(),
         outputs: run.outputs.clone(),
+        triggers: run.triggers.clone(),
+        trigger_outputs: run.trigger_outputs.clone(),
     })
     .map_err(live_failure)?;
     let engine = live.engine_mut();
@@ -371,6 +430,7 @@ fn headless(spec: KafkaSpec, settings: Settings, run: Headless) -> Result<(), Fa
         engine.keep_from(Some(range.from_us - back));
     }
     let mut raised: Vec<Alert> = Vec::new();
+    let mut actions: Vec<Action> = Vec::new();
     let mut last_print = Instant::now();
     loop {
         let step = live.step().map_err(live_failure)?;
@@ -379,8 +439,15 @@ fn headless(spec: KafkaSpec, settings: Settings, run: Headless) -> Result<(), Fa
                 let json = serde_json::to_string(alert).unwrap_or_default();
                 print_line(&crate::format::json_printable(&json))?;
             }
+            for action in &step.actions {
+                let json = serde_json::to_string(action).unwrap_or_default();
+                print_line(&crate::format::json_printable(&json))?;
+            }
         }
         raised.extend(step.alerts);
+        if actions.len() < MAX_ACTIONS_LISTED {
+            actions.extend(step.actions);
+        }
         let idle = run.until_idle.is_some_and(|quiet| live.is_idle(quiet));
         let due = run.every.is_some_and(|every| last_print.elapsed() >= every);
         if !(idle || due) {
@@ -410,12 +477,20 @@ fn headless(spec: KafkaSpec, settings: Settings, run: Headless) -> Result<(), Fa
             alerts: &raised,
             delivery,
         });
+        let triggers = (!run.triggers.is_empty()).then(|| {
+            TriggersOut::of(
+                &live.session().engine.triggers().stats(),
+                live.action_delivery(),
+                (run.format == OutputFormat::Json).then_some(actions.as_slice()),
+            )
+        });
         let printed = Printed {
             summary: &summary,
             progress: &progress,
             counts: &counts,
             alerts: alerts_so_far.as_ref(),
             workers: None,
+            triggers: triggers.as_ref(),
         };
         print(&printed, run.format, !idle)?;
         if idle {
@@ -517,6 +592,63 @@ struct LiveJson<'a> {
     alert_delivery: Option<&'a DeliveryCounts>,
     #[serde(skip_serializing_if = "Option::is_none")]
     workers: Option<&'a WorkersReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    triggers: Option<&'a TriggersOut<'a>>,
+}
+
+/// At most this many actions are listed in headless `live`'s final JSON.
+const MAX_ACTIONS_LISTED: usize = 100_000;
+
+/// What the triggers did, for the JSON: counts per rule, delivery, and
+/// (with `--format json`) the actions.
+#[derive(serde::Serialize)]
+pub struct TriggersOut<'a> {
+    /// Per rule: its name, kind and actions fired.
+    pub rules: Vec<TriggerCount>,
+    /// Delivered to the topic and the webhook, or not.
+    pub delivery: DeliveryCounts,
+    /// Fired and not yet confirmed delivered (saved with the state).
+    pub queued: usize,
+    /// Arrivals later than their partition's watermark.
+    pub late: u64,
+    /// Customers followed now.
+    pub customers: usize,
+    /// The actions, oldest first (the first 100,000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actions: Option<&'a [Action]>,
+}
+
+/// One rule's actions.
+#[derive(serde::Serialize)]
+pub struct TriggerCount {
+    /// The rule.
+    pub rule: String,
+    /// Its kind.
+    pub kind: String,
+    /// Actions fired.
+    pub actions: u64,
+}
+
+impl<'a> TriggersOut<'a> {
+    /// What `stats` and `delivery` say, with `actions` when listed.
+    pub fn of(stats: &TriggerStats, delivery: DeliveryCounts, actions: Option<&'a [Action]>) -> Self {
+        TriggersOut {
+            rules: stats
+                .rules
+                .iter()
+                .map(|r| TriggerCount {
+                    rule: r.rule.clone(),
+                    kind: r.kind.clone(),
+                    actions: r.actions,
+                })
+                .collect(),
+            delivery,
+            queued: stats.unsent,
+            late: stats.late,
+            customers: stats.customers,
+            actions,
+        }
+    }
 }
 
 /// What one live summary prints.
@@ -531,6 +663,8 @@ pub struct Printed<'a> {
     pub alerts: Option<&'a AlertsOut<'a>>,
     /// A merged view's workers.
     pub workers: Option<&'a WorkersReport>,
+    /// The triggers, when rules are watched.
+    pub triggers: Option<&'a TriggersOut<'a>>,
 }
 
 /// The summary JSON with a `"kafka"` object (consumed count, offsets,
@@ -545,6 +679,7 @@ pub fn live_json(printed: &Printed<'_>, one_line: bool) -> String {
         alerts: printed.alerts.map(|out| out.alerts),
         alert_delivery: printed.alerts.map(|out| &out.delivery),
         workers: printed.workers,
+        triggers: printed.triggers,
     };
     let text = if one_line {
         serde_json::to_string(&value)

@@ -61,6 +61,8 @@ pub fn merged(args: &LiveArgs, state_topic: &str) -> Result<(), Failure> {
             alerts,
             alerts_file,
             alert_outputs: run.outputs,
+            triggers: Vec::new(),
+            trigger_outputs: Default::default(),
             merged: Some(MergedRequest {
                 state_topic: state_topic.to_owned(),
                 job: args.job.clone(),
@@ -124,6 +126,7 @@ pub fn merged(args: &LiveArgs, state_topic: &str) -> Result<(), Failure> {
             counts: &counts,
             alerts: alerts.as_ref(),
             workers: Some(&workers),
+            triggers: None,
         };
         print(&printed, run.format, !done)?;
         if done {

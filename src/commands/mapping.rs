@@ -67,16 +67,14 @@ fn questions(
         top: args.top,
         goal: args.goal.as_deref().map(str::trim).map(str::to_owned),
     });
+    let file = match &args.rules {
+        Some(path) => read_rules_file(path, parser)?,
+        None => RulesFile::default(),
+    };
     let journey = args
         .journey
         .as_deref()
-        .map(|text| {
-            let file = match &args.rules {
-                Some(path) => read_rules_file(path, parser)?,
-                None => RulesFile::default(),
-            };
-            expected_journey(text, &file.journeys)
-        })
+        .map(|text| expected_journey(text, &file.journeys))
         .transpose()?;
     Ok(Questions {
         funnel,
@@ -86,6 +84,7 @@ fn questions(
         explain: args.explain,
         variants,
         journey,
+        triggers: file.triggers,
     })
 }
 

@@ -242,7 +242,33 @@ fn summary_of(source: &SourceArgs) -> Result<Summary, Failure> {
 }
 
 fn summarize(args: &SummarizeArgs) -> Result<(), Failure> {
-    print_summary(&summary_of(&args.source)?, args.format)
+    let summary = summary_of(&args.source)?;
+    if let Some(out) = &args.actions {
+        write_actions(out, &args.source.path, &summary.trigger_actions)?;
+    }
+    print_summary(&summary, args.format)
+}
+
+/// Writes `actions` to `out` as JSON lines (never over the source).
+fn write_actions(
+    out: &Path,
+    source: &Path,
+    actions: &[crate::engine::triggers::Action],
+) -> Result<(), Failure> {
+    if crate::export::same_file(out, source) {
+        return Err(usage(anyhow::anyhow!(
+            "--actions {} is the source itself; give another file",
+            crate::format::printable(&out.display().to_string())
+        )));
+    }
+    let mut text = String::new();
+    for action in actions {
+        text.push_str(&serde_json::to_string(action).unwrap_or_default());
+        text.push('\n');
+    }
+    crate::files::write_whole(out, crate::files::Kind::Export, text.as_bytes())
+        .with_context(|| format!("cannot write the actions to {}", out.display()))
+        .map_err(Failure::Failed)
 }
 
 fn export(args: &ExportArgs) -> Result<(), Failure> {

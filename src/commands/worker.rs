@@ -80,6 +80,11 @@ pub fn worker(args: &WorkerArgs) -> Result<(), Failure> {
         "worker {name}: job `{job}`, group `{}`, reading `{}` into `{}`",
         args.group, spec.topic, args.state_topic
     );
+    let trigger_outputs = super::live::trigger_outputs(
+        (args.triggers_topic.as_deref(), args.triggers_webhook.as_deref()),
+        &spec.brokers,
+        &spec.properties,
+    )?;
     let setup = WorkerSetup {
         ids: settings
             .source
@@ -97,6 +102,8 @@ pub fn worker(args: &WorkerArgs) -> Result<(), Failure> {
         every,
         chunk_bytes: args.chunk_bytes,
         name,
+        triggers: settings.questions.triggers.clone(),
+        trigger_outputs,
     };
     finish_on_signals();
     let mut worker = GroupWorker::start(setup, follower).map_err(source_failure)?;

@@ -250,6 +250,8 @@ pub struct BatchEvent {
     pub time_us: i64,
     /// Nanoseconds past `time_us` (0..=999), see [`EventRef::sub_us_ns`].
     sub_us_ns: u16,
+    /// The partition it was read from (0 for a file).
+    partition: i32,
 }
 
 /// A batch of mapped events and rejected records, in source order.
@@ -269,6 +271,8 @@ pub struct EventBatch {
     /// Local times of this batch's events that the clock skipped or showed
     /// twice, by how they were read.
     pub times_adjusted: TimesAdjusted,
+    /// The partition the events appended next are read from (0 for a file).
+    partition: i32,
 }
 
 /// Where a stream's partition goes on, and what its last message read was
@@ -302,6 +306,8 @@ pub struct EventRef<'a> {
     pub event_id: Option<&'a str>,
     /// Explicit session id.
     pub session_id: Option<&'a str>,
+    /// The stream partition it was read from (0 for a file).
+    pub partition: i32,
     batch: &'a EventBatch,
     properties: &'a Range<u32>,
 }
@@ -348,6 +354,7 @@ impl EventBatch {
             rejected_at_us: Vec::new(),
             resume_at: Vec::new(),
             times_adjusted: TimesAdjusted::default(),
+            partition: 0,
         }
     }
 
@@ -399,6 +406,7 @@ impl EventBatch {
             properties: first..self.properties.len() as u32,
             time_us: event.time_us,
             sub_us_ns: sub_us_ns.min(999),
+            partition: self.partition,
         });
     }
 
@@ -411,6 +419,13 @@ impl EventBatch {
         self.rejected_at_us.clear();
         self.resume_at.clear();
         self.times_adjusted = TimesAdjusted::default();
+        self.partition = 0;
+    }
+
+    /// The events appended from now on are read from stream partition
+    /// `partition`.
+    pub fn from_partition(&mut self, partition: i32) {
+        self.partition = partition;
     }
 
     /// Appends a rejected record.
@@ -453,6 +468,7 @@ impl EventBatch {
             sub_us_ns: e.sub_us_ns,
             event_id: e.event_id.map(|s| self.str(s)),
             session_id: e.session_id.map(|s| self.str(s)),
+            partition: e.partition,
             batch: self,
             properties: &e.properties,
         })

@@ -201,7 +201,11 @@ impl JourneyIds {
         JourneyIds::matching(journey, |name| journeys.touchpoints_matching(name))
     }
 
-    fn matching(journey: &ExpectedJourney, ids_of: impl Fn(&str) -> Vec<u32>) -> JourneyIds {
+    /// `journey` with `ids_of` giving each step's touchpoint ids.
+    pub(crate) fn matching(
+        journey: &ExpectedJourney,
+        ids_of: impl Fn(&str) -> Vec<u32>,
+    ) -> JourneyIds {
         JourneyIds {
             ids: journey
                 .steps

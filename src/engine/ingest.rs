@@ -29,6 +29,9 @@ pub(super) struct Arrival<'s> {
     pub customer_hash: u64,
     /// The customer's newest event time so far, this one included.
     pub newest_us: i64,
+    /// The event as the batch holds it (its customer's name, partition and
+    /// properties).
+    pub event: EventRef<'s>,
 }
 
 #[derive(Debug, Clone)]
@@ -170,6 +173,7 @@ impl JourneyBuilder {
                 key: key.unwrap_or(0),
                 customer_hash: last_customer.map_or(0, |(_, _, hash)| hash),
                 newest_us: newest.max(time),
+                event,
             };
             if keep(arrival) {
                 if time < newest {

@@ -228,6 +228,24 @@ impl Journeys {
         }
     }
 
+    /// Calls `f(customer, start, session)` for every whole session, whether
+    /// the segment selects it or not, in customer order; `start` is the
+    /// session's first index among its customer's events.
+    pub fn for_each_session_at<'a>(&'a self, mut f: impl FnMut(u32, usize, &'a [Event])) {
+        for c in 0..self.customer_count() {
+            self.store
+                .each_selected(c, self.config.session_timeout_us, None, |start, s| {
+                    f(c as u32, start, s)
+                });
+        }
+    }
+
+    /// True when the events carried session ids (sessions are cut where
+    /// the id changes, not by time).
+    pub fn has_session_keys(&self) -> bool {
+        !self.store.session_keys.is_empty()
+    }
+
     /// Calls `f(customer, events)` for every customer with a selected
     /// session: the events of the selected sessions, in order (all the
     /// customer's events when there is no segment).

@@ -14,6 +14,7 @@ use super::ingest::{JourneyBuilder, StagedCopy};
 use super::journeys::Journeys;
 use super::running::{RestoreError, Running, Step};
 use super::saved::SavedBuilder;
+use super::triggers::{TriggerRunner, TriggerRule, compiled::TriggerError};
 
 const MINUTE_US: i64 = 60 * 1_000_000;
 
@@ -56,6 +57,8 @@ pub struct LiveEngine {
     customer_numbering: u64,
     /// Whether quiet customers are settled as the stream goes on.
     settling: bool,
+    /// Per-customer trigger rules and where they stand.
+    triggers: TriggerRunner,
 }
 
 /// The journeys since start, with open sessions by touchpoint.
@@ -86,6 +89,7 @@ impl LiveEngine {
             rejected_minutes: BTreeMap::new(),
             customer_numbering: 0,
             settling: true,
+            triggers: TriggerRunner::default(),
         }
     }
 
@@ -117,6 +121,9 @@ impl LiveEngine {
     pub fn ingest(&mut self, batch: &super::EventBatch) {
         let lateness = self.recent.lateness_us();
         let running = &mut self.running;
+        let triggers = &mut self.triggers;
+        let watching = triggers.is_watching();
+        let kept = self.recent.config.kept_properties.clone();
         let mut taken = 0;
         self.recent.ingest_each(batch, |arrival| {
             taken += 1;
@@ -127,16 +134,30 @@ impl LiveEngine {
                 key: arrival.key,
                 sub_us_ns: arrival.sub_us_ns,
             };
-            running.add(
+            let new = running.add(
                 staged.event.customer,
                 arrival.customer_hash,
                 step,
                 staged.id_hash,
                 arrival.newest_us,
                 lateness,
-            )
+            );
+            if new && watching {
+                triggers.take(
+                    &arrival.event,
+                    arrival.customer_hash,
+                    step.touchpoint,
+                    step.key,
+                    &kept,
+                );
+            }
+            new
         });
         self.taken += taken;
+        if watching {
+            self.triggers.learn(self.recent.touchpoints.iter());
+            self.triggers.advance();
+        }
         let watermark = self.recent.watermark_us();
         self.place_rejected(batch, watermark);
         let Some(watermark) = watermark else {
@@ -413,6 +434,7 @@ impl LiveEngine {
             forgotten_before_us: self.forgotten_before_us,
             taken: self.taken,
             rejected_minutes: Cow::Borrowed(&self.rejected_minutes),
+            triggers: Cow::Borrowed(&self.triggers),
         }
     }
 
@@ -449,7 +471,29 @@ impl LiveEngine {
             rejected_minutes: saved.rejected_minutes.into_owned(),
             customer_numbering: 0,
             settling: true,
+            triggers: saved.triggers.into_owned(),
         })
+    }
+
+    /// Watches the per-customer trigger `rules` from now on (their sessions
+    /// under way keep what they fired).
+    pub fn set_triggers(&mut self, rules: Vec<TriggerRule>) -> Result<(), TriggerError> {
+        let config = &self.recent.config;
+        let (kept, timeout) = (config.kept_properties.clone(), config.session_timeout_us);
+        let lateness = self.recent.lateness_us();
+        self.triggers.set_rules(rules, &kept, timeout, lateness)?;
+        self.triggers.learn(self.recent.touchpoints.iter());
+        Ok(())
+    }
+
+    /// The triggers: what they fired, what waits for delivery.
+    pub fn triggers(&self) -> &TriggerRunner {
+        &self.triggers
+    }
+
+    /// The triggers, to take what they fired and confirm deliveries.
+    pub fn triggers_mut(&mut self) -> &mut TriggerRunner {
+        &mut self.triggers
     }
 }
 
@@ -462,6 +506,7 @@ pub struct SavedEngine<'a> {
     forgotten_before_us: i64,
     taken: u64,
     rejected_minutes: Cow<'a, BTreeMap<i64, u64>>,
+    triggers: Cow<'a, TriggerRunner>,
 }
 
 impl SavedEngine<'_> {

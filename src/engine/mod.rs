@@ -35,6 +35,7 @@ pub mod segment;
 mod settled;
 mod staging;
 pub mod stats;
+pub mod triggers;
 pub mod variants;
 pub mod walk;
 

@@ -90,6 +90,10 @@ pub enum SegmentError {
         /// The properties that are kept.
         kept: String,
     },
+    /// Trigger rules that cannot be read against the data (a segment
+    /// property not kept, too many names).
+    #[error("{0}")]
+    Other(String),
 }
 
 /// What is wrong with one condition of an expression.

@@ -77,6 +77,23 @@ pub struct StreamOutputs<'a> {
 }
 
 impl AlertOutputs {
+    /// Where every action of the triggers goes: the topic (produced with
+    /// the idempotent producer) and the webhook.
+    pub fn action_destinations(&self) -> Vec<Destination> {
+        let mut to = Vec::new();
+        if let Some(topic) = &self.topic {
+            let mut topic = topic.clone();
+            topic
+                .properties
+                .push(("enable.idempotence".into(), "true".into()));
+            to.push(Destination::Topic(topic));
+        }
+        if let Some(url) = &self.webhook {
+            to.push(Destination::Webhook(url.clone()));
+        }
+        to
+    }
+
     /// Where an alert of a rule with `own` outputs goes: the outputs given
     /// for every alert and the rule's own, each place once. A rule's topic
     /// without brokers of its own is on the watched stream's `brokers`,
@@ -162,18 +179,30 @@ impl Counts {
     }
 }
 
-/// An alert waiting to be delivered: its rule, its JSON and where to.
+/// An alert or an action waiting to be delivered: its key (the rule's
+/// name, or the action's customer), its JSON, where to, and how it is
+/// counted.
 struct Queued {
-    rule: String,
+    key: String,
     json: String,
     to: Vec<Destination>,
+    counts: Arc<Counts>,
+    /// An action's id, said back once its delivery is over.
+    action: Option<String>,
+    /// `alert` or `action for`, for the log.
+    what: &'static str,
 }
 
 /// The delivery worker and what it counts.
 pub struct AlertSender {
-    /// Takes the queued alerts; None once finished.
+    /// Takes the queued alerts and actions; None once finished.
     worker: Worker<Queued, ()>,
     counts: Arc<Counts>,
+    /// How delivering the triggers' actions has gone.
+    action_counts: Arc<Counts>,
+    /// Actions whose delivery is over (sent, or failed after every
+    /// attempt), not yet taken.
+    done_actions: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// A producer for each set of brokers and client properties alerts went
@@ -226,17 +255,59 @@ impl AlertSender {
             .timeout_global(Some(WEBHOOK_TIMEOUT))
             .build()
             .into();
-        let shared = counts.clone();
+        let done_actions = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let done = done_actions.clone();
         let worker =
             Worker::spawn_with_room("alert delivery", QUEUE, no_waker(), move |_, waiting, _| {
                 // Ends once the sender is finished and every queued alert is
                 // delivered (or given up).
                 for queued in waiting {
-                    deliver(&queued, &mut producers, &agent, &shared);
+                    if deliver(&queued, &mut producers, &agent)
+                        && let Some(id) = queued.action
+                    {
+                        crate::background::lock(&done).push(id);
+                    }
                 }
                 Ok(())
             });
-        Ok(AlertSender { worker, counts })
+        Ok(AlertSender {
+            worker,
+            counts,
+            action_counts: Arc::new(Counts::default()),
+            done_actions,
+        })
+    }
+
+    /// Queues a trigger's action for delivery to `to` without waiting,
+    /// keyed by its customer; false when too many wait (it stays with the
+    /// triggers' undelivered actions, to be queued again).
+    pub fn send_action(&self, action: &crate::engine::triggers::Action, to: Vec<Destination>) -> bool {
+        if to.is_empty() {
+            return true;
+        }
+        let queued = Queued {
+            key: action.customer.clone(),
+            json: serde_json::to_string(action).unwrap_or_default(),
+            to,
+            counts: self.action_counts.clone(),
+            action: Some(action.id.clone()),
+            what: "the action for",
+        };
+        let taken = self.worker.send(queued);
+        if taken {
+            self.action_counts.queued.fetch_add(1, Ordering::Relaxed);
+        }
+        taken
+    }
+
+    /// The actions whose delivery is over since the last call.
+    pub fn take_done_actions(&self) -> Vec<String> {
+        std::mem::take(&mut *crate::background::lock(&self.done_actions))
+    }
+
+    /// How delivering the actions has gone so far.
+    pub fn action_counts(&self) -> DeliveryCounts {
+        self.action_counts.read()
     }
 
     /// Queues each alert `raised` for delivery to the outputs given for
@@ -260,9 +331,12 @@ impl AlertSender {
         }
         let json = serde_json::to_string(alert).unwrap_or_default();
         let queued = Queued {
-            rule: alert.rule.clone(),
+            key: alert.rule.clone(),
             json,
             to,
+            counts: self.counts.clone(),
+            action: None,
+            what: "alert",
         };
         let counter = match self.worker.send(queued) {
             true => &self.counts.queued,
@@ -279,32 +353,44 @@ impl AlertSender {
     /// Delivers what is queued, waiting [`FINISH_WAIT`] at most: what is
     /// not delivered by then is given up (no attempt begins after) and
     /// counted as `undelivered`.
-    pub fn finish(mut self) -> DeliveryCounts {
+    pub fn finish(self) -> DeliveryCounts {
+        self.finish_both().0
+    }
+
+    /// Finishes as [`AlertSender::finish`] does: how delivering alerts and
+    /// actions went, and the actions whose delivery is over.
+    pub fn finish_both(mut self) -> (DeliveryCounts, DeliveryCounts, Vec<String>) {
         match self.worker.finish_within(FINISH_WAIT) {
             // The worker is left to end with the process; it begins
             // nothing more.
-            None => self.counts.given_up.store(true, Ordering::Relaxed),
+            None => {
+                self.counts.given_up.store(true, Ordering::Relaxed);
+                self.action_counts.given_up.store(true, Ordering::Relaxed);
+            }
             Some(Err(why)) => log::error!("{why}"),
             Some(Ok(())) => {}
         }
-        self.counts.read()
+        let done = self.take_done_actions();
+        (self.counts.read(), self.action_counts.read(), done)
     }
 }
 
-/// Delivers one alert to each of its destinations, counting how each went;
-/// stops, uncounted (undelivered), once the run has given up.
-fn deliver(queued: &Queued, producers: &mut Producers, agent: &ureq::Agent, counts: &Counts) {
-    let shown = crate::format::printable(&queued.rule);
+/// Delivers one alert or action to each of its destinations, counting how
+/// each went; stops, uncounted (undelivered), once the run has given up.
+/// True when its delivery is over.
+fn deliver(queued: &Queued, producers: &mut Producers, agent: &ureq::Agent) -> bool {
+    let counts = &*queued.counts;
+    let shown = crate::format::printable(&queued.key);
     for to in &queued.to {
         if counts.given_up.load(Ordering::Relaxed) {
-            return;
+            return false;
         }
         match to {
             Destination::Topic(to) => {
                 let sent = producers.get(to).map_err(|e| e.to_string()).and_then(
                     |(_, producer, redactor)| {
                         let record = FutureRecord::to(&to.topic)
-                            .key(&queued.rule)
+                            .key(&queued.key)
                             .payload(&queued.json);
                         futures_executor::block_on(producer.send(record, DELIVERY_TIMEOUT))
                             .map(|_| ())
@@ -315,7 +401,7 @@ fn deliver(queued: &Queued, producers: &mut Producers, agent: &ureq::Agent, coun
                     Ok(()) => &counts.topic_sent,
                     Err(e) => {
                         let topic = crate::format::printable(&to.topic);
-                        log::warn!("alert `{shown}` not delivered to `{topic}`: {e}");
+                        log::warn!("{} `{shown}` not delivered to `{topic}`: {e}", queued.what);
                         &counts.topic_failures
                     }
                 };
@@ -326,17 +412,21 @@ fn deliver(queued: &Queued, producers: &mut Producers, agent: &ureq::Agent, coun
                     counts.webhook_sent.fetch_add(1, Ordering::Relaxed);
                 }
                 // The run ended meanwhile: counted as undelivered.
-                Err(None) => return,
+                Err(None) => return false,
                 Err(Some(e)) => {
                     let url = crate::source::values::shown_url(url);
                     let url = crate::format::printable(&url);
-                    log::warn!("alert `{shown}` not delivered to the webhook {url}: {e}");
+                    log::warn!(
+                        "{} `{shown}` not delivered to the webhook {url}: {e}",
+                        queued.what
+                    );
                     counts.webhook_failures.fetch_add(1, Ordering::Relaxed);
                 }
             },
         }
     }
     counts.done.fetch_add(1, Ordering::Relaxed);
+    true
 }
 
 /// POSTs `json` to `url`, retrying with a doubling pause until `given_up`;

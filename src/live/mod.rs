@@ -6,6 +6,7 @@
 //! thread and `bench --kafka` all drive the same loop and differ only in
 //! what they do with its output.
 
+pub mod action_out;
 pub mod alert_out;
 pub mod merged;
 pub mod merged_alerts;

@@ -11,6 +11,10 @@ use crate::engine::{EngineConfig, LiveEngine, SegmentError};
 use crate::source::kafka::KafkaSpec;
 use crate::source::{SourceError, SourceOptions};
 
+use crate::engine::triggers::compiled::TriggerError;
+use crate::engine::triggers::{Action, TriggerRule};
+
+use super::action_out::ActionDelivery;
 use super::alert_out::{AlertOutputs, AlertSender, DeliveryCounts, StreamOutputs};
 use super::session::LiveSession;
 use crate::source::kafka::ClientError;
@@ -37,6 +41,10 @@ pub struct LiveSetup {
     pub rules: Vec<AlertRule>,
     /// Where every alert goes besides its rule's own outputs.
     pub outputs: AlertOutputs,
+    /// The per-customer trigger rules.
+    pub triggers: Vec<TriggerRule>,
+    /// Where their actions go (`--triggers-topic`, `--triggers-webhook`).
+    pub trigger_outputs: AlertOutputs,
 }
 
 /// Why a live run stopped.
@@ -51,6 +59,9 @@ pub enum LiveError {
     /// The alerts' producer could not start.
     #[error("cannot start the alerts producer: {0}")]
     Delivery(#[from] ClientError),
+    /// The trigger rules cannot be watched.
+    #[error("trigger rules: {0}")]
+    Triggers(#[from] TriggerError),
 }
 
 /// What one step brought.
@@ -62,6 +73,9 @@ pub struct Step {
     pub alerts: Vec<Alert>,
     /// Seconds spent checking the rules.
     pub check_s: f64,
+    /// Actions the triggers fired, handed to delivery when it has
+    /// somewhere to send them.
+    pub actions: Vec<Action>,
 }
 
 /// A topic read live: the session, its alert rules and their delivery.
@@ -82,6 +96,9 @@ pub struct LiveRun {
     unsaved: bool,
     last_save: Instant,
     save_every: Duration,
+    /// Where actions go, and those queued for delivery.
+    actions: ActionDelivery,
+    actions_delivered: DeliveryCounts,
 }
 
 impl LiveRun {
@@ -100,6 +117,13 @@ impl LiveRun {
         if !alerts.rules().is_empty() {
             session.engine.keep_at_least(alerts.keeps_us());
         }
+        session.engine.set_triggers(setup.triggers)?;
+        let actions = ActionDelivery::new(&setup.trigger_outputs);
+        let source = format!("kafka://{}/{}", setup.spec.brokers, setup.spec.topic);
+        session
+            .engine
+            .triggers_mut()
+            .set_output(&source, actions.is_on());
         let sender = AlertSender::start(&setup.outputs)?;
         Ok(LiveRun {
             session,
@@ -114,6 +138,8 @@ impl LiveRun {
             unsaved: false,
             last_save: Instant::now(),
             save_every: SAVE_EVERY,
+            actions,
+            actions_delivered: DeliveryCounts::default(),
         })
     }
 
@@ -145,7 +171,31 @@ impl LiveRun {
         }
         let mut step = self.check(false)?;
         step.news = news;
+        step.actions = self.hand_over_actions();
         Ok(step)
+    }
+
+    /// Takes what the triggers fired, queues the actions not yet delivered
+    /// (a full queue leaves them for the next step) and tells the triggers
+    /// which deliveries are over.
+    fn hand_over_actions(&mut self) -> Vec<Action> {
+        let triggers = self.session.engine.triggers_mut();
+        let fired = triggers.take_fired();
+        let Some(sender) = &self.sender else {
+            return fired;
+        };
+        self.unsaved |= self.actions.queue(sender, triggers);
+        let done = self.actions.done(sender);
+        triggers.confirm(&done);
+        fired
+    }
+
+    /// How delivering the triggers' actions has gone so far.
+    pub fn action_delivery(&self) -> DeliveryCounts {
+        match &self.sender {
+            Some(sender) => sender.action_counts(),
+            None => self.actions_delivered,
+        }
     }
 
     /// Checks the rules as if every partition were read to its end (a
@@ -175,6 +225,7 @@ impl LiveRun {
             news: false,
             alerts,
             check_s,
+            actions: Vec::new(),
         })
     }
 
@@ -253,17 +304,22 @@ impl LiveRun {
     /// ([`super::alert_out::FINISH_WAIT`]); alerts raised after are not
     /// delivered.
     pub fn finish_delivery(&mut self) -> DeliveryCounts {
+        self.hand_over_actions();
         if let Some(sender) = self.sender.take() {
-            self.delivered = sender.finish();
+            let (alerts, actions, done) = sender.finish_both();
+            self.delivered = alerts;
+            self.actions_delivered = actions;
+            self.session.engine.triggers_mut().confirm(&done);
         }
         self.delivered
     }
 
-    /// Saves what is unsaved, leaves the stream (a group member leaves its
-    /// group) and finishes delivering alerts.
+    /// Finishes delivering alerts and actions, saves what is unsaved (the
+    /// actions still undelivered with it) and leaves the stream (a group
+    /// member leaves its group).
     pub fn close(mut self) -> Result<DeliveryCounts, LiveError> {
-        let saved = self.save_if_changed();
         let delivery = self.finish_delivery();
+        let saved = self.save_if_changed();
         self.session.close();
         saved.map(|()| delivery)
     }

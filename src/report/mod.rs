@@ -6,6 +6,7 @@ pub mod words;
 
 use serde::Serialize;
 
+use crate::engine::triggers::{Action, RuleBacktest, TriggerRule, backtest};
 use crate::engine::variants::goal_of;
 use crate::engine::{
     CompareReport, CompareSpec, ComparedConformance, ConformanceReport, EdgeReport,
@@ -68,6 +69,13 @@ pub struct Summary {
     /// for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compare_conformance: Option<ComparedConformance>,
+    /// What the trigger rules would have sent over the source (`--rules`
+    /// with `[[trigger]]` tables), per rule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub triggers: Option<Vec<RuleBacktest>>,
+    /// Every action the trigger rules would have sent, by event time.
+    #[serde(skip)]
+    pub trigger_actions: Vec<Action>,
 }
 
 /// What a summary answers besides the graph.
@@ -88,6 +96,8 @@ pub struct Questions {
     pub variants: Option<VariantsSpec>,
     /// An expected journey (`--journey`).
     pub journey: Option<ExpectedJourney>,
+    /// Per-customer trigger rules to backtest (`--rules FILE`).
+    pub triggers: Vec<TriggerRule>,
 }
 
 fn rfc3339(us: i64) -> Option<String> {
@@ -124,6 +134,8 @@ impl Summary {
             variants: None,
             conformance: None,
             compare_conformance: None,
+            triggers: None,
+            trigger_actions: Vec::new(),
         }
     }
 
@@ -137,6 +149,7 @@ impl Summary {
         questions: &Questions,
     ) -> Result<Self, SegmentError> {
         let segmented;
+        let all = journeys;
         let journeys = match &questions.segment {
             Some(segment) => {
                 segmented = journeys.with_segment(Some(segment.clone()))?;
@@ -145,6 +158,13 @@ impl Summary {
             None => journeys,
         };
         let mut summary = Summary::new(source, mapping, journeys, questions.funnel.as_ref());
+        if !questions.triggers.is_empty() {
+            // Over every session: a trigger has its own segment.
+            let backtest = backtest(all, questions.triggers.clone(), source)
+                .map_err(|e| SegmentError::Other(e.0))?;
+            summary.triggers = Some(backtest.rules);
+            summary.trigger_actions = backtest.actions;
+        }
         summary.compare = questions
             .compare
             .as_ref()

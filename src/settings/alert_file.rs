@@ -10,7 +10,9 @@ use crate::source::TimeParser;
 use super::alert_checks::{
     check_count, check_name, check_size, never_fires, quoted, topic_problem, webhook_problem,
 };
+use super::trigger_file::{TriggerText, trigger_text, triggers_of};
 use super::{SettingsError, parse_segment};
+use crate::engine::triggers::{TriggerKind, TriggerRule};
 
 /// A funnel step named by its touchpoint or by its place (1 = the first).
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -74,12 +76,15 @@ struct JourneyText {
     steps: String,
 }
 
-/// A rules file: `[[rule]]` (alert rules) and `[[journey]]` tables.
+/// A rules file: `[[rule]]` (alert rules), `[[trigger]]` and `[[journey]]`
+/// tables.
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RulesText {
     #[serde(default)]
     rule: Vec<RuleText>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    trigger: Vec<TriggerText>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     journey: Vec<JourneyText>,
 }
@@ -91,6 +96,8 @@ pub struct RulesFile {
     pub alerts: Vec<AlertRule>,
     /// Its expected journeys (`[[journey]]`), by name.
     pub journeys: Vec<ExpectedJourney>,
+    /// Its per-customer triggers (`[[trigger]]`).
+    pub triggers: Vec<TriggerRule>,
 }
 
 /// The `[[journey]]` tables read, each name once.
@@ -173,9 +180,11 @@ pub fn rules_file(text: &str, parser: TimeParser) -> Result<RulesFile, SettingsE
             )));
         }
     }
+    let triggers = triggers_of(&file.trigger, parser, &journeys)?;
     Ok(RulesFile {
         alerts: rules,
         journeys,
+        triggers,
     })
 }
 
@@ -448,25 +457,37 @@ fn duration_text(us: i64) -> String {
 
 /// `rules` as a rule file (TOML) that [`alert_rules`] reads back as them.
 pub fn alert_rules_text(rules: &[AlertRule]) -> String {
-    rules_file_text(rules, &[])
+    rules_file_text(rules, &[], &[])
 }
 
-/// `rules` and `journeys` as a rules file (TOML) that [`rules_file`] reads
-/// back as them.
-pub fn rules_file_text(rules: &[AlertRule], journeys: &[ExpectedJourney]) -> String {
+/// `rules`, `journeys` and `triggers` as a rules file (TOML) that
+/// [`rules_file`] reads back as them.
+pub fn rules_file_text(
+    rules: &[AlertRule],
+    journeys: &[ExpectedJourney],
+    triggers: &[TriggerRule],
+) -> String {
     // The journeys the rules follow are written too, each name once; one
     // named by its steps needs no table.
     let mut all: Vec<&ExpectedJourney> = journeys.iter().collect();
-    for rule in rules {
-        if let AlertKind::Conformance { journey } = &rule.kind
-            && journey.name != journey.to_string()
-            && !all.iter().any(|j| j.name == journey.name)
-        {
+    let followed = rules
+        .iter()
+        .filter_map(|rule| match &rule.kind {
+            AlertKind::Conformance { journey } => Some(journey),
+            _ => None,
+        })
+        .chain(triggers.iter().filter_map(|t| match &t.kind {
+            TriggerKind::OffPath { journey } => Some(journey),
+            _ => None,
+        }));
+    for journey in followed {
+        if journey.name != journey.to_string() && !all.iter().any(|j| j.name == journey.name) {
             all.push(journey);
         }
     }
     let file = RulesText {
         rule: rules.iter().map(text_of).collect(),
+        trigger: triggers.iter().map(trigger_text).collect(),
         journey: all
             .into_iter()
             .map(|j| JourneyText {

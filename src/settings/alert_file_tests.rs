@@ -239,7 +239,7 @@ fn journeys_are_read_named_and_kept_when_rules_are_saved() {
     let extra = crate::engine::ExpectedJourney::parse(Some("browse"), "home > search").unwrap();
     let mut journeys = file.journeys.clone();
     journeys.push(extra);
-    let text = rules_file_text(&file.alerts, &journeys);
+    let text = rules_file_text(&file.alerts, &journeys, &[]);
     let again = rules_file(&text, TimeParser::default()).expect("saved");
     assert_eq!(again.alerts, file.alerts, "{text}");
     // A rule's journey named by its steps needs no table.

@@ -17,6 +17,7 @@ mod alert_checks;
 #[cfg(test)]
 mod alert_checks_tests;
 mod alert_file;
+mod trigger_file;
 #[cfg(test)]
 mod alert_file_tests;
 mod rule_draft;
@@ -27,6 +28,7 @@ pub use alert_file::{
     rules_file_text,
 };
 pub use rule_draft::RuleDraft;
+pub use trigger_file::{TriggerText, trigger_of, trigger_text};
 
 /// The bundled sample data (see `sample_data/README.md`).
 pub const SAMPLE_DATA: &[u8] = include_bytes!("../../sample_data/ecommerce.jsonl.zst");

@@ -21,7 +21,7 @@ use super::Mapping;
 const MAGIC: &[u8; 8] = b"JSCOPEst";
 
 /// The format written. States of other versions are refused.
-pub const VERSION: u32 = 8;
+pub const VERSION: u32 = 9;
 
 /// The first bytes of the states that earlier versions wrote.
 const EARLIER_MAGICS: [&[u8; 8]; 2] = [b"JSCOPE01", b"JSCOPE02"];

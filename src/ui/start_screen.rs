@@ -244,6 +244,13 @@ impl StartScreen {
         // The user's own alert rules, edited in the live screen's Alerts tab.
         let (alerts, alerts_file) =
             crate::settings::default_alert_rules(Default::default()).map_err(|e| e.to_string())?;
+        // And its triggers, run as events arrive (sent nowhere).
+        let triggers = alerts_file
+            .as_deref()
+            .filter(|path| path.exists())
+            .and_then(|path| crate::settings::read_rules_file(path, Default::default()).ok())
+            .map(|file| file.triggers)
+            .unwrap_or_default();
         Ok(LiveRequest {
             spec,
             state: None,
@@ -251,6 +258,8 @@ impl StartScreen {
             alerts,
             alerts_file,
             alert_outputs: Default::default(),
+            triggers,
+            trigger_outputs: Default::default(),
             merged: None,
         })
     }

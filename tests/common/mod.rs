@@ -11,6 +11,7 @@ pub mod demo_app;
 pub mod pointer;
 pub mod registry;
 pub mod shop;
+pub mod triggers_reference;
 
 use std::path::{Path, PathBuf};
 

@@ -73,6 +73,8 @@ pub(super) fn open(
         state: request.state.clone(),
         rules: request.alerts.clone(),
         outputs: request.alert_outputs.clone(),
+        triggers: request.triggers.clone(),
+        trigger_outputs: request.trigger_outputs.clone(),
     })
     .map_err(|e| crate::format::error_chain(&e))?;
     Ok(Box::new(live))

@@ -475,6 +475,10 @@ pub struct LiveRequest {
     /// Where every alert is sent besides its rule's own outputs (the
     /// command line's `--alerts-topic` and `--alerts-webhook`).
     pub alert_outputs: crate::live::alert_out::AlertOutputs,
+    /// Per-customer trigger rules run as events arrive.
+    pub triggers: Vec<crate::engine::triggers::TriggerRule>,
+    /// Where their actions go (`--triggers-topic`, `--triggers-webhook`).
+    pub trigger_outputs: crate::live::alert_out::AlertOutputs,
     /// Show the merged view of a job's workers instead of reading `spec`'s
     /// topic (whose brokers and client properties reach the state topic).
     pub merged: Option<MergedRequest>,

@@ -31,6 +31,8 @@ mod rebalancing;
 
 use rebalancing::Rebalancing;
 
+use super::action_out::ActionDelivery;
+use super::alert_out::AlertSender;
 use super::snapshot::SnapshotHeader;
 use super::state_topic::{Follower, Publisher, StateTopic};
 
@@ -66,6 +68,10 @@ pub struct WorkerSetup {
     pub ids: Option<String>,
     /// This worker's name (its client id).
     pub name: String,
+    /// Per-customer trigger rules, run on each partition held.
+    pub triggers: Vec<crate::engine::triggers::TriggerRule>,
+    /// Where their actions go.
+    pub trigger_outputs: crate::live::alert_out::AlertOutputs,
 }
 
 /// One published round, as `worker --every-line` prints it.
@@ -126,6 +132,9 @@ struct Core {
     generation: Arc<AtomicU64>,
     /// Customers in more than one partition held, as last counted.
     customers_split: u64,
+    /// Delivers the triggers' actions (None once finished).
+    sender: Option<AlertSender>,
+    actions: ActionDelivery,
 }
 
 impl Core {
@@ -142,6 +151,7 @@ impl Core {
         let Some(snapshot) = snapshot else {
             let mut engine = LiveEngine::new(setup.config.clone(), setup.lateness_us);
             engine.keep_at_least(setup.keep_us);
+            self.watch_triggers(&mut engine)?;
             // `--from latest` starts at the end last asked for (before this
             // assignment), so that a partition where nothing arrives has a
             // snapshot saying where it goes on.
@@ -176,6 +186,7 @@ impl Core {
             )));
         }
         engine.keep_at_least(setup.keep_us);
+        self.watch_triggers(&mut engine)?;
         let next = snapshot.header.next_offset;
         let mark = resume.covered.iter().find(|m| m.partition == partition);
         let mut held = Held::new(
@@ -188,6 +199,47 @@ impl Core {
         held.adopted = self.generation.load(Ordering::SeqCst);
         self.held.insert(partition, held);
         Ok(Offset::Offset(next))
+    }
+
+    /// Has `engine` run the trigger rules, its actions delivered.
+    fn watch_triggers(&self, engine: &mut LiveEngine) -> Result<(), SourceError> {
+        let setup = &self.setup;
+        engine
+            .set_triggers(setup.triggers.clone())
+            .map_err(|e| SourceError::Usage(format!("trigger rules: {e}")))?;
+        let source = format!("kafka://{}/{}", setup.spec.brokers, setup.spec.topic);
+        engine
+            .triggers_mut()
+            .set_output(&source, self.actions.is_on());
+        Ok(())
+    }
+
+    /// Queues the actions the partitions held fired (and those their
+    /// snapshots had not seen delivered), and confirms those delivered.
+    fn hand_over_actions(&mut self) {
+        let Some(sender) = &self.sender else {
+            return;
+        };
+        for held in self.held.values_mut() {
+            held.engine.triggers_mut().take_fired();
+            held.changed |= self.actions.queue(sender, held.engine.triggers());
+        }
+        let done = self.actions.done(sender);
+        for held in self.held.values_mut() {
+            held.engine.triggers_mut().confirm(&done);
+        }
+    }
+
+    /// Waits for the actions being delivered (a few seconds at most) and
+    /// confirms them.
+    fn finish_delivery(&mut self) {
+        self.hand_over_actions();
+        if let Some(sender) = self.sender.take() {
+            let (_, _, done) = sender.finish_both();
+            for held in self.held.values_mut() {
+                held.engine.triggers_mut().confirm(&done);
+            }
+        }
     }
 
     /// Maps one message of a held partition (others are no longer held:
@@ -286,7 +338,7 @@ impl Core {
             chunk: 0,
             chunks: 0,
             state_bytes: 0,
-            fired_triggers: Vec::new(),
+            fired_triggers: held.engine.triggers().fired_ids(),
         };
         let published = self
             .publisher
@@ -406,7 +458,12 @@ impl GroupWorker {
         let spec = setup.spec.clone();
         let name = setup.name.clone();
         let generation = Arc::new(AtomicU64::new(0));
+        let sender = AlertSender::start(&Default::default())
+            .map_err(|e| SourceError::Kafka(format!("cannot start delivery: {e}")))?;
+        let actions = ActionDelivery::new(&setup.trigger_outputs);
         let core = Arc::new(Mutex::new(Core {
+            sender: Some(sender),
+            actions,
             held: BTreeMap::new(),
             follower,
             publisher,
@@ -475,6 +532,7 @@ impl GroupWorker {
         }
         let mut core = lock(&self.core);
         core.ingest_all();
+        core.hand_over_actions();
         // While messages pour in, a long publish waits ten times its own
         // length; once they stop, what was read is published at once.
         let every = match polled {
@@ -513,6 +571,7 @@ impl GroupWorker {
 
     /// Publishes every partition held and leaves the group.
     pub fn finish(self) -> Result<Round, SourceError> {
+        lock(&self.core).finish_delivery();
         let round = lock(&self.core).publish_round(true)?;
         self.consumer.unsubscribe();
         // The revocation is seen by polling: each partition is let go

@@ -35,6 +35,7 @@ impl MessageMapper {
         last_event_us: &mut Option<i64>,
     ) {
         let (events, rejected) = (batch.len(), batch.rejected.len());
+        batch.from_partition(partition);
         self.map_message(
             value,
             || format!("partition {partition} offset {offset}"),
