@@ -52,7 +52,11 @@ fn a_backtest_fires_what_the_events_say_every_rule_per_day_and_customer() {
         // Every rule fires, so none of it is checked vacuously.
         let rules: Vec<&str> = ["pricing stall", "checkout stall", "cart abandoned"]
             .into_iter()
-            .chain(["support after purchase", "browse to cart", "off the checkout path"])
+            .chain([
+                "support after purchase",
+                "browse to cart",
+                "off the checkout path",
+            ])
             .collect();
         for rule in &rules {
             let n = want.values().filter(|(r, ..)| r == rule).count();
@@ -64,26 +68,40 @@ fn a_backtest_fires_what_the_events_say_every_rule_per_day_and_customer() {
         for entry in per_rule {
             let rule = entry["rule"].as_str().unwrap();
             let mine: Vec<_> = want.values().filter(|(r, ..)| r == rule).collect();
-            assert_eq!(entry["actions"].as_u64().unwrap(), mine.len() as u64, "{rule}");
+            assert_eq!(
+                entry["actions"].as_u64().unwrap(),
+                mine.len() as u64,
+                "{rule}"
+            );
             let customers: BTreeSet<&String> = mine.iter().map(|(_, c, _)| c).collect();
             assert_eq!(entry["customers"].as_u64().unwrap(), customers.len() as u64);
             let mut days: BTreeMap<String, u64> = BTreeMap::new();
             for (_, _, at) in &mine {
-                let day = chrono::DateTime::from_timestamp_micros(*at).unwrap().date_naive();
+                let day = chrono::DateTime::from_timestamp_micros(*at)
+                    .unwrap()
+                    .date_naive();
                 *days.entry(day.to_string()).or_default() += 1;
             }
             let listed: BTreeMap<String, u64> = entry["per_day"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|d| (d["day"].as_str().unwrap().to_owned(), d["actions"].as_u64().unwrap()))
+                .map(|d| {
+                    (
+                        d["day"].as_str().unwrap().to_owned(),
+                        d["actions"].as_u64().unwrap(),
+                    )
+                })
                 .collect();
             assert_eq!(listed, days, "{rule} per day");
         }
         // The actions carry what a consumer needs.
         let a = &actions[0];
         for field in ["session_start", "at", "source"] {
-            assert!(a[field].as_str().is_some_and(|s| !s.is_empty()), "{field}: {a}");
+            assert!(
+                a[field].as_str().is_some_and(|s| !s.is_empty()),
+                "{field}: {a}"
+            );
         }
         assert!(a["path"].as_array().is_some_and(|p| !p.is_empty()), "{a}");
         assert!(a["properties"]["channel"].is_string(), "{a}");
@@ -98,7 +116,11 @@ fn the_watermark_is_the_files_last_event() {
     let (lines, events) = week(800, 11, false);
     let times: Vec<i64> = events.iter().map(|e| e.time_us).collect();
     let middle = (times.iter().min().unwrap() + times.iter().max().unwrap()) / 2;
-    let kept: Vec<_> = events.iter().filter(|e| e.time_us <= middle).cloned().collect();
+    let kept: Vec<_> = events
+        .iter()
+        .filter(|e| e.time_us <= middle)
+        .cloned()
+        .collect();
     let cut: Vec<String> = lines
         .into_iter()
         .filter(|l| {
@@ -111,7 +133,12 @@ fn the_watermark_is_the_files_last_event() {
         .collect();
     let want = expected(&kept);
     let later = common::triggers_reference::expected_at(&kept, i64::MAX / 2);
-    assert!(later.len() > want.len(), "{} vs {}", later.len(), want.len());
+    assert!(
+        later.len() > want.len(),
+        "{} vs {}",
+        later.len(),
+        want.len()
+    );
     let (_, actions) = backtest(dir.path(), &cut);
     assert_same_actions(&actions_of(&actions), &want, "cut mid-week");
 }

@@ -13,8 +13,8 @@ use crate::cli::{BrokerArgs, LiveArgs, MappingArgs, OutputFormat, ValueArgs, Val
 use crate::engine::alerts::{Alert, AlertRule};
 use crate::engine::live_compare::LiveComparison;
 use crate::engine::live_range::EventRange;
-use crate::report::{Summary, to_csv, to_dot, to_table};
 use crate::engine::triggers::{Action, TriggerRule, TriggerStats};
+use crate::report::{Summary, to_csv, to_dot, to_table};
 use crate::settings::{default_alert_rules, read_alert_rules, read_rules_file};
 use crate::source::values::{RegistrySpec, ValueFormat, ValuesSpec};
 
@@ -264,7 +264,10 @@ pub(super) fn plan(
         outputs,
         triggers: read_triggers(args, &settings)?,
         trigger_outputs: trigger_outputs(
-            (args.triggers_topic.as_deref(), args.triggers_webhook.as_deref()),
+            (
+                args.triggers_topic.as_deref(),
+                args.triggers_webhook.as_deref(),
+            ),
             brokers,
             properties,
         )?,
@@ -631,7 +634,11 @@ pub struct TriggerCount {
 
 impl<'a> TriggersOut<'a> {
     /// What `stats` and `delivery` say, with `actions` when listed.
-    pub fn of(stats: &TriggerStats, delivery: DeliveryCounts, actions: Option<&'a [Action]>) -> Self {
+    pub fn of(
+        stats: &TriggerStats,
+        delivery: DeliveryCounts,
+        actions: Option<&'a [Action]>,
+    ) -> Self {
         TriggersOut {
             rules: stats
                 .rules

@@ -81,7 +81,10 @@ pub fn worker(args: &WorkerArgs) -> Result<(), Failure> {
         args.group, spec.topic, args.state_topic
     );
     let trigger_outputs = super::live::trigger_outputs(
-        (args.triggers_topic.as_deref(), args.triggers_webhook.as_deref()),
+        (
+            args.triggers_topic.as_deref(),
+            args.triggers_webhook.as_deref(),
+        ),
         &spec.brokers,
         &spec.properties,
     )?;

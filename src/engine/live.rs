@@ -14,7 +14,7 @@ use super::ingest::{JourneyBuilder, StagedCopy};
 use super::journeys::Journeys;
 use super::running::{RestoreError, Running, Step};
 use super::saved::SavedBuilder;
-use super::triggers::{TriggerRunner, TriggerRule, compiled::TriggerError};
+use super::triggers::{TriggerRule, TriggerRunner, compiled::TriggerError};
 
 const MINUTE_US: i64 = 60 * 1_000_000;
 

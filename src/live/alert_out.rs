@@ -261,11 +261,22 @@ impl AlertSender {
             Worker::spawn_with_room("alert delivery", QUEUE, no_waker(), move |_, waiting, _| {
                 // Ends once the sender is finished and every queued alert is
                 // delivered (or given up).
-                for queued in waiting {
-                    if deliver(&queued, &mut producers, &agent)
-                        && let Some(id) = queued.action
+                // What waits is taken together, so that the topic has many
+                // records in flight at once.
+                while let Ok(first) = waiting.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < QUEUE
+                        && let Ok(next) = waiting.try_recv()
                     {
-                        crate::background::lock(&done).push(id);
+                        batch.push(next);
+                    }
+                    let produced = produce_all(&batch, &mut producers);
+                    for (queued, produced) in batch.into_iter().zip(produced) {
+                        if deliver(&queued, produced, &agent)
+                            && let Some(id) = queued.action
+                        {
+                            crate::background::lock(&done).push(id);
+                        }
                     }
                 }
                 Ok(())
@@ -281,7 +292,11 @@ impl AlertSender {
     /// Queues a trigger's action for delivery to `to` without waiting,
     /// keyed by its customer; false when too many wait (it stays with the
     /// triggers' undelivered actions, to be queued again).
-    pub fn send_action(&self, action: &crate::engine::triggers::Action, to: Vec<Destination>) -> bool {
+    pub fn send_action(
+        &self,
+        action: &crate::engine::triggers::Action,
+        to: Vec<Destination>,
+    ) -> bool {
         if to.is_empty() {
             return true;
         }
@@ -375,28 +390,74 @@ impl AlertSender {
     }
 }
 
-/// Delivers one alert or action to each of its destinations, counting how
-/// each went; stops, uncounted (undelivered), once the run has given up.
+/// How producing one queued item to each of its topics went, in the order
+/// of its topic destinations.
+type Produced = Vec<Result<(), String>>;
+
+/// Produces every item of `batch` to its topics: all records are handed to
+/// their producers first, then each delivery is awaited.
+fn produce_all(batch: &[Queued], producers: &mut Producers) -> Vec<Produced> {
+    let mut pending = Vec::with_capacity(batch.len());
+    for queued in batch {
+        let mut mine = Vec::new();
+        for to in &queued.to {
+            let Destination::Topic(to) = to else {
+                continue;
+            };
+            let started =
+                producers
+                    .get(to)
+                    .map_err(|e| e.to_string())
+                    .map(|(_, producer, redactor)| {
+                        let record = FutureRecord::to(&to.topic)
+                            .key(&queued.key)
+                            .payload(&queued.json);
+                        let future = match producer.send_result(record) {
+                            Ok(future) => Ok(future),
+                            // A full producer queue: this one waits its turn.
+                            Err((_, record)) => Err(futures_executor::block_on(
+                                producer.send(record, DELIVERY_TIMEOUT),
+                            )
+                            .map(|_| ())
+                            .map_err(|(e, _)| redactor.clean(&e.to_string()))),
+                        };
+                        (future, redactor.clone())
+                    });
+            mine.push(started);
+        }
+        pending.push(mine);
+    }
+    pending
+        .into_iter()
+        .map(|mine| {
+            mine.into_iter()
+                .map(|started| match started? {
+                    (Ok(future), redactor) => match futures_executor::block_on(future) {
+                        Ok(Ok(_)) => Ok(()),
+                        Ok(Err((e, _))) => Err(redactor.clean(&e.to_string())),
+                        Err(_) => Err("the producer stopped".into()),
+                    },
+                    (Err(done), _) => done,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Counts how producing one alert or action went and delivers it to its
+/// webhooks; stops, uncounted (undelivered), once the run has given up.
 /// True when its delivery is over.
-fn deliver(queued: &Queued, producers: &mut Producers, agent: &ureq::Agent) -> bool {
+fn deliver(queued: &Queued, produced: Produced, agent: &ureq::Agent) -> bool {
     let counts = &*queued.counts;
     let shown = crate::format::printable(&queued.key);
+    let mut produced = produced.into_iter();
     for to in &queued.to {
         if counts.given_up.load(Ordering::Relaxed) {
             return false;
         }
         match to {
             Destination::Topic(to) => {
-                let sent = producers.get(to).map_err(|e| e.to_string()).and_then(
-                    |(_, producer, redactor)| {
-                        let record = FutureRecord::to(&to.topic)
-                            .key(&queued.key)
-                            .payload(&queued.json);
-                        futures_executor::block_on(producer.send(record, DELIVERY_TIMEOUT))
-                            .map(|_| ())
-                            .map_err(|(e, _)| redactor.clean(&e.to_string()))
-                    },
-                );
+                let sent = produced.next().unwrap_or(Err("not produced".into()));
                 let counter = match sent {
                     Ok(()) => &counts.topic_sent,
                     Err(e) => {

@@ -17,10 +17,10 @@ mod alert_checks;
 #[cfg(test)]
 mod alert_checks_tests;
 mod alert_file;
-mod trigger_file;
 #[cfg(test)]
 mod alert_file_tests;
 mod rule_draft;
+mod trigger_file;
 pub use alert_checks::{MAX_RULES_FILE_BYTES, topic_problem, webhook_problem};
 pub use alert_file::{
     RulesFile, alert_rules, alert_rules_text, default_alert_rules, default_alerts_file,

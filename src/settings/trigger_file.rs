@@ -256,7 +256,10 @@ mod tests {
             ("kind = \"stall\"\nafter = \"5m\"", "needs `at`"),
             ("kind = \"abandon\"", "needs `did`"),
             ("kind = \"sequence\"\nsteps = [\"a\"]", "two `steps`"),
-            ("kind = \"off_path\"\njourney = \"nope\"", "no journey is called"),
+            (
+                "kind = \"off_path\"\njourney = \"nope\"",
+                "no journey is called",
+            ),
             ("kind = \"later\"", "kinds are stall, abandon"),
             ("kind = \"stall\"\nat = \"x\"\nafter = \"soon\"", "try 5m"),
             (
@@ -267,7 +270,10 @@ mod tests {
         for (body, wanted) in cases {
             let t: TriggerText = toml::from_str(&format!("name = \"r\"\n{body}")).unwrap();
             let e = trigger_of(&t, parser(), &[]).unwrap_err().to_string();
-            assert!(e.contains(wanted) && e.contains("trigger `r`"), "{body}: {e}");
+            assert!(
+                e.contains(wanted) && e.contains("trigger `r`"),
+                "{body}: {e}"
+            );
         }
     }
 }

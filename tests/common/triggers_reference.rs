@@ -116,18 +116,38 @@ fn session_steps(rng: &mut Rng) -> Vec<&'static str> {
     let plants: [&[&str]; 8] = [
         &["home", "pricing_view"],
         &["search", "product_view", "add_to_cart"],
-        &["product_view", "add_to_cart", "checkout", "payment", "purchase"],
-        &["product_view", "add_to_cart", "checkout", "purchase", "support_ticket"],
+        &[
+            "product_view",
+            "add_to_cart",
+            "checkout",
+            "payment",
+            "purchase",
+        ],
+        &[
+            "product_view",
+            "add_to_cart",
+            "checkout",
+            "purchase",
+            "support_ticket",
+        ],
         &["purchase", "home", "support_ticket"],
         &["product_view", "add_to_cart", "checkout"],
         &["search", "home", "product_view", "search", "add_to_cart"],
-        &["pricing_view", "product_view", "add_to_cart", "pricing_view"],
+        &[
+            "pricing_view",
+            "product_view",
+            "add_to_cart",
+            "pricing_view",
+        ],
     ];
     let mut steps: Vec<&str> = plants[rng.below(plants.len() as u64) as usize].to_vec();
     // Noise: a few random touchpoints inserted anywhere.
     for _ in 0..rng.below(3) {
         let at = rng.below(steps.len() as u64 + 1) as usize;
-        steps.insert(at, TOUCHPOINTS[rng.below(TOUCHPOINTS.len() as u64) as usize]);
+        steps.insert(
+            at,
+            TOUCHPOINTS[rng.below(TOUCHPOINTS.len() as u64) as usize],
+        );
     }
     steps
 }
@@ -188,7 +208,11 @@ pub fn week(customers: usize, seed: u64, sentinels: bool) -> (Vec<String>, Vec<T
         }
     }
     written.sort_by_key(|(key, _, _)| *key);
-    let newest = written.iter().filter_map(|w| w.2.as_ref()).map(|e| e.time_us).max();
+    let newest = written
+        .iter()
+        .filter_map(|w| w.2.as_ref())
+        .map(|e| e.time_us)
+        .max();
     let mut lines = Vec::new();
     let mut events = Vec::new();
     for (k, (_, line, event)) in written.into_iter().enumerate() {
@@ -198,7 +222,9 @@ pub fn week(customers: usize, seed: u64, sentinels: bool) -> (Vec<String>, Vec<T
                 0 => "{not json".to_owned(),
                 1 => r#"{"customer_id": "", "event": "home", "timestamp": "2026-11-24T00:00:00Z"}"#
                     .to_owned(),
-                2 => r#"{"customer_id": "x1", "event": "home", "timestamp": "yesterday"}"#.to_owned(),
+                2 => {
+                    r#"{"customer_id": "x1", "event": "home", "timestamp": "yesterday"}"#.to_owned()
+                }
                 _ => r#"{"customer_id": "x2", "timestamp": "2026-11-24T00:00:00Z"}"#.to_owned(),
             });
         }
@@ -236,7 +262,10 @@ pub fn id(rule: &str, customer: &str, session_start_us: i64) -> String {
     hash.update(customer.as_bytes());
     hash.update([0]);
     hash.update(session_start_us.to_le_bytes());
-    hash.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
+    hash.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// One expected action: id → (rule, customer, event time µs).
@@ -313,9 +342,8 @@ pub fn expected_at(events: &[TEvent], watermark: i64) -> Expected {
                     let t = session[i].time_us;
                     let next = session.get(i + 1).map(|e| e.time_us).or(next_session_us);
                     let quiet = next.map_or(watermark > t + after_us, |n| n > t + after_us);
-                    let ok = session[i].touchpoint == at
-                        && quiet
-                        && unless.is_none_or(|u| !did(i, u));
+                    let ok =
+                        session[i].touchpoint == at && quiet && unless.is_none_or(|u| !did(i, u));
                     ok.then_some(t + after_us)
                 })
             };
@@ -330,8 +358,16 @@ pub fn expected_at(events: &[TEvent], watermark: i64) -> Expected {
                 add("cart abandoned", last + TIMEOUT_US);
             }
             let sequences: [(&str, &[&str], i64); 2] = [
-                ("support after purchase", &["purchase", "support_ticket"], 60 * MINUTE_US),
-                ("browse to cart", &["search", "product_view", "add_to_cart"], 10 * MINUTE_US),
+                (
+                    "support after purchase",
+                    &["purchase", "support_ticket"],
+                    60 * MINUTE_US,
+                ),
+                (
+                    "browse to cart",
+                    &["search", "product_view", "add_to_cart"],
+                    10 * MINUTE_US,
+                ),
             ];
             for (rule, steps, within) in sequences {
                 if let Some(j) = (0..session.len())

@@ -33,15 +33,22 @@ pub(super) enum Test {
 /// One rule, read.
 #[derive(Debug, Clone)]
 pub(super) enum Check {
-    Stall { at: u64, after_us: i64 },
-    Abandon { did: u64 },
+    Stall {
+        at: u64,
+        after_us: i64,
+    },
+    Abandon {
+        did: u64,
+    },
     /// `offset` into the session's sequence progress.
     Sequence {
         steps: Vec<u64>,
         within_us: Option<i64>,
         offset: usize,
     },
-    OffPath { journey: usize },
+    OffPath {
+        journey: usize,
+    },
 }
 
 /// The rules with the bits they read, and the touchpoints met so far.
@@ -173,17 +180,21 @@ impl Compiled {
                         values,
                         negated,
                     } => Test::Property {
-                        index: self.kept.iter().position(|k| k == property).ok_or_else(|| {
-                            format!(
-                                "its segment reads `{property}`, which is not kept (kept: {}); \
+                        index: self
+                            .kept
+                            .iter()
+                            .position(|k| k == property)
+                            .ok_or_else(|| {
+                                format!(
+                                    "its segment reads `{property}`, which is not kept (kept: {}); \
                                  give --keep-property {property}",
-                                if self.kept.is_empty() {
-                                    "none".to_owned()
-                                } else {
-                                    self.kept.join(", ")
-                                }
-                            )
-                        })?,
+                                    if self.kept.is_empty() {
+                                        "none".to_owned()
+                                    } else {
+                                        self.kept.join(", ")
+                                    }
+                                )
+                            })?,
                         values: values.clone(),
                         negated: *negated,
                     },

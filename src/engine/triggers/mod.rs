@@ -160,7 +160,10 @@ mod tests {
             action_id("pricing stall", "c00042", 1_700_000_000_000_000)
         );
         assert_ne!(id, action_id("pricing stall", "c00042", 1));
-        assert_ne!(id, action_id("pricing stal", "lc00042", 1_700_000_000_000_000));
+        assert_ne!(
+            id,
+            action_id("pricing stal", "lc00042", 1_700_000_000_000_000)
+        );
         assert_eq!(format!("{:016x}", id_number(&id)), id);
     }
 }

@@ -119,7 +119,12 @@ impl TriggerRunner {
                 .iter()
                 .map(|old| names.iter().position(|n| n == old))
                 .collect();
-            for session in self.customers.iter_mut().flatten().filter_map(|c| c.session.as_deref_mut()) {
+            for session in self
+                .customers
+                .iter_mut()
+                .flatten()
+                .filter_map(|c| c.session.as_deref_mut())
+            {
                 let mut fired = 0u64;
                 for (old, new) in moved.iter().enumerate() {
                     if let Some(new) = new
@@ -133,7 +138,12 @@ impl TriggerRunner {
         }
         let mut counts = Vec::new();
         for rule in &compiled.rules {
-            let kept = self.stats.rules.iter().find(|c| c.rule == rule.name).cloned();
+            let kept = self
+                .stats
+                .rules
+                .iter()
+                .find(|c| c.rule == rule.name)
+                .cloned();
             counts.push(kept.unwrap_or_else(|| RuleCounts {
                 rule: rule.name.clone(),
                 kind: rule.kind.name().into(),
@@ -180,7 +190,8 @@ impl TriggerRunner {
         for slot in 0..self.customers.len() {
             match &self.customers[slot] {
                 Some(c) => {
-                    self.index.insert(crate::engine::intern::name_hash(&c.name), slot as u32);
+                    self.index
+                        .insert(crate::engine::intern::name_hash(&c.name), slot as u32);
                     self.schedule(slot as u32);
                 }
                 None => self.free.push(slot as u32),
@@ -214,7 +225,9 @@ impl TriggerRunner {
                 self.clocks.len() - 1
             }
         };
-        let watermark = self.clocks[clock].newest_us.saturating_sub(self.lateness_us);
+        let watermark = self.clocks[clock]
+            .newest_us
+            .saturating_sub(self.lateness_us);
         if event.time_us <= watermark {
             self.stats.late += 1;
         }
@@ -288,16 +301,22 @@ impl TriggerRunner {
                 continue;
             };
             let mut fired = Vec::new();
-            customer.catch_up(watermark, compiled, &self.props, &mut |name, session, fire| {
-                fired.push(make_action(compiled, &self.props, name, session, fire));
-            });
+            customer.catch_up(
+                watermark,
+                compiled,
+                &self.props,
+                &mut |name, session, fire| {
+                    fired.push(make_action(compiled, &self.props, name, session, fire));
+                },
+            );
             for mut action in fired {
                 action.wall_time = super::super::alerts::rfc3339(now_wall);
                 action.source.clone_from(&self.source);
                 self.count(compiled, action);
             }
             if customer.finished(compiled) {
-                self.index.remove(&crate::engine::intern::name_hash(&customer.name));
+                self.index
+                    .remove(&crate::engine::intern::name_hash(&customer.name));
                 self.free.push(slot);
             } else {
                 self.customers[s] = Some(customer);
@@ -417,7 +436,12 @@ impl TriggerRunner {
     /// Bytes held per customer followed (heap and slots).
     pub fn bytes(&self) -> usize {
         self.customers.capacity() * std::mem::size_of::<Option<Customer>>()
-            + self.customers.iter().flatten().map(Customer::heap_bytes).sum::<usize>()
+            + self
+                .customers
+                .iter()
+                .flatten()
+                .map(Customer::heap_bytes)
+                .sum::<usize>()
             + self.index.capacity() * 16
             + self.scheduled.capacity() * 8
     }
@@ -432,7 +456,11 @@ impl TriggerRunner {
             };
             for (k, name) in self.rule_names.iter().enumerate() {
                 if session.fired & 1 << k != 0 {
-                    ids.push(super::id_number(&action_id(name, &customer.name, session.start_us)));
+                    ids.push(super::id_number(&action_id(
+                        name,
+                        &customer.name,
+                        session.start_us,
+                    )));
                 }
             }
         }

@@ -88,9 +88,19 @@ impl Customer {
 
     /// Applies the waiting events at or before `watermark` in order, and
     /// lets event time pass up to it.
-    pub fn catch_up(&mut self, watermark: i64, rules: &Compiled, props: &Properties, emit: &mut Emit<'_>) {
+    pub fn catch_up(
+        &mut self,
+        watermark: i64,
+        rules: &Compiled,
+        props: &Properties,
+        emit: &mut Emit<'_>,
+    ) {
         loop {
-            let next = self.pending.first().filter(|p| p.time_us <= watermark).copied();
+            let next = self
+                .pending
+                .first()
+                .filter(|p| p.time_us <= watermark)
+                .copied();
             self.pass_time(next.map_or(watermark, |p| p.time_us), rules, props, emit);
             let Some(event) = next else {
                 return;
@@ -102,7 +112,13 @@ impl Customer {
 
     /// Event time reaches `now`: fires the stalls and the session end due
     /// at or before it.
-    pub fn pass_time(&mut self, now: i64, rules: &Compiled, props: &Properties, emit: &mut Emit<'_>) {
+    pub fn pass_time(
+        &mut self,
+        now: i64,
+        rules: &Compiled,
+        props: &Properties,
+        emit: &mut Emit<'_>,
+    ) {
         let Some(session) = self.session.as_deref_mut() else {
             return;
         };
@@ -226,7 +242,14 @@ impl Session {
     }
 
     /// Fires the stalls due at or before `now`.
-    fn stalls(&mut self, now: i64, rules: &Compiled, props: &Properties, name: &str, emit: &mut Emit<'_>) {
+    fn stalls(
+        &mut self,
+        now: i64,
+        rules: &Compiled,
+        props: &Properties,
+        name: &str,
+        emit: &mut Emit<'_>,
+    ) {
         let Some(&latest) = self.path.last() else {
             return;
         };
@@ -243,7 +266,14 @@ impl Session {
     }
 
     /// Ends the session at `at_us`: abandoned carts and journeys left.
-    fn close(&mut self, at_us: i64, rules: &Compiled, props: &Properties, name: &str, emit: &mut Emit<'_>) {
+    fn close(
+        &mut self,
+        at_us: i64,
+        rules: &Compiled,
+        props: &Properties,
+        name: &str,
+        emit: &mut Emit<'_>,
+    ) {
         self.closed = true;
         let latest = self.path.last().copied().unwrap_or(0);
         for (k, check) in rules.checks.iter().enumerate() {
@@ -415,7 +445,10 @@ impl Properties {
 
     /// Builds the index again after a restore.
     pub fn reindex(&mut self) {
-        self.index = (0u32..).zip(&self.combos).map(|(k, c)| (c.clone(), k)).collect();
+        self.index = (0u32..)
+            .zip(&self.combos)
+            .map(|(k, c)| (c.clone(), k))
+            .collect();
     }
 
     /// The value of kept property `index` in combination `id`.

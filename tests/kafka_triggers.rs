@@ -1,0 +1,264 @@
+//! Per-customer triggers on a topic read live (a real tansu broker, four
+//! partitions): the actions on the trigger topic and at the webhook are
+//! exactly those a brute-force reading of the events says, and those of
+//! the same events as a file; a run killed outright and resumed from its
+//! state loses none (one may come twice, with the same id); a webhook that
+//! refuses loses no event and counts every action as failed.
+
+// Tests state what they expect by unwrapping it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::broker::*;
+use common::triggers_reference::{RULES, actions_of, assert_same_actions, expected, week};
+use serde_json::Value;
+
+/// A webhook that answers every POST with 200 and keeps the bodies.
+fn collecting_webhook() -> (String, Arc<Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/actions", listener.local_addr().unwrap());
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let kept = bodies.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream);
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_ok() {
+                kept.lock().unwrap().push(String::from_utf8(body).unwrap());
+            }
+            let _ = reader
+                .into_inner()
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, bodies)
+}
+
+/// Every message on `topic` (four partitions) until `n` are read or 30 s
+/// pass: (key, JSON).
+fn read_topic(broker: &Broker, topic: &str, n: usize) -> Vec<(String, Value)> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Message;
+    use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", broker.brokers())
+        .set("group.id", "triggers-test")
+        .create()
+        .unwrap();
+    let mut list = TopicPartitionList::new();
+    for p in 0..4 {
+        list.add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&list).unwrap();
+    let mut read = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while read.len() < n && Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
+            let key = String::from_utf8_lossy(m.key().unwrap()).to_string();
+            read.push((key, serde_json::from_slice(m.payload().unwrap()).unwrap()));
+        }
+    }
+    read
+}
+
+fn write_rules(dir: &std::path::Path, text: &str) -> String {
+    let path = dir.join("rules.toml");
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn the_trigger_topic_and_webhook_get_exactly_the_reference_actions() {
+    let (broker, dir) = with_topic("events");
+    broker.create_topic("actions");
+    let (lines, events) = week(1200, 21, true);
+    let file = dir.path().join("week.jsonl");
+    write_lines(&file, &lines);
+    produce(&broker, "events", &file);
+    let want = expected(&events);
+    let rules = write_rules(dir.path(), RULES);
+    let (url, posted) = collecting_webhook();
+    let live = live_with(
+        &broker,
+        "events",
+        &[
+            "--rules",
+            &rules,
+            "--triggers-topic",
+            "actions",
+            "--triggers-webhook",
+            &url,
+        ],
+    );
+    let on_topic = read_topic(&broker, "actions", want.len());
+    for (key, action) in &on_topic {
+        assert_eq!(
+            key,
+            action["customer"].as_str().unwrap(),
+            "keyed by customer"
+        );
+        assert!(action["source"].as_str().unwrap().starts_with("kafka://"));
+    }
+    let values: Vec<Value> = on_topic.into_iter().map(|(_, v)| v).collect();
+    assert_same_actions(&actions_of(&values), &want, "trigger topic");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while posted.lock().unwrap().len() < want.len() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let bodies: Vec<Value> = posted
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| serde_json::from_str(b).unwrap())
+        .collect();
+    assert_same_actions(&actions_of(&bodies), &want, "webhook");
+    // The final JSON counts them per rule, all delivered; and the file of
+    // the same events backtests to the same ids.
+    let triggers = &live["triggers"];
+    let counted: u64 = triggers["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["actions"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, want.len() as u64);
+    assert_eq!(triggers["delivery"]["topic_sent"], want.len() as u64);
+    assert_eq!(triggers["delivery"]["webhook_sent"], want.len() as u64);
+    assert_eq!(triggers["queued"], 0);
+    let listed = actions_of(triggers["actions"].as_array().unwrap());
+    assert_same_actions(&listed, &want, "final JSON");
+}
+
+#[test]
+fn killed_outright_and_resumed_no_action_is_lost() {
+    let (broker, dir) = with_topic("events");
+    broker.create_topic("actions");
+    let (lines, events) = week(1200, 33, true);
+    let want = expected(&events);
+    let (first, second) = lines.split_at(lines.len() / 2);
+    let part = |name: &str, lines: &[String]| {
+        let path = dir.path().join(name);
+        write_lines(&path, lines);
+        path
+    };
+    let first = part("first.jsonl", first);
+    let second = part("second.jsonl", second);
+    produce(&broker, "events", &first);
+    let rules = write_rules(dir.path(), RULES);
+    let state = dir.path().join("live.state").display().to_string();
+    let args = live_args(
+        &broker,
+        "events",
+        &[
+            "--rules",
+            &rules,
+            "--triggers-topic",
+            "actions",
+            "--state",
+            &state,
+        ],
+    );
+    // Running as a service (a summary every second, the state saved with
+    // it), killed once it has sent some actions and saved.
+    let mut service: Vec<String> = args
+        .iter()
+        .filter(|a| !matches!(a.as_str(), "--until-idle" | "3s"))
+        .cloned()
+        .collect();
+    service.extend(["--every".into(), "1s".into()]);
+    let mut child = Command::new(BIN)
+        .args(&service)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline
+        && !(std::path::Path::new(&state).exists() && !read_topic(&broker, "actions", 1).is_empty())
+    {
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The rest arrives while it is down; it resumes and reads to the end.
+    produce(&broker, "events", &second);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(&args);
+    let on_topic = read_topic(&broker, "actions", want.len() * 2);
+    let ids: BTreeSet<String> = on_topic
+        .iter()
+        .map(|(_, v)| v["id"].as_str().unwrap().to_owned())
+        .collect();
+    let wanted: BTreeSet<String> = want.keys().cloned().collect();
+    assert_eq!(
+        ids.difference(&wanted).count() + wanted.difference(&ids).count(),
+        0,
+        "{} of {} ids, {} sent in all",
+        ids.len(),
+        wanted.len(),
+        on_topic.len()
+    );
+    // A repeat is the same action.
+    let values: Vec<Value> = on_topic.into_iter().map(|(_, v)| v).collect();
+    assert_same_actions(&actions_of(&values), &want, "after resuming");
+}
+
+#[test]
+fn a_webhook_that_refuses_loses_no_event_and_counts_every_action_failed() {
+    let (broker, dir) = with_topic("events");
+    let (lines, events) = week(40, 5, true);
+    let file = dir.path().join("week.jsonl");
+    write_lines(&file, &lines);
+    produce(&broker, "events", &file);
+    // One rule, few actions: each is tried four times with backoff.
+    let rules = write_rules(
+        dir.path(),
+        "[[trigger]]\nname = \"checkout stall\"\nkind = \"stall\"\nat = \"checkout\"\nafter = \"10m\"\n",
+    );
+    let want = expected(&events)
+        .into_values()
+        .filter(|(rule, ..)| rule == "checkout stall")
+        .count() as u64;
+    assert!(want > 0);
+    let refused = format!("http://127.0.0.1:{}/actions", free_port());
+    let live = live_with(
+        &broker,
+        "events",
+        &["--rules", &rules, "--triggers-webhook", &refused],
+    );
+    let accepted: BTreeSet<(String, i64)> = events
+        .iter()
+        .map(|e| (e.customer.clone(), e.time_us))
+        .collect();
+    assert_eq!(live["events"].as_u64().unwrap(), accepted.len() as u64);
+    let triggers = &live["triggers"];
+    assert_eq!(triggers["rules"][0]["actions"], want);
+    let delivery = &triggers["delivery"];
+    assert_eq!(
+        delivery["webhook_failures"].as_u64().unwrap() + delivery["undelivered"].as_u64().unwrap(),
+        want,
+        "{delivery}"
+    );
+    assert_eq!(delivery["webhook_sent"], 0);
+}
