@@ -26,7 +26,7 @@ fn collecting_webhook() -> (String, Arc<Mutex<Vec<String>>>) {
     let url = format!("http://{}/actions", listener.local_addr().unwrap());
     let bodies = Arc::new(Mutex::new(Vec::new()));
     let kept = bodies.clone();
-    std::thread::spawn(move || {
+    let serve = move || {
         for stream in listener.incoming().flatten() {
             let mut reader = BufReader::new(stream);
             let mut length = 0usize;
@@ -49,7 +49,11 @@ fn collecting_webhook() -> (String, Arc<Mutex<Vec<String>>>) {
                 .into_inner()
                 .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         }
-    });
+    };
+    std::thread::Builder::new()
+        .name("webhook".into())
+        .spawn(serve)
+        .unwrap();
     (url, bodies)
 }
 
@@ -193,9 +197,10 @@ fn killed_outright_and_resumed_no_action_is_lost() {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline
-        && !(std::path::Path::new(&state).exists() && !read_topic(&broker, "actions", 1).is_empty())
-    {
+    let started = || {
+        std::path::Path::new(&state).exists() && !read_topic(&broker, "actions", 1).is_empty()
+    };
+    while Instant::now() < deadline && !started() {
         std::thread::sleep(Duration::from_millis(300));
     }
     std::thread::sleep(Duration::from_millis(1500));

@@ -51,6 +51,8 @@ fn live_compared(broker: &Broker, topic: &str, window: &str) -> Harness<'static,
         alerts: Vec::new(),
         alerts_file: None,
         alert_outputs: Default::default(),
+        triggers: Vec::new(),
+        trigger_outputs: Default::default(),
         merged: None,
     };
     let mut h = app(Some(Command::OpenKafka(Box::new(request))));
@@ -232,6 +234,8 @@ fn the_live_screen_resumes_from_its_saved_state() {
         alerts: Vec::new(),
         alerts_file: None,
         alert_outputs: Default::default(),
+        triggers: Vec::new(),
+        trigger_outputs: Default::default(),
         merged: None,
     };
     let open = |request: LiveRequest| app(Some(Command::OpenKafka(Box::new(request))));
@@ -428,6 +432,8 @@ fn a_firing_rule_shows_a_banner() {
         alerts: vec![rule],
         alerts_file: None,
         alert_outputs: Default::default(),
+        triggers: Vec::new(),
+        trigger_outputs: Default::default(),
         merged: None,
     };
     let mut h = app(Some(Command::OpenKafka(Box::new(request))));
@@ -502,6 +508,8 @@ fn a_rule_added_in_the_alerts_tab_fires() {
         alerts: Vec::new(),
         alerts_file: Some(rules_file.clone()),
         alert_outputs: Default::default(),
+        triggers: Vec::new(),
+        trigger_outputs: Default::default(),
         merged: None,
     };
     let mut h = app(Some(Command::OpenKafka(Box::new(request))));
@@ -637,6 +645,8 @@ fn the_live_screen_shows_the_workers_merged() {
         alerts: Vec::new(),
         alerts_file: None,
         alert_outputs: Default::default(),
+        triggers: Vec::new(),
+        trigger_outputs: Default::default(),
         merged: Some(MergedRequest {
             state_topic: "merged-state".into(),
             job: None,

@@ -117,6 +117,8 @@ fn replayed(topic: &str) -> Replayed {
         alerts: Vec::new(),
         alerts_file: None,
         alert_outputs: Default::default(),
+        triggers: Vec::new(),
+        trigger_outputs: Default::default(),
         merged: None,
     };
     let settings =

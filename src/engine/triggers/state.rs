@@ -24,7 +24,7 @@ pub(super) struct Pending {
 }
 
 /// The latest session, as far as it is applied.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(super) struct Session {
     pub start_us: i64,
     pub last_us: i64,
@@ -198,23 +198,6 @@ impl Customer {
             + self.session.as_deref().map_or(0, |s| {
                 std::mem::size_of::<Session>() + s.path.capacity() * 4 + s.sequence.capacity() * 8
             })
-    }
-}
-
-impl Default for Session {
-    fn default() -> Self {
-        Session {
-            start_us: 0,
-            last_us: 0,
-            key: 0,
-            props: 0,
-            done: 0,
-            fired: 0,
-            decided: 0,
-            closed: false,
-            path: Vec::new(),
-            sequence: Vec::new(),
-        }
     }
 }
 
