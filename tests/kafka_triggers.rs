@@ -197,9 +197,8 @@ fn killed_outright_and_resumed_no_action_is_lost() {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    let started = || {
-        std::path::Path::new(&state).exists() && !read_topic(&broker, "actions", 1).is_empty()
-    };
+    let started =
+        || std::path::Path::new(&state).exists() && !read_topic(&broker, "actions", 1).is_empty();
     while Instant::now() < deadline && !started() {
         std::thread::sleep(Duration::from_millis(300));
     }

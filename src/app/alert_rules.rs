@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::engine::alerts::{Alert, AlertRule, AlertState};
+use crate::engine::triggers::TriggerRule;
 use crate::settings::rules_file_text;
 use crate::source::TimeParser;
 
@@ -36,15 +37,28 @@ impl AlertRules {
     /// run and the note says why they were not saved.
     pub fn replace(&mut self, rules: Vec<AlertRule>) {
         self.rules = rules;
+        self.save(None);
+    }
+
+    /// Saves `triggers` to the file in place of its own, with the alert
+    /// rules and the file's expected journeys.
+    pub fn replace_triggers(&mut self, triggers: &[TriggerRule]) {
+        self.save(Some(triggers));
+    }
+
+    /// Saves the rules with `triggers` (None: the file's own) and the
+    /// file's expected journeys.
+    fn save(&mut self, triggers: Option<&[TriggerRule]>) {
         let Some(file) = &self.file else {
             self.note = Some(Ok(
                 "Rules apply until the screen closes (no rules file).".into()
             ));
             return;
         };
-        // The file's expected journeys and triggers stay in it.
+        // The file's expected journeys (and triggers) stay in it.
         let kept = crate::settings::read_rules_file(file, self.parser).unwrap_or_default();
-        let text = rules_file_text(&self.rules, &kept.journeys, &kept.triggers);
+        let triggers = triggers.unwrap_or(&kept.triggers);
+        let text = rules_file_text(&self.rules, &kept.journeys, triggers);
         let saved = file
             .parent()
             .filter(|dir| !dir.as_os_str().is_empty())

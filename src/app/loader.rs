@@ -145,6 +145,17 @@ fn load(
         let funnel = settings.questions.funnel.as_ref();
         let mut summary = Summary::new(&request.label, source.mapping(), &journeys, funnel);
         summary.paths = Some(compute_paths(&journeys, &PathsSpec::default()));
+        // What the triggers of --rules would have sent (the Triggers tab).
+        let triggers = settings.questions.triggers.clone();
+        if !triggers.is_empty() {
+            match crate::engine::triggers::backtest(&journeys, triggers, &request.label) {
+                Ok(backtest) => {
+                    summary.triggers = Some(backtest.rules);
+                    summary.trigger_actions = backtest.actions;
+                }
+                Err(e) => log::warn!("trigger rules: {e}"),
+            }
+        }
         (summary, journeys)
     }))
 }

@@ -25,6 +25,7 @@ use super::insight::Comparison;
 use super::loader::{Loaded, Loading, SourceRequest};
 use super::memo::Memo;
 use crate::background::{Progress, Task, Waker};
+use crate::engine::triggers::TriggerRule;
 
 /// The views of a loaded source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,8 @@ pub enum Tab {
     Paths,
     /// The whole journeys taken, ranked.
     Variants,
+    /// What the per-customer triggers would have sent.
+    Triggers,
     /// Customers and their timelines.
     Customers,
     /// Rejected records.
@@ -67,6 +70,8 @@ pub struct ViewSettings {
     /// The expected journey, as typed (`a > b > c?`, or a journey's name
     /// from the rules file).
     pub journey: Option<String>,
+    /// The per-customer trigger rules backtested.
+    pub triggers: Vec<TriggerRule>,
 }
 
 impl ViewSettings {
@@ -88,7 +93,7 @@ impl ViewSettings {
         self.timeout_min.map(|m| (m * 60e6).round() as i64)
     }
 
-    fn of(journeys: &Journeys) -> Self {
+    fn of(journeys: &Journeys, triggers: &[TriggerRule]) -> Self {
         ViewSettings {
             timeout_min: journeys
                 .config
@@ -109,6 +114,7 @@ impl ViewSettings {
             variants: Vec::new(),
             variants_listed: None,
             journey: None,
+            triggers: triggers.to_vec(),
         }
     }
 }
@@ -246,7 +252,10 @@ impl Workspace {
         journeys_named.extend(crate::settings::default_rules_journeys(
             loaded.request.settings.source.time_parser(),
         ));
-        let loaded_view = ViewSettings::of(&loaded.journeys);
+        let loaded_view = ViewSettings::of(
+            &loaded.journeys,
+            &loaded.request.settings.questions.triggers,
+        );
         // A journey asked for on the command line is walked once open.
         let view = ViewSettings {
             journey: asked.map(|j| j.name),
@@ -405,7 +414,10 @@ impl Workspace {
             match result {
                 Ok(loaded) => {
                     self.reload_error = None;
-                    self.applied = ViewSettings::of(&loaded.journeys);
+                    self.applied = ViewSettings::of(
+                        &loaded.journeys,
+                        &loaded.request.settings.questions.triggers,
+                    );
                     self.shown_view = self.applied.clone();
                     // What is compared, and the paths asked for, stay: they
                     // are computed again if they differ from the load's.
@@ -505,7 +517,7 @@ impl Workspace {
                 explain: true,
                 variants: None,
                 journey,
-                triggers: Vec::new(),
+                triggers: view.triggers.clone(),
             };
             let mut summary =
                 Summary::answer(&summary.source, &summary.mapping, &walked, &questions)

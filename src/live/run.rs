@@ -245,6 +245,11 @@ impl LiveRun {
         self.session.engine.keep_at_least(self.alerts.keeps_us());
     }
 
+    /// Watches the per-customer trigger `rules` from now on.
+    pub fn set_triggers(&mut self, rules: Vec<TriggerRule>) -> Result<(), TriggerError> {
+        self.session.engine.set_triggers(rules)
+    }
+
     /// When the last message arrived.
     pub fn last_message(&self) -> Option<Instant> {
         self.last_message

@@ -18,7 +18,7 @@ use crate::report::words::side_in_words;
 
 use super::geometry::rect;
 pub use super::map_alerts::Alerted;
-use super::map_alerts::{paint_alerted, paint_expected};
+use super::map_alerts::{paint_alerted, paint_expected, paint_watched};
 use super::map_paint::{Lit, compared_shares, hit, legend, paint};
 pub use super::map_paint::{MapItem, describe};
 use super::theme;
@@ -71,6 +71,9 @@ pub struct JourneyMap {
     /// The expected journey's steps to outline, when the summary has none
     /// (the live screen walks the journey apart).
     pub expected: Vec<StepOnPath>,
+    /// Touchpoints trigger rules watch: (rule, touchpoint, customers who
+    /// would fire if nothing more happens).
+    pub watched: Vec<(String, String, u64)>,
     /// The canvas size the map was last fitted to.
     fitted_to: Vec2,
     /// How each transition's share changed, when the summary compares.
@@ -101,6 +104,7 @@ impl JourneyMap {
             previous: None,
             alerted: Vec::new(),
             expected: Vec::new(),
+            watched: Vec::new(),
             fitted_to: Vec2::ZERO,
         }
     }
@@ -387,6 +391,7 @@ impl JourneyMap {
             None => &self.expected,
         };
         paint_expected(&painter, &picture, map, expected);
+        paint_watched(&painter, &picture, map, &self.watched);
         legend(&painter, canvas, ui.visuals());
         if response.clicked() {
             self.selected = hovered;

@@ -91,6 +91,8 @@ pub struct LiveWidgets {
     pub range_form: RangeForm,
     /// The expected journey being typed.
     pub journey_typed: String,
+    /// The trigger rule being written.
+    pub trigger_form: super::triggers::TriggerForm,
     previous_frame: Option<Instant>,
     render_ms: f32,
     frame_interval_ms: f32,
@@ -130,6 +132,12 @@ impl LiveWidgets {
                 .conformance
                 .report()
                 .map(|r| r.steps.clone())
+                .unwrap_or_default();
+            map.watched = snapshot
+                .status
+                .triggers
+                .as_ref()
+                .map(|t| t.waiting.clone())
                 .unwrap_or_default();
             map.update(ctx);
         }
@@ -265,6 +273,15 @@ fn tab_ui(live: &LiveScreen, w: &mut LiveWidgets, ui: &mut egui::Ui) -> Vec<Comm
             });
         }
         (LiveTab::Rejected, _) => rejected_tab_ui(live, ui),
+        (LiveTab::Triggers, _) => {
+            egui::CentralPanel::default().show(ui, |ui| {
+                commands.extend(super::live_triggers::live_triggers_ui(
+                    live,
+                    &mut w.trigger_form,
+                    ui,
+                ));
+            });
+        }
         (LiveTab::Customers, None) => customers_waiting_ui(ui),
         (LiveTab::Customers, Some(journeys)) => {
             commands.extend(customers_tab_ui(live, w, &journeys, ui));
@@ -383,6 +400,7 @@ fn top_bar_ui(live: &LiveScreen, w: &mut LiveWidgets, ui: &mut egui::Ui) -> Vec<
                 n => format!("Alerts: {n} firing"),
             };
             ui.selectable_value(&mut tab, LiveTab::Alerts, alerts);
+            ui.selectable_value(&mut tab, LiveTab::Triggers, "Triggers");
             let rejected = live.latest.as_ref().map_or(0, |s| s.summary.rejected.total);
             ui.selectable_value(
                 &mut tab,

@@ -1,6 +1,7 @@
 //! Marks drawn over the journey map: firing alerts (their bands and boxes
-//! in red, each with a badge naming its rule) and the expected journey's
-//! outline.
+//! in red, each with a badge naming its rule), the expected journey's
+//! outline, and the touchpoints trigger rules watch (with the customers
+//! who would fire there if nothing more happens).
 
 use egui::epaint::CubicBezierShape;
 use egui::{Color32, FontId, Pos2, Rect, Stroke, Vec2};
@@ -91,6 +92,34 @@ pub(super) fn paint_alerted(
                 outline.center_top() - Vec2::new(0.0, 10.0),
                 &alert.rule,
             );
+        }
+    }
+}
+
+/// Under each touchpoint a `stall` or `abandon` trigger watches (rule,
+/// touchpoint, customers who would fire), an amber badge: how many would
+/// fire if nothing more happens, and the rule.
+pub(super) fn paint_watched(
+    painter: &egui::Painter,
+    picture: &Scene,
+    map: &MapLayout,
+    watched: &[(String, String, u64)],
+) {
+    if watched.is_empty() {
+        return;
+    }
+    let amber = Color32::from_rgb(196, 120, 20);
+    for b in &picture.boxes {
+        let name = &map.nodes[b.node].name;
+        let split = |w: &str| name.strip_prefix(w).is_some_and(|r| r.starts_with(": "));
+        let mut below = rect(b.rect).center_bottom() + Vec2::new(0.0, 12.0);
+        for (rule, _, n) in watched.iter().filter(|(_, w, _)| w == name || split(w)) {
+            let text = format!("{rule}: {n} would fire");
+            let galley = painter.layout_no_wrap(text, FontId::proportional(11.0), Color32::WHITE);
+            let badge = Rect::from_center_size(below, galley.size() + Vec2::new(10.0, 4.0));
+            painter.rect_filled(badge, 4.0, amber);
+            painter.galley(badge.min + Vec2::new(5.0, 2.0), galley, Color32::WHITE);
+            below.y += badge.height() + 2.0;
         }
     }
 }

@@ -20,6 +20,7 @@ use super::paths::paths_ui;
 use super::rejected::rejected_ui;
 use super::settings_panel::{SettingsForm, settings_ui};
 use super::timeline::{Details, Timeline};
+use super::triggers::{TriggerForm, triggers_ui};
 use super::variants::variants_ui;
 use crate::app::customers::ListFilter;
 
@@ -43,6 +44,8 @@ pub struct WorkspaceWidgets {
     pub journey_typed: String,
     /// Why the journey typed cannot be followed.
     pub journey_error: Option<String>,
+    /// The trigger rule being written.
+    pub trigger_form: TriggerForm,
 }
 
 impl WorkspaceWidgets {
@@ -61,6 +64,7 @@ impl WorkspaceWidgets {
             timeline: Timeline::default(),
             journey_typed: ws.view.journey.clone().unwrap_or_default(),
             journey_error: None,
+            trigger_form: TriggerForm::default(),
         }
     }
 
@@ -102,6 +106,7 @@ pub fn workspace_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui)
                 (Tab::Funnel, "Funnel".to_owned()),
                 (Tab::Paths, "Paths".to_owned()),
                 (Tab::Variants, "Variants".to_owned()),
+                (Tab::Triggers, "Triggers".to_owned()),
                 (Tab::Customers, "Customers".to_owned()),
                 (Tab::Rejected, format!("Rejected ({})", thousands(rejected))),
             ] {
@@ -227,6 +232,17 @@ fn tab_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui) -> Vec<Wo
         Tab::Variants => {
             egui::CentralPanel::default().show(ui, |ui| {
                 commands.extend(variants_ui(&ws.view, &ws.loaded.summary, ui))
+            });
+        }
+        Tab::Triggers => {
+            egui::CentralPanel::default().show(ui, |ui| {
+                commands.extend(triggers_ui(
+                    &ws.view,
+                    &ws.loaded.summary,
+                    &journeys,
+                    &mut w.trigger_form,
+                    ui,
+                ))
             });
         }
         Tab::Customers => {

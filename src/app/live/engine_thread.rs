@@ -37,6 +37,8 @@ pub(super) enum Wish {
     Customers(bool),
     /// Watch these alert rules instead.
     Rules(Vec<AlertRule>),
+    /// Run these trigger rules instead.
+    Triggers(Vec<crate::engine::triggers::TriggerRule>),
 }
 
 /// What the screen asks of the engine thread, as its wishes left it.
@@ -50,14 +52,18 @@ struct Wanted {
     customers: bool,
 }
 
+/// Why the trigger rules last given could not be run (None: they run).
+type TriggersProblem = Option<String>;
+
 impl Wanted {
     /// Follows `wish` (new rules go straight to the loop).
-    fn take(&mut self, wish: Wish, live: &mut dyn ShownLoop) {
+    fn take(&mut self, wish: Wish, live: &mut dyn ShownLoop, problem: &mut TriggersProblem) {
         match wish {
             Wish::Window(window) => self.window = window,
             Wish::Compare(before) => self.compare = before,
             Wish::Customers(customers) => self.customers = customers,
             Wish::Rules(rules) => live.set_rules(rules),
+            Wish::Triggers(rules) => *problem = live.set_triggers(rules).err(),
         }
     }
 }
@@ -181,11 +187,13 @@ pub(super) fn run(
     live.keep_for(LiveWindow::SinceStart, None, super::offered_history_us());
     let mut raised: Arc<Vec<Alert>> = Arc::default();
     let mut wanted = Wanted::default();
+    let mut triggers_problem: TriggersProblem = None;
     while !stop.is_cancelled() {
         let (news, alerts) = live.step()?;
         changed |= news;
         for wish in wishes.try_iter() {
-            wanted.take(wish, live.as_mut());
+            wanted.take(wish, live.as_mut(), &mut triggers_problem);
+            changed = true;
         }
         if let Some(failed) = snapshots.failure() {
             return Err(failed);
@@ -230,6 +238,7 @@ pub(super) fn run(
             snapshot_every = SNAPSHOT_EVERY.max(copied_at.elapsed() * 4);
             let mut status = live.status(window, raised.clone());
             status.with_customers = window != LiveWindow::SinceStart || customers;
+            status.triggers_problem.clone_from(&triggers_problem);
             (status.window_problem, status.compare_problem) = (window_problem, compare_problem);
             let update = Update {
                 shown,

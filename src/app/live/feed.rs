@@ -63,6 +63,11 @@ impl LiveFeed {
         self.tell(Wish::Rules(rules));
     }
 
+    /// Runs the trigger `rules` instead of those so far.
+    pub fn set_triggers(&self, rules: Vec<crate::engine::triggers::TriggerRule>) {
+        self.tell(Wish::Triggers(rules));
+    }
+
     /// Whether snapshots should carry the customers of the recent past
     /// (while the customer list is on screen); without them a snapshot
     /// since start costs only the running totals.

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::engine::alerts::{Alert, AlertRule};
 use crate::engine::kept::KeptEvents;
+use crate::engine::triggers::TriggerRule;
 use crate::live::alert_out::DeliveryCounts;
 use crate::live::merged::MergedView;
 use crate::live::merged_alerts::MergedAlerts;
@@ -35,6 +36,9 @@ pub(super) trait ShownLoop {
     fn keep_for(&mut self, window: LiveWindow, compared: Option<Compared>, at_least_us: i64);
     /// Watches `rules` from now on.
     fn set_rules(&mut self, rules: Vec<AlertRule>);
+    /// Runs the trigger `rules` from now on (a merged view's workers run
+    /// their own).
+    fn set_triggers(&mut self, rules: Vec<TriggerRule>) -> Result<(), String>;
     /// Saves its state when due (when it keeps one).
     fn save_when_due(&mut self) -> Result<(), String>;
     /// Saves, leaves and finishes delivering alerts.
@@ -105,6 +109,9 @@ fn status_of(
         customers_forgotten: 0,
         delivery: DeliveryCounts::default(),
         workers: None,
+        triggers: None,
+        action_delivery: DeliveryCounts::default(),
+        triggers_problem: None,
     }
 }
 
@@ -132,6 +139,11 @@ impl ShownLoop for LiveRun {
             customer_numbering: engine.customer_numbering(),
             customers_forgotten: engine.settled_customers().1,
             delivery: self.delivery(),
+            triggers: engine
+                .triggers()
+                .is_watching()
+                .then(|| Arc::new(engine.triggers().stats())),
+            action_delivery: self.action_delivery(),
             ..status_of(engine, self.session().source.progress(), window, raised)
         }
     }
@@ -151,6 +163,10 @@ impl ShownLoop for LiveRun {
 
     fn set_rules(&mut self, rules: Vec<AlertRule>) {
         LiveRun::set_rules(self, rules);
+    }
+
+    fn set_triggers(&mut self, rules: Vec<TriggerRule>) -> Result<(), String> {
+        LiveRun::set_triggers(self, rules).map_err(|e| e.to_string())
     }
 
     fn save_when_due(&mut self) -> Result<(), String> {
@@ -221,6 +237,10 @@ impl ShownLoop for MergedRun {
 
     fn set_rules(&mut self, rules: Vec<AlertRule>) {
         self.alerts.set_rules(rules);
+    }
+
+    fn set_triggers(&mut self, _: Vec<TriggerRule>) -> Result<(), String> {
+        Err("the workers run the triggers of their own --rules".into())
     }
 
     fn save_when_due(&mut self) -> Result<(), String> {

@@ -94,6 +94,13 @@ pub struct LiveStatus {
     pub delivery: crate::live::alert_out::DeliveryCounts,
     /// The merged view of a job's workers: its partitions and snapshots.
     pub workers: Option<Arc<crate::live::merged::WorkersReport>>,
+    /// What the per-customer triggers fired and who waits (None: no
+    /// rules).
+    pub triggers: Option<Arc<crate::engine::triggers::TriggerStats>>,
+    /// How delivering their actions has gone so far.
+    pub action_delivery: crate::live::alert_out::DeliveryCounts,
+    /// Why the trigger rules last given could not be run.
+    pub triggers_problem: Option<String>,
 }
 
 /// The views of the live screen.
@@ -105,6 +112,8 @@ pub enum LiveTab {
     Customers,
     /// The alert rules and the alerts raised.
     Alerts,
+    /// The per-customer triggers and their actions.
+    Triggers,
     /// The records rejected so far: counts by reason and a sample.
     Rejected,
 }
@@ -150,6 +159,11 @@ pub enum LiveCommand {
     SetAlertRules(Vec<AlertRule>),
     /// Follow this expected journey (steps or a name; None: none).
     FollowJourney(Option<String>),
+    /// Run these trigger rules from now on, and save them.
+    SetTriggers(Vec<crate::engine::triggers::TriggerRule>),
+    /// Show the timeline of the customer so named (when the recent past
+    /// holds it).
+    ShowCustomerNamed(String),
     /// The customers of these sessions, on their tab.
     ShowCustomersOf(super::customers::ListFilter),
 }
@@ -258,6 +272,12 @@ pub struct LiveScreen {
     pub timezone: Option<chrono_tz::Tz>,
     /// The alert rules watched and their file.
     pub rules: super::alert_rules::AlertRules,
+    /// The trigger rules run (saved to the rules file with the alerts).
+    pub triggers: Vec<crate::engine::triggers::TriggerRule>,
+    /// Whether actions are sent anywhere (a trigger topic or webhook).
+    pub sends_actions: bool,
+    /// A customer to show once a snapshot holds the customers.
+    customer_named: Option<String>,
     /// The expected journey followed and its report.
     pub conformance: conformance::LiveConformance,
     opened: Instant,
@@ -279,6 +299,10 @@ impl LiveScreen {
             settings.source.time_parser(),
         );
         LiveScreen {
+            triggers: request.triggers.clone(),
+            sends_actions: request.trigger_outputs.topic.is_some()
+                || request.trigger_outputs.webhook.is_some(),
+            customer_named: None,
             rules,
             from_latest: (request.spec.from == StartAt::Latest).then(|| {
                 let mut again = request.clone();
@@ -383,6 +407,18 @@ impl LiveScreen {
                 self.rules.replace(rules);
             }
             LiveCommand::FollowJourney(text) => self.conformance.follow(text.as_deref()),
+            LiveCommand::SetTriggers(triggers) => {
+                self.feed.set_triggers(triggers.clone());
+                self.rules.replace_triggers(&triggers);
+                self.triggers = triggers;
+            }
+            LiveCommand::ShowCustomerNamed(name) => {
+                // Found once a snapshot holds the customers.
+                self.customer_named = Some(name);
+                self.customers.query.filter = None;
+                self.customers.selected = None;
+                self.tab = LiveTab::Customers;
+            }
             LiveCommand::ShowCustomersOf(filter) => {
                 self.customers.query.filter = Some(filter);
                 self.customers.selected = None;
@@ -401,6 +437,9 @@ impl LiveScreen {
             && snapshot.status.with_customers
         {
             let journeys = snapshot.journeys.clone();
+            if let Some(name) = self.customer_named.take() {
+                self.customers.selected = journeys.customer_id(&name);
+            }
             self.customers.poll(&journeys, &self.wake);
             self.conformance
                 .poll(snapshot, self.journey_changes, &self.wake);

@@ -18,8 +18,8 @@ use super::state::{Customer, Fire, Pending, Properties, Session};
 use super::{Action, PATH_LISTED, TriggerRule, action_id};
 use crate::engine::batch::EventRef;
 
-/// Actions kept for the screen (the latest).
-pub const RECENT_ACTIONS: usize = 200;
+/// Actions kept per rule for the screen (the latest).
+pub const RECENT_ACTIONS: usize = 20;
 /// Actions waiting for delivery at most; more are counted as dropped.
 pub const MAX_UNSENT: usize = 1_000_000;
 /// Minutes of per-minute counts kept per rule.
@@ -46,6 +46,8 @@ pub struct RuleCounts {
     /// Actions per minute of event time (minute start in µs), the last
     /// day's.
     pub per_minute: BTreeMap<i64, u64>,
+    /// Its latest actions, newest last.
+    pub recent: VecDeque<Action>,
 }
 
 /// What the triggers have done, for the screen and the final JSON.
@@ -53,8 +55,6 @@ pub struct RuleCounts {
 pub struct TriggerStats {
     /// Per rule.
     pub rules: Vec<RuleCounts>,
-    /// The latest actions, newest last.
-    pub recent: VecDeque<Action>,
     /// Customers followed now.
     pub customers: usize,
     /// Actions fired and not yet confirmed delivered.
@@ -357,11 +357,11 @@ impl TriggerRunner {
             let newest = *counts.per_minute.keys().next_back().unwrap_or(&minute);
             let oldest = newest - MINUTES_KEPT * 60_000_000;
             counts.per_minute.retain(|m, _| *m > oldest);
+            if counts.recent.len() == RECENT_ACTIONS {
+                counts.recent.pop_front();
+            }
+            counts.recent.push_back(action.clone());
         }
-        if self.stats.recent.len() == RECENT_ACTIONS {
-            self.stats.recent.pop_front();
-        }
-        self.stats.recent.push_back(action.clone());
         if self.delivering {
             if self.unsent.len() < MAX_UNSENT {
                 self.unsent.push(action.clone());
