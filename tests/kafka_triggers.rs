@@ -57,8 +57,8 @@ fn collecting_webhook() -> (String, Arc<Mutex<Vec<String>>>) {
     (url, bodies)
 }
 
-/// Every message on `topic` (four partitions) until `n` are read or 30 s
-/// pass: (key, JSON).
+/// Every message on `topic` (four partitions) until `n` are read, nothing
+/// more comes for 5 s, or 30 s pass: (key, JSON).
 fn read_topic(broker: &Broker, topic: &str, n: usize) -> Vec<(String, Value)> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::message::Message;
@@ -76,10 +76,14 @@ fn read_topic(broker: &Broker, topic: &str, n: usize) -> Vec<(String, Value)> {
     consumer.assign(&list).unwrap();
     let mut read = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while read.len() < n && Instant::now() < deadline {
+    let mut last_new = Instant::now();
+    // Until `n` are read, or nothing more came for 5 s.
+    while read.len() < n && Instant::now() < deadline && last_new.elapsed() < Duration::from_secs(5)
+    {
         if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
             let key = String::from_utf8_lossy(m.key().unwrap()).to_string();
             read.push((key, serde_json::from_slice(m.payload().unwrap()).unwrap()));
+            last_new = Instant::now();
         }
     }
     read
@@ -265,4 +269,70 @@ fn a_webhook_that_refuses_loses_no_event_and_counts_every_action_failed() {
         "{delivery}"
     );
     assert_eq!(delivery["webhook_sent"], 0);
+}
+
+/// A worker of group `g` running the rules, its actions to `actions`.
+fn trigger_worker(broker: &Broker, rules: &str) -> std::process::Child {
+    Command::new(BIN)
+        .args(["worker", "--brokers", &broker.brokers(), "--topic", "events"])
+        .args(["--group", "g", "--state-topic", "state", "--every", "1s"])
+        .args(["--lateness", "5m", "--rules", rules])
+        .args(["--triggers-topic", "actions"])
+        .args([
+            "-X",
+            "session.timeout.ms=6000",
+            "-X",
+            "heartbeat.interval.ms=500",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn workers_in_a_group_one_killed_outright_send_every_action() {
+    let (broker, dir) = with_topic("events");
+    broker.create_topic("actions");
+    let (lines, events) = week(1200, 45, true);
+    let want = expected(&events);
+    let (first, second) = lines.split_at(lines.len() / 2);
+    let first_file = dir.path().join("first.jsonl");
+    let second_file = dir.path().join("second.jsonl");
+    write_lines(&first_file, first);
+    write_lines(&second_file, second);
+    produce(&broker, "events", &first_file);
+    let rules = write_rules(dir.path(), RULES);
+    let stays = trigger_worker(&broker, &rules);
+    let mut killed = trigger_worker(&broker, &rules);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while read_topic(&broker, "actions", 1).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // Killed outright while the rest arrives; another joins.
+    produce(&broker, "events", &second_file);
+    std::thread::sleep(Duration::from_millis(300));
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    let joins = trigger_worker(&broker, &rules);
+    let wanted: BTreeSet<String> = want.keys().cloned().collect();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let mut on_topic = Vec::new();
+    while Instant::now() < deadline {
+        on_topic = read_topic(&broker, "actions", usize::MAX);
+        let ids: BTreeSet<String> = on_topic
+            .iter()
+            .map(|(_, v)| v["id"].as_str().unwrap().to_owned())
+            .collect();
+        if wanted.is_subset(&ids) {
+            break;
+        }
+    }
+    for child in [stays, joins] {
+        // SAFETY: a plain kill(2) of our own child's pid.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        child.wait_with_output().unwrap();
+    }
+    let values: Vec<Value> = on_topic.into_iter().map(|(_, v)| v).collect();
+    assert_same_actions(&actions_of(&values), &want, "workers");
 }

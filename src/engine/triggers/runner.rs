@@ -180,6 +180,9 @@ impl TriggerRunner {
 
     /// The index, the free slots and the heaps, from the customers.
     fn reindex(&mut self) {
+        let Some(compiled) = self.compiled.take() else {
+            return;
+        };
         self.props.reindex();
         self.index.clear();
         self.free.clear();
@@ -192,11 +195,12 @@ impl TriggerRunner {
                 Some(c) => {
                     self.index
                         .insert(crate::engine::intern::name_hash(&c.name), slot as u32);
-                    self.schedule(slot as u32);
+                    self.schedule(slot as u32, &compiled);
                 }
                 None => self.free.push(slot as u32),
             }
         }
+        self.compiled = Some(compiled);
     }
 
     /// Takes in one arrival (not a duplicate) of the customer whose name
@@ -262,7 +266,10 @@ impl TriggerRunner {
                 props,
             });
         }
-        self.schedule(slot);
+        if let Some(compiled) = self.compiled.take() {
+            self.schedule(slot, &compiled);
+            self.compiled = Some(compiled);
+        }
     }
 
     /// Learns the touchpoints' names (every touchpoint by id).
@@ -320,17 +327,14 @@ impl TriggerRunner {
                 self.free.push(slot);
             } else {
                 self.customers[s] = Some(customer);
-                self.schedule(slot);
+                self.schedule(slot, compiled);
             }
         }
     }
 
     /// Puts customer `slot` in its partition's heap at its next due time,
     /// when earlier than where it is.
-    fn schedule(&mut self, slot: u32) {
-        let Some(compiled) = self.compiled.as_ref() else {
-            return;
-        };
+    fn schedule(&mut self, slot: u32, compiled: &Compiled) {
         let Some(customer) = self.customers[slot as usize].as_ref() else {
             return;
         };

@@ -38,6 +38,8 @@ pub(super) struct Session {
     decided: u64,
     /// Ended: nothing more is added to it.
     closed: bool,
+    /// Event time has passed up to here (stalls due before are decided).
+    passed_us: i64,
     /// Every touchpoint, in order.
     pub path: Vec<u32>,
     /// Per sequence step, the latest start of a match up to it.
@@ -123,6 +125,7 @@ impl Customer {
             return;
         };
         let close = session.close_due(rules);
+        session.passed_us = session.passed_us.max(now);
         let name = &self.name;
         session.stalls(now.min(close.unwrap_or(i64::MAX)), rules, props, name, emit);
         if let Some(due) = close.filter(|d| *d <= now) {
@@ -210,7 +213,9 @@ impl Session {
         Some(self.last_us.saturating_add(timeout).saturating_add(1))
     }
 
-    /// The earliest stall not fired yet that the latest event waits for.
+    /// The earliest stall not decided yet (fired, or passed without
+    /// firing: the session so far cannot change without a new event) that
+    /// the latest event waits for.
     fn next_stall(&self, rules: &Compiled) -> Option<i64> {
         let last = rules.mask(*self.path.last()?);
         (0..rules.checks.len())
@@ -221,6 +226,7 @@ impl Session {
                 }
                 _ => None,
             })
+            .filter(|due| *due > self.passed_us)
             .min()
     }
 
