@@ -263,18 +263,21 @@ fn a_webhook_that_refuses_loses_no_event_and_counts_every_action_failed() {
     let triggers = &live["triggers"];
     assert_eq!(triggers["rules"][0]["actions"], want);
     let delivery = &triggers["delivery"];
-    assert_eq!(
-        delivery["webhook_failures"].as_u64().unwrap() + delivery["undelivered"].as_u64().unwrap(),
-        want,
-        "{delivery}"
-    );
+    assert_eq!(delivery["webhook_failures"], want, "{delivery}");
+    assert_eq!(delivery["undelivered"], 0, "{delivery}");
     assert_eq!(delivery["webhook_sent"], 0);
 }
 
 /// A worker of group `g` running the rules, its actions to `actions`.
 fn trigger_worker(broker: &Broker, rules: &str) -> std::process::Child {
     Command::new(BIN)
-        .args(["worker", "--brokers", &broker.brokers(), "--topic", "events"])
+        .args([
+            "worker",
+            "--brokers",
+            &broker.brokers(),
+            "--topic",
+            "events",
+        ])
         .args(["--group", "g", "--state-topic", "state", "--every", "1s"])
         .args(["--lateness", "5m", "--rules", rules])
         .args(["--triggers-topic", "actions"])

@@ -38,7 +38,10 @@ fn arrivals(lines: &[String]) -> Vec<(i32, String, String, i64, String, String)>
         .iter()
         .filter_map(|l| {
             let v: Value = serde_json::from_str(l).ok()?;
-            let customer = v["customer_id"].as_str().filter(|c| !c.is_empty())?.to_owned();
+            let customer = v["customer_id"]
+                .as_str()
+                .filter(|c| !c.is_empty())?
+                .to_owned();
             let event = v["event"].as_str()?.to_owned();
             let time = chrono::DateTime::parse_from_rfc3339(v["timestamp"].as_str()?).ok()?;
             let partition = (journeyscope::engine::intern::name_hash(&customer) % 4) as i32;
@@ -89,8 +92,16 @@ fn feed(
 fn assert_ids(got: Vec<String>, want: &BTreeMap<String, (String, String, i64)>, what: &str) {
     let mut seen = std::collections::BTreeSet::new();
     let twice: Vec<&String> = got.iter().filter(|id| !seen.insert(*id)).collect();
-    let missing: Vec<_> = want.iter().filter(|(k, _)| !seen.contains(k)).take(5).collect();
-    let extra: Vec<_> = seen.iter().filter(|k| !want.contains_key(**k)).take(5).collect();
+    let missing: Vec<_> = want
+        .iter()
+        .filter(|(k, _)| !seen.contains(k))
+        .take(5)
+        .collect();
+    let extra: Vec<_> = seen
+        .iter()
+        .filter(|k| !want.contains_key(**k))
+        .take(5)
+        .collect();
     assert!(
         twice.is_empty() && missing.is_empty() && extra.is_empty(),
         "{what}: {} fired twice, missing {missing:?}, extra {extra:?} ({} fired, {} wanted)",
@@ -121,7 +132,11 @@ fn one_engine_per_partition_or_restored_part_way_fires_what_the_events_say() {
     }
     assert_ids(apart, &want, "an engine per partition");
 
-    for cut in [arrivals.len() / 3, arrivals.len() / 2, arrivals.len() * 4 / 5] {
+    for cut in [
+        arrivals.len() / 3,
+        arrivals.len() / 2,
+        arrivals.len() * 4 / 5,
+    ] {
         let mut first = engine();
         let mut fired = feed(&mut first, &arrivals[..cut], &mut rng);
         let bytes = postcard::to_allocvec(&first.saved()).unwrap();

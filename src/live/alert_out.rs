@@ -1,12 +1,13 @@
-//! Where alerts go besides the screen and standard output: Kafka topics
-//! (keyed by the rule's name, each delivery confirmed) and webhooks (an
-//! HTTP POST of the alert's JSON, retried with backoff a bounded number of
-//! times), those given for every alert (`--alerts-topic`,
-//! `--alerts-webhook`) and each rule's own (its `topic` and `webhook`), all
-//! on a thread of their own so that ingesting never waits for them. A webhook
-//! request gives up after a few seconds, and the end of a run waits for
-//! what is still being delivered a few seconds at most. What could not be
-//! delivered is counted, never silently lost.
+//! Where alerts and the triggers' actions go besides the screen and
+//! standard output: Kafka topics (an alert keyed by its rule's name, an
+//! action by its customer; each delivery confirmed) and webhooks (an HTTP
+//! POST of the JSON, retried with backoff a bounded number of times, and
+//! tried once while the webhook stays down), those given for every alert
+//! (`--alerts-topic`, `--alerts-webhook`) and each rule's own (its `topic`
+//! and `webhook`), all on a thread of their own so that ingesting never
+//! waits for them. A webhook request gives up after a few seconds, and the
+//! end of a run waits for what is still being delivered a few seconds at
+//! most. What could not be delivered is counted, never silently lost.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -250,11 +251,14 @@ impl AlertSender {
         if let Some(to) = &outputs.topic {
             producers.get(to)?;
         }
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(WEBHOOK_CONNECT_TIMEOUT))
-            .timeout_global(Some(WEBHOOK_TIMEOUT))
-            .build()
-            .into();
+        let mut webhooks = Webhooks {
+            agent: ureq::Agent::config_builder()
+                .timeout_connect(Some(WEBHOOK_CONNECT_TIMEOUT))
+                .timeout_global(Some(WEBHOOK_TIMEOUT))
+                .build()
+                .into(),
+            down: Default::default(),
+        };
         let done_actions = Arc::new(std::sync::Mutex::new(Vec::new()));
         let done = done_actions.clone();
         let worker =
@@ -272,7 +276,7 @@ impl AlertSender {
                     }
                     let produced = produce_all(&batch, &mut producers);
                     for (queued, produced) in batch.into_iter().zip(produced) {
-                        if deliver(&queued, produced, &agent)
+                        if deliver(&queued, produced, &mut webhooks)
                             && let Some(id) = queued.action
                         {
                             crate::background::lock(&done).push(id);
@@ -447,7 +451,7 @@ fn produce_all(batch: &[Queued], producers: &mut Producers) -> Vec<Produced> {
 /// Counts how producing one alert or action went and delivers it to its
 /// webhooks; stops, uncounted (undelivered), once the run has given up.
 /// True when its delivery is over.
-fn deliver(queued: &Queued, produced: Produced, agent: &ureq::Agent) -> bool {
+fn deliver(queued: &Queued, produced: Produced, webhooks: &mut Webhooks) -> bool {
     let counts = &*queued.counts;
     let shown = crate::format::printable(&queued.key);
     let mut produced = produced.into_iter();
@@ -468,7 +472,7 @@ fn deliver(queued: &Queued, produced: Produced, agent: &ureq::Agent) -> bool {
                 };
                 counter.fetch_add(1, Ordering::Relaxed);
             }
-            Destination::Webhook(url) => match post(agent, url, &queued.json, &counts.given_up) {
+            Destination::Webhook(url) => match webhooks.post(url, &queued.json, &counts.given_up) {
                 Ok(()) => {
                     counts.webhook_sent.fetch_add(1, Ordering::Relaxed);
                 }
@@ -490,34 +494,52 @@ fn deliver(queued: &Queued, produced: Produced, agent: &ureq::Agent) -> bool {
     true
 }
 
-/// POSTs `json` to `url`, retrying with a doubling pause until `given_up`;
-/// Err(None) when given up before an answer.
-fn post(
-    agent: &ureq::Agent,
-    url: &str,
-    json: &str,
-    given_up: &AtomicBool,
-) -> Result<(), Option<String>> {
-    let mut pause = FIRST_BACKOFF;
-    let mut last = String::new();
-    for attempt in 1..=WEBHOOK_ATTEMPTS {
-        if given_up.load(Ordering::Relaxed) {
-            return Err(None);
+/// The HTTP client, and the webhooks whose last delivery failed every
+/// attempt: those are tried once per delivery until one answers again, so
+/// that a webhook that is down does not hold up what queues behind it.
+struct Webhooks {
+    agent: ureq::Agent,
+    down: rustc_hash::FxHashSet<String>,
+}
+
+impl Webhooks {
+    /// POSTs `json` to `url`, retrying with a doubling pause (once when the
+    /// webhook is down) until `given_up`; Err(None) when given up before an
+    /// answer.
+    fn post(&mut self, url: &str, json: &str, given_up: &AtomicBool) -> Result<(), Option<String>> {
+        let attempts = match self.down.contains(url) {
+            true => 1,
+            false => WEBHOOK_ATTEMPTS,
+        };
+        let mut pause = FIRST_BACKOFF;
+        let mut last = String::new();
+        for attempt in 1..=attempts {
+            if given_up.load(Ordering::Relaxed) {
+                return Err(None);
+            }
+            match self
+                .agent
+                .post(url)
+                .header("content-type", "application/json")
+                .send(json)
+            {
+                Ok(_) => {
+                    self.down.remove(url);
+                    return Ok(());
+                }
+                Err(e) => last = e.to_string(),
+            }
+            if attempt < attempts {
+                std::thread::sleep(pause);
+                pause *= 2;
+            }
         }
-        match agent
-            .post(url)
-            .header("content-type", "application/json")
-            .send(json)
-        {
-            Ok(_) => return Ok(()),
-            Err(e) => last = e.to_string(),
-        }
-        if attempt < WEBHOOK_ATTEMPTS {
-            std::thread::sleep(pause);
-            pause *= 2;
-        }
+        self.down.insert(url.to_owned());
+        Err(Some(match attempts {
+            1 => format!("{last} (down: tried once)"),
+            n => format!("{last} (after {n} attempts)"),
+        }))
     }
-    Err(Some(format!("{last} (after {WEBHOOK_ATTEMPTS} attempts)")))
 }
 
 #[cfg(test)]
