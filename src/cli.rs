@@ -616,6 +616,12 @@ pub struct BenchArgs {
     /// (no broker needed).
     #[arg(long)]
     pub live_memory: bool,
+    /// Time ten trigger rules backtested on the files against building
+    /// their journeys, and the live engine's memory with twenty rules;
+    /// with --brokers also live ingest with twenty rules against none and
+    /// a plain consumer.
+    #[arg(long)]
+    pub triggers: bool,
     /// With --kafka: the broker to use (a 4-partition topic is created).
     #[arg(long, value_name = "HOST:PORT")]
     pub brokers: Option<String>,

@@ -148,7 +148,8 @@ fn load(
         // What the triggers of --rules would have sent (the Triggers tab).
         let triggers = settings.questions.triggers.clone();
         if !triggers.is_empty() {
-            match crate::engine::triggers::backtest(&journeys, triggers, &request.label) {
+            let keep = crate::engine::triggers::Keep::Latest(crate::report::LATEST_ACTIONS);
+            match crate::engine::triggers::backtest(&journeys, triggers, &request.label, keep) {
                 Ok(backtest) => {
                     summary.triggers = Some(backtest.rules);
                     summary.trigger_actions = backtest.actions;

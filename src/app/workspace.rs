@@ -518,6 +518,7 @@ impl Workspace {
                 variants: None,
                 journey,
                 triggers: view.triggers.clone(),
+                all_actions: false,
             };
             let mut summary =
                 Summary::answer(&summary.source, &summary.mapping, &walked, &questions)

@@ -168,6 +168,9 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
         println!("  layout (once per change, off the UI thread): {layout_ms:.1} ms");
         return Ok(());
     }
+    if args.triggers {
+        return super::bench_triggers::run(args);
+    }
     if args.journeys {
         return super::bench_journeys::run(args);
     }

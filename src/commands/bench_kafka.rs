@@ -198,6 +198,8 @@ struct WatchFigures {
     catch_up_s: f64,
     /// Minutes of event time kept (what the rules caught up on).
     kept_minutes: f64,
+    /// Actions the triggers fired.
+    actions: u64,
 }
 
 /// The live path: the Kafka source (detection, mapping, batches) feeding the
@@ -213,7 +215,20 @@ pub(super) fn live_ingest_values(
     total: u64,
     values: ValuesSpec,
 ) -> Result<(f64, u64), Failure> {
-    live_ingest_watching(brokers, topic, total, None, values).map(|(s, n, _)| (s, n))
+    live_ingest_watching(brokers, topic, total, None, values, Vec::new()).map(|(s, n, _)| (s, n))
+}
+
+/// [`live_ingest`] running the per-customer `triggers` (their actions sent
+/// nowhere): seconds, events taken in and actions fired.
+pub(super) fn live_ingest_triggers(
+    brokers: &str,
+    topic: &str,
+    total: u64,
+    triggers: Vec<crate::engine::triggers::TriggerRule>,
+) -> Result<(f64, u64, u64), Failure> {
+    let (s, n, figures) =
+        live_ingest_watching(brokers, topic, total, None, ValuesSpec::default(), triggers)?;
+    Ok((s, n, figures.actions))
 }
 
 /// [`live_ingest`], with `watching` checked as the app does: rules after
@@ -225,6 +240,7 @@ fn live_ingest_watching(
     total: u64,
     watching: Option<Watching>,
     values: ValuesSpec,
+    triggers: Vec<crate::engine::triggers::TriggerRule>,
 ) -> Result<(f64, u64, WatchFigures), Failure> {
     let spec = KafkaSpec {
         detect_wait: Duration::from_secs(30),
@@ -242,7 +258,7 @@ fn live_ingest_watching(
         state: None,
         rules: watching.as_ref().map_or_else(Vec::new, |w| w.rules.clone()),
         outputs: AlertOutputs::default(),
-        triggers: Vec::new(),
+        triggers,
         trigger_outputs: AlertOutputs::default(),
     })
     .map_err(failed)?;
@@ -275,6 +291,7 @@ fn live_ingest_watching(
     while taken(&live) < total && Instant::now() < deadline {
         let step = live.step().map_err(failed)?;
         figures.alerts += step.alerts.len();
+        figures.actions += step.actions.len() as u64;
         figures.check_s += step.check_s;
         let Some(w) = &watching else {
             continue;
@@ -487,7 +504,14 @@ fn watched_ingest(
             },
         };
         let (seconds, _, figures) =
-            live_ingest_watching(brokers, topic, total, Some(watching), ValuesSpec::default())?;
+            live_ingest_watching(
+                brokers,
+                topic,
+                total,
+                Some(watching),
+                ValuesSpec::default(),
+                Vec::new(),
+            )?;
         if seconds < best_watched {
             (best_watched, watched) = (seconds, figures);
         }

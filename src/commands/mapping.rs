@@ -85,6 +85,7 @@ fn questions(
         variants,
         journey,
         triggers: file.triggers,
+        all_actions: false,
     })
 }
 

@@ -7,6 +7,7 @@ mod bench_journeys;
 mod bench_kafka;
 pub mod bench_map;
 mod bench_memory;
+mod bench_triggers;
 mod bench_workers;
 mod customers;
 pub mod live;
@@ -242,7 +243,10 @@ fn summary_of(source: &SourceArgs) -> Result<Summary, Failure> {
 }
 
 fn summarize(args: &SummarizeArgs) -> Result<(), Failure> {
-    let summary = summary_of(&args.source)?;
+    let mut settings = source_settings(&args.source)?;
+    settings.questions.all_actions = args.actions.is_some();
+    let label = args.source.path.display().to_string();
+    let summary = summarize_path(&args.source.path, &label, settings)?;
     if let Some(out) = &args.actions {
         write_actions(out, &args.source.path, &summary.trigger_actions)?;
     }

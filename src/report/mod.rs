@@ -6,7 +6,7 @@ pub mod words;
 
 use serde::Serialize;
 
-use crate::engine::triggers::{Action, RuleBacktest, TriggerRule, backtest};
+use crate::engine::triggers::{Action, Keep, RuleBacktest, TriggerRule, backtest};
 use crate::engine::variants::goal_of;
 use crate::engine::{
     CompareReport, CompareSpec, ComparedConformance, ConformanceReport, EdgeReport,
@@ -73,7 +73,8 @@ pub struct Summary {
     /// with `[[trigger]]` tables), per rule.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub triggers: Option<Vec<RuleBacktest>>,
-    /// Every action the trigger rules would have sent, by event time.
+    /// The actions the trigger rules would have sent, by event time: all
+    /// with `--actions`, else the latest of each rule.
     #[serde(skip)]
     pub trigger_actions: Vec<Action>,
 }
@@ -98,7 +99,14 @@ pub struct Questions {
     pub journey: Option<ExpectedJourney>,
     /// Per-customer trigger rules to backtest (`--rules FILE`).
     pub triggers: Vec<TriggerRule>,
+    /// Keep every action the triggers would have sent (`--actions`), not
+    /// only the latest of each rule.
+    pub all_actions: bool,
 }
+
+/// The actions of each trigger rule a summary keeps without `--actions`
+/// (the latest): what the Triggers tab lists.
+pub const LATEST_ACTIONS: usize = 10;
 
 fn rfc3339(us: i64) -> Option<String> {
     chrono::DateTime::from_timestamp_micros(us)
@@ -160,7 +168,11 @@ impl Summary {
         let mut summary = Summary::new(source, mapping, journeys, questions.funnel.as_ref());
         if !questions.triggers.is_empty() {
             // Over every session: a trigger has its own segment.
-            let backtest = backtest(all, questions.triggers.clone(), source)
+            let keep = match questions.all_actions {
+                true => Keep::All,
+                false => Keep::Latest(LATEST_ACTIONS),
+            };
+            let backtest = backtest(all, questions.triggers.clone(), source, keep)
                 .map_err(|e| SegmentError::Other(e.0))?;
             summary.triggers = Some(backtest.rules);
             summary.trigger_actions = backtest.actions;

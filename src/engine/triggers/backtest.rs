@@ -3,11 +3,13 @@
 //! a stream's arrivals do, with the file's last event time as the
 //! watermark.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use super::compiled::{Compiled, TriggerError};
 use super::runner::make_action;
-use super::state::{Customer, Pending, Properties};
+use super::state::{Customer, Fire, Pending, Properties, Session};
 use super::{Action, TriggerRule};
 use crate::engine::Journeys;
 
@@ -42,19 +44,42 @@ pub struct RuleBacktest {
 pub struct Backtest {
     /// Per rule, in the rules' order.
     pub rules: Vec<RuleBacktest>,
-    /// Every action, by event time (then id).
+    /// The actions kept ([`Keep`]), by event time (then id).
     #[serde(skip)]
     pub actions: Vec<Action>,
     /// The watermark: the file's last event time.
     pub watermark: String,
 }
 
+/// Which actions a backtest keeps whole (all are counted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Every one (`--actions`).
+    All,
+    /// The latest this many of each rule, by event time (the app's list).
+    Latest(usize),
+}
+
+const DAY_US: i64 = 86_400_000_000;
+
+/// What one rule fired, counted as the customers go by.
+#[derive(Default)]
+struct Tally {
+    actions: u64,
+    customers: u64,
+    last_customer: Option<u32>,
+    per_day: BTreeMap<i64, u64>,
+    /// The latest actions kept, by (event time, id).
+    kept: BTreeMap<(i64, String), Action>,
+}
+
 /// Runs `rules` over every session of `journeys` (whatever its segment),
-/// the actions' `source` being `source`.
+/// the actions' `source` being `source`, keeping the actions `keep` says.
 pub fn backtest(
     journeys: &Journeys,
     rules: Vec<TriggerRule>,
     source: &str,
+    keep: Keep,
 ) -> Result<Backtest, TriggerError> {
     let config = &journeys.config;
     let mut compiled = Compiled::new(rules, journeys.kept_properties(), config.session_timeout_us)?;
@@ -63,21 +88,43 @@ pub fn backtest(
     let keyed = journeys.has_session_keys();
     let kept = journeys.kept_properties();
     let mut props = Properties::default();
-    let mut actions = Vec::new();
+    let mut tallies: Vec<Tally> = compiled.rules.iter().map(|_| Tally::default()).collect();
+    let mut all = Vec::new();
     let mut customer: Option<Customer> = None;
-    let finish = |customer: &mut Customer, props: &Properties, actions: &mut Vec<Action>| {
-        customer.catch_up(watermark, &compiled, props, &mut |name, session, fire| {
-            actions.push(make_action(&compiled, props, name, session, fire));
-        });
+    let mut current_id = None;
+    // Counts a firing of customer `c`, and keeps its action as asked.
+    let mut count = |c: u32, compiled: &Compiled, props: &Properties, name: &str, session: &Session, fire: Fire| {
+        let tally = &mut tallies[fire.rule];
+        tally.actions += 1;
+        if tally.last_customer != Some(c) {
+            tally.last_customer = Some(c);
+            tally.customers += 1;
+        }
+        *tally.per_day.entry(fire.event_us.div_euclid(DAY_US)).or_default() += 1;
+        match keep {
+            Keep::All => all.push(make_action(compiled, props, name, session, fire)),
+            Keep::Latest(n) => {
+                let newer = tally.kept.len() < n
+                    || tally.kept.keys().next().is_some_and(|(t, _)| *t < fire.event_us);
+                if n > 0 && newer {
+                    let action = make_action(compiled, props, name, session, fire);
+                    tally.kept.insert((action.event_us, action.id.clone()), action);
+                    if tally.kept.len() > n {
+                        tally.kept.pop_first();
+                    }
+                }
+            }
+        }
     };
     let mut sessions = 0u32;
-    let mut current_id = None;
     journeys.for_each_session_at(|c, start, session| {
         if current_id != Some(c) {
-            current_id = Some(c);
-            if let Some(mut done) = customer.take() {
-                finish(&mut done, &props, &mut actions);
+            if let (Some(mut done), Some(previous)) = (customer.take(), current_id) {
+                done.catch_up(watermark, &compiled, &props, &mut |name, s, fire| {
+                    count(previous, &compiled, &props, name, s, fire)
+                });
             }
+            current_id = Some(c);
             customer = Some(Customer::new(journeys.customer_name(c), 0));
         }
         sessions = sessions.wrapping_add(1);
@@ -100,52 +147,51 @@ pub fn backtest(
                 props: id,
             });
             current.catch_up(event.time_us, &compiled, &props, &mut |name, s, fire| {
-                actions.push(make_action(&compiled, &props, name, s, fire));
+                count(c, &compiled, &props, name, s, fire)
             });
         }
     });
-    if let Some(mut last) = customer.take() {
-        finish(&mut last, &props, &mut actions);
+    if let (Some(mut last), Some(c)) = (customer.take(), current_id) {
+        last.catch_up(watermark, &compiled, &props, &mut |name, s, fire| {
+            count(c, &compiled, &props, name, s, fire)
+        });
     }
-    for action in &mut actions {
+    for tally in &mut tallies {
+        all.extend(std::mem::take(&mut tally.kept).into_values());
+    }
+    for action in &mut all {
         action.source = source.to_owned();
     }
-    actions.sort_by(|a, b| (a.event_us, &a.id).cmp(&(b.event_us, &b.id)));
+    all.sort_by(|a, b| (a.event_us, &a.id).cmp(&(b.event_us, &b.id)));
     let span_days = journeys
         .time_range_us
-        .map_or(1.0, |(a, b)| ((b - a) as f64 / 86_400e6).max(1.0));
+        .map_or(1.0, |(a, b)| ((b - a) as f64 / DAY_US as f64).max(1.0));
     let rules = compiled
         .rules
         .iter()
-        .map(|rule| {
-            let mine: Vec<&Action> = actions.iter().filter(|a| a.trigger == rule.name).collect();
-            let mut per_day: Vec<DayCount> = Vec::new();
-            for a in &mine {
-                let day = a.event_time.get(..10).unwrap_or_default();
-                match per_day.iter_mut().find(|d| d.day == day) {
-                    Some(d) => d.actions += 1,
-                    None => per_day.push(DayCount {
-                        day: day.to_owned(),
-                        actions: 1,
-                    }),
-                }
-            }
-            per_day.sort_by(|a, b| a.day.cmp(&b.day));
-            let customers: rustc_hash::FxHashSet<&str> =
-                mine.iter().map(|a| a.customer.as_str()).collect();
-            RuleBacktest {
-                rule: rule.name.clone(),
-                kind: rule.kind.name().into(),
-                actions: mine.len() as u64,
-                customers: customers.len() as u64,
-                per_day,
-                per_day_average: mine.len() as f64 / span_days,
-            }
+        .zip(tallies)
+        .map(|(rule, tally)| RuleBacktest {
+            rule: rule.name.clone(),
+            kind: rule.kind.name().into(),
+            actions: tally.actions,
+            customers: tally.customers,
+            per_day: tally
+                .per_day
+                .into_iter()
+                .map(|(day, actions)| DayCount {
+                    day: crate::engine::alerts::rfc3339(day * DAY_US)
+                        .get(..10)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    actions,
+                })
+                .collect(),
+            per_day_average: tally.actions as f64 / span_days,
         })
         .collect();
     Ok(Backtest {
         rules,
-        actions,
+        actions: all,
         watermark: crate::engine::alerts::rfc3339(watermark),
     })
 }

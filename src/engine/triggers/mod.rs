@@ -23,7 +23,7 @@ pub mod compiled;
 pub mod runner;
 mod state;
 
-pub use backtest::{Backtest, RuleBacktest, backtest};
+pub use backtest::{Backtest, Keep, RuleBacktest, backtest};
 pub use runner::{TriggerRunner, TriggerStats};
 
 /// The most trigger rules one run watches (each session keeps a bit per

@@ -360,7 +360,13 @@ impl TriggerRunner {
             *counts.per_minute.entry(minute).or_default() += 1;
             let newest = *counts.per_minute.keys().next_back().unwrap_or(&minute);
             let oldest = newest - MINUTES_KEPT * 60_000_000;
-            counts.per_minute.retain(|m, _| *m > oldest);
+            while counts
+                .per_minute
+                .first_key_value()
+                .is_some_and(|(m, _)| *m <= oldest)
+            {
+                counts.per_minute.pop_first();
+            }
             if counts.recent.len() == RECENT_ACTIONS {
                 counts.recent.pop_front();
             }
@@ -397,10 +403,15 @@ impl TriggerRunner {
         self.unsent.retain(|a| !done.contains(a.id.as_str()));
     }
 
+    /// Customers followed now (a session open, or a stall due).
+    pub fn followed(&self) -> usize {
+        self.customers.len() - self.free.len()
+    }
+
     /// What the triggers have done, and who waits.
     pub fn stats(&self) -> TriggerStats {
         let mut stats = self.stats.clone();
-        stats.customers = self.customers.len() - self.free.len();
+        stats.customers = self.followed();
         stats.unsent = self.unsent.len();
         stats.waiting = self.waiting();
         stats
