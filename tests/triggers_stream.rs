@@ -28,6 +28,7 @@ fn engine() -> LiveEngine {
     let rules = journeyscope::settings::rules_file(RULES, Default::default()).unwrap();
     let mut engine = LiveEngine::new(config(), LATENESS_US);
     engine.set_triggers(rules.triggers).unwrap();
+    engine.triggers_mut().hand_back(true);
     engine
 }
 
@@ -144,7 +145,62 @@ fn one_engine_per_partition_or_restored_part_way_fires_what_the_events_say() {
         let mut again = LiveEngine::restore(saved, config(), LATENESS_US).unwrap();
         let rules = journeyscope::settings::rules_file(RULES, Default::default()).unwrap();
         again.set_triggers(rules.triggers).unwrap();
+        again.triggers_mut().hand_back(true);
         fired.extend(feed(&mut again, &arrivals[cut..], &mut rng));
         assert_ids(fired, &want, &format!("restored after {cut} arrivals"));
     }
+}
+
+#[test]
+fn rules_changed_part_way_keep_what_the_others_fire() {
+    let (lines, events) = week(1500, 46, true);
+    let want = expected(&events);
+    let arrivals = arrivals(&lines);
+    let mut rng = Rng::new(5);
+    let all = journeyscope::settings::rules_file(RULES, Default::default())
+        .unwrap()
+        .triggers;
+    // Without the 3-step sequence at first; then with it added first (every
+    // rule's place and every watched name's bit moves) and the rest
+    // reversed.
+    let first: Vec<_> = all
+        .iter()
+        .filter(|r| r.name != "browse to cart")
+        .cloned()
+        .collect();
+    let mut then: Vec<_> = all.iter().rev().cloned().collect();
+    let added = then
+        .iter()
+        .position(|r| r.name == "browse to cart")
+        .unwrap();
+    let rule = then.remove(added);
+    then.insert(0, rule);
+    let mut engine = LiveEngine::new(config(), LATENESS_US);
+    engine.set_triggers(first).unwrap();
+    engine.triggers_mut().hand_back(true);
+    let cut = arrivals.len() / 2;
+    let mut fired = feed(&mut engine, &arrivals[..cut], &mut rng);
+    engine.set_triggers(then).unwrap();
+    fired.extend(feed(&mut engine, &arrivals[cut..], &mut rng));
+    // The rules there all along fire exactly; the one added, only what
+    // begins after it was (a sequence under way then is not seen whole).
+    let kept: BTreeMap<_, _> = want
+        .iter()
+        .filter(|(_, v)| v.0 != "browse to cart")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let added: Vec<&String> = want
+        .iter()
+        .filter(|(_, v)| v.0 == "browse to cart")
+        .map(|(k, _)| k)
+        .collect();
+    let (of_added, others): (Vec<String>, Vec<String>) =
+        fired.into_iter().partition(|id| added.contains(&id));
+    assert_ids(others, &kept, "rules kept");
+    assert!(
+        of_added.len() > added.len() / 3,
+        "{} of {}",
+        of_added.len(),
+        added.len()
+    );
 }

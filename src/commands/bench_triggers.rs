@@ -17,35 +17,39 @@ use crate::engine::triggers::{Keep, TriggerRule, backtest};
 use crate::engine::{EngineConfig, LiveEngine};
 use crate::source::{self, SourceOptions};
 
-/// The generated shop's touchpoints the rules watch.
-const TOUCHPOINTS: [&str; 10] = [
-    "product_view",
-    "search",
-    "category_page",
-    "add_to_cart",
-    "view_cart",
-    "checkout",
-    "payment",
-    "wishlist",
-    "login",
-    "home",
+/// Twenty rules a shop would run (the first `n`): stalls on the way to
+/// paying, carts abandoned, sequences worth a message, and the checkout
+/// left, each for the sessions it concerns.
+const RULES: [&str; 20] = [
+    "kind = \"stall\"\nat = \"view_cart\"\nafter = \"5m\"\nunless = [\"purchase\"]",
+    "kind = \"abandon\"\ndid = [\"add_to_cart\"]\nunless = [\"purchase\"]",
+    "kind = \"sequence\"\nsteps = [\"purchase\", \"support_ticket\"]\nwithin = \"1h\"",
+    "kind = \"off_path\"\njourney = \"checkout\"\nsegment = \"did:add_to_cart\"",
+    "kind = \"stall\"\nat = \"checkout\"\nafter = \"10m\"\nunless = [\"purchase\"]",
+    "kind = \"abandon\"\ndid = [\"checkout\"]\nunless = [\"purchase\"]",
+    "kind = \"sequence\"\nsteps = [\"add_to_cart\", \"remove_from_cart\"]\nwithin = \"30m\"",
+    "kind = \"stall\"\nat = \"payment\"\nafter = \"5m\"\nunless = [\"purchase\"]",
+    "kind = \"abandon\"\ndid = [\"view_cart\", \"login\"]\nunless = [\"purchase\"]",
+    "kind = \"sequence\"\nsteps = [\"purchase\", \"return_request\"]\nwithin = \"1h\"",
+    "kind = \"stall\"\nat = \"add_to_cart\"\nafter = \"20m\"\nunless = [\"checkout\", \"purchase\"]",
+    "kind = \"abandon\"\ndid = [\"wishlist\"]\nunless = [\"add_to_cart\"]\nsegment = \"channel=web\"",
+    "kind = \"sequence\"\nsteps = [\"checkout\", \"view_cart\", \"checkout\"]\nwithin = \"15m\"",
+    "kind = \"stall\"\nat = \"login\"\nafter = \"15m\"\nunless = [\"purchase\"]\nsegment = \"channel=app\"",
+    "kind = \"abandon\"\ndid = [\"payment\"]\nunless = [\"purchase\"]",
+    "kind = \"sequence\"\nsteps = [\"support_ticket\", \"support_ticket\"]\nwithin = \"1h\"",
+    "kind = \"stall\"\nat = \"wishlist\"\nafter = \"25m\"\nunless = [\"add_to_cart\"]",
+    "kind = \"off_path\"\njourney = \"checkout\"\nsegment = \"did:checkout\"",
+    "kind = \"sequence\"\nsteps = [\"newsletter_signup\", \"purchase\"]\nwithin = \"1h\"",
+    "kind = \"abandon\"\ndid = [\"store_visit\"]\nunless = [\"purchase\"]",
 ];
 
-/// `n` rules on the generated shop, every kind in turn, each its own name.
+/// The first `n` of [`RULES`], with the journey they follow.
 fn rules(n: usize) -> Result<Vec<TriggerRule>, Failure> {
     let mut text = String::from(
         "[[journey]]\nname = \"checkout\"\nsteps = \"product_view > add_to_cart > view_cart? > \
          checkout > payment > purchase\"\n",
     );
-    for k in 0..n {
-        let a = TOUCHPOINTS[k % TOUCHPOINTS.len()];
-        let b = TOUCHPOINTS[(k + 3) % TOUCHPOINTS.len()];
-        let body = match k % 4 {
-            0 => format!("kind = \"stall\"\nat = \"{a}\"\nafter = \"{}m\"\nunless = [\"purchase\"]", 5 + k),
-            1 => format!("kind = \"abandon\"\ndid = [\"{a}\"]\nunless = [\"purchase\"]"),
-            2 => format!("kind = \"sequence\"\nsteps = [\"{a}\", \"{b}\"]\nwithin = \"{}m\"", 10 + k),
-            _ => "kind = \"off_path\"\njourney = \"checkout\"\nsegment = \"channel=web\"".to_owned(),
-        };
+    for (k, body) in RULES.iter().take(n).enumerate() {
         text.push_str(&format!("\n[[trigger]]\nname = \"rule {k}\"\n{body}\n"));
     }
     let file = crate::settings::rules_file(&text, Default::default()).map_err(|e| anyhow!(e))?;
@@ -55,7 +59,9 @@ fn rules(n: usize) -> Result<Vec<TriggerRule>, Failure> {
 pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
     let runs = args.runs.max(1);
     let ten = rules(10)?;
-    println!("ten trigger rules backtested on journeys already built, against building them (best of {runs})");
+    println!(
+        "ten trigger rules backtested on journeys already built, against building them (best of {runs})"
+    );
     println!(
         "{:>12} {:>10} {:>12} {:>10} {:>10} {:>12}",
         "events", "build s", "backtest s", "ratio", "actions", "events/s"
@@ -93,7 +99,12 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
 /// The live engine's memory with twenty rules against none, on the same
 /// batches of the first file size (at most a million events).
 fn memory(args: &BenchArgs) -> Result<(), Failure> {
-    let n = args.events.first().copied().unwrap_or(1_000_000).min(1_000_000);
+    let n = args
+        .events
+        .first()
+        .copied()
+        .unwrap_or(1_000_000)
+        .min(1_000_000);
     let path = super::bench_data::bench_file(args, n)?;
     let mut opened = source::open(&path, &SourceOptions::default()).map_err(|e| anyhow!(e))?;
     let mut batches = Vec::new();
@@ -114,7 +125,7 @@ fn memory(args: &BenchArgs) -> Result<(), Failure> {
         let (mut most_bytes, mut most_followed) = (0usize, 0usize);
         for batch in &batches {
             engine.ingest(batch);
-            engine.triggers_mut().take_fired();
+            engine.triggers_mut().drop_fired();
             let followed = engine.triggers().followed();
             if followed > most_followed {
                 (most_bytes, most_followed) = (engine.triggers().bytes(), followed);
@@ -148,7 +159,12 @@ fn memory(args: &BenchArgs) -> Result<(), Failure> {
 /// Live ingest with twenty rules against none and the plain consumer, the
 /// runs of each in turn on one topic.
 fn live(brokers: &str, args: &BenchArgs, runs: usize) -> Result<(), Failure> {
-    let events = args.events.first().copied().unwrap_or(1_000_000).min(1_000_000);
+    let events = args
+        .events
+        .first()
+        .copied()
+        .unwrap_or(1_000_000)
+        .min(1_000_000);
     let (topic, _dir, _file, total) = produce_sample_to(brokers, events, "triggers", 4)?;
     let twenty = rules(20)?;
     let (mut plain, mut alone, mut with) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);

@@ -419,6 +419,8 @@ fn headless(spec: KafkaSpec, settings: Settings, run: Headless) -> Result<(), Fa
         trigger_outputs: run.trigger_outputs.clone(),
     })
     .map_err(live_failure)?;
+    // Actions are printed as they fire (--every), or listed at the end.
+    live.hand_back_actions(run.every.is_some() || run.format == OutputFormat::Json);
     let engine = live.engine_mut();
     if let Some(window) = run.window {
         engine.keep_at_least(window.as_micros() as i64);

@@ -139,6 +139,20 @@ impl DeviationKind {
     }
 }
 
+/// Where a session stands on an expected journey, event by event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum Progress {
+    /// It has not done the first step.
+    #[default]
+    NotEntered,
+    /// On the journey, at this step.
+    At(u32),
+    /// It reached the last required step.
+    Conformed,
+    /// It left the journey.
+    Deviated,
+}
+
 /// How one session went on an expected journey.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Walk {
@@ -229,51 +243,72 @@ impl JourneyIds {
             .unwrap_or(self.ids.len() - 1)
     }
 
+    /// The next event of a session (at touchpoint `t`) that stood at
+    /// `progress`: where the session then stands, and how it left the
+    /// journey when this event made it leave.
+    pub fn step(&self, progress: Progress, t: u32) -> (Progress, Option<DeviationKind>) {
+        match progress {
+            Progress::NotEntered if self.ids[0].contains(&t) => match self.last_required {
+                0 => (Progress::Conformed, None),
+                _ => (Progress::At(0), None),
+            },
+            Progress::At(current) => {
+                let current = current as usize;
+                if self.ids[current].contains(&t) {
+                    return (progress, None);
+                }
+                match self.step_of(t) {
+                    Some(j) if j > current && j <= self.next_required(current) => {
+                        match j >= self.last_required {
+                            true => (Progress::Conformed, None),
+                            false => (Progress::At(j as u32), None),
+                        }
+                    }
+                    Some(j) if j > current => (Progress::Deviated, Some(DeviationKind::Skipped)),
+                    Some(_) => (Progress::Deviated, Some(DeviationKind::Backtrack)),
+                    None => (Progress::Deviated, Some(DeviationKind::Detour)),
+                }
+            }
+            other => (other, None),
+        }
+    }
+
     /// How the session of these touchpoints, in order, goes on the journey.
     pub fn walk(&self, touchpoints: impl IntoIterator<Item = u32>) -> Walk {
-        let mut touchpoints = touchpoints.into_iter().enumerate();
-        let first = &self.ids[0];
-        let Some((entered, _)) = touchpoints.by_ref().find(|(_, t)| first.contains(t)) else {
-            return Walk::NotEntered;
-        };
-        if self.last_required == 0 {
-            return Walk::Conforms {
-                entered,
-                done: entered,
-            };
-        }
-        let mut current = 0;
-        let mut length = entered + 1;
-        for (i, t) in touchpoints {
+        let mut progress = Progress::NotEntered;
+        let (mut entered, mut length) = (0, 0);
+        for (i, t) in touchpoints.into_iter().enumerate() {
             length = i + 1;
-            if self.ids[current].contains(&t) {
-                continue;
+            let (next, left) = self.step(progress, t);
+            if progress == Progress::NotEntered && next != Progress::NotEntered {
+                entered = i;
             }
-            let deviation = |kind| Walk::Deviates {
-                entered,
-                after: current,
-                kind,
-                touchpoint: t,
-                at: i,
-            };
-            match self.step_of(t) {
-                Some(j) if j > current && j <= self.next_required(current) => {
-                    current = j;
-                    if j >= self.last_required {
-                        return Walk::Conforms { entered, done: i };
-                    }
+            match (next, left) {
+                (Progress::Conformed, _) => return Walk::Conforms { entered, done: i },
+                (_, Some(kind)) => {
+                    let Progress::At(after) = progress else {
+                        continue;
+                    };
+                    return Walk::Deviates {
+                        entered,
+                        after: after as usize,
+                        kind,
+                        touchpoint: t,
+                        at: i,
+                    };
                 }
-                Some(j) if j > current => return deviation(DeviationKind::Skipped),
-                Some(_) => return deviation(DeviationKind::Backtrack),
-                None => return deviation(DeviationKind::Detour),
+                _ => progress = next,
             }
         }
-        Walk::Deviates {
-            entered,
-            after: current,
-            kind: DeviationKind::Left,
-            touchpoint: END,
-            at: length,
+        match progress {
+            Progress::At(after) => Walk::Deviates {
+                entered,
+                after: after as usize,
+                kind: DeviationKind::Left,
+                touchpoint: END,
+                at: length,
+            },
+            _ => Walk::NotEntered,
         }
     }
 

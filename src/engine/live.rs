@@ -479,11 +479,10 @@ impl LiveEngine {
     /// under way keep what they fired).
     pub fn set_triggers(&mut self, rules: Vec<TriggerRule>) -> Result<(), TriggerError> {
         let config = &self.recent.config;
-        let (kept, timeout) = (config.kept_properties.clone(), config.session_timeout_us);
+        let session = (config.kept_properties.as_slice(), config.session_timeout_us);
         let lateness = self.recent.lateness_us();
-        self.triggers.set_rules(rules, &kept, timeout, lateness)?;
-        self.triggers.learn(self.recent.touchpoints.iter());
-        Ok(())
+        self.triggers
+            .set_rules(rules, session, self.recent.touchpoints.iter(), lateness)
     }
 
     /// The triggers: what they fired, what waits for delivery.

@@ -99,6 +99,8 @@ pub struct LiveRun {
     /// Where actions go, and those queued for delivery.
     actions: ActionDelivery,
     actions_delivered: DeliveryCounts,
+    /// Whether each step hands back the actions fired, made whole.
+    print_actions: bool,
 }
 
 impl LiveRun {
@@ -139,6 +141,7 @@ impl LiveRun {
             last_save: Instant::now(),
             save_every: SAVE_EVERY,
             actions,
+            print_actions: false,
             actions_delivered: DeliveryCounts::default(),
         })
     }
@@ -180,14 +183,27 @@ impl LiveRun {
     /// which deliveries are over.
     fn hand_over_actions(&mut self) -> Vec<Action> {
         let triggers = self.session.engine.triggers_mut();
-        let fired = triggers.take_fired();
+        let fired = match self.print_actions {
+            true => triggers.take_fired(),
+            false => {
+                triggers.drop_fired();
+                Vec::new()
+            }
+        };
         let Some(sender) = &self.sender else {
             return fired;
         };
         self.unsaved |= self.actions.queue(sender, triggers);
         let done = self.actions.done(sender);
-        triggers.confirm(&done);
+        self.unsaved |= triggers.confirm(&done);
         fired
+    }
+
+    /// Whether each step hands back the actions the triggers fired (made
+    /// whole: only when something prints them).
+    pub fn hand_back_actions(&mut self, yes: bool) {
+        self.print_actions = yes;
+        self.session.engine.triggers_mut().hand_back(yes);
     }
 
     /// How delivering the triggers' actions has gone so far.
@@ -314,7 +330,7 @@ impl LiveRun {
             let (alerts, actions, done) = sender.finish_both();
             self.delivered = alerts;
             self.actions_delivered = actions;
-            self.session.engine.triggers_mut().confirm(&done);
+            self.unsaved |= self.session.engine.triggers_mut().confirm(&done);
         }
         self.delivered
     }

@@ -21,7 +21,7 @@ pub const MAGIC: &[u8; 8] = b"JSCOPEsn";
 
 /// The snapshot format written; messages of another are counted, never
 /// merged.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// A state topic message's bytes before its header.
 const PREFIX_BYTES: usize = 12;
@@ -71,9 +71,6 @@ pub struct SnapshotHeader {
     pub chunks: u32,
     /// Bytes of the whole state.
     pub state_bytes: u64,
-    /// Per-customer triggers already fired for this partition (their ids),
-    /// so that a partition moved to another worker fires none twice.
-    pub fired_triggers: Vec<u64>,
 }
 
 /// A whole snapshot: its header and the live state's bytes.
@@ -384,7 +381,6 @@ mod tests {
             chunk: 0,
             chunks: 0,
             state_bytes: 0,
-            fired_triggers: Vec::new(),
         }
     }
 

@@ -376,8 +376,8 @@ mod tests {
         assert_eq!(resume.covered[0].next_offset, 2);
         assert_eq!(resume.mapping.customer, "customer_id");
         let mut other = bytes.clone();
-        other[8] = 9;
-        assert!(read(&other).unwrap_err().to_string().contains("format 9"));
+        other[8] = 99;
+        assert!(read(&other).unwrap_err().to_string().contains("format 99"));
         let earlier = [b"JSCOPE02".as_slice(), &bytes[8..]].concat();
         assert!(
             read(&earlier)

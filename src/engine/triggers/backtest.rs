@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::compiled::{Compiled, TriggerError};
-use super::runner::make_action;
-use super::state::{Customer, Fire, Pending, Properties, Session};
+use super::fired::make_action;
+use super::props::Properties;
+use super::state::{Customer, Fire, Pending, Session};
 use super::{Action, TriggerRule};
 use crate::engine::Journeys;
 
@@ -93,22 +94,36 @@ pub fn backtest(
     let mut customer: Option<Customer> = None;
     let mut current_id = None;
     // Counts a firing of customer `c`, and keeps its action as asked.
-    let mut count = |c: u32, compiled: &Compiled, props: &Properties, name: &str, session: &Session, fire: Fire| {
+    let mut count = |c: u32,
+                     compiled: &Compiled,
+                     props: &Properties,
+                     name: &str,
+                     session: &Session,
+                     fire: Fire| {
         let tally = &mut tallies[fire.rule];
         tally.actions += 1;
         if tally.last_customer != Some(c) {
             tally.last_customer = Some(c);
             tally.customers += 1;
         }
-        *tally.per_day.entry(fire.event_us.div_euclid(DAY_US)).or_default() += 1;
+        *tally
+            .per_day
+            .entry(fire.event_us.div_euclid(DAY_US))
+            .or_default() += 1;
         match keep {
             Keep::All => all.push(make_action(compiled, props, name, session, fire)),
             Keep::Latest(n) => {
                 let newer = tally.kept.len() < n
-                    || tally.kept.keys().next().is_some_and(|(t, _)| *t < fire.event_us);
+                    || tally
+                        .kept
+                        .keys()
+                        .next()
+                        .is_some_and(|(t, _)| *t < fire.event_us);
                 if n > 0 && newer {
                     let action = make_action(compiled, props, name, session, fire);
-                    tally.kept.insert((action.event_us, action.id.clone()), action);
+                    tally
+                        .kept
+                        .insert((action.event_us, action.id.clone()), action);
                     if tally.kept.len() > n {
                         tally.kept.pop_first();
                     }

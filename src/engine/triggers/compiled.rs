@@ -221,35 +221,62 @@ impl Compiled {
     }
 
     /// Learns the touchpoints named after those met so far (`names` lists
-    /// every touchpoint by id).
+    /// every touchpoint by id). A name means the touchpoint so called, or
+    /// when there is none every touchpoint split from it, as funnel steps
+    /// and expected journeys read names.
     pub fn learn<'n>(&mut self, names: impl IntoIterator<Item = &'n str>) {
         let before = self.names.len();
-        for name in names.into_iter().skip(before) {
-            let mask = self
-                .watched
-                .iter()
-                .enumerate()
-                .filter(|(_, w)| is_named(name, w))
-                .fold(0u64, |m, (k, _)| m | 1 << k);
-            self.names.push(name.into());
-            self.masks.push(mask);
+        self.names
+            .extend(names.into_iter().skip(before).map(Box::<str>::from));
+        if self.names.len() == before {
+            return;
         }
-        if self.names.len() > before && !self.journeys.is_empty() {
-            let names = &self.names;
-            self.journey_ids = self
-                .journeys
-                .iter()
-                .map(|j| {
-                    JourneyIds::matching(j, |step| {
-                        (0u32..)
-                            .zip(names.iter())
-                            .filter(|(_, n)| is_named(n, step))
-                            .map(|(id, _)| id)
-                            .collect()
-                    })
-                })
-                .collect();
+        let ids_of = |names: &[Box<str>], wanted: &str| -> Vec<u32> {
+            if let Some(id) = names.iter().position(|n| **n == *wanted) {
+                return vec![id as u32];
+            }
+            let prefix = split_name(wanted, "");
+            (0u32..)
+                .zip(names)
+                .filter(|(_, n)| n.starts_with(&prefix))
+                .map(|(id, _)| id)
+                .collect()
+        };
+        self.masks = vec![0; self.names.len()];
+        for (k, watched) in self.watched.iter().enumerate() {
+            for id in ids_of(&self.names, watched) {
+                self.masks[id as usize] |= 1 << k;
+            }
         }
+        let names = &self.names;
+        self.journey_ids = self
+            .journeys
+            .iter()
+            .map(|j| JourneyIds::matching(j, |step| ids_of(names, step)))
+            .collect();
+    }
+
+    /// The sequence rules of `old` that are here unchanged (same name and
+    /// steps): (offset there, offset here, steps).
+    pub fn sequences_kept(&self, old: &Compiled) -> Vec<(usize, usize, usize)> {
+        let offset = |c: &Compiled, k: usize| match &c.checks[k] {
+            Check::Sequence { offset, steps, .. } => Some((*offset, steps.len())),
+            _ => None,
+        };
+        let mut kept = Vec::new();
+        for (k, rule) in self.rules.iter().enumerate() {
+            let Some((here, len)) = offset(self, k) else {
+                continue;
+            };
+            let same = old
+                .rules
+                .iter()
+                .position(|r| r.name == rule.name && r.kind == rule.kind);
+            if let Some((there, _)) = same.and_then(|j| offset(old, j)) {
+                kept.push((there, here, len));
+            }
+        }
+        kept
     }
 
     /// The watched bits of touchpoint `id`.
@@ -261,20 +288,4 @@ impl Compiled {
     pub fn name(&self, id: u32) -> &str {
         self.names.get(id as usize).map_or("", |n| n)
     }
-
-    /// The watched touchpoints `stall` and `abandon` rules look at, by
-    /// rule.
-    pub fn watched_bits(&self, rule: usize) -> u64 {
-        match &self.checks[rule] {
-            Check::Stall { at, .. } => *at,
-            Check::Abandon { did } => *did,
-            _ => 0,
-        }
-    }
-}
-
-/// True when touchpoint `touchpoint` is the one called `name`, or split
-/// from it (`name: value`), as funnel steps read names.
-fn is_named(touchpoint: &str, name: &str) -> bool {
-    touchpoint == name || touchpoint.starts_with(&split_name(name, ""))
 }

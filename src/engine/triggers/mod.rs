@@ -20,6 +20,8 @@ use super::segment::Segment;
 
 pub mod backtest;
 pub mod compiled;
+mod fired;
+mod props;
 pub mod runner;
 mod state;
 
@@ -142,11 +144,6 @@ pub fn action_id(rule: &str, customer: &str, session_start_us: i64) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// An action id as the number snapshots carry.
-pub fn id_number(id: &str) -> u64 {
-    u64::from_str_radix(id, 16).unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +161,5 @@ mod tests {
             id,
             action_id("pricing stal", "lc00042", 1_700_000_000_000_000)
         );
-        assert_eq!(format!("{:016x}", id_number(&id)), id);
     }
 }

@@ -14,8 +14,10 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::compiled::{Compiled, TriggerError};
-use super::state::{Customer, Fire, Pending, Properties, Session};
-use super::{Action, PATH_LISTED, TriggerRule, action_id};
+use super::fired::Fired;
+use super::props::{COMPACT_PAST, Properties};
+use super::state::{Customer, Pending};
+use super::{Action, TriggerRule};
 use crate::engine::batch::EventRef;
 
 /// Actions kept per rule for the screen (the latest).
@@ -34,6 +36,13 @@ struct Clock {
     due: BinaryHeap<Reverse<(i64, u32)>>,
 }
 
+/// What the runner keeps of a rule's firings: its latest, whole when shown.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Latest {
+    rule: String,
+    fired: VecDeque<Fired>,
+}
+
 /// What a rule has fired so far.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RuleCounts {
@@ -47,6 +56,7 @@ pub struct RuleCounts {
     /// day's.
     pub per_minute: BTreeMap<i64, u64>,
     /// Its latest actions, newest last.
+    #[serde(skip)]
     pub recent: VecDeque<Action>,
 }
 
@@ -76,83 +86,133 @@ pub struct TriggerRunner {
     compiled: Option<Compiled>,
     /// The rules the sessions' fired bits are of, by name.
     rule_names: Vec<String>,
+    /// What the rules the sessions were read for are (a hash of them all):
+    /// the same rules again (a resume) leave the sessions as they are.
+    rules_read: u64,
     customers: Vec<Option<Customer>>,
     #[serde(skip)]
     free: Vec<u32>,
     #[serde(skip)]
     index: FxHashMap<u64, u32>,
+    /// Where each customer's entry in a heap is: (due, partition).
     #[serde(skip)]
-    scheduled: Vec<i64>,
+    scheduled: Vec<(i64, i32)>,
     clocks: Vec<Clock>,
     lateness_us: i64,
     props: Properties,
-    /// Fired since [`TriggerRunner::take_fired`] was last called.
+    /// Fired since [`TriggerRunner::take_fired`] was last called (at
+    /// most [`MAX_UNSENT`]).
     #[serde(skip)]
-    fired: Vec<Action>,
+    fired: Vec<Fired>,
+    /// The latest firings of each rule.
+    latest: Vec<Latest>,
     /// Fired and not confirmed delivered (sent again after a resume).
     unsent: Vec<Action>,
+    /// Fired under rules since changed, made whole then, not yet taken.
+    #[serde(skip)]
+    taken: Vec<Action>,
     stats: TriggerStats,
     #[serde(skip)]
     source: String,
     /// Whether fired actions wait for delivery.
     #[serde(skip)]
     delivering: bool,
+    /// Whether fired actions are kept to be taken ([`Self::take_fired`]).
+    #[serde(skip)]
+    handing_back: bool,
+    /// Firings no longer kept, reused for the next ones.
+    #[serde(skip)]
+    spare: Vec<Fired>,
+    /// Firings of the current pass, before they are counted.
+    #[serde(skip)]
+    passing: Vec<Fired>,
+    /// Events later than this (a year past the clock when the rules were
+    /// set) do not move a partition's clock: one mistyped year must not
+    /// end every session.
+    #[serde(skip)]
+    plausible_until_us: i64,
 }
 
 impl TriggerRunner {
     /// Watches `rules` from now on, for sessions cut at `timeout_us` whose
-    /// first events keep `kept`; arrivals wait `lateness_us` behind their
-    /// partition's newest event. Sessions under way keep what they fired
-    /// by rule name.
-    pub fn set_rules(
+    /// first events keep `kept`, among the touchpoints `names` (by id);
+    /// arrivals wait `lateness_us` behind their partition's newest event.
+    /// Sessions under way keep what they fired by rule name, and are read
+    /// again for the new rules.
+    pub fn set_rules<'n>(
         &mut self,
         rules: Vec<TriggerRule>,
-        kept: &[String],
-        timeout_us: Option<i64>,
+        (kept, timeout_us): (&[String], Option<i64>),
+        names: impl IntoIterator<Item = &'n str>,
         lateness_us: i64,
     ) -> Result<(), TriggerError> {
-        let compiled = Compiled::new(rules, kept, timeout_us)?;
-        let names: Vec<String> = compiled.rules.iter().map(|r| r.name.clone()).collect();
-        if names != self.rule_names {
-            let moved: Vec<Option<usize>> = self
-                .rule_names
-                .iter()
-                .map(|old| names.iter().position(|n| n == old))
-                .collect();
-            for session in self
-                .customers
-                .iter_mut()
-                .flatten()
-                .filter_map(|c| c.session.as_deref_mut())
-            {
-                let mut fired = 0u64;
-                for (old, new) in moved.iter().enumerate() {
-                    if let Some(new) = new
-                        && session.fired & 1 << old != 0
-                    {
-                        fired |= 1 << new;
-                    }
-                }
-                session.fired = fired;
+        let mut compiled = Compiled::new(rules, kept, timeout_us)?;
+        compiled.learn(names);
+        // What was fired and not taken is made whole with the old rules.
+        if let Some(old) = &self.compiled {
+            let wall = chrono::Utc::now().timestamp_micros();
+            for fired in std::mem::take(&mut self.fired) {
+                self.taken
+                    .push(fired.action(old, &self.props, wall, &self.source));
             }
         }
-        let mut counts = Vec::new();
-        for rule in &compiled.rules {
-            let kept = self
-                .stats
-                .rules
-                .iter()
-                .find(|c| c.rule == rule.name)
-                .cloned();
-            counts.push(kept.unwrap_or_else(|| RuleCounts {
-                rule: rule.name.clone(),
-                kind: rule.kind.name().into(),
-                ..RuleCounts::default()
-            }));
+        let names: Vec<String> = compiled.rules.iter().map(|r| r.name.clone()).collect();
+        let read = crate::engine::intern::name_hash(&format!("{:?}", compiled.rules));
+        let changed = read != self.rules_read;
+        self.rules_read = read;
+        let moved: Vec<Option<usize>> = self
+            .rule_names
+            .iter()
+            .map(|old| names.iter().position(|n| n == old))
+            .collect();
+        let sequences = match &self.compiled {
+            Some(old) => compiled.sequences_kept(old),
+            None => Vec::new(),
+        };
+        for session in self
+            .customers
+            .iter_mut()
+            .flatten()
+            .filter_map(|c| c.session.as_deref_mut())
+            .filter(|_| changed)
+        {
+            let mut fired = 0u64;
+            for (old, new) in moved.iter().enumerate() {
+                if let Some(new) = new
+                    && session.fired & 1 << old != 0
+                {
+                    fired |= 1 << new;
+                }
+            }
+            session.reread(&compiled, fired, &sequences);
+        }
+        let by_name = |rule: &str| names.iter().position(|n| n == rule);
+        let mut counts = vec![RuleCounts::default(); names.len()];
+        for old in std::mem::take(&mut self.stats.rules) {
+            if let Some(k) = by_name(&old.rule) {
+                counts[k] = old;
+            }
+        }
+        let mut latest = vec![Latest::default(); names.len()];
+        for mut old in std::mem::take(&mut self.latest) {
+            if let Some(k) = by_name(&old.rule) {
+                for fired in &mut old.fired {
+                    fired.rule = k as u16;
+                }
+                latest[k] = old;
+            }
+        }
+        for (k, rule) in compiled.rules.iter().enumerate() {
+            counts[k].rule.clone_from(&rule.name);
+            counts[k].kind = rule.kind.name().into();
+            latest[k].rule.clone_from(&rule.name);
         }
         self.stats.rules = counts;
+        self.latest = latest;
         self.rule_names = names;
         self.lateness_us = lateness_us;
+        self.plausible_until_us =
+            chrono::Utc::now().timestamp_micros() + 366 * 24 * 3600 * 1_000_000;
         self.compiled = Some(compiled);
         self.reindex();
         Ok(())
@@ -186,7 +246,7 @@ impl TriggerRunner {
         self.props.reindex();
         self.index.clear();
         self.free.clear();
-        self.scheduled = vec![i64::MAX; self.customers.len()];
+        self.scheduled = vec![(i64::MAX, 0); self.customers.len()];
         for clock in &mut self.clocks {
             clock.due.clear();
         }
@@ -213,9 +273,21 @@ impl TriggerRunner {
         key: u32,
         kept: &[String],
     ) {
-        if !self.is_watching() {
+        let Some(compiled) = self.compiled.take() else {
             return;
-        }
+        };
+        self.take_with(event, customer_hash, (touchpoint, key), kept, &compiled);
+        self.compiled = Some(compiled);
+    }
+
+    fn take_with(
+        &mut self,
+        event: &EventRef<'_>,
+        customer_hash: u64,
+        (touchpoint, key): (u32, u32),
+        kept: &[String],
+        compiled: &Compiled,
+    ) {
         let props = self.props.id_of(kept.iter().map(|k| event.property(k)));
         let partition = event.partition;
         let clock = match self.clocks.iter().position(|c| c.partition == partition) {
@@ -229,14 +301,13 @@ impl TriggerRunner {
                 self.clocks.len() - 1
             }
         };
-        let watermark = self.clocks[clock]
-            .newest_us
-            .saturating_sub(self.lateness_us);
-        if event.time_us <= watermark {
+        let clock = &mut self.clocks[clock];
+        if event.time_us <= clock.newest_us.saturating_sub(self.lateness_us) {
             self.stats.late += 1;
         }
-        let clock = &mut self.clocks[clock];
-        clock.newest_us = clock.newest_us.max(event.time_us);
+        if event.time_us <= self.plausible_until_us {
+            clock.newest_us = clock.newest_us.max(event.time_us);
+        }
         let slot = match self.index.get(&customer_hash) {
             Some(&slot) => slot,
             None => {
@@ -248,7 +319,7 @@ impl TriggerRunner {
                     }
                     None => {
                         self.customers.push(Some(customer));
-                        self.scheduled.push(i64::MAX);
+                        self.scheduled.push((i64::MAX, 0));
                         (self.customers.len() - 1) as u32
                     }
                 };
@@ -266,10 +337,7 @@ impl TriggerRunner {
                 props,
             });
         }
-        if let Some(compiled) = self.compiled.take() {
-            self.schedule(slot, &compiled);
-            self.compiled = Some(compiled);
-        }
+        self.schedule(slot, compiled);
     }
 
     /// Learns the touchpoints' names (every touchpoint by id).
@@ -288,39 +356,38 @@ impl TriggerRunner {
             let watermark = self.clocks[k].newest_us.saturating_sub(self.lateness_us);
             self.advance_clock(k, watermark, &compiled);
         }
+        self.tidy(&compiled);
         self.compiled = Some(compiled);
     }
 
     /// Lets event time pass up to `watermark` on clock `k`.
     fn advance_clock(&mut self, k: usize, watermark: i64, compiled: &Compiled) {
-        let now_wall = chrono::Utc::now().timestamp_micros();
+        let partition = self.clocks[k].partition;
+        let mut fired = std::mem::take(&mut self.passing);
         while let Some(&Reverse((due, slot))) = self.clocks[k].due.peek() {
             if due > watermark {
                 break;
             }
             self.clocks[k].due.pop();
             let s = slot as usize;
-            if self.scheduled.get(s) != Some(&due) {
+            if self.scheduled.get(s) != Some(&(due, partition)) {
                 continue;
             }
-            self.scheduled[s] = i64::MAX;
+            self.scheduled[s] = (i64::MAX, 0);
             let Some(mut customer) = self.customers[s].take() else {
                 continue;
             };
-            let mut fired = Vec::new();
+            let spare = &mut self.spare;
             customer.catch_up(
                 watermark,
                 compiled,
                 &self.props,
                 &mut |name, session, fire| {
-                    fired.push(make_action(compiled, &self.props, name, session, fire));
+                    let mut one = spare.pop().unwrap_or_default();
+                    one.fill(name, session, fire);
+                    fired.push(one);
                 },
             );
-            for mut action in fired {
-                action.wall_time = super::super::alerts::rfc3339(now_wall);
-                action.source.clone_from(&self.source);
-                self.count(compiled, action);
-            }
             if customer.finished(compiled) {
                 self.index
                     .remove(&crate::engine::intern::name_hash(&customer.name));
@@ -330,10 +397,14 @@ impl TriggerRunner {
                 self.schedule(slot, compiled);
             }
         }
+        for one in fired.drain(..) {
+            self.count(compiled, one);
+        }
+        self.passing = fired;
     }
 
     /// Puts customer `slot` in its partition's heap at its next due time,
-    /// when earlier than where it is.
+    /// when earlier than where it is, or its partition changed.
     fn schedule(&mut self, slot: u32, compiled: &Compiled) {
         let Some(customer) = self.customers[slot as usize].as_ref() else {
             return;
@@ -341,22 +412,76 @@ impl TriggerRunner {
         let Some(due) = customer.next_due(compiled) else {
             return;
         };
-        if due >= self.scheduled[slot as usize] {
+        let partition = customer.partition;
+        let (at, on) = self.scheduled[slot as usize];
+        if due >= at && on == partition {
             return;
         }
-        self.scheduled[slot as usize] = due;
-        let partition = customer.partition;
+        self.scheduled[slot as usize] = (due, partition);
         if let Some(clock) = self.clocks.iter_mut().find(|c| c.partition == partition) {
             clock.due.push(Reverse((due, slot)));
         }
     }
 
-    fn count(&mut self, compiled: &Compiled, action: Action) {
-        if let Some(k) = compiled.rules.iter().position(|r| r.name == action.trigger)
-            && let Some(counts) = self.stats.rules.get_mut(k)
-        {
+    /// Drops what is no longer used, now and then: heap entries left
+    /// behind, and combinations of kept values no customer holds.
+    fn tidy(&mut self, compiled: &Compiled) {
+        let followed = self.followed();
+        let entries: usize = self.clocks.iter().map(|c| c.due.len()).sum();
+        if entries > 2 * followed + 4096 {
+            for clock in &mut self.clocks {
+                let partition = clock.partition;
+                let scheduled = &self.scheduled;
+                clock.due.retain(|Reverse((due, slot))| {
+                    scheduled.get(*slot as usize) == Some(&(*due, partition))
+                });
+            }
+        }
+        if self.props.len() > COMPACT_PAST.max(4 * followed) {
+            let mut used = vec![false; self.props.len()];
+            let mut mark = |id: u32| {
+                if let Some(u) = used.get_mut(id as usize) {
+                    *u = true;
+                }
+            };
+            for customer in self.customers.iter().flatten() {
+                customer.pending.iter().for_each(|p| mark(p.props));
+                customer
+                    .session
+                    .as_deref()
+                    .into_iter()
+                    .for_each(|s| mark(s.props));
+            }
+            self.fired.iter().for_each(|f| mark(f.props));
+            self.latest
+                .iter()
+                .flat_map(|l| &l.fired)
+                .for_each(|f| mark(f.props));
+            let new_ids = self.props.compact(&used);
+            let renumber = |id: &mut u32| *id = new_ids.get(*id as usize).copied().unwrap_or(0);
+            for customer in self.customers.iter_mut().flatten() {
+                customer
+                    .pending
+                    .iter_mut()
+                    .for_each(|p| renumber(&mut p.props));
+                if let Some(s) = customer.session.as_deref_mut() {
+                    renumber(&mut s.props);
+                }
+            }
+            self.fired.iter_mut().for_each(|f| renumber(&mut f.props));
+            self.latest
+                .iter_mut()
+                .flat_map(|l| &mut l.fired)
+                .for_each(|f| renumber(&mut f.props));
+        }
+        let _ = compiled;
+    }
+
+    fn count(&mut self, compiled: &Compiled, fired: Fired) {
+        let k = fired.rule as usize;
+        if let Some(counts) = self.stats.rules.get_mut(k) {
             counts.actions += 1;
-            let minute = action.event_us.div_euclid(60_000_000) * 60_000_000;
+            let minute = fired.event_us.div_euclid(60_000_000) * 60_000_000;
             *counts.per_minute.entry(minute).or_default() += 1;
             let newest = *counts.per_minute.keys().next_back().unwrap_or(&minute);
             let oldest = newest - MINUTES_KEPT * 60_000_000;
@@ -367,24 +492,59 @@ impl TriggerRunner {
             {
                 counts.per_minute.pop_first();
             }
-            if counts.recent.len() == RECENT_ACTIONS {
-                counts.recent.pop_front();
-            }
-            counts.recent.push_back(action.clone());
         }
         if self.delivering {
             if self.unsent.len() < MAX_UNSENT {
-                self.unsent.push(action.clone());
+                let wall = chrono::Utc::now().timestamp_micros();
+                self.unsent
+                    .push(fired.action(compiled, &self.props, wall, &self.source));
             } else {
                 self.stats.dropped += 1;
             }
         }
-        self.fired.push(action);
+        if self.handing_back && self.fired.len() < MAX_UNSENT {
+            self.fired.push(fired.clone());
+        }
+        if let Some(latest) = self.latest.get_mut(k) {
+            if latest.fired.len() == RECENT_ACTIONS
+                && let Some(old) = latest.fired.pop_front()
+            {
+                self.spare.push(old);
+            }
+            latest.fired.push_back(fired);
+        }
     }
 
-    /// The actions fired since the last call, oldest first.
+    /// Whether the actions fired are kept to be taken
+    /// ([`Self::take_fired`]); otherwise only counted, the latest kept.
+    pub fn hand_back(&mut self, yes: bool) {
+        self.handing_back = yes;
+        if !yes {
+            self.fired.clear();
+        }
+    }
+
+    /// The actions fired since the last call, oldest first, made whole.
     pub fn take_fired(&mut self) -> Vec<Action> {
-        std::mem::take(&mut self.fired)
+        let mut taken = std::mem::take(&mut self.taken);
+        if let Some(compiled) = &self.compiled {
+            let wall = chrono::Utc::now().timestamp_micros();
+            taken.extend(
+                std::mem::take(&mut self.fired)
+                    .iter()
+                    .map(|f| f.action(compiled, &self.props, wall, &self.source)),
+            );
+        }
+        taken
+    }
+
+    /// Forgets the actions fired since the last call (when nobody prints
+    /// them); how many there were.
+    pub fn drop_fired(&mut self) -> usize {
+        let n = self.fired.len() + self.taken.len();
+        self.fired.clear();
+        self.taken.clear();
+        n
     }
 
     /// The actions fired and not yet confirmed delivered (after a resume:
@@ -394,13 +554,20 @@ impl TriggerRunner {
     }
 
     /// Delivery of the actions `ids` is over (sent, or failed after every
-    /// attempt).
-    pub fn confirm(&mut self, ids: &[String]) {
+    /// attempt); true when any was waiting.
+    pub fn confirm(&mut self, ids: &[String]) -> bool {
         if ids.is_empty() {
-            return;
+            return false;
         }
+        let before = self.unsent.len();
         let done: rustc_hash::FxHashSet<&str> = ids.iter().map(String::as_str).collect();
         self.unsent.retain(|a| !done.contains(a.id.as_str()));
+        self.unsent.len() < before
+    }
+
+    /// Actions fired since start, per rule.
+    pub fn stats_counts(&self) -> Vec<u64> {
+        self.stats.rules.iter().map(|r| r.actions).collect()
     }
 
     /// Customers followed now (a session open, or a stall due).
@@ -414,6 +581,15 @@ impl TriggerRunner {
         stats.customers = self.followed();
         stats.unsent = self.unsent.len();
         stats.waiting = self.waiting();
+        if let Some(compiled) = &self.compiled {
+            for (counts, latest) in stats.rules.iter_mut().zip(&self.latest) {
+                counts.recent = latest
+                    .fired
+                    .iter()
+                    .map(|f| f.action(compiled, &self.props, i64::MIN, &self.source))
+                    .collect();
+            }
+        }
         stats
     }
 
@@ -424,10 +600,6 @@ impl TriggerRunner {
         };
         let mut out = Vec::new();
         for (k, rule) in compiled.rules.iter().enumerate() {
-            let watched = compiled.watched_bits(k);
-            if watched == 0 {
-                continue;
-            }
             let at = match &rule.kind {
                 super::TriggerKind::Stall { at, .. } => at.clone(),
                 super::TriggerKind::Abandon { did } => did.last().cloned().unwrap_or_default(),
@@ -448,7 +620,7 @@ impl TriggerRunner {
         out
     }
 
-    /// Bytes held per customer followed (heap and slots).
+    /// Bytes held for the customers followed (heap and slots).
     pub fn bytes(&self) -> usize {
         self.customers.capacity() * std::mem::size_of::<Option<Customer>>()
             + self
@@ -458,63 +630,11 @@ impl TriggerRunner {
                 .map(Customer::heap_bytes)
                 .sum::<usize>()
             + self.index.capacity() * 16
-            + self.scheduled.capacity() * 8
-    }
-
-    /// The fired ids still remembered in sessions under way (as a
-    /// snapshot's header lists them).
-    pub fn fired_ids(&self) -> Vec<u64> {
-        let mut ids = Vec::new();
-        for customer in self.customers.iter().flatten() {
-            let Some(session) = customer.session.as_deref() else {
-                continue;
-            };
-            for (k, name) in self.rule_names.iter().enumerate() {
-                if session.fired & 1 << k != 0 {
-                    ids.push(super::id_number(&action_id(
-                        name,
-                        &customer.name,
-                        session.start_us,
-                    )));
-                }
-            }
-        }
-        ids.sort_unstable();
-        ids
-    }
-}
-
-/// The action of `fire` for `customer`'s `session`.
-pub(super) fn make_action(
-    compiled: &Compiled,
-    props: &Properties,
-    customer: &str,
-    session: &Session,
-    fire: Fire,
-) -> Action {
-    let rule = &compiled.rules[fire.rule];
-    let skip = session.path.len().saturating_sub(PATH_LISTED);
-    let properties = compiled
-        .kept
-        .iter()
-        .enumerate()
-        .filter_map(|(k, name)| Some((name.clone(), props.value(session.props, k)?.to_owned())))
-        .collect();
-    Action {
-        id: action_id(&rule.name, customer, session.start_us),
-        trigger: rule.name.clone(),
-        kind: rule.kind.name().into(),
-        customer: customer.to_owned(),
-        session_start: super::super::alerts::rfc3339(session.start_us),
-        event_time: super::super::alerts::rfc3339(fire.event_us),
-        at: compiled.name(fire.at).to_owned(),
-        path: session.path[skip..]
-            .iter()
-            .map(|t| compiled.name(*t).to_owned())
-            .collect(),
-        properties,
-        wall_time: String::new(),
-        source: String::new(),
-        event_us: fire.event_us,
+            + self.scheduled.capacity() * 16
+            + self
+                .clocks
+                .iter()
+                .map(|c| c.due.capacity() * 16)
+                .sum::<usize>()
     }
 }

@@ -4,12 +4,17 @@
 //! fires what it fires: a `stall` once `after` has passed with nothing
 //! following, a session's end once the idle gap is over.
 
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::compiled::{Check, Compiled, Test};
-use crate::engine::conformance::{DeviationKind, Walk};
+use super::props::Properties;
+use crate::engine::conformance::Progress;
 use crate::engine::walk::starts_session;
+
+/// At most this many of a session's touchpoints are kept (the latest): a
+/// session longer than that (a bot) keeps its rules' progress, not its
+/// whole path.
+const PATH_KEPT: usize = 1000;
 
 /// An event waiting for the watermark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,13 +39,13 @@ pub(super) struct Session {
     done: u64,
     /// Rules fired (bit per rule).
     pub fired: u64,
-    /// `off_path` rules whose outcome is known.
-    decided: u64,
+    /// Where the session stands on each `off_path` rule's journey.
+    walks: Vec<Progress>,
     /// Ended: nothing more is added to it.
     closed: bool,
-    /// Event time has passed up to here (stalls due before are decided).
+    /// Event time has passed up to here: stalls due by then are decided.
     passed_us: i64,
-    /// Every touchpoint, in order.
+    /// Its touchpoints, in order (the latest [`PATH_KEPT`]).
     pub path: Vec<u32>,
     /// Per sequence step, the latest start of a match up to it.
     sequence: Vec<i64>,
@@ -113,7 +118,8 @@ impl Customer {
     }
 
     /// Event time reaches `now`: fires the stalls and the session end due
-    /// at or before it.
+    /// at or before it (those due before the time already passed are
+    /// decided).
     pub fn pass_time(
         &mut self,
         now: i64,
@@ -124,13 +130,23 @@ impl Customer {
         let Some(session) = self.session.as_deref_mut() else {
             return;
         };
+        let from = session.passed_us;
+        if now <= from {
+            return;
+        }
+        session.passed_us = now;
         let close = session.close_due(rules);
-        session.passed_us = session.passed_us.max(now);
         let name = &self.name;
-        session.stalls(now.min(close.unwrap_or(i64::MAX)), rules, props, name, emit);
+        session.stalls(
+            (from, now.min(close.unwrap_or(i64::MAX))),
+            rules,
+            props,
+            name,
+            emit,
+        );
         if let Some(due) = close.filter(|d| *d <= now) {
             session.close(due - 1, rules, props, name, emit);
-            session.stalls(now, rules, props, name, emit);
+            session.stalls((from, now), rules, props, name, emit);
         }
     }
 
@@ -158,6 +174,8 @@ impl Customer {
                 key: event.key,
                 props: event.props,
                 sequence: vec![i64::MIN; rules.sequence_slots],
+                walks: vec![Progress::NotEntered; rules.journey_ids.len()],
+                passed_us: i64::MIN,
                 ..Session::default()
             };
         }
@@ -168,6 +186,9 @@ impl Customer {
         let time = event.time_us.max(session.last_us);
         session.last_us = time;
         session.key = event.key;
+        if session.path.len() == PATH_KEPT {
+            session.path.drain(..PATH_KEPT / 2);
+        }
         session.path.push(event.touchpoint);
         let mask = rules.mask(event.touchpoint);
         session.done |= mask;
@@ -205,11 +226,11 @@ impl Customer {
 }
 
 impl Session {
-    /// When the session is over for sure (an idle gap longer than the
-    /// timeout, for sessions without ids); None when it is over or never
-    /// ends by time.
+    /// When the session is over for the triggers (an idle gap longer than
+    /// the timeout, with or without a session id); None when it is over or
+    /// never ends by time.
     fn close_due(&self, rules: &Compiled) -> Option<i64> {
-        let timeout = rules.timeout_us.filter(|_| !self.closed && self.key == 0)?;
+        let timeout = rules.timeout_us.filter(|_| !self.closed)?;
         Some(self.last_us.saturating_add(timeout).saturating_add(1))
     }
 
@@ -230,10 +251,10 @@ impl Session {
             .min()
     }
 
-    /// Fires the stalls due at or before `now`.
+    /// Fires the stalls due after `from` and at or before `now`.
     fn stalls(
         &mut self,
-        now: i64,
+        (from, now): (i64, i64),
         rules: &Compiled,
         props: &Properties,
         name: &str,
@@ -246,10 +267,11 @@ impl Session {
         for (k, check) in rules.checks.iter().enumerate() {
             if let Check::Stall { at, after_us } = *check
                 && mask & at != 0
-                && self.last_us.saturating_add(after_us) < now
             {
-                let event_us = self.last_us.saturating_add(after_us);
-                self.fire(k, event_us, latest, rules, props, name, emit);
+                let due = self.last_us.saturating_add(after_us).saturating_add(1);
+                if due > from && due <= now {
+                    self.fire(k, due - 1, latest, rules, props, name, emit);
+                }
             }
         }
     }
@@ -268,16 +290,7 @@ impl Session {
         for (k, check) in rules.checks.iter().enumerate() {
             let fires = match *check {
                 Check::Abandon { did } => self.done & did == did,
-                Check::OffPath { journey } => {
-                    self.decided & 1 << k == 0
-                        && matches!(
-                            rules.journey_ids[journey].walk(self.path.iter().copied()),
-                            Walk::Deviates {
-                                kind: DeviationKind::Left,
-                                ..
-                            }
-                        )
-                }
+                Check::OffPath { journey } => matches!(self.walks[journey], Progress::At(_)),
                 _ => false,
             };
             if fires {
@@ -331,14 +344,12 @@ impl Session {
                         self.fire(k, time, touchpoint, rules, props, name, emit);
                     }
                 }
-                Check::OffPath { journey } if self.decided & 1 << k == 0 => {
-                    match rules.journey_ids[*journey].walk(self.path.iter().copied()) {
-                        Walk::Conforms { .. } => self.decided |= 1 << k,
-                        Walk::Deviates { kind, .. } if kind != DeviationKind::Left => {
-                            self.decided |= 1 << k;
-                            self.fire(k, time, touchpoint, rules, props, name, emit);
-                        }
-                        _ => {}
+                Check::OffPath { journey } => {
+                    let (next, left) =
+                        rules.journey_ids[*journey].step(self.walks[*journey], touchpoint);
+                    self.walks[*journey] = next;
+                    if left.is_some() {
+                        self.fire(k, time, touchpoint, rules, props, name, emit);
                     }
                 }
                 _ => {}
@@ -394,62 +405,6 @@ impl Session {
     }
 }
 
-/// The kept properties' values of events, each combination once.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(super) struct Properties {
-    /// Each combination: the values joined by [`SEPARATOR`], a missing
-    /// one as [`MISSING`].
-    combos: Vec<Box<str>>,
-    #[serde(skip)]
-    index: FxHashMap<Box<str>, u32>,
-    #[serde(skip)]
-    scratch: String,
-}
-
-const SEPARATOR: char = '\u{1f}';
-const MISSING: char = '\u{0}';
-
-impl Properties {
-    /// The id of the values `values` (one per kept property).
-    pub fn id_of<'v>(&mut self, values: impl Iterator<Item = Option<&'v str>>) -> u32 {
-        self.scratch.clear();
-        for (k, value) in values.enumerate() {
-            if k > 0 {
-                self.scratch.push(SEPARATOR);
-            }
-            match value.filter(|v| !v.is_empty()) {
-                Some(v) => self.scratch.push_str(v),
-                None => self.scratch.push(MISSING),
-            }
-        }
-        if let Some(&id) = self.index.get(self.scratch.as_str()) {
-            return id;
-        }
-        let id = self.combos.len() as u32;
-        let text: Box<str> = self.scratch.as_str().into();
-        self.combos.push(text.clone());
-        self.index.insert(text, id);
-        id
-    }
-
-    /// Builds the index again after a restore.
-    pub fn reindex(&mut self) {
-        self.index = (0u32..)
-            .zip(&self.combos)
-            .map(|(k, c)| (c.clone(), k))
-            .collect();
-    }
-
-    /// The value of kept property `index` in combination `id`.
-    pub fn value(&self, id: u32, index: usize) -> Option<&str> {
-        let combo = self.combos.get(id as usize)?;
-        combo
-            .split(SEPARATOR)
-            .nth(index)
-            .filter(|v| !v.starts_with(MISSING))
-    }
-}
-
 impl Session {
     /// Rule `k` (a stall or an abandon) would fire if nothing more
     /// happened.
@@ -462,9 +417,42 @@ impl Session {
         }
         let latest = self.path.last().map_or(0, |t| rules.mask(*t));
         match rules.checks[k] {
-            Check::Stall { at, .. } => latest & at != 0,
+            Check::Stall { at, after_us } => {
+                latest & at != 0 && self.last_us.saturating_add(after_us) >= self.passed_us
+            }
             Check::Abandon { did } => !self.closed && self.done & did == did,
             _ => false,
         }
+    }
+}
+
+impl Session {
+    /// Reads the session again for `rules` (after they changed): what it
+    /// visited and where it stands on each journey, from its path; what it
+    /// fired is `fired` (by the new rules' places); the progress of the
+    /// sequences kept moves (`sequences`: old offset, new offset, length),
+    /// others start over (their times are not kept).
+    pub fn reread(&mut self, rules: &Compiled, fired: u64, sequences: &[(usize, usize, usize)]) {
+        self.fired = fired;
+        self.done = self.path.iter().fold(0, |d, t| d | rules.mask(*t));
+        let mut sequence = vec![i64::MIN; rules.sequence_slots];
+        for &(old, new, len) in sequences {
+            if let (Some(from), Some(to)) = (
+                self.sequence.get(old..old + len),
+                sequence.get_mut(new..new + len),
+            ) {
+                to.copy_from_slice(from);
+            }
+        }
+        self.sequence = sequence;
+        self.walks = rules
+            .journey_ids
+            .iter()
+            .map(|ids| {
+                self.path
+                    .iter()
+                    .fold(Progress::NotEntered, |p, t| ids.step(p, *t).0)
+            })
+            .collect();
     }
 }

@@ -221,12 +221,12 @@ impl Core {
             return;
         };
         for held in self.held.values_mut() {
-            held.engine.triggers_mut().take_fired();
+            held.engine.triggers_mut().drop_fired();
             held.changed |= self.actions.queue(sender, held.engine.triggers());
         }
         let done = self.actions.done(sender);
         for held in self.held.values_mut() {
-            held.engine.triggers_mut().confirm(&done);
+            held.changed |= held.engine.triggers_mut().confirm(&done);
         }
     }
 
@@ -237,7 +237,7 @@ impl Core {
         if let Some(sender) = self.sender.take() {
             let (_, _, done) = sender.finish_both();
             for held in self.held.values_mut() {
-                held.engine.triggers_mut().confirm(&done);
+                held.changed |= held.engine.triggers_mut().confirm(&done);
             }
         }
     }
@@ -338,7 +338,6 @@ impl Core {
             chunk: 0,
             chunks: 0,
             state_bytes: 0,
-            fired_triggers: held.engine.triggers().fired_ids(),
         };
         let published = self
             .publisher
