@@ -56,7 +56,16 @@ pub fn live_triggers_ui(
             }
         }
         ui.add_space(6.0);
-        let rules = rules_ui(ui, &live.triggers, form, |ui, k, rule| {
+        let counted = |name: &str| {
+            stats
+                .and_then(|s| s.rules.iter().find(|c| c.rule == name))
+                .map(|c| c.actions)
+        };
+        let named = (
+            live.conformance.named.as_slice(),
+            &counted as &dyn Fn(&str) -> Option<u64>,
+        );
+        let rules = rules_ui(ui, &live.triggers, form, named, |ui, k, rule, _| {
             let Some(stats) = stats else {
                 ui.label("Waiting for events …");
                 return;

@@ -6,11 +6,11 @@
 
 use egui::RichText;
 use egui_extras::{Column, TableBuilder};
-use egui_plot::{Bar, BarChart, Plot};
+use egui_plot::{Bar, BarChart, HoverPosition, Plot};
 
 use crate::app::workspace::{Tab, ViewSettings, WorkspaceCommand};
-use crate::engine::Journeys;
 use crate::engine::triggers::{Action, TriggerRule};
+use crate::engine::{ExpectedJourney, Journeys};
 use crate::format::{plural, thousands};
 use crate::report::Summary;
 use crate::settings::{TriggerText, trigger_of, trigger_text};
@@ -25,18 +25,39 @@ const PATH_SHOWN: usize = 6;
 pub struct TriggerForm {
     /// The rule as typed; None: the form is closed.
     pub draft: Option<TriggerText>,
+    /// The lists as typed (did, steps, unless): read when saved.
+    lists: [String; 3],
     /// The rule it replaces (by place), when editing.
     pub editing: Option<usize>,
     /// Why the last Save was refused.
     pub problem: Option<String>,
+    /// The rule last saved and how many actions it had before.
+    pub before: Option<(String, u64)>,
+}
+
+impl TriggerForm {
+    /// Opens the form on `draft` (replacing rule `editing`, if any).
+    fn open(&mut self, draft: TriggerText, editing: Option<usize>) {
+        self.lists = [&draft.did, &draft.steps, &draft.unless].map(|l| l.join(", "));
+        self.draft = Some(draft);
+        self.editing = editing;
+        self.problem = None;
+    }
+}
+
+/// A list as typed: names separated by commas (or, for steps, by `>`).
+fn list_of(text: &str) -> Vec<String> {
+    text.split([',', '>'])
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// Draws the triggers of `view` with what `summary` says they would have
 /// sent; returns the commands the user asked for.
 pub fn triggers_ui(
     view: &ViewSettings,
-    summary: &Summary,
-    journeys: &Journeys,
+    (summary, journeys, named): (&Summary, &Journeys, &[ExpectedJourney]),
     form: &mut TriggerForm,
     ui: &mut egui::Ui,
 ) -> Vec<WorkspaceCommand> {
@@ -53,41 +74,53 @@ pub fn triggers_ui(
         );
         ui.add_space(6.0);
         let backtest = summary.triggers.as_deref().unwrap_or_default();
-        rules = rules_ui(ui, &view.triggers, form, |ui, k, rule| {
-            let Some(counts) = backtest.iter().find(|b| b.rule == rule.name) else {
-                ui.label("Walking the sessions …");
-                return;
-            };
-            ui.label(
-                RichText::new(format!(
-                    "Would have sent {} over {} days, to {} customers: {:.0} a day",
-                    plural(counts.actions as usize, "action"),
-                    counts.per_day.len(),
-                    thousands(counts.customers),
-                    counts.per_day_average
-                ))
-                .size(16.0),
-            );
-            let bars: Vec<(String, f64)> = counts
-                .per_day
-                .iter()
-                .map(|d| {
-                    (
-                        d.day.get(5..).unwrap_or(&d.day).to_owned(),
-                        d.actions as f64,
-                    )
-                })
-                .collect();
-            bar_plot(ui, ("trigger days", k), &bars, "actions a day");
-            let mine: Vec<&Action> = summary
-                .trigger_actions
-                .iter()
-                .rev()
-                .filter(|a| a.trigger == rule.name)
-                .take(LISTED)
-                .collect();
-            clicked = clicked.take().or(latest_actions(ui, k, &mine));
-        });
+        let counted = |name: &str| backtest.iter().find(|b| b.rule == name).map(|b| b.actions);
+        rules = rules_ui(
+            ui,
+            &view.triggers,
+            form,
+            (named, &counted),
+            |ui, k, rule, before| {
+                let Some(counts) = backtest.iter().find(|b| b.rule == rule.name) else {
+                    ui.label("Walking the sessions …");
+                    return;
+                };
+                let was = before
+                    .filter(|b| *b != counts.actions)
+                    .map(|b| format!("  (was {})", thousands(b)))
+                    .unwrap_or_default();
+                let sentence = match counts.actions {
+                    0 => "Would have sent no action over this file".to_owned(),
+                    n => format!(
+                        "Would have sent {} over {} days, to {} customers: {:.0} a day",
+                        plural(n as usize, "action"),
+                        counts.per_day.len(),
+                        thousands(counts.customers),
+                        counts.per_day_average
+                    ),
+                };
+                ui.label(RichText::new(sentence + &was).size(16.0));
+                let bars: Vec<(String, f64)> = counts
+                    .per_day
+                    .iter()
+                    .map(|d| {
+                        (
+                            d.day.get(5..).unwrap_or(&d.day).to_owned(),
+                            d.actions as f64,
+                        )
+                    })
+                    .collect();
+                bar_plot(ui, ("trigger days", k), &bars, "actions a day");
+                let mine: Vec<&Action> = summary
+                    .trigger_actions
+                    .iter()
+                    .rev()
+                    .filter(|a| a.trigger == rule.name)
+                    .take(LISTED)
+                    .collect();
+                clicked = clicked.take().or(latest_actions(ui, k, &mine));
+            },
+        );
     });
     if let Some(id) = clicked.and_then(|name| journeys.customer_id(&name)) {
         commands.push(WorkspaceCommand::ShowTab(Tab::Customers));
@@ -102,52 +135,73 @@ pub fn triggers_ui(
     commands
 }
 
-/// Draws each of `rules` (its name and what it does, Edit and Delete, then
-/// `body`), an Add button and the form of the rule being written; the
-/// rules as the user left them.
+/// Draws an Add button, then each of `rules` (its name and what it does,
+/// Edit and Delete, the form in place while it is edited, then `body` with
+/// its actions before the last save, when it was the rule saved); the
+/// rules as the user left them. `named` are the journeys an off_path rule
+/// may name; `counted` gives a rule's actions now.
 pub fn rules_ui(
     ui: &mut egui::Ui,
     rules: &[TriggerRule],
     form: &mut TriggerForm,
-    mut body: impl FnMut(&mut egui::Ui, usize, &TriggerRule),
+    (named, counted): (&[ExpectedJourney], &dyn Fn(&str) -> Option<u64>),
+    mut body: impl FnMut(&mut egui::Ui, usize, &TriggerRule, Option<u64>),
 ) -> Vec<TriggerRule> {
     let mut edited = rules.to_vec();
     let mut delete = None;
+    let mut saved = None;
+    let free = form.draft.is_none();
+    if ui
+        .add_enabled(free, egui::Button::new("Add a trigger"))
+        .clicked()
+    {
+        let draft = TriggerText {
+            name: format!("trigger {}", rules.len() + 1),
+            kind: "stall".into(),
+            ..TriggerText::default()
+        };
+        form.open(draft, None);
+    }
+    if form.draft.is_some() && form.editing.is_none() {
+        saved = edit_form(ui, form, rules, named).map(|r| (None, r));
+    }
     for (k, rule) in rules.iter().enumerate() {
         ui.separator();
         ui.horizontal(|ui| {
             ui.strong(&rule.name);
             ui.label(RichText::new(describe(rule)).weak());
-            if ui.small_button("Edit").clicked() {
-                form.draft = Some(trigger_text(rule));
-                form.editing = Some(k);
-                form.problem = None;
+            let edit = egui::Button::new("Edit").small();
+            if ui.add_enabled(free, edit).clicked() {
+                form.open(trigger_text(rule), Some(k));
             }
-            if ui.small_button("Delete").clicked() {
+            let delete_button = egui::Button::new("Delete").small();
+            if ui.add_enabled(free, delete_button).clicked() {
                 delete = Some(k);
             }
         });
-        body(ui, k, rule);
+        if form.draft.is_some() && form.editing == Some(k) {
+            saved = edit_form(ui, form, rules, named).map(|r| (Some(k), r));
+        }
+        let before = form
+            .before
+            .as_ref()
+            .filter(|(name, _)| *name == rule.name)
+            .map(|(_, n)| *n);
+        body(ui, k, rule, before);
     }
     if let Some(k) = delete {
         edited.remove(k);
     }
-    ui.separator();
-    if form.draft.is_none() && ui.button("Add a trigger").clicked() {
-        form.draft = Some(TriggerText {
-            name: format!("trigger {}", rules.len() + 1),
-            kind: "stall".into(),
-            ..TriggerText::default()
-        });
-        form.editing = None;
-        form.problem = None;
-    }
-    if let Some(rule) = edit_form(ui, form, rules) {
-        match form.editing.take() {
+    if let Some((place, rule)) = saved {
+        form.before = counted(&rule.name)
+            .or(place.and_then(|k| counted(&rules[k].name)))
+            .map(|n| (rule.name.clone(), n));
+        match place {
             Some(k) if k < edited.len() => edited[k] = rule,
             _ => edited.push(rule),
         }
         form.draft = None;
+        form.editing = None;
     }
     edited
 }
@@ -163,10 +217,12 @@ pub fn bar_plot(
         return;
     }
     let labels: Vec<String> = bars.iter().map(|(l, _)| l.clone()).collect();
+    let shown = bars.to_vec();
+    let top = bars.iter().map(|(_, v)| *v).fold(0.0, f64::max);
     let drawn: Vec<Bar> = bars
         .iter()
         .enumerate()
-        .map(|(x, (label, v))| Bar::new(x as f64, *v).name(label))
+        .map(|(x, (label, v))| Bar::new(x as f64, *v).name(label).width(0.7))
         .collect();
     Plot::new(id)
         .height(110.0)
@@ -182,6 +238,26 @@ pub fn bar_plot(
                 .unwrap_or_default()
         })
         .y_axis_label(unit)
+        .y_axis_min_width(40.0)
+        .y_grid_spacer(egui_plot::uniform_grid_spacer(|input| {
+            // A 1-2-5 step giving two or three labelled lines.
+            let span = (input.bounds.1 - input.bounds.0).max(1.0) / 2.5;
+            let power = 10f64.powf(span.log10().floor());
+            let large = [1.0, 2.0, 5.0, 10.0]
+                .into_iter()
+                .map(|m| m * power)
+                .find(|step| *step >= span)
+                .unwrap_or(10.0 * power);
+            [large / 10.0, large / 2.0, large]
+        }))
+        .include_y(0.0)
+        .include_y(top * 1.15 + 1.0)
+        .label_formatter(move |hover| {
+            let (HoverPosition::NearDataPoint { position, .. }
+            | HoverPosition::Elsewhere { position }) = hover;
+            let k = position.x.round().max(0.0) as usize;
+            shown.get(k).map(|(label, v)| format!("{label}: {v:.0}"))
+        })
         .show(ui, |plot| plot.bar_chart(BarChart::new(unit, drawn)));
 }
 
@@ -196,6 +272,7 @@ pub fn latest_actions(ui: &mut egui::Ui, k: usize, actions: &[&Action]) -> Optio
     ui.push_id(("trigger actions", k), |ui| {
         TableBuilder::new(ui)
             .striped(true)
+            .vscroll(false)
             .column(Column::auto().at_least(110.0))
             .column(Column::auto().at_least(150.0))
             .column(Column::auto().at_least(110.0))
@@ -243,8 +320,10 @@ fn edit_form(
     ui: &mut egui::Ui,
     form: &mut TriggerForm,
     rules: &[TriggerRule],
+    named: &[ExpectedJourney],
 ) -> Option<TriggerRule> {
     let draft = form.draft.as_mut()?;
+    let [did, steps, unless] = &mut form.lists;
     let mut saved = None;
     let mut cancel = false;
     egui::Frame::group(ui.style()).show(ui, |ui| {
@@ -271,41 +350,55 @@ fn edit_form(
                         *value = Some(text).filter(|t| !t.trim().is_empty());
                         ui.end_row();
                     };
-                let list = |ui: &mut egui::Ui, label: &str, value: &mut Vec<String>, hint: &str| {
+                let list = |ui: &mut egui::Ui, label: &str, text: &mut String, hint: &str| {
                     ui.label(label);
-                    let mut text = value.join(", ");
-                    ui.add(egui::TextEdit::singleline(&mut text).hint_text(hint));
-                    *value = text
-                        .split(',')
-                        .map(|s| s.trim().to_owned())
-                        .filter(|s| !s.is_empty())
-                        .collect();
+                    ui.add(egui::TextEdit::singleline(text).hint_text(hint));
                     ui.end_row();
                 };
                 match draft.kind.as_str() {
                     "stall" => {
-                        field(ui, "At touchpoint", &mut draft.at, "pricing_view");
-                        field(ui, "Nothing follows within", &mut draft.after, "5m");
+                        field(ui, "At touchpoint", &mut draft.at, "e.g. view_cart");
+                        field(
+                            ui,
+                            "Nothing follows within",
+                            &mut draft.after,
+                            "e.g. 5m, 1h",
+                        );
                     }
-                    "abandon" => list(ui, "Session did", &mut draft.did, "add_to_cart"),
+                    "abandon" => list(ui, "Session did", did, "e.g. add_to_cart"),
                     "sequence" => {
                         list(
                             ui,
                             "Steps, in order",
-                            &mut draft.steps,
-                            "purchase, support_ticket",
+                            steps,
+                            "e.g. purchase, support_ticket",
                         );
-                        field(ui, "First to last within", &mut draft.within, "1h");
+                        field(
+                            ui,
+                            "First to last within",
+                            &mut draft.within,
+                            "e.g. 1h (empty: any time)",
+                        );
                     }
                     _ => field(
                         ui,
                         "Expected journey",
                         &mut draft.journey,
-                        "a > b? > c, or a name",
+                        "e.g. home > cart? > checkout, or a journey's name",
                     ),
                 }
-                list(ui, "Unless the session did", &mut draft.unless, "purchase");
-                field(ui, "Only sessions of", &mut draft.segment, "channel=web");
+                list(
+                    ui,
+                    "Unless the session did",
+                    unless,
+                    "(optional) e.g. purchase",
+                );
+                field(
+                    ui,
+                    "Only sessions of",
+                    &mut draft.segment,
+                    "(optional) e.g. channel=web",
+                );
             });
         if let Some(problem) = &form.problem {
             ui.colored_label(ui.visuals().warn_fg_color, problem);
@@ -313,12 +406,14 @@ fn edit_form(
         ui.horizontal(|ui| {
             if ui.button("Save").clicked() {
                 let parser = crate::source::TimeParser::new(None);
-                let named = crate::settings::default_rules_journeys(parser);
+                draft.did = list_of(did);
+                draft.steps = list_of(steps);
+                draft.unless = list_of(unless);
                 let duplicate = rules
                     .iter()
                     .enumerate()
                     .any(|(k, r)| r.name == draft.name.trim() && Some(k) != form.editing);
-                match trigger_of(draft, parser, &named) {
+                match trigger_of(draft, parser, named) {
                     Ok(_) if duplicate => {
                         form.problem = Some("Another trigger has this name.".into());
                     }

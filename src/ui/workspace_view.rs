@@ -238,8 +238,7 @@ fn tab_ui(ws: &Workspace, w: &mut WorkspaceWidgets, ui: &mut egui::Ui) -> Vec<Wo
             egui::CentralPanel::default().show(ui, |ui| {
                 commands.extend(triggers_ui(
                     &ws.view,
-                    &ws.loaded.summary,
-                    &journeys,
+                    (&ws.loaded.summary, &journeys, &ws.journeys_named),
                     &mut w.trigger_form,
                     ui,
                 ))
