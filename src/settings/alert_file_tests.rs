@@ -215,7 +215,8 @@ fn a_rules_outputs_are_written_back_and_edited_in_the_form() {
 
 #[test]
 fn journeys_are_read_named_and_kept_when_rules_are_saved() {
-    use super::alert_file::{expected_journey, rules_file, rules_file_text};
+    use super::alert_file::{rules_file, rules_file_text};
+    use super::journey_file::expected_journey;
     let file = rules_file(EVERY_KIND, TimeParser::default()).expect("file");
     assert_eq!(file.journeys.len(), 1);
     let named = expected_journey("checkout", &file.journeys).expect("named");

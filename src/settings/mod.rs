@@ -19,14 +19,15 @@ mod alert_checks_tests;
 mod alert_file;
 #[cfg(test)]
 mod alert_file_tests;
+mod journey_file;
 mod rule_draft;
 mod trigger_file;
 pub use alert_checks::{MAX_RULES_FILE_BYTES, topic_problem, webhook_problem};
 pub use alert_file::{
     RulesFile, alert_rules, alert_rules_text, default_alert_rules, default_alerts_file,
-    default_rules_journeys, expected_journey, read_alert_rules, read_rules_file, rules_file,
-    rules_file_text,
+    default_rules_journeys, read_alert_rules, read_rules_file, rules_file, rules_file_text,
 };
+pub use journey_file::expected_journey;
 pub use rule_draft::RuleDraft;
 pub use trigger_file::{TriggerText, trigger_of, trigger_text};
 

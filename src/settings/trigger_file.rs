@@ -9,7 +9,7 @@ use crate::engine::triggers::{MAX_TRIGGERS, TriggerKind, TriggerRule};
 use crate::source::TimeParser;
 
 use super::alert_checks::{check_name, quoted};
-use super::alert_file::expected_journey;
+use super::journey_file::expected_journey;
 use super::{SettingsError, parse_segment};
 
 /// A `[[trigger]]` table as written.

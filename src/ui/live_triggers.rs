@@ -63,7 +63,7 @@ pub fn live_triggers_ui(
         };
         let named = (
             live.conformance.named.as_slice(),
-            &counted as &dyn Fn(&str) -> Option<u64>,
+            &counted as &super::triggers::Counted<'_>,
         );
         let rules = rules_ui(ui, &live.triggers, form, named, |ui, k, rule, _| {
             let Some(stats) = stats else {

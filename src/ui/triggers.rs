@@ -45,6 +45,9 @@ impl TriggerForm {
     }
 }
 
+/// A rule's actions now, by its name.
+pub type Counted<'c> = dyn Fn(&str) -> Option<u64> + 'c;
+
 /// A list as typed: names separated by commas (or, for steps, by `>`).
 fn list_of(text: &str) -> Vec<String> {
     text.split([',', '>'])
@@ -144,7 +147,7 @@ pub fn rules_ui(
     ui: &mut egui::Ui,
     rules: &[TriggerRule],
     form: &mut TriggerForm,
-    (named, counted): (&[ExpectedJourney], &dyn Fn(&str) -> Option<u64>),
+    (named, counted): (&[ExpectedJourney], &Counted<'_>),
     mut body: impl FnMut(&mut egui::Ui, usize, &TriggerRule, Option<u64>),
 ) -> Vec<TriggerRule> {
     let mut edited = rules.to_vec();
@@ -302,11 +305,11 @@ pub fn latest_actions(ui: &mut egui::Ui, k: usize, actions: &[&Action]) -> Optio
                         });
                         row.col(|ui| {
                             let shown = action.path.len().saturating_sub(PATH_SHOWN);
-                            let mut text = action.path[shown..].join(" → ");
+                            let mut text = action.path[shown..].join(" › ");
                             if shown > 0 {
-                                text = format!("… → {text}");
+                                text = format!("… › {text}");
                             }
-                            ui.label(text).on_hover_text(action.path.join(" → "));
+                            ui.label(text).on_hover_text(action.path.join(" › "));
                         });
                     });
                 }
@@ -330,8 +333,9 @@ fn edit_form(
         egui::Grid::new("trigger form")
             .num_columns(2)
             .show(ui, |ui| {
-                ui.label("Name");
-                ui.text_edit_singleline(&mut draft.name);
+                let label = ui.label("Name");
+                ui.text_edit_singleline(&mut draft.name)
+                    .labelled_by(label.id);
                 ui.end_row();
                 ui.label("Kind");
                 egui::ComboBox::from_id_salt("trigger kind")
@@ -344,15 +348,17 @@ fn edit_form(
                 ui.end_row();
                 let field =
                     |ui: &mut egui::Ui, label: &str, value: &mut Option<String>, hint: &str| {
-                        ui.label(label);
+                        let label = ui.label(label);
                         let mut text = value.clone().unwrap_or_default();
-                        ui.add(egui::TextEdit::singleline(&mut text).hint_text(hint));
+                        ui.add(egui::TextEdit::singleline(&mut text).hint_text(hint))
+                            .labelled_by(label.id);
                         *value = Some(text).filter(|t| !t.trim().is_empty());
                         ui.end_row();
                     };
                 let list = |ui: &mut egui::Ui, label: &str, text: &mut String, hint: &str| {
-                    ui.label(label);
-                    ui.add(egui::TextEdit::singleline(text).hint_text(hint));
+                    let label = ui.label(label);
+                    ui.add(egui::TextEdit::singleline(text).hint_text(hint))
+                        .labelled_by(label.id);
                     ui.end_row();
                 };
                 match draft.kind.as_str() {
