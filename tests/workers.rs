@@ -224,7 +224,7 @@ fn two_jobs_on_one_state_topic_stay_apart_and_garbage_there_is_counted() {
     // Messages that are no snapshots, on the state topic itself.
     let junk = dir.path().join("junk.jsonl");
     let event = r#"{"customer_id":"c1","event":"home","timestamp":"2026-11-01T00:00:00Z"}"#;
-    let lines = [event, "JSCOPEsn\u{2}\u{0}\u{0}\u{0}old"];
+    let lines = [event, "JSCOPEsn\u{1}\u{0}\u{0}\u{0}old"];
     write_lines(&junk, &lines.map(str::to_owned));
     broker.create_topic_with(STATE, 1);
     produce(&broker, STATE, &junk);
