@@ -21,39 +21,9 @@ use serde_json::Value;
 
 /// A webhook that answers every POST with 200 and keeps the bodies.
 fn collecting_webhook() -> (String, Arc<Mutex<Vec<String>>>) {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/actions", listener.local_addr().unwrap());
     let bodies = Arc::new(Mutex::new(Vec::new()));
     let kept = bodies.clone();
-    let serve = move || {
-        for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream);
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some((name, value)) = line.split_once(':')
-                    && name.eq_ignore_ascii_case("content-length")
-                {
-                    length = value.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            if reader.read_exact(&mut body).is_ok() {
-                kept.lock().unwrap().push(String::from_utf8(body).unwrap());
-            }
-            let _ = reader
-                .into_inner()
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        }
-    };
-    std::thread::Builder::new()
-        .name("webhook".into())
-        .spawn(serve)
-        .unwrap();
+    let url = serve_webhook(move |body| kept.lock().unwrap().push(body));
     (url, bodies)
 }
 

@@ -423,12 +423,12 @@ pub fn two_parts(dir: &Path, events: usize, share: f64) -> TwoParts {
     }
 }
 
-/// A webhook on loopback: every request's body, answered 200.
-pub fn webhook() -> (String, crossbeam_channel::Receiver<String>) {
+/// A webhook on a free local port (its URL) that answers every POST with
+/// 200, handing each body to `take`.
+pub fn serve_webhook(take: impl Fn(String) + Send + 'static) -> String {
     use std::io::{BufRead, BufReader, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/alerts", listener.local_addr().unwrap());
-    let (bodies, received) = crossbeam_channel::bounded(64);
     let serve = move || {
         for stream in listener.incoming().flatten() {
             let mut reader = BufReader::new(stream);
@@ -445,8 +445,9 @@ pub fn webhook() -> (String, crossbeam_channel::Receiver<String>) {
                 }
             }
             let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            let _ = bodies.send(String::from_utf8(body).unwrap());
+            if reader.read_exact(&mut body).is_ok() {
+                take(String::from_utf8(body).unwrap());
+            }
             let mut stream = reader.into_inner();
             let _ = stream
                 .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
@@ -456,6 +457,16 @@ pub fn webhook() -> (String, crossbeam_channel::Receiver<String>) {
         .name("webhook".into())
         .spawn(serve)
         .unwrap();
+    url
+}
+
+/// A webhook (its URL) whose bodies arrive on the receiver (64 at most
+/// waiting).
+pub fn webhook() -> (String, crossbeam_channel::Receiver<String>) {
+    let (bodies, received) = crossbeam_channel::bounded(64);
+    let url = serve_webhook(move |body| {
+        let _ = bodies.send(body);
+    });
     (url, received)
 }
 
