@@ -32,8 +32,15 @@ const MINUTES_KEPT: i64 = 24 * 60;
 struct Clock {
     partition: i32,
     newest_us: i64,
+    /// Customers whose timers are due (a stall, a session's end).
     #[serde(skip)]
     due: BinaryHeap<Reverse<(i64, u32)>>,
+    /// Arrivals in arrival order (event time, customer): nearly in time
+    /// order, so a queue does what a heap would for a fraction of the
+    /// cost; one behind a later one waits at most the lateness longer,
+    /// and its customer's timers apply it first whenever they run.
+    #[serde(skip)]
+    arrivals: VecDeque<(i64, u32)>,
 }
 
 /// What the runner keeps of a rule's firings: its latest, whole when shown.
@@ -249,16 +256,26 @@ impl TriggerRunner {
         self.scheduled = vec![(i64::MAX, 0); self.customers.len()];
         for clock in &mut self.clocks {
             clock.due.clear();
+            clock.arrivals.clear();
         }
         for slot in 0..self.customers.len() {
             match &self.customers[slot] {
                 Some(c) => {
                     self.index
                         .insert(crate::engine::intern::name_hash(&c.name), slot as u32);
+                    if let (Some(first), Some(clock)) = (
+                        c.pending.first(),
+                        self.clocks.iter_mut().find(|k| k.partition == c.partition),
+                    ) {
+                        clock.arrivals.push_back((first.time_us, slot as u32));
+                    }
                     self.schedule(slot as u32, &compiled);
                 }
                 None => self.free.push(slot as u32),
             }
+        }
+        for clock in &mut self.clocks {
+            clock.arrivals.make_contiguous().sort_unstable();
         }
         self.compiled = Some(compiled);
     }
@@ -273,21 +290,9 @@ impl TriggerRunner {
         key: u32,
         kept: &[String],
     ) {
-        let Some(compiled) = self.compiled.take() else {
+        if !self.is_watching() {
             return;
-        };
-        self.take_with(event, customer_hash, (touchpoint, key), kept, &compiled);
-        self.compiled = Some(compiled);
-    }
-
-    fn take_with(
-        &mut self,
-        event: &EventRef<'_>,
-        customer_hash: u64,
-        (touchpoint, key): (u32, u32),
-        kept: &[String],
-        compiled: &Compiled,
-    ) {
+        }
         let props = self.props.id_of(kept.iter().map(|k| event.property(k)));
         let partition = event.partition;
         let clock = match self.clocks.iter().position(|c| c.partition == partition) {
@@ -297,11 +302,13 @@ impl TriggerRunner {
                     partition,
                     newest_us: i64::MIN,
                     due: BinaryHeap::new(),
+                    arrivals: VecDeque::new(),
                 });
                 self.clocks.len() - 1
             }
         };
-        let clock = &mut self.clocks[clock];
+        let at = clock;
+        let clock = &mut self.clocks[at];
         if event.time_us <= clock.newest_us.saturating_sub(self.lateness_us) {
             self.stats.late += 1;
         }
@@ -337,7 +344,7 @@ impl TriggerRunner {
                 props,
             });
         }
-        self.schedule(slot, compiled);
+        self.clocks[at].arrivals.push_back((event.time_us, slot));
     }
 
     /// Learns the touchpoints' names (every touchpoint by id).
@@ -364,17 +371,27 @@ impl TriggerRunner {
     fn advance_clock(&mut self, k: usize, watermark: i64, compiled: &Compiled) {
         let partition = self.clocks[k].partition;
         let mut fired = std::mem::take(&mut self.passing);
-        while let Some(&Reverse((due, slot))) = self.clocks[k].due.peek() {
-            if due > watermark {
-                break;
-            }
-            self.clocks[k].due.pop();
+        loop {
+            // Arrivals first, then timers: a customer's pass applies both.
+            let slot = match self.clocks[k].arrivals.front() {
+                Some(&(time, slot)) if time <= watermark => {
+                    self.clocks[k].arrivals.pop_front();
+                    slot
+                }
+                _ => match self.clocks[k].due.peek() {
+                    Some(&Reverse((due, slot))) if due <= watermark => {
+                        self.clocks[k].due.pop();
+                        if self.scheduled.get(slot as usize) != Some(&(due, partition)) {
+                            continue;
+                        }
+                        self.scheduled[slot as usize] = (i64::MAX, 0);
+                        slot
+                    }
+                    _ => break,
+                },
+            };
             let s = slot as usize;
-            if self.scheduled.get(s) != Some(&(due, partition)) {
-                continue;
-            }
-            self.scheduled[s] = (i64::MAX, 0);
-            let Some(mut customer) = self.customers[s].take() else {
+            let Some(mut customer) = self.customers.get_mut(s).and_then(Option::take) else {
                 continue;
             };
             let spare = &mut self.spare;
@@ -403,13 +420,14 @@ impl TriggerRunner {
         self.passing = fired;
     }
 
-    /// Puts customer `slot` in its partition's heap at its next due time,
-    /// when earlier than where it is, or its partition changed.
+    /// Puts customer `slot` in its partition's heap at its next timer (a
+    /// stall, its session's end), when earlier than where it is, or its
+    /// partition changed.
     fn schedule(&mut self, slot: u32, compiled: &Compiled) {
         let Some(customer) = self.customers[slot as usize].as_ref() else {
             return;
         };
-        let Some(due) = customer.next_due(compiled) else {
+        let Some(due) = customer.next_timer(compiled) else {
             return;
         };
         let partition = customer.partition;

@@ -195,14 +195,13 @@ impl Customer {
         session.on_event(time, event.touchpoint, mask, rules, props, name, emit);
     }
 
-    /// When this customer next needs event time to pass (a waiting event,
-    /// a stall, or its session's end); None when nothing is to come.
-    pub fn next_due(&self, rules: &Compiled) -> Option<i64> {
-        let pending = self.pending.first().map(|p| p.time_us);
+    /// When this customer's next timer is due (a stall, or its session's
+    /// end); None when none is to come.
+    pub fn next_timer(&self, rules: &Compiled) -> Option<i64> {
         let session = self.session.as_deref();
         let stall = session.and_then(|s| s.next_stall(rules));
         let close = session.and_then(|s| s.close_due(rules));
-        [pending, stall, close].into_iter().flatten().min()
+        [stall, close].into_iter().flatten().min()
     }
 
     /// Nothing waits and its session is over with nothing due: the
