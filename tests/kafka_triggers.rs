@@ -27,36 +27,15 @@ fn collecting_webhook() -> (String, Arc<Mutex<Vec<String>>>) {
     (url, bodies)
 }
 
-/// Every message on `topic` (four partitions) until `n` are read, nothing
-/// more comes for 5 s, or 30 s pass: (key, JSON).
-fn read_topic(broker: &Broker, topic: &str, n: usize) -> Vec<(String, Value)> {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    use rdkafka::message::Message;
-    use rdkafka::{ClientConfig, Offset, TopicPartitionList};
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", broker.brokers())
-        .set("group.id", "triggers-test")
-        .create()
-        .unwrap();
-    let mut list = TopicPartitionList::new();
-    for p in 0..4 {
-        list.add_partition_offset(topic, p, Offset::Beginning)
-            .unwrap();
-    }
-    consumer.assign(&list).unwrap();
-    let mut read = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut last_new = Instant::now();
-    // Until `n` are read, or nothing more came for 5 s.
-    while read.len() < n && Instant::now() < deadline && last_new.elapsed() < Duration::from_secs(5)
-    {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
-            let key = String::from_utf8_lossy(m.key().unwrap()).to_string();
-            read.push((key, serde_json::from_slice(m.payload().unwrap()).unwrap()));
-            last_new = Instant::now();
-        }
-    }
-    read
+/// The messages on `topic` until `n` are read, nothing more comes for
+/// 5 s, or 30 s pass: (key, JSON).
+fn read_actions(broker: &Broker, topic: &str, n: usize) -> Vec<(String, Value)> {
+    read_topic(
+        broker,
+        topic,
+        n,
+        (Duration::from_secs(30), Duration::from_secs(5)),
+    )
 }
 
 fn write_rules(dir: &std::path::Path, text: &str) -> String {
@@ -88,7 +67,7 @@ fn the_trigger_topic_and_webhook_get_exactly_the_reference_actions() {
             &url,
         ],
     );
-    let on_topic = read_topic(&broker, "actions", want.len());
+    let on_topic = read_actions(&broker, "actions", want.len());
     for (key, action) in &on_topic {
         assert_eq!(
             key,
@@ -172,7 +151,7 @@ fn killed_outright_and_resumed_no_action_is_lost() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     let started =
-        || std::path::Path::new(&state).exists() && !read_topic(&broker, "actions", 1).is_empty();
+        || std::path::Path::new(&state).exists() && !read_actions(&broker, "actions", 1).is_empty();
     while Instant::now() < deadline && !started() {
         std::thread::sleep(Duration::from_millis(300));
     }
@@ -183,7 +162,7 @@ fn killed_outright_and_resumed_no_action_is_lost() {
     produce(&broker, "events", &second);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     run(&args);
-    let on_topic = read_topic(&broker, "actions", want.len() * 2);
+    let on_topic = read_actions(&broker, "actions", want.len() * 2);
     let ids: BTreeSet<String> = on_topic
         .iter()
         .map(|(_, v)| v["id"].as_str().unwrap().to_owned())
@@ -279,7 +258,7 @@ fn workers_in_a_group_one_killed_outright_send_every_action() {
     let stays = trigger_worker(&broker, &rules);
     let mut killed = trigger_worker(&broker, &rules);
     let deadline = Instant::now() + Duration::from_secs(60);
-    while read_topic(&broker, "actions", 1).is_empty() && Instant::now() < deadline {
+    while read_actions(&broker, "actions", 1).is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(500));
     }
     // Killed outright while the rest arrives; another joins.
@@ -292,7 +271,7 @@ fn workers_in_a_group_one_killed_outright_send_every_action() {
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut on_topic = Vec::new();
     while Instant::now() < deadline {
-        on_topic = read_topic(&broker, "actions", usize::MAX);
+        on_topic = read_actions(&broker, "actions", usize::MAX);
         let ids: BTreeSet<String> = on_topic
             .iter()
             .map(|(_, v)| v["id"].as_str().unwrap().to_owned())

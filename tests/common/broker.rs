@@ -473,13 +473,27 @@ pub fn webhook() -> (String, crossbeam_channel::Receiver<String>) {
 /// Up to `n` alerts produced to `topic` (partitions 0 to 3, read from the
 /// beginning for 20 s at most): (key, JSON).
 pub fn read_alerts(broker: &Broker, topic: &str, n: usize) -> Vec<(String, serde_json::Value)> {
+    let twenty = std::time::Duration::from_secs(20);
+    read_topic(broker, topic, n, (twenty, twenty))
+}
+
+/// The messages on `topic` (partitions 0 to 3, from the beginning) until
+/// `n` are read, nothing more comes for `quiet`, or `within` passes:
+/// (key, JSON).
+pub fn read_topic(
+    broker: &Broker,
+    topic: &str,
+    n: usize,
+    (within, quiet): (std::time::Duration, std::time::Duration),
+) -> Vec<(String, serde_json::Value)> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::message::Message;
     use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+    use std::time::{Duration, Instant};
 
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", broker.brokers())
-        .set("group.id", "alerts-test")
+        .set("group.id", "read-test")
         .create()
         .unwrap();
     let mut list = TopicPartitionList::new();
@@ -489,12 +503,13 @@ pub fn read_alerts(broker: &Broker, topic: &str, n: usize) -> Vec<(String, serde
     }
     consumer.assign(&list).unwrap();
     let mut read = Vec::new();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while read.len() < n && std::time::Instant::now() < deadline {
-        if let Some(Ok(m)) = consumer.poll(std::time::Duration::from_millis(100)) {
+    let deadline = Instant::now() + within;
+    let mut last_new = Instant::now();
+    while read.len() < n && Instant::now() < deadline && last_new.elapsed() < quiet {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
             let key = String::from_utf8_lossy(m.key().unwrap()).to_string();
-            let value = serde_json::from_slice(m.payload().unwrap()).unwrap();
-            read.push((key, value));
+            read.push((key, serde_json::from_slice(m.payload().unwrap()).unwrap()));
+            last_new = Instant::now();
         }
     }
     read
