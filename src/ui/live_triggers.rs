@@ -105,7 +105,10 @@ pub fn live_triggers_ui(
                     .collect();
                 bar_plot(ui, ("trigger minutes", k), &bars, "actions a minute");
             }
-            let mine: Vec<&Action> = counts.recent.iter().rev().take(LISTED).collect();
+            // Latest in event time first (partitions fire in their own order).
+            let mut mine: Vec<&Action> = counts.recent.iter().collect();
+            mine.sort_by_key(|a| std::cmp::Reverse(a.event_us));
+            mine.truncate(LISTED);
             clicked = clicked.take().or(latest_actions(ui, k, &mine));
         });
         if rules != live.triggers {
