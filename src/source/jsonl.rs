@@ -325,6 +325,23 @@ impl JsonMapper {
         self.map_tree(&value, Some(text), position, batch);
     }
 
+    /// Where each role's field is in a record.
+    pub fn record_plan(&self) -> &RecordPlan<String> {
+        &self.plan
+    }
+
+    /// Maps `record`, read with `plan` (this mapper's plan with other
+    /// keys), as this mapper maps a record.
+    pub fn map_with<K>(
+        &self,
+        plan: &RecordPlan<K>,
+        record: &impl Record<K>,
+        position: impl FnOnce() -> String,
+        batch: &mut EventBatch,
+    ) {
+        plan.apply(record, &self.parser, position, batch);
+    }
+
     /// Maps a record decoded with a schema (Avro, Protobuf) as the same
     /// JSON would be.
     pub fn map_record(&self, record: &Json, position: impl Fn() -> String, batch: &mut EventBatch) {
@@ -656,16 +673,21 @@ impl<'v, 'a> JsonRecord<'v, 'a> {
     }
 }
 
+/// A JSON value as the field a record plan reads.
+pub fn field_of<'v>(value: Option<&'v Json<'_>>) -> Field<'v> {
+    match value {
+        None | Some(Json::Null) => Field::Missing,
+        Some(Json::Str(s)) => text_field(s),
+        Some(Json::Number(n)) => Field::Number(*n),
+        Some(Json::Integer(n)) => Field::Integer(*n),
+        Some(Json::Bool(b)) => Field::Text(Cow::Borrowed(if *b { "true" } else { "false" })),
+        Some(Json::Object(_) | Json::Array(_)) => Field::Nested,
+    }
+}
+
 impl Record<String> for JsonRecord<'_, '_> {
     fn field(&self, key: &String) -> Field<'_> {
-        match self.lookup(key) {
-            None | Some(Json::Null) => Field::Missing,
-            Some(Json::Str(s)) => text_field(s),
-            Some(Json::Number(n)) => Field::Number(*n),
-            Some(Json::Integer(n)) => Field::Integer(*n),
-            Some(Json::Bool(b)) => Field::Text(Cow::Borrowed(if *b { "true" } else { "false" })),
-            Some(Json::Object(_) | Json::Array(_)) => Field::Nested,
-        }
+        field_of(self.lookup(key))
     }
 
     fn raw_text(&self) -> String {

@@ -34,6 +34,24 @@ pub enum Field<'a> {
     InvalidUtf8,
 }
 
+impl Field<'_> {
+    /// The same value, owning its text.
+    pub fn into_owned(self) -> Field<'static> {
+        match self {
+            Field::Missing => Field::Missing,
+            Field::Text(text) => Field::Text(Cow::Owned(text.into_owned())),
+            Field::Number(n) => Field::Number(n),
+            Field::Integer(n) => Field::Integer(n),
+            Field::TimestampUs(us) => Field::TimestampUs(us),
+            Field::LocalTimestampUs(us) => Field::LocalTimestampUs(us),
+            Field::TimestampNs(ns) => Field::TimestampNs(ns),
+            Field::LocalTimestampNs(ns) => Field::LocalTimestampNs(ns),
+            Field::Nested => Field::Nested,
+            Field::InvalidUtf8 => Field::InvalidUtf8,
+        }
+    }
+}
+
 /// A record whose fields can be looked up by a key of type `K`.
 pub trait Record<K> {
     /// The field at `key`.
@@ -98,6 +116,43 @@ impl<K> Hidden<K> {
 }
 
 impl<K> RecordPlan<K> {
+    /// The same plan with each key replaced by `f` of it.
+    pub fn map_keys<J>(&self, mut f: impl FnMut(&K) -> J) -> RecordPlan<J> {
+        RecordPlan {
+            customer: f(&self.customer),
+            customer_fallback: self.customer_fallback.as_ref().map(&mut f),
+            event: f(&self.event),
+            time: f(&self.time),
+            event_id: self.event_id.as_ref().map(&mut f),
+            session_id: self.session_id.as_ref().map(&mut f),
+            properties: self
+                .properties
+                .iter()
+                .map(|(name, key)| (name.clone(), f(key)))
+                .collect(),
+            pseudonyms: self.pseudonyms.clone(),
+            hidden: Hidden {
+                names: self.hidden.names.clone(),
+                keys: self.hidden.keys.iter().map(&mut f).collect(),
+            },
+        }
+    }
+
+    /// Every key the plan reads, the time's first (a key may repeat).
+    pub fn keys(&self) -> impl Iterator<Item = &K> {
+        [Some(&self.time), Some(&self.customer)]
+            .into_iter()
+            .chain([
+                self.customer_fallback.as_ref(),
+                Some(&self.event),
+                self.event_id.as_ref(),
+                self.session_id.as_ref(),
+            ])
+            .flatten()
+            .chain(self.properties.iter().map(|(_, key)| key))
+            .chain(&self.hidden.keys)
+    }
+
     /// Maps `record` into `batch`, as an event or a rejection at `position`.
     pub fn apply(
         &self,

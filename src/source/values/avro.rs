@@ -16,10 +16,10 @@ use super::avro_walk::{Names, Shape, measure};
 
 /// An Avro writer schema with the named schemas it references.
 pub struct AvroSchema {
-    schema: Schema,
+    pub(super) schema: Schema,
     named: Vec<Schema>,
     /// Every named schema, for the walk before decoding.
-    names: Names,
+    pub(super) names: Names,
     /// Decodes with the names resolved once (a schema that references no
     /// other).
     reader: Option<GenericSingleObjectReader>,

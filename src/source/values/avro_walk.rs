@@ -60,6 +60,17 @@ impl Names {
         ))
     }
 
+    /// The schema `name` refers to inside the namespace `enclosing`, and
+    /// the namespace it is read in.
+    pub(crate) fn resolve<'s>(
+        &'s self,
+        name: &'s apache_avro::schema::Name,
+        enclosing: Option<&'s str>,
+    ) -> Option<(&'s Schema, Option<&'s str>)> {
+        let namespace = qualified(name.namespace.as_deref(), enclosing);
+        self.find(namespace, &name.name).map(|s| (s, namespace))
+    }
+
     fn find(&self, namespace: Option<&str>, name: &str) -> Option<&Schema> {
         self.0
             .iter()
@@ -69,7 +80,7 @@ impl Names {
 }
 
 /// The namespace a name gets inside `enclosing`, as the decoder reads it.
-fn qualified<'s>(own: Option<&'s str>, enclosing: Option<&'s str>) -> Option<&'s str> {
+pub(crate) fn qualified<'s>(own: Option<&'s str>, enclosing: Option<&'s str>) -> Option<&'s str> {
     own.or(enclosing.filter(|ns| !ns.is_empty()))
 }
 

@@ -7,19 +7,46 @@ use crate::engine::{EventBatch, MAX_RECORD_BYTES, RejectReason, Rejected};
 use crate::source::jsonl::{JsonMapper, is_blank, sample_parsed, sample_value};
 use crate::source::schema::ColumnSample;
 
+use super::plan::{PlannedRecord, Plans, Wanted};
 use super::{Decoded, ValueDecoder};
 use crate::format::value_text;
 
-/// Maps message values into batches.
+/// Maps message values into batches: values with a schema through the
+/// decoding plan of their writer schema, made the first time it is met,
+/// else decoded whole.
 pub struct MessageMapper {
     mapper: JsonMapper,
     decoder: Arc<ValueDecoder>,
+    wanted: Wanted,
+    /// None: every value is decoded whole.
+    plans: Option<Plans>,
+    /// Values read by a plan so far.
+    planned: std::cell::Cell<u64>,
 }
 
 impl MessageMapper {
     /// Maps with `mapper` what `decoder` reads.
     pub fn new(mapper: JsonMapper, decoder: Arc<ValueDecoder>) -> Self {
-        MessageMapper { mapper, decoder }
+        MessageMapper {
+            wanted: Wanted::of(mapper.record_plan()),
+            mapper,
+            decoder,
+            plans: Some(Plans::default()),
+            planned: std::cell::Cell::new(0),
+        }
+    }
+
+    /// How many values a decoding plan read (the others were decoded
+    /// whole).
+    pub fn planned(&self) -> u64 {
+        self.planned.get()
+    }
+
+    /// Decodes every value whole with the crates' decoders, without
+    /// plans: what the plans are measured and tested against.
+    pub fn decoding_whole(mut self) -> Self {
+        self.plans = None;
+        self
     }
 
     /// Maps the message at `offset` of `partition` (see
@@ -65,6 +92,9 @@ impl MessageMapper {
             Some(bytes) if !is_blank(bytes) => bytes,
             other => return self.mapper.map_message(other, position, batch),
         };
+        if self.map_planned(bytes, &position, batch) {
+            return;
+        }
         match self.decoder.decode(bytes) {
             Ok(Decoded::Json { bytes, tried }) => {
                 self.mapper
@@ -78,6 +108,41 @@ impl MessageMapper {
                 &value_text(bytes),
             )),
         }
+    }
+}
+
+impl MessageMapper {
+    /// Maps `bytes` with its writer schema's plan; false when no plan
+    /// read it (then it is decoded whole).
+    fn map_planned(
+        &self,
+        bytes: &[u8],
+        position: &impl Fn() -> String,
+        batch: &mut EventBatch,
+    ) -> bool {
+        let Some(plans) = &self.plans else {
+            return false;
+        };
+        let Some(target) = self.decoder.plan_target(bytes) else {
+            return false;
+        };
+        let plan = plans.get(target.id, target.indexes, || {
+            self.decoder.make_plan(&target, &self.wanted)
+        });
+        let Some(fields) = plan
+            .as_ref()
+            .and_then(|plan| plan.read(target.payload, self.wanted.len()))
+        else {
+            return false;
+        };
+        let record = PlannedRecord {
+            fields,
+            whole: || self.decoder.whole_text(bytes),
+        };
+        self.mapper
+            .map_with(&self.wanted.plan, &record, position, batch);
+        self.planned.set(self.planned.get() + 1);
+        true
     }
 }
 

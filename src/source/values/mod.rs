@@ -8,6 +8,9 @@
 mod avro;
 mod avro_walk;
 mod message;
+mod plan;
+mod plan_avro;
+mod plan_protobuf;
 mod protobuf;
 mod registry;
 
@@ -129,6 +132,15 @@ impl std::fmt::Debug for ValueDecoder {
     }
 }
 
+/// A value a decoding plan may read: which writer schema (its registry
+/// id, none for `--schema`; for Protobuf the framing's message indexes as
+/// written) and the payload.
+struct PlanTarget<'b> {
+    id: Option<u32>,
+    indexes: &'b [u8],
+    payload: &'b [u8],
+}
+
 /// The schema id of a registry-framed value, and what follows it.
 fn framing(bytes: &[u8]) -> Option<(u32, &[u8])> {
     match bytes {
@@ -229,6 +241,88 @@ impl ValueDecoder {
                     first_byte(bytes)
                 ),
             )),
+        }
+    }
+
+    /// Where a decoding plan may read `bytes`, when [`ValueDecoder::decode`]
+    /// would decode them with a schema.
+    fn plan_target<'b>(&self, bytes: &'b [u8]) -> Option<PlanTarget<'b>> {
+        if self.format == ValueFormat::Json {
+            return None;
+        }
+        let framed = framing(bytes);
+        let protobuf_target = |id, rest: &'b [u8]| {
+            let n = protobuf::indexes_len(rest).ok()?;
+            Some(PlanTarget {
+                id,
+                indexes: &rest[..n],
+                payload: &rest[n..],
+            })
+        };
+        let avro_target = |id, payload| {
+            Some(PlanTarget {
+                id,
+                indexes: &[],
+                payload,
+            })
+        };
+        if let (Some((id, rest)), Some(registry)) = (framed, &self.registry) {
+            let schema = registry.schema(id).ok()?;
+            let kind = schema.kind();
+            let clash = matches!(
+                (self.format, kind),
+                (ValueFormat::Avro, SchemaKind::Protobuf)
+                    | (ValueFormat::Protobuf, SchemaKind::Avro)
+            );
+            return match (kind, clash) {
+                (_, true) | (SchemaKind::Json, _) => None,
+                (SchemaKind::Avro, _) => avro_target(Some(id), rest),
+                (SchemaKind::Protobuf, _) => protobuf_target(Some(id), rest),
+            };
+        }
+        match (self.fixed.as_ref()?, framed) {
+            (FixedSchema::Avro(_), Some((_, rest))) => avro_target(None, rest),
+            (FixedSchema::Avro(_), None) => avro_target(None, bytes),
+            (FixedSchema::Protobuf(_), Some((_, rest))) => protobuf_target(None, rest),
+            (FixedSchema::Protobuf(_), None) => Some(PlanTarget {
+                id: None,
+                indexes: &[],
+                payload: bytes,
+            }),
+        }
+    }
+
+    /// The plan of the writer schema `target` names, for `wanted`.
+    fn make_plan(&self, target: &PlanTarget<'_>, wanted: &plan::Wanted) -> Option<plan::Plan> {
+        let avro =
+            |schema: &AvroSchema| plan_avro::AvroPlan::new(schema, wanted).map(plan::Plan::Avro);
+        let protobuf = |message: &prost_reflect::MessageDescriptor| {
+            plan_protobuf::ProtobufPlan::new(message, wanted).map(plan::Plan::Protobuf)
+        };
+        match target.id {
+            Some(id) => {
+                let schema = self.registry.as_ref()?.schema(id).ok()?;
+                match schema.as_ref() {
+                    Registered::Avro(schema) => avro(schema),
+                    Registered::Protobuf(file) => {
+                        let (indexes, _) = protobuf::skip_indexes(target.indexes).ok()?;
+                        protobuf(&protobuf::message_at(file, &indexes).ok()?)
+                    }
+                    Registered::Json => None,
+                }
+            }
+            None => match self.fixed.as_ref()? {
+                FixedSchema::Avro(schema) => avro(schema),
+                FixedSchema::Protobuf(message) => protobuf(message),
+            },
+        }
+    }
+
+    /// The value decoded whole, as JSON text (a rejection's text).
+    fn whole_text(&self, bytes: &[u8]) -> String {
+        match self.decode(bytes) {
+            Ok(Decoded::Record(record)) => record.to_string(),
+            _ => String::from_utf8_lossy(bytes).into_owned(),
         }
     }
 

@@ -39,6 +39,20 @@ pub(super) fn skip_indexes(bytes: &[u8]) -> Result<(Vec<usize>, &[u8]), String> 
     Ok((indexes, rest))
 }
 
+/// How many bytes the message indexes after a framed value's schema id
+/// take.
+pub(super) fn indexes_len(bytes: &[u8]) -> Result<usize, String> {
+    let mut rest = bytes;
+    let count = zigzag(&mut rest)?;
+    if count != 0 && !(1..=64).contains(&count) {
+        return Err(format!("{count} message indexes in the framing"));
+    }
+    for _ in 0..count {
+        zigzag(&mut rest)?;
+    }
+    Ok(bytes.len() - rest.len())
+}
+
 fn zigzag(bytes: &mut &[u8]) -> Result<i64, String> {
     let mut value: u64 = 0;
     for shift in (0..64).step_by(7) {
@@ -186,12 +200,7 @@ pub fn message_to_json(message: &DynamicMessage) -> Json<'static> {
     let descriptor = message.descriptor();
     match descriptor.full_name() {
         "google.protobuf.Timestamp" => {
-            let seconds = field_i64(message, "seconds");
-            let nanos = field_i64(message, "nanos");
-            return chrono::DateTime::from_timestamp(seconds, nanos.clamp(0, 999_999_999) as u32)
-                .map_or(Json::Null, |t| {
-                    text(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
-                });
+            return timestamp_json(field_i64(message, "seconds"), field_i64(message, "nanos"));
         }
         "google.protobuf.Duration" => {
             let seconds = field_i64(message, "seconds") as f64;
@@ -225,6 +234,15 @@ pub fn message_to_json(message: &DynamicMessage) -> Json<'static> {
             })
             .collect(),
     )
+}
+
+/// A `google.protobuf.Timestamp` as ISO-8601 text (nanoseconds outside
+/// a second are clamped into it); null outside chrono's range.
+pub(super) fn timestamp_json(seconds: i64, nanos: i64) -> Json<'static> {
+    chrono::DateTime::from_timestamp(seconds, nanos.clamp(0, 999_999_999) as u32)
+        .map_or(Json::Null, |t| {
+            text(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        })
 }
 
 fn field_i64(message: &DynamicMessage, name: &str) -> i64 {
