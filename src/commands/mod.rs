@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_data;
+mod bench_floor;
 mod bench_formats;
 mod bench_journeys;
 mod bench_kafka;

@@ -382,11 +382,11 @@ impl EventBatch {
 
     /// Appends an event whose time has `sub_us_ns` nanoseconds past its
     /// microsecond (0..=999; more is cut to 999).
-    pub fn push_with_sub_us<'p>(
+    pub fn push_with_sub_us<'p, V: AsRef<str>>(
         &mut self,
         event: NewEvent<'_>,
         sub_us_ns: u16,
-        properties: impl IntoIterator<Item = (&'p str, &'p str)>,
+        properties: impl IntoIterator<Item = (&'p str, V)>,
     ) {
         let customer = self.push_str(event.customer);
         let name = self.push_str(event.event);
@@ -395,7 +395,7 @@ impl EventBatch {
         let first = self.properties.len() as u32;
         for (k, v) in properties {
             let k = self.push_str(k);
-            let v = self.push_str(v);
+            let v = self.push_str(v.as_ref());
             self.properties.push((k, v));
         }
         self.events.push(BatchEvent {

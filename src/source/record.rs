@@ -163,12 +163,20 @@ impl<K> RecordPlan<K> {
     ) {
         match self.map(record, parser) {
             Ok(mapped) => {
-                let properties: Vec<(&str, &str)> = self
-                    .properties
-                    .iter()
-                    .zip(&mapped.properties)
-                    .filter_map(|((name, _), value)| Some((name.as_str(), value.as_deref()?)))
-                    .collect();
+                // Read as they are copied into the batch: properties never
+                // reject a record.
+                let properties = self.properties.iter().filter_map(|(name, key)| {
+                    let value = match record.field(key) {
+                        Field::Text(t) => t,
+                        Field::Number(n) => Cow::Owned(n.to_string()),
+                        Field::Integer(n) => Cow::Owned(n.to_string()),
+                        _ => return None,
+                    };
+                    match self.hidden.names.contains(name) {
+                        true => Some((name.as_str(), Cow::Borrowed(HIDDEN))),
+                        false => Some((name.as_str(), value)),
+                    }
+                });
                 let pseudonym = self
                     .pseudonyms
                     .as_ref()
@@ -303,29 +311,12 @@ impl<K> RecordPlan<K> {
             };
         let event_id = optional(&self.event_id, "event id")?;
         let session_id = optional(&self.session_id, "session id")?;
-        let properties = self
-            .properties
-            .iter()
-            .map(|(name, k)| {
-                let value = match record.field(k) {
-                    Field::Text(t) => Some(t),
-                    Field::Number(n) => Some(Cow::Owned(n.to_string())),
-                    Field::Integer(n) => Some(Cow::Owned(n.to_string())),
-                    _ => None,
-                };
-                match self.hidden.names.contains(name) {
-                    true => value.map(|_| Cow::Borrowed(HIDDEN)),
-                    false => value,
-                }
-            })
-            .collect();
         Ok(Mapped {
             customer,
             event,
             time,
             event_id,
             session_id,
-            properties,
         })
     }
 }
@@ -336,7 +327,6 @@ struct Mapped<'r> {
     time: ReadTime,
     event_id: Option<Cow<'r, str>>,
     session_id: Option<Cow<'r, str>>,
-    properties: Vec<Option<Cow<'r, str>>>,
 }
 
 fn required<'r>(
@@ -380,7 +370,12 @@ pub(super) fn number_text(n: f64) -> String {
 
 /// A text field: empty or whitespace-only text counts as missing.
 pub fn text_field(text: &str) -> Field<'_> {
-    if text.trim().is_empty() {
+    // Most values start with a character that is not white space.
+    let plainly_not_blank = text
+        .as_bytes()
+        .first()
+        .is_some_and(|b| b.is_ascii() && !b.is_ascii_whitespace());
+    if !plainly_not_blank && text.trim().is_empty() {
         Field::Missing
     } else {
         Field::Text(Cow::Borrowed(text))
