@@ -427,7 +427,7 @@ fn arrivals_a_nanosecond_apart_are_put_in_time_order() {
             event_id: None,
             session_id: None,
         };
-        batch.push_with_sub_us(new, sub_us_ns, []);
+        batch.push_with_sub_us(new, sub_us_ns, [] as [(&str, &str); 0]);
         batch
     };
     let arrivals = [one("cart", 3), one("home", 1), one("search", 2)];

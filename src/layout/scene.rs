@@ -273,35 +273,54 @@ pub fn scene(
     }
 }
 
-/// A badge centred above each box whose touchpoint repeats.
+/// A badge centred above each box whose touchpoint repeats; where two
+/// would overlap (a map zoomed far out), the one of fewer repeats is left
+/// out (its count stays in the touchpoint's tooltip and the tables).
 fn badges(
     map: &MapLayout,
     boxes: &[NodeBox],
     measure: &dyn Fn(&str, f32) -> [f32; 2],
 ) -> Vec<Badge> {
-    map.edges
+    let mut loops: Vec<(usize, &crate::layout::PlacedEdge)> = map
+        .edges
         .iter()
         .enumerate()
         .filter(|(_, e)| e.kind == EdgeKind::SelfLoop)
-        .map(|(k, e)| {
-            let [left, top, right, _] = boxes[e.from].rect;
-            let text = repeat_badge(e.stats.transitions);
-            let [w, h] = measure(&text, BAND_LABEL_SIZE);
-            let (w, h) = (w + 8.0, h + 2.0);
-            let x = (left + right - w) / 2.0;
-            let y = top - h - 3.0;
-            Badge {
+        .collect();
+    loops.sort_by(|a, b| {
+        b.1.stats
+            .transitions
+            .cmp(&a.1.stats.transitions)
+            .then(a.0.cmp(&b.0))
+    });
+    let mut kept: Vec<Badge> = Vec::new();
+    for (k, e) in loops {
+        let [left, top, right, _] = boxes[e.from].rect;
+        let text = repeat_badge(e.stats.transitions);
+        let [w, h] = measure(&text, BAND_LABEL_SIZE);
+        let (w, h) = (w + 8.0, h + 2.0);
+        let x = (left + right - w) / 2.0;
+        let y = top - h - 3.0;
+        let rect = [x, y, x + w, y + h];
+        let clear = kept.iter().all(|b| {
+            let o = b.rect;
+            !(rect[0] < o[2] && o[0] < rect[2] && rect[1] < o[3] && o[1] < rect[3])
+        });
+        if clear {
+            kept.push(Badge {
                 edge: k,
-                rect: [x, y, x + w, y + h],
+                rect,
                 text: Line {
                     text,
                     at: [x + 4.0, y + 1.0],
                     size: BAND_LABEL_SIZE,
                     ink: Ink::Normal,
                 },
-            }
-        })
-        .collect()
+            });
+        }
+    }
+    kept.sort_by_key(|b| b.edge);
+    kept
 }
 
 /// What hovering touchpoint `i` of `map` says, in the app and in the

@@ -19,9 +19,34 @@ use crate::report::words::side_in_words;
 use super::geometry::rect;
 pub use super::map_alerts::Alerted;
 use super::map_alerts::{paint_alerted, paint_expected, paint_watched};
-use super::map_paint::{Lit, compared_shares, hit, legend, paint};
+use super::map_paint::{Lit, band_reach, bands_mesh, compared_shares, hit, legend, paint};
 pub use super::map_paint::{MapItem, describe};
 use super::theme;
+
+/// What a picture of the map is drawn from besides its layout: the
+/// summary's generation, the style, the view and the theme.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct SceneKey {
+    generation: u64,
+    style: LayoutStyle,
+    view: View,
+    dark: bool,
+    pixels_per_point: f32,
+}
+
+/// A picture of the map, kept while nothing it is drawn from changes:
+/// a frame where only the pointer moved draws it as it is.
+pub(super) struct DrawnScene {
+    /// The layout it draws (held, so that its address is not reused).
+    layout: Arc<Computed>,
+    key: SceneKey,
+    /// The scene.
+    pub picture: Scene,
+    /// Its bands, unlit, as one mesh.
+    bands: Arc<egui::Mesh>,
+    /// Where each band may be hit.
+    reach: Vec<Rect>,
+}
 
 /// A computed layout and what of the graph it shows.
 struct Computed {
@@ -63,7 +88,7 @@ pub struct JourneyMap {
     /// Screen position of layout (0, 0) and the zoom, as last drawn.
     drawn_at: Option<(Pos2, f32)>,
     /// The picture drawn last, for what is where on screen.
-    drawn: Option<Scene>,
+    drawn: Option<Arc<DrawnScene>>,
     /// The layout the selection indexes (the one shown before a new one).
     previous: Option<Arc<Computed>>,
     /// What firing alerts point at, drawn red with the rule's name.
@@ -366,32 +391,52 @@ impl JourneyMap {
         };
         let map = &computed.layout;
         let painter = painter.with_clip_rect(canvas);
-        let measure = |text: &str, size: f32| {
-            let size = painter
-                .layout_no_wrap(text.to_owned(), FontId::proportional(size), Color32::WHITE)
-                .size();
-            [size.x, size.y]
+        let key = SceneKey {
+            generation: self.summary_generation,
+            style: self.style,
+            view,
+            dark: ui.visuals().dark_mode,
+            pixels_per_point: ui.ctx().pixels_per_point(),
         };
-        let mut picture = scene(map, &self.style, &view, &measure);
-        if let Some(changes) = &self.changes {
-            changes.colour(&mut picture, map);
-        }
+        let drawn = match self.drawn.take() {
+            Some(drawn) if drawn.key == key && Arc::ptr_eq(&drawn.layout, &computed) => drawn,
+            _ => {
+                let measure = |text: &str, size: f32| {
+                    let size = painter
+                        .layout_no_wrap(text.to_owned(), FontId::proportional(size), Color32::WHITE)
+                        .size();
+                    [size.x, size.y]
+                };
+                let mut picture = scene(map, &self.style, &view, &measure);
+                if let Some(changes) = &self.changes {
+                    changes.colour(&mut picture, map);
+                }
+                Arc::new(DrawnScene {
+                    layout: computed.clone(),
+                    key,
+                    bands: Arc::new(bands_mesh(&picture, ui.visuals())),
+                    reach: band_reach(&picture),
+                    picture,
+                })
+            }
+        };
+        let picture = &drawn.picture;
         let pointer = ui
             .input(|i| i.pointer.hover_pos())
             .filter(|p| canvas.contains(*p));
-        let hovered = pointer.and_then(|p| hit(&picture, p));
+        let hovered = pointer.and_then(|p| hit(picture, &drawn.reach, p));
         let lit = Lit {
             hovered,
             selected: self.selected,
         };
-        paint(&painter, &picture, map, ui.visuals(), lit);
-        paint_alerted(&painter, &picture, map, &self.alerted);
+        paint(&painter, (picture, &drawn.bands), map, ui.visuals(), lit);
+        paint_alerted(&painter, picture, map, &self.alerted);
         let expected = match &self.summary.conformance {
             Some(conformance) => &conformance.steps,
             None => &self.expected,
         };
-        paint_expected(&painter, &picture, map, expected);
-        paint_watched(&painter, &picture, map, &self.watched);
+        paint_expected(&painter, picture, map, expected);
+        paint_watched(&painter, picture, map, &self.watched);
         legend(&painter, canvas, ui.visuals());
         if response.clicked() {
             self.selected = hovered;
@@ -406,7 +451,7 @@ impl JourneyMap {
                 ui.label(tip);
             });
         }
-        self.drawn = Some(picture);
+        self.drawn = Some(drawn);
     }
 
     /// Where the repeat badge of touchpoint `name` was drawn in the last
@@ -416,6 +461,7 @@ impl JourneyMap {
         let node = layout.node_index(name)?;
         self.drawn
             .as_ref()?
+            .picture
             .badges
             .iter()
             .find(|b| layout.edges.get(b.edge).is_some_and(|e| e.from == node))
