@@ -600,7 +600,8 @@ pub struct BenchArgs {
     /// plain `summarize`, in the same run, instead.
     #[arg(long)]
     pub journeys: bool,
-    /// Time drawing a 200-touchpoint, 2,000-transition map instead.
+    /// Time drawing maps of 200 touchpoints and 2,000 transitions and of
+    /// 1,000 and 10,000 instead.
     #[arg(long)]
     pub map: bool,
     /// Time live ingest from Kafka against a plain consumer, and measure
@@ -629,4 +630,9 @@ pub struct BenchArgs {
     /// Protobuf, their schemas registered here.
     #[arg(long, value_name = "URL")]
     pub schema_registry: Option<String>,
+    /// Files: also time Polars (lazy) and, up to a million events, pm4py
+    /// on the same work in the same run, with this Python (it needs
+    /// polars, pandas and pm4py); `benches/peers.py` is what it runs.
+    #[arg(long, value_name = "PYTHON")]
+    pub peers: Option<PathBuf>,
 }

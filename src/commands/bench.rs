@@ -95,6 +95,37 @@ pub(super) fn engine_child(path: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Times the peers on the same file (pm4py up to a million events; best
+/// of one run each) and prints them beside the engine's best.
+fn print_peers(python: &Path, path: &Path, n: usize, engine: &EngineRun) -> anyhow::Result<()> {
+    let peers = super::bench_floor::peers(python, path, n <= 1_000_000)?;
+    let agree = |t: &HashMap<String, u64>| {
+        if *t == engine.transitions {
+            "same transitions"
+        } else {
+            "OTHER transitions"
+        }
+    };
+    println!(
+        "{:>10} Polars (lazy): {:.3} s, engine {:.2}× faster, {}; Polars' own floor (read 3 columns, sort) {:.3} s",
+        "",
+        peers.polars_s,
+        peers.polars_s / engine.seconds,
+        agree(&peers.polars_transitions),
+        peers.polars_floor_s
+    );
+    if let (Some(seconds), Some(transitions)) = (peers.pm4py_s, &peers.pm4py_transitions) {
+        println!(
+            "{:>10} pm4py (DFG + performance DFG): {:.3} s, engine {:.2}× faster, {}",
+            "",
+            seconds,
+            seconds / engine.seconds,
+            agree(transitions)
+        );
+    }
+    Ok(())
+}
+
 fn run_engine(path: &Path) -> anyhow::Result<EngineRun> {
     let exe = std::env::current_exe().context("cannot find the journeyscope executable")?;
     let output = Command::new(exe)
@@ -256,6 +287,9 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
             "{:>10} floor: DuckDB reads customer, event and time in {:.3} s ({} rows), sorting them by customer and time {:.3} s",
             "", floor.read_s, floor.rows, floor.sort_s
         );
+        if let Some(python) = &args.peers {
+            print_peers(python, &path, n, &engine)?;
+        }
     }
     println!("bytes/event = (peak RSS − RSS at start) / accepted events");
     println!(

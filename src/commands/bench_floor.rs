@@ -3,6 +3,8 @@
 //! columns with all its threads, and the rows are sorted by customer and
 //! time, the two halves on a core each, then merged. Everything else the
 //! engine does (event ids, sessions, the graph, timings) is on top.
+//! Peers on the same work (Polars, pm4py) are timed by a script run with
+//! the Python given.
 
 use std::path::Path;
 use std::time::Instant;
@@ -132,4 +134,42 @@ fn sort_on_two_cores(rows: &mut Vec<(u64, i64, u32)>) -> anyhow::Result<()> {
     merged.extend_from_slice(&rows[j..]);
     *rows = merged;
     Ok(())
+}
+
+/// What the peers measured on one file.
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct Peers {
+    /// Polars reading the three columns and sorting them.
+    pub polars_floor_s: f64,
+    /// Polars (lazy) on the whole work.
+    pub polars_s: f64,
+    /// Its transitions, "from → to" and count.
+    pub polars_transitions: std::collections::HashMap<String, u64>,
+    /// pm4py's DFG and performance DFG, when it ran.
+    pub pm4py_s: Option<f64>,
+    /// Its transitions.
+    pub pm4py_transitions: Option<std::collections::HashMap<String, u64>>,
+}
+
+/// The peers' script.
+const PEERS_SCRIPT: &str = include_str!("../../benches/peers.py");
+
+/// Runs the peers' script on `path` with `python` (pm4py only when asked).
+pub(super) fn peers(python: &Path, path: &Path, pm4py: bool) -> anyhow::Result<Peers> {
+    let dir = tempfile::tempdir()?;
+    let script = dir.path().join("peers.py");
+    std::fs::write(&script, PEERS_SCRIPT)?;
+    let mut command = std::process::Command::new(python);
+    command.arg(&script).arg(path);
+    if !pm4py {
+        command.arg("--no-pm4py");
+    }
+    let output = command.output()?;
+    if !output.status.success() {
+        anyhow::bail!(
+            "the peers' script failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(serde_json::from_slice(&output.stdout)?)
 }
