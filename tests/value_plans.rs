@@ -601,3 +601,149 @@ fn protobuf_values_map_the_same_through_a_plan_as_decoded_whole() {
         }
     }
 }
+
+/// Writes an Avro `long` (zigzag varint).
+fn avro_long(n: i64, out: &mut Vec<u8>) {
+    let mut z = ((n << 1) ^ (n >> 63)) as u64;
+    while z >= 0x80 {
+        out.push((z as u8) | 0x80);
+        z >>= 7;
+    }
+    out.push(z as u8);
+}
+
+#[test]
+fn avro_values_holding_more_than_their_bytes_can_are_refused_either_way() {
+    // Nulls take no bytes: a datum may say it holds more of them than
+    // the walk before decoding allows (twice its bytes and 4,096 more).
+    let schema = r#"{"type": "record", "name": "E", "fields": [
+      {"name": "customer_id", "type": "string"}, {"name": "event", "type": "string"},
+      {"name": "ts", "type": "long"}, {"name": "pad", "type": {"type": "array", "items": "null"}}]}"#;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = schema_file(&dir, "pad.avsc", schema);
+    let length = 4500usize;
+    let allowed = 2 * length + 4096;
+    let values: Vec<Vec<u8>> = (allowed - 12..allowed + 3)
+        .map(|items| {
+            let mut out = Vec::new();
+            for text in ["c1", "ev"] {
+                avro_long(text.len() as i64, &mut out);
+                out.extend_from_slice(text.as_bytes());
+            }
+            avro_long(1_764_201_600, &mut out);
+            let mut left = items;
+            while left > 0 {
+                let block = left.min(4000);
+                avro_long(block as i64, &mut out);
+                left -= block;
+            }
+            avro_long(0, &mut out);
+            out.resize(length, 0);
+            out
+        })
+        .collect();
+    let decoder = ValueDecoder::new(&ValuesSpec {
+        format: ValueFormat::Avro,
+        registry: None,
+        schema: Some(path),
+        message: None,
+    })
+    .expect("the schema file");
+    compare(
+        decoder,
+        &mapping("customer_id", "event", "ts", None),
+        &options(&[], &[], false),
+        &values,
+    );
+}
+
+#[test]
+fn avro_properties_read_as_a_property_leave_the_plan_out() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = schema_file(&dir, "event.avsc", AVRO_SCHEMA);
+    let mut rng = Rng(0xfeed_beef);
+    let values = avro_values(AVRO_SCHEMA, &mut rng, 400);
+    let decoder = ValueDecoder::new(&ValuesSpec {
+        format: ValueFormat::Auto,
+        registry: None,
+        schema: Some(path),
+        message: None,
+    })
+    .expect("the schema file");
+    let planned = compare(
+        decoder,
+        &mapping("customer_id", "event", "ts", None),
+        &options(&["properties", "price"], &[], false),
+        &values,
+    );
+    assert_eq!(planned, 0);
+}
+
+/// `properties` repeating a top-level field, in a oneof, or of a
+/// well-known type: the mapping looks under it whenever the top-level
+/// field is unset, which the decoder alone knows.
+const PROTO_SHADOWED: &str = r#"
+syntax = "proto3";
+package s;
+import "google/protobuf/timestamp.proto";
+message Props { string customer_id = 1; string event = 2; string plan = 3; }
+message Event {
+  string customer_id = 1;
+  string event = 2;
+  google.protobuf.Timestamp ts = 3;
+  oneof extra { Props properties = 4; string other = 5; }
+}
+"#;
+
+#[test]
+fn protobuf_properties_that_shadow_or_share_a_oneof_map_as_decoded_whole() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = schema_file(&dir, "shadow.proto", PROTO_SHADOWED);
+    std::fs::write(dir.path().join("shadow.proto"), PROTO_SHADOWED).expect("write");
+    let mut compiler = protox::Compiler::new([dir.path()]).expect("compiler");
+    compiler
+        .open_file("shadow.proto")
+        .expect("the test schema compiles");
+    let event = compiler
+        .descriptor_pool()
+        .get_message_by_name("s.Event")
+        .expect("s.Event");
+    let mut rng = Rng(0xabcd_0123);
+    let single: Vec<Vec<u8>> = (0..1500)
+        .map(|_| proto_message(&event, &mut rng, 0).encode_to_vec())
+        .collect();
+    let merged: Vec<Vec<u8>> = single
+        .chunks(2)
+        .filter(|pair| pair.len() == 2)
+        .map(|pair| [pair[0].as_slice(), pair[1].as_slice()].concat())
+        .collect();
+    let values = [single, merged].concat();
+    // Framed with the message index -1: refused as the decoder refuses it.
+    let negative: Vec<Vec<u8>> = values
+        .iter()
+        .take(50)
+        .map(|v| [&[0, 0, 0, 0, 9, 2, 1][..], v].concat())
+        .collect();
+    for (mapping, options) in [
+        (
+            mapping("customer_id", "event", "ts", None),
+            options(&["plan"], &[], false),
+        ),
+        (
+            mapping("customer_id", "event", "ts", None),
+            options(&["other"], &["plan"], false),
+        ),
+    ] {
+        let decoder = || {
+            ValueDecoder::new(&ValuesSpec {
+                format: ValueFormat::Auto,
+                registry: None,
+                schema: Some(path.clone()),
+                message: Some("Event".into()),
+            })
+            .expect("the schema file")
+        };
+        compare(decoder(), &mapping, &options, &values);
+        compare(decoder(), &mapping, &options, &negative);
+    }
+}

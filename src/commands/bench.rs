@@ -95,10 +95,16 @@ pub(super) fn engine_child(path: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Times the peers on the same file (pm4py up to a million events; best
-/// of one run each) and prints them beside the engine's best.
-fn print_peers(python: &Path, path: &Path, n: usize, engine: &EngineRun) -> anyhow::Result<()> {
-    let peers = super::bench_floor::peers(python, path, n <= 1_000_000)?;
+/// Times the peers on the same file (pm4py up to a million events; the
+/// best of as many runs as the engine's) and prints them beside the
+/// engine's best.
+fn print_peers(
+    python: &Path,
+    path: &Path,
+    (n, runs): (usize, usize),
+    engine: &EngineRun,
+) -> anyhow::Result<()> {
+    let peers = super::bench_floor::peers(python, path, n <= 1_000_000, runs)?;
     let agree = |t: &HashMap<String, u64>| {
         if *t == engine.transitions {
             "same transitions"
@@ -288,7 +294,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
             "", floor.read_s, floor.rows, floor.sort_s
         );
         if let Some(python) = &args.peers {
-            print_peers(python, &path, n, &engine)?;
+            print_peers(python, &path, (n, runs), &engine)?;
         }
     }
     println!("bytes/event = (peak RSS − RSS at start) / accepted events");

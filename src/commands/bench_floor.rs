@@ -154,13 +154,17 @@ pub(super) struct Peers {
 /// The peers' script.
 const PEERS_SCRIPT: &str = include_str!("../../benches/peers.py");
 
-/// Runs the peers' script on `path` with `python` (pm4py only when asked).
-pub(super) fn peers(python: &Path, path: &Path, pm4py: bool) -> anyhow::Result<Peers> {
+/// Runs the peers' script on `path` with `python`, the best of `runs`
+/// (pm4py only when asked).
+pub(super) fn peers(python: &Path, path: &Path, pm4py: bool, runs: usize) -> anyhow::Result<Peers> {
     let dir = tempfile::tempdir()?;
     let script = dir.path().join("peers.py");
     std::fs::write(&script, PEERS_SCRIPT)?;
     let mut command = std::process::Command::new(python);
-    command.arg(&script).arg(path);
+    command
+        .arg(&script)
+        .arg(path)
+        .args(["--runs", &runs.to_string()]);
     if !pm4py {
         command.arg("--no-pm4py");
     }

@@ -206,7 +206,9 @@ pub fn avro_to_json(value: Avro) -> Json<'static> {
                 .map(|(k, v)| (Cow::Owned(k), avro_to_json(v)))
                 .collect(),
         ),
-        Avro::Date(days) => chrono::NaiveDate::from_num_days_from_ce_opt(days + 719_163)
+        Avro::Date(days) => days
+            .checked_add(719_163)
+            .and_then(chrono::NaiveDate::from_num_days_from_ce_opt)
             .map_or(Json::Null, |d| text(d.to_string())),
         Avro::Decimal(decimal) => match <Vec<u8>>::try_from(&decimal) {
             Ok(bytes) => text(hex(&bytes)),

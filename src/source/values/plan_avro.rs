@@ -113,6 +113,10 @@ impl AvroPlan {
             .missing_from(&top)
             .filter_map(|name| Some((wanted.slot(name)?, name)))
             .collect();
+        // A field read itself is not looked into for the others.
+        if wanted.slot("properties").is_some() && !in_properties.is_empty() {
+            return None;
+        }
         compiler.open.push((namespace, &record.name.name));
         let mut fields = Vec::with_capacity(record.fields.len());
         for field in &record.fields {
@@ -134,7 +138,9 @@ impl AvroPlan {
         let mut cursor = Cursor {
             bytes: payload,
             at: 0,
-            values_left: values_allowed(payload.len()),
+            // The walk counts the record itself and refuses at none
+            // left: two fewer keeps the plan within what it accepts.
+            values_left: values_allowed(payload.len()).saturating_sub(2),
         };
         self.fields
             .iter()

@@ -153,7 +153,7 @@ impl ProtobufPlan {
         let events = message
             .fields()
             .any(|f| f.is_list() && matches!(f.kind(), Kind::Message(_)));
-        if events {
+        if events || !properties_read_apart(message, wanted, &in_properties) {
             return None;
         }
         let mut compiler = Compiler {
@@ -184,6 +184,39 @@ impl ProtobufPlan {
             }
         }
         true
+    }
+}
+
+/// Whether the fields looked for under `properties` are read there and
+/// nowhere else, as a plan reads them: the mapping looks under
+/// `properties` for a field the message leaves unset (a default value,
+/// an absent `optional`, a oneof's other member), so a plan reads no
+/// message whose `properties` holds a field the top level has too, nor one
+/// whose `properties` is a well-known type, in a oneof, or a field read
+/// itself.
+fn properties_read_apart(
+    message: &MessageDescriptor,
+    wanted: &Wanted,
+    in_properties: &[(usize, bool, &str)],
+) -> bool {
+    let Some(properties) = message.get_field_by_name("properties") else {
+        return true;
+    };
+    if wanted.slot("properties").is_some() {
+        return in_properties.is_empty();
+    }
+    let in_oneof = properties
+        .containing_oneof()
+        .is_some_and(|o| !o.is_synthetic());
+    match properties.kind() {
+        Kind::Message(inner) => {
+            let shadowed = inner.fields().any(|f| {
+                message.get_field_by_name(f.name()).is_some() && wanted.slot(f.name()).is_some()
+            });
+            let well_known = inner.full_name().starts_with("google.protobuf.");
+            in_properties.is_empty() || !(shadowed || well_known || in_oneof)
+        }
+        _ => true,
     }
 }
 

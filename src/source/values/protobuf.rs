@@ -48,7 +48,10 @@ pub(super) fn indexes_len(bytes: &[u8]) -> Result<usize, String> {
         return Err(format!("{count} message indexes in the framing"));
     }
     for _ in 0..count {
-        zigzag(&mut rest)?;
+        let index = zigzag(&mut rest)?;
+        if index < 0 {
+            return Err(format!("message index {index} in the framing"));
+        }
     }
     Ok(bytes.len() - rest.len())
 }
