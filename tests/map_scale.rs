@@ -3,9 +3,9 @@
 //! overlaps another, a badge or a box, and no two badges overlap; what the
 //! sliders hide is counted as a recount of the hidden transitions says.
 
-use journeyscope::commands::bench_map::synthetic_summary;
 use journeyscope::layout::scene::{View, scene};
 use journeyscope::layout::{LayoutStyle, MapFilter, layout, visible_part};
+use journeyscope::report::synthetic::synthetic_summary;
 
 /// Text as wide as a proportional font draws it, near enough.
 fn measure(text: &str, size: f32) -> [f32; 2] {

@@ -504,34 +504,44 @@ fn proto_message(
     message
 }
 
-fn proto_event() -> prost_reflect::MessageDescriptor {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(dir.path().join("event.proto"), PROTO).expect("write");
-    let mut compiler = protox::Compiler::new([dir.path()]).expect("compiler");
+/// The message `name` of the `.proto` file written at `path`.
+fn proto_message_named(path: &std::path::Path, name: &str) -> prost_reflect::MessageDescriptor {
+    let folder = path.parent().expect("a folder");
+    let mut compiler = protox::Compiler::new([folder]).expect("compiler");
     compiler
-        .open_file("event.proto")
+        .open_file(path.file_name().expect("a file name"))
         .expect("the test schema compiles");
     let pool: DescriptorPool = compiler.descriptor_pool();
-    pool.get_message_by_name("t.Event").expect("t.Event")
+    pool.get_message_by_name(name).expect("the message")
+}
+
+/// `count` random messages, then each two of them one after the other:
+/// that is one message, where the last value of each field wins, nested
+/// messages merge and a oneof keeps the last member set.
+fn proto_values(
+    event: &prost_reflect::MessageDescriptor,
+    rng: &mut Rng,
+    count: usize,
+) -> Vec<Vec<u8>> {
+    let single: Vec<Vec<u8>> = (0..count)
+        .map(|_| proto_message(event, rng, 0).encode_to_vec())
+        .collect();
+    let merged: Vec<Vec<u8>> = single
+        .chunks(2)
+        .filter(|pair| pair.len() == 2)
+        .map(|pair| [pair[0].as_slice(), pair[1].as_slice()].concat())
+        .collect();
+    [single, merged].concat()
 }
 
 #[test]
 fn protobuf_values_map_the_same_through_a_plan_as_decoded_whole() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = schema_file(&dir, "event.proto", PROTO);
-    let event = proto_event();
+    let event = proto_message_named(&path, "t.Event");
     let mut rng = Rng(0x9e37_79b9);
-    let single: Vec<Vec<u8>> = (0..3000)
-        .map(|_| proto_message(&event, &mut rng, 0).encode_to_vec())
-        .collect();
-    // Two messages one after the other are one message: the last value
-    // of each field wins, nested messages merge, a oneof keeps the last.
-    let merged: Vec<Vec<u8>> = single
-        .chunks(2)
-        .filter(|pair| pair.len() == 2)
-        .map(|pair| [pair[0].as_slice(), pair[1].as_slice()].concat())
-        .collect();
-    let values = mangled(&mut rng, [single, merged].concat());
+    let values = proto_values(&event, &mut rng, 3000);
+    let values = mangled(&mut rng, values);
     let cases = [
         (
             mapping("customer_id", "event", "ts", Some("event_id")),
@@ -699,25 +709,9 @@ message Event {
 fn protobuf_properties_that_shadow_or_share_a_oneof_map_as_decoded_whole() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = schema_file(&dir, "shadow.proto", PROTO_SHADOWED);
-    std::fs::write(dir.path().join("shadow.proto"), PROTO_SHADOWED).expect("write");
-    let mut compiler = protox::Compiler::new([dir.path()]).expect("compiler");
-    compiler
-        .open_file("shadow.proto")
-        .expect("the test schema compiles");
-    let event = compiler
-        .descriptor_pool()
-        .get_message_by_name("s.Event")
-        .expect("s.Event");
+    let event = proto_message_named(&path, "s.Event");
     let mut rng = Rng(0xabcd_0123);
-    let single: Vec<Vec<u8>> = (0..1500)
-        .map(|_| proto_message(&event, &mut rng, 0).encode_to_vec())
-        .collect();
-    let merged: Vec<Vec<u8>> = single
-        .chunks(2)
-        .filter(|pair| pair.len() == 2)
-        .map(|pair| [pair[0].as_slice(), pair[1].as_slice()].concat())
-        .collect();
-    let values = [single, merged].concat();
+    let values = proto_values(&event, &mut rng, 1500);
     // Framed with the message index -1: refused as the decoder refuses it.
     let negative: Vec<Vec<u8>> = values
         .iter()

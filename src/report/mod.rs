@@ -1,6 +1,7 @@
 //! The summary of a data set: what `summarize` prints and what tests,
 //! scripts and the app compare. Its JSON field names are a contract.
 
+pub mod synthetic;
 mod text;
 pub mod words;
 

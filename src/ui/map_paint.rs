@@ -527,9 +527,9 @@ fn distance_to_segment(p: Pos2, a: Pos2, b: Pos2) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::bench_map::synthetic_summary;
     use crate::layout::scene::{View, scene};
     use crate::layout::{LayoutStyle, MapFilter, layout, visible_part};
+    use crate::report::synthetic::synthetic_summary;
 
     fn measure(text: &str, size: f32) -> [f32; 2] {
         [text.chars().count() as f32 * size * 0.56, size * 1.2]

@@ -7,7 +7,8 @@ use crate::engine::{EventBatch, MAX_RECORD_BYTES, RejectReason, Rejected};
 use crate::source::jsonl::{JsonMapper, is_blank, sample_parsed, sample_value};
 use crate::source::schema::ColumnSample;
 
-use super::plan::{PlannedRecord, Plans, Wanted};
+use super::plan::{PlannedRecord, Wanted};
+use super::plan_cache::Plans;
 use super::{Decoded, ValueDecoder};
 use crate::format::value_text;
 

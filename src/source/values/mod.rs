@@ -10,6 +10,7 @@ mod avro_walk;
 mod message;
 mod plan;
 mod plan_avro;
+mod plan_cache;
 mod plan_protobuf;
 mod protobuf;
 mod registry;
@@ -293,11 +294,16 @@ impl ValueDecoder {
     }
 
     /// The plan of the writer schema `target` names, for `wanted`.
-    fn make_plan(&self, target: &PlanTarget<'_>, wanted: &plan::Wanted) -> Option<plan::Plan> {
-        let avro =
-            |schema: &AvroSchema| plan_avro::AvroPlan::new(schema, wanted).map(plan::Plan::Avro);
+    fn make_plan(
+        &self,
+        target: &PlanTarget<'_>,
+        wanted: &plan::Wanted,
+    ) -> Option<plan_cache::Plan> {
+        let avro = |schema: &AvroSchema| {
+            plan_avro::AvroPlan::new(schema, wanted).map(plan_cache::Plan::Avro)
+        };
         let protobuf = |message: &prost_reflect::MessageDescriptor| {
-            plan_protobuf::ProtobufPlan::new(message, wanted).map(plan::Plan::Protobuf)
+            plan_protobuf::ProtobufPlan::new(message, wanted).map(plan_cache::Plan::Protobuf)
         };
         match target.id {
             Some(id) => {
