@@ -111,3 +111,45 @@ fn the_hidden_share_is_what_the_hidden_transitions_carry() {
     let count = journeyscope::format::thousands(hidden.len() as u64);
     assert!(note.contains(&count), "{note} names {count} transitions");
 }
+
+#[test]
+fn a_dragged_picture_is_the_picture_drawn_where_it_lands() {
+    let summary = synthetic_summary(1_000, 10_000);
+    let style = LayoutStyle::default();
+    let visible = visible_part(&summary.nodes, &summary.edges, &MapFilter::EVERYTHING);
+    let map = layout(&visible.nodes, &visible.edges, &style);
+    for zoom in [1400.0 / map.width.max(1.0), 0.3, 1.0] {
+        let at = |origin: [f32; 2]| {
+            let view = View {
+                origin,
+                zoom,
+                time_view: false,
+            };
+            scene(&map, &style, &view, &measure)
+        };
+        let mut moved = at([20.0, 20.0]);
+        moved.translate([137.5, -42.25]);
+        let drawn = at([157.5, -22.25]);
+        assert_eq!(moved.labels.len(), drawn.labels.len(), "zoom {zoom}");
+        assert_eq!(moved.badges.len(), drawn.badges.len(), "zoom {zoom}");
+        let near = |a: f32, b: f32| (a - b).abs() < 0.01;
+        for (a, b) in moved.labels.iter().zip(&drawn.labels) {
+            for (x, y) in a.lines.iter().zip(&b.lines) {
+                assert_eq!(x.text, y.text);
+                assert!(
+                    near(x.at[0], y.at[0]) && near(x.at[1], y.at[1]),
+                    "{:?} against {:?}",
+                    x.at,
+                    y.at
+                );
+            }
+        }
+        for (a, b) in moved.bands.iter().zip(&drawn.bands) {
+            let (p, q) = (a.curves[0][0], b.curves[0][0]);
+            assert!(a.edge == b.edge && near(p[0], q[0]) && near(p[1], q[1]));
+        }
+        for (a, b) in moved.boxes.iter().zip(&drawn.boxes) {
+            assert!(a.rect.iter().zip(&b.rect).all(|(x, y)| near(*x, *y)));
+        }
+    }
+}

@@ -121,6 +121,40 @@ pub struct Scene {
     pub labels: Vec<Label>,
 }
 
+impl Scene {
+    /// The same picture moved by `[dx, dy]`: what a scene drawn at another
+    /// origin, at the same zoom, is (placing labels does not depend on
+    /// where the layout's corner lands).
+    pub fn translate(&mut self, [dx, dy]: [f32; 2]) {
+        let shift = |r: &mut [f32; 4]| {
+            r[0] += dx;
+            r[1] += dy;
+            r[2] += dx;
+            r[3] += dy;
+        };
+        let point = |p: &mut [f32; 2]| {
+            p[0] += dx;
+            p[1] += dy;
+        };
+        for band in &mut self.bands {
+            band.curves.iter_mut().flatten().for_each(point);
+        }
+        for b in &mut self.boxes {
+            shift(&mut b.rect);
+        }
+        for badge in &mut self.badges {
+            shift(&mut badge.rect);
+            point(&mut badge.text.at);
+        }
+        for label in &mut self.labels {
+            label.lines.iter_mut().for_each(|l| point(&mut l.at));
+            if let Some(backdrop) = &mut label.backdrop {
+                shift(backdrop);
+            }
+        }
+    }
+}
+
 /// The compared transitions and exits, by (from, to): the change of the share in
 /// points and whether it is significant; made once per summary, not per
 /// frame.

@@ -34,8 +34,35 @@ struct SceneKey {
     pixels_per_point: f32,
 }
 
+impl SceneKey {
+    /// Whether `other` differs from this one only in where the layout's
+    /// corner lands.
+    fn moved_to(&self, other: &SceneKey) -> bool {
+        let mut moved = *other;
+        moved.view.origin = self.view.origin;
+        moved == *self
+    }
+}
+
+impl DrawnScene {
+    /// Moves the picture, its mesh and its reach to `key`'s origin.
+    fn move_to(&mut self, key: SceneKey) {
+        let [x, y] = self.key.view.origin;
+        let [to_x, to_y] = key.view.origin;
+        let delta = [to_x - x, to_y - y];
+        self.picture.translate(delta);
+        let shift = Vec2::new(delta[0], delta[1]);
+        Arc::make_mut(&mut self.bands).translate(shift);
+        for reach in &mut self.reach {
+            *reach = reach.translate(shift);
+        }
+        self.key = key;
+    }
+}
+
 /// A picture of the map, kept while nothing it is drawn from changes:
-/// a frame where only the pointer moved draws it as it is.
+/// a frame where only the pointer moved draws it as it is, one where the
+/// map was dragged moves it.
 pub(super) struct DrawnScene {
     /// The layout it draws (held, so that its address is not reused).
     layout: Arc<Computed>,
@@ -400,6 +427,15 @@ impl JourneyMap {
         };
         let drawn = match self.drawn.take() {
             Some(drawn) if drawn.key == key && Arc::ptr_eq(&drawn.layout, &computed) => drawn,
+            // Dragged: the same picture, moved.
+            Some(mut drawn)
+                if drawn.key.moved_to(&key) && Arc::ptr_eq(&drawn.layout, &computed) =>
+            {
+                if let Some(kept) = Arc::get_mut(&mut drawn) {
+                    kept.move_to(key);
+                }
+                drawn
+            }
             _ => {
                 let measure = |text: &str, size: f32| {
                     let size = painter
