@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use crate::engine::compare::CompareReport;
 use crate::engine::{END_NAME, NodeReport, START_NAME};
-use crate::format::{human_duration, thousands};
+use crate::format::{human_duration, plural, thousands};
 
 use super::{
     BAND_LABEL_MIN_WIDTH, EdgeKind, LabelAlign, LabelRequest, LayoutStyle, MapLayout, PlacedEdge,
@@ -407,10 +407,10 @@ pub fn describe_edge(map: &MapLayout, k: usize) -> String {
     }
     if e.from == e.to {
         return format!(
-            "{} repeated {} times in a row\n{} customers · {:.1} % of the steps from it",
+            "{} repeated {} in a row\n{} · {:.1} % of the steps from it",
             e.from,
-            thousands(e.transitions),
-            thousands(e.customers),
+            plural(e.transitions as usize, "time"),
+            plural(e.customers as usize, "customer"),
             e.share * 100.0
         );
     }
