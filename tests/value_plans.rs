@@ -170,6 +170,22 @@ fn mangled(rng: &mut Rng, values: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     out
 }
 
+/// Reads values with the schema file at `path` (`message`: the `.proto`
+/// file's message).
+fn file_decoder(
+    format: ValueFormat,
+    path: std::path::PathBuf,
+    message: Option<&str>,
+) -> ValueDecoder {
+    ValueDecoder::new(&ValuesSpec {
+        format,
+        registry: None,
+        schema: Some(path),
+        message: message.map(Into::into),
+    })
+    .expect("the schema file")
+}
+
 fn schema_file(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
     let path = dir.path().join(name);
     std::fs::write(&path, text).expect("write the schema");
@@ -345,13 +361,7 @@ fn avro_values_map_the_same_through_a_plan_as_decoded_whole() {
     ];
     for (format, framed) in [(ValueFormat::Auto, false), (ValueFormat::Avro, true)] {
         for (mapping, options) in &cases {
-            let decoder = ValueDecoder::new(&ValuesSpec {
-                format,
-                registry: None,
-                schema: Some(path.clone()),
-                message: None,
-            })
-            .expect("the schema file");
+            let decoder = file_decoder(format, path.clone(), None);
             let values: Vec<Vec<u8>> = match framed {
                 // Framed offline: the header is passed over.
                 true => values
@@ -387,13 +397,7 @@ fn avro_schemas_a_plan_cannot_read_are_decoded_whole() {
         let path = schema_file(&dir, &format!("s{i}.avsc"), text);
         let values = avro_values(text, &mut rng, 300);
         let values = mangled(&mut rng, values);
-        let decoder = ValueDecoder::new(&ValuesSpec {
-            format: ValueFormat::Auto,
-            registry: None,
-            schema: Some(path),
-            message: None,
-        })
-        .expect("the schema file");
+        let decoder = file_decoder(ValueFormat::Auto, path, None);
         let planned = compare(
             decoder,
             &mapping("customer_id", "event", "ts", None),
@@ -584,17 +588,15 @@ fn protobuf_values_map_the_same_through_a_plan_as_decoded_whole() {
     ];
     for (mapping, options) in &cases {
         for framed in [false, true] {
-            let decoder = ValueDecoder::new(&ValuesSpec {
-                format: if framed {
+            let decoder = file_decoder(
+                if framed {
                     ValueFormat::Protobuf
                 } else {
                     ValueFormat::Auto
                 },
-                registry: None,
-                schema: Some(path.clone()),
-                message: Some("Event".into()),
-            })
-            .expect("the schema file");
+                path.clone(),
+                Some("Event"),
+            );
             let values: Vec<Vec<u8>> = match framed {
                 true => values
                     .iter()
@@ -652,13 +654,7 @@ fn avro_values_holding_more_than_their_bytes_can_are_refused_either_way() {
             out
         })
         .collect();
-    let decoder = ValueDecoder::new(&ValuesSpec {
-        format: ValueFormat::Avro,
-        registry: None,
-        schema: Some(path),
-        message: None,
-    })
-    .expect("the schema file");
+    let decoder = file_decoder(ValueFormat::Avro, path, None);
     compare(
         decoder,
         &mapping("customer_id", "event", "ts", None),
@@ -673,13 +669,7 @@ fn avro_properties_read_as_a_property_leave_the_plan_out() {
     let path = schema_file(&dir, "event.avsc", AVRO_SCHEMA);
     let mut rng = Rng(0xfeed_beef);
     let values = avro_values(AVRO_SCHEMA, &mut rng, 400);
-    let decoder = ValueDecoder::new(&ValuesSpec {
-        format: ValueFormat::Auto,
-        registry: None,
-        schema: Some(path),
-        message: None,
-    })
-    .expect("the schema file");
+    let decoder = file_decoder(ValueFormat::Auto, path, None);
     let planned = compare(
         decoder,
         &mapping("customer_id", "event", "ts", None),
@@ -728,15 +718,7 @@ fn protobuf_properties_that_shadow_or_share_a_oneof_map_as_decoded_whole() {
             options(&["other"], &["plan"], false),
         ),
     ] {
-        let decoder = || {
-            ValueDecoder::new(&ValuesSpec {
-                format: ValueFormat::Auto,
-                registry: None,
-                schema: Some(path.clone()),
-                message: Some("Event".into()),
-            })
-            .expect("the schema file")
-        };
+        let decoder = || file_decoder(ValueFormat::Auto, path.clone(), Some("Event"));
         compare(decoder(), &mapping, &options, &values);
         compare(decoder(), &mapping, &options, &negative);
     }

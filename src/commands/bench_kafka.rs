@@ -375,17 +375,22 @@ pub(super) struct JsonBaseline {
     pub json: Measured,
 }
 
+/// How many events the live benchmarks produce: the first size asked
+/// for, at most a million.
+pub(super) fn live_events(args: &BenchArgs) -> usize {
+    args.events
+        .first()
+        .copied()
+        .unwrap_or(1_000_000)
+        .min(1_000_000)
+}
+
 pub(super) fn run(args: &BenchArgs) -> Result<JsonBaseline, Failure> {
     let brokers = args
         .brokers
         .as_deref()
         .ok_or_else(|| usage(anyhow!("bench --kafka needs --brokers HOST:PORT")))?;
-    let events = args
-        .events
-        .first()
-        .copied()
-        .unwrap_or(1_000_000)
-        .min(1_000_000);
+    let events = live_events(args);
     let runs = args.runs.max(1);
     let (topic, dir, file, total) = produce_sample(brokers, events)?;
     let json = plain_against_live(brokers, &topic, total, runs)?;

@@ -159,12 +159,7 @@ fn memory(args: &BenchArgs) -> Result<(), Failure> {
 /// Live ingest with twenty rules against none and the plain consumer, the
 /// runs of each in turn on one topic.
 fn live(brokers: &str, args: &BenchArgs, runs: usize) -> Result<(), Failure> {
-    let events = args
-        .events
-        .first()
-        .copied()
-        .unwrap_or(1_000_000)
-        .min(1_000_000);
+    let events = super::bench_kafka::live_events(args);
     let (topic, _dir, _file, total) = produce_sample_to(brokers, events, "triggers", 4)?;
     let twenty = rules(20)?;
     let (mut plain, mut alone, mut with) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
