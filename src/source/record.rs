@@ -374,10 +374,26 @@ pub fn text_field(text: &str) -> Field<'_> {
     let plainly_not_blank = text
         .as_bytes()
         .first()
-        .is_some_and(|b| b.is_ascii() && !b.is_ascii_whitespace());
+        .is_some_and(u8::is_ascii_graphic);
     if !plainly_not_blank && text.trim().is_empty() {
         Field::Missing
     } else {
         Field::Text(Cow::Borrowed(text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Blank is what `trim` leaves empty, whatever white space it is.
+    #[test]
+    fn white_space_of_every_kind_is_missing() {
+        for text in ["", " ", "\t", "\x0b", "\x0c", "\r\n", "\u{3000}", " \x0b "] {
+            assert!(matches!(text_field(text), Field::Missing), "{text:?}");
+        }
+        for text in ["a", " a", "\x0ba", "é", "\u{3000}x"] {
+            assert!(matches!(text_field(text), Field::Text(_)), "{text:?}");
+        }
     }
 }
