@@ -196,9 +196,9 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
         return Ok(());
     }
     if args.map {
+        const FRAMES: usize = 200;
         println!(
-            "journey map, 1400×860, {} frames each (median and 95th percentile); budget 16 ms a frame",
-            200
+            "journey map, 1400×860, {FRAMES} frames each (median and 95th percentile); budget 16 ms a frame"
         );
         for (touchpoints, edges) in [(200, 2_000), (1_000, 10_000)] {
             for (shown, filter) in [
@@ -208,7 +208,7 @@ pub(super) fn run(args: &BenchArgs) -> Result<(), Failure> {
                 ),
                 ("everything", crate::layout::MapFilter::EVERYTHING),
             ] {
-                let m = super::bench_map::measure(touchpoints, edges, filter, 200);
+                let m = super::bench_map::measure(touchpoints, edges, filter, FRAMES);
                 println!(
                     "  {touchpoints} touchpoints, {edges} transitions, {shown}: frame {:.2} ms (p95 {:.2}), while dragged {:.2} ms, empty frame {:.2} ms; {} boxes and {} bands drawn; layout {:.0} ms off the UI thread; hidden: {}",
                     m.map_ms,

@@ -10,7 +10,7 @@ use std::time::Instant;
 use egui::{Pos2, RawInput, Rect, Vec2};
 
 use crate::layout::{LayoutStyle, MapFilter, Visible, layout};
-pub use crate::report::synthetic::synthetic_summary;
+use crate::report::synthetic::synthetic_summary;
 use crate::ui::journey_map::JourneyMap;
 
 fn input(size: Vec2, hover: Option<Pos2>) -> RawInput {

@@ -41,7 +41,8 @@ impl LabelRequest {
     }
 }
 
-fn overlap(a: &[f32; 4], b: &[f32; 4]) -> bool {
+/// Whether two boxes ([left, top, right, bottom]) overlap.
+pub(super) fn overlap(a: &[f32; 4], b: &[f32; 4]) -> bool {
     a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]
 }
 

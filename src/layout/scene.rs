@@ -336,11 +336,7 @@ fn badges(
         let x = (left + right - w) / 2.0;
         let y = top - h - 3.0;
         let rect = [x, y, x + w, y + h];
-        let clear = kept.iter().all(|b| {
-            let o = b.rect;
-            !(rect[0] < o[2] && o[0] < rect[2] && rect[1] < o[3] && o[1] < rect[3])
-        });
-        if clear {
+        if kept.iter().all(|b| !super::labels::overlap(&rect, &b.rect)) {
             kept.push(Badge {
                 edge: k,
                 rect,

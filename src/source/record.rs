@@ -371,10 +371,7 @@ pub(super) fn number_text(n: f64) -> String {
 /// A text field: empty or whitespace-only text counts as missing.
 pub fn text_field(text: &str) -> Field<'_> {
     // Most values start with a character that is not white space.
-    let plainly_not_blank = text
-        .as_bytes()
-        .first()
-        .is_some_and(u8::is_ascii_graphic);
+    let plainly_not_blank = text.as_bytes().first().is_some_and(u8::is_ascii_graphic);
     if !plainly_not_blank && text.trim().is_empty() {
         Field::Missing
     } else {

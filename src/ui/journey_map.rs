@@ -63,7 +63,7 @@ impl DrawnScene {
 /// A picture of the map, kept while nothing it is drawn from changes:
 /// a frame where only the pointer moved draws it as it is, one where the
 /// map was dragged moves it.
-pub(super) struct DrawnScene {
+struct DrawnScene {
     /// The layout it draws (held, so that its address is not reused).
     layout: Arc<Computed>,
     key: SceneKey,
@@ -115,7 +115,7 @@ pub struct JourneyMap {
     /// Screen position of layout (0, 0) and the zoom, as last drawn.
     drawn_at: Option<(Pos2, f32)>,
     /// The picture drawn last, for what is where on screen.
-    drawn: Option<Arc<DrawnScene>>,
+    drawn: Option<DrawnScene>,
     /// The layout the selection indexes (the one shown before a new one).
     previous: Option<Arc<Computed>>,
     /// What firing alerts point at, drawn red with the rule's name.
@@ -431,9 +431,7 @@ impl JourneyMap {
             Some(mut drawn)
                 if drawn.key.moved_to(&key) && Arc::ptr_eq(&drawn.layout, &computed) =>
             {
-                if let Some(kept) = Arc::get_mut(&mut drawn) {
-                    kept.move_to(key);
-                }
+                drawn.move_to(key);
                 drawn
             }
             _ => {
@@ -447,13 +445,13 @@ impl JourneyMap {
                 if let Some(changes) = &self.changes {
                     changes.colour(&mut picture, map);
                 }
-                Arc::new(DrawnScene {
+                DrawnScene {
                     layout: computed.clone(),
                     key,
                     bands: Arc::new(bands_mesh(&picture, ui.visuals())),
                     reach: band_reach(&picture),
                     picture,
-                })
+                }
             }
         };
         let picture = &drawn.picture;

@@ -65,6 +65,16 @@ const MOST_PIECES: usize = 32;
 /// How far (in points) a curve's straight pieces may stray from it.
 const TOLERANCE: f32 = 0.5;
 
+/// The point at `t` (0..=1) along a cubic Bézier curve.
+fn bezier_at([p0, p1, p2, p3]: [Pos2; 4], t: f32) -> Pos2 {
+    let u = 1.0 - t;
+    (p0.to_vec2() * (u * u * u)
+        + p1.to_vec2() * (3.0 * u * u * t)
+        + p2.to_vec2() * (3.0 * u * t * t)
+        + p3.to_vec2() * (t * t * t))
+        .to_pos2()
+}
+
 /// How many straight pieces draw the curve within [`TOLERANCE`]: the
 /// usual bound from its control polygon's second differences, so a
 /// nearly straight band takes one or two and a sharp bend more.
@@ -78,7 +88,7 @@ fn pieces(curve: [Pos2; 4], tolerance: f32) -> usize {
 
 /// How finely thin bands are drawn.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum Detail {
+enum Detail {
     /// Within [`TOLERANCE`], with feathered edges.
     Fine,
     /// A map of thousands of bands: hairlines within a point and a half,
@@ -87,12 +97,13 @@ pub(super) enum Detail {
 }
 
 /// More curves than this and thin bands are drawn [`Detail::Crowded`].
-pub(super) const CROWDED_CURVES: usize = 6_000;
+const CROWDED_CURVES: usize = 6_000;
 
 /// A wide band running left to right, filled between its top and bottom
 /// edges (the centre line moved up and down by half its width, as a
-/// Sankey band is drawn), with a feathered edge; None for a thin band or
-/// a curve that turns back (an arc), which a stroke draws. A stroke as
+/// Sankey band is drawn), with a feathered edge, into `mesh`; false (and
+/// nothing added) for a thin band or a curve that turns back (an arc),
+/// which a stroke draws. A stroke as
 /// wide as a busy band folds over itself where the curve bends sharply.
 fn ribbon(curve: [Pos2; 4], stroke: Stroke, mesh: &mut egui::Mesh) -> bool {
     let [p0, p1, p2, p3] = curve;
@@ -105,13 +116,7 @@ fn ribbon(curve: [Pos2; 4], stroke: Stroke, mesh: &mut egui::Mesh) -> bool {
     let first = mesh.vertices.len() as u32;
     let samples = pieces(curve, TOLERANCE);
     for i in 0..=samples {
-        let t = i as f32 / samples as f32;
-        let u = 1.0 - t;
-        let c = (p0.to_vec2() * (u * u * u)
-            + p1.to_vec2() * (3.0 * u * u * t)
-            + p2.to_vec2() * (3.0 * u * t * t)
-            + p3.to_vec2() * (t * t * t))
-            .to_pos2();
+        let c = bezier_at(curve, i as f32 / samples as f32);
         for (dy, colour) in [
             (-half - feather, Color32::TRANSPARENT),
             (-half + feather, stroke.color),
@@ -142,17 +147,9 @@ fn join_strips(mesh: &mut egui::Mesh, a: u32, across: u32) {
 /// between two feathers); a stroke thinner than a point is drawn a point
 /// wide, that much fainter.
 fn thin_stroke(curve: [Pos2; 4], stroke: Stroke, detail: Detail, mesh: &mut egui::Mesh) {
-    let [p0, p1, p2, p3] = curve;
     let crowded = detail == Detail::Crowded && stroke.width < 2.0;
     let samples = pieces(curve, if crowded { 1.5 } else { TOLERANCE });
-    let at = |t: f32| {
-        let u = 1.0 - t;
-        (p0.to_vec2() * (u * u * u)
-            + p1.to_vec2() * (3.0 * u * u * t)
-            + p2.to_vec2() * (3.0 * u * t * t)
-            + p3.to_vec2() * (t * t * t))
-            .to_pos2()
-    };
+    let at = |t: f32| bezier_at(curve, t);
     let feather = 0.5;
     let (half, colour) = match stroke.width >= 1.0 {
         true => (stroke.width / 2.0 - feather, stroke.color),
@@ -500,13 +497,7 @@ fn curve_distance(curves: &[[[f32; 2]; 4]], p: Pos2) -> f32 {
         let c = c.map(pos);
         let mut previous = c[0];
         for step in 1..=16 {
-            let t = step as f32 / 16.0;
-            let u = 1.0 - t;
-            let q = Pos2::ZERO
-                + c[0].to_vec2() * (u * u * u)
-                + c[1].to_vec2() * (3.0 * u * u * t)
-                + c[2].to_vec2() * (3.0 * u * t * t)
-                + c[3].to_vec2() * (t * t * t);
+            let q = bezier_at(c, step as f32 / 16.0);
             nearest = nearest.min(distance_to_segment(p, previous, q));
             previous = q;
         }

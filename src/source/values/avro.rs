@@ -165,7 +165,8 @@ fn wall_clock(t: Option<DateTime<chrono::Utc>>) -> Json<'static> {
     })
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Bytes as lowercase hex text.
+pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -226,17 +226,14 @@ fn visit<'s>(
                     None => Step::Wrong,
                 },
             },
-            Schema::Ref { name } => {
-                let qualified = qualified(name.namespace.as_deref(), namespace);
-                match names.find(qualified, &name.name) {
-                    Some(named) => {
-                        schema = named;
-                        namespace = qualified;
-                        continue;
-                    }
-                    None => Step::Wrong,
+            Schema::Ref { name } => match names.resolve(name, namespace) {
+                Some((named, qualified)) => {
+                    schema = named;
+                    namespace = qualified;
+                    continue;
                 }
-            }
+                None => Step::Wrong,
+            },
             Schema::Record(record) => Step::Open(Frame::Fields {
                 fields: &record.fields,
                 next: 0,

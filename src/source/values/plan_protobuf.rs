@@ -483,10 +483,7 @@ fn read_value<'a>(
             match (field.slot, std::str::from_utf8(bytes)) {
                 (Some(slot), _) if !slot.presence && bytes.is_empty() => Field::Missing,
                 (Some(_), Ok(text)) => text_field(text),
-                (Some(_), Err(_)) => {
-                    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-                    Field::Text(hex.into())
-                }
+                (Some(_), Err(_)) => Field::Text(super::avro::hex(bytes).into()),
                 (None, _) => Field::Missing,
             }
         }

@@ -21,20 +21,10 @@ use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
 /// a count, then the path through nested messages; a count of 0 means the
 /// first message), and the message bytes after them.
 pub(super) fn skip_indexes(bytes: &[u8]) -> Result<(Vec<usize>, &[u8]), String> {
-    let mut rest = bytes;
-    let count = zigzag(&mut rest)?;
-    if count == 0 {
-        return Ok((vec![0], rest));
-    }
-    if !(1..=64).contains(&count) {
-        return Err(format!("{count} message indexes in the framing"));
-    }
-    let mut indexes = Vec::with_capacity(count as usize);
-    for _ in 0..count {
-        let index = zigzag(&mut rest)?;
-        let index =
-            usize::try_from(index).map_err(|_| format!("message index {index} in the framing"))?;
-        indexes.push(index);
+    let mut indexes = Vec::new();
+    let rest = read_indexes(bytes, |index| indexes.push(index))?;
+    if indexes.is_empty() {
+        indexes.push(0);
     }
     Ok((indexes, rest))
 }
@@ -42,6 +32,12 @@ pub(super) fn skip_indexes(bytes: &[u8]) -> Result<(Vec<usize>, &[u8]), String> 
 /// How many bytes the message indexes after a framed value's schema id
 /// take.
 pub(super) fn indexes_len(bytes: &[u8]) -> Result<usize, String> {
+    Ok(bytes.len() - read_indexes(bytes, |_| ())?.len())
+}
+
+/// Reads the message indexes at the start of `bytes`, each to `each`
+/// (none for a count of 0); the bytes after them.
+fn read_indexes(bytes: &[u8], mut each: impl FnMut(usize)) -> Result<&[u8], String> {
     let mut rest = bytes;
     let count = zigzag(&mut rest)?;
     if count != 0 && !(1..=64).contains(&count) {
@@ -49,11 +45,9 @@ pub(super) fn indexes_len(bytes: &[u8]) -> Result<usize, String> {
     }
     for _ in 0..count {
         let index = zigzag(&mut rest)?;
-        if index < 0 {
-            return Err(format!("message index {index} in the framing"));
-        }
+        each(usize::try_from(index).map_err(|_| format!("message index {index} in the framing"))?);
     }
-    Ok(bytes.len() - rest.len())
+    Ok(rest)
 }
 
 fn zigzag(bytes: &mut &[u8]) -> Result<i64, String> {
@@ -268,7 +262,7 @@ fn field_to_json(value: &Proto, kind: &Kind) -> Json<'static> {
         Proto::String(s) => text(s.clone()),
         Proto::Bytes(bytes) => match std::str::from_utf8(bytes) {
             Ok(s) => text(s.to_owned()),
-            Err(_) => text(bytes.iter().map(|b| format!("{b:02x}")).collect()),
+            Err(_) => text(super::avro::hex(bytes)),
         },
         Proto::EnumNumber(n) => match kind.as_enum().and_then(|e| e.get_value(*n)) {
             Some(symbol) => text(symbol.name().to_owned()),
