@@ -152,6 +152,7 @@ pub(super) fn settings(
         keep_only_chosen: false,
         hidden_properties: args.hide_property.clone(),
         duckdb_memory_limit: None,
+        parquet_through_duckdb: false,
     };
     Ok(Settings {
         engine: EngineConfig {

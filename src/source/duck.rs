@@ -4,19 +4,16 @@
 //! streams Arrow batches, so a large table is never held whole in memory.
 
 use crossbeam_channel::{Sender, bounded};
-use duckdb::arrow::array::{Array, AsArray, RecordBatch};
-use duckdb::arrow::compute::cast;
-use duckdb::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use duckdb::{AccessMode, Config, Connection};
 use std::path::Path;
 
 use crate::engine::EventBatch;
 
+use super::arrow_rows::{BatchFiller, Selection, TimeKind};
 use super::input::Uncompressed;
-use super::record::{Field, Record, RecordPlan, text_field};
 use super::schema::{self, ColumnSample, Mapping};
 use super::threaded::{ReaderEnd, ReaderLink};
-use super::{BATCH_EVENTS, DETECTION_SAMPLE, EventSource, SourceError, SourceOptions, TimeParser};
+use super::{DETECTION_SAMPLE, EventSource, SourceError, SourceOptions, TimeParser};
 
 /// Events from a Parquet file or a DuckDB table, view or query.
 pub struct DuckSource {
@@ -223,35 +220,6 @@ fn one_select(conn: &Connection, query: &str) -> Result<String, SourceError> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TimeKind {
-    /// TIMESTAMP WITH TIME ZONE: an instant.
-    Instant,
-    /// TIMESTAMP / DATE without zone: read in the configured zone.
-    Naive,
-    /// TIMESTAMPTZ_NS (Parquet's nanosecond instants): to the nanosecond.
-    InstantNs,
-    /// TIMESTAMP_NS: a wall-clock time to the nanosecond.
-    NaiveNs,
-    /// A whole number that fits 64 bits: epoch seconds, ms, µs or ns in
-    /// the column's unit, exactly.
-    Integer,
-    /// Any other number: epoch seconds, ms, µs or ns in the column's unit.
-    Number,
-    /// Anything else, read as text.
-    Text,
-}
-
-impl TimeKind {
-    /// A native time type, which needs no unit.
-    fn is_native(self) -> bool {
-        matches!(
-            self,
-            TimeKind::Instant | TimeKind::Naive | TimeKind::InstantNs | TimeKind::NaiveNs
-        )
-    }
-}
-
 fn time_kind(duck_type: &str) -> TimeKind {
     let t = duck_type.to_uppercase();
     if t == "TIMESTAMPTZ_NS" || t == "TIMESTAMP_NS WITH TIME ZONE" {
@@ -364,17 +332,6 @@ fn connect(target: &Target, options: &SourceOptions) -> Result<Connected, Source
     })
 }
 
-/// The select list that reads the mapped columns, the plan that turns its
-/// rows into events, and how its time column is read.
-struct Selection {
-    /// The SQL expressions selected, in order; the plan's keys index them.
-    select: Vec<String>,
-    /// Where each field of an event is among `select`.
-    plan: RecordPlan<usize>,
-    /// How the time column (the last in `select`) is read.
-    time_kind: TimeKind,
-}
-
 /// Reads `target`: detects the mapping from a sample, sends it on
 /// `mapping_tx` (setting `mapping_sent`), then streams the events to `end`.
 fn read(
@@ -459,68 +416,43 @@ fn selection_for(
     described: &[(String, String)],
     options: &SourceOptions,
 ) -> Selection {
-    let type_of = |name: &str| {
-        described
-            .iter()
-            .find(|(n, _)| n == name)
-            .map_or("VARCHAR", |(_, t)| t.as_str())
-    };
+    let kind = described
+        .iter()
+        .find(|(n, _)| *n == mapping.time)
+        .map_or(TimeKind::Text, |(_, t)| time_kind(t));
+    Selection::new(
+        mapping,
+        kind,
+        |name| described.iter().any(|(n, _)| n == name),
+        options,
+    )
+}
 
-    let mut select = Vec::new();
-    let mut text_column = |name: &str| {
-        select.push(format!("CAST({} AS VARCHAR)", sql_identifier(name)));
-        select.len() - 1
-    };
-    let customer = text_column(&mapping.customer);
-    let customer_fallback = mapping.customer_fallback.as_deref().map(&mut text_column);
-    let event = text_column(&mapping.event);
-    let event_id = mapping.event_id.as_deref().map(&mut text_column);
-    let session_id = mapping.session_id.as_deref().map(&mut text_column);
-    let properties: Vec<(String, usize)> = options
-        .property_columns(mapping)
-        .into_iter()
-        .filter(|(_, column)| described.iter().any(|(n, _)| n == column))
-        .map(|(p, column)| {
-            let at = text_column(&column);
-            (p, at)
+/// The SQL expressions reading `selection`'s columns: text, and the time
+/// by its kind.
+fn select_list(selection: &Selection) -> String {
+    let last = selection.columns.len() - 1;
+    let expressions: Vec<String> = selection
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let id = sql_identifier(name);
+            match (i == last, selection.time_kind) {
+                (false, _) | (true, TimeKind::Text) => format!("CAST({id} AS VARCHAR)"),
+                (true, TimeKind::Instant) => format!("epoch_us({id})"),
+                (true, TimeKind::Naive) => format!("epoch_us(CAST({id} AS TIMESTAMP))"),
+                (true, TimeKind::InstantNs | TimeKind::NaiveNs) => format!("epoch_ns({id})"),
+                (true, TimeKind::Integer) => format!("CAST({id} AS BIGINT)"),
+                (true, TimeKind::Number) => format!("CAST({id} AS DOUBLE)"),
+            }
         })
         .collect();
-    let time_id = sql_identifier(&mapping.time);
-    let kind = time_kind(type_of(&mapping.time));
-    select.push(match kind {
-        TimeKind::Instant => format!("epoch_us({time_id})"),
-        TimeKind::Naive => format!("epoch_us(CAST({time_id} AS TIMESTAMP))"),
-        TimeKind::InstantNs | TimeKind::NaiveNs => format!("epoch_ns({time_id})"),
-        TimeKind::Integer => format!("CAST({time_id} AS BIGINT)"),
-        TimeKind::Number => format!("CAST({time_id} AS DOUBLE)"),
-        TimeKind::Text => format!("CAST({time_id} AS VARCHAR)"),
-    });
-    let plan = RecordPlan {
-        customer,
-        customer_fallback,
-        event,
-        time: select.len() - 1,
-        event_id,
-        session_id,
-        hidden: super::record::Hidden::new(&options.hidden_properties, |name| {
-            properties
-                .iter()
-                .find(|(p, _)| p == name)
-                .map(|(_, at)| *at)
-        }),
-        properties,
-        pseudonyms: options.pseudonymize.clone(),
-    };
-    Selection {
-        select,
-        plan,
-        time_kind: kind,
-    }
+    expressions.join(", ")
 }
 
 /// Streams `selection` from `rel` as Arrow batches and maps each row into
-/// an event batch, sent to `end` once it holds `BATCH_EVENTS` (the last
-/// when the rows end).
+/// event batches.
 fn stream_events(
     conn: &Connection,
     rel: &str,
@@ -528,139 +460,16 @@ fn stream_events(
     parser: &TimeParser,
     end: &ReaderEnd,
 ) -> Result<(), SourceError> {
-    let plan = &selection.plan;
-    let sql = format!("SELECT {} FROM {rel} AS src", selection.select.join(", "));
+    let sql = format!("SELECT {} FROM {rel} AS src", select_list(selection));
     let mut stmt = conn.prepare(&sql).map_err(duck_error)?;
     let stream = stmt.stream_arrow([]).map_err(duck_error)?;
-    let mut batch = end.fresh_batch();
-    let mut row_number = 0u64;
+    let mut filler = BatchFiller::new(selection, parser, end);
     for arrow in stream {
         let arrow = arrow.map_err(duck_error)?;
-        let columns = ArrowColumns::new(&arrow, selection.time_kind, plan.time)?;
-        for row in 0..arrow.num_rows() {
-            row_number += 1;
-            let record = ArrowRow {
-                columns: &columns,
-                row,
-            };
-            plan.apply(&record, parser, || format!("row {row_number}"), &mut batch);
-        }
-        if batch.len() + batch.rejected.len() >= BATCH_EVENTS {
-            let full = std::mem::replace(&mut batch, end.fresh_batch());
-            if end.batches.send(Ok(full)).is_err() {
-                return Ok(());
-            }
+        if !filler.add(arrow.columns())? {
+            return Ok(());
         }
     }
-    if !batch.is_empty() || !batch.rejected.is_empty() {
-        // A closed channel: the reading was cancelled, nobody waits.
-        let _ = end.batches.send(Ok(batch));
-    }
+    filler.finish();
     Ok(())
-}
-
-enum Column {
-    Text(duckdb::arrow::array::StringArray),
-    /// Microseconds; `naive` when the type had no zone.
-    Micros {
-        values: duckdb::arrow::array::Int64Array,
-        naive: bool,
-    },
-    /// Nanoseconds; `naive` when the type had no zone.
-    Nanos {
-        values: duckdb::arrow::array::Int64Array,
-        naive: bool,
-    },
-    /// Whole epoch numbers, in the column's unit.
-    Integer(duckdb::arrow::array::Int64Array),
-    Float(duckdb::arrow::array::Float64Array),
-}
-
-struct ArrowColumns {
-    columns: Vec<Column>,
-}
-
-impl ArrowColumns {
-    fn new(
-        batch: &RecordBatch,
-        time_kind: TimeKind,
-        time_index: usize,
-    ) -> Result<Self, SourceError> {
-        let arrow_error = SourceError::Arrow;
-        let columns = batch
-            .columns()
-            .iter()
-            .enumerate()
-            .map(|(i, array)| {
-                Ok(match (i == time_index, time_kind) {
-                    (true, TimeKind::Instant | TimeKind::Naive) => {
-                        let array = cast(array, &DataType::Int64).map_err(arrow_error)?;
-                        Column::Micros {
-                            values: array.as_primitive::<Int64Type>().clone(),
-                            naive: time_kind == TimeKind::Naive,
-                        }
-                    }
-                    (true, TimeKind::InstantNs | TimeKind::NaiveNs) => {
-                        let array = cast(array, &DataType::Int64).map_err(arrow_error)?;
-                        Column::Nanos {
-                            values: array.as_primitive::<Int64Type>().clone(),
-                            naive: time_kind == TimeKind::NaiveNs,
-                        }
-                    }
-                    (true, TimeKind::Integer) => {
-                        let array = cast(array, &DataType::Int64).map_err(arrow_error)?;
-                        Column::Integer(array.as_primitive::<Int64Type>().clone())
-                    }
-                    (true, TimeKind::Number) => {
-                        let array = cast(array, &DataType::Float64).map_err(arrow_error)?;
-                        Column::Float(array.as_primitive::<Float64Type>().clone())
-                    }
-                    _ => {
-                        let array = cast(array, &DataType::Utf8).map_err(arrow_error)?;
-                        Column::Text(array.as_string::<i32>().clone())
-                    }
-                })
-            })
-            .collect::<Result<_, SourceError>>()?;
-        Ok(ArrowColumns { columns })
-    }
-}
-
-struct ArrowRow<'a> {
-    columns: &'a ArrowColumns,
-    row: usize,
-}
-
-impl Record<usize> for ArrowRow<'_> {
-    fn field(&self, key: &usize) -> Field<'_> {
-        let row = self.row;
-        match &self.columns.columns[*key] {
-            Column::Text(a) if a.is_valid(row) => text_field(a.value(row)),
-            Column::Micros { values, naive } if values.is_valid(row) => match naive {
-                true => Field::LocalTimestampUs(values.value(row)),
-                false => Field::TimestampUs(values.value(row)),
-            },
-            Column::Nanos { values, naive } if values.is_valid(row) => match naive {
-                true => Field::LocalTimestampNs(values.value(row)),
-                false => Field::TimestampNs(values.value(row)),
-            },
-            Column::Integer(a) if a.is_valid(row) => Field::Integer(a.value(row)),
-            Column::Float(a) if a.is_valid(row) => Field::Number(a.value(row)),
-            _ => Field::Missing,
-        }
-    }
-
-    fn raw_text(&self) -> String {
-        let values: Vec<String> = (0..self.columns.columns.len())
-            .map(|i| match self.field(&i) {
-                Field::Text(t) => t.into_owned(),
-                Field::TimestampUs(us) | Field::LocalTimestampUs(us) => us.to_string(),
-                Field::TimestampNs(ns) | Field::LocalTimestampNs(ns) => ns.to_string(),
-                Field::Integer(n) => n.to_string(),
-                Field::Number(n) => n.to_string(),
-                _ => "NULL".to_owned(),
-            })
-            .collect();
-        values.join(", ")
-    }
 }

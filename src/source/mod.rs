@@ -5,6 +5,8 @@
 //! [`EventBatch`]es of mapped events and rejected records until it is
 //! exhausted. Sources only read: a user's file or database is never written.
 
+#[cfg(feature = "full")]
+mod arrow_rows;
 pub mod avro_file;
 pub mod csv_records;
 pub mod delimited;
@@ -21,6 +23,8 @@ pub mod kafka;
 pub mod lines;
 pub mod live_state;
 pub mod lookup;
+#[cfg(feature = "full")]
+pub mod parquet_file;
 pub mod pseudonym;
 pub mod record;
 pub mod schema;
@@ -91,6 +95,9 @@ pub struct SourceOptions {
     /// size (4GB) or a share of the machine's (25%); None for
     /// [`DUCKDB_MEMORY_LIMIT`].
     pub duckdb_memory_limit: Option<String>,
+    /// Parquet files are read through DuckDB even where the built-in
+    /// reader could read them (to check one against the other).
+    pub parquet_through_duckdb: bool,
 }
 
 /// The memory DuckDB may use unless `--duckdb-memory-limit` says otherwise:
@@ -229,6 +236,10 @@ pub enum SourceError {
     #[cfg(feature = "full")]
     #[error("DuckDB's answer cannot be read")]
     Arrow(#[source] duckdb::arrow::error::ArrowError),
+    /// The Parquet reader failed (the file is damaged or cut short).
+    #[cfg(feature = "full")]
+    #[error("the Parquet file cannot be read: {0}")]
+    Parquet(String),
     /// The options do not fit this source.
     #[error("{0}")]
     Usage(String),
@@ -336,7 +347,14 @@ pub fn from_opened(
             file,
         } => Ok(Box::new(duck::DuckSource::database(path, file, options)?)),
         #[cfg(feature = "full")]
-        Opened::File { file, .. } => Ok(Box::new(duck::DuckSource::parquet(path, file, options)?)),
+        Opened::File { file, .. } => {
+            match parquet_file::ParquetSource::open(path, file, options)? {
+                parquet_file::Opening::Native(source) => Ok(source),
+                parquet_file::Opening::ThroughDuckDb(file) => {
+                    Ok(Box::new(duck::DuckSource::parquet(path, file, options)?))
+                }
+            }
+        }
         #[cfg(not(feature = "full"))]
         Opened::File { .. } => Err(SourceError::Usage(
             "this build reads no Parquet or DuckDB files".into(),

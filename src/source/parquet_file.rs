@@ -1,0 +1,396 @@
+//! Parquet files read by the arrow-rs Parquet reader, only the columns the
+//! mapping needs. A file this reader cannot take exactly as DuckDB would
+//! (a column type whose text DuckDB writes differently, a codec not built
+//! in, INT96 times, names DuckDB would rename) is read through DuckDB, so
+//! both give the same events.
+
+use std::fs::File;
+use std::path::Path;
+
+use duckdb::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use duckdb::arrow::compute::cast;
+use duckdb::arrow::datatypes::{DataType, Float32Type, Float64Type, TimeUnit};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, Type as PhysicalType};
+use parquet::file::metadata::ParquetMetaData;
+
+use super::arrow_rows::{BatchFiller, Selection, TimeKind};
+use super::input::Uncompressed;
+use super::schema::{self, ColumnSample, Mapping};
+use super::threaded::{ReaderEnd, ReaderLink};
+use super::{BATCH_EVENTS, DETECTION_SAMPLE, EventSource, SourceError, SourceOptions};
+
+/// Events from a Parquet file, read by the arrow-rs reader.
+pub struct ParquetSource {
+    name: String,
+    mapping: Mapping,
+    link: ReaderLink,
+}
+
+/// How a Parquet file is to be read.
+pub enum Opening {
+    /// By the arrow-rs reader.
+    Native(Box<ParquetSource>),
+    /// Through DuckDB: the file (or the options) needs it.
+    ThroughDuckDb(Uncompressed),
+}
+
+/// What the reader thread needs: which columns, in which order.
+struct Plan {
+    mapping: Mapping,
+    selection: Selection,
+    /// The top-level columns read, in the file's order.
+    roots: Vec<usize>,
+    /// For each selected column, its place among the columns read.
+    order: Vec<usize>,
+    /// The unit the time column is brought to, when it is a timestamp in
+    /// seconds or milliseconds.
+    time_cast: Option<DataType>,
+}
+
+impl ParquetSource {
+    /// Opens the Parquet `file` (at `path` for the user): detects the
+    /// mapping and starts reading, or hands the file back when DuckDB must
+    /// read it.
+    pub fn open(
+        path: &Path,
+        file: Uncompressed,
+        options: &SourceOptions,
+    ) -> Result<Opening, SourceError> {
+        if options.parquet_through_duckdb {
+            return Ok(Opening::ThroughDuckDb(file));
+        }
+        let Some(plan) = plan(file.path(), options)? else {
+            return Ok(Opening::ThroughDuckDb(file));
+        };
+        let parser = options.time_parser_for(&plan.mapping);
+        let mapping = plan.mapping.clone();
+        let link = ReaderLink::spawn("parquet reader", move |end| {
+            if let Err(e) = stream(file.path(), &plan, &parser, &end) {
+                let _ = end.batches.send(Err(e));
+            }
+            drop(file);
+        })?;
+        Ok(Opening::Native(Box::new(ParquetSource {
+            name: path.display().to_string(),
+            mapping,
+            link,
+        })))
+    }
+}
+
+impl EventSource for ParquetSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn mapping(&self) -> &Mapping {
+        &self.mapping
+    }
+
+    fn next_batch(&mut self) -> Result<Option<crate::engine::EventBatch>, SourceError> {
+        self.link.next_batch()
+    }
+
+    fn recycle(&mut self, batch: crate::engine::EventBatch) {
+        self.link.recycle(batch);
+    }
+}
+
+fn parquet_error(e: parquet::errors::ParquetError) -> SourceError {
+    SourceError::Parquet(e.to_string())
+}
+
+fn arrow_error(e: duckdb::arrow::error::ArrowError) -> SourceError {
+    SourceError::Arrow(e)
+}
+
+/// The codecs built in; DuckDB reads the others.
+fn codec_built_in(codec: Compression) -> bool {
+    matches!(
+        codec,
+        Compression::UNCOMPRESSED
+            | Compression::SNAPPY
+            | Compression::GZIP(_)
+            | Compression::ZSTD(_)
+            | Compression::LZ4
+            | Compression::LZ4_RAW
+    )
+}
+
+/// What to read for the file at `path`, or None when DuckDB must read it.
+fn plan(path: &Path, options: &SourceOptions) -> Result<Option<Plan>, SourceError> {
+    let Ok(opened) = File::open(path) else {
+        return Ok(None);
+    };
+    let Ok(builder) = ParquetRecordBatchReaderBuilder::try_new(opened) else {
+        // Not a Parquet file this reader takes: DuckDB says why.
+        return Ok(None);
+    };
+    let metadata = builder.metadata().clone();
+    let fields = builder.schema().fields().clone();
+    let codecs_built_in = metadata
+        .row_groups()
+        .iter()
+        .flat_map(|group| group.columns())
+        .all(|column| codec_built_in(column.compression()));
+    let names_kept = fields.iter().enumerate().all(|(i, f)| {
+        fields[..i]
+            .iter()
+            .all(|g| !g.name().eq_ignore_ascii_case(f.name()))
+    });
+    if !codecs_built_in || !names_kept || fields.is_empty() {
+        return Ok(None);
+    }
+    let Some(columns) = sample(builder, fields.iter().map(|f| f.name().as_str()))? else {
+        return Ok(None);
+    };
+    let mapping = schema::detect(&columns, &options.overrides, &options.time_parser())?;
+    let position = |name: &str| fields.iter().position(|f| f.name() == name);
+    let Some(time_at) = position(&mapping.time) else {
+        return Ok(None);
+    };
+    let Some((time_kind, time_cast)) = time_kind(fields[time_at].data_type()) else {
+        return Ok(None);
+    };
+    if is_int96(&metadata, time_at) {
+        return Ok(None);
+    }
+    let selection = Selection::new(
+        &mapping,
+        time_kind,
+        |name| position(name).is_some(),
+        options,
+    );
+    let mut roots: Vec<usize> = Vec::new();
+    let mut wanted = Vec::new();
+    for (i, name) in selection.columns.iter().enumerate() {
+        let Some(at) = position(name) else {
+            return Ok(None);
+        };
+        let is_time = i + 1 == selection.columns.len();
+        if !is_time && !text_like(fields[at].data_type()) {
+            return Ok(None);
+        }
+        wanted.push(at);
+        roots.push(at);
+    }
+    roots.sort_unstable();
+    roots.dedup();
+    let order = wanted
+        .iter()
+        .map(|at| roots.iter().position(|r| r == at).unwrap_or(0))
+        .collect();
+    Ok(Some(Plan {
+        mapping,
+        selection,
+        roots,
+        order,
+        time_cast,
+    }))
+}
+
+/// True when the top-level column `at` is stored as INT96 (old Impala
+/// times, to the nanosecond here but to the microsecond in DuckDB).
+fn is_int96(metadata: &ParquetMetaData, at: usize) -> bool {
+    let schema = metadata.file_metadata().schema_descr();
+    (0..schema.num_columns()).any(|leaf| {
+        schema.get_column_root_idx(leaf) == at
+            && schema.column(leaf).physical_type() == PhysicalType::INT96
+    })
+}
+
+/// How a time column of type `ty` is read, as DuckDB reads it, and the
+/// type it is first brought to; None when only DuckDB reads it.
+fn time_kind(ty: &DataType) -> Option<(TimeKind, Option<DataType>)> {
+    Some(match ty {
+        DataType::Timestamp(TimeUnit::Nanosecond, zone) => match zone {
+            Some(_) => (TimeKind::InstantNs, None),
+            None => (TimeKind::NaiveNs, None),
+        },
+        DataType::Timestamp(unit, zone) => {
+            let kind = match zone {
+                Some(_) => TimeKind::Instant,
+                None => TimeKind::Naive,
+            };
+            let cast = (*unit != TimeUnit::Microsecond)
+                .then(|| DataType::Timestamp(TimeUnit::Microsecond, zone.clone()));
+            (kind, cast)
+        }
+        DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32 => (TimeKind::Integer, None),
+        DataType::UInt64 | DataType::Float32 | DataType::Float64 => (TimeKind::Number, None),
+        ty if text_like(ty) => (TimeKind::Text, None),
+        _ => return None,
+    })
+}
+
+/// A type whose values, as text, are what DuckDB's `CAST(… AS VARCHAR)`
+/// gives: text, whole numbers and booleans.
+fn text_like(ty: &DataType) -> bool {
+    match ty {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, values) => {
+            matches!(**values, DataType::Utf8 | DataType::LargeUtf8)
+        }
+        DataType::Boolean
+        | DataType::Int8
+        | DataType::Int16
+        | DataType::Int32
+        | DataType::Int64
+        | DataType::UInt8
+        | DataType::UInt16
+        | DataType::UInt32
+        | DataType::UInt64 => true,
+        _ => false,
+    }
+}
+
+/// The first [`DETECTION_SAMPLE`] rows of every column, as DuckDB's text;
+/// None when a column's type is one only DuckDB writes as it does.
+fn sample<'n>(
+    builder: ParquetRecordBatchReaderBuilder<File>,
+    names: impl Iterator<Item = &'n str>,
+) -> Result<Option<Vec<ColumnSample>>, SourceError> {
+    let mut columns: Vec<ColumnSample> = names
+        .map(|name| ColumnSample {
+            name: name.to_owned(),
+            values: Vec::new(),
+            is_timestamp_type: false,
+            nested: false,
+        })
+        .collect();
+    let reader = builder
+        .with_batch_size(DETECTION_SAMPLE)
+        .with_limit(DETECTION_SAMPLE)
+        .build()
+        .map_err(parquet_error)?;
+    for batch in reader {
+        let batch: RecordBatch = batch.map_err(arrow_error)?;
+        for (column, array) in columns.iter_mut().zip(batch.columns()) {
+            let Some(values) = sample_texts(array, &mut column.is_timestamp_type)? else {
+                return Ok(None);
+            };
+            column
+                .values
+                .extend(values.into_iter().filter(|v| !v.trim().is_empty()));
+        }
+    }
+    Ok(Some(columns))
+}
+
+/// The non-null values of `array` as DuckDB writes them as text, or None;
+/// timestamps and dates as numbers (detection reads only how many differ),
+/// setting `is_timestamp_type`.
+fn sample_texts(
+    array: &ArrayRef,
+    is_timestamp_type: &mut bool,
+) -> Result<Option<Vec<String>>, SourceError> {
+    let ty = array.data_type();
+    let as_text = |array: &ArrayRef| -> Result<Vec<String>, SourceError> {
+        let text = cast(array, &DataType::Utf8).map_err(arrow_error)?;
+        Ok(text
+            .as_string::<i32>()
+            .iter()
+            .flatten()
+            .map(str::to_owned)
+            .collect())
+    };
+    Ok(Some(match ty {
+        DataType::Timestamp(..) | DataType::Date32 | DataType::Date64 => {
+            *is_timestamp_type = true;
+            let numbers = cast(array, &DataType::Int64).map_err(arrow_error)?;
+            as_text(&numbers)?
+        }
+        DataType::Float64 => {
+            let values = array.as_primitive::<Float64Type>();
+            match values.iter().flatten().map(double_text).collect() {
+                Some(texts) => texts,
+                None => return Ok(None),
+            }
+        }
+        DataType::Float32 => {
+            let values = array.as_primitive::<Float32Type>();
+            match values.iter().flatten().map(float_text).collect() {
+                Some(texts) => texts,
+                None => return Ok(None),
+            }
+        }
+        DataType::Null => Vec::new(),
+        ty if text_like(ty) => as_text(array)?,
+        _ => return Ok(None),
+    }))
+}
+
+/// Where a double's text is the same as DuckDB's: no exponent in either.
+fn plain_range(magnitude: f64) -> bool {
+    magnitude == 0.0 || (1e-4..1e15).contains(&magnitude)
+}
+
+/// A DOUBLE as DuckDB writes it (shortest, with `.0` when whole), or None
+/// outside the range where that is known.
+fn double_text(value: f64) -> Option<String> {
+    plain_range(value.abs()).then(|| format!("{value:?}"))
+}
+
+/// A FLOAT as DuckDB writes it, or None outside the known range.
+fn float_text(value: f32) -> Option<String> {
+    plain_range(f64::from(value).abs()).then(|| format!("{value:?}"))
+}
+
+/// Reads the planned columns of the file at `path` into event batches.
+fn stream(
+    path: &Path,
+    plan: &Plan,
+    parser: &super::TimeParser,
+    end: &ReaderEnd,
+) -> Result<(), SourceError> {
+    let opened = File::open(path).map_err(|e| SourceError::Parquet(e.to_string()))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(opened).map_err(parquet_error)?;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), plan.roots.iter().copied());
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(BATCH_EVENTS)
+        .build()
+        .map_err(parquet_error)?;
+    let time_at = plan.order.len() - 1;
+    let mut filler = BatchFiller::new(&plan.selection, parser, end);
+    for batch in reader {
+        let batch = batch.map_err(arrow_error)?;
+        let mut arrays: Vec<ArrayRef> = plan
+            .order
+            .iter()
+            .map(|&at| batch.column(at).clone())
+            .collect();
+        if let Some(ty) = &plan.time_cast {
+            arrays[time_at] = cast(&arrays[time_at], ty).map_err(arrow_error)?;
+        }
+        if !filler.add(&arrays)? {
+            return Ok(());
+        }
+    }
+    filler.finish();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doubles_outside_the_plain_range_are_left_to_duckdb() {
+        assert_eq!(double_text(100.0).as_deref(), Some("100.0"));
+        assert_eq!(double_text(0.25).as_deref(), Some("0.25"));
+        assert_eq!(double_text(-3.5).as_deref(), Some("-3.5"));
+        assert_eq!(double_text(1e20), None);
+        assert_eq!(double_text(1e-7), None);
+        assert_eq!(double_text(f64::NAN), None);
+        assert_eq!(float_text(1.1).as_deref(), Some("1.1"));
+    }
+}
