@@ -77,6 +77,8 @@ pub struct JourneyBuilder {
     /// made) do not move the watermark: one mistyped year must not make
     /// every other event look old.
     pub(super) plausible_until_us: i64,
+    /// The hashes of a batch's customers (kept for the next batch's).
+    pub(super) hashes: Vec<u64>,
 }
 
 /// A rejected record's text under `--pseudonymize` when its customer id
@@ -108,6 +110,7 @@ impl JourneyBuilder {
             watermark_us: None,
             stage_from_us: i64::MIN,
             plausible_until_us: chrono::Utc::now().timestamp_micros() + PLAUSIBLE_AHEAD_US,
+            hashes: Vec::new(),
         }
     }
 
@@ -137,11 +140,22 @@ impl JourneyBuilder {
     /// Adds a batch: its events in order, and its rejected records.
     pub fn ingest(&mut self, batch: &EventBatch) {
         self.record_rejected(batch);
+        let hashes = customer_hashes(batch, &mut self.hashes);
         let mut last_customer = None;
-        for event in batch.iter() {
-            if let Some((staged, key)) = self.accept(&event, &mut last_customer) {
+        for (i, event) in batch.iter().enumerate() {
+            self.prefetch_customer(&hashes, i);
+            if let Some((staged, key)) = self.accept(&event, hashes[i], &mut last_customer) {
                 self.stage(staged, key, &event);
             }
+        }
+        self.hashes = hashes;
+    }
+
+    /// Asks for the table slot of the customer `PREFETCH_AHEAD` events
+    /// after the `i`th, whose hashes are `hashes`.
+    fn prefetch_customer(&self, hashes: &[u64], i: usize) {
+        if let Some(&h) = hashes.get(i + PREFETCH_AHEAD) {
+            self.customers.prefetch(h);
         }
     }
 
@@ -157,9 +171,11 @@ impl JourneyBuilder {
         mut keep: impl FnMut(Arrival<'_>) -> bool,
     ) {
         self.record_rejected(batch);
+        let hashes = customer_hashes(batch, &mut self.hashes);
         let mut last_customer = None;
-        for event in batch.iter() {
-            let Some((staged, key)) = self.accept(&event, &mut last_customer) else {
+        for (i, event) in batch.iter().enumerate() {
+            self.prefetch_customer(&hashes, i);
+            let Some((staged, key)) = self.accept(&event, hashes[i], &mut last_customer) else {
                 continue;
             };
             let (time, slot) = (staged.event.time_us, staged.event.customer as usize);
@@ -192,6 +208,7 @@ impl JourneyBuilder {
                 self.stage(staged, key, &event);
             }
         }
+        self.hashes = hashes;
     }
 
     fn record_rejected(&mut self, batch: &EventBatch) {
@@ -214,6 +231,7 @@ impl JourneyBuilder {
     fn accept<'b>(
         &mut self,
         event: &EventRef<'b>,
+        customer_hash: u64,
         last_customer: &mut Option<(&'b str, u32, u64)>,
     ) -> Option<(Staged, Option<u32>)> {
         let Some(touchpoint) = self.touchpoint_of(event) else {
@@ -223,8 +241,10 @@ impl JourneyBuilder {
         let customer = match *last_customer {
             Some((name, id, _)) if name == event.customer => id,
             _ => {
-                let (id, hash) = self.customers.intern_hashed(event.customer);
-                *last_customer = Some((event.customer, id, hash));
+                let id = self
+                    .customers
+                    .intern_with_hash(event.customer, customer_hash);
+                *last_customer = Some((event.customer, id, customer_hash));
                 id
             }
         };
@@ -354,6 +374,9 @@ impl JourneyBuilder {
     }
 
     fn touchpoint_of(&mut self, event: &EventRef<'_>) -> Option<u32> {
+        if let Some(NameOutcome::Touchpoint(id)) = self.names.get(event.event) {
+            return Some(*id);
+        }
         if !self.names.contains_key(event.event) {
             let outcome = match self.config.rules.resolve(event.event) {
                 Resolution::Excluded => NameOutcome::Excluded,
@@ -493,6 +516,19 @@ impl StagedCopy {
             rejected: self.rejected,
         })
     }
+}
+
+/// How many events ahead a customer's table slot is asked for: far enough
+/// for the fetch to arrive, near enough to stay in the cache.
+const PREFETCH_AHEAD: usize = 16;
+
+/// The [`name_hash`](super::intern::name_hash) of every customer of
+/// `batch`, in `buffer`'s memory.
+fn customer_hashes(batch: &EventBatch, buffer: &mut Vec<u64>) -> Vec<u64> {
+    let mut hashes = std::mem::take(buffer);
+    hashes.clear();
+    hashes.extend(batch.iter().map(|e| super::intern::name_hash(e.customer)));
+    hashes
 }
 
 /// A well-mixed, non-zero 64-bit hash of an event id; equal ids hash

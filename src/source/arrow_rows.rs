@@ -11,7 +11,6 @@ use crate::engine::EventBatch;
 
 use super::record::{Field, Record, RecordPlan, text_field};
 use super::schema::Mapping;
-use super::threaded::ReaderEnd;
 use super::{BATCH_EVENTS, SourceError, SourceOptions, TimeParser};
 
 /// How the time column is read, by its type.
@@ -108,31 +107,34 @@ impl Selection {
     }
 }
 
-/// Fills event batches from Arrow arrays in a selection's order and sends
-/// each once it holds [`BATCH_EVENTS`].
+/// Fills an event batch from Arrow arrays in a selection's order.
 pub(super) struct BatchFiller<'a> {
     selection: &'a Selection,
     parser: &'a TimeParser,
-    end: &'a ReaderEnd,
     batch: EventBatch,
+    /// Rows mapped so far, counting from the first row of the source.
     row_number: u64,
 }
 
 impl<'a> BatchFiller<'a> {
-    /// A filler sending to `end`.
-    pub fn new(selection: &'a Selection, parser: &'a TimeParser, end: &'a ReaderEnd) -> Self {
+    /// A filler of `batch` whose next row is the source's row
+    /// `rows_before + 1`.
+    pub fn new(
+        selection: &'a Selection,
+        parser: &'a TimeParser,
+        batch: EventBatch,
+        rows_before: u64,
+    ) -> Self {
         BatchFiller {
             selection,
             parser,
-            end,
-            batch: end.fresh_batch(),
-            row_number: 0,
+            batch,
+            row_number: rows_before,
         }
     }
 
-    /// Maps the rows of `arrays`; false once nobody reads any more (the
-    /// reading was cancelled).
-    pub fn add(&mut self, arrays: &[ArrayRef]) -> Result<bool, SourceError> {
+    /// Maps the rows of `arrays` into the batch.
+    pub fn add(&mut self, arrays: &[ArrayRef]) -> Result<(), SourceError> {
         let plan = &self.selection.plan;
         let columns = ArrowColumns::new(arrays, self.selection.time_kind, plan.time)?;
         let rows = arrays.first().map_or(0, |a| a.len());
@@ -150,19 +152,23 @@ impl<'a> BatchFiller<'a> {
                 &mut self.batch,
             );
         }
-        if self.batch.len() + self.batch.rejected.len() >= BATCH_EVENTS {
-            let full = std::mem::replace(&mut self.batch, self.end.fresh_batch());
-            return Ok(self.end.batches.send(Ok(full)).is_ok());
-        }
-        Ok(true)
+        Ok(())
     }
 
-    /// Sends what is left.
-    pub fn finish(self) {
-        if !self.batch.is_empty() || !self.batch.rejected.is_empty() {
-            // A closed channel: the reading was cancelled, nobody waits.
-            let _ = self.end.batches.send(Ok(self.batch));
-        }
+    /// True once the batch holds [`BATCH_EVENTS`] events and rejected
+    /// records.
+    pub fn is_full(&self) -> bool {
+        self.batch.len() + self.batch.rejected.len() >= BATCH_EVENTS
+    }
+
+    /// The batch so far, `fresh` taking its place.
+    pub fn swap(&mut self, fresh: EventBatch) -> EventBatch {
+        std::mem::replace(&mut self.batch, fresh)
+    }
+
+    /// The batch, unless nothing went into it.
+    pub fn rest(self) -> Option<EventBatch> {
+        (!self.batch.is_empty() || !self.batch.rejected.is_empty()).then_some(self.batch)
     }
 }
 

@@ -463,13 +463,22 @@ fn stream_events(
     let sql = format!("SELECT {} FROM {rel} AS src", select_list(selection));
     let mut stmt = conn.prepare(&sql).map_err(duck_error)?;
     let stream = stmt.stream_arrow([]).map_err(duck_error)?;
-    let mut filler = BatchFiller::new(selection, parser, end);
+    let mut filler = BatchFiller::new(selection, parser, end.fresh_batch(), 0);
     for arrow in stream {
         let arrow = arrow.map_err(duck_error)?;
-        if !filler.add(arrow.columns())? {
+        filler.add(arrow.columns())?;
+        if filler.is_full()
+            && end
+                .batches
+                .send(Ok(filler.swap(end.fresh_batch())))
+                .is_err()
+        {
+            // The reading was cancelled: nobody waits.
             return Ok(());
         }
     }
-    filler.finish();
+    if let Some(rest) = filler.rest() {
+        let _ = end.batches.send(Ok(rest));
+    }
     Ok(())
 }

@@ -3,15 +3,22 @@
 //! (a column type whose text DuckDB writes differently, a codec not built
 //! in, INT96 times, names DuckDB would rename) is read through DuckDB, so
 //! both give the same events.
+//!
+//! Row groups are read and mapped on two threads (lanes), the even ones on
+//! one and the odd ones on the other; the engine takes their batches back
+//! in the file's order, each row group ended by an empty batch.
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
 use duckdb::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use duckdb::arrow::compute::cast;
 use duckdb::arrow::datatypes::{DataType, Float32Type, Float64Type, TimeUnit};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use parquet::basic::{Compression, Type as PhysicalType};
 use parquet::file::metadata::ParquetMetaData;
 
@@ -20,13 +27,22 @@ use super::input::Uncompressed;
 use super::schema::{self, ColumnSample, Mapping};
 use super::threaded::{ReaderEnd, ReaderLink};
 use super::{BATCH_EVENTS, DETECTION_SAMPLE, EventSource, SourceError, SourceOptions};
+use crate::engine::EventBatch;
 
 /// Events from a Parquet file, read by the arrow-rs reader.
 pub struct ParquetSource {
     name: String,
     mapping: Mapping,
-    link: ReaderLink,
+    /// The reading threads; row group `g` is read by lane `g % lanes`.
+    lanes: Vec<ReaderLink>,
+    /// The row group whose batches come next.
+    group: usize,
+    /// Row groups in the file.
+    groups: usize,
 }
+
+/// Threads reading row groups at once (the engine has a core besides).
+const LANES: usize = 2;
 
 /// How a Parquet file is to be read.
 pub enum Opening {
@@ -64,18 +80,36 @@ impl ParquetSource {
         let Some(plan) = plan(file.path(), options)? else {
             return Ok(Opening::ThroughDuckDb(file));
         };
-        let parser = options.time_parser_for(&plan.mapping);
+        let parser = Arc::new(options.time_parser_for(&plan.mapping));
+        let metadata = ArrowReaderMetadata::load(
+            &File::open(file.path()).map_err(io_error)?,
+            ArrowReaderOptions::default(),
+        )
+        .map_err(parquet_error)?;
+        let groups = metadata.metadata().num_row_groups();
         let mapping = plan.mapping.clone();
-        let link = ReaderLink::spawn("parquet reader", move |end| {
-            if let Err(e) = stream(file.path(), &plan, &parser, &end) {
-                let _ = end.batches.send(Err(e));
-            }
-            drop(file);
-        })?;
+        let plan = Arc::new(plan);
+        let file = Arc::new(file);
+        let lanes = (0..LANES.min(groups).max(1))
+            .map(|lane| {
+                let (plan, parser, file, metadata) =
+                    (plan.clone(), parser.clone(), file.clone(), metadata.clone());
+                ReaderLink::spawn("parquet reader", move |end| {
+                    let groups = (lane..groups).step_by(LANES);
+                    if let Err(e) =
+                        read_groups(file.path(), &metadata, groups, &plan, &parser, &end)
+                    {
+                        let _ = end.batches.send(Err(e));
+                    }
+                })
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Opening::Native(Box::new(ParquetSource {
             name: path.display().to_string(),
             mapping,
-            link,
+            lanes,
+            group: 0,
+            groups,
         })))
     }
 }
@@ -89,13 +123,32 @@ impl EventSource for ParquetSource {
         &self.mapping
     }
 
-    fn next_batch(&mut self) -> Result<Option<crate::engine::EventBatch>, SourceError> {
-        self.link.next_batch()
+    fn next_batch(&mut self) -> Result<Option<EventBatch>, SourceError> {
+        while self.group < self.groups {
+            let count = self.lanes.len();
+            let lane = &mut self.lanes[self.group % count];
+            match lane.next_batch()? {
+                Some(batch) if batch.is_empty() && batch.rejected.is_empty() => {
+                    lane.recycle(batch);
+                    self.group += 1;
+                }
+                Some(batch) => return Ok(Some(batch)),
+                // A lane ends early only after sending why.
+                None => return Err(SourceError::ReaderStopped("Parquet reader")),
+            }
+        }
+        Ok(None)
     }
 
-    fn recycle(&mut self, batch: crate::engine::EventBatch) {
-        self.link.recycle(batch);
+    fn recycle(&mut self, batch: EventBatch) {
+        if let Some(lane) = self.lanes.get(self.group % self.lanes.len().max(1)) {
+            lane.recycle(batch);
+        }
     }
+}
+
+fn io_error(e: std::io::Error) -> SourceError {
+    SourceError::Parquet(e.to_string())
 }
 
 fn parquet_error(e: parquet::errors::ParquetError) -> SourceError {
@@ -344,38 +397,64 @@ fn float_text(value: f32) -> Option<String> {
     plain_range(f64::from(value).abs()).then(|| format!("{value:?}"))
 }
 
-/// Reads the planned columns of the file at `path` into event batches.
-fn stream(
+/// Reads the row `groups` of the file at `path` (whose `metadata` is
+/// read) into event batches: each group's, then an empty batch.
+fn read_groups(
     path: &Path,
+    metadata: &ArrowReaderMetadata,
+    groups: impl Iterator<Item = usize>,
     plan: &Plan,
     parser: &super::TimeParser,
     end: &ReaderEnd,
 ) -> Result<(), SourceError> {
-    let opened = File::open(path).map_err(|e| SourceError::Parquet(e.to_string()))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(opened).map_err(parquet_error)?;
-    let mask = ProjectionMask::roots(builder.parquet_schema(), plan.roots.iter().copied());
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(BATCH_EVENTS)
-        .build()
-        .map_err(parquet_error)?;
     let time_at = plan.order.len() - 1;
-    let mut filler = BatchFiller::new(&plan.selection, parser, end);
-    for batch in reader {
-        let batch = batch.map_err(arrow_error)?;
-        let mut arrays: Vec<ArrayRef> = plan
-            .order
-            .iter()
-            .map(|&at| batch.column(at).clone())
-            .collect();
-        if let Some(ty) = &plan.time_cast {
-            arrays[time_at] = cast(&arrays[time_at], ty).map_err(arrow_error)?;
+    let row_groups = metadata.metadata().row_groups();
+    for group in groups {
+        let rows_before: i64 = row_groups[..group].iter().map(|g| g.num_rows()).sum();
+        let opened = File::open(path).map_err(io_error)?;
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(opened, metadata.clone());
+        let mask = ProjectionMask::roots(builder.parquet_schema(), plan.roots.iter().copied());
+        let reader = builder
+            .with_projection(mask)
+            .with_row_groups(vec![group])
+            .with_batch_size(BATCH_EVENTS)
+            .build()
+            .map_err(parquet_error)?;
+        let mut filler = BatchFiller::new(
+            &plan.selection,
+            parser,
+            end.fresh_batch(),
+            u64::try_from(rows_before).unwrap_or(0),
+        );
+        for batch in reader {
+            let batch = batch.map_err(arrow_error)?;
+            let mut arrays: Vec<ArrayRef> = plan
+                .order
+                .iter()
+                .map(|&at| batch.column(at).clone())
+                .collect();
+            if let Some(ty) = &plan.time_cast {
+                arrays[time_at] = cast(&arrays[time_at], ty).map_err(arrow_error)?;
+            }
+            filler.add(&arrays)?;
+            if filler.is_full()
+                && end
+                    .batches
+                    .send(Ok(filler.swap(end.fresh_batch())))
+                    .is_err()
+            {
+                // The reading was cancelled: nobody waits.
+                return Ok(());
+            }
         }
-        if !filler.add(&arrays)? {
-            return Ok(());
+        let rest = filler.rest().into_iter();
+        // The group's last events, then the empty batch that ends it.
+        for batch in rest.chain(std::iter::once(end.fresh_batch())) {
+            if end.batches.send(Ok(batch)).is_err() {
+                return Ok(());
+            }
         }
     }
-    filler.finish();
     Ok(())
 }
 
