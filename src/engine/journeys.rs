@@ -13,7 +13,7 @@ use super::rejected::RejectedLog;
 use super::rules::split_name;
 use super::segment::{Segment, SegmentError, SessionFilter};
 
-use super::walk::{Markers, Tally, starts_session};
+use super::store::{Anchors, EventStore, for_each_session, walk};
 
 /// Everything computed from a finished set of events.
 #[derive(Debug)]
@@ -42,103 +42,6 @@ pub struct Journeys {
     /// Time of the earliest and latest event (µs since the epoch).
     pub time_range_us: Option<(i64, i64)>,
     store: Arc<EventStore>,
-}
-
-/// "Paths from X" / "paths to Y": each session is cut to start at its first
-/// `from` and end at the first `to` after that; sessions without them are
-/// left out. Touchpoint ids as in [`Journeys::touchpoint_id`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Anchors {
-    /// Keep each session from its first event at this touchpoint.
-    pub from: Option<u32>,
-    /// Keep each session up to its first event at this touchpoint.
-    pub to: Option<u32>,
-}
-
-impl Anchors {
-    /// The part of `session` these anchors keep, if any.
-    pub fn cut<'a>(&self, session: &'a [Event]) -> Option<&'a [Event]> {
-        let start = match self.from {
-            Some(t) => session.iter().position(|e| e.touchpoint == t)?,
-            None => 0,
-        };
-        let rest = &session[start..];
-        let end = match self.to {
-            Some(t) => rest.iter().position(|e| e.touchpoint == t)? + 1,
-            None => rest.len(),
-        };
-        Some(&rest[..end])
-    }
-}
-
-/// The retained events, shared by every re-computation of one load.
-#[derive(Debug)]
-struct EventStore {
-    customer_names: Interner,
-    touchpoint_names: Interner,
-    /// Each customer's events in (time, source position) order.
-    sorted: Vec<Event>,
-    /// Session key of each event; empty when no event had a session id.
-    session_keys: Vec<u32>,
-    /// Start of each customer's events, plus a final end.
-    offsets: Vec<usize>,
-    /// The kept properties' names, their values, and their values along
-    /// `sorted`.
-    kept: Vec<String>,
-    values: Vec<Interner>,
-    properties: Vec<PropertyColumn>,
-}
-
-impl EventStore {
-    /// True when the session of customer `c` starting at `start` (within
-    /// the customer's events) is selected by `filter`.
-    fn selects(
-        &self,
-        filter: Option<&SessionFilter>,
-        c: usize,
-        start: usize,
-        session: &[Event],
-    ) -> bool {
-        filter.is_none_or(|f| {
-            let at = self.offsets[c] + start;
-            f.selects(session, |p| self.properties[p].at(at))
-        })
-    }
-
-    /// Calls `f(start, session)` for each of customer `c`'s sessions that
-    /// `filter` selects, `start` its first index in the customer's events.
-    fn each_selected<'a>(
-        &'a self,
-        c: usize,
-        timeout_us: Option<i64>,
-        filter: Option<&SessionFilter>,
-        mut f: impl FnMut(usize, &'a [Event]),
-    ) {
-        let (events, keys) = self.customer(c);
-        for_each_session(events, keys, timeout_us, |start, s| {
-            if self.selects(filter, c, start, s) {
-                f(start, s)
-            }
-        });
-    }
-
-    /// The value id + 1 (0: none) kept property `property` (None: 0) has
-    /// at customer `c`'s event `start`.
-    fn value_at(&self, property: Option<usize>, c: usize, start: usize) -> u32 {
-        property
-            .and_then(|p| self.properties.get(p))
-            .map_or(0, |column| column.at(self.offsets[c] + start))
-    }
-
-    fn customer(&self, c: usize) -> (&[Event], &[u32]) {
-        let (a, b) = (self.offsets[c], self.offsets[c + 1]);
-        let keys: &[u32] = if self.session_keys.is_empty() {
-            &[]
-        } else {
-            &self.session_keys[a..b]
-        };
-        (&self.sorted[a..b], keys)
-    }
 }
 
 impl Journeys {
@@ -515,79 +418,6 @@ pub(super) struct Parts {
     pub grouped: Grouped,
     pub excluded: u64,
     pub rejected: RejectedLog,
-}
-
-/// Splits one customer's ordered events into sessions (see
-/// [`starts_session`]), calling `f(start, session)` with each session's
-/// first index in `events`; `keys` holds each event's session key, or is
-/// empty when no event has one.
-pub fn for_each_session<'a>(
-    events: &'a [Event],
-    keys: &[u32],
-    timeout_us: Option<i64>,
-    mut f: impl FnMut(usize, &'a [Event]),
-) {
-    let key = |i: usize| keys.get(i).copied().unwrap_or(0);
-    let mut start = 0;
-    for i in 1..events.len() {
-        let previous = Some((events[i - 1].time_us, key(i - 1)));
-        if starts_session(previous, events[i].time_us, key(i), timeout_us) {
-            f(start, &events[start..i]);
-            start = i;
-        }
-    }
-    if start < events.len() {
-        f(start, &events[start..]);
-    }
-}
-
-/// The graph and counts of one walk over the stored events.
-struct Walked {
-    graph: JourneyGraph,
-    events: u64,
-    customers: u64,
-    sessions: u64,
-    time_range_us: Option<(i64, i64)>,
-}
-
-fn walk(
-    store: &EventStore,
-    config: &EngineConfig,
-    anchors: Anchors,
-    filter: Option<&SessionFilter>,
-) -> Walked {
-    let touchpoint_count = store.touchpoint_names.len();
-    let mut tally = Tally::new(touchpoint_count);
-    let mut markers = Markers::new(touchpoint_count);
-    let (mut customers, mut events_walked) = (0u64, 0u64);
-    let mut time_range: Option<(i64, i64)> = None;
-    for c in 0..store.offsets.len() - 1 {
-        if store.offsets[c] == store.offsets[c + 1] {
-            continue;
-        }
-        let sessions_before = tally.sessions;
-        store.each_selected(c, config.session_timeout_us, filter, |_, s| {
-            if let Some(part) = anchors.cut(s) {
-                events_walked += part.len() as u64;
-                let (first, last) = (part[0].time_us, part[part.len() - 1].time_us);
-                time_range =
-                    Some(time_range.map_or((first, last), |(a, b)| (a.min(first), b.max(last))));
-                markers.next_session(c as u32);
-                let steps = part.iter().map(|e| (e.touchpoint, e.time_us));
-                tally.session(&mut markers, steps, config.collapse_repeats);
-            }
-        });
-        if tally.sessions > sessions_before {
-            customers += 1;
-        }
-    }
-    Walked {
-        graph: tally.graph(&store.touchpoint_names),
-        events: events_walked,
-        customers,
-        sessions: tally.sessions,
-        time_range_us: time_range,
-    }
 }
 
 pub(super) fn build(parts: Parts) -> Journeys {

@@ -196,6 +196,27 @@ impl Tally {
         }
     }
 
+    /// Adds the counts of `later`, a tally of other customers walked after
+    /// these: its transitions are taken in the order it first took them.
+    pub fn absorb(&mut self, later: &Tally) {
+        for (touchpoint, theirs) in later.nodes.iter().enumerate() {
+            let mine = self.node(touchpoint as u32);
+            mine.events += theirs.events;
+            mine.sessions += theirs.sessions;
+            mine.customers += theirs.customers;
+            mine.exits += theirs.exits;
+            mine.first_step_sum += theirs.first_step_sum;
+        }
+        for theirs in &later.edges.edges {
+            let id = self.edges.id(theirs.from, theirs.to);
+            let mine = &mut self.edges.edges[id as usize];
+            mine.transitions += theirs.transitions;
+            mine.customers += theirs.customers;
+            mine.time.merge(&theirs.time);
+        }
+        self.sessions += later.sessions;
+    }
+
     fn node(&mut self, touchpoint: u32) -> &mut NodeTotal {
         let i = touchpoint as usize;
         if i >= self.nodes.len() {

@@ -7,10 +7,13 @@ use duckdb::arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, S
 use duckdb::arrow::compute::cast;
 use duckdb::arrow::datatypes::{DataType, Float64Type, Int64Type};
 
-use crate::engine::EventBatch;
+use std::borrow::Cow;
+
+use crate::engine::{EARLIEST_US, EventBatch, LATEST_US, NewEvent};
 
 use super::record::{Field, Record, RecordPlan, text_field};
 use super::schema::Mapping;
+use super::timestamp::ReadTime;
 use super::{BATCH_EVENTS, SourceError, SourceOptions, TimeParser};
 
 /// How the time column is read, by its type.
@@ -137,9 +140,15 @@ impl<'a> BatchFiller<'a> {
     pub fn add(&mut self, arrays: &[ArrayRef]) -> Result<(), SourceError> {
         let plan = &self.selection.plan;
         let columns = ArrowColumns::new(arrays, self.selection.time_kind, plan.time)?;
+        let quick = Quick::of(&columns, plan);
         let rows = arrays.first().map_or(0, |a| a.len());
         for row in 0..rows {
             self.row_number += 1;
+            if let Some(quick) = &quick
+                && quick.push(row, self.parser, &mut self.batch)
+            {
+                continue;
+            }
             let record = ArrowRow {
                 columns: &columns,
                 row,
@@ -169,6 +178,107 @@ impl<'a> BatchFiller<'a> {
     /// The batch, unless nothing went into it.
     pub fn rest(self) -> Option<EventBatch> {
         (!self.batch.is_empty() || !self.batch.rejected.is_empty()).then_some(self.batch)
+    }
+}
+
+/// The common case read without the record plan's generality: every
+/// field a text column, the time in microseconds, nothing pseudonymized
+/// or hidden and no fallback customer column. A row it cannot take as a
+/// plain event (a field blank or missing, a time out of range or moved by
+/// a clock change) is left to the plan, so every row maps as the plan
+/// maps it.
+struct Quick<'c> {
+    customer: &'c StringArray,
+    event: &'c StringArray,
+    event_id: Option<&'c StringArray>,
+    session_id: Option<&'c StringArray>,
+    properties: Vec<(&'c str, &'c StringArray)>,
+    times: &'c Int64Array,
+    /// The times are wall-clock times, read in the parser's zone.
+    naive: bool,
+}
+
+impl<'c> Quick<'c> {
+    /// The quick reading of `columns` under `plan`, when it applies.
+    fn of(columns: &'c ArrowColumns, plan: &'c RecordPlan<usize>) -> Option<Self> {
+        if plan.pseudonyms.is_some()
+            || plan.customer_fallback.is_some()
+            || !plan.hidden.names.is_empty()
+        {
+            return None;
+        }
+        let text = |key: usize| match columns.columns.get(key) {
+            Some(Column::Text(array)) => Some(array),
+            _ => None,
+        };
+        let optional = |key: Option<usize>| match key {
+            None => Some(None),
+            Some(key) => text(key).map(Some),
+        };
+        let (times, naive) = match columns.columns.get(plan.time) {
+            Some(Column::Micros { values, naive }) => (values, *naive),
+            _ => return None,
+        };
+        Some(Quick {
+            customer: text(plan.customer)?,
+            event: text(plan.event)?,
+            event_id: optional(plan.event_id)?,
+            session_id: optional(plan.session_id)?,
+            properties: plan
+                .properties
+                .iter()
+                .map(|(name, key)| text(*key).map(|array| (name.as_str(), array)))
+                .collect::<Option<_>>()?,
+            times,
+            naive,
+        })
+    }
+
+    /// Pushes `row` as an event; false (nothing pushed) when it is not a
+    /// plain one.
+    fn push(&self, row: usize, parser: &TimeParser, batch: &mut EventBatch) -> bool {
+        let value = |array: &'c StringArray| match array.is_valid(row) {
+            true => match text_field(array.value(row)) {
+                Field::Text(Cow::Borrowed(text)) => Some(text),
+                _ => None,
+            },
+            false => None,
+        };
+        let (Some(customer), Some(event)) = (value(self.customer), value(self.event)) else {
+            return false;
+        };
+        if !self.times.is_valid(row) {
+            return false;
+        }
+        let us = self.times.value(row);
+        let time_us = match self.naive {
+            false => us,
+            true => match parser.localize(us, 0) {
+                Some(ReadTime {
+                    us, adjusted: None, ..
+                }) => us,
+                _ => return false,
+            },
+        };
+        if !(EARLIEST_US..=LATEST_US).contains(&time_us) {
+            return false;
+        }
+        let properties = self
+            .properties
+            .iter()
+            .filter_map(|(name, array)| value(array).map(|v| (*name, v)));
+        batch.push_with_sub_us(
+            NewEvent {
+                customer,
+                event,
+                time_us,
+                event_id: self.event_id.and_then(value),
+                session_id: self.session_id.and_then(value),
+            },
+            0,
+            properties,
+        );
+        true
     }
 }
 
@@ -274,5 +384,176 @@ impl Record<usize> for ArrowRow<'_> {
             })
             .collect();
         values.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use duckdb::arrow::array::TimestampMicrosecondArray;
+
+    use super::*;
+    use crate::engine::Rejected;
+
+    /// Rows that are plain events and rows that are not: blank, missing
+    /// and white-space-led values, times out of range, a local time the
+    /// clock skipped.
+    fn arrays(naive: bool) -> Vec<ArrayRef> {
+        let texts = |values: &[Option<&str>]| -> ArrayRef {
+            Arc::new(values.iter().copied().collect::<StringArray>())
+        };
+        let skipped = 1_679_797_800_000_000; // 2023-03-26 02:30 in Europe/Paris
+        let times = [
+            Some(1_700_000_000_000_000),
+            Some(1_700_000_001_000_000),
+            None,
+            Some(i64::MAX / 2),
+            Some(skipped),
+            Some(1_700_000_002_000_000),
+            Some(1_700_000_003_000_000),
+        ];
+        let times: TimestampMicrosecondArray = times.into_iter().collect();
+        let times = match naive {
+            true => times,
+            false => times.with_timezone("UTC"),
+        };
+        vec![
+            texts(&[
+                Some("c1"),
+                Some(" "),
+                Some("c3"),
+                Some("c4"),
+                Some("c5"),
+                None,
+                Some(" c7"),
+            ]),
+            texts(&[
+                Some("view"),
+                Some("buy"),
+                Some("view"),
+                Some("view"),
+                Some("buy"),
+                Some("view"),
+                Some("\tcart"),
+            ]),
+            texts(&[
+                Some("e1"),
+                None,
+                Some(""),
+                Some("e4"),
+                Some("e5"),
+                Some("e6"),
+                Some(" "),
+            ]),
+            texts(&[
+                Some("web"),
+                Some("app"),
+                None,
+                Some(" "),
+                Some("web"),
+                Some("app"),
+                Some("mail"),
+            ]),
+            Arc::new(times),
+        ]
+    }
+
+    fn selection(naive: bool, hidden: &[&str]) -> Selection {
+        let mapping = Mapping {
+            customer: "customer".into(),
+            customer_fallback: None,
+            event: "event".into(),
+            time: "time".into(),
+            time_unit: None,
+            event_id: Some("id".into()),
+            session_id: None,
+            channel: Some("channel".into()),
+            convention: String::new(),
+            columns: vec![],
+            comparable: vec![],
+        };
+        let options = SourceOptions {
+            hidden_properties: hidden.iter().map(|h| h.to_string()).collect(),
+            ..SourceOptions::default()
+        };
+        let kind = match naive {
+            true => TimeKind::Naive,
+            false => TimeKind::Instant,
+        };
+        Selection::new(&mapping, kind, |_| true, &options)
+    }
+
+    type Row = (String, String, i64, Option<String>, Vec<(String, String)>);
+
+    fn contents(batch: &EventBatch) -> (Vec<Row>, Vec<Rejected>, u64) {
+        let events = batch
+            .iter()
+            .map(|e| {
+                let properties = e
+                    .properties()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect();
+                let id = e.event_id.map(str::to_owned);
+                (e.customer.into(), e.event.into(), e.time_us, id, properties)
+            })
+            .collect();
+        (events, batch.rejected.clone(), batch.times_adjusted.total())
+    }
+
+    /// The quick loop maps every row as the record plan alone does.
+    #[test]
+    fn the_quick_loop_maps_as_the_plan_does() {
+        let paris: chrono_tz::Tz = "Europe/Paris".parse().unwrap_or(chrono_tz::UTC);
+        for (naive, zone) in [(false, None), (true, None), (true, Some(paris))] {
+            let parser = TimeParser::new(zone);
+            let arrays = arrays(naive);
+            let quick_selection = selection(naive, &[]);
+            let mut filler = BatchFiller::new(&quick_selection, &parser, EventBatch::default(), 10);
+            assert!(filler.add(&arrays).is_ok());
+            let quick = filler.swap(EventBatch::default());
+
+            let plan = &quick_selection.plan;
+            let columns = ArrowColumns::new(&arrays, quick_selection.time_kind, plan.time);
+            let Ok(columns) = columns else {
+                panic!("the columns do not read");
+            };
+            assert!(Quick::of(&columns, plan).is_some());
+            let mut reference = EventBatch::default();
+            for row in 0..arrays[0].len() {
+                let record = ArrowRow {
+                    columns: &columns,
+                    row,
+                };
+                let position = || format!("row {}", 11 + row);
+                plan.apply(&record, &parser, position, &mut reference);
+            }
+            let (events, rejected, adjusted) = contents(&quick);
+            assert_eq!(
+                (events.clone(), rejected.len(), adjusted),
+                {
+                    let (e, r, a) = contents(&reference);
+                    (e, r.len(), a)
+                },
+                "naive {naive}, zone {zone:?}"
+            );
+            let positions = |r: &[Rejected]| -> Vec<String> {
+                r.iter()
+                    .map(|r| format!("{} {}", r.position, r.record))
+                    .collect()
+            };
+            assert_eq!(positions(&rejected), positions(&reference.rejected));
+            assert!(events.len() >= 3 && !rejected.is_empty());
+        }
+    }
+
+    /// Hidden properties are the plan's to write.
+    #[test]
+    fn hidden_properties_leave_the_quick_loop() {
+        let arrays = arrays(false);
+        let selection = selection(false, &["channel"]);
+        let plan = &selection.plan;
+        let columns = ArrowColumns::new(&arrays, selection.time_kind, plan.time);
+        assert!(columns.is_ok_and(|c| Quick::of(&c, plan).is_none()));
     }
 }
