@@ -137,6 +137,8 @@ impl EventSource for ParquetSource {
                 None => return Err(SourceError::ReaderStopped("Parquet reader")),
             }
         }
+        // The batches kept for reuse are not needed any more.
+        self.lanes.clear();
         Ok(None)
     }
 

@@ -87,10 +87,14 @@ impl ReaderLink {
     pub fn next_batch(&mut self) -> Result<Option<EventBatch>, SourceError> {
         match self.batches.recv() {
             Ok(message) => message.map(Some),
-            Err(_) => match self.reader.take().map(JoinHandle::join) {
-                Some(Err(_)) => Err(SourceError::ReaderStopped("reader thread")),
-                _ => Ok(None),
-            },
+            Err(_) => {
+                // The batches kept for reuse go with their channel.
+                self.recycle = bounded(0).0;
+                match self.reader.take().map(JoinHandle::join) {
+                    Some(Err(_)) => Err(SourceError::ReaderStopped("reader thread")),
+                    _ => Ok(None),
+                }
+            }
         }
     }
 
