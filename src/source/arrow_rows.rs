@@ -3,9 +3,11 @@
 //! mapping reads, every field as text and the time last; each batch of
 //! arrays in that order is mapped row by row through the record plan.
 
-use duckdb::arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, StringArray};
+use duckdb::arrow::array::{
+    Array, ArrayRef, AsArray, Float64Array, Int32Array, Int64Array, StringArray,
+};
 use duckdb::arrow::compute::cast;
-use duckdb::arrow::datatypes::{DataType, Float64Type, Int64Type};
+use duckdb::arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type};
 
 use std::borrow::Cow;
 
@@ -188,11 +190,11 @@ impl<'a> BatchFiller<'a> {
 /// a clock change) is left to the plan, so every row maps as the plan
 /// maps it.
 struct Quick<'c> {
-    customer: &'c StringArray,
-    event: &'c StringArray,
-    event_id: Option<&'c StringArray>,
-    session_id: Option<&'c StringArray>,
-    properties: Vec<(&'c str, &'c StringArray)>,
+    customer: &'c Column,
+    event: &'c Column,
+    event_id: Option<&'c Column>,
+    session_id: Option<&'c Column>,
+    properties: Vec<(&'c str, &'c Column)>,
     times: &'c Int64Array,
     /// The times are wall-clock times, read in the parser's zone.
     naive: bool,
@@ -208,7 +210,7 @@ impl<'c> Quick<'c> {
             return None;
         }
         let text = |key: usize| match columns.columns.get(key) {
-            Some(Column::Text(array)) => Some(array),
+            Some(column @ (Column::Text(_) | Column::Dictionary { .. })) => Some(column),
             _ => None,
         };
         let optional = |key: Option<usize>| match key {
@@ -237,12 +239,9 @@ impl<'c> Quick<'c> {
     /// Pushes `row` as an event; false (nothing pushed) when it is not a
     /// plain one.
     fn push(&self, row: usize, parser: &TimeParser, batch: &mut EventBatch) -> bool {
-        let value = |array: &'c StringArray| match array.is_valid(row) {
-            true => match text_field(array.value(row)) {
-                Field::Text(Cow::Borrowed(text)) => Some(text),
-                _ => None,
-            },
-            false => None,
+        let value = |column: &'c Column| match column.text(row).map(text_field) {
+            Some(Field::Text(Cow::Borrowed(text))) => Some(text),
+            _ => None,
         };
         let (Some(customer), Some(event)) = (value(self.customer), value(self.event)) else {
             return false;
@@ -266,7 +265,7 @@ impl<'c> Quick<'c> {
         let properties = self
             .properties
             .iter()
-            .filter_map(|(name, array)| value(array).map(|v| (*name, v)));
+            .filter_map(|(name, column)| value(column).map(|v| (*name, v)));
         batch.push_with_sub_us(
             NewEvent {
                 customer,
@@ -284,6 +283,11 @@ impl<'c> Quick<'c> {
 
 enum Column {
     Text(StringArray),
+    /// Text read as a dictionary: each row's key into the values.
+    Dictionary {
+        keys: Int32Array,
+        values: StringArray,
+    },
     /// Microseconds; `naive` when the type had no zone.
     Micros {
         values: Int64Array,
@@ -297,6 +301,24 @@ enum Column {
     /// Whole epoch numbers, in the column's unit.
     Integer(Int64Array),
     Float(Float64Array),
+}
+
+impl Column {
+    /// The text at `row` of a text column; None when it is null (or the
+    /// column is not text).
+    fn text(&self, row: usize) -> Option<&str> {
+        match self {
+            Column::Text(array) => array.is_valid(row).then(|| array.value(row)),
+            Column::Dictionary { keys, values } => match keys.is_valid(row) {
+                true => {
+                    let key = usize::try_from(keys.value(row)).ok()?;
+                    (key < values.len() && values.is_valid(key)).then(|| values.value(key))
+                }
+                false => None,
+            },
+            _ => None,
+        }
+    }
 }
 
 struct ArrowColumns {
@@ -337,10 +359,18 @@ impl ArrowColumns {
                         let array = cast(array, &DataType::Float64).map_err(arrow_error)?;
                         Column::Float(array.as_primitive::<Float64Type>().clone())
                     }
-                    _ => {
-                        let array = cast(array, &DataType::Utf8).map_err(arrow_error)?;
-                        Column::Text(array.as_string::<i32>().clone())
-                    }
+                    _ => match array.as_dictionary_opt::<Int32Type>() {
+                        Some(dictionary) if dictionary.values().data_type() == &DataType::Utf8 => {
+                            Column::Dictionary {
+                                keys: dictionary.keys().clone(),
+                                values: dictionary.values().as_string::<i32>().clone(),
+                            }
+                        }
+                        _ => {
+                            let array = cast(array, &DataType::Utf8).map_err(arrow_error)?;
+                            Column::Text(array.as_string::<i32>().clone())
+                        }
+                    },
                 })
             })
             .collect::<Result<_, SourceError>>()?;
@@ -356,8 +386,12 @@ struct ArrowRow<'a> {
 impl Record<usize> for ArrowRow<'_> {
     fn field(&self, key: &usize) -> Field<'_> {
         let row = self.row;
-        match &self.columns.columns[*key] {
-            Column::Text(a) if a.is_valid(row) => text_field(a.value(row)),
+        let column = &self.columns.columns[*key];
+        match column {
+            Column::Text(_) | Column::Dictionary { .. } => match column.text(row) {
+                Some(text) => text_field(text),
+                None => Field::Missing,
+            },
             Column::Micros { values, naive } if values.is_valid(row) => match naive {
                 true => Field::LocalTimestampUs(values.value(row)),
                 false => Field::TimestampUs(values.value(row)),
@@ -399,9 +433,15 @@ mod tests {
     /// Rows that are plain events and rows that are not: blank, missing
     /// and white-space-led values, times out of range, a local time the
     /// clock skipped.
-    fn arrays(naive: bool) -> Vec<ArrayRef> {
+    fn arrays(naive: bool, dictionary: bool) -> Vec<ArrayRef> {
         let texts = |values: &[Option<&str>]| -> ArrayRef {
-            Arc::new(values.iter().copied().collect::<StringArray>())
+            let plain: ArrayRef = Arc::new(values.iter().copied().collect::<StringArray>());
+            let as_dictionary =
+                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+            match dictionary {
+                true => cast(&plain, &as_dictionary).unwrap_or(plain),
+                false => plain,
+            }
         };
         let skipped = 1_679_797_800_000_000; // 2023-03-26 02:30 in Europe/Paris
         let times = [
@@ -505,9 +545,19 @@ mod tests {
     #[test]
     fn the_quick_loop_maps_as_the_plan_does() {
         let paris: chrono_tz::Tz = "Europe/Paris".parse().unwrap_or(chrono_tz::UTC);
-        for (naive, zone) in [(false, None), (true, None), (true, Some(paris))] {
+        let cases = [
+            (false, None, false),
+            (true, None, false),
+            (true, Some(paris), false),
+            (false, None, true),
+        ];
+        for (naive, zone, dictionary) in cases {
             let parser = TimeParser::new(zone);
-            let arrays = arrays(naive);
+            let arrays = arrays(naive, dictionary);
+            assert_eq!(
+                matches!(arrays[1].data_type(), DataType::Dictionary(..)),
+                dictionary
+            );
             let quick_selection = selection(naive, &[]);
             let mut filler = BatchFiller::new(&quick_selection, &parser, EventBatch::default(), 10);
             assert!(filler.add(&arrays).is_ok());
@@ -535,7 +585,7 @@ mod tests {
                     let (e, r, a) = contents(&reference);
                     (e, r.len(), a)
                 },
-                "naive {naive}, zone {zone:?}"
+                "naive {naive}, zone {zone:?}, dictionary {dictionary}"
             );
             let positions = |r: &[Rejected]| -> Vec<String> {
                 r.iter()
@@ -550,7 +600,7 @@ mod tests {
     /// Hidden properties are the plan's to write.
     #[test]
     fn hidden_properties_leave_the_quick_loop() {
-        let arrays = arrays(false);
+        let arrays = arrays(false, false);
         let selection = selection(false, &["channel"]);
         let plan = &selection.plan;
         let columns = ArrowColumns::new(&arrays, selection.time_kind, plan.time);

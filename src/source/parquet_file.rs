@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use duckdb::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use duckdb::arrow::compute::cast;
-use duckdb::arrow::datatypes::{DataType, Float32Type, Float64Type, TimeUnit};
+use duckdb::arrow::datatypes::{DataType, Float32Type, Float64Type, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
@@ -63,6 +63,9 @@ struct Plan {
     /// The unit the time column is brought to, when it is a timestamp in
     /// seconds or milliseconds.
     time_cast: Option<DataType>,
+    /// The file's columns as they are read: text stored with a dictionary
+    /// is read as one (its values decoded once per page, not per row).
+    schema: SchemaRef,
 }
 
 impl ParquetSource {
@@ -81,11 +84,9 @@ impl ParquetSource {
             return Ok(Opening::ThroughDuckDb(file));
         };
         let parser = Arc::new(options.time_parser_for(&plan.mapping));
-        let metadata = ArrowReaderMetadata::load(
-            &File::open(file.path()).map_err(io_error)?,
-            ArrowReaderOptions::default(),
-        )
-        .map_err(parquet_error)?;
+        let options = ArrowReaderOptions::new().with_schema(plan.schema.clone());
+        let opened = File::open(file.path()).map_err(io_error)?;
+        let metadata = ArrowReaderMetadata::load(&opened, options).map_err(parquet_error)?;
         let groups = metadata.metadata().num_row_groups();
         let mapping = plan.mapping.clone();
         let plan = Arc::new(plan);
@@ -233,6 +234,25 @@ fn plan(path: &Path, options: &SourceOptions) -> Result<Option<Plan>, SourceErro
     }
     roots.sort_unstable();
     roots.dedup();
+    let text_columns = &wanted[..wanted.len() - 1];
+    let schema = Arc::new(Schema::new(
+        fields
+            .iter()
+            .enumerate()
+            .map(|(at, field)| {
+                let dictionary = text_columns.contains(&at)
+                    && field.data_type() == &DataType::Utf8
+                    && stored_with_dictionary(&metadata, at);
+                match dictionary {
+                    true => field.as_ref().clone().with_data_type(DataType::Dictionary(
+                        Box::new(DataType::Int32),
+                        Box::new(DataType::Utf8),
+                    )),
+                    false => field.as_ref().clone(),
+                }
+            })
+            .collect::<Vec<_>>(),
+    ));
     let order = wanted
         .iter()
         .map(|at| roots.iter().position(|r| r == at).unwrap_or(0))
@@ -243,7 +263,24 @@ fn plan(path: &Path, options: &SourceOptions) -> Result<Option<Plan>, SourceErro
         roots,
         order,
         time_cast,
+        schema,
     }))
+}
+
+/// True when every row group holds the top-level column `at` with a
+/// dictionary.
+fn stored_with_dictionary(metadata: &ParquetMetaData, at: usize) -> bool {
+    let schema = metadata.file_metadata().schema_descr();
+    let leaves: Vec<usize> = (0..schema.num_columns())
+        .filter(|&leaf| schema.get_column_root_idx(leaf) == at)
+        .collect();
+    let [leaf] = leaves[..] else {
+        return false;
+    };
+    metadata
+        .row_groups()
+        .iter()
+        .all(|group| group.column(leaf).dictionary_page_offset().is_some())
 }
 
 /// True when the top-level column `at` is stored as INT96 (old Impala
