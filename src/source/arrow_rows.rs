@@ -1,7 +1,7 @@
 //! Rows of Arrow columns mapped into events: what the Parquet reader and
-//! DuckDB's answers have in common. A selection names the columns a
-//! mapping reads, every field as text and the time last; each batch of
-//! arrays in that order is mapped row by row through the record plan.
+//! DuckDB's answers have in common. Each batch of arrays, in a
+//! [`Selection`]'s order, is mapped row by row: through a quick loop when
+//! a row is plainly an event, else through the record plan.
 
 use duckdb::arrow::array::{
     Array, ArrayRef, AsArray, Float64Array, Int32Array, Int64Array, StringArray,
@@ -14,103 +14,9 @@ use std::borrow::Cow;
 use crate::engine::{EARLIEST_US, EventBatch, LATEST_US, NewEvent};
 
 use super::record::{Field, Record, RecordPlan, text_field};
-use super::schema::Mapping;
+use super::selection::{Selection, TimeKind};
 use super::timestamp::ReadTime;
-use super::{BATCH_EVENTS, SourceError, SourceOptions, TimeParser};
-
-/// How the time column is read, by its type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum TimeKind {
-    /// TIMESTAMP WITH TIME ZONE: an instant.
-    Instant,
-    /// TIMESTAMP / DATE without zone: read in the configured zone.
-    Naive,
-    /// TIMESTAMPTZ_NS (Parquet's nanosecond instants): to the nanosecond.
-    InstantNs,
-    /// TIMESTAMP_NS: a wall-clock time to the nanosecond.
-    NaiveNs,
-    /// A whole number that fits 64 bits: epoch seconds, ms, µs or ns in
-    /// the column's unit, exactly.
-    Integer,
-    /// Any other number: epoch seconds, ms, µs or ns in the column's unit.
-    Number,
-    /// Anything else, read as text.
-    Text,
-}
-
-impl TimeKind {
-    /// A native time type, which needs no unit.
-    pub(super) fn is_native(self) -> bool {
-        matches!(
-            self,
-            TimeKind::Instant | TimeKind::Naive | TimeKind::InstantNs | TimeKind::NaiveNs
-        )
-    }
-}
-
-/// The columns a mapping reads, in order, and how each becomes a field.
-pub(super) struct Selection {
-    /// The column names, in order; the plan's keys index them. The time
-    /// column is the last.
-    pub columns: Vec<String>,
-    /// Where each field of an event is among `columns`.
-    pub plan: RecordPlan<usize>,
-    /// How the time column is read.
-    pub time_kind: TimeKind,
-}
-
-impl Selection {
-    /// What to read for `mapping`: every field as text, and the time last,
-    /// read as `time_kind`; properties only from columns that `exists`.
-    pub fn new(
-        mapping: &Mapping,
-        time_kind: TimeKind,
-        exists: impl Fn(&str) -> bool,
-        options: &SourceOptions,
-    ) -> Selection {
-        let mut columns: Vec<String> = Vec::new();
-        let mut column = |name: &str| {
-            columns.push(name.to_owned());
-            columns.len() - 1
-        };
-        let customer = column(&mapping.customer);
-        let customer_fallback = mapping.customer_fallback.as_deref().map(&mut column);
-        let event = column(&mapping.event);
-        let event_id = mapping.event_id.as_deref().map(&mut column);
-        let session_id = mapping.session_id.as_deref().map(&mut column);
-        let properties: Vec<(String, usize)> = options
-            .property_columns(mapping)
-            .into_iter()
-            .filter(|(_, name)| exists(name))
-            .map(|(p, name)| {
-                let at = column(&name);
-                (p, at)
-            })
-            .collect();
-        let time = column(&mapping.time);
-        let plan = RecordPlan {
-            customer,
-            customer_fallback,
-            event,
-            time,
-            event_id,
-            session_id,
-            hidden: super::record::Hidden::new(&options.hidden_properties, |name| {
-                properties
-                    .iter()
-                    .find(|(p, _)| p == name)
-                    .map(|(_, at)| *at)
-            }),
-            properties,
-            pseudonyms: options.pseudonymize.clone(),
-        };
-        Selection {
-            columns,
-            plan,
-            time_kind,
-        }
-    }
-}
+use super::{BATCH_EVENTS, SourceError, TimeParser};
 
 /// Fills an event batch from Arrow arrays in a selection's order.
 pub(super) struct BatchFiller<'a> {
@@ -429,6 +335,7 @@ mod tests {
 
     use super::*;
     use crate::engine::Rejected;
+    use crate::source::{Mapping, SourceOptions};
 
     /// Rows that are plain events and rows that are not: blank, missing
     /// and white-space-led values, times out of range, a local time the

@@ -9,9 +9,10 @@ use std::path::Path;
 
 use crate::engine::EventBatch;
 
-use super::arrow_rows::{BatchFiller, Selection, TimeKind};
+use super::arrow_rows::BatchFiller;
 use super::input::Uncompressed;
 use super::schema::{self, ColumnSample, Mapping};
+use super::selection::{Selection, TimeKind};
 use super::threaded::{ReaderEnd, ReaderLink};
 use super::{DETECTION_SAMPLE, EventSource, SourceError, SourceOptions, TimeParser};
 

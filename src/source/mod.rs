@@ -28,6 +28,8 @@ pub mod parquet_file;
 pub mod pseudonym;
 pub mod record;
 pub mod schema;
+#[cfg(feature = "full")]
+mod selection;
 pub mod threaded;
 pub mod timestamp;
 pub mod values;

@@ -22,9 +22,10 @@ use parquet::arrow::arrow_reader::{
 use parquet::basic::{Compression, Type as PhysicalType};
 use parquet::file::metadata::ParquetMetaData;
 
-use super::arrow_rows::{BatchFiller, Selection, TimeKind};
+use super::arrow_rows::BatchFiller;
 use super::input::Uncompressed;
 use super::schema::{self, ColumnSample, Mapping};
+use super::selection::{Selection, TimeKind};
 use super::threaded::{ReaderEnd, ReaderLink};
 use super::{BATCH_EVENTS, DETECTION_SAMPLE, EventSource, SourceError, SourceOptions};
 use crate::engine::EventBatch;
