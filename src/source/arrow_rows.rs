@@ -15,6 +15,7 @@ use crate::engine::{EARLIEST_US, EventBatch, LATEST_US, NewEvent};
 
 use super::record::{Field, Record, RecordPlan, text_field};
 use super::selection::{Selection, TimeKind};
+use super::threaded::ReaderEnd;
 use super::timestamp::ReadTime;
 use super::{BATCH_EVENTS, SourceError, TimeParser};
 
@@ -45,7 +46,7 @@ impl<'a> BatchFiller<'a> {
     }
 
     /// Maps the rows of `arrays` into the batch.
-    pub fn add(&mut self, arrays: &[ArrayRef]) -> Result<(), SourceError> {
+    fn add(&mut self, arrays: &[ArrayRef]) -> Result<(), SourceError> {
         let plan = &self.selection.plan;
         let columns = ArrowColumns::new(arrays, self.selection.time_kind, plan.time)?;
         let quick = Quick::of(&columns, plan);
@@ -72,15 +73,20 @@ impl<'a> BatchFiller<'a> {
         Ok(())
     }
 
-    /// True once the batch holds [`BATCH_EVENTS`] events and rejected
-    /// records.
-    pub fn is_full(&self) -> bool {
-        self.batch.len() + self.batch.rejected.len() >= BATCH_EVENTS
-    }
-
-    /// The batch so far, `fresh` taking its place.
-    pub fn swap(&mut self, fresh: EventBatch) -> EventBatch {
-        std::mem::replace(&mut self.batch, fresh)
+    /// Maps the rows of `arrays` and sends the batch to `end` once it
+    /// holds [`BATCH_EVENTS`] events and rejected records; false when
+    /// nobody reads any more (the reading was cancelled).
+    pub fn add_sending(
+        &mut self,
+        arrays: &[ArrayRef],
+        end: &ReaderEnd,
+    ) -> Result<bool, SourceError> {
+        self.add(arrays)?;
+        if self.batch.len() + self.batch.rejected.len() < BATCH_EVENTS {
+            return Ok(true);
+        }
+        let full = std::mem::replace(&mut self.batch, end.fresh_batch());
+        Ok(end.batches.send(Ok(full)).is_ok())
     }
 
     /// The batch, unless nothing went into it.
@@ -468,7 +474,9 @@ mod tests {
             let quick_selection = selection(naive, &[]);
             let mut filler = BatchFiller::new(&quick_selection, &parser, EventBatch::default(), 10);
             assert!(filler.add(&arrays).is_ok());
-            let quick = filler.swap(EventBatch::default());
+            let Some(quick) = filler.rest() else {
+                panic!("nothing was mapped");
+            };
 
             let plan = &quick_selection.plan;
             let columns = ArrowColumns::new(&arrays, quick_selection.time_kind, plan.time);

@@ -467,14 +467,7 @@ fn stream_events(
     let mut filler = BatchFiller::new(selection, parser, end.fresh_batch(), 0);
     for arrow in stream {
         let arrow = arrow.map_err(duck_error)?;
-        filler.add(arrow.columns())?;
-        if filler.is_full()
-            && end
-                .batches
-                .send(Ok(filler.swap(end.fresh_batch())))
-                .is_err()
-        {
-            // The reading was cancelled: nobody waits.
+        if !filler.add_sending(arrow.columns(), end)? {
             return Ok(());
         }
     }

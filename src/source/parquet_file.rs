@@ -476,14 +476,7 @@ fn read_groups(
             if let Some(ty) = &plan.time_cast {
                 arrays[time_at] = cast(&arrays[time_at], ty).map_err(arrow_error)?;
             }
-            filler.add(&arrays)?;
-            if filler.is_full()
-                && end
-                    .batches
-                    .send(Ok(filler.swap(end.fresh_batch())))
-                    .is_err()
-            {
-                // The reading was cancelled: nobody waits.
+            if !filler.add_sending(&arrays, end)? {
                 return Ok(());
             }
         }
