@@ -45,6 +45,10 @@ pub struct ParquetSource {
 /// Threads reading row groups at once (the engine has a core besides).
 const LANES: usize = 2;
 
+/// Batches each lane may have waiting for the engine: two lanes hold as
+/// many as one reader of any other kind.
+const LANE_BATCHES: usize = 2;
+
 /// How a Parquet file is to be read.
 pub enum Opening {
     /// By the arrow-rs reader.
@@ -96,7 +100,7 @@ impl ParquetSource {
             .map(|lane| {
                 let (plan, parser, file, metadata) =
                     (plan.clone(), parser.clone(), file.clone(), metadata.clone());
-                ReaderLink::spawn("parquet reader", move |end| {
+                ReaderLink::spawn_holding("parquet reader", LANE_BATCHES, move |end| {
                     let groups = (lane..groups).step_by(LANES);
                     if let Err(e) =
                         read_groups(file.path(), &metadata, groups, &plan, &parser, &end)

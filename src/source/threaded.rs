@@ -47,8 +47,18 @@ impl ReaderLink {
         name: &str,
         read: impl FnOnce(ReaderEnd) + Send + 'static,
     ) -> Result<Self, SourceError> {
-        let (batch_tx, batches) = bounded(CHANNEL_BATCHES);
-        let (recycle, recycled) = bounded(CHANNEL_BATCHES);
+        Self::spawn_holding(name, CHANNEL_BATCHES, read)
+    }
+
+    /// Like [`ReaderLink::spawn`], with at most `in_flight` batches waiting
+    /// to be taken (and as many kept for reuse).
+    pub fn spawn_holding(
+        name: &str,
+        in_flight: usize,
+        read: impl FnOnce(ReaderEnd) + Send + 'static,
+    ) -> Result<Self, SourceError> {
+        let (batch_tx, batches) = bounded(in_flight);
+        let (recycle, recycled) = bounded(in_flight);
         let end = ReaderEnd {
             batches: batch_tx,
             recycled,
