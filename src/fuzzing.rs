@@ -119,17 +119,9 @@ pub const FUZZ_AVRO_SCHEMA: &str = r#"{"type":"record","name":"Event","fields":[
 /// none; 2 for an Avro datum of [`FUZZ_AVRO_SCHEMA`]; else JSON).
 pub fn kafka_value(data: &[u8]) {
     let mapping = Mapping {
-        customer: "customer_id".into(),
         customer_fallback: Some("anonymous_id".into()),
-        event: "event".into(),
-        time: "timestamp".into(),
-        time_unit: None,
         event_id: Some("event_id".into()),
-        session_id: None,
-        channel: None,
-        convention: "aliases".into(),
-        columns: Vec::new(),
-        comparable: Vec::new(),
+        ..Mapping::named("customer_id", "event", "timestamp")
     };
     let mapper = JsonMapper::new(&mapping, &SourceOptions::default(), TimeParser::default());
     let value = match data.split_first() {

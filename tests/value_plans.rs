@@ -194,17 +194,10 @@ fn schema_file(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::Pa
 
 fn mapping(customer: &str, event: &str, time: &str, event_id: Option<&str>) -> Mapping {
     Mapping {
-        customer: customer.into(),
         customer_fallback: Some("anonymous_id".into()),
-        event: event.into(),
-        time: time.into(),
-        time_unit: None,
         event_id: event_id.map(Into::into),
-        session_id: None,
-        channel: None,
         convention: "test".into(),
-        columns: Vec::new(),
-        comparable: Vec::new(),
+        ..Mapping::named(customer, event, time)
     }
 }
 

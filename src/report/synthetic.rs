@@ -45,19 +45,7 @@ pub fn synthetic_summary(touchpoints: usize, edges: usize) -> Summary {
     }
     Summary {
         source: format!("synthetic map: {touchpoints} touchpoints, {edges} transitions"),
-        mapping: Mapping {
-            customer: "customer".into(),
-            customer_fallback: None,
-            event: "event".into(),
-            time: "time".into(),
-            time_unit: None,
-            event_id: None,
-            session_id: None,
-            channel: None,
-            convention: "aliases".into(),
-            columns: Vec::new(),
-            comparable: Vec::new(),
-        },
+        mapping: Mapping::named("customer", "event", "time"),
         events: 0,
         customers: 0,
         sessions: 0,

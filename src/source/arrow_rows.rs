@@ -414,17 +414,9 @@ mod tests {
 
     fn selection(naive: bool, hidden: &[&str]) -> Selection {
         let mapping = Mapping {
-            customer: "customer".into(),
-            customer_fallback: None,
-            event: "event".into(),
-            time: "time".into(),
-            time_unit: None,
             event_id: Some("id".into()),
-            session_id: None,
             channel: Some("channel".into()),
-            convention: String::new(),
-            columns: vec![],
-            comparable: vec![],
+            ..Mapping::named("customer", "event", "time")
         };
         let options = SourceOptions {
             hidden_properties: hidden.iter().map(|h| h.to_string()).collect(),

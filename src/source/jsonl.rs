@@ -702,17 +702,8 @@ mod tests {
     #[test]
     fn a_line_is_keyed_by_its_first_events_customer() {
         let mapping = Mapping {
-            customer: "user".into(),
             customer_fallback: Some("anon".into()),
-            event: "event".into(),
-            time: "ts".into(),
-            time_unit: None,
-            event_id: None,
-            session_id: None,
-            channel: None,
-            convention: "aliases".into(),
-            columns: Vec::new(),
-            comparable: Vec::new(),
+            ..Mapping::named("user", "event", "ts")
         };
         let key = |line: &str| customer_of(line.as_bytes(), &mapping);
         assert_eq!(key(r#"{"user":"u1","event":"home"}"#), Some("u1".into()));

@@ -317,19 +317,7 @@ mod tests {
     use crate::engine::{EventBatch, NewEvent};
 
     fn mapping() -> Mapping {
-        Mapping {
-            customer: "customer_id".into(),
-            customer_fallback: None,
-            event: "event".into(),
-            time: "timestamp".into(),
-            time_unit: None,
-            event_id: None,
-            session_id: None,
-            channel: None,
-            convention: "aliases".into(),
-            columns: Vec::new(),
-            comparable: Vec::new(),
-        }
+        Mapping::named("customer_id", "event", "timestamp")
     }
 
     fn covering<'a>(covered: &'a [StreamMark], mapping: &'a Mapping) -> Covering<'a> {

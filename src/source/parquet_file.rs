@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use duckdb::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use duckdb::arrow::compute::cast;
-use duckdb::arrow::datatypes::{DataType, Float32Type, Float64Type, Schema, SchemaRef, TimeUnit};
+use duckdb::arrow::datatypes::{DataType, Float32Type, Float64Type, Schema, TimeUnit};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
@@ -68,9 +68,10 @@ struct Plan {
     /// The unit the time column is brought to, when it is a timestamp in
     /// seconds or milliseconds.
     time_cast: Option<DataType>,
-    /// The file's columns as they are read: text stored with a dictionary
-    /// is read as one (its values decoded once per page, not per row).
-    schema: SchemaRef,
+    /// The file's metadata, read once, and its columns as they are read:
+    /// text stored with a dictionary is read as one (its values decoded
+    /// once per page, not per row).
+    metadata: ArrowReaderMetadata,
 }
 
 impl ParquetSource {
@@ -89,22 +90,16 @@ impl ParquetSource {
             return Ok(Opening::ThroughDuckDb(file));
         };
         let parser = Arc::new(options.time_parser_for(&plan.mapping));
-        let options = ArrowReaderOptions::new().with_schema(plan.schema.clone());
-        let opened = File::open(file.path()).map_err(io_error)?;
-        let metadata = ArrowReaderMetadata::load(&opened, options).map_err(parquet_error)?;
-        let groups = metadata.metadata().num_row_groups();
+        let groups = plan.metadata.metadata().num_row_groups();
         let mapping = plan.mapping.clone();
         let plan = Arc::new(plan);
         let file = Arc::new(file);
         let lanes = (0..LANES.min(groups).max(1))
             .map(|lane| {
-                let (plan, parser, file, metadata) =
-                    (plan.clone(), parser.clone(), file.clone(), metadata.clone());
+                let (plan, parser, file) = (plan.clone(), parser.clone(), file.clone());
                 ReaderLink::spawn_holding("parquet reader", LANE_BATCHES, move |end| {
                     let groups = (lane..groups).step_by(LANES);
-                    if let Err(e) =
-                        read_groups(file.path(), &metadata, groups, &plan, &parser, &end)
-                    {
+                    if let Err(e) = read_groups(file.path(), groups, &plan, &parser, &end) {
                         let _ = end.batches.send(Err(e));
                     }
                 })
@@ -262,13 +257,15 @@ fn plan(path: &Path, options: &SourceOptions) -> Result<Option<Plan>, SourceErro
         .iter()
         .map(|at| roots.iter().position(|r| r == at).unwrap_or(0))
         .collect();
+    let options = ArrowReaderOptions::new().with_schema(schema);
+    let metadata = ArrowReaderMetadata::try_new(metadata, options).map_err(parquet_error)?;
     Ok(Some(Plan {
         mapping,
         selection,
         roots,
         order,
         time_cast,
-        schema,
+        metadata,
     }))
 }
 
@@ -441,17 +438,17 @@ fn float_text(value: f32) -> Option<String> {
     plain_range(f64::from(value).abs()).then(|| format!("{value:?}"))
 }
 
-/// Reads the row `groups` of the file at `path` (whose `metadata` is
-/// read) into event batches: each group's, then an empty batch.
+/// Reads the row `groups` of the file at `path` into event batches: each
+/// group's, then an empty batch.
 fn read_groups(
     path: &Path,
-    metadata: &ArrowReaderMetadata,
     groups: impl Iterator<Item = usize>,
     plan: &Plan,
     parser: &super::TimeParser,
     end: &ReaderEnd,
 ) -> Result<(), SourceError> {
     let time_at = plan.order.len() - 1;
+    let metadata = &plan.metadata;
     let row_groups = metadata.metadata().row_groups();
     for group in groups {
         let rows_before: i64 = row_groups[..group].iter().map(|g| g.num_rows()).sum();

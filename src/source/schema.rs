@@ -56,17 +56,28 @@ pub struct Mapping {
 /// mapping (a merged view before any worker has reported).
 pub fn no_columns() -> Mapping {
     Mapping {
-        customer: String::new(),
-        customer_fallback: None,
-        event: String::new(),
-        time: String::new(),
-        time_unit: None,
-        event_id: None,
-        session_id: None,
-        channel: None,
         convention: String::new(),
-        columns: Vec::new(),
-        comparable: Vec::new(),
+        ..Mapping::named("", "", "")
+    }
+}
+
+impl Mapping {
+    /// The customer, event and time columns named so, by their aliases,
+    /// and nothing else.
+    pub fn named(customer: &str, event: &str, time: &str) -> Mapping {
+        Mapping {
+            customer: customer.into(),
+            customer_fallback: None,
+            event: event.into(),
+            time: time.into(),
+            time_unit: None,
+            event_id: None,
+            session_id: None,
+            channel: None,
+            convention: "aliases".into(),
+            columns: Vec::new(),
+            comparable: Vec::new(),
+        }
     }
 }
 
@@ -293,17 +304,13 @@ impl Mapping {
             Ok(mapping) => Ok(mapping),
             Err(e @ SchemaError::UnknownColumn { .. }) if !columns.is_empty() => Err(e),
             Err(_) => Ok(Mapping {
-                customer: overrides.customer.clone().unwrap_or_default(),
-                customer_fallback: None,
-                event: overrides.event.clone().unwrap_or_default(),
-                time: overrides.time.clone().unwrap_or_default(),
-                time_unit: None,
-                event_id: None,
-                session_id: None,
-                channel: None,
                 convention: "empty".to_owned(),
                 columns: columns.iter().map(|c| c.name.clone()).collect(),
-                comparable: Vec::new(),
+                ..Mapping::named(
+                    overrides.customer.as_deref().unwrap_or_default(),
+                    overrides.event.as_deref().unwrap_or_default(),
+                    overrides.time.as_deref().unwrap_or_default(),
+                )
             }),
         }
     }
