@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 use duckdb::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use duckdb::arrow::compute::cast;
-use duckdb::arrow::datatypes::{DataType, Float32Type, Float64Type, Schema, TimeUnit};
+use duckdb::arrow::datatypes::{
+    DataType, Field, Fields, Float32Type, Float64Type, Schema, SchemaRef, TimeUnit,
+};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
@@ -219,7 +221,6 @@ fn plan(path: &Path, options: &SourceOptions) -> Result<Option<Plan>, SourceErro
         |name| position(name).is_some(),
         options,
     );
-    let mut roots: Vec<usize> = Vec::new();
     let mut wanted = Vec::new();
     for (i, name) in selection.columns.iter().enumerate() {
         let Some(at) = position(name) else {
@@ -230,29 +231,11 @@ fn plan(path: &Path, options: &SourceOptions) -> Result<Option<Plan>, SourceErro
             return Ok(None);
         }
         wanted.push(at);
-        roots.push(at);
     }
+    let mut roots = wanted.clone();
     roots.sort_unstable();
     roots.dedup();
-    let text_columns = &wanted[..wanted.len() - 1];
-    let schema = Arc::new(Schema::new(
-        fields
-            .iter()
-            .enumerate()
-            .map(|(at, field)| {
-                let dictionary = text_columns.contains(&at)
-                    && field.data_type() == &DataType::Utf8
-                    && stored_with_dictionary(&metadata, at);
-                match dictionary {
-                    true => field.as_ref().clone().with_data_type(DataType::Dictionary(
-                        Box::new(DataType::Int32),
-                        Box::new(DataType::Utf8),
-                    )),
-                    false => field.as_ref().clone(),
-                }
-            })
-            .collect::<Vec<_>>(),
-    ));
+    let schema = reading_schema(&fields, &wanted[..wanted.len() - 1], &metadata);
     let order = wanted
         .iter()
         .map(|at| roots.iter().position(|r| r == at).unwrap_or(0))
@@ -267,6 +250,32 @@ fn plan(path: &Path, options: &SourceOptions) -> Result<Option<Plan>, SourceErro
         time_cast,
         metadata,
     }))
+}
+
+/// The file's `fields` as they are read: the `text_columns` read that the
+/// file stores with a dictionary are read as one.
+fn reading_schema(
+    fields: &Fields,
+    text_columns: &[usize],
+    metadata: &ParquetMetaData,
+) -> SchemaRef {
+    let fields: Vec<Field> = fields
+        .iter()
+        .enumerate()
+        .map(|(at, field)| {
+            let dictionary = text_columns.contains(&at)
+                && field.data_type() == &DataType::Utf8
+                && stored_with_dictionary(metadata, at);
+            match dictionary {
+                true => field.as_ref().clone().with_data_type(DataType::Dictionary(
+                    Box::new(DataType::Int32),
+                    Box::new(DataType::Utf8),
+                )),
+                false => field.as_ref().clone(),
+            }
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
 }
 
 /// True when every row group holds the top-level column `at` with a
