@@ -343,13 +343,19 @@ pub struct NewEvent<'a> {
     pub session_id: Option<&'a str>,
 }
 
+/// Bytes of text a batch has room for per event: a customer id, an event
+/// name, an event id and a property (a generated shop's take 55).
+const TEXT_PER_EVENT: usize = 64;
+
 impl EventBatch {
-    /// An empty batch with room for `events` events.
+    /// An empty batch with room for `events` events, their names and ids
+    /// and a property each (a batch of a typical file then never grows;
+    /// the room is only address space until it is written).
     pub fn with_capacity(events: usize) -> Self {
         EventBatch {
-            text: String::with_capacity(events * 24),
+            text: String::with_capacity(events * TEXT_PER_EVENT),
             events: Vec::with_capacity(events),
-            properties: Vec::new(),
+            properties: Vec::with_capacity(events),
             rejected: Vec::new(),
             rejected_at_us: Vec::new(),
             resume_at: Vec::new(),

@@ -131,8 +131,8 @@ impl EventSource for ParquetSource {
             let count = self.lanes.len();
             let lane = &mut self.lanes[self.group % count];
             match lane.next_batch()? {
+                // The empty batch that ends a group holds no buffers.
                 Some(batch) if batch.is_empty() && batch.rejected.is_empty() => {
-                    lane.recycle(batch);
                     self.group += 1;
                 }
                 Some(batch) => return Ok(Some(batch)),
@@ -145,9 +145,18 @@ impl EventSource for ParquetSource {
         Ok(None)
     }
 
+    /// The batch goes to the lane reading ahead first (it is the one
+    /// filling new batches while the engine takes the current group's),
+    /// else to the current one: a batch that keeps its grown buffers
+    /// spares the reader allocating and faulting in new ones.
     fn recycle(&mut self, batch: EventBatch) {
-        if let Some(lane) = self.lanes.get(self.group % self.lanes.len().max(1)) {
-            lane.recycle(batch);
+        let count = self.lanes.len();
+        let mut batch = batch;
+        for step in 1..=count {
+            match self.lanes[(self.group + step) % count].offer(batch) {
+                None => return,
+                Some(back) => batch = back,
+            }
         }
     }
 }
@@ -492,7 +501,7 @@ fn read_groups(
         }
         let rest = filler.rest().into_iter();
         // The group's last events, then the empty batch that ends it.
-        for batch in rest.chain(std::iter::once(end.fresh_batch())) {
+        for batch in rest.chain(std::iter::once(EventBatch::with_capacity(0))) {
             if end.batches.send(Ok(batch)).is_err() {
                 return Ok(());
             }

@@ -137,10 +137,16 @@ impl ReaderLink {
     }
 
     /// Hands a consumed batch back to the reader.
-    pub fn recycle(&self, mut batch: EventBatch) {
-        batch.clear();
+    pub fn recycle(&self, batch: EventBatch) {
         // A reader with spare batches enough drops this one.
-        let _ = self.recycle.try_send(batch);
+        let _ = self.offer(batch);
+    }
+
+    /// Hands a consumed batch back to the reader if it has room for
+    /// another spare one; else gives it back (cleared).
+    pub fn offer(&self, mut batch: EventBatch) -> Option<EventBatch> {
+        batch.clear();
+        self.recycle.try_send(batch).err().map(|e| e.into_inner())
     }
 }
 
