@@ -149,9 +149,8 @@ impl EventSource for ParquetSource {
     /// filling new batches while the engine takes the current group's),
     /// else to the current one: a batch that keeps its grown buffers
     /// spares the reader allocating and faulting in new ones.
-    fn recycle(&mut self, batch: EventBatch) {
+    fn recycle(&mut self, mut batch: EventBatch) {
         let count = self.lanes.len();
-        let mut batch = batch;
         for step in 1..=count {
             match self.lanes[(self.group + step) % count].offer(batch) {
                 None => return,
