@@ -5,6 +5,7 @@
 use super::event::Event;
 use super::property_column::PropertyColumn;
 use super::staging::{BUCKET_SHIFT, Bucket, sort_by_time};
+use super::value_ids::ValueIds;
 
 /// Events grouped by customer, de-duplicated and in order.
 pub(super) struct Grouped {
@@ -82,9 +83,11 @@ impl Deduplicator {
 fn customer_offsets(buckets: &[Bucket], customer_count: usize) -> (Vec<usize>, bool) {
     let mut offsets = vec![0usize; customer_count + 1];
     let mut with_ids = false;
-    for s in buckets.iter().flat_map(|b| b.chunks.iter().flatten()) {
-        offsets[s.event.customer as usize + 1] += 1;
-        with_ids |= s.id_hash != 0;
+    for bucket in buckets {
+        bucket.for_each_customer(|customer, with_id| {
+            offsets[customer as usize + 1] += 1;
+            with_ids |= with_id;
+        });
     }
     for i in 1..offsets.len() {
         offsets[i] += offsets[i - 1];
@@ -102,7 +105,7 @@ struct GroupColumns {
     /// Only to order events within a microsecond: dropped once sorted.
     sub_us: Vec<u16>,
     /// Value ids of the kept properties, a run of `kept` per event.
-    values: Vec<u32>,
+    values: ValueIds,
     with_keys: bool,
     with_sub_us: bool,
     kept: usize,
@@ -116,7 +119,7 @@ impl GroupColumns {
             events: Vec::with_capacity(total),
             keys: Vec::with_capacity(if with_keys { total } else { 0 }),
             sub_us: Vec::with_capacity(if with_sub_us { total } else { 0 }),
-            values: Vec::with_capacity(total * kept),
+            values: ValueIds::with_capacity(total * kept),
             with_keys,
             with_sub_us,
             kept,
@@ -151,6 +154,8 @@ impl GroupColumns {
         } = self;
         // The bucket's event ids, by slot from its first.
         let mut ids: Vec<u64> = Vec::new();
+        // The slots of a chunk's events.
+        let mut slots: Vec<usize> = Vec::new();
         let mut deduplicator = Deduplicator::default();
         let mut write = 0usize;
         let mut grouped_customers = 0;
@@ -169,30 +174,34 @@ impl GroupColumns {
             if with_sub_us {
                 sub_us.resize(end, 0);
             }
-            values.resize(end * kept, 0);
+            values.resize(end * kept);
             let mut cursor: Vec<usize> = offsets[lo..hi].to_vec();
-            let mut index = 0;
-            for chunk in bucket.chunks {
+            bucket.drain_chunks(|bucket, first, chunk| {
+                // Each event's slot, then what goes along with it.
+                slots.clear();
                 for s in chunk {
                     let slot = &mut cursor[s.event.customer as usize - lo];
                     events[*slot] = s.event;
                     if with_ids {
                         ids[*slot - start] = s.id_hash;
                     }
-                    if with_keys {
-                        keys[*slot] = bucket.keys[index];
-                    }
-                    if with_sub_us {
-                        sub_us[*slot] = bucket.sub_us[index];
-                    }
-                    if kept > 0 {
-                        values[*slot * kept..(*slot + 1) * kept]
-                            .copy_from_slice(&bucket.properties[index * kept..(index + 1) * kept]);
-                    }
+                    slots.push(*slot);
                     *slot += 1;
-                    index += 1;
                 }
-            }
+                if with_keys {
+                    for (k, &slot) in slots.iter().enumerate() {
+                        keys[slot] = bucket.keys[first + k];
+                    }
+                }
+                if with_sub_us {
+                    for (k, &slot) in slots.iter().enumerate() {
+                        sub_us[slot] = bucket.sub_us[first + k];
+                    }
+                }
+                if kept > 0 {
+                    values.scatter_runs(&bucket.properties, first, &slots, kept);
+                }
+            });
             for c in lo..hi {
                 let (from, to) = (offsets[c], offsets[c + 1]);
                 offsets[c] = write;
@@ -223,7 +232,7 @@ impl GroupColumns {
                     } else {
                         &mut []
                     },
-                    &mut values[range.start * kept..range.end * kept],
+                    (values, range.start),
                     kept,
                 );
             }
@@ -252,7 +261,7 @@ impl GroupColumns {
         events.shrink_to_fit();
         keys.truncate(if with_keys { len } else { 0 });
         keys.shrink_to_fit();
-        values.truncate(len * kept);
+        values.resize(len * kept);
         let properties = (0..kept)
             .map(|p| PropertyColumn::from_runs(&values, kept, p))
             .collect();
@@ -300,7 +309,7 @@ mod tests {
                 },
                 id_hash: match next(4) {
                     0 => 0,
-                    _ => 1 + next(40),
+                    _ => crate::engine::intern::name_hash(&next(40).to_string()) | 1,
                 },
             };
             let b = (customer >> BUCKET_SHIFT) as usize;

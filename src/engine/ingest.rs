@@ -291,30 +291,30 @@ impl JourneyBuilder {
         let properties = self.config.kept_properties.len();
         let mut buckets: Vec<Bucket> = Vec::new();
         for bucket in std::mem::take(&mut self.buckets) {
-            let mut index = 0;
-            for chunk in &bucket.chunks {
-                for staged in chunk {
+            bucket.drain_chunks(|bucket, first, chunk| {
+                for (index, staged) in (first..).zip(chunk) {
                     let new = kept(staged.event.customer as usize);
-                    if new != u32::MAX {
-                        let b = (new >> BUCKET_SHIFT) as usize;
-                        if b >= buckets.len() {
-                            buckets.resize_with(b + 1, Bucket::default);
-                        }
-                        let mut moved = *staged;
-                        moved.event.customer = new;
-                        let to = &mut buckets[b];
-                        to.push(
-                            moved,
-                            bucket.keys.get(index).copied(),
-                            bucket.sub_us.get(index).copied(),
-                        );
-                        to.properties.extend_from_slice(
-                            &bucket.properties[index * properties..(index + 1) * properties],
-                        );
+                    if new == u32::MAX {
+                        continue;
                     }
-                    index += 1;
+                    let b = (new >> BUCKET_SHIFT) as usize;
+                    if b >= buckets.len() {
+                        buckets.resize_with(b + 1, Bucket::default);
+                    }
+                    let mut moved = *staged;
+                    moved.event.customer = new;
+                    let to = &mut buckets[b];
+                    to.push(
+                        moved,
+                        bucket.keys.get(index).copied(),
+                        bucket.sub_us.get(index).copied(),
+                    );
+                    to.properties.extend_from(
+                        &bucket.properties,
+                        index * properties..(index + 1) * properties,
+                    );
                 }
-            }
+            });
         }
         self.buckets = buckets;
         self.staged = self.buckets.iter().map(|b| b.len).sum();
@@ -324,7 +324,7 @@ impl JourneyBuilder {
     pub(super) fn oldest_staged_us(&self) -> i64 {
         self.buckets
             .iter()
-            .flat_map(|b| b.chunks.iter().flatten())
+            .flat_map(Bucket::iter)
             .map(|s| s.event.time_us)
             .min()
             .unwrap_or(i64::MAX)

@@ -30,17 +30,34 @@ pub struct Interner {
     shift: u32,
 }
 
-/// A name's hash and id, or an empty slot.
+/// A name's hash and id, or an empty slot: 12 bytes (the hash in two
+/// halves, so that no padding is held per slot).
 #[derive(Debug, Clone, Copy)]
 struct Slot {
-    hash: u64,
+    hash: [u32; 2],
     id: u32,
+}
+
+impl Slot {
+    fn new(hash: u64, id: u32) -> Self {
+        Slot {
+            hash: [hash as u32, (hash >> 32) as u32],
+            id,
+        }
+    }
+
+    fn hash(&self) -> u64 {
+        u64::from(self.hash[0]) | u64::from(self.hash[1]) << 32
+    }
 }
 
 /// The id of an empty slot.
 const EMPTY: u32 = u32::MAX;
 
-const EMPTY_SLOT: Slot = Slot { hash: 0, id: EMPTY };
+const EMPTY_SLOT: Slot = Slot {
+    hash: [0, 0],
+    id: EMPTY,
+};
 
 /// Saved as the list of names in id order.
 impl serde::Serialize for Interner {
@@ -94,7 +111,7 @@ impl Interner {
         let id = self.ends.len() as u32;
         self.text.push_str(name);
         self.ends.push(self.text.len() as u64);
-        self.slots[at] = Slot { hash: h, id };
+        self.slots[at] = Slot::new(h, id);
         id
     }
 
@@ -129,7 +146,7 @@ impl Interner {
             if slot.id == EMPTY {
                 return Err(at);
             }
-            if slot.hash == h {
+            if slot.hash() == h {
                 return Ok(slot.id);
             }
             at = (at + 1) & mask;
@@ -142,7 +159,7 @@ impl Interner {
         let old = std::mem::replace(&mut self.slots, vec![EMPTY_SLOT; count]);
         self.shift = 64 - count.trailing_zeros();
         for slot in old.into_iter().filter(|s| s.id != EMPTY) {
-            if let Err(at) = self.find(slot.hash) {
+            if let Err(at) = self.find(slot.hash()) {
                 self.slots[at] = slot;
             }
         }

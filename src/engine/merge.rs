@@ -107,37 +107,33 @@ impl Ids<'_> {
     /// Stages the events of one bucket of `part` in `merged`, renamed.
     fn move_events(&self, bucket: &Bucket, part: &StagedCopy, merged: &mut StagedCopy) {
         let kept = self.values.len();
-        let mut index = 0;
-        for chunk in &bucket.chunks {
-            for staged in chunk {
-                let mut moved = *staged;
-                moved.event.customer = self.customers[staged.event.customer as usize];
-                moved.event.touchpoint = self.touchpoints[staged.event.touchpoint as usize];
-                let b = (moved.event.customer >> BUCKET_SHIFT) as usize;
-                if merged.buckets.len() <= b {
-                    merged.buckets.resize_with(b + 1, Bucket::default);
-                }
-                let to = &mut merged.buckets[b];
-                let key = part.with_keys.then(|| bucket.keys[index]);
-                let sub_us = part.with_sub_us.then(|| bucket.sub_us[index]);
-                // Every event of the merged copy has a key (and nanoseconds)
-                // when any part's has.
-                to.push(
-                    moved,
-                    merged.with_keys.then(|| key.unwrap_or(0)),
-                    merged.with_sub_us.then(|| sub_us.unwrap_or(0)),
-                );
-                // Value ids are the interner's plus one (0: no value).
-                for (k, ids) in self.values.iter().enumerate() {
-                    let value = bucket.properties[index * kept + k];
-                    to.properties.push(match value {
-                        0 => 0,
-                        v => ids[v as usize - 1] + 1,
-                    });
-                }
-                merged.total += 1;
-                index += 1;
+        for (index, staged) in bucket.iter().enumerate() {
+            let mut moved = staged;
+            moved.event.customer = self.customers[staged.event.customer as usize];
+            moved.event.touchpoint = self.touchpoints[staged.event.touchpoint as usize];
+            let b = (moved.event.customer >> BUCKET_SHIFT) as usize;
+            if merged.buckets.len() <= b {
+                merged.buckets.resize_with(b + 1, Bucket::default);
             }
+            let to = &mut merged.buckets[b];
+            let key = part.with_keys.then(|| bucket.keys[index]);
+            let sub_us = part.with_sub_us.then(|| bucket.sub_us[index]);
+            // Every event of the merged copy has a key (and nanoseconds)
+            // when any part's has.
+            to.push(
+                moved,
+                merged.with_keys.then(|| key.unwrap_or(0)),
+                merged.with_sub_us.then(|| sub_us.unwrap_or(0)),
+            );
+            // Value ids are the interner's plus one (0: no value).
+            for (k, ids) in self.values.iter().enumerate() {
+                let value = bucket.properties.get(index * kept + k);
+                to.properties.push(match value {
+                    0 => 0,
+                    v => ids[v as usize - 1] + 1,
+                });
+            }
+            merged.total += 1;
         }
     }
 }

@@ -37,6 +37,7 @@ mod staging;
 pub mod stats;
 mod store;
 pub mod triggers;
+mod value_ids;
 pub mod variants;
 pub mod walk;
 

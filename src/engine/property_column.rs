@@ -1,6 +1,8 @@
 //! A kept property's values along a customer's ordered events, held as
 //! the points where the value changes.
 
+use super::value_ids::ValueIds;
+
 /// The values one kept property has along the ordered events, as the
 /// points where it changes: a few bytes per session, not per event.
 #[derive(Debug, Clone, Default)]
@@ -11,14 +13,22 @@ pub struct PropertyColumn {
 
 impl PropertyColumn {
     /// The column of property `p` from values laid out `kept` per event.
-    pub(super) fn from_runs(values: &[u32], kept: usize, p: usize) -> PropertyColumn {
-        let mut changes: Vec<(u32, u32)> = Vec::new();
-        for (i, v) in values.iter().skip(p).step_by(kept).enumerate() {
-            if changes.last().is_none_or(|(_, last)| last != v) {
-                changes.push((i as u32, *v));
+    pub(super) fn from_runs(values: &ValueIds, kept: usize, p: usize) -> PropertyColumn {
+        fn changes<T: Copy + Into<u32>>(values: &[T], kept: usize, p: usize) -> Vec<(u32, u32)> {
+            let mut changes: Vec<(u32, u32)> = Vec::new();
+            for (i, v) in values.iter().skip(p).step_by(kept).enumerate() {
+                let v: u32 = (*v).into();
+                if changes.last().is_none_or(|(_, last)| *last != v) {
+                    changes.push((i as u32, v));
+                }
             }
+            changes.shrink_to_fit();
+            changes
         }
-        changes.shrink_to_fit();
+        let changes = match values {
+            ValueIds::Narrow(values) => changes(values, kept, p),
+            ValueIds::Wide(values) => changes(values, kept, p),
+        };
         PropertyColumn { changes }
     }
 

@@ -16,6 +16,7 @@ use super::ingest::JourneyBuilder;
 use super::intern::Interner;
 use super::rejected::RejectedLog;
 use super::staging::Bucket;
+use super::value_ids::ValueIds;
 
 /// What of a builder is saved.
 #[derive(Debug, Serialize, Deserialize)]
@@ -116,14 +117,15 @@ impl JourneyBuilder {
         }
         let (before, after) = (kept.len(), now.len());
         for bucket in &mut self.buckets {
-            let held: usize = bucket.chunks.iter().map(Vec::len).sum();
+            let held = bucket.iter().count();
             if bucket.properties.len() != held * before {
                 return Err(damaged("a bucket of another size than it says"));
             }
-            let mut remapped = Vec::with_capacity(held * after);
+            let mut remapped = ValueIds::with_capacity(held * after);
             for e in 0..held {
-                let run = &bucket.properties[e * before..(e + 1) * before];
-                remapped.extend(from.iter().map(|f| f.map_or(0, |i| run[i])));
+                for f in &from {
+                    remapped.push(f.map_or(0, |i| bucket.properties.get(e * before + i)));
+                }
             }
             bucket.properties = remapped;
         }
@@ -138,22 +140,19 @@ impl JourneyBuilder {
             return Err(damaged("values of other properties than it keeps"));
         }
         for bucket in &self.buckets {
-            let held: usize = bucket.chunks.iter().map(Vec::len).sum();
+            let held = bucket.iter().count();
             let keys_fit = !self.with_keys || bucket.keys.len() == held;
             let sub_us_fit = match self.with_sub_us {
                 true => bucket.sub_us.len() == held && bucket.sub_us.iter().all(|ns| *ns < 1000),
                 false => bucket.sub_us.is_empty(),
             };
             let values_fit = bucket.properties.len() == held * kept
-                && bucket.properties.chunks(kept.max(1)).all(|run| {
-                    run.iter()
-                        .zip(&self.values)
-                        .all(|(v, values)| (*v as usize) <= values.len())
-                });
+                && (0..held * kept)
+                    .all(|i| bucket.properties.get(i) as usize <= self.values[i % kept].len());
             if held != bucket.len || !keys_fit || !sub_us_fit || !values_fit {
                 return Err(damaged("a bucket of another size than it says"));
             }
-            let events_fit = bucket.chunks.iter().flatten().all(|s| {
+            let events_fit = bucket.iter().all(|s| {
                 (s.event.customer as usize) < customers
                     && (s.event.touchpoint as usize) < touchpoints
                     && is_event_time(s.event.time_us)
