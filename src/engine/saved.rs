@@ -117,7 +117,7 @@ impl JourneyBuilder {
         }
         let (before, after) = (kept.len(), now.len());
         for bucket in &mut self.buckets {
-            let held = bucket.iter().count();
+            let held = bucket.held();
             if bucket.properties.len() != held * before {
                 return Err(damaged("a bucket of another size than it says"));
             }
@@ -140,7 +140,7 @@ impl JourneyBuilder {
             return Err(damaged("values of other properties than it keeps"));
         }
         for bucket in &self.buckets {
-            let held = bucket.iter().count();
+            let held = bucket.held();
             let keys_fit = !self.with_keys || bucket.keys.len() == held;
             let sub_us_fit = match self.with_sub_us {
                 true => bucket.sub_us.len() == held && bucket.sub_us.iter().all(|ns| *ns < 1000),

@@ -57,6 +57,12 @@ impl Bucket {
         }
     }
 
+    /// The events held, counted from the chunks (a saved bucket's `len`
+    /// is checked against it).
+    pub fn held(&self) -> usize {
+        self.events.len()
+    }
+
     /// The staged events in source order.
     pub fn iter(&self) -> impl Iterator<Item = Staged> + '_ {
         self.events.iter()
@@ -122,8 +128,8 @@ impl Bucket {
 
 /// A bucket's events: 16 bytes each while they fit the packed form (see
 /// [`Packed`]), else as they are, 24 bytes each.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-#[serde(from = "Vec<Vec<Staged>>", into = "Vec<Vec<Staged>>")]
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(from = "Vec<Vec<Staged>>")]
 enum StagedEvents {
     /// Times from `base` on (None until the first event), the customers of
     /// one bucket.
@@ -143,13 +149,25 @@ impl Default for StagedEvents {
     }
 }
 
-/// Saved as the events as they are (the packed form is only memory).
-impl From<StagedEvents> for Vec<Vec<Staged>> {
-    fn from(events: StagedEvents) -> Self {
-        match events {
-            StagedEvents::Wide(chunks) => chunks,
-            StagedEvents::Packed { .. } => vec![events.iter().collect()],
+/// Saved as the events as they are, in one chunk (the packed form is only
+/// memory), unpacked as they are written.
+impl serde::Serialize for StagedEvents {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        /// The events as one chunk.
+        struct Chunk<'a>(&'a StagedEvents);
+        impl serde::Serialize for Chunk<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+                for staged in self.0.iter() {
+                    seq.serialize_element(&staged)?;
+                }
+                seq.end()
+            }
         }
+        let mut seq = serializer.serialize_seq(Some(1))?;
+        seq.serialize_element(&Chunk(self))?;
+        seq.end()
     }
 }
 
@@ -201,6 +219,14 @@ impl StagedEvents {
                 *self = StagedEvents::Wide(wide);
             }
             StagedEvents::Wide(chunks) => push_chunked(chunks, staged),
+        }
+    }
+
+    /// The events held.
+    fn len(&self) -> usize {
+        match self {
+            StagedEvents::Packed { chunks, .. } => chunks.iter().map(Vec::len).sum(),
+            StagedEvents::Wide(chunks) => chunks.iter().map(Vec::len).sum(),
         }
     }
 

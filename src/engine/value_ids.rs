@@ -6,8 +6,8 @@
 use serde::{Deserialize, Serialize};
 
 /// Value ids (0: no value), narrow while they fit in a byte.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "Vec<u32>", into = "Vec<u32>")]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "Vec<u32>")]
 pub(super) enum ValueIds {
     /// Every id below 256.
     Narrow(Vec<u8>),
@@ -30,11 +30,12 @@ impl From<Vec<u32>> for ValueIds {
     }
 }
 
-impl From<ValueIds> for Vec<u32> {
-    fn from(ids: ValueIds) -> Self {
-        match ids {
-            ValueIds::Narrow(ids) => ids.into_iter().map(u32::from).collect(),
-            ValueIds::Wide(ids) => ids,
+/// Saved as plain `u32`s, widened as they are written.
+impl Serialize for ValueIds {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ValueIds::Narrow(ids) => serializer.collect_seq(ids.iter().map(|&id| u32::from(id))),
+            ValueIds::Wide(ids) => ids.serialize(serializer),
         }
     }
 }
@@ -163,39 +164,48 @@ impl ValueIds {
 mod tests {
     use super::*;
 
+    /// The ids as plain `u32`s, through what is saved.
+    fn plain(ids: &ValueIds) -> Vec<u32> {
+        postcard::from_bytes(&postcard::to_allocvec(ids).unwrap()).unwrap()
+    }
+
     /// Every operation gives what the same operation on plain `u32`s
     /// gives, whether the ids are narrow, widened on the way, or mixed.
     #[test]
     fn ids_read_as_plain_u32s_through_widening() {
-        let mut plain: Vec<u32> = Vec::new();
+        let mut expected: Vec<u32> = Vec::new();
         let mut ids = ValueIds::default();
         for i in 0..600u32 {
             let id = match i {
                 0..300 => i % 7,
                 _ => i,
             };
-            plain.push(id);
+            expected.push(id);
             ids.push(id);
             if i == 299 {
                 assert!(matches!(ids, ValueIds::Narrow(_)));
             }
         }
         assert!(matches!(ids, ValueIds::Wide(_)));
-        assert_eq!(Vec::from(ids.clone()), plain);
+        assert_eq!(plain(&ids), expected);
+        assert_eq!(
+            postcard::to_allocvec(&ids).unwrap(),
+            postcard::to_allocvec(&expected).unwrap()
+        );
 
         let narrow = ValueIds::from(vec![1, 2, 3, 4]);
         let mut copy = ValueIds::default();
         copy.extend_from(&narrow, 1..3);
         copy.extend_from(&ids, 598..600);
-        assert_eq!(Vec::from(copy.clone()), vec![2, 3, 598, 599]);
+        assert_eq!(plain(&copy), vec![2, 3, 598, 599]);
         copy.scatter_runs(&narrow, 1, &[1, 0], 1);
-        assert_eq!(Vec::from(copy.clone()), vec![3, 2, 598, 599]);
+        assert_eq!(plain(&copy), vec![3, 2, 598, 599]);
         copy.scatter_runs(&narrow, 1, &[0], 2);
         copy.copy_within(0..2, 2);
-        assert_eq!(Vec::from(copy.clone()), vec![3, 4, 3, 4]);
+        assert_eq!(plain(&copy), vec![3, 4, 3, 4]);
         copy.scatter_runs(&ValueIds::from(vec![1000]), 0, &[1], 1);
         copy.reorder_runs(0, 2, &[1, 0]);
-        assert_eq!(Vec::from(copy.clone()), vec![3, 4, 3, 1000]);
+        assert_eq!(plain(&copy), vec![3, 4, 3, 1000]);
         copy.resize(5);
         assert_eq!(copy.get(4), 0);
         assert_eq!(ValueIds::from(vec![255, 0]), ValueIds::Narrow(vec![255, 0]));

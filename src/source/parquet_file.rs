@@ -142,7 +142,7 @@ impl EventSource for ParquetSource {
         }
         // The batches kept for reuse are not needed any more.
         self.lanes.clear();
-        return_freed_reader_memory();
+        super::threaded::return_freed_reader_memory();
         Ok(None)
     }
 
@@ -160,21 +160,6 @@ impl EventSource for ParquetSource {
         }
     }
 }
-
-/// Hands the memory the reading threads freed (their batches and decoded
-/// pages, in their own allocator arenas) back to the system, so that the
-/// engine's grouping of the events, which comes next, does not stack on it.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn return_freed_reader_memory() {
-    // SAFETY: malloc_trim only releases memory that is free; it reads no
-    // memory of ours and may be called from any thread at any time.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn return_freed_reader_memory() {}
 
 fn io_error(e: std::io::Error) -> SourceError {
     SourceError::Parquet(e.to_string())

@@ -100,7 +100,9 @@ impl ReaderLink {
             Err(_) => {
                 // The batches kept for reuse go with their channel.
                 self.recycle = bounded(0).0;
-                match self.reader.take().map(JoinHandle::join) {
+                let joined = self.reader.take().map(JoinHandle::join);
+                return_freed_reader_memory();
+                match joined {
                     Some(Err(_)) => Err(SourceError::ReaderStopped("reader thread")),
                     _ => Ok(None),
                 }
@@ -149,6 +151,22 @@ impl ReaderLink {
         self.recycle.try_send(batch).err().map(|e| e.into_inner())
     }
 }
+
+/// Hands the memory finished reader threads freed (their batches and
+/// decoded pages, in their own allocator arenas) back to the system, so
+/// that the engine's grouping of the events, which comes next, does not
+/// stack on it.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub(super) fn return_freed_reader_memory() {
+    // SAFETY: malloc_trim only releases memory that is free; it reads no
+    // memory of ours and may be called from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub(super) fn return_freed_reader_memory() {}
 
 /// A source whose reading happens on a background thread.
 pub struct ThreadedSource {
