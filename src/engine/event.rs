@@ -51,7 +51,17 @@ impl Default for EngineConfig {
 }
 
 /// One retained event: 16 bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    bytemuck::Zeroable,
+)]
 pub struct Event {
     /// When, in microseconds since the Unix epoch. Nanoseconds a source
     /// gives order a customer's events within a microsecond while they are

@@ -503,7 +503,6 @@ impl StagedCopy {
             self.with_keys,
             self.with_sub_us,
             self.config.kept_properties.len(),
-            self.total,
             customer_count,
         );
         journeys::build(journeys::Parts {

@@ -15,7 +15,7 @@ use super::event::EngineConfig;
 use super::ingest::JourneyBuilder;
 use super::intern::Interner;
 use super::rejected::RejectedLog;
-use super::staging::Bucket;
+use super::staging::{BUCKET_SHIFT, Bucket};
 use super::value_ids::ValueIds;
 
 /// What of a builder is saved.
@@ -95,6 +95,17 @@ impl JourneyBuilder {
         builder.staged = builder.buckets.iter().map(|b| b.len).sum();
         builder.keep_properties_of(&kept_before, values_before)?;
         builder.check()?;
+        // A state saved with buckets of another size: each event is moved
+        // to its customer's bucket.
+        let misplaced = builder.buckets.iter().enumerate().any(|(b, bucket)| {
+            bucket
+                .iter()
+                .any(|s| (s.event.customer >> BUCKET_SHIFT) as usize != b)
+        });
+        if misplaced {
+            let same: Vec<u32> = (0..builder.customers.len() as u32).collect();
+            builder.renumber_customers(&same);
+        }
         Ok(builder)
     }
 
@@ -252,5 +263,64 @@ mod tests {
         let mut damaged: SavedBuilder = postcard::from_bytes(&saved).unwrap();
         damaged.touchpoints = Cow::Owned(Interner::default());
         assert!(JourneyBuilder::restore(damaged, EngineConfig::default()).is_err());
+    }
+
+    /// A state whose buckets hold other customers than this build's
+    /// buckets do (saved by a build with larger buckets) is restored with
+    /// each event in its customer's bucket, and gives the same journeys.
+    #[test]
+    fn a_state_of_another_bucket_size_is_restored_into_this_ones() {
+        let customers = 3 << BUCKET_SHIFT;
+        let mut batch = EventBatch::with_capacity(2 * customers);
+        let names: Vec<String> = (0..customers).map(|c| format!("c{c}")).collect();
+        for round in 0..2 {
+            for (c, customer) in names.iter().enumerate() {
+                batch.push(
+                    NewEvent {
+                        customer,
+                        event: ["home", "search", "cart"][(c + round) % 3],
+                        time_us: (c as i64 % 977 + round as i64 * 1000) * 1_000_000,
+                        event_id: None,
+                        session_id: None,
+                    },
+                    [("channel", ["app", "web"][c % 2])],
+                );
+            }
+        }
+        let config = || EngineConfig {
+            kept_properties: vec!["channel".into()],
+            ..EngineConfig::default()
+        };
+        let mut builder = JourneyBuilder::new(config());
+        builder.ingest_each(&batch, |_| true);
+        let expected = builder.clone().finish();
+
+        // Every event in one bucket, as a build with buckets of at least
+        // `customers` would have saved them.
+        let mut one = Bucket::default();
+        for bucket in &builder.buckets {
+            for (index, staged) in bucket.iter().enumerate() {
+                one.push(staged, None, None);
+                one.properties
+                    .extend_from(&bucket.properties, index..index + 1);
+            }
+        }
+        builder.buckets = vec![one];
+        let saved = postcard::to_stdvec(&builder.saved()).unwrap();
+        let read: SavedBuilder = postcard::from_bytes(&saved).unwrap();
+        let restored = JourneyBuilder::restore(read, config()).unwrap();
+        assert_eq!(restored.buckets.len(), 3);
+        let got = restored.finish();
+        assert_eq!(got.graph.node_reports(), expected.graph.node_reports());
+        assert_eq!(got.graph.edge_reports(), expected.graph.edge_reports());
+        assert_eq!(
+            (got.events, got.customers, got.sessions),
+            (expected.events, expected.customers, expected.sessions)
+        );
+        let segment = |j: &crate::engine::Journeys| {
+            let app = crate::engine::Segment::parse("channel=app", &|_| None).unwrap();
+            j.with_segment(Some(app)).unwrap().sessions
+        };
+        assert_eq!(segment(&got), segment(&expected));
     }
 }

@@ -2,11 +2,11 @@
 //! buckets of customers, each a list of chunks in source order.
 
 use super::event::Event;
-use super::value_ids::ValueIds;
+use super::value_ids::{ValueIds, ValueIdsMut};
 
 /// Customers `b << BUCKET_SHIFT ..` are staged together in bucket `b`, so
 /// that grouping by customer at the end is one pass per bucket.
-pub(super) const BUCKET_SHIFT: u32 = 16;
+pub(super) const BUCKET_SHIFT: u32 = 14;
 
 /// Events are staged in chunks of this many, so that growing never copies
 /// (or doubles) everything held so far.
@@ -359,7 +359,7 @@ pub(super) fn sort_by_time(
     events: &mut [Event],
     sub_us: &[u16],
     keys: &mut [u32],
-    (values, first): (&mut ValueIds, usize),
+    (values, first): (&mut ValueIdsMut<'_>, usize),
     kept: usize,
 ) {
     let at = |i: usize| (events[i].time_us, sub_us.get(i).copied().unwrap_or(0));
@@ -423,7 +423,12 @@ mod tests {
                     0 => 0,
                     _ => super::super::intern::name_hash(&i.to_string()) | 1,
                 };
-                event(time, customers + (i as u32 % 65_536), i as u32 % 65_536, id)
+                event(
+                    time,
+                    customers + (i as u32 % (1 << BUCKET_SHIFT)),
+                    i as u32 % 65_536,
+                    id,
+                )
             }))
             .collect();
         let far = event(base + 5 * year, customers + 3, 7, 0);

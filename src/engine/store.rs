@@ -8,6 +8,7 @@ use std::ops::Range;
 
 use super::event::{EngineConfig, Event};
 use super::graph::JourneyGraph;
+use super::halves::on_two_threads;
 use super::intern::Interner;
 use super::property_column::PropertyColumn;
 use super::segment::SessionFilter;
@@ -165,21 +166,13 @@ pub(super) fn walk(
             .offsets
             .partition_point(|&o| o < total / 2)
             .min(customers);
-        std::thread::scope(|scope| {
-            let later = std::thread::Builder::new()
-                .name("journey walk".into())
-                .spawn_scoped(scope, || part(middle..customers));
-            let mut first = part(0..middle);
-            let later = match later {
-                Ok(handle) => handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                // No thread to be had: walked here, after.
-                Err(_) => part(middle..customers),
-            };
-            first.absorb(later);
-            first
-        })
+        let (mut first, later) = on_two_threads(
+            "journey walk",
+            || part(0..middle),
+            || part(middle..customers),
+        );
+        first.absorb(later);
+        first
     };
     Walked {
         graph: whole.tally.graph(&store.touchpoint_names),

@@ -92,40 +92,9 @@ impl ValueIds {
         }
     }
 
-    /// Copies the runs of `kept` ids of the events from `first` on in
-    /// `other`, one per slot, to the runs of events `slots` here.
-    pub fn scatter_runs(&mut self, other: &ValueIds, first: usize, slots: &[usize], kept: usize) {
-        fn scatter<T: Copy, U: Copy + Into<T>>(
-            to: &mut [T],
-            from: &[U],
-            first: usize,
-            slots: &[usize],
-            kept: usize,
-        ) {
-            for (k, &slot) in slots.iter().enumerate() {
-                let from = &from[(first + k) * kept..(first + k + 1) * kept];
-                for (to, from) in to[slot * kept..(slot + 1) * kept].iter_mut().zip(from) {
-                    *to = (*from).into();
-                }
-            }
-        }
-        match (&mut *self, other) {
-            (ValueIds::Narrow(to), ValueIds::Narrow(from)) => scatter(to, from, first, slots, kept),
-            (ValueIds::Wide(to), ValueIds::Narrow(from)) => scatter(to, from, first, slots, kept),
-            (ValueIds::Wide(to), ValueIds::Wide(from)) => scatter(to, from, first, slots, kept),
-            (ValueIds::Narrow(_), ValueIds::Wide(_)) => {
-                self.widen();
-                self.scatter_runs(other, first, slots, kept);
-            }
-        }
-    }
-
     /// Copies the ids `from` over those starting at `to`.
     pub fn copy_within(&mut self, from: std::ops::Range<usize>, to: usize) {
-        match self {
-            ValueIds::Narrow(ids) => ids.copy_within(from, to),
-            ValueIds::Wide(ids) => ids.copy_within(from, to),
-        }
+        self.as_mut().copy_within(from, to);
     }
 
     /// Holds `len` ids: cut, or filled up with 0 (no value).
@@ -133,6 +102,111 @@ impl ValueIds {
         match self {
             ValueIds::Narrow(ids) => ids.resize(len, 0),
             ValueIds::Wide(ids) => ids.resize(len, 0),
+        }
+    }
+
+    /// `len` ids of 0 (no value), one byte each unless `wide`; their
+    /// memory is only taken as they are written.
+    pub fn zeroed(len: usize, wide: bool) -> Self {
+        match wide {
+            true => ValueIds::Wide(vec![0; len]),
+            false => ValueIds::Narrow(vec![0; len]),
+        }
+    }
+
+    /// True when the ids take four bytes each.
+    pub fn is_wide(&self) -> bool {
+        matches!(self, ValueIds::Wide(_))
+    }
+
+    /// The ids, to write in place.
+    pub fn as_mut(&mut self) -> ValueIdsMut<'_> {
+        match self {
+            ValueIds::Narrow(ids) => ValueIdsMut::Narrow(ids),
+            ValueIds::Wide(ids) => ValueIdsMut::Wide(ids),
+        }
+    }
+
+    fn widen(&mut self) {
+        if let ValueIds::Narrow(ids) = self {
+            *self = ValueIds::Wide(ids.iter().map(|&id| u32::from(id)).collect());
+        }
+    }
+}
+
+/// Value ids to write in place: all or part of a [`ValueIds`], never
+/// widened.
+pub(super) enum ValueIdsMut<'a> {
+    /// Every id below 256.
+    Narrow(&'a mut [u8]),
+    /// Four bytes each.
+    Wide(&'a mut [u32]),
+}
+
+impl<'a> ValueIdsMut<'a> {
+    /// The ids before `mid` and those from it on.
+    pub fn split_at(self, mid: usize) -> (ValueIdsMut<'a>, ValueIdsMut<'a>) {
+        match self {
+            ValueIdsMut::Narrow(ids) => {
+                let (a, b) = ids.split_at_mut(mid);
+                (ValueIdsMut::Narrow(a), ValueIdsMut::Narrow(b))
+            }
+            ValueIdsMut::Wide(ids) => {
+                let (a, b) = ids.split_at_mut(mid);
+                (ValueIdsMut::Wide(a), ValueIdsMut::Wide(b))
+            }
+        }
+    }
+
+    /// Copies the runs of `kept` ids of the events `events` of `other` to
+    /// the runs of events `slots` here, one for one. These ids must be
+    /// wide when `other`'s are: they are not widened.
+    pub fn scatter_runs(
+        &mut self,
+        other: &ValueIds,
+        events: &[usize],
+        slots: &[usize],
+        kept: usize,
+    ) {
+        fn scatter<T: Copy, U: Copy>(
+            to: &mut [T],
+            from: &[U],
+            events: &[usize],
+            slots: &[usize],
+            kept: usize,
+            convert: impl Fn(U) -> T,
+        ) {
+            for (&event, &slot) in events.iter().zip(slots) {
+                let from = &from[event * kept..(event + 1) * kept];
+                for (to, from) in to[slot * kept..(slot + 1) * kept].iter_mut().zip(from) {
+                    *to = convert(*from);
+                }
+            }
+        }
+        match (self, other) {
+            (ValueIdsMut::Narrow(to), ValueIds::Narrow(from)) => {
+                scatter(to, from, events, slots, kept, |id| id);
+            }
+            (ValueIdsMut::Wide(to), ValueIds::Narrow(from)) => {
+                scatter(to, from, events, slots, kept, u32::from);
+            }
+            (ValueIdsMut::Wide(to), ValueIds::Wide(from)) => {
+                scatter(to, from, events, slots, kept, |id| id);
+            }
+            (ValueIdsMut::Narrow(to), ValueIds::Wide(from)) => {
+                debug_assert!(false, "narrow ids given wide ones to hold");
+                scatter(to, from, events, slots, kept, |id| {
+                    u8::try_from(id).unwrap_or(u8::MAX)
+                });
+            }
+        }
+    }
+
+    /// Copies the ids `from` over those starting at `to`.
+    pub fn copy_within(&mut self, from: std::ops::Range<usize>, to: usize) {
+        match self {
+            ValueIdsMut::Narrow(ids) => ids.copy_within(from, to),
+            ValueIdsMut::Wide(ids) => ids.copy_within(from, to),
         }
     }
 
@@ -148,14 +222,8 @@ impl ValueIds {
             runs.copy_from_slice(&sorted);
         }
         match self {
-            ValueIds::Narrow(ids) => apply(ids, start, kept, order),
-            ValueIds::Wide(ids) => apply(ids, start, kept, order),
-        }
-    }
-
-    fn widen(&mut self) {
-        if let ValueIds::Narrow(ids) = self {
-            *self = ValueIds::Wide(ids.iter().map(|&id| u32::from(id)).collect());
+            ValueIdsMut::Narrow(ids) => apply(ids, start, kept, order),
+            ValueIdsMut::Wide(ids) => apply(ids, start, kept, order),
         }
     }
 }
@@ -198,14 +266,23 @@ mod tests {
         copy.extend_from(&narrow, 1..3);
         copy.extend_from(&ids, 598..600);
         assert_eq!(plain(&copy), vec![2, 3, 598, 599]);
-        copy.scatter_runs(&narrow, 1, &[1, 0], 1);
+        copy.as_mut().scatter_runs(&narrow, &[1, 2], &[1, 0], 1);
         assert_eq!(plain(&copy), vec![3, 2, 598, 599]);
-        copy.scatter_runs(&narrow, 1, &[0], 2);
+        copy.as_mut().scatter_runs(&narrow, &[1], &[0], 2);
         copy.copy_within(0..2, 2);
         assert_eq!(plain(&copy), vec![3, 4, 3, 4]);
-        copy.scatter_runs(&ValueIds::from(vec![1000]), 0, &[1], 1);
-        copy.reorder_runs(0, 2, &[1, 0]);
+        copy.as_mut()
+            .scatter_runs(&ValueIds::from(vec![1000]), &[0], &[1], 1);
+        copy.as_mut().reorder_runs(0, 2, &[1, 0]);
         assert_eq!(plain(&copy), vec![3, 4, 3, 1000]);
+        let mut narrow = ValueIds::zeroed(4, false);
+        let source = ValueIds::from(vec![3, 4, 5, 6]);
+        let (mut low, mut high) = narrow.as_mut().split_at(2);
+        low.scatter_runs(&source, &[1], &[0], 2);
+        high.scatter_runs(&source, &[0], &[0], 2);
+        high.reorder_runs(0, 1, &[1, 0]);
+        assert_eq!(plain(&narrow), vec![5, 6, 4, 3]);
+        assert!(!narrow.is_wide() && ValueIds::zeroed(1, true).is_wide());
         copy.resize(5);
         assert_eq!(copy.get(4), 0);
         assert_eq!(ValueIds::from(vec![255, 0]), ValueIds::Narrow(vec![255, 0]));
