@@ -142,3 +142,52 @@ proptest! {
         assert_graphs_equal(&journeys.graph, &graph_of(&[batch_of(&events, Some(&ids))]));
     }
 }
+
+/// A batch's texts held once and given again (as a Parquet source gives a
+/// dictionary's values) are taken for what they say: the same memory
+/// holding another text in the next batch is read as that text.
+#[test]
+fn texts_held_once_are_not_carried_into_the_next_batch() {
+    use journeyscope::engine::{HeldEvent, Segment};
+    let config = EngineConfig {
+        kept_properties: vec!["channel".into()],
+        ..EngineConfig::default()
+    };
+    let mut builder = JourneyBuilder::new(config);
+    let mut batch = EventBatch::default();
+    for (round, (event, channel)) in [("home", "web"), ("cart", "app")].into_iter().enumerate() {
+        batch.clear();
+        let (event, name, value) = (
+            batch.hold(event),
+            batch.hold("channel"),
+            batch.hold(channel),
+        );
+        for c in 0..3 {
+            let customer = batch.hold(&format!("c{c}"));
+            let held = HeldEvent {
+                customer,
+                event,
+                // Two hours apart: a session each.
+                time_us: (round as i64 * 7_200 + c) * 1_000_000,
+                sub_us_ns: 0,
+                event_id: None,
+                session_id: None,
+            };
+            batch.push_held(held, [(name, value)]);
+        }
+        builder.ingest(&batch);
+    }
+    let journeys = builder.finish();
+    let transitions: Vec<(String, String, u64)> = journeys
+        .graph
+        .edge_reports()
+        .into_iter()
+        .map(|e| (e.from, e.to, e.transitions))
+        .collect();
+    assert!(transitions.contains(&("START".into(), "home".into(), 3)));
+    assert!(transitions.contains(&("START".into(), "cart".into(), 3)));
+    for channel in ["app", "web"] {
+        let segment = Segment::parse(&format!("channel={channel}"), &|_| None).unwrap();
+        assert_eq!(journeys.with_segment(Some(segment)).unwrap().sessions, 3);
+    }
+}

@@ -231,7 +231,7 @@ impl TimesAdjusted {
     }
 }
 
-/// A byte range into a batch's text arena.
+/// A byte range into a batch's text arena: text the batch holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
     start: u32,
@@ -343,6 +343,24 @@ pub struct NewEvent<'a> {
     pub session_id: Option<&'a str>,
 }
 
+/// The fields of an event being added to a batch, its texts held by the
+/// batch already (see [`EventBatch::hold`]).
+#[derive(Debug, Clone, Copy)]
+pub struct HeldEvent {
+    /// Who.
+    pub customer: Span,
+    /// What happened.
+    pub event: Span,
+    /// When, in microseconds since the Unix epoch.
+    pub time_us: i64,
+    /// Nanoseconds past `time_us` (0..=999; more is cut to 999).
+    pub sub_us_ns: u16,
+    /// Unique id used for de-duplication.
+    pub event_id: Option<Span>,
+    /// Explicit session id.
+    pub session_id: Option<Span>,
+}
+
 /// Bytes of text a batch has room for per event: a customer id, an event
 /// name, an event id and a property (a generated shop's take 55).
 const TEXT_PER_EVENT: usize = 64;
@@ -377,6 +395,13 @@ impl EventBatch {
         &self.text[span.start as usize..span.end as usize]
     }
 
+    /// Holds `text` in the batch, for events pushed with
+    /// [`EventBatch::push_held`]: a text that many events share (an event
+    /// name, a property's value) is held once and given by its span again.
+    pub fn hold(&mut self, text: &str) -> Span {
+        self.push_str(text)
+    }
+
     /// Appends an event with the given properties.
     pub fn push<'p>(
         &mut self,
@@ -394,24 +419,45 @@ impl EventBatch {
         sub_us_ns: u16,
         properties: impl IntoIterator<Item = (&'p str, V)>,
     ) {
-        let customer = self.push_str(event.customer);
-        let name = self.push_str(event.event);
-        let event_id = event.event_id.map(|s| self.push_str(s));
-        let session_id = event.session_id.map(|s| self.push_str(s));
-        let first = self.properties.len() as u32;
+        let held = HeldEvent {
+            customer: self.push_str(event.customer),
+            event: self.push_str(event.event),
+            time_us: event.time_us,
+            sub_us_ns,
+            event_id: event.event_id.map(|s| self.push_str(s)),
+            session_id: event.session_id.map(|s| self.push_str(s)),
+        };
+        let first = self.properties.len();
         for (k, v) in properties {
             let k = self.push_str(k);
             let v = self.push_str(v.as_ref());
             self.properties.push((k, v));
         }
+        self.push_event(held, first);
+    }
+
+    /// Appends an event whose texts the batch holds already (see
+    /// [`EventBatch::hold`]), with its properties as (name, value).
+    pub fn push_held(
+        &mut self,
+        event: HeldEvent,
+        properties: impl IntoIterator<Item = (Span, Span)>,
+    ) {
+        let first = self.properties.len();
+        self.properties.extend(properties);
+        self.push_event(event, first);
+    }
+
+    /// Appends `event`, whose properties are those from `first` on.
+    fn push_event(&mut self, event: HeldEvent, first: usize) {
         self.events.push(BatchEvent {
-            customer,
-            event: name,
-            event_id,
-            session_id,
-            properties: first..self.properties.len() as u32,
+            customer: event.customer,
+            event: event.event,
+            event_id: event.event_id,
+            session_id: event.session_id,
+            properties: first as u32..self.properties.len() as u32,
             time_us: event.time_us,
-            sub_us_ns: sub_us_ns.min(999),
+            sub_us_ns: event.sub_us_ns.min(999),
             partition: self.partition,
         });
     }

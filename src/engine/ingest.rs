@@ -12,6 +12,7 @@ use super::intern::Interner;
 use super::journeys::{self, Journeys};
 use super::rejected::RejectedLog;
 use super::rules::{Resolution, split_name};
+use super::seen_texts::SeenTexts;
 use super::staging::{BUCKET_SHIFT, Bucket, Staged};
 
 /// How far after the clock an event may be and still move the watermark.
@@ -79,6 +80,10 @@ pub struct JourneyBuilder {
     pub(super) plausible_until_us: i64,
     /// The hashes of a batch's customers (kept for the next batch's).
     pub(super) hashes: Vec<u64>,
+    /// The batch's event names met so far, as what they became.
+    pub(super) seen_names: SeenTexts,
+    /// The batch's values of each kept property met so far, as their ids.
+    pub(super) seen_values: Vec<SeenTexts>,
 }
 
 /// A rejected record's text under `--pseudonymize` when its customer id
@@ -111,6 +116,8 @@ impl JourneyBuilder {
             stage_from_us: i64::MIN,
             plausible_until_us: chrono::Utc::now().timestamp_micros() + PLAUSIBLE_AHEAD_US,
             hashes: Vec::new(),
+            seen_names: SeenTexts::default(),
+            seen_values: Vec::new(),
         }
     }
 
@@ -139,7 +146,7 @@ impl JourneyBuilder {
 
     /// Adds a batch: its events in order, and its rejected records.
     pub fn ingest(&mut self, batch: &EventBatch) {
-        self.record_rejected(batch);
+        self.begin_batch(batch);
         let hashes = customer_hashes(batch, &mut self.hashes);
         let mut last_customer = None;
         for (i, event) in batch.iter().enumerate() {
@@ -170,7 +177,7 @@ impl JourneyBuilder {
         batch: &EventBatch,
         mut keep: impl FnMut(Arrival<'_>) -> bool,
     ) {
-        self.record_rejected(batch);
+        self.begin_batch(batch);
         let hashes = customer_hashes(batch, &mut self.hashes);
         let mut last_customer = None;
         for (i, event) in batch.iter().enumerate() {
@@ -209,6 +216,16 @@ impl JourneyBuilder {
             }
         }
         self.hashes = hashes;
+    }
+
+    /// Starts on a batch: its rejected records are counted, and no text
+    /// of the batch before is taken for one of this batch.
+    fn begin_batch(&mut self, batch: &EventBatch) {
+        self.seen_names.clear();
+        let kept = self.config.kept_properties.len();
+        self.seen_values.resize_with(kept, SeenTexts::default);
+        self.seen_values.iter_mut().for_each(SeenTexts::clear);
+        self.record_rejected(batch);
     }
 
     fn record_rejected(&mut self, batch: &EventBatch) {
@@ -363,9 +380,17 @@ impl JourneyBuilder {
             self.with_keys.then_some(session_key.unwrap_or(0)),
             self.with_sub_us.then_some(event.sub_us_ns),
         );
-        for (name, values) in self.config.kept_properties.iter().zip(&mut self.values) {
+        let kept = self.config.kept_properties.iter().zip(&mut self.values);
+        for ((name, values), seen) in kept.zip(&mut self.seen_values) {
             let id = match event.property(name) {
-                Some(value) if !value.is_empty() => values.intern(value) + 1,
+                Some(value) if !value.is_empty() => match seen.get(value) {
+                    Some(id) => id.unwrap_or(0),
+                    None => {
+                        let id = values.intern(value) + 1;
+                        seen.put(value, Some(id));
+                        id
+                    }
+                },
                 _ => 0,
             };
             bucket.properties.push(id);
@@ -374,8 +399,20 @@ impl JourneyBuilder {
     }
 
     fn touchpoint_of(&mut self, event: &EventRef<'_>) -> Option<u32> {
-        if let Some(NameOutcome::Touchpoint(id)) = self.names.get(event.event) {
-            return Some(*id);
+        if let Some(touchpoint) = self.seen_names.get(event.event) {
+            return touchpoint;
+        }
+        match self.names.get(event.event) {
+            Some(NameOutcome::Touchpoint(id)) => {
+                let id = *id;
+                self.seen_names.put(event.event, Some(id));
+                return Some(id);
+            }
+            Some(NameOutcome::Excluded) => {
+                self.seen_names.put(event.event, None);
+                return None;
+            }
+            _ => {}
         }
         if !self.names.contains_key(event.event) {
             let outcome = match self.config.rules.resolve(event.event) {

@@ -22,8 +22,12 @@ use foldhash::quality::FixedState;
 #[derive(Debug, Clone, Default)]
 pub struct Interner {
     text: String,
-    /// End offset of each string in `text` (its start is the previous end).
-    ends: Vec<u64>,
+    /// End offset of each string in `text` (its start is the previous
+    /// end), its low [`END_BITS`] bits.
+    ends: Vec<u32>,
+    /// The first id whose end lies past each further 2^[`END_BITS`] bytes
+    /// of `text` (none while the text is shorter).
+    wraps: Vec<u32>,
     /// A power of two of slots (or none), at most three quarters used.
     slots: Vec<Slot>,
     /// 64 less log2 of the slots: a hash's top bits are its first slot.
@@ -53,6 +57,10 @@ impl Slot {
 
 /// The id of an empty slot.
 const EMPTY: u32 = u32::MAX;
+
+/// Bits of each end offset held in [`Interner::ends`] (fewer in tests, so
+/// that wrapping is tried).
+const END_BITS: u32 = if cfg!(test) { 8 } else { 32 };
 
 const EMPTY_SLOT: Slot = Slot {
     hash: [0, 0],
@@ -110,9 +118,19 @@ impl Interner {
         };
         let id = self.ends.len() as u32;
         self.text.push_str(name);
-        self.ends.push(self.text.len() as u64);
+        let end = self.text.len();
+        while end >> END_BITS > self.wraps.len() {
+            self.wraps.push(id);
+        }
+        self.ends.push((end & ((1 << END_BITS) - 1)) as u32);
         self.slots[at] = Slot::new(h, id);
         id
+    }
+
+    /// Where the string with id `id` (held) ends in the text.
+    fn end(&self, id: usize) -> usize {
+        let wrapped = self.wraps.partition_point(|&w| w as usize <= id);
+        wrapped << END_BITS | self.ends[id] as usize
     }
 
     /// Asks the processor to fetch the slot where a lookup of hash `h`
@@ -173,11 +191,11 @@ impl Interner {
     /// The string with id `id` ("" if out of range).
     pub fn name(&self, id: u32) -> &str {
         let id = id as usize;
-        let Some(&end) = self.ends.get(id) else {
+        if id >= self.ends.len() {
             return "";
-        };
-        let start = if id == 0 { 0 } else { self.ends[id - 1] };
-        &self.text[start as usize..end as usize]
+        }
+        let start = if id == 0 { 0 } else { self.end(id - 1) };
+        &self.text[start..self.end(id)]
     }
 
     /// Number of distinct strings.
@@ -250,5 +268,33 @@ mod tests {
         for n in (0..10_000).rev() {
             assert_eq!(i.get(&format!("customer-{n}")), Some(n));
         }
+    }
+
+    /// Names read back whole however far into the text they lie: the
+    /// ends held wrap every 2^END_BITS bytes (256 in tests), and a name
+    /// may be empty or longer than one wrap.
+    #[test]
+    fn names_read_back_across_wrapped_ends() {
+        let names: Vec<String> = (0..3_000)
+            .map(|n| match n % 97 {
+                0 => String::new(),
+                1 => format!("{n}-{}", "x".repeat(700)),
+                _ => format!("name-{n}-{}", "y".repeat(n % 13)),
+            })
+            .collect();
+        let mut i = Interner::default();
+        let ids: Vec<u32> = names.iter().map(|n| i.intern(n)).collect();
+        assert!(i.wraps.len() > 100);
+        for (name, id) in names.iter().zip(&ids) {
+            assert_eq!(i.name(*id), name);
+        }
+        let distinct: Vec<&str> = i.iter().collect();
+        let mut expected: Vec<&str> = Vec::new();
+        for name in &names {
+            if !expected.contains(&name.as_str()) {
+                expected.push(name);
+            }
+        }
+        assert_eq!(distinct, expected);
     }
 }

@@ -32,6 +32,7 @@ pub mod rejected;
 pub mod rules;
 mod running;
 pub mod saved;
+mod seen_texts;
 pub mod segment;
 mod settled;
 mod staging;
@@ -43,8 +44,8 @@ pub mod variants;
 pub mod walk;
 
 pub use batch::{
-    EARLIEST_US, EventBatch, LATEST_US, MAX_NESTING, MAX_RECORD_BYTES, NewEvent, RejectReason,
-    Rejected, StreamMark, TimeAdjustment, TimesAdjusted, is_event_time,
+    EARLIEST_US, EventBatch, HeldEvent, LATEST_US, MAX_NESTING, MAX_RECORD_BYTES, NewEvent,
+    RejectReason, Rejected, Span, StreamMark, TimeAdjustment, TimesAdjusted, is_event_time,
 };
 pub use compare::{CompareReport, CompareSpec, ComparedFunnel, compare, compare_funnel};
 pub use conformance::ExpectedJourney;

@@ -11,7 +11,7 @@ use duckdb::arrow::datatypes::{DataType, Float64Type, Int32Type, Int64Type};
 
 use std::borrow::Cow;
 
-use crate::engine::{EARLIEST_US, EventBatch, LATEST_US, NewEvent};
+use crate::engine::{EARLIEST_US, EventBatch, HeldEvent, LATEST_US, Span};
 
 use super::record::{Field, Record, RecordPlan, text_field};
 use super::selection::{Selection, TimeKind};
@@ -49,11 +49,11 @@ impl<'a> BatchFiller<'a> {
     fn add(&mut self, arrays: &[ArrayRef]) -> Result<(), SourceError> {
         let plan = &self.selection.plan;
         let columns = ArrowColumns::new(arrays, self.selection.time_kind, plan.time)?;
-        let quick = Quick::of(&columns, plan);
         let rows = arrays.first().map_or(0, |a| a.len());
+        let mut quick = Quick::of(&columns, plan, rows);
         for row in 0..rows {
             self.row_number += 1;
-            if let Some(quick) = &quick
+            if let Some(quick) = &mut quick
                 && quick.push(row, self.parser, &mut self.batch)
             {
                 continue;
@@ -100,21 +100,110 @@ impl<'a> BatchFiller<'a> {
 /// or hidden and no fallback customer column. A row it cannot take as a
 /// plain event (a field blank or missing, a time out of range or moved by
 /// a clock change) is left to the plan, so every row maps as the plan
-/// maps it.
+/// maps it. A text column of few distinct values (an event name, a
+/// channel) puts each value in the batch once, and the property names
+/// are put there once.
 struct Quick<'c> {
-    customer: &'c Column,
-    event: &'c Column,
-    event_id: Option<&'c Column>,
-    session_id: Option<&'c Column>,
-    properties: Vec<(&'c str, &'c Column)>,
+    customer: Texts<'c>,
+    event: Texts<'c>,
+    event_id: Option<Texts<'c>>,
+    session_id: Option<Texts<'c>>,
+    /// Each property's name, where the batch holds it, and its column.
+    properties: Vec<(&'c str, Option<Span>, Texts<'c>)>,
+    /// The (name, value) of a row's properties, reused.
+    spans: Vec<(Span, Span)>,
     times: &'c Int64Array,
     /// The times are wall-clock times, read in the parser's zone.
     naive: bool,
 }
 
+/// A text column as the quick loop reads it, with what of its values the
+/// batch already holds when it has few of them.
+struct Texts<'c> {
+    column: &'c Column,
+    /// By dictionary key: whether the value is plain text, and where the
+    /// batch holds it. Empty when the column is not read this way.
+    held: Vec<Held>,
+}
+
+/// What the quick loop knows of one dictionary value.
+#[derive(Clone, Copy)]
+enum Held {
+    /// Not met yet.
+    Unknown,
+    /// Blank or missing: not a plain event's.
+    NotPlain,
+    /// Plain text, held by the batch here.
+    At(Span),
+}
+
+/// A plain text value of a row: held by the batch, or to be put there.
+#[derive(Clone, Copy)]
+enum Plain<'c> {
+    Held(Span),
+    Text(&'c str, Option<usize>),
+}
+
+impl<'c> Texts<'c> {
+    /// The column, its values remembered when it is a dictionary of at
+    /// most a quarter as many values as there are `rows`.
+    fn of(column: &'c Column, rows: usize) -> Self {
+        let held = match column {
+            Column::Dictionary { values, .. } if values.len() * 4 <= rows => {
+                vec![Held::Unknown; values.len()]
+            }
+            _ => Vec::new(),
+        };
+        Texts { column, held }
+    }
+
+    /// The plain text at `row`, or None when it is blank or missing.
+    fn plain(&mut self, row: usize) -> Option<Plain<'c>> {
+        let column = self.column;
+        let key = match column {
+            Column::Dictionary { keys, .. } if !self.held.is_empty() && keys.is_valid(row) => {
+                usize::try_from(keys.value(row)).ok()
+            }
+            _ => None,
+        };
+        let remembered = key.and_then(|k| self.held.get_mut(k).map(|held| (k, held)));
+        match remembered {
+            Some((_, Held::At(span))) => Some(Plain::Held(*span)),
+            Some((_, Held::NotPlain)) => None,
+            Some((k, held)) => match column.text(row).map(text_field) {
+                Some(Field::Text(Cow::Borrowed(text))) => Some(Plain::Text(text, Some(k))),
+                _ => {
+                    *held = Held::NotPlain;
+                    None
+                }
+            },
+            None => match column.text(row).map(text_field) {
+                Some(Field::Text(Cow::Borrowed(text))) => Some(Plain::Text(text, None)),
+                _ => None,
+            },
+        }
+    }
+
+    /// Where `batch` holds `plain`, putting it there (once, for a value
+    /// remembered) if it does not yet.
+    fn hold(&mut self, plain: Plain<'c>, batch: &mut EventBatch) -> Span {
+        match plain {
+            Plain::Held(span) => span,
+            Plain::Text(text, key) => {
+                let span = batch.hold(text);
+                if let Some(held) = key.and_then(|k| self.held.get_mut(k)) {
+                    *held = Held::At(span);
+                }
+                span
+            }
+        }
+    }
+}
+
 impl<'c> Quick<'c> {
-    /// The quick reading of `columns` under `plan`, when it applies.
-    fn of(columns: &'c ArrowColumns, plan: &'c RecordPlan<usize>) -> Option<Self> {
+    /// The quick reading of `columns` (`rows` of them) under `plan`, when
+    /// it applies.
+    fn of(columns: &'c ArrowColumns, plan: &'c RecordPlan<usize>, rows: usize) -> Option<Self> {
         if plan.pseudonyms.is_some()
             || plan.customer_fallback.is_some()
             || !plan.hidden.names.is_empty()
@@ -122,7 +211,9 @@ impl<'c> Quick<'c> {
             return None;
         }
         let text = |key: usize| match columns.columns.get(key) {
-            Some(column @ (Column::Text(_) | Column::Dictionary { .. })) => Some(column),
+            Some(column @ (Column::Text(_) | Column::Dictionary { .. })) => {
+                Some(Texts::of(column, rows))
+            }
             _ => None,
         };
         let optional = |key: Option<usize>| match key {
@@ -141,8 +232,9 @@ impl<'c> Quick<'c> {
             properties: plan
                 .properties
                 .iter()
-                .map(|(name, key)| text(*key).map(|array| (name.as_str(), array)))
+                .map(|(name, key)| text(*key).map(|texts| (name.as_str(), None, texts)))
                 .collect::<Option<_>>()?,
+            spans: Vec::new(),
             times,
             naive,
         })
@@ -150,12 +242,9 @@ impl<'c> Quick<'c> {
 
     /// Pushes `row` as an event; false (nothing pushed) when it is not a
     /// plain one.
-    fn push(&self, row: usize, parser: &TimeParser, batch: &mut EventBatch) -> bool {
-        let value = |column: &'c Column| match column.text(row).map(text_field) {
-            Some(Field::Text(Cow::Borrowed(text))) => Some(text),
-            _ => None,
-        };
-        let (Some(customer), Some(event)) = (value(self.customer), value(self.event)) else {
+    fn push(&mut self, row: usize, parser: &TimeParser, batch: &mut EventBatch) -> bool {
+        let (Some(customer), Some(event)) = (self.customer.plain(row), self.event.plain(row))
+        else {
             return false;
         };
         if !self.times.is_valid(row) {
@@ -174,21 +263,30 @@ impl<'c> Quick<'c> {
         if !(EARLIEST_US..=LATEST_US).contains(&time_us) {
             return false;
         }
-        let properties = self
-            .properties
-            .iter()
-            .filter_map(|(name, column)| value(column).map(|v| (*name, v)));
-        batch.push_with_sub_us(
-            NewEvent {
-                customer,
-                event,
-                time_us,
-                event_id: self.event_id.and_then(value),
-                session_id: self.session_id.and_then(value),
+        let event_id = self.event_id.as_mut().and_then(|t| t.plain(row));
+        let session_id = self.session_id.as_mut().and_then(|t| t.plain(row));
+        let held = HeldEvent {
+            customer: self.customer.hold(customer, batch),
+            event: self.event.hold(event, batch),
+            time_us,
+            sub_us_ns: 0,
+            event_id: match (&mut self.event_id, event_id) {
+                (Some(texts), Some(plain)) => Some(texts.hold(plain, batch)),
+                _ => None,
             },
-            0,
-            properties,
-        );
+            session_id: match (&mut self.session_id, session_id) {
+                (Some(texts), Some(plain)) => Some(texts.hold(plain, batch)),
+                _ => None,
+            },
+        };
+        self.spans.clear();
+        for (name, name_span, texts) in &mut self.properties {
+            if let Some(value) = texts.plain(row) {
+                let name = *name_span.get_or_insert_with(|| batch.hold(name));
+                self.spans.push((name, texts.hold(value, batch)));
+            }
+        }
+        batch.push_held(held, self.spans.drain(..));
         true
     }
 }
@@ -345,10 +443,11 @@ mod tests {
 
     /// Rows that are plain events and rows that are not: blank, missing
     /// and white-space-led values, times out of range, a local time the
-    /// clock skipped.
-    fn arrays(naive: bool, dictionary: bool) -> Vec<ArrayRef> {
+    /// clock skipped; all of them `repeat` times over.
+    fn arrays(naive: bool, dictionary: bool, repeat: usize) -> Vec<ArrayRef> {
         let texts = |values: &[Option<&str>]| -> ArrayRef {
-            let plain: ArrayRef = Arc::new(values.iter().copied().collect::<StringArray>());
+            let repeated = std::iter::repeat_n(values, repeat).flatten().copied();
+            let plain: ArrayRef = Arc::new(repeated.collect::<StringArray>());
             let as_dictionary =
                 DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
             match dictionary {
@@ -366,7 +465,8 @@ mod tests {
             Some(1_700_000_002_000_000),
             Some(1_700_000_003_000_000),
         ];
-        let times: TimestampMicrosecondArray = times.into_iter().collect();
+        let times: TimestampMicrosecondArray =
+            std::iter::repeat_n(times, repeat).flatten().collect();
         let times = match naive {
             true => times,
             false => times.with_timezone("UTC"),
@@ -450,15 +550,20 @@ mod tests {
     #[test]
     fn the_quick_loop_maps_as_the_plan_does() {
         let paris: chrono_tz::Tz = "Europe/Paris".parse().unwrap_or(chrono_tz::UTC);
+        // Repeated, a dictionary's values are few beside its rows: each
+        // is then held once per batch.
         let cases = [
-            (false, None, false),
-            (true, None, false),
-            (true, Some(paris), false),
-            (false, None, true),
+            (false, None, false, 1),
+            (true, None, false, 1),
+            (true, Some(paris), false, 1),
+            (false, None, true, 1),
+            (false, None, true, 8),
+            (true, Some(paris), true, 8),
         ];
-        for (naive, zone, dictionary) in cases {
+        for (naive, zone, dictionary, repeat) in cases {
             let parser = TimeParser::new(zone);
-            let arrays = arrays(naive, dictionary);
+            let arrays_of = arrays;
+            let arrays = arrays_of(naive, dictionary, repeat);
             assert_eq!(
                 matches!(arrays[1].data_type(), DataType::Dictionary(..)),
                 dictionary
@@ -475,7 +580,7 @@ mod tests {
             let Ok(columns) = columns else {
                 panic!("the columns do not read");
             };
-            assert!(Quick::of(&columns, plan).is_some());
+            assert!(Quick::of(&columns, plan, arrays[0].len()).is_some());
             let mut reference = EventBatch::default();
             for row in 0..arrays[0].len() {
                 let record = ArrowRow {
@@ -501,16 +606,24 @@ mod tests {
             };
             assert_eq!(positions(&rejected), positions(&reference.rejected));
             assert!(events.len() >= 3 && !rejected.is_empty());
+            if dictionary && repeat > 1 {
+                // Fewer bytes than the same rows read as plain text.
+                let mut plain =
+                    BatchFiller::new(&quick_selection, &parser, EventBatch::default(), 10);
+                assert!(plain.add(&arrays_of(naive, false, repeat)).is_ok());
+                let plain_bytes = plain.rest().map_or(0, |b| b.text_bytes());
+                assert!(quick.text_bytes() < plain_bytes);
+            }
         }
     }
 
     /// Hidden properties are the plan's to write.
     #[test]
     fn hidden_properties_leave_the_quick_loop() {
-        let arrays = arrays(false, false);
+        let arrays = arrays(false, false, 1);
         let selection = selection(false, &["channel"]);
         let plan = &selection.plan;
         let columns = ArrowColumns::new(&arrays, selection.time_kind, plan.time);
-        assert!(columns.is_ok_and(|c| Quick::of(&c, plan).is_none()));
+        assert!(columns.is_ok_and(|c| Quick::of(&c, plan, 7).is_none()));
     }
 }

@@ -28,7 +28,7 @@ use super::arrow_rows::BatchFiller;
 use super::input::Uncompressed;
 use super::schema::{self, ColumnSample, Mapping};
 use super::selection::{Selection, TimeKind};
-use super::threaded::{ReaderEnd, ReaderLink};
+use super::threaded::{ReaderEnd, ReaderLink, return_freed_reader_memory};
 use super::{BATCH_EVENTS, DETECTION_SAMPLE, EventSource, SourceError, SourceOptions};
 use crate::engine::EventBatch;
 
@@ -104,6 +104,11 @@ impl ParquetSource {
                     if let Err(e) = read_groups(file.path(), groups, &plan, &parser, &end) {
                         let _ = end.batches.send(Err(e));
                     }
+                    // This lane is done: its spare batches, and what its
+                    // reading freed, go back now rather than once the
+                    // engine has taken the last batch of the file.
+                    end.recycled.try_iter().for_each(drop);
+                    return_freed_reader_memory();
                 })
             })
             .collect::<Result<_, _>>()?;
@@ -142,7 +147,7 @@ impl EventSource for ParquetSource {
         }
         // The batches kept for reuse are not needed any more.
         self.lanes.clear();
-        super::threaded::return_freed_reader_memory();
+        return_freed_reader_memory();
         Ok(None)
     }
 
