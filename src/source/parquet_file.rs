@@ -215,7 +215,10 @@ fn plan(path: &Path, options: &SourceOptions) -> Result<Option<Plan>, SourceErro
     if !codecs_built_in || !names_kept || fields.is_empty() {
         return Ok(None);
     }
-    let Some(columns) = sample(builder, fields.iter().map(|f| f.name().as_str()))? else {
+    let sampled = ArrowReaderMetadata::try_new(metadata.clone(), ArrowReaderOptions::new())
+        .map_err(parquet_error)?;
+    let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
+    let Some(columns) = sample(path, &sampled, &names)? else {
         return Ok(None);
     };
     let mapping = schema::detect(&columns, &options.overrides, &options.time_parser())?;
@@ -369,28 +372,100 @@ fn text_like(ty: &DataType) -> bool {
     }
 }
 
-/// The first [`DETECTION_SAMPLE`] rows of every column, as DuckDB's text;
-/// None when a column's type is one only DuckDB writes as it does.
-fn sample<'n>(
-    builder: ParquetRecordBatchReaderBuilder<File>,
-    names: impl Iterator<Item = &'n str>,
+/// The first [`DETECTION_SAMPLE`] rows of every column (named `names`) of
+/// the Parquet file at `path`, as DuckDB's text; None when a column's type
+/// is one only DuckDB writes as it does. The columns are read in two
+/// halves of about as many bytes, on two threads.
+fn sample(
+    path: &Path,
+    metadata: &ArrowReaderMetadata,
+    names: &[&str],
 ) -> Result<Option<Vec<ColumnSample>>, SourceError> {
-    let mut columns: Vec<ColumnSample> = names
-        .map(|name| ColumnSample {
-            name: name.to_owned(),
-            values: Vec::new(),
-            is_timestamp_type: false,
-            nested: false,
+    let halves = halves_by_size(metadata.metadata(), names.len());
+    let read = |roots: &[usize]| sample_roots(path, metadata, names, roots);
+    let (first, later) = std::thread::scope(|scope| {
+        let later = std::thread::Builder::new()
+            .name("parquet sample".into())
+            .spawn_scoped(scope, || read(&halves[1]));
+        let first = read(&halves[0]);
+        let later = match later {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to be had: read here, after.
+            Err(_) => read(&halves[1]),
+        };
+        (first, later)
+    });
+    let (Some(first), Some(later)) = (first?, later?) else {
+        return Ok(None);
+    };
+    let mut columns: Vec<(usize, ColumnSample)> = first.into_iter().chain(later).collect();
+    columns.sort_by_key(|(root, _)| *root);
+    Ok(Some(
+        columns.into_iter().map(|(_, column)| column).collect(),
+    ))
+}
+
+/// The top-level columns `0..roots` in two halves of about as many
+/// bytes in the first row group.
+fn halves_by_size(metadata: &ParquetMetaData, roots: usize) -> [Vec<usize>; 2] {
+    let schema = metadata.file_metadata().schema_descr();
+    let mut bytes = vec![0i64; roots];
+    if let Some(group) = metadata.row_groups().first() {
+        for (leaf, column) in group.columns().iter().enumerate() {
+            let root = schema.get_column_root_idx(leaf);
+            if let Some(b) = bytes.get_mut(root) {
+                *b += column.compressed_size();
+            }
+        }
+    }
+    let total: i64 = bytes.iter().sum();
+    let mut halves = [Vec::new(), Vec::new()];
+    let mut so_far = 0;
+    for (root, b) in bytes.into_iter().enumerate() {
+        let half = usize::from(so_far * 2 >= total && root > 0);
+        halves[half].push(root);
+        so_far += b;
+    }
+    halves
+}
+
+/// The sampled values of the top-level columns `roots` (named by their
+/// place in `names`), each with its place; None as for [`sample`].
+fn sample_roots(
+    path: &Path,
+    metadata: &ArrowReaderMetadata,
+    names: &[&str],
+    roots: &[usize],
+) -> Result<Option<Vec<(usize, ColumnSample)>>, SourceError> {
+    let mut columns: Vec<(usize, ColumnSample)> = roots
+        .iter()
+        .map(|&root| {
+            let column = ColumnSample {
+                name: names.get(root).copied().unwrap_or_default().to_owned(),
+                values: Vec::new(),
+                is_timestamp_type: false,
+                nested: false,
+            };
+            (root, column)
         })
         .collect();
+    if roots.is_empty() {
+        return Ok(Some(columns));
+    }
+    let file = File::open(path).map_err(io_error)?;
+    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone());
+    let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
     let reader = builder
+        .with_projection(mask)
         .with_batch_size(DETECTION_SAMPLE)
         .with_limit(DETECTION_SAMPLE)
         .build()
         .map_err(parquet_error)?;
     for batch in reader {
         let batch: RecordBatch = batch.map_err(arrow_error)?;
-        for (column, array) in columns.iter_mut().zip(batch.columns()) {
+        for ((_, column), array) in columns.iter_mut().zip(batch.columns()) {
             let Some(values) = sample_texts(array, &mut column.is_timestamp_type)? else {
                 return Ok(None);
             };
