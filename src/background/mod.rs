@@ -11,10 +11,14 @@
 //!   commands are done; its failure is said once.
 //! - a stream of batches (`source::threaded::ReaderLink`): a reader
 //!   thread whose failure arrives in the stream as its last item.
+//! - [`on_two_threads`]: one piece of work in two halves, the later on a
+//!   scoped thread of its own (grouping, the walk, a Parquet file's
+//!   sample).
 //!
 //! Work stops in one way, by its [`Cancel`] (set when its owner drops it)
 //! or the end of its command channel, and fails in one way, with a text.
 
+mod halves;
 mod task;
 mod worker;
 
@@ -23,6 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 
+pub use halves::on_two_threads;
 pub use task::{Progress, Task};
 pub use worker::{COMMANDS_WAITING, Publisher, Worker};
 

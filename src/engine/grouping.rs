@@ -9,10 +9,10 @@ use std::ops::Range;
 use std::sync::{Mutex, PoisonError};
 
 use super::event::Event;
-use super::halves::on_two_threads;
 use super::property_column::PropertyColumn;
 use super::staging::{BUCKET_SHIFT, Bucket, sort_by_time};
 use super::value_ids::{ValueIds, ValueIdsMut};
+use crate::background::on_two_threads;
 
 /// Events grouped by customer, de-duplicated and in order.
 pub(super) struct Grouped {

@@ -16,7 +16,6 @@ pub mod explore;
 pub mod funnel;
 pub mod graph;
 mod grouping;
-mod halves;
 pub mod ingest;
 pub mod intern;
 pub mod journeys;

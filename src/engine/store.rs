@@ -8,11 +8,11 @@ use std::ops::Range;
 
 use super::event::{EngineConfig, Event};
 use super::graph::JourneyGraph;
-use super::halves::on_two_threads;
 use super::intern::Interner;
 use super::property_column::PropertyColumn;
 use super::segment::SessionFilter;
 use super::walk::{Markers, Tally, starts_session};
+use crate::background::on_two_threads;
 
 /// "Paths from X" / "paths to Y": each session is cut to start at its first
 /// `from` and end at the first `to` after that; sessions without them are

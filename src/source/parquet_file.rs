@@ -30,6 +30,7 @@ use super::schema::{self, ColumnSample, Mapping};
 use super::selection::{Selection, TimeKind};
 use super::threaded::{ReaderEnd, ReaderLink, return_freed_reader_memory};
 use super::{BATCH_EVENTS, DETECTION_SAMPLE, EventSource, SourceError, SourceOptions};
+use crate::background::on_two_threads;
 use crate::engine::EventBatch;
 
 /// Events from a Parquet file, read by the arrow-rs reader.
@@ -383,20 +384,7 @@ fn sample(
 ) -> Result<Option<Vec<ColumnSample>>, SourceError> {
     let halves = halves_by_size(metadata.metadata(), names.len());
     let read = |roots: &[usize]| sample_roots(path, metadata, names, roots);
-    let (first, later) = std::thread::scope(|scope| {
-        let later = std::thread::Builder::new()
-            .name("parquet sample".into())
-            .spawn_scoped(scope, || read(&halves[1]));
-        let first = read(&halves[0]);
-        let later = match later {
-            Ok(handle) => handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            // No thread to be had: read here, after.
-            Err(_) => read(&halves[1]),
-        };
-        (first, later)
-    });
+    let (first, later) = on_two_threads("parquet sample", || read(&halves[0]), || read(&halves[1]));
     let (Some(first), Some(later)) = (first?, later?) else {
         return Ok(None);
     };

@@ -1,13 +1,13 @@
-//! Work shared between two threads: the first half done here while a named
-//! thread does the later half, or both here, one after the other, when no
-//! thread can be had. A leaf of the engine.
+//! One piece of work in two halves: the first done here while a named,
+//! scoped thread does the later half, or both here, one after the other,
+//! when no thread can be had.
 
 use std::sync::{Mutex, PoisonError};
 
 /// Runs `first` here and `later` on a thread named `name`, and gives both
 /// results once both are done. When no thread can be had, `later` runs
 /// here after `first`.
-pub(super) fn on_two_threads<A, B: Send>(
+pub fn on_two_threads<A, B: Send>(
     name: &str,
     first: impl FnOnce() -> A,
     later: impl FnOnce() -> B + Send,
