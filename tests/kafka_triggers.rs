@@ -67,7 +67,15 @@ fn the_trigger_topic_and_webhook_get_exactly_the_reference_actions() {
             &url,
         ],
     );
-    let on_topic = read_actions(&broker, "actions", want.len());
+    // The live view has sent every action by now; a broker busy with the
+    // other tests can pause for seconds between fetches, so the reading
+    // waits longer for the rest than `read_actions` does.
+    let on_topic = read_topic(
+        &broker,
+        "actions",
+        want.len(),
+        (Duration::from_secs(60), Duration::from_secs(20)),
+    );
     for (key, action) in &on_topic {
         assert_eq!(
             key,

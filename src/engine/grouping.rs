@@ -1,9 +1,9 @@
 //! A file's staged events grouped by customer: moved into per-customer
 //! slots one bucket at a time, repeated event ids dropped, each customer's
-//! events ordered by time. Past [`PARALLEL_GROUP_EVENTS`] the buckets are
-//! shared between two threads, each filling its own part of the columns;
-//! the later part then moves down over the gap the first one's dropped
-//! duplicates left.
+//! events ordered by time. Past [`PARALLEL_GROUP_EVENTS`] two threads
+//! take the buckets in turn, each compacting a bucket in that bucket's own
+//! slots of the columns; the buckets then move down over the gaps their
+//! dropped duplicates left.
 
 use std::ops::Range;
 use std::sync::{Mutex, PoisonError};
