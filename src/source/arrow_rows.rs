@@ -159,29 +159,37 @@ impl<'c> Texts<'c> {
 
     /// The plain text at `row`, or None when it is blank or missing.
     fn plain(&mut self, row: usize) -> Option<Plain<'c>> {
-        let column = self.column;
-        let key = match column {
+        let key = match self.column {
             Column::Dictionary { keys, .. } if !self.held.is_empty() && keys.is_valid(row) => {
                 usize::try_from(keys.value(row)).ok()
             }
             _ => None,
         };
-        let remembered = key.and_then(|k| self.held.get_mut(k).map(|held| (k, held)));
-        match remembered {
-            Some((_, Held::At(span))) => Some(Plain::Held(*span)),
-            Some((_, Held::NotPlain)) => None,
-            Some((k, held)) => match column.text(row).map(text_field) {
-                Some(Field::Text(Cow::Borrowed(text))) => Some(Plain::Text(text, Some(k))),
-                _ => {
-                    *held = Held::NotPlain;
-                    None
-                }
-            },
-            None => match column.text(row).map(text_field) {
-                Some(Field::Text(Cow::Borrowed(text))) => Some(Plain::Text(text, None)),
-                _ => None,
-            },
+        match key.and_then(|k| self.held.get(k)) {
+            Some(Held::At(span)) => return Some(Plain::Held(*span)),
+            Some(Held::NotPlain) => return None,
+            _ => {}
         }
+        let plain = match self.column.text(row).map(text_field) {
+            Some(Field::Text(Cow::Borrowed(text))) => Some(Plain::Text(text, key)),
+            _ => None,
+        };
+        if plain.is_none()
+            && let Some(held) = key.and_then(|k| self.held.get_mut(k))
+        {
+            *held = Held::NotPlain;
+        }
+        plain
+    }
+
+    /// Where `batch` holds the value `plain` of the optional column
+    /// `texts`, if there is one.
+    fn hold_some(
+        texts: &mut Option<Texts<'c>>,
+        plain: Option<Plain<'c>>,
+        batch: &mut EventBatch,
+    ) -> Option<Span> {
+        Some(texts.as_mut()?.hold(plain?, batch))
     }
 
     /// Where `batch` holds `plain`, putting it there (once, for a value
@@ -270,14 +278,8 @@ impl<'c> Quick<'c> {
             event: self.event.hold(event, batch),
             time_us,
             sub_us_ns: 0,
-            event_id: match (&mut self.event_id, event_id) {
-                (Some(texts), Some(plain)) => Some(texts.hold(plain, batch)),
-                _ => None,
-            },
-            session_id: match (&mut self.session_id, session_id) {
-                (Some(texts), Some(plain)) => Some(texts.hold(plain, batch)),
-                _ => None,
-            },
+            event_id: Texts::hold_some(&mut self.event_id, event_id, batch),
+            session_id: Texts::hold_some(&mut self.session_id, session_id, batch),
         };
         self.spans.clear();
         for (name, name_span, texts) in &mut self.properties {

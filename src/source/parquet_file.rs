@@ -105,11 +105,6 @@ impl ParquetSource {
                     if let Err(e) = read_groups(file.path(), groups, &plan, &parser, &end) {
                         let _ = end.batches.send(Err(e));
                     }
-                    // This lane is done: its spare batches, and what its
-                    // reading freed, go back now rather than once the
-                    // engine has taken the last batch of the file.
-                    end.recycled.try_iter().for_each(drop);
-                    return_freed_reader_memory();
                 })
             })
             .collect::<Result<_, _>>()?;
