@@ -26,6 +26,8 @@ pub(super) struct BatchFiller<'a> {
     batch: EventBatch,
     /// Rows mapped so far, counting from the first row of the source.
     row_number: u64,
+    /// The quick loop's reading of the rows, column by column.
+    rows: QuickRows,
 }
 
 impl<'a> BatchFiller<'a> {
@@ -42,6 +44,7 @@ impl<'a> BatchFiller<'a> {
             parser,
             batch,
             row_number: rows_before,
+            rows: QuickRows::default(),
         }
     }
 
@@ -51,10 +54,13 @@ impl<'a> BatchFiller<'a> {
         let columns = ArrowColumns::new(arrays, self.selection.time_kind, plan.time)?;
         let rows = arrays.first().map_or(0, |a| a.len());
         let mut quick = Quick::of(&columns, plan, rows);
+        if let Some(quick) = &mut quick {
+            quick.read(&mut self.rows, self.parser, &mut self.batch);
+        }
         for row in 0..rows {
             self.row_number += 1;
             if let Some(quick) = &mut quick
-                && quick.push(row, self.parser, &mut self.batch)
+                && quick.push(&self.rows, row, &mut self.batch)
             {
                 continue;
             }
@@ -100,9 +106,10 @@ impl<'a> BatchFiller<'a> {
 /// or hidden and no fallback customer column. A row it cannot take as a
 /// plain event (a field blank or missing, a time out of range or moved by
 /// a clock change) is left to the plan, so every row maps as the plan
-/// maps it. A text column of few distinct values (an event name, a
-/// channel) puts each value in the batch once, and the property names
-/// are put there once.
+/// maps it. The rows are read column by column first ([`QuickRows`]). A
+/// column stored as a dictionary of at most as many values as rows (an
+/// event name, a channel) puts each of its values in the batch once per
+/// batch of rows, and the property names are put there once.
 struct Quick<'c> {
     customer: Texts<'c>,
     event: Texts<'c>,
@@ -117,93 +124,122 @@ struct Quick<'c> {
     naive: bool,
 }
 
-/// A text column as the quick loop reads it, with what of its values the
-/// batch already holds when it has few of them.
+/// A batch of rows as the quick loop reads it, column by column: per row,
+/// where the batch holds each field's plain text, and the time when it is
+/// a plain event's. Reused from one batch of rows to the next.
+#[derive(Default)]
+struct QuickRows {
+    customer: QuickColumn,
+    event: QuickColumn,
+    /// Empty without an event id column.
+    event_id: QuickColumn,
+    /// Empty without a session id column.
+    session_id: QuickColumn,
+    /// By property, in the plan's order.
+    properties: Vec<QuickColumn>,
+    times: Vec<Option<i64>>,
+}
+
+/// One text column of a batch of rows as the quick loop reads it.
+#[derive(Default)]
+struct QuickColumn {
+    /// By row: where the batch holds the plain text (None: blank or
+    /// missing).
+    spans: Vec<Option<Span>>,
+    /// By dictionary key: what the batch holds of each value met in this
+    /// batch of rows.
+    held: HeldValues,
+}
+
+/// By dictionary key, where the batch holds each value met in the current
+/// batch of rows (None: not plain), so that it is put there once. Values
+/// met in an earlier batch of rows count as not met: the memory is reused
+/// without being cleared.
+#[derive(Default)]
+struct HeldValues {
+    /// The current batch of rows, counting from 1.
+    rows_batch: u32,
+    /// By key: the batch of rows it was met in, and where it is held.
+    by_key: Vec<(u32, Option<Span>)>,
+}
+
+impl HeldValues {
+    /// Starts on a batch of rows of a dictionary of `values` values.
+    fn begin(&mut self, values: usize) {
+        if self.rows_batch == u32::MAX {
+            self.by_key.clear();
+            self.rows_batch = 0;
+        }
+        self.rows_batch += 1;
+        if self.by_key.len() < values {
+            self.by_key.resize(values, (0, None));
+        }
+    }
+}
+
+/// A text column as the quick loop reads it.
 struct Texts<'c> {
     column: &'c Column,
-    /// By dictionary key: whether the value is plain text, and where the
-    /// batch holds it. Empty when the column is not read this way.
-    held: Vec<Held>,
+    /// A dictionary whose values are put in the batch once each: one of at
+    /// most as many values as there are rows.
+    remembered: bool,
 }
 
-/// What the quick loop knows of one dictionary value.
-#[derive(Clone, Copy)]
-enum Held {
-    /// Not met yet.
-    Unknown,
-    /// Blank or missing: not a plain event's.
-    NotPlain,
-    /// Plain text, held by the batch here.
-    At(Span),
-}
-
-/// A plain text value of a row: held by the batch, or to be put there.
-#[derive(Clone, Copy)]
-enum Plain<'c> {
-    Held(Span),
-    Text(&'c str, Option<usize>),
+/// Where `batch` holds `text` when it is plain (not blank or missing).
+fn hold_plain(text: Option<&str>, batch: &mut EventBatch) -> Option<Span> {
+    match text.map(text_field) {
+        Some(Field::Text(Cow::Borrowed(text))) => Some(batch.hold(text)),
+        _ => None,
+    }
 }
 
 impl<'c> Texts<'c> {
     /// The column, its values remembered when it is a dictionary of at
-    /// most a quarter as many values as there are `rows`.
+    /// most as many values as there are `rows`.
     fn of(column: &'c Column, rows: usize) -> Self {
-        let held = match column {
-            Column::Dictionary { values, .. } if values.len() * 4 <= rows => {
-                vec![Held::Unknown; values.len()]
-            }
-            _ => Vec::new(),
+        let remembered = match column {
+            Column::Dictionary { values, .. } => values.len() <= rows,
+            _ => false,
         };
-        Texts { column, held }
+        Texts { column, remembered }
     }
 
-    /// The plain text at `row`, or None when it is blank or missing.
-    fn plain(&mut self, row: usize) -> Option<Plain<'c>> {
-        let key = match self.column {
-            Column::Dictionary { keys, .. } if !self.held.is_empty() && keys.is_valid(row) => {
-                usize::try_from(keys.value(row)).ok()
-            }
-            _ => None,
-        };
-        match key.and_then(|k| self.held.get(k)) {
-            Some(Held::At(span)) => return Some(Plain::Held(*span)),
-            Some(Held::NotPlain) => return None,
-            _ => {}
-        }
-        let plain = match self.column.text(row).map(text_field) {
-            Some(Field::Text(Cow::Borrowed(text))) => Some(Plain::Text(text, key)),
-            _ => None,
-        };
-        if plain.is_none()
-            && let Some(held) = key.and_then(|k| self.held.get_mut(k))
-        {
-            *held = Held::NotPlain;
-        }
-        plain
-    }
-
-    /// Where `batch` holds the value `plain` of the optional column
-    /// `texts`, if there is one.
-    fn hold_some(
-        texts: &mut Option<Texts<'c>>,
-        plain: Option<Plain<'c>>,
-        batch: &mut EventBatch,
-    ) -> Option<Span> {
-        Some(texts.as_mut()?.hold(plain?, batch))
-    }
-
-    /// Where `batch` holds `plain`, putting it there (once, for a value
-    /// remembered) if it does not yet.
-    fn hold(&mut self, plain: Plain<'c>, batch: &mut EventBatch) -> Span {
-        match plain {
-            Plain::Held(span) => span,
-            Plain::Text(text, key) => {
-                let span = batch.hold(text);
-                if let Some(held) = key.and_then(|k| self.held.get_mut(k)) {
-                    *held = Held::At(span);
+    /// Puts every row's plain text in `batch` (a remembered value once),
+    /// and where the batch holds it in `into`'s spans, by row.
+    fn hold_all(&self, batch: &mut EventBatch, into: &mut QuickColumn) {
+        let spans = &mut into.spans;
+        spans.clear();
+        match self.column {
+            Column::Dictionary { keys, values } if self.remembered => {
+                let held = &mut into.held;
+                held.begin(values.len());
+                let now = held.rows_batch;
+                for key in keys.iter() {
+                    let key = key.and_then(|k| usize::try_from(k).ok());
+                    let span = match key.and_then(|k| held.by_key.get_mut(k)) {
+                        Some((met, span)) if *met == now => *span,
+                        Some((met, span)) => {
+                            let text = key.filter(|&k| k < values.len() && values.is_valid(k));
+                            *span = hold_plain(text.map(|k| values.value(k)), batch);
+                            *met = now;
+                            *span
+                        }
+                        None => None,
+                    };
+                    spans.push(span);
                 }
-                span
             }
+            Column::Dictionary { keys, values } => {
+                for key in keys.iter() {
+                    let key = key.and_then(|k| usize::try_from(k).ok());
+                    let key = key.filter(|&k| k < values.len() && values.is_valid(k));
+                    spans.push(hold_plain(key.map(|k| values.value(k)), batch));
+                }
+            }
+            Column::Text(array) => {
+                spans.extend(array.iter().map(|text| hold_plain(text, batch)));
+            }
+            _ => {}
         }
     }
 }
@@ -248,44 +284,66 @@ impl<'c> Quick<'c> {
         })
     }
 
-    /// Pushes `row` as an event; false (nothing pushed) when it is not a
-    /// plain one.
-    fn push(&mut self, row: usize, parser: &TimeParser, batch: &mut EventBatch) -> bool {
-        let (Some(customer), Some(event)) = (self.customer.plain(row), self.event.plain(row))
-        else {
+    /// Reads every row into `rows`, column by column, putting the plain
+    /// texts in `batch` (those of rows that turn out not to be plain
+    /// events stay there unused).
+    fn read(&mut self, rows: &mut QuickRows, parser: &TimeParser, batch: &mut EventBatch) {
+        self.customer.hold_all(batch, &mut rows.customer);
+        self.event.hold_all(batch, &mut rows.event);
+        let optional =
+            |texts: &Option<Texts<'c>>, into: &mut QuickColumn, batch: &mut _| match texts {
+                Some(texts) => texts.hold_all(batch, into),
+                None => into.spans.clear(),
+            };
+        optional(&self.event_id, &mut rows.event_id, batch);
+        optional(&self.session_id, &mut rows.session_id, batch);
+        rows.properties
+            .resize_with(self.properties.len(), QuickColumn::default);
+        for ((_, _, texts), into) in self.properties.iter().zip(&mut rows.properties) {
+            texts.hold_all(batch, into);
+        }
+        rows.times.clear();
+        let naive = self.naive;
+        rows.times.extend(self.times.iter().map(|us| {
+            let time_us = match naive {
+                false => us?,
+                true => match parser.localize(us?, 0) {
+                    Some(ReadTime {
+                        us, adjusted: None, ..
+                    }) => us,
+                    _ => return None,
+                },
+            };
+            (EARLIEST_US..=LATEST_US)
+                .contains(&time_us)
+                .then_some(time_us)
+        }));
+    }
+
+    /// Pushes `row`, read into `rows`, as an event; false (nothing
+    /// pushed) when it is not a plain one.
+    fn push(&mut self, rows: &QuickRows, row: usize, batch: &mut EventBatch) -> bool {
+        let at = |column: &QuickColumn| column.spans.get(row).copied().flatten();
+        let (Some(customer), Some(event), Some(Some(time_us))) = (
+            at(&rows.customer),
+            at(&rows.event),
+            rows.times.get(row).copied(),
+        ) else {
             return false;
         };
-        if !self.times.is_valid(row) {
-            return false;
-        }
-        let us = self.times.value(row);
-        let time_us = match self.naive {
-            false => us,
-            true => match parser.localize(us, 0) {
-                Some(ReadTime {
-                    us, adjusted: None, ..
-                }) => us,
-                _ => return false,
-            },
-        };
-        if !(EARLIEST_US..=LATEST_US).contains(&time_us) {
-            return false;
-        }
-        let event_id = self.event_id.as_mut().and_then(|t| t.plain(row));
-        let session_id = self.session_id.as_mut().and_then(|t| t.plain(row));
         let held = HeldEvent {
-            customer: self.customer.hold(customer, batch),
-            event: self.event.hold(event, batch),
+            customer,
+            event,
             time_us,
             sub_us_ns: 0,
-            event_id: Texts::hold_some(&mut self.event_id, event_id, batch),
-            session_id: Texts::hold_some(&mut self.session_id, session_id, batch),
+            event_id: at(&rows.event_id),
+            session_id: at(&rows.session_id),
         };
         self.spans.clear();
-        for (name, name_span, texts) in &mut self.properties {
-            if let Some(value) = texts.plain(row) {
+        for ((name, name_span, _), values) in self.properties.iter_mut().zip(&rows.properties) {
+            if let Some(value) = at(values) {
                 let name = *name_span.get_or_insert_with(|| batch.hold(name));
-                self.spans.push((name, texts.hold(value, batch)));
+                self.spans.push((name, value));
             }
         }
         batch.push_held(held, self.spans.drain(..));
