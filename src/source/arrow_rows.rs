@@ -59,7 +59,7 @@ impl<'a> BatchFiller<'a> {
         }
         for row in 0..rows {
             self.row_number += 1;
-            if let Some(quick) = &mut quick
+            if let Some(quick) = &quick
                 && quick.push(&self.rows, row, &mut self.batch)
             {
                 continue;
@@ -115,10 +115,10 @@ struct Quick<'c> {
     event: Texts<'c>,
     event_id: Option<Texts<'c>>,
     session_id: Option<Texts<'c>>,
-    /// Each property's name, where the batch holds it, and its column.
-    properties: Vec<(&'c str, Option<Span>, Texts<'c>)>,
-    /// The (name, value) of a row's properties, reused.
-    spans: Vec<(Span, Span)>,
+    /// Each property's name and its column.
+    properties: Vec<(&'c str, Texts<'c>)>,
+    /// Where the batch holds each property's name (see [`Quick::read`]).
+    names: Vec<Span>,
     times: &'c Int64Array,
     /// The times are wall-clock times, read in the parser's zone.
     naive: bool,
@@ -276,9 +276,9 @@ impl<'c> Quick<'c> {
             properties: plan
                 .properties
                 .iter()
-                .map(|(name, key)| text(*key).map(|texts| (name.as_str(), None, texts)))
+                .map(|(name, key)| text(*key).map(|texts| (name.as_str(), texts)))
                 .collect::<Option<_>>()?,
-            spans: Vec::new(),
+            names: Vec::new(),
             times,
             naive,
         })
@@ -299,9 +299,12 @@ impl<'c> Quick<'c> {
         optional(&self.session_id, &mut rows.session_id, batch);
         rows.properties
             .resize_with(self.properties.len(), QuickColumn::default);
-        for ((_, _, texts), into) in self.properties.iter().zip(&mut rows.properties) {
+        for ((_, texts), into) in self.properties.iter().zip(&mut rows.properties) {
             texts.hold_all(batch, into);
         }
+        self.names = (self.properties.iter())
+            .map(|(name, _)| batch.hold(name))
+            .collect();
         rows.times.clear();
         let naive = self.naive;
         rows.times.extend(self.times.iter().map(|us| {
@@ -322,7 +325,7 @@ impl<'c> Quick<'c> {
 
     /// Pushes `row`, read into `rows`, as an event; false (nothing
     /// pushed) when it is not a plain one.
-    fn push(&mut self, rows: &QuickRows, row: usize, batch: &mut EventBatch) -> bool {
+    fn push(&self, rows: &QuickRows, row: usize, batch: &mut EventBatch) -> bool {
         let at = |column: &QuickColumn| column.spans.get(row).copied().flatten();
         let (Some(customer), Some(event), Some(Some(time_us))) = (
             at(&rows.customer),
@@ -339,14 +342,9 @@ impl<'c> Quick<'c> {
             event_id: at(&rows.event_id),
             session_id: at(&rows.session_id),
         };
-        self.spans.clear();
-        for ((name, name_span, _), values) in self.properties.iter_mut().zip(&rows.properties) {
-            if let Some(value) = at(values) {
-                let name = *name_span.get_or_insert_with(|| batch.hold(name));
-                self.spans.push((name, value));
-            }
-        }
-        batch.push_held(held, self.spans.drain(..));
+        let properties = (self.names.iter().zip(&rows.properties))
+            .filter_map(|(name, values)| Some((*name, at(values)?)));
+        batch.push_held(held, properties);
         true
     }
 }
