@@ -511,6 +511,11 @@ impl EventBatch {
         self.text.len()
     }
 
+    /// The customer of each event, in source order.
+    pub fn customers(&self) -> impl Iterator<Item = &str> {
+        self.events.iter().map(|e| self.str(e.customer))
+    }
+
     /// The events in source order.
     pub fn iter(&self) -> impl Iterator<Item = EventRef<'_>> {
         self.events.iter().map(move |e| EventRef {

@@ -563,7 +563,7 @@ const PREFETCH_AHEAD: usize = 16;
 fn customer_hashes(batch: &EventBatch, buffer: &mut Vec<u64>) -> Vec<u64> {
     let mut hashes = std::mem::take(buffer);
     hashes.clear();
-    hashes.extend(batch.iter().map(|e| super::intern::name_hash(e.customer)));
+    hashes.extend(batch.customers().map(super::intern::name_hash));
     hashes
 }
 
