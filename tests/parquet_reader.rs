@@ -145,3 +145,55 @@ fn a_forced_duckdb_read_is_not_native() {
         ParquetSource::open(&path, Uncompressed::Original(path.clone()), &options).unwrap();
     assert!(matches!(opened, Opening::ThroughDuckDb(_)));
 }
+
+/// Customers stored with a dictionary in some row groups and plainly in
+/// the others (DuckDB stores a row group's column plainly when its values
+/// hardly repeat, as in the bench files' last row group) read as DuckDB
+/// reads them, whichever holds most rows.
+#[test]
+fn a_column_stored_with_a_dictionary_in_some_row_groups_reads_as_duckdb_reads_it() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let dir = tempfile::tempdir().unwrap();
+    let conn = Connection::open_in_memory().unwrap();
+    // Customers who never come back: each row its own.
+    let unique = |rows: usize| {
+        format!(
+            "SELECT 'u' || i AS event_id, 'u' || i AS customer_id, 'home' AS event, \
+             TIMESTAMP '2026-11-02 08:00:00' + to_microseconds(i * 1000) AS t0, 'web' AS channel \
+             FROM range({rows}) t(i)"
+        )
+    };
+    let repeating = format!("SELECT event_id, customer_id, event, t0, channel FROM ({ROWS})");
+    let cases = [
+        (
+            "mostly_dictionary",
+            format!("{repeating} UNION ALL {}", unique(1024)),
+        ),
+        (
+            "mostly_plain",
+            format!("{repeating} UNION ALL {}", unique(12 * 1024)),
+        ),
+    ];
+    for (name, rows) in cases {
+        let path = dir.path().join(format!("{name}.parquet"));
+        let sql = format!(
+            "COPY (SELECT event_id, customer_id, event, t0 AS \"timestamp\", channel FROM ({rows})) \
+             TO {} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1024)",
+            sql_string(&path.to_string_lossy())
+        );
+        conn.execute_batch(&sql).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let reader = SerializedFileReader::new(file).unwrap();
+        let with_dictionary: Vec<bool> = reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|group| group.column(1).dictionary_page_offset().is_some())
+            .collect();
+        assert!(
+            with_dictionary.contains(&true) && with_dictionary.contains(&false),
+            "{name}: {with_dictionary:?}"
+        );
+        assert!(same_either_way(&path, &flags()), "{name} went to DuckDB");
+    }
+}
