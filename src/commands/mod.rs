@@ -4,6 +4,7 @@ mod bench;
 mod bench_data;
 mod bench_floor;
 mod bench_formats;
+mod bench_heap;
 mod bench_journeys;
 mod bench_kafka;
 pub mod bench_map;
