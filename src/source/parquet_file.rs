@@ -192,12 +192,12 @@ fn plan(path: &Path, options: &SourceOptions) -> Result<Option<Plan>, SourceErro
     let Ok(opened) = File::open(path) else {
         return Ok(None);
     };
-    let Ok(builder) = ParquetRecordBatchReaderBuilder::try_new(opened) else {
+    let Ok(sampled) = ArrowReaderMetadata::load(&opened, ArrowReaderOptions::new()) else {
         // Not a Parquet file this reader takes: DuckDB says why.
         return Ok(None);
     };
-    let metadata = builder.metadata().clone();
-    let fields = builder.schema().fields().clone();
+    let metadata = sampled.metadata().clone();
+    let fields = sampled.schema().fields().clone();
     let codecs_built_in = metadata
         .row_groups()
         .iter()
@@ -211,8 +211,6 @@ fn plan(path: &Path, options: &SourceOptions) -> Result<Option<Plan>, SourceErro
     if !codecs_built_in || !names_kept || fields.is_empty() {
         return Ok(None);
     }
-    let sampled = ArrowReaderMetadata::try_new(metadata.clone(), ArrowReaderOptions::new())
-        .map_err(parquet_error)?;
     let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
     let Some(columns) = sample(path, &sampled, &names)? else {
         return Ok(None);
