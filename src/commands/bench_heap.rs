@@ -41,18 +41,11 @@ impl Statm {
             Some(file) => file.read_at(&mut text, 0).unwrap_or(0),
             None => 0,
         };
-        let mut pages = text[..read]
-            .split(u8::is_ascii_whitespace)
-            .filter(|field| !field.is_empty())
-            .map(|field| {
-                std::str::from_utf8(field)
-                    .ok()
-                    .and_then(|v| v.parse::<u64>().ok())
-            });
-        match (pages.next(), pages.next(), pages.next()) {
-            (Some(_), Some(Some(resident)), Some(Some(shared))) => {
-                resident.saturating_sub(shared) * 4096
-            }
+        let text = std::str::from_utf8(&text[..read]).unwrap_or_default();
+        // Pages: total, resident, shared, …
+        let mut pages = text.split_ascii_whitespace().skip(1).map(str::parse::<u64>);
+        match (pages.next(), pages.next()) {
+            (Some(Ok(resident)), Some(Ok(shared))) => resident.saturating_sub(shared) * 4096,
             _ => 0,
         }
     }

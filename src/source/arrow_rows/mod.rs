@@ -215,12 +215,11 @@ impl<'c> Texts<'c> {
                 held.begin(values.len());
                 let now = held.rows_batch;
                 for key in keys.iter() {
-                    let key = key.and_then(|k| usize::try_from(k).ok());
-                    let span = match key.and_then(|k| held.by_key.get_mut(k)) {
+                    let at = key.and_then(|k| usize::try_from(k).ok());
+                    let span = match at.and_then(|k| held.by_key.get_mut(k)) {
                         Some((met, span)) if *met == now => *span,
                         Some((met, span)) => {
-                            let text = key.filter(|&k| k < values.len() && values.is_valid(k));
-                            *span = hold_plain(text.map(|k| values.value(k)), batch);
+                            *span = hold_plain(value_text(values, key), batch);
                             *met = now;
                             *span
                         }
@@ -231,9 +230,7 @@ impl<'c> Texts<'c> {
             }
             Column::Dictionary { keys, values } => {
                 for key in keys.iter() {
-                    let key = key.and_then(|k| usize::try_from(k).ok());
-                    let key = key.filter(|&k| k < values.len() && values.is_valid(k));
-                    spans.push(hold_plain(key.map(|k| values.value(k)), batch));
+                    spans.push(hold_plain(value_text(values, key), batch));
                 }
             }
             Column::Text(array) => {
@@ -371,19 +368,22 @@ enum Column {
     Float(Float64Array),
 }
 
+/// The text a dictionary's `key` stands for among its `values`; None for
+/// a null key, a key out of range or a null value.
+fn value_text(values: &StringArray, key: Option<i32>) -> Option<&str> {
+    let key = usize::try_from(key?).ok()?;
+    (key < values.len() && values.is_valid(key)).then(|| values.value(key))
+}
+
 impl Column {
     /// The text at `row` of a text column; None when it is null (or the
     /// column is not text).
     fn text(&self, row: usize) -> Option<&str> {
         match self {
             Column::Text(array) => array.is_valid(row).then(|| array.value(row)),
-            Column::Dictionary { keys, values } => match keys.is_valid(row) {
-                true => {
-                    let key = usize::try_from(keys.value(row)).ok()?;
-                    (key < values.len() && values.is_valid(key)).then(|| values.value(key))
-                }
-                false => None,
-            },
+            Column::Dictionary { keys, values } => {
+                value_text(values, keys.is_valid(row).then(|| keys.value(row)))
+            }
             _ => None,
         }
     }
